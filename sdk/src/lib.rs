@@ -1,0 +1,34 @@
+//! The Switchyard plugin SDK.
+//!
+//! A Switchyard plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
+//! package `switchyard:plugin@0.1.0` (the `wit/` folder of the Switchyard repository). This crate
+//! hides the generated bindings behind two traits and two macros, so a plugin is one `impl`
+//! block:
+//!
+//! - a **provider adapter** enables the `provider` feature, implements [`provider::Provider`]
+//!   and calls [`export_provider!`];
+//! - a **routing policy** enables the `router` feature, implements [`router::Router`] and calls
+//!   [`export_router!`].
+//!
+//! Enable exactly one of the two features per plugin crate. The [`openai`] module holds serde
+//! types for the canonical request and response format (OpenAI chat completions as extended by
+//! OpenRouter); they keep unknown fields so adapters never drop what a client sent.
+#![deny(missing_docs)]
+
+// The generated bindings name this crate by its public path, from inside and outside alike.
+extern crate self as switchyard_sdk;
+
+pub mod openai;
+pub mod sse;
+
+#[cfg(feature = "provider")]
+pub mod provider;
+
+#[cfg(feature = "router")]
+pub mod router;
+
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(any(feature = "provider", feature = "router"))]
+    pub use wit_bindgen;
+}

@@ -1,0 +1,304 @@
+//! Provider adapters: the [`Provider`] trait, the [`export_provider!`](crate::export_provider)
+//! macro and helpers for requests, errors and usage.
+//!
+//! ```ignore
+//! use switchyard_sdk::provider::*;
+//!
+//! struct MyAdapter;
+//!
+//! impl Provider for MyAdapter {
+//!     type Decoder = MyDecoder;
+//!     fn describe() -> Descriptor { /* ... */ }
+//!     fn build_request(request: ChatRequest, endpoint: EndpointSettings, stream: bool)
+//!         -> Result<HttpRequest, PluginError> { /* ... */ }
+//!     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> { /* ... */ }
+//! }
+//!
+//! switchyard_sdk::export_provider!(MyAdapter);
+//! ```
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "switchyard:plugin/provider@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "__export_provider_world",
+        default_bindings_module: "::switchyard_sdk::provider::bindings",
+        runtime_path: "::switchyard_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+use bindings::exports::switchyard::plugin::adapter as wit;
+
+pub use crate::openai::*;
+pub use bindings::switchyard::plugin::types::{
+    CredentialPlacement, EndpointSettings, Finish, FinishReason, Header, HttpRequest, HttpResponse,
+    ParsedResponse, PluginError, RateLimit, SseEvent, StreamOutput, Usage,
+};
+pub use wit::{Capabilities, Descriptor};
+
+/// A provider adapter. Implement it on a unit struct and export it with
+/// [`export_provider!`](crate::export_provider).
+pub trait Provider: 'static {
+    /// The per-stream decoder.
+    type Decoder: StreamDecoder;
+
+    /// Name, version, allowed upstream hosts and capabilities.
+    fn describe() -> Descriptor;
+
+    /// Builds the upstream request for a canonical chat request.
+    fn build_request(
+        request: ChatRequest,
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError>;
+
+    /// Translates a successful non-streaming response.
+    fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError>;
+
+    /// Classifies an unsuccessful response. The default maps the HTTP status with
+    /// [`error_from_status`] and uses the body's `error.message` when it has one.
+    fn parse_error(response: HttpResponse) -> PluginError {
+        error_from_status(&response)
+    }
+}
+
+/// Decodes one streamed response, one server-sent event at a time.
+pub trait StreamDecoder: 'static {
+    /// Starts a stream for `endpoint`.
+    fn new(endpoint: EndpointSettings) -> Self;
+
+    /// Decodes one complete event into zero or more canonical chunks.
+    fn decode(&mut self, event: SseEvent) -> Result<StreamOutput, PluginError>;
+}
+
+/// Glue between a [`Provider`] and the generated bindings. Used by the export macro.
+#[doc(hidden)]
+pub struct Export<P>(PhantomData<P>);
+
+/// Glue between a [`StreamDecoder`] and the generated resource. Used by the export macro.
+#[doc(hidden)]
+pub struct DecoderResource<D>(RefCell<D>);
+
+impl<P: Provider> wit::Guest for Export<P> {
+    type StreamDecoder = DecoderResource<P::Decoder>;
+
+    fn describe() -> Descriptor {
+        P::describe()
+    }
+
+    fn build_request(
+        request: Vec<u8>,
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        let request = serde_json::from_slice::<ChatRequest>(&request).map_err(|error| {
+            PluginError::InvalidRequest(format!("invalid chat request: {error}"))
+        })?;
+        P::build_request(request, endpoint, stream)
+    }
+
+    fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
+        P::parse_response(response)
+    }
+
+    fn parse_error(response: HttpResponse) -> PluginError {
+        P::parse_error(response)
+    }
+}
+
+impl<D: StreamDecoder> wit::GuestStreamDecoder for DecoderResource<D> {
+    fn new(endpoint: EndpointSettings) -> Self {
+        DecoderResource(RefCell::new(D::new(endpoint)))
+    }
+
+    fn decode(&self, event: SseEvent) -> Result<StreamOutput, PluginError> {
+        self.0.borrow_mut().decode(event)
+    }
+}
+
+/// Exports a [`Provider`] implementation as the plugin's `adapter` interface.
+#[macro_export]
+macro_rules! export_provider {
+    ($provider:ty) => {
+        type __SwitchyardProviderExport = $crate::provider::Export<$provider>;
+        $crate::provider::bindings::__export_provider_world!(
+            __SwitchyardProviderExport with_types_in $crate::provider::bindings
+        );
+    };
+}
+
+impl Usage {
+    /// Usage with every count zero.
+    pub fn zero() -> Self {
+        Usage {
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cached_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+        }
+    }
+}
+
+impl StreamOutput {
+    /// Output with nothing in it.
+    pub fn empty() -> Self {
+        StreamOutput {
+            chunks: Vec::new(),
+            usage: None,
+            finish: None,
+            done: false,
+        }
+    }
+}
+
+impl FinishReason {
+    /// The OpenAI spelling: `stop`, `length`, `tool_calls`, `content_filter`, `error`.
+    pub fn as_openai(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Error => "error",
+        }
+    }
+}
+
+impl Finish {
+    /// A finish with `reason` and the provider's native spelling.
+    pub fn new(reason: FinishReason, native: &str) -> Self {
+        Finish {
+            reason,
+            native: native.to_owned(),
+        }
+    }
+}
+
+/// Joins `base_url` and `path` with exactly one slash between them.
+pub fn join_url(base_url: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base_url.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// A JSON `POST` request with the given credential placement.
+pub fn json_post(
+    url: String,
+    body: &impl serde::Serialize,
+    headers: Vec<Header>,
+    credential: CredentialPlacement,
+) -> Result<HttpRequest, PluginError> {
+    let body = serde_json::to_vec(body)
+        .map_err(|error| PluginError::Internal(format!("cannot serialise request: {error}")))?;
+    let mut all_headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    all_headers.extend(headers);
+    Ok(HttpRequest {
+        method: "POST".to_owned(),
+        url,
+        headers: all_headers,
+        body,
+        credential,
+    })
+}
+
+/// The value of header `name` (case-insensitive), if present.
+pub fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// The `retry-after` (seconds) or `retry-after-ms` header as milliseconds.
+pub fn retry_after_ms(headers: &[Header]) -> Option<u64> {
+    if let Some(ms) = header(headers, "retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return Some(ms.max(0.0) as u64);
+    }
+    header(headers, "retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|seconds| (seconds.max(0.0) * 1000.0) as u64)
+}
+
+/// The provider's error message from a JSON error body (`{"error":{"message":...}}`,
+/// `{"error":"..."}` or `{"message":...}`), or the start of the body when it is not JSON.
+pub fn error_message(body: &[u8]) -> String {
+    let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let from_json = parsed.as_ref().and_then(|value| {
+        let error = value.get("error").unwrap_or(value);
+        error
+            .get("message")
+            .and_then(|m| m.as_str())
+            .or_else(|| error.as_str())
+            .map(str::to_owned)
+    });
+    from_json.unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let trimmed: String = text.trim().chars().take(200).collect();
+        if trimmed.is_empty() {
+            "empty response body".to_owned()
+        } else {
+            trimmed
+        }
+    })
+}
+
+/// True when an error message says the prompt does not fit the context window.
+pub fn mentions_context_length(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    [
+        "context length",
+        "context_length",
+        "context window",
+        "too many tokens",
+        "prompt is too long",
+        "maximum context",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+/// Maps an unsuccessful HTTP response to a [`PluginError`] by status code: 429 → rate-limited
+/// (with `retry-after`), 401/403 → auth, 400/404/413/422 → invalid-request (or
+/// context-length-exceeded when the message says so), 503/529 → overloaded, other 5xx and
+/// anything else → upstream-unavailable.
+pub fn error_from_status(response: &HttpResponse) -> PluginError {
+    let message = error_message(&response.body);
+    match response.status {
+        429 => PluginError::RateLimited(RateLimit {
+            message,
+            retry_after_ms: retry_after_ms(&response.headers),
+        }),
+        401 | 403 => PluginError::Auth(message),
+        400 | 404 | 413 | 422 if mentions_context_length(&message) => {
+            PluginError::ContextLengthExceeded(message)
+        }
+        400 | 404 | 413 | 422 => PluginError::InvalidRequest(message),
+        503 | 529 => PluginError::Overloaded(message),
+        status => PluginError::UpstreamUnavailable(format!("upstream status {status}: {message}")),
+    }
+}
+
+/// Parses a JSON body, turning malformed input into an upstream error (a provider that answers
+/// 200 with HTML is broken, not the client).
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PluginError> {
+    serde_json::from_slice(body).map_err(|error| {
+        PluginError::UpstreamUnavailable(format!("upstream sent an invalid JSON body: {error}"))
+    })
+}
+
+impl From<crate::sse::Event> for SseEvent {
+    fn from(event: crate::sse::Event) -> Self {
+        SseEvent {
+            event: event.event,
+            data: event.data,
+        }
+    }
+}
