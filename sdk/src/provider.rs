@@ -125,7 +125,11 @@ impl<D: StreamDecoder> wit::GuestStreamDecoder for DecoderResource<D> {
 #[macro_export]
 macro_rules! export_provider {
     ($provider:ty) => {
+        // Only a wasm32 build exports the component's functions: their names (`pkg:ns/iface#f`)
+        // are not valid symbols for native linkers, and native builds exist for unit tests.
+        #[cfg(target_arch = "wasm32")]
         type __SwitchyardProviderExport = $crate::provider::Export<$provider>;
+        #[cfg(target_arch = "wasm32")]
         $crate::provider::bindings::__export_provider_world!(
             __SwitchyardProviderExport with_types_in $crate::provider::bindings
         );
@@ -142,6 +146,39 @@ impl Usage {
             cache_write_tokens: 0,
             reasoning_tokens: 0,
         }
+    }
+}
+
+impl Usage {
+    /// Reads an OpenAI-style `usage` object: `prompt_tokens`, `completion_tokens`,
+    /// `prompt_tokens_details.cached_tokens` (or DeepSeek's `prompt_cache_hit_tokens`),
+    /// `prompt_tokens_details.cache_write_tokens` (or a top-level `cache_write_tokens`) and
+    /// `completion_tokens_details.reasoning_tokens`. Missing or non-numeric counts read as zero;
+    /// returns `None` when `usage` is not a JSON object (absent, `null`...).
+    pub fn from_openai(usage: &serde_json::Value) -> Option<Usage> {
+        let usage = usage.as_object()?;
+        let count = |value: Option<&serde_json::Value>| -> u64 {
+            value
+                .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+                .unwrap_or(0)
+        };
+        let prompt_details = usage.get("prompt_tokens_details");
+        let completion_details = usage.get("completion_tokens_details");
+        Some(Usage {
+            prompt_tokens: count(usage.get("prompt_tokens")),
+            completion_tokens: count(usage.get("completion_tokens")),
+            cached_tokens: count(
+                prompt_details
+                    .and_then(|d| d.get("cached_tokens"))
+                    .or(usage.get("prompt_cache_hit_tokens")),
+            ),
+            cache_write_tokens: count(
+                prompt_details
+                    .and_then(|d| d.get("cache_write_tokens"))
+                    .or(usage.get("cache_write_tokens")),
+            ),
+            reasoning_tokens: count(completion_details.and_then(|d| d.get("reasoning_tokens"))),
+        })
     }
 }
 
@@ -166,6 +203,23 @@ impl FinishReason {
             FinishReason::ToolCalls => "tool_calls",
             FinishReason::ContentFilter => "content_filter",
             FinishReason::Error => "error",
+        }
+    }
+}
+
+impl FinishReason {
+    /// Normalises an OpenAI-compatible `finish_reason`: `stop`, `eos`, `end_turn` and
+    /// `stop_sequence` → stop; `length`, `max_tokens` and `model_length` → length;
+    /// `tool_calls`, `function_call` and `tool_use` → tool-calls; `content_filter`, `refusal` and
+    /// `safety` → content-filter; `error`, `abort` and `insufficient_system_resource` → error.
+    /// Anything else reads as stop (the provider's word stays in `native`).
+    pub fn from_openai(native: &str) -> FinishReason {
+        match native {
+            "length" | "max_tokens" | "model_length" => FinishReason::Length,
+            "tool_calls" | "function_call" | "tool_use" => FinishReason::ToolCalls,
+            "content_filter" | "refusal" | "safety" => FinishReason::ContentFilter,
+            "error" | "abort" | "insufficient_system_resource" => FinishReason::Error,
+            _ => FinishReason::Stop,
         }
     }
 }
@@ -257,6 +311,7 @@ pub fn mentions_context_length(message: &str) -> bool {
         "context length",
         "context_length",
         "context window",
+        "context limit",
         "too many tokens",
         "prompt is too long",
         "maximum context",

@@ -61,7 +61,11 @@ impl<R: Router> wit::Guest for Export<R> {
 #[macro_export]
 macro_rules! export_router {
     ($router:ty) => {
+        // Only a wasm32 build exports the component's functions: their names (`pkg:ns/iface#f`)
+        // are not valid symbols for native linkers, and native builds exist for unit tests.
+        #[cfg(target_arch = "wasm32")]
         type __SwitchyardRouterExport = $crate::router::Export<$router>;
+        #[cfg(target_arch = "wasm32")]
         $crate::router::bindings::__export_router_world!(
             __SwitchyardRouterExport with_types_in $crate::router::bindings
         );

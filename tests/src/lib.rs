@@ -1,1 +1,154 @@
-//! stub
+//! Test support for Switchyard: a mock upstream that speaks the OpenAI Chat Completions and
+//! Anthropic Messages wire formats by replaying recorded provider traffic (`fixtures/`), with
+//! fault injection chosen per request by the URL.
+//!
+//! # Routing
+//!
+//! `POST /{scenario}/v1/chat/completions` answers in OpenAI format and
+//! `POST /{scenario}/v1/messages` in Anthropic format (the `/v1` is optional). The scenario is a
+//! comma-separated list of directives; it is everything before the endpoint suffix, so
+//! `fixture=<dir>/<name>` may contain a slash:
+//!
+//! | directive | effect |
+//! |---|---|
+//! | `fixture=<dir>/<name>` | replay `<name>.json` (whole) or `<name>.txt` / `<name>.chunks.txt` (`"stream": true`); default `openai/openai-text` or `anthropic/anthropic-text`; unknown → 500 |
+//! | `status=<code>` | answer this 4xx/5xx status with the provider's error body |
+//! | `retry_after=<s>` | add `retry-after` to error answers |
+//! | `delay_ms=<n>` | wait before sending the response headers |
+//! | `hang` | never answer (until the client goes away or the mock is dropped) |
+//! | `chunk_delay_ms=<n>` | wait between streamed events |
+//! | `stall_after=<n>` | send n events, then send nothing more without closing |
+//! | `cut_after=<n>` | send n events, then abort the connection (the client sees a body error) |
+//! | `no_terminal` | omit `data: [DONE]` (OpenAI) / `message_stop` (Anthropic), close cleanly |
+//! | `html` | 200 `text/html` page |
+//! | `garbage` | 200 with invalid UTF-8 |
+//! | `split` | write each event in several pieces cut at awkward bytes (`\r`/`\n`, mid-UTF-8) |
+//! | `crlf` | frame events with `\r\n` |
+//! | `fail_first=<n>` | the first n requests to this scenario answer `status` (default 500) |
+//!
+//! Unknown directives answer 400. Every answer carries `x-mock-scenario`. Every request is
+//! recorded before it is answered; see [`MockUpstream::requests`].
+
+pub mod faults;
+pub mod fixtures;
+pub mod recorder;
+pub mod scenario;
+pub mod server;
+pub mod sse;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+pub use recorder::RecordedRequest;
+pub use scenario::{Format, Scenario};
+
+/// The recorded fixtures shipped with this crate.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))
+}
+
+/// A mock provider upstream serving in a background tokio task until dropped.
+#[derive(Debug)]
+pub struct MockUpstream {
+    addr: SocketAddr,
+    recorder: recorder::Recorder,
+    shutdown: watch::Sender<bool>,
+}
+
+impl MockUpstream {
+    /// Binds 127.0.0.1:0 and serves in a background tokio task until dropped.
+    pub async fn start() -> anyhow::Result<MockUpstream> {
+        Self::start_with_fixtures(fixtures_dir()).await
+    }
+
+    /// Same, with fixtures from another folder.
+    pub async fn start_with_fixtures(dir: PathBuf) -> anyhow::Result<MockUpstream> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), dir).await
+    }
+
+    /// Binds `addr` (port 0 picks a free port) and serves fixtures from `dir`.
+    pub async fn start_on(addr: SocketAddr, dir: PathBuf) -> anyhow::Result<MockUpstream> {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "mock upstream: fixtures folder {} does not exist",
+            dir.display()
+        );
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("mock upstream: cannot bind {addr}"))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let recorder = recorder::Recorder::default();
+        let state = Arc::new(server::ServerState {
+            recorder: recorder.clone(),
+            fixtures: fixtures::Fixtures::new(dir),
+            shutdown: shutdown_rx.clone(),
+        });
+        let app = server::router(state);
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app)
+                .with_graceful_shutdown(faults::shutdown_signal(shutdown_rx));
+            if let Err(e) = serve.await {
+                tracing::warn!("mock upstream stopped: {e}");
+            }
+        });
+        Ok(MockUpstream {
+            addr,
+            recorder,
+            shutdown,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// "http://127.0.0.1:PORT"
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Base URL for a scenario, e.g. `mock.base_url("fixture=openai/openai-text")` ==
+    /// `"http://127.0.0.1:PORT/fixture=openai/openai-text/v1"`. An empty scenario gives
+    /// `"http://127.0.0.1:PORT/v1"` (default fixtures, no faults).
+    pub fn base_url(&self, scenario: &str) -> String {
+        if scenario.is_empty() {
+            format!("{}/v1", self.url())
+        } else {
+            format!("{}/{scenario}/v1", self.url())
+        }
+    }
+
+    /// Every request received so far (method, path, query, headers lowercase, body bytes /
+    /// parsed JSON), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.recorder.requests()
+    }
+
+    /// Requests whose path starts with `"/{scenario}/"`.
+    pub fn requests_for(&self, scenario: &str) -> Vec<RecordedRequest> {
+        let prefix = format!("/{scenario}/");
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(&prefix))
+            .collect()
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        // Stops accepting, ends hung and stalled responses, lets the server task finish.
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Paths of the hostile test plugins, built for `wasm32-wasip2` by this crate's build script:
+/// `PANIC` panics, `SPIN` loops forever, `HOG` allocates without bound.
+pub mod hostile {
+    include!(concat!(env!("OUT_DIR"), "/hostile_plugins.rs"));
+}

@@ -1,1 +1,97 @@
-//! stub
+//! Switchyard provider adapter for the Anthropic Messages API (`POST <base_url>/messages`).
+//!
+//! Requests: system and developer messages are lifted to the top-level `system`; `max_tokens` is
+//! required upstream and defaults to the `default_max_tokens` option; `temperature` (clamped to
+//! Anthropic's 0–1), `top_p`, `top_k`, `stop` (→ `stop_sequences`), `tools`, `tool_choice`,
+//! `parallel_tool_calls: false` (→ `disable_parallel_tool_use`), `user` (→ `metadata.user_id`)
+//! and OpenRouter's `reasoning` (→ extended `thinking` with a token budget) are translated;
+//! assistant tool calls become `tool_use` blocks, tool messages become `tool_result` blocks in a
+//! user turn, `image_url` parts become image blocks. Other OpenAI fields have no Anthropic
+//! equivalent and are not sent (Anthropic rejects unknown fields).
+//!
+//! Responses and streams come back as canonical `chat.completion` / `chat.completion.chunk`
+//! objects: text → `content`, thinking → `reasoning`, `tool_use` → `tool_calls`, stop reasons
+//! normalised (`end_turn`/`stop_sequence` → stop, `max_tokens` → length, `tool_use` →
+//! tool_calls, `refusal` → content_filter), usage typed with
+//! `prompt_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens`.
+//!
+//! # Endpoint options
+//!
+//! | option | value | effect |
+//! |---|---|---|
+//! | `default_max_tokens` | integer, default `4096` | `max_tokens` sent when the request sets neither `max_tokens` nor `max_completion_tokens` |
+//! | `anthropic_version` | default `2023-06-01` | value of the `anthropic-version` header |
+//! | `anthropic_beta` | e.g. `prompt-caching-2024-07-31` | sends an `anthropic-beta` header with this value |
+//! | `auth` | `x-api-key` (default), `bearer` or `none` | where the host puts the credential (`bearer` for gateways that want `Authorization`) |
+//! | `path` | default `messages` | path appended to the base URL |
+//!
+//! Unknown options are ignored; an invalid value makes `build-request` fail with an internal
+//! error naming the option.
+
+mod error;
+mod messages;
+mod options;
+mod request;
+mod response;
+mod stream;
+mod usage;
+
+use switchyard_sdk::provider::*;
+
+pub use stream::AnthropicDecoder;
+
+/// The Anthropic Messages API provider adapter.
+pub struct Anthropic;
+
+/// Request parameters the adapter translates.
+const SUPPORTED_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "user",
+];
+
+impl Provider for Anthropic {
+    type Decoder = AnthropicDecoder;
+
+    fn describe() -> Descriptor {
+        Descriptor {
+            name: "anthropic".to_owned(),
+            version: "0.1.0".to_owned(),
+            allowed_hosts: vec!["api.anthropic.com".to_owned()],
+            capabilities: Capabilities {
+                streaming: true,
+                tools: true,
+                supported_parameters: SUPPORTED_PARAMETERS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+            },
+        }
+    }
+
+    fn build_request(
+        request: ChatRequest,
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        request::build(request, &endpoint, stream)
+    }
+
+    fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
+        response::parse(&response)
+    }
+
+    fn parse_error(response: HttpResponse) -> PluginError {
+        error::from_response(&response)
+    }
+}
+
+switchyard_sdk::export_provider!(Anthropic);

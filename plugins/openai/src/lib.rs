@@ -1,1 +1,101 @@
-//! stub
+//! Switchyard provider adapter for OpenAI and every OpenAI-compatible Chat Completions API
+//! (OpenAI, Groq, Together, DeepSeek, Mistral, Fireworks, vLLM, Ollama, LM Studio...).
+//!
+//! The canonical format already is OpenAI chat completions, so the adapter mostly passes
+//! requests and responses through: it points the request at `<base_url>/chat/completions`, sets
+//! the upstream model, drops the OpenRouter-only fields upstreams reject (`models`, `provider`,
+//! `route`, `transforms`, `plugins`, `usage`; `reasoning` becomes `reasoning_effort`), asks for
+//! usage in streams, and on the way back normalises finish reasons, moves DeepSeek-style
+//! `reasoning_content` (and Mistral's `thinking` content parts) to `reasoning`, strips usage and
+//! padding (`obfuscation`, `p`) from chunks and reports usage as typed counts.
+//!
+//! # Endpoint options
+//!
+//! | option | value | effect |
+//! |---|---|---|
+//! | `auth` | `bearer` (default) or `none` | `Authorization: Bearer` credential, or no credential (local servers) |
+//! | `api_key_header` | header name, e.g. `api-key` | put the raw credential in this header instead of `Authorization` |
+//! | `api_key_query` | parameter name, e.g. `key` | put the credential in this query parameter instead |
+//! | `path` | e.g. `chat/completions?api-version=2024-10-21` | path appended to the base URL (default `chat/completions`) |
+//! | `header.<name>` | any | send the static header `<name>: <value>` upstream (e.g. `header.OpenAI-Organization`) |
+//! | `include_usage` | `true` (default) or `false` | send `stream_options.include_usage` on streamed requests (turn off for servers that reject `stream_options`) |
+//! | `max_tokens_field` | `max_tokens` or `max_completion_tokens` | send the output token limit under this name only (reasoning models reject `max_tokens`; old servers ignore `max_completion_tokens`) |
+//!
+//! Unknown options are ignored; an invalid value makes `build-request` fail with an internal
+//! error naming the option.
+
+mod error;
+mod normalize;
+mod options;
+mod request;
+mod response;
+mod stream;
+
+use switchyard_sdk::provider::*;
+
+pub use stream::OpenAiDecoder;
+
+/// The OpenAI-compatible provider adapter.
+pub struct OpenAi;
+
+/// Request parameters the adapter forwards upstream.
+const SUPPORTED_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "response_format",
+    "structured_outputs",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "reasoning_effort",
+    "user",
+    "n",
+];
+
+impl Provider for OpenAi {
+    type Decoder = OpenAiDecoder;
+
+    fn describe() -> Descriptor {
+        Descriptor {
+            name: "openai".to_owned(),
+            version: "0.1.0".to_owned(),
+            allowed_hosts: vec!["api.openai.com".to_owned()],
+            capabilities: Capabilities {
+                streaming: true,
+                tools: true,
+                supported_parameters: SUPPORTED_PARAMETERS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+            },
+        }
+    }
+
+    fn build_request(
+        request: ChatRequest,
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        request::build(request, &endpoint, stream)
+    }
+
+    fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
+        response::parse(&response)
+    }
+
+    fn parse_error(response: HttpResponse) -> PluginError {
+        error::from_response(&response)
+    }
+}
+
+switchyard_sdk::export_provider!(OpenAi);

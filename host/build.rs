@@ -1,0 +1,29 @@
+//! Builds the first-party plugins for `wasm32-wasip2` and embeds them in the binary, so the
+//! gateway runs with zero files around it.
+
+use switchyard_plugin_build::{build_plugins, embed_source};
+
+fn main() {
+    // Provider adapters and routing policies are built separately: one world per build.
+    let groups: [&[&str]; 2] = [
+        &["switchyard-plugin-openai", "switchyard-plugin-anthropic"],
+        &["switchyard-plugin-price"],
+    ];
+    let mut artifacts = Vec::new();
+    for group in groups {
+        match build_plugins(group) {
+            Ok(built) => artifacts.extend(built),
+            Err(error) => {
+                println!("cargo::error={error}");
+                return;
+            }
+        }
+    }
+    let out_dir = std::env::var("OUT_DIR").unwrap_or_default();
+    let source = embed_source("BUILTIN_PLUGINS", &artifacts);
+    if let Err(error) = std::fs::write(format!("{out_dir}/builtin_plugins.rs"), source) {
+        println!("cargo::error=cannot write builtin_plugins.rs: {error}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../wit");
+}

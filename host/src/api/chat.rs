@@ -1,0 +1,174 @@
+//! `POST /v1/chat/completions`: read and validate the body, then hand it to the gateway.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::Value;
+use switchyard_sdk::openai::ChatRequest;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::gateway::ChatCall;
+
+/// Serves a chat completion, streamed or not.
+pub async fn chat_completions(State(state): State<AppState>, body: Body) -> Response {
+    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(error) => return body_error(&error, state.max_body_bytes).into_response(),
+    };
+    let call = match validate(bytes) {
+        Ok(call) => call,
+        Err(error) => return error.into_response(),
+    };
+    match state.gateway.chat(call).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+fn body_error(error: &axum::Error, limit: usize) -> ApiError {
+    let too_large = std::error::Error::source(error)
+        .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+    if too_large {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            format!("request body exceeds {limit} bytes"),
+        )
+        .with_code("request_too_large")
+    } else {
+        ApiError::invalid_request(format!("cannot read request body: {error}"))
+    }
+}
+
+/// Checks the body is a well-formed chat request and extracts what routing needs.
+pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid_request(format!("request body is not valid JSON: {e}")))?;
+    let Value::Object(object) = &value else {
+        return Err(ApiError::invalid_request(
+            "request body must be a JSON object",
+        ));
+    };
+    let fallbacks = match object.get("models") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                ApiError::invalid_request("`models` must be an array of model id strings")
+            })?,
+        Some(_) => {
+            return Err(ApiError::invalid_request(
+                "`models` must be an array of model id strings",
+            ));
+        }
+    };
+    let missing_model = match object.get("model") {
+        Some(Value::String(model)) if !model.is_empty() => false,
+        None | Some(Value::Null) if !fallbacks.is_empty() => true,
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid_request("`model` is required").with_code("missing_model"));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_request(
+                "`model` must be a non-empty string",
+            ));
+        }
+    };
+    match object.get("messages") {
+        Some(Value::Array(messages)) if !messages.is_empty() => {}
+        Some(Value::Array(_)) => {
+            return Err(ApiError::invalid_request("`messages` must not be empty"));
+        }
+        None => {
+            return Err(
+                ApiError::invalid_request("`messages` is required").with_code("missing_messages")
+            );
+        }
+        Some(_) => return Err(ApiError::invalid_request("`messages` must be an array")),
+    }
+    let mut value = value;
+    if missing_model && let (Some(object), Some(first)) = (value.as_object_mut(), fallbacks.first())
+    {
+        object.insert("model".to_owned(), Value::String(first.clone()));
+    }
+    let request: ChatRequest = serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid_request(format!("invalid chat request: {e}")))?;
+
+    let mut models = vec![request.model.clone()];
+    for model in fallbacks {
+        if !models.contains(&model) {
+            models.push(model);
+        }
+    }
+    Ok(ChatCall {
+        stream: request.stream.unwrap_or(false),
+        body,
+        request,
+        models,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(body: &str) -> String {
+        match validate(Bytes::from(body.to_owned())) {
+            Ok(_) => panic!("{body} should be refused"),
+            Err(error) => {
+                assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
+                error.message().to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_requests_are_refused_with_a_reason() {
+        assert!(error_of("{").contains("not valid JSON"));
+        assert!(error_of("[]").contains("JSON object"));
+        assert!(
+            error_of(r#"{"messages":[{"role":"user","content":"hi"}]}"#)
+                .contains("`model` is required")
+        );
+        assert!(error_of(r#"{"model":7,"messages":[]}"#).contains("`model`"));
+        assert!(error_of(r#"{"model":"a/b"}"#).contains("`messages` is required"));
+        assert!(error_of(r#"{"model":"a/b","messages":[]}"#).contains("must not be empty"));
+        assert!(error_of(r#"{"model":"a/b","messages":"hi"}"#).contains("must be an array"));
+        assert!(
+            error_of(r#"{"model":"a/b","messages":[{"role":"wizard","content":"hi"}]}"#)
+                .contains("wizard")
+        );
+        assert!(
+            error_of(r#"{"model":"a/b","messages":[{"role":"user"}],"stream":"yes"}"#)
+                .contains("invalid chat request")
+        );
+        assert!(
+            error_of(r#"{"model":"a/b","messages":[{"role":"user"}],"models":[1]}"#)
+                .contains("`models`")
+        );
+    }
+
+    #[test]
+    fn models_fall_back_in_order_without_duplicates() {
+        let call = validate(Bytes::from_static(
+            br#"{"model":"a/b","models":["c/d","a/b","e/f"],"messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+        ))
+        .expect("valid");
+        assert_eq!(call.models, ["a/b", "c/d", "e/f"]);
+        assert!(call.stream);
+    }
+
+    #[test]
+    fn models_alone_pick_the_first_as_model() {
+        let call = validate(Bytes::from_static(
+            br#"{"models":["c/d","e/f"],"messages":[{"role":"user","content":"hi"}]}"#,
+        ))
+        .expect("valid");
+        assert_eq!(call.models, ["c/d", "e/f"]);
+    }
+}

@@ -1,0 +1,65 @@
+//! The HTTP API: route table, shared state and the handlers of each endpoint.
+
+pub mod chat;
+pub mod error;
+pub mod health;
+pub mod models;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+
+use crate::gateway::Gateway;
+use crate::plugins::PluginRegistry;
+use error::ApiError;
+
+/// State shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The request path.
+    pub gateway: Arc<Gateway>,
+    /// Loaded plugins.
+    pub plugins: Arc<PluginRegistry>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The gateway's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(chat::chat_completions).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/chat/completions",
+            post(chat::chat_completions).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/models",
+            get(models::list_models).fallback(method_not_allowed),
+        )
+        .route("/health", get(health::health).fallback(method_not_allowed))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "no such route",
+    )
+    .with_code("not_found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "method not allowed on this route",
+    )
+    .with_code("method_not_allowed")
+}

@@ -1,0 +1,262 @@
+//! The runtime catalog: models, their endpoints and the providers behind them, resolved from the
+//! configuration against the loaded plugins and the environment.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use reqwest::Url;
+
+use crate::config::{Config, ConfigError, ModelConfig, ProviderConfig, TimeoutsConfig};
+use crate::plugins::types::EndpointSettings;
+use crate::plugins::{PluginRegistry, ProviderPlugin, RouterPlugin};
+use crate::pricing::Prices;
+use crate::stats::EndpointStats;
+
+/// A configured upstream provider.
+pub struct Provider {
+    /// Name from the configuration.
+    pub name: String,
+    /// Its adapter.
+    pub plugin: Arc<ProviderPlugin>,
+    /// The credential, when it needs one. Never passed to the plugin.
+    pub credential: Option<String>,
+    /// Host patterns requests may go to.
+    pub allowed_hosts: Vec<String>,
+    /// Upstream timeouts.
+    pub timeouts: TimeoutsConfig,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("plugin", &self.plugin.name())
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allowed_hosts", &self.allowed_hosts)
+            .finish()
+    }
+}
+
+impl Provider {
+    /// True when `url`'s scheme is HTTP(S) and its host matches an allowed pattern.
+    pub fn allows(&self, url: &Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        matches!(url.scheme(), "http" | "https")
+            && self
+                .allowed_hosts
+                .iter()
+                .any(|pattern| host_matches(pattern, host))
+    }
+}
+
+/// `*` matches any host, `*.example.com` any subdomain of example.com, anything else exactly
+/// (ASCII case-insensitive).
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match pattern.strip_prefix("*.") {
+        Some(domain) => {
+            host.len() > domain.len() + 1
+                && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
+                && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+        }
+        None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+/// One provider endpoint serving a model.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// The provider.
+    pub provider: Arc<Provider>,
+    /// What the adapter gets to build requests.
+    pub settings: EndpointSettings,
+    /// Prices.
+    pub prices: Prices,
+    /// Live statistics.
+    pub stats: EndpointStats,
+}
+
+/// A model clients can ask for.
+#[derive(Debug)]
+pub struct Model {
+    /// Canonical id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Context window.
+    pub context_length: Option<u64>,
+    /// Routing policy.
+    pub policy: Arc<RouterPlugin>,
+    /// Enabled endpoints (their provider has its credential).
+    pub endpoints: Vec<Arc<Endpoint>>,
+    /// Why configured endpoints are disabled, for error messages.
+    pub disabled: Vec<String>,
+}
+
+/// Every configured model by id.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    models: BTreeMap<String, Arc<Model>>,
+}
+
+impl Catalog {
+    /// Resolves the configuration against the loaded plugins and the environment.
+    pub fn build(config: &Config, plugins: &PluginRegistry) -> Result<Catalog, ConfigError> {
+        let mut providers = BTreeMap::new();
+        let mut disabled_providers = BTreeMap::new();
+        for (name, provider) in &config.providers {
+            match resolve_provider(name, provider, plugins)? {
+                Ok(provider) => {
+                    providers.insert(name.clone(), Arc::new(provider));
+                }
+                Err(reason) => {
+                    tracing::warn!(provider = %name, %reason, "provider disabled");
+                    disabled_providers.insert(name.clone(), reason);
+                }
+            }
+        }
+        let mut models = BTreeMap::new();
+        for model in &config.models {
+            let resolved = resolve_model(model, config, plugins, &providers, &disabled_providers)?;
+            models.insert(model.id.clone(), Arc::new(resolved));
+        }
+        Ok(Catalog { models })
+    }
+
+    /// The model with this id.
+    pub fn model(&self, id: &str) -> Option<&Arc<Model>> {
+        self.models.get(id)
+    }
+
+    /// Models with at least one enabled endpoint.
+    pub fn usable_models(&self) -> impl Iterator<Item = &Arc<Model>> {
+        self.models
+            .values()
+            .filter(|model| !model.endpoints.is_empty())
+    }
+}
+
+/// The provider, or why it is disabled; a configuration error if its plugin does not exist.
+fn resolve_provider(
+    name: &str,
+    config: &ProviderConfig,
+    plugins: &PluginRegistry,
+) -> Result<Result<Provider, String>, ConfigError> {
+    let plugin = plugins.provider(&config.plugin).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "provider {name}: no provider adapter plugin named {:?} is loaded",
+            config.plugin
+        ))
+    })?;
+    let credential = match &config.api_key_env {
+        None => None,
+        Some(variable) => match std::env::var(variable) {
+            Ok(value) if !value.is_empty() => Some(value),
+            _ => return Ok(Err(format!("environment variable {variable} is not set"))),
+        },
+    };
+    let allowed_hosts = match &config.allowed_hosts {
+        Some(hosts) => hosts.clone(),
+        None => {
+            let mut hosts = plugin.descriptor().allowed_hosts.clone();
+            if let Some(host) = Url::parse(&config.base_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+            {
+                hosts.push(host);
+            }
+            hosts
+        }
+    };
+    Ok(Ok(Provider {
+        name: name.to_owned(),
+        plugin: plugin.clone(),
+        credential,
+        allowed_hosts,
+        timeouts: config.timeouts,
+    }))
+}
+
+fn resolve_model(
+    model: &ModelConfig,
+    config: &Config,
+    plugins: &PluginRegistry,
+    providers: &BTreeMap<String, Arc<Provider>>,
+    disabled_providers: &BTreeMap<String, String>,
+) -> Result<Model, ConfigError> {
+    let policy_name = model
+        .policy
+        .as_deref()
+        .unwrap_or(&config.routing.default_policy);
+    let policy = plugins.router(policy_name).ok_or_else(|| {
+        ConfigError::Invalid(format!(
+            "model {}: no routing policy plugin named {policy_name:?} is loaded",
+            model.id
+        ))
+    })?;
+    let mut endpoints = Vec::new();
+    let mut disabled = Vec::new();
+    for endpoint in &model.endpoints {
+        match providers.get(&endpoint.provider) {
+            Some(provider) => {
+                let provider_config = config.providers.get(&endpoint.provider);
+                endpoints.push(Arc::new(Endpoint {
+                    provider: provider.clone(),
+                    settings: EndpointSettings {
+                        base_url: provider_config
+                            .map(|p| p.base_url.clone())
+                            .unwrap_or_default(),
+                        upstream_model: endpoint.upstream_model.clone(),
+                        options: provider_config
+                            .map(|p| {
+                                p.options
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), v.clone()))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    },
+                    prices: Prices::from_config(endpoint),
+                    stats: EndpointStats::default(),
+                }));
+            }
+            None => {
+                let reason = disabled_providers
+                    .get(&endpoint.provider)
+                    .cloned()
+                    .unwrap_or_default();
+                disabled.push(format!("{}: {reason}", endpoint.provider));
+            }
+        }
+    }
+    Ok(Model {
+        id: model.id.clone(),
+        name: model.name.clone().unwrap_or_else(|| model.id.clone()),
+        context_length: model.context_length,
+        policy: policy.clone(),
+        endpoints,
+        disabled,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_matches;
+
+    #[test]
+    fn host_patterns() {
+        assert!(host_matches("*", "anything.example"));
+        assert!(host_matches("api.openai.com", "API.openai.com"));
+        assert!(!host_matches("api.openai.com", "api.openai.com.evil.net"));
+        assert!(host_matches("*.anthropic.com", "api.anthropic.com"));
+        assert!(!host_matches("*.anthropic.com", "anthropic.com"));
+        assert!(!host_matches("*.anthropic.com", "evilanthropic.com"));
+    }
+}

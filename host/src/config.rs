@@ -1,0 +1,389 @@
+//! Gateway configuration: a TOML file, typed, with unknown keys rejected.
+//!
+//! Credentials never appear in the file: a provider names the environment variable that holds
+//! its key. Without a file the gateway runs on [`DEFAULT_CONFIG`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+/// The built-in configuration used when no file is given.
+pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, has an unknown key or a value of the wrong type.
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// The configuration is well-formed but inconsistent.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// HTTP server settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Plugin loading and sandbox limits.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    /// Routing defaults.
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    /// Pricing settings.
+    #[serde(default)]
+    pub pricing: PricingConfig,
+    /// Upstream providers by name.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Models clients can ask for.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Largest accepted request body, in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Largest accepted upstream response body (non-streamed), in bytes.
+    #[serde(default = "default_max_upstream_body_bytes")]
+    pub max_upstream_body_bytes: usize,
+    /// Timeout for establishing an upstream connection, in milliseconds.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            max_body_bytes: default_max_body_bytes(),
+            max_upstream_body_bytes: default_max_upstream_body_bytes(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+fn default_max_body_bytes() -> usize {
+    4 * 1024 * 1024
+}
+fn default_max_upstream_body_bytes() -> usize {
+    32 * 1024 * 1024
+}
+fn default_connect_timeout_ms() -> u64 {
+    5_000
+}
+
+/// Plugin loading and sandbox limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// A folder of extra `.wasm` plugins loaded at start, beside the built-in ones.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Memory limit of one plugin instance, in MiB.
+    #[serde(default = "default_memory_limit_mib")]
+    pub memory_limit_mib: u64,
+    /// Deadline of one call into a plugin, in milliseconds.
+    #[serde(default = "default_call_timeout_ms")]
+    pub call_timeout_ms: u64,
+    /// Most plugin instances alive at once across the gateway (one per in-flight request).
+    #[serde(default = "default_max_instances")]
+    pub max_instances: u32,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            dir: None,
+            memory_limit_mib: default_memory_limit_mib(),
+            call_timeout_ms: default_call_timeout_ms(),
+            max_instances: default_max_instances(),
+        }
+    }
+}
+
+fn default_memory_limit_mib() -> u64 {
+    64
+}
+fn default_call_timeout_ms() -> u64 {
+    1_000
+}
+fn default_max_instances() -> u32 {
+    1_000
+}
+
+/// Routing defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// The routing policy plugin used for models that do not name one.
+    #[serde(default = "default_policy")]
+    pub default_policy: String,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            default_policy: default_policy(),
+        }
+    }
+}
+
+fn default_policy() -> String {
+    "price".to_owned()
+}
+
+/// Pricing settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricingConfig {
+    /// Platform fee added to every call's upstream cost, in percent.
+    #[serde(default = "default_platform_fee_percent")]
+    pub platform_fee_percent: Decimal,
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        PricingConfig {
+            platform_fee_percent: default_platform_fee_percent(),
+        }
+    }
+}
+
+fn default_platform_fee_percent() -> Decimal {
+    Decimal::new(5, 0)
+}
+
+/// One upstream provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Name of the adapter plugin, e.g. `openai`.
+    pub plugin: String,
+    /// Base URL of the provider's API, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// Environment variable holding the credential. Without it the provider needs none; when it
+    /// is set but the variable is empty or missing, the provider is disabled.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Hosts requests may go to. Default: the plugin's declared hosts plus the base URL's host.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Adapter-specific options passed to the plugin.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Upstream timeouts.
+    #[serde(default)]
+    pub timeouts: TimeoutsConfig,
+}
+
+/// Upstream timeouts of one provider, in milliseconds.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsConfig {
+    /// Until the response headers arrive.
+    #[serde(default = "default_first_byte_ms")]
+    pub first_byte_ms: u64,
+    /// Longest silence between two pieces of a streamed body.
+    #[serde(default = "default_idle_ms")]
+    pub idle_ms: u64,
+    /// The whole attempt, body included.
+    #[serde(default = "default_total_ms")]
+    pub total_ms: u64,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            first_byte_ms: default_first_byte_ms(),
+            idle_ms: default_idle_ms(),
+            total_ms: default_total_ms(),
+        }
+    }
+}
+
+fn default_first_byte_ms() -> u64 {
+    60_000
+}
+fn default_idle_ms() -> u64 {
+    60_000
+}
+fn default_total_ms() -> u64 {
+    600_000
+}
+
+/// One model clients can ask for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Canonical id, e.g. `openai/gpt-4o-mini`.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Context window in tokens.
+    #[serde(default)]
+    pub context_length: Option<u64>,
+    /// Routing policy for this model; default: `routing.default_policy`.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// Endpoints serving the model.
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+/// One provider endpoint serving a model.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Provider name (a key of `providers`).
+    pub provider: String,
+    /// The model id the provider expects.
+    pub upstream_model: String,
+    /// USD per million prompt tokens.
+    #[serde(default)]
+    pub prompt_price: Decimal,
+    /// USD per million completion tokens.
+    #[serde(default)]
+    pub completion_price: Decimal,
+    /// USD per million cached prompt tokens read; default: the prompt price.
+    #[serde(default)]
+    pub cache_read_price: Option<Decimal>,
+    /// USD per million prompt tokens written to the cache; default: the prompt price.
+    #[serde(default)]
+    pub cache_write_price: Option<Decimal>,
+}
+
+impl Config {
+    /// Loads the file at `path`, or the built-in default when `path` is `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let text = match path {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?,
+            None => DEFAULT_CONFIG.to_owned(),
+        };
+        Config::parse(&text)
+    }
+
+    /// Parses and checks a configuration.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: references between sections and value ranges.
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if self.plugins.call_timeout_ms == 0 || self.plugins.memory_limit_mib == 0 {
+            return invalid(
+                "plugins.call_timeout_ms and plugins.memory_limit_mib must be positive".into(),
+            );
+        }
+        for (name, provider) in &self.providers {
+            if reqwest::Url::parse(&provider.base_url).is_err() {
+                return invalid(format!(
+                    "provider {name}: base_url {:?} is not a URL",
+                    provider.base_url
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for model in &self.models {
+            if !seen.insert(model.id.as_str()) {
+                return invalid(format!("model {} is defined twice", model.id));
+            }
+            if model.endpoints.is_empty() {
+                return invalid(format!("model {} has no endpoints", model.id));
+            }
+            for endpoint in &model.endpoints {
+                if !self.providers.contains_key(&endpoint.provider) {
+                    return invalid(format!(
+                        "model {}: endpoint provider {} is not defined in [providers]",
+                        model.id, endpoint.provider
+                    ));
+                }
+                let prices = [
+                    Some(endpoint.prompt_price),
+                    Some(endpoint.completion_price),
+                    endpoint.cache_read_price,
+                    endpoint.cache_write_price,
+                ];
+                if prices
+                    .into_iter()
+                    .flatten()
+                    .any(|price| price.is_sign_negative())
+                {
+                    return invalid(format!("model {}: prices cannot be negative", model.id));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_parses() {
+        let config = Config::parse(DEFAULT_CONFIG).expect("default config");
+        assert!(!config.models.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let error = Config::parse("[server]\nlisten = \"x\"\nlisen = 1\n").expect_err("typo");
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn an_endpoint_on_an_undefined_provider_is_rejected() {
+        let text = r#"
+            [[models]]
+            id = "a/b"
+            endpoints = [{ provider = "nope", upstream_model = "b" }]
+        "#;
+        let error = Config::parse(text).expect_err("undefined provider");
+        assert!(error.to_string().contains("nope"), "{error}");
+    }
+
+    #[test]
+    fn negative_prices_are_rejected() {
+        let text = r#"
+            [providers.p]
+            plugin = "openai"
+            base_url = "http://localhost:1/v1"
+            [[models]]
+            id = "a/b"
+            endpoints = [{ provider = "p", upstream_model = "b", prompt_price = "-1" }]
+        "#;
+        assert!(Config::parse(text).is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! Why one attempt at one endpoint failed, whether the next endpoint should be tried, and which
+//! status the client sees when no endpoint is left.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+use crate::api::error::ApiError;
+use crate::plugins::PluginFault;
+use crate::plugins::types::ProviderError;
+
+/// A failed attempt.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    /// The adapter classified the upstream's answer.
+    #[error("{provider}: {error:?}")]
+    Provider {
+        /// Provider name.
+        provider: String,
+        /// The typed error.
+        error: ProviderError,
+    },
+    /// The plugin trapped, ran past its deadline or memory, or broke the contract.
+    #[error(transparent)]
+    Plugin(#[from] PluginFault),
+    /// The upstream did not answer in time.
+    #[error("{provider}: no {phase} within {} ms", limit.as_millis())]
+    Timeout {
+        /// Provider name.
+        provider: String,
+        /// Which timeout fired: `first byte`, `data (idle)` or `complete response`.
+        phase: &'static str,
+        /// The limit.
+        limit: Duration,
+    },
+    /// The connection failed or broke.
+    #[error("{provider}: {message}")]
+    Transport {
+        /// Provider name.
+        provider: String,
+        /// What happened.
+        message: String,
+    },
+    /// The adapter built a request to a host it may not reach.
+    #[error("{provider}: plugin {plugin} built a request to {url}, outside its allowed hosts")]
+    HostNotAllowed {
+        /// Provider name.
+        provider: String,
+        /// Plugin name.
+        plugin: String,
+        /// The refused URL (without query).
+        url: String,
+    },
+}
+
+impl Failure {
+    /// Whether the next endpoint should be tried. Errors about the request itself are final.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Failure::Provider { error, .. } => match error {
+                ProviderError::RateLimited { .. }
+                | ProviderError::Overloaded(_)
+                | ProviderError::Auth(_)
+                | ProviderError::UpstreamUnavailable(_)
+                | ProviderError::Internal(_) => true,
+                ProviderError::ContextLengthExceeded(_)
+                | ProviderError::InvalidRequest(_)
+                | ProviderError::ContentFiltered(_) => false,
+            },
+            Failure::Plugin(_)
+            | Failure::Timeout { .. }
+            | Failure::Transport { .. }
+            | Failure::HostNotAllowed { .. } => true,
+        }
+    }
+
+    /// The error the client sees when this was the last attempt.
+    pub fn to_api_error(&self) -> ApiError {
+        match self {
+            Failure::Provider { provider, error } => provider_api_error(provider, error),
+            Failure::Plugin(fault) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", fault.to_string())
+                    .with_code("plugin_failed")
+            }
+            Failure::Timeout { .. } => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_error",
+                self.to_string(),
+            )
+            .with_code("upstream_timeout"),
+            Failure::Transport { .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", self.to_string())
+                    .with_code("upstream_unreachable")
+            }
+            Failure::HostNotAllowed { .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", self.to_string())
+                    .with_code("host_not_allowed")
+            }
+        }
+    }
+
+    /// A short label for logs and attempt records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Provider { error, .. } => match error {
+                ProviderError::RateLimited { .. } => "rate_limited",
+                ProviderError::Overloaded(_) => "overloaded",
+                ProviderError::ContextLengthExceeded(_) => "context_length_exceeded",
+                ProviderError::InvalidRequest(_) => "invalid_request",
+                ProviderError::Auth(_) => "upstream_auth",
+                ProviderError::ContentFiltered(_) => "content_filtered",
+                ProviderError::UpstreamUnavailable(_) => "upstream_unavailable",
+                ProviderError::Internal(_) => "adapter_internal",
+            },
+            Failure::Plugin(_) => "plugin_failed",
+            Failure::Timeout { .. } => "timeout",
+            Failure::Transport { .. } => "transport",
+            Failure::HostNotAllowed { .. } => "host_not_allowed",
+        }
+    }
+}
+
+fn provider_api_error(provider: &str, error: &ProviderError) -> ApiError {
+    let message = format!("{provider}: {}", error.message());
+    match error {
+        ProviderError::RateLimited { retry_after_ms, .. } => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message)
+                .with_code("rate_limited")
+                .with_retry_after(retry_after_ms.map(|ms| ms.div_ceil(1000)))
+        }
+        ProviderError::Overloaded(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_error", message)
+                .with_code("overloaded")
+        }
+        ProviderError::ContextLengthExceeded(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+                .with_code("context_length_exceeded")
+        }
+        ProviderError::InvalidRequest(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+                .with_code("invalid_request")
+        }
+        ProviderError::Auth(_) => ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
+            .with_code("upstream_auth_failed"),
+        ProviderError::ContentFiltered(_) => {
+            ApiError::new(StatusCode::FORBIDDEN, "invalid_request_error", message)
+                .with_code("content_filtered")
+        }
+        ProviderError::UpstreamUnavailable(_) | ProviderError::Internal(_) => {
+            ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
+                .with_code("upstream_error")
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! One non-streamed attempt: build, send, read, translate, price.
+
+use axum::Json;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::generation::{COMPLETION, Generation};
+use super::{ChatCall, Gateway};
+use crate::catalog::{Endpoint, Model};
+use crate::failure::Failure;
+use crate::plugins::PluginFault;
+use crate::pricing::{cost, usage_json};
+
+/// Tries `endpoint` once without streaming.
+pub(super) async fn attempt(
+    gateway: &Gateway,
+    call: &ChatCall,
+    model: &Model,
+    endpoint: &Endpoint,
+) -> Result<Response, Failure> {
+    let provider = &endpoint.provider;
+    let _in_flight = endpoint.stats.start();
+    let started = Instant::now();
+    let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
+    let provider_failure = |error| Failure::Provider {
+        provider: provider.name.clone(),
+        error,
+    };
+
+    let mut instance = provider.plugin.instantiate()?;
+    let request = instance
+        .build_request(&call.body, &endpoint.settings, false)?
+        .map_err(provider_failure)?;
+    let mut response = gateway.upstream.send(provider, request, deadline).await?;
+    let first_byte = started.elapsed();
+    let status = response.status().as_u16();
+    let headers = header_pairs(response.headers());
+    let body = gateway
+        .upstream
+        .read_body(provider, &mut response, deadline)
+        .await?;
+    if !(200..300).contains(&status) {
+        return Err(provider_failure(
+            instance.parse_error(status, headers, body)?,
+        ));
+    }
+    let parsed = instance
+        .parse_response(status, headers, body)?
+        .map_err(provider_failure)?;
+
+    let mut object = plugin_object(
+        provider.plugin.name(),
+        &parsed.body,
+        "parse-response's body",
+    )?;
+    let generation = Generation::new(&model.id, &provider.name);
+    generation.stamp(&mut object, COMPLETION);
+    let usage = parsed.usage.unwrap_or_else(|| {
+        tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is priced at zero");
+        Default::default()
+    });
+    let cost = cost(&usage, &endpoint.prices, gateway.fee_percent);
+    object.insert("usage".to_owned(), usage_json(&usage, &cost));
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let throughput = (elapsed > 0.0).then(|| usage.completion_tokens as f64 / elapsed);
+    endpoint.stats.record_success(first_byte, throughput);
+    tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
+    Ok(with_generation_header(
+        Json(Value::Object(object)).into_response(),
+        &generation,
+    ))
+}
+
+/// Response headers as name/value pairs for the adapter.
+pub(super) fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
+}
+
+/// Adds `X-Generation-Id`.
+pub(super) fn with_generation_header(mut response: Response, generation: &Generation) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&generation.id) {
+        response.headers_mut().insert("x-generation-id", value);
+    }
+    response
+}
+
+/// Parses a JSON object produced by a plugin.
+pub(super) fn plugin_object(
+    plugin: &str,
+    bytes: &[u8],
+    what: &str,
+) -> Result<Map<String, Value>, PluginFault> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(PluginFault::contract(
+            plugin,
+            format!("{what} is not a JSON object"),
+        )),
+    }
+}

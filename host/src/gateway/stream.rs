@@ -1,0 +1,339 @@
+//! One streamed attempt. The upstream stream is decoded until its first chunk before anything
+//! is sent to the client, so an error up to then still fails over; after that a background pump
+//! relays chunks, and a failure ends the stream with an error chunk (`finish_reason: "error"`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::stream;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use switchyard_sdk::sse::SseParser;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::complete::{header_pairs, plugin_object, with_generation_header};
+use super::generation::{CHUNK, Generation};
+use super::upstream::Upstream;
+use super::{ChatCall, Gateway};
+use crate::catalog::{Endpoint, Model};
+use crate::failure::Failure;
+use crate::plugins::ProviderInstance;
+use crate::plugins::types::{Finish, ProviderError, Usage};
+use crate::pricing::{cost, usage_json};
+
+/// How many encoded events may wait for a slow client before the pump waits too.
+const CLIENT_BUFFER: usize = 64;
+
+/// Tries `endpoint` once with streaming; on success the stream keeps running in a task.
+pub(super) async fn attempt(
+    gateway: &Gateway,
+    call: &ChatCall,
+    model: &Model,
+    endpoint: &Arc<Endpoint>,
+) -> Result<Response, Failure> {
+    let provider = &endpoint.provider;
+    let in_flight = endpoint.stats.start();
+    let started = Instant::now();
+    let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
+
+    let mut instance = provider.plugin.instantiate()?;
+    let request = instance
+        .build_request(&call.body, &endpoint.settings, true)?
+        .map_err(|error| provider_failure(endpoint, error))?;
+    let mut response = gateway.upstream.send(provider, request, deadline).await?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        let headers = header_pairs(response.headers());
+        let body = gateway
+            .upstream
+            .read_body(provider, &mut response, deadline)
+            .await?;
+        return Err(provider_failure(
+            endpoint,
+            instance.parse_error(status, headers, body)?,
+        ));
+    }
+    instance.start_stream(&endpoint.settings)?;
+    let mut decoding = Decoding::new(instance, endpoint.clone());
+
+    // Nothing has gone to the client yet: any failure until the first chunk fails over.
+    let mut upstream_ended = false;
+    while decoding.pending.is_empty() && !decoding.done {
+        match gateway
+            .upstream
+            .next_chunk(provider, &mut response, deadline)
+            .await?
+        {
+            Some(bytes) => decoding.feed(&bytes)?,
+            None => {
+                decoding.end()?;
+                upstream_ended = true;
+                if decoding.pending.is_empty() && !decoding.done {
+                    return Err(provider_failure(
+                        endpoint,
+                        ProviderError::UpstreamUnavailable(
+                            "the stream ended before any output".to_owned(),
+                        ),
+                    ));
+                }
+                break;
+            }
+        }
+    }
+    let first_byte = started.elapsed();
+    drop(in_flight);
+
+    let generation = Generation::new(&model.id, &provider.name);
+    let (sender, receiver) = mpsc::channel::<Bytes>(CLIENT_BUFFER);
+    let pump = Pump {
+        generation: generation.clone(),
+        upstream: gateway.upstream.clone(),
+        endpoint: endpoint.clone(),
+        fee_percent: gateway.fee_percent,
+        response,
+        decoding,
+        upstream_ended,
+        deadline,
+        started,
+        first_byte,
+        sender,
+    };
+    tokio::spawn(pump.run());
+
+    let body = Body::from_stream(stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|bytes| (Ok::<_, Infallible>(bytes), receiver))
+    }));
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(with_generation_header(response, &generation))
+}
+
+fn provider_failure(endpoint: &Endpoint, error: ProviderError) -> Failure {
+    Failure::Provider {
+        provider: endpoint.provider.name.clone(),
+        error,
+    }
+}
+
+/// The adapter's decoder and what it has produced so far.
+struct Decoding {
+    instance: ProviderInstance,
+    endpoint: Arc<Endpoint>,
+    parser: SseParser,
+    /// Decoded chunks not yet sent.
+    pending: Vec<Vec<u8>>,
+    usage: Option<Usage>,
+    finish: Option<Finish>,
+    done: bool,
+}
+
+impl Decoding {
+    fn new(instance: ProviderInstance, endpoint: Arc<Endpoint>) -> Self {
+        Decoding {
+            instance,
+            endpoint,
+            parser: SseParser::new(),
+            pending: Vec::new(),
+            usage: None,
+            finish: None,
+            done: false,
+        }
+    }
+
+    /// Feeds bytes from the upstream; decodes every event they complete.
+    fn feed(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        for event in self.parser.push(bytes) {
+            self.decode(event)?;
+        }
+        Ok(())
+    }
+
+    /// The upstream closed: decodes a last event that had no blank line after it.
+    fn end(&mut self) -> Result<(), Failure> {
+        match self.parser.finish() {
+            Some(event) => self.decode(event),
+            None => Ok(()),
+        }
+    }
+
+    fn decode(&mut self, event: switchyard_sdk::sse::Event) -> Result<(), Failure> {
+        if self.done {
+            return Ok(()); // anything after the terminal event is ignored
+        }
+        let output = self
+            .instance
+            .decode(event)?
+            .map_err(|error| provider_failure(&self.endpoint, error))?;
+        self.pending.extend(output.chunks);
+        self.usage = output.usage.or(self.usage);
+        self.finish = output.finish.or(self.finish.take());
+        self.done |= output.done;
+        Ok(())
+    }
+}
+
+/// Relays a committed stream to the client.
+struct Pump {
+    generation: Generation,
+    upstream: Upstream,
+    endpoint: Arc<Endpoint>,
+    fee_percent: Decimal,
+    response: reqwest::Response,
+    decoding: Decoding,
+    upstream_ended: bool,
+    deadline: Instant,
+    started: Instant,
+    first_byte: std::time::Duration,
+    sender: mpsc::Sender<Bytes>,
+}
+
+/// How a committed stream ended.
+enum Ending {
+    /// The terminal event arrived.
+    Done,
+    /// The upstream or the adapter failed.
+    Failed(Failure),
+    /// The client went away.
+    ClientGone,
+}
+
+impl Pump {
+    async fn run(mut self) {
+        let endpoint = self.endpoint.clone();
+        let _in_flight = endpoint.stats.start();
+        let ending = self.relay().await;
+        let usage = self.decoding.usage;
+        let provider = &self.endpoint.provider.name;
+        match ending {
+            Ending::Done => {
+                let chunk = self.final_usage_chunk(usage);
+                let _ = send_json(&self.sender, &chunk).await;
+                let _ = self
+                    .sender
+                    .send(Bytes::from_static(b"data: [DONE]\n\n"))
+                    .await;
+                let elapsed = self.started.elapsed().as_secs_f64();
+                let tokens = usage.map(|u| u.completion_tokens as f64);
+                self.endpoint.stats.record_success(
+                    self.first_byte,
+                    tokens.filter(|_| elapsed > 0.0).map(|t| t / elapsed),
+                );
+                tracing::info!(id = %self.generation.id, model = %self.generation.model, %provider, "stream served");
+            }
+            Ending::Failed(failure) => {
+                self.endpoint.stats.record_failure();
+                tracing::warn!(id = %self.generation.id, %provider, kind = failure.kind(), error = %failure, "stream failed after its first chunk");
+                let error = failure.to_api_error();
+                let chunk = self
+                    .generation
+                    .error_chunk(error.status().as_u16(), error.message());
+                let _ = send_json(&self.sender, &chunk).await;
+                if usage.is_some() {
+                    let chunk = self.final_usage_chunk(usage);
+                    let _ = send_json(&self.sender, &chunk).await;
+                }
+            }
+            Ending::ClientGone => {
+                tracing::info!(id = %self.generation.id, %provider, "client disconnected; upstream stream cancelled");
+            }
+        }
+    }
+
+    async fn relay(&mut self) -> Ending {
+        loop {
+            if let Some(ending) = self.flush_pending().await {
+                return ending;
+            }
+            if self.decoding.done {
+                return Ending::Done;
+            }
+            if self.upstream_ended {
+                return Ending::Failed(provider_failure(
+                    &self.endpoint,
+                    ProviderError::UpstreamUnavailable(
+                        "the upstream stream ended before its terminal event".to_owned(),
+                    ),
+                ));
+            }
+            let next = tokio::select! {
+                _ = self.sender.closed() => return Ending::ClientGone,
+                next = self.upstream.next_chunk(&self.endpoint.provider, &mut self.response, self.deadline) => next,
+            };
+            let fed = match next {
+                Ok(Some(bytes)) => self.decoding.feed(&bytes),
+                Ok(None) => {
+                    self.upstream_ended = true;
+                    self.decoding.end()
+                }
+                Err(failure) => Err(failure),
+            };
+            if let Err(failure) = fed {
+                // Chunks decoded before the failure still reach the client.
+                return self
+                    .flush_pending()
+                    .await
+                    .unwrap_or(Ending::Failed(failure));
+            }
+        }
+    }
+
+    /// Sends the decoded chunks, stamped with the generation's fields. Returns how the stream
+    /// ends if it cannot go on.
+    async fn flush_pending(&mut self) -> Option<Ending> {
+        for chunk in std::mem::take(&mut self.decoding.pending) {
+            let mut object = match plugin_object(
+                self.endpoint.provider.plugin.name(),
+                &chunk,
+                "a stream chunk",
+            ) {
+                Ok(object) => object,
+                Err(fault) => return Some(Ending::Failed(fault.into())),
+            };
+            self.generation.stamp(&mut object, CHUNK);
+            if send_json(&self.sender, &Value::Object(object))
+                .await
+                .is_err()
+            {
+                return Some(Ending::ClientGone);
+            }
+        }
+        None
+    }
+
+    fn final_usage_chunk(&self, usage: Option<Usage>) -> Value {
+        let usage = usage.unwrap_or_else(|| {
+            tracing::warn!(provider = %self.endpoint.provider.name, "stream reported no usage; priced at zero");
+            Usage::default()
+        });
+        let cost = cost(&usage, &self.endpoint.prices, self.fee_percent);
+        self.generation.usage_chunk(usage_json(&usage, &cost))
+    }
+}
+
+/// Sends one `data:` event. Fails only when the client has gone.
+async fn send_json(
+    sender: &mpsc::Sender<Bytes>,
+    value: &Value,
+) -> Result<(), mpsc::error::SendError<Bytes>> {
+    let mut event = Vec::with_capacity(256);
+    event.extend_from_slice(b"data: ");
+    // Serialising a Value into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut event, value);
+    event.extend_from_slice(b"\n\n");
+    sender.send(Bytes::from(event)).await
+}

@@ -1,0 +1,217 @@
+//! Sending adapter-built requests upstream: host allow-list check, credential injection, one
+//! shared pooled client, and the first-byte / idle / total timeouts.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use tokio::time::Instant;
+
+use crate::catalog::Provider;
+use crate::config::ServerConfig;
+use crate::failure::Failure;
+use crate::plugins::types::{CredentialPlacement, UpstreamRequest};
+
+/// The shared HTTP client for every upstream.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+}
+
+impl Upstream {
+    /// A pooled HTTP/1.1 + HTTP/2 client over rustls.
+    pub fn new(config: &ServerConfig) -> Result<Upstream, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Upstream {
+            client,
+            max_body_bytes: config.max_upstream_body_bytes,
+        })
+    }
+
+    /// Checks the URL, adds the credential and sends; returns when the response headers arrive.
+    pub async fn send(
+        &self,
+        provider: &Provider,
+        request: UpstreamRequest,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, Failure> {
+        let mut url = Url::parse(&request.url).map_err(|e| Failure::Transport {
+            provider: provider.name.clone(),
+            message: format!(
+                "plugin {} built an invalid URL: {e}",
+                provider.plugin.name()
+            ),
+        })?;
+        if !provider.allows(&url) {
+            url.set_query(None);
+            return Err(Failure::HostNotAllowed {
+                provider: provider.name.clone(),
+                plugin: provider.plugin.name().to_owned(),
+                url: url.to_string(),
+            });
+        }
+        let method =
+            Method::from_bytes(request.method.as_bytes()).map_err(|_| Failure::Transport {
+                provider: provider.name.clone(),
+                message: format!(
+                    "plugin {} built an invalid method {:?}",
+                    provider.plugin.name(),
+                    request.method
+                ),
+            })?;
+        let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
+        for (name, value) in &request.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        insert_credential(provider, &request.credential, &mut url, &mut headers)?;
+
+        let send = self
+            .client
+            .request(method, url)
+            .headers(headers)
+            .body(request.body)
+            .send();
+        let first_byte = Duration::from_millis(provider.timeouts.first_byte_ms);
+        let limit = deadline.min(Instant::now() + first_byte);
+        match tokio::time::timeout_at(limit, send).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(transport_failure(provider, &error)),
+            Err(_) => Err(Failure::Timeout {
+                provider: provider.name.clone(),
+                phase: "response headers",
+                limit: first_byte
+                    .min(deadline.saturating_duration_since(Instant::now()) + first_byte),
+            }),
+        }
+    }
+
+    /// Reads a whole (non-streamed) body before `deadline`, refusing bodies over the limit.
+    pub async fn read_body(
+        &self,
+        provider: &Provider,
+        response: &mut reqwest::Response,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, Failure> {
+        let mut body = Vec::new();
+        while let Some(chunk) = self.next_chunk(provider, response, deadline).await? {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(Failure::Transport {
+                    provider: provider.name.clone(),
+                    message: format!("upstream body exceeds {} bytes", self.max_body_bytes),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// The next piece of a body, within the idle timeout and the overall deadline.
+    pub async fn next_chunk(
+        &self,
+        provider: &Provider,
+        response: &mut reqwest::Response,
+        deadline: Instant,
+    ) -> Result<Option<Bytes>, Failure> {
+        let idle = Duration::from_millis(provider.timeouts.idle_ms);
+        let idle_limit = Instant::now() + idle;
+        let (limit, phase, span) = if idle_limit < deadline {
+            (idle_limit, "data (idle timeout)", idle)
+        } else {
+            (
+                deadline,
+                "complete response (total timeout)",
+                Duration::from_millis(provider.timeouts.total_ms),
+            )
+        };
+        match tokio::time::timeout_at(limit, response.chunk()).await {
+            Ok(Ok(chunk)) => Ok(chunk),
+            Ok(Err(error)) => Err(transport_failure(provider, &error)),
+            Err(_) => Err(Failure::Timeout {
+                provider: provider.name.clone(),
+                phase,
+                limit: span,
+            }),
+        }
+    }
+}
+
+/// Puts the provider's credential where the adapter asked.
+fn insert_credential(
+    provider: &Provider,
+    placement: &CredentialPlacement,
+    url: &mut Url,
+    headers: &mut HeaderMap,
+) -> Result<(), Failure> {
+    let Some(credential) = &provider.credential else {
+        return Ok(());
+    };
+    let invalid = || Failure::Transport {
+        provider: provider.name.clone(),
+        message: "the credential or its header name is not a valid HTTP header".to_owned(),
+    };
+    match placement {
+        CredentialPlacement::None => {}
+        CredentialPlacement::Bearer => {
+            let mut value =
+                HeaderValue::try_from(format!("Bearer {credential}")).map_err(|_| invalid())?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        CredentialPlacement::Header(name) => {
+            let name = HeaderName::try_from(name.as_str()).map_err(|_| invalid())?;
+            let mut value = HeaderValue::try_from(credential.as_str()).map_err(|_| invalid())?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        CredentialPlacement::Query(name) => {
+            url.query_pairs_mut().append_pair(name, credential);
+        }
+    }
+    Ok(())
+}
+
+fn transport_failure(provider: &Provider, error: &reqwest::Error) -> Failure {
+    // reqwest's message may contain the URL, whose query may carry a credential: drop it.
+    let text = error.without_url_ref();
+    Failure::Transport {
+        provider: provider.name.clone(),
+        message: if error.is_connect() {
+            format!("cannot connect: {text}")
+        } else {
+            format!("connection failed: {text}")
+        },
+    }
+}
+
+/// Removes the URL from a borrowed reqwest error's message.
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text.replace(url.as_str(), "<upstream>");
+        }
+        let mut source = std::error::Error::source(self);
+        while let Some(inner) = source {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        text
+    }
+}

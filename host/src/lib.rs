@@ -1,0 +1,17 @@
+//! Switchyard: an OpenAI-compatible LLM router whose provider adapters and routing policies are
+//! sandboxed WebAssembly components.
+//!
+//! The request path: [`api`] validates, [`gateway`] plans endpoints with the model's routing
+//! policy and tries them with the provider adapters from [`plugins`], failing over on retryable
+//! [`failure::Failure`]s; [`pricing`] prices the usage.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod failure;
+pub mod gateway;
+pub mod plugins;
+pub mod pricing;
+pub mod server;
+pub mod stats;

@@ -1,0 +1,110 @@
+//! The process-wide wasmtime engine: pooling allocator, epoch interruption driven by a ticker
+//! thread, and the linkers (one per world; both provide only an empty WASI).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::sandbox::{SandboxLimits, SandboxState};
+use crate::config::PluginsConfig;
+
+/// How often the epoch advances. A call's deadline is counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Why the engine could not be created or a component compiled.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EngineError(String);
+
+/// The engine, the linker and the sandbox limits shared by every plugin.
+#[derive(Clone)]
+pub struct PluginEngine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    engine: Engine,
+    linker: Linker<SandboxState>,
+    limits: SandboxLimits,
+}
+
+impl PluginEngine {
+    /// Creates the engine with limits from `config` and starts the epoch ticker.
+    pub fn new(config: &PluginsConfig) -> Result<PluginEngine, EngineError> {
+        let limits = SandboxLimits::from_config(config);
+        let mut pool = PoolingAllocationConfig::default();
+        // A wasm32-wasip2 Rust component holds a few core instances (the program and the WASI
+        // adapter), two memories and a few tables.
+        let instances = config.max_instances;
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(4))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(4))
+            .total_stacks(instances)
+            .max_memories_per_component(4)
+            .max_tables_per_component(8)
+            .max_core_instances_per_component(8)
+            .max_memory_size(limits.memory_bytes);
+
+        let mut wasm_config = Config::new();
+        wasm_config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wasm_config)
+            .map_err(|e| EngineError(format!("cannot create engine: {e}")))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| EngineError(format!("cannot link WASI: {e}")))?;
+
+        spawn_epoch_ticker(&engine);
+        Ok(PluginEngine {
+            inner: Arc::new(EngineInner {
+                engine,
+                linker,
+                limits,
+            }),
+        })
+    }
+
+    /// Compiles a component. Slow (milliseconds to seconds): call it off the async runtime.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component, EngineError> {
+        Component::new(&self.inner.engine, bytes)
+            .map_err(|e| EngineError(format!("not a valid component: {e}")))
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The linker every plugin is instantiated with.
+    pub fn linker(&self) -> &Linker<SandboxState> {
+        &self.inner.linker
+    }
+
+    /// Per-store limits.
+    pub(crate) fn limits(&self) -> &SandboxLimits {
+        &self.inner.limits
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("switchyard-epoch".to_owned())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the epoch ticker: plugin deadlines will not fire");
+    }
+}

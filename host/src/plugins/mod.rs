@@ -1,0 +1,17 @@
+//! The WebAssembly plugin runtime: one engine, one typed `Pre` per plugin, a fresh store per
+//! request, and the boundary where generated binding types become host types.
+
+pub mod builtin;
+pub mod engine;
+pub mod fault;
+pub mod provider;
+pub mod registry;
+pub mod router;
+mod sandbox;
+pub mod types;
+
+pub use engine::PluginEngine;
+pub use fault::PluginFault;
+pub use provider::{ProviderInstance, ProviderPlugin};
+pub use registry::PluginRegistry;
+pub use router::RouterPlugin;

@@ -1,0 +1,307 @@
+//! Provider adapter plugins: loading (type-check + self-test) and per-request instances. This is
+//! the boundary for the `provider` world of `switchyard:plugin@0.1.0`: generated types are
+//! converted to [`super::types`] here and nowhere else.
+
+use wasmtime::Store;
+use wasmtime::component::{Component, ResourceAny};
+
+use super::engine::PluginEngine;
+use super::fault::PluginFault;
+use super::sandbox::{SandboxState, arm_deadline, new_store};
+use super::types::{
+    CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
+    ProviderDescriptor, ProviderError, StreamOutput, UpstreamRequest, Usage,
+};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "switchyard:plugin/provider@0.1.0",
+    });
+}
+
+use bindings::exports::switchyard::plugin::adapter as wit_adapter;
+use bindings::switchyard::plugin::types as wit;
+
+/// A loaded, type-checked, self-tested provider adapter.
+pub struct ProviderPlugin {
+    descriptor: ProviderDescriptor,
+    digest: String,
+    pre: bindings::ProviderPre<SandboxState>,
+    engine: PluginEngine,
+}
+
+impl std::fmt::Debug for ProviderPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderPlugin")
+            .field("descriptor", &self.descriptor)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderPlugin {
+    /// Type-checks `component` against the `provider` world and runs its self-test
+    /// (`describe` in a fresh instance). Fails if it is not a provider adapter.
+    pub fn load(
+        engine: &PluginEngine,
+        component: &Component,
+        digest: String,
+    ) -> Result<ProviderPlugin, String> {
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(component)
+            .map_err(|e| format!("cannot link: {e:#}"))?;
+        let pre = bindings::ProviderPre::new(instance_pre)
+            .map_err(|e| format!("not a provider adapter: {e:#}"))?;
+        let mut store = new_store(engine.engine(), engine.limits());
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        let descriptor = instance
+            .switchyard_plugin_adapter()
+            .call_describe(&mut store)
+            .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
+        Ok(ProviderPlugin {
+            descriptor: descriptor_from_wit(descriptor),
+            digest,
+            pre,
+            engine: engine.clone(),
+        })
+    }
+
+    /// What the plugin declared.
+    pub fn descriptor(&self) -> &ProviderDescriptor {
+        &self.descriptor
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.descriptor.name
+    }
+
+    /// SHA-256 of the component bytes, hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// A fresh instance in a fresh store, for one request.
+    pub fn instantiate(&self) -> Result<ProviderInstance, PluginFault> {
+        let limits = self.engine.limits();
+        let mut store = new_store(self.engine.engine(), limits);
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| PluginFault::from_wasm(self.name(), e, limits.call_timeout.as_millis()))?;
+        Ok(ProviderInstance {
+            plugin: self.descriptor.name.clone(),
+            store,
+            instance,
+            engine: self.engine.clone(),
+            decoder: None,
+            poisoned: None,
+        })
+    }
+}
+
+/// One request's instance of a provider adapter. After a fault every call fails with it.
+pub struct ProviderInstance {
+    plugin: String,
+    store: Store<SandboxState>,
+    instance: bindings::Provider,
+    engine: PluginEngine,
+    decoder: Option<ResourceAny>,
+    poisoned: Option<PluginFault>,
+}
+
+impl ProviderInstance {
+    /// Runs one call with a fresh deadline; a trap poisons the instance.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(
+            &wit_adapter::Guest,
+            &mut Store<SandboxState>,
+            Option<ResourceAny>,
+        ) -> wasmtime::Result<T>,
+    ) -> Result<T, PluginFault> {
+        if let Some(fault) = &self.poisoned {
+            return Err(fault.clone());
+        }
+        let limits = self.engine.limits();
+        arm_deadline(&mut self.store, limits);
+        let result = f(
+            self.instance.switchyard_plugin_adapter(),
+            &mut self.store,
+            self.decoder,
+        );
+        result.map_err(|error| {
+            let fault =
+                PluginFault::from_wasm(&self.plugin, error, limits.call_timeout.as_millis());
+            self.poisoned = Some(fault.clone());
+            fault
+        })
+    }
+
+    /// Builds the upstream request for a canonical chat request.
+    pub fn build_request(
+        &mut self,
+        request: &[u8],
+        endpoint: &EndpointSettings,
+        stream: bool,
+    ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
+        let endpoint = endpoint_to_wit(endpoint);
+        let result = self
+            .call(|guest, store, _| guest.call_build_request(store, request, &endpoint, stream))?;
+        Ok(result.map(request_from_wit).map_err(error_from_wit))
+    }
+
+    /// Translates a successful non-streaming response.
+    pub fn parse_response(
+        &mut self,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Result<ParsedResponse, ProviderError>, PluginFault> {
+        let response = wit::HttpResponse {
+            status,
+            headers,
+            body,
+        };
+        let result = self.call(|guest, store, _| guest.call_parse_response(store, &response))?;
+        Ok(result.map(parsed_from_wit).map_err(error_from_wit))
+    }
+
+    /// Classifies an unsuccessful response.
+    pub fn parse_error(
+        &mut self,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<ProviderError, PluginFault> {
+        let response = wit::HttpResponse {
+            status,
+            headers,
+            body,
+        };
+        let result = self.call(|guest, store, _| guest.call_parse_error(store, &response))?;
+        Ok(error_from_wit(result))
+    }
+
+    /// Creates this instance's stream decoder.
+    pub fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
+        let endpoint = endpoint_to_wit(endpoint);
+        let decoder =
+            self.call(|guest, store, _| guest.stream_decoder().call_constructor(store, &endpoint))?;
+        self.decoder = Some(decoder);
+        Ok(())
+    }
+
+    /// Decodes one event of the stream started with [`Self::start_stream`].
+    pub fn decode(
+        &mut self,
+        event: switchyard_sdk::sse::Event,
+    ) -> Result<Result<StreamOutput, ProviderError>, PluginFault> {
+        let event = wit::SseEvent {
+            event: event.event,
+            data: event.data,
+        };
+        let plugin = self.plugin.clone();
+        let result = self.call(|guest, store, decoder| match decoder {
+            Some(decoder) => guest.stream_decoder().call_decode(store, decoder, &event),
+            None => Err(wasmtime::Error::msg(format!(
+                "{plugin}: decode called before start_stream"
+            ))),
+        })?;
+        Ok(result.map(stream_output_from_wit).map_err(error_from_wit))
+    }
+}
+
+fn descriptor_from_wit(descriptor: wit_adapter::Descriptor) -> ProviderDescriptor {
+    ProviderDescriptor {
+        name: descriptor.name,
+        version: descriptor.version,
+        allowed_hosts: descriptor.allowed_hosts,
+        streaming: descriptor.capabilities.streaming,
+        tools: descriptor.capabilities.tools,
+        supported_parameters: descriptor.capabilities.supported_parameters,
+    }
+}
+
+fn endpoint_to_wit(endpoint: &EndpointSettings) -> wit::EndpointSettings {
+    wit::EndpointSettings {
+        base_url: endpoint.base_url.clone(),
+        upstream_model: endpoint.upstream_model.clone(),
+        options: endpoint.options.clone(),
+    }
+}
+
+fn request_from_wit(request: wit::HttpRequest) -> UpstreamRequest {
+    UpstreamRequest {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: request.body,
+        credential: match request.credential {
+            wit::CredentialPlacement::None => CredentialPlacement::None,
+            wit::CredentialPlacement::Bearer => CredentialPlacement::Bearer,
+            wit::CredentialPlacement::Header(name) => CredentialPlacement::Header(name),
+            wit::CredentialPlacement::Query(name) => CredentialPlacement::Query(name),
+        },
+    }
+}
+
+fn usage_from_wit(usage: wit::Usage) -> Usage {
+    Usage {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        cached_tokens: usage.cached_tokens,
+        cache_write_tokens: usage.cache_write_tokens,
+        reasoning_tokens: usage.reasoning_tokens,
+    }
+}
+
+fn finish_from_wit(finish: wit::Finish) -> Finish {
+    Finish {
+        reason: match finish.reason {
+            wit::FinishReason::Stop => FinishReason::Stop,
+            wit::FinishReason::Length => FinishReason::Length,
+            wit::FinishReason::ToolCalls => FinishReason::ToolCalls,
+            wit::FinishReason::ContentFilter => FinishReason::ContentFilter,
+            wit::FinishReason::Error => FinishReason::Error,
+        },
+        native: finish.native,
+    }
+}
+
+fn parsed_from_wit(parsed: wit::ParsedResponse) -> ParsedResponse {
+    ParsedResponse {
+        body: parsed.body,
+        usage: parsed.usage.map(usage_from_wit),
+        finish: parsed.finish.map(finish_from_wit),
+    }
+}
+
+fn stream_output_from_wit(output: wit::StreamOutput) -> StreamOutput {
+    StreamOutput {
+        chunks: output.chunks,
+        usage: output.usage.map(usage_from_wit),
+        finish: output.finish.map(finish_from_wit),
+        done: output.done,
+    }
+}
+
+fn error_from_wit(error: wit::PluginError) -> ProviderError {
+    match error {
+        wit::PluginError::RateLimited(limit) => ProviderError::RateLimited {
+            message: limit.message,
+            retry_after_ms: limit.retry_after_ms,
+        },
+        wit::PluginError::Overloaded(m) => ProviderError::Overloaded(m),
+        wit::PluginError::ContextLengthExceeded(m) => ProviderError::ContextLengthExceeded(m),
+        wit::PluginError::InvalidRequest(m) => ProviderError::InvalidRequest(m),
+        wit::PluginError::Auth(m) => ProviderError::Auth(m),
+        wit::PluginError::ContentFiltered(m) => ProviderError::ContentFiltered(m),
+        wit::PluginError::UpstreamUnavailable(m) => ProviderError::UpstreamUnavailable(m),
+        wit::PluginError::Internal(m) => ProviderError::Internal(m),
+    }
+}

@@ -1,0 +1,215 @@
+//! Routing policy plugins: loading (type-check + self-test) and ordering calls. This is the
+//! boundary for the `router` world of `switchyard:plugin@0.1.0`.
+
+use wasmtime::component::Component;
+
+use super::engine::PluginEngine;
+use super::fault::PluginFault;
+use super::sandbox::{SandboxState, new_store};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "switchyard:plugin/router@0.1.0",
+    });
+}
+
+use bindings::exports::switchyard::plugin::policy as wit;
+
+/// Live statistics of one endpoint, as passed to a policy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CandidateStats {
+    /// Median time to first token, ms.
+    pub latency_p50_ms: Option<f64>,
+    /// Median throughput, tokens/s.
+    pub throughput_p50: Option<f64>,
+    /// Recent error share, 0..1.
+    pub error_rate: f64,
+    /// In-flight requests.
+    pub in_flight: u32,
+    /// Milliseconds since the last failure.
+    pub ms_since_last_failure: Option<u64>,
+}
+
+/// One endpoint offered to a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyCandidate {
+    /// Provider name.
+    pub provider: String,
+    /// Canonical model id.
+    pub model: String,
+    /// USD per million prompt tokens (ranking only).
+    pub prompt_price: f64,
+    /// USD per million completion tokens (ranking only).
+    pub completion_price: f64,
+    /// Live statistics.
+    pub stats: CandidateStats,
+}
+
+/// What a policy knows about the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRequest {
+    /// Canonical model id.
+    pub model: String,
+    /// Rough prompt size.
+    pub estimated_prompt_tokens: u64,
+    /// Output limit, if set.
+    pub max_tokens: Option<u64>,
+    /// Seed for deterministic randomness.
+    pub seed: u64,
+}
+
+/// A loaded, type-checked, self-tested routing policy.
+pub struct RouterPlugin {
+    name: String,
+    version: String,
+    digest: String,
+    pre: bindings::RouterPre<SandboxState>,
+    engine: PluginEngine,
+}
+
+impl std::fmt::Debug for RouterPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouterPlugin")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouterPlugin {
+    /// Type-checks `component` against the `router` world and runs its self-test (`describe`,
+    /// then `order` over an empty list).
+    pub fn load(
+        engine: &PluginEngine,
+        component: &Component,
+        digest: String,
+    ) -> Result<RouterPlugin, String> {
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(component)
+            .map_err(|e| format!("cannot link: {e:#}"))?;
+        let pre = bindings::RouterPre::new(instance_pre)
+            .map_err(|e| format!("not a routing policy: {e:#}"))?;
+        let mut store = new_store(engine.engine(), engine.limits());
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        let policy = instance.switchyard_plugin_policy();
+        let descriptor = policy
+            .call_describe(&mut store)
+            .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
+        let probe = wit::RequestSummary {
+            model: "self-test/model".to_owned(),
+            estimated_prompt_tokens: 0,
+            max_tokens: None,
+            seed: 0,
+        };
+        match policy.call_order(&mut store, &probe, &[]) {
+            Ok(Ok(order)) if order.is_empty() => {}
+            Ok(Ok(order)) => {
+                return Err(format!(
+                    "self-test: ordering no candidates returned {order:?}"
+                ));
+            }
+            Ok(Err(message)) => {
+                return Err(format!(
+                    "self-test: ordering no candidates failed: {message}"
+                ));
+            }
+            Err(e) => return Err(format!("self-test (order) failed: {e:#}")),
+        }
+        Ok(RouterPlugin {
+            name: descriptor.name,
+            version: descriptor.version,
+            digest,
+            pre,
+            engine: engine.clone(),
+        })
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The policy's version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// SHA-256 of the component bytes, hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// Orders `candidates` in a fresh instance. Returns valid, distinct indexes, best first;
+    /// a policy error or an index out of range is a fault.
+    pub fn order(
+        &self,
+        request: &PolicyRequest,
+        candidates: &[PolicyCandidate],
+    ) -> Result<Vec<usize>, PluginFault> {
+        let limits = self.engine.limits();
+        let fault = |e: wasmtime::Error| {
+            PluginFault::from_wasm(&self.name, e, limits.call_timeout.as_millis())
+        };
+        let mut store = new_store(self.engine.engine(), limits);
+        let instance = self.pre.instantiate(&mut store).map_err(fault)?;
+        let summary = wit::RequestSummary {
+            model: request.model.clone(),
+            estimated_prompt_tokens: request.estimated_prompt_tokens,
+            max_tokens: request.max_tokens,
+            seed: request.seed,
+        };
+        let wit_candidates: Vec<wit::Candidate> = candidates.iter().map(candidate_to_wit).collect();
+        let order = instance
+            .switchyard_plugin_policy()
+            .call_order(&mut store, &summary, &wit_candidates)
+            .map_err(fault)?
+            .map_err(|message| {
+                PluginFault::contract(&self.name, format!("policy error: {message}"))
+            })?;
+        let mut seen = vec![false; candidates.len()];
+        let mut indexes = Vec::with_capacity(order.len());
+        for index in order {
+            let index = index as usize;
+            match seen.get_mut(index) {
+                Some(slot) if !*slot => {
+                    *slot = true;
+                    indexes.push(index);
+                }
+                Some(_) => {
+                    return Err(PluginFault::contract(
+                        &self.name,
+                        format!("returned index {index} twice"),
+                    ));
+                }
+                None => {
+                    return Err(PluginFault::contract(
+                        &self.name,
+                        format!("returned index {index} for {} candidates", candidates.len()),
+                    ));
+                }
+            }
+        }
+        Ok(indexes)
+    }
+}
+
+fn candidate_to_wit(candidate: &PolicyCandidate) -> wit::Candidate {
+    wit::Candidate {
+        provider: candidate.provider.clone(),
+        model: candidate.model.clone(),
+        prompt_price: candidate.prompt_price,
+        completion_price: candidate.completion_price,
+        stats: wit::EndpointStats {
+            latency_p50_ms: candidate.stats.latency_p50_ms,
+            throughput_p50: candidate.stats.throughput_p50,
+            error_rate: candidate.stats.error_rate,
+            in_flight: candidate.stats.in_flight,
+            ms_since_last_failure: candidate.stats.ms_since_last_failure,
+        },
+    }
+}

@@ -1,0 +1,73 @@
+//! What one plugin instance may use: an empty WASI context (no files, environment, network,
+//! clock beyond what std needs, no inherited stdio), a memory limit and a per-call deadline.
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::engine::EPOCH_TICK;
+use crate::config::PluginsConfig;
+
+/// Limits applied to every plugin store.
+#[derive(Debug, Clone)]
+pub(crate) struct SandboxLimits {
+    /// Most linear memory one instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Epoch ticks one call may run for.
+    pub call_deadline_ticks: u64,
+    /// The deadline as a duration, for messages.
+    pub call_timeout: Duration,
+}
+
+impl SandboxLimits {
+    pub(crate) fn from_config(config: &PluginsConfig) -> Self {
+        let call_timeout = Duration::from_millis(config.call_timeout_ms);
+        let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
+        SandboxLimits {
+            memory_bytes: usize::try_from(config.memory_limit_mib.saturating_mul(1024 * 1024))
+                .unwrap_or(usize::MAX),
+            call_deadline_ticks: config.call_timeout_ms.div_ceil(tick_ms).max(1),
+            call_timeout,
+        }
+    }
+}
+
+/// The data of one plugin store.
+pub struct SandboxState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+}
+
+impl WasiView for SandboxState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A fresh store with an empty WASI context and the memory limit applied.
+pub(crate) fn new_store(engine: &Engine, limits: &SandboxLimits) -> Store<SandboxState> {
+    let state = SandboxState {
+        // Nothing is inherited or preopened: no env, args, dirs, sockets or stdio.
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .trap_on_grow_failure(true)
+            .build(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    store.set_epoch_deadline(limits.call_deadline_ticks);
+    store
+}
+
+/// Gives the next call a fresh deadline.
+pub(crate) fn arm_deadline(store: &mut Store<SandboxState>, limits: &SandboxLimits) {
+    store.set_epoch_deadline(limits.call_deadline_ticks);
+}

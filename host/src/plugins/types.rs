@@ -1,0 +1,176 @@
+//! Host-side types for what plugins exchange with the host. Generated binding types are
+//! converted to and from these at the boundary modules (`provider`, `router`) and nowhere else.
+
+/// Where the host puts the provider credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialPlacement {
+    /// No credential.
+    None,
+    /// `Authorization: Bearer <credential>`.
+    Bearer,
+    /// A named header.
+    Header(String),
+    /// A named query parameter.
+    Query(String),
+}
+
+/// An upstream request built by an adapter, before the host adds the credential.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers (no credential).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// Where the credential goes.
+    pub credential: CredentialPlacement,
+}
+
+/// Where an endpoint lives, as passed to adapters.
+#[derive(Debug, Clone)]
+pub struct EndpointSettings {
+    /// Provider base URL.
+    pub base_url: String,
+    /// Model id upstream.
+    pub upstream_model: String,
+    /// Adapter options from the configuration.
+    pub options: Vec<(String, String)>,
+}
+
+/// Native token usage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Input tokens, cached ones included.
+    pub prompt_tokens: u64,
+    /// Output tokens, reasoning included.
+    pub completion_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    pub cached_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
+    /// Output tokens spent reasoning.
+    pub reasoning_tokens: u64,
+}
+
+/// Normalised finish reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// Natural end or stop sequence.
+    Stop,
+    /// Token limit.
+    Length,
+    /// Tool calls.
+    ToolCalls,
+    /// Filtered.
+    ContentFilter,
+    /// Failed.
+    Error,
+}
+
+impl FinishReason {
+    /// The OpenAI spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Error => "error",
+        }
+    }
+}
+
+/// Why a generation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finish {
+    /// Normalised.
+    pub reason: FinishReason,
+    /// The provider's own word.
+    pub native: String,
+}
+
+/// A typed provider error reported by an adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderError {
+    /// Rate limited, with the wait the provider asked for.
+    RateLimited {
+        /// Provider message.
+        message: String,
+        /// Requested wait in milliseconds.
+        retry_after_ms: Option<u64>,
+    },
+    /// Temporarily overloaded.
+    Overloaded(String),
+    /// The prompt does not fit.
+    ContextLengthExceeded(String),
+    /// Malformed or unsupported request.
+    InvalidRequest(String),
+    /// The provider rejected the operator's credential.
+    Auth(String),
+    /// Content refused.
+    ContentFiltered(String),
+    /// The provider failed or sent garbage.
+    UpstreamUnavailable(String),
+    /// The adapter failed.
+    Internal(String),
+}
+
+impl ProviderError {
+    /// The provider's message.
+    pub fn message(&self) -> &str {
+        match self {
+            ProviderError::RateLimited { message, .. }
+            | ProviderError::Overloaded(message)
+            | ProviderError::ContextLengthExceeded(message)
+            | ProviderError::InvalidRequest(message)
+            | ProviderError::Auth(message)
+            | ProviderError::ContentFiltered(message)
+            | ProviderError::UpstreamUnavailable(message)
+            | ProviderError::Internal(message) => message,
+        }
+    }
+}
+
+/// A whole response in the canonical format.
+#[derive(Debug, Clone)]
+pub struct ParsedResponse {
+    /// `chat.completion` JSON.
+    pub body: Vec<u8>,
+    /// Native usage.
+    pub usage: Option<Usage>,
+    /// Finish reason.
+    pub finish: Option<Finish>,
+}
+
+/// What a decoder produced from one event.
+#[derive(Debug, Clone, Default)]
+pub struct StreamOutput {
+    /// `chat.completion.chunk` JSON objects.
+    pub chunks: Vec<Vec<u8>>,
+    /// Cumulative usage, when known.
+    pub usage: Option<Usage>,
+    /// Finish reason, when this event carried it.
+    pub finish: Option<Finish>,
+    /// The terminal event arrived.
+    pub done: bool,
+}
+
+/// What an adapter declares about itself.
+#[derive(Debug, Clone)]
+pub struct ProviderDescriptor {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// Hosts it may send to.
+    pub allowed_hosts: Vec<String>,
+    /// It can decode streams.
+    pub streaming: bool,
+    /// It translates tools.
+    pub tools: bool,
+    /// Request parameters it forwards.
+    pub supported_parameters: Vec<String>,
+}

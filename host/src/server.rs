@@ -1,0 +1,72 @@
+//! Starting the gateway: load plugins, resolve the catalog, bind, serve until a shutdown signal.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::gateway::Gateway;
+use crate::gateway::upstream::Upstream;
+use crate::plugins::{PluginEngine, PluginRegistry};
+
+/// Builds the application state from a configuration: compiles and self-tests every plugin.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    let engine = PluginEngine::new(&config.plugins).context("starting the plugin engine")?;
+    let plugins = PluginRegistry::load(&engine, config.plugins.dir.as_deref())
+        .await
+        .context("loading plugins")?;
+    let catalog = Catalog::build(config, &plugins).context("resolving the model catalog")?;
+    let upstream = Upstream::new(&config.server).context("creating the upstream HTTP client")?;
+    Ok(AppState {
+        gateway: Arc::new(Gateway {
+            catalog,
+            upstream,
+            fee_percent: config.pricing.platform_fee_percent,
+        }),
+        plugins: Arc::new(plugins),
+        max_body_bytes: config.server.max_body_bytes,
+    })
+}
+
+/// Serves until SIGINT or SIGTERM; in-flight requests finish first.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = build_state(&config).await?;
+    let listener = TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let address = listener.local_addr().context("reading the bound address")?;
+    // Tests and scripts read this line to find the port when listening on port 0.
+    println!("switchyard listening on http://{address}");
+    tracing::info!(%address, "switchyard listening");
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,193 @@
+//! Translates the canonical conversation into Anthropic's `system` and `messages`.
+
+use serde_json::{Map, Value, json};
+use switchyard_sdk::provider::*;
+
+/// The conversation in Anthropic's shape.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    /// Top-level `system`: a string, or text blocks when a part carries `cache_control`.
+    pub system: Option<Value>,
+    /// The `messages` list (user and assistant turns).
+    pub messages: Vec<Value>,
+}
+
+/// One turn being assembled.
+struct Turn {
+    role: &'static str,
+    blocks: Vec<Value>,
+    /// The turn holds only tool results, so the next tool message joins it.
+    tool_results: bool,
+}
+
+/// Translates `messages`. System and developer messages are lifted into `system`; tool messages
+/// become `tool_result` blocks, consecutive ones in one user turn.
+pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
+    let mut system: Vec<Value> = Vec::new();
+    let mut turns: Vec<Turn> = Vec::new();
+    for message in messages {
+        match message.role {
+            Role::System | Role::Developer => {
+                system.extend(content_blocks(message.content.as_ref(), false)?);
+            }
+            Role::User => turns.push(Turn {
+                role: "user",
+                blocks: content_blocks(message.content.as_ref(), true)?,
+                tool_results: false,
+            }),
+            Role::Assistant => {
+                let mut blocks = content_blocks(message.content.as_ref(), false)?;
+                blocks.retain(|block| block.get("text").and_then(Value::as_str) != Some(""));
+                for call in message.tool_calls.iter().flatten() {
+                    blocks.push(tool_use(call)?);
+                }
+                if !blocks.is_empty() {
+                    turns.push(Turn {
+                        role: "assistant",
+                        blocks,
+                        tool_results: false,
+                    });
+                }
+            }
+            Role::Tool => {
+                let result = tool_result(message)?;
+                match turns.last_mut() {
+                    Some(turn) if turn.tool_results => turn.blocks.push(result),
+                    _ => turns.push(Turn {
+                        role: "user",
+                        blocks: vec![result],
+                        tool_results: true,
+                    }),
+                }
+            }
+        }
+    }
+    if turns.is_empty() {
+        return Err(PluginError::InvalidRequest(
+            "the request has no user or assistant messages".to_owned(),
+        ));
+    }
+    Ok(Conversation {
+        system: system_value(system),
+        messages: turns
+            .into_iter()
+            .map(|turn| json!({"role": turn.role, "content": turn.blocks}))
+            .collect(),
+    })
+}
+
+/// `system` as one string (texts joined by blank lines), or as blocks when any block carries
+/// `cache_control`, which only the block form can express.
+fn system_value(blocks: Vec<Value>) -> Option<Value> {
+    let blocks: Vec<Value> = blocks
+        .into_iter()
+        .filter(|block| block.get("text").and_then(Value::as_str) != Some(""))
+        .collect();
+    if blocks.is_empty() {
+        return None;
+    }
+    if blocks
+        .iter()
+        .any(|block| block.get("cache_control").is_some())
+    {
+        return Some(Value::Array(blocks));
+    }
+    let texts: Vec<&str> = blocks
+        .iter()
+        .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .collect();
+    Some(Value::String(texts.join("\n\n")))
+}
+
+/// Content blocks of a message: text blocks, and image blocks when `images` are allowed.
+fn content_blocks(content: Option<&Content>, images: bool) -> Result<Vec<Value>, PluginError> {
+    match content {
+        None => Ok(Vec::new()),
+        Some(Content::Text(text)) => Ok(vec![json!({"type": "text", "text": text})]),
+        Some(Content::Parts(parts)) => parts
+            .iter()
+            .map(|part| content_part(part, images))
+            .collect(),
+    }
+}
+
+fn content_part(part: &ContentPart, images: bool) -> Result<Value, PluginError> {
+    let mut block = match (part.kind.as_str(), &part.image_url) {
+        ("text", _) => json!({"type": "text", "text": part.text.as_deref().unwrap_or("")}),
+        ("image_url", Some(image)) if images => {
+            json!({"type": "image", "source": image_source(&image.url)?})
+        }
+        ("image_url", _) if images => {
+            return Err(PluginError::InvalidRequest(
+                "an image_url part has no image_url".to_owned(),
+            ));
+        }
+        (kind, _) => {
+            return Err(PluginError::InvalidRequest(format!(
+                "content part type `{kind}` is not supported here by the anthropic adapter"
+            )));
+        }
+    };
+    if let (Some(cache_control), Value::Object(block)) =
+        (part.extra.get("cache_control"), &mut block)
+    {
+        block.insert("cache_control".to_owned(), cache_control.clone());
+    }
+    Ok(block)
+}
+
+/// An image `source`: `data:<media type>;base64,<data>` → base64 source, `http(s)://` → url.
+pub fn image_source(url: &str) -> Result<Value, PluginError> {
+    if let Some(rest) = url.strip_prefix("data:") {
+        let invalid = || PluginError::InvalidRequest("an image data URI is not base64".to_owned());
+        let (meta, data) = rest.split_once(',').ok_or_else(invalid)?;
+        let mut params = meta.split(';');
+        let media_type = params.next().unwrap_or("").trim();
+        if !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) || media_type.is_empty() {
+            return Err(invalid());
+        }
+        return Ok(json!({"type": "base64", "media_type": media_type, "data": data}));
+    }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        return Ok(json!({"type": "url", "url": url}));
+    }
+    Err(PluginError::InvalidRequest(
+        "an image must be an http(s) URL or a base64 data URI".to_owned(),
+    ))
+}
+
+/// An assistant tool call as a `tool_use` block; its JSON argument string becomes `input`.
+fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
+    let arguments = call.function.arguments.trim();
+    let input = if arguments.is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_str::<Value>(arguments).map_err(|e| {
+            PluginError::InvalidRequest(format!(
+                "tool call `{}` has arguments that are not JSON: {e}",
+                call.id
+            ))
+        })?
+    };
+    if !input.is_object() {
+        return Err(PluginError::InvalidRequest(format!(
+            "tool call `{}` has arguments that are not a JSON object",
+            call.id
+        )));
+    }
+    Ok(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}))
+}
+
+/// A tool message as a `tool_result` block.
+fn tool_result(message: &Message) -> Result<Value, PluginError> {
+    let id = message.tool_call_id.as_deref().ok_or_else(|| {
+        PluginError::InvalidRequest("a tool message has no tool_call_id".to_owned())
+    })?;
+    let text = message
+        .content
+        .as_ref()
+        .map(Content::text)
+        .unwrap_or_default();
+    Ok(json!({"type": "tool_result", "tool_use_id": id, "content": text}))
+}

@@ -1,0 +1,377 @@
+//! `build-request` and `describe` of the Anthropic adapter.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use switchyard_plugin_anthropic::Anthropic;
+use switchyard_sdk::provider::*;
+
+fn build_with(
+    value: Value,
+    endpoint: EndpointSettings,
+    stream: bool,
+) -> Result<(HttpRequest, Value), PluginError> {
+    let request: ChatRequest = serde_json::from_value(value).unwrap();
+    let built = <Anthropic as Provider>::build_request(request, endpoint, stream)?;
+    let body = serde_json::from_slice(&built.body).unwrap();
+    Ok((built, body))
+}
+
+fn build(value: Value) -> Value {
+    build_with(value, endpoint(), false).unwrap().1
+}
+
+fn build_err(value: Value) -> PluginError {
+    build_with(value, endpoint(), false).unwrap_err()
+}
+
+#[test]
+fn describe_names_the_adapter() {
+    let descriptor = <Anthropic as Provider>::describe();
+    assert_eq!(descriptor.name, "anthropic");
+    assert_eq!(descriptor.version, "0.1.0");
+    assert_eq!(
+        descriptor.allowed_hosts,
+        vec!["api.anthropic.com".to_owned()]
+    );
+    assert!(descriptor.capabilities.streaming && descriptor.capabilities.tools);
+    for parameter in [
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop",
+        "tools",
+        "tool_choice",
+    ] {
+        assert!(
+            descriptor
+                .capabilities
+                .supported_parameters
+                .iter()
+                .any(|p| p == parameter)
+        );
+    }
+}
+
+#[test]
+fn url_headers_credential_and_defaults() {
+    let request =
+        json!({"model": "anthropic/claude", "messages": [{"role": "user", "content": "Hi"}]});
+    let (built, body) = build_with(request.clone(), endpoint(), false).unwrap();
+    assert_eq!(built.method, "POST");
+    assert_eq!(built.url, "https://api.anthropic.com/v1/messages");
+    assert!(matches!(&built.credential, CredentialPlacement::Header(name) if name == "x-api-key"));
+    assert_eq!(
+        header(&built.headers, "anthropic-version"),
+        Some("2023-06-01")
+    );
+    assert_eq!(
+        header(&built.headers, "content-type"),
+        Some("application/json")
+    );
+    assert!(header(&built.headers, "x-api-key").is_none());
+    assert_eq!(
+        body,
+        json!({
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 4096,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+        })
+    );
+
+    let endpoint = endpoint_with(
+        "http://127.0.0.1:1234/scenario/v1/",
+        "claude-haiku",
+        &[
+            ("default_max_tokens", "1000"),
+            ("anthropic_beta", "b1"),
+            ("auth", "bearer"),
+        ],
+    );
+    let (built, body) = build_with(request, endpoint, true).unwrap();
+    assert_eq!(built.url, "http://127.0.0.1:1234/scenario/v1/messages");
+    assert!(matches!(built.credential, CredentialPlacement::Bearer));
+    assert_eq!(header(&built.headers, "anthropic-beta"), Some("b1"));
+    assert_eq!(body["max_tokens"], 1000);
+    assert_eq!(body["model"], "claude-haiku");
+    assert_eq!(body["stream"], true);
+}
+
+#[test]
+fn invalid_options_are_internal_errors() {
+    for (key, value) in [
+        ("default_max_tokens", "lots"),
+        ("default_max_tokens", "0"),
+        ("auth", "basic"),
+    ] {
+        let endpoint = endpoint_with("https://api.anthropic.com/v1", "m", &[(key, value)]);
+        let request = json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]});
+        assert!(
+            matches!(build_with(request, endpoint, false), Err(PluginError::Internal(m)) if m.contains(key))
+        );
+    }
+}
+
+#[test]
+fn sampling_limits_and_stop_sequences() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_completion_tokens": 300,
+        "max_tokens": 100,
+        "temperature": 1.7,
+        "top_p": 0.9,
+        "top_k": 40,
+        "stop": ["END", "  ", "STOP"],
+        "user": "user-42",
+        "seed": 1,
+        "frequency_penalty": 0.5,
+        "models": ["x"],
+        "provider": {"sort": "price"}
+    }));
+    assert_eq!(body["max_tokens"], 300);
+    assert_eq!(body["temperature"], 1.0);
+    assert_eq!(body["top_p"], 0.9);
+    assert_eq!(body["top_k"], 40);
+    assert_eq!(body["stop_sequences"], json!(["END", "STOP"]));
+    assert_eq!(body["metadata"], json!({"user_id": "user-42"}));
+    for dropped in [
+        "seed",
+        "frequency_penalty",
+        "models",
+        "provider",
+        "stop",
+        "max_completion_tokens",
+        "user",
+    ] {
+        assert!(body.get(dropped).is_none(), "{dropped}");
+    }
+    let body = build(
+        json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 77, "stop": "END"}),
+    );
+    assert_eq!(body["max_tokens"], 77);
+    assert_eq!(body["stop_sequences"], json!(["END"]));
+}
+
+#[test]
+fn system_and_developer_messages_are_lifted() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Hi"},
+            {"role": "developer", "content": [{"type": "text", "text": "Answer in French."}]}
+        ]
+    }));
+    assert_eq!(body["system"], "You are terse.\n\nAnswer in French.");
+    assert_eq!(body["messages"].as_array().unwrap().len(), 1);
+    // A cache_control on a system part keeps the block form.
+    let body = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": "Long context", "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "content": "Hi"}
+        ]
+    }));
+    assert_eq!(
+        body["system"],
+        json!([{"type": "text", "text": "Long context", "cache_control": {"type": "ephemeral"}}])
+    );
+}
+
+#[test]
+fn tools_and_tool_choice() {
+    let tools = json!([
+        {"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+        {"type": "function", "function": {"name": "now"}}
+    ]);
+    let base = |choice: Value| json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "tools": tools.clone(), "tool_choice": choice});
+    let body = build(base(json!("auto")));
+    assert_eq!(
+        body["tools"],
+        json!([
+            {"name": "get_weather", "description": "Weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+            {"name": "now", "input_schema": {"type": "object", "properties": {}}}
+        ])
+    );
+    assert_eq!(body["tool_choice"], json!({"type": "auto"}));
+    assert_eq!(
+        build(base(json!("none")))["tool_choice"],
+        json!({"type": "none"})
+    );
+    assert_eq!(
+        build(base(json!("required")))["tool_choice"],
+        json!({"type": "any"})
+    );
+    assert_eq!(
+        build(base(
+            json!({"type": "function", "function": {"name": "now"}})
+        ))["tool_choice"],
+        json!({"type": "tool", "name": "now"})
+    );
+    let mut serial = base(json!("required"));
+    serial["parallel_tool_calls"] = json!(false);
+    assert_eq!(
+        build(serial)["tool_choice"],
+        json!({"type": "any", "disable_parallel_tool_use": true})
+    );
+    assert!(matches!(
+        build_err(base(json!("sometimes"))),
+        PluginError::InvalidRequest(_)
+    ));
+    assert!(matches!(
+        build_err(base(json!({"type": "function"}))),
+        PluginError::InvalidRequest(_)
+    ));
+    // No tools: no tool_choice either.
+    let body = build(
+        json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "tool_choice": "auto"}),
+    );
+    assert!(body.get("tool_choice").is_none() && body.get("tools").is_none());
+}
+
+#[test]
+fn tool_calls_and_results_become_blocks() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "Weather in Paris and Rome?"},
+            {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                {"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}},
+                {"id": "toolu_2", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}},
+                {"id": "toolu_3", "type": "function", "function": {"name": "now", "arguments": ""}}
+            ]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "18C"},
+            {"role": "tool", "tool_call_id": "toolu_2", "content": [{"type": "text", "text": "21C"}]},
+            {"role": "tool", "tool_call_id": "toolu_3", "content": "noon"},
+            {"role": "user", "content": "Thanks"}
+        ]
+    }));
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Rome?"}]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me check."},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {"city": "Rome"}},
+                {"type": "tool_use", "id": "toolu_3", "name": "now", "input": {}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "content": "21C"},
+                {"type": "tool_result", "tool_use_id": "toolu_3", "content": "noon"}
+            ]},
+            {"role": "user", "content": [{"type": "text", "text": "Thanks"}]}
+        ])
+    );
+    // An assistant message with only tool calls has no empty text block.
+    let body = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "", "tool_calls": [{"id": "t", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+        ]
+    }));
+    assert_eq!(
+        body["messages"][1]["content"],
+        json!([{"type": "tool_use", "id": "t", "name": "f", "input": {}}])
+    );
+}
+
+#[test]
+fn invalid_tool_arguments_and_messages_are_invalid_requests() {
+    let with_args = |arguments: &str| {
+        json!({"model": "m", "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "tool_calls": [{"id": "t", "type": "function", "function": {"name": "f", "arguments": arguments}}]}
+        ]})
+    };
+    assert!(matches!(
+        build_err(with_args("{not json")),
+        PluginError::InvalidRequest(_)
+    ));
+    assert!(matches!(
+        build_err(with_args("[1,2]")),
+        PluginError::InvalidRequest(_)
+    ));
+    assert!(matches!(
+        build_err(json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]})),
+        PluginError::InvalidRequest(_)
+    ));
+    assert!(matches!(
+        build_err(
+            json!({"model": "m", "messages": [{"role": "system", "content": "only system"}]})
+        ),
+        PluginError::InvalidRequest(_)
+    ));
+    assert!(matches!(
+        build_err(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]})
+        ),
+        PluginError::InvalidRequest(_)
+    ));
+}
+
+#[test]
+fn images_become_image_blocks() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Compare"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg", "detail": "high"}}
+        ]}]
+    }));
+    assert_eq!(
+        body["messages"][0]["content"],
+        json!([
+            {"type": "text", "text": "Compare"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+            {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}
+        ])
+    );
+    for url in [
+        "data:image/png,rawbytes",
+        "ftp://example.com/x.png",
+        "data:;base64,AAAA",
+        "data:image/png;base64",
+    ] {
+        let request = json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]});
+        assert!(
+            matches!(build_err(request), PluginError::InvalidRequest(_)),
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn reasoning_becomes_a_thinking_budget() {
+    let body = build(json!({
+        "model": "m", "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 10000, "temperature": 0.2, "reasoning": {"effort": "high"}
+    }));
+    assert_eq!(
+        body["thinking"],
+        json!({"type": "enabled", "budget_tokens": 8000})
+    );
+    assert!(body.get("temperature").is_none());
+    let body = build(json!({
+        "model": "m", "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 4000, "reasoning": {"max_tokens": 2000}
+    }));
+    assert_eq!(body["thinking"]["budget_tokens"], 2000);
+    // Too small a budget, or reasoning disabled: no thinking.
+    for reasoning in [
+        json!({"effort": "low"}),
+        json!({"effort": "high", "enabled": false}),
+    ] {
+        let body = build(
+            json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1000, "reasoning": reasoning}),
+        );
+        assert!(body.get("thinking").is_none());
+    }
+}

@@ -1,0 +1,79 @@
+//! Operator options of an endpoint (`endpoint.options`), parsed once per request.
+
+use switchyard_sdk::provider::{CredentialPlacement, EndpointSettings, Header, PluginError};
+
+/// Path appended to the base URL when the `path` option is absent.
+const DEFAULT_PATH: &str = "chat/completions";
+
+/// The options this adapter understands (see the crate documentation for the table).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where the host puts the credential.
+    pub credential: CredentialPlacement,
+    /// Path appended to the base URL.
+    pub path: String,
+    /// Static extra headers.
+    pub headers: Vec<Header>,
+    /// Ask for usage in streams with `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Send the output token limit under this field name only.
+    pub max_tokens_field: Option<String>,
+}
+
+impl Options {
+    /// Reads the options of `endpoint`. Unknown keys are ignored; invalid values are an
+    /// operator configuration error reported as [`PluginError::Internal`].
+    pub fn parse(endpoint: &EndpointSettings) -> Result<Options, PluginError> {
+        let mut options = Options {
+            credential: CredentialPlacement::Bearer,
+            path: DEFAULT_PATH.to_owned(),
+            headers: Vec::new(),
+            include_usage: true,
+            max_tokens_field: None,
+        };
+        for (key, value) in &endpoint.options {
+            match key.as_str() {
+                "auth" => {
+                    options.credential = match value.as_str() {
+                        "bearer" => CredentialPlacement::Bearer,
+                        "none" => CredentialPlacement::None,
+                        other => return Err(invalid(key, other)),
+                    }
+                }
+                "api_key_header" if !value.trim().is_empty() => {
+                    options.credential = CredentialPlacement::Header(value.trim().to_owned());
+                }
+                "api_key_query" if !value.trim().is_empty() => {
+                    options.credential = CredentialPlacement::Query(value.trim().to_owned());
+                }
+                "api_key_header" | "api_key_query" => return Err(invalid(key, value)),
+                "path" => options.path = value.clone(),
+                "include_usage" => {
+                    options.include_usage = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        other => return Err(invalid(key, other)),
+                    }
+                }
+                "max_tokens_field" => match value.as_str() {
+                    "max_tokens" | "max_completion_tokens" => {
+                        options.max_tokens_field = Some(value.clone());
+                    }
+                    other => return Err(invalid(key, other)),
+                },
+                _ => {
+                    if let Some(name) = key.strip_prefix("header.").filter(|n| !n.is_empty()) {
+                        options.headers.push((name.to_owned(), value.clone()));
+                    }
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+fn invalid(key: &str, value: &str) -> PluginError {
+    PluginError::Internal(format!(
+        "openai adapter: invalid value {value:?} for endpoint option `{key}`"
+    ))
+}

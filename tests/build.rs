@@ -1,0 +1,25 @@
+//! Builds the hostile test plugins (panic, spin, hog) for `wasm32-wasip2` and exposes their
+//! paths as constants in `switchyard_tests::hostile`.
+
+use switchyard_plugin_build::{build_plugins, path_source};
+
+fn main() {
+    let packages = [
+        "switchyard-test-plugin-panic",
+        "switchyard-test-plugin-spin",
+        "switchyard-test-plugin-hog",
+    ];
+    let artifacts = match build_plugins(&packages) {
+        Ok(artifacts) => artifacts,
+        Err(error) => {
+            println!("cargo::error={error}");
+            return;
+        }
+    };
+    let out_dir = std::env::var("OUT_DIR").unwrap_or_default();
+    let source = path_source(&artifacts, "switchyard-test-plugin-");
+    if let Err(error) = std::fs::write(format!("{out_dir}/hostile_plugins.rs"), source) {
+        println!("cargo::error=cannot write hostile_plugins.rs: {error}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,253 @@
+//! Parsing of the scenario path segment: a comma-separated list of fault-injection directives.
+//!
+//! A request path looks like `/{scenario}/v1/chat/completions` or `/{scenario}/v1/messages`
+//! (the `/v1` is optional). The scenario is everything between the leading `/` and that suffix,
+//! so `fixture=<dir>/<name>` may contain a slash.
+
+use std::time::Duration;
+
+/// Which provider wire format an endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenAI Chat Completions (`/chat/completions`).
+    OpenAi,
+    /// Anthropic Messages (`/messages`).
+    Anthropic,
+}
+
+impl Format {
+    /// The fixture replayed when a scenario names none.
+    pub fn default_fixture(self) -> &'static str {
+        match self {
+            Format::OpenAi => "openai/openai-text",
+            Format::Anthropic => "anthropic/anthropic-text",
+        }
+    }
+}
+
+/// Splits a request path into `(scenario, format)`.
+///
+/// Returns `None` when the path does not end with a known endpoint. The scenario is returned
+/// percent-decoded and may be empty (e.g. for `/v1/chat/completions`).
+pub fn split_path(path: &str) -> Option<(String, Format)> {
+    const SUFFIXES: [(&str, Format); 4] = [
+        ("/v1/chat/completions", Format::OpenAi),
+        ("/chat/completions", Format::OpenAi),
+        ("/v1/messages", Format::Anthropic),
+        ("/messages", Format::Anthropic),
+    ];
+    let path = path.trim_end_matches('/');
+    for (suffix, format) in SUFFIXES {
+        if let Some(prefix) = path.strip_suffix(suffix) {
+            let prefix = prefix.strip_prefix('/').unwrap_or(prefix);
+            return Some((percent_decode(prefix), format));
+        }
+    }
+    None
+}
+
+/// Decodes `%XX` escapes; invalid escapes are kept as they are.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A parsed scenario: every directive the mock understands, with defaults when absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scenario {
+    /// `fixture=<dir>/<name>`: the recording to replay.
+    pub fixture: Option<String>,
+    /// `status=<code>`: answer with this error status.
+    pub status: Option<u16>,
+    /// `retry_after=<seconds>`: add a `retry-after` header to error answers.
+    pub retry_after: Option<u64>,
+    /// `delay_ms=<n>`: wait before sending response headers.
+    pub delay: Option<Duration>,
+    /// `hang`: never answer.
+    pub hang: bool,
+    /// `chunk_delay_ms=<n>`: wait between streamed events.
+    pub chunk_delay: Option<Duration>,
+    /// `stall_after=<n>`: send n events, then keep the connection open without sending more.
+    pub stall_after: Option<usize>,
+    /// `cut_after=<n>`: send n events, then abort the connection.
+    pub cut_after: Option<usize>,
+    /// `no_terminal`: omit the terminal event (`[DONE]` / `message_stop`) and close cleanly.
+    pub no_terminal: bool,
+    /// `html`: answer 200 with an HTML page.
+    pub html: bool,
+    /// `garbage`: answer 200 with invalid UTF-8.
+    pub garbage: bool,
+    /// `split`: write each event in several small pieces cut at awkward byte positions.
+    pub split: bool,
+    /// `crlf`: frame events with `\r\n` instead of `\n`.
+    pub crlf: bool,
+    /// `fail_first=<n>`: the first n requests to this scenario fail with `status` (default 500).
+    pub fail_first: Option<u64>,
+}
+
+impl Scenario {
+    /// Parses a comma-separated directive list. Empty items are ignored.
+    ///
+    /// Errors name the offending directive, so that a typo in a test is loud.
+    pub fn parse(s: &str) -> Result<Scenario, String> {
+        let mut sc = Scenario::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = match item.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (item, None),
+            };
+            match key {
+                "fixture" => {
+                    let v = need(key, value)?;
+                    validate_fixture(v)?;
+                    sc.fixture = Some(v.to_string());
+                }
+                "status" => {
+                    let code: u16 = number(key, value)?;
+                    if !(400..=599).contains(&code) {
+                        return Err(format!(
+                            "directive `status={code}`: expected an error status in 400..=599"
+                        ));
+                    }
+                    sc.status = Some(code);
+                }
+                "retry_after" => sc.retry_after = Some(number(key, value)?),
+                "delay_ms" => sc.delay = Some(Duration::from_millis(number(key, value)?)),
+                "chunk_delay_ms" => {
+                    sc.chunk_delay = Some(Duration::from_millis(number(key, value)?))
+                }
+                "stall_after" => sc.stall_after = Some(number(key, value)?),
+                "cut_after" => sc.cut_after = Some(number(key, value)?),
+                "fail_first" => sc.fail_first = Some(number(key, value)?),
+                "hang" => sc.hang = flag(key, value)?,
+                "no_terminal" => sc.no_terminal = flag(key, value)?,
+                "html" => sc.html = flag(key, value)?,
+                "garbage" => sc.garbage = flag(key, value)?,
+                "split" => sc.split = flag(key, value)?,
+                "crlf" => sc.crlf = flag(key, value)?,
+                other => {
+                    return Err(format!(
+                        "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
+                         status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
+                         stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
+                         fail_first=<n>"
+                    ));
+                }
+            }
+        }
+        Ok(sc)
+    }
+}
+
+fn need<'a>(key: &str, value: Option<&'a str>) -> Result<&'a str, String> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!("directive `{key}` needs a value (`{key}=...`)")),
+    }
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: Option<&str>) -> Result<T, String> {
+    let v = need(key, value)?;
+    v.parse()
+        .map_err(|_| format!("directive `{key}={v}`: `{v}` is not a valid non-negative integer"))
+}
+
+fn flag(key: &str, value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None => Ok(true),
+        Some(v) => Err(format!(
+            "directive `{key}` takes no value (got `{key}={v}`)"
+        )),
+    }
+}
+
+fn validate_fixture(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    let ok_parts = name
+        .split('/')
+        .all(|part| !part.is_empty() && part != "." && part != "..");
+    if ok_chars && ok_parts {
+        Ok(())
+    } else {
+        Err(format!(
+            "directive `fixture={name}`: expected `<dir>/<name>` made of [A-Za-z0-9._-] parts"
+        ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_paths() {
+        assert_eq!(
+            split_path("/fixture=openai/openai-text/v1/chat/completions"),
+            Some(("fixture=openai/openai-text".to_string(), Format::OpenAi))
+        );
+        assert_eq!(
+            split_path("/status=429,retry_after=3/messages"),
+            Some(("status=429,retry_after=3".to_string(), Format::Anthropic))
+        );
+        assert_eq!(
+            split_path("/v1/messages"),
+            Some((String::new(), Format::Anthropic))
+        );
+        assert_eq!(
+            split_path("/a%2Cb/v1/messages"),
+            Some(("a,b".to_string(), Format::Anthropic))
+        );
+        assert_eq!(split_path("/x/v1/models"), None);
+    }
+
+    #[test]
+    fn parses_directives() {
+        let sc = Scenario::parse("fixture=openai/openai-text,status=429,retry_after=2,split,crlf")
+            .unwrap();
+        assert_eq!(sc.fixture.as_deref(), Some("openai/openai-text"));
+        assert_eq!(sc.status, Some(429));
+        assert_eq!(sc.retry_after, Some(2));
+        assert!(sc.split && sc.crlf && !sc.hang);
+        assert_eq!(Scenario::parse("").unwrap(), Scenario::default());
+    }
+
+    #[test]
+    fn rejects_bad_directives() {
+        assert!(
+            Scenario::parse("nope")
+                .unwrap_err()
+                .contains("unknown directive `nope`")
+        );
+        assert!(Scenario::parse("status=abc").is_err());
+        assert!(Scenario::parse("status=200").is_err());
+        assert!(Scenario::parse("hang=1").is_err());
+        assert!(Scenario::parse("fixture=../etc/passwd").is_err());
+        assert!(Scenario::parse("delay_ms").is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! The HTTP side of the mock upstream: routing, recording, and choosing what to answer.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::faults::{
+    HTML_PAGE, body_from_plan, error_body, garbage_body, shutdown_signal, stream_plan, whole_plan,
+};
+use crate::fixtures::{Fixtures, Replay};
+use crate::recorder::{RecordedRequest, Recorder};
+use crate::scenario::{Format, Scenario, split_path};
+use crate::sse::{events_from_lines, events_from_raw};
+
+/// Largest request body the mock accepts.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// State shared by every request.
+#[derive(Debug)]
+pub struct ServerState {
+    /// Where requests are logged.
+    pub recorder: Recorder,
+    /// Where fixtures come from.
+    pub fixtures: Fixtures,
+    /// Turns `true` when the mock shuts down; ends hung and stalled responses.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The mock upstream's router: every path goes to one handler that parses the scenario.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("mock upstream: cannot read request body: {e}"),
+            );
+        }
+    };
+    let path = parts.uri.path().to_string();
+    let route = split_path(&path);
+    let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let recorded = RecordedRequest {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: parts.uri.query().map(str::to_string),
+        scenario: route.as_ref().map(|(s, _)| s.clone()).unwrap_or_default(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+        json,
+    };
+    let stream = recorded.is_stream();
+    let count = st.recorder.record(recorded);
+
+    let Some((scenario, format)) = route else {
+        return text(
+            StatusCode::NOT_FOUND,
+            format!(
+                "mock upstream: no route for {} {path}; expected POST /{{scenario}}/v1/chat/completions \
+                 or POST /{{scenario}}/v1/messages",
+                parts.method
+            ),
+        );
+    };
+    let mut resp = if parts.method != Method::POST {
+        text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "mock upstream: {} {path}: only POST is served",
+                parts.method
+            ),
+        )
+    } else {
+        match Scenario::parse(&scenario) {
+            Ok(sc) => respond(&st, &sc, format, stream, count).await,
+            Err(msg) => text(StatusCode::BAD_REQUEST, format!("mock upstream: {msg}")),
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&scenario) {
+        resp.headers_mut().insert("x-mock-scenario", v);
+    }
+    resp
+}
+
+/// Produces the answer for a parsed scenario; `count` is this request's 1-based index among the
+/// requests to the same scenario.
+async fn respond(
+    st: &ServerState,
+    sc: &Scenario,
+    format: Format,
+    stream: bool,
+    count: u64,
+) -> Response {
+    if sc.hang {
+        shutdown_signal(st.shutdown.clone()).await;
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mock upstream: shut down while hanging".to_string(),
+        );
+    }
+    if let Some(d) = sc.delay {
+        tokio::time::sleep(d).await;
+    }
+    let failing = match sc.fail_first {
+        Some(n) => count <= n,
+        None => sc.status.is_some(),
+    };
+    if failing {
+        return error_response(format, sc.status.unwrap_or(500), sc.retry_after);
+    }
+    if sc.html {
+        return with_type(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Body::from(HTML_PAGE),
+        );
+    }
+    let content_type = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    if sc.garbage {
+        let plan = whole_plan(garbage_body(stream), sc);
+        return with_type(
+            StatusCode::OK,
+            content_type,
+            body_from_plan(plan, st.shutdown.clone()),
+        );
+    }
+    let name = sc
+        .fixture
+        .as_deref()
+        .unwrap_or_else(|| format.default_fixture());
+    let plan = match st.fixtures.load(name, stream).await {
+        Err(msg) => return text(StatusCode::INTERNAL_SERVER_ERROR, msg),
+        Ok(Replay::Json(body)) => whole_plan(body, sc),
+        Ok(Replay::Lines(lines)) => stream_plan(events_from_lines(&lines, format), sc),
+        Ok(Replay::Raw(raw)) => stream_plan(events_from_raw(&raw), sc),
+    };
+    let mut resp = with_type(
+        StatusCode::OK,
+        content_type,
+        body_from_plan(plan, st.shutdown.clone()),
+    );
+    if stream {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    resp
+}
+
+fn error_response(format: Format, status: u16, retry_after: Option<u64>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = Bytes::from(error_body(format, status).to_string());
+    let mut resp = with_type(code, "application/json", Body::from(body));
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+fn text(status: StatusCode, msg: String) -> Response {
+    with_type(status, "text/plain; charset=utf-8", Body::from(msg))
+}
