@@ -1,0 +1,195 @@
+//! End-to-end harness: a mock upstream replaying recorded provider traffic, and the real
+//! `switchyard` binary started on port 0 with a configuration pointing at it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchyard_tests::MockUpstream;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The credential every test provider reads from the environment.
+pub const KEY_ENV: &str = "SWITCHYARD_TEST_KEY";
+/// Its value.
+pub const KEY: &str = "sk-test-secret-123";
+
+/// A running gateway process.
+pub struct Gateway {
+    child: Child,
+    pub url: String,
+    pub client: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Starts the gateway with `config` (TOML, without `[server]`), the hostile test plugins in
+    /// its plugins folder, listening on a free port.
+    pub async fn start(config: &str) -> Gateway {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).expect("plugins dir");
+        for path in [
+            switchyard_tests::hostile::PANIC,
+            switchyard_tests::hostile::SPIN,
+            switchyard_tests::hostile::HOG,
+        ] {
+            let name = Path::new(path).file_name().expect("file name");
+            std::fs::copy(path, plugins.join(name)).expect("copy plugin");
+        }
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
+            plugins.display().to_string()
+        );
+        let config_path = dir.path().join("switchyard.toml");
+        std::fs::write(&config_path, text).expect("write config");
+        let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env(KEY_ENV, KEY)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start switchyard");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await;
+        let url = match first {
+            Ok(Ok(Some(line))) => line
+                .strip_prefix("switchyard listening on ")
+                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+                .to_owned(),
+            other => {
+                let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
+                panic!("gateway did not start: {other:?}\n{log}");
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Gateway {
+            child,
+            url,
+            client: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// The gateway's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+
+    /// POSTs a chat request and returns status, headers and the body as JSON.
+    pub async fn chat(&self, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
+        (status, headers, json)
+    }
+
+    /// POSTs a streamed chat request and returns status and the `data:` payloads in order.
+    pub async fn stream(&self, body: &Value) -> (u16, Vec<String>) {
+        let response = self
+            .client
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let events = text
+            .split("\n\n")
+            .filter_map(|event| event.strip_prefix("data: "))
+            .map(str::to_owned)
+            .collect();
+        (status, events)
+    }
+
+    /// GETs a path and returns status and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(format!("{}{path}", self.url)).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- gateway log ----\n{}", self.log());
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A provider section pointing at a mock scenario.
+pub fn provider(name: &str, plugin: &str, mock: &MockUpstream, scenario: &str, extra: &str) -> String {
+    format!(
+        "[providers.{name}]\nplugin = \"{plugin}\"\nbase_url = \"{}\"\napi_key_env = \"{KEY_ENV}\"\n{extra}\n",
+        mock.base_url(scenario)
+    )
+}
+
+/// A model section. `endpoints` are `(provider, prompt price, completion price)`.
+pub fn model(id: &str, endpoints: &[(&str, &str, &str)]) -> String {
+    let endpoints: Vec<String> = endpoints
+        .iter()
+        .map(|(provider, prompt, completion)| {
+            format!(
+                "{{ provider = \"{provider}\", upstream_model = \"up-{provider}\", prompt_price = \"{prompt}\", completion_price = \"{completion}\" }}"
+            )
+        })
+        .collect();
+    format!("[[models]]\nid = \"{id}\"\nendpoints = [{}]\n", endpoints.join(", "))
+}
+
+/// A one-message chat request.
+pub fn request(model: &str, stream: bool) -> Value {
+    serde_json::json!({
+        "model": model,
+        "stream": stream,
+        "messages": [
+            { "role": "system", "content": "Be brief." },
+            { "role": "user", "content": "Hello!" }
+        ]
+    })
+}
+
+/// The text of a non-stream fixture's first choice.
+pub fn fixture_json(name: &str) -> Value {
+    let path = switchyard_tests::fixtures_dir().join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
+}
+
+/// Parses the stream's JSON events (everything but `[DONE]`).
+pub fn chunks(events: &[String]) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|event| event.as_str() != "[DONE]")
+        .map(|event| serde_json::from_str(event).unwrap_or_else(|_| panic!("chunk is not JSON: {event}")))
+        .collect()
+}
+
+/// The concatenated `delta.content` of a stream.
+pub fn streamed_text(chunks: &[Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .collect()
+}
