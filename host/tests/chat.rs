@@ -28,7 +28,10 @@ async fn openai_non_stream_is_translated_priced_and_stamped() {
     let (status, headers, body) = gateway.chat(&request("openai/gpt-4.1-nano", false)).await;
     assert_eq!(status, 200, "{body}");
     let fixture = fixture_json("openai/openai-text.json");
-    assert_eq!(body["choices"][0]["message"]["content"], fixture["choices"][0]["message"]["content"]);
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        fixture["choices"][0]["message"]["content"]
+    );
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     assert_eq!(body["object"], "chat.completion");
     assert_eq!(body["model"], "openai/gpt-4.1-nano");
@@ -44,7 +47,10 @@ async fn openai_non_stream_is_translated_priced_and_stamped() {
     // The upstream got the adapter's translation with the host-inserted credential.
     let sent = mock.requests_for("fixture=openai/openai-text");
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        sent[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     let upstream_body = sent[0].json.as_ref().unwrap();
     assert_eq!(upstream_body["model"], "up-oa");
     assert_eq!(upstream_body["messages"][1]["content"], "Hello!");
@@ -59,12 +65,18 @@ async fn openai_stream_relays_every_chunk_then_usage_with_cost_then_done() {
     assert_eq!(status, 200);
     assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
     let chunks = chunks(&events);
-    let expected: String = std::fs::read_to_string(switchyard_tests::fixtures_dir().join("openai/openai-text.chunks.txt"))
-        .unwrap()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
-        .collect();
+    let expected: String = std::fs::read_to_string(
+        switchyard_tests::fixtures_dir().join("openai/openai-text.chunks.txt"),
+    )
+    .unwrap()
+    .lines()
+    .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+    .filter_map(|chunk| {
+        chunk["choices"][0]["delta"]["content"]
+            .as_str()
+            .map(str::to_owned)
+    })
+    .collect();
     assert!(!expected.is_empty());
     assert_eq!(streamed_text(&chunks), expected);
     let id = chunks[0]["id"].as_str().unwrap();
@@ -73,16 +85,26 @@ async fn openai_stream_relays_every_chunk_then_usage_with_cost_then_done() {
         assert_eq!(chunk["id"], id);
         assert_eq!(chunk["model"], "openai/gpt-4.1-nano");
         assert_eq!(chunk["object"], "chat.completion.chunk");
-        assert!(chunk.get("obfuscation").is_none(), "padding must be stripped: {chunk}");
+        assert!(
+            chunk.get("obfuscation").is_none(),
+            "padding must be stripped: {chunk}"
+        );
     }
-    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "stop"));
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "stop")
+    );
     let usage_chunk = chunks.last().unwrap();
     assert_eq!(usage_chunk["choices"], json!([]));
     assert!(usage_chunk["usage"]["completion_tokens"].as_u64().unwrap() > 0);
     assert!(usage_chunk["usage"]["cost"].as_f64().unwrap() > 0.0);
     // The adapter asked the upstream for usage in the stream.
     let sent = mock.requests_for("fixture=openai/openai-text");
-    assert_eq!(sent[0].json.as_ref().unwrap()["stream_options"]["include_usage"], true);
+    assert_eq!(
+        sent[0].json.as_ref().unwrap()["stream_options"]["include_usage"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -96,7 +118,12 @@ async fn sse_framing_split_across_reads_and_crlf_reassembles() {
     let fixture = fixture_json("openai/openai-text.json");
     // Same conversation recorded twice: both start with the holiday's name.
     assert!(text.starts_with("**Holiday Name:**"), "{text}");
-    assert!(fixture["choices"][0]["message"]["content"].as_str().unwrap().starts_with("**Holiday Name:**"));
+    assert!(
+        fixture["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("**Holiday Name:**")
+    );
 }
 
 async fn anthropic_gateway(mock: &MockUpstream, scenario: &str) -> Gateway {
@@ -113,10 +140,15 @@ async fn anthropic_non_stream_lifts_system_and_maps_the_answer() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = anthropic_gateway(&mock, "fixture=anthropic/anthropic-text").await;
 
-    let (status, _, body) = gateway.chat(&request("anthropic/claude-sonnet-4.5", false)).await;
+    let (status, _, body) = gateway
+        .chat(&request("anthropic/claude-sonnet-4.5", false))
+        .await;
     assert_eq!(status, 200, "{body}");
     let fixture = fixture_json("anthropic/anthropic-text.json");
-    assert_eq!(body["choices"][0]["message"]["content"], fixture["content"][0]["text"]);
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        fixture["content"][0]["text"]
+    );
     assert_eq!(body["choices"][0]["finish_reason"], "stop");
     assert_eq!(body["choices"][0]["native_finish_reason"], "end_turn");
     assert_eq!(body["usage"]["prompt_tokens"], 12);
@@ -126,7 +158,10 @@ async fn anthropic_non_stream_lifts_system_and_maps_the_answer() {
     assert_eq!(body["provider"], "claude");
 
     let sent = mock.requests_for("fixture=anthropic/anthropic-text");
-    assert_eq!(sent[0].path, "/fixture=anthropic/anthropic-text/v1/messages");
+    assert_eq!(
+        sent[0].path,
+        "/fixture=anthropic/anthropic-text/v1/messages"
+    );
     assert_eq!(sent[0].header("x-api-key"), Some(KEY));
     assert!(sent[0].header("authorization").is_none());
     assert!(sent[0].header("anthropic-version").is_some());
@@ -141,7 +176,9 @@ async fn anthropic_stream_is_decoded_into_openai_chunks() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = anthropic_gateway(&mock, "fixture=anthropic/anthropic-text").await;
 
-    let (status, events) = gateway.stream(&request("anthropic/claude-sonnet-4.5", true)).await;
+    let (status, events) = gateway
+        .stream(&request("anthropic/claude-sonnet-4.5", true))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
     let chunks = chunks(&events);
@@ -150,7 +187,11 @@ async fn anthropic_stream_is_decoded_into_openai_chunks() {
         "Hello! I'm doing well, thank you for asking. How are you doing today? Is there anything I can help you with?"
     );
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "stop"));
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "stop")
+    );
     let usage = &chunks.last().unwrap()["usage"];
     assert_eq!(usage["prompt_tokens"], 12);
     assert_eq!(usage["completion_tokens"], 30);
@@ -175,7 +216,9 @@ async fn openai_compatible_tool_calls_round_trip() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = openai_gateway(&mock, "fixture=groq/groq-tool-call").await;
 
-    let (status, _, body) = gateway.chat(&tool_request("openai/gpt-4.1-nano", false)).await;
+    let (status, _, body) = gateway
+        .chat(&tool_request("openai/gpt-4.1-nano", false))
+        .await;
     assert_eq!(status, 200, "{body}");
     let call = &body["choices"][0]["message"]["tool_calls"][0];
     assert_eq!(call["id"], "ax9fskhev");
@@ -183,7 +226,9 @@ async fn openai_compatible_tool_calls_round_trip() {
     assert_eq!(call["function"]["arguments"], "{}");
     assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
 
-    let (status, events) = gateway.stream(&tool_request("openai/gpt-4.1-nano", true)).await;
+    let (status, events) = gateway
+        .stream(&tool_request("openai/gpt-4.1-nano", true))
+        .await;
     assert_eq!(status, 200);
     let chunks = chunks(&events);
     let delta = chunks
@@ -192,12 +237,19 @@ async fn openai_compatible_tool_calls_round_trip() {
         .expect("a tool call delta");
     assert_eq!(delta[0]["id"], "tk85n1k4m");
     assert_eq!(delta[0]["function"]["name"], "weather");
-    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "tool_calls"));
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "tool_calls")
+    );
     // Usage that Groq puts on the finish chunk arrives in the final usage chunk.
     assert_eq!(chunks.last().unwrap()["usage"]["prompt_tokens"], 210);
     // Tools went upstream intact.
     let sent = mock.requests_for("fixture=groq/groq-tool-call");
-    assert_eq!(sent[0].json.as_ref().unwrap()["tools"][0]["function"]["name"], "get_weather");
+    assert_eq!(
+        sent[0].json.as_ref().unwrap()["tools"][0]["function"]["name"],
+        "get_weather"
+    );
 }
 
 #[tokio::test]
@@ -205,7 +257,9 @@ async fn anthropic_tool_use_streams_as_tool_call_deltas() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = anthropic_gateway(&mock, "fixture=anthropic/tool_use_response").await;
 
-    let (status, events) = gateway.stream(&tool_request("anthropic/claude-sonnet-4.5", true)).await;
+    let (status, events) = gateway
+        .stream(&tool_request("anthropic/claude-sonnet-4.5", true))
+        .await;
     assert_eq!(status, 200);
     let chunks = chunks(&events);
     let mut arguments = String::new();
@@ -222,8 +276,15 @@ async fn anthropic_tool_use_streams_as_tool_call_deltas() {
     }
     assert_eq!(name.as_deref(), Some("get_weather"));
     assert_eq!(id.as_deref(), Some("toolu_01NRLabsLyVHZPKxbKvkfSMn"));
-    assert_eq!(serde_json::from_str::<Value>(&arguments).unwrap(), json!({ "location": "Paris" }));
-    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "tool_calls"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&arguments).unwrap(),
+        json!({ "location": "Paris" })
+    );
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "tool_calls")
+    );
     let sent = mock.requests_for("fixture=anthropic/tool_use_response");
     let tools = &sent[0].json.as_ref().unwrap()["tools"];
     assert_eq!(tools[0]["name"], "get_weather");
@@ -234,12 +295,15 @@ async fn anthropic_tool_use_streams_as_tool_call_deltas() {
 async fn anthropic_non_stream_tool_use_becomes_tool_calls() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = anthropic_gateway(&mock, "fixture=anthropic/anthropic-json-other-tool.1").await;
-    let (status, _, body) = gateway.chat(&tool_request("anthropic/claude-sonnet-4.5", false)).await;
+    let (status, _, body) = gateway
+        .chat(&tool_request("anthropic/claude-sonnet-4.5", false))
+        .await;
     assert_eq!(status, 200, "{body}");
     let call = &body["choices"][0]["message"]["tool_calls"][0];
     assert_eq!(call["id"], "toolu_01PQjhxo3eirCdKNvCJrKc8f");
     assert_eq!(call["function"]["name"], "weather");
-    let arguments: Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    let arguments: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
     assert_eq!(arguments, json!({ "location": "San Francisco" }));
     assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
 }
@@ -258,21 +322,38 @@ async fn models_and_health_list_what_is_usable() {
 
     let (status, models) = gateway.get("/v1/models").await;
     assert_eq!(status, 200);
-    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["openai/gpt-4.1-nano"]);
     assert_eq!(models["data"][0]["pricing"]["prompt"], "0.0000001");
 
     let (status, _, body) = gateway.chat(&request("other/needs-key", false)).await;
     assert_eq!(status, 503, "{body}");
-    assert!(body["error"]["metadata"]["disabled"][0].as_str().unwrap().contains("SWITCHYARD_TEST_UNSET_VARIABLE"));
+    assert!(
+        body["error"]["metadata"]["disabled"][0]
+            .as_str()
+            .unwrap()
+            .contains("SWITCHYARD_TEST_UNSET_VARIABLE")
+    );
 
     let (status, health) = gateway.get("/health").await;
     assert_eq!(status, 200);
     assert_eq!(health["status"], "ok");
-    let providers: Vec<&str> =
-        health["plugins"]["providers"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let providers: Vec<&str> = health["plugins"]["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     for name in ["openai", "anthropic", "test-panic", "test-spin", "test-hog"] {
-        assert!(providers.contains(&name), "{name} missing from {providers:?}");
+        assert!(
+            providers.contains(&name),
+            "{name} missing from {providers:?}"
+        );
     }
     assert_eq!(health["plugins"]["routers"][0]["name"], "price");
 }

@@ -96,8 +96,15 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
     {
         object.insert("model".to_owned(), Value::String(first.clone()));
     }
-    let request: ChatRequest = serde_json::from_value(value)
-        .map_err(|e| ApiError::invalid_request(format!("invalid chat request: {e}")))?;
+    let request = match serde_json::from_value::<ChatRequest>(value.clone()) {
+        Ok(request) => request,
+        Err(error) => {
+            let location = locate_invalid_field(&value).unwrap_or_default();
+            return Err(ApiError::invalid_request(format!(
+                "invalid chat request: {location}{error}"
+            )));
+        }
+    };
 
     let mut models = vec![request.model.clone()];
     for model in fallbacks {
@@ -111,6 +118,30 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         request,
         models,
     })
+}
+
+/// Names the field a chat request failed on, as "`field`: " (serde loses the path under
+/// `#[serde(flatten)]`): each top-level field, then each message, is checked on its own.
+fn locate_invalid_field(value: &Value) -> Option<String> {
+    let object = value.as_object()?;
+    let base = |key: &str, field: &Value| {
+        let mut probe = serde_json::Map::new();
+        probe.insert("model".to_owned(), Value::String("probe".to_owned()));
+        probe.insert("messages".to_owned(), Value::Array(Vec::new()));
+        probe.insert(key.to_owned(), field.clone());
+        serde_json::from_value::<ChatRequest>(Value::Object(probe)).is_err()
+    };
+    if let Some(Value::Array(messages)) = object.get("messages") {
+        for (index, message) in messages.iter().enumerate() {
+            if serde_json::from_value::<switchyard_sdk::openai::Message>(message.clone()).is_err() {
+                return Some(format!("`messages[{index}]`: "));
+            }
+        }
+    }
+    object
+        .iter()
+        .find(|(key, field)| key.as_str() != "messages" && base(key, field))
+        .map(|(key, _)| format!("`{key}`: "))
 }
 
 #[cfg(test)]
@@ -150,6 +181,18 @@ mod tests {
         assert!(
             error_of(r#"{"model":"a/b","messages":[{"role":"user"}],"models":[1]}"#)
                 .contains("`models`")
+        );
+    }
+
+    #[test]
+    fn the_invalid_field_is_named() {
+        assert!(
+            error_of(r#"{"model":"a/b","messages":[{"role":"user"}],"temperature":"hot"}"#)
+                .contains("`temperature`")
+        );
+        assert!(
+            error_of(r#"{"model":"a/b","messages":[{"role":"user"},{"role":"user","content":5}]}"#)
+                .contains("`messages[1]`")
         );
     }
 

@@ -29,9 +29,10 @@ pub(super) async fn attempt(
         error,
     };
 
-    let mut instance = provider.plugin.instantiate()?;
+    let mut instance = provider.plugin.instantiate().await?;
     let request = instance
-        .build_request(&call.body, &endpoint.settings, false)?
+        .build_request(&call.body, &endpoint.settings, false)
+        .await?
         .map_err(provider_failure)?;
     let mut response = gateway.upstream.send(provider, request, deadline).await?;
     let first_byte = started.elapsed();
@@ -43,11 +44,12 @@ pub(super) async fn attempt(
         .await?;
     if !(200..300).contains(&status) {
         return Err(provider_failure(
-            instance.parse_error(status, headers, body)?,
+            instance.parse_error(status, headers, body).await?,
         ));
     }
     let parsed = instance
-        .parse_response(status, headers, body)?
+        .parse_response(status, headers, body)
+        .await?
         .map_err(provider_failure)?;
 
     let mut object = plugin_object(

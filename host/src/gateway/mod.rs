@@ -53,7 +53,7 @@ struct Candidate {
 impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
     pub async fn chat(&self, call: ChatCall) -> Result<Response, ApiError> {
-        let candidates = self.plan(&call)?;
+        let candidates = self.plan(&call).await?;
         let mut attempts = Vec::new();
         let mut last_failure = None;
         for candidate in candidates {
@@ -93,7 +93,7 @@ impl Gateway {
     }
 
     /// The endpoints to try, in order: each requested model's endpoints as its policy orders them.
-    fn plan(&self, call: &ChatCall) -> Result<Vec<Candidate>, ApiError> {
+    async fn plan(&self, call: &ChatCall) -> Result<Vec<Candidate>, ApiError> {
         let mut candidates = Vec::new();
         let mut disabled = Vec::new();
         let seed = rand::random::<u64>();
@@ -107,7 +107,7 @@ impl Gateway {
                 .with_code("model_not_found")
             })?;
             disabled.extend(model.disabled.iter().cloned());
-            for index in route(model, call, seed) {
+            for index in route(model, call, seed).await {
                 if let Some(endpoint) = model.endpoints.get(index) {
                     candidates.push(Candidate {
                         model: model.clone(),
@@ -130,7 +130,7 @@ impl Gateway {
 }
 
 /// The order the model's policy picks; its configured order when the policy fails.
-fn route(model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
+async fn route(model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
     let candidates: Vec<PolicyCandidate> = model
         .endpoints
         .iter()
@@ -148,7 +148,7 @@ fn route(model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
         max_tokens: call.request.output_token_limit(),
         seed,
     };
-    match model.policy.order(&request, &candidates) {
+    match model.policy.order(&request, &candidates).await {
         Ok(order) => order,
         Err(fault) => {
             tracing::error!(model = %model.id, error = %fault, "routing policy failed; using the configured order");

@@ -41,9 +41,10 @@ pub(super) async fn attempt(
     let started = Instant::now();
     let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
 
-    let mut instance = provider.plugin.instantiate()?;
+    let mut instance = provider.plugin.instantiate().await?;
     let request = instance
-        .build_request(&call.body, &endpoint.settings, true)?
+        .build_request(&call.body, &endpoint.settings, true)
+        .await?
         .map_err(|error| provider_failure(endpoint, error))?;
     let mut response = gateway.upstream.send(provider, request, deadline).await?;
     let status = response.status().as_u16();
@@ -55,10 +56,10 @@ pub(super) async fn attempt(
             .await?;
         return Err(provider_failure(
             endpoint,
-            instance.parse_error(status, headers, body)?,
+            instance.parse_error(status, headers, body).await?,
         ));
     }
-    instance.start_stream(&endpoint.settings)?;
+    instance.start_stream(&endpoint.settings).await?;
     let mut decoding = Decoding::new(instance, endpoint.clone());
 
     // Nothing has gone to the client yet: any failure until the first chunk fails over.
@@ -69,9 +70,9 @@ pub(super) async fn attempt(
             .next_chunk(provider, &mut response, deadline)
             .await?
         {
-            Some(bytes) => decoding.feed(&bytes)?,
+            Some(bytes) => decoding.feed(&bytes).await?,
             None => {
-                decoding.end()?;
+                decoding.end().await?;
                 upstream_ended = true;
                 if decoding.pending.is_empty() && !decoding.done {
                     return Err(provider_failure(
@@ -135,8 +136,11 @@ struct Decoding {
     instance: ProviderInstance,
     endpoint: Arc<Endpoint>,
     parser: SseParser,
-    /// Decoded chunks not yet sent.
+    /// Decoded chunks ready to send.
     pending: Vec<Vec<u8>>,
+    /// Chunks from the finish reason on, held back until the terminal event confirms the stream
+    /// is complete: a client must never see `stop` on a stream that was cut.
+    held: Vec<Vec<u8>>,
     usage: Option<Usage>,
     finish: Option<Finish>,
     done: bool,
@@ -149,6 +153,7 @@ impl Decoding {
             endpoint,
             parser: SseParser::new(),
             pending: Vec::new(),
+            held: Vec::new(),
             usage: None,
             finish: None,
             done: false,
@@ -156,33 +161,41 @@ impl Decoding {
     }
 
     /// Feeds bytes from the upstream; decodes every event they complete.
-    fn feed(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+    async fn feed(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         for event in self.parser.push(bytes) {
-            self.decode(event)?;
+            self.decode(event).await?;
         }
         Ok(())
     }
 
     /// The upstream closed: decodes a last event that had no blank line after it.
-    fn end(&mut self) -> Result<(), Failure> {
+    async fn end(&mut self) -> Result<(), Failure> {
         match self.parser.finish() {
-            Some(event) => self.decode(event),
+            Some(event) => self.decode(event).await,
             None => Ok(()),
         }
     }
 
-    fn decode(&mut self, event: switchyard_sdk::sse::Event) -> Result<(), Failure> {
+    async fn decode(&mut self, event: switchyard_sdk::sse::Event) -> Result<(), Failure> {
         if self.done {
             return Ok(()); // anything after the terminal event is ignored
         }
         let output = self
             .instance
-            .decode(event)?
+            .decode(event)
+            .await?
             .map_err(|error| provider_failure(&self.endpoint, error))?;
-        self.pending.extend(output.chunks);
         self.usage = output.usage.or(self.usage);
         self.finish = output.finish.or(self.finish.take());
-        self.done |= output.done;
+        if output.done {
+            self.done = true;
+            self.pending.append(&mut self.held);
+            self.pending.extend(output.chunks);
+        } else if self.finish.is_some() {
+            self.held.extend(output.chunks);
+        } else {
+            self.pending.extend(output.chunks);
+        }
         Ok(())
     }
 }
@@ -256,7 +269,8 @@ impl Pump {
 
     async fn relay(&mut self) -> Ending {
         loop {
-            if let Some(ending) = self.flush_pending().await {
+            let pending = std::mem::take(&mut self.decoding.pending);
+            if let Some(ending) = self.flush(pending, false).await {
                 return ending;
             }
             if self.decoding.done {
@@ -275,27 +289,36 @@ impl Pump {
                 next = self.upstream.next_chunk(&self.endpoint.provider, &mut self.response, self.deadline) => next,
             };
             let fed = match next {
-                Ok(Some(bytes)) => self.decoding.feed(&bytes),
+                Ok(Some(bytes)) => self.decoding.feed(&bytes).await,
                 Ok(None) => {
                     self.upstream_ended = true;
-                    self.decoding.end()
+                    self.decoding.end().await
                 }
                 Err(failure) => Err(failure),
             };
             if let Err(failure) = fed {
-                // Chunks decoded before the failure still reach the client.
-                return self
-                    .flush_pending()
-                    .await
-                    .unwrap_or(Ending::Failed(failure));
+                return self.fail(failure).await;
             }
         }
     }
 
-    /// Sends the decoded chunks, stamped with the generation's fields. Returns how the stream
-    /// ends if it cannot go on.
-    async fn flush_pending(&mut self) -> Option<Ending> {
-        for chunk in std::mem::take(&mut self.decoding.pending) {
+    /// Sends what was decoded before `failure` (held-back chunks without their finish reason:
+    /// the stream did not finish), then reports the failure.
+    async fn fail(&mut self, failure: Failure) -> Ending {
+        let pending = std::mem::take(&mut self.decoding.pending);
+        let held = std::mem::take(&mut self.decoding.held);
+        if let Some(ending) = self.flush(pending, false).await {
+            return ending;
+        }
+        self.flush(held, true)
+            .await
+            .unwrap_or(Ending::Failed(failure))
+    }
+
+    /// Sends chunks stamped with the generation's fields, optionally without finish reasons.
+    /// Returns how the stream ends if it cannot go on.
+    async fn flush(&mut self, chunks: Vec<Vec<u8>>, strip_finish: bool) -> Option<Ending> {
+        for chunk in chunks {
             let mut object = match plugin_object(
                 self.endpoint.provider.plugin.name(),
                 &chunk,
@@ -305,6 +328,9 @@ impl Pump {
                 Err(fault) => return Some(Ending::Failed(fault.into())),
             };
             self.generation.stamp(&mut object, CHUNK);
+            if strip_finish {
+                strip_finish_reasons(&mut object);
+            }
             if send_json(&self.sender, &Value::Object(object))
                 .await
                 .is_err()
@@ -322,6 +348,16 @@ impl Pump {
         });
         let cost = cost(&usage, &self.endpoint.prices, self.fee_percent);
         self.generation.usage_chunk(usage_json(&usage, &cost))
+    }
+}
+
+/// Clears `finish_reason` (and drops `native_finish_reason`) in every choice of a chunk.
+fn strip_finish_reasons(chunk: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::Array(choices)) = chunk.get_mut("choices") {
+        for choice in choices.iter_mut().filter_map(Value::as_object_mut) {
+            choice.insert("finish_reason".to_owned(), Value::Null);
+            choice.remove("native_finish_reason");
+        }
     }
 }
 

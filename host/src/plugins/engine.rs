@@ -1,5 +1,6 @@
-//! The process-wide wasmtime engine: pooling allocator, epoch interruption driven by a ticker
-//! thread, and the linkers (one per world; both provide only an empty WASI).
+//! The process-wide wasmtime engine: pooling allocator, async calls (plugins run on the tokio
+//! runtime and yield at every epoch tick), epoch interruption driven by a ticker thread, and the
+//! linker (an empty WASI is all a plugin may import).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +58,7 @@ impl PluginEngine {
             .map_err(|e| EngineError(format!("cannot create engine: {e}")))?;
 
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError(format!("cannot link WASI: {e}")))?;
 
         spawn_epoch_ticker(&engine);

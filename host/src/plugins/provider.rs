@@ -17,6 +17,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "switchyard:plugin/provider@0.1.0",
+        exports: { default: async },
     });
 }
 
@@ -43,7 +44,7 @@ impl std::fmt::Debug for ProviderPlugin {
 impl ProviderPlugin {
     /// Type-checks `component` against the `provider` world and runs its self-test
     /// (`describe` in a fresh instance). Fails if it is not a provider adapter.
-    pub fn load(
+    pub async fn load(
         engine: &PluginEngine,
         component: &Component,
         digest: String,
@@ -56,11 +57,13 @@ impl ProviderPlugin {
             .map_err(|e| format!("not a provider adapter: {e:#}"))?;
         let mut store = new_store(engine.engine(), engine.limits());
         let instance = pre
-            .instantiate(&mut store)
+            .instantiate_async(&mut store)
+            .await
             .map_err(|e| format!("cannot instantiate: {e:#}"))?;
         let descriptor = instance
             .switchyard_plugin_adapter()
             .call_describe(&mut store)
+            .await
             .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
         Ok(ProviderPlugin {
             descriptor: descriptor_from_wit(descriptor),
@@ -86,13 +89,13 @@ impl ProviderPlugin {
     }
 
     /// A fresh instance in a fresh store, for one request.
-    pub fn instantiate(&self) -> Result<ProviderInstance, PluginFault> {
+    pub async fn instantiate(&self) -> Result<ProviderInstance, PluginFault> {
         let limits = self.engine.limits();
         let mut store = new_store(self.engine.engine(), limits);
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| PluginFault::from_wasm(self.name(), e, limits.call_timeout.as_millis()))?;
+        let instance =
+            self.pre.instantiate_async(&mut store).await.map_err(|e| {
+                PluginFault::from_wasm(self.name(), e, limits.call_timeout.as_millis())
+            })?;
         Ok(ProviderInstance {
             plugin: self.descriptor.name.clone(),
             store,
@@ -115,104 +118,121 @@ pub struct ProviderInstance {
 }
 
 impl ProviderInstance {
-    /// Runs one call with a fresh deadline; a trap poisons the instance.
-    fn call<T>(
-        &mut self,
-        f: impl FnOnce(
-            &wit_adapter::Guest,
-            &mut Store<SandboxState>,
-            Option<ResourceAny>,
-        ) -> wasmtime::Result<T>,
-    ) -> Result<T, PluginFault> {
+    /// Refuses calls into a poisoned instance and arms the next call's deadline.
+    fn before_call(&mut self) -> Result<(), PluginFault> {
         if let Some(fault) = &self.poisoned {
             return Err(fault.clone());
         }
-        let limits = self.engine.limits();
-        arm_deadline(&mut self.store, limits);
-        let result = f(
-            self.instance.switchyard_plugin_adapter(),
-            &mut self.store,
-            self.decoder,
-        );
+        arm_deadline(&mut self.store, self.engine.limits());
+        Ok(())
+    }
+
+    /// Turns a call's wasmtime error into a fault and poisons the instance with it.
+    fn after_call<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, PluginFault> {
         result.map_err(|error| {
-            let fault =
-                PluginFault::from_wasm(&self.plugin, error, limits.call_timeout.as_millis());
+            let timeout_ms = self.engine.limits().call_timeout.as_millis();
+            let fault = PluginFault::from_wasm(&self.plugin, error, timeout_ms);
             self.poisoned = Some(fault.clone());
             fault
         })
     }
 
     /// Builds the upstream request for a canonical chat request.
-    pub fn build_request(
+    pub async fn build_request(
         &mut self,
         request: &[u8],
         endpoint: &EndpointSettings,
         stream: bool,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
+        self.before_call()?;
         let endpoint = endpoint_to_wit(endpoint);
-        let result = self
-            .call(|guest, store, _| guest.call_build_request(store, request, &endpoint, stream))?;
-        Ok(result.map(request_from_wit).map_err(error_from_wit))
+        let guest = self.instance.switchyard_plugin_adapter();
+        let result = guest
+            .call_build_request(&mut self.store, request, &endpoint, stream)
+            .await;
+        Ok(self
+            .after_call(result)?
+            .map(request_from_wit)
+            .map_err(error_from_wit))
     }
 
     /// Translates a successful non-streaming response.
-    pub fn parse_response(
+    pub async fn parse_response(
         &mut self,
         status: u16,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<Result<ParsedResponse, ProviderError>, PluginFault> {
+        self.before_call()?;
         let response = wit::HttpResponse {
             status,
             headers,
             body,
         };
-        let result = self.call(|guest, store, _| guest.call_parse_response(store, &response))?;
-        Ok(result.map(parsed_from_wit).map_err(error_from_wit))
+        let guest = self.instance.switchyard_plugin_adapter();
+        let result = guest.call_parse_response(&mut self.store, &response).await;
+        Ok(self
+            .after_call(result)?
+            .map(parsed_from_wit)
+            .map_err(error_from_wit))
     }
 
     /// Classifies an unsuccessful response.
-    pub fn parse_error(
+    pub async fn parse_error(
         &mut self,
         status: u16,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<ProviderError, PluginFault> {
+        self.before_call()?;
         let response = wit::HttpResponse {
             status,
             headers,
             body,
         };
-        let result = self.call(|guest, store, _| guest.call_parse_error(store, &response))?;
-        Ok(error_from_wit(result))
+        let guest = self.instance.switchyard_plugin_adapter();
+        let result = guest.call_parse_error(&mut self.store, &response).await;
+        Ok(error_from_wit(self.after_call(result)?))
     }
 
     /// Creates this instance's stream decoder.
-    pub fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
+    pub async fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
+        self.before_call()?;
         let endpoint = endpoint_to_wit(endpoint);
-        let decoder =
-            self.call(|guest, store, _| guest.stream_decoder().call_constructor(store, &endpoint))?;
-        self.decoder = Some(decoder);
+        let guest = self.instance.switchyard_plugin_adapter();
+        let result = guest
+            .stream_decoder()
+            .call_constructor(&mut self.store, &endpoint)
+            .await;
+        self.decoder = Some(self.after_call(result)?);
         Ok(())
     }
 
     /// Decodes one event of the stream started with [`Self::start_stream`].
-    pub fn decode(
+    pub async fn decode(
         &mut self,
         event: switchyard_sdk::sse::Event,
     ) -> Result<Result<StreamOutput, ProviderError>, PluginFault> {
+        let Some(decoder) = self.decoder else {
+            return Err(PluginFault::contract(
+                &self.plugin,
+                "host bug: decode called before start_stream",
+            ));
+        };
+        self.before_call()?;
         let event = wit::SseEvent {
             event: event.event,
             data: event.data,
         };
-        let plugin = self.plugin.clone();
-        let result = self.call(|guest, store, decoder| match decoder {
-            Some(decoder) => guest.stream_decoder().call_decode(store, decoder, &event),
-            None => Err(wasmtime::Error::msg(format!(
-                "{plugin}: decode called before start_stream"
-            ))),
-        })?;
-        Ok(result.map(stream_output_from_wit).map_err(error_from_wit))
+        let guest = self.instance.switchyard_plugin_adapter();
+        let result = guest
+            .stream_decoder()
+            .call_decode(&mut self.store, decoder, &event)
+            .await;
+        Ok(self
+            .after_call(result)?
+            .map(stream_output_from_wit)
+            .map_err(error_from_wit))
     }
 }
 

@@ -79,8 +79,8 @@ impl PluginRegistry {
             .into_iter()
             .map(|(origin, bytes, builtin)| {
                 let engine = engine.clone();
-                tokio::task::spawn_blocking(move || {
-                    let loaded = load_component(&engine, &bytes);
+                tokio::spawn(async move {
+                    let loaded = load_component(engine, bytes).await;
                     (origin, builtin, loaded)
                 })
             })
@@ -173,13 +173,17 @@ fn read_plugin_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RegistryError> 
         .collect()
 }
 
-/// Compiles a component and loads it as whichever kind of plugin it is.
-fn load_component(engine: &PluginEngine, bytes: &[u8]) -> Result<Loaded, String> {
-    let digest = hex_digest(bytes);
-    let component = engine.compile(bytes).map_err(|e| e.to_string())?;
-    match ProviderPlugin::load(engine, &component, digest.clone()) {
+/// Compiles a component off the async runtime and loads it as whichever kind of plugin it is.
+async fn load_component(engine: PluginEngine, bytes: Vec<u8>) -> Result<Loaded, String> {
+    let digest = hex_digest(&bytes);
+    let compiler = engine.clone();
+    let component = tokio::task::spawn_blocking(move || compiler.compile(&bytes))
+        .await
+        .map_err(|e| format!("compiler task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+    match ProviderPlugin::load(&engine, &component, digest.clone()).await {
         Ok(plugin) => Ok(Loaded::Provider(plugin)),
-        Err(as_provider) => match RouterPlugin::load(engine, &component, digest) {
+        Err(as_provider) => match RouterPlugin::load(&engine, &component, digest).await {
             Ok(plugin) => Ok(Loaded::Router(plugin)),
             Err(as_router) => Err(format!(
                 "as a provider adapter: {as_provider}; as a routing policy: {as_router}"

@@ -11,6 +11,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "switchyard:plugin/router@0.1.0",
+        exports: { default: async },
     });
 }
 
@@ -81,7 +82,7 @@ impl std::fmt::Debug for RouterPlugin {
 impl RouterPlugin {
     /// Type-checks `component` against the `router` world and runs its self-test (`describe`,
     /// then `order` over an empty list).
-    pub fn load(
+    pub async fn load(
         engine: &PluginEngine,
         component: &Component,
         digest: String,
@@ -94,11 +95,13 @@ impl RouterPlugin {
             .map_err(|e| format!("not a routing policy: {e:#}"))?;
         let mut store = new_store(engine.engine(), engine.limits());
         let instance = pre
-            .instantiate(&mut store)
+            .instantiate_async(&mut store)
+            .await
             .map_err(|e| format!("cannot instantiate: {e:#}"))?;
         let policy = instance.switchyard_plugin_policy();
         let descriptor = policy
             .call_describe(&mut store)
+            .await
             .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
         let probe = wit::RequestSummary {
             model: "self-test/model".to_owned(),
@@ -106,7 +109,7 @@ impl RouterPlugin {
             max_tokens: None,
             seed: 0,
         };
-        match policy.call_order(&mut store, &probe, &[]) {
+        match policy.call_order(&mut store, &probe, &[]).await {
             Ok(Ok(order)) if order.is_empty() => {}
             Ok(Ok(order)) => {
                 return Err(format!(
@@ -146,7 +149,7 @@ impl RouterPlugin {
 
     /// Orders `candidates` in a fresh instance. Returns valid, distinct indexes, best first;
     /// a policy error or an index out of range is a fault.
-    pub fn order(
+    pub async fn order(
         &self,
         request: &PolicyRequest,
         candidates: &[PolicyCandidate],
@@ -156,7 +159,11 @@ impl RouterPlugin {
             PluginFault::from_wasm(&self.name, e, limits.call_timeout.as_millis())
         };
         let mut store = new_store(self.engine.engine(), limits);
-        let instance = self.pre.instantiate(&mut store).map_err(fault)?;
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(fault)?;
         let summary = wit::RequestSummary {
             model: request.model.clone(),
             estimated_prompt_tokens: request.estimated_prompt_tokens,
@@ -167,6 +174,7 @@ impl RouterPlugin {
         let order = instance
             .switchyard_plugin_policy()
             .call_order(&mut store, &summary, &wit_candidates)
+            .await
             .map_err(fault)?
             .map_err(|message| {
                 PluginFault::contract(&self.name, format!("policy error: {message}"))

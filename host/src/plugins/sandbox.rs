@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::engine::EPOCH_TICK;
@@ -39,6 +39,8 @@ pub struct SandboxState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
+    /// Epoch ticks the current call may still run for.
+    ticks_left: u64,
 }
 
 impl WasiView for SandboxState {
@@ -60,14 +62,26 @@ pub(crate) fn new_store(engine: &Engine, limits: &SandboxLimits) -> Store<Sandbo
             .memory_size(limits.memory_bytes)
             .trap_on_grow_failure(true)
             .build(),
+        ticks_left: limits.call_deadline_ticks,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    store.set_epoch_deadline(limits.call_deadline_ticks);
+    // At every tick a running call yields to the async runtime, so a busy plugin never starves
+    // other requests; once its budget is spent it is interrupted (a trap).
+    store.epoch_deadline_callback(|mut context| {
+        let state = context.data_mut();
+        if state.ticks_left == 0 {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        state.ticks_left -= 1;
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
     store
 }
 
 /// Gives the next call a fresh deadline.
 pub(crate) fn arm_deadline(store: &mut Store<SandboxState>, limits: &SandboxLimits) {
-    store.set_epoch_deadline(limits.call_deadline_ticks);
+    store.data_mut().ticks_left = limits.call_deadline_ticks;
+    store.set_epoch_deadline(1);
 }

@@ -67,7 +67,8 @@ impl Gateway {
                 .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
                 .to_owned(),
             other => {
-                let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
                 panic!("gateway did not start: {other:?}\n{log}");
             }
         };
@@ -98,7 +99,8 @@ impl Gateway {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
         (status, headers, json)
     }
 
@@ -123,7 +125,12 @@ impl Gateway {
 
     /// GETs a path and returns status and JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.client.get(format!("{}{path}", self.url)).send().await.expect("request");
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.expect("JSON body"))
     }
@@ -139,7 +146,13 @@ impl Drop for Gateway {
 }
 
 /// A provider section pointing at a mock scenario.
-pub fn provider(name: &str, plugin: &str, mock: &MockUpstream, scenario: &str, extra: &str) -> String {
+pub fn provider(
+    name: &str,
+    plugin: &str,
+    mock: &MockUpstream,
+    scenario: &str,
+    extra: &str,
+) -> String {
     format!(
         "[providers.{name}]\nplugin = \"{plugin}\"\nbase_url = \"{}\"\napi_key_env = \"{KEY_ENV}\"\n{extra}\n",
         mock.base_url(scenario)
@@ -156,7 +169,10 @@ pub fn model(id: &str, endpoints: &[(&str, &str, &str)]) -> String {
             )
         })
         .collect();
-    format!("[[models]]\nid = \"{id}\"\nendpoints = [{}]\n", endpoints.join(", "))
+    format!(
+        "[[models]]\nid = \"{id}\"\nendpoints = [{}]\n",
+        endpoints.join(", ")
+    )
 }
 
 /// A one-message chat request.
@@ -182,7 +198,9 @@ pub fn chunks(events: &[String]) -> Vec<Value> {
     events
         .iter()
         .filter(|event| event.as_str() != "[DONE]")
-        .map(|event| serde_json::from_str(event).unwrap_or_else(|_| panic!("chunk is not JSON: {event}")))
+        .map(|event| {
+            serde_json::from_str(event).unwrap_or_else(|_| panic!("chunk is not JSON: {event}"))
+        })
         .collect()
 }
 
