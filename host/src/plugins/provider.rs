@@ -132,6 +132,8 @@ impl ProviderInstance {
         result.map_err(|error| {
             let timeout_ms = self.engine.limits().call_timeout.as_millis();
             let fault = PluginFault::from_wasm(&self.plugin, error, timeout_ms);
+            let stderr = self.store.data().stderr_text();
+            tracing::warn!(plugin = %self.plugin, reason = %fault.reason, %stderr, "plugin call failed");
             self.poisoned = Some(fault.clone());
             fault
         })

@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// How much of a plugin's stderr (panic messages, debug prints) is kept for the logs.
+const STDERR_CAPACITY: usize = 8 * 1024;
 
 use super::engine::EPOCH_TICK;
 use crate::config::PluginsConfig;
@@ -41,6 +45,15 @@ pub struct SandboxState {
     limits: StoreLimits,
     /// Epoch ticks the current call may still run for.
     ticks_left: u64,
+    /// What the plugin wrote to stderr, for the logs when it fails.
+    stderr: MemoryOutputPipe,
+}
+
+impl SandboxState {
+    /// What the plugin wrote to stderr so far (lossy UTF-8, trimmed).
+    pub(crate) fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents()).trim().to_owned()
+    }
 }
 
 impl WasiView for SandboxState {
@@ -54,15 +67,18 @@ impl WasiView for SandboxState {
 
 /// A fresh store with an empty WASI context and the memory limit applied.
 pub(crate) fn new_store(engine: &Engine, limits: &SandboxLimits) -> Store<SandboxState> {
+    let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let state = SandboxState {
-        // Nothing is inherited or preopened: no env, args, dirs, sockets or stdio.
-        wasi: WasiCtx::builder().build(),
+        // Nothing is inherited or preopened: no env, args, dirs or sockets; stderr goes to a
+        // bounded buffer that the host logs when the plugin fails.
+        wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
             .trap_on_grow_failure(true)
             .build(),
         ticks_left: limits.call_deadline_ticks,
+        stderr,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);

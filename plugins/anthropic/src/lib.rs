@@ -25,7 +25,7 @@
 //! | `auth` | `x-api-key` (default), `bearer` or `none` | where the host puts the credential (`bearer` for gateways that want `Authorization`) |
 //! | `path` | default `messages` | path appended to the base URL |
 //!
-//! Unknown options are ignored; an invalid value makes `build-request` fail with an internal
+//! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.
 
 mod error;

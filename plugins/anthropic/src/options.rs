@@ -18,7 +18,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// Reads the options of `endpoint`. Unknown keys are ignored; invalid values are an
+    /// Reads the options of `endpoint`. Unknown keys (typos) and invalid values are an
     /// operator configuration error reported as [`PluginError::Internal`].
     pub fn parse(endpoint: &EndpointSettings) -> Result<Options, PluginError> {
         let mut options = Options {
@@ -49,7 +49,11 @@ impl Options {
                     }
                 }
                 "path" => options.path = value.clone(),
-                _ => {}
+                _ => {
+                    return Err(PluginError::Internal(format!(
+                        "anthropic adapter: unknown endpoint option `{key}`"
+                    )));
+                }
             }
         }
         Ok(options)

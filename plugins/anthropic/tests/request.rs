@@ -106,6 +106,7 @@ fn invalid_options_are_internal_errors() {
         ("default_max_tokens", "lots"),
         ("default_max_tokens", "0"),
         ("auth", "basic"),
+        ("default_max_token", "100"),
     ] {
         let endpoint = endpoint_with("https://api.anthropic.com/v1", "m", &[(key, value)]);
         let request = json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]});

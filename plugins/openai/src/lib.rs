@@ -21,7 +21,7 @@
 //! | `include_usage` | `true` (default) or `false` | send `stream_options.include_usage` on streamed requests (turn off for servers that reject `stream_options`) |
 //! | `max_tokens_field` | `max_tokens` or `max_completion_tokens` | send the output token limit under this name only (reasoning models reject `max_tokens`; old servers ignore `max_completion_tokens`) |
 //!
-//! Unknown options are ignored; an invalid value makes `build-request` fail with an internal
+//! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.
 
 mod error;

@@ -21,7 +21,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// Reads the options of `endpoint`. Unknown keys are ignored; invalid values are an
+    /// Reads the options of `endpoint`. Unknown keys (typos) and invalid values are an
     /// operator configuration error reported as [`PluginError::Internal`].
     pub fn parse(endpoint: &EndpointSettings) -> Result<Options, PluginError> {
         let mut options = Options {
@@ -61,15 +61,18 @@ impl Options {
                     }
                     other => return Err(invalid(key, other)),
                 },
-                _ => {
-                    if let Some(name) = key.strip_prefix("header.").filter(|n| !n.is_empty()) {
-                        options.headers.push((name.to_owned(), value.clone()));
-                    }
-                }
+                _ => match key.strip_prefix("header.").filter(|n| !n.is_empty()) {
+                    Some(name) => options.headers.push((name.to_owned(), value.clone())),
+                    None => return Err(unknown(key)),
+                },
             }
         }
         Ok(options)
     }
+}
+
+fn unknown(key: &str) -> PluginError {
+    PluginError::Internal(format!("openai adapter: unknown endpoint option `{key}`"))
 }
 
 fn invalid(key: &str, value: &str) -> PluginError {

@@ -156,7 +156,6 @@ fn options_change_credential_path_headers_and_token_field() {
             ("header.OpenAI-Organization", "org-1"),
             ("include_usage", "false"),
             ("max_tokens_field", "max_completion_tokens"),
-            ("unknown", "ignored"),
         ],
     );
     let mut value = openrouter_request();
@@ -191,6 +190,7 @@ fn invalid_option_values_are_internal_errors() {
         ("include_usage", "yes"),
         ("max_tokens_field", "tokens"),
         ("api_key_header", " "),
+        ("max_token_field", "max_tokens"),
     ] {
         let endpoint = endpoint_with("https://api.openai.com/v1", "m", &[(key, value)]);
         let result =
