@@ -46,7 +46,13 @@ async fn a_panicking_plugin_costs_only_its_request() {
     let gateway = hostile_gateway(&mock).await;
     assert_costs_only_its_request(&gateway, "m/panic", "test-panic", "trapped").await;
     // The plugin's panic message, written to its sandboxed stderr, reaches the operator's log.
-    assert!(gateway.log().contains("test-panic plugin panics on purpose"), "{}", gateway.log());
+    assert!(
+        gateway
+            .log()
+            .contains("test-panic plugin panics on purpose"),
+        "{}",
+        gateway.log()
+    );
 }
 
 #[tokio::test]

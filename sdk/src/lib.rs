@@ -27,6 +27,9 @@ pub mod provider;
 #[cfg(feature = "router")]
 pub mod router;
 
+#[cfg(feature = "provider")]
+pub mod testing;
+
 #[doc(hidden)]
 pub mod __private {
     #[cfg(any(feature = "provider", feature = "router"))]

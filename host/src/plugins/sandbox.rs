@@ -52,7 +52,9 @@ pub struct SandboxState {
 impl SandboxState {
     /// What the plugin wrote to stderr so far (lossy UTF-8, trimmed).
     pub(crate) fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).trim().to_owned()
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_owned()
     }
 }
 

@@ -87,8 +87,8 @@ impl Gateway {
         std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
     }
 
-    /// POSTs a chat request and returns status, headers and the body as JSON.
-    pub async fn chat(&self, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    /// POSTs a chat request and returns status, headers and the body text.
+    pub async fn post(&self, body: &Value) -> (u16, reqwest::header::HeaderMap, String) {
         let response = self
             .client
             .post(format!("{}/v1/chat/completions", self.url))
@@ -98,7 +98,12 @@ impl Gateway {
             .expect("request");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
+        (status, headers, response.text().await.expect("body"))
+    }
+
+    /// POSTs a chat request and returns status, headers and the body as JSON.
+    pub async fn chat(&self, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        let (status, headers, text) = self.post(body).await;
         let json = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
         (status, headers, json)
@@ -106,15 +111,7 @@ impl Gateway {
 
     /// POSTs a streamed chat request and returns status and the `data:` payloads in order.
     pub async fn stream(&self, body: &Value) -> (u16, Vec<String>) {
-        let response = self
-            .client
-            .post(format!("{}/v1/chat/completions", self.url))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
+        let (status, _, text) = self.post(body).await;
         let events = text
             .split("\n\n")
             .filter_map(|event| event.strip_prefix("data: "))
