@@ -253,3 +253,21 @@ async fn a_url_outside_the_allowed_hosts_is_refused_before_connecting() {
         "no request may reach a host outside the allow-list"
     );
 }
+
+#[tokio::test]
+async fn a_slow_stream_hits_the_total_timeout() {
+    let mock = MockUpstream::start().await.unwrap();
+    let extra = "timeouts = { total_ms = 600 }";
+    let gateway = gateway_with_bad_first(&mock, "chunk_delay_ms=100", extra).await;
+    let (status, events) = gateway.stream(&request("m/alone", true)).await;
+    assert_eq!(status, 200);
+    let error = assert_ends_with_error_chunk(&events);
+    assert_eq!(error["error"]["code"], 504);
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("total timeout"),
+        "{error}"
+    );
+}

@@ -84,16 +84,11 @@ impl Upstream {
             .body(request.body)
             .send();
         let first_byte = Duration::from_millis(provider.timeouts.first_byte_ms);
-        let limit = deadline.min(Instant::now() + first_byte);
-        match tokio::time::timeout_at(limit, send).await {
+        let timeout = Timeout::sooner(provider, first_byte, "response headers", deadline);
+        match tokio::time::timeout_at(timeout.at, send).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) => Err(transport_failure(provider, &error)),
-            Err(_) => Err(Failure::Timeout {
-                provider: provider.name.clone(),
-                phase: "response headers",
-                limit: first_byte
-                    .min(deadline.saturating_duration_since(Instant::now()) + first_byte),
-            }),
+            Err(_) => Err(timeout.failure(provider)),
         }
     }
 
@@ -125,24 +120,51 @@ impl Upstream {
         deadline: Instant,
     ) -> Result<Option<Bytes>, Failure> {
         let idle = Duration::from_millis(provider.timeouts.idle_ms);
-        let idle_limit = Instant::now() + idle;
-        let (limit, phase, span) = if idle_limit < deadline {
-            (idle_limit, "data (idle timeout)", idle)
-        } else {
-            (
-                deadline,
-                "complete response (total timeout)",
-                Duration::from_millis(provider.timeouts.total_ms),
-            )
-        };
-        match tokio::time::timeout_at(limit, response.chunk()).await {
+        let timeout = Timeout::sooner(provider, idle, "data (idle timeout)", deadline);
+        match tokio::time::timeout_at(timeout.at, response.chunk()).await {
             Ok(Ok(chunk)) => Ok(chunk),
             Ok(Err(error)) => Err(transport_failure(provider, &error)),
-            Err(_) => Err(Failure::Timeout {
-                provider: provider.name.clone(),
+            Err(_) => Err(timeout.failure(provider)),
+        }
+    }
+}
+
+/// Which timeout applies to one wait: the phase's own, or the attempt's total deadline when that
+/// comes first.
+struct Timeout {
+    at: Instant,
+    phase: &'static str,
+    span: Duration,
+}
+
+impl Timeout {
+    fn sooner(
+        provider: &Provider,
+        phase_span: Duration,
+        phase: &'static str,
+        deadline: Instant,
+    ) -> Timeout {
+        let phase_at = Instant::now() + phase_span;
+        if phase_at < deadline {
+            Timeout {
+                at: phase_at,
                 phase,
-                limit: span,
-            }),
+                span: phase_span,
+            }
+        } else {
+            Timeout {
+                at: deadline,
+                phase: "complete response (total timeout)",
+                span: Duration::from_millis(provider.timeouts.total_ms),
+            }
+        }
+    }
+
+    fn failure(&self, provider: &Provider) -> Failure {
+        Failure::Timeout {
+            provider: provider.name.clone(),
+            phase: self.phase,
+            limit: self.span,
         }
     }
 }
