@@ -271,3 +271,31 @@ async fn a_slow_stream_hits_the_total_timeout() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_anthropic_error_event_before_any_content_fails_over() {
+    let mock = MockUpstream::start().await.unwrap();
+    let bad = "fixture=synthetic/anthropic-overloaded-after-start";
+    let good = "fixture=anthropic/anthropic-text";
+    let config = format!(
+        "{}{}{}",
+        provider("claude-bad", "anthropic", &mock, bad, ""),
+        provider("claude-good", "anthropic", &mock, good, ""),
+        model(
+            "m/claude",
+            &[("claude-bad", "0", "0"), ("claude-good", "3", "15")]
+        ),
+    );
+    let gateway = Gateway::start(&config).await;
+    let (status, events) = gateway.stream(&request("m/claude", true)).await;
+    assert_eq!(status, 200);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let chunks = chunks(&events);
+    assert!(
+        chunks
+            .iter()
+            .all(|chunk| chunk["provider"] == "claude-good"),
+        "{events:?}"
+    );
+    assert_eq!(mock.requests_for(bad).len(), 1);
+}

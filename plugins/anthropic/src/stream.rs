@@ -69,12 +69,12 @@ impl AnthropicDecoder {
         self.id = string(message, "id").to_owned();
         self.model = string(message, "model").to_owned();
         let known = self.counts.merge(message.get("usage"));
-        let mut output = self.output(Delta {
-            content: Some(String::new()),
-            ..Delta::default()
-        });
-        output.usage = known.then(|| self.counts.usage());
-        output
+        // No chunk yet: the role rides on the first content chunk, so the host can still fail
+        // over if an error event follows before any content.
+        StreamOutput {
+            usage: known.then(|| self.counts.usage()),
+            ..StreamOutput::empty()
+        }
     }
 
     fn block_start(&mut self, value: &Value) -> StreamOutput {
