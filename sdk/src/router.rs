@@ -39,7 +39,8 @@ pub trait Router: 'static {
     /// Name and version.
     fn describe() -> Descriptor;
 
-    /// Candidate indexes, best first. Indexes left out are not tried.
+    /// Candidate indexes, best first. Indexes left out are not tried. Called for requests with
+    /// at least two candidates, and once with none as a self-test when the plugin loads.
     fn order(request: RequestSummary, candidates: Vec<Candidate>) -> Result<Vec<u32>, String>;
 }
 

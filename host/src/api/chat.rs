@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::Value;
 use switchyard_sdk::openai::ChatRequest;
 
@@ -96,7 +97,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
     {
         object.insert("model".to_owned(), Value::String(first.clone()));
     }
-    let request = match serde_json::from_value::<ChatRequest>(value.clone()) {
+    let request = match ChatRequest::deserialize(&value) {
         Ok(request) => request,
         Err(error) => {
             let location = locate_invalid_field(&value).unwrap_or_default();

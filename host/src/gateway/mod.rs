@@ -129,8 +129,12 @@ impl Gateway {
     }
 }
 
-/// The order the model's policy picks; its configured order when the policy fails.
+/// The order the model's policy picks; its configured order when the policy fails. A single
+/// endpoint has nothing to order, so the policy is not called for it.
 async fn route(model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
+    if model.endpoints.len() <= 1 {
+        return (0..model.endpoints.len()).collect();
+    }
     let candidates: Vec<PolicyCandidate> = model
         .endpoints
         .iter()
