@@ -1,5 +1,5 @@
-//! Builds the hostile test plugins (panic, spin, hog) for `wasm32-wasip2` and exposes their
-//! paths as constants in `switchyard_tests::hostile`.
+//! Builds the test plugins (hostile: panic, spin, hog, escape; a broken `openai` release) for
+//! `wasm32-wasip2` and exposes their paths as constants in `switchyard_tests::hostile`.
 
 use switchyard_plugin_build::{build_plugins, path_source};
 
@@ -8,6 +8,8 @@ fn main() {
         "switchyard-test-plugin-panic",
         "switchyard-test-plugin-spin",
         "switchyard-test-plugin-hog",
+        "switchyard-test-plugin-escape",
+        "switchyard-test-plugin-broken-openai",
     ];
     let artifacts = match build_plugins(&packages) {
         Ok(artifacts) => artifacts,

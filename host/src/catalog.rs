@@ -8,7 +8,7 @@ use reqwest::Url;
 
 use crate::config::{Config, ConfigError, ModelConfig, ProviderConfig, TimeoutsConfig};
 use crate::plugins::types::EndpointSettings;
-use crate::plugins::{PluginRegistry, ProviderPlugin, RouterPlugin};
+use crate::plugins::{PluginRegistry, ProviderPlugin};
 use crate::pricing::Prices;
 use crate::stats::EndpointStats;
 
@@ -16,12 +16,14 @@ use crate::stats::EndpointStats;
 pub struct Provider {
     /// Name from the configuration.
     pub name: String,
-    /// Its adapter.
-    pub plugin: Arc<ProviderPlugin>,
+    /// Name of its adapter plugin; the version is looked up per request (plugins hot-swap).
+    pub plugin: String,
     /// The credential, when it needs one. Never passed to the plugin.
     pub credential: Option<String>,
-    /// Host patterns requests may go to.
-    pub allowed_hosts: Vec<String>,
+    /// Host patterns the operator allows; `None`: the plugin's declared hosts plus `base_host`.
+    pub configured_hosts: Option<Vec<String>>,
+    /// Host of the configured base URL.
+    pub base_host: Option<String>,
     /// Upstream timeouts.
     pub timeouts: TimeoutsConfig,
 }
@@ -30,27 +32,33 @@ impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Provider")
             .field("name", &self.name)
-            .field("plugin", &self.plugin.name())
+            .field("plugin", &self.plugin)
             .field(
                 "credential",
                 &self.credential.as_ref().map(|_| "<redacted>"),
             )
-            .field("allowed_hosts", &self.allowed_hosts)
+            .field("configured_hosts", &self.configured_hosts)
             .finish()
     }
 }
 
 impl Provider {
-    /// True when `url`'s scheme is HTTP(S) and its host matches an allowed pattern.
-    pub fn allows(&self, url: &Url) -> bool {
+    /// True when `url`'s scheme is HTTP(S) and its host is allowed: by the operator's list when
+    /// configured, else by the adapter version's declared hosts or the base URL's host.
+    pub fn allows(&self, url: &Url, plugin: &ProviderPlugin) -> bool {
         let Some(host) = url.host_str() else {
             return false;
         };
-        matches!(url.scheme(), "http" | "https")
-            && self
-                .allowed_hosts
-                .iter()
-                .any(|pattern| host_matches(pattern, host))
+        let allowed = match &self.configured_hosts {
+            Some(hosts) => hosts.iter().any(|pattern| host_matches(pattern, host)),
+            None => {
+                self.base_host
+                    .as_deref()
+                    .is_some_and(|base| base.eq_ignore_ascii_case(host))
+                    || (plugin.descriptor().allowed_hosts.iter()).any(|p| host_matches(p, host))
+            }
+        };
+        matches!(url.scheme(), "http" | "https") && allowed
     }
 }
 
@@ -92,8 +100,8 @@ pub struct Model {
     pub name: String,
     /// Context window.
     pub context_length: Option<u64>,
-    /// Routing policy.
-    pub policy: Arc<RouterPlugin>,
+    /// Name of its routing policy plugin; looked up per request (plugins hot-swap).
+    pub policy: String,
     /// Enabled endpoints (their provider has its credential).
     pub endpoints: Vec<Arc<Endpoint>>,
     /// Why configured endpoints are disabled, for error messages.
@@ -149,7 +157,7 @@ fn resolve_provider(
     config: &ProviderConfig,
     plugins: &PluginRegistry,
 ) -> Result<Result<Provider, String>, ConfigError> {
-    let plugin = plugins.provider(&config.plugin).ok_or_else(|| {
+    plugins.provider(&config.plugin).ok_or_else(|| {
         ConfigError::Invalid(format!(
             "provider {name}: no provider adapter plugin named {:?} is loaded",
             config.plugin
@@ -162,24 +170,14 @@ fn resolve_provider(
             _ => return Ok(Err(format!("environment variable {variable} is not set"))),
         },
     };
-    let allowed_hosts = match &config.allowed_hosts {
-        Some(hosts) => hosts.clone(),
-        None => {
-            let mut hosts = plugin.descriptor().allowed_hosts.clone();
-            if let Some(host) = Url::parse(&config.base_url)
-                .ok()
-                .and_then(|url| url.host_str().map(str::to_owned))
-            {
-                hosts.push(host);
-            }
-            hosts
-        }
-    };
     Ok(Ok(Provider {
         name: name.to_owned(),
-        plugin: plugin.clone(),
+        plugin: config.plugin.clone(),
         credential,
-        allowed_hosts,
+        configured_hosts: config.allowed_hosts.clone(),
+        base_host: Url::parse(&config.base_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned)),
         timeouts: config.timeouts,
     }))
 }
@@ -195,7 +193,7 @@ fn resolve_model(
         .policy
         .as_deref()
         .unwrap_or(&config.routing.default_policy);
-    let policy = plugins.router(policy_name).ok_or_else(|| {
+    plugins.router(policy_name).ok_or_else(|| {
         ConfigError::Invalid(format!(
             "model {}: no routing policy plugin named {policy_name:?} is loaded",
             model.id
@@ -240,7 +238,7 @@ fn resolve_model(
         id: model.id.clone(),
         name: model.name.clone().unwrap_or_else(|| model.id.clone()),
         context_length: model.context_length,
-        policy: policy.clone(),
+        policy: policy_name.to_owned(),
         endpoints,
         disabled,
     })

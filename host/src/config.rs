@@ -47,6 +47,9 @@ pub struct Config {
     /// Pricing settings.
     #[serde(default)]
     pub pricing: PricingConfig,
+    /// The admin API.
+    #[serde(default)]
+    pub admin: AdminConfig,
     /// Upstream providers by name.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -110,9 +113,32 @@ pub struct PluginsConfig {
     /// Deadline of one call into a plugin, in milliseconds.
     #[serde(default = "default_call_timeout_ms")]
     pub call_timeout_ms: u64,
-    /// Most plugin instances alive at once across the gateway (one per in-flight request).
+    /// Most plugin instances alive at once across the gateway (one per in-flight request), and
+    /// the default limit of each plugin.
     #[serde(default = "default_max_instances")]
     pub max_instances: u32,
+    /// Watch `dir` and install added or changed plugins, remove deleted ones, without a restart.
+    #[serde(default = "default_true")]
+    pub watch: bool,
+    /// How often the folder is scanned, in milliseconds.
+    #[serde(default = "default_watch_interval_ms")]
+    pub watch_interval_ms: u64,
+    /// Where compiled plugins are cached, keyed by content and engine settings. Default:
+    /// `$XDG_CACHE_HOME/switchyard` or `~/.cache/switchyard`.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Cache compiled plugins on disk.
+    #[serde(default = "default_true")]
+    pub cache: bool,
+    /// When to stop calling a plugin that keeps faulting.
+    #[serde(default)]
+    pub circuit_breaker: BreakerConfig,
+    /// When to roll back a canary version automatically.
+    #[serde(default)]
+    pub canary: CanaryConfig,
+    /// Limits of individual plugins, by plugin name, overriding the defaults above.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, PluginOverride>,
 }
 
 impl Default for PluginsConfig {
@@ -122,8 +148,114 @@ impl Default for PluginsConfig {
             memory_limit_mib: default_memory_limit_mib(),
             call_timeout_ms: default_call_timeout_ms(),
             max_instances: default_max_instances(),
+            watch: true,
+            watch_interval_ms: default_watch_interval_ms(),
+            cache_dir: None,
+            cache: true,
+            circuit_breaker: BreakerConfig::default(),
+            canary: CanaryConfig::default(),
+            overrides: BTreeMap::new(),
         }
     }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_watch_interval_ms() -> u64 {
+    1_000
+}
+
+/// Limits of one plugin.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginOverride {
+    /// Memory limit of one instance, in MiB.
+    #[serde(default)]
+    pub memory_limit_mib: Option<u64>,
+    /// Deadline of one call, in milliseconds.
+    #[serde(default)]
+    pub call_timeout_ms: Option<u64>,
+    /// Most instances of this plugin alive at once.
+    #[serde(default)]
+    pub max_instances: Option<u32>,
+}
+
+/// Circuit breaker of each plugin version.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive faults (traps, deadlines, memory) that open the circuit.
+    #[serde(default = "default_breaker_failures")]
+    pub failures: u32,
+    /// How long an open circuit refuses calls before letting one through, in milliseconds.
+    #[serde(default = "default_breaker_cooldown_ms")]
+    pub cooldown_ms: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            failures: default_breaker_failures(),
+            cooldown_ms: default_breaker_cooldown_ms(),
+        }
+    }
+}
+
+fn default_breaker_failures() -> u32 {
+    5
+}
+fn default_breaker_cooldown_ms() -> u64 {
+    30_000
+}
+
+/// Automatic canary rollback.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanaryConfig {
+    /// Requests a canary must serve before it is judged.
+    #[serde(default = "default_canary_min_requests")]
+    pub min_requests: u32,
+    /// Rolled back when its error rate exceeds the stable version's by more than this (0..1).
+    #[serde(default = "default_canary_margin")]
+    pub margin: f64,
+}
+
+impl Default for CanaryConfig {
+    fn default() -> Self {
+        CanaryConfig {
+            min_requests: default_canary_min_requests(),
+            margin: default_canary_margin(),
+        }
+    }
+}
+
+fn default_canary_min_requests() -> u32 {
+    20
+}
+fn default_canary_margin() -> f64 {
+    0.1
+}
+
+/// The admin API (plugin install, list, remove, rollback).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Environment variable holding the admin token. Without it the admin API is disabled.
+    #[serde(default = "default_admin_token_env")]
+    pub token_env: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token_env: default_admin_token_env(),
+        }
+    }
+}
+
+fn default_admin_token_env() -> String {
+    "SWITCHYARD_ADMIN_TOKEN".to_owned()
 }
 
 fn default_memory_limit_mib() -> u64 {

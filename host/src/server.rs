@@ -10,14 +10,20 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::gateway::upstream::Upstream;
-use crate::plugins::{PluginEngine, PluginRegistry};
+use crate::plugins::{PluginEngine, PluginRegistry, watcher};
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let engine = PluginEngine::new(&config.plugins).context("starting the plugin engine")?;
-    let plugins = PluginRegistry::load(&engine, config.plugins.dir.as_deref())
-        .await
-        .context("loading plugins")?;
+    let plugins = Arc::new(
+        PluginRegistry::load(&engine, config.plugins.dir.as_deref())
+            .await
+            .context("loading plugins")?,
+    );
+    if let (Some(dir), true) = (&config.plugins.dir, config.plugins.watch) {
+        let interval = std::time::Duration::from_millis(config.plugins.watch_interval_ms.max(50));
+        watcher::spawn(plugins.clone(), dir.clone(), interval);
+    }
     let catalog = Catalog::build(config, &plugins).context("resolving the model catalog")?;
     let upstream = Upstream::new(&config.server).context("creating the upstream HTTP client")?;
     Ok(AppState {
@@ -25,10 +31,23 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             catalog,
             upstream,
             fee_percent: config.pricing.platform_fee_percent,
+            plugins: plugins.clone(),
         }),
-        plugins: Arc::new(plugins),
+        plugins,
+        admin_token: admin_token(config),
         max_body_bytes: config.server.max_body_bytes,
     })
+}
+
+/// The admin token from the configured environment variable; `None` disables the admin API.
+fn admin_token(config: &Config) -> Option<String> {
+    match std::env::var(&config.admin.token_env) {
+        Ok(token) if !token.is_empty() => Some(token),
+        _ => {
+            tracing::info!(variable = %config.admin.token_env, "admin API disabled: its token variable is not set");
+            None
+        }
+    }
 }
 
 /// Serves until SIGINT or SIGTERM; in-flight requests finish first.

@@ -1,28 +1,34 @@
-//! `GET /health`: liveness plus the loaded plugins.
+//! `GET /health`: liveness plus the loaded plugins and their circuit-breaker state.
 
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::plugins::registry::Plugin;
 
 /// Reports the gateway as up and lists the loaded plugins with their digests.
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
-    let providers: Vec<Value> = state
-        .plugins
-        .providers()
-        .map(|plugin| {
-            let descriptor = plugin.descriptor();
-            json!({ "name": descriptor.name, "version": descriptor.version, "digest": plugin.digest() })
-        })
-        .collect();
-    let routers: Vec<Value> = state
-        .plugins
-        .routers()
-        .map(|plugin| json!({ "name": plugin.name(), "version": plugin.version(), "digest": plugin.digest() }))
-        .collect();
+    let mut providers = Vec::new();
+    let mut routers = Vec::new();
+    for plugin in state.plugins.plugins() {
+        let entry = json!({
+            "name": plugin.name(),
+            "version": plugin.version(),
+            "digest": plugin.state().digest,
+            "health": plugin.state().health(),
+        });
+        match plugin {
+            Plugin::Provider(_) => providers.push(entry),
+            Plugin::Router(_) => routers.push(entry),
+        }
+    }
+    let degraded = providers
+        .iter()
+        .chain(&routers)
+        .any(|p| p["health"] != "closed");
     Json(json!({
-        "status": "ok",
+        "status": if degraded { "degraded" } else { "ok" },
         "models": state.gateway.catalog.usable_models().count(),
         "plugins": { "providers": providers, "routers": routers },
     }))

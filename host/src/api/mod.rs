@@ -1,5 +1,6 @@
 //! The HTTP API: route table, shared state and the handlers of each endpoint.
 
+pub mod admin;
 pub mod chat;
 pub mod error;
 pub mod health;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Loaded plugins.
     pub plugins: Arc<PluginRegistry>,
+    /// Bearer token of the admin API; `None` disables it.
+    pub admin_token: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
 }
@@ -42,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             get(models::list_models).fallback(method_not_allowed),
         )
         .route("/health", get(health::health).fallback(method_not_allowed))
+        .nest("/admin", admin::router())
         .fallback(not_found)
         .with_state(state)
 }

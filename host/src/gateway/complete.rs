@@ -1,5 +1,7 @@
 //! One non-streamed attempt: build, send, read, translate, price.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
@@ -10,15 +12,30 @@ use super::generation::{COMPLETION, Generation};
 use super::{ChatCall, Gateway};
 use crate::catalog::{Endpoint, Model};
 use crate::failure::Failure;
-use crate::plugins::PluginFault;
+use crate::plugins::{PluginFault, ProviderPlugin};
 use crate::pricing::{cost, usage_json};
 
-/// Tries `endpoint` once without streaming.
+/// Tries `endpoint` once without streaming, and records the outcome against the adapter version.
 pub(super) async fn attempt(
     gateway: &Gateway,
     call: &ChatCall,
     model: &Model,
     endpoint: &Endpoint,
+) -> Result<Response, Failure> {
+    let plugin = gateway.adapter(&endpoint.provider)?;
+    let result = run(gateway, call, model, endpoint, &plugin).await;
+    gateway
+        .plugins
+        .record_outcome(plugin.name(), plugin.state(), result.is_ok());
+    result
+}
+
+async fn run(
+    gateway: &Gateway,
+    call: &ChatCall,
+    model: &Model,
+    endpoint: &Endpoint,
+    plugin: &Arc<ProviderPlugin>,
 ) -> Result<Response, Failure> {
     let provider = &endpoint.provider;
     let _in_flight = endpoint.stats.start();
@@ -29,12 +46,15 @@ pub(super) async fn attempt(
         error,
     };
 
-    let mut instance = provider.plugin.instantiate().await?;
+    let mut instance = plugin.instantiate().await?;
     let request = instance
         .build_request(&call.body, &endpoint.settings, false)
         .await?
         .map_err(provider_failure)?;
-    let mut response = gateway.upstream.send(provider, request, deadline).await?;
+    let mut response = gateway
+        .upstream
+        .send(provider, plugin, request, deadline)
+        .await?;
     let first_byte = started.elapsed();
     let status = response.status().as_u16();
     let headers = header_pairs(response.headers());
@@ -52,11 +72,7 @@ pub(super) async fn attempt(
         .await?
         .map_err(provider_failure)?;
 
-    let mut object = plugin_object(
-        provider.plugin.name(),
-        &parsed.body,
-        "parse-response's body",
-    )?;
+    let mut object = plugin_object(plugin.name(), &parsed.body, "parse-response's body")?;
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
     let usage = parsed.usage.unwrap_or_else(|| {
@@ -70,9 +86,10 @@ pub(super) async fn attempt(
     let throughput = (elapsed > 0.0).then(|| usage.completion_tokens as f64 / elapsed);
     endpoint.stats.record_success(first_byte, throughput);
     tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
-    Ok(with_generation_header(
+    Ok(with_headers(
         Json(Value::Object(object)).into_response(),
         &generation,
+        plugin,
     ))
 }
 
@@ -86,10 +103,26 @@ pub(super) fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String,
         .collect()
 }
 
-/// Adds `X-Generation-Id`.
-pub(super) fn with_generation_header(mut response: Response, generation: &Generation) -> Response {
+/// Adds `X-Generation-Id`, and `X-Switchyard-Adapter` naming the adapter version that served
+/// (`name@version+digest`), so every response is attributable to exactly one plugin version.
+pub(super) fn with_headers(
+    mut response: Response,
+    generation: &Generation,
+    plugin: &ProviderPlugin,
+) -> Response {
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&generation.id) {
-        response.headers_mut().insert("x-generation-id", value);
+        headers.insert("x-generation-id", value);
+    }
+    let state = plugin.state();
+    let adapter = format!(
+        "{}@{}+{}",
+        plugin.name(),
+        plugin.descriptor().version,
+        state.digest.get(..12).unwrap_or(&state.digest)
+    );
+    if let Ok(value) = HeaderValue::from_str(&adapter) {
+        headers.insert("x-switchyard-adapter", value);
     }
     response
 }

@@ -16,8 +16,10 @@ use serde_json::json;
 use switchyard_sdk::openai::ChatRequest;
 
 use crate::api::error::ApiError;
-use crate::catalog::{Catalog, Endpoint, Model};
+use crate::catalog::{Catalog, Endpoint, Model, Provider};
+use crate::failure::Failure;
 use crate::plugins::router::{PolicyCandidate, PolicyRequest};
+use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use upstream::Upstream;
 
 /// A validated chat request.
@@ -42,6 +44,8 @@ pub struct Gateway {
     pub upstream: Upstream,
     /// Platform fee in percent.
     pub fee_percent: Decimal,
+    /// Loaded plugins; versions are looked up per request.
+    pub plugins: Arc<PluginRegistry>,
 }
 
 /// One endpoint to try.
@@ -92,6 +96,13 @@ impl Gateway {
         Err(error.with_metadata(json!({ "attempts": attempts })))
     }
 
+    /// The current version of `provider`'s adapter (or its canary, for the canary's share).
+    fn adapter(&self, provider: &Provider) -> Result<Arc<ProviderPlugin>, Failure> {
+        self.plugins.provider(&provider.plugin).ok_or_else(|| {
+            PluginFault::contract(&provider.plugin, "is not loaded (removed at runtime?)").into()
+        })
+    }
+
     /// The endpoints to try, in order: each requested model's endpoints as its policy orders them.
     async fn plan(&self, call: &ChatCall) -> Result<Vec<Candidate>, ApiError> {
         let mut candidates = Vec::new();
@@ -107,7 +118,7 @@ impl Gateway {
                 .with_code("model_not_found")
             })?;
             disabled.extend(model.disabled.iter().cloned());
-            for index in route(model, call, seed).await {
+            for index in route(&self.plugins, model, call, seed).await {
                 if let Some(endpoint) = model.endpoints.get(index) {
                     candidates.push(Candidate {
                         model: model.clone(),
@@ -131,7 +142,7 @@ impl Gateway {
 
 /// The order the model's policy picks; its configured order when the policy fails. A single
 /// endpoint has nothing to order, so the policy is not called for it.
-async fn route(model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
+async fn route(plugins: &PluginRegistry, model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
     if model.endpoints.len() <= 1 {
         return (0..model.endpoints.len()).collect();
     }
@@ -152,7 +163,13 @@ async fn route(model: &Model, call: &ChatCall, seed: u64) -> Vec<usize> {
         max_tokens: call.request.output_token_limit(),
         seed,
     };
-    match model.policy.order(&request, &candidates).await {
+    let Some(policy) = plugins.router(&model.policy) else {
+        tracing::error!(model = %model.id, policy = %model.policy, "routing policy not loaded; using the configured order");
+        return (0..candidates.len()).collect();
+    };
+    let result = policy.order(&request, &candidates).await;
+    plugins.record_outcome(policy.name(), policy.state(), result.is_ok());
+    match result {
         Ok(order) => order,
         Err(fault) => {
             tracing::error!(model = %model.id, error = %fault, "routing policy failed; using the configured order");

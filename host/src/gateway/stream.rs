@@ -16,14 +16,14 @@ use switchyard_sdk::sse::SseParser;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::complete::{header_pairs, plugin_object, with_generation_header};
+use super::complete::{header_pairs, plugin_object, with_headers};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
 use crate::catalog::{Endpoint, Model};
 use crate::failure::Failure;
-use crate::plugins::ProviderInstance;
 use crate::plugins::types::{Finish, ProviderError, Usage};
+use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{cost, usage_json};
 
 /// How many encoded events may wait for a slow client before the pump waits too.
@@ -36,17 +36,38 @@ pub(super) async fn attempt(
     model: &Model,
     endpoint: &Arc<Endpoint>,
 ) -> Result<Response, Failure> {
+    let plugin = gateway.adapter(&endpoint.provider)?;
+    let result = run(gateway, call, model, endpoint, &plugin).await;
+    if result.is_err() {
+        // A committed stream records its outcome when it ends.
+        gateway
+            .plugins
+            .record_outcome(plugin.name(), plugin.state(), false);
+    }
+    result
+}
+
+async fn run(
+    gateway: &Gateway,
+    call: &ChatCall,
+    model: &Model,
+    endpoint: &Arc<Endpoint>,
+    plugin: &Arc<ProviderPlugin>,
+) -> Result<Response, Failure> {
     let provider = &endpoint.provider;
     let in_flight = endpoint.stats.start();
     let started = Instant::now();
     let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
 
-    let mut instance = provider.plugin.instantiate().await?;
+    let mut instance = plugin.instantiate().await?;
     let request = instance
         .build_request(&call.body, &endpoint.settings, true)
         .await?
         .map_err(|error| provider_failure(endpoint, error))?;
-    let mut response = gateway.upstream.send(provider, request, deadline).await?;
+    let mut response = gateway
+        .upstream
+        .send(provider, plugin, request, deadline)
+        .await?;
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
         let headers = header_pairs(response.headers());
@@ -94,6 +115,7 @@ pub(super) async fn attempt(
     let pump = Pump {
         generation: generation.clone(),
         upstream: gateway.upstream.clone(),
+        plugins: gateway.plugins.clone(),
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
         response,
@@ -121,7 +143,7 @@ pub(super) async fn attempt(
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(with_generation_header(response, &generation))
+    Ok(with_headers(response, &generation, plugin))
 }
 
 fn provider_failure(endpoint: &Endpoint, error: ProviderError) -> Failure {
@@ -204,6 +226,7 @@ impl Decoding {
 struct Pump {
     generation: Generation,
     upstream: Upstream,
+    plugins: Arc<PluginRegistry>,
     endpoint: Arc<Endpoint>,
     fee_percent: Decimal,
     response: reqwest::Response,
@@ -232,6 +255,12 @@ impl Pump {
         let ending = self.relay().await;
         let usage = self.decoding.usage;
         let provider = &self.endpoint.provider.name;
+        let plugin = self.decoding.instance.plugin().clone();
+        let ok = matches!(ending, Ending::Done);
+        if !matches!(ending, Ending::ClientGone) {
+            self.plugins
+                .record_outcome(plugin.name(), plugin.state(), ok);
+        }
         match ending {
             Ending::Done => {
                 let chunk = self.final_usage_chunk(usage);
@@ -320,7 +349,7 @@ impl Pump {
     async fn flush(&mut self, chunks: Vec<Vec<u8>>, strip_finish: bool) -> Option<Ending> {
         for chunk in chunks {
             let mut object = match plugin_object(
-                self.endpoint.provider.plugin.name(),
+                self.decoding.instance.plugin().name(),
                 &chunk,
                 "a stream chunk",
             ) {

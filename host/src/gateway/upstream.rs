@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::catalog::Provider;
 use crate::config::ServerConfig;
 use crate::failure::Failure;
+use crate::plugins::ProviderPlugin;
 use crate::plugins::types::{CredentialPlacement, UpstreamRequest};
 
 /// The shared HTTP client for every upstream.
@@ -39,21 +40,19 @@ impl Upstream {
     pub async fn send(
         &self,
         provider: &Provider,
+        plugin: &ProviderPlugin,
         request: UpstreamRequest,
         deadline: Instant,
     ) -> Result<reqwest::Response, Failure> {
         let mut url = Url::parse(&request.url).map_err(|e| Failure::Transport {
             provider: provider.name.clone(),
-            message: format!(
-                "plugin {} built an invalid URL: {e}",
-                provider.plugin.name()
-            ),
+            message: format!("plugin {} built an invalid URL: {e}", plugin.name()),
         })?;
-        if !provider.allows(&url) {
+        if !provider.allows(&url, plugin) {
             url.set_query(None);
             return Err(Failure::HostNotAllowed {
                 provider: provider.name.clone(),
-                plugin: provider.plugin.name().to_owned(),
+                plugin: plugin.name().to_owned(),
                 url: url.to_string(),
             });
         }
@@ -62,7 +61,7 @@ impl Upstream {
                 provider: provider.name.clone(),
                 message: format!(
                     "plugin {} built an invalid method {:?}",
-                    provider.plugin.name(),
+                    plugin.name(),
                     request.method
                 ),
             })?;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use super::sandbox::{SandboxLimits, SandboxState};
 use crate::config::PluginsConfig;
@@ -28,13 +30,14 @@ pub struct PluginEngine {
 struct EngineInner {
     engine: Engine,
     linker: Linker<SandboxState>,
+    config: PluginsConfig,
     limits: SandboxLimits,
 }
 
 impl PluginEngine {
     /// Creates the engine with limits from `config` and starts the epoch ticker.
     pub fn new(config: &PluginsConfig) -> Result<PluginEngine, EngineError> {
-        let limits = SandboxLimits::from_config(config);
+        let limits = SandboxLimits::from_config(config, None);
         let mut pool = PoolingAllocationConfig::default();
         // A wasm32-wasip2 Rust component holds a few core instances (the program and the WASI
         // adapter), two memories and a few tables.
@@ -54,6 +57,19 @@ impl PluginEngine {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if let Some(directory) = cache_directory(config) {
+            let mut cache_config = CacheConfig::new();
+            cache_config.with_directory(&directory);
+            match Cache::new(cache_config) {
+                Ok(cache) => {
+                    tracing::debug!(directory = %directory.display(), "compiled plugins are cached");
+                    wasm_config.cache(Some(cache));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, directory = %directory.display(), "plugin compile cache disabled")
+                }
+            }
+        }
         let engine = Engine::new(&wasm_config)
             .map_err(|e| EngineError(format!("cannot create engine: {e}")))?;
 
@@ -66,6 +82,7 @@ impl PluginEngine {
             inner: Arc::new(EngineInner {
                 engine,
                 linker,
+                config: config.clone(),
                 limits,
             }),
         })
@@ -87,10 +104,36 @@ impl PluginEngine {
         &self.inner.linker
     }
 
-    /// Per-store limits.
+    /// The default per-store limits (used for the load-time self-test).
     pub(crate) fn limits(&self) -> &SandboxLimits {
         &self.inner.limits
     }
+
+    /// The limits of the plugin called `name`, overrides applied.
+    pub(crate) fn limits_for(&self, name: &str) -> SandboxLimits {
+        SandboxLimits::from_config(&self.inner.config, Some(name))
+    }
+
+    /// The plugin settings the engine was created with.
+    pub fn config(&self) -> &PluginsConfig {
+        &self.inner.config
+    }
+}
+
+/// The compile cache folder: configured, or the user's cache folder; `None` when disabled.
+fn cache_directory(config: &PluginsConfig) -> Option<std::path::PathBuf> {
+    if !config.cache {
+        return None;
+    }
+    if let Some(directory) = &config.cache_dir {
+        return Some(directory.clone());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache"))
+        })?;
+    Some(base.join("switchyard"))
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.

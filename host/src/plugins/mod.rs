@@ -9,6 +9,8 @@ pub mod registry;
 pub mod router;
 mod sandbox;
 pub mod types;
+pub mod version;
+pub mod watcher;
 
 pub use engine::PluginEngine;
 pub use fault::PluginFault;

@@ -2,6 +2,9 @@
 //! the boundary for the `provider` world of `switchyard:plugin@0.1.0`: generated types are
 //! converted to [`super::types`] here and nowhere else.
 
+use std::sync::Arc;
+
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 use wasmtime::component::{Component, ResourceAny};
 
@@ -12,6 +15,7 @@ use super::types::{
     CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
     ProviderDescriptor, ProviderError, StreamOutput, UpstreamRequest, Usage,
 };
+use super::version::VersionState;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -24,10 +28,10 @@ mod bindings {
 use bindings::exports::switchyard::plugin::adapter as wit_adapter;
 use bindings::switchyard::plugin::types as wit;
 
-/// A loaded, type-checked, self-tested provider adapter.
+/// A loaded, type-checked, self-tested provider adapter version.
 pub struct ProviderPlugin {
     descriptor: ProviderDescriptor,
-    digest: String,
+    state: VersionState,
     pre: bindings::ProviderPre<SandboxState>,
     engine: PluginEngine,
 }
@@ -36,7 +40,7 @@ impl std::fmt::Debug for ProviderPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderPlugin")
             .field("descriptor", &self.descriptor)
-            .field("digest", &self.digest)
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
@@ -48,6 +52,7 @@ impl ProviderPlugin {
         engine: &PluginEngine,
         component: &Component,
         digest: String,
+        origin: String,
     ) -> Result<ProviderPlugin, String> {
         let instance_pre = engine
             .linker()
@@ -65,9 +70,11 @@ impl ProviderPlugin {
             .call_describe(&mut store)
             .await
             .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
+        let descriptor = descriptor_from_wit(descriptor);
+        let limits = engine.limits_for(&descriptor.name);
         Ok(ProviderPlugin {
-            descriptor: descriptor_from_wit(descriptor),
-            digest,
+            state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
+            descriptor,
             pre,
             engine: engine.clone(),
         })
@@ -83,60 +90,83 @@ impl ProviderPlugin {
         &self.descriptor.name
     }
 
-    /// SHA-256 of the component bytes, hex.
-    pub fn digest(&self) -> &str {
-        &self.digest
+    /// The host's state of this version: digest, origin, instances, health.
+    pub fn state(&self) -> &VersionState {
+        &self.state
     }
 
-    /// A fresh instance in a fresh store, for one request.
-    pub async fn instantiate(&self) -> Result<ProviderInstance, PluginFault> {
-        let limits = self.engine.limits();
+    /// A fresh instance in a fresh store, for one request. The instance keeps this version alive
+    /// until it is dropped, so a replaced version drains.
+    pub async fn instantiate(self: &Arc<Self>) -> Result<ProviderInstance, PluginFault> {
+        let permit = self.state.admit(self.name())?;
+        let limits = &self.state.limits;
         let mut store = new_store(self.engine.engine(), limits);
-        let instance =
-            self.pre.instantiate_async(&mut store).await.map_err(|e| {
-                PluginFault::from_wasm(self.name(), e, limits.call_timeout.as_millis())
-            })?;
+        let instance = match self.pre.instantiate_async(&mut store).await {
+            Ok(instance) => instance,
+            Err(error) => {
+                self.state.record_fault();
+                return Err(PluginFault::from_wasm(
+                    self.name(),
+                    error,
+                    limits.call_timeout.as_millis(),
+                ));
+            }
+        };
         Ok(ProviderInstance {
-            plugin: self.descriptor.name.clone(),
+            plugin: self.clone(),
             store,
             instance,
-            engine: self.engine.clone(),
             decoder: None,
             poisoned: None,
+            _permit: permit,
         })
     }
 }
 
 /// One request's instance of a provider adapter. After a fault every call fails with it.
 pub struct ProviderInstance {
-    plugin: String,
+    plugin: Arc<ProviderPlugin>,
     store: Store<SandboxState>,
     instance: bindings::Provider,
-    engine: PluginEngine,
     decoder: Option<ResourceAny>,
     poisoned: Option<PluginFault>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl ProviderInstance {
+    /// The plugin version this instance runs.
+    pub fn plugin(&self) -> &Arc<ProviderPlugin> {
+        &self.plugin
+    }
+
     /// Refuses calls into a poisoned instance and arms the next call's deadline.
     fn before_call(&mut self) -> Result<(), PluginFault> {
         if let Some(fault) = &self.poisoned {
             return Err(fault.clone());
         }
-        arm_deadline(&mut self.store, self.engine.limits());
+        arm_deadline(&mut self.store, &self.plugin.state.limits);
         Ok(())
     }
 
     /// Turns a call's wasmtime error into a fault and poisons the instance with it.
     fn after_call<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, PluginFault> {
-        result.map_err(|error| {
-            let timeout_ms = self.engine.limits().call_timeout.as_millis();
-            let fault = PluginFault::from_wasm(&self.plugin, error, timeout_ms);
-            let stderr = self.store.data().stderr_text();
-            tracing::warn!(plugin = %self.plugin, reason = %fault.reason, %stderr, "plugin call failed");
-            self.poisoned = Some(fault.clone());
-            fault
-        })
+        let state = &self.plugin.state;
+        match result {
+            Ok(value) => {
+                state.record_call_ok();
+                Ok(value)
+            }
+            Err(error) => {
+                let name = self.plugin.name();
+                let fault =
+                    PluginFault::from_wasm(name, error, state.limits.call_timeout.as_millis());
+                let stderr = self.store.data().stderr_text();
+                tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, %stderr, "plugin call failed");
+                state.record_fault();
+                self.poisoned = Some(fault.clone());
+                Err(fault)
+            }
+        }
     }
 
     /// Builds the upstream request for a canonical chat request.
@@ -217,7 +247,7 @@ impl ProviderInstance {
     ) -> Result<Result<StreamOutput, ProviderError>, PluginFault> {
         let Some(decoder) = self.decoder else {
             return Err(PluginFault::contract(
-                &self.plugin,
+                self.plugin.name(),
                 "host bug: decode called before start_stream",
             ));
         };

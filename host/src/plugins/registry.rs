@@ -1,18 +1,31 @@
-//! The set of loaded plugins: the embedded first-party ones plus every `.wasm` file in the
-//! configured plugins folder. Components compile in parallel off the async runtime.
+//! The set of loaded plugins, swappable at runtime without dropping a request.
+//!
+//! The set lives in an [`ArcSwap`]: a request takes the `Arc` of the plugin version it uses and
+//! holds it until its response or stream ends (that is the drain), while an install compiles off
+//! the request path, type-checks, self-tests and then swaps the set atomically. Each name keeps
+//! its previous version for rollback, and may have a canary version taking a share of traffic,
+//! rolled back automatically when its error rate exceeds the stable version's by the configured
+//! margin.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::builtin::BUILTIN_PLUGINS;
 use super::engine::PluginEngine;
 use super::provider::ProviderPlugin;
 use super::router::RouterPlugin;
+use super::version::VersionState;
 
-/// Why the plugins could not be loaded.
+/// How many registry events are kept for the admin API.
+const EVENT_HISTORY: usize = 100;
+
+/// Why a plugin could not be loaded or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The plugins folder could not be read.
@@ -41,24 +54,159 @@ pub enum RegistryError {
         /// The second plugin's origin.
         second: String,
     },
+    /// The change names a plugin that is not loaded.
+    #[error("no plugin named {0} is loaded")]
+    NotFound(String),
+    /// The change is not possible in the plugin's current state.
+    #[error("{0}")]
+    Conflict(String),
 }
 
-/// A loaded plugin of either kind.
-enum Loaded {
-    Provider(ProviderPlugin),
-    Router(RouterPlugin),
+/// A loaded plugin version of either kind.
+#[derive(Debug, Clone)]
+pub enum Plugin {
+    /// A provider adapter.
+    Provider(Arc<ProviderPlugin>),
+    /// A routing policy.
+    Router(Arc<RouterPlugin>),
+}
+
+impl Plugin {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Plugin::Provider(plugin) => plugin.name(),
+            Plugin::Router(plugin) => plugin.name(),
+        }
+    }
+
+    /// The plugin's declared version.
+    pub fn version(&self) -> &str {
+        match self {
+            Plugin::Provider(plugin) => &plugin.descriptor().version,
+            Plugin::Router(plugin) => plugin.version(),
+        }
+    }
+
+    /// `provider` or `router`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Plugin::Provider(_) => "provider",
+            Plugin::Router(_) => "router",
+        }
+    }
+
+    /// The host's state of this version.
+    pub fn state(&self) -> &VersionState {
+        match self {
+            Plugin::Provider(plugin) => plugin.state(),
+            Plugin::Router(plugin) => plugin.state(),
+        }
+    }
+
+    fn is(&self, state: &VersionState) -> bool {
+        std::ptr::eq(self.state(), state)
+    }
+}
+
+/// Everything known under one name.
+#[derive(Debug, Clone)]
+struct Slot {
+    stable: Plugin,
+    previous: Option<Plugin>,
+    canary: Option<(Plugin, f64)>,
+}
+
+/// A snapshot of the loaded plugins.
+#[derive(Debug, Clone, Default)]
+struct PluginSet {
+    slots: BTreeMap<String, Slot>,
+}
+
+/// Something that happened to a plugin, for the admin API and the logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryEvent {
+    /// Unix seconds.
+    pub at: u64,
+    /// Plugin name.
+    pub plugin: String,
+    /// `installed`, `replaced`, `canary`, `promoted`, `rolled_back`, `canary_rolled_back`,
+    /// `removed`.
+    pub action: &'static str,
+    /// Details: versions, digests, error rates.
+    pub detail: String,
+}
+
+/// One version as the admin API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    /// Declared version.
+    pub version: String,
+    /// SHA-256 of the component.
+    pub digest: String,
+    /// Where it came from.
+    pub origin: String,
+    /// Instances alive now.
+    pub in_flight: usize,
+    /// Circuit breaker state.
+    pub health: &'static str,
+    /// Requests in the outcome window.
+    pub recent_requests: usize,
+    /// Error share over the window.
+    pub error_rate: f64,
+}
+
+impl VersionInfo {
+    fn of(plugin: &Plugin) -> Self {
+        let state = plugin.state();
+        let (recent_requests, error_rate) = state.error_rate();
+        VersionInfo {
+            version: plugin.version().to_owned(),
+            digest: state.digest.clone(),
+            origin: state.origin.clone(),
+            in_flight: state.in_flight(),
+            health: state.health(),
+            recent_requests,
+            error_rate,
+        }
+    }
+}
+
+/// One plugin name as the admin API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    /// Plugin name.
+    pub name: String,
+    /// `provider` or `router`.
+    pub kind: &'static str,
+    /// The version serving traffic.
+    pub current: VersionInfo,
+    /// The version a rollback returns to.
+    pub previous: Option<VersionInfo>,
+    /// The canary version and its traffic share.
+    pub canary: Option<(VersionInfo, f64)>,
 }
 
 /// Every loaded plugin, by name.
-#[derive(Debug, Default)]
 pub struct PluginRegistry {
-    providers: BTreeMap<String, Arc<ProviderPlugin>>,
-    routers: BTreeMap<String, Arc<RouterPlugin>>,
+    engine: PluginEngine,
+    set: ArcSwap<PluginSet>,
+    /// Serialises changes so two installs cannot lose each other's swap.
+    changes: Mutex<()>,
+    events: Mutex<VecDeque<RegistryEvent>>,
+}
+
+impl std::fmt::Debug for PluginRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginRegistry")
+            .field("plugins", &self.set.load().slots.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PluginRegistry {
     /// Loads the embedded plugins and those in `dir`. A plugin from the folder replaces a
-    /// built-in one of the same name.
+    /// built-in one of the same name; a broken plugin stops the start.
     pub async fn load(
         engine: &PluginEngine,
         dir: Option<&Path>,
@@ -74,86 +222,343 @@ impl PluginRegistry {
                     .map(|(origin, bytes)| (origin, bytes, false)),
             );
         }
-
         let tasks: Vec<_> = sources
             .into_iter()
             .map(|(origin, bytes, builtin)| {
                 let engine = engine.clone();
                 tokio::spawn(async move {
-                    let loaded = load_component(engine, bytes).await;
+                    let loaded = load_component(engine, bytes, origin.clone()).await;
                     (origin, builtin, loaded)
                 })
             })
             .collect();
 
-        let mut registry = PluginRegistry::default();
-        let mut origins: BTreeMap<String, (String, bool)> = BTreeMap::new();
+        let mut set = PluginSet::default();
+        let mut from_folder: BTreeMap<String, String> = BTreeMap::new();
         for task in tasks {
             let (origin, builtin, loaded) = task.await.map_err(|e| RegistryError::Load {
                 origin: "a plugin".to_owned(),
                 reason: format!("loader task failed: {e}"),
             })?;
-            let loaded = loaded.map_err(|reason| RegistryError::Load {
+            let plugin = loaded.map_err(|reason| RegistryError::Load {
                 origin: origin.clone(),
                 reason,
             })?;
-            let name = match &loaded {
-                Loaded::Provider(plugin) => plugin.name().to_owned(),
-                Loaded::Router(plugin) => plugin.name().to_owned(),
-            };
-            if let Some((first, first_builtin)) = origins.get(&name) {
-                if !builtin && !first_builtin {
+            let name = plugin.name().to_owned();
+            if builtin && from_folder.contains_key(&name) {
+                continue; // the folder's version wins
+            }
+            if !builtin {
+                if let Some(first) = from_folder.insert(name.clone(), origin.clone()) {
                     return Err(RegistryError::DuplicateName {
                         name,
-                        first: first.clone(),
+                        first,
                         second: origin,
                     });
                 }
-                if builtin {
-                    continue; // the folder's version wins
-                }
-                tracing::info!(plugin = %name, %origin, "plugin from the folder replaces the built-in one");
-            }
-            origins.insert(name.clone(), (origin.clone(), builtin));
-            match loaded {
-                Loaded::Provider(plugin) => {
-                    tracing::info!(plugin = %name, version = %plugin.descriptor().version, %origin, "provider adapter loaded");
-                    registry.routers.remove(&name);
-                    registry.providers.insert(name, Arc::new(plugin));
-                }
-                Loaded::Router(plugin) => {
-                    tracing::info!(plugin = %name, version = %plugin.version(), %origin, "routing policy loaded");
-                    registry.providers.remove(&name);
-                    registry.routers.insert(name, Arc::new(plugin));
+                if set.slots.contains_key(&name) {
+                    tracing::info!(plugin = %name, %origin, "plugin from the folder replaces the built-in one");
                 }
             }
+            tracing::info!(plugin = %name, kind = plugin.kind(), version = plugin.version(), %origin, "plugin loaded");
+            set.slots.insert(
+                name,
+                Slot {
+                    stable: plugin,
+                    previous: None,
+                    canary: None,
+                },
+            );
         }
-        Ok(registry)
+        Ok(PluginRegistry {
+            engine: engine.clone(),
+            set: ArcSwap::from_pointee(set),
+            changes: Mutex::new(()),
+            events: Mutex::new(VecDeque::new()),
+        })
     }
 
-    /// The provider adapter called `name`.
-    pub fn provider(&self, name: &str) -> Option<&Arc<ProviderPlugin>> {
-        self.providers.get(name)
+    /// The provider adapter called `name` for one request: its canary for the canary's share of
+    /// requests, its stable version otherwise.
+    pub fn provider(&self, name: &str) -> Option<Arc<ProviderPlugin>> {
+        match self.pick(name)? {
+            Plugin::Provider(plugin) => Some(plugin),
+            Plugin::Router(_) => None,
+        }
     }
 
-    /// The routing policy called `name`.
-    pub fn router(&self, name: &str) -> Option<&Arc<RouterPlugin>> {
-        self.routers.get(name)
+    /// The routing policy called `name` for one request (canary-aware, like [`Self::provider`]).
+    pub fn router(&self, name: &str) -> Option<Arc<RouterPlugin>> {
+        match self.pick(name)? {
+            Plugin::Router(plugin) => Some(plugin),
+            Plugin::Provider(_) => None,
+        }
     }
 
-    /// Every provider adapter, by name.
-    pub fn providers(&self) -> impl Iterator<Item = &Arc<ProviderPlugin>> {
-        self.providers.values()
+    fn pick(&self, name: &str) -> Option<Plugin> {
+        let set = self.set.load();
+        let slot = set.slots.get(name)?;
+        match &slot.canary {
+            Some((canary, share)) if rand::random::<f64>() < *share => Some(canary.clone()),
+            _ => Some(slot.stable.clone()),
+        }
     }
 
-    /// Every routing policy, by name.
-    pub fn routers(&self) -> impl Iterator<Item = &Arc<RouterPlugin>> {
-        self.routers.values()
+    /// The stable version of every plugin.
+    pub fn plugins(&self) -> Vec<Plugin> {
+        self.set
+            .load()
+            .slots
+            .values()
+            .map(|slot| slot.stable.clone())
+            .collect()
+    }
+
+    /// Every plugin name with its versions.
+    pub fn list(&self) -> Vec<PluginInfo> {
+        self.set
+            .load()
+            .slots
+            .iter()
+            .map(|(name, slot)| PluginInfo {
+                name: name.clone(),
+                kind: slot.stable.kind(),
+                current: VersionInfo::of(&slot.stable),
+                previous: slot.previous.as_ref().map(VersionInfo::of),
+                canary: slot
+                    .canary
+                    .as_ref()
+                    .map(|(plugin, share)| (VersionInfo::of(plugin), *share)),
+            })
+            .collect()
+    }
+
+    /// Recent registry events, oldest first.
+    pub fn events(&self) -> Vec<RegistryEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The digest of the stable version of `name`.
+    pub fn digest_of(&self, name: &str) -> Option<String> {
+        self.set
+            .load()
+            .slots
+            .get(name)
+            .map(|slot| slot.stable.state().digest.clone())
+    }
+
+    /// Compiles, type-checks and self-tests `bytes` off the request path, then installs it under
+    /// the name it declares: as the new stable version (the old one kept for rollback), or as a
+    /// canary taking `canary_share` (0..1) of the traffic.
+    pub async fn install(
+        &self,
+        bytes: Vec<u8>,
+        origin: String,
+        canary_share: Option<f64>,
+    ) -> Result<PluginInfo, RegistryError> {
+        let plugin = load_component(self.engine.clone(), bytes, origin.clone())
+            .await
+            .map_err(|reason| RegistryError::Load { origin, reason })?;
+        let name = plugin.name().to_owned();
+        self.change(&name, |set| {
+            let detail = format!(
+                "{} {} ({})",
+                plugin.version(),
+                short(&plugin.state().digest),
+                plugin.state().origin
+            );
+            match set.slots.get_mut(&name) {
+                None => {
+                    if canary_share.is_some() {
+                        return Err(RegistryError::Conflict(format!(
+                            "plugin {name} is new: a canary needs a stable version to compare with"
+                        )));
+                    }
+                    set.slots.insert(
+                        name.clone(),
+                        Slot {
+                            stable: plugin,
+                            previous: None,
+                            canary: None,
+                        },
+                    );
+                    Ok(("installed", detail))
+                }
+                Some(slot) => {
+                    if slot.stable.kind() != plugin.kind() {
+                        return Err(RegistryError::Conflict(format!(
+                            "plugin {name} is a {}; a {} cannot replace it",
+                            slot.stable.kind(),
+                            plugin.kind()
+                        )));
+                    }
+                    if slot.stable.state().digest == plugin.state().digest {
+                        return Err(RegistryError::Conflict(format!(
+                            "plugin {name} {detail} is already installed"
+                        )));
+                    }
+                    match canary_share {
+                        Some(share) => {
+                            slot.canary = Some((plugin, share.clamp(0.0, 1.0)));
+                            Ok((
+                                "canary",
+                                format!("{detail} takes {:.0}% of traffic", share * 100.0),
+                            ))
+                        }
+                        None => {
+                            let old = std::mem::replace(&mut slot.stable, plugin);
+                            slot.previous = Some(old);
+                            slot.canary = None;
+                            Ok(("replaced", detail))
+                        }
+                    }
+                }
+            }
+        })?;
+        self.info(&name)
+    }
+
+    /// Removes `name`.
+    pub fn remove(&self, name: &str) -> Result<PluginInfo, RegistryError> {
+        let info = self.info(name)?;
+        self.change(name, |set| {
+            set.slots.remove(name);
+            Ok(("removed", String::new()))
+        })?;
+        Ok(info)
+    }
+
+    /// Makes the previous version of `name` current again (and drops any canary).
+    pub fn rollback(&self, name: &str) -> Result<PluginInfo, RegistryError> {
+        self.change(name, |set| {
+            let slot = set
+                .slots
+                .get_mut(name)
+                .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+            let previous = slot.previous.take().ok_or_else(|| {
+                RegistryError::Conflict(format!("plugin {name} has no previous version"))
+            })?;
+            let detail = format!(
+                "back to {} {}",
+                previous.version(),
+                short(&previous.state().digest)
+            );
+            slot.previous = Some(std::mem::replace(&mut slot.stable, previous));
+            slot.canary = None;
+            Ok(("rolled_back", detail))
+        })?;
+        self.info(name)
+    }
+
+    /// Makes the canary of `name` its stable version.
+    pub fn promote(&self, name: &str) -> Result<PluginInfo, RegistryError> {
+        self.change(name, |set| {
+            let slot = set
+                .slots
+                .get_mut(name)
+                .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+            let (canary, _) = slot
+                .canary
+                .take()
+                .ok_or_else(|| RegistryError::Conflict(format!("plugin {name} has no canary")))?;
+            let detail = format!("{} {}", canary.version(), short(&canary.state().digest));
+            slot.previous = Some(std::mem::replace(&mut slot.stable, canary));
+            Ok(("promoted", detail))
+        })?;
+        self.info(name)
+    }
+
+    /// Records the outcome of a request served by `version` of `name`; rolls a canary back when
+    /// it does worse than its stable version by more than the configured margin.
+    pub fn record_outcome(&self, name: &str, version: &VersionState, ok: bool) {
+        version.record_outcome(ok);
+        let set = self.set.load();
+        let Some(slot) = set.slots.get(name) else {
+            return;
+        };
+        let Some((canary, _)) = &slot.canary else {
+            return;
+        };
+        if !canary.is(version) {
+            return;
+        }
+        let config = &self.engine.config().canary;
+        let (requests, canary_rate) = canary.state().error_rate();
+        let (_, stable_rate) = slot.stable.state().error_rate();
+        if requests < config.min_requests as usize || canary_rate <= stable_rate + config.margin {
+            return;
+        }
+        let digest = canary.state().digest.clone();
+        let result = self.change(name, |set| {
+            let slot = set.slots.get_mut(name).ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+            match &slot.canary {
+                Some((current, _)) if current.state().digest == digest => {
+                    slot.canary = None;
+                    Ok((
+                        "canary_rolled_back",
+                        format!(
+                            "{}: error rate {:.0}% over {requests} requests vs {:.0}% for the stable version",
+                            short(&digest),
+                            canary_rate * 100.0,
+                            stable_rate * 100.0
+                        ),
+                    ))
+                }
+                _ => Err(RegistryError::Conflict("canary already changed".to_owned())),
+            }
+        });
+        if let Err(error) = result {
+            // Another request rolled it back first.
+            tracing::debug!(plugin = %name, %error, "canary rollback skipped");
+        }
+    }
+
+    fn info(&self, name: &str) -> Result<PluginInfo, RegistryError> {
+        self.list()
+            .into_iter()
+            .find(|info| info.name == name)
+            .ok_or_else(|| RegistryError::NotFound(name.to_owned()))
+    }
+
+    /// Applies `edit` to a copy of the set and swaps it in; logs and records the event.
+    fn change(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut PluginSet) -> Result<(&'static str, String), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        let _serialised = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut set = PluginSet::clone(&self.set.load());
+        let (action, detail) = edit(&mut set)?;
+        self.set.store(Arc::new(set));
+        tracing::info!(plugin = %name, action, %detail, "plugin registry changed");
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if events.len() == EVENT_HISTORY {
+            events.pop_front();
+        }
+        events.push_back(RegistryEvent {
+            at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+            plugin: name.to_owned(),
+            action,
+            detail,
+        });
+        Ok(())
     }
 }
 
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
 /// Reads every `*.wasm` file of `dir`, sorted by file name.
-fn read_plugin_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
+pub(crate) fn read_plugin_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
     let read_error = |source| RegistryError::ReadDir {
         path: dir.to_owned(),
         source,
@@ -174,17 +579,21 @@ fn read_plugin_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RegistryError> 
 }
 
 /// Compiles a component off the async runtime and loads it as whichever kind of plugin it is.
-async fn load_component(engine: PluginEngine, bytes: Vec<u8>) -> Result<Loaded, String> {
+pub(crate) async fn load_component(
+    engine: PluginEngine,
+    bytes: Vec<u8>,
+    origin: String,
+) -> Result<Plugin, String> {
     let digest = hex_digest(&bytes);
     let compiler = engine.clone();
     let component = tokio::task::spawn_blocking(move || compiler.compile(&bytes))
         .await
         .map_err(|e| format!("compiler task failed: {e}"))?
         .map_err(|e| e.to_string())?;
-    match ProviderPlugin::load(&engine, &component, digest.clone()).await {
-        Ok(plugin) => Ok(Loaded::Provider(plugin)),
-        Err(as_provider) => match RouterPlugin::load(&engine, &component, digest).await {
-            Ok(plugin) => Ok(Loaded::Router(plugin)),
+    match ProviderPlugin::load(&engine, &component, digest.clone(), origin.clone()).await {
+        Ok(plugin) => Ok(Plugin::Provider(Arc::new(plugin))),
+        Err(as_provider) => match RouterPlugin::load(&engine, &component, digest, origin).await {
+            Ok(plugin) => Ok(Plugin::Router(Arc::new(plugin))),
             Err(as_router) => Err(format!(
                 "as a provider adapter: {as_provider}; as a routing policy: {as_router}"
             )),
@@ -192,7 +601,8 @@ async fn load_component(engine: PluginEngine, bytes: Vec<u8>) -> Result<Loaded, 
     }
 }
 
-fn hex_digest(bytes: &[u8]) -> String {
+/// SHA-256 of `bytes`, hex.
+pub(crate) fn hex_digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))

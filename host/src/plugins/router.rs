@@ -6,6 +6,7 @@ use wasmtime::component::Component;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, new_store};
+use super::version::VersionState;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -60,11 +61,11 @@ pub struct PolicyRequest {
     pub seed: u64,
 }
 
-/// A loaded, type-checked, self-tested routing policy.
+/// A loaded, type-checked, self-tested routing policy version.
 pub struct RouterPlugin {
     name: String,
     version: String,
-    digest: String,
+    state: VersionState,
     pre: bindings::RouterPre<SandboxState>,
     engine: PluginEngine,
 }
@@ -74,7 +75,7 @@ impl std::fmt::Debug for RouterPlugin {
         f.debug_struct("RouterPlugin")
             .field("name", &self.name)
             .field("version", &self.version)
-            .field("digest", &self.digest)
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +87,7 @@ impl RouterPlugin {
         engine: &PluginEngine,
         component: &Component,
         digest: String,
+        origin: String,
     ) -> Result<RouterPlugin, String> {
         let instance_pre = engine
             .linker()
@@ -123,10 +125,11 @@ impl RouterPlugin {
             }
             Err(e) => return Err(format!("self-test (order) failed: {e:#}")),
         }
+        let limits = engine.limits_for(&descriptor.name);
         Ok(RouterPlugin {
+            state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
             name: descriptor.name,
             version: descriptor.version,
-            digest,
             pre,
             engine: engine.clone(),
         })
@@ -142,9 +145,9 @@ impl RouterPlugin {
         &self.version
     }
 
-    /// SHA-256 of the component bytes, hex.
-    pub fn digest(&self) -> &str {
-        &self.digest
+    /// The host's state of this version: digest, origin, instances, health.
+    pub fn state(&self) -> &VersionState {
+        &self.state
     }
 
     /// Orders `candidates` in a fresh instance. Returns valid, distinct indexes, best first;
@@ -154,16 +157,35 @@ impl RouterPlugin {
         request: &PolicyRequest,
         candidates: &[PolicyCandidate],
     ) -> Result<Vec<usize>, PluginFault> {
-        let limits = self.engine.limits();
-        let fault = |e: wasmtime::Error| {
-            PluginFault::from_wasm(&self.name, e, limits.call_timeout.as_millis())
+        let _permit = self.state.admit(&self.name)?;
+        let order = match self.call_order(request, candidates).await {
+            Ok(order) => order,
+            Err(error) => {
+                self.state.record_fault();
+                let timeout_ms = self.state.limits.call_timeout.as_millis();
+                return Err(PluginFault::from_wasm(&self.name, error, timeout_ms));
+            }
         };
-        let mut store = new_store(self.engine.engine(), limits);
-        let instance = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(fault)?;
+        let order = order
+            .map_err(|message| {
+                PluginFault::contract(&self.name, format!("policy error: {message}"))
+            })
+            .and_then(|order| self.checked(order, candidates.len()));
+        match &order {
+            Ok(_) => self.state.record_call_ok(),
+            Err(_) => self.state.record_fault(),
+        }
+        order
+    }
+
+    /// Runs `order` in a fresh instance.
+    async fn call_order(
+        &self,
+        request: &PolicyRequest,
+        candidates: &[PolicyCandidate],
+    ) -> wasmtime::Result<Result<Vec<u32>, String>> {
+        let mut store = new_store(self.engine.engine(), &self.state.limits);
+        let instance = self.pre.instantiate_async(&mut store).await?;
         let summary = wit::RequestSummary {
             model: request.model.clone(),
             estimated_prompt_tokens: request.estimated_prompt_tokens,
@@ -171,15 +193,15 @@ impl RouterPlugin {
             seed: request.seed,
         };
         let wit_candidates: Vec<wit::Candidate> = candidates.iter().map(candidate_to_wit).collect();
-        let order = instance
+        instance
             .switchyard_plugin_policy()
             .call_order(&mut store, &summary, &wit_candidates)
             .await
-            .map_err(fault)?
-            .map_err(|message| {
-                PluginFault::contract(&self.name, format!("policy error: {message}"))
-            })?;
-        let mut seen = vec![false; candidates.len()];
+    }
+
+    /// The order as distinct indexes below `count`, or a contract fault.
+    fn checked(&self, order: Vec<u32>, count: usize) -> Result<Vec<usize>, PluginFault> {
+        let mut seen = vec![false; count];
         let mut indexes = Vec::with_capacity(order.len());
         for index in order {
             let index = index as usize;
@@ -197,7 +219,7 @@ impl RouterPlugin {
                 None => {
                     return Err(PluginFault::contract(
                         &self.name,
-                        format!("returned index {index} for {} candidates", candidates.len()),
+                        format!("returned index {index} for {count} candidates"),
                     ));
                 }
             }

@@ -23,17 +23,29 @@ pub(crate) struct SandboxLimits {
     pub call_deadline_ticks: u64,
     /// The deadline as a duration, for messages.
     pub call_timeout: Duration,
+    /// Most instances alive at once.
+    pub max_instances: usize,
 }
 
 impl SandboxLimits {
-    pub(crate) fn from_config(config: &PluginsConfig) -> Self {
-        let call_timeout = Duration::from_millis(config.call_timeout_ms);
+    /// The limits of plugin `name` (`None`: the defaults), with its overrides applied.
+    pub(crate) fn from_config(config: &PluginsConfig, name: Option<&str>) -> Self {
+        let overrides = name
+            .and_then(|name| config.overrides.get(name))
+            .cloned()
+            .unwrap_or_default();
+        let call_timeout_ms = overrides.call_timeout_ms.unwrap_or(config.call_timeout_ms);
+        let memory_limit_mib = overrides
+            .memory_limit_mib
+            .unwrap_or(config.memory_limit_mib);
+        let max_instances = overrides.max_instances.unwrap_or(config.max_instances);
         let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
         SandboxLimits {
-            memory_bytes: usize::try_from(config.memory_limit_mib.saturating_mul(1024 * 1024))
+            memory_bytes: usize::try_from(memory_limit_mib.saturating_mul(1024 * 1024))
                 .unwrap_or(usize::MAX),
-            call_deadline_ticks: config.call_timeout_ms.div_ceil(tick_ms).max(1),
-            call_timeout,
+            call_deadline_ticks: call_timeout_ms.div_ceil(tick_ms).max(1),
+            call_timeout: Duration::from_millis(call_timeout_ms),
+            max_instances: max_instances as usize,
         }
     }
 }

@@ -28,6 +28,11 @@ impl Gateway {
     /// Starts the gateway with `config` (TOML, without `[server]`), the hostile test plugins in
     /// its plugins folder, listening on a free port.
     pub async fn start(config: &str) -> Gateway {
+        Self::start_with_env(config, &[]).await
+    }
+
+    /// [`Gateway::start`] with extra environment variables.
+    pub async fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
@@ -52,6 +57,7 @@ impl Gateway {
             .arg("--config")
             .arg(&config_path)
             .env(KEY_ENV, KEY)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -80,6 +86,11 @@ impl Gateway {
             client: reqwest::Client::new(),
             dir,
         }
+    }
+
+    /// The folder of the gateway's extra plugins (watched).
+    pub fn plugins_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("plugins")
     }
 
     /// The gateway's log so far.

@@ -1,0 +1,154 @@
+//! The admin API: list, install, replace, canary, promote, roll back and remove plugins at
+//! runtime. Every route needs `Authorization: Bearer <token>`, the token read from the variable
+//! named by `admin.token_env`; without it the admin API answers 404.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::plugins::registry::RegistryError;
+use crate::plugins::version::versions_alive;
+
+/// Largest plugin upload (components embedding an interpreter are tens of MB).
+const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
+
+/// The admin routes, behind the token check.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/plugins", get(list).post(install))
+        .route("/plugins/{name}", axum::routing::delete(remove))
+        .route("/plugins/{name}/rollback", post(rollback))
+        .route("/plugins/{name}/promote", post(promote))
+        .route("/events", get(events))
+}
+
+/// Checks `Authorization: Bearer <admin token>`; 404 when the admin API is disabled.
+fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.admin_token else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "the admin API is disabled",
+        )
+        .with_code("admin_disabled"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid admin token",
+        )
+        .with_code("invalid_admin_token"))
+    }
+}
+
+/// Compares without leaking where the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn registry_error(error: RegistryError) -> ApiError {
+    let status = match &error {
+        RegistryError::Load { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
+        RegistryError::Conflict(_) | RegistryError::DuplicateName { .. } => StatusCode::CONFLICT,
+        RegistryError::ReadDir { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    ApiError::new(status, "invalid_request_error", error.to_string()).with_code("plugin_rejected")
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    Ok(Json(json!({
+        "plugins": state.plugins.list(),
+        "versions_alive": versions_alive(),
+    })))
+}
+
+/// Query of an upload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstallQuery {
+    /// Install as a canary taking this share (0..1) of the traffic.
+    #[serde(default)]
+    canary: Option<f64>,
+}
+
+async fn install(
+    State(state): State<AppState>,
+    Query(query): Query<InstallQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    check_token(&state, &headers)?;
+    if let Some(share) = query.canary
+        && !(share > 0.0 && share <= 1.0)
+    {
+        return Err(ApiError::invalid_request(
+            "`canary` must be a share in (0, 1]",
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|e| ApiError::invalid_request(format!("cannot read the component: {e}")))?;
+    let info = state
+        .plugins
+        .install(bytes.to_vec(), "admin API upload".to_owned(), query.canary)
+        .await
+        .map_err(registry_error)?;
+    Ok((StatusCode::CREATED, Json(json!(info))).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    let info = state.plugins.remove(&name).map_err(registry_error)?;
+    Ok(Json(json!({ "removed": info })))
+}
+
+async fn rollback(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    Ok(Json(json!(
+        state.plugins.rollback(&name).map_err(registry_error)?
+    )))
+}
+
+async fn promote(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    Ok(Json(json!(
+        state.plugins.promote(&name).map_err(registry_error)?
+    )))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    Ok(Json(json!({ "events": state.plugins.events() })))
+}
