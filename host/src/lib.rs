@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod failure;
 pub mod gateway;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchyard::cli::{self, PluginKind};
 use switchyard::config::{Config, DEFAULT_CONFIG};
 
 /// Switchyard: an OpenAI-compatible LLM router with WebAssembly provider adapters.
@@ -27,6 +28,38 @@ enum Command {
     },
     /// Prints the built-in configuration, a starting point for your own.
     DefaultConfig,
+    /// Plugin tools: scaffold, check, list.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Creates a new plugin crate from a template.
+    New {
+        /// Plugin name: lowercase letters, digits, dashes.
+        name: String,
+        /// Provider adapter or routing policy.
+        #[arg(long, value_enum)]
+        kind: PluginKind,
+        /// Folder to create the crate in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Path of the switchyard-sdk crate (default: the SDK this binary was built from).
+        #[arg(long)]
+        sdk_path: Option<PathBuf>,
+    },
+    /// Loads a component as the gateway would (compile, type-check, self-test) and describes it.
+    Check {
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+    /// Lists the plugins a configuration loads.
+    List {
+        /// Configuration file (TOML). Without it the built-in configuration is used.
+        #[arg(long, short, env = "SWITCHYARD_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +79,40 @@ fn main() -> anyhow::Result<()> {
         }
         Command::DefaultConfig => {
             print!("{DEFAULT_CONFIG}");
+            Ok(())
+        }
+        Command::Plugin(command) => run_plugin_command(command),
+    }
+}
+
+fn run_plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match command {
+        PluginCommand::New {
+            name,
+            kind,
+            dir,
+            sdk_path,
+        } => {
+            let root = cli::new_plugin(&name, kind, &dir, sdk_path.as_deref())?;
+            println!(
+                "created {}
+build it: cd {} && cargo build --release --target wasm32-wasip2",
+                root.display(),
+                root.display()
+            );
+            Ok(())
+        }
+        PluginCommand::Check { file } => {
+            print!("{}", runtime.block_on(cli::check_plugin(&file))?);
+            Ok(())
+        }
+        PluginCommand::List { config } => {
+            let config = Config::load(config.as_deref())?;
+            println!("{}", runtime.block_on(cli::list_plugins(&config))?);
             Ok(())
         }
     }

@@ -1,0 +1,144 @@
+//! The `switchyard plugin` subcommands: scaffold a plugin crate, check a component the way the
+//! gateway loads it, and list the plugins a configuration loads.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::config::Config;
+use crate::plugins::registry::{Plugin, load_component};
+use crate::plugins::{PluginEngine, PluginRegistry};
+
+/// The kind of plugin to scaffold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PluginKind {
+    /// A provider adapter (`provider` world).
+    Provider,
+    /// A routing policy (`router` world).
+    Router,
+}
+
+/// Template files: (path in the new crate, text).
+fn templates(kind: PluginKind) -> [(&'static str, &'static str); 2] {
+    match kind {
+        PluginKind::Provider => [
+            (
+                "Cargo.toml",
+                include_str!("../../sdk/templates/provider/Cargo.toml.tmpl"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../../sdk/templates/provider/src/lib.rs.tmpl"),
+            ),
+        ],
+        PluginKind::Router => [
+            (
+                "Cargo.toml",
+                include_str!("../../sdk/templates/router/Cargo.toml.tmpl"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../../sdk/templates/router/src/lib.rs.tmpl"),
+            ),
+        ],
+    }
+}
+
+/// Writes a new plugin crate `name` of `kind` into `dir/name`, depending on the SDK at
+/// `sdk_path` (default: the SDK this binary was built from).
+pub fn new_plugin(
+    name: &str,
+    kind: PluginKind,
+    dir: &Path,
+    sdk_path: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.starts_with(|c: char| c.is_ascii_lowercase());
+    if !valid {
+        bail!(
+            "plugin name {name:?}: use lowercase letters, digits and dashes, starting with a letter"
+        );
+    }
+    let root = dir.join(name);
+    if root.exists() {
+        bail!("{} already exists", root.display());
+    }
+    let sdk = match sdk_path {
+        Some(path) => path.to_owned(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk"),
+    };
+    let sdk = sdk.canonicalize().unwrap_or(sdk);
+    let sdk_dependency = format!("path = {:?}", sdk.display().to_string());
+    let crate_name = name.replace('-', "_");
+    for (path, template) in templates(kind) {
+        let text = template
+            .replace("{{name}}", name)
+            .replace("{{crate_name}}", &crate_name)
+            .replace("{{sdk_dependency}}", &sdk_dependency);
+        let target = root.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(root)
+}
+
+/// Compiles, type-checks and self-tests a component as the gateway would, and describes it.
+pub async fn check_plugin(file: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let config = Config::parse("")?;
+    let engine = PluginEngine::new(&config.plugins)?;
+    let plugin = load_component(engine, bytes, file.display().to_string())
+        .await
+        .map_err(|reason| anyhow::anyhow!("{} cannot be loaded: {reason}", file.display()))?;
+    Ok(describe(&plugin))
+}
+
+/// The plugins `config` loads (built-in ones and its plugins folder), one per line.
+pub async fn list_plugins(config: &Config) -> anyhow::Result<String> {
+    let engine = PluginEngine::new(&config.plugins)?;
+    let registry = PluginRegistry::load(&engine, config.plugins.dir.as_deref()).await?;
+    let mut lines = vec![format!(
+        "{:<20} {:<9} {:<9} {:<14} origin",
+        "name", "kind", "version", "digest"
+    )];
+    for plugin in registry.plugins() {
+        let state = plugin.state();
+        lines.push(format!(
+            "{:<20} {:<9} {:<9} {:<14} {}",
+            plugin.name(),
+            plugin.kind(),
+            plugin.version(),
+            state.digest.get(..12).unwrap_or(&state.digest),
+            state.origin
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+fn describe(plugin: &Plugin) -> String {
+    let state = plugin.state();
+    let mut text = format!(
+        "ok: {} {} {}\ndigest: {}\n",
+        plugin.kind(),
+        plugin.name(),
+        plugin.version(),
+        state.digest
+    );
+    if let Plugin::Provider(provider) = plugin {
+        let descriptor = provider.descriptor();
+        text.push_str(&format!(
+            "allowed hosts: {}\nstreaming: {}\ntools: {}\nsupported parameters: {}\n",
+            descriptor.allowed_hosts.join(", "),
+            descriptor.streaming,
+            descriptor.tools,
+            descriptor.supported_parameters.join(", ")
+        ));
+    }
+    text
+}
