@@ -6,7 +6,14 @@ use switchyard_plugin_build::{build_plugins, embed_source};
 fn main() {
     // Provider adapters and routing policies are built separately: one world per build.
     let groups: [&[&str]; 2] = [
-        &["switchyard-plugin-openai", "switchyard-plugin-anthropic"],
+        &[
+            "switchyard-plugin-openai",
+            "switchyard-plugin-anthropic",
+            "switchyard-plugin-gemini",
+            "switchyard-plugin-mistral",
+            "switchyard-plugin-cohere",
+            "switchyard-plugin-azure-openai",
+        ],
         &["switchyard-plugin-price"],
     ];
     let mut artifacts = Vec::new();

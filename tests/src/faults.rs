@@ -15,9 +15,30 @@ use crate::sse::{Event, split_pieces, to_crlf};
 /// The error body a provider sends with `status`, in `format`'s shape.
 ///
 /// OpenAI: `{"error":{"message","type","param","code"}}`. Anthropic:
-/// `{"type":"error","error":{"type","message"}}` with the type chosen by the status.
-pub fn error_body(format: Format, status: u16) -> serde_json::Value {
+/// `{"type":"error","error":{"type","message"}}` with the type chosen by the status. Gemini: a
+/// google.rpc body `{"error":{"code","message","status"}}`, with a `RetryInfo` detail on 429
+/// (`retryDelay` = the `retry_after` seconds, default 1). Cohere: `{"id","message"}`.
+pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serde_json::Value {
     match format {
+        Format::Gemini => {
+            let rpc = google_rpc_status(status);
+            let mut error = json!({
+                "code": status,
+                "message": format!("mock upstream: {rpc} (status {status})"),
+                "status": rpc,
+            });
+            if status == 429 {
+                error["details"] = json!([{
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": format!("{}s", retry_after.unwrap_or(1)),
+                }]);
+            }
+            json!({ "error": error })
+        }
+        Format::Cohere => json!({
+            "id": "mock-error",
+            "message": format!("mock upstream: cohere error (status {status})"),
+        }),
         Format::OpenAi => {
             let (ty, code, message) = match status {
                 401 => (
@@ -66,6 +87,21 @@ pub fn error_body(format: Format, status: u16) -> serde_json::Value {
                 "message": format!("mock upstream: {ty} (status {status})"),
             }})
         }
+    }
+}
+
+/// The google.rpc status Gemini sends with an HTTP status.
+pub fn google_rpc_status(status: u16) -> &'static str {
+    match status {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        402 | 405..=428 | 430..=499 => "FAILED_PRECONDITION",
+        _ => "INTERNAL",
     }
 }
 
@@ -265,21 +301,29 @@ mod tests {
     #[test]
     fn error_shapes() {
         assert_eq!(
-            error_body(Format::Anthropic, 529)["error"]["type"],
+            error_body(Format::Anthropic, 529, None)["error"]["type"],
             "overloaded_error"
         );
         assert_eq!(
-            error_body(Format::Anthropic, 401)["error"]["type"],
+            error_body(Format::Anthropic, 401, None)["error"]["type"],
             "authentication_error"
         );
         assert_eq!(
-            error_body(Format::Anthropic, 500)["error"]["type"],
+            error_body(Format::Anthropic, 500, None)["error"]["type"],
             "api_error"
         );
         assert_eq!(
-            error_body(Format::OpenAi, 429)["error"]["code"],
+            error_body(Format::OpenAi, 429, None)["error"]["code"],
             "rate_limit_exceeded"
         );
+        let gemini = error_body(Format::Gemini, 429, Some(7));
+        assert_eq!(gemini["error"]["status"], "RESOURCE_EXHAUSTED");
+        assert_eq!(gemini["error"]["details"][0]["retryDelay"], "7s");
+        assert_eq!(
+            error_body(Format::Gemini, 503, None)["error"]["status"],
+            "UNAVAILABLE"
+        );
+        assert!(error_body(Format::Cohere, 500, None)["message"].is_string());
         assert!(std::str::from_utf8(&garbage_body(false)).is_err());
     }
 }

@@ -1,17 +1,24 @@
-//! Test support for Switchyard: a mock upstream that speaks the OpenAI Chat Completions and
-//! Anthropic Messages wire formats by replaying recorded provider traffic (`fixtures/`), with
-//! fault injection chosen per request by the URL.
+//! Test support for Switchyard: a mock upstream that speaks the OpenAI Chat Completions,
+//! Anthropic Messages, Google Gemini and Cohere Chat v2 wire formats by replaying recorded
+//! provider traffic (`fixtures/`), with fault injection chosen per request by the URL.
 //!
 //! # Routing
 //!
-//! `POST /{scenario}/v1/chat/completions` answers in OpenAI format and
-//! `POST /{scenario}/v1/messages` in Anthropic format (the `/v1` is optional). The scenario is a
+//! | path | format | streams when |
+//! |---|---|---|
+//! | `POST /{scenario}/v1/chat/completions` | OpenAI (also Mistral, Groq...) | `"stream": true` |
+//! | `POST /{scenario}/v1/openai/deployments/{d}/chat/completions?api-version=...` | OpenAI (Azure) | `"stream": true` |
+//! | `POST /{scenario}/v1/messages` | Anthropic | `"stream": true` |
+//! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |
+//! | `POST /{scenario}/v2/chat` | Cohere v2 (`event:` named SSE) | `"stream": true` |
+//!
+//! The version segment (`/v1`, `/v1beta`, `/v2`) is optional. The scenario is a
 //! comma-separated list of directives; it is everything before the endpoint suffix, so
 //! `fixture=<dir>/<name>` may contain a slash:
 //!
 //! | directive | effect |
 //! |---|---|
-//! | `fixture=<dir>/<name>` | replay `<name>.json` (whole) or `<name>.txt` / `<name>.chunks.txt` (`"stream": true`); default `openai/openai-text` or `anthropic/anthropic-text`; unknown → 500 |
+//! | `fixture=<dir>/<name>` | replay `<name>.json` (whole) or `<name>.txt` / `<name>.chunks.txt` (streams); default `openai/openai-text`, `anthropic/anthropic-text`, `google/google-text` or `cohere/cohere-text`; unknown → 500 |
 //! | `status=<code>` | answer this 4xx/5xx status with the provider's error body |
 //! | `retry_after=<s>` | add `retry-after` to error answers |
 //! | `delay_ms=<n>` | wait before sending the response headers |
@@ -19,7 +26,7 @@
 //! | `chunk_delay_ms=<n>` | wait between streamed events |
 //! | `stall_after=<n>` | send n events, then send nothing more without closing |
 //! | `cut_after=<n>` | send n events, then abort the connection (the client sees a body error) |
-//! | `no_terminal` | omit `data: [DONE]` (OpenAI) / `message_stop` (Anthropic), close cleanly |
+//! | `no_terminal` | omit `data: [DONE]` (OpenAI) / `message_stop` (Anthropic) / `message-end` (Cohere) / the `finishReason` event (Gemini), close cleanly |
 //! | `html` | 200 `text/html` page |
 //! | `garbage` | 200 with invalid UTF-8 |
 //! | `split` | write each event in several pieces cut at awkward bytes (`\r`/`\n`, mid-UTF-8) |

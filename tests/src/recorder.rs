@@ -34,13 +34,16 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the body asked for a streamed answer (`"stream": true`).
+    /// Whether the request asked for a streamed answer: `"stream": true` in the body, or a
+    /// Gemini `:streamGenerateContent` path.
     pub fn is_stream(&self) -> bool {
-        self.json
-            .as_ref()
-            .and_then(|j| j.get("stream"))
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false)
+        crate::scenario::is_gemini_stream(&self.path)
+            || self
+                .json
+                .as_ref()
+                .and_then(|j| j.get("stream"))
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
     }
 }
 

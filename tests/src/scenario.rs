@@ -1,8 +1,10 @@
 //! Parsing of the scenario path segment: a comma-separated list of fault-injection directives.
 //!
-//! A request path looks like `/{scenario}/v1/chat/completions` or `/{scenario}/v1/messages`
-//! (the `/v1` is optional). The scenario is everything between the leading `/` and that suffix,
-//! so `fixture=<dir>/<name>` may contain a slash.
+//! A request path looks like `/{scenario}/v1/chat/completions`, `/{scenario}/v1/messages`,
+//! `/{scenario}/v1beta/models/{model}:generateContent` (or `:streamGenerateContent`),
+//! `/{scenario}/v2/chat` or `/{scenario}/openai/deployments/{deployment}/chat/completions` (the
+//! version segment is optional). The scenario is everything between the leading `/` and that
+//! suffix, so `fixture=<dir>/<name>` may contain a slash.
 
 use std::time::Duration;
 
@@ -13,6 +15,10 @@ pub enum Format {
     OpenAi,
     /// Anthropic Messages (`/messages`).
     Anthropic,
+    /// Google Gemini (`/models/{model}:generateContent` and `:streamGenerateContent`).
+    Gemini,
+    /// Cohere Chat v2 (`/v2/chat`).
+    Cohere,
 }
 
 impl Format {
@@ -21,6 +27,8 @@ impl Format {
         match self {
             Format::OpenAi => "openai/openai-text",
             Format::Anthropic => "anthropic/anthropic-text",
+            Format::Gemini => "google/google-text",
+            Format::Cohere => "cohere/cohere-text",
         }
     }
 }
@@ -28,22 +36,70 @@ impl Format {
 /// Splits a request path into `(scenario, format)`.
 ///
 /// Returns `None` when the path does not end with a known endpoint. The scenario is returned
-/// percent-decoded and may be empty (e.g. for `/v1/chat/completions`).
+/// percent-decoded and may be empty (e.g. for `/v1/chat/completions`). Gemini paths end with
+/// `/models/{model}:generateContent` or `:streamGenerateContent` after an optional `/v1` or
+/// `/v1beta`; Azure paths end with `/openai/deployments/{deployment}/chat/completions`.
 pub fn split_path(path: &str) -> Option<(String, Format)> {
-    const SUFFIXES: [(&str, Format); 4] = [
+    const SUFFIXES: [(&str, Format); 6] = [
         ("/v1/chat/completions", Format::OpenAi),
         ("/chat/completions", Format::OpenAi),
         ("/v1/messages", Format::Anthropic),
         ("/messages", Format::Anthropic),
+        ("/v2/chat", Format::Cohere),
+        ("/chat", Format::Cohere),
     ];
     let path = path.trim_end_matches('/');
+    if let Some(prefix) = gemini_prefix(path) {
+        return Some((scenario_of(prefix, &["/v1beta", "/v1"]), Format::Gemini));
+    }
     for (suffix, format) in SUFFIXES {
         if let Some(prefix) = path.strip_suffix(suffix) {
-            let prefix = prefix.strip_prefix('/').unwrap_or(prefix);
-            return Some((percent_decode(prefix), format));
+            if format == Format::OpenAi
+                && let Some(prefix) = azure_prefix(prefix)
+            {
+                return Some((scenario_of(prefix, &["/v1"]), format));
+            }
+            if format == Format::Cohere {
+                return Some((scenario_of(prefix, &["/v1"]), format));
+            }
+            return Some((scenario_of(prefix, &[]), format));
         }
     }
     None
+}
+
+/// Whether `path` asks Gemini for a streamed answer (`:streamGenerateContent`).
+pub fn is_gemini_stream(path: &str) -> bool {
+    path.trim_end_matches('/')
+        .ends_with(":streamGenerateContent")
+}
+
+/// The part of a Gemini path before `/models/{model}:method`.
+fn gemini_prefix(path: &str) -> Option<&str> {
+    let (rest, method) = path.rsplit_once(':')?;
+    if method != "generateContent" && method != "streamGenerateContent" {
+        return None;
+    }
+    let (prefix, model) = rest.rsplit_once("/models/")?;
+    (!model.is_empty() && !model.contains('/')).then_some(prefix)
+}
+
+/// The part of an Azure path before `/openai/deployments/{deployment}` (the
+/// `/chat/completions` suffix already removed).
+fn azure_prefix(path: &str) -> Option<&str> {
+    let (prefix, deployment) = path.rsplit_once("/openai/deployments/")?;
+    (!deployment.is_empty() && !deployment.contains('/')).then_some(prefix)
+}
+
+/// The percent-decoded scenario of a path prefix, without its leading `/` and without one of
+/// the optional `versions` at its end.
+fn scenario_of(prefix: &str, versions: &[&str]) -> String {
+    let prefix = versions
+        .iter()
+        .find_map(|v| prefix.strip_suffix(v))
+        .unwrap_or(prefix);
+    let prefix = prefix.strip_prefix('/').unwrap_or(prefix);
+    percent_decode(prefix)
 }
 
 /// Decodes `%XX` escapes; invalid escapes are kept as they are.
@@ -224,6 +280,35 @@ mod tests {
             Some(("a,b".to_string(), Format::Anthropic))
         );
         assert_eq!(split_path("/x/v1/models"), None);
+        assert_eq!(
+            split_path(
+                "/fixture=google/google-text/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+            ),
+            Some(("fixture=google/google-text".to_string(), Format::Gemini))
+        );
+        assert_eq!(
+            split_path("/v1/models/up-g:generateContent"),
+            Some((String::new(), Format::Gemini))
+        );
+        assert_eq!(split_path("/x/v1/models/a/b:generateContent"), None);
+        assert_eq!(
+            split_path("/fixture=cohere/cohere-text/v1/chat"),
+            Some(("fixture=cohere/cohere-text".to_string(), Format::Cohere))
+        );
+        assert_eq!(
+            split_path("/fixture=cohere/cohere-text/v2/chat"),
+            Some(("fixture=cohere/cohere-text".to_string(), Format::Cohere))
+        );
+        assert_eq!(
+            split_path("/status=429/v1/openai/deployments/gpt-4o/chat/completions"),
+            Some(("status=429".to_string(), Format::OpenAi))
+        );
+        assert_eq!(
+            split_path("/openai/deployments/gpt-4o/chat/completions"),
+            Some((String::new(), Format::OpenAi))
+        );
+        assert!(is_gemini_stream("/a/v1beta/models/m:streamGenerateContent"));
+        assert!(!is_gemini_stream("/a/v1beta/models/m:generateContent"));
     }
 
     #[test]

@@ -76,8 +76,9 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
         return text(
             StatusCode::NOT_FOUND,
             format!(
-                "mock upstream: no route for {} {path}; expected POST /{{scenario}}/v1/chat/completions \
-                 or POST /{{scenario}}/v1/messages",
+                "mock upstream: no route for {} {path}; expected POST /{{scenario}}/v1/chat/completions, \
+                 /{{scenario}}/v1/messages, /{{scenario}}/v1beta/models/{{model}}:generateContent, \
+                 /{{scenario}}/v2/chat or /{{scenario}}/openai/deployments/{{d}}/chat/completions",
                 parts.method
             ),
         );
@@ -172,7 +173,7 @@ async fn respond(
 
 fn error_response(format: Format, status: u16, retry_after: Option<u64>) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = Bytes::from(error_body(format, status).to_string());
+    let body = Bytes::from(error_body(format, status, retry_after).to_string());
     let mut resp = with_type(code, "application/json", Body::from(body));
     if let Some(secs) = retry_after {
         resp.headers_mut()

@@ -16,8 +16,11 @@ pub struct Event {
 
 /// Frames `.chunks.txt` lines for `format`.
 ///
-/// OpenAI: `data: <line>\n\n` per line, then `data: [DONE]\n\n`. Anthropic: `event: <type>\n`
-/// (the line's `type`) before each `data:` line, no `[DONE]`.
+/// OpenAI: `data: <line>\n\n` per line, then `data: [DONE]\n\n`. Anthropic and Cohere:
+/// `event: <type>\n` (the line's `type`) before each `data:` line, no `[DONE]`; the terminal
+/// event is `message_stop` / `message-end`. Gemini: `data: <line>\r\n\r\n` (CRLF framing, as
+/// Google sends it), no `[DONE]`; the terminal event is the one whose candidate carries a
+/// `finishReason`.
 pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
@@ -26,7 +29,7 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },
-            Format::Anthropic => {
+            Format::Anthropic | Format::Cohere => {
                 let ty = serde_json::from_str::<serde_json::Value>(line)
                     .ok()
                     .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string));
@@ -34,9 +37,28 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
                     Some(ty) => format!("event: {ty}\ndata: {line}\n\n"),
                     None => format!("data: {line}\n\n"),
                 };
+                let terminal = match format {
+                    Format::Cohere => "message-end",
+                    _ => "message_stop",
+                };
                 Event {
                     bytes: Bytes::from(bytes),
-                    terminal: ty.as_deref() == Some("message_stop"),
+                    terminal: ty.as_deref() == Some(terminal),
+                }
+            }
+            Format::Gemini => {
+                let terminal = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("candidates")?
+                            .as_array()?
+                            .iter()
+                            .find_map(|c| c.get("finishReason").map(|_| ()))
+                    })
+                    .is_some();
+                Event {
+                    bytes: Bytes::from(format!("data: {line}\r\n\r\n")),
+                    terminal,
                 }
             }
         })
@@ -167,6 +189,26 @@ mod tests {
             b"event: ping\ndata: {\"type\":\"ping\"}\n\n"
         );
         assert!(ev[1].terminal);
+
+        let lines = vec![
+            r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}}]}"#.to_string(),
+            r#"{"candidates":[{"finishReason":"STOP"}]}"#.to_string(),
+        ];
+        let ev = events_from_lines(&lines, Format::Gemini);
+        assert_eq!(ev.len(), 2);
+        assert!(ev[0].bytes.ends_with(b"}\r\n\r\n") && ev[0].bytes.starts_with(b"data: {"));
+        assert!(!ev[0].terminal && ev[1].terminal);
+
+        let lines = vec![
+            r#"{"type":"content-delta"}"#.to_string(),
+            r#"{"type":"message-end"}"#.to_string(),
+        ];
+        let ev = events_from_lines(&lines, Format::Cohere);
+        assert_eq!(
+            &ev[0].bytes[..],
+            b"event: content-delta\ndata: {\"type\":\"content-delta\"}\n\n"
+        );
+        assert!(!ev[0].terminal && ev[1].terminal);
     }
 
     #[test]

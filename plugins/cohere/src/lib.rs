@@ -1,1 +1,110 @@
-//! stub
+//! Switchyard provider adapter for the Cohere Chat v2 API (`POST <base_url>/chat`, base URL
+//! `https://api.cohere.com/v2`).
+//!
+//! # Requests
+//!
+//! The credential goes in `Authorization: Bearer` (the host inserts it). Messages keep their
+//! roles (`system`, `user`, `assistant`, `tool`; developer → system); user `image_url` parts are
+//! passed in Cohere's own `image_url` part form (URL or data URI); assistant tool calls and tool
+//! results keep the OpenAI shape, which v2 shares. Parameters: `max_tokens`/`max_completion_tokens`
+//! → `max_tokens`, `temperature`, `top_p` → `p`, `top_k` → `k`, `stop` → `stop_sequences`,
+//! `seed`, `presence_penalty`, `frequency_penalty`, `tools` (same shape), `tool_choice`
+//! `required` → `REQUIRED`, `none` → `NONE`, `auto` → omitted, a named function → `REQUIRED` with
+//! only that tool offered; `response_format` `json_object` → `{type: json_object}`, `json_schema`
+//! → `{type: json_object, json_schema: <schema>}`; OpenRouter's `reasoning` → `thinking`
+//! (`{type: enabled, token_budget}` from `max_tokens`, or `{type: disabled}` for `effort: none` /
+//! `enabled: false`).
+//!
+//! # Responses and streams
+//!
+//! `text` content → `content`, `thinking` content and the `tool_plan` → `reasoning`,
+//! `tool_calls` as they are. Finish reasons: `COMPLETE`/`STOP_SEQUENCE` → stop, `MAX_TOKENS` →
+//! length, `TOOL_CALL` → tool_calls, `ERROR`/`TIMEOUT` → error. Usage is reported in
+//! `billed_units` (what Cohere charges; `tokens` when billed units are absent), so
+//! `cached_tokens` (counted against the unbilled raw tokens) is not reported.
+//!
+//! Streams are typed SSE events (`message-start`, `content-start`/`-delta`/`-end`,
+//! `tool-plan-delta`, `tool-call-start`/`-delta`/`-end`, `citation-*`, `message-end`);
+//! `message-end` carries the finish reason and usage and is the terminal event (`done`). A
+//! `message-end` with finish reason `ERROR` is an upstream error.
+//!
+//! Errors (`{"message": ...}`) map by status: 429 → rate-limited, 401/402/403 → auth,
+//! 400/404/422 → invalid request (context length when the message says so), 503 → overloaded,
+//! other 5xx → upstream unavailable.
+//!
+//! # Endpoint options
+//!
+//! | option | value | effect |
+//! |---|---|---|
+//! | `auth` | `bearer` (default) or `none` | `Authorization: Bearer` credential or none |
+//! | `path` | default `chat` | path appended to the base URL |
+//! | `header.<name>` | any | send the static header `<name>: <value>` upstream (e.g. `header.X-Client-Name`) |
+
+mod error;
+mod options;
+mod request;
+mod response;
+mod stream;
+mod usage;
+
+use switchyard_sdk::provider::*;
+
+pub use stream::CohereDecoder;
+
+/// The Cohere Chat v2 provider adapter.
+pub struct Cohere;
+
+/// Request parameters the adapter translates.
+const SUPPORTED_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "reasoning",
+];
+
+impl Provider for Cohere {
+    type Decoder = CohereDecoder;
+
+    fn describe() -> Descriptor {
+        Descriptor {
+            name: "cohere".to_owned(),
+            version: "0.1.0".to_owned(),
+            allowed_hosts: vec!["api.cohere.com".to_owned(), "api.cohere.ai".to_owned()],
+            capabilities: Capabilities {
+                streaming: true,
+                tools: true,
+                supported_parameters: SUPPORTED_PARAMETERS
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect(),
+            },
+        }
+    }
+
+    fn build_request(
+        request: ChatRequest,
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        request::build(request, &endpoint, stream)
+    }
+
+    fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
+        response::parse(&response)
+    }
+
+    fn parse_error(response: HttpResponse) -> PluginError {
+        error::from_response(&response)
+    }
+}
+
+switchyard_sdk::export_provider!(Cohere);

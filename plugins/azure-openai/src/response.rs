@@ -1,0 +1,66 @@
+//! Translates a whole (non-streamed) Chat Completions response into the canonical format.
+
+use serde_json::{Map, Value};
+use switchyard_sdk::provider::*;
+
+use crate::{error, normalize};
+
+/// Parses a 2xx response: an `error` object becomes the mapped error, anything that is not a
+/// `chat.completion` (HTML, truncated JSON, another API's shape) is
+/// [`PluginError::UpstreamUnavailable`]. The body comes back without `usage`, which is returned
+/// typed instead.
+pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
+    let value: Value = parse_json(&response.body)?;
+    if error::embedded_error(&value).is_some() {
+        return Err(error::from_embedded(&value));
+    }
+    let Value::Object(mut body) = value else {
+        return Err(shape("the body is not a JSON object"));
+    };
+    let usage = body.remove("usage").as_ref().and_then(Usage::from_openai);
+    let Some(Value::Array(choices)) = body.get_mut("choices") else {
+        return Err(shape("the body has no `choices` list"));
+    };
+    let mut finish = None;
+    for (position, choice) in choices.iter_mut().enumerate() {
+        let Some(choice) = choice.as_object_mut() else {
+            return Err(shape("a choice is not an object"));
+        };
+        choice
+            .entry("index")
+            .or_insert_with(|| Value::from(position));
+        let Some(Value::Object(message)) = choice.get_mut("message") else {
+            return Err(shape("a choice has no `message` object"));
+        };
+        normalize_message(message);
+        let choice_finish = normalize::finish(choice);
+        if finish.is_none() {
+            finish = choice_finish;
+        }
+    }
+    normalize::envelope(&mut body, "chat.completion");
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))?;
+    // The typed check guarantees the host a well-formed canonical completion.
+    serde_json::from_slice::<ChatCompletion>(&bytes)
+        .map_err(|e| shape(&format!("not a chat completion: {e}")))?;
+    Ok(ParsedResponse {
+        body: bytes,
+        usage,
+        finish,
+    })
+}
+
+fn normalize_message(message: &mut Map<String, Value>) {
+    message
+        .entry("role")
+        .or_insert_with(|| Value::String("assistant".to_owned()));
+    message.entry("content").or_insert(Value::Null);
+    normalize::reasoning_and_content(message);
+    normalize::tool_calls(message);
+}
+
+/// The error for a 2xx body of the wrong shape.
+pub fn shape(what: &str) -> PluginError {
+    PluginError::UpstreamUnavailable(format!("upstream sent an invalid response: {what}"))
+}

@@ -1,0 +1,36 @@
+//! Cohere usage and finish reasons in typed form.
+
+use serde_json::Value;
+use switchyard_sdk::provider::{Finish, FinishReason, Usage};
+
+/// Reads a v2 `usage` object: `billed_units` when present (what Cohere charges), else `tokens`.
+/// Returns `None` when neither carries counts.
+pub fn from_cohere(usage: Option<&Value>) -> Option<Usage> {
+    let usage = usage?;
+    let units = usage
+        .get("billed_units")
+        .filter(|u| u.is_object())
+        .or_else(|| usage.get("tokens").filter(|u| u.is_object()))?;
+    let count = |name: &str| {
+        units
+            .get(name)
+            .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+            .unwrap_or(0)
+    };
+    Some(Usage {
+        prompt_tokens: count("input_tokens"),
+        completion_tokens: count("output_tokens"),
+        ..Usage::zero()
+    })
+}
+
+/// Normalises a v2 `finish_reason`.
+pub fn finish(native: &str) -> Finish {
+    let reason = match native {
+        "MAX_TOKENS" => FinishReason::Length,
+        "TOOL_CALL" => FinishReason::ToolCalls,
+        "ERROR" | "TIMEOUT" => FinishReason::Error,
+        _ => FinishReason::Stop,
+    };
+    Finish::new(reason, native)
+}

@@ -1,0 +1,233 @@
+//! Builds the upstream `generateContent` / `streamGenerateContent` request.
+
+use serde_json::{Map, Value, json};
+use switchyard_sdk::provider::*;
+
+use crate::options::Options;
+use crate::{contents, schema};
+
+/// Thinking budgets by `reasoning.effort` when the request sets no output limit.
+const FIXED_BUDGETS: &[(&str, u64)] = &[
+    ("high", 24_576),
+    ("medium", 8_192),
+    ("low", 2_048),
+    ("minimal", 512),
+];
+
+/// Builds `POST <base_url>/models/<model>:generateContent` (or
+/// `:streamGenerateContent?alt=sse`) with the translated body.
+pub fn build(
+    request: ChatRequest,
+    endpoint: &EndpointSettings,
+    stream: bool,
+) -> Result<HttpRequest, PluginError> {
+    let options = Options::parse(endpoint)?;
+    let conversation = contents::translate(&request.messages)?;
+
+    let mut body = Map::new();
+    if let Some(system) = conversation.system {
+        body.insert("systemInstruction".to_owned(), system);
+    }
+    body.insert("contents".to_owned(), Value::Array(conversation.contents));
+    tools(&request, &mut body)?;
+    let config = generation_config(&request)?;
+    if !config.is_empty() {
+        body.insert("generationConfig".to_owned(), Value::Object(config));
+    }
+
+    let model = endpoint.upstream_model.trim_start_matches("models/");
+    let method = if stream {
+        "streamGenerateContent?alt=sse"
+    } else {
+        "generateContent"
+    };
+    json_post(
+        join_url(&endpoint.base_url, &format!("models/{model}:{method}")),
+        &body,
+        options.headers,
+        options.credential,
+    )
+}
+
+/// `generationConfig`: sampling, limits, structured output and thinking.
+fn generation_config(request: &ChatRequest) -> Result<Map<String, Value>, PluginError> {
+    let mut config = Map::new();
+    let number = |name: &str| request.extra.get(name).filter(|v| v.is_number()).cloned();
+    if let Some(temperature) = request.temperature {
+        config.insert("temperature".to_owned(), json!(temperature));
+    }
+    if let Some(top_p) = request.top_p {
+        config.insert("topP".to_owned(), json!(top_p));
+    }
+    for (from, to) in [
+        ("top_k", "topK"),
+        ("seed", "seed"),
+        ("presence_penalty", "presencePenalty"),
+        ("frequency_penalty", "frequencyPenalty"),
+        ("n", "candidateCount"),
+    ] {
+        if let Some(value) = number(from) {
+            config.insert(to.to_owned(), value);
+        }
+    }
+    if let Some(limit) = request.output_token_limit() {
+        config.insert("maxOutputTokens".to_owned(), json!(limit));
+    }
+    let stops: Vec<String> = request
+        .stop
+        .as_ref()
+        .map(Stop::to_vec)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|stop| !stop.is_empty())
+        .collect();
+    if !stops.is_empty() {
+        config.insert("stopSequences".to_owned(), json!(stops));
+    }
+    response_format(request, &mut config)?;
+    if let Some(thinking) = thinking(request) {
+        config.insert("thinkingConfig".to_owned(), thinking);
+    }
+    Ok(config)
+}
+
+/// `response_format`: `json_object` → JSON MIME type, `json_schema` → JSON MIME type and the
+/// reduced `responseSchema`, `text` → nothing.
+fn response_format(
+    request: &ChatRequest,
+    config: &mut Map<String, Value>,
+) -> Result<(), PluginError> {
+    let Some(format) = request
+        .extra
+        .get("response_format")
+        .filter(|f| !f.is_null())
+    else {
+        return Ok(());
+    };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => {}
+        Some("json_object") => {
+            config.insert("responseMimeType".to_owned(), json!("application/json"));
+        }
+        Some("json_schema") => {
+            config.insert("responseMimeType".to_owned(), json!("application/json"));
+            if let Some(schema) = format
+                .get("json_schema")
+                .and_then(|s| s.get("schema"))
+                .filter(|s| s.is_object())
+            {
+                config.insert("responseSchema".to_owned(), schema::reduce(schema));
+            }
+        }
+        _ => {
+            return Err(PluginError::InvalidRequest(
+                "response_format must be text, json_object or json_schema".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// OpenRouter's `reasoning` → `thinkingConfig` (see the crate documentation).
+fn thinking(request: &ChatRequest) -> Option<Value> {
+    let reasoning = request.extra.get("reasoning").filter(|r| r.is_object())?;
+    let include = reasoning.get("exclude").and_then(Value::as_bool) != Some(true);
+    if reasoning.get("enabled").and_then(Value::as_bool) == Some(false) {
+        return Some(json!({"thinkingBudget": 0}));
+    }
+    let effort = reasoning.get("effort").and_then(Value::as_str);
+    if effort == Some("none") {
+        return Some(json!({"thinkingBudget": 0}));
+    }
+    let budget = match (reasoning.get("max_tokens").and_then(Value::as_u64), effort) {
+        (Some(budget), _) => Some(budget),
+        (None, Some(effort)) => {
+            let percent = match effort {
+                "high" => 80,
+                "low" => 20,
+                "minimal" => 10,
+                _ => 50,
+            };
+            match request.output_token_limit() {
+                Some(limit) => Some(limit.saturating_mul(percent) / 100),
+                None => FIXED_BUDGETS
+                    .iter()
+                    .find(|(name, _)| *name == effort)
+                    .map(|(_, budget)| *budget)
+                    .or(Some(8_192)),
+            }
+        }
+        // `{}` or `{enabled: true}`: let the model choose its budget.
+        (None, None) => None,
+    };
+    let mut config = Map::new();
+    if let Some(budget) = budget {
+        config.insert("thinkingBudget".to_owned(), json!(budget));
+    }
+    config.insert("includeThoughts".to_owned(), Value::Bool(include));
+    Some(Value::Object(config))
+}
+
+/// `tools` → `functionDeclarations`; `tool_choice` → `toolConfig.functionCallingConfig`.
+fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
+    let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) else {
+        return Ok(());
+    };
+    let mut declarations = Vec::with_capacity(tools.len());
+    for tool in tools {
+        if tool.kind != "function" {
+            return Err(PluginError::InvalidRequest(format!(
+                "tool type `{}` is not supported by the gemini adapter",
+                tool.kind
+            )));
+        }
+        let mut declaration = Map::new();
+        declaration.insert("name".to_owned(), json!(tool.function.name));
+        if let Some(description) = &tool.function.description {
+            declaration.insert("description".to_owned(), json!(description));
+        }
+        if let Some(parameters) = tool
+            .function
+            .parameters
+            .as_ref()
+            .filter(|p| !schema::is_empty_object(p))
+        {
+            declaration.insert("parameters".to_owned(), schema::reduce(parameters));
+        }
+        declarations.push(Value::Object(declaration));
+    }
+    body.insert(
+        "tools".to_owned(),
+        json!([{"functionDeclarations": declarations}]),
+    );
+    let config = match &request.tool_choice {
+        None => return Ok(()),
+        Some(Value::String(choice)) => match choice.as_str() {
+            "auto" => json!({"mode": "AUTO"}),
+            "none" => json!({"mode": "NONE"}),
+            "required" => json!({"mode": "ANY"}),
+            other => {
+                return Err(PluginError::InvalidRequest(format!(
+                    "unknown tool_choice `{other}`"
+                )));
+            }
+        },
+        Some(named) => match named
+            .get("function")
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+        {
+            Some(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
+            None => {
+                return Err(PluginError::InvalidRequest(
+                    "tool_choice must be auto, none, required or name a function".to_owned(),
+                ));
+            }
+        },
+    };
+    body.insert(
+        "toolConfig".to_owned(),
+        json!({"functionCallingConfig": config}),
+    );
+    Ok(())
+}
