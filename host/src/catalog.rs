@@ -20,10 +20,10 @@ pub struct Provider {
     pub plugin: String,
     /// The credential, when it needs one. Never passed to the plugin.
     pub credential: Option<String>,
-    /// Host patterns the operator allows; `None`: the plugin's declared hosts plus `base_host`.
+    /// Host patterns the operator allows, narrowing what the plugin and base URL allow.
     pub configured_hosts: Option<Vec<String>>,
-    /// Host of the configured base URL.
-    pub base_host: Option<String>,
+    /// Host and port of the configured base URL.
+    pub base_origin: Option<(String, u16)>,
     /// Upstream timeouts.
     pub timeouts: TimeoutsConfig,
 }
@@ -43,22 +43,29 @@ impl std::fmt::Debug for Provider {
 }
 
 impl Provider {
-    /// True when `url`'s scheme is HTTP(S) and its host is allowed: by the operator's list when
-    /// configured, else by the adapter version's declared hosts or the base URL's host.
+    /// True when `url` may be sent to: HTTP(S), and its host and port are either the configured
+    /// base URL's, or a host the adapter version declares on the scheme's default port; an
+    /// operator `allowed_hosts` list narrows that further.
     pub fn allows(&self, url: &Url, plugin: &ProviderPlugin) -> bool {
-        let Some(host) = url.host_str() else {
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return false;
         };
-        let allowed = match &self.configured_hosts {
+        if !matches!(url.scheme(), "http" | "https") {
+            return false;
+        }
+        let default_port = matches!((url.scheme(), port), ("https", 443) | ("http", 80));
+        let is_base = self
+            .base_origin
+            .as_ref()
+            .is_some_and(|(base, base_port)| base.eq_ignore_ascii_case(host) && *base_port == port);
+        let declared = default_port
+            && (plugin.descriptor().allowed_hosts.iter())
+                .any(|pattern| host_matches(pattern, host));
+        let narrowed = match &self.configured_hosts {
             Some(hosts) => hosts.iter().any(|pattern| host_matches(pattern, host)),
-            None => {
-                self.base_host
-                    .as_deref()
-                    .is_some_and(|base| base.eq_ignore_ascii_case(host))
-                    || (plugin.descriptor().allowed_hosts.iter()).any(|p| host_matches(p, host))
-            }
+            None => true,
         };
-        matches!(url.scheme(), "http" | "https") && allowed
+        (is_base || declared) && narrowed
     }
 }
 
@@ -175,9 +182,9 @@ fn resolve_provider(
         plugin: config.plugin.clone(),
         credential,
         configured_hosts: config.allowed_hosts.clone(),
-        base_host: Url::parse(&config.base_url)
+        base_origin: Url::parse(&config.base_url)
             .ok()
-            .and_then(|url| url.host_str().map(str::to_owned)),
+            .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?))),
         timeouts: config.timeouts,
     }))
 }

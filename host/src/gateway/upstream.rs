@@ -66,7 +66,11 @@ impl Upstream {
                 ),
             })?;
         let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
-        for (name, value) in &request.headers {
+        for (name, value) in request
+            .headers
+            .iter()
+            .filter(|(name, _)| !is_reserved_header(name))
+        {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::try_from(name.as_str()),
                 HeaderValue::try_from(value.as_str()),
@@ -166,6 +170,27 @@ impl Timeout {
             limit: self.span,
         }
     }
+}
+
+/// Headers a plugin may not set: the connection and framing are the host's (a plugin-set `Host`
+/// could redirect a request behind a shared proxy), and so is authorisation.
+fn is_reserved_header(name: &str) -> bool {
+    const RESERVED: [&str; 11] = [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+        "authorization",
+    ];
+    RESERVED
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(name))
 }
 
 /// Puts the provider's credential where the adapter asked.

@@ -40,7 +40,7 @@ impl PluginEngine {
         let limits = SandboxLimits::from_config(config, None);
         let mut pool = PoolingAllocationConfig::default();
         // A wasm32-wasip2 Rust component holds a few core instances (the program and the WASI
-        // adapter), two memories and a few tables.
+        // adapter), two memories and a few tables; a componentize-py one holds 14 core instances.
         let instances = config.max_instances;
         pool.total_component_instances(instances)
             .total_core_instances(instances.saturating_mul(4))
@@ -49,7 +49,7 @@ impl PluginEngine {
             .total_stacks(instances)
             .max_memories_per_component(4)
             .max_tables_per_component(8)
-            .max_core_instances_per_component(8)
+            .max_core_instances_per_component(32)
             .max_memory_size(limits.memory_bytes);
 
         let mut wasm_config = Config::new();

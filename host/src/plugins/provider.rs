@@ -161,7 +161,7 @@ impl ProviderInstance {
                 let fault =
                     PluginFault::from_wasm(name, error, state.limits.call_timeout.as_millis());
                 let stderr = self.store.data().stderr_text();
-                tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, %stderr, "plugin call failed");
+                tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, ?stderr, "plugin call failed");
                 state.record_fault();
                 self.poisoned = Some(fault.clone());
                 Err(fault)

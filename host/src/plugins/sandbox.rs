@@ -85,7 +85,12 @@ pub(crate) fn new_store(engine: &Engine, limits: &SandboxLimits) -> Store<Sandbo
     let state = SandboxState {
         // Nothing is inherited or preopened: no env, args, dirs or sockets; stderr goes to a
         // bounded buffer that the host logs when the plugin fails.
-        wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+        wasi: WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build(),
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)

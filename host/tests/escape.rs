@@ -1,0 +1,324 @@
+//! End to end: a hostile adapter (`tests/plugins/escape`) tries every way out of the sandbox on
+//! every request (read a file, the environment, open a socket, find state from an earlier
+//! request...) and writes what happened into the upstream request it builds; the mock upstream
+//! records that request and the test reads the findings from it. A request built for a host
+//! outside the plugin's allowed hosts is refused before any connection is made.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{KEY, KEY_ENV, model, provider, request};
+use serde_json::{Value, json};
+use switchyard_tests::MockUpstream;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The gateway with the escape plugin (and nothing else) in its plugins folder.
+struct EscapeGateway {
+    child: Child,
+    url: String,
+    client: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+impl EscapeGateway {
+    async fn start(config: &str) -> EscapeGateway {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).expect("plugins dir");
+        let escape = switchyard_tests::hostile::ESCAPE;
+        let name = Path::new(escape).file_name().expect("file name");
+        std::fs::copy(escape, plugins.join(name)).expect("copy plugin");
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 1000\nmemory_limit_mib = 32\n\n{config}",
+            plugins.display().to_string()
+        );
+        let config_path = dir.path().join("switchyard.toml");
+        std::fs::write(&config_path, text).expect("write config");
+        let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            // The plugin looks for this variable (the credential) and for any variable at all.
+            .env(KEY_ENV, KEY)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start switchyard");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await;
+        let url = match first {
+            Ok(Ok(Some(line))) => line
+                .strip_prefix("switchyard listening on ")
+                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+                .to_owned(),
+            other => {
+                let log =
+                    std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
+                panic!("gateway did not start: {other:?}\n{log}");
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        EscapeGateway {
+            child,
+            url,
+            client: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+
+    async fn chat(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
+        (status, json)
+    }
+
+    async fn stream(&self, body: &Value) -> (u16, String) {
+        let response = self
+            .client
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+impl Drop for EscapeGateway {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- gateway log ----\n{}", self.log());
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
+const SCENARIO: &str = "fixture=openai/openai-text";
+
+/// A request whose last message is unique, so a leak of an earlier request would show.
+fn secret_request(n: usize, stream: bool) -> Value {
+    let mut body = request("m/escape", stream);
+    body["messages"][1]["content"] = json!(format!("secret number {n}"));
+    body
+}
+
+/// The escape provider on the mock (options `extra`), and a model served by it only.
+fn escape_config(mock: &MockUpstream, scenario: &str, options: &str) -> String {
+    format!(
+        "{}{}",
+        provider(
+            "escape",
+            "test-escape",
+            mock,
+            scenario,
+            &format!("options = {{ {options} }}"),
+        ),
+        model("m/escape", &[("escape", "1", "1")]),
+    )
+}
+
+fn assert_nothing_escaped(findings: &Value) {
+    let text = |field: &str| findings[field].as_str().unwrap_or("").to_owned();
+    for field in [
+        "file", "dir", "socket", "listen", "udp", "dns", "thread", "process",
+    ] {
+        assert!(
+            text(field).starts_with("denied"),
+            "{field} must be denied: {findings}"
+        );
+    }
+    assert_eq!(findings["env_vars"], 0, "no environment: {findings}");
+    assert_eq!(findings["key"], Value::Null, "no credential: {findings}");
+    assert_eq!(findings["args"], 0, "no arguments: {findings}");
+    // A fresh instance per request: the static counter starts at zero every time and no state
+    // of an earlier request (this plugin's or another's) is reachable.
+    assert_eq!(
+        findings["calls"], 1,
+        "fresh instance per request: {findings}"
+    );
+    assert_eq!(
+        findings["previous"],
+        Value::Null,
+        "no state from an earlier request: {findings}"
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_cannot_escape_its_sandbox() {
+    let mock = MockUpstream::start().await.unwrap();
+    let port = mock.addr().port();
+    let gateway = EscapeGateway::start(&escape_config(
+        &mock,
+        SCENARIO,
+        &format!("port = \"{port}\""),
+    ))
+    .await;
+
+    // Several requests in sequence, streamed and not, then several at once.
+    for n in 0..3 {
+        let (status, body) = gateway.chat(&secret_request(n, false)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["provider"], "escape");
+    }
+    let (status, text) = gateway.stream(&secret_request(3, true)).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("data: [DONE]"), "{text}");
+    let concurrent: Vec<_> = (4..10)
+        .map(|n| {
+            let body = secret_request(n, n % 2 == 0);
+            let client = gateway.client.clone();
+            let url = format!("{}/v1/chat/completions", gateway.url);
+            tokio::spawn(async move {
+                let response = client.post(url).json(&body).send().await.unwrap();
+                response.status().as_u16()
+            })
+        })
+        .collect();
+    for task in concurrent {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+
+    let recorded = mock.requests_for(SCENARIO);
+    assert_eq!(
+        recorded.len(),
+        10,
+        "one upstream request per client request"
+    );
+    for request in &recorded {
+        let findings = request.json.as_ref().expect("findings are JSON");
+        assert_nothing_escaped(findings);
+        // The credential is added by the host, outside the sandbox.
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+    }
+    // What the sandbox allows, for the record: the wall and monotonic clocks and the random
+    // source work (std needs them; a plugin learns the time, nothing about other requests).
+    let first = recorded[0].json.as_ref().unwrap();
+    eprintln!(
+        "escape findings of one request: {}",
+        serde_json::to_string_pretty(first).unwrap()
+    );
+    let clocks: Vec<_> = recorded
+        .iter()
+        .map(|r| {
+            let json = r.json.as_ref().unwrap();
+            (json["clock_unix_ms"].clone(), json["random_hash"].clone())
+        })
+        .collect();
+    eprintln!("clock and random per request: {clocks:?}");
+}
+
+/// Builds the escape gateway with `exfiltrate = <how>`, sends a request and asserts that it was
+/// refused before any connection: a 502 `host_not_allowed` and nothing reached any upstream.
+async fn assert_exfiltration_refused(how: &str, extra_options: &str, watched: &[&MockUpstream]) {
+    let mock = MockUpstream::start().await.unwrap();
+    let options = format!("exfiltrate = \"{how}\"{extra_options}");
+    let gateway = EscapeGateway::start(&escape_config(&mock, SCENARIO, &options)).await;
+    let mut answers = Vec::new();
+    for stream in [false, true] {
+        answers.push(gateway.chat(&secret_request(0, stream)).await);
+    }
+    for other in watched {
+        for request in other.requests() {
+            eprintln!(
+                "reached the other upstream: {} {} authorization {:?}",
+                request.method,
+                request.path,
+                request.header("authorization")
+            );
+        }
+    }
+    for (status, body) in answers {
+        assert_eq!(status, 502, "{body}");
+        assert_eq!(body["error"]["code"], "host_not_allowed", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("test-escape"),
+            "names the plugin: {message}"
+        );
+        assert!(
+            !message.contains(KEY),
+            "the error never carries the credential"
+        );
+    }
+    assert!(
+        mock.requests().is_empty(),
+        "nothing reached the upstream: {:?}",
+        mock.requests()
+    );
+    for other in watched {
+        assert!(
+            other.requests().is_empty(),
+            "nothing reached the other upstream"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_to_another_host_is_refused_before_connecting() {
+    assert_exfiltration_refused("true", "", &[]).await;
+}
+
+#[tokio::test]
+async fn an_allowed_host_as_user_info_does_not_pass_the_check() {
+    // `http://127.0.0.1@exfil.example/steal`: the host is exfil.example.
+    assert_exfiltration_refused("userinfo", "", &[]).await;
+}
+
+#[tokio::test]
+async fn an_allowed_host_on_another_port_is_refused() {
+    // The operator configured the mock's port; the plugin targets 127.0.0.1 on another port
+    // (here a second server standing for any local service, e.g. the gateway's own admin API).
+    let other = MockUpstream::start().await.unwrap();
+    let options = format!(", target_port = \"{}\"", other.addr().port());
+    assert_exfiltration_refused("other-port", &options, &[&other]).await;
+}
+
+#[tokio::test]
+async fn a_host_header_naming_another_host_is_not_sent() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = EscapeGateway::start(&escape_config(
+        &mock,
+        SCENARIO,
+        "exfiltrate = \"host-header\"",
+    ))
+    .await;
+    let (status, body) = gateway.chat(&secret_request(0, false)).await;
+    let hosts: Vec<_> = mock
+        .requests()
+        .iter()
+        .map(|r| r.header("host").map(str::to_owned))
+        .collect();
+    eprintln!(
+        "status {status} ({}); the upstream saw host headers {hosts:?}",
+        body["provider"]
+    );
+    assert!(
+        hosts.iter().all(|h| h.as_deref() != Some("exfil.example")),
+        "a plugin-set Host header reached the upstream: {hosts:?}"
+    );
+}

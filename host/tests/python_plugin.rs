@@ -1,0 +1,244 @@
+//! End to end: a routing policy written in Python (`tests/plugins/python-policy/app.py`), built
+//! into a component with componentize-py at test time, loaded from the gateway's plugins folder
+//! and used by a model. The policy tries the candidates last first, which the default `price`
+//! policy never does here (the first endpoint is free), so the endpoint that served shows whose
+//! order was used.
+//!
+//! Needs `componentize-py` 0.25.1 on `PATH`: `pip install componentize-py==0.25.1`.
+//!
+//! Slow on a debug-built host: compiling the 18 MB component (it embeds CPython) takes about a
+//! minute on 2 cores the first time; later runs reuse the component and the gateway's compile
+//! cache.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{KEY, KEY_ENV, provider, request};
+use serde_json::Value;
+use switchyard_tests::MockUpstream;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The componentize-py release this test is written against.
+const COMPONENTIZE_PY: &str = "0.25.1";
+const INSTALL: &str = "pip install componentize-py==0.25.1";
+/// The policy's name, from its `describe`.
+const POLICY: &str = "python-reverse";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repository root")
+        .to_path_buf()
+}
+
+/// Builds the Python policy with componentize-py and returns the component, failing with the
+/// install command when the tool is missing or another version. The component is kept in the
+/// test's target temp dir and rebuilt only when `app.py` or the tool changes: componentize-py's
+/// output differs from build to build, so reusing it lets the gateway's compile cache (keyed by
+/// the component's digest) skip the slow compile on later runs.
+fn build_python_policy() -> PathBuf {
+    let version = std::process::Command::new("componentize-py")
+        .arg("--version")
+        .output();
+    let version = match version {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        }
+        Ok(output) => panic!(
+            "`componentize-py --version` failed ({}): {}\ninstall it with `{INSTALL}`",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(error) => panic!(
+            "componentize-py is not installed ({error}): this test builds a Python plugin with \
+             it; install it with `{INSTALL}`"
+        ),
+    };
+    assert!(
+        version.ends_with(COMPONENTIZE_PY),
+        "this test needs componentize-py {COMPONENTIZE_PY}, found `{version}`: `{INSTALL}`"
+    );
+    let root = repo_root();
+    let source = root.join("tests/plugins/python-policy");
+    let app = std::fs::read_to_string(source.join("app.py")).expect("read app.py");
+    let wit: String = ["types.wit", "router.wit"]
+        .iter()
+        .map(|file| std::fs::read_to_string(root.join("wit").join(file)).unwrap_or_default())
+        .collect();
+    let stamp_text = format!("{version}\n{wit}\n{app}");
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-policy");
+    std::fs::create_dir_all(&out_dir).expect("component folder");
+    let output = out_dir.join(format!("{POLICY}.wasm"));
+    let stamp = out_dir.join("stamp");
+    if output.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&stamp_text) {
+        return output;
+    }
+    let result = std::process::Command::new("componentize-py")
+        .current_dir(&root)
+        .args([
+            "-d",
+            "wit",
+            "-w",
+            "switchyard:plugin/router@0.1.0",
+            "componentize",
+            "app",
+        ])
+        .arg("-p")
+        .arg(&source)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .expect("run componentize-py");
+    assert!(
+        result.status.success(),
+        "componentize-py failed ({}):\n{}\n{}",
+        result.status,
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    std::fs::write(&stamp, stamp_text).expect("write stamp");
+    output
+}
+
+/// The gateway with the Python policy in its plugins folder.
+struct PolicyGateway {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl PolicyGateway {
+    async fn start(dir: tempfile::TempDir, plugins: &Path, config: &str) -> PolicyGateway {
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[plugins]\ndir = {:?}\n\n{config}",
+            plugins.display().to_string()
+        );
+        let config_path = dir.path().join("switchyard.toml");
+        std::fs::write(&config_path, text).expect("write config");
+        let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .env(KEY_ENV, KEY)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start switchyard");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        // A debug-built host compiles the 18 MB component (it embeds CPython) slowly.
+        let first = tokio::time::timeout(Duration::from_secs(600), lines.next_line()).await;
+        let url = match first {
+            Ok(Ok(Some(line))) => line
+                .strip_prefix("switchyard listening on ")
+                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+                .to_owned(),
+            other => {
+                let log =
+                    std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
+                panic!("gateway did not start: {other:?}\n{log}");
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        PolicyGateway { child, url, dir }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
+    }
+
+    async fn chat(&self, body: &Value) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", self.url))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
+        (status, json)
+    }
+
+    async fn health(&self) -> Value {
+        reqwest::get(format!("{}/health", self.url))
+            .await
+            .expect("health")
+            .json()
+            .await
+            .expect("health JSON")
+    }
+}
+
+impl Drop for PolicyGateway {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("---- gateway log ----\n{}", self.log());
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
+const FIRST: &str = "fixture=openai/openai-text";
+const LAST: &str = "fixture=groq/groq-tool-call";
+
+#[tokio::test]
+async fn a_python_routing_policy_orders_the_endpoints() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).expect("plugins dir");
+    let component = build_python_policy();
+    let built = started.elapsed();
+    let size = std::fs::metadata(&component).expect("component").len();
+    std::fs::copy(&component, plugins.join(format!("{POLICY}.wasm"))).expect("copy component");
+
+    let mock = MockUpstream::start().await.unwrap();
+    // The first endpoint is free: the default `price` policy always puts it first.
+    let config = format!(
+        "{}{}[[models]]\nid = \"m/python\"\npolicy = \"{POLICY}\"\nendpoints = [\n  {{ provider = \"first\", upstream_model = \"up-first\", prompt_price = \"0\", completion_price = \"0\" }},\n  {{ provider = \"last\", upstream_model = \"up-last\", prompt_price = \"1\", completion_price = \"1\" }},\n]\n\n[[models]]\nid = \"m/price\"\nendpoints = [\n  {{ provider = \"first\", upstream_model = \"up-first\", prompt_price = \"0\", completion_price = \"0\" }},\n  {{ provider = \"last\", upstream_model = \"up-last\", prompt_price = \"1\", completion_price = \"1\" }},\n]\n",
+        provider("first", "openai", &mock, FIRST, ""),
+        provider("last", "openai", &mock, LAST, ""),
+    );
+    let gateway = PolicyGateway::start(dir, &plugins, &config).await;
+    let ready = started.elapsed();
+
+    let health = gateway.health().await;
+    assert!(
+        health.to_string().contains(POLICY),
+        "the Python policy is loaded: {health}"
+    );
+
+    for _ in 0..3 {
+        let (status, body) = gateway.chat(&request("m/python", false)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["provider"], "last",
+            "the policy's order: last first: {body}"
+        );
+        assert_eq!(
+            body["choices"][0]["finish_reason"], "tool_calls",
+            "the groq tool-call fixture answered: {body}"
+        );
+    }
+    // Control: the default policy over the same endpoints serves the free first one.
+    let (status, body) = gateway.chat(&request("m/price", false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["provider"], "first", "{body}");
+
+    assert_eq!(mock.requests_for(LAST).len(), 3);
+    assert_eq!(mock.requests_for(FIRST).len(), 1);
+    eprintln!(
+        "python policy: component {size} bytes built in {built:?}; gateway ready at {ready:?}; \
+         test done at {:?}",
+        started.elapsed()
+    );
+}
