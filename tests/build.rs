@@ -1,4 +1,5 @@
-//! Builds the test plugins (hostile: panic, spin, hog, escape; a broken `openai` release) for
+//! Builds the test plugins (hostile: panic, spin, hog, escape; a broken `openai` release; an
+//! adapter built against the frozen contract 0.1.0) for
 //! `wasm32-wasip2` and exposes their paths as constants in `switchyard_tests::hostile`.
 
 use switchyard_plugin_build::{build_plugins, path_source};
@@ -10,6 +11,7 @@ fn main() {
         "switchyard-test-plugin-hog",
         "switchyard-test-plugin-escape",
         "switchyard-test-plugin-broken-openai",
+        "switchyard-test-plugin-legacy-v0-1-0",
     ];
     let artifacts = match build_plugins(&packages) {
         Ok(artifacts) => artifacts,

@@ -1,6 +1,7 @@
 //! End to end: a routing policy written in Python (`tests/plugins/python-policy/app.py`), built
-//! into a component with componentize-py at test time, loaded from the gateway's plugins folder
-//! and used by a model. The policy tries the candidates last first, which the default `price`
+//! into a component with componentize-py at test time against the frozen contract 0.1.0
+//! (`wit/v0.1.0`: old plugins keep loading beside current ones), loaded from the gateway's
+//! plugins folder and used by a model. The policy tries the candidates last first, which the default `price`
 //! policy never does here (the first endpoint is free), so the endpoint that served shows whose
 //! order was used.
 //!
@@ -68,7 +69,7 @@ fn build_python_policy() -> PathBuf {
     let app = std::fs::read_to_string(source.join("app.py")).expect("read app.py");
     let wit: String = ["types.wit", "router.wit"]
         .iter()
-        .map(|file| std::fs::read_to_string(root.join("wit").join(file)).unwrap_or_default())
+        .map(|file| std::fs::read_to_string(root.join("wit/v0.1.0").join(file)).unwrap_or_default())
         .collect();
     let stamp_text = format!("{version}\n{wit}\n{app}");
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-policy");
@@ -82,7 +83,7 @@ fn build_python_policy() -> PathBuf {
         .current_dir(&root)
         .args([
             "-d",
-            "wit",
+            "wit/v0.1.0",
             "-w",
             "switchyard:plugin/router@0.1.0",
             "componentize",

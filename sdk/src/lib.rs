@@ -1,7 +1,8 @@
 //! The Switchyard plugin SDK.
 //!
 //! A Switchyard plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
-//! package `switchyard:plugin@0.1.0` (the `wit/` folder of the Switchyard repository). This crate
+//! package `switchyard:plugin@0.2.0` (the `wit/` folder of the Switchyard repository; the gateway
+//! still loads plugins built against the frozen `wit/v0.1.0`). This crate
 //! hides the generated bindings behind two traits and two macros, so a plugin is one `impl`
 //! block:
 //!
@@ -29,6 +30,9 @@ pub mod router;
 
 #[cfg(feature = "provider")]
 pub mod testing;
+
+#[cfg(any(feature = "provider", feature = "router"))]
+pub mod log;
 
 #[doc(hidden)]
 pub mod __private {

@@ -15,6 +15,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         let entry = json!({
             "name": plugin.name(),
             "version": plugin.version(),
+            "contract": plugin.contract(),
             "digest": plugin.state().digest,
             "health": plugin.state().health(),
         });

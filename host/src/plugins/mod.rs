@@ -1,6 +1,7 @@
 //! The WebAssembly plugin runtime: one engine, one typed `Pre` per plugin, a fresh store per
 //! request, and the boundary where generated binding types become host types.
 
+mod boundary;
 pub mod builtin;
 pub mod engine;
 pub mod fault;
@@ -9,6 +10,8 @@ pub mod registry;
 pub mod router;
 mod sandbox;
 pub mod types;
+mod v0_1_0;
+mod v0_2_0;
 pub mod version;
 pub mod watcher;
 

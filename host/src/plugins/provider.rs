@@ -1,6 +1,6 @@
-//! Provider adapter plugins: loading (type-check + self-test) and per-request instances. This is
-//! the boundary for the `provider` world of `switchyard:plugin@0.1.0`: generated types are
-//! converted to [`super::types`] here and nowhere else.
+//! Provider adapter plugins: loading (type-check + self-test) and per-request instances, for
+//! every supported contract version. Generated types stay in the version boundary modules
+//! (`v0_1_0`, `v0_2_0`); this module only dispatches.
 
 use std::sync::Arc;
 
@@ -12,27 +12,81 @@ use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
 use super::types::{
-    CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
-    ProviderDescriptor, ProviderError, StreamOutput, UpstreamRequest, Usage,
+    EndpointSettings, ParsedResponse, ProviderDescriptor, ProviderError, StreamOutput,
+    UpstreamRequest,
 };
 use super::version::VersionState;
+use super::{v0_1_0, v0_2_0};
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "switchyard:plugin/provider@0.1.0",
-        exports: { default: async },
-    });
+/// The pre-linked component, for the contract version it was built against.
+enum AdapterPre {
+    V0_1(v0_1_0::ProviderPre<SandboxState>),
+    V0_2(v0_2_0::ProviderPre<SandboxState>),
 }
 
-use bindings::exports::switchyard::plugin::adapter as wit_adapter;
-use bindings::switchyard::plugin::types as wit;
+/// A live instance, for the contract version it was built against.
+enum AdapterInstance {
+    V0_1(v0_1_0::Provider),
+    V0_2(v0_2_0::Provider),
+}
+
+/// Runs `$body` with `$guest` bound to the instance's `adapter` export and `$v` to its
+/// version's boundary module.
+macro_rules! on_adapter {
+    ($instance:expr, |$guest:ident, $v:ident| $body:expr) => {
+        match $instance {
+            AdapterInstance::V0_1(instance) => {
+                use v0_1_0 as $v;
+                let $guest = instance.switchyard_plugin_adapter();
+                $body
+            }
+            AdapterInstance::V0_2(instance) => {
+                use v0_2_0 as $v;
+                let $guest = instance.switchyard_plugin_adapter();
+                $body
+            }
+        }
+    };
+}
+
+impl AdapterPre {
+    /// Type-checks `component` against each supported `provider` world, newest first.
+    fn new(engine: &PluginEngine, component: &Component) -> Result<AdapterPre, String> {
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(component)
+            .map_err(|e| format!("cannot link: {e:#}"))?;
+        match v0_2_0::ProviderPre::new(instance_pre.clone()) {
+            Ok(pre) => Ok(AdapterPre::V0_2(pre)),
+            Err(current) => v0_1_0::ProviderPre::new(instance_pre)
+                .map(AdapterPre::V0_1)
+                .map_err(|_| format!("not a provider adapter: {current:#}")),
+        }
+    }
+
+    async fn instantiate(
+        &self,
+        store: &mut Store<SandboxState>,
+    ) -> wasmtime::Result<AdapterInstance> {
+        Ok(match self {
+            AdapterPre::V0_1(pre) => AdapterInstance::V0_1(pre.instantiate_async(store).await?),
+            AdapterPre::V0_2(pre) => AdapterInstance::V0_2(pre.instantiate_async(store).await?),
+        })
+    }
+
+    fn contract(&self) -> &'static str {
+        match self {
+            AdapterPre::V0_1(_) => "0.1.0",
+            AdapterPre::V0_2(_) => "0.2.0",
+        }
+    }
+}
 
 /// A loaded, type-checked, self-tested provider adapter version.
 pub struct ProviderPlugin {
     descriptor: ProviderDescriptor,
     state: VersionState,
-    pre: bindings::ProviderPre<SandboxState>,
+    pre: AdapterPre,
     engine: PluginEngine,
 }
 
@@ -40,37 +94,32 @@ impl std::fmt::Debug for ProviderPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderPlugin")
             .field("descriptor", &self.descriptor)
+            .field("contract", &self.pre.contract())
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
 
 impl ProviderPlugin {
-    /// Type-checks `component` against the `provider` world and runs its self-test
-    /// (`describe` in a fresh instance). Fails if it is not a provider adapter.
+    /// Type-checks `component` against the `provider` world of a supported contract version and
+    /// runs its self-test (`describe` in a fresh instance). Fails if it is not a provider adapter.
     pub async fn load(
         engine: &PluginEngine,
         component: &Component,
         digest: String,
         origin: String,
     ) -> Result<ProviderPlugin, String> {
-        let instance_pre = engine
-            .linker()
-            .instantiate_pre(component)
-            .map_err(|e| format!("cannot link: {e:#}"))?;
-        let pre = bindings::ProviderPre::new(instance_pre)
-            .map_err(|e| format!("not a provider adapter: {e:#}"))?;
-        let mut store = new_store(engine.engine(), engine.limits());
+        let pre = AdapterPre::new(engine, component)?;
+        let mut store = new_store(engine.engine(), engine.limits(), "self-test");
         let instance = pre
-            .instantiate_async(&mut store)
+            .instantiate(&mut store)
             .await
             .map_err(|e| format!("cannot instantiate: {e:#}"))?;
-        let descriptor = instance
-            .switchyard_plugin_adapter()
+        let descriptor = on_adapter!(&instance, |guest, v| guest
             .call_describe(&mut store)
             .await
-            .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
-        let descriptor = descriptor_from_wit(descriptor);
+            .map(v::descriptor_from_wit))
+        .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
         let limits = engine.limits_for(&descriptor.name);
         Ok(ProviderPlugin {
             state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
@@ -90,6 +139,11 @@ impl ProviderPlugin {
         &self.descriptor.name
     }
 
+    /// The contract version the plugin was built against, e.g. `0.2.0`.
+    pub fn contract(&self) -> &'static str {
+        self.pre.contract()
+    }
+
     /// The host's state of this version: digest, origin, instances, health.
     pub fn state(&self) -> &VersionState {
         &self.state
@@ -100,8 +154,8 @@ impl ProviderPlugin {
     pub async fn instantiate(self: &Arc<Self>) -> Result<ProviderInstance, PluginFault> {
         let permit = self.state.admit(self.name())?;
         let limits = &self.state.limits;
-        let mut store = new_store(self.engine.engine(), limits);
-        let instance = match self.pre.instantiate_async(&mut store).await {
+        let mut store = new_store(self.engine.engine(), limits, self.name());
+        let instance = match self.pre.instantiate(&mut store).await {
             Ok(instance) => instance,
             Err(error) => {
                 self.state.record_fault();
@@ -127,7 +181,7 @@ impl ProviderPlugin {
 pub struct ProviderInstance {
     plugin: Arc<ProviderPlugin>,
     store: Store<SandboxState>,
-    instance: bindings::Provider,
+    instance: AdapterInstance,
     decoder: Option<ResourceAny>,
     poisoned: Option<PluginFault>,
     _permit: OwnedSemaphorePermit,
@@ -177,15 +231,12 @@ impl ProviderInstance {
         stream: bool,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
         self.before_call()?;
-        let endpoint = endpoint_to_wit(endpoint);
-        let guest = self.instance.switchyard_plugin_adapter();
-        let result = guest
-            .call_build_request(&mut self.store, request, &endpoint, stream)
-            .await;
-        Ok(self
-            .after_call(result)?
-            .map(request_from_wit)
-            .map_err(error_from_wit))
+        let store = &mut self.store;
+        let result = on_adapter!(&self.instance, |guest, v| guest
+            .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
+            .await
+            .map(|result| result.map(v::request_from_wit).map_err(v::error_from_wit)));
+        self.after_call(result)
     }
 
     /// Translates a successful non-streaming response.
@@ -196,17 +247,12 @@ impl ProviderInstance {
         body: Vec<u8>,
     ) -> Result<Result<ParsedResponse, ProviderError>, PluginFault> {
         self.before_call()?;
-        let response = wit::HttpResponse {
-            status,
-            headers,
-            body,
-        };
-        let guest = self.instance.switchyard_plugin_adapter();
-        let result = guest.call_parse_response(&mut self.store, &response).await;
-        Ok(self
-            .after_call(result)?
-            .map(parsed_from_wit)
-            .map_err(error_from_wit))
+        let store = &mut self.store;
+        let result = on_adapter!(&self.instance, |guest, v| guest
+            .call_parse_response(&mut *store, &v::http_response(status, headers, body))
+            .await
+            .map(|result| result.map(v::parsed_from_wit).map_err(v::error_from_wit)));
+        self.after_call(result)
     }
 
     /// Classifies an unsuccessful response.
@@ -217,25 +263,22 @@ impl ProviderInstance {
         body: Vec<u8>,
     ) -> Result<ProviderError, PluginFault> {
         self.before_call()?;
-        let response = wit::HttpResponse {
-            status,
-            headers,
-            body,
-        };
-        let guest = self.instance.switchyard_plugin_adapter();
-        let result = guest.call_parse_error(&mut self.store, &response).await;
-        Ok(error_from_wit(self.after_call(result)?))
+        let store = &mut self.store;
+        let result = on_adapter!(&self.instance, |guest, v| guest
+            .call_parse_error(&mut *store, &v::http_response(status, headers, body))
+            .await
+            .map(v::error_from_wit));
+        self.after_call(result)
     }
 
     /// Creates this instance's stream decoder.
     pub async fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
         self.before_call()?;
-        let endpoint = endpoint_to_wit(endpoint);
-        let guest = self.instance.switchyard_plugin_adapter();
-        let result = guest
+        let store = &mut self.store;
+        let result = on_adapter!(&self.instance, |guest, v| guest
             .stream_decoder()
-            .call_constructor(&mut self.store, &endpoint)
-            .await;
+            .call_constructor(&mut *store, &v::endpoint_to_wit(endpoint))
+            .await);
         self.decoder = Some(self.after_call(result)?);
         Ok(())
     }
@@ -252,108 +295,14 @@ impl ProviderInstance {
             ));
         };
         self.before_call()?;
-        let event = wit::SseEvent {
-            event: event.event,
-            data: event.data,
-        };
-        let guest = self.instance.switchyard_plugin_adapter();
-        let result = guest
+        let store = &mut self.store;
+        let result = on_adapter!(&self.instance, |guest, v| guest
             .stream_decoder()
-            .call_decode(&mut self.store, decoder, &event)
-            .await;
-        Ok(self
-            .after_call(result)?
-            .map(stream_output_from_wit)
-            .map_err(error_from_wit))
-    }
-}
-
-fn descriptor_from_wit(descriptor: wit_adapter::Descriptor) -> ProviderDescriptor {
-    ProviderDescriptor {
-        name: descriptor.name,
-        version: descriptor.version,
-        allowed_hosts: descriptor.allowed_hosts,
-        streaming: descriptor.capabilities.streaming,
-        tools: descriptor.capabilities.tools,
-        supported_parameters: descriptor.capabilities.supported_parameters,
-    }
-}
-
-fn endpoint_to_wit(endpoint: &EndpointSettings) -> wit::EndpointSettings {
-    wit::EndpointSettings {
-        base_url: endpoint.base_url.clone(),
-        upstream_model: endpoint.upstream_model.clone(),
-        options: endpoint.options.clone(),
-    }
-}
-
-fn request_from_wit(request: wit::HttpRequest) -> UpstreamRequest {
-    UpstreamRequest {
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        body: request.body,
-        credential: match request.credential {
-            wit::CredentialPlacement::None => CredentialPlacement::None,
-            wit::CredentialPlacement::Bearer => CredentialPlacement::Bearer,
-            wit::CredentialPlacement::Header(name) => CredentialPlacement::Header(name),
-            wit::CredentialPlacement::Query(name) => CredentialPlacement::Query(name),
-        },
-    }
-}
-
-fn usage_from_wit(usage: wit::Usage) -> Usage {
-    Usage {
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        cached_tokens: usage.cached_tokens,
-        cache_write_tokens: usage.cache_write_tokens,
-        reasoning_tokens: usage.reasoning_tokens,
-    }
-}
-
-fn finish_from_wit(finish: wit::Finish) -> Finish {
-    Finish {
-        reason: match finish.reason {
-            wit::FinishReason::Stop => FinishReason::Stop,
-            wit::FinishReason::Length => FinishReason::Length,
-            wit::FinishReason::ToolCalls => FinishReason::ToolCalls,
-            wit::FinishReason::ContentFilter => FinishReason::ContentFilter,
-            wit::FinishReason::Error => FinishReason::Error,
-        },
-        native: finish.native,
-    }
-}
-
-fn parsed_from_wit(parsed: wit::ParsedResponse) -> ParsedResponse {
-    ParsedResponse {
-        body: parsed.body,
-        usage: parsed.usage.map(usage_from_wit),
-        finish: parsed.finish.map(finish_from_wit),
-    }
-}
-
-fn stream_output_from_wit(output: wit::StreamOutput) -> StreamOutput {
-    StreamOutput {
-        chunks: output.chunks,
-        usage: output.usage.map(usage_from_wit),
-        finish: output.finish.map(finish_from_wit),
-        done: output.done,
-    }
-}
-
-fn error_from_wit(error: wit::PluginError) -> ProviderError {
-    match error {
-        wit::PluginError::RateLimited(limit) => ProviderError::RateLimited {
-            message: limit.message,
-            retry_after_ms: limit.retry_after_ms,
-        },
-        wit::PluginError::Overloaded(m) => ProviderError::Overloaded(m),
-        wit::PluginError::ContextLengthExceeded(m) => ProviderError::ContextLengthExceeded(m),
-        wit::PluginError::InvalidRequest(m) => ProviderError::InvalidRequest(m),
-        wit::PluginError::Auth(m) => ProviderError::Auth(m),
-        wit::PluginError::ContentFiltered(m) => ProviderError::ContentFiltered(m),
-        wit::PluginError::UpstreamUnavailable(m) => ProviderError::UpstreamUnavailable(m),
-        wit::PluginError::Internal(m) => ProviderError::Internal(m),
+            .call_decode(&mut *store, decoder, &v::sse_event(event))
+            .await
+            .map(|result| result
+                .map(v::stream_output_from_wit)
+                .map_err(v::error_from_wit)));
+        self.after_call(result)
     }
 }

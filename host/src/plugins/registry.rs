@@ -88,6 +88,14 @@ impl Plugin {
         }
     }
 
+    /// The contract version it was built against, e.g. `0.2.0`.
+    pub fn contract(&self) -> &'static str {
+        match self {
+            Plugin::Provider(plugin) => plugin.contract(),
+            Plugin::Router(plugin) => plugin.contract(),
+        }
+    }
+
     /// `provider` or `router`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -142,6 +150,8 @@ pub struct RegistryEvent {
 pub struct VersionInfo {
     /// Declared version.
     pub version: String,
+    /// Contract version it was built against.
+    pub contract: &'static str,
     /// SHA-256 of the component.
     pub digest: String,
     /// Where it came from.
@@ -162,6 +172,7 @@ impl VersionInfo {
         let (recent_requests, error_rate) = state.error_rate();
         VersionInfo {
             version: plugin.version().to_owned(),
+            contract: plugin.contract(),
             digest: state.digest.clone(),
             origin: state.origin.clone(),
             in_flight: state.in_flight(),

@@ -1,5 +1,5 @@
-//! Routing policy plugins: loading (type-check + self-test) and ordering calls. This is the
-//! boundary for the `router` world of `switchyard:plugin@0.1.0`.
+//! Routing policy plugins: loading (type-check + self-test) and ordering calls, for every
+//! supported contract version (generated types stay in `v0_1_0` / `v0_2_0`).
 
 use wasmtime::component::Component;
 
@@ -8,15 +8,42 @@ use super::fault::PluginFault;
 use super::sandbox::{SandboxState, new_store};
 use super::version::VersionState;
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "switchyard:plugin/router@0.1.0",
-        exports: { default: async },
-    });
+use super::{v0_1_0, v0_2_0};
+
+/// The pre-linked component, for the contract version it was built against.
+enum PolicyPre {
+    V0_1(v0_1_0::RouterPre<SandboxState>),
+    V0_2(v0_2_0::RouterPre<SandboxState>),
 }
 
-use bindings::exports::switchyard::plugin::policy as wit;
+/// Runs `$body` in a fresh instance of `$pre`, with `$guest` bound to its `policy` export and
+/// `$v` to its version's boundary module; evaluates to a `wasmtime::Result`.
+macro_rules! on_policy {
+    ($pre:expr, $store:expr, |$guest:ident, $v:ident| $body:expr) => {
+        match $pre {
+            PolicyPre::V0_1(pre) => {
+                use v0_1_0 as $v;
+                match pre.instantiate_async(&mut *$store).await {
+                    Ok(instance) => {
+                        let $guest = instance.switchyard_plugin_policy();
+                        $body
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            PolicyPre::V0_2(pre) => {
+                use v0_2_0 as $v;
+                match pre.instantiate_async(&mut *$store).await {
+                    Ok(instance) => {
+                        let $guest = instance.switchyard_plugin_policy();
+                        $body
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    };
+}
 
 /// Live statistics of one endpoint, as passed to a policy.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -66,7 +93,7 @@ pub struct RouterPlugin {
     name: String,
     version: String,
     state: VersionState,
-    pre: bindings::RouterPre<SandboxState>,
+    pre: PolicyPre,
     engine: PluginEngine,
 }
 
@@ -93,43 +120,50 @@ impl RouterPlugin {
             .linker()
             .instantiate_pre(component)
             .map_err(|e| format!("cannot link: {e:#}"))?;
-        let pre = bindings::RouterPre::new(instance_pre)
-            .map_err(|e| format!("not a routing policy: {e:#}"))?;
-        let mut store = new_store(engine.engine(), engine.limits());
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| format!("cannot instantiate: {e:#}"))?;
-        let policy = instance.switchyard_plugin_policy();
-        let descriptor = policy
-            .call_describe(&mut store)
-            .await
-            .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
-        let probe = wit::RequestSummary {
+        let pre = match v0_2_0::RouterPre::new(instance_pre.clone()) {
+            Ok(pre) => PolicyPre::V0_2(pre),
+            Err(current) => v0_1_0::RouterPre::new(instance_pre)
+                .map(PolicyPre::V0_1)
+                .map_err(|_| format!("not a routing policy: {current:#}"))?,
+        };
+        let mut store = new_store(engine.engine(), engine.limits(), "self-test");
+        let probe = PolicyRequest {
             model: "self-test/model".to_owned(),
             estimated_prompt_tokens: 0,
             max_tokens: None,
             seed: 0,
         };
-        match policy.call_order(&mut store, &probe, &[]).await {
-            Ok(Ok(order)) if order.is_empty() => {}
-            Ok(Ok(order)) => {
+        let store = &mut store;
+        let (name, version, order) = on_policy!(&pre, store, |guest, v| {
+            match guest.call_describe(&mut *store).await {
+                Ok(descriptor) => guest
+                    .call_order(&mut *store, &v::summary_to_wit(&probe), &[])
+                    .await
+                    .map(|order| (descriptor.name, descriptor.version, order)),
+                Err(error) => Err(error),
+            }
+        })
+        .map_err(|e| format!("self-test failed: {e:#}"))?;
+        match order {
+            Ok(order) if order.is_empty() => {}
+            Ok(order) => {
                 return Err(format!(
                     "self-test: ordering no candidates returned {order:?}"
                 ));
             }
-            Ok(Err(message)) => {
+            Err(message) => {
                 return Err(format!(
                     "self-test: ordering no candidates failed: {message}"
                 ));
             }
-            Err(e) => return Err(format!("self-test (order) failed: {e:#}")),
         }
-        let limits = engine.limits_for(&descriptor.name);
+        let descriptor = (name, version);
+        let (name, version) = descriptor;
+        let limits = engine.limits_for(&name);
         Ok(RouterPlugin {
             state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
-            name: descriptor.name,
-            version: descriptor.version,
+            name,
+            version,
             pre,
             engine: engine.clone(),
         })
@@ -143,6 +177,14 @@ impl RouterPlugin {
     /// The policy's version.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The contract version the policy was built against, e.g. `0.2.0`.
+    pub fn contract(&self) -> &'static str {
+        match self.pre {
+            PolicyPre::V0_1(_) => "0.1.0",
+            PolicyPre::V0_2(_) => "0.2.0",
+        }
     }
 
     /// The host's state of this version: digest, origin, instances, health.
@@ -184,19 +226,14 @@ impl RouterPlugin {
         request: &PolicyRequest,
         candidates: &[PolicyCandidate],
     ) -> wasmtime::Result<Result<Vec<u32>, String>> {
-        let mut store = new_store(self.engine.engine(), &self.state.limits);
-        let instance = self.pre.instantiate_async(&mut store).await?;
-        let summary = wit::RequestSummary {
-            model: request.model.clone(),
-            estimated_prompt_tokens: request.estimated_prompt_tokens,
-            max_tokens: request.max_tokens,
-            seed: request.seed,
-        };
-        let wit_candidates: Vec<wit::Candidate> = candidates.iter().map(candidate_to_wit).collect();
-        instance
-            .switchyard_plugin_policy()
-            .call_order(&mut store, &summary, &wit_candidates)
-            .await
+        let mut store = new_store(self.engine.engine(), &self.state.limits, &self.name);
+        let store = &mut store;
+        on_policy!(&self.pre, store, |guest, v| {
+            let candidates: Vec<_> = candidates.iter().map(v::candidate_to_wit).collect();
+            guest
+                .call_order(&mut *store, &v::summary_to_wit(request), &candidates)
+                .await
+        })
     }
 
     /// The order as distinct indexes below `count`, or a contract fault.
@@ -225,21 +262,5 @@ impl RouterPlugin {
             }
         }
         Ok(indexes)
-    }
-}
-
-fn candidate_to_wit(candidate: &PolicyCandidate) -> wit::Candidate {
-    wit::Candidate {
-        provider: candidate.provider.clone(),
-        model: candidate.model.clone(),
-        prompt_price: candidate.prompt_price,
-        completion_price: candidate.completion_price,
-        stats: wit::EndpointStats {
-            latency_p50_ms: candidate.stats.latency_p50_ms,
-            throughput_p50: candidate.stats.throughput_p50,
-            error_rate: candidate.stats.error_rate,
-            in_flight: candidate.stats.in_flight,
-            ms_since_last_failure: candidate.stats.ms_since_last_failure,
-        },
     }
 }

@@ -59,9 +59,44 @@ pub struct SandboxState {
     ticks_left: u64,
     /// What the plugin wrote to stderr, for the logs when it fails.
     stderr: MemoryOutputPipe,
+    /// The plugin's name, to tag its log lines.
+    plugin: String,
+    /// Log lines the plugin may still write in this store.
+    log_budget: u32,
 }
 
+/// Log lines one plugin store may write (one request); the rest are dropped.
+const LOG_LINES_PER_STORE: u32 = 64;
+/// Longest log line kept, in bytes.
+const LOG_LINE_BYTES: usize = 1024;
+
 impl SandboxState {
+    /// Writes a plugin's log line to the gateway's log, within the store's budget.
+    pub(crate) fn plugin_log(&mut self, level: tracing::Level, mut message: String) {
+        if self.log_budget == 0 {
+            return;
+        }
+        self.log_budget -= 1;
+        if message.len() > LOG_LINE_BYTES {
+            let mut end = LOG_LINE_BYTES;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        let plugin = &self.plugin;
+        // Debug formatting escapes newlines: a plugin cannot forge log lines.
+        match level {
+            tracing::Level::ERROR => tracing::error!(%plugin, ?message, "plugin log"),
+            tracing::Level::WARN => tracing::warn!(%plugin, ?message, "plugin log"),
+            tracing::Level::INFO => tracing::info!(%plugin, ?message, "plugin log"),
+            _ => tracing::debug!(%plugin, ?message, "plugin log"),
+        }
+        if self.log_budget == 0 {
+            tracing::warn!(%plugin, "plugin log budget spent; further lines of this request dropped");
+        }
+    }
+
     /// What the plugin wrote to stderr so far (lossy UTF-8, trimmed).
     pub(crate) fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr.contents())
@@ -79,8 +114,12 @@ impl WasiView for SandboxState {
     }
 }
 
-/// A fresh store with an empty WASI context and the memory limit applied.
-pub(crate) fn new_store(engine: &Engine, limits: &SandboxLimits) -> Store<SandboxState> {
+/// A fresh store for plugin `plugin` with an empty WASI context and the memory limit applied.
+pub(crate) fn new_store(
+    engine: &Engine,
+    limits: &SandboxLimits,
+    plugin: &str,
+) -> Store<SandboxState> {
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let state = SandboxState {
         // Nothing is inherited or preopened: no env, args, dirs or sockets; stderr goes to a
@@ -98,6 +137,8 @@ pub(crate) fn new_store(engine: &Engine, limits: &SandboxLimits) -> Store<Sandbo
             .build(),
         ticks_left: limits.call_deadline_ticks,
         stderr,
+        plugin: plugin.to_owned(),
+        log_budget: LOG_LINES_PER_STORE,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);

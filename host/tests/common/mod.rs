@@ -28,19 +28,29 @@ impl Gateway {
     /// Starts the gateway with `config` (TOML, without `[server]`), the hostile test plugins in
     /// its plugins folder, listening on a free port.
     pub async fn start(config: &str) -> Gateway {
-        Self::start_with_env(config, &[]).await
+        Self::launch(config, &[], &[]).await
     }
 
     /// [`Gateway::start`] with extra environment variables.
     pub async fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::launch(config, env, &[]).await
+    }
+
+    /// [`Gateway::start`] with extra plugin files in its plugins folder.
+    pub async fn start_with_plugins(config: &str, plugins: &[&str]) -> Gateway {
+        Self::launch(config, &[], plugins).await
+    }
+
+    async fn launch(config: &str, env: &[(&str, &str)], extra_plugins: &[&str]) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
-        for path in [
+        let hostile = [
             switchyard_tests::hostile::PANIC,
             switchyard_tests::hostile::SPIN,
             switchyard_tests::hostile::HOG,
-        ] {
+        ];
+        for path in hostile.iter().chain(extra_plugins) {
             let name = Path::new(path).file_name().expect("file name");
             std::fs::copy(path, plugins.join(name)).expect("copy plugin");
         }

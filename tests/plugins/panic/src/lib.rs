@@ -30,6 +30,7 @@ impl Provider for Panic {
         _endpoint: EndpointSettings,
         _stream: bool,
     ) -> Result<HttpRequest, PluginError> {
+        switchyard_sdk::log::error("about to panic\nforged: line");
         panic!("test-panic plugin panics on purpose")
     }
 

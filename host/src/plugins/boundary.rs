@@ -1,0 +1,164 @@
+//! The conversions between one WIT version's generated types and the host's own types, written
+//! once and stamped into each version's boundary module (`v0_1_0`, `v0_2_0`) by
+//! [`contract_boundary!`]: the rest of the host never sees generated types.
+
+/// Generates the conversion functions in a boundary module whose `provider_bindings` and
+/// `router_bindings` modules hold that version's generated bindings.
+macro_rules! contract_boundary {
+    () => {
+        use super::router::{PolicyCandidate, PolicyRequest};
+        use super::types::{
+            CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
+            ProviderDescriptor, ProviderError, StreamOutput, UpstreamRequest, Usage,
+        };
+        use provider_bindings::exports::switchyard::plugin::adapter as wit_adapter;
+        use provider_bindings::switchyard::plugin::types as wit;
+        use router_bindings::exports::switchyard::plugin::policy;
+
+        pub use provider_bindings::{Provider, ProviderPre};
+        pub use router_bindings::RouterPre;
+
+        /// A response record for the adapter.
+        pub(crate) fn http_response(
+            status: u16,
+            headers: Vec<(String, String)>,
+            body: Vec<u8>,
+        ) -> wit::HttpResponse {
+            wit::HttpResponse {
+                status,
+                headers,
+                body,
+            }
+        }
+
+        /// An event record for the decoder.
+        pub(crate) fn sse_event(event: switchyard_sdk::sse::Event) -> wit::SseEvent {
+            wit::SseEvent {
+                event: event.event,
+                data: event.data,
+            }
+        }
+
+        /// The request summary for a policy.
+        pub(crate) fn summary_to_wit(request: &PolicyRequest) -> policy::RequestSummary {
+            policy::RequestSummary {
+                model: request.model.clone(),
+                estimated_prompt_tokens: request.estimated_prompt_tokens,
+                max_tokens: request.max_tokens,
+                seed: request.seed,
+            }
+        }
+
+        pub(crate) fn descriptor_from_wit(
+            descriptor: wit_adapter::Descriptor,
+        ) -> ProviderDescriptor {
+            ProviderDescriptor {
+                name: descriptor.name,
+                version: descriptor.version,
+                allowed_hosts: descriptor.allowed_hosts,
+                streaming: descriptor.capabilities.streaming,
+                tools: descriptor.capabilities.tools,
+                supported_parameters: descriptor.capabilities.supported_parameters,
+            }
+        }
+
+        pub(crate) fn endpoint_to_wit(endpoint: &EndpointSettings) -> wit::EndpointSettings {
+            wit::EndpointSettings {
+                base_url: endpoint.base_url.clone(),
+                upstream_model: endpoint.upstream_model.clone(),
+                options: endpoint.options.clone(),
+            }
+        }
+
+        pub(crate) fn request_from_wit(request: wit::HttpRequest) -> UpstreamRequest {
+            UpstreamRequest {
+                method: request.method,
+                url: request.url,
+                headers: request.headers,
+                body: request.body,
+                credential: match request.credential {
+                    wit::CredentialPlacement::None => CredentialPlacement::None,
+                    wit::CredentialPlacement::Bearer => CredentialPlacement::Bearer,
+                    wit::CredentialPlacement::Header(name) => CredentialPlacement::Header(name),
+                    wit::CredentialPlacement::Query(name) => CredentialPlacement::Query(name),
+                },
+            }
+        }
+
+        pub(crate) fn usage_from_wit(usage: wit::Usage) -> Usage {
+            Usage {
+                prompt_tokens: usage.prompt_tokens,
+                completion_tokens: usage.completion_tokens,
+                cached_tokens: usage.cached_tokens,
+                cache_write_tokens: usage.cache_write_tokens,
+                reasoning_tokens: usage.reasoning_tokens,
+            }
+        }
+
+        pub(crate) fn finish_from_wit(finish: wit::Finish) -> Finish {
+            Finish {
+                reason: match finish.reason {
+                    wit::FinishReason::Stop => FinishReason::Stop,
+                    wit::FinishReason::Length => FinishReason::Length,
+                    wit::FinishReason::ToolCalls => FinishReason::ToolCalls,
+                    wit::FinishReason::ContentFilter => FinishReason::ContentFilter,
+                    wit::FinishReason::Error => FinishReason::Error,
+                },
+                native: finish.native,
+            }
+        }
+
+        pub(crate) fn parsed_from_wit(parsed: wit::ParsedResponse) -> ParsedResponse {
+            ParsedResponse {
+                body: parsed.body,
+                usage: parsed.usage.map(usage_from_wit),
+                finish: parsed.finish.map(finish_from_wit),
+            }
+        }
+
+        pub(crate) fn stream_output_from_wit(output: wit::StreamOutput) -> StreamOutput {
+            StreamOutput {
+                chunks: output.chunks,
+                usage: output.usage.map(usage_from_wit),
+                finish: output.finish.map(finish_from_wit),
+                done: output.done,
+            }
+        }
+
+        pub(crate) fn error_from_wit(error: wit::PluginError) -> ProviderError {
+            match error {
+                wit::PluginError::RateLimited(limit) => ProviderError::RateLimited {
+                    message: limit.message,
+                    retry_after_ms: limit.retry_after_ms,
+                },
+                wit::PluginError::Overloaded(m) => ProviderError::Overloaded(m),
+                wit::PluginError::ContextLengthExceeded(m) => {
+                    ProviderError::ContextLengthExceeded(m)
+                }
+                wit::PluginError::InvalidRequest(m) => ProviderError::InvalidRequest(m),
+                wit::PluginError::Auth(m) => ProviderError::Auth(m),
+                wit::PluginError::ContentFiltered(m) => ProviderError::ContentFiltered(m),
+                wit::PluginError::UpstreamUnavailable(m) => ProviderError::UpstreamUnavailable(m),
+                wit::PluginError::Internal(m) => ProviderError::Internal(m),
+            }
+        }
+
+        pub(crate) fn candidate_to_wit(candidate: &PolicyCandidate) -> policy::Candidate {
+            policy::Candidate {
+                provider: candidate.provider.clone(),
+                model: candidate.model.clone(),
+                prompt_price: candidate.prompt_price,
+                completion_price: candidate.completion_price,
+                stats: policy::EndpointStats {
+                    latency_p50_ms: candidate.stats.latency_p50_ms,
+                    throughput_p50: candidate.stats.throughput_p50,
+                    error_rate: candidate.stats.error_rate,
+                    in_flight: candidate.stats.in_flight,
+                    ms_since_last_failure: candidate.stats.ms_since_last_failure,
+                },
+            }
+        }
+    };
+}
+
+pub(crate) use contract_boundary;
