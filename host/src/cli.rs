@@ -1,5 +1,6 @@
 //! The `switchyard plugin` subcommands: scaffold a plugin crate, check a component the way the
-//! gateway loads it, and list the plugins a configuration loads.
+//! gateway loads it, list the plugins a configuration loads, and roll back a running gateway's
+//! plugin through its admin API.
 
 use std::path::{Path, PathBuf};
 
@@ -119,6 +120,27 @@ pub async fn list_plugins(config: &Config) -> anyhow::Result<String> {
         ));
     }
     Ok(lines.join("\n"))
+}
+
+/// Asks the gateway at `gateway` (e.g. `http://127.0.0.1:8080`) to roll plugin `name` back to
+/// its previous version, authenticating with `token`; returns the gateway's answer.
+pub async fn rollback_plugin(gateway: &str, name: &str, token: &str) -> anyhow::Result<String> {
+    let url = format!(
+        "{}/admin/plugins/{name}/rollback",
+        gateway.trim_end_matches('/')
+    );
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("calling {url}"))?;
+    let status = response.status();
+    let body = response.text().await.context("reading the answer")?;
+    if !status.is_success() {
+        bail!("rollback refused ({status}): {body}");
+    }
+    Ok(body)
 }
 
 fn describe(plugin: &Plugin) -> String {

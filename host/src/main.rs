@@ -54,6 +54,17 @@ enum PluginCommand {
         /// The `.wasm` component.
         file: PathBuf,
     },
+    /// Rolls a running gateway's plugin back to its previous version (admin API).
+    Rollback {
+        /// Plugin name.
+        name: String,
+        /// The gateway's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        gateway: String,
+        /// The admin token.
+        #[arg(long, env = "SWITCHYARD_ADMIN_TOKEN", hide_env_values = true)]
+        token: String,
+    },
     /// Lists the plugins a configuration loads.
     List {
         /// Configuration file (TOML). Without it the built-in configuration is used.
@@ -108,6 +119,17 @@ build it: cd {} && cargo build --release --target wasm32-wasip2",
         }
         PluginCommand::Check { file } => {
             print!("{}", runtime.block_on(cli::check_plugin(&file))?);
+            Ok(())
+        }
+        PluginCommand::Rollback {
+            name,
+            gateway,
+            token,
+        } => {
+            println!(
+                "{}",
+                runtime.block_on(cli::rollback_plugin(&gateway, &name, &token))?
+            );
             Ok(())
         }
         PluginCommand::List { config } => {

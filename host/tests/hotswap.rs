@@ -227,17 +227,31 @@ async fn a_bad_replacement_can_be_rolled_back_and_bad_uploads_are_refused() {
     let (status, _, _) = gateway.post(&request("m/oa", false)).await;
     assert_eq!(status, 502);
 
-    let (status, body) = admin(
-        &gateway,
-        reqwest::Method::POST,
-        "/plugins/openai/rollback",
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    // Roll back with the command line, as an operator would.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["plugin", "rollback", "openai", "--gateway", &gateway.url])
+        .env("SWITCHYARD_ADMIN_TOKEN", ADMIN)
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let body: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(body["current"]["version"], "0.1.0");
     let (status, _, _) = gateway.post(&request("m/oa", false)).await;
     assert_eq!(status, 200);
+
+    // Through the API: a second rollback swaps back to the broken version, a third restores.
+    for expected in ["9.9.9", "0.1.0"] {
+        let (status, body) = admin(
+            &gateway,
+            reqwest::Method::POST,
+            "/plugins/openai/rollback",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["current"]["version"], expected);
+    }
 
     // Not a component, a wrong token, an unknown plugin.
     let (status, body) = admin(
