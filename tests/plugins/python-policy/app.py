@@ -1,7 +1,8 @@
 """A Switchyard routing policy written in Python, built into a WebAssembly component with
-componentize-py 0.25.1 (`pip install componentize-py==0.25.1`). From the repository root:
+componentize-py 0.25.1 (`pip install componentize-py==0.25.1`) against the frozen contract
+0.1.0, so the gateway's support of older plugins is tested too. From the repository root:
 
-    componentize-py -d wit -w switchyard:plugin/router@0.1.0 componentize app \
+    componentize-py -d wit/v0.1.0 -w switchyard:plugin/router@0.1.0 componentize app \
         -p tests/plugins/python-policy -o python-reverse.wasm
 
 Policy `python-reverse`: try the candidates in reverse order, last first. It is deterministic
