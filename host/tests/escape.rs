@@ -215,8 +215,15 @@ async fn a_plugin_cannot_escape_its_sandbox() {
             Some(format!("Bearer {KEY}").as_str())
         );
     }
-    // What the sandbox allows, for the record: the wall and monotonic clocks and the random
-    // source work (std needs them; a plugin learns the time, nothing about other requests).
+    // The clock is frozen at the Unix epoch: no time, no timing side channel. The random source
+    // works (std's hash maps need it) and says nothing about other requests.
+    for request in &recorded {
+        assert_eq!(
+            request.json.as_ref().unwrap()["clock_unix_ms"],
+            0,
+            "the plugin saw a real clock"
+        );
+    }
     let first = recorded[0].json.as_ref().unwrap();
     eprintln!(
         "escape findings of one request: {}",

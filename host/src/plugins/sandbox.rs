@@ -1,12 +1,12 @@
 //! What one plugin instance may use: an empty WASI context (no files, environment, network,
-//! clock beyond what std needs, no inherited stdio), a memory limit and a per-call deadline.
+//! sockets or inherited stdio; a frozen clock), a memory limit and a per-call deadline.
 
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 /// How much of a plugin's stderr (panic messages, debug prints) is kept for the logs.
 const STDERR_CAPACITY: usize = 8 * 1024;
@@ -129,6 +129,8 @@ pub(crate) fn new_store(
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
             .build(),
         table: ResourceTable::new(),
         limits: StoreLimitsBuilder::new()
@@ -154,6 +156,31 @@ pub(crate) fn new_store(
     });
     store.set_epoch_deadline(1);
     store
+}
+
+/// The only clock a plugin sees: always the Unix epoch, never advancing. The contract gives a
+/// plugin no time (the host stamps `created` and measures latency itself), and a frozen clock
+/// leaves no timing side channel between requests.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+
+    fn now(&self) -> u64 {
+        0
+    }
 }
 
 /// Gives the next call a fresh deadline.
