@@ -1,1 +1,264 @@
-fn main() {}
+//! `switchyard-bench`: one command that measures Switchyard against the direct path, a bare
+//! hyper proxy hop, LiteLLM and Portkey on the same fast mock upstream, and writes
+//! `bench/results/latest.{json,md,png}`.
+//!
+//! `cargo run --release -p switchyard-bench -- run` is the full run (peers installed under
+//! `bench/.peers` on first use); `-- run --quick` takes seconds, skips the peers and proves the
+//! harness works (for CI; it asserts nothing about timings).
+
+mod chart;
+mod contenders;
+mod load;
+mod machine;
+mod mock;
+mod process;
+mod proxy;
+mod report;
+mod results;
+mod scenarios;
+mod targets;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use contenders::{Contender, gateway, litellm, local, portkey};
+use results::{PeerStatus, Results};
+use scenarios::{Plan, memory};
+
+#[derive(Parser)]
+#[command(about = "Switchyard benchmark harness")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the benchmark and write the report.
+    Run {
+        /// A seconds-long run without peers, to prove the harness works (CI).
+        #[arg(long)]
+        quick: bool,
+        /// Skip LiteLLM and Portkey.
+        #[arg(long)]
+        no_peers: bool,
+        /// Soak length in seconds (default: 300 full, 5 quick).
+        #[arg(long)]
+        soak_secs: Option<u64>,
+        /// Where the report goes.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
+        out: PathBuf,
+    },
+    /// Serve the mock upstream (used by `run`).
+    #[command(hide = true)]
+    Mock {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
+    /// Serve the bare proxy (used by `run`).
+    #[command(hide = true)]
+    Proxy {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        #[arg(long)]
+        upstream: SocketAddr,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    match cli.command {
+        Command::Mock { listen } => runtime.block_on(mock::serve(listen)),
+        Command::Proxy { listen, upstream } => runtime.block_on(proxy::serve(listen, upstream)),
+        Command::Run {
+            quick,
+            no_peers,
+            soak_secs,
+            out,
+        } => {
+            let mut plan = if quick { Plan::quick() } else { Plan::full() };
+            if let Some(secs) = soak_secs {
+                plan.soak = Duration::from_secs(secs);
+            }
+            runtime.block_on(run(plan, quick, !quick && !no_peers, &out))
+        }
+    }
+}
+
+/// Prints a progress line to stderr.
+fn step(started: Instant, message: &str) {
+    eprintln!("[{:>6.1}s] {message}", started.elapsed().as_secs_f64());
+}
+
+async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let work = std::env::temp_dir().join(format!("switchyard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let peers_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".peers");
+
+    let mut results = Results {
+        meta: machine::meta(if quick { "quick" } else { "full" }),
+        ..Results::default()
+    };
+    results.meta.started_unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+
+    step(
+        started,
+        "starting the mock upstream, the bare proxy and the gateway",
+    );
+    let mock = local::start_mock(&work).await?;
+    let proxy = local::start_proxy(mock.target.addr, &work).await?;
+    let gateway = gateway::start(mock.target.addr, &work).await?;
+    results.meta.gateway_startup_ms = gateway.startup.as_secs_f64() * 1e3;
+    let gateway_pid = gateway.contender.process.pid();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    results.memory.idle_mib = process::rss_bytes(gateway_pid)
+        .map(memory::mib)
+        .unwrap_or_default();
+
+    let mut peers: Vec<Contender> = Vec::new();
+    if with_peers {
+        step(
+            started,
+            "starting LiteLLM and Portkey (installed on first use)",
+        );
+        let node = portkey::node_version();
+        for (name, version, outcome) in [
+            (
+                "litellm",
+                format!("litellm[proxy]=={} (2 workers)", litellm::VERSION),
+                litellm::start(&peers_dir, mock.target.addr, &work).await,
+            ),
+            (
+                "portkey",
+                format!("@portkey-ai/gateway@{} on Node {node}", portkey::VERSION),
+                portkey::start(&peers_dir, mock.target.addr, &work).await,
+            ),
+        ] {
+            let status = match outcome {
+                Ok(contender) => {
+                    peers.push(contender);
+                    "ok".to_owned()
+                }
+                Err(error) => {
+                    let reason = format!("{name} did not start: {error:#}");
+                    step(started, &reason);
+                    results.failures.push(reason.clone());
+                    format!("failed: {error:#}")
+                }
+            };
+            results.meta.peers.push(PeerStatus {
+                name: name.to_owned(),
+                version,
+                status,
+            });
+        }
+    } else {
+        for name in ["litellm", "portkey"] {
+            results.meta.peers.push(PeerStatus {
+                name: name.to_owned(),
+                version: String::new(),
+                status: if quick {
+                    "skipped (quick mode)"
+                } else {
+                    "skipped (--no-peers)"
+                }
+                .to_owned(),
+            });
+        }
+    }
+
+    // Direct first: every added figure is against it.
+    let mut targets = vec![
+        mock.target.clone(),
+        proxy.target.clone(),
+        gateway.contender.target.clone(),
+    ];
+    targets.extend(peers.iter().map(|p| p.target.clone()));
+
+    step(started, "1/6 added latency at concurrency 1");
+    match scenarios::latency::run(&targets, plan.warmup, plan.serial_requests).await {
+        Ok(rows) => results.latency = rows,
+        Err(error) => results.failures.push(format!("latency: {error:#}")),
+    }
+
+    step(started, "2/6 throughput and latency under load");
+    let sampler = memory::PeakSampler::start(gateway_pid);
+    match scenarios::throughput::run(&targets, &plan).await {
+        Ok(section) => results.throughput = section,
+        Err(error) => results.failures.push(format!("throughput: {error:#}")),
+    }
+    results.memory.load_peak_mib = sampler.finish();
+
+    step(started, "3/6 streaming");
+    match scenarios::streaming::serial(&targets, plan.warmup / 5, plan.serial_streams).await {
+        Ok(rows) => results.streaming.serial = rows,
+        Err(error) => results.failures.push(format!("streaming: {error:#}")),
+    }
+    results.streaming.chunks = scenarios::streaming::CHUNKS;
+    results.streaming.concurrent_streams = plan.concurrent_streams;
+    let sampler = memory::PeakSampler::start(gateway_pid);
+    results.streaming.concurrent =
+        scenarios::streaming::concurrent(&targets, plan.concurrent_streams).await;
+    results.memory.streams_peak_mib = sampler.finish();
+    drop(peers); // free their CPU for the soak
+
+    step(
+        started,
+        &format!("4/6 memory soak ({} s)", plan.soak.as_secs()),
+    );
+    match memory::soak(
+        &gateway.contender.target,
+        gateway_pid,
+        plan.soak,
+        plan.soak_rates,
+        plan.connections,
+    )
+    .await
+    {
+        Ok(soak) => results.memory.soak = soak,
+        Err(error) => results.failures.push(format!("soak: {error:#}")),
+    }
+    drop(gateway);
+    drop(proxy);
+    drop(mock);
+
+    step(started, "6/6 plugin costs");
+    match scenarios::plugin_costs::run(plan.plugin_iterations, plan.compiles, &work).await {
+        Ok(section) => results.plugins = section,
+        Err(error) => results.failures.push(format!("plugin costs: {error:#}")),
+    }
+
+    results.targets = targets::evaluate(&results);
+    if let Err(error) = chart::draw(&results, &out.join("latest.png")) {
+        results.failures.push(format!("chart: {error:#}"));
+    }
+    results.meta.duration_s = started.elapsed().as_secs_f64();
+    report::write(&results, out)?;
+    step(
+        started,
+        &format!("done: {}", out.join("latest.md").display()),
+    );
+    println!("{}", report::targets_table(&results));
+    if results.failures.is_empty() {
+        let _ = std::fs::remove_dir_all(&work);
+    } else {
+        eprintln!("failures (logs kept in {}):", work.display());
+        for failure in &results.failures {
+            eprintln!("  - {failure}");
+        }
+    }
+    Ok(())
+}

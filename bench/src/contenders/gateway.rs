@@ -1,0 +1,104 @@
+//! Switchyard itself: the release binary, built if missing, serving the bench models through
+//! the `openai` adapter plugin, each model with two endpoints on the mock so the `price` routing
+//! policy runs on every request.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::{Contender, chat_target, models};
+use crate::process::Process;
+
+/// The gateway, and how long it took to start listening.
+pub struct Gateway {
+    /// The running gateway.
+    pub contender: Contender,
+    /// Spawn to the `listening` line (plugins compiled and loaded).
+    pub startup: Duration,
+}
+
+/// The gateway configuration for a mock at `mock`.
+pub fn config(mock: SocketAddr) -> String {
+    let mut toml = String::from("[server]\nlisten = \"127.0.0.1:0\"\n\n");
+    for provider in ["mock_a", "mock_b"] {
+        let _ = writeln!(
+            toml,
+            "[providers.{provider}]\nplugin = \"openai\"\nbase_url = \"http://{mock}/v1\"\n"
+        );
+    }
+    for model in models::ALL {
+        let _ = writeln!(
+            toml,
+            "[[models]]\nid = \"{model}\"\nendpoints = [\n  \
+             {{ provider = \"mock_a\", upstream_model = \"{model}\", prompt_price = \"0.1\", completion_price = \"0.4\" }},\n  \
+             {{ provider = \"mock_b\", upstream_model = \"{model}\", prompt_price = \"0.2\", completion_price = \"0.8\" }},\n]\n"
+        );
+    }
+    toml
+}
+
+/// The release binary next to this one. Under `cargo run` it is (re)built first, so the
+/// harness never measures a stale gateway; otherwise it is built only when missing.
+pub fn binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find this program's path")?;
+    let dir = exe.parent().context("this program has no folder")?;
+    let binary = dir.join("switchyard");
+    let cargo = std::env::var("CARGO").ok();
+    if binary.exists() && cargo.is_none() {
+        return Ok(binary);
+    }
+    eprintln!(
+        "building {} (cargo build --release -p switchyard; several minutes the first time)",
+        binary.display()
+    );
+    let status = std::process::Command::new(cargo.unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "-p", "switchyard"])
+        .status()
+        .context("cannot run cargo to build the gateway")?;
+    if !status.success() || !binary.exists() {
+        bail!(
+            "could not build {}; run `cargo build --release -p switchyard` with the same CARGO_TARGET_DIR",
+            binary.display()
+        );
+    }
+    Ok(binary)
+}
+
+/// Starts the gateway against the mock at `mock`; its files go to `work`.
+pub async fn start(mock: SocketAddr, work: &Path) -> anyhow::Result<Gateway> {
+    let binary = binary()?;
+    let config_path = work.join("switchyard.toml");
+    std::fs::write(&config_path, config(mock))
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    let mut command = std::process::Command::new(&binary);
+    command
+        .arg("serve")
+        .arg("--config")
+        .arg(&config_path)
+        .env("RUST_LOG", "warn");
+    let started = Instant::now();
+    let mut process = Process::spawn("switchyard", command, &work.join("switchyard.log"), true)?;
+    let addr = process
+        .address_after("switchyard listening on", Duration::from_secs(120))
+        .await
+        .with_context(|| format!("see {}", work.join("switchyard.log").display()))?;
+    Ok(Gateway {
+        contender: Contender {
+            target: chat_target("switchyard", addr),
+            process,
+        },
+        startup: started.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_parses() {
+        let text = super::config("127.0.0.1:9".parse().unwrap());
+        switchyard::config::Config::parse(&text).unwrap();
+    }
+}
