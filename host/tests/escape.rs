@@ -7,112 +7,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
-use common::{KEY, KEY_ENV, model, provider, request};
+use common::{Gateway, KEY, model, provider, request};
 use serde_json::{Value, json};
 use switchyard_tests::MockUpstream;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-/// The gateway with the escape plugin (and nothing else) in its plugins folder.
-struct EscapeGateway {
-    child: Child,
-    url: String,
-    client: reqwest::Client,
-    dir: tempfile::TempDir,
-}
-
-impl EscapeGateway {
-    async fn start(config: &str) -> EscapeGateway {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let plugins = dir.path().join("plugins");
-        std::fs::create_dir(&plugins).expect("plugins dir");
-        let escape = switchyard_tests::hostile::ESCAPE;
-        let name = Path::new(escape).file_name().expect("file name");
-        std::fs::copy(escape, plugins.join(name)).expect("copy plugin");
-        let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 1000\nmemory_limit_mib = 32\n\n{config}",
-            plugins.display().to_string()
-        );
-        let config_path = dir.path().join("switchyard.toml");
-        std::fs::write(&config_path, text).expect("write config");
-        let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            // The plugin looks for this variable (the credential) and for any variable at all.
-            .env(KEY_ENV, KEY)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start switchyard");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await;
-        let url = match first {
-            Ok(Ok(Some(line))) => line
-                .strip_prefix("switchyard listening on ")
-                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-                .to_owned(),
-            other => {
-                let log =
-                    std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
-                panic!("gateway did not start: {other:?}\n{log}");
-            }
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        EscapeGateway {
-            child,
-            url,
-            client: reqwest::Client::new(),
-            dir,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
-    }
-
-    async fn chat(&self, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}/v1/chat/completions", self.url))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
-        (status, json)
-    }
-
-    async fn stream(&self, body: &Value) -> (u16, String) {
-        let response = self
-            .client
-            .post(format!("{}/v1/chat/completions", self.url))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        (status, response.text().await.expect("body"))
-    }
-}
-
-impl Drop for EscapeGateway {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("---- gateway log ----\n{}", self.log());
-        }
-        let _ = self.child.start_kill();
-    }
+/// The gateway with the escape plugin in its plugins folder (beside the other hostile ones).
+async fn escape_gateway(config: &str) -> Gateway {
+    Gateway::start_with_plugins(config, &[switchyard_tests::hostile::ESCAPE]).await
 }
 
 const SCENARIO: &str = "fixture=openai/openai-text";
@@ -169,7 +70,7 @@ fn assert_nothing_escaped(findings: &Value) {
 async fn a_plugin_cannot_escape_its_sandbox() {
     let mock = MockUpstream::start().await.unwrap();
     let port = mock.addr().port();
-    let gateway = EscapeGateway::start(&escape_config(
+    let gateway = escape_gateway(&escape_config(
         &mock,
         SCENARIO,
         &format!("port = \"{port}\""),
@@ -178,11 +79,11 @@ async fn a_plugin_cannot_escape_its_sandbox() {
 
     // Several requests in sequence, streamed and not, then several at once.
     for n in 0..3 {
-        let (status, body) = gateway.chat(&secret_request(n, false)).await;
+        let (status, _, body) = gateway.chat(&secret_request(n, false)).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["provider"], "escape");
     }
-    let (status, text) = gateway.stream(&secret_request(3, true)).await;
+    let (status, _, text) = gateway.post(&secret_request(3, true)).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("data: [DONE]"), "{text}");
     let concurrent: Vec<_> = (4..10)
@@ -244,10 +145,11 @@ async fn a_plugin_cannot_escape_its_sandbox() {
 async fn assert_exfiltration_refused(how: &str, extra_options: &str, watched: &[&MockUpstream]) {
     let mock = MockUpstream::start().await.unwrap();
     let options = format!("exfiltrate = \"{how}\"{extra_options}");
-    let gateway = EscapeGateway::start(&escape_config(&mock, SCENARIO, &options)).await;
+    let gateway = escape_gateway(&escape_config(&mock, SCENARIO, &options)).await;
     let mut answers = Vec::new();
     for stream in [false, true] {
-        answers.push(gateway.chat(&secret_request(0, stream)).await);
+        let (status, _, body) = gateway.chat(&secret_request(0, stream)).await;
+        answers.push((status, body));
     }
     for other in watched {
         for request in other.requests() {
@@ -308,13 +210,13 @@ async fn an_allowed_host_on_another_port_is_refused() {
 #[tokio::test]
 async fn a_host_header_naming_another_host_is_not_sent() {
     let mock = MockUpstream::start().await.unwrap();
-    let gateway = EscapeGateway::start(&escape_config(
+    let gateway = escape_gateway(&escape_config(
         &mock,
         SCENARIO,
         "exfiltrate = \"host-header\"",
     ))
     .await;
-    let (status, body) = gateway.chat(&secret_request(0, false)).await;
+    let (status, _, body) = gateway.chat(&secret_request(0, false)).await;
     let hosts: Vec<_> = mock
         .requests()
         .iter()

@@ -15,14 +15,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{KEY, KEY_ENV, provider, request};
-use serde_json::Value;
+use common::{Gateway, provider, request};
 use switchyard_tests::MockUpstream;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 /// The componentize-py release this test is written against.
 const COMPONENTIZE_PY: &str = "0.25.1";
@@ -106,101 +102,15 @@ fn build_python_policy() -> PathBuf {
     output
 }
 
-/// The gateway with the Python policy in its plugins folder.
-struct PolicyGateway {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl PolicyGateway {
-    async fn start(dir: tempfile::TempDir, plugins: &Path, config: &str) -> PolicyGateway {
-        let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n\n[plugins]\ndir = {:?}\n\n{config}",
-            plugins.display().to_string()
-        );
-        let config_path = dir.path().join("switchyard.toml");
-        std::fs::write(&config_path, text).expect("write config");
-        let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config_path)
-            .env(KEY_ENV, KEY)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start switchyard");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        // A debug-built host compiles the 18 MB component (it embeds CPython) slowly.
-        let first = tokio::time::timeout(Duration::from_secs(600), lines.next_line()).await;
-        let url = match first {
-            Ok(Ok(Some(line))) => line
-                .strip_prefix("switchyard listening on ")
-                .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-                .to_owned(),
-            other => {
-                let log =
-                    std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
-                panic!("gateway did not start: {other:?}\n{log}");
-            }
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        PolicyGateway { child, url, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("gateway.log")).unwrap_or_default()
-    }
-
-    async fn chat(&self, body: &Value) -> (u16, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}/v1/chat/completions", self.url))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("not JSON ({status}): {text}\n{}", self.log()));
-        (status, json)
-    }
-
-    async fn health(&self) -> Value {
-        reqwest::get(format!("{}/health", self.url))
-            .await
-            .expect("health")
-            .json()
-            .await
-            .expect("health JSON")
-    }
-}
-
-impl Drop for PolicyGateway {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("---- gateway log ----\n{}", self.log());
-        }
-        let _ = self.child.start_kill();
-    }
-}
-
 const FIRST: &str = "fixture=openai/openai-text";
 const LAST: &str = "fixture=groq/groq-tool-call";
 
 #[tokio::test]
 async fn a_python_routing_policy_orders_the_endpoints() {
     let started = Instant::now();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir(&plugins).expect("plugins dir");
     let component = build_python_policy();
     let built = started.elapsed();
     let size = std::fs::metadata(&component).expect("component").len();
-    std::fs::copy(&component, plugins.join(format!("{POLICY}.wasm"))).expect("copy component");
 
     let mock = MockUpstream::start().await.unwrap();
     // The first endpoint is free: the default `price` policy always puts it first.
@@ -209,17 +119,18 @@ async fn a_python_routing_policy_orders_the_endpoints() {
         provider("first", "openai", &mock, FIRST, ""),
         provider("last", "openai", &mock, LAST, ""),
     );
-    let gateway = PolicyGateway::start(dir, &plugins, &config).await;
+    let gateway =
+        Gateway::start_with_plugins(&config, &[component.to_str().expect("UTF-8 path")]).await;
     let ready = started.elapsed();
 
-    let health = gateway.health().await;
+    let (_, health) = gateway.get("/health").await;
     assert!(
         health.to_string().contains(POLICY),
         "the Python policy is loaded: {health}"
     );
 
     for _ in 0..3 {
-        let (status, body) = gateway.chat(&request("m/python", false)).await;
+        let (status, _, body) = gateway.chat(&request("m/python", false)).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             body["provider"], "last",
@@ -231,7 +142,7 @@ async fn a_python_routing_policy_orders_the_endpoints() {
         );
     }
     // Control: the default policy over the same endpoints serves the free first one.
-    let (status, body) = gateway.chat(&request("m/price", false)).await;
+    let (status, _, body) = gateway.chat(&request("m/price", false)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "first", "{body}");
 

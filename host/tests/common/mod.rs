@@ -76,7 +76,8 @@ impl Gateway {
             .expect("start switchyard");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await;
+        // Generous: a debug-built host compiles a large plugin (the 18 MB Python one) slowly.
+        let first = tokio::time::timeout(Duration::from_secs(600), lines.next_line()).await;
         let url = match first {
             Ok(Ok(Some(line))) => line
                 .strip_prefix("switchyard listening on ")
