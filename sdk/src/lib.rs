@@ -31,6 +31,9 @@ pub mod router;
 #[cfg(feature = "provider")]
 pub mod testing;
 
+#[cfg(feature = "provider")]
+pub mod chat_completions;
+
 #[cfg(any(feature = "provider", feature = "router"))]
 pub mod log;
 

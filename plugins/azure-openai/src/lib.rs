@@ -28,16 +28,17 @@
 //! An unknown option or an invalid value makes `build-request` fail with an internal error
 //! naming the option.
 
-mod error;
-mod normalize;
 mod options;
 mod request;
-mod response;
-mod stream;
 
 use switchyard_sdk::provider::*;
 
-pub use stream::AzureDecoder;
+use switchyard_sdk::chat_completions::{
+    ChatCompletionsDecoder, Dialect, OpenAiDialect, parse_response,
+};
+
+/// The stream decoder: the shared Chat Completions decoder with OpenAI's error reporting.
+pub type AzureDecoder = ChatCompletionsDecoder<OpenAiDialect>;
 
 /// The Azure OpenAI provider adapter.
 pub struct AzureOpenAi;
@@ -97,11 +98,11 @@ impl Provider for AzureOpenAi {
     }
 
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
-        response::parse(&response)
+        parse_response::<OpenAiDialect>(&response)
     }
 
     fn parse_error(response: HttpResponse) -> PluginError {
-        error::from_response(&response)
+        OpenAiDialect::response_error(&response)
     }
 }
 

@@ -4,7 +4,26 @@
 //! `{"object": "error", "message": {"detail": [...]}, "type": "invalid_request_error"}`.
 
 use serde_json::Value;
+use switchyard_sdk::chat_completions::Dialect;
 use switchyard_sdk::provider::*;
+
+/// Mistral's error reporting, for the shared Chat Completions response parser and decoder.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MistralDialect;
+
+impl Dialect for MistralDialect {
+    fn embedded_error(value: &Value) -> Option<PluginError> {
+        let is_error = value
+            .get("error")
+            .is_some_and(|e| e.is_object() || e.is_string())
+            || value.get("object").and_then(Value::as_str) == Some("error");
+        is_error.then(|| from_embedded(value))
+    }
+
+    fn response_error(response: &HttpResponse) -> PluginError {
+        from_response(response)
+    }
+}
 
 /// Maps a non-2xx response by HTTP status; a structured validation message is flattened to
 /// text first.

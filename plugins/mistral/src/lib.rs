@@ -36,15 +36,17 @@
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream |
 
 mod error;
-mod normalize;
 mod options;
 mod request;
-mod response;
-mod stream;
 
 use switchyard_sdk::provider::*;
 
-pub use stream::MistralDecoder;
+use switchyard_sdk::chat_completions::{ChatCompletionsDecoder, Dialect, parse_response};
+
+pub use error::MistralDialect;
+
+/// The stream decoder: the shared Chat Completions decoder with Mistral's error reporting.
+pub type MistralDecoder = ChatCompletionsDecoder<MistralDialect>;
 
 /// The Mistral AI provider adapter.
 pub struct Mistral;
@@ -95,11 +97,11 @@ impl Provider for Mistral {
     }
 
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
-        response::parse(&response)
+        parse_response::<MistralDialect>(&response)
     }
 
     fn parse_error(response: HttpResponse) -> PluginError {
-        error::from_response(&response)
+        MistralDialect::response_error(&response)
     }
 }
 

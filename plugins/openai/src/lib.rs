@@ -24,16 +24,17 @@
 //! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.
 
-mod error;
-mod normalize;
 mod options;
 mod request;
-mod response;
-mod stream;
 
 use switchyard_sdk::provider::*;
 
-pub use stream::OpenAiDecoder;
+use switchyard_sdk::chat_completions::{
+    ChatCompletionsDecoder, Dialect, OpenAiDialect, parse_response,
+};
+
+/// The stream decoder: the shared Chat Completions decoder with OpenAI's error reporting.
+pub type OpenAiDecoder = ChatCompletionsDecoder<OpenAiDialect>;
 
 /// The OpenAI-compatible provider adapter.
 pub struct OpenAi;
@@ -90,11 +91,11 @@ impl Provider for OpenAi {
     }
 
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
-        response::parse(&response)
+        parse_response::<OpenAiDialect>(&response)
     }
 
     fn parse_error(response: HttpResponse) -> PluginError {
-        error::from_response(&response)
+        OpenAiDialect::response_error(&response)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Classifies OpenAI-compatible error bodies (non-2xx responses, `error` objects in 2xx bodies
 //! and in stream chunks) into typed [`PluginError`]s.
 
+use crate::provider::*;
 use serde_json::Value;
-use switchyard_sdk::provider::*;
 
 /// Error codes or types meaning the operator's account or key is at fault (not transient).
 const AUTH_CODES: &[&str] = &[

@@ -1,23 +1,31 @@
-//! Decodes a streamed Azure OpenAI Chat Completions response, one server-sent event at a time.
+//! Decodes a streamed Chat Completions response, one server-sent event at a time.
+
+use std::marker::PhantomData;
 
 use serde_json::{Map, Value};
-use switchyard_sdk::provider::*;
 
-use crate::response::shape;
-use crate::{error, normalize};
+use crate::provider::*;
 
-/// Per-stream decoder state.
-#[derive(Debug, Default)]
-pub struct AzureDecoder {
+use super::response::shape;
+use super::{Dialect, normalize};
+
+/// Per-stream decoder state of a Chat Completions stream in dialect `D`.
+#[derive(Debug)]
+pub struct ChatCompletionsDecoder<D: Dialect> {
     /// A chunk has been forwarded already (the first one carries `role: assistant`).
     sent_first: bool,
     /// Fills in missing tool-call indexes.
     tools: normalize::ToolIndexer,
+    dialect: PhantomData<D>,
 }
 
-impl StreamDecoder for AzureDecoder {
+impl<D: Dialect> StreamDecoder for ChatCompletionsDecoder<D> {
     fn new(_endpoint: EndpointSettings) -> Self {
-        AzureDecoder::default()
+        ChatCompletionsDecoder {
+            sent_first: false,
+            tools: normalize::ToolIndexer::default(),
+            dialect: PhantomData,
+        }
     }
 
     fn decode(&mut self, event: SseEvent) -> Result<StreamOutput, PluginError> {
@@ -34,8 +42,11 @@ impl StreamDecoder for AzureDecoder {
         let value: Value = serde_json::from_str(data).map_err(|e| {
             PluginError::UpstreamUnavailable(format!("upstream sent an invalid stream event: {e}"))
         })?;
-        if event.event.as_deref() == Some("error") || error::embedded_error(&value).is_some() {
-            return Err(error::from_embedded(&value));
+        if let Some(error) = D::embedded_error(&value) {
+            return Err(error);
+        }
+        if event.event.as_deref() == Some("error") {
+            return Err(D::stream_error(&value));
         }
         let Value::Object(chunk) = value else {
             return Err(shape("a stream event is not a JSON object"));
@@ -44,7 +55,7 @@ impl StreamDecoder for AzureDecoder {
     }
 }
 
-impl AzureDecoder {
+impl<D: Dialect> ChatCompletionsDecoder<D> {
     /// Translates one `chat.completion.chunk`.
     fn chunk(&mut self, mut chunk: Map<String, Value>) -> Result<StreamOutput, PluginError> {
         let mut usage = chunk.remove("usage").as_ref().and_then(Usage::from_openai);
@@ -88,6 +99,9 @@ impl AzureDecoder {
                 _ => return Err(shape("a chunk delta is not an object")),
             };
             normalize::reasoning_and_content(delta);
+            if delta.get("tool_calls").is_some_and(Value::is_null) {
+                delta.remove("tool_calls");
+            }
             self.tools.fill(delta);
             if !self.sent_first && position == 0 {
                 delta.insert("role".to_owned(), Value::String("assistant".to_owned()));

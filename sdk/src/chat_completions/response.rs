@@ -1,18 +1,18 @@
 //! Translates a whole (non-streamed) Chat Completions response into the canonical format.
 
+use crate::provider::*;
 use serde_json::{Map, Value};
-use switchyard_sdk::provider::*;
 
-use crate::{error, normalize};
+use super::{Dialect, normalize};
 
 /// Parses a 2xx response: an `error` object becomes the mapped error, anything that is not a
 /// `chat.completion` (HTML, truncated JSON, another API's shape) is
 /// [`PluginError::UpstreamUnavailable`]. The body comes back without `usage`, which is returned
 /// typed instead.
-pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
+pub fn parse<D: Dialect>(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let value: Value = parse_json(&response.body)?;
-    if error::embedded_error(&value).is_some() {
-        return Err(error::from_embedded(&value));
+    if let Some(error) = D::embedded_error(&value) {
+        return Err(error);
     }
     let Value::Object(mut body) = value else {
         return Err(shape("the body is not a JSON object"));
@@ -58,6 +58,9 @@ fn normalize_message(message: &mut Map<String, Value>) {
     message.entry("content").or_insert(Value::Null);
     normalize::reasoning_and_content(message);
     normalize::tool_calls(message);
+    if message.get("tool_calls").is_some_and(Value::is_null) {
+        message.remove("tool_calls");
+    }
 }
 
 /// The error for a 2xx body of the wrong shape.

@@ -1,8 +1,8 @@
-//! In-place normalisation of Mistral (OpenAI-format) messages, deltas and choices to the
+//! In-place normalisation of OpenAI-compatible messages, deltas and choices to the canonical
 //! format, shared by whole responses and stream chunks.
 
+use crate::provider::{Finish, FinishReason};
 use serde_json::{Map, Value};
-use switchyard_sdk::provider::{Finish, FinishReason};
 
 /// Moves provider-specific reasoning into `reasoning` and flattens content part lists:
 /// - DeepSeek/vLLM `reasoning_content` → `reasoning` (a `null` one is dropped);
