@@ -154,3 +154,74 @@ pub fn counts(usage: &Usage) -> [u64; 5] {
 pub fn finish(finish: &Finish) -> (&'static str, &str) {
     (finish.reason.as_openai(), finish.native.as_str())
 }
+
+/// The non-empty, trimmed lines of a recorded stream (`*.chunks.txt`: one payload per line).
+pub fn chunk_lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The events of raw server-sent-event bytes, fed to the SDK's parser `piece` bytes at a time
+/// (as the host does with network reads), so framing split at any byte is exercised.
+pub fn sse_events(wire: &[u8], piece: usize) -> Vec<SseEvent> {
+    let mut parser = crate::sse::SseParser::new();
+    let mut events: Vec<SseEvent> = Vec::new();
+    for chunk in wire.chunks(piece.max(1)) {
+        events.extend(parser.push(chunk).into_iter().map(SseEvent::from));
+    }
+    events.extend(parser.finish().map(SseEvent::from));
+    events
+}
+
+/// The canonical body of a parsed response, checked to be a well-formed `chat.completion`.
+///
+/// # Panics
+/// When the body is not one.
+pub fn canonical_body(parsed: &crate::provider::ParsedResponse) -> Value {
+    if let Err(error) = serde_json::from_slice::<crate::openai::ChatCompletion>(&parsed.body) {
+        panic!(
+            "not a canonical completion ({error}): {}",
+            String::from_utf8_lossy(&parsed.body)
+        );
+    }
+    serde_json::from_slice(&parsed.body).unwrap_or_default()
+}
+
+/// Checks what every complete stream must meet: no error, `done`, `role` on the first chunk
+/// only, no usage inside chunks, and exactly one finish, carried by the last chunk.
+///
+/// # Panics
+/// When one of these does not hold.
+pub fn assert_complete_stream(replay: &Replay) {
+    assert!(replay.error.is_none(), "{:?}", replay.error);
+    assert!(replay.done, "the stream did not report done");
+    assert!(!replay.chunks.is_empty(), "the stream produced no chunk");
+    assert_eq!(replay.chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    for (position, chunk) in replay.chunks.iter().enumerate() {
+        assert_eq!(chunk["object"], "chat.completion.chunk");
+        assert!(
+            chunk.get("usage").is_none(),
+            "usage inside a chunk: {chunk}"
+        );
+        if position > 0 {
+            assert!(
+                chunk["choices"][0]["delta"].get("role").is_none(),
+                "role repeated: {chunk}"
+            );
+        }
+    }
+    assert_eq!(replay.finishes.len(), 1, "{:?}", replay.finishes);
+    let last = replay.chunks.last().map(|chunk| &chunk["choices"][0]);
+    assert_eq!(
+        last.map(|c| c["finish_reason"].clone()),
+        Some(Value::from(replay.finishes[0].reason.as_openai()))
+    );
+    assert_eq!(
+        last.map(|c| c["native_finish_reason"].clone()),
+        Some(Value::from(replay.finishes[0].native.clone()))
+    );
+}

@@ -23,13 +23,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
 
 /// The non-empty lines of a `*.chunks.txt` fixture.
 pub fn lines(path: &str) -> Vec<String> {
-    String::from_utf8(fixture(path))
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect()
+    switchyard_sdk::testing::chunk_lines(&fixture(path))
 }
 
 /// An endpoint at `base_url` for `model` with `options`.
@@ -64,13 +58,7 @@ pub fn typed(line: &str) -> SseEvent {
 /// Replays a raw SSE fixture through the SDK's SSE parser, `piece` bytes at a time.
 pub fn replay_raw(path: &str, piece: usize) -> Replay {
     let bytes = fixture(path);
-    let mut parser = switchyard_sdk::sse::SseParser::new();
-    let mut events: Vec<SseEvent> = Vec::new();
-    for chunk in bytes.chunks(piece) {
-        events.extend(parser.push(chunk).into_iter().map(SseEvent::from));
-    }
-    events.extend(parser.finish().map(SseEvent::from));
-    replay(events)
+    replay(switchyard_sdk::testing::sse_events(&bytes, piece))
 }
 
 /// Parses a 2xx body with the adapter.
@@ -80,6 +68,5 @@ pub fn parse_ok(body: &[u8]) -> Result<ParsedResponse, PluginError> {
 
 /// The canonical body of a parsed response.
 pub fn body(parsed: &ParsedResponse) -> Value {
-    serde_json::from_slice::<ChatCompletion>(&parsed.body).expect("canonical completion");
-    serde_json::from_slice(&parsed.body).unwrap()
+    switchyard_sdk::testing::canonical_body(parsed)
 }

@@ -22,13 +22,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
 
 /// The non-empty lines of a `*.chunks.txt` fixture.
 pub fn lines(path: &str) -> Vec<String> {
-    String::from_utf8(fixture(path))
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect()
+    switchyard_sdk::testing::chunk_lines(&fixture(path))
 }
 
 /// An endpoint at `base_url` for `model` with `options`.
@@ -63,13 +57,7 @@ pub fn replay_wire(path: &str, piece: usize) -> Replay {
             )
         })
         .collect();
-    let mut parser = switchyard_sdk::sse::SseParser::new();
-    let mut events: Vec<SseEvent> = Vec::new();
-    for chunk in wire.as_bytes().chunks(piece) {
-        events.extend(parser.push(chunk).into_iter().map(SseEvent::from));
-    }
-    events.extend(parser.finish().map(SseEvent::from));
-    replay(events)
+    replay(switchyard_sdk::testing::sse_events(wire.as_bytes(), piece))
 }
 
 /// Parses a 2xx body with the adapter.
@@ -79,31 +67,10 @@ pub fn parse_ok(body: &[u8]) -> Result<ParsedResponse, PluginError> {
 
 /// The canonical body of a parsed response.
 pub fn body(parsed: &ParsedResponse) -> Value {
-    serde_json::from_slice::<ChatCompletion>(&parsed.body).expect("canonical completion");
-    serde_json::from_slice(&parsed.body).unwrap()
+    switchyard_sdk::testing::canonical_body(parsed)
 }
 
-/// Checks invariants every complete stream must meet: no error, done, role on the first chunk
-/// only, no usage in chunks, one finish on the last chunk.
+/// Checks the invariants of a complete stream (see the SDK's `assert_complete_stream`).
 pub fn assert_clean(replay: &Replay) {
-    assert!(replay.error.is_none(), "{:?}", replay.error);
-    assert!(replay.done);
-    assert_eq!(replay.chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    for (position, chunk) in replay.chunks.iter().enumerate() {
-        assert_eq!(chunk["object"], "chat.completion.chunk");
-        assert!(chunk.get("usage").is_none());
-        if position > 0 {
-            assert!(chunk["choices"][0]["delta"].get("role").is_none());
-        }
-    }
-    assert_eq!(replay.finishes.len(), 1);
-    let last = replay.chunks.last().unwrap();
-    assert_eq!(
-        last["choices"][0]["finish_reason"],
-        replay.finishes[0].reason.as_openai()
-    );
-    assert_eq!(
-        last["choices"][0]["native_finish_reason"],
-        replay.finishes[0].native
-    );
+    switchyard_sdk::testing::assert_complete_stream(replay);
 }

@@ -20,13 +20,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
 
 /// The non-empty lines of a `*.chunks.txt` fixture.
 pub fn lines(path: &str) -> Vec<String> {
-    String::from_utf8(fixture(path))
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect()
+    switchyard_sdk::testing::chunk_lines(&fixture(path))
 }
 
 /// An endpoint at `base_url` for `model` with `options`.
@@ -53,6 +47,5 @@ pub fn parse_ok(body: &[u8]) -> Result<ParsedResponse, PluginError> {
 
 /// The canonical body of a parsed response.
 pub fn body(parsed: &ParsedResponse) -> Value {
-    serde_json::from_slice::<ChatCompletion>(&parsed.body).expect("canonical completion");
-    serde_json::from_slice(&parsed.body).unwrap()
+    switchyard_sdk::testing::canonical_body(parsed)
 }
