@@ -12,12 +12,13 @@
 //!     fn parse_error(response: HttpResponse) -> PluginError {
 //!         OpenAiDialect::response_error(&response)
 //!     }
-//!     // build_request: the provider's own URL, auth and request quirks
+//!     // build_request: `request_body(...)` plus the provider's own URL and auth
 //! }
 //! ```
 
 pub mod error;
 pub mod normalize;
+mod request;
 mod response;
 mod stream;
 
@@ -25,6 +26,7 @@ use serde_json::Value;
 
 use crate::provider::{HttpResponse, PluginError};
 
+pub use request::request_body;
 pub use response::{parse as parse_response, shape};
 pub use stream::ChatCompletionsDecoder;
 
