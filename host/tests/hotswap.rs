@@ -134,8 +134,20 @@ async fn replacing_the_adapter_ten_times_under_load_fails_no_request() {
         "load should have crossed several versions: {versions:?}"
     );
 
-    // Drained: only the plugins' current versions and openai's previous one stay alive.
-    let (_, list) = admin(&gateway, reqwest::Method::GET, "/plugins", None).await;
+    // Drained: only the plugins' current versions and openai's previous one stay alive. A
+    // stream's relay task lets go of its version just after the client read `[DONE]`, so give
+    // the last ones a moment.
+    let mut list = Value::Null;
+    for _ in 0..50 {
+        list = admin(&gateway, reqwest::Method::GET, "/plugins", None)
+            .await
+            .1;
+        let plugins = list["plugins"].as_array().unwrap().len();
+        if list["versions_alive"].as_u64().unwrap() as usize == plugins + 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let plugins = list["plugins"].as_array().unwrap();
     let openai = plugins.iter().find(|p| p["name"] == "openai").unwrap();
     assert_eq!(openai["current"]["in_flight"], 0);
