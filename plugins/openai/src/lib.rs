@@ -30,7 +30,7 @@ mod request;
 use switchyard_sdk::provider::*;
 
 use switchyard_sdk::chat_completions::{
-    ChatCompletionsDecoder, Dialect, OpenAiDialect, parse_response,
+    ChatCompletionsDecoder, Dialect, OPENAI_PARAMETERS, OpenAiDialect, parse_response,
 };
 
 /// The stream decoder: the shared Chat Completions decoder with OpenAI's error reporting.
@@ -38,30 +38,6 @@ pub type OpenAiDecoder = ChatCompletionsDecoder<OpenAiDialect>;
 
 /// The OpenAI-compatible provider adapter.
 pub struct OpenAi;
-
-/// Request parameters the adapter forwards upstream.
-const SUPPORTED_PARAMETERS: &[&str] = &[
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "seed",
-    "frequency_penalty",
-    "presence_penalty",
-    "logit_bias",
-    "logprobs",
-    "top_logprobs",
-    "response_format",
-    "structured_outputs",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "reasoning",
-    "reasoning_effort",
-    "user",
-    "n",
-];
 
 impl Provider for OpenAi {
     type Decoder = OpenAiDecoder;
@@ -74,10 +50,7 @@ impl Provider for OpenAi {
             capabilities: Capabilities {
                 streaming: true,
                 tools: true,
-                supported_parameters: SUPPORTED_PARAMETERS
-                    .iter()
-                    .map(|p| (*p).to_owned())
-                    .collect(),
+                supported_parameters: OPENAI_PARAMETERS.iter().map(|p| (*p).to_owned()).collect(),
             },
         }
     }

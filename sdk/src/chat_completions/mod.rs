@@ -27,6 +27,32 @@ use serde_json::Value;
 use crate::provider::{HttpResponse, PluginError};
 
 pub use request::request_body;
+
+/// The request parameters OpenAI's Chat Completions API accepts, forwarded as they are by the
+/// adapters whose upstream is OpenAI itself or a faithful copy (Azure OpenAI).
+pub const OPENAI_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "response_format",
+    "structured_outputs",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "reasoning_effort",
+    "user",
+    "n",
+];
+
 pub use response::{parse as parse_response, shape};
 pub use stream::ChatCompletionsDecoder;
 
