@@ -5,7 +5,8 @@
 //! policy never does here (the first endpoint is free), so the endpoint that served shows whose
 //! order was used.
 //!
-//! Needs `componentize-py` 0.25.1 on `PATH`: `pip install componentize-py==0.25.1`.
+//! Installs componentize-py 0.25.1 from PyPI into a virtual environment under the target folder
+//! on first use; needs `python3` with `venv`.
 //!
 //! Slow on a debug-built host: compiling the 18 MB component (it embeds CPython) takes about a
 //! minute on 2 cores the first time; later runs reuse the component and the gateway's compile
@@ -33,15 +34,53 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// componentize-py, installed on first use into a virtual environment of its own under the
+/// test's target temp dir (PyPI), so `cargo test` needs nothing but `python3` on the machine.
+fn componentize_py() -> PathBuf {
+    let venv =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("componentize-py-{COMPONENTIZE_PY}"));
+    let tool = venv.join("bin/componentize-py");
+    if tool.is_file() {
+        return tool;
+    }
+    let run = |program: &Path, args: &[&str]| {
+        let output = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|error| panic!("cannot run {}: {error}", program.display()));
+        assert!(
+            output.status.success(),
+            "{} {args:?} failed ({}): {}\ninstalling componentize-py needs python3 with venv and \
+             access to PyPI (or install it yourself: `{INSTALL}`)",
+            program.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    run(
+        Path::new("python3"),
+        &["-m", "venv", venv.to_str().expect("UTF-8 path")],
+    );
+    let pip = venv.join("bin/pip");
+    run(
+        &pip,
+        &[
+            "install",
+            "--quiet",
+            &format!("componentize-py=={COMPONENTIZE_PY}"),
+        ],
+    );
+    tool
+}
+
 /// Builds the Python policy with componentize-py and returns the component, failing with the
 /// install command when the tool is missing or another version. The component is kept in the
 /// test's target temp dir and rebuilt only when `app.py` or the tool changes: componentize-py's
 /// output differs from build to build, so reusing it lets the gateway's compile cache (keyed by
 /// the component's digest) skip the slow compile on later runs.
 fn build_python_policy() -> PathBuf {
-    let version = std::process::Command::new("componentize-py")
-        .arg("--version")
-        .output();
+    let tool = componentize_py();
+    let version = std::process::Command::new(&tool).arg("--version").output();
     let version = match version {
         Ok(output) if output.status.success() => {
             String::from_utf8_lossy(&output.stdout).trim().to_owned()
@@ -75,7 +114,7 @@ fn build_python_policy() -> PathBuf {
     if output.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&stamp_text) {
         return output;
     }
-    let result = std::process::Command::new("componentize-py")
+    let result = std::process::Command::new(&tool)
         .current_dir(&root)
         .args([
             "-d",
