@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
-use crate::config::{Config, ConfigError, ModelConfig, ProviderConfig, TimeoutsConfig};
+use crate::config::{
+    Config, ConfigError, DataCollection, ModelConfig, ProviderConfig, TimeoutsConfig,
+};
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};
 use crate::pricing::Prices;
@@ -26,6 +28,10 @@ pub struct Provider {
     pub base_origin: Option<(String, u16)>,
     /// Upstream timeouts.
     pub timeouts: TimeoutsConfig,
+    /// Whether the provider may store or train on prompts.
+    pub data_collection: DataCollection,
+    /// The provider retains nothing.
+    pub zdr: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -94,6 +100,10 @@ pub struct Endpoint {
     pub settings: EndpointSettings,
     /// Prices.
     pub prices: Prices,
+    /// Longest completion the endpoint produces, in tokens.
+    pub max_output_tokens: Option<u64>,
+    /// Weight precision, e.g. `fp8`, when known.
+    pub quantization: Option<String>,
     /// Live statistics.
     pub stats: EndpointStats,
 }
@@ -186,6 +196,8 @@ fn resolve_provider(
             .ok()
             .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?))),
         timeouts: config.timeouts,
+        data_collection: config.data_collection,
+        zdr: config.zdr,
     }))
 }
 
@@ -229,6 +241,8 @@ fn resolve_model(
                             .unwrap_or_default(),
                     },
                     prices: Prices::from_config(endpoint),
+                    max_output_tokens: endpoint.max_output_tokens,
+                    quantization: endpoint.quantization.clone(),
                     stats: EndpointStats::default(),
                 }));
             }

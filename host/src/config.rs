@@ -331,6 +331,26 @@ pub struct ProviderConfig {
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsConfig,
+    /// Whether the provider may store or train on prompts (`allow`) or not (`deny`); requests
+    /// with `provider.data_collection = "deny"` skip providers that allow it. Default: `allow`,
+    /// the safe assumption when a provider's policy is unknown.
+    #[serde(default)]
+    pub data_collection: DataCollection,
+    /// The provider retains nothing (zero data retention); requests with `provider.zdr = true`
+    /// use only such providers.
+    #[serde(default)]
+    pub zdr: bool,
+}
+
+/// A provider's data policy, or a request's demand on it (OpenRouter's `data_collection`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataCollection {
+    /// Prompts may be stored or used for training.
+    #[default]
+    Allow,
+    /// Prompts are neither stored nor used for training.
+    Deny,
 }
 
 /// Upstream timeouts of one provider, in milliseconds.
@@ -407,6 +427,21 @@ pub struct EndpointConfig {
     /// USD per million prompt tokens written to the cache; default: the prompt price.
     #[serde(default)]
     pub cache_write_price: Option<Decimal>,
+    /// USD per million reasoning tokens; default: the completion price.
+    #[serde(default)]
+    pub reasoning_price: Option<Decimal>,
+    /// USD per request, whatever its size.
+    #[serde(default)]
+    pub request_price: Decimal,
+    /// USD per input image.
+    #[serde(default)]
+    pub image_price: Decimal,
+    /// Longest completion the endpoint produces, in tokens.
+    #[serde(default)]
+    pub max_output_tokens: Option<u64>,
+    /// Weight precision the endpoint serves, e.g. `fp8`, `bf16` (OpenRouter's `quantizations`).
+    #[serde(default)]
+    pub quantization: Option<String>,
 }
 
 impl Config {
@@ -465,6 +500,9 @@ impl Config {
                     Some(endpoint.completion_price),
                     endpoint.cache_read_price,
                     endpoint.cache_write_price,
+                    endpoint.reasoning_price,
+                    Some(endpoint.request_price),
+                    Some(endpoint.image_price),
                 ];
                 if prices
                     .into_iter()

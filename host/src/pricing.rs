@@ -20,6 +20,12 @@ pub struct Prices {
     pub cache_read: Decimal,
     /// Prompt tokens written to the cache.
     pub cache_write: Decimal,
+    /// Reasoning tokens (part of the completion tokens).
+    pub reasoning: Decimal,
+    /// USD per request (not per million).
+    pub request: Decimal,
+    /// USD per input image (not per million).
+    pub image: Decimal,
 }
 
 impl Prices {
@@ -30,6 +36,11 @@ impl Prices {
             completion: endpoint.completion_price,
             cache_read: endpoint.cache_read_price.unwrap_or(endpoint.prompt_price),
             cache_write: endpoint.cache_write_price.unwrap_or(endpoint.prompt_price),
+            reasoning: endpoint
+                .reasoning_price
+                .unwrap_or(endpoint.completion_price),
+            request: endpoint.request_price,
+            image: endpoint.image_price,
         }
     }
 }
@@ -103,6 +114,9 @@ mod tests {
             completion: d("15"),
             cache_read: d("0.3"),
             cache_write: d("3.75"),
+            reasoning: d("1"),
+            request: Decimal::ZERO,
+            image: Decimal::ZERO,
         };
         let usage = Usage {
             prompt_tokens: 1_000,
@@ -124,6 +138,9 @@ mod tests {
             completion: d("1"),
             cache_read: d("1"),
             cache_write: d("1"),
+            reasoning: d("1"),
+            request: Decimal::ZERO,
+            image: Decimal::ZERO,
         };
         let usage = Usage {
             prompt_tokens: 10,
@@ -146,6 +163,9 @@ mod tests {
             completion: d("0.4"),
             cache_read: d("0.1"),
             cache_write: d("0.1"),
+            reasoning: d("1"),
+            request: Decimal::ZERO,
+            image: Decimal::ZERO,
         };
         let json = usage_json(&usage, &cost(&usage, &prices, d("5")));
         assert_eq!(json["total_tokens"], 379);
