@@ -14,7 +14,13 @@ fn main() {
             "switchyard-plugin-cohere",
             "switchyard-plugin-azure-openai",
         ],
-        &["switchyard-plugin-price"],
+        &[
+            "switchyard-plugin-price",
+            "switchyard-plugin-cheapest",
+            "switchyard-plugin-latency",
+            "switchyard-plugin-throughput",
+            "switchyard-plugin-least-busy",
+        ],
     ];
     let mut artifacts = Vec::new();
     for group in groups {

@@ -134,6 +134,14 @@ pub struct Catalog {
 impl Catalog {
     /// Resolves the configuration against the loaded plugins and the environment.
     pub fn build(config: &Config, plugins: &PluginRegistry) -> Result<Catalog, ConfigError> {
+        let sort = &config.routing.sort;
+        for policy in [&sort.price, &sort.throughput, &sort.latency] {
+            plugins.router(policy).ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "routing.sort: no routing policy plugin named {policy:?} is loaded"
+                ))
+            })?;
+        }
         let mut providers = BTreeMap::new();
         let mut disabled_providers = BTreeMap::new();
         for (name, provider) in &config.providers {
@@ -243,7 +251,7 @@ fn resolve_model(
                     prices: Prices::from_config(endpoint),
                     max_output_tokens: endpoint.max_output_tokens,
                     quantization: endpoint.quantization.clone(),
-                    stats: EndpointStats::default(),
+                    stats: EndpointStats::new(config.routing.circuit_breaker),
                 }));
             }
             None => {

@@ -181,11 +181,13 @@ pub struct PluginOverride {
     pub max_instances: Option<u32>,
 }
 
-/// Circuit breaker of each plugin version.
-#[derive(Debug, Clone, Deserialize)]
+/// A circuit breaker: of each plugin version (`plugins.circuit_breaker`) and of each endpoint
+/// (`routing.circuit_breaker`).
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakerConfig {
-    /// Consecutive faults (traps, deadlines, memory) that open the circuit.
+    /// Consecutive failures that open the circuit (plugin: traps, deadlines, memory; endpoint:
+    /// 5xx, 429, timeouts, broken or invalid answers). 0 disables the breaker.
     #[serde(default = "default_breaker_failures")]
     pub failures: u32,
     /// How long an open circuit refuses calls before letting one through, in milliseconds.
@@ -275,18 +277,62 @@ pub struct RoutingConfig {
     /// The routing policy plugin used for models that do not name one.
     #[serde(default = "default_policy")]
     pub default_policy: String,
+    /// The policy plugins that requests' `provider.sort` (and the `:floor`/`:nitro` variants)
+    /// select.
+    #[serde(default)]
+    pub sort: SortPolicies,
+    /// The circuit breaker of each endpoint.
+    #[serde(default)]
+    pub circuit_breaker: BreakerConfig,
 }
 
 impl Default for RoutingConfig {
     fn default() -> Self {
         RoutingConfig {
             default_policy: default_policy(),
+            sort: SortPolicies::default(),
+            circuit_breaker: BreakerConfig::default(),
         }
     }
 }
 
 fn default_policy() -> String {
     "price".to_owned()
+}
+
+/// Which policy plugin serves each `provider.sort` value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SortPolicies {
+    /// `sort: "price"` and `:floor`: cheapest first.
+    #[serde(default = "default_price_sort")]
+    pub price: String,
+    /// `sort: "throughput"` and `:nitro`: fastest output first.
+    #[serde(default = "default_throughput_sort")]
+    pub throughput: String,
+    /// `sort: "latency"`: quickest first token first.
+    #[serde(default = "default_latency_sort")]
+    pub latency: String,
+}
+
+impl Default for SortPolicies {
+    fn default() -> Self {
+        SortPolicies {
+            price: default_price_sort(),
+            throughput: default_throughput_sort(),
+            latency: default_latency_sort(),
+        }
+    }
+}
+
+fn default_price_sort() -> String {
+    "cheapest".to_owned()
+}
+fn default_throughput_sort() -> String {
+    "throughput".to_owned()
+}
+fn default_latency_sort() -> String {
+    "latency".to_owned()
 }
 
 /// Pricing settings.

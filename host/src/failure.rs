@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use crate::api::error::ApiError;
 use crate::plugins::PluginFault;
 use crate::plugins::types::ProviderError;
+use crate::stats::FailureClass;
 
 /// A failed attempt.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -71,6 +72,27 @@ impl Failure {
             | Failure::Timeout { .. }
             | Failure::Transport { .. }
             | Failure::HostNotAllowed { .. } => true,
+        }
+    }
+
+    /// How this failure reflects on the endpoint: `None` when the request itself was at fault
+    /// (invalid, too long, refused content), which says nothing about the endpoint's health.
+    pub fn endpoint_class(&self) -> Option<FailureClass> {
+        match self {
+            Failure::Provider { error, .. } => match error {
+                ProviderError::RateLimited { .. } => Some(FailureClass::RateLimited),
+                ProviderError::ContextLengthExceeded(_)
+                | ProviderError::InvalidRequest(_)
+                | ProviderError::ContentFiltered(_) => None,
+                ProviderError::Overloaded(_)
+                | ProviderError::Auth(_)
+                | ProviderError::UpstreamUnavailable(_)
+                | ProviderError::Internal(_) => Some(FailureClass::Fault),
+            },
+            Failure::Plugin(_)
+            | Failure::Timeout { .. }
+            | Failure::Transport { .. }
+            | Failure::HostNotAllowed { .. } => Some(FailureClass::Fault),
         }
     }
 

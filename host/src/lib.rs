@@ -14,5 +14,6 @@ pub mod failure;
 pub mod gateway;
 pub mod plugins;
 pub mod pricing;
+pub mod routing;
 pub mod server;
 pub mod stats;

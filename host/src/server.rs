@@ -32,6 +32,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             catalog,
             upstream,
             fee_percent: config.pricing.platform_fee_percent,
+            routing: config.routing.clone(),
             plugins: plugins.clone(),
         }),
         plugins,

@@ -1,31 +1,148 @@
-//! Live statistics per endpoint, kept by the host and handed to routing policies as snapshots.
+//! Live statistics per endpoint, kept by the host: rolling latency and throughput percentiles,
+//! error and rate-limit shares, in-flight count, time since the last failure, and a circuit
+//! breaker that takes a failing endpoint out of rotation and probes it back. Routing policies get
+//! a snapshot per call; the endpoints API shows the same numbers.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+
+use crate::config::BreakerConfig;
 use crate::plugins::router::CandidateStats;
 
 /// How many recent requests the rolling figures cover.
-const WINDOW: usize = 64;
+const WINDOW: usize = 256;
 
-/// Rolling statistics of one endpoint.
-#[derive(Debug, Default)]
+/// How a failed attempt reflects on the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The endpoint rate-limited the request (429 or the provider's equivalent).
+    RateLimited,
+    /// The endpoint failed: 5xx, timeout, broken connection, invalid answer, adapter fault.
+    Fault,
+}
+
+/// Rolling statistics and the circuit breaker of one endpoint.
+#[derive(Debug)]
 pub struct EndpointStats {
     recent: Mutex<Recent>,
     in_flight: AtomicU32,
+    breaker_config: BreakerConfig,
 }
 
 #[derive(Debug, Default)]
 struct Recent {
-    /// Outcome of the last requests, `true` for a failure.
-    failures: VecDeque<bool>,
+    /// The last outcomes: `None` for a success, the class of the failure otherwise.
+    outcomes: VecDeque<Option<FailureClass>>,
     /// Time to first byte of the last successful requests, in ms.
-    latency_ms: VecDeque<f64>,
+    first_byte_ms: VecDeque<f64>,
+    /// Total time of the last successful requests, in ms.
+    total_ms: VecDeque<f64>,
     /// Output tokens per second of the last successful requests.
     throughput: VecDeque<f64>,
     last_failure: Option<Instant>,
+    breaker: Breaker,
+}
+
+/// The circuit breaker: closed (serving), open until a time (out of rotation), or half-open
+/// with one probe request let through since a time.
+#[derive(Debug, Default, Clone, Copy)]
+enum Breaker {
+    #[default]
+    Closed,
+    Open {
+        until: Instant,
+    },
+    HalfOpen {
+        probe_since: Instant,
+    },
+}
+
+/// The breaker's state as reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Serving normally.
+    Closed,
+    /// Out of rotation after consecutive failures.
+    Open,
+    /// One probe request is being let through.
+    HalfOpen,
+}
+
+/// p50/p75/p90/p99 of a rolling series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of the finite values; `None` when there are none.
+    fn of(values: &VecDeque<f64>) -> Option<Percentiles> {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if sorted.is_empty() {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let rank = |percent: usize| sorted[((sorted.len() * percent).div_ceil(100)).max(1) - 1];
+        Some(Percentiles {
+            p50: rank(50),
+            p75: rank(75),
+            p90: rank(90),
+            p99: rank(99),
+        })
+    }
+}
+
+/// What the host knows about one endpoint right now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsSnapshot {
+    /// Requests in the rolling window.
+    pub requests: usize,
+    /// Time to first byte (first token when streaming), ms.
+    pub first_byte_ms: Option<Percentiles>,
+    /// Total request time, ms.
+    pub latency_ms: Option<Percentiles>,
+    /// Output tokens per second.
+    pub throughput: Option<Percentiles>,
+    /// Share of the window that failed, 0..1 (rate limits included).
+    pub error_rate: f64,
+    /// Share of the window that was rate-limited, 0..1.
+    pub rate_limited_rate: f64,
+    /// Requests in flight now.
+    pub in_flight: u32,
+    /// Milliseconds since the last failure, when there was one.
+    pub ms_since_last_failure: Option<u64>,
+    /// The circuit breaker.
+    pub breaker: BreakerState,
+}
+
+impl StatsSnapshot {
+    /// The figures a routing policy gets.
+    pub fn for_policy(&self) -> CandidateStats {
+        CandidateStats {
+            latency_p50_ms: self.first_byte_ms.map(|p| p.p50),
+            throughput_p50: self.throughput.map(|p| p.p50),
+            error_rate: self.error_rate,
+            in_flight: self.in_flight,
+            ms_since_last_failure: self.ms_since_last_failure,
+        }
+    }
+
+    /// Share of the window that succeeded, in percent (OpenRouter's `uptime`); 100 without data.
+    pub fn uptime_percent(&self) -> f64 {
+        100.0 * (1.0 - self.error_rate)
+    }
 }
 
 fn push_bounded<T>(queue: &mut VecDeque<T>, value: T) {
@@ -35,16 +152,22 @@ fn push_bounded<T>(queue: &mut VecDeque<T>, value: T) {
     queue.push_back(value);
 }
 
-fn median(values: &VecDeque<f64>) -> Option<f64> {
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if sorted.is_empty() {
-        return None;
+impl Default for EndpointStats {
+    fn default() -> Self {
+        EndpointStats::new(BreakerConfig::default())
     }
-    sorted.sort_by(f64::total_cmp);
-    Some(sorted[sorted.len() / 2])
 }
 
 impl EndpointStats {
+    /// Empty statistics with the given breaker settings.
+    pub fn new(breaker_config: BreakerConfig) -> Self {
+        EndpointStats {
+            recent: Mutex::default(),
+            in_flight: AtomicU32::new(0),
+            breaker_config,
+        }
+    }
+
     fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
         // A poisoned lock only means a panic elsewhere; the numbers are still usable.
         self.recent
@@ -58,39 +181,105 @@ impl EndpointStats {
         InFlight(self)
     }
 
-    /// Records a success with its time to first byte and, when known, throughput.
-    pub fn record_success(&self, first_byte: Duration, tokens_per_second: Option<f64>) {
+    /// Records a success: time to first byte, total time and, when known, throughput. Closes
+    /// the breaker.
+    pub fn record_success(
+        &self,
+        first_byte: Duration,
+        total: Duration,
+        tokens_per_second: Option<f64>,
+    ) {
         let mut recent = self.recent();
-        push_bounded(&mut recent.failures, false);
-        push_bounded(&mut recent.latency_ms, first_byte.as_secs_f64() * 1000.0);
+        push_bounded(&mut recent.outcomes, None);
+        push_bounded(&mut recent.first_byte_ms, first_byte.as_secs_f64() * 1000.0);
+        push_bounded(&mut recent.total_ms, total.as_secs_f64() * 1000.0);
         if let Some(tps) = tokens_per_second {
             push_bounded(&mut recent.throughput, tps);
         }
+        recent.breaker = Breaker::Closed;
     }
 
-    /// Records a failure.
-    pub fn record_failure(&self) {
+    /// Records a failure of the endpoint. Enough consecutive failures, or a failed probe, open
+    /// the breaker.
+    pub fn record_failure(&self, class: FailureClass) {
+        let now = Instant::now();
         let mut recent = self.recent();
-        push_bounded(&mut recent.failures, true);
-        recent.last_failure = Some(Instant::now());
+        push_bounded(&mut recent.outcomes, Some(class));
+        recent.last_failure = Some(now);
+        let consecutive = recent
+            .outcomes
+            .iter()
+            .rev()
+            .take_while(|outcome| outcome.is_some())
+            .count();
+        let open = match recent.breaker {
+            Breaker::HalfOpen { .. } | Breaker::Open { .. } => true,
+            Breaker::Closed => {
+                self.breaker_config.failures > 0
+                    && consecutive >= self.breaker_config.failures as usize
+            }
+        };
+        if open {
+            let until = now + Duration::from_millis(self.breaker_config.cooldown_ms);
+            if !matches!(recent.breaker, Breaker::Open { .. }) {
+                tracing::warn!(consecutive, "endpoint circuit opened");
+            }
+            recent.breaker = Breaker::Open { until };
+        }
     }
 
-    /// A snapshot for routing policies.
-    pub fn snapshot(&self) -> CandidateStats {
+    /// Whether the endpoint may take a request now. An open breaker refuses until its cooldown
+    /// ends; then one probe is let through (half-open), and another only if that probe has not
+    /// reported back within a further cooldown.
+    pub fn admits(&self) -> bool {
+        let now = Instant::now();
+        let cooldown = Duration::from_millis(self.breaker_config.cooldown_ms);
+        let mut recent = self.recent();
+        match recent.breaker {
+            Breaker::Closed => true,
+            Breaker::Open { until } if now < until => false,
+            Breaker::HalfOpen { probe_since } if now < probe_since + cooldown => false,
+            Breaker::Open { .. } | Breaker::HalfOpen { .. } => {
+                recent.breaker = Breaker::HalfOpen { probe_since: now };
+                true
+            }
+        }
+    }
+
+    /// A snapshot of every figure.
+    pub fn snapshot(&self) -> StatsSnapshot {
         let recent = self.recent();
-        let failures = recent.failures.iter().filter(|failed| **failed).count();
-        CandidateStats {
-            latency_p50_ms: median(&recent.latency_ms),
-            throughput_p50: median(&recent.throughput),
-            error_rate: if recent.failures.is_empty() {
+        let requests = recent.outcomes.len();
+        let count = |pred: fn(&Option<FailureClass>) -> bool| {
+            recent
+                .outcomes
+                .iter()
+                .filter(|outcome| pred(outcome))
+                .count()
+        };
+        let share = |n: usize| {
+            if requests == 0 {
                 0.0
             } else {
-                failures as f64 / recent.failures.len() as f64
-            },
+                n as f64 / requests as f64
+            }
+        };
+        StatsSnapshot {
+            requests,
+            first_byte_ms: Percentiles::of(&recent.first_byte_ms),
+            latency_ms: Percentiles::of(&recent.total_ms),
+            throughput: Percentiles::of(&recent.throughput),
+            error_rate: share(count(Option::is_some)),
+            rate_limited_rate: share(count(|o| *o == Some(FailureClass::RateLimited))),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             ms_since_last_failure: recent
                 .last_failure
                 .map(|at| u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX)),
+            breaker: match recent.breaker {
+                Breaker::Closed => BreakerState::Closed,
+                Breaker::Open { .. } => BreakerState::Open,
+                Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
+            },
         }
     }
 }
@@ -108,21 +297,107 @@ impl Drop for InFlight<'_> {
 mod tests {
     use super::*;
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
     #[test]
-    fn snapshot_reports_error_rate_medians_and_in_flight() {
+    fn snapshot_reports_rates_percentiles_and_in_flight() {
         let stats = EndpointStats::default();
-        stats.record_success(Duration::from_millis(10), Some(100.0));
-        stats.record_success(Duration::from_millis(30), Some(50.0));
-        stats.record_success(Duration::from_millis(20), None);
-        stats.record_failure();
+        stats.record_success(ms(10), ms(100), Some(100.0));
+        stats.record_success(ms(30), ms(300), Some(50.0));
+        stats.record_success(ms(20), ms(200), None);
+        stats.record_failure(FailureClass::RateLimited);
         let guard = stats.start();
         let snapshot = stats.snapshot();
+        assert_eq!(snapshot.requests, 4);
         assert_eq!(snapshot.error_rate, 0.25);
-        assert_eq!(snapshot.latency_p50_ms, Some(20.0));
-        assert_eq!(snapshot.throughput_p50, Some(100.0));
+        assert_eq!(snapshot.rate_limited_rate, 0.25);
+        assert_eq!(snapshot.uptime_percent(), 75.0);
+        assert_eq!(snapshot.first_byte_ms.map(|p| p.p50), Some(20.0));
+        assert_eq!(snapshot.first_byte_ms.map(|p| p.p99), Some(30.0));
+        assert_eq!(snapshot.latency_ms.map(|p| p.p50), Some(200.0));
+        assert_eq!(snapshot.throughput.map(|p| p.p50), Some(50.0));
         assert_eq!(snapshot.in_flight, 1);
         assert!(snapshot.ms_since_last_failure.is_some());
+        assert_eq!(snapshot.for_policy().latency_p50_ms, Some(20.0));
         drop(guard);
         assert_eq!(stats.snapshot().in_flight, 0);
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let values: VecDeque<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(&values).expect("values");
+        assert_eq!((p.p50, p.p75, p.p90, p.p99), (50.0, 75.0, 90.0, 99.0));
+        assert_eq!(Percentiles::of(&VecDeque::from([f64::NAN])), None);
+    }
+
+    #[test]
+    fn the_window_forgets_old_requests() {
+        let stats = EndpointStats::default();
+        stats.record_failure(FailureClass::Fault);
+        for _ in 0..WINDOW {
+            stats.record_success(ms(1), ms(1), None);
+        }
+        assert_eq!(stats.snapshot().error_rate, 0.0);
+        assert_eq!(stats.snapshot().requests, WINDOW);
+    }
+
+    #[test]
+    fn consecutive_failures_open_the_breaker_and_a_probe_closes_it() {
+        let stats = EndpointStats::new(BreakerConfig {
+            failures: 3,
+            cooldown_ms: 0,
+        });
+        stats.record_failure(FailureClass::Fault);
+        stats.record_success(ms(1), ms(1), None);
+        stats.record_failure(FailureClass::Fault);
+        stats.record_failure(FailureClass::RateLimited);
+        assert_eq!(stats.snapshot().breaker, BreakerState::Closed);
+        stats.record_failure(FailureClass::Fault);
+        assert_eq!(stats.snapshot().breaker, BreakerState::Open);
+        // Cooldown 0: the next request is the probe.
+        assert!(stats.admits());
+        assert_eq!(stats.snapshot().breaker, BreakerState::HalfOpen);
+        stats.record_success(ms(1), ms(1), None);
+        assert_eq!(stats.snapshot().breaker, BreakerState::Closed);
+        assert!(stats.admits());
+    }
+
+    #[test]
+    fn an_open_breaker_refuses_until_its_cooldown_ends() {
+        let stats = EndpointStats::new(BreakerConfig {
+            failures: 1,
+            cooldown_ms: 60_000,
+        });
+        assert!(stats.admits());
+        stats.record_failure(FailureClass::Fault);
+        assert!(!stats.admits());
+        assert_eq!(stats.snapshot().breaker, BreakerState::Open);
+    }
+
+    #[test]
+    fn a_failed_probe_reopens_the_breaker() {
+        let stats = EndpointStats::new(BreakerConfig {
+            failures: 1,
+            cooldown_ms: 0,
+        });
+        stats.record_failure(FailureClass::Fault);
+        assert!(stats.admits());
+        stats.record_failure(FailureClass::Fault);
+        assert_eq!(stats.snapshot().breaker, BreakerState::Open);
+    }
+
+    #[test]
+    fn zero_failures_disables_the_breaker() {
+        let stats = EndpointStats::new(BreakerConfig {
+            failures: 0,
+            cooldown_ms: 60_000,
+        });
+        for _ in 0..10 {
+            stats.record_failure(FailureClass::Fault);
+        }
+        assert!(stats.admits());
     }
 }

@@ -331,8 +331,10 @@ async fn models_and_health_list_what_is_usable() {
     assert_eq!(ids, ["openai/gpt-4.1-nano"]);
     assert_eq!(models["data"][0]["pricing"]["prompt"], "0.0000001");
 
+    // Known model, no enabled endpoint: 404 (OpenRouter's "no endpoints found").
     let (status, _, body) = gateway.chat(&request("other/needs-key", false)).await;
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "no_endpoints", "{body}");
     assert!(
         body["error"]["metadata"]["disabled"][0]
             .as_str()

@@ -52,7 +52,7 @@ async fn rate_limit_fails_over_and_alone_returns_429_with_retry_after() {
     assert_eq!(body["error"]["code"], "rate_limited");
     assert_eq!(body["error"]["metadata"]["attempts"][0]["provider"], "bad");
     assert_eq!(
-        body["error"]["metadata"]["attempts"][0]["error"],
+        body["error"]["metadata"]["attempts"][0]["outcome"],
         "rate_limited"
     );
 }

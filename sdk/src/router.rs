@@ -94,3 +94,180 @@ impl SeededRng {
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// An endpoint that failed less than this many milliseconds ago is treated as having a recent
+/// outage and is only kept as a last-resort fallback.
+pub const RECENT_FAILURE_MS: u64 = 30_000;
+
+/// Completion tokens assumed for the expected cost when the request sets no `max_tokens`.
+pub const DEFAULT_COMPLETION_TOKENS: u64 = 512;
+
+/// The expected cost of the request on `candidate`, in USD per million tokens times tokens (the
+/// unit does not matter: only ratios between candidates are used).
+///
+/// It is `estimated_prompt_tokens × prompt_price + completion_tokens × completion_price` where
+/// `completion_tokens` is the request's `max_tokens`, or [`DEFAULT_COMPLETION_TOKENS`] when it
+/// sets none. When both token counts are 0 it falls back to `prompt_price + completion_price`.
+///
+/// Returns `None` when a price is NaN, negative or infinite, or when the cost overflows.
+pub fn expected_cost(request: &RequestSummary, candidate: &Candidate) -> Option<f64> {
+    let prompt_price = valid_price(candidate.prompt_price)?;
+    let completion_price = valid_price(candidate.completion_price)?;
+    let prompt_tokens = request.estimated_prompt_tokens;
+    let completion_tokens = request.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
+    let cost = if prompt_tokens == 0 && completion_tokens == 0 {
+        prompt_price + completion_price
+    } else {
+        prompt_tokens as f64 * prompt_price + completion_tokens as f64 * completion_price
+    };
+    cost.is_finite().then_some(cost)
+}
+
+/// A price usable for ranking: finite and not negative (`-0.0` counts as 0).
+fn valid_price(price: f64) -> Option<f64> {
+    (price.is_finite() && price >= 0.0).then_some(price.max(0.0))
+}
+
+/// True when `candidate` failed less than [`RECENT_FAILURE_MS`] ago.
+pub fn recently_failed(candidate: &Candidate) -> bool {
+    candidate
+        .stats
+        .ms_since_last_failure
+        .is_some_and(|ms| ms < RECENT_FAILURE_MS)
+}
+
+/// A policy that ranks candidates by a score, lower first. Wrap it in [`Ranked`] to get a
+/// [`Router`]:
+///
+/// ```ignore
+/// struct Latency;
+/// impl Ranking for Latency {
+///     fn describe() -> Descriptor { Descriptor { name: "latency".into(), version: "0.1.0".into() } }
+///     fn score(_: &RequestSummary, candidate: &Candidate) -> Option<f64> {
+///         candidate.stats.latency_p50_ms
+///     }
+/// }
+/// switchyard_sdk::export_router!(Ranked<Latency>);
+/// ```
+pub trait Ranking: 'static {
+    /// Name and version.
+    fn describe() -> Descriptor;
+
+    /// The candidate's score for this request, lower is better; `None` when unknown.
+    fn score(request: &RequestSummary, candidate: &Candidate) -> Option<f64>;
+}
+
+/// The [`Router`] of a [`Ranking`]: see [`rank_by`] for the order it returns.
+pub struct Ranked<R>(PhantomData<R>);
+
+impl<R: Ranking> Router for Ranked<R> {
+    fn describe() -> Descriptor {
+        R::describe()
+    }
+
+    fn order(request: RequestSummary, candidates: Vec<Candidate>) -> Result<Vec<u32>, String> {
+        let order = rank_by(request.seed, &candidates, |candidate| {
+            R::score(&request, candidate)
+        });
+        order
+            .into_iter()
+            .map(|index| {
+                u32::try_from(index).map_err(|_| format!("candidate index {index} exceeds u32"))
+            })
+            .collect()
+    }
+}
+
+/// Every candidate index once, best first: candidates without a recent outage (see
+/// [`recently_failed`]) before those with one; within each, known scores ascending before
+/// unknown ones (NaN counts as unknown). Equal scores are ordered at random from `seed`, so load
+/// spreads across equals and the same seed always gives the same order.
+pub fn rank_by(
+    seed: u64,
+    candidates: &[Candidate],
+    score: impl Fn(&Candidate) -> Option<f64>,
+) -> Vec<usize> {
+    let mut rng = SeededRng::new(seed);
+    let mut keyed: Vec<(bool, Option<f64>, f64, usize)> = candidates
+        .iter()
+        .enumerate()
+        .map(|(index, candidate)| {
+            let score = score(candidate).filter(|score| !score.is_nan());
+            (recently_failed(candidate), score, rng.next_f64(), index)
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| match (a.1, b.1) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.2.total_cmp(&b.2))
+    });
+    keyed.into_iter().map(|(_, _, _, index)| index).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(score: f64, failed_ms_ago: Option<u64>) -> Candidate {
+        Candidate {
+            provider: format!("p{score}"),
+            model: "m".to_owned(),
+            prompt_price: score,
+            completion_price: score,
+            stats: EndpointStats {
+                latency_p50_ms: (!score.is_nan()).then_some(score),
+                throughput_p50: None,
+                error_rate: 0.0,
+                in_flight: 0,
+                ms_since_last_failure: failed_ms_ago,
+            },
+        }
+    }
+
+    fn latency(candidate: &Candidate) -> Option<f64> {
+        candidate.stats.latency_p50_ms
+    }
+
+    #[test]
+    fn lower_scores_first_unknown_then_recent_failures_last() {
+        let candidates = vec![
+            candidate(30.0, None),
+            candidate(f64::NAN, None),
+            candidate(10.0, Some(RECENT_FAILURE_MS - 1)),
+            candidate(20.0, None),
+            candidate(5.0, Some(RECENT_FAILURE_MS)),
+        ];
+        assert_eq!(rank_by(7, &candidates, latency), [4, 3, 0, 1, 2]);
+    }
+
+    #[test]
+    fn ties_follow_the_seed() {
+        let candidates: Vec<Candidate> = (0..8).map(|_| candidate(1.0, None)).collect();
+        let first = rank_by(1, &candidates, latency);
+        assert_eq!(first, rank_by(1, &candidates, latency));
+        let orders: std::collections::HashSet<Vec<usize>> = (0..20)
+            .map(|seed| rank_by(seed, &candidates, latency))
+            .collect();
+        assert!(orders.len() > 1, "ties never reordered: {orders:?}");
+    }
+
+    #[test]
+    fn expected_cost_uses_max_tokens_and_refuses_invalid_prices() {
+        let request = RequestSummary {
+            model: "m".to_owned(),
+            estimated_prompt_tokens: 100,
+            max_tokens: Some(10),
+            seed: 0,
+        };
+        let mut priced = candidate(2.0, None);
+        priced.completion_price = 3.0;
+        assert_eq!(expected_cost(&request, &priced), Some(230.0));
+        priced.prompt_price = -1.0;
+        assert_eq!(expected_cost(&request, &priced), None);
+    }
+}

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -12,21 +12,42 @@ use switchyard_sdk::openai::ChatRequest;
 use super::AppState;
 use super::error::ApiError;
 use crate::gateway::ChatCall;
+use crate::routing::filters::sent_parameters;
+use crate::routing::preferences::ProviderPreferences;
 
 /// Serves a chat completion, streamed or not.
-pub async fn chat_completions(State(state): State<AppState>, body: Body) -> Response {
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(error) => return body_error(&error, state.max_body_bytes).into_response(),
     };
-    let call = match validate(bytes) {
+    let mut call = match validate(bytes) {
         Ok(call) => call,
         Err(error) => return error.into_response(),
     };
+    call.debug_routing = wants_routing_trace(&headers);
     match state.gateway.chat(call).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
+}
+
+/// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.
+fn wants_routing_trace(headers: &HeaderMap) -> bool {
+    let has = |name: &str, wanted: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|value| {
+                value
+                    .split(',')
+                    .any(|item| item.trim().eq_ignore_ascii_case(wanted))
+            })
+        })
+    };
+    has("x-switchyard-debug", "routing") || has("x-openrouter-metadata", "enabled")
 }
 
 fn body_error(error: &axum::Error, limit: usize) -> ApiError {
@@ -92,6 +113,11 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         }
         Some(_) => return Err(ApiError::invalid_request("`messages` must be an array")),
     }
+    let preferences =
+        ProviderPreferences::from_request(object.get("provider")).map_err(|message| {
+            ApiError::invalid_request(message).with_code("invalid_provider_preferences")
+        })?;
+    let sent_parameters = sent_parameters(object);
     let mut value = value;
     if missing_model && let (Some(object), Some(first)) = (value.as_object_mut(), fallbacks.first())
     {
@@ -118,6 +144,9 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         body,
         request,
         models,
+        preferences,
+        sent_parameters,
+        debug_routing: false,
     })
 }
 
@@ -182,6 +211,10 @@ mod tests {
         assert!(
             error_of(r#"{"model":"a/b","messages":[{"role":"user"}],"models":[1]}"#)
                 .contains("`models`")
+        );
+        assert!(
+            error_of(r#"{"model":"a/b","messages":[{"role":"user"}],"provider":{"sort":"fast"}}"#)
+                .contains("`provider`")
         );
     }
 

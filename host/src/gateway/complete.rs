@@ -10,20 +10,21 @@ use tokio::time::Instant;
 
 use super::generation::{COMPLETION, Generation};
 use super::{ChatCall, Gateway};
-use crate::catalog::{Endpoint, Model};
 use crate::failure::Failure;
 use crate::plugins::{PluginFault, ProviderPlugin};
 use crate::pricing::{cost, usage_json};
+use crate::routing::Candidate;
+use crate::routing::trace::RoutingTrace;
 
 /// Tries `endpoint` once without streaming, and records the outcome against the adapter version.
 pub(super) async fn attempt(
     gateway: &Gateway,
     call: &ChatCall,
-    model: &Model,
-    endpoint: &Endpoint,
+    candidate: &Candidate,
+    routing: Option<&RoutingTrace>,
 ) -> Result<Response, Failure> {
-    let plugin = gateway.adapter(&endpoint.provider)?;
-    let result = run(gateway, call, model, endpoint, &plugin).await;
+    let plugin = gateway.adapter(&candidate.endpoint.provider)?;
+    let result = run(gateway, call, candidate, routing, &plugin).await;
     gateway
         .plugins
         .record_outcome(plugin.name(), plugin.state(), result.is_ok());
@@ -33,10 +34,11 @@ pub(super) async fn attempt(
 async fn run(
     gateway: &Gateway,
     call: &ChatCall,
-    model: &Model,
-    endpoint: &Endpoint,
+    candidate: &Candidate,
+    routing: Option<&RoutingTrace>,
     plugin: &Arc<ProviderPlugin>,
 ) -> Result<Response, Failure> {
+    let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
     let _in_flight = endpoint.stats.start();
     let started = Instant::now();
@@ -81,10 +83,17 @@ async fn run(
     });
     let cost = cost(&usage, &endpoint.prices, gateway.fee_percent);
     object.insert("usage".to_owned(), usage_json(&usage, &cost));
+    if let Some(trace) = routing {
+        let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
+        object.insert("routing".to_owned(), trace);
+    }
 
-    let elapsed = started.elapsed().as_secs_f64();
-    let throughput = (elapsed > 0.0).then(|| usage.completion_tokens as f64 / elapsed);
-    endpoint.stats.record_success(first_byte, throughput);
+    let elapsed = started.elapsed();
+    let throughput = (elapsed.as_secs_f64() > 0.0)
+        .then(|| usage.completion_tokens as f64 / elapsed.as_secs_f64());
+    endpoint
+        .stats
+        .record_success(first_byte, elapsed, throughput);
     tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
     Ok(with_headers(
         Json(Value::Object(object)).into_response(),

@@ -20,11 +20,13 @@ use super::complete::{header_pairs, plugin_object, with_headers};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
-use crate::catalog::{Endpoint, Model};
+use crate::catalog::Endpoint;
 use crate::failure::Failure;
 use crate::plugins::types::{Finish, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{cost, usage_json};
+use crate::routing::Candidate;
+use crate::routing::trace::RoutingTrace;
 
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;
@@ -33,11 +35,11 @@ const CLIENT_BUFFER: usize = 64;
 pub(super) async fn attempt(
     gateway: &Gateway,
     call: &ChatCall,
-    model: &Model,
-    endpoint: &Arc<Endpoint>,
+    candidate: &Candidate,
+    routing: Option<&RoutingTrace>,
 ) -> Result<Response, Failure> {
-    let plugin = gateway.adapter(&endpoint.provider)?;
-    let result = run(gateway, call, model, endpoint, &plugin).await;
+    let plugin = gateway.adapter(&candidate.endpoint.provider)?;
+    let result = run(gateway, call, candidate, routing, &plugin).await;
     if result.is_err() {
         // A committed stream records its outcome when it ends.
         gateway
@@ -50,10 +52,11 @@ pub(super) async fn attempt(
 async fn run(
     gateway: &Gateway,
     call: &ChatCall,
-    model: &Model,
-    endpoint: &Arc<Endpoint>,
+    candidate: &Candidate,
+    routing: Option<&RoutingTrace>,
     plugin: &Arc<ProviderPlugin>,
 ) -> Result<Response, Failure> {
+    let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
     let in_flight = endpoint.stats.start();
     let started = Instant::now();
@@ -118,6 +121,7 @@ async fn run(
         plugins: gateway.plugins.clone(),
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
+        routing: routing.map(|trace| trace.with_success(&model.id, &provider.name, first_byte)),
         response,
         decoding,
         upstream_ended,
@@ -229,6 +233,8 @@ struct Pump {
     plugins: Arc<PluginRegistry>,
     endpoint: Arc<Endpoint>,
     fee_percent: Decimal,
+    /// The routing trace for the final chunk, when the client asked for it.
+    routing: Option<Value>,
     response: reqwest::Response,
     decoding: Decoding,
     upstream_ended: bool,
@@ -269,16 +275,20 @@ impl Pump {
                     .sender
                     .send(Bytes::from_static(b"data: [DONE]\n\n"))
                     .await;
-                let elapsed = self.started.elapsed().as_secs_f64();
+                let elapsed = self.started.elapsed();
                 let tokens = usage.map(|u| u.completion_tokens as f64);
+                let seconds = elapsed.as_secs_f64();
                 self.endpoint.stats.record_success(
                     self.first_byte,
-                    tokens.filter(|_| elapsed > 0.0).map(|t| t / elapsed),
+                    elapsed,
+                    tokens.filter(|_| seconds > 0.0).map(|t| t / seconds),
                 );
                 tracing::info!(id = %self.generation.id, model = %self.generation.model, %provider, "stream served");
             }
             Ending::Failed(failure) => {
-                self.endpoint.stats.record_failure();
+                if let Some(class) = failure.endpoint_class() {
+                    self.endpoint.stats.record_failure(class);
+                }
                 tracing::warn!(id = %self.generation.id, %provider, kind = failure.kind(), error = %failure, "stream failed after its first chunk");
                 let error = failure.to_api_error();
                 let chunk = self
@@ -376,7 +386,11 @@ impl Pump {
             Usage::default()
         });
         let cost = cost(&usage, &self.endpoint.prices, self.fee_percent);
-        self.generation.usage_chunk(usage_json(&usage, &cost))
+        let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
+        if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {
+            object.insert("routing".to_owned(), trace.clone());
+        }
+        chunk
     }
 }
 

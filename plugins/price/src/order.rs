@@ -3,10 +3,10 @@
 //!
 //! # Algorithm
 //!
-//! 1. Every candidate gets an expected request cost (see [`expected_cost`]). A price that is
+//! 1. Every candidate gets an expected request cost (see [`switchyard_sdk::router::expected_cost`]). A price that is
 //!    NaN, negative or infinite, or a cost that overflows, makes the cost *unknown*: such a
 //!    candidate ranks as the most expensive.
-//! 2. Candidates whose last failure is younger than [`RECENT_FAILURE_MS`] are *recently failed*.
+//! 2. Candidates whose last failure is younger than [`switchyard_sdk::router::RECENT_FAILURE_MS`] are *recently failed*.
 //!    They go to the back, ordered by cost (cheapest first, unknown last), then by the longest
 //!    time since the failure, then by index.
 //! 3. The healthy rest come first, in three tiers:
@@ -20,48 +20,9 @@
 //! Other live statistics (error rate, latency, throughput, in-flight count) do not affect this
 //! policy.
 
-use switchyard_sdk::router::{Candidate, RequestSummary, SeededRng};
-
-/// An endpoint that failed less than this many milliseconds ago is treated as having a recent
-/// outage and is only kept as a last-resort fallback.
-pub const RECENT_FAILURE_MS: u64 = 30_000;
-
-/// Completion tokens assumed for the expected cost when the request sets no `max_tokens`.
-pub const DEFAULT_COMPLETION_TOKENS: u64 = 512;
-
-/// The expected cost of the request on `candidate`, in USD per million tokens times tokens (the
-/// unit does not matter: only ratios between candidates are used).
-///
-/// It is `estimated_prompt_tokens × prompt_price + completion_tokens × completion_price` where
-/// `completion_tokens` is the request's `max_tokens`, or [`DEFAULT_COMPLETION_TOKENS`] when it
-/// sets none. When both token counts are 0 it falls back to `prompt_price + completion_price`.
-///
-/// Returns `None` when a price is NaN, negative or infinite, or when the cost overflows.
-pub fn expected_cost(request: &RequestSummary, candidate: &Candidate) -> Option<f64> {
-    let prompt_price = valid_price(candidate.prompt_price)?;
-    let completion_price = valid_price(candidate.completion_price)?;
-    let prompt_tokens = request.estimated_prompt_tokens;
-    let completion_tokens = request.max_tokens.unwrap_or(DEFAULT_COMPLETION_TOKENS);
-    let cost = if prompt_tokens == 0 && completion_tokens == 0 {
-        prompt_price + completion_price
-    } else {
-        prompt_tokens as f64 * prompt_price + completion_tokens as f64 * completion_price
-    };
-    cost.is_finite().then_some(cost)
-}
-
-/// A price usable for ranking: finite and not negative (`-0.0` counts as 0).
-fn valid_price(price: f64) -> Option<f64> {
-    (price.is_finite() && price >= 0.0).then_some(price.max(0.0))
-}
-
-/// True when `candidate` failed less than [`RECENT_FAILURE_MS`] ago.
-pub fn recently_failed(candidate: &Candidate) -> bool {
-    candidate
-        .stats
-        .ms_since_last_failure
-        .is_some_and(|ms| ms < RECENT_FAILURE_MS)
-}
+use switchyard_sdk::router::{
+    Candidate, RequestSummary, SeededRng, expected_cost, recently_failed,
+};
 
 /// Orders `candidates` for `request`, best first, as described in the [module docs](self).
 /// Returns every index exactly once; the same request (including its seed) and candidates always

@@ -1,0 +1,256 @@
+//! Hard filters: the endpoints a request may not use, each with the reason, decided by the host
+//! before any policy runs.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+use super::preferences::{ProviderPreferences, Variant};
+use crate::catalog::Endpoint;
+use crate::config::DataCollection;
+
+/// Request parameters that routing can require an adapter to support (OpenRouter's
+/// `supported_parameters` vocabulary). Other keys (`model`, `messages`, `stream`, `user`...)
+/// every adapter handles or ignores.
+const ROUTABLE_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "top_a",
+    "repetition_penalty",
+    "stop",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "response_format",
+    "structured_outputs",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "reasoning_effort",
+    "include_reasoning",
+    "n",
+    "web_search_options",
+    "verbosity",
+];
+
+/// The routable parameters a request sets (non-null), sorted. A `json_schema` response format
+/// also needs `structured_outputs`.
+pub fn sent_parameters(request: &Map<String, Value>) -> Vec<String> {
+    let mut sent: Vec<String> = ROUTABLE_PARAMETERS
+        .iter()
+        .filter(|name| request.get(**name).is_some_and(|value| !value.is_null()))
+        .map(|name| (*name).to_owned())
+        .collect();
+    let json_schema = request
+        .get("response_format")
+        .and_then(|format| format.get("type"))
+        .is_some_and(|kind| kind == "json_schema");
+    if json_schema && !sent.iter().any(|name| name == "structured_outputs") {
+        sent.push("structured_outputs".to_owned());
+    }
+    sent.sort();
+    sent
+}
+
+/// Why an endpoint was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exclusion {
+    /// Not in `provider.only`.
+    NotInOnly,
+    /// In `provider.ignore`.
+    Ignored,
+    /// Not in `provider.order` while `allow_fallbacks` is false.
+    NotInOrder,
+    /// The provider may collect data and the request asked `data_collection: deny`.
+    DataCollection,
+    /// The provider is not zero-data-retention and the request asked `zdr`.
+    NotZdr,
+    /// The quantization is not in `provider.quantizations`.
+    Quantization(String),
+    /// A price is above `provider.max_price`.
+    MaxPrice(&'static str),
+    /// Not free, for a `:free` request.
+    NotFree,
+    /// The adapter does not support these parameters and the request requires them.
+    UnsupportedParameters(Vec<String>),
+    /// The adapter plugin is not loaded.
+    AdapterMissing,
+    /// The endpoint's circuit breaker is open.
+    CircuitOpen,
+}
+
+impl Exclusion {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Exclusion::NotInOnly => "not_in_only",
+            Exclusion::Ignored => "ignored",
+            Exclusion::NotInOrder => "not_in_order",
+            Exclusion::DataCollection => "data_collection",
+            Exclusion::NotZdr => "zdr",
+            Exclusion::Quantization(_) => "quantization",
+            Exclusion::MaxPrice(_) => "max_price",
+            Exclusion::NotFree => "not_free",
+            Exclusion::UnsupportedParameters(_) => "require_parameters",
+            Exclusion::AdapterMissing => "adapter_missing",
+            Exclusion::CircuitOpen => "circuit_open",
+        }
+    }
+}
+
+impl fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exclusion::NotInOnly => f.write_str("not listed in provider.only"),
+            Exclusion::Ignored => f.write_str("listed in provider.ignore"),
+            Exclusion::NotInOrder => {
+                f.write_str("not listed in provider.order and allow_fallbacks is false")
+            }
+            Exclusion::DataCollection => {
+                f.write_str("the provider may store or train on prompts (data_collection: deny)")
+            }
+            Exclusion::NotZdr => f.write_str("the provider does not offer zero data retention"),
+            Exclusion::Quantization(found) => {
+                write!(f, "quantization {found} is not in provider.quantizations")
+            }
+            Exclusion::MaxPrice(which) => write!(f, "{which} price is above provider.max_price"),
+            Exclusion::NotFree => f.write_str("not free (:free)"),
+            Exclusion::UnsupportedParameters(missing) => write!(
+                f,
+                "the adapter does not support {} (require_parameters)",
+                missing.join(", ")
+            ),
+            Exclusion::AdapterMissing => f.write_str("its adapter plugin is not loaded"),
+            Exclusion::CircuitOpen => {
+                f.write_str("circuit breaker open after consecutive failures")
+            }
+        }
+    }
+}
+
+/// What the filters look at besides the endpoint.
+#[derive(Debug)]
+pub struct FilterInput<'a> {
+    /// The request's preferences.
+    pub preferences: &'a ProviderPreferences,
+    /// The variant of the model id, if any.
+    pub variant: Option<Variant>,
+    /// Routable parameters the request sets.
+    pub sent_parameters: &'a [String],
+}
+
+/// Why `endpoint` may not serve the request, or `None` when it may. `adapter_parameters` are
+/// the parameters its adapter declares (`None`: the adapter is not loaded). The circuit breaker
+/// is checked last because admitting a probe claims it.
+pub fn exclusion(
+    endpoint: &Endpoint,
+    input: &FilterInput<'_>,
+    adapter_parameters: Option<&[String]>,
+) -> Option<Exclusion> {
+    let preferences = input.preferences;
+    let provider = &endpoint.provider;
+    let named = |list: &Option<Vec<String>>| {
+        list.as_ref().map(|names| {
+            names
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(&provider.name))
+        })
+    };
+    if named(&preferences.only) == Some(false) {
+        return Some(Exclusion::NotInOnly);
+    }
+    if named(&preferences.ignore) == Some(true) {
+        return Some(Exclusion::Ignored);
+    }
+    if !preferences.allows_fallbacks() && named(&preferences.order) == Some(false) {
+        return Some(Exclusion::NotInOrder);
+    }
+    if preferences.data_collection == Some(DataCollection::Deny)
+        && provider.data_collection != DataCollection::Deny
+    {
+        return Some(Exclusion::DataCollection);
+    }
+    if preferences.zdr == Some(true) && !provider.zdr {
+        return Some(Exclusion::NotZdr);
+    }
+    if let Some(allowed) = &preferences.quantizations {
+        let found = endpoint.quantization.as_deref().unwrap_or("unknown");
+        if !allowed.iter().any(|q| q.eq_ignore_ascii_case(found)) {
+            return Some(Exclusion::Quantization(found.to_owned()));
+        }
+    }
+    if let Some(which) = over_max_price(endpoint, preferences) {
+        return Some(Exclusion::MaxPrice(which));
+    }
+    if input.variant == Some(Variant::Free)
+        && !(endpoint.prices.prompt.is_zero()
+            && endpoint.prices.completion.is_zero()
+            && endpoint.prices.request.is_zero())
+    {
+        return Some(Exclusion::NotFree);
+    }
+    if preferences.require_parameters == Some(true) {
+        let Some(supported) = adapter_parameters else {
+            return Some(Exclusion::AdapterMissing);
+        };
+        let missing: Vec<String> = (input.sent_parameters.iter())
+            .filter(|sent| !supported.contains(*sent))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Some(Exclusion::UnsupportedParameters(missing));
+        }
+    }
+    if !endpoint.stats.admits() {
+        return Some(Exclusion::CircuitOpen);
+    }
+    None
+}
+
+fn over_max_price(endpoint: &Endpoint, preferences: &ProviderPreferences) -> Option<&'static str> {
+    let max = preferences.max_price.as_ref()?;
+    let prices = &endpoint.prices;
+    let over = |limit: Option<Decimal>, price: Decimal| limit.is_some_and(|limit| price > limit);
+    [
+        ("prompt", max.prompt, prices.prompt),
+        ("completion", max.completion, prices.completion),
+        ("request", max.request, prices.request),
+        ("image", max.image, prices.image),
+    ]
+    .into_iter()
+    .find(|(_, limit, price)| over(*limit, *price))
+    .map(|(which, _, _)| which)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sent_parameters_are_the_routable_non_null_keys() {
+        let request = json!({
+            "model": "a/b", "messages": [], "temperature": 0.2, "top_k": null, "user": "u",
+            "tools": [], "response_format": {"type": "json_schema", "json_schema": {}},
+        });
+        let object = request.as_object().expect("object");
+        assert_eq!(
+            sent_parameters(object),
+            [
+                "response_format",
+                "structured_outputs",
+                "temperature",
+                "tools"
+            ]
+        );
+    }
+}

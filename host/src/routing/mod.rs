@@ -1,0 +1,309 @@
+//! Routing: from the requested model ids and the request's preferences to the ordered list of
+//! endpoints to try. The host resolves models and variants, applies the hard filters, has a
+//! policy plugin order what is left, then applies the request's soft preferences (performance
+//! thresholds, explicit `order`, `allow_fallbacks`).
+
+pub mod filters;
+mod policy;
+pub mod preferences;
+pub mod trace;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::catalog::{Catalog, Endpoint, Model};
+use crate::config::RoutingConfig;
+use crate::plugins::PluginRegistry;
+use crate::plugins::router::PolicyRequest;
+use crate::stats::Percentiles;
+use filters::{FilterInput, exclusion};
+use preferences::{Partition, ProviderPreferences, SortBy, Threshold, Variant};
+use trace::{CandidateTrace, EndpointRef, ModelTrace, RoutingTrace};
+
+/// One endpoint to try.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The model it serves.
+    pub model: Arc<Model>,
+    /// The endpoint.
+    pub endpoint: Arc<Endpoint>,
+}
+
+/// What routing needs to know about a request.
+#[derive(Debug)]
+pub struct RouteRequest<'a> {
+    /// Model ids to try, in order, variants included.
+    pub models: &'a [String],
+    /// The `provider` object.
+    pub preferences: &'a ProviderPreferences,
+    /// Routable parameters the request sets (for `require_parameters`).
+    pub sent_parameters: &'a [String],
+    /// Rough prompt size in tokens.
+    pub estimated_prompt_tokens: u64,
+    /// The request's output limit.
+    pub max_tokens: Option<u64>,
+    /// Seed for the policies' randomness.
+    pub seed: u64,
+}
+
+/// The endpoints to try, best first, and how they were chosen.
+#[derive(Debug)]
+pub struct Plan {
+    /// The candidates in order.
+    pub candidates: Vec<Candidate>,
+    /// The decisions so far; the gateway appends the attempts.
+    pub trace: RoutingTrace,
+}
+
+/// Candidates that are ordered together: one model's, or every model's under
+/// `partition: "none"`.
+struct Group {
+    policy: String,
+    model: String,
+    candidates: Vec<Candidate>,
+    trace_index: usize,
+}
+
+/// Plans a request: the ordered candidates, or the error to answer with.
+pub async fn plan(
+    catalog: &Catalog,
+    plugins: &PluginRegistry,
+    config: &RoutingConfig,
+    request: &RouteRequest<'_>,
+) -> Result<Plan, ApiError> {
+    let preferences = request.preferences;
+    let mut trace = RoutingTrace::default();
+    let mut groups = Vec::new();
+    let mut disabled = Vec::new();
+    for requested in request.models {
+        let (id, variant) = Variant::split(requested);
+        let model = catalog.model(id).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                format!("model {requested:?} does not exist"),
+            )
+            .with_code("model_not_found")
+        })?;
+        disabled.extend(model.disabled.iter().cloned());
+        let input = FilterInput {
+            preferences,
+            variant,
+            sent_parameters: request.sent_parameters,
+        };
+        let (kept, candidate_traces) = filter(model, &input, plugins);
+        let sort = (preferences.sort.map(|sort| sort.by)).or(variant.and_then(Variant::sort));
+        let policy = match sort {
+            Some(by) => sort_policy(config, by),
+            None => model.policy.clone(),
+        };
+        groups.push(Group {
+            policy: policy.clone(),
+            model: model.id.clone(),
+            candidates: kept,
+            trace_index: trace.models.len(),
+        });
+        trace.models.push(ModelTrace {
+            requested: requested.clone(),
+            model: model.id.clone(),
+            policy: None,
+            policy_error: None,
+            candidates: candidate_traces,
+            disabled: model.disabled.clone(),
+        });
+    }
+    if preferences
+        .sort
+        .is_some_and(|sort| sort.partition == Partition::None)
+        && groups.len() > 1
+    {
+        groups = vec![merge(groups)];
+    }
+
+    let mut candidates = Vec::new();
+    for group in groups {
+        let policy_request = PolicyRequest {
+            model: group.model.clone(),
+            estimated_prompt_tokens: request.estimated_prompt_tokens,
+            max_tokens: request.max_tokens,
+            seed: request.seed,
+        };
+        let (order, policy_error) =
+            policy::order(plugins, &group.policy, &policy_request, &group.candidates).await;
+        if group.candidates.len() > 1 {
+            let model_trace = &mut trace.models[group.trace_index];
+            model_trace.policy = Some(group.policy.clone());
+            model_trace.policy_error = policy_error;
+        }
+        let ordered: Vec<Candidate> = order
+            .into_iter()
+            .filter_map(|index| group.candidates.get(index).cloned())
+            .collect();
+        candidates.extend(apply_preferences(ordered, preferences));
+    }
+    trace.order = candidates
+        .iter()
+        .map(|candidate| EndpointRef {
+            model: candidate.model.id.clone(),
+            provider: candidate.endpoint.provider.name.clone(),
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Err(nothing_left(request.models, &trace, disabled));
+    }
+    Ok(Plan { candidates, trace })
+}
+
+/// The model's endpoints that pass the filters, and a trace entry for every endpoint.
+fn filter(
+    model: &Arc<Model>,
+    input: &FilterInput<'_>,
+    plugins: &PluginRegistry,
+) -> (Vec<Candidate>, Vec<CandidateTrace>) {
+    let mut kept = Vec::new();
+    let mut traces = Vec::new();
+    for endpoint in &model.endpoints {
+        let adapter = plugins.provider(&endpoint.provider.plugin);
+        let parameters = adapter
+            .as_ref()
+            .map(|adapter| adapter.descriptor().supported_parameters.as_slice());
+        let excluded = exclusion(endpoint, input, parameters);
+        traces.push(CandidateTrace {
+            provider: endpoint.provider.name.clone(),
+            excluded: excluded.as_ref().map(filters::Exclusion::code),
+            reason: excluded.as_ref().map(ToString::to_string),
+        });
+        if excluded.is_none() {
+            kept.push(Candidate {
+                model: model.clone(),
+                endpoint: endpoint.clone(),
+            });
+        }
+    }
+    (kept, traces)
+}
+
+/// The policy plugin a sort selects.
+fn sort_policy(config: &RoutingConfig, by: SortBy) -> String {
+    match by {
+        SortBy::Price => config.sort.price.clone(),
+        SortBy::Throughput => config.sort.throughput.clone(),
+        SortBy::Latency => config.sort.latency.clone(),
+    }
+}
+
+/// One group of every model's candidates, ordered by the first group's (the sort's) policy.
+fn merge(groups: Vec<Group>) -> Group {
+    let mut merged = Group {
+        policy: String::new(),
+        model: String::new(),
+        candidates: Vec::new(),
+        trace_index: 0,
+    };
+    for (index, group) in groups.into_iter().enumerate() {
+        if index == 0 {
+            merged.policy = group.policy;
+            merged.model = group.model;
+        }
+        merged.candidates.extend(group.candidates);
+    }
+    merged
+}
+
+/// Applies the soft preferences to a policy's order: endpoints meeting the performance
+/// thresholds first, then the explicit `order` first of all, and without fallbacks only the
+/// first choice (or the listed providers). Each step keeps the relative order otherwise.
+fn apply_preferences(
+    mut ordered: Vec<Candidate>,
+    preferences: &ProviderPreferences,
+) -> Vec<Candidate> {
+    if preferences.preferred_min_throughput.is_some() || preferences.preferred_max_latency.is_some()
+    {
+        ordered.sort_by_cached_key(|candidate| !meets_thresholds(&candidate.endpoint, preferences));
+    }
+    if let Some(order) = &preferences.order {
+        ordered.sort_by_key(|candidate| {
+            order
+                .iter()
+                .position(|name| name.eq_ignore_ascii_case(&candidate.endpoint.provider.name))
+                .unwrap_or(usize::MAX)
+        });
+    }
+    if !preferences.allows_fallbacks() && preferences.order.is_none() {
+        ordered.truncate(1);
+    }
+    ordered
+}
+
+/// Whether the endpoint's live figures meet `preferred_min_throughput` and
+/// `preferred_max_latency` (seconds to first token). An endpoint without figures meets them.
+fn meets_thresholds(endpoint: &Endpoint, preferences: &ProviderPreferences) -> bool {
+    let snapshot = endpoint.stats.snapshot();
+    let each =
+        |threshold: &Threshold, figures: Option<Percentiles>, ok: &dyn Fn(f64, f64) -> bool| {
+            let Some(figures) = figures else {
+                return true;
+            };
+            [
+                (threshold.p50, figures.p50),
+                (threshold.p75, figures.p75),
+                (threshold.p90, figures.p90),
+                (threshold.p99, figures.p99),
+            ]
+            .into_iter()
+            .all(|(cut, value)| cut.is_none_or(|cut| ok(value, cut)))
+        };
+    let throughput = preferences
+        .preferred_min_throughput
+        .as_ref()
+        .is_none_or(|threshold| each(threshold, snapshot.throughput, &|value, cut| value >= cut));
+    let latency = preferences
+        .preferred_max_latency
+        .as_ref()
+        .is_none_or(|threshold| {
+            each(threshold, snapshot.first_byte_ms, &|ms, seconds| {
+                ms <= seconds * 1000.0
+            })
+        });
+    throughput && latency
+}
+
+/// The error when no endpoint is left: 404 when no requested model has an enabled endpoint,
+/// 503 with every exclusion when the request's preferences (or open circuits) removed them all.
+fn nothing_left(models: &[String], trace: &RoutingTrace, disabled: Vec<String>) -> ApiError {
+    let names = models.join(", ");
+    let excluded = trace.exclusions();
+    if excluded.is_empty() && trace.models.iter().all(|model| model.candidates.is_empty()) {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            format!("no enabled provider serves {names}"),
+        )
+        .with_code("no_endpoints")
+        .with_metadata(json!({ "disabled": disabled }));
+    }
+    let reasons: Vec<String> = excluded
+        .iter()
+        .filter_map(|exclusion| {
+            Some(format!(
+                "{}: {}",
+                exclusion.get("provider")?.as_str()?,
+                exclusion.get("reason")?.as_str()?
+            ))
+        })
+        .collect();
+    let message = if reasons.is_empty() {
+        format!("the routing policy left no endpoint for {names}")
+    } else {
+        format!(
+            "no endpoint of {names} matches the request's routing preferences ({})",
+            reasons.join("; ")
+        )
+    };
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_error", message)
+        .with_code("no_endpoints_match")
+        .with_metadata(json!({ "excluded": excluded, "disabled": disabled, "routing": trace }))
+}

@@ -1,0 +1,51 @@
+//! Calling a routing policy plugin to order candidates, with the configured order as the
+//! fallback when the policy is missing or fails.
+
+use rust_decimal::Decimal;
+
+use super::Candidate;
+use crate::plugins::PluginRegistry;
+use crate::plugins::router::{PolicyCandidate, PolicyRequest};
+
+/// The order `policy` picks for `candidates` (distinct indexes; some may be left out), and why the
+/// configured order was used instead, if it was. One candidate has nothing to order, so the
+/// policy is not called for it.
+pub async fn order(
+    plugins: &PluginRegistry,
+    policy: &str,
+    request: &PolicyRequest,
+    candidates: &[Candidate],
+) -> (Vec<usize>, Option<String>) {
+    let configured = || (0..candidates.len()).collect();
+    if candidates.len() <= 1 {
+        return (configured(), None);
+    }
+    let Some(plugin) = plugins.router(policy) else {
+        tracing::error!(%policy, "routing policy not loaded; using the configured order");
+        return (configured(), Some(format!("policy {policy} is not loaded")));
+    };
+    let offered: Vec<PolicyCandidate> = candidates
+        .iter()
+        .map(|candidate| PolicyCandidate {
+            provider: candidate.endpoint.provider.name.clone(),
+            model: candidate.model.id.clone(),
+            prompt_price: decimal_to_f64(candidate.endpoint.prices.prompt),
+            completion_price: decimal_to_f64(candidate.endpoint.prices.completion),
+            stats: candidate.endpoint.stats.snapshot().for_policy(),
+        })
+        .collect();
+    let result = plugin.order(request, &offered).await;
+    plugins.record_outcome(plugin.name(), plugin.state(), result.is_ok());
+    match result {
+        Ok(order) => (order, None),
+        Err(fault) => {
+            tracing::error!(%policy, error = %fault, "routing policy failed; using the configured order");
+            (configured(), Some(fault.to_string()))
+        }
+    }
+}
+
+/// A price as a float, for ranking only (money is settled in decimals).
+fn decimal_to_f64(value: Decimal) -> f64 {
+    value.to_string().parse().unwrap_or(f64::INFINITY)
+}

@@ -1,0 +1,132 @@
+//! The routing trace: what routing saw and decided for one request, returned to clients that
+//! ask for it (`X-Switchyard-Debug: routing` or `X-OpenRouter-Metadata: enabled`) and carried in
+//! error metadata.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::failure::Failure;
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Everything routing decided for one request.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RoutingTrace {
+    /// Each requested model: its policy and every endpoint considered.
+    pub models: Vec<ModelTrace>,
+    /// The order the endpoints were to be tried in.
+    pub order: Vec<EndpointRef>,
+    /// Each attempt made, in order.
+    pub attempts: Vec<AttemptTrace>,
+}
+
+/// One requested model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelTrace {
+    /// The id as requested, variant included.
+    pub requested: String,
+    /// The catalog id.
+    pub model: String,
+    /// The routing policy plugin that ordered the endpoints, when one was called.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Why the policy's order was not used, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_error: Option<String>,
+    /// Every endpoint of the model, kept or excluded.
+    pub candidates: Vec<CandidateTrace>,
+    /// Endpoints not enabled (no credential), with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disabled: Vec<String>,
+}
+
+/// One endpoint considered.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateTrace {
+    /// Provider name.
+    pub provider: String,
+    /// Why it was excluded (a code), when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<&'static str>,
+    /// The reason in words, when excluded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A model and provider pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndpointRef {
+    /// Catalog model id.
+    pub model: String,
+    /// Provider name.
+    pub provider: String,
+}
+
+/// One attempt at one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptTrace {
+    /// Catalog model id.
+    pub model: String,
+    /// Provider name.
+    pub provider: String,
+    /// `success`, or the failure kind (`rate_limited`, `timeout`...).
+    pub outcome: &'static str,
+    /// The failure in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Milliseconds until the attempt succeeded (first chunk, when streaming) or failed.
+    pub elapsed_ms: u64,
+}
+
+impl RoutingTrace {
+    /// The trace as JSON, completed by a successful attempt at `model` on `provider`.
+    pub fn with_success(&self, model: &str, provider: &str, elapsed: Duration) -> Value {
+        let mut trace = self.clone();
+        trace.attempts.push(AttemptTrace {
+            model: model.to_owned(),
+            provider: provider.to_owned(),
+            outcome: "success",
+            message: None,
+            elapsed_ms: millis(elapsed),
+        });
+        serde_json::to_value(&trace).unwrap_or(Value::Null)
+    }
+
+    /// Records a failed attempt.
+    pub fn record_failure(
+        &mut self,
+        model: &str,
+        provider: &str,
+        failure: &Failure,
+        elapsed: Duration,
+    ) {
+        self.attempts.push(AttemptTrace {
+            model: model.to_owned(),
+            provider: provider.to_owned(),
+            outcome: failure.kind(),
+            message: Some(failure.to_string()),
+            elapsed_ms: millis(elapsed),
+        });
+    }
+
+    /// Every exclusion, as `{model, provider, excluded, reason}` objects (for error metadata).
+    pub fn exclusions(&self) -> Vec<Value> {
+        self.models
+            .iter()
+            .flat_map(|model| {
+                model.candidates.iter().filter_map(|candidate| {
+                    Some(serde_json::json!({
+                        "model": model.model,
+                        "provider": candidate.provider,
+                        "excluded": candidate.excluded?,
+                        "reason": candidate.reason,
+                    }))
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,72 @@
+//! The `cheapest` routing policy: cheapest first by the request's expected cost (prompt estimate × prompt price + max tokens × completion price); what `sort: "price"` and `:floor` select. Endpoints with a recent outage go last, and equal
+//! endpoints are ordered at random from the host's seed (see
+//! [`switchyard_sdk::router::rank_by`]). Every candidate is kept: the ones after the first are
+//! fallbacks.
+
+use switchyard_sdk::router::{Candidate, Descriptor, Ranked, Ranking, RequestSummary};
+
+/// The `cheapest` policy.
+pub struct Cheapest;
+
+impl Ranking for Cheapest {
+    fn describe() -> Descriptor {
+        Descriptor {
+            name: "cheapest".to_owned(),
+            version: "0.1.0".to_owned(),
+        }
+    }
+
+    fn score(request: &RequestSummary, candidate: &Candidate) -> Option<f64> {
+        switchyard_sdk::router::expected_cost(request, candidate)
+    }
+}
+
+switchyard_sdk::export_router!(Ranked<Cheapest>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_sdk::router::{EndpointStats, Router};
+
+    fn candidate(
+        price: f64,
+        latency_ms: Option<f64>,
+        throughput: Option<f64>,
+        in_flight: u32,
+    ) -> Candidate {
+        Candidate {
+            provider: "p".to_owned(),
+            model: "m".to_owned(),
+            prompt_price: price,
+            completion_price: price,
+            stats: EndpointStats {
+                latency_p50_ms: latency_ms,
+                throughput_p50: throughput,
+                error_rate: 0.0,
+                in_flight,
+                ms_since_last_failure: None,
+            },
+        }
+    }
+
+    fn order(candidates: Vec<Candidate>) -> Vec<u32> {
+        let request = RequestSummary {
+            model: "m".to_owned(),
+            estimated_prompt_tokens: 100,
+            max_tokens: Some(100),
+            seed: 42,
+        };
+        Ranked::<Cheapest>::order(request, candidates).expect("order")
+    }
+
+    #[test]
+    fn cheapest_first_unknown_price_last() {
+        let candidates = vec![
+            candidate(3.0, None, None, 0),
+            candidate(f64::NAN, None, None, 0),
+            candidate(1.0, None, None, 0),
+            candidate(2.0, None, None, 0),
+        ];
+        assert_eq!(order(candidates), [2, 3, 0, 1]);
+    }
+}
