@@ -88,6 +88,21 @@ pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
     })
 }
 
+/// OpenRouter's `pricing` object: USD per token (prompt, completion, cache, reasoning) or per
+/// unit (request, image), as decimal strings.
+pub fn pricing_json(prices: &Prices) -> Value {
+    let per_token = |price: Decimal| (price / PER_MILLION).normalize().to_string();
+    json!({
+        "prompt": per_token(prices.prompt),
+        "completion": per_token(prices.completion),
+        "request": prices.request.normalize().to_string(),
+        "image": prices.image.normalize().to_string(),
+        "input_cache_read": per_token(prices.cache_read),
+        "input_cache_write": per_token(prices.cache_write),
+        "internal_reasoning": per_token(prices.reasoning),
+    })
+}
+
 /// A decimal as a JSON number (JSON has no decimal type; the value is exact to 12 places).
 fn decimal_number(value: Decimal) -> Value {
     value

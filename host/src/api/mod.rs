@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod chat;
+pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod models;
@@ -43,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/models",
             get(models::list_models).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/models/{author}/{slug}/endpoints",
+            get(endpoints::list_endpoints).fallback(method_not_allowed),
         )
         .route("/health", get(health::health).fallback(method_not_allowed))
         .nest("/admin", admin::router())

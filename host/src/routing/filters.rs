@@ -233,8 +233,288 @@ fn over_max_price(endpoint: &Endpoint, preferences: &ProviderPreferences) -> Opt
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::catalog::Provider;
+    use crate::config::{BreakerConfig, TimeoutsConfig};
+    use crate::plugins::types::EndpointSettings;
+    use crate::pricing::Prices;
+    use crate::routing::preferences::MaxPrice;
+    use crate::stats::{EndpointStats, FailureClass};
     use serde_json::json;
+
+    /// An endpoint of provider `name` priced `price` per million prompt and completion tokens.
+    fn endpoint(
+        name: &str,
+        price: i64,
+        collects: bool,
+        zdr: bool,
+        quantization: Option<&str>,
+    ) -> Endpoint {
+        let price = Decimal::from(price);
+        Endpoint {
+            provider: Arc::new(Provider {
+                name: name.to_owned(),
+                plugin: "openai".to_owned(),
+                credential: None,
+                configured_hosts: None,
+                base_origin: None,
+                timeouts: TimeoutsConfig::default(),
+                data_collection: if collects {
+                    DataCollection::Allow
+                } else {
+                    DataCollection::Deny
+                },
+                zdr,
+            }),
+            settings: EndpointSettings {
+                base_url: String::new(),
+                upstream_model: "up".to_owned(),
+                options: Vec::new(),
+            },
+            prices: Prices {
+                prompt: price,
+                completion: price,
+                cache_read: price,
+                cache_write: price,
+                reasoning: price,
+                request: Decimal::ZERO,
+                image: Decimal::ZERO,
+            },
+            max_output_tokens: None,
+            quantization: quantization.map(str::to_owned),
+            stats: EndpointStats::new(BreakerConfig {
+                failures: 1,
+                cooldown_ms: 60_000,
+            }),
+        }
+    }
+
+    #[test]
+    fn each_filter_excludes_with_its_reason() {
+        let free = endpoint("free", 0, true, false, None);
+        let open = endpoint("open", 1, false, true, Some("fp8"));
+        let private = endpoint("private", 5, false, true, Some("fp16"));
+        let tripped = endpoint("tripped", 1, false, true, None);
+        tripped.stats.record_failure(FailureClass::Fault);
+        let names = |list: &[&str]| Some(list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+        let sent = vec!["seed".to_owned(), "tools".to_owned()];
+        let with_tools = ["tools".to_owned(), "seed".to_owned()];
+        let without_seed = ["tools".to_owned()];
+        let cases: Vec<(
+            ProviderPreferences,
+            Option<Variant>,
+            &Endpoint,
+            Option<&[String]>,
+            Option<&str>,
+        )> = vec![
+            (ProviderPreferences::default(), None, &open, None, None),
+            (
+                ProviderPreferences {
+                    only: names(&["OPEN"]),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    only: names(&["x"]),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                Some("not_in_only"),
+            ),
+            (
+                ProviderPreferences {
+                    ignore: names(&["open"]),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                Some("ignored"),
+            ),
+            (
+                ProviderPreferences {
+                    order: names(&["x"]),
+                    allow_fallbacks: Some(false),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                Some("not_in_order"),
+            ),
+            (
+                ProviderPreferences {
+                    order: names(&["x"]),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    data_collection: Some(DataCollection::Deny),
+                    ..Default::default()
+                },
+                None,
+                &free,
+                None,
+                Some("data_collection"),
+            ),
+            (
+                ProviderPreferences {
+                    data_collection: Some(DataCollection::Deny),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    zdr: Some(true),
+                    ..Default::default()
+                },
+                None,
+                &free,
+                None,
+                Some("zdr"),
+            ),
+            (
+                ProviderPreferences {
+                    quantizations: names(&["fp8"]),
+                    ..Default::default()
+                },
+                None,
+                &private,
+                None,
+                Some("quantization"),
+            ),
+            (
+                ProviderPreferences {
+                    quantizations: names(&["FP8"]),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    quantizations: names(&["unknown"]),
+                    ..Default::default()
+                },
+                None,
+                &free,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    max_price: Some(MaxPrice {
+                        prompt: Some(Decimal::from(4)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                None,
+                &private,
+                None,
+                Some("max_price"),
+            ),
+            (
+                ProviderPreferences {
+                    max_price: Some(MaxPrice {
+                        completion: Some(Decimal::from(5)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                None,
+                &private,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences::default(),
+                Some(Variant::Free),
+                &open,
+                None,
+                Some("not_free"),
+            ),
+            (
+                ProviderPreferences::default(),
+                Some(Variant::Free),
+                &free,
+                None,
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    require_parameters: Some(true),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                Some(&without_seed),
+                Some("require_parameters"),
+            ),
+            (
+                ProviderPreferences {
+                    require_parameters: Some(true),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                Some(&with_tools),
+                None,
+            ),
+            (
+                ProviderPreferences {
+                    require_parameters: Some(true),
+                    ..Default::default()
+                },
+                None,
+                &open,
+                None,
+                Some("adapter_missing"),
+            ),
+            (
+                ProviderPreferences::default(),
+                None,
+                &tripped,
+                None,
+                Some("circuit_open"),
+            ),
+        ];
+        for (index, (preferences, variant, endpoint, parameters, expected)) in
+            cases.iter().enumerate()
+        {
+            let input = FilterInput {
+                preferences,
+                variant: *variant,
+                sent_parameters: &sent,
+            };
+            let got = exclusion(endpoint, &input, *parameters);
+            assert_eq!(
+                got.as_ref().map(Exclusion::code),
+                *expected,
+                "case {index}: {got:?}"
+            );
+        }
+    }
 
     #[test]
     fn sent_parameters_are_the_routable_non_null_keys() {
