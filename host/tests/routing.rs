@@ -78,18 +78,10 @@ async fn served_by(gateway: &Gateway, body: &Value) -> String {
     response["provider"].as_str().unwrap().to_owned()
 }
 
-/// POSTs with the routing-trace header and returns status and body.
+/// POSTs with a routing-trace header and returns status and body.
 async fn traced(gateway: &Gateway, body: &Value, header: (&str, &str)) -> (u16, Value) {
-    let response = gateway
-        .client
-        .post(format!("{}/v1/chat/completions", gateway.url))
-        .header(header.0, header.1)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    let (status, _, text) = gateway.post_with_headers(body, &[header]).await;
+    (status, serde_json::from_str(&text).unwrap())
 }
 
 #[tokio::test]
@@ -383,15 +375,9 @@ async fn routing_trace_shows_candidates_filters_order_and_attempts() {
     // Streams carry the trace in their final usage chunk.
     let mut streamed = body.clone();
     streamed["stream"] = json!(true);
-    let response = gateway
-        .client
-        .post(format!("{}/v1/chat/completions", gateway.url))
-        .header("x-switchyard-debug", "routing")
-        .json(&streamed)
-        .send()
-        .await
-        .unwrap();
-    let text = response.text().await.unwrap();
+    let (_, _, text) = gateway
+        .post_with_headers(&streamed, &[("x-switchyard-debug", "routing")])
+        .await;
     let events: Vec<String> = text
         .split("\n\n")
         .filter_map(|event| event.strip_prefix("data: "))

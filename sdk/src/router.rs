@@ -136,6 +136,44 @@ pub fn recently_failed(candidate: &Candidate) -> bool {
         .is_some_and(|ms| ms < RECENT_FAILURE_MS)
 }
 
+/// Helpers for testing a policy natively (`cargo test`), without the gateway.
+pub mod testing {
+    use super::{Candidate, EndpointStats, RequestSummary};
+
+    /// Statistics of an endpoint never measured: no latency or throughput, no errors, idle.
+    pub fn unmeasured() -> EndpointStats {
+        EndpointStats {
+            latency_p50_ms: None,
+            throughput_p50: None,
+            error_rate: 0.0,
+            in_flight: 0,
+            ms_since_last_failure: None,
+        }
+    }
+
+    /// A candidate on `provider` for model `m`, priced `price` per million prompt and completion
+    /// tokens.
+    pub fn candidate(provider: &str, price: f64, stats: EndpointStats) -> Candidate {
+        Candidate {
+            provider: provider.to_owned(),
+            model: "m".to_owned(),
+            prompt_price: price,
+            completion_price: price,
+            stats,
+        }
+    }
+
+    /// A request for model `m` of about 100 prompt tokens and at most 100 completion tokens.
+    pub fn summary(seed: u64) -> RequestSummary {
+        RequestSummary {
+            model: "m".to_owned(),
+            estimated_prompt_tokens: 100,
+            max_tokens: Some(100),
+            seed,
+        }
+    }
+}
+
 /// A policy that ranks candidates by a score, lower first. Wrap it in [`Ranked`] to get a
 /// [`Router`]:
 ///
@@ -214,19 +252,12 @@ mod tests {
     use super::*;
 
     fn candidate(score: f64, failed_ms_ago: Option<u64>) -> Candidate {
-        Candidate {
-            provider: format!("p{score}"),
-            model: "m".to_owned(),
-            prompt_price: score,
-            completion_price: score,
-            stats: EndpointStats {
-                latency_p50_ms: (!score.is_nan()).then_some(score),
-                throughput_p50: None,
-                error_rate: 0.0,
-                in_flight: 0,
-                ms_since_last_failure: failed_ms_ago,
-            },
-        }
+        let stats = EndpointStats {
+            latency_p50_ms: (!score.is_nan()).then_some(score),
+            ms_since_last_failure: failed_ms_ago,
+            ..testing::unmeasured()
+        };
+        testing::candidate("p", score, stats)
     }
 
     fn latency(candidate: &Candidate) -> Option<f64> {
@@ -259,10 +290,8 @@ mod tests {
     #[test]
     fn expected_cost_uses_max_tokens_and_refuses_invalid_prices() {
         let request = RequestSummary {
-            model: "m".to_owned(),
-            estimated_prompt_tokens: 100,
             max_tokens: Some(10),
-            seed: 0,
+            ..testing::summary(0)
         };
         let mut priced = candidate(2.0, None);
         priced.completion_price = 3.0;

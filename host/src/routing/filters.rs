@@ -240,7 +240,6 @@ mod tests {
     use crate::config::{BreakerConfig, TimeoutsConfig};
     use crate::plugins::types::EndpointSettings;
     use crate::pricing::Prices;
-    use crate::routing::preferences::MaxPrice;
     use crate::stats::{EndpointStats, FailureClass};
     use serde_json::json;
 
@@ -298,220 +297,107 @@ mod tests {
         let private = endpoint("private", 5, false, true, Some("fp16"));
         let tripped = endpoint("tripped", 1, false, true, None);
         tripped.stats.record_failure(FailureClass::Fault);
-        let names = |list: &[&str]| Some(list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
-        let sent = vec!["seed".to_owned(), "tools".to_owned()];
-        let with_tools = ["tools".to_owned(), "seed".to_owned()];
-        let without_seed = ["tools".to_owned()];
-        let cases: Vec<(
-            ProviderPreferences,
+        let sent = ["seed".to_owned(), "tools".to_owned()];
+        let both = ["tools".to_owned(), "seed".to_owned()];
+        let tools_only = ["tools".to_owned()];
+        let deny = json!({ "data_collection": "deny" });
+        let require = json!({ "require_parameters": true });
+        // (preferences, variant, endpoint, the adapter's parameters, expected exclusion)
+        type Case<'a> = (
+            Value,
             Option<Variant>,
-            &Endpoint,
-            Option<&[String]>,
-            Option<&str>,
-        )> = vec![
-            (ProviderPreferences::default(), None, &open, None, None),
+            &'a Endpoint,
+            Option<&'a [String]>,
+            Option<&'a str>,
+        );
+        let cases: [Case<'_>; 20] = [
+            (json!({}), None, &open, None, None),
+            (json!({ "only": ["OPEN"] }), None, &open, None, None),
             (
-                ProviderPreferences {
-                    only: names(&["OPEN"]),
-                    ..Default::default()
-                },
-                None,
-                &open,
-                None,
-                None,
-            ),
-            (
-                ProviderPreferences {
-                    only: names(&["x"]),
-                    ..Default::default()
-                },
+                json!({ "only": ["x"] }),
                 None,
                 &open,
                 None,
                 Some("not_in_only"),
             ),
             (
-                ProviderPreferences {
-                    ignore: names(&["open"]),
-                    ..Default::default()
-                },
+                json!({ "ignore": ["open"] }),
                 None,
                 &open,
                 None,
                 Some("ignored"),
             ),
             (
-                ProviderPreferences {
-                    order: names(&["x"]),
-                    allow_fallbacks: Some(false),
-                    ..Default::default()
-                },
+                json!({ "order": ["x"], "allow_fallbacks": false }),
                 None,
                 &open,
                 None,
                 Some("not_in_order"),
             ),
+            (json!({ "order": ["x"] }), None, &open, None, None),
+            (deny.clone(), None, &free, None, Some("data_collection")),
+            (deny, None, &open, None, None),
+            (json!({ "zdr": true }), None, &free, None, Some("zdr")),
             (
-                ProviderPreferences {
-                    order: names(&["x"]),
-                    ..Default::default()
-                },
-                None,
-                &open,
-                None,
-                None,
-            ),
-            (
-                ProviderPreferences {
-                    data_collection: Some(DataCollection::Deny),
-                    ..Default::default()
-                },
-                None,
-                &free,
-                None,
-                Some("data_collection"),
-            ),
-            (
-                ProviderPreferences {
-                    data_collection: Some(DataCollection::Deny),
-                    ..Default::default()
-                },
-                None,
-                &open,
-                None,
-                None,
-            ),
-            (
-                ProviderPreferences {
-                    zdr: Some(true),
-                    ..Default::default()
-                },
-                None,
-                &free,
-                None,
-                Some("zdr"),
-            ),
-            (
-                ProviderPreferences {
-                    quantizations: names(&["fp8"]),
-                    ..Default::default()
-                },
+                json!({ "quantizations": ["fp8"] }),
                 None,
                 &private,
                 None,
                 Some("quantization"),
             ),
+            (json!({ "quantizations": ["FP8"] }), None, &open, None, None),
             (
-                ProviderPreferences {
-                    quantizations: names(&["FP8"]),
-                    ..Default::default()
-                },
-                None,
-                &open,
-                None,
-                None,
-            ),
-            (
-                ProviderPreferences {
-                    quantizations: names(&["unknown"]),
-                    ..Default::default()
-                },
+                json!({ "quantizations": ["unknown"] }),
                 None,
                 &free,
                 None,
                 None,
             ),
             (
-                ProviderPreferences {
-                    max_price: Some(MaxPrice {
-                        prompt: Some(Decimal::from(4)),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
+                json!({ "max_price": { "prompt": 4 } }),
                 None,
                 &private,
                 None,
                 Some("max_price"),
             ),
             (
-                ProviderPreferences {
-                    max_price: Some(MaxPrice {
-                        completion: Some(Decimal::from(5)),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
+                json!({ "max_price": { "completion": 5 } }),
                 None,
                 &private,
                 None,
                 None,
             ),
             (
-                ProviderPreferences::default(),
+                json!({}),
                 Some(Variant::Free),
                 &open,
                 None,
                 Some("not_free"),
             ),
+            (json!({}), Some(Variant::Free), &free, None, None),
             (
-                ProviderPreferences::default(),
-                Some(Variant::Free),
-                &free,
-                None,
-                None,
-            ),
-            (
-                ProviderPreferences {
-                    require_parameters: Some(true),
-                    ..Default::default()
-                },
+                require.clone(),
                 None,
                 &open,
-                Some(&without_seed),
+                Some(&tools_only),
                 Some("require_parameters"),
             ),
-            (
-                ProviderPreferences {
-                    require_parameters: Some(true),
-                    ..Default::default()
-                },
-                None,
-                &open,
-                Some(&with_tools),
-                None,
-            ),
-            (
-                ProviderPreferences {
-                    require_parameters: Some(true),
-                    ..Default::default()
-                },
-                None,
-                &open,
-                None,
-                Some("adapter_missing"),
-            ),
-            (
-                ProviderPreferences::default(),
-                None,
-                &tripped,
-                None,
-                Some("circuit_open"),
-            ),
+            (require.clone(), None, &open, Some(&both), None),
+            (require, None, &open, None, Some("adapter_missing")),
+            (json!({}), None, &tripped, None, Some("circuit_open")),
         ];
-        for (index, (preferences, variant, endpoint, parameters, expected)) in
-            cases.iter().enumerate()
-        {
+        for (preferences, variant, endpoint, parameters, expected) in cases {
+            let preferences = ProviderPreferences::from_request(Some(&preferences)).expect("valid");
             let input = FilterInput {
-                preferences,
-                variant: *variant,
+                preferences: &preferences,
+                variant,
                 sent_parameters: &sent,
             };
-            let got = exclusion(endpoint, &input, *parameters);
+            let got = exclusion(endpoint, &input, parameters);
             assert_eq!(
                 got.as_ref().map(Exclusion::code),
-                *expected,
-                "case {index}: {got:?}"
+                expected,
+                "{preferences:?} {variant:?}"
             );
         }
     }

@@ -111,13 +111,23 @@ impl Gateway {
 
     /// POSTs a chat request and returns status, headers and the body text.
     pub async fn post(&self, body: &Value) -> (u16, reqwest::header::HeaderMap, String) {
-        let response = self
+        self.post_with_headers(body, &[]).await
+    }
+
+    /// [`Gateway::post`] with extra request headers.
+    pub async fn post_with_headers(
+        &self,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = self
             .client
             .post(format!("{}/v1/chat/completions", self.url))
-            .json(body)
-            .send()
-            .await
-            .expect("request");
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         (status, headers, response.text().await.expect("body"))

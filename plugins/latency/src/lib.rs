@@ -26,46 +26,24 @@ switchyard_sdk::export_router!(Ranked<Latency>);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_sdk::router::testing::{candidate, summary, unmeasured};
     use switchyard_sdk::router::{EndpointStats, Router};
 
-    fn candidate(
-        price: f64,
-        latency_ms: Option<f64>,
-        throughput: Option<f64>,
-        in_flight: u32,
-    ) -> Candidate {
-        Candidate {
-            provider: "p".to_owned(),
-            model: "m".to_owned(),
-            prompt_price: price,
-            completion_price: price,
-            stats: EndpointStats {
-                latency_p50_ms: latency_ms,
-                throughput_p50: throughput,
-                error_rate: 0.0,
-                in_flight,
-                ms_since_last_failure: None,
-            },
-        }
-    }
-
-    fn order(candidates: Vec<Candidate>) -> Vec<u32> {
-        let request = RequestSummary {
-            model: "m".to_owned(),
-            estimated_prompt_tokens: 100,
-            max_tokens: Some(100),
-            seed: 42,
-        };
-        Ranked::<Latency>::order(request, candidates).expect("order")
+    /// The order for candidates priced `prices`, with statistics from `stats(index)`.
+    fn order(prices: &[f64], stats: impl Fn(usize) -> EndpointStats) -> Vec<u32> {
+        let candidates = (prices.iter().enumerate())
+            .map(|(index, price)| candidate("p", *price, stats(index)))
+            .collect();
+        Ranked::<Latency>::order(summary(42), candidates).expect("order")
     }
 
     #[test]
     fn quickest_first_unmeasured_last() {
-        let candidates = vec![
-            candidate(1.0, Some(900.0), None, 0),
-            candidate(1.0, None, None, 0),
-            candidate(9.0, Some(100.0), None, 0),
-        ];
-        assert_eq!(order(candidates), [2, 0, 1]);
+        let latencies = [Some(900.0), None, Some(100.0)];
+        let order = order(&[1.0, 1.0, 9.0], |i| EndpointStats {
+            latency_p50_ms: latencies[i],
+            ..unmeasured()
+        });
+        assert_eq!(order, [2, 0, 1]);
     }
 }
