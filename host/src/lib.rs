@@ -15,4 +15,5 @@ pub mod gateway;
 pub mod plugins;
 pub mod pricing;
 pub mod server;
+pub mod sigv4;
 pub mod stats;
