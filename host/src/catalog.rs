@@ -12,6 +12,7 @@ use crate::config::{
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};
 use crate::pricing::Prices;
+use crate::sigv4::AwsCredentials;
 use crate::stats::EndpointStats;
 
 /// A configured upstream provider.
@@ -32,6 +33,8 @@ pub struct Provider {
     pub data_collection: DataCollection,
     /// The provider retains nothing.
     pub zdr: bool,
+    /// AWS credentials for requests the host signs (SigV4). Never passed to the plugin.
+    pub aws_credentials: Option<AwsCredentials>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -44,6 +47,7 @@ impl std::fmt::Debug for Provider {
                 &self.credential.as_ref().map(|_| "<redacted>"),
             )
             .field("configured_hosts", &self.configured_hosts)
+            .field("aws_credentials", &self.aws_credentials)
             .finish()
     }
 }
@@ -195,6 +199,10 @@ fn resolve_provider(
             _ => return Ok(Err(format!("environment variable {variable} is not set"))),
         },
     };
+    let aws_credentials = match resolve_aws_credentials(config) {
+        Ok(credentials) => credentials,
+        Err(reason) => return Ok(Err(reason)),
+    };
     Ok(Ok(Provider {
         name: name.to_owned(),
         plugin: config.plugin.clone(),
@@ -206,6 +214,28 @@ fn resolve_provider(
         timeouts: config.timeouts,
         data_collection: config.data_collection,
         zdr: config.zdr,
+        aws_credentials,
+    }))
+}
+
+/// The provider's AWS credentials from the environment, when it has an `aws_credentials` table;
+/// the reason it is disabled when a required variable is unset.
+fn resolve_aws_credentials(config: &ProviderConfig) -> Result<Option<AwsCredentials>, String> {
+    let Some(names) = &config.aws_credentials else {
+        return Ok(None);
+    };
+    let read = |variable: &str| {
+        std::env::var(variable)
+            .ok()
+            .filter(|value| !value.is_empty())
+    };
+    let required = |variable: &str| {
+        read(variable).ok_or_else(|| format!("environment variable {variable} is not set"))
+    };
+    Ok(Some(AwsCredentials {
+        access_key_id: required(&names.access_key_id_env)?,
+        secret_access_key: required(&names.secret_access_key_env)?,
+        session_token: names.session_token_env.as_deref().and_then(read),
     }))
 }
 

@@ -386,6 +386,24 @@ pub struct ProviderConfig {
     /// use only such providers.
     #[serde(default)]
     pub zdr: bool,
+    /// AWS credentials, for adapters whose requests the host signs with AWS Signature Version 4
+    /// (`bedrock`). Without them such a provider is disabled.
+    #[serde(default)]
+    pub aws_credentials: Option<AwsCredentialsConfig>,
+}
+
+/// The environment variables holding a provider's AWS credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsCredentialsConfig {
+    /// Variable holding the access key id, e.g. `AWS_ACCESS_KEY_ID`.
+    pub access_key_id_env: String,
+    /// Variable holding the secret access key, e.g. `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key_env: String,
+    /// Variable holding the session token of temporary credentials, e.g. `AWS_SESSION_TOKEN`;
+    /// unset or empty means long-term credentials.
+    #[serde(default)]
+    pub session_token_env: Option<String>,
 }
 
 /// A provider's data policy, or a request's demand on it (OpenRouter's `data_collection`).

@@ -16,4 +16,5 @@ pub mod plugins;
 pub mod pricing;
 pub mod routing;
 pub mod server;
+pub mod sigv4;
 pub mod stats;

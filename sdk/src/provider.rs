@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "switchyard:plugin/provider@0.2.0",
+        world: "switchyard:plugin/provider@0.3.0",
         pub_export_macro: true,
         export_macro_name: "__export_provider_world",
         default_bindings_module: "::switchyard_sdk::provider::bindings",

@@ -13,6 +13,7 @@ use crate::config::ServerConfig;
 use crate::failure::Failure;
 use crate::plugins::ProviderPlugin;
 use crate::plugins::types::{CredentialPlacement, UpstreamRequest};
+use crate::sigv4;
 
 /// The shared HTTP client for every upstream.
 #[derive(Debug, Clone)]
@@ -79,6 +80,17 @@ impl Upstream {
             }
         }
         insert_credential(provider, &request.credential, &mut url, &mut headers)?;
+        if let CredentialPlacement::AwsSigv4 { service, region } = &request.credential {
+            sign_aws_sigv4(
+                provider,
+                &method,
+                &url,
+                &mut headers,
+                &request.body,
+                service,
+                region,
+            )?;
+        }
 
         let send = self
             .client
@@ -224,6 +236,48 @@ fn insert_credential(
         CredentialPlacement::Query(name) => {
             url.query_pairs_mut().append_pair(name, credential);
         }
+        CredentialPlacement::AwsSigv4 { .. } => {} // signed last, over the final request
+    }
+    Ok(())
+}
+
+/// Signs the final request with the provider's AWS credentials (Signature Version 4, host clock).
+fn sign_aws_sigv4(
+    provider: &Provider,
+    method: &Method,
+    url: &Url,
+    headers: &mut HeaderMap,
+    body: &[u8],
+    service: &str,
+    region: &str,
+) -> Result<(), Failure> {
+    let failure = |message: &str| Failure::Transport {
+        provider: provider.name.clone(),
+        message: message.to_owned(),
+    };
+    let Some(credentials) = &provider.aws_credentials else {
+        return Err(failure(
+            "the adapter asks for AWS SigV4 signing but the provider has no aws_credentials",
+        ));
+    };
+    let signed: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    let request = sigv4::SignableRequest {
+        method: method.as_str(),
+        url,
+        headers: &signed,
+        body,
+    };
+    let scope = sigv4::Scope { service, region };
+    for (name, value) in sigv4::sign(&request, credentials, scope, std::time::SystemTime::now()) {
+        let mut value = HeaderValue::try_from(value)
+            .map_err(|_| failure("the AWS credentials are not valid in an HTTP header"))?;
+        value.set_sensitive(name != "x-amz-date");
+        headers.insert(name, value);
     }
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! The conversions between one WIT version's generated types and the host's own types, written
-//! once and stamped into each version's boundary module (`v0_1_0`, `v0_2_0`) by
-//! [`contract_boundary!`]: the rest of the host never sees generated types.
+//! once and stamped into each version's boundary module (`v0_1_0`, `v0_2_0`, `v0_3_0`) by
+//! [`contract_boundary!`] and [`host_log_import!`]: the rest of the host never sees generated
+//! types.
 
 /// Generates the conversion functions in a boundary module whose `provider_bindings` and
-/// `router_bindings` modules hold that version's generated bindings.
+/// `router_bindings` modules hold that version's generated bindings. The arguments are the
+/// version's extra `credential-placement` match arms (`wit::CredentialPlacement::X(..) => ..`),
+/// for the variants added after 0.1.0.
 macro_rules! contract_boundary {
-    () => {
+    ($($credential_arm:tt)*) => {
         use super::router::{PolicyCandidate, PolicyRequest};
         use super::types::{
             CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
@@ -81,6 +84,7 @@ macro_rules! contract_boundary {
                     wit::CredentialPlacement::Bearer => CredentialPlacement::Bearer,
                     wit::CredentialPlacement::Header(name) => CredentialPlacement::Header(name),
                     wit::CredentialPlacement::Query(name) => CredentialPlacement::Query(name),
+                    $($credential_arm)*
                 },
             }
         }
@@ -161,4 +165,33 @@ macro_rules! contract_boundary {
     };
 }
 
+/// Generates `add_to_linker` and the `host` import (plugin logging, since 0.2.0) in a boundary
+/// module whose `wit_host` names that version's generated `host` interface.
+macro_rules! host_log_import {
+    () => {
+        /// Adds the host functions of this version to `linker`.
+        pub(crate) fn add_to_linker(
+            linker: &mut wasmtime::component::Linker<super::sandbox::SandboxState>,
+        ) -> wasmtime::Result<()> {
+            wit_host::add_to_linker::<
+                super::sandbox::SandboxState,
+                wasmtime::component::HasSelf<super::sandbox::SandboxState>,
+            >(linker, |state| state)
+        }
+
+        impl wit_host::Host for super::sandbox::SandboxState {
+            fn log(&mut self, level: wit_host::LogLevel, message: String) {
+                let level = match level {
+                    wit_host::LogLevel::Debug => tracing::Level::DEBUG,
+                    wit_host::LogLevel::Info => tracing::Level::INFO,
+                    wit_host::LogLevel::Warn => tracing::Level::WARN,
+                    wit_host::LogLevel::Error => tracing::Level::ERROR,
+                };
+                self.plugin_log(level, message);
+            }
+        }
+    };
+}
+
 pub(crate) use contract_boundary;
+pub(crate) use host_log_import;

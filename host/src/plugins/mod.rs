@@ -12,6 +12,7 @@ mod sandbox;
 pub mod types;
 mod v0_1_0;
 mod v0_2_0;
+mod v0_3_0;
 pub mod version;
 pub mod watcher;
 

@@ -1,6 +1,6 @@
 //! Provider adapter plugins: loading (type-check + self-test) and per-request instances, for
 //! every supported contract version. Generated types stay in the version boundary modules
-//! (`v0_1_0`, `v0_2_0`); this module only dispatches.
+//! (`v0_1_0`, `v0_2_0`, `v0_3_0`); this module only dispatches.
 
 use std::sync::Arc;
 
@@ -16,18 +16,20 @@ use super::types::{
     UpstreamRequest,
 };
 use super::version::VersionState;
-use super::{v0_1_0, v0_2_0};
+use super::{v0_1_0, v0_2_0, v0_3_0};
 
 /// The pre-linked component, for the contract version it was built against.
 enum AdapterPre {
     V0_1(v0_1_0::ProviderPre<SandboxState>),
     V0_2(v0_2_0::ProviderPre<SandboxState>),
+    V0_3(v0_3_0::ProviderPre<SandboxState>),
 }
 
 /// A live instance, for the contract version it was built against.
 enum AdapterInstance {
     V0_1(v0_1_0::Provider),
     V0_2(v0_2_0::Provider),
+    V0_3(v0_3_0::Provider),
 }
 
 /// Runs `$body` with `$guest` bound to the instance's `adapter` export and `$v` to its
@@ -45,6 +47,11 @@ macro_rules! on_adapter {
                 let $guest = instance.switchyard_plugin_adapter();
                 $body
             }
+            AdapterInstance::V0_3(instance) => {
+                use v0_3_0 as $v;
+                let $guest = instance.switchyard_plugin_adapter();
+                $body
+            }
         }
     };
 }
@@ -56,12 +63,16 @@ impl AdapterPre {
             .linker()
             .instantiate_pre(component)
             .map_err(|e| format!("cannot link: {e:#}"))?;
-        match v0_2_0::ProviderPre::new(instance_pre.clone()) {
-            Ok(pre) => Ok(AdapterPre::V0_2(pre)),
-            Err(current) => v0_1_0::ProviderPre::new(instance_pre)
-                .map(AdapterPre::V0_1)
-                .map_err(|_| format!("not a provider adapter: {current:#}")),
+        let current = match v0_3_0::ProviderPre::new(instance_pre.clone()) {
+            Ok(pre) => return Ok(AdapterPre::V0_3(pre)),
+            Err(current) => current,
+        };
+        if let Ok(pre) = v0_2_0::ProviderPre::new(instance_pre.clone()) {
+            return Ok(AdapterPre::V0_2(pre));
         }
+        v0_1_0::ProviderPre::new(instance_pre)
+            .map(AdapterPre::V0_1)
+            .map_err(|_| format!("not a provider adapter: {current:#}"))
     }
 
     async fn instantiate(
@@ -71,6 +82,7 @@ impl AdapterPre {
         Ok(match self {
             AdapterPre::V0_1(pre) => AdapterInstance::V0_1(pre.instantiate_async(store).await?),
             AdapterPre::V0_2(pre) => AdapterInstance::V0_2(pre.instantiate_async(store).await?),
+            AdapterPre::V0_3(pre) => AdapterInstance::V0_3(pre.instantiate_async(store).await?),
         })
     }
 
@@ -78,6 +90,7 @@ impl AdapterPre {
         match self {
             AdapterPre::V0_1(_) => "0.1.0",
             AdapterPre::V0_2(_) => "0.2.0",
+            AdapterPre::V0_3(_) => "0.3.0",
         }
     }
 }
@@ -139,7 +152,7 @@ impl ProviderPlugin {
         &self.descriptor.name
     }
 
-    /// The contract version the plugin was built against, e.g. `0.2.0`.
+    /// The contract version the plugin was built against, e.g. `0.3.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
     }

@@ -88,7 +88,7 @@ impl Plugin {
         }
     }
 
-    /// The contract version it was built against, e.g. `0.2.0`.
+    /// The contract version it was built against, e.g. `0.3.0`.
     pub fn contract(&self) -> &'static str {
         match self {
             Plugin::Provider(plugin) => plugin.contract(),

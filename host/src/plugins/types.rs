@@ -12,6 +12,13 @@ pub enum CredentialPlacement {
     Header(String),
     /// A named query parameter.
     Query(String),
+    /// AWS Signature Version 4, signed by the host with the provider's AWS credentials.
+    AwsSigv4 {
+        /// Signing name of the service, e.g. `bedrock`.
+        service: String,
+        /// AWS region, e.g. `us-east-1`.
+        region: String,
+    },
 }
 
 /// An upstream request built by an adapter, before the host adds the credential.
