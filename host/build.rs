@@ -20,6 +20,7 @@ fn main() {
             "switchyard-plugin-latency",
             "switchyard-plugin-throughput",
             "switchyard-plugin-least-busy",
+            "switchyard-plugin-weighted",
         ],
     ];
     let mut artifacts = Vec::new();

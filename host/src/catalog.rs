@@ -108,6 +108,8 @@ pub struct Endpoint {
     pub max_output_tokens: Option<u64>,
     /// Weight precision, e.g. `fp8`, when known.
     pub quantization: Option<String>,
+    /// The operator's relative share of traffic, for weight-based policies.
+    pub weight: f64,
     /// Live statistics.
     pub stats: EndpointStats,
 }
@@ -281,6 +283,7 @@ fn resolve_model(
                     prices: Prices::from_config(endpoint),
                     max_output_tokens: endpoint.max_output_tokens,
                     quantization: endpoint.quantization.clone(),
+                    weight: endpoint.weight,
                     stats: EndpointStats::new(config.routing.circuit_breaker),
                 }));
             }

@@ -506,6 +506,13 @@ pub struct EndpointConfig {
     /// Weight precision the endpoint serves, e.g. `fp8`, `bf16` (OpenRouter's `quantizations`).
     #[serde(default)]
     pub quantization: Option<String>,
+    /// Relative share of traffic for policies that split load by weight (`weighted`).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+}
+
+fn default_weight() -> f64 {
+    1.0
 }
 
 impl Config {
@@ -574,6 +581,12 @@ impl Config {
                     .any(|price| price.is_sign_negative())
                 {
                     return invalid(format!("model {}: prices cannot be negative", model.id));
+                }
+                if !(endpoint.weight.is_finite() && endpoint.weight >= 0.0) {
+                    return invalid(format!(
+                        "model {}: endpoint weight must be a finite number of at least 0",
+                        model.id
+                    ));
                 }
             }
         }

@@ -134,6 +134,7 @@ impl StatsSnapshot {
             latency_p50_ms: self.first_byte_ms.map(|p| p.p50),
             throughput_p50: self.throughput.map(|p| p.p50),
             error_rate: self.error_rate,
+            rate_limited_rate: self.rate_limited_rate,
             in_flight: self.in_flight,
             ms_since_last_failure: self.ms_since_last_failure,
         }

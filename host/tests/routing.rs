@@ -448,3 +448,32 @@ async fn endpoints_api_answers_404_for_unknown_models() {
     assert_eq!(endpoints[2]["zdr"], true);
     assert_eq!(endpoints[2]["pricing"]["completion"], "0.00001");
 }
+
+#[tokio::test]
+async fn weighted_policy_splits_traffic_by_operator_weights() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = format!(
+        "{}{}{}[[models]]\nid = \"m/w\"\npolicy = \"weighted\"\nendpoints = [{{ provider = \"a\", upstream_model = \"up\", weight = 1 }}, {{ provider = \"b\", upstream_model = \"up\", weight = 1 }}, {{ provider = \"spare\", upstream_model = \"up\", weight = 0 }}]\n",
+        provider("a", "openai", &mock, CHEAP, ""),
+        provider("b", "openai", &mock, MID, ""),
+        provider("spare", "openai", &mock, PRICEY, ""),
+    );
+    let gateway = Gateway::start(&config).await;
+    for _ in 0..30 {
+        served_by(&gateway, &request("m/w", false)).await;
+    }
+    // Equal weights share the traffic (all 30 on one side has probability 2^-29); weight 0
+    // is only a fallback.
+    assert!(!mock.requests_for(CHEAP).is_empty());
+    assert!(!mock.requests_for(MID).is_empty());
+    assert!(mock.requests_for(PRICEY).is_empty());
+    let (status, response) = traced(
+        &gateway,
+        &request("m/w", false),
+        ("x-switchyard-debug", "routing"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(response["routing"]["models"][0]["policy"], "weighted");
+    assert_eq!(response["routing"]["order"][2]["provider"], "spare");
+}

@@ -136,6 +136,41 @@ pub fn recently_failed(candidate: &Candidate) -> bool {
         .is_some_and(|ms| ms < RECENT_FAILURE_MS)
 }
 
+/// Weighted random sampling without replacement: each pick takes entry `(index, weight)` with
+/// probability `weight / remaining total`, drawing from `rng`. Entries with a weight that is 0,
+/// negative or not finite are never drawn: they follow the drawn ones in their given order, as
+/// does everything left when the remaining weights sum to 0.
+pub fn sample_weighted(entries: Vec<(usize, f64)>, rng: &mut SeededRng) -> Vec<usize> {
+    let (mut drawable, mut rest): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .partition(|&(_, weight)| weight.is_finite() && weight > 0.0);
+    let mut result = Vec::with_capacity(drawable.len() + rest.len());
+    while !drawable.is_empty() {
+        let total: f64 = drawable.iter().map(|&(_, weight)| weight).sum();
+        if !(total > 0.0 && total.is_finite()) {
+            break;
+        }
+        let target = rng.next_f64() * total;
+        let mut accumulated = 0.0;
+        let pick = drawable
+            .iter()
+            .position(|&(_, weight)| {
+                accumulated += weight;
+                target < accumulated
+            })
+            // Rounding can leave `target` just above the sum: take the last one.
+            .unwrap_or(drawable.len() - 1);
+        result.push(drawable.remove(pick).0);
+    }
+    result.extend(
+        drawable
+            .into_iter()
+            .chain(rest.drain(..))
+            .map(|(index, _)| index),
+    );
+    result
+}
+
 /// Helpers for testing a policy natively (`cargo test`), without the gateway.
 pub mod testing {
     use super::{Candidate, EndpointStats, RequestSummary};
@@ -146,6 +181,7 @@ pub mod testing {
             latency_p50_ms: None,
             throughput_p50: None,
             error_rate: 0.0,
+            rate_limited_rate: 0.0,
             in_flight: 0,
             ms_since_last_failure: None,
         }
@@ -159,6 +195,7 @@ pub mod testing {
             model: "m".to_owned(),
             prompt_price: price,
             completion_price: price,
+            weight: 1.0,
             stats,
         }
     }
@@ -285,6 +322,22 @@ mod tests {
             .map(|seed| rank_by(seed, &candidates, latency))
             .collect();
         assert!(orders.len() > 1, "ties never reordered: {orders:?}");
+    }
+
+    #[test]
+    fn weighted_sampling_follows_the_weights_and_puts_weightless_entries_last() {
+        let mut first = [0usize; 3];
+        let mut rng = SeededRng::new(3);
+        for _ in 0..4000 {
+            let order =
+                sample_weighted(vec![(0, 1.0), (1, 3.0), (2, 0.0), (3, f64::NAN)], &mut rng);
+            assert_eq!(order[2..], [2, 3]);
+            first[order[0]] += 1;
+        }
+        // Expected 1000 and 3000.
+        assert!((850..1150).contains(&first[0]), "{first:?}");
+        assert!((2850..3150).contains(&first[1]), "{first:?}");
+        assert_eq!(first[2], 0);
     }
 
     #[test]

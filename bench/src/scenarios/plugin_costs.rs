@@ -152,6 +152,7 @@ pub async fn run(
             model: "bench/model".into(),
             prompt_price: 0.1 * (i + 1) as f64,
             completion_price: 0.4 * (i + 1) as f64,
+            weight: 1.0,
             stats: CandidateStats::default(),
         })
         .collect();

@@ -4,11 +4,19 @@
 //! types.
 
 /// Generates the conversion functions in a boundary module whose `provider_bindings` and
-/// `router_bindings` modules hold that version's generated bindings. The arguments are the
-/// version's extra `credential-placement` match arms (`wit::CredentialPlacement::X(..) => ..`),
-/// for the variants added after 0.1.0.
+/// `router_bindings` modules hold that version's generated bindings. The arguments are what a
+/// version added after 0.1.0: extra `credential-placement` match arms
+/// (`wit::CredentialPlacement::X(..) => ..`), and extra fields of the policy `candidate` and its
+/// `endpoint-stats`, as `field: expression` over the `PolicyCandidate` named in `candidate(..)`.
 macro_rules! contract_boundary {
-    ($($credential_arm:tt)*) => {
+    () => {
+        $crate::plugins::boundary::contract_boundary!(credentials {} candidate(c) {} stats {});
+    };
+    (
+        credentials { $($credential_arm:tt)* }
+        candidate($candidate:ident) { $($candidate_field:ident: $candidate_value:expr),* $(,)? }
+        stats { $($stats_field:ident: $stats_value:expr),* $(,)? }
+    ) => {
         use super::router::{PolicyCandidate, PolicyRequest};
         use super::types::{
             CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
@@ -147,18 +155,20 @@ macro_rules! contract_boundary {
             }
         }
 
-        pub(crate) fn candidate_to_wit(candidate: &PolicyCandidate) -> policy::Candidate {
+        pub(crate) fn candidate_to_wit($candidate: &PolicyCandidate) -> policy::Candidate {
             policy::Candidate {
-                provider: candidate.provider.clone(),
-                model: candidate.model.clone(),
-                prompt_price: candidate.prompt_price,
-                completion_price: candidate.completion_price,
+                provider: $candidate.provider.clone(),
+                model: $candidate.model.clone(),
+                prompt_price: $candidate.prompt_price,
+                completion_price: $candidate.completion_price,
+                $($candidate_field: $candidate_value,)*
                 stats: policy::EndpointStats {
-                    latency_p50_ms: candidate.stats.latency_p50_ms,
-                    throughput_p50: candidate.stats.throughput_p50,
-                    error_rate: candidate.stats.error_rate,
-                    in_flight: candidate.stats.in_flight,
-                    ms_since_last_failure: candidate.stats.ms_since_last_failure,
+                    latency_p50_ms: $candidate.stats.latency_p50_ms,
+                    throughput_p50: $candidate.stats.throughput_p50,
+                    error_rate: $candidate.stats.error_rate,
+                    in_flight: $candidate.stats.in_flight,
+                    ms_since_last_failure: $candidate.stats.ms_since_last_failure,
+                    $($stats_field: $stats_value,)*
                 },
             }
         }

@@ -65,6 +65,8 @@ pub struct CandidateStats {
     pub throughput_p50: Option<f64>,
     /// Recent error share, 0..1.
     pub error_rate: f64,
+    /// Recent rate-limited share, 0..1.
+    pub rate_limited_rate: f64,
     /// In-flight requests.
     pub in_flight: u32,
     /// Milliseconds since the last failure.
@@ -82,6 +84,8 @@ pub struct PolicyCandidate {
     pub prompt_price: f64,
     /// USD per million completion tokens (ranking only).
     pub completion_price: f64,
+    /// The operator's weight (default 1).
+    pub weight: f64,
     /// Live statistics.
     pub stats: CandidateStats,
 }

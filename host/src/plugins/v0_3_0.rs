@@ -1,5 +1,6 @@
 //! Boundary for `switchyard:plugin@0.3.0`, the current contract (`wit/`): adds the
-//! `aws-sigv4` credential placement (the host signs the request).
+//! `aws-sigv4` credential placement (the host signs the request), and the endpoint weight and
+//! rate-limited share that policies see.
 
 mod provider_bindings {
     wasmtime::component::bindgen!({
@@ -21,9 +22,13 @@ mod router_bindings {
 use provider_bindings::switchyard::plugin::host as wit_host;
 
 super::boundary::contract_boundary!(
-    wit::CredentialPlacement::AwsSigv4(scope) => CredentialPlacement::AwsSigv4 {
-        service: scope.service,
-        region: scope.region,
-    },
+    credentials {
+        wit::CredentialPlacement::AwsSigv4(scope) => CredentialPlacement::AwsSigv4 {
+            service: scope.service,
+            region: scope.region,
+        },
+    }
+    candidate(candidate) { weight: candidate.weight }
+    stats { rate_limited_rate: candidate.stats.rate_limited_rate }
 );
 super::boundary::host_log_import!();

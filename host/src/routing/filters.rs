@@ -283,6 +283,7 @@ mod tests {
             },
             max_output_tokens: None,
             quantization: quantization.map(str::to_owned),
+            weight: 1.0,
             stats: EndpointStats::new(BreakerConfig {
                 failures: 1,
                 cooldown_ms: 60_000,

@@ -31,6 +31,7 @@ pub async fn order(
             model: candidate.model.id.clone(),
             prompt_price: decimal_to_f64(candidate.endpoint.prices.prompt),
             completion_price: decimal_to_f64(candidate.endpoint.prices.completion),
+            weight: candidate.endpoint.weight,
             stats: candidate.endpoint.stats.snapshot().for_policy(),
         })
         .collect();

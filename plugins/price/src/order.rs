@@ -21,7 +21,7 @@
 //! policy.
 
 use switchyard_sdk::router::{
-    Candidate, RequestSummary, SeededRng, expected_cost, recently_failed,
+    Candidate, RequestSummary, SeededRng, expected_cost, recently_failed, sample_weighted,
 };
 
 /// Orders `candidates` for `request`, best first, as described in the [module docs](self).
@@ -75,57 +75,28 @@ pub fn order(request: &RequestSummary, candidates: &[Candidate]) -> Vec<usize> {
 
 /// Weighted random sampling without replacement with weight `1 / cost²`, for finite positive
 /// costs. Weights are normalised by the cheapest cost (`(min / cost)²`, all in `(0, 1]`) so
-/// tiny costs cannot overflow. If the remaining weights underflow to 0, the rest is taken
-/// cheapest first, then by index.
-fn sample_by_inverse_square(mut remaining: Vec<(usize, f64)>, seed: u64) -> Vec<usize> {
-    let Some(min_cost) = remaining.iter().map(|&(_, cost)| cost).reduce(f64::min) else {
+/// tiny costs cannot overflow. Entries whose weight underflows to 0 come last, cheapest first,
+/// then by index.
+fn sample_by_inverse_square(mut priced: Vec<(usize, f64)>, seed: u64) -> Vec<usize> {
+    let Some(min_cost) = priced.iter().map(|&(_, cost)| cost).reduce(f64::min) else {
         return Vec::new();
     };
-    let mut weighted: Vec<(usize, f64, f64)> = remaining
-        .drain(..)
+    priced.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let weighted = priced
+        .into_iter()
         .map(|(index, cost)| {
             let ratio = min_cost / cost;
-            (index, cost, ratio * ratio)
+            (index, ratio * ratio)
         })
         .collect();
-
-    let mut rng = SeededRng::new(seed);
-    let mut result = Vec::with_capacity(weighted.len());
-    while !weighted.is_empty() {
-        let total: f64 = weighted.iter().map(|&(_, _, weight)| weight).sum();
-        let pick = if total > 0.0 && total.is_finite() {
-            let target = rng.next_f64() * total;
-            let mut accumulated = 0.0;
-            weighted
-                .iter()
-                .position(|&(_, _, weight)| {
-                    accumulated += weight;
-                    target < accumulated
-                })
-                // Rounding can leave `target` just above the sum: take the last one with weight.
-                .or_else(|| weighted.iter().rposition(|&(_, _, weight)| weight > 0.0))
-                .unwrap_or(0)
-        } else {
-            cheapest(&weighted)
-        };
-        result.push(weighted.remove(pick).0);
-    }
-    result
-}
-
-/// Position of the cheapest entry, ties by the lowest index.
-fn cheapest(entries: &[(usize, f64, f64)]) -> usize {
-    entries
-        .iter()
-        .enumerate()
-        .min_by(|(_, a), (_, b)| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
-        .map_or(0, |(position, _)| position)
+    sample_weighted(weighted, &mut SeededRng::new(seed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use switchyard_sdk::router::EndpointStats;
+    use switchyard_sdk::router::testing::{self, unmeasured};
 
     fn request(prompt_tokens: u64, max_tokens: Option<u64>, seed: u64) -> RequestSummary {
         RequestSummary {
@@ -141,18 +112,15 @@ mod tests {
         completion_price: f64,
         failed_ms_ago: Option<u64>,
     ) -> Candidate {
+        let stats = EndpointStats {
+            latency_p50_ms: Some(100.0),
+            throughput_p50: Some(50.0),
+            ms_since_last_failure: failed_ms_ago,
+            ..unmeasured()
+        };
         Candidate {
-            provider: "p".to_owned(),
-            model: "test/model".to_owned(),
-            prompt_price,
             completion_price,
-            stats: EndpointStats {
-                latency_p50_ms: Some(100.0),
-                throughput_p50: Some(50.0),
-                error_rate: 0.0,
-                in_flight: 0,
-                ms_since_last_failure: failed_ms_ago,
-            },
+            ..testing::candidate("p", prompt_price, stats)
         }
     }
 
