@@ -222,7 +222,7 @@ pub mod testing {
 ///         candidate.stats.latency_p50_ms
 ///     }
 /// }
-/// switchyard_sdk::export_router!(Ranked<Latency>);
+/// switchyard_sdk::export_router!(switchyard_sdk::router::Ranked<Latency>);
 /// ```
 pub trait Ranking: 'static {
     /// Name and version.

@@ -257,6 +257,7 @@ mod tests {
                 name: name.to_owned(),
                 plugin: "openai".to_owned(),
                 credential: None,
+                aws_credentials: None,
                 configured_hosts: None,
                 base_origin: None,
                 timeouts: TimeoutsConfig::default(),

@@ -3,7 +3,7 @@
 //! [`switchyard_sdk::router::rank_by`]). Every candidate is kept: the ones after the first are
 //! fallbacks.
 
-use switchyard_sdk::router::{Candidate, Descriptor, Ranked, Ranking, RequestSummary};
+use switchyard_sdk::router::{Candidate, Descriptor, Ranking, RequestSummary};
 
 /// The `least-busy` policy.
 pub struct LeastBusy;
@@ -21,13 +21,13 @@ impl Ranking for LeastBusy {
     }
 }
 
-switchyard_sdk::export_router!(Ranked<LeastBusy>);
+switchyard_sdk::export_router!(switchyard_sdk::router::Ranked<LeastBusy>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use switchyard_sdk::router::testing::{candidate, summary, unmeasured};
-    use switchyard_sdk::router::{EndpointStats, Router};
+    use switchyard_sdk::router::{EndpointStats, Ranked, Router};
 
     /// The order for candidates priced `prices`, with statistics from `stats(index)`.
     fn order(prices: &[f64], stats: impl Fn(usize) -> EndpointStats) -> Vec<u32> {

@@ -21,9 +21,8 @@ impl Router for Weighted {
 
     fn order(request: RequestSummary, candidates: Vec<Candidate>) -> Result<Vec<u32>, String> {
         let mut rng = SeededRng::new(request.seed);
-        let (failed, healthy): (Vec<_>, Vec<_>) = (candidates.iter().enumerate())
-            .map(|(index, candidate)| (index, candidate))
-            .partition(|(_, candidate)| recently_failed(candidate));
+        let (failed, healthy): (Vec<_>, Vec<_>) =
+            (candidates.iter().enumerate()).partition(|(_, candidate)| recently_failed(candidate));
         let weights = |group: Vec<(usize, &Candidate)>| {
             (group.into_iter())
                 .map(|(index, candidate)| (index, candidate.weight))
