@@ -142,6 +142,7 @@ async fn plugin_costs() {
             model: "m".into(),
             prompt_price: 1.0 + i as f64,
             completion_price: 2.0,
+            weight: 1.0,
             stats: CandidateStats::default(),
         })
         .collect();
