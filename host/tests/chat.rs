@@ -357,5 +357,20 @@ async fn models_and_health_list_what_is_usable() {
             "{name} missing from {providers:?}"
         );
     }
-    assert_eq!(health["plugins"]["routers"][0]["name"], "price");
+    let routers: Vec<&str> = health["plugins"]["routers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "price",
+        "cheapest",
+        "latency",
+        "throughput",
+        "least-busy",
+        "weighted",
+    ] {
+        assert!(routers.contains(&name), "{name} missing from {routers:?}");
+    }
 }
