@@ -44,6 +44,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/models",
             get(models::list_models).fallback(method_not_allowed),
         )
+        .route(
+            "/api/v1/models",
+            get(models::list_openrouter_models).fallback(method_not_allowed),
+        )
         .route("/health", get(health::health).fallback(method_not_allowed))
         .nest("/admin", admin::router())
         .fallback(not_found)
