@@ -370,9 +370,6 @@ fn default_platform_fee_percent() -> Decimal {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
-    /// Human-readable name, e.g. `Google AI Studio`. Default: the provider's key.
-    #[serde(default)]
-    pub display_name: Option<String>,
     /// Name of the adapter plugin, e.g. `openai`.
     pub plugin: String,
     /// Base URL of the provider's API, e.g. `https://api.openai.com/v1`. A provider with neither

@@ -139,6 +139,19 @@ async fn every_builtin_provider_has_a_loaded_adapter() {
     }
 }
 
+/// Environment with one credential: every other built-in provider's variables are blanked (an
+/// empty variable disables its provider), in case the shell running the tests has them.
+fn only_credential(variable: &str, value: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = (builtin::providers().unwrap().into_values())
+        .flat_map(|provider| [provider.api_key_env, provider.base_url_env])
+        .flatten()
+        .filter(|name| name != variable)
+        .map(|name| (name, String::new()))
+        .collect();
+    env.push((variable.to_owned(), value.to_owned()));
+    env
+}
+
 /// Groq pointed at the mock, with its key; everything else built in.
 fn groq_config(mock: &MockUpstream) -> String {
     format!(
@@ -150,8 +163,9 @@ fn groq_config(mock: &MockUpstream) -> String {
 #[tokio::test]
 async fn one_provider_key_lists_that_providers_models_with_prices() {
     let mock = MockUpstream::start().await.unwrap();
-    let gateway =
-        Gateway::start_with_env(&groq_config(&mock), &[("GROQ_API_KEY", "gsk-test")]).await;
+    let env = only_credential("GROQ_API_KEY", "gsk-test");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let gateway = Gateway::start_with_env(&groq_config(&mock), &env).await;
     let groq: BTreeSet<String> = (builtin::models().unwrap().models.iter())
         .filter(|model| model.endpoints.iter().any(|e| e.provider == "groq"))
         .map(|model| model.id.clone())
@@ -342,10 +356,10 @@ async fn disabling_a_provider_removes_its_endpoints() {
     );
 }
 
-fn switchyard(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+fn switchyard(args: &[&str], env: &[(String, String)]) -> (bool, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
-        .envs(env.iter().copied())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run switchyard");
     (
@@ -404,7 +418,7 @@ fn models_prints_a_table() {
     let config = config.to_str().unwrap();
     let (ok, stdout, stderr) = switchyard(
         &["models", "--config", config],
-        &[("CEREBRAS_API_KEY", "csk-test")],
+        &only_credential("CEREBRAS_API_KEY", "csk-test"),
     );
     assert!(ok, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
