@@ -57,7 +57,11 @@ fn the_builtin_catalog_validates() {
         // Canonical ids: unique, `author/slug`, lowercase.
         assert!(ids.insert(model.id.as_str()), "{} twice", model.id);
         let (author, slug) = model.id.split_once('/').expect("author/slug");
-        assert!(!author.is_empty() && !slug.is_empty(), "{}", model.id);
+        assert!(
+            !author.is_empty() && !slug.is_empty() && !slug.contains('/'),
+            "{}",
+            model.id
+        );
         assert_eq!(model.id, model.id.to_lowercase());
         assert!(model.name.is_some(), "{}", model.id);
         assert!(!model.endpoints.is_empty(), "{}", model.id);

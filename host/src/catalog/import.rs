@@ -331,11 +331,23 @@ impl ImportRules {
     /// The canonical id the rules give a provider model id, and the quantization its id names.
     fn canonical(&self, rule: &SourceRule, upstream: &str) -> (Option<String>, Option<String>) {
         let lower = upstream.to_lowercase();
-        let (org, model) = match lower.rsplit_once('/') {
-            Some((org, model)) => (self.orgs.get(org).cloned().or(Some(org.to_owned())), model),
-            None => (None, lower.as_str()),
+        // The organisation is the longest one in the table the id starts with, else the first
+        // path segment; a model part that still has a slash has no canonical id by rule.
+        let table_org = (self.orgs.keys())
+            .filter(|org| lower.starts_with(org.as_str()) && lower[org.len()..].starts_with('/'))
+            .max_by_key(|org| org.len());
+        let (org, model) = match table_org {
+            Some(org) => (self.orgs.get(org).cloned(), &lower[org.len() + 1..]),
+            None => match lower.split_once('/') {
+                Some((org, model)) => (Some(org.to_owned()), model),
+                None => (None, lower.as_str()),
+            },
         };
-        let (slug, quantization) = normalise_slug(model);
+        if model.contains('/') {
+            return (None, None);
+        }
+        let hosted_weights = rule.author.is_none();
+        let (slug, quantization) = normalise_slug(model, hosted_weights);
         let author = org
             .filter(|org| !org.is_empty())
             .or_else(|| self.author_by_prefix(&slug))
@@ -386,9 +398,10 @@ fn capitalise(word: &str) -> String {
 }
 
 /// Lowercase slug with Fireworks' `v3p3` as `3.3`, `Meta-Llama` as `llama`, Anthropic's
-/// `4-5-20250929` as `4.5`, and `latest`, `turbo` and quantization tokens dropped; plus the
+/// `4-5-20250929` as `4.5`, and `latest` and quantization tokens dropped, plus `turbo` for
+/// `hosted_weights` (a host's faster variant, not OpenAI's `gpt-3.5-turbo`); plus the
 /// quantization.
-fn normalise_slug(model: &str) -> (String, Option<String>) {
+fn normalise_slug(model: &str, hosted_weights: bool) -> (String, Option<String>) {
     let mut quantization = None;
     let mut tokens: Vec<String> = Vec::new();
     for token in model.split('-') {
@@ -397,7 +410,7 @@ fn normalise_slug(model: &str) -> (String, Option<String>) {
             quantization = Some((*found).to_owned());
             continue;
         }
-        if token == "latest" || token == "turbo" {
+        if token == "latest" || (hosted_weights && token == "turbo") {
             continue;
         }
         tokens.push(token);
@@ -527,10 +540,11 @@ mod tests {
             ("gemma-3-27b-it", "gemma-3-27b-it", None),
         ];
         for (model, slug, quantization) in cases {
-            let (got, got_quantization) = normalise_slug(&model.to_lowercase());
+            let (got, got_quantization) = normalise_slug(&model.to_lowercase(), true);
             assert_eq!(got, slug, "{model}");
             assert_eq!(got_quantization.as_deref(), quantization, "{model}");
         }
+        assert_eq!(normalise_slug("gpt-3.5-turbo", false).0, "gpt-3.5-turbo");
     }
 
     #[test]
