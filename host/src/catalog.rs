@@ -151,7 +151,8 @@ impl Catalog {
                     providers.insert(name.clone(), Arc::new(provider));
                 }
                 Err(reason) => {
-                    tracing::warn!(provider = %name, %reason, "provider disabled");
+                    // Most built-in providers are off for want of a key: not worth a warning.
+                    tracing::debug!(provider = %name, %reason, "provider disabled");
                     disabled_providers.insert(name.clone(), reason);
                 }
             }
@@ -161,7 +162,16 @@ impl Catalog {
             let resolved = resolve_model(model, config, plugins, &providers, &disabled_providers)?;
             models.insert(model.id.clone(), Arc::new(resolved));
         }
-        Ok(Catalog { models })
+        let catalog = Catalog { models };
+        let enabled: Vec<&str> = providers.keys().map(String::as_str).collect();
+        tracing::info!(
+            models = catalog.models.len(),
+            usable = catalog.usable_models().count(),
+            providers = %enabled.join(","),
+            disabled_providers = disabled_providers.len(),
+            "catalog resolved"
+        );
+        Ok(catalog)
     }
 
     /// The model with this id.
