@@ -156,6 +156,10 @@ fn only_credential(variable: &str, value: &str) -> Vec<(String, String)> {
     env
 }
 
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 /// Groq pointed at the mock, with its key; everything else built in.
 fn groq_config(mock: &MockUpstream) -> String {
     format!(
@@ -168,8 +172,7 @@ fn groq_config(mock: &MockUpstream) -> String {
 async fn one_provider_key_lists_that_providers_models_with_prices() {
     let mock = MockUpstream::start().await.unwrap();
     let env = only_credential("GROQ_API_KEY", "gsk-test");
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let gateway = Gateway::start_with_env(&groq_config(&mock), &env).await;
+    let gateway = Gateway::start_with_env(&groq_config(&mock), &pairs(&env)).await;
     let groq: BTreeSet<String> = (builtin::models().unwrap().models.iter())
         .filter(|model| model.endpoints.iter().any(|e| e.provider == "groq"))
         .map(|model| model.id.clone())
@@ -454,4 +457,34 @@ fn models_prints_a_table() {
     assert!(ok);
     assert!(all.lines().count() > 100, "{all}");
     assert!(all.contains("(none enabled)"));
+}
+
+#[tokio::test]
+async fn a_local_server_is_enabled_by_its_base_url_variable() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = r#"
+[[models]]
+id = "local/llama"
+endpoints = [{ provider = "ollama", upstream_model = "llama3.2" }]
+"#;
+    let env = only_credential("SWITCHYARD_TEST_UNUSED", "");
+    let gateway = Gateway::start_with_env(config, &pairs(&env)).await;
+    let (status, _, body) = gateway.chat(&request("local/llama", false)).await;
+    assert_eq!(status, 503, "{body}");
+    let reason = body["error"]["metadata"]["disabled"][0].as_str().unwrap();
+    assert!(reason.contains("OLLAMA_BASE_URL"), "{reason}");
+    drop(gateway);
+
+    let env = only_credential("OLLAMA_BASE_URL", &mock.base_url(""));
+    let gateway = Gateway::start_with_env(config, &pairs(&env)).await;
+    let (status, _, body) = gateway.chat(&request("local/llama", false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["provider"], "ollama");
+    let upstream = mock.requests().pop().unwrap();
+    assert_eq!(
+        upstream.header("authorization"),
+        None,
+        "no credential goes to a local server"
+    );
+    assert_eq!(upstream.json.unwrap()["model"], "llama3.2");
 }
