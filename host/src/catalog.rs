@@ -217,6 +217,7 @@ fn resolve_provider(
         )));
     };
     let Ok(url) = Url::parse(&base_url) else {
+        tracing::warn!(provider = %name, %base_url, "provider disabled: its base URL is not a URL");
         return Ok(Err(format!("base URL {base_url:?} is not a URL")));
     };
     let credential = match &config.api_key_env {
