@@ -1,6 +1,11 @@
 //! The runtime catalog: models, their endpoints and the providers behind them, resolved from the
 //! configuration against the loaded plugins and the environment.
 
+pub mod builtin;
+pub mod commands;
+pub mod import;
+pub mod listing;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -19,6 +24,8 @@ use crate::stats::EndpointStats;
 pub struct Provider {
     /// Name from the configuration.
     pub name: String,
+    /// Base URL of its API (from the configuration or its `base_url_env` variable).
+    pub base_url: String,
     /// Name of its adapter plugin; the version is looked up per request (plugins hot-swap).
     pub plugin: String,
     /// The credential, when it needs one. Never passed to the plugin.
@@ -117,6 +124,8 @@ pub struct Endpoint {
 /// A model clients can ask for.
 #[derive(Debug)]
 pub struct Model {
+    /// The model as the catalog and configuration define it, disabled endpoints included.
+    pub definition: ModelConfig,
     /// Canonical id.
     pub id: String,
     /// Display name.
@@ -156,7 +165,8 @@ impl Catalog {
                     providers.insert(name.clone(), Arc::new(provider));
                 }
                 Err(reason) => {
-                    tracing::warn!(provider = %name, %reason, "provider disabled");
+                    // Most built-in providers are off for want of a key: not worth a warning.
+                    tracing::debug!(provider = %name, %reason, "provider disabled");
                     disabled_providers.insert(name.clone(), reason);
                 }
             }
@@ -166,12 +176,26 @@ impl Catalog {
             let resolved = resolve_model(model, config, plugins, &providers, &disabled_providers)?;
             models.insert(model.id.clone(), Arc::new(resolved));
         }
-        Ok(Catalog { models })
+        let catalog = Catalog { models };
+        let enabled: Vec<&str> = providers.keys().map(String::as_str).collect();
+        tracing::info!(
+            models = catalog.models.len(),
+            usable = catalog.usable_models().count(),
+            providers = %enabled.join(","),
+            disabled_providers = disabled_providers.len(),
+            "catalog resolved"
+        );
+        Ok(catalog)
     }
 
     /// The model with this id.
     pub fn model(&self, id: &str) -> Option<&Arc<Model>> {
         self.models.get(id)
+    }
+
+    /// Every model, usable or not, by id.
+    pub fn models(&self) -> impl Iterator<Item = &Arc<Model>> {
+        self.models.values()
     }
 
     /// Models with at least one enabled endpoint.
@@ -194,6 +218,22 @@ fn resolve_provider(
             config.plugin
         ))
     })?;
+    if !config.enabled {
+        return Ok(Err("disabled in the configuration".to_owned()));
+    }
+    let from_env = (config.base_url_env.as_ref())
+        .and_then(|variable| std::env::var(variable).ok())
+        .filter(|value| !value.is_empty());
+    let Some(base_url) = from_env.or_else(|| config.base_url.clone()) else {
+        let variable = config.base_url_env.as_deref().unwrap_or_default();
+        return Ok(Err(format!(
+            "no base URL: environment variable {variable} is not set"
+        )));
+    };
+    let Ok(url) = Url::parse(&base_url) else {
+        tracing::warn!(provider = %name, %base_url, "provider disabled: its base URL is not a URL");
+        return Ok(Err(format!("base URL {base_url:?} is not a URL")));
+    };
     let credential = match &config.api_key_env {
         None => None,
         Some(variable) => match std::env::var(variable) {
@@ -207,12 +247,14 @@ fn resolve_provider(
     };
     Ok(Ok(Provider {
         name: name.to_owned(),
+        base_url: base_url.clone(),
         plugin: config.plugin.clone(),
         credential,
         configured_hosts: config.allowed_hosts.clone(),
-        base_origin: Url::parse(&config.base_url)
-            .ok()
-            .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?))),
+        base_origin: url
+            .host_str()
+            .zip(url.port_or_known_default())
+            .map(|(host, port)| (host.to_owned(), port)),
         timeouts: config.timeouts,
         data_collection: config.data_collection,
         zdr: config.zdr,
@@ -267,9 +309,7 @@ fn resolve_model(
                 endpoints.push(Arc::new(Endpoint {
                     provider: provider.clone(),
                     settings: EndpointSettings {
-                        base_url: provider_config
-                            .map(|p| p.base_url.clone())
-                            .unwrap_or_default(),
+                        base_url: provider.base_url.clone(),
                         upstream_model: endpoint.upstream_model.clone(),
                         options: provider_config
                             .map(|p| {
@@ -297,6 +337,7 @@ fn resolve_model(
         }
     }
     Ok(Model {
+        definition: model.clone(),
         id: model.id.clone(),
         name: model.name.clone().unwrap_or_else(|| model.id.clone()),
         context_length: model.context_length,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The built-in configuration used when no file is given.
 pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
@@ -50,12 +50,68 @@ pub struct Config {
     /// The admin API.
     #[serde(default)]
     pub admin: AdminConfig,
-    /// Upstream providers by name.
+    /// The built-in catalog and partial overrides of its providers.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+    /// Upstream providers by name; after loading, the built-in catalog's providers merged with
+    /// these (a provider defined here replaces the built-in one of the same name).
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
-    /// Models clients can ask for.
+    /// Models clients can ask for; after loading, the built-in catalog's models merged with these
+    /// (a model defined here replaces the built-in one with the same id).
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+}
+
+/// The built-in catalog (`host/catalog/`) and how this configuration changes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Load the built-in providers and models. Default: true.
+    #[serde(default = "default_true")]
+    pub builtin: bool,
+    /// Partial overrides of providers by name: only the keys given change.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderOverride>,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig {
+            builtin: true,
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+/// Changes to one provider (built-in or defined in `[providers]`); unset keys keep its values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderOverride {
+    /// `false` disables the provider: its endpoints are removed from every model.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Replaces the base URL.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Replaces the credential's environment variable.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Replaces the allowed hosts.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Adapter options, set key by key over the provider's.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Replaces the upstream timeouts.
+    #[serde(default)]
+    pub timeouts: Option<TimeoutsConfig>,
+    /// Replaces the data policy.
+    #[serde(default)]
+    pub data_collection: Option<DataCollection>,
+    /// Replaces the zero-data-retention flag.
+    #[serde(default)]
+    pub zdr: Option<bool>,
 }
 
 /// HTTP server settings.
@@ -362,8 +418,16 @@ fn default_platform_fee_percent() -> Decimal {
 pub struct ProviderConfig {
     /// Name of the adapter plugin, e.g. `openai`.
     pub plugin: String,
-    /// Base URL of the provider's API, e.g. `https://api.openai.com/v1`.
-    pub base_url: String,
+    /// Base URL of the provider's API, e.g. `https://api.openai.com/v1`. A provider with neither
+    /// this nor a set `base_url_env` variable is disabled (local servers, Azure resources).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Environment variable whose value, when set and not empty, replaces `base_url`.
+    #[serde(default)]
+    pub base_url_env: Option<String>,
+    /// `false` disables the provider: its endpoints are removed from every model.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
     /// Environment variable holding the credential. Without it the provider needs none; when it
     /// is set but the variable is empty or missing, the provider is disabled.
     #[serde(default)]
@@ -418,7 +482,7 @@ pub enum DataCollection {
 }
 
 /// Upstream timeouts of one provider, in milliseconds.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeoutsConfig {
     /// Until the response headers arrive.
@@ -452,27 +516,43 @@ fn default_total_ms() -> u64 {
     600_000
 }
 
-/// One model clients can ask for.
-#[derive(Debug, Clone, Deserialize)]
+/// One model clients can ask for. The built-in catalog's `models.json` holds the same shape.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// Canonical id, e.g. `openai/gpt-4o-mini`.
     pub id: String,
     /// Display name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// One-paragraph description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Context window in tokens.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_length: Option<u64>,
+    /// What the model reads: `text`, `image`, `file`, `audio`, `video`. Default: `["text"]`.
+    #[serde(default = "text_only")]
+    pub input_modalities: Vec<String>,
+    /// What the model writes: `text`, `image`, `audio`. Default: `["text"]`.
+    #[serde(default = "text_only")]
+    pub output_modalities: Vec<String>,
+    /// Request parameters the model honours (OpenRouter's `supported_parameters`), e.g. `tools`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported_parameters: Vec<String>,
     /// Routing policy for this model; default: `routing.default_policy`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     /// Endpoints serving the model.
     pub endpoints: Vec<EndpointConfig>,
 }
 
+fn text_only() -> Vec<String> {
+    vec!["text".to_owned()]
+}
+
 /// One provider endpoint serving a model.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// Provider name (a key of `providers`).
@@ -486,33 +566,37 @@ pub struct EndpointConfig {
     #[serde(default)]
     pub completion_price: Decimal,
     /// USD per million cached prompt tokens read; default: the prompt price.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_price: Option<Decimal>,
     /// USD per million prompt tokens written to the cache; default: the prompt price.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_price: Option<Decimal>,
     /// USD per million reasoning tokens; default: the completion price.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_price: Option<Decimal>,
     /// USD per request, whatever its size.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub request_price: Decimal,
     /// USD per input image.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub image_price: Decimal,
     /// Longest completion the endpoint produces, in tokens.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,
     /// Weight precision the endpoint serves, e.g. `fp8`, `bf16` (OpenRouter's `quantizations`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<String>,
     /// Relative share of traffic for policies that split load by weight (`weighted`).
-    #[serde(default = "default_weight")]
+    #[serde(default = "default_weight", skip_serializing_if = "is_default_weight")]
     pub weight: f64,
 }
 
 fn default_weight() -> f64 {
     1.0
+}
+
+fn is_default_weight(weight: &f64) -> bool {
+    *weight == default_weight()
 }
 
 impl Config {
@@ -528,9 +612,10 @@ impl Config {
         Config::parse(&text)
     }
 
-    /// Parses and checks a configuration.
+    /// Parses a configuration, merges it over the built-in catalog and checks the result.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)?;
+        let mut config: Config = toml::from_str(text)?;
+        crate::catalog::builtin::merge(&mut config)?;
         config.check()?;
         Ok(config)
     }
@@ -544,11 +629,15 @@ impl Config {
             );
         }
         for (name, provider) in &self.providers {
-            if reqwest::Url::parse(&provider.base_url).is_err() {
+            if let Some(base_url) = &provider.base_url
+                && reqwest::Url::parse(base_url).is_err()
+            {
                 return invalid(format!(
-                    "provider {name}: base_url {:?} is not a URL",
-                    provider.base_url
+                    "provider {name}: base_url {base_url:?} is not a URL"
                 ));
+            }
+            if provider.base_url.is_none() && provider.base_url_env.is_none() {
+                return invalid(format!("provider {name}: needs base_url or base_url_env"));
             }
         }
         let mut seen = std::collections::HashSet::new();

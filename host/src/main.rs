@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
+use switchyard::catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind};
 use switchyard::config::{Config, DEFAULT_CONFIG};
 
@@ -31,6 +33,45 @@ enum Command {
     /// Plugin tools: scaffold, check, list.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Catalog tools: import a price list.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Lists the models a configuration serves, with prices (USD per million tokens).
+    Models {
+        /// Configuration file (TOML). Without it the built-in configuration is used.
+        #[arg(long, short, env = "SWITCHYARD_CONFIG")]
+        config: Option<PathBuf>,
+        /// Every known model, not only those with an enabled provider.
+        #[arg(long)]
+        all: bool,
+        /// Only models supporting all these parameters (comma-separated), e.g. `tools`.
+        #[arg(long)]
+        supported_parameters: Option<String>,
+        /// Only models producing any of these modalities (comma-separated), e.g. `text`.
+        #[arg(long)]
+        output_modalities: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Converts LiteLLM's model_prices_and_context_window.json into a catalog models file.
+    Import {
+        /// The price map (JSON).
+        file: PathBuf,
+        /// Write here instead of standard output, e.g. host/catalog/models.json.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Import rules and alias table (default: the built-in host/catalog/aliases.toml).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// The source's version, recorded in the file, e.g. "litellm 1.110.2".
+        #[arg(long, default_value = "unknown")]
+        source_version: String,
+        /// The import date recorded (YYYY-MM-DD); default: today.
+        #[arg(long)]
+        date: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +134,50 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Plugin(command) => run_plugin_command(command),
+        Command::Catalog(CatalogCommand::Import {
+            file,
+            output,
+            rules,
+            source_version,
+            date,
+        }) => {
+            let (json, notes) = import_price_map(&ImportRequest {
+                price_map: &file,
+                rules: rules.as_deref(),
+                version: &source_version,
+                date: date.as_deref(),
+            })?;
+            for note in notes {
+                eprintln!("{note}");
+            }
+            match output {
+                Some(path) => std::fs::write(&path, json)
+                    .with_context(|| format!("writing {}", path.display())),
+                None => {
+                    print!("{json}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Models {
+            config,
+            all,
+            supported_parameters,
+            output_modalities,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let filter = ModelFilter {
+                supported_parameters,
+                output_modalities,
+                all,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            print!("{}", runtime.block_on(list_models(&config, &filter))?);
+            Ok(())
+        }
     }
 }
 

@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
             get(models::list_models).fallback(method_not_allowed),
         )
         .route(
+            "/api/v1/models",
+            get(models::list_openrouter_models).fallback(method_not_allowed),
+        )
+        .route(
             "/api/v1/models/{author}/{slug}/endpoints",
             get(endpoints::list_endpoints).fallback(method_not_allowed),
         )

@@ -258,6 +258,7 @@ mod tests {
                 plugin: "openai".to_owned(),
                 credential: None,
                 aws_credentials: None,
+                base_url: String::new(),
                 configured_hosts: None,
                 base_origin: None,
                 timeouts: TimeoutsConfig::default(),
