@@ -488,3 +488,38 @@ endpoints = [{ provider = "ollama", upstream_model = "llama3.2" }]
     );
     assert_eq!(upstream.json.unwrap()["model"], "llama3.2");
 }
+
+#[tokio::test]
+async fn nitro_routes_a_canonical_model_to_its_fastest_endpoint() {
+    let mock = MockUpstream::start().await.unwrap();
+    // The cheapest provider answers 300 ms late.
+    let config = three_providers(&mock, "").replace(
+        &format!(
+            "[catalog.providers.together]\nbase_url = \"{}\"",
+            mock.base_url("")
+        ),
+        &format!(
+            "[catalog.providers.together]\nbase_url = \"{}\"",
+            mock.base_url("fixture=openai/openai-text,delay_ms=300")
+        ),
+    );
+    let gateway = Gateway::start(&config).await;
+    let model = "meta-llama/llama-3.3-70b-instruct";
+    // One request on each provider measures it.
+    for provider in ["together", "fireworks", "deepinfra"] {
+        let mut body = request(model, false);
+        body["provider"] = serde_json::json!({ "only": [provider] });
+        let (status, _, response) = gateway.chat(&body).await;
+        assert_eq!(status, 200, "{response}");
+        assert_eq!(response["provider"], provider);
+    }
+    for _ in 0..5 {
+        let (_, _, cheapest) = gateway.chat(&request(model, false)).await;
+        assert_eq!(cheapest["provider"], "together", "{cheapest}");
+        let (_, _, fastest) = gateway
+            .chat(&request(&format!("{model}:nitro"), false))
+            .await;
+        assert_ne!(fastest["provider"], "together", "{fastest}");
+        assert_eq!(fastest["model"], model);
+    }
+}
