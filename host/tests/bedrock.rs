@@ -240,3 +240,29 @@ async fn broken_streams_end_with_an_error_chunk_or_fail_before_committing() {
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("checksum"), "{body}");
 }
+
+#[tokio::test]
+async fn without_its_aws_credentials_a_bedrock_provider_is_disabled() {
+    let mock = MockUpstream::start().await.unwrap();
+    // The secret's variable is unset; the key id's (from the harness) is set.
+    let extra = BEDROCK_EXTRA.replace(
+        "SWITCHYARD_TEST_AWS_SECRET_ACCESS_KEY",
+        "SWITCHYARD_TEST_AWS_UNSET_SECRET",
+    );
+    let config = format!(
+        "{}{}",
+        provider("bk", "bedrock", &mock, "", &extra),
+        model("test/bk", &[("bk", "1", "2")]),
+    );
+    let gateway = Gateway::start(&config).await;
+    let (status, _, body) = gateway.chat(&request("test/bk", false)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"]["metadata"]["disabled"][0]
+            .as_str()
+            .unwrap()
+            .contains("SWITCHYARD_TEST_AWS_UNSET_SECRET"),
+        "{body}"
+    );
+    assert!(mock.requests().is_empty());
+}
