@@ -151,8 +151,7 @@ fn message_length(bytes: &[u8]) -> Result<Option<usize>, FrameError> {
         return Err(FrameError::PreludeChecksum);
     }
     let length = total as usize;
-    if length < PRELUDE + TRAILER
-        || length > MAX_MESSAGE_BYTES
+    if !(PRELUDE + TRAILER..=MAX_MESSAGE_BYTES).contains(&length)
         || headers as usize > length - PRELUDE - TRAILER
     {
         return Err(FrameError::BadLength(total));
