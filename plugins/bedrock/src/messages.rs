@@ -1,7 +1,8 @@
 //! Translates the canonical conversation into Converse's `system` and `messages`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::tool_call_input;
 
 /// The conversation in Converse's shape.
 #[derive(Debug, Default)]
@@ -107,23 +108,7 @@ fn image_block(url: &str) -> Result<Value, PluginError> {
 
 /// An assistant tool call as a `toolUse` block; its JSON argument string becomes `input`.
 fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
-    let arguments = call.function.arguments.trim();
-    let input = if arguments.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_str::<Value>(arguments).map_err(|e| {
-            PluginError::InvalidRequest(format!(
-                "tool call `{}` has arguments that are not JSON: {e}",
-                call.id
-            ))
-        })?
-    };
-    if !input.is_object() {
-        return Err(PluginError::InvalidRequest(format!(
-            "tool call `{}` has arguments that are not a JSON object",
-            call.id
-        )));
-    }
+    let input = tool_call_input(call)?;
     Ok(json!({"toolUse": {"toolUseId": call.id, "name": call.function.name, "input": input}}))
 }
 

@@ -2,12 +2,10 @@
 
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
 use crate::messages;
 use crate::options::Options;
-
-/// Smallest thinking budget Anthropic models accept.
-const MIN_THINKING_BUDGET: u64 = 1024;
 
 /// Builds `POST <base_url>/model/<model id>/converse[-stream]` with the translated body; the
 /// host signs it (SigV4, service `bedrock`, the endpoint's region).
@@ -99,58 +97,29 @@ fn encode_model_id(model: &str) -> String {
 /// `tools` → `toolConfig.tools[].toolSpec`; `tool_choice` auto/required/named →
 /// `auto`/`any`/`tool`; `none` (or no tools) → no `toolConfig`.
 fn tool_config(request: &ChatRequest) -> Result<Option<Value>, PluginError> {
-    let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) else {
-        return Ok(None);
-    };
-    let choice = match &request.tool_choice {
+    let specs = function_tools(request, "bedrock")?;
+    let choice = match tool_choice(request)? {
+        _ if specs.is_empty() => return Ok(None),
+        Some(ToolChoice::None) => return Ok(None),
         None => None,
-        Some(Value::String(choice)) => match choice.as_str() {
-            "auto" => Some(json!({"auto": {}})),
-            "required" => Some(json!({"any": {}})),
-            "none" => return Ok(None),
-            other => {
-                return Err(PluginError::InvalidRequest(format!(
-                    "unknown tool_choice `{other}`"
-                )));
-            }
-        },
-        Some(named) => match named
-            .get("function")
-            .and_then(|f| f.get("name"))
-            .and_then(Value::as_str)
-        {
-            Some(name) => Some(json!({"tool": {"name": name}})),
-            None => {
-                return Err(PluginError::InvalidRequest(
-                    "tool_choice must be auto, none, required or name a function".to_owned(),
-                ));
-            }
-        },
+        Some(ToolChoice::Auto) => Some(json!({"auto": {}})),
+        Some(ToolChoice::Required) => Some(json!({"any": {}})),
+        Some(ToolChoice::Named(name)) => Some(json!({"tool": {"name": name}})),
     };
-    let mut specs = Vec::with_capacity(tools.len());
-    for tool in tools {
-        if tool.kind != "function" {
-            return Err(PluginError::InvalidRequest(format!(
-                "tool type `{}` is not supported by the bedrock adapter",
-                tool.kind
-            )));
-        }
-        let mut spec = Map::new();
-        spec.insert("name".to_owned(), json!(tool.function.name));
-        if let Some(description) = &tool.function.description {
-            spec.insert("description".to_owned(), json!(description));
-        }
-        let schema = tool
-            .function
-            .parameters
-            .clone()
-            .filter(Value::is_object)
-            .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-        spec.insert("inputSchema".to_owned(), json!({"json": schema}));
-        specs.push(json!({"toolSpec": spec}));
-    }
+    let tools: Vec<Value> = specs
+        .into_iter()
+        .map(|spec| {
+            let mut entry = Map::new();
+            entry.insert("name".to_owned(), json!(spec.name));
+            if let Some(description) = spec.description {
+                entry.insert("description".to_owned(), json!(description));
+            }
+            entry.insert("inputSchema".to_owned(), json!({"json": spec.schema}));
+            json!({"toolSpec": entry})
+        })
+        .collect();
     let mut config = Map::new();
-    config.insert("tools".to_owned(), Value::Array(specs));
+    config.insert("tools".to_owned(), Value::Array(tools));
     if let Some(choice) = choice {
         config.insert("toolChoice".to_owned(), choice);
     }
@@ -158,31 +127,14 @@ fn tool_config(request: &ChatRequest) -> Result<Option<Value>, PluginError> {
 }
 
 /// OpenRouter's `reasoning` → Anthropic `thinking` for Claude models (model ids containing
-/// `anthropic.`): the budget is `reasoning.max_tokens`, or a share of the output limit by
-/// `effort` (high 80 %, medium 50 %, low 20 %, minimal 10 %), kept below it; none when that
-/// leaves less than 1024 tokens or the request sets no output limit to share.
+/// `anthropic.`), with the budget of [`thinking_budget`]; none for other models or when the
+/// request sets no output limit to share.
 fn thinking(request: &ChatRequest, model: &str, max_tokens: Option<u64>) -> Option<Value> {
-    let reasoning = request.extra.get("reasoning").filter(|r| r.is_object())?;
-    if !model.contains("anthropic.")
-        || reasoning.get("enabled").and_then(Value::as_bool) == Some(false)
-    {
+    if !model.contains("anthropic.") {
         return None;
     }
-    let max_tokens = max_tokens?;
-    let share = |percent: u64| max_tokens.saturating_mul(percent) / 100;
-    let budget = match (
-        reasoning.get("max_tokens").and_then(Value::as_u64),
-        reasoning.get("effort").and_then(Value::as_str),
-    ) {
-        (Some(budget), _) => budget,
-        (None, Some("high")) => share(80),
-        (None, Some("low")) => share(20),
-        (None, Some("minimal")) => share(10),
-        (None, Some("none")) => return None,
-        (None, _) => share(50),
-    }
-    .min(max_tokens.saturating_sub(1));
-    (budget >= MIN_THINKING_BUDGET).then(|| json!({"type": "enabled", "budget_tokens": budget}))
+    let budget = thinking_budget(request, max_tokens?)?;
+    Some(json!({"type": "enabled", "budget_tokens": budget}))
 }
 
 #[cfg(test)]

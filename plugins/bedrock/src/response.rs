@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::completion_body;
 
 use crate::usage;
 
@@ -31,40 +32,12 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         }
         // redactedContent, guardContent, citations...: nothing canonical to say.
     }
-    if text.is_none() && tool_calls.is_empty() {
-        text = Some(String::new());
-    }
     let finish = value
         .get("stopReason")
         .and_then(Value::as_str)
         .map(usage::finish);
-
-    let completion = ChatCompletion {
-        id: String::new(),
-        object: "chat.completion".to_owned(),
-        created: 0,
-        model: String::new(),
-        choices: vec![Choice {
-            index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_owned(),
-                content: text,
-                reasoning,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                refusal: None,
-            },
-            finish_reason: finish
-                .as_ref()
-                .map(|finish| finish.reason.as_openai().to_owned()),
-            native_finish_reason: finish.as_ref().map(|finish| finish.native.clone()),
-        }],
-        usage: None,
-        extra: Map::new(),
-    };
-    let body = serde_json::to_vec(&completion)
-        .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))?;
     Ok(ParsedResponse {
-        body,
+        body: completion_body(text, reasoning, tool_calls, finish.as_ref())?,
         usage: usage::from_converse(value.get("usage")),
         finish,
     })

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::ChunkWriter;
 
 use crate::error;
 use crate::response::shape;
@@ -14,8 +15,8 @@ use crate::usage;
 /// Per-stream decoder state.
 #[derive(Debug, Default)]
 pub struct BedrockDecoder {
-    /// The first chunk (carrying `role: assistant`) went out.
-    sent_role: bool,
+    /// Writes the chunks (Converse streams carry no id or model: the host sets them).
+    writer: ChunkWriter,
     /// Converse content block index → canonical tool call index, for `toolUse` blocks.
     tool_blocks: HashMap<u64, u32>,
     /// Tool calls seen so far.
@@ -40,7 +41,12 @@ impl StreamDecoder for BedrockDecoder {
         match kind {
             "contentBlockStart" => Ok(self.block_start(&value)),
             "contentBlockDelta" => Ok(self.block_delta(&value)),
-            "messageStop" => Ok(self.message_stop(&value)),
+            // The finish chunk; the stream is done only with the `metadata` event after it.
+            "messageStop" => Ok(value
+                .get("stopReason")
+                .and_then(Value::as_str)
+                .map(|native| self.writer.finish(usage::finish(native)))
+                .unwrap_or_else(StreamOutput::empty)),
             "metadata" => Ok(StreamOutput {
                 usage: usage::from_converse(value.get("usage")),
                 done: true,
@@ -69,108 +75,28 @@ impl BedrockDecoder {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         };
-        self.output(Delta {
-            tool_calls: Some(vec![ToolCallDelta {
-                index,
-                id: field("toolUseId"),
-                kind: Some("function".to_owned()),
-                function: FunctionCallDelta {
-                    name: field("name"),
-                    arguments: Some(String::new()),
-                },
-            }]),
-            ..Delta::default()
-        })
+        self.writer
+            .tool_call_start(index, field("toolUseId"), field("name"))
     }
 
     fn block_delta(&mut self, value: &Value) -> StreamOutput {
         let delta = value.get("delta").unwrap_or(&Value::Null);
         let text = |pointer: &str| delta.pointer(pointer).and_then(Value::as_str);
         if let Some(text) = text("/text") {
-            return self.text(text, false);
+            return self.writer.text(text, false);
         }
         if let Some(text) = text("/reasoningContent/text") {
-            return self.text(text, true);
+            return self.writer.text(text, true);
         }
-        let fragment = text("/toolUse/input").unwrap_or("");
         let tool = value
             .get("contentBlockIndex")
             .and_then(Value::as_u64)
             .and_then(|block| self.tool_blocks.get(&block).copied());
-        match tool {
-            Some(index) if !fragment.is_empty() => self.output(Delta {
-                tool_calls: Some(vec![ToolCallDelta {
-                    index,
-                    id: None,
-                    kind: None,
-                    function: FunctionCallDelta {
-                        name: None,
-                        arguments: Some(fragment.to_owned()),
-                    },
-                }]),
-                ..Delta::default()
-            }),
+        match (tool, text("/toolUse/input")) {
+            (Some(index), Some(fragment)) => self.writer.tool_call_arguments(index, fragment),
             // Reasoning signatures and redacted reasoning: nothing canonical to forward.
             _ => StreamOutput::empty(),
         }
-    }
-
-    /// The finish chunk; the stream is done only with the `metadata` event after it.
-    fn message_stop(&mut self, value: &Value) -> StreamOutput {
-        let Some(finish) = value
-            .get("stopReason")
-            .and_then(Value::as_str)
-            .map(usage::finish)
-        else {
-            return StreamOutput::empty();
-        };
-        let mut chunk = self.chunk(Delta::default());
-        for choice in &mut chunk.choices {
-            choice.finish_reason = Some(finish.reason.as_openai().to_owned());
-            choice.native_finish_reason = Some(finish.native.clone());
-        }
-        StreamOutput {
-            chunks: vec![chunk.to_bytes()],
-            finish: Some(finish),
-            ..StreamOutput::empty()
-        }
-    }
-
-    /// A text or reasoning fragment; empty fragments are not forwarded.
-    fn text(&mut self, text: &str, reasoning: bool) -> StreamOutput {
-        if text.is_empty() {
-            return StreamOutput::empty();
-        }
-        let delta = if reasoning {
-            Delta {
-                reasoning: Some(text.to_owned()),
-                ..Delta::default()
-            }
-        } else {
-            Delta {
-                content: Some(text.to_owned()),
-                ..Delta::default()
-            }
-        };
-        self.output(delta)
-    }
-
-    /// One chunk carrying `delta`, as stream output.
-    fn output(&mut self, delta: Delta) -> StreamOutput {
-        let chunk = self.chunk(delta);
-        StreamOutput {
-            chunks: vec![chunk.to_bytes()],
-            ..StreamOutput::empty()
-        }
-    }
-
-    /// A chunk (the host stamps id and model); the first one carries `role: assistant`.
-    fn chunk(&mut self, mut delta: Delta) -> ChatChunk {
-        if !self.sent_role {
-            delta.role = Some("assistant".to_owned());
-            self.sent_role = true;
-        }
-        ChatChunk::new("", 0, "", delta)
     }
 }
 
