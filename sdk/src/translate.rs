@@ -115,6 +115,21 @@ pub fn tool_call_input(call: &ToolCall) -> Result<Value, PluginError> {
     Ok(input)
 }
 
+/// A provider's tool call as a canonical one: `input` (an object, `{}` when absent) becomes the
+/// compact JSON `arguments` string.
+pub fn tool_call(id: &str, name: &str, input: Option<&Value>) -> ToolCall {
+    ToolCall {
+        id: id.to_owned(),
+        kind: "function".to_owned(),
+        function: crate::openai::FunctionCall {
+            name: name.to_owned(),
+            arguments: input
+                .map(Value::to_string)
+                .unwrap_or_else(|| "{}".to_owned()),
+        },
+    }
+}
+
 /// Smallest thinking budget Anthropic models accept.
 pub const MIN_THINKING_BUDGET: u64 = 1024;
 
@@ -143,9 +158,12 @@ pub fn thinking_budget(request: &ChatRequest, max_tokens: u64) -> Option<u64> {
     (budget >= MIN_THINKING_BUDGET).then_some(budget)
 }
 
-/// The canonical `chat.completion` body of one assistant message: `content` is `""` when the
-/// message has neither text nor tool calls; the host fills in id, model and created.
+/// The canonical `chat.completion` body of one assistant message with the upstream's `id` and
+/// `model` (the host overwrites both): `content` is `""` when the message has neither text nor
+/// tool calls.
 pub fn completion_body(
+    id: &str,
+    model: &str,
     content: Option<String>,
     reasoning: Option<String>,
     tool_calls: Vec<ToolCall>,
@@ -156,10 +174,10 @@ pub fn completion_body(
         content => content,
     };
     let completion = ChatCompletion {
-        id: String::new(),
+        id: id.to_owned(),
         object: "chat.completion".to_owned(),
         created: 0,
-        model: String::new(),
+        model: model.to_owned(),
         choices: vec![Choice {
             index: 0,
             message: ResponseMessage {

@@ -1,7 +1,8 @@
 //! Translates the canonical conversation into Anthropic's `system` and `messages`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::tool_call_input;
 
 /// The conversation in Anthropic's shape.
 #[derive(Debug, Default)]
@@ -138,15 +139,11 @@ fn content_part(part: &ContentPart, images: bool) -> Result<Value, PluginError> 
 
 /// An image `source`: `data:<media type>;base64,<data>` → base64 source, `http(s)://` → url.
 pub fn image_source(url: &str) -> Result<Value, PluginError> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let invalid = || PluginError::InvalidRequest("an image data URI is not base64".to_owned());
-        let (meta, data) = rest.split_once(',').ok_or_else(invalid)?;
-        let mut params = meta.split(';');
-        let media_type = params.next().unwrap_or("").trim();
-        if !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) || media_type.is_empty() {
-            return Err(invalid());
-        }
-        return Ok(json!({"type": "base64", "media_type": media_type, "data": data}));
+    if let Some(data_uri) = base64_data_uri(url) {
+        let data_uri = data_uri?;
+        return Ok(
+            json!({"type": "base64", "media_type": data_uri.media_type, "data": data_uri.data}),
+        );
     }
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     if lower.starts_with("https://") || lower.starts_with("http://") {
@@ -159,23 +156,7 @@ pub fn image_source(url: &str) -> Result<Value, PluginError> {
 
 /// An assistant tool call as a `tool_use` block; its JSON argument string becomes `input`.
 fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
-    let arguments = call.function.arguments.trim();
-    let input = if arguments.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_str::<Value>(arguments).map_err(|e| {
-            PluginError::InvalidRequest(format!(
-                "tool call `{}` has arguments that are not JSON: {e}",
-                call.id
-            ))
-        })?
-    };
-    if !input.is_object() {
-        return Err(PluginError::InvalidRequest(format!(
-            "tool call `{}` has arguments that are not a JSON object",
-            call.id
-        )));
-    }
+    let input = tool_call_input(call)?;
     Ok(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}))
 }
 

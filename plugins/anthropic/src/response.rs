@@ -1,7 +1,8 @@
 //! Translates a whole (non-streamed) Messages API response into a canonical `chat.completion`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{self, completion_body};
 
 use crate::error;
 use crate::usage::{self, Counts};
@@ -33,42 +34,21 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
             _ => {}
         }
     }
-    if text.is_none() && tool_calls.is_empty() {
-        text = Some(String::new());
-    }
     let finish = value
         .get("stop_reason")
         .and_then(Value::as_str)
         .map(usage::finish);
     let mut counts = Counts::default();
     let usage = counts.merge(value.get("usage")).then(|| counts.usage());
-
-    let completion = ChatCompletion {
-        id: string(&value, "id").to_owned(),
-        object: "chat.completion".to_owned(),
-        created: 0,
-        model: string(&value, "model").to_owned(),
-        choices: vec![Choice {
-            index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_owned(),
-                content: text,
-                reasoning,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                refusal: None,
-            },
-            finish_reason: finish
-                .as_ref()
-                .map(|finish| finish.reason.as_openai().to_owned()),
-            native_finish_reason: finish.as_ref().map(|finish| finish.native.clone()),
-        }],
-        usage: None,
-        extra: Map::new(),
-    };
-    let body = serde_json::to_vec(&completion)
-        .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))?;
     Ok(ParsedResponse {
-        body,
+        body: completion_body(
+            string(&value, "id"),
+            string(&value, "model"),
+            text,
+            reasoning,
+            tool_calls,
+            finish.as_ref(),
+        )?,
         usage,
         finish,
     })
@@ -82,18 +62,7 @@ fn tool_call(block: &Value) -> Result<ToolCall, PluginError> {
     ) else {
         return Err(shape("a tool_use block has no id or name"));
     };
-    let input = block
-        .get("input")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    Ok(ToolCall {
-        id: id.to_owned(),
-        kind: "function".to_owned(),
-        function: FunctionCall {
-            name: name.to_owned(),
-            arguments: input.to_string(),
-        },
-    })
+    Ok(translate::tool_call(id, name, block.get("input")))
 }
 
 /// The string member `name` of `value`, or `""`.

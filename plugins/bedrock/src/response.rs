@@ -1,8 +1,8 @@
 //! Translates a whole (non-streamed) Converse response into a canonical `chat.completion`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::completion_body;
+use switchyard_sdk::translate::{self, completion_body};
 
 use crate::usage;
 
@@ -37,7 +37,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         .and_then(Value::as_str)
         .map(usage::finish);
     Ok(ParsedResponse {
-        body: completion_body(text, reasoning, tool_calls, finish.as_ref())?,
+        body: completion_body("", "", text, reasoning, tool_calls, finish.as_ref())?,
         usage: usage::from_converse(value.get("usage")),
         finish,
     })
@@ -51,18 +51,7 @@ fn tool_call(tool_use: &Value) -> Result<ToolCall, PluginError> {
     ) else {
         return Err(shape("a toolUse block has no toolUseId or name"));
     };
-    let input = tool_use
-        .get("input")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    Ok(ToolCall {
-        id: id.to_owned(),
-        kind: "function".to_owned(),
-        function: FunctionCall {
-            name: name.to_owned(),
-            arguments: input.to_string(),
-        },
-    })
+    Ok(translate::tool_call(id, name, tool_use.get("input")))
 }
 
 /// The error for a 2xx body or event of the wrong shape.

@@ -1,7 +1,8 @@
 //! Translates the canonical conversation into Gemini `systemInstruction` and `contents`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::tool_call_input;
 
 /// Signature sent on replayed `functionCall` parts: Gemini 3 requires a thought signature on the
 /// function calls of the current turn, and documents this value for calls whose signature the
@@ -122,15 +123,9 @@ fn parts(content: Option<&Content>) -> Result<Vec<Value>, PluginError> {
 
 /// An image: a base64 data URI → `inlineData`, an http(s) URL → `fileData`.
 pub fn image_part(url: &str) -> Result<Value, PluginError> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let invalid = || PluginError::InvalidRequest("an image data URI is not base64".to_owned());
-        let (meta, data) = rest.split_once(',').ok_or_else(invalid)?;
-        let mut params = meta.split(';');
-        let mime = params.next().unwrap_or("").trim();
-        if mime.is_empty() || !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
-            return Err(invalid());
-        }
-        return Ok(json!({"inlineData": {"mimeType": mime, "data": data}}));
+    if let Some(data_uri) = base64_data_uri(url) {
+        let data_uri = data_uri?;
+        return Ok(json!({"inlineData": {"mimeType": data_uri.media_type, "data": data_uri.data}}));
     }
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("gs://") {
@@ -157,23 +152,7 @@ fn mime_from_url(lower: &str) -> &'static str {
 
 /// An assistant tool call as a `functionCall` part; its JSON argument string becomes `args`.
 fn function_call(call: &ToolCall) -> Result<Value, PluginError> {
-    let arguments = call.function.arguments.trim();
-    let args = if arguments.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_str::<Value>(arguments).map_err(|e| {
-            PluginError::InvalidRequest(format!(
-                "tool call `{}` has arguments that are not JSON: {e}",
-                call.id
-            ))
-        })?
-    };
-    if !args.is_object() {
-        return Err(PluginError::InvalidRequest(format!(
-            "tool call `{}` has arguments that are not a JSON object",
-            call.id
-        )));
-    }
+    let args = tool_call_input(call)?;
     Ok(json!({
         "functionCall": {"name": call.function.name, "args": args},
         "thoughtSignature": SKIP_SIGNATURE,
