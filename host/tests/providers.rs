@@ -342,8 +342,10 @@ async fn cohere_non_stream_and_stream() {
         "The capital of France is Paris."
     );
     assert_eq!(body["choices"][0]["native_finish_reason"], "COMPLETE");
-    assert_eq!(body["usage"]["prompt_tokens"], 12);
-    assert_eq!(body["usage"]["completion_tokens"], 7);
+    // Raw token counts (the billed units are 12 and 7), 448 prompt tokens from the cache.
+    assert_eq!(body["usage"]["prompt_tokens"], 507);
+    assert_eq!(body["usage"]["completion_tokens"], 10);
+    assert_eq!(body["usage"]["prompt_tokens_details"]["cached_tokens"], 448);
 
     let (status, events) = gateway.stream(&request("test/cohere", true)).await;
     let chunks = valid_stream(status, &events, "test/cohere");
