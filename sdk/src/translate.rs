@@ -6,8 +6,8 @@
 use serde_json::{Map, Value};
 
 use crate::openai::{
-    ChatChunk, ChatCompletion, ChatRequest, Choice, Delta, FunctionCallDelta, ResponseMessage,
-    ToolCall, ToolCallDelta,
+    ChatChunk, ChatCompletion, ChatRequest, Choice, Delta, FunctionCallDelta, Message,
+    ReasoningDetail, ResponseMessage, ToolCall, ToolCallDelta,
 };
 use crate::provider::{Finish, PluginError, StreamOutput};
 
@@ -158,21 +158,21 @@ pub fn thinking_budget(request: &ChatRequest, max_tokens: u64) -> Option<u64> {
     (budget >= MIN_THINKING_BUDGET).then_some(budget)
 }
 
-/// The canonical `chat.completion` body of one assistant message with the upstream's `id` and
-/// `model` (the host overwrites both): `content` is `""` when the message has neither text nor
-/// tool calls.
+/// The canonical `chat.completion` body of one assistant `message` with the upstream's `id` and
+/// `model` (the host overwrites both). The role is `assistant`; `content` is `""` when the
+/// message has neither text nor tool calls; empty tool calls and reasoning details are left out.
 pub fn completion_body(
     id: &str,
     model: &str,
-    content: Option<String>,
-    reasoning: Option<String>,
-    tool_calls: Vec<ToolCall>,
+    mut message: ResponseMessage,
     finish: Option<&Finish>,
 ) -> Result<Vec<u8>, PluginError> {
-    let content = match content {
-        None if tool_calls.is_empty() => Some(String::new()),
-        content => content,
-    };
+    message.role = "assistant".to_owned();
+    message.tool_calls = message.tool_calls.filter(|calls| !calls.is_empty());
+    message.reasoning_details = message.reasoning_details.filter(|d| !d.is_empty());
+    if message.content.is_none() && message.tool_calls.is_none() {
+        message.content = Some(String::new());
+    }
     let completion = ChatCompletion {
         id: id.to_owned(),
         object: "chat.completion".to_owned(),
@@ -180,13 +180,7 @@ pub fn completion_body(
         model: model.to_owned(),
         choices: vec![Choice {
             index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_owned(),
-                content,
-                reasoning,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                refusal: None,
-            },
+            message,
             finish_reason: finish.map(|finish| finish.reason.as_openai().to_owned()),
             native_finish_reason: finish.map(|finish| finish.native.clone()),
         }],
@@ -195,6 +189,35 @@ pub fn completion_body(
     };
     serde_json::to_vec(&completion)
         .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))
+}
+
+/// The `reasoning_details` a client sent back in an assistant message, with streamed pieces of
+/// one entry (same type and `index`) joined: texts concatenated, the signature or data kept.
+/// Entries that are not reasoning details are skipped.
+pub fn reasoning_details(message: &Message) -> Vec<ReasoningDetail> {
+    let entries = message
+        .extra
+        .get("reasoning_details")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| serde_json::from_value::<ReasoningDetail>(entry.clone()).ok());
+    let mut merged: Vec<ReasoningDetail> = Vec::new();
+    for entry in entries {
+        match merged.last_mut() {
+            Some(last)
+                if last.kind == entry.kind && last.index.is_some() && last.index == entry.index =>
+            {
+                if let Some(text) = entry.text {
+                    last.text.get_or_insert_with(String::new).push_str(&text);
+                }
+                last.signature = entry.signature.or(last.signature.take());
+                last.data = entry.data.or(last.data.take());
+            }
+            _ => merged.push(entry),
+        }
+    }
+    merged
 }
 
 /// Writes a stream's chunks: the first one carries `role: assistant`, every one this stream's
@@ -233,6 +256,20 @@ impl ChunkWriter {
                 content: text,
                 ..Delta::default()
             }
+        })
+    }
+
+    /// A piece of a reasoning detail; its text (if any) is also the delta's `reasoning`.
+    /// Nothing for a piece without text, signature or data.
+    pub fn reasoning_detail(&mut self, detail: ReasoningDetail) -> StreamOutput {
+        let text = detail.text.clone().filter(|text| !text.is_empty());
+        if text.is_none() && detail.signature.is_none() && detail.data.is_none() {
+            return StreamOutput::empty();
+        }
+        self.delta(Delta {
+            reasoning: text,
+            reasoning_details: Some(vec![detail]),
+            ..Delta::default()
         })
     }
 
@@ -338,6 +375,29 @@ mod tests {
         assert_eq!(budget(json!({"effort": "minimal"}), 4000), None);
         assert_eq!(budget(json!({"enabled": false}), 4000), None);
         assert_eq!(thinking_budget(&request(json!({})), 4000), None);
+    }
+
+    #[test]
+    fn streamed_reasoning_details_sent_back_are_joined_by_index() {
+        let message: Message = serde_json::from_value(json!({
+            "role": "assistant",
+            "content": "hi",
+            "reasoning_details": [
+                {"type": "reasoning.text", "text": "Let me ", "index": 0},
+                {"type": "reasoning.text", "text": "think.", "index": 0},
+                {"type": "reasoning.text", "signature": "sig", "index": 0},
+                {"type": "reasoning.encrypted", "data": "opaque", "index": 1},
+                "not a detail"
+            ]
+        }))
+        .unwrap_or_else(|e| panic!("a message: {e}"));
+        assert_eq!(
+            reasoning_details(&message),
+            vec![
+                ReasoningDetail::text(Some("Let me think.".into()), Some("sig".into()), None, 0),
+                ReasoningDetail::encrypted("opaque".into(), None, 1),
+            ]
+        );
     }
 
     #[test]

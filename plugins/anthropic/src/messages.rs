@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::tool_call_input;
+use switchyard_sdk::translate::{reasoning_details, tool_call_input};
+
+use crate::response::REASONING_FORMAT;
 
 /// The conversation in Anthropic's shape.
 #[derive(Debug, Default)]
@@ -37,7 +39,8 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
                 tool_results: false,
             }),
             Role::Assistant => {
-                let mut blocks = content_blocks(message.content.as_ref(), false)?;
+                let mut blocks = thinking_blocks(message);
+                blocks.extend(content_blocks(message.content.as_ref(), false)?);
                 blocks.retain(|block| block.get("text").and_then(Value::as_str) != Some(""));
                 for call in message.tool_calls.iter().flatten() {
                     blocks.push(tool_use(call)?);
@@ -152,6 +155,34 @@ pub fn image_source(url: &str) -> Result<Value, PluginError> {
     Err(PluginError::InvalidRequest(
         "an image must be an http(s) URL or a base64 data URI".to_owned(),
     ))
+}
+
+/// The reasoning a client sent back (`reasoning_details` in Anthropic's format) as `thinking`
+/// blocks with their signature, or `redacted_thinking` blocks. Unsigned text cannot be replayed
+/// and is left out.
+fn thinking_blocks(message: &Message) -> Vec<Value> {
+    reasoning_details(message)
+        .into_iter()
+        .filter(|detail| {
+            detail
+                .format
+                .as_deref()
+                .is_none_or(|f| f == REASONING_FORMAT)
+        })
+        .filter_map(
+            |detail| match (detail.kind.as_str(), detail.signature, detail.data) {
+                (ReasoningDetail::TEXT, Some(signature), _) => Some(json!({
+                    "type": "thinking",
+                    "thinking": detail.text.unwrap_or_default(),
+                    "signature": signature,
+                })),
+                (ReasoningDetail::ENCRYPTED, _, Some(data)) => {
+                    Some(json!({"type": "redacted_thinking", "data": data}))
+                }
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 /// An assistant tool call as a `tool_use` block; its JSON argument string becomes `input`.

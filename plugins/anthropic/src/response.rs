@@ -18,22 +18,40 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let Some(blocks) = value.get("content").and_then(Value::as_array) else {
         return Err(shape("the body has no `content` list"));
     };
-    let mut text: Option<String> = None;
-    let mut reasoning: Option<String> = None;
+    let mut message = ResponseMessage::default();
+    let mut details = Vec::new();
     let mut tool_calls = Vec::new();
     for block in blocks {
+        let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_owned);
+        let index = details.len() as u32;
         match block.get("type").and_then(Value::as_str) {
-            Some("text") => text
+            Some("text") => message
+                .content
                 .get_or_insert_with(String::new)
                 .push_str(string(block, "text")),
-            Some("thinking") => reasoning
-                .get_or_insert_with(String::new)
-                .push_str(string(block, "thinking")),
+            Some("thinking") => {
+                message
+                    .reasoning
+                    .get_or_insert_with(String::new)
+                    .push_str(string(block, "thinking"));
+                details.push(ReasoningDetail::text(
+                    field("thinking"),
+                    field("signature"),
+                    Some(REASONING_FORMAT),
+                    index,
+                ));
+            }
+            Some("redacted_thinking") => details.extend(
+                field("data")
+                    .map(|data| ReasoningDetail::encrypted(data, Some(REASONING_FORMAT), index)),
+            ),
             Some("tool_use") => tool_calls.push(tool_call(block)?),
-            // redacted_thinking, server tool blocks...: nothing canonical to say.
+            // Server tool blocks...: nothing canonical to say.
             _ => {}
         }
     }
+    message.reasoning_details = Some(details);
+    message.tool_calls = Some(tool_calls);
     let finish = value
         .get("stop_reason")
         .and_then(Value::as_str)
@@ -44,15 +62,16 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         body: completion_body(
             string(&value, "id"),
             string(&value, "model"),
-            text,
-            reasoning,
-            tool_calls,
+            message,
             finish.as_ref(),
         )?,
         usage,
         finish,
     })
 }
+
+/// The `format` of the reasoning details this adapter returns and takes back.
+pub const REASONING_FORMAT: &str = "anthropic-claude-v1";
 
 /// A `tool_use` block as a canonical tool call; `input` becomes a compact JSON string.
 fn tool_call(block: &Value) -> Result<ToolCall, PluginError> {

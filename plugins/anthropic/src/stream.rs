@@ -8,7 +8,7 @@ use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::ChunkWriter;
 
 use crate::error;
-use crate::response::{shape, string};
+use crate::response::{REASONING_FORMAT, shape, string};
 use crate::usage::{self, Counts};
 
 /// Per-stream decoder state.
@@ -88,7 +88,16 @@ impl AnthropicDecoder {
                     .tool_call_start(index, field("id"), field("name"))
             }
             Some("text") => self.writer.text(string(block, "text"), false),
-            Some("thinking") => self.writer.text(string(block, "thinking"), true),
+            Some("thinking") => self.reasoning(value, Some(string(block, "thinking")), None),
+            Some("redacted_thinking") => {
+                let index = block_index(value);
+                let data = string(block, "data").to_owned();
+                self.writer.reasoning_detail(ReasoningDetail::encrypted(
+                    data,
+                    Some(REASONING_FORMAT),
+                    index,
+                ))
+            }
             _ => StreamOutput::empty(),
         }
     }
@@ -97,7 +106,10 @@ impl AnthropicDecoder {
         let delta = value.get("delta").unwrap_or(&Value::Null);
         match delta.get("type").and_then(Value::as_str) {
             Some("text_delta") => self.writer.text(string(delta, "text"), false),
-            Some("thinking_delta") => self.writer.text(string(delta, "thinking"), true),
+            Some("thinking_delta") => self.reasoning(value, Some(string(delta, "thinking")), None),
+            Some("signature_delta") => {
+                self.reasoning(value, None, Some(string(delta, "signature")))
+            }
             Some("input_json_delta") => {
                 let fragment = string(delta, "partial_json");
                 let tool = value
@@ -109,9 +121,24 @@ impl AnthropicDecoder {
                     None => StreamOutput::empty(),
                 }
             }
-            // signature_delta, citations_delta...: nothing canonical to forward.
+            // citations_delta...: nothing canonical to forward.
             _ => StreamOutput::empty(),
         }
+    }
+
+    /// A piece of the thinking block of `value`'s index: text and/or its signature.
+    fn reasoning(
+        &mut self,
+        value: &Value,
+        text: Option<&str>,
+        signature: Option<&str>,
+    ) -> StreamOutput {
+        self.writer.reasoning_detail(ReasoningDetail::text(
+            text.map(str::to_owned),
+            signature.filter(|s| !s.is_empty()).map(str::to_owned),
+            Some(REASONING_FORMAT),
+            block_index(value),
+        ))
     }
 
     fn message_delta(&mut self, value: &Value) -> StreamOutput {
@@ -128,4 +155,9 @@ impl AnthropicDecoder {
         output.usage = known.then(|| self.counts.usage());
         output
     }
+}
+
+/// The content block index of a block event.
+fn block_index(value: &Value) -> u32 {
+    value.get("index").and_then(Value::as_u64).unwrap_or(0) as u32
 }

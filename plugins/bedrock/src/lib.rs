@@ -17,8 +17,9 @@
 //! switch and do not get one). Image URLs other than data URIs are refused: Converse takes
 //! bytes or S3 locations only.
 //!
-//! Responses and streams: `text` → `content`, `reasoningContent` → `reasoning`, `toolUse` →
-//! `tool_calls`; `stopReason` normalised (`end_turn`/`stop_sequence` → stop, `max_tokens` /
+//! Responses and streams: `text` → `content`, `reasoningContent` → `reasoning` plus
+//! `reasoning_details` (signed text, redacted content as `reasoning.encrypted`; sent back in an
+//! assistant message they become `reasoningContent` blocks again), `toolUse` → `tool_calls`; `stopReason` normalised (`end_turn`/`stop_sequence` → stop, `max_tokens` /
 //! `model_context_window_exceeded` → length, `tool_use` → tool_calls,
 //! `guardrail_intervened`/`content_filtered` → content_filter); usage with
 //! `prompt_tokens = inputTokens + cacheReadInputTokens + cacheWriteInputTokens`. Errors are

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::tool_call_input;
+use switchyard_sdk::translate::{reasoning_details, tool_call_input};
 
 /// The conversation in Converse's shape.
 #[derive(Debug, Default)]
@@ -27,7 +27,8 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
             }
             Role::User => ("user", content_blocks(message.content.as_ref(), true)?),
             Role::Assistant => {
-                let mut blocks = content_blocks(message.content.as_ref(), false)?;
+                let mut blocks = reasoning_blocks(message);
+                blocks.extend(content_blocks(message.content.as_ref(), false)?);
                 for call in message.tool_calls.iter().flatten() {
                     blocks.push(tool_use(call)?);
                 }
@@ -104,6 +105,25 @@ fn image_block(url: &str) -> Result<Value, PluginError> {
         }
     };
     Ok(json!({"image": {"format": format, "source": {"bytes": data_uri.data}}}))
+}
+
+/// The reasoning a client sent back (`reasoning_details` this adapter returned: no `format`)
+/// as `reasoningContent` blocks: signed text, or redacted content. Unsigned text cannot be
+/// replayed and is left out.
+fn reasoning_blocks(message: &Message) -> Vec<Value> {
+    reasoning_details(message)
+        .into_iter()
+        .filter(|detail| detail.format.is_none())
+        .filter_map(|detail| match (detail.kind.as_str(), detail.signature, detail.data) {
+            (ReasoningDetail::TEXT, Some(signature), _) => Some(json!({"reasoningContent": {
+                "reasoningText": {"text": detail.text.unwrap_or_default(), "signature": signature}
+            }})),
+            (ReasoningDetail::ENCRYPTED, _, Some(data)) => {
+                Some(json!({"reasoningContent": {"redactedContent": data}}))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// An assistant tool call as a `toolUse` block; its JSON argument string becomes `input`.

@@ -265,6 +265,36 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_details_sent_back_become_reasoning_content_blocks() {
+        let (_, body) = build_json(
+            json!({
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "ok", "reasoning_details": [
+                        {"type": "reasoning.text", "text": "Think", "index": 0},
+                        {"type": "reasoning.text", "text": "ing.", "signature": "sig", "index": 0},
+                        {"type": "reasoning.encrypted", "data": "opaque", "index": 1},
+                        {"type": "reasoning.text", "text": "unsigned", "index": 2},
+                        {"type": "reasoning.text", "text": "other", "signature": "s", "format": "google-gemini-v1", "index": 3}
+                    ]},
+                    {"role": "user", "content": "go on"}
+                ]
+            }),
+            CLAUDE,
+            false,
+        );
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"reasoningContent": {"reasoningText": {"text": "Thinking.", "signature": "sig"}}},
+                {"reasoningContent": {"redactedContent": "opaque"}},
+                {"text": "ok"}
+            ])
+        );
+    }
+
+    #[test]
     fn tool_choice_none_sends_no_tools() {
         let (_, body) = build_json(
             json!({

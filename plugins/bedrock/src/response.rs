@@ -16,28 +16,46 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     else {
         return Err(shape("the body has no `output.message.content` list"));
     };
-    let mut text: Option<String> = None;
-    let mut reasoning: Option<String> = None;
+    let mut message = ResponseMessage::default();
+    let mut details = Vec::new();
     let mut tool_calls = Vec::new();
     for block in blocks {
         if let Some(fragment) = block.get("text").and_then(Value::as_str) {
-            text.get_or_insert_with(String::new).push_str(fragment);
-        } else if let Some(fragment) = block
-            .pointer("/reasoningContent/reasoningText/text")
-            .and_then(Value::as_str)
-        {
-            reasoning.get_or_insert_with(String::new).push_str(fragment);
+            message
+                .content
+                .get_or_insert_with(String::new)
+                .push_str(fragment);
+        } else if let Some(reasoning) = block.get("reasoningContent") {
+            let index = details.len() as u32;
+            if let Some(text) = reasoning.get("reasoningText") {
+                let field = |name: &str| text.get(name).and_then(Value::as_str).map(str::to_owned);
+                let fragment = field("text");
+                message
+                    .reasoning
+                    .get_or_insert_with(String::new)
+                    .push_str(fragment.as_deref().unwrap_or(""));
+                details.push(ReasoningDetail::text(
+                    fragment,
+                    field("signature"),
+                    None,
+                    index,
+                ));
+            } else if let Some(data) = reasoning.get("redactedContent").and_then(Value::as_str) {
+                details.push(ReasoningDetail::encrypted(data.to_owned(), None, index));
+            }
         } else if let Some(tool_use) = block.get("toolUse") {
             tool_calls.push(tool_call(tool_use)?);
         }
-        // redactedContent, guardContent, citations...: nothing canonical to say.
+        // guardContent, citations...: nothing canonical to say.
     }
+    message.reasoning_details = Some(details);
+    message.tool_calls = Some(tool_calls);
     let finish = value
         .get("stopReason")
         .and_then(Value::as_str)
         .map(usage::finish);
     Ok(ParsedResponse {
-        body: completion_body("", "", text, reasoning, tool_calls, finish.as_ref())?,
+        body: completion_body("", "", message, finish.as_ref())?,
         usage: usage::from_converse(value.get("usage")),
         finish,
     })
@@ -99,6 +117,10 @@ mod tests {
                 .is_some_and(|r| r.contains("strawberry"))
         );
         assert!(message["content"].as_str().is_some_and(|c| !c.is_empty()));
+        let detail = &message["reasoning_details"][0];
+        assert_eq!(detail["type"], "reasoning.text");
+        assert_eq!(detail["text"], message["reasoning"]);
+        assert!(detail["signature"].as_str().is_some_and(|s| !s.is_empty()));
     }
 
     #[test]
@@ -113,6 +135,13 @@ mod tests {
                 .unwrap_or_default();
         assert_eq!(arguments["groups"][1]["parentGroupName"], "Sales");
         assert!(message.get("reasoning").is_none());
+        let detail = &message["reasoning_details"][0];
+        assert_eq!(detail["type"], "reasoning.encrypted");
+        assert!(
+            detail["data"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("cnNuX3BV"))
+        );
         assert_eq!(
             parsed.finish.as_ref().map(finish),
             Some(("tool_calls", "tool_use"))

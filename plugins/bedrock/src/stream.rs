@@ -85,16 +85,24 @@ impl BedrockDecoder {
         if let Some(text) = text("/text") {
             return self.writer.text(text, false);
         }
-        if let Some(text) = text("/reasoningContent/text") {
-            return self.writer.text(text, true);
+        let block = value.get("contentBlockIndex").and_then(Value::as_u64);
+        if let Some(reasoning) = delta.get("reasoningContent") {
+            let index = block.unwrap_or(0) as u32;
+            let field = |name: &str| {
+                reasoning
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            let detail = match field("redactedContent") {
+                Some(data) => ReasoningDetail::encrypted(data, None, index),
+                None => ReasoningDetail::text(field("text"), field("signature"), None, index),
+            };
+            return self.writer.reasoning_detail(detail);
         }
-        let tool = value
-            .get("contentBlockIndex")
-            .and_then(Value::as_u64)
-            .and_then(|block| self.tool_blocks.get(&block).copied());
+        let tool = block.and_then(|block| self.tool_blocks.get(&block).copied());
         match (tool, text("/toolUse/input")) {
             (Some(index), Some(fragment)) => self.writer.tool_call_arguments(index, fragment),
-            // Reasoning signatures and redacted reasoning: nothing canonical to forward.
             _ => StreamOutput::empty(),
         }
     }
@@ -146,6 +154,24 @@ mod tests {
         assert!(reasoning.starts_with("Let me count the r's in \"strawberry\":"));
         assert!(reasoning.ends_with("So there are 3 r's."));
         assert!(!text.is_empty());
+        let details: Vec<&Value> = replay
+            .chunks
+            .iter()
+            .flat_map(|c| c["choices"][0]["delta"]["reasoning_details"].as_array())
+            .flatten()
+            .collect();
+        let streamed: String = details.iter().filter_map(|d| d["text"].as_str()).collect();
+        assert_eq!(streamed, reasoning);
+        assert!(
+            details
+                .iter()
+                .all(|d| d["type"] == "reasoning.text" && d["index"] == 0)
+        );
+        assert!(details.last().is_some_and(|d| {
+            d["signature"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("Ep0CCkgICxAB"))
+        }));
     }
 
     #[test]
@@ -160,6 +186,13 @@ mod tests {
         assert!(arguments.is_object());
         assert_eq!(finish(&replay.finishes[0]), ("tool_calls", "tool_use"));
         assert_eq!(replay.usage.as_ref().map(counts), Some([67, 70, 0, 0, 0]));
+        let redacted = &replay.chunks[0]["choices"][0]["delta"]["reasoning_details"][0];
+        assert_eq!(redacted["type"], "reasoning.encrypted");
+        assert!(
+            redacted["data"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("cnNuX3BV"))
+        );
     }
 
     #[test]
