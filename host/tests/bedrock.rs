@@ -10,9 +10,13 @@ use common::*;
 use serde_json::Value;
 use switchyard_tests::{MockUpstream, RecordedRequest};
 
+/// A generous call deadline for the adapter, so a loaded machine cannot turn a slow call into a
+/// plugin fault (which fails over too) and blur what a test checks.
+const PATIENT_ADAPTER: &str = "[plugins.overrides.bedrock]\ncall_timeout_ms = 10000\n\n";
+
 /// A gateway serving `test/<name>` from one Bedrock provider `<name>` per scenario, in order.
 async fn gateway(mock: &MockUpstream, providers: &[(&str, &str)]) -> Gateway {
-    let mut config = String::new();
+    let mut config = PATIENT_ADAPTER.to_owned();
     for (name, scenario) in providers {
         config.push_str(&provider(name, "bedrock", mock, scenario, BEDROCK_EXTRA));
         config.push_str(&model(&format!("test/{name}"), &[(name, "1", "2")]));
@@ -156,7 +160,7 @@ async fn a_streamed_tool_call_with_redacted_reasoning_is_reassembled() {
 async fn throttling_fails_over_and_is_a_429_when_nothing_else_is_left() {
     let mock = MockUpstream::start().await.unwrap();
     let config = format!(
-        "{}{}{}{}",
+        "{PATIENT_ADAPTER}{}{}{}{}",
         provider("limited", "bedrock", &mock, "status=429", BEDROCK_EXTRA),
         provider(
             "healthy",
