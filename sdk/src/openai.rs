@@ -47,6 +47,13 @@ impl ChatRequest {
     pub fn output_token_limit(&self) -> Option<u64> {
         self.max_completion_tokens.or(self.max_tokens)
     }
+
+    /// The stop sequences, one or many, without empty ones.
+    pub fn stop_sequences(&self) -> Vec<String> {
+        let mut stops = self.stop.as_ref().map(Stop::to_vec).unwrap_or_default();
+        stops.retain(|stop| !stop.is_empty());
+        stops
+    }
 }
 
 /// Stop sequences as sent by the client.

@@ -115,6 +115,19 @@ pub fn tool_call_input(call: &ToolCall) -> Result<Value, PluginError> {
     Ok(input)
 }
 
+/// A tool message's call id and text (its parts joined); an invalid request without the id.
+pub fn tool_result(message: &Message) -> Result<(&str, String), PluginError> {
+    let id = message.tool_call_id.as_deref().ok_or_else(|| {
+        PluginError::InvalidRequest("a tool message has no tool_call_id".to_owned())
+    })?;
+    let text = message
+        .content
+        .as_ref()
+        .map(crate::openai::Content::text)
+        .unwrap_or_default();
+    Ok((id, text))
+}
+
 /// A provider's tool call as a canonical one: `input` (an object, `{}` when absent) becomes the
 /// compact JSON `arguments` string.
 pub fn tool_call(id: &str, name: &str, input: Option<&Value>) -> ToolCall {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{reasoning_details, tool_call_input};
+use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
 /// The conversation in Converse's shape.
 #[derive(Debug, Default)]
@@ -134,13 +134,6 @@ fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
 
 /// A tool message as a `toolResult` block with one text block.
 fn tool_result(message: &Message) -> Result<Value, PluginError> {
-    let id = message.tool_call_id.as_deref().ok_or_else(|| {
-        PluginError::InvalidRequest("a tool message has no tool_call_id".to_owned())
-    })?;
-    let text = message
-        .content
-        .as_ref()
-        .map(Content::text)
-        .unwrap_or_default();
+    let (id, text) = translate::tool_result(message)?;
     Ok(json!({"toolResult": {"toolUseId": id, "content": [{"text": text}]}}))
 }

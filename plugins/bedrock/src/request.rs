@@ -33,14 +33,7 @@ pub fn build(
     if let Some(top_p) = request.top_p {
         inference.insert("topP".to_owned(), json!(top_p));
     }
-    let stops: Vec<String> = request
-        .stop
-        .as_ref()
-        .map(Stop::to_vec)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|stop| !stop.is_empty())
-        .collect();
+    let stops = request.stop_sequences();
     if !stops.is_empty() {
         inference.insert("stopSequences".to_owned(), json!(stops));
     }
