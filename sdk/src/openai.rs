@@ -293,6 +293,9 @@ pub struct ReasoningDetail {
     /// Position of the entry in the message; streamed pieces of one entry share it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
+    /// The tool call the entry belongs to, when it belongs to one (Gemini's signed calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl ReasoningDetail {

@@ -2,11 +2,13 @@
 
 use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::tool_call_input;
+use switchyard_sdk::translate::{reasoning_details, tool_call_input};
 
-/// Signature sent on replayed `functionCall` parts: Gemini 3 requires a thought signature on the
-/// function calls of the current turn, and documents this value for calls whose signature the
-/// client did not keep (the canonical format has nowhere to keep it).
+use crate::response::REASONING_FORMAT;
+
+/// Signature sent on replayed `functionCall` parts whose signature the client did not send back
+/// (in `reasoning_details`): Gemini 3 requires a thought signature on the function calls of the
+/// current turn, and documents this value for calls without one.
 const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
 
 /// The conversation in Gemini's shape.
@@ -54,8 +56,14 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
             }
             Role::Assistant => {
                 let mut parts = parts(message.content.as_ref())?;
+                let signatures = reasoning_details(message);
                 for call in message.tool_calls.iter().flatten() {
-                    parts.push(function_call(call)?);
+                    let signature = signatures
+                        .iter()
+                        .filter(|d| d.format.as_deref() == Some(REASONING_FORMAT))
+                        .find(|d| d.id.as_deref() == Some(call.id.as_str()))
+                        .and_then(|d| d.data.as_deref());
+                    parts.push(function_call(call, signature)?);
                 }
                 if !parts.is_empty() {
                     turns.push(Turn {
@@ -150,12 +158,14 @@ fn mime_from_url(lower: &str) -> &'static str {
     }
 }
 
-/// An assistant tool call as a `functionCall` part; its JSON argument string becomes `args`.
-fn function_call(call: &ToolCall) -> Result<Value, PluginError> {
+/// An assistant tool call as a `functionCall` part; its JSON argument string becomes `args`,
+/// and the thought signature the client sent back for it (else the documented skip value)
+/// becomes `thoughtSignature`.
+fn function_call(call: &ToolCall, signature: Option<&str>) -> Result<Value, PluginError> {
     let args = tool_call_input(call)?;
     Ok(json!({
         "functionCall": {"name": call.function.name, "args": args},
-        "thoughtSignature": SKIP_SIGNATURE,
+        "thoughtSignature": signature.unwrap_or(SKIP_SIGNATURE),
     }))
 }
 
