@@ -270,3 +270,35 @@ async fn without_its_aws_credentials_a_bedrock_provider_is_disabled() {
     );
     assert!(mock.requests().is_empty());
 }
+
+#[tokio::test]
+async fn signed_reasoning_reaches_the_client_as_reasoning_details() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway(
+        &mock,
+        &[("think", "fixture=bedrock/amazon-bedrock-reasoning")],
+    )
+    .await;
+
+    let (status, _, body) = gateway.chat(&request("test/think", false)).await;
+    assert_eq!(status, 200, "{body}");
+    let message = &body["choices"][0]["message"];
+    let detail = &message["reasoning_details"][0];
+    assert_eq!(detail["type"], "reasoning.text");
+    assert_eq!(detail["text"], message["reasoning"]);
+    assert!(detail["signature"].as_str().is_some_and(|s| !s.is_empty()));
+
+    let (status, events) = gateway.stream(&request("test/think", true)).await;
+    assert_eq!(status, 200, "{events:?}");
+    let signatures: Vec<String> = chunks(&events)
+        .iter()
+        .flat_map(|c| {
+            c["choices"][0]["delta"]["reasoning_details"]
+                .as_array()
+                .cloned()
+        })
+        .flatten()
+        .filter_map(|d| d["signature"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(signatures.len(), 1, "{events:?}");
+}
