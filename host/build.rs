@@ -13,6 +13,7 @@ fn main() {
             "switchyard-plugin-mistral",
             "switchyard-plugin-cohere",
             "switchyard-plugin-azure-openai",
+            "switchyard-plugin-bedrock",
         ],
         &[
             "switchyard-plugin-price",

@@ -2,6 +2,13 @@
 //! credential placement (Bedrock): the secret key never enters a plugin's sandbox, and the
 //! timestamp comes from the host's clock (plugins see a frozen one).
 //!
+//! Why the host signs the final request (the `aws-sigv4` placement) rather than offering a
+//! signing import to plugins: a signing import is an oracle that signs whatever string a plugin
+//! builds, so a hostile plugin could obtain signatures for any AWS request; the plugin's clock is
+//! frozen, so the host would have to supply the time anyway; and every adapter would repeat the
+//! canonical-request code. Signing here covers exactly the request the host sends, to a host the
+//! sandbox allows, and is written once.
+//!
 //! Only what a JSON API over HTTPS needs: signed headers (not presigned URLs), a signed body
 //! hash, double-encoded paths (every service but S3).
 

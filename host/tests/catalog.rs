@@ -30,11 +30,16 @@ fn the_builtin_catalog_validates() {
         file.source.imported
     );
 
-    // Every provider has a known credential variable, or is a local server without one.
+    // Every provider has a known credential variable (AWS credentials for Bedrock), or is a
+    // local server without one.
     for (name, provider) in &providers {
-        match &provider.api_key_env {
-            Some(variable) => assert!(variable.ends_with("_API_KEY"), "{name}: {variable}"),
-            None => {
+        match (&provider.api_key_env, &provider.aws_credentials) {
+            (Some(variable), None) => {
+                assert!(variable.ends_with("_API_KEY"), "{name}: {variable}")
+            }
+            (None, Some(aws)) => assert_eq!(aws.secret_access_key_env, "AWS_SECRET_ACCESS_KEY"),
+            (Some(_), Some(_)) => panic!("{name}: an API key and AWS credentials"),
+            (None, None) => {
                 assert_eq!(
                     provider.options.get("auth").map(String::as_str),
                     Some("none"),

@@ -1,5 +1,5 @@
 //! End to end for every provider adapter: the real binary, the embedded wasm adapters (openai,
-//! anthropic, gemini, mistral, cohere, azure-openai) and the mock upstream replaying recorded
+//! anthropic, gemini, mistral, cohere, azure-openai, bedrock) and the mock upstream replaying recorded
 //! traffic in each provider's wire format. Non-stream and stream per adapter, the upstream
 //! request each adapter sends, error mapping, and a cross-provider matrix: one OpenAI-format
 //! conversation (system prompt, image, tool call, tool result) through every adapter.
@@ -19,6 +19,7 @@ const ADAPTERS: &[(&str, &str, &str)] = &[
     ("mis", "mistral", "mistral/mistral-text"),
     ("coh", "cohere", "cohere/cohere-text"),
     ("az", "azure-openai", "openai/openai-text"),
+    ("bk", "bedrock", "bedrock/amazon-bedrock-text"),
 ];
 
 /// A gateway with one provider `name` using `plugin` on `scenario`, serving model
@@ -341,8 +342,10 @@ async fn cohere_non_stream_and_stream() {
         "The capital of France is Paris."
     );
     assert_eq!(body["choices"][0]["native_finish_reason"], "COMPLETE");
-    assert_eq!(body["usage"]["prompt_tokens"], 12);
-    assert_eq!(body["usage"]["completion_tokens"], 7);
+    // Raw token counts (the billed units are 12 and 7), 448 prompt tokens from the cache.
+    assert_eq!(body["usage"]["prompt_tokens"], 507);
+    assert_eq!(body["usage"]["completion_tokens"], 10);
+    assert_eq!(body["usage"]["prompt_tokens_details"]["cached_tokens"], 448);
 
     let (status, events) = gateway.stream(&request("test/cohere", true)).await;
     let chunks = valid_stream(status, &events, "test/cohere");
@@ -534,6 +537,28 @@ fn check_native_conversation(plugin: &str, body: &Value) {
             );
             assert_eq!(body["max_tokens"], 512);
         }
+        "bedrock" => {
+            assert_eq!(
+                body["system"],
+                json!([{"text": "You are a weather assistant."}])
+            );
+            let messages = body["messages"].as_array().unwrap();
+            assert_eq!(messages.len(), 3, "{body}");
+            assert_eq!(messages[0]["content"][1]["image"]["format"], "png");
+            assert_eq!(
+                messages[1]["content"][0]["toolUse"],
+                json!({"toolUseId": "call_weather_1", "name": "get_weather", "input": {"location": "Paris"}})
+            );
+            assert_eq!(
+                messages[2]["content"][0]["toolResult"],
+                json!({"toolUseId": "call_weather_1", "content": [{"text": "{\"temperature\":21,\"sky\":\"clear\"}"}]})
+            );
+            assert_eq!(body["inferenceConfig"]["maxTokens"], 512);
+            assert_eq!(
+                body["toolConfig"]["tools"][0]["toolSpec"]["name"],
+                "get_weather"
+            );
+        }
         other => panic!("unknown plugin {other}"),
     }
 }
@@ -543,12 +568,17 @@ async fn the_same_conversation_works_through_every_adapter() {
     let mock = MockUpstream::start().await.unwrap();
     let mut config = String::new();
     for (name, plugin, fixture) in ADAPTERS {
+        let extra = if *plugin == "bedrock" {
+            BEDROCK_EXTRA
+        } else {
+            ""
+        };
         config.push_str(&provider(
             name,
             plugin,
             &mock,
             &format!("fixture={fixture}"),
-            "",
+            extra,
         ));
         config.push_str(&model(&format!("matrix/{plugin}"), &[(name, "1", "2")]));
     }

@@ -151,8 +151,7 @@ fn message_length(bytes: &[u8]) -> Result<Option<usize>, FrameError> {
         return Err(FrameError::PreludeChecksum);
     }
     let length = total as usize;
-    if length < PRELUDE + TRAILER
-        || length > MAX_MESSAGE_BYTES
+    if !(PRELUDE + TRAILER..=MAX_MESSAGE_BYTES).contains(&length)
         || headers as usize > length - PRELUDE - TRAILER
     {
         return Err(FrameError::BadLength(total));
@@ -245,6 +244,27 @@ pub fn encode_event(event_type: &str, payload: &[u8]) -> Vec<u8> {
         ],
         payload,
     )
+}
+
+/// Encodes a message in its decoded form `{"<event-type>": payload}` (how recordings of
+/// Bedrock streams store each message) back into an `event` frame, or an `exception` frame when
+/// the type ends in `Exception`. `None` when `decoded` is not an object with exactly one member.
+pub fn encode_decoded(decoded: &serde_json::Value) -> Option<Vec<u8>> {
+    let object = decoded.as_object().filter(|object| object.len() == 1)?;
+    let (kind, payload) = object.iter().next()?;
+    let payload = payload.to_string();
+    Some(if kind.ends_with("Exception") {
+        encode(
+            &[
+                (":exception-type", kind),
+                (":content-type", "application/json"),
+                (":message-type", "exception"),
+            ],
+            payload.as_bytes(),
+        )
+    } else {
+        encode_event(kind, payload.as_bytes())
+    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub mod router;
 pub mod testing;
 
 #[cfg(feature = "provider")]
+pub mod translate;
+
+#[cfg(feature = "provider")]
 pub mod chat_completions;
 
 #[cfg(any(feature = "provider", feature = "router"))]

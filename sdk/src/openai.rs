@@ -47,6 +47,13 @@ impl ChatRequest {
     pub fn output_token_limit(&self) -> Option<u64> {
         self.max_completion_tokens.or(self.max_tokens)
     }
+
+    /// The stop sequences, one or many, without empty ones.
+    pub fn stop_sequences(&self) -> Vec<String> {
+        let mut stops = self.stop.as_ref().map(Stop::to_vec).unwrap_or_default();
+        stops.retain(|stop| !stop.is_empty());
+        stops
+    }
 }
 
 /// Stop sequences as sent by the client.
@@ -251,12 +258,79 @@ pub struct ResponseMessage {
     /// Reasoning text, when the provider returns it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// The reasoning in a form the client can send back on the next turn (signed text,
+    /// encrypted or redacted reasoning), when the provider returns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_details: Option<Vec<ReasoningDetail>>,
     /// Tool calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
     /// Refusal text, when the model refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+}
+
+/// One entry of OpenRouter's `reasoning_details`: a block of reasoning as the provider returned
+/// it, so a client can send it back in the assistant message of the next turn (which some
+/// providers require around tool calls).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReasoningDetail {
+    /// [`ReasoningDetail::TEXT`], [`ReasoningDetail::ENCRYPTED`] or `reasoning.summary`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The reasoning text (`reasoning.text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The provider's signature over the text (`reasoning.text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Opaque encrypted or redacted reasoning (`reasoning.encrypted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Whose format the entry is in, e.g. `anthropic-claude-v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Position of the entry in the message; streamed pieces of one entry share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// The tool call the entry belongs to, when it belongs to one (Gemini's signed calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+impl ReasoningDetail {
+    /// The type of reasoning text, possibly signed.
+    pub const TEXT: &'static str = "reasoning.text";
+    /// The type of encrypted or redacted reasoning.
+    pub const ENCRYPTED: &'static str = "reasoning.encrypted";
+
+    /// A `reasoning.text` entry (or a piece of one).
+    pub fn text(
+        text: Option<String>,
+        signature: Option<String>,
+        format: Option<&str>,
+        index: u32,
+    ) -> Self {
+        ReasoningDetail {
+            kind: Self::TEXT.to_owned(),
+            text,
+            signature,
+            format: format.map(str::to_owned),
+            index: Some(index),
+            ..ReasoningDetail::default()
+        }
+    }
+
+    /// A `reasoning.encrypted` entry.
+    pub fn encrypted(data: String, format: Option<&str>, index: u32) -> Self {
+        ReasoningDetail {
+            kind: Self::ENCRYPTED.to_owned(),
+            data: Some(data),
+            format: format.map(str::to_owned),
+            index: Some(index),
+            ..ReasoningDetail::default()
+        }
+    }
 }
 
 /// One streamed chunk (`chat.completion.chunk`).
@@ -323,6 +397,9 @@ pub struct Delta {
     /// Reasoning text added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
+    /// Reasoning details added (pieces of the entry with the same `index`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_details: Option<Vec<ReasoningDetail>>,
     /// Tool call fragments added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,

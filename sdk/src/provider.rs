@@ -36,8 +36,9 @@ use bindings::exports::switchyard::plugin::adapter as wit;
 
 pub use crate::openai::*;
 pub use bindings::switchyard::plugin::types::{
-    CredentialPlacement, EndpointSettings, Finish, FinishReason, Header, HttpRequest, HttpResponse,
-    ParsedResponse, PluginError, RateLimit, SseEvent, StreamOutput, Usage,
+    AwsSigv4Scope, CredentialPlacement, EndpointSettings, Finish, FinishReason, Header,
+    HttpRequest, HttpResponse, ParsedResponse, PluginError, RateLimit, SseEvent, StreamOutput,
+    Usage,
 };
 pub use wit::{Capabilities, Descriptor};
 
@@ -339,6 +340,31 @@ pub fn error_from_status(response: &HttpResponse) -> PluginError {
         503 | 529 => PluginError::Overloaded(message),
         status => PluginError::UpstreamUnavailable(format!("upstream status {status}: {message}")),
     }
+}
+
+/// A base64 `data:` URI split into its media type and its (still base64) data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataUri<'a> {
+    /// The media type, e.g. `image/png`.
+    pub media_type: &'a str,
+    /// The base64 data after the comma.
+    pub data: &'a str,
+}
+
+/// Splits `url` when it is a `data:` URI: `None` for any other URL, an invalid-request error
+/// for a data URI that is not `data:<media type>;base64,<data>`.
+pub fn base64_data_uri(url: &str) -> Option<Result<DataUri<'_>, PluginError>> {
+    let rest = url.strip_prefix("data:")?;
+    let invalid = || PluginError::InvalidRequest("an image data URI is not base64".to_owned());
+    let Some((meta, data)) = rest.split_once(',') else {
+        return Some(Err(invalid()));
+    };
+    let mut params = meta.split(';');
+    let media_type = params.next().unwrap_or("").trim();
+    if media_type.is_empty() || !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
+        return Some(Err(invalid()));
+    }
+    Some(Ok(DataUri { media_type, data }))
 }
 
 /// Parses a JSON body, turning malformed input into an upstream error (a provider that answers

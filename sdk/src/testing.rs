@@ -177,6 +177,49 @@ pub fn sse_events(wire: &[u8], piece: usize) -> Vec<SseEvent> {
     events
 }
 
+/// Recorded Bedrock stream lines (the decoded form `{"<event-type>": payload}`) encoded back
+/// into AWS binary event-stream frames, as the upstream sends them.
+///
+/// # Panics
+/// When a line is not a one-member JSON object.
+pub fn event_stream_wire(lines: &[String]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for line in lines {
+        let decoded: Value = serde_json::from_str(line).unwrap_or_default();
+        match crate::eventstream::encode_decoded(&decoded) {
+            Some(frame) => wire.extend(frame),
+            None => panic!("not a decoded event-stream message: {line}"),
+        }
+    }
+    wire
+}
+
+/// The events of event-stream bytes, fed to the SDK's parser `piece` bytes at a time and named
+/// as the host names them ([`crate::eventstream::Message::into_event`]).
+///
+/// # Panics
+/// When the framing is invalid.
+pub fn event_stream_events(wire: &[u8], piece: usize) -> Vec<SseEvent> {
+    let mut parser = crate::eventstream::EventStreamParser::new();
+    let mut events = Vec::new();
+    for chunk in wire.chunks(piece.max(1)) {
+        let messages = match parser.push(chunk) {
+            Ok(messages) => messages,
+            Err(error) => panic!("invalid event-stream framing: {error}"),
+        };
+        for message in messages {
+            match message.into_event() {
+                Ok(event) => events.push(SseEvent::from(event)),
+                Err(error) => panic!("an event-stream error message: {error}"),
+            }
+        }
+    }
+    if let Err(error) = parser.finish() {
+        panic!("invalid event-stream framing: {error}");
+    }
+    events
+}
+
 /// The canonical body of a parsed response, checked to be a well-formed `chat.completion`.
 ///
 /// # Panics

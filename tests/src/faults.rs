@@ -17,7 +17,8 @@ use crate::sse::{Event, split_pieces, to_crlf};
 /// OpenAI: `{"error":{"message","type","param","code"}}`. Anthropic:
 /// `{"type":"error","error":{"type","message"}}` with the type chosen by the status. Gemini: a
 /// google.rpc body `{"error":{"code","message","status"}}`, with a `RetryInfo` detail on 429
-/// (`retryDelay` = the `retry_after` seconds, default 1). Cohere: `{"id","message"}`.
+/// (`retryDelay` = the `retry_after` seconds, default 1). Cohere: `{"id","message"}`. Bedrock:
+/// `{"message"}` (the type goes in `x-amzn-errortype`, see [`bedrock_error_type`]).
 pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serde_json::Value {
     match format {
         Format::Gemini => {
@@ -35,6 +36,9 @@ pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serd
             }
             json!({ "error": error })
         }
+        Format::Bedrock => json!({
+            "message": format!("mock upstream: {} (status {status})", bedrock_error_type(status)),
+        }),
         Format::Cohere => json!({
             "id": "mock-error",
             "message": format!("mock upstream: cohere error (status {status})"),
@@ -102,6 +106,21 @@ pub fn google_rpc_status(status: u16) -> &'static str {
         504 => "DEADLINE_EXCEEDED",
         402 | 405..=428 | 430..=499 => "FAILED_PRECONDITION",
         _ => "INTERNAL",
+    }
+}
+
+/// The AWS error type Bedrock sends in `x-amzn-errortype` with an HTTP status.
+pub fn bedrock_error_type(status: u16) -> &'static str {
+    match status {
+        400 => "ValidationException",
+        401 | 403 => "AccessDeniedException",
+        404 => "ResourceNotFoundException",
+        408 => "ModelTimeoutException",
+        424 => "ModelErrorException",
+        429 => "ThrottlingException",
+        503 => "ServiceUnavailableException",
+        402 | 405..=499 => "ValidationException",
+        _ => "InternalServerException",
     }
 }
 
@@ -324,6 +343,12 @@ mod tests {
             "UNAVAILABLE"
         );
         assert!(error_body(Format::Cohere, 500, None)["message"].is_string());
+        assert_eq!(bedrock_error_type(429), "ThrottlingException");
+        assert!(
+            error_body(Format::Bedrock, 400, None)["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("ValidationException"))
+        );
         assert!(std::str::from_utf8(&garbage_body(false)).is_err());
     }
 }

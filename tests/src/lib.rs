@@ -1,5 +1,5 @@
 //! Test support for Switchyard: a mock upstream that speaks the OpenAI Chat Completions,
-//! Anthropic Messages, Google Gemini and Cohere Chat v2 wire formats by replaying recorded
+//! Anthropic Messages, Google Gemini, Cohere Chat v2 and AWS Bedrock Converse wire formats by replaying recorded
 //! provider traffic (`fixtures/`), with fault injection chosen per request by the URL.
 //!
 //! # Routing
@@ -11,6 +11,7 @@
 //! | `POST /{scenario}/v1/messages` | Anthropic | `"stream": true` |
 //! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |
 //! | `POST /{scenario}/v2/chat` | Cohere v2 (`event:` named SSE) | `"stream": true` |
+//! | `POST /{scenario}/v1/model/{model}/converse` / `converse-stream` | Bedrock (binary `application/vnd.amazon.eventstream`; errors typed by `x-amzn-errortype`; a malformed or missing SigV4 `Authorization` answers 403) | the path says `converse-stream` |
 //!
 //! The version segment (`/v1`, `/v1beta`, `/v2`) is optional. The scenario is a
 //! comma-separated list of directives; it is everything before the endpoint suffix, so
@@ -18,7 +19,7 @@
 //!
 //! | directive | effect |
 //! |---|---|
-//! | `fixture=<dir>/<name>` | replay `<name>.json` (whole) or `<name>.txt` / `<name>.chunks.txt` (streams); default `openai/openai-text`, `anthropic/anthropic-text`, `google/google-text` or `cohere/cohere-text`; unknown → 500 |
+//! | `fixture=<dir>/<name>` | replay `<name>.json` (whole) or `<name>.txt` / `<name>.chunks.txt` (streams); default `openai/openai-text`, `anthropic/anthropic-text`, `google/google-text`, `cohere/cohere-text` or `bedrock/amazon-bedrock-text`; unknown → 500 |
 //! | `status=<code>` | answer this 4xx/5xx status with the provider's error body |
 //! | `retry_after=<s>` | add `retry-after` to error answers |
 //! | `delay_ms=<n>` | wait before sending the response headers |
@@ -26,16 +27,18 @@
 //! | `chunk_delay_ms=<n>` | wait between streamed events |
 //! | `stall_after=<n>` | send n events, then send nothing more without closing |
 //! | `cut_after=<n>` | send n events, then abort the connection (the client sees a body error) |
-//! | `no_terminal` | omit `data: [DONE]` (OpenAI) / `message_stop` (Anthropic) / `message-end` (Cohere) / the `finishReason` event (Gemini), close cleanly |
+//! | `no_terminal` | omit `data: [DONE]` (OpenAI) / `message_stop` (Anthropic) / `message-end` (Cohere) / the `finishReason` event (Gemini) / `metadata` (Bedrock), close cleanly |
 //! | `html` | 200 `text/html` page |
 //! | `garbage` | 200 with invalid UTF-8 |
 //! | `split` | write each event in several pieces cut at awkward bytes (`\r`/`\n`, mid-UTF-8) |
-//! | `crlf` | frame events with `\r\n` |
+//! | `crlf` | frame events with `\r\n` (not for Bedrock) |
 //! | `fail_first=<n>` | the first n requests to this scenario answer `status` (default 500) |
+//! | `exception_after=<n>` | Bedrock streams: send n events, then a `throttlingException` message, and close |
 //!
 //! Unknown directives answer 400. Every answer carries `x-mock-scenario`. Every request is
 //! recorded before it is answered; see [`MockUpstream::requests`].
 
+pub mod aws;
 pub mod faults;
 pub mod fixtures;
 pub mod recorder;

@@ -34,10 +34,11 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the request asked for a streamed answer: `"stream": true` in the body, or a
-    /// Gemini `:streamGenerateContent` path.
+    /// Whether the request asked for a streamed answer: `"stream": true` in the body, a Gemini
+    /// `:streamGenerateContent` path or a Bedrock `/converse-stream` path.
     pub fn is_stream(&self) -> bool {
         crate::scenario::is_gemini_stream(&self.path)
+            || crate::scenario::is_bedrock_stream(&self.path)
             || self
                 .json
                 .as_ref()

@@ -19,6 +19,9 @@ pub enum Format {
     Gemini,
     /// Cohere Chat v2 (`/v2/chat`).
     Cohere,
+    /// AWS Bedrock Converse (`/model/{model}/converse` and `/converse-stream`, the stream in
+    /// binary event-stream framing); requests must carry a well-formed SigV4 signature.
+    Bedrock,
 }
 
 impl Format {
@@ -29,6 +32,7 @@ impl Format {
             Format::Anthropic => "anthropic/anthropic-text",
             Format::Gemini => "google/google-text",
             Format::Cohere => "cohere/cohere-text",
+            Format::Bedrock => "bedrock/amazon-bedrock-text",
         }
     }
 }
@@ -49,6 +53,9 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
         ("/chat", Format::Cohere),
     ];
     let path = path.trim_end_matches('/');
+    if let Some(prefix) = bedrock_prefix(path) {
+        return Some((scenario_of(prefix, &["/v1"]), Format::Bedrock));
+    }
     if let Some(prefix) = gemini_prefix(path) {
         return Some((scenario_of(prefix, &["/v1beta", "/v1"]), Format::Gemini));
     }
@@ -72,6 +79,20 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
 pub fn is_gemini_stream(path: &str) -> bool {
     path.trim_end_matches('/')
         .ends_with(":streamGenerateContent")
+}
+
+/// Whether `path` asks Bedrock for a streamed answer (`/converse-stream`).
+pub fn is_bedrock_stream(path: &str) -> bool {
+    path.trim_end_matches('/').ends_with("/converse-stream")
+}
+
+/// The part of a Bedrock path before `/model/{model}/converse[-stream]`.
+fn bedrock_prefix(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_suffix("/converse")
+        .or_else(|| path.strip_suffix("/converse-stream"))?;
+    let (prefix, model) = rest.rsplit_once("/model/")?;
+    (!model.is_empty() && !model.contains('/')).then_some(prefix)
 }
 
 /// The part of a Gemini path before `/models/{model}:method`.
@@ -162,6 +183,9 @@ pub struct Scenario {
     pub crlf: bool,
     /// `fail_first=<n>`: the first n requests to this scenario fail with `status` (default 500).
     pub fail_first: Option<u64>,
+    /// `exception_after=<n>` (Bedrock streams): send n events, then a `throttlingException`
+    /// exception message, and close.
+    pub exception_after: Option<usize>,
 }
 
 impl Scenario {
@@ -198,6 +222,7 @@ impl Scenario {
                 "stall_after" => sc.stall_after = Some(number(key, value)?),
                 "cut_after" => sc.cut_after = Some(number(key, value)?),
                 "fail_first" => sc.fail_first = Some(number(key, value)?),
+                "exception_after" => sc.exception_after = Some(number(key, value)?),
                 "hang" => sc.hang = flag(key, value)?,
                 "no_terminal" => sc.no_terminal = flag(key, value)?,
                 "html" => sc.html = flag(key, value)?,
@@ -209,7 +234,7 @@ impl Scenario {
                         "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
                          status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
                          stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
-                         fail_first=<n>"
+                         fail_first=<n>, exception_after=<n>"
                     ));
                 }
             }
@@ -307,6 +332,21 @@ mod tests {
             split_path("/openai/deployments/gpt-4o/chat/completions"),
             Some((String::new(), Format::OpenAi))
         );
+        assert_eq!(
+            split_path(
+                "/fixture=bedrock/amazon-bedrock-text/v1/model/amazon.nova-lite-v1%3A0/converse-stream"
+            ),
+            Some((
+                "fixture=bedrock/amazon-bedrock-text".to_string(),
+                Format::Bedrock
+            ))
+        );
+        assert_eq!(
+            split_path("/model/m/converse"),
+            Some((String::new(), Format::Bedrock))
+        );
+        assert!(is_bedrock_stream("/a/model/m/converse-stream"));
+        assert!(!is_bedrock_stream("/a/model/m/converse"));
         assert!(is_gemini_stream("/a/v1beta/models/m:streamGenerateContent"));
         assert!(!is_gemini_stream("/a/v1beta/models/m:generateContent"));
     }

@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::aws::check_signature;
 use crate::faults::{
-    HTML_PAGE, body_from_plan, error_body, garbage_body, shutdown_signal, stream_plan, whole_plan,
+    HTML_PAGE, bedrock_error_type, body_from_plan, error_body, garbage_body, shutdown_signal,
+    stream_plan, whole_plan,
 };
 use crate::fixtures::{Fixtures, Replay};
 use crate::recorder::{RecordedRequest, Recorder};
 use crate::scenario::{Format, Scenario, split_path};
-use crate::sse::{events_from_lines, events_from_raw};
+use crate::sse::{bedrock_exception, events_from_lines, events_from_raw};
 
 /// Largest request body the mock accepts.
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -70,7 +72,22 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
         json,
     };
     let stream = recorded.is_stream();
+    let signature = match &route {
+        Some((_, Format::Bedrock)) => check_signature(&recorded.headers),
+        _ => Ok(()),
+    };
     let count = st.recorder.record(recorded);
+    if let Err(problem) = signature {
+        let mut resp = text(
+            StatusCode::FORBIDDEN,
+            format!("mock upstream: malformed AWS SigV4 signature: {problem}"),
+        );
+        resp.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static("IncompleteSignatureException"),
+        );
+        return resp;
+    }
 
     let Some((scenario, format)) = route else {
         return text(
@@ -78,7 +95,8 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
             format!(
                 "mock upstream: no route for {} {path}; expected POST /{{scenario}}/v1/chat/completions, \
                  /{{scenario}}/v1/messages, /{{scenario}}/v1beta/models/{{model}}:generateContent, \
-                 /{{scenario}}/v2/chat or /{{scenario}}/openai/deployments/{{d}}/chat/completions",
+                 /{{scenario}}/v2/chat, /{{scenario}}/openai/deployments/{{d}}/chat/completions or \
+                 /{{scenario}}/model/{{model}}/converse[-stream]",
                 parts.method
             ),
         );
@@ -136,10 +154,22 @@ async fn respond(
             Body::from(HTML_PAGE),
         );
     }
-    let content_type = if stream {
-        "text/event-stream"
-    } else {
-        "application/json"
+    if format == Format::Bedrock && sc.crlf {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "mock upstream: `crlf` does not apply to Bedrock's binary event streams".to_owned(),
+        );
+    }
+    if format != Format::Bedrock && sc.exception_after.is_some() {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "mock upstream: `exception_after` applies to Bedrock streams only".to_owned(),
+        );
+    }
+    let content_type = match (stream, format) {
+        (true, Format::Bedrock) => "application/vnd.amazon.eventstream",
+        (true, _) => "text/event-stream",
+        (false, _) => "application/json",
     };
     if sc.garbage {
         let plan = whole_plan(garbage_body(stream), sc);
@@ -156,7 +186,14 @@ async fn respond(
     let plan = match st.fixtures.load(name, stream).await {
         Err(msg) => return text(StatusCode::INTERNAL_SERVER_ERROR, msg),
         Ok(Replay::Json(body)) => whole_plan(body, sc),
-        Ok(Replay::Lines(lines)) => stream_plan(events_from_lines(&lines, format), sc),
+        Ok(Replay::Lines(lines)) => {
+            let mut events = events_from_lines(&lines, format);
+            if let Some(n) = sc.exception_after {
+                events.truncate(n);
+                events.push(bedrock_exception());
+            }
+            stream_plan(events, sc)
+        }
         Ok(Replay::Raw(raw)) => stream_plan(events_from_raw(&raw), sc),
     };
     let mut resp = with_type(
@@ -175,6 +212,12 @@ fn error_response(format: Format, status: u16, retry_after: Option<u64>) -> Resp
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = Bytes::from(error_body(format, status, retry_after).to_string());
     let mut resp = with_type(code, "application/json", Body::from(body));
+    if format == Format::Bedrock {
+        resp.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(bedrock_error_type(status)),
+        );
+    }
     if let Some(secs) = retry_after {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

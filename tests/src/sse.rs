@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+use switchyard_sdk::eventstream::encode_decoded;
+
 use crate::scenario::Format;
 
 /// One SSE event as it goes on the wire (including its trailing blank line).
@@ -20,7 +22,8 @@ pub struct Event {
 /// `event: <type>\n` (the line's `type`) before each `data:` line, no `[DONE]`; the terminal
 /// event is `message_stop` / `message-end`. Gemini: `data: <line>\r\n\r\n` (CRLF framing, as
 /// Google sends it), no `[DONE]`; the terminal event is the one whose candidate carries a
-/// `finishReason`.
+/// `finishReason`. Bedrock: each decoded line `{"<event-type>": payload}` encoded as a binary
+/// event-stream message; the terminal event is `metadata`.
 pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
@@ -44,6 +47,13 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
                 Event {
                     bytes: Bytes::from(bytes),
                     terminal: ty.as_deref() == Some(terminal),
+                }
+            }
+            Format::Bedrock => {
+                let decoded = serde_json::from_str::<serde_json::Value>(line).unwrap_or_default();
+                Event {
+                    terminal: decoded.get("metadata").is_some(),
+                    bytes: Bytes::from(encode_decoded(&decoded).unwrap_or_default()),
                 }
             }
             Format::Gemini => {
@@ -70,6 +80,17 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
         });
     }
     events
+}
+
+/// A Bedrock `throttlingException` exception message, as ConverseStream sends it mid-stream.
+pub fn bedrock_exception() -> Event {
+    let decoded = serde_json::json!({"throttlingException": {
+        "message": "mock upstream: Too many tokens, please wait before trying again."
+    }});
+    Event {
+        bytes: Bytes::from(encode_decoded(&decoded).unwrap_or_default()),
+        terminal: false,
+    }
 }
 
 /// Splits raw SSE text into events, each ending after its blank line; concatenating the events

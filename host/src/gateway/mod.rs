@@ -2,6 +2,7 @@
 //! then try them in order until one answers, failing over on retryable errors.
 
 mod complete;
+mod framing;
 pub mod generation;
 mod stream;
 pub mod upstream;

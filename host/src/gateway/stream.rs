@@ -12,11 +12,12 @@ use bytes::Bytes;
 use futures_util::stream;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use switchyard_sdk::sse::SseParser;
+use switchyard_sdk::eventstream::FrameError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::complete::{header_pairs, plugin_object, with_headers};
+use super::framing::Framing;
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
@@ -84,7 +85,9 @@ async fn run(
         ));
     }
     instance.start_stream(&endpoint.settings).await?;
-    let mut decoding = Decoding::new(instance, endpoint.clone());
+    let content_type = response.headers().get(header::CONTENT_TYPE);
+    let framing = Framing::for_content_type(content_type.and_then(|v| v.to_str().ok()));
+    let mut decoding = Decoding::new(instance, endpoint.clone(), framing);
 
     // Nothing has gone to the client yet: any failure until the first chunk fails over.
     let mut upstream_ended = false;
@@ -161,7 +164,7 @@ fn provider_failure(endpoint: &Endpoint, error: ProviderError) -> Failure {
 struct Decoding {
     instance: ProviderInstance,
     endpoint: Arc<Endpoint>,
-    parser: SseParser,
+    framing: Framing,
     /// Decoded chunks ready to send.
     pending: Vec<Vec<u8>>,
     /// Chunks from the finish reason on, held back until the terminal event confirms the stream
@@ -173,11 +176,11 @@ struct Decoding {
 }
 
 impl Decoding {
-    fn new(instance: ProviderInstance, endpoint: Arc<Endpoint>) -> Self {
+    fn new(instance: ProviderInstance, endpoint: Arc<Endpoint>, framing: Framing) -> Self {
         Decoding {
             instance,
             endpoint,
-            parser: SseParser::new(),
+            framing,
             pending: Vec::new(),
             held: Vec::new(),
             usage: None,
@@ -188,7 +191,11 @@ impl Decoding {
 
     /// Feeds bytes from the upstream; decodes every event they complete.
     async fn feed(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        for event in self.parser.push(bytes) {
+        let events = self
+            .framing
+            .push(bytes)
+            .map_err(|e| self.framing_failure(e))?;
+        for event in events {
             self.decode(event).await?;
         }
         Ok(())
@@ -196,10 +203,17 @@ impl Decoding {
 
     /// The upstream closed: decodes a last event that had no blank line after it.
     async fn end(&mut self) -> Result<(), Failure> {
-        match self.parser.finish() {
+        match self.framing.finish().map_err(|e| self.framing_failure(e))? {
             Some(event) => self.decode(event).await,
             None => Ok(()),
         }
+    }
+
+    fn framing_failure(&self, error: FrameError) -> Failure {
+        provider_failure(
+            &self.endpoint,
+            ProviderError::UpstreamUnavailable(error.to_string()),
+        )
     }
 
     async fn decode(&mut self, event: switchyard_sdk::sse::Event) -> Result<(), Failure> {

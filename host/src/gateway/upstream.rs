@@ -49,7 +49,11 @@ impl Upstream {
             provider: provider.name.clone(),
             message: format!("plugin {} built an invalid URL: {e}", plugin.name()),
         })?;
-        if !provider.allows(&url, plugin) {
+        // A request the host signs with AWS credentials may only go to the base URL's origin.
+        let signed = matches!(request.credential, CredentialPlacement::AwsSigv4 { .. });
+        if !provider.allows(&url, plugin)
+            || (signed && !at_origin(provider.base_origin.as_ref(), &url))
+        {
             url.set_query(None);
             return Err(Failure::HostNotAllowed {
                 provider: provider.name.clone(),
@@ -241,6 +245,16 @@ fn insert_credential(
     Ok(())
 }
 
+/// True when `url` goes to `origin` (host and port).
+fn at_origin(origin: Option<&(String, u16)>, url: &Url) -> bool {
+    match (origin, url.host_str(), url.port_or_known_default()) {
+        (Some((host, port)), Some(url_host), Some(url_port)) => {
+            host.eq_ignore_ascii_case(url_host) && *port == url_port
+        }
+        _ => false,
+    }
+}
+
 /// Signs the final request with the provider's AWS credentials (Signature Version 4, host clock).
 fn sign_aws_sigv4(
     provider: &Provider,
@@ -313,5 +327,30 @@ impl WithoutUrl for reqwest::Error {
             source = inner.source();
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_base_origin_is_the_base_origin() {
+        let origin = ("bedrock-runtime.us-east-1.amazonaws.com".to_owned(), 443);
+        let url = |text: &str| Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let at = |text: &str| at_origin(Some(&origin), &url(text));
+        assert!(at(
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse"
+        ));
+        assert!(at("https://BEDROCK-runtime.us-east-1.amazonaws.com:443/x"));
+        assert!(!at("https://sts.amazonaws.com/"));
+        assert!(!at(
+            "https://bedrock-runtime.us-east-1.amazonaws.com:8443/x"
+        ));
+        assert!(!at("http://bedrock-runtime.us-east-1.amazonaws.com/x"));
+        assert!(!at_origin(
+            None,
+            &url("https://bedrock-runtime.us-east-1.amazonaws.com/")
+        ));
     }
 }

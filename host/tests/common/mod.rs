@@ -16,6 +16,21 @@ pub const KEY_ENV: &str = "SWITCHYARD_TEST_KEY";
 /// Its value.
 pub const KEY: &str = "sk-test-secret-123";
 
+/// The AWS credentials every gateway gets in its environment: (variable, value) for the
+/// access key id, the secret access key and the session token.
+pub const AWS_ENV: [(&str, &str); 3] = [
+    ("SWITCHYARD_TEST_AWS_ACCESS_KEY_ID", "AKIDSWITCHYARDTEST"),
+    (
+        "SWITCHYARD_TEST_AWS_SECRET_ACCESS_KEY",
+        "aws-secret-never-in-the-sandbox-42",
+    ),
+    ("SWITCHYARD_TEST_AWS_SESSION_TOKEN", "session-token-7"),
+];
+
+/// The `extra` lines of a Bedrock test provider ([`provider`]): the [`AWS_ENV`] credentials
+/// and a region (the mock's URL names none).
+pub const BEDROCK_EXTRA: &str = "aws_credentials = { access_key_id_env = \"SWITCHYARD_TEST_AWS_ACCESS_KEY_ID\", secret_access_key_env = \"SWITCHYARD_TEST_AWS_SECRET_ACCESS_KEY\", session_token_env = \"SWITCHYARD_TEST_AWS_SESSION_TOKEN\" }\noptions = { region = \"eu-west-1\" }";
+
 /// A running gateway process.
 pub struct Gateway {
     child: Child,
@@ -67,6 +82,7 @@ impl Gateway {
             .arg("--config")
             .arg(&config_path)
             .env(KEY_ENV, KEY)
+            .envs(AWS_ENV)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())

@@ -10,7 +10,10 @@
 //! equivalent and are not sent (Anthropic rejects unknown fields).
 //!
 //! Responses and streams come back as canonical `chat.completion` / `chat.completion.chunk`
-//! objects: text → `content`, thinking → `reasoning`, `tool_use` → `tool_calls`, stop reasons
+//! objects: text → `content`, thinking → `reasoning` plus `reasoning_details` (the thinking with
+//! its signature, redacted thinking as `reasoning.encrypted`, format `anthropic-claude-v1`; sent
+//! back in an assistant message they become `thinking` / `redacted_thinking` blocks again),
+//! `tool_use` → `tool_calls`, stop reasons
 //! normalised (`end_turn`/`stop_sequence` → stop, `max_tokens` → length, `tool_use` →
 //! tool_calls, `refusal` → content_filter), usage typed with
 //! `prompt_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens`.

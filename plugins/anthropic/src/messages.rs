@@ -1,7 +1,10 @@
 //! Translates the canonical conversation into Anthropic's `system` and `messages`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
+
+use crate::response::REASONING_FORMAT;
 
 /// The conversation in Anthropic's shape.
 #[derive(Debug, Default)]
@@ -36,7 +39,8 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
                 tool_results: false,
             }),
             Role::Assistant => {
-                let mut blocks = content_blocks(message.content.as_ref(), false)?;
+                let mut blocks = thinking_blocks(message);
+                blocks.extend(content_blocks(message.content.as_ref(), false)?);
                 blocks.retain(|block| block.get("text").and_then(Value::as_str) != Some(""));
                 for call in message.tool_calls.iter().flatten() {
                     blocks.push(tool_use(call)?);
@@ -138,15 +142,11 @@ fn content_part(part: &ContentPart, images: bool) -> Result<Value, PluginError> 
 
 /// An image `source`: `data:<media type>;base64,<data>` → base64 source, `http(s)://` → url.
 pub fn image_source(url: &str) -> Result<Value, PluginError> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let invalid = || PluginError::InvalidRequest("an image data URI is not base64".to_owned());
-        let (meta, data) = rest.split_once(',').ok_or_else(invalid)?;
-        let mut params = meta.split(';');
-        let media_type = params.next().unwrap_or("").trim();
-        if !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) || media_type.is_empty() {
-            return Err(invalid());
-        }
-        return Ok(json!({"type": "base64", "media_type": media_type, "data": data}));
+    if let Some(data_uri) = base64_data_uri(url) {
+        let data_uri = data_uri?;
+        return Ok(
+            json!({"type": "base64", "media_type": data_uri.media_type, "data": data_uri.data}),
+        );
     }
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
     if lower.starts_with("https://") || lower.starts_with("http://") {
@@ -157,37 +157,42 @@ pub fn image_source(url: &str) -> Result<Value, PluginError> {
     ))
 }
 
+/// The reasoning a client sent back (`reasoning_details` in Anthropic's format) as `thinking`
+/// blocks with their signature, or `redacted_thinking` blocks. Unsigned text cannot be replayed
+/// and is left out.
+fn thinking_blocks(message: &Message) -> Vec<Value> {
+    reasoning_details(message)
+        .into_iter()
+        .filter(|detail| {
+            detail
+                .format
+                .as_deref()
+                .is_none_or(|f| f == REASONING_FORMAT)
+        })
+        .filter_map(
+            |detail| match (detail.kind.as_str(), detail.signature, detail.data) {
+                (ReasoningDetail::TEXT, Some(signature), _) => Some(json!({
+                    "type": "thinking",
+                    "thinking": detail.text.unwrap_or_default(),
+                    "signature": signature,
+                })),
+                (ReasoningDetail::ENCRYPTED, _, Some(data)) => {
+                    Some(json!({"type": "redacted_thinking", "data": data}))
+                }
+                _ => None,
+            },
+        )
+        .collect()
+}
+
 /// An assistant tool call as a `tool_use` block; its JSON argument string becomes `input`.
 fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
-    let arguments = call.function.arguments.trim();
-    let input = if arguments.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_str::<Value>(arguments).map_err(|e| {
-            PluginError::InvalidRequest(format!(
-                "tool call `{}` has arguments that are not JSON: {e}",
-                call.id
-            ))
-        })?
-    };
-    if !input.is_object() {
-        return Err(PluginError::InvalidRequest(format!(
-            "tool call `{}` has arguments that are not a JSON object",
-            call.id
-        )));
-    }
+    let input = tool_call_input(call)?;
     Ok(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}))
 }
 
 /// A tool message as a `tool_result` block.
 fn tool_result(message: &Message) -> Result<Value, PluginError> {
-    let id = message.tool_call_id.as_deref().ok_or_else(|| {
-        PluginError::InvalidRequest("a tool message has no tool_call_id".to_owned())
-    })?;
-    let text = message
-        .content
-        .as_ref()
-        .map(Content::text)
-        .unwrap_or_default();
+    let (id, text) = translate::tool_result(message)?;
     Ok(json!({"type": "tool_result", "tool_use_id": id, "content": text}))
 }

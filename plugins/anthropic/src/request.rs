@@ -2,12 +2,10 @@
 
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
 use crate::messages;
 use crate::options::Options;
-
-/// Smallest thinking budget Anthropic accepts.
-const MIN_THINKING_BUDGET: u64 = 1024;
 
 /// Builds `POST <base_url>/messages` with the translated body, the `anthropic-version` header
 /// and the credential left to the host (`x-api-key` unless configured otherwise).
@@ -73,58 +71,30 @@ pub fn build(
 /// `tools` → `{name, description, input_schema}`; `tool_choice` auto/none/required/named →
 /// `{type: auto|none|any|tool}`; `parallel_tool_calls: false` → `disable_parallel_tool_use`.
 fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
-    let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) else {
+    let specs = function_tools(request, "anthropic")?;
+    if specs.is_empty() {
         return Ok(());
-    };
-    let mut translated = Vec::with_capacity(tools.len());
-    for tool in tools {
-        if tool.kind != "function" {
-            return Err(PluginError::InvalidRequest(format!(
-                "tool type `{}` is not supported by the anthropic adapter",
-                tool.kind
-            )));
-        }
-        let mut entry = Map::new();
-        entry.insert("name".to_owned(), json!(tool.function.name));
-        if let Some(description) = &tool.function.description {
-            entry.insert("description".to_owned(), json!(description));
-        }
-        let schema = tool
-            .function
-            .parameters
-            .clone()
-            .filter(Value::is_object)
-            .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-        entry.insert("input_schema".to_owned(), schema);
-        translated.push(Value::Object(entry));
     }
+    let translated: Vec<Value> = specs
+        .into_iter()
+        .map(|spec| {
+            let mut entry = Map::new();
+            entry.insert("name".to_owned(), json!(spec.name));
+            if let Some(description) = spec.description {
+                entry.insert("description".to_owned(), json!(description));
+            }
+            entry.insert("input_schema".to_owned(), spec.schema);
+            Value::Object(entry)
+        })
+        .collect();
     body.insert("tools".to_owned(), Value::Array(translated));
 
-    let mut choice = match &request.tool_choice {
-        None => None,
-        Some(Value::String(choice)) => match choice.as_str() {
-            "auto" => Some(json!({"type": "auto"})),
-            "none" => Some(json!({"type": "none"})),
-            "required" => Some(json!({"type": "any"})),
-            other => {
-                return Err(PluginError::InvalidRequest(format!(
-                    "unknown tool_choice `{other}`"
-                )));
-            }
-        },
-        Some(named) => match named
-            .get("function")
-            .and_then(|f| f.get("name"))
-            .and_then(Value::as_str)
-        {
-            Some(name) => Some(json!({"type": "tool", "name": name})),
-            None => {
-                return Err(PluginError::InvalidRequest(
-                    "tool_choice must be auto, none, required or name a function".to_owned(),
-                ));
-            }
-        },
-    };
+    let mut choice = tool_choice(request)?.map(|choice| match choice {
+        ToolChoice::Auto => json!({"type": "auto"}),
+        ToolChoice::None => json!({"type": "none"}),
+        ToolChoice::Required => json!({"type": "any"}),
+        ToolChoice::Named(name) => json!({"type": "tool", "name": name}),
+    });
     if request.extra.get("parallel_tool_calls") == Some(&Value::Bool(false)) {
         let choice = choice.get_or_insert_with(|| json!({"type": "auto"}));
         if let Value::Object(choice) = choice
@@ -139,34 +109,13 @@ fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), Plu
     Ok(())
 }
 
-/// OpenRouter's `reasoning` → `thinking: {type: enabled, budget_tokens}`. The budget is
-/// `reasoning.max_tokens`, or a share of `max_tokens` by `effort` (high 80 %, medium 50 %,
-/// low 20 %, minimal 10 %), kept below `max_tokens`; thinking is skipped when that leaves less
-/// than Anthropic's minimum of 1024. Thinking forbids custom sampling, so `temperature`, `top_p`
-/// and `top_k` are dropped when it is on.
+/// OpenRouter's `reasoning` → `thinking: {type: enabled, budget_tokens}` with the budget of
+/// [`thinking_budget`]. Thinking forbids custom sampling, so `temperature`, `top_p` and `top_k`
+/// are dropped when it is on.
 fn thinking(request: &ChatRequest, max_tokens: u64, body: &mut Map<String, Value>) {
-    let Some(reasoning) = request.extra.get("reasoning").filter(|r| r.is_object()) else {
+    let Some(budget) = thinking_budget(request, max_tokens) else {
         return;
     };
-    if reasoning.get("enabled").and_then(Value::as_bool) == Some(false) {
-        return;
-    }
-    let share = |percent: u64| max_tokens.saturating_mul(percent) / 100;
-    let budget = match (
-        reasoning.get("max_tokens").and_then(Value::as_u64),
-        reasoning.get("effort").and_then(Value::as_str),
-    ) {
-        (Some(budget), _) => budget,
-        (None, Some("high")) => share(80),
-        (None, Some("low")) => share(20),
-        (None, Some("minimal")) => share(10),
-        (None, Some("none")) => return,
-        (None, _) => share(50),
-    };
-    let budget = budget.min(max_tokens.saturating_sub(1));
-    if budget < MIN_THINKING_BUDGET {
-        return;
-    }
     body.insert(
         "thinking".to_owned(),
         json!({"type": "enabled", "budget_tokens": budget}),

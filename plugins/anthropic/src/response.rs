@@ -1,7 +1,8 @@
 //! Translates a whole (non-streamed) Messages API response into a canonical `chat.completion`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{self, completion_body};
 
 use crate::error;
 use crate::usage::{self, Counts};
@@ -17,62 +18,60 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let Some(blocks) = value.get("content").and_then(Value::as_array) else {
         return Err(shape("the body has no `content` list"));
     };
-    let mut text: Option<String> = None;
-    let mut reasoning: Option<String> = None;
+    let mut message = ResponseMessage::default();
+    let mut details = Vec::new();
     let mut tool_calls = Vec::new();
     for block in blocks {
+        let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_owned);
+        let index = details.len() as u32;
         match block.get("type").and_then(Value::as_str) {
-            Some("text") => text
+            Some("text") => message
+                .content
                 .get_or_insert_with(String::new)
                 .push_str(string(block, "text")),
-            Some("thinking") => reasoning
-                .get_or_insert_with(String::new)
-                .push_str(string(block, "thinking")),
+            Some("thinking") => {
+                message
+                    .reasoning
+                    .get_or_insert_with(String::new)
+                    .push_str(string(block, "thinking"));
+                details.push(ReasoningDetail::text(
+                    field("thinking"),
+                    field("signature"),
+                    Some(REASONING_FORMAT),
+                    index,
+                ));
+            }
+            Some("redacted_thinking") => details.extend(
+                field("data")
+                    .map(|data| ReasoningDetail::encrypted(data, Some(REASONING_FORMAT), index)),
+            ),
             Some("tool_use") => tool_calls.push(tool_call(block)?),
-            // redacted_thinking, server tool blocks...: nothing canonical to say.
+            // Server tool blocks...: nothing canonical to say.
             _ => {}
         }
     }
-    if text.is_none() && tool_calls.is_empty() {
-        text = Some(String::new());
-    }
+    message.reasoning_details = Some(details);
+    message.tool_calls = Some(tool_calls);
     let finish = value
         .get("stop_reason")
         .and_then(Value::as_str)
         .map(usage::finish);
     let mut counts = Counts::default();
     let usage = counts.merge(value.get("usage")).then(|| counts.usage());
-
-    let completion = ChatCompletion {
-        id: string(&value, "id").to_owned(),
-        object: "chat.completion".to_owned(),
-        created: 0,
-        model: string(&value, "model").to_owned(),
-        choices: vec![Choice {
-            index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_owned(),
-                content: text,
-                reasoning,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                refusal: None,
-            },
-            finish_reason: finish
-                .as_ref()
-                .map(|finish| finish.reason.as_openai().to_owned()),
-            native_finish_reason: finish.as_ref().map(|finish| finish.native.clone()),
-        }],
-        usage: None,
-        extra: Map::new(),
-    };
-    let body = serde_json::to_vec(&completion)
-        .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))?;
     Ok(ParsedResponse {
-        body,
+        body: completion_body(
+            string(&value, "id"),
+            string(&value, "model"),
+            message,
+            finish.as_ref(),
+        )?,
         usage,
         finish,
     })
 }
+
+/// The `format` of the reasoning details this adapter returns and takes back.
+pub const REASONING_FORMAT: &str = "anthropic-claude-v1";
 
 /// A `tool_use` block as a canonical tool call; `input` becomes a compact JSON string.
 fn tool_call(block: &Value) -> Result<ToolCall, PluginError> {
@@ -82,18 +81,7 @@ fn tool_call(block: &Value) -> Result<ToolCall, PluginError> {
     ) else {
         return Err(shape("a tool_use block has no id or name"));
     };
-    let input = block
-        .get("input")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    Ok(ToolCall {
-        id: id.to_owned(),
-        kind: "function".to_owned(),
-        function: FunctionCall {
-            name: name.to_owned(),
-            arguments: input.to_string(),
-        },
-    })
+    Ok(translate::tool_call(id, name, block.get("input")))
 }
 
 /// The string member `name` of `value`, or `""`.

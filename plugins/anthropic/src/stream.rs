@@ -5,20 +5,17 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::ChunkWriter;
 
 use crate::error;
-use crate::response::{shape, string};
+use crate::response::{REASONING_FORMAT, shape, string};
 use crate::usage::{self, Counts};
 
 /// Per-stream decoder state.
 #[derive(Debug, Default)]
 pub struct AnthropicDecoder {
-    /// Message id from `message_start`, copied into every chunk.
-    id: String,
-    /// Model from `message_start`, copied into every chunk.
-    model: String,
-    /// The first chunk (carrying `role: assistant`) went out.
-    sent_role: bool,
+    /// Writes the chunks, with the id and model from `message_start`.
+    writer: ChunkWriter,
     /// Anthropic content block index → canonical tool call index, for `tool_use` blocks.
     tool_blocks: HashMap<u64, u32>,
     /// Tool calls seen so far.
@@ -66,8 +63,8 @@ impl StreamDecoder for AnthropicDecoder {
 impl AnthropicDecoder {
     fn message_start(&mut self, value: &Value) -> StreamOutput {
         let message = value.get("message").unwrap_or(&Value::Null);
-        self.id = string(message, "id").to_owned();
-        self.model = string(message, "model").to_owned();
+        self.writer.id = string(message, "id").to_owned();
+        self.writer.model = string(message, "model").to_owned();
         let known = self.counts.merge(message.get("usage"));
         // No chunk yet: the role rides on the first content chunk, so the host can still fail
         // over if an error event follows before any content.
@@ -86,21 +83,21 @@ impl AnthropicDecoder {
                 if let Some(block_index) = value.get("index").and_then(Value::as_u64) {
                     self.tool_blocks.insert(block_index, index);
                 }
-                self.output(Delta {
-                    tool_calls: Some(vec![ToolCallDelta {
-                        index,
-                        id: Some(string(block, "id").to_owned()),
-                        kind: Some("function".to_owned()),
-                        function: FunctionCallDelta {
-                            name: Some(string(block, "name").to_owned()),
-                            arguments: Some(String::new()),
-                        },
-                    }]),
-                    ..Delta::default()
-                })
+                let field = |name: &str| Some(string(block, name).to_owned());
+                self.writer
+                    .tool_call_start(index, field("id"), field("name"))
             }
-            Some("text") => self.text(string(block, "text"), false),
-            Some("thinking") => self.text(string(block, "thinking"), true),
+            Some("text") => self.writer.text(string(block, "text"), false),
+            Some("thinking") => self.reasoning(value, Some(string(block, "thinking")), None),
+            Some("redacted_thinking") => {
+                let index = block_index(value);
+                let data = string(block, "data").to_owned();
+                self.writer.reasoning_detail(ReasoningDetail::encrypted(
+                    data,
+                    Some(REASONING_FORMAT),
+                    index,
+                ))
+            }
             _ => StreamOutput::empty(),
         }
     }
@@ -108,8 +105,11 @@ impl AnthropicDecoder {
     fn block_delta(&mut self, value: &Value) -> StreamOutput {
         let delta = value.get("delta").unwrap_or(&Value::Null);
         match delta.get("type").and_then(Value::as_str) {
-            Some("text_delta") => self.text(string(delta, "text"), false),
-            Some("thinking_delta") => self.text(string(delta, "thinking"), true),
+            Some("text_delta") => self.writer.text(string(delta, "text"), false),
+            Some("thinking_delta") => self.reasoning(value, Some(string(delta, "thinking")), None),
+            Some("signature_delta") => {
+                self.reasoning(value, None, Some(string(delta, "signature")))
+            }
             Some("input_json_delta") => {
                 let fragment = string(delta, "partial_json");
                 let tool = value
@@ -117,24 +117,28 @@ impl AnthropicDecoder {
                     .and_then(Value::as_u64)
                     .and_then(|block| self.tool_blocks.get(&block).copied());
                 match tool {
-                    Some(index) if !fragment.is_empty() => self.output(Delta {
-                        tool_calls: Some(vec![ToolCallDelta {
-                            index,
-                            id: None,
-                            kind: None,
-                            function: FunctionCallDelta {
-                                name: None,
-                                arguments: Some(fragment.to_owned()),
-                            },
-                        }]),
-                        ..Delta::default()
-                    }),
-                    _ => StreamOutput::empty(),
+                    Some(index) => self.writer.tool_call_arguments(index, fragment),
+                    None => StreamOutput::empty(),
                 }
             }
-            // signature_delta, citations_delta...: nothing canonical to forward.
+            // citations_delta...: nothing canonical to forward.
             _ => StreamOutput::empty(),
         }
+    }
+
+    /// A piece of the thinking block of `value`'s index: text and/or its signature.
+    fn reasoning(
+        &mut self,
+        value: &Value,
+        text: Option<&str>,
+        signature: Option<&str>,
+    ) -> StreamOutput {
+        self.writer.reasoning_detail(ReasoningDetail::text(
+            text.map(str::to_owned),
+            signature.filter(|s| !s.is_empty()).map(str::to_owned),
+            Some(REASONING_FORMAT),
+            block_index(value),
+        ))
     }
 
     fn message_delta(&mut self, value: &Value) -> StreamOutput {
@@ -144,59 +148,16 @@ impl AnthropicDecoder {
             .and_then(|d| d.get("stop_reason"))
             .and_then(Value::as_str)
             .map(usage::finish);
-        let mut output = match &finish {
-            Some(finish) => {
-                let mut chunk = self.chunk(Delta::default());
-                for choice in &mut chunk.choices {
-                    choice.finish_reason = Some(finish.reason.as_openai().to_owned());
-                    choice.native_finish_reason = Some(finish.native.clone());
-                }
-                StreamOutput {
-                    chunks: vec![chunk.to_bytes()],
-                    ..StreamOutput::empty()
-                }
-            }
+        let mut output = match finish {
+            Some(finish) => self.writer.finish(finish),
             None => StreamOutput::empty(),
         };
-        output.finish = finish;
         output.usage = known.then(|| self.counts.usage());
         output
     }
+}
 
-    /// A text or reasoning fragment; empty fragments are not forwarded.
-    fn text(&mut self, text: &str, reasoning: bool) -> StreamOutput {
-        if text.is_empty() {
-            return StreamOutput::empty();
-        }
-        let delta = if reasoning {
-            Delta {
-                reasoning: Some(text.to_owned()),
-                ..Delta::default()
-            }
-        } else {
-            Delta {
-                content: Some(text.to_owned()),
-                ..Delta::default()
-            }
-        };
-        self.output(delta)
-    }
-
-    /// One chunk carrying `delta`, as stream output.
-    fn output(&mut self, delta: Delta) -> StreamOutput {
-        let chunk = self.chunk(delta);
-        StreamOutput {
-            chunks: vec![chunk.to_bytes()],
-            ..StreamOutput::empty()
-        }
-    }
-
-    /// A chunk with this stream's id and model; the first one carries `role: assistant`.
-    fn chunk(&mut self, mut delta: Delta) -> ChatChunk {
-        if !self.sent_role {
-            delta.role = Some("assistant".to_owned());
-            self.sent_role = true;
-        }
-        ChatChunk::new(&self.id, 0, &self.model, delta)
-    }
+/// The content block index of a block event.
+fn block_index(value: &Value) -> u32 {
+    value.get("index").and_then(Value::as_u64).unwrap_or(0) as u32
 }

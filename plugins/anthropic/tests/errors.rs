@@ -178,12 +178,42 @@ fn pings_unknown_events_and_odd_deltas_produce_nothing() {
         typed(
             r#"{"type":"content_block_delta","index":9,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
         ),
-        typed(
-            r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}"#,
-        ),
         data(""),
     ]);
     assert!(replay.error.is_none() && replay.chunks.is_empty() && !replay.done);
+}
+
+#[test]
+fn thinking_signatures_and_redacted_thinking_stream_as_reasoning_details() {
+    let replay = replay(vec![
+        typed(
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#,
+        ),
+        typed(
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm."}}"#,
+        ),
+        typed(
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}"#,
+        ),
+        typed(
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"opaque"}}"#,
+        ),
+    ]);
+    assert!(replay.error.is_none());
+    let details: Vec<&serde_json::Value> = replay
+        .chunks
+        .iter()
+        .map(|chunk| &chunk["choices"][0]["delta"]["reasoning_details"][0])
+        .collect();
+    assert_eq!(
+        details,
+        [
+            &serde_json::json!({"type": "reasoning.text", "text": "Hmm.", "format": "anthropic-claude-v1", "index": 0}),
+            &serde_json::json!({"type": "reasoning.text", "signature": "abc", "format": "anthropic-claude-v1", "index": 0}),
+            &serde_json::json!({"type": "reasoning.encrypted", "data": "opaque", "format": "anthropic-claude-v1", "index": 1}),
+        ]
+    );
+    assert_eq!(replay.chunks[0]["choices"][0]["delta"]["reasoning"], "Hmm.");
 }
 
 #[test]

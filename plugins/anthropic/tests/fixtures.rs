@@ -244,10 +244,20 @@ fn thinking_stream() {
         reasoning,
         "The previous result was 925. Now I need to divide that by 5.\n\n925 ÷ 5 = 185"
     );
-    // The signature never leaks into the output.
-    for chunk in &replay.chunks {
-        assert!(!chunk.to_string().contains("EvQBCkYICxgC"));
-    }
+    // The signature comes back only as a reasoning detail, for the client to send back.
+    let signed: Vec<_> = replay
+        .chunks
+        .iter()
+        .filter(|chunk| chunk.to_string().contains("EvQBCkYICxgC"))
+        .collect();
+    assert_eq!(signed.len(), 1);
+    let detail = &signed[0]["choices"][0]["delta"]["reasoning_details"][0];
+    assert_eq!(detail["type"], "reasoning.text");
+    assert!(
+        detail["signature"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("EvQBCkYICxgC"))
+    );
     assert_eq!(counts(&replay.usage.unwrap()), [69, 53, 0, 0, 0]);
 }
 

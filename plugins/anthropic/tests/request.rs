@@ -376,3 +376,31 @@ fn reasoning_becomes_a_thinking_budget() {
         assert!(body.get("thinking").is_none());
     }
 }
+
+#[test]
+fn reasoning_details_sent_back_become_thinking_blocks_before_the_tool_use() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": null, "reasoning_details": [
+                {"type": "reasoning.text", "text": "Call the ", "format": "anthropic-claude-v1", "index": 0},
+                {"type": "reasoning.text", "text": "tool.", "signature": "sig", "format": "anthropic-claude-v1", "index": 0},
+                {"type": "reasoning.encrypted", "data": "opaque", "format": "anthropic-claude-v1", "index": 1},
+                {"type": "reasoning.text", "text": "unsigned", "index": 2},
+                {"type": "reasoning.encrypted", "data": "theirs", "format": "openai-responses-v1", "index": 3}
+            ], "tool_calls": [
+                {"id": "toolu_1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+            ]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny"}
+        ]
+    }));
+    assert_eq!(
+        body["messages"][1]["content"],
+        json!([
+            {"type": "thinking", "thinking": "Call the tool.", "signature": "sig"},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {}}
+        ])
+    );
+}

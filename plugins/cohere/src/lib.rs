@@ -19,9 +19,9 @@
 //!
 //! `text` content → `content`, `thinking` content and the `tool_plan` → `reasoning`,
 //! `tool_calls` as they are. Finish reasons: `COMPLETE`/`STOP_SEQUENCE` → stop, `MAX_TOKENS` →
-//! length, `TOOL_CALL` → tool_calls, `ERROR`/`TIMEOUT` → error. Usage is reported in
-//! `billed_units` (what Cohere charges; `tokens` when billed units are absent), so
-//! `cached_tokens` (counted against the unbilled raw tokens) is not reported.
+//! length, `TOOL_CALL` → tool_calls, `ERROR`/`TIMEOUT` → error. Usage is the raw `tokens`
+//! the model processed (`billed_units` when they are absent), like every other adapter's, with
+//! `cached_tokens` as the prompt tokens read from the cache.
 //!
 //! Streams are typed SSE events (`message-start`, `content-start`/`-delta`/`-end`,
 //! `tool-plan-delta`, `tool-call-start`/`-delta`/`-end`, `citation-*`, `message-end`);

@@ -37,14 +37,7 @@ pub fn build(
             body.insert(to.to_owned(), value.clone());
         }
     }
-    let stops: Vec<String> = request
-        .stop
-        .as_ref()
-        .map(Stop::to_vec)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|stop| !stop.is_empty())
-        .collect();
+    let stops = request.stop_sequences();
     if !stops.is_empty() {
         body.insert("stop_sequences".to_owned(), json!(stops));
     }

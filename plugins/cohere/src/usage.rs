@@ -3,23 +3,26 @@
 use serde_json::Value;
 use switchyard_sdk::provider::{Finish, FinishReason, Usage};
 
-/// Reads a v2 `usage` object: `billed_units` when present (what Cohere charges), else `tokens`.
-/// Returns `None` when neither carries counts.
+/// Reads a v2 `usage` object: the raw `tokens` the model processed when present (as every other
+/// provider reports them; `billed_units` leave out the prompt template and cached tokens), else
+/// `billed_units`; `cached_tokens` are the prompt tokens read from Cohere's cache. Returns `None`
+/// when neither carries counts.
 pub fn from_cohere(usage: Option<&Value>) -> Option<Usage> {
     let usage = usage?;
     let units = usage
-        .get("billed_units")
+        .get("tokens")
         .filter(|u| u.is_object())
-        .or_else(|| usage.get("tokens").filter(|u| u.is_object()))?;
-    let count = |name: &str| {
-        units
-            .get(name)
+        .or_else(|| usage.get("billed_units").filter(|u| u.is_object()))?;
+    let count = |value: Option<&Value>| {
+        value
             .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
             .unwrap_or(0)
     };
+    let prompt_tokens = count(units.get("input_tokens"));
     Some(Usage {
-        prompt_tokens: count("input_tokens"),
-        completion_tokens: count("output_tokens"),
+        prompt_tokens,
+        completion_tokens: count(units.get("output_tokens")),
+        cached_tokens: count(usage.get("cached_tokens")).min(prompt_tokens),
         ..Usage::zero()
     })
 }

@@ -56,8 +56,8 @@ fn text_response() {
     let message = &completion["choices"][0]["message"];
     assert_eq!(message["content"], "The capital of France is Paris.");
     assert!(message.get("reasoning").is_none());
-    // Billed units, not the raw token counts.
-    assert_eq!(counts(&parsed.usage.unwrap()), [12, 7, 0, 0, 0]);
+    // The raw token counts (billed units are 12 and 7), 448 of the prompt from the cache.
+    assert_eq!(counts(&parsed.usage.unwrap()), [507, 10, 448, 0, 0]);
     assert_eq!(finish(&parsed.finish.unwrap()), ("stop", "COMPLETE"));
     assert_eq!(completion["choices"][0]["finish_reason"], "stop");
     assert_eq!(completion["choices"][0]["native_finish_reason"], "COMPLETE");
@@ -73,7 +73,7 @@ fn reasoning_response() {
         message["reasoning"],
         "Okay, so I need to figure out what 2 + 2 is. Let me start by recalling what addition means."
     );
-    assert_eq!(counts(&parsed.usage.unwrap()), [8, 578, 0, 0, 0]);
+    assert_eq!(counts(&parsed.usage.unwrap()), [1394, 582, 1344, 0, 0]);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn parallel_tool_call_response() {
         ])
     );
     assert_eq!(finish(&parsed.finish.unwrap()), ("tool_calls", "TOOL_CALL"));
-    assert_eq!(counts(&parsed.usage.unwrap()), [119, 52, 0, 0, 0]);
+    assert_eq!(counts(&parsed.usage.unwrap()), [1549, 103, 992, 0, 0]);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn text_stream() {
         assert_eq!(text, raw_stream("cohere-text.chunks.txt").0);
         assert_eq!(text, "The capital of France is Paris.");
         assert!(reasoning.is_empty() && calls.is_empty());
-        assert_eq!(counts(&replay.usage.unwrap()), [12, 7, 0, 0, 0]);
+        assert_eq!(counts(&replay.usage.unwrap()), [507, 10, 448, 0, 0]);
         assert_eq!(finish(&replay.finishes[0]), ("stop", "COMPLETE"));
         for chunk in &replay.chunks {
             assert_eq!(chunk["id"], "321d178c-2c12-44d3-ae42-2f5510f6b1cc");
@@ -131,7 +131,7 @@ fn reasoning_stream() {
     );
     assert_eq!(text, "The answer to 2 + 2 is 4.");
     assert!(reasoning.starts_with("The user is asking for the sum of 2 and 2."));
-    assert_eq!(counts(&replay.usage.unwrap()), [8, 50, 0, 0, 0]);
+    assert_eq!(counts(&replay.usage.unwrap()), [1394, 54, 1360, 0, 0]);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn tool_call_stream_with_argument_deltas() {
         .count();
     assert!(fragments > 4, "{fragments}");
     assert_eq!(finish(&replay.finishes[0]), ("tool_calls", "TOOL_CALL"));
-    assert_eq!(counts(&replay.usage.unwrap()), [119, 44, 0, 0, 0]);
+    assert_eq!(counts(&replay.usage.unwrap()), [1549, 95, 1504, 0, 0]);
 }
 
 #[test]

@@ -1,11 +1,14 @@
 //! Translates the canonical conversation into Gemini `systemInstruction` and `contents`.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{reasoning_details, tool_call_input};
 
-/// Signature sent on replayed `functionCall` parts: Gemini 3 requires a thought signature on the
-/// function calls of the current turn, and documents this value for calls whose signature the
-/// client did not keep (the canonical format has nowhere to keep it).
+use crate::response::REASONING_FORMAT;
+
+/// Signature sent on replayed `functionCall` parts whose signature the client did not send back
+/// (in `reasoning_details`): Gemini 3 requires a thought signature on the function calls of the
+/// current turn, and documents this value for calls without one.
 const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
 
 /// The conversation in Gemini's shape.
@@ -53,8 +56,14 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
             }
             Role::Assistant => {
                 let mut parts = parts(message.content.as_ref())?;
+                let signatures = reasoning_details(message);
                 for call in message.tool_calls.iter().flatten() {
-                    parts.push(function_call(call)?);
+                    let signature = signatures
+                        .iter()
+                        .filter(|d| d.format.as_deref() == Some(REASONING_FORMAT))
+                        .find(|d| d.id.as_deref() == Some(call.id.as_str()))
+                        .and_then(|d| d.data.as_deref());
+                    parts.push(function_call(call, signature)?);
                 }
                 if !parts.is_empty() {
                     turns.push(Turn {
@@ -122,15 +131,9 @@ fn parts(content: Option<&Content>) -> Result<Vec<Value>, PluginError> {
 
 /// An image: a base64 data URI → `inlineData`, an http(s) URL → `fileData`.
 pub fn image_part(url: &str) -> Result<Value, PluginError> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let invalid = || PluginError::InvalidRequest("an image data URI is not base64".to_owned());
-        let (meta, data) = rest.split_once(',').ok_or_else(invalid)?;
-        let mut params = meta.split(';');
-        let mime = params.next().unwrap_or("").trim();
-        if mime.is_empty() || !params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
-            return Err(invalid());
-        }
-        return Ok(json!({"inlineData": {"mimeType": mime, "data": data}}));
+    if let Some(data_uri) = base64_data_uri(url) {
+        let data_uri = data_uri?;
+        return Ok(json!({"inlineData": {"mimeType": data_uri.media_type, "data": data_uri.data}}));
     }
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("gs://") {
@@ -155,28 +158,14 @@ fn mime_from_url(lower: &str) -> &'static str {
     }
 }
 
-/// An assistant tool call as a `functionCall` part; its JSON argument string becomes `args`.
-fn function_call(call: &ToolCall) -> Result<Value, PluginError> {
-    let arguments = call.function.arguments.trim();
-    let args = if arguments.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_str::<Value>(arguments).map_err(|e| {
-            PluginError::InvalidRequest(format!(
-                "tool call `{}` has arguments that are not JSON: {e}",
-                call.id
-            ))
-        })?
-    };
-    if !args.is_object() {
-        return Err(PluginError::InvalidRequest(format!(
-            "tool call `{}` has arguments that are not a JSON object",
-            call.id
-        )));
-    }
+/// An assistant tool call as a `functionCall` part; its JSON argument string becomes `args`,
+/// and the thought signature the client sent back for it (else the documented skip value)
+/// becomes `thoughtSignature`.
+fn function_call(call: &ToolCall, signature: Option<&str>) -> Result<Value, PluginError> {
+    let args = tool_call_input(call)?;
     Ok(json!({
         "functionCall": {"name": call.function.name, "args": args},
-        "thoughtSignature": SKIP_SIGNATURE,
+        "thoughtSignature": signature.unwrap_or(SKIP_SIGNATURE),
     }))
 }
 

@@ -30,7 +30,10 @@
 //!
 //! Text parts → `content`, `thought: true` parts → `reasoning`, `functionCall` parts →
 //! `tool_calls`. Gemini gives no call ids, so ids are synthesised as `call_<n>`, `n` counting the
-//! calls of the response from 0; they are stable for a given response. `finishReason` is
+//! calls of the response from 0; they are stable for a given response. A part's
+//! `thoughtSignature` → a `reasoning_details` entry (`reasoning.encrypted`, format
+//! `google-gemini-v1`, `id` = the call it signs); sent back, it goes on that call's part again
+//! (else the documented skip value). `finishReason` is
 //! normalised (`STOP` → stop, or tool_calls when the response called a tool; `MAX_TOKENS` →
 //! length; `SAFETY`, `RECITATION`, `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII`, `IMAGE_SAFETY`... →
 //! content_filter; `MALFORMED_FUNCTION_CALL`, `UNEXPECTED_TOOL_CALL` → error; anything else →

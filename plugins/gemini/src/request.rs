@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{ToolChoice, tool_choice};
 
 use crate::options::Options;
 use crate::{contents, schema};
@@ -73,14 +74,7 @@ fn generation_config(request: &ChatRequest) -> Result<Map<String, Value>, Plugin
     if let Some(limit) = request.output_token_limit() {
         config.insert("maxOutputTokens".to_owned(), json!(limit));
     }
-    let stops: Vec<String> = request
-        .stop
-        .as_ref()
-        .map(Stop::to_vec)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|stop| !stop.is_empty())
-        .collect();
+    let stops = request.stop_sequences();
     if !stops.is_empty() {
         config.insert("stopSequences".to_owned(), json!(stops));
     }
@@ -200,30 +194,12 @@ fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), Plu
         "tools".to_owned(),
         json!([{"functionDeclarations": declarations}]),
     );
-    let config = match &request.tool_choice {
+    let config = match tool_choice(request)? {
         None => return Ok(()),
-        Some(Value::String(choice)) => match choice.as_str() {
-            "auto" => json!({"mode": "AUTO"}),
-            "none" => json!({"mode": "NONE"}),
-            "required" => json!({"mode": "ANY"}),
-            other => {
-                return Err(PluginError::InvalidRequest(format!(
-                    "unknown tool_choice `{other}`"
-                )));
-            }
-        },
-        Some(named) => match named
-            .get("function")
-            .and_then(|f| f.get("name"))
-            .and_then(Value::as_str)
-        {
-            Some(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
-            None => {
-                return Err(PluginError::InvalidRequest(
-                    "tool_choice must be auto, none, required or name a function".to_owned(),
-                ));
-            }
-        },
+        Some(ToolChoice::Auto) => json!({"mode": "AUTO"}),
+        Some(ToolChoice::None) => json!({"mode": "NONE"}),
+        Some(ToolChoice::Required) => json!({"mode": "ANY"}),
+        Some(ToolChoice::Named(name)) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
     };
     body.insert(
         "toolConfig".to_owned(),

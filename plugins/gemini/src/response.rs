@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{self, completion_body};
 
 use crate::error;
 use crate::usage::{self, call_id};
@@ -18,62 +19,63 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         return Err(shape("the body is not a JSON object"));
     }
     let candidate = first_candidate(&value)?;
-    let mut text: Option<String> = None;
-    let mut reasoning: Option<String> = None;
+    let mut message = ResponseMessage::default();
+    let mut details = Vec::new();
     let mut tool_calls = Vec::new();
     for part in parts(candidate) {
+        let mut call = None;
         match classify(part) {
-            Part::Text(fragment) => text.get_or_insert_with(String::new).push_str(fragment),
-            Part::Thought(fragment) => reasoning.get_or_insert_with(String::new).push_str(fragment),
+            Part::Text(fragment) => message
+                .content
+                .get_or_insert_with(String::new)
+                .push_str(fragment),
+            Part::Thought(fragment) => message
+                .reasoning
+                .get_or_insert_with(String::new)
+                .push_str(fragment),
             Part::Call { name, args } => {
                 let index = u32::try_from(tool_calls.len()).unwrap_or(u32::MAX);
-                tool_calls.push(ToolCall {
-                    id: call_id(index),
-                    kind: "function".to_owned(),
-                    function: FunctionCall {
-                        name: name.to_owned(),
-                        arguments: args.to_string(),
-                    },
-                });
+                call = Some(call_id(index));
+                tool_calls.push(translate::tool_call(&call_id(index), name, Some(&args)));
             }
             Part::Other => {}
         }
-    }
-    if text.is_none() && tool_calls.is_empty() {
-        text = Some(String::new());
+        details.extend(signature_detail(part, call, details.len()));
     }
     let finish = candidate
         .get("finishReason")
         .and_then(Value::as_str)
         .map(|native| usage::finish(native, !tool_calls.is_empty()));
-    let usage = usage::from_metadata(value.get("usageMetadata"));
-    let completion = ChatCompletion {
-        id: string(&value, "responseId").to_owned(),
-        object: "chat.completion".to_owned(),
-        created: 0,
-        model: string(&value, "modelVersion").to_owned(),
-        choices: vec![Choice {
-            index: 0,
-            message: ResponseMessage {
-                role: "assistant".to_owned(),
-                content: text,
-                reasoning,
-                tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
-                refusal: None,
-            },
-            finish_reason: finish.as_ref().map(|f| f.reason.as_openai().to_owned()),
-            native_finish_reason: finish.as_ref().map(|f| f.native.clone()),
-        }],
-        usage: None,
-        extra: Map::new(),
-    };
-    let body = serde_json::to_vec(&completion)
-        .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))?;
+    message.reasoning_details = Some(details);
+    message.tool_calls = Some(tool_calls);
     Ok(ParsedResponse {
-        body,
-        usage,
+        body: completion_body(
+            string(&value, "responseId"),
+            string(&value, "modelVersion"),
+            message,
+            finish.as_ref(),
+        )?,
+        usage: usage::from_metadata(value.get("usageMetadata")),
         finish,
     })
+}
+
+/// The `format` of the reasoning details this adapter returns and takes back.
+pub const REASONING_FORMAT: &str = "google-gemini-v1";
+
+/// A part's `thoughtSignature` as a `reasoning.encrypted` detail at `index`, tied to the tool
+/// call the part makes (`call`), so a client can send it back with that call.
+pub fn signature_detail(
+    part: &Value,
+    call: Option<String>,
+    index: usize,
+) -> Option<ReasoningDetail> {
+    let signature = part.get("thoughtSignature").and_then(Value::as_str)?;
+    let index = u32::try_from(index).unwrap_or(u32::MAX);
+    let mut detail =
+        ReasoningDetail::encrypted(signature.to_owned(), Some(REASONING_FORMAT), index);
+    detail.id = call;
+    Some(detail)
 }
 
 /// The first candidate. No candidate at all means the prompt was blocked

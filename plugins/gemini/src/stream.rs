@@ -22,6 +22,8 @@ pub struct GeminiDecoder {
     sent_role: bool,
     /// Function calls started so far.
     calls: u32,
+    /// Thought signatures passed on so far.
+    signatures: usize,
     /// A Vertex AI call whose arguments are still streaming (`partialArgs`).
     partial: Option<PartialCall>,
     /// The terminal event went through.
@@ -99,6 +101,22 @@ impl StreamDecoder for GeminiDecoder {
 impl GeminiDecoder {
     /// Translates one content part into zero or more chunks.
     fn part(&mut self, part: &Value, chunks: &mut Vec<Vec<u8>>) {
+        let calls_before = self.calls;
+        self.content(part, chunks);
+        // A signed part: its signature follows, tied to the call the part started, if any.
+        let call = (self.calls > calls_before).then(|| call_id(calls_before));
+        let index = self.signatures;
+        if let Some(detail) = response::signature_detail(part, call, index) {
+            self.signatures = self.signatures.saturating_add(1);
+            chunks.push(self.delta(Delta {
+                reasoning_details: Some(vec![detail]),
+                ..Delta::default()
+            }));
+        }
+    }
+
+    /// The text, thought or function call of a part.
+    fn content(&mut self, part: &Value, chunks: &mut Vec<Vec<u8>>) {
         match response::classify(part) {
             Part::Text(text) => chunks.push(self.delta(Delta {
                 content: Some(text.to_owned()),

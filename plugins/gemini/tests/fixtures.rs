@@ -66,8 +66,17 @@ fn text_response() {
         "There are **3** r's in strawberry.\n\nHere is the breakdown: st**r**awbe**rr**y."
     );
     assert!(message.get("tool_calls").is_none());
-    // The thought signature is not text and never leaks.
-    assert!(!completion.to_string().contains("EtoFCtcF"));
+    // The thought signature is not text: it comes back only as a reasoning detail.
+    assert!(!message["content"].to_string().contains("EtoFCtcF"));
+    let detail = &message["reasoning_details"][0];
+    assert_eq!(detail["type"], "reasoning.encrypted");
+    assert_eq!(detail["format"], "google-gemini-v1");
+    assert!(
+        detail["data"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("EtoFCtcF"))
+    );
+    assert!(detail.get("id").is_none());
     // 28 answer + 244 thought tokens.
     assert_eq!(counts(&parsed.usage.unwrap()), [9, 272, 0, 0, 244]);
     assert_eq!(finish(&parsed.finish.unwrap()), ("stop", "STOP"));
@@ -89,6 +98,14 @@ fn tool_call_response_synthesises_an_id_and_reports_tool_calls() {
     assert_eq!(finish(&parsed.finish.unwrap()), ("tool_calls", "STOP"));
     assert_eq!(completion["choices"][0]["finish_reason"], "tool_calls");
     assert_eq!(counts(&parsed.usage.unwrap()), [29, 908, 0, 0, 893]);
+    // The call's thought signature, tied to it for the next turn.
+    let detail = &message["reasoning_details"][0];
+    assert_eq!(detail["id"], "call_0");
+    assert!(
+        detail["data"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("EskgCsYg"))
+    );
     // The same body parses to the same id: ids are stable.
     let again = body(&parse_ok(&fixture("google-tool-call.json")).unwrap());
     assert_eq!(
@@ -114,8 +131,20 @@ fn text_stream() {
         for chunk in &replay.chunks {
             assert_eq!(chunk["id"], "bH6LaZW8Fp_3nsEPqtaSwQ4");
             assert_eq!(chunk["model"], "gemini-3-pro-preview");
-            assert!(!chunk.to_string().contains("EqsFCqgF"));
+            let delta = &chunk["choices"][0]["delta"];
+            assert!(!delta["content"].to_string().contains("EqsFCqgF"));
         }
+        let signed: Vec<&Value> = replay
+            .chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["reasoning_details"].get(0))
+            .collect();
+        assert_eq!(signed.len(), 1);
+        assert!(
+            signed[0]["data"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("EqsFCqgF"))
+        );
     }
 }
 

@@ -353,3 +353,28 @@ fn conversations_without_turns_are_refused() {
         PluginError::InvalidRequest(_)
     ));
 }
+
+#[test]
+fn thought_signatures_sent_back_go_on_their_function_calls() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "Weather in Paris and Rome?"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_0", "type": "function", "function": {"name": "weather", "arguments": "{}"}},
+                {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{}"}}
+            ], "reasoning_details": [
+                {"type": "reasoning.encrypted", "data": "sig-0", "id": "call_0", "format": "google-gemini-v1", "index": 0},
+                {"type": "reasoning.encrypted", "data": "not-gemini", "id": "call_1", "format": "anthropic-claude-v1", "index": 1}
+            ]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "sunny"},
+            {"role": "tool", "tool_call_id": "call_1", "content": "rainy"}
+        ]
+    }));
+    let parts = &body["contents"][1]["parts"];
+    assert_eq!(parts[0]["thoughtSignature"], "sig-0");
+    assert_eq!(
+        parts[1]["thoughtSignature"],
+        "skip_thought_signature_validator"
+    );
+}

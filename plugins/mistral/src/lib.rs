@@ -9,7 +9,8 @@
 //! `messages`, `temperature`, `top_p`, `max_tokens` (from `max_completion_tokens` or
 //! `max_tokens`), `stop`, `seed` → `random_seed`, `presence_penalty`, `frequency_penalty`, `n`,
 //! `response_format` (json_object / json_schema, native), `tools`, `tool_choice` (`required` →
-//! `any`), `parallel_tool_calls`, `safe_prompt`, `prompt_mode`, `prediction`, `stream`. Messages
+//! `any`), `parallel_tool_calls`, `safe_prompt`, `prompt_mode`, `prediction`, `stream`;
+//! OpenRouter's `reasoning` (unless disabled) → `prompt_mode: "reasoning"`. Messages
 //! keep `role` (developer → system), `content`, `name`, `tool_calls`, `tool_call_id` and `prefix`;
 //! `image_url` parts are sent in Mistral's form (`"image_url": "<url or data URI>"`). Mistral
 //! only accepts tool call ids of 9 letters and digits: other ids are mapped to such an id
@@ -67,6 +68,7 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "tools",
     "tool_choice",
     "parallel_tool_calls",
+    "reasoning",
 ];
 
 impl Provider for Mistral {

@@ -55,6 +55,9 @@ pub fn build(
     if let Some(seed) = full.get("seed").filter(|s| s.is_number()) {
         body.insert("random_seed".to_owned(), seed.clone());
     }
+    if !body.contains_key("prompt_mode") && wants_reasoning(&request) {
+        body.insert("prompt_mode".to_owned(), json!("reasoning"));
+    }
     if let Some(choice) = &request.tool_choice {
         let choice = match choice.as_str() {
             Some("required") => json!("any"),
@@ -71,6 +74,20 @@ pub fn build(
         options.headers,
         options.credential,
     )
+}
+
+/// Whether OpenRouter's `reasoning` object asks for reasoning (not `enabled: false`, not effort
+/// `none`): Mistral's reasoning models then get their reasoning system prompt
+/// (`prompt_mode: "reasoning"`), unless the request chose a `prompt_mode` itself.
+fn wants_reasoning(request: &ChatRequest) -> bool {
+    request
+        .extra
+        .get("reasoning")
+        .filter(|r| r.is_object())
+        .is_some_and(|reasoning| {
+            reasoning.get("enabled").and_then(Value::as_bool) != Some(false)
+                && reasoning.get("effort").and_then(Value::as_str) != Some("none")
+        })
 }
 
 /// One message with only the fields Mistral accepts.

@@ -103,6 +103,7 @@ fn body_is_reduced_to_what_mistral_accepts() {
             "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}},
             "tools": [{"type": "function", "function": {"name": "look", "parameters": {"type": "object"}}}],
             "parallel_tool_calls": false, "max_tokens": 100, "random_seed": 42,
+            "prompt_mode": "reasoning",
             "tool_choice": "any", "stream": true
         })
     );
@@ -192,4 +193,34 @@ fn errors_map_to_variants() {
             "{event}"
         );
     }
+}
+
+#[test]
+fn reasoning_selects_the_reasoning_prompt_mode_unless_disabled_or_chosen() {
+    let body = |extra: Value| {
+        let mut request = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+        if let (Some(request), Some(extra)) = (request.as_object_mut(), extra.as_object()) {
+            request.extend(extra.clone());
+        }
+        build_with(request, endpoint(), false).unwrap().1
+    };
+    assert_eq!(
+        body(json!({"reasoning": {"effort": "high"}}))["prompt_mode"],
+        "reasoning"
+    );
+    assert!(
+        body(json!({"reasoning": {"enabled": false}}))
+            .get("prompt_mode")
+            .is_none()
+    );
+    assert!(
+        body(json!({"reasoning": {"effort": "none"}}))
+            .get("prompt_mode")
+            .is_none()
+    );
+    assert!(body(json!({})).get("prompt_mode").is_none());
+    assert_eq!(
+        body(json!({"reasoning": {}, "prompt_mode": null}))["prompt_mode"],
+        "reasoning"
+    );
 }

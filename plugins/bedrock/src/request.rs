@@ -1,0 +1,326 @@
+//! Builds the upstream Converse / ConverseStream request from a canonical request.
+
+use serde_json::{Map, Value, json};
+use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
+
+use crate::messages;
+use crate::options::Options;
+
+/// Builds `POST <base_url>/model/<model id>/converse[-stream]` with the translated body; the
+/// host signs it (SigV4, service `bedrock`, the endpoint's region).
+pub fn build(
+    request: ChatRequest,
+    endpoint: &EndpointSettings,
+    stream: bool,
+) -> Result<HttpRequest, PluginError> {
+    let options = Options::parse(endpoint)?;
+    let conversation = messages::translate(&request.messages)?;
+
+    let mut body = Map::new();
+    body.insert("messages".to_owned(), Value::Array(conversation.messages));
+    if !conversation.system.is_empty() {
+        body.insert("system".to_owned(), Value::Array(conversation.system));
+    }
+    let max_tokens = request.output_token_limit().or(options.default_max_tokens);
+    let mut inference = Map::new();
+    if let Some(max_tokens) = max_tokens {
+        inference.insert("maxTokens".to_owned(), json!(max_tokens));
+    }
+    if let Some(temperature) = request.temperature {
+        inference.insert("temperature".to_owned(), json!(temperature));
+    }
+    if let Some(top_p) = request.top_p {
+        inference.insert("topP".to_owned(), json!(top_p));
+    }
+    let stops = request.stop_sequences();
+    if !stops.is_empty() {
+        inference.insert("stopSequences".to_owned(), json!(stops));
+    }
+    if let Some(thinking) = thinking(&request, &endpoint.upstream_model, max_tokens) {
+        // Thinking forbids custom sampling on Anthropic models.
+        inference.remove("temperature");
+        inference.remove("topP");
+        body.insert(
+            "additionalModelRequestFields".to_owned(),
+            json!({"thinking": thinking}),
+        );
+    }
+    if !inference.is_empty() {
+        body.insert("inferenceConfig".to_owned(), Value::Object(inference));
+    }
+    if let Some(tool_config) = tool_config(&request)? {
+        body.insert("toolConfig".to_owned(), tool_config);
+    }
+
+    let operation = if stream {
+        "converse-stream"
+    } else {
+        "converse"
+    };
+    let path = format!(
+        "model/{}/{operation}",
+        encode_model_id(&endpoint.upstream_model)
+    );
+    json_post(
+        join_url(&endpoint.base_url, &path),
+        &body,
+        Vec::new(),
+        CredentialPlacement::AwsSigv4(AwsSigv4Scope {
+            service: "bedrock".to_owned(),
+            region: options.region,
+        }),
+    )
+}
+
+/// A model id or ARN as one path segment: everything but unreserved characters percent-encoded
+/// (`anthropic.claude-3-haiku-20240307-v1:0` → `...-v1%3A0`).
+fn encode_model_id(model: &str) -> String {
+    let mut encoded = String::with_capacity(model.len());
+    for byte in model.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// `tools` → `toolConfig.tools[].toolSpec`; `tool_choice` auto/required/named →
+/// `auto`/`any`/`tool`; `none` (or no tools) → no `toolConfig`.
+fn tool_config(request: &ChatRequest) -> Result<Option<Value>, PluginError> {
+    let specs = function_tools(request, "bedrock")?;
+    let choice = match tool_choice(request)? {
+        _ if specs.is_empty() => return Ok(None),
+        Some(ToolChoice::None) => return Ok(None),
+        None => None,
+        Some(ToolChoice::Auto) => Some(json!({"auto": {}})),
+        Some(ToolChoice::Required) => Some(json!({"any": {}})),
+        Some(ToolChoice::Named(name)) => Some(json!({"tool": {"name": name}})),
+    };
+    let tools: Vec<Value> = specs
+        .into_iter()
+        .map(|spec| {
+            let mut entry = Map::new();
+            entry.insert("name".to_owned(), json!(spec.name));
+            if let Some(description) = spec.description {
+                entry.insert("description".to_owned(), json!(description));
+            }
+            entry.insert("inputSchema".to_owned(), json!({"json": spec.schema}));
+            json!({"toolSpec": entry})
+        })
+        .collect();
+    let mut config = Map::new();
+    config.insert("tools".to_owned(), Value::Array(tools));
+    if let Some(choice) = choice {
+        config.insert("toolChoice".to_owned(), choice);
+    }
+    Ok(Some(Value::Object(config)))
+}
+
+/// OpenRouter's `reasoning` → Anthropic `thinking` for Claude models (model ids containing
+/// `anthropic.`), with the budget of [`thinking_budget`]; none for other models or when the
+/// request sets no output limit to share.
+fn thinking(request: &ChatRequest, model: &str, max_tokens: Option<u64>) -> Option<Value> {
+    if !model.contains("anthropic.") {
+        return None;
+    }
+    let budget = thinking_budget(request, max_tokens?)?;
+    Some(json!({"type": "enabled", "budget_tokens": budget}))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use switchyard_sdk::testing::endpoint;
+
+    use super::*;
+
+    const BASE: &str = "https://bedrock-runtime.us-east-1.amazonaws.com";
+    const CLAUDE: &str = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+
+    fn build_json(request: Value, model: &str, stream: bool) -> (HttpRequest, Value) {
+        let request: ChatRequest = serde_json::from_value(request).expect("a chat request");
+        let built = build(request, &endpoint(BASE, model, &[]), stream).expect("a request");
+        let body = serde_json::from_slice(&built.body).expect("a JSON body");
+        (built, body)
+    }
+
+    #[test]
+    fn a_conversation_with_system_image_tools_and_results_maps_exactly() {
+        let (built, body) = build_json(
+            json!({
+                "model": "m",
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "What is in this image?"},
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+                    ]},
+                    {"role": "assistant", "content": null, "tool_calls": [
+                        {"id": "tooluse_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\":\"cat\"}"}}
+                    ]},
+                    {"role": "tool", "tool_call_id": "tooluse_1", "content": "a cat"},
+                    {"role": "user", "content": "Thanks"}
+                ],
+                "max_tokens": 300,
+                "temperature": 0.2,
+                "top_p": 0.9,
+                "stop": ["END"],
+                "tools": [{"type": "function", "function": {"name": "lookup", "description": "Look up", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}],
+                "tool_choice": "required"
+            }),
+            CLAUDE,
+            false,
+        );
+        assert_eq!(built.method, "POST");
+        assert_eq!(
+            built.url,
+            format!("{BASE}/model/anthropic.claude-3-7-sonnet-20250219-v1%3A0/converse")
+        );
+        assert!(matches!(
+            &built.credential,
+            CredentialPlacement::AwsSigv4(scope) if scope.service == "bedrock" && scope.region == "us-east-1"
+        ));
+        assert_eq!(
+            body,
+            json!({
+                "system": [{"text": "Be brief."}],
+                "messages": [
+                    {"role": "user", "content": [
+                        {"text": "What is in this image?"},
+                        {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}}
+                    ]},
+                    {"role": "assistant", "content": [
+                        {"toolUse": {"toolUseId": "tooluse_1", "name": "lookup", "input": {"q": "cat"}}}
+                    ]},
+                    {"role": "user", "content": [
+                        {"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": "a cat"}]}},
+                        {"text": "Thanks"}
+                    ]}
+                ],
+                "inferenceConfig": {"maxTokens": 300, "temperature": 0.2, "topP": 0.9, "stopSequences": ["END"]},
+                "toolConfig": {
+                    "tools": [{"toolSpec": {"name": "lookup", "description": "Look up", "inputSchema": {"json": {"type": "object", "properties": {"q": {"type": "string"}}}}}}],
+                    "toolChoice": {"any": {}}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn a_stream_goes_to_converse_stream_and_a_named_tool_choice_maps_to_tool() {
+        let (built, body) = build_json(
+            json!({
+                "model": "m",
+                "messages": [{"role": "user", "content": "hi"}],
+                "tools": [{"type": "function", "function": {"name": "f"}}],
+                "tool_choice": {"type": "function", "function": {"name": "f"}}
+            }),
+            "amazon.nova-lite-v1:0",
+            true,
+        );
+        assert_eq!(
+            built.url,
+            format!("{BASE}/model/amazon.nova-lite-v1%3A0/converse-stream")
+        );
+        assert_eq!(
+            body,
+            json!({
+                "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                "toolConfig": {
+                    "tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object", "properties": {}}}}}],
+                    "toolChoice": {"tool": {"name": "f"}}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn reasoning_becomes_thinking_for_claude_and_drops_sampling() {
+        let request = json!({
+            "model": "m",
+            "messages": [{"role": "user", "content": "think"}],
+            "max_tokens": 4000,
+            "temperature": 0.5,
+            "reasoning": {"effort": "high"}
+        });
+        let (_, body) = build_json(request.clone(), CLAUDE, false);
+        assert_eq!(
+            body["additionalModelRequestFields"],
+            json!({"thinking": {"type": "enabled", "budget_tokens": 3200}})
+        );
+        assert_eq!(body["inferenceConfig"], json!({"maxTokens": 4000}));
+        let (_, body) = build_json(request, "meta.llama3-70b-instruct-v1:0", false);
+        assert!(body.get("additionalModelRequestFields").is_none());
+        assert_eq!(body["inferenceConfig"]["temperature"], 0.5);
+    }
+
+    #[test]
+    fn reasoning_details_sent_back_become_reasoning_content_blocks() {
+        let (_, body) = build_json(
+            json!({
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "ok", "reasoning_details": [
+                        {"type": "reasoning.text", "text": "Think", "index": 0},
+                        {"type": "reasoning.text", "text": "ing.", "signature": "sig", "index": 0},
+                        {"type": "reasoning.encrypted", "data": "opaque", "index": 1},
+                        {"type": "reasoning.text", "text": "unsigned", "index": 2},
+                        {"type": "reasoning.text", "text": "other", "signature": "s", "format": "google-gemini-v1", "index": 3}
+                    ]},
+                    {"role": "user", "content": "go on"}
+                ]
+            }),
+            CLAUDE,
+            false,
+        );
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"reasoningContent": {"reasoningText": {"text": "Thinking.", "signature": "sig"}}},
+                {"reasoningContent": {"redactedContent": "opaque"}},
+                {"text": "ok"}
+            ])
+        );
+    }
+
+    #[test]
+    fn tool_choice_none_sends_no_tools() {
+        let (_, body) = build_json(
+            json!({
+                "model": "m",
+                "messages": [{"role": "user", "content": "hi"}],
+                "tools": [{"type": "function", "function": {"name": "f"}}],
+                "tool_choice": "none"
+            }),
+            CLAUDE,
+            false,
+        );
+        assert!(body.get("toolConfig").is_none());
+    }
+
+    #[test]
+    fn image_urls_and_unknown_image_types_are_refused() {
+        for url in [
+            "https://example.com/cat.png",
+            "data:image/tiff;base64,AAAA",
+            "data:image/png,raw",
+        ] {
+            let request: ChatRequest = serde_json::from_value(json!({
+                "model": "m",
+                "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]
+            }))
+            .expect("a chat request");
+            assert!(
+                matches!(
+                    build(request, &endpoint(BASE, CLAUDE, &[]), false),
+                    Err(PluginError::InvalidRequest(_))
+                ),
+                "{url}"
+            );
+        }
+    }
+}
