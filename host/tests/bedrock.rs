@@ -260,7 +260,8 @@ async fn without_its_aws_credentials_a_bedrock_provider_is_disabled() {
     );
     let gateway = Gateway::start(&config).await;
     let (status, _, body) = gateway.chat(&request("test/bk", false)).await;
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "no_endpoints", "{body}");
     assert!(
         body["error"]["metadata"]["disabled"][0]
             .as_str()
