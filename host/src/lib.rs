@@ -6,6 +6,7 @@
 //! [`failure::Failure`]s; [`pricing`] prices the usage.
 #![deny(missing_docs)]
 
+pub mod accounting;
 pub mod api;
 pub mod catalog;
 pub mod cli;

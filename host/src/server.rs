@@ -6,6 +6,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use crate::accounting::Accounting;
 use crate::api::{self, AppState};
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -37,6 +38,14 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         plugins,
         admin_token: admin_token(config),
         max_body_bytes: config.server.max_body_bytes,
+        accounting: match config.accounting.enabled {
+            true => Some(Arc::new(
+                Accounting::start(&config.accounting)
+                    .await
+                    .context("opening the accounting database")?,
+            )),
+            false => None,
+        },
     })
 }
 

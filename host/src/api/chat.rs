@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Deserialize;
@@ -11,16 +11,28 @@ use switchyard_sdk::openai::ChatRequest;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
 
 /// Serves a chat completion, streamed or not.
-pub async fn chat_completions(State(state): State<AppState>, body: Body) -> Response {
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let tab = match &state.accounting {
+        Some(accounting) => match accounting.authorize(&headers).await {
+            Ok(key) => Tab::new(accounting.store.clone(), key),
+            Err(error) => return error.into_response(),
+        },
+        None => Tab::default(),
+    };
     let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(error) => return body_error(&error, state.max_body_bytes).into_response(),
     };
     let call = match validate(bytes) {
-        Ok(call) => call,
+        Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
     match state.gateway.chat(call).await {
@@ -118,6 +130,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         body,
         request,
         models,
+        tab: Tab::default(),
     })
 }
 

@@ -10,10 +10,11 @@ use tokio::time::Instant;
 
 use super::generation::{COMPLETION, Generation};
 use super::{ChatCall, Gateway};
+use crate::accounting::tab::Charge;
 use crate::catalog::{Endpoint, Model};
 use crate::failure::Failure;
 use crate::plugins::{PluginFault, ProviderPlugin};
-use crate::pricing::{cost, usage_json};
+use crate::pricing::{cost, image_count, usage_json};
 
 /// Tries `endpoint` once without streaming, and records the outcome against the adapter version.
 pub(super) async fn attempt(
@@ -79,8 +80,24 @@ async fn run(
         tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is priced at zero");
         Default::default()
     });
-    let cost = cost(&usage, &endpoint.prices, gateway.fee_percent);
+    let cost = cost(
+        &usage,
+        &endpoint.prices,
+        image_count(&call.request),
+        gateway.fee_percent,
+    );
     object.insert("usage".to_owned(), usage_json(&usage, &cost));
+    call.tab
+        .settle(Charge {
+            generation: &generation,
+            usage,
+            cost,
+            latency: first_byte,
+            finish_reason: parsed.finish.map(|finish| finish.reason.as_str()),
+            streamed: false,
+            cancelled: false,
+        })
+        .await;
 
     let elapsed = started.elapsed().as_secs_f64();
     let throughput = (elapsed > 0.0).then(|| usage.completion_tokens as f64 / elapsed);

@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use switchyard_sdk::openai::ChatRequest;
 
+use crate::accounting::tab::Tab;
 use crate::api::error::ApiError;
 use crate::catalog::{Catalog, Endpoint, Model, Provider};
 use crate::failure::Failure;
@@ -33,6 +34,8 @@ pub struct ChatCall {
     pub models: Vec<String>,
     /// Whether the client wants a stream.
     pub stream: bool,
+    /// Its accounting (a no-op when accounting is disabled).
+    pub tab: Tab,
 }
 
 /// Everything the request path needs.
@@ -58,6 +61,8 @@ impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
     pub async fn chat(&self, call: ChatCall) -> Result<Response, ApiError> {
         let candidates = self.plan(&call).await?;
+        let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
+        call.tab.reserve(&call, priced, self.fee_percent).await?;
         let mut attempts = Vec::new();
         let mut last_failure = None;
         for candidate in candidates {
@@ -73,18 +78,21 @@ impl Gateway {
             };
             candidate.endpoint.stats.record_failure();
             tracing::warn!(model = %candidate.model.id, %provider, kind = failure.kind(), error = %failure, "attempt failed");
-            attempts.push(json!({
+            let attempt = json!({
                 "model": candidate.model.id,
                 "provider": provider,
                 "error": failure.kind(),
                 "message": failure.to_string(),
-            }));
+            });
+            call.tab.record_attempt(&attempt);
+            attempts.push(attempt);
             let retry = failure.is_retryable();
             last_failure = Some(failure);
             if !retry {
                 break;
             }
         }
+        call.tab.release().await;
         let error = match last_failure {
             Some(failure) => failure.to_api_error(),
             None => ApiError::new(

@@ -20,11 +20,12 @@ use super::complete::{header_pairs, plugin_object, with_headers};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
+use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::{Endpoint, Model};
 use crate::failure::Failure;
-use crate::plugins::types::{Finish, ProviderError, Usage};
+use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
-use crate::pricing::{cost, usage_json};
+use crate::pricing::{cost, image_count, usage_json};
 
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;
@@ -118,6 +119,7 @@ async fn run(
         plugins: gateway.plugins.clone(),
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
+        images: image_count(&call.request),
         response,
         decoding,
         upstream_ended,
@@ -125,6 +127,9 @@ async fn run(
         started,
         first_byte,
         sender,
+        tab: call.tab.clone(),
+        prompt_estimate: call.body.len() as u64 / 4,
+        relayed: 0,
     };
     tokio::spawn(pump.run());
 
@@ -229,6 +234,7 @@ struct Pump {
     plugins: Arc<PluginRegistry>,
     endpoint: Arc<Endpoint>,
     fee_percent: Decimal,
+    images: u64,
     response: reqwest::Response,
     decoding: Decoding,
     upstream_ended: bool,
@@ -236,6 +242,12 @@ struct Pump {
     started: Instant,
     first_byte: std::time::Duration,
     sender: mpsc::Sender<Bytes>,
+    tab: Tab,
+    /// Prompt tokens charged when a cut stream reported none (four bytes a token).
+    prompt_estimate: u64,
+    /// Chunks sent to the client: the completion tokens charged when a cut stream reported
+    /// fewer (a streamed chunk carries about one token).
+    relayed: u64,
 }
 
 /// How a committed stream ended.
@@ -253,6 +265,7 @@ impl Pump {
         let endpoint = self.endpoint.clone();
         let _in_flight = endpoint.stats.start();
         let ending = self.relay().await;
+        self.settle(&ending).await;
         let usage = self.decoding.usage;
         let provider = &self.endpoint.provider.name;
         let plugin = self.decoding.instance.plugin().clone();
@@ -366,8 +379,36 @@ impl Pump {
             {
                 return Some(Ending::ClientGone);
             }
+            self.relayed += 1;
         }
         None
+    }
+
+    /// Charges what was generated: the reported usage, completed by estimates when the stream
+    /// was cut before reporting it all. Done before the client sees the end of the stream.
+    async fn settle(&mut self, ending: &Ending) {
+        let mut usage = self.decoding.usage.unwrap_or_default();
+        if !matches!(ending, Ending::Done) {
+            usage.completion_tokens = usage.completion_tokens.max(self.relayed);
+            if usage.prompt_tokens == 0 {
+                usage.prompt_tokens = self.prompt_estimate;
+            }
+        }
+        let finish = match ending {
+            Ending::Failed(_) => Some(FinishReason::Error),
+            _ => self.decoding.finish.as_ref().map(|finish| finish.reason),
+        };
+        self.tab
+            .settle(Charge {
+                generation: &self.generation,
+                usage,
+                cost: cost(&usage, &self.endpoint.prices, self.images, self.fee_percent),
+                latency: self.first_byte,
+                finish_reason: finish.map(FinishReason::as_str),
+                streamed: true,
+                cancelled: matches!(ending, Ending::ClientGone),
+            })
+            .await;
     }
 
     fn final_usage_chunk(&self, usage: Option<Usage>) -> Value {
@@ -375,7 +416,7 @@ impl Pump {
             tracing::warn!(provider = %self.endpoint.provider.name, "stream reported no usage; priced at zero");
             Usage::default()
         });
-        let cost = cost(&usage, &self.endpoint.prices, self.fee_percent);
+        let cost = cost(&usage, &self.endpoint.prices, self.images, self.fee_percent);
         self.generation.usage_chunk(usage_json(&usage, &cost))
     }
 }

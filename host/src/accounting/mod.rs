@@ -1,0 +1,95 @@
+//! Keys, credits and usage accounting: who may call, what a call may cost before it runs, and
+//! what it did cost once it ran, in a database that survives crashes.
+//!
+//! [`store`] is the storage interface (SQLite or PostgreSQL), [`tab`] the accounting of one
+//! request, [`keys`] the secrets, [`money`] amounts and limit windows.
+
+pub mod keys;
+pub mod money;
+mod schema;
+pub mod store;
+pub mod tab;
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode, header};
+
+use crate::api::error::ApiError;
+use crate::config::AccountingConfig;
+use money::now;
+use store::{KeyRecord, Store, StoreError};
+use tab::storage_unavailable;
+
+/// How often reservations left by stopped gateways are looked for.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The accounting of a running gateway.
+#[derive(Debug)]
+pub struct Accounting {
+    /// The database.
+    pub store: Store,
+}
+
+impl Accounting {
+    /// Opens the database and recovers reservations a crashed gateway left: all of them on the
+    /// embedded SQLite file (one gateway owns it), those older than
+    /// `reservation_timeout_secs` on PostgreSQL (other gateways may be serving); then sweeps
+    /// stale reservations periodically.
+    pub async fn start(config: &AccountingConfig) -> Result<Accounting, StoreError> {
+        let store = Store::open(config).await?;
+        let timeout = i64::try_from(config.reservation_timeout_secs).unwrap_or(i64::MAX);
+        let before = if store.is_embedded() {
+            i64::MAX
+        } else {
+            now().saturating_sub(timeout)
+        };
+        let released = store.release_stale(before).await?;
+        if released > 0 {
+            tracing::warn!(
+                released,
+                "released reservations left by a gateway that stopped"
+            );
+        }
+        let sweeper = store.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_INTERVAL).await;
+                match sweeper.release_stale(now().saturating_sub(timeout)).await {
+                    Ok(0) => {}
+                    Ok(released) => tracing::warn!(released, "released stale reservations"),
+                    Err(error) => tracing::error!(%error, "reservation sweep failed"),
+                }
+            }
+        });
+        Ok(Accounting { store })
+    }
+
+    /// The usable key whose secret is the request's bearer token; 401 otherwise.
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
+        let secret = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| unauthorized("an API key is required: Authorization: Bearer <key>"))?;
+        let key = self
+            .store
+            .key_by_hash(&keys::hash_secret(secret))
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "cannot look up an API key");
+                storage_unavailable()
+            })?
+            .ok_or_else(|| unauthorized("invalid API key"))?;
+        if !key.usable(now()) {
+            return Err(unauthorized("the API key is disabled or expired"));
+        }
+        Ok(key)
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "authentication_error", message)
+        .with_code("invalid_api_key")
+}
