@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod accounting;
+pub mod admin_cli;
 pub mod api;
 pub mod catalog;
 pub mod cli;

@@ -488,3 +488,75 @@ async fn a_gateway_killed_under_load_loses_no_settled_record_and_leaks_no_hold()
     assert_eq!(status, 200);
     database.books().await.assert_consistent();
 }
+
+/// Runs `switchyard <args>` against `gateway` with the admin token; returns its JSON output.
+async fn cli(gateway: &Gateway, args: &[&str]) -> Value {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .args(["--gateway", &gateway.url])
+        .env("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{args:?} printed {stdout}"))
+}
+
+#[tokio::test]
+async fn the_cli_creates_lists_updates_and_deletes_keys_and_adds_credits() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", TOKEN_PRICES).await;
+
+    let created = cli(
+        &gateway,
+        &[
+            "keys",
+            "create",
+            "--label",
+            "ci",
+            "--account",
+            "team",
+            "--limit",
+            "5",
+            "--limit-reset",
+            "daily",
+        ],
+    )
+    .await;
+    let id = created["data"]["id"].as_str().unwrap();
+    let secret = created["data"]["key"].as_str().unwrap();
+    assert_eq!(created["data"]["limit_reset"], "daily");
+    let account = cli(&gateway, &["credits", "add", "team", "3.5"]).await;
+    assert_eq!(account["data"]["total_credits"].as_f64(), Some(3.5));
+    let (status, _) = chat_as(&gateway, secret, &request("openai/gpt-4.1-nano", false)).await;
+    assert_eq!(status, 200);
+
+    let listed = cli(&gateway, &["keys", "list"]).await;
+    assert_eq!(listed["data"][0]["id"], id);
+    assert_eq!(listed["data"][0]["usage"].as_f64(), Some(0.00015414));
+    assert!(!listed.to_string().contains(secret));
+    let updated = cli(
+        &gateway,
+        &[
+            "keys",
+            "update",
+            id,
+            "--no-limit",
+            "--label",
+            "renamed",
+            "--disable",
+        ],
+    )
+    .await;
+    assert_eq!(updated["data"]["limit"], Value::Null);
+    assert_eq!(updated["data"]["label"], "renamed");
+    assert_eq!(updated["data"]["disabled"], true);
+    assert_eq!(cli(&gateway, &["keys", "delete", id]).await["deleted"], id);
+    assert_eq!(cli(&gateway, &["keys", "list"]).await["data"], json!([]));
+}
