@@ -18,7 +18,6 @@ use crate::api::error::ApiError;
 use crate::config::AccountingConfig;
 use money::now;
 use store::{KeyRecord, Store, StoreError};
-use tab::storage_unavailable;
 
 /// How often reservations left by stopped gateways are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -77,16 +76,24 @@ impl Accounting {
             .store
             .key_by_hash(&keys::hash_secret(secret))
             .await
-            .map_err(|error| {
-                tracing::error!(%error, "cannot look up an API key");
-                storage_unavailable()
-            })?
+            .map_err(storage_error)?
             .ok_or_else(|| unauthorized("invalid API key"))?;
         if !key.usable(now()) {
             return Err(unauthorized("the API key is disabled or expired"));
         }
         Ok(key)
     }
+}
+
+/// 503 for a database that failed (logged): the books cannot be kept, so nothing is served.
+pub fn storage_error(error: StoreError) -> ApiError {
+    tracing::error!(%error, "accounting database");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_error",
+        "the accounting database is unavailable",
+    )
+    .with_code("accounting_unavailable")
 }
 
 fn unauthorized(message: &str) -> ApiError {

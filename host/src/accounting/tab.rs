@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::money::{Nanos, now, to_nanos, usd_json};
+use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Store};
 use crate::api::error::ApiError;
 use crate::catalog::{Endpoint, Model};
@@ -109,10 +110,7 @@ impl Tab {
             .store
             .reserve(&state.key, amount)
             .await
-            .map_err(|error| {
-                tracing::error!(%error, "cannot reserve credits");
-                storage_unavailable()
-            })?
+            .map_err(storage_error)?
             .map_err(|refusal| refused(refusal, amount))?;
         *lock(&state.reservation) = Some(reservation);
         Ok(())
@@ -216,16 +214,6 @@ async fn release(store: &Store, reservation: &Reservation) {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// 503 when the accounting database cannot be reached.
-pub fn storage_unavailable() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "server_error",
-        "the accounting database is unavailable",
-    )
-    .with_code("accounting_unavailable")
 }
 
 fn refused(refusal: Refusal, amount: Nanos) -> ApiError {

@@ -21,8 +21,8 @@ use super::usage::limit_remaining;
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
-use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey, StoreError};
-use crate::accounting::tab::storage_unavailable;
+use crate::accounting::storage_error;
+use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
 
 /// The key and credit routes, nested under `/admin`.
 pub fn router() -> Router<AppState> {
@@ -264,9 +264,4 @@ fn no_such(what: &str, id: &str) -> ApiError {
         format!("no {what} {id:?}"),
     )
     .with_code("not_found")
-}
-
-fn storage_error(error: StoreError) -> ApiError {
-    tracing::error!(%error, "accounting database");
-    storage_unavailable()
 }

@@ -14,8 +14,8 @@ use super::AppState;
 use super::error::ApiError;
 use crate::accounting::Accounting;
 use crate::accounting::money::{LimitReset, now, usd_json};
+use crate::accounting::storage_error;
 use crate::accounting::store::{GenerationRecord, KeyRecord};
-use crate::accounting::tab::storage_unavailable;
 
 /// `GET /api/v1/key`.
 pub async fn key(
@@ -144,9 +144,4 @@ async fn authorize(
 
 fn not_found(message: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "invalid_request_error", message).with_code("not_found")
-}
-
-fn storage_error(error: crate::accounting::store::StoreError) -> ApiError {
-    tracing::error!(%error, "accounting database");
-    storage_unavailable()
 }
