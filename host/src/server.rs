@@ -77,10 +77,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
+    let accounting = state.accounting.clone();
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("serving")
+        .context("serving")?;
+    if let Some(accounting) = accounting {
+        accounting.drain().await;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -374,6 +374,35 @@ async fn two_hundred_parallel_requests_never_pass_the_limit_on_postgres() {
 }
 
 #[tokio::test]
+async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
+    let test = "two_gateways_on_one_postgres_share_a_key_limit_exactly";
+    let Some(database) = Database::postgres(test).await else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let scenario = "fixture=openai/openai-text";
+    let first = gateway(&database, &mock, scenario, CALL_PRICES).await;
+    let second = gateway(&database, &mock, scenario, CALL_PRICES).await;
+    let (_, secret) =
+        key_with_credits(&first, "acme", "100", json!({ "limit": "0.0715575" })).await;
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["max_tokens"] = json!(363);
+
+    let calls =
+        (0..200).map(|i| chat_as(if i % 2 == 0 { &first } else { &second }, &secret, &body));
+    let results = futures_util::future::join_all(calls).await;
+    let served = results.iter().filter(|(status, _)| *status == 200).count();
+    let refused = results.iter().filter(|(status, _)| *status == 402).count();
+    assert_eq!((served, refused), (50, 150));
+    let books = database.books().await;
+    books.assert_consistent();
+    assert_eq!(
+        (books.generations, books.generation_costs),
+        (50, 50 * CALL_NANOS)
+    );
+}
+
+#[tokio::test]
 async fn a_client_gone_mid_stream_is_charged_for_what_it_got_and_the_record_says_cancelled() {
     let mock = MockUpstream::start().await.unwrap();
     let database = Database::sqlite();

@@ -10,6 +10,7 @@ mod schema;
 pub mod store;
 pub mod tab;
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,15 +19,23 @@ use crate::api::error::ApiError;
 use crate::config::AccountingConfig;
 use money::now;
 use store::{KeyRecord, Store, StoreError};
+use tab::Tab;
+use tokio::sync::mpsc;
 
 /// How often reservations left by stopped gateways are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How long a stopping gateway waits for the settlements of requests still open.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
 /// The accounting of a running gateway.
 #[derive(Debug)]
 pub struct Accounting {
     /// The database.
     pub store: Store,
+    /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
+    open_tabs: Mutex<Option<mpsc::Sender<()>>>,
+    all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
 }
 
 impl Accounting {
@@ -60,7 +69,42 @@ impl Accounting {
                 }
             }
         });
-        Ok(Accounting { store })
+        let (open_tabs, all_closed) = mpsc::channel(1);
+        Ok(Accounting {
+            store,
+            open_tabs: Mutex::new(Some(open_tabs)),
+            all_closed: tokio::sync::Mutex::new(all_closed),
+        })
+    }
+
+    /// A tab for one request spending from `key`.
+    pub fn open_tab(&self, key: KeyRecord) -> Tab {
+        let open = self
+            .open_tabs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Tab::new(self.store.clone(), key, open)
+    }
+
+    /// Waits (at most a minute) until every open tab has settled or released: called once the
+    /// server stopped taking requests, so that no charge is lost to a shutdown.
+    pub async fn drain(&self) {
+        drop(
+            self.open_tabs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let mut all_closed = self.all_closed.lock().await;
+        if tokio::time::timeout(DRAIN_LIMIT, all_closed.recv())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                "requests still open after a minute; their holds stay until the next start"
+            );
+        }
     }
 
     /// The usable key whose secret is the request's bearer token; 401 otherwise.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::money::{Nanos, now, to_nanos, usd_json};
@@ -39,6 +40,8 @@ struct TabState {
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
     started: Instant,
+    /// Keeps the gateway's drain waiting until this tab is settled or released.
+    open: Option<mpsc::Sender<()>>,
 }
 
 /// What a served generation used and cost.
@@ -61,8 +64,8 @@ pub struct Charge<'a> {
 }
 
 impl Tab {
-    /// A tab spending from `key`.
-    pub fn new(store: Store, key: KeyRecord) -> Tab {
+    /// A tab spending from `key`; `open` keeps the gateway's drain waiting for it.
+    pub fn new(store: Store, key: KeyRecord, open: Option<mpsc::Sender<()>>) -> Tab {
         Tab {
             state: Some(Arc::new(TabState {
                 store,
@@ -70,6 +73,7 @@ impl Tab {
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
                 started: Instant::now(),
+                open,
             })),
         }
     }
@@ -195,9 +199,13 @@ impl Drop for TabState {
             return;
         };
         let store = self.store.clone();
+        let open = self.open.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(async move { release(&store, &reservation).await });
+                runtime.spawn(async move {
+                    release(&store, &reservation).await;
+                    drop(open);
+                });
             }
             Err(_) => {
                 tracing::warn!(reservation = %reservation.id, "no runtime to release a hold; the reservation sweep will")

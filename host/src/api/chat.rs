@@ -22,7 +22,7 @@ pub async fn chat_completions(
 ) -> Response {
     let tab = match &state.accounting {
         Some(accounting) => match accounting.authorize(&headers).await {
-            Ok(key) => Tab::new(accounting.store.clone(), key),
+            Ok(key) => accounting.open_tab(key),
             Err(error) => return error.into_response(),
         },
         None => Tab::default(),
