@@ -3,7 +3,7 @@
 //!
 //! PostgreSQL tests need `SWITCHYARD_TEST_POSTGRES_URL` (a role that may create databases, e.g.
 //! `postgres://postgres:pw@127.0.0.1:5432/postgres`; `.ci/run` sets it) and say they are
-//! skipped without it.
+//! skipped without it. Each test gets a fresh database.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -17,7 +17,6 @@ use sqlx::Row;
 use switchyard_tests::MockUpstream;
 
 const ADMIN_TOKEN: &str = "admin-token-for-tests";
-const POSTGRES_ENV: &str = "SWITCHYARD_TEST_POSTGRES_URL";
 
 /// Where the ledger lives.
 enum Database {
@@ -32,19 +31,7 @@ impl Database {
 
     /// A fresh database on the test PostgreSQL server; `None` (and a note) without one.
     async fn postgres(test: &str) -> Option<Database> {
-        let Ok(server) = std::env::var(POSTGRES_ENV) else {
-            eprintln!("SKIPPED {test}: set {POSTGRES_ENV} to run it against PostgreSQL");
-            return None;
-        };
-        sqlx::any::install_default_drivers();
-        let name = format!("switchyard_test_{}", rand_suffix());
-        let pool = sqlx::AnyPool::connect(&server).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&pool)
-            .await
-            .unwrap();
-        let (base, _) = server.rsplit_once('/').unwrap();
-        Some(Database::Postgres(format!("{base}/{name}")))
+        fresh_postgres_database(test).await.map(Database::Postgres)
     }
 
     fn config(&self) -> String {
@@ -124,17 +111,6 @@ impl Books {
             "{self:?}"
         );
     }
-}
-
-fn rand_suffix() -> String {
-    format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 /// A gateway on `database` serving `openai/gpt-4.1-nano` from `scenario` at `prices` (TOML

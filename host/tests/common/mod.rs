@@ -230,3 +230,34 @@ pub fn streamed_text(chunks: &[Value]) -> String {
         .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
         .collect()
 }
+
+/// The variable naming the PostgreSQL server tests may use (a role that may create databases).
+pub const POSTGRES_ENV: &str = "SWITCHYARD_TEST_POSTGRES_URL";
+
+/// The URL of a fresh database on the test PostgreSQL server; `None`, saying `test` is skipped,
+/// without one.
+pub async fn fresh_postgres_database(test: &str) -> Option<String> {
+    let Ok(server) = std::env::var(POSTGRES_ENV) else {
+        // Straight to stderr, past the test harness's capture, so that every run shows it.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set {POSTGRES_ENV} to run it against PostgreSQL"
+        );
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let name = format!("switchyard_test_{}_{nanos}", std::process::id());
+    let pool = sqlx::AnyPool::connect(&server).await.expect("PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    Some(format!("{base}/{name}"))
+}
