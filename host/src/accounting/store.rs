@@ -10,7 +10,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Row};
 
 use super::money::{LimitReset, Nanos, now};
 use super::schema::MIGRATIONS;
@@ -176,6 +177,16 @@ pub struct GenerationRecord {
     pub created_at: i64,
 }
 
+/// What a transaction must survive before its commit returns.
+#[derive(Debug, Clone, Copy)]
+enum Durability {
+    /// A crash of the gateway process. For holds: one lost to a crash of the machine is the
+    /// same as one released (the hold and its counters are lost together).
+    Relaxed,
+    /// A crash of the machine: charges, credits and keys.
+    Full,
+}
+
 /// The accounting database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -204,8 +215,40 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Store { pool, embedded };
+        if embedded {
+            // Readers never block the writer, and a commit is one append to the log.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await?;
+        }
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// A connection whose next transaction commits with `durability`.
+    async fn connection(&self, durability: Durability) -> Result<PoolConnection<Any>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        if self.embedded {
+            // SQLite takes the level per connection, outside transactions; in WAL mode NORMAL
+            // survives a crash of the process, FULL also one of the machine.
+            let pragma = match durability {
+                Durability::Relaxed => "PRAGMA synchronous = NORMAL",
+                Durability::Full => "PRAGMA synchronous = FULL",
+            };
+            sqlx::query(pragma).execute(&mut *connection).await?;
+        }
+        Ok(connection)
+    }
+
+    /// PostgreSQL takes the level per transaction: a relaxed commit returns before the log
+    /// reaches the disk.
+    async fn relax_commit(&self, tx: &mut sqlx::Transaction<'_, Any>) -> Result<(), StoreError> {
+        if !self.embedded {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether this is the embedded SQLite database (owned by one gateway process).
@@ -218,13 +261,15 @@ impl Store {
             .execute(&self.pool)
             .await?;
         for (version, statements) in MIGRATIONS {
-            let mut tx = self.pool.begin().await?;
+            let mut connection = self.connection(Durability::Full).await?;
+            let mut tx = connection.begin().await?;
             let applied = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(*version)
                 .fetch_optional(&mut *tx)
                 .await?
                 .is_some();
             if applied {
+                tx.rollback().await?;
                 continue;
             }
             for statement in *statements {
@@ -272,7 +317,8 @@ impl Store {
         account_id: &str,
         amount: Nanos,
     ) -> Result<Account, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
         )
@@ -286,6 +332,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        drop(connection); // SQLite has one connection: give it back first
         self.account(account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))
@@ -316,7 +363,8 @@ impl Store {
         key: &NewKey,
     ) -> Result<KeyRecord, StoreError> {
         let created = now();
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
         )
@@ -340,6 +388,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        drop(connection); // SQLite has one connection: give it back first
         self.key(id).await?.ok_or(StoreError::NotFound("key"))
     }
 
@@ -391,7 +440,8 @@ impl Store {
         if let Some(disabled) = update.disabled {
             key.disabled = disabled;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
         if let Some(reset) = update.limit_reset
             && reset != key.limit_reset
         {
@@ -421,14 +471,16 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        drop(connection); // SQLite has one connection: give it back first
         self.key(id).await
     }
 
     /// Deletes key `id`; its spending stays on its account. Returns whether it existed.
     pub async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection(Durability::Full).await?;
         let deleted = sqlx::query("DELETE FROM api_keys WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *connection)
             .await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -441,7 +493,9 @@ impl Store {
         amount: Nanos,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
         let now = now();
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection(Durability::Relaxed).await?;
+        let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
         if let Some(reset) = key.limit_reset {
             sqlx::query(
                 "UPDATE api_keys SET window_usage = 0, window_start = $2 WHERE id = $1 AND window_start < $2",
@@ -463,6 +517,7 @@ impl Store {
         .await?;
         if key_held.rows_affected() == 0 {
             tx.rollback().await?;
+            drop(connection); // SQLite has one connection: give it back first
             let usable = self.key(&key.id).await?.is_some_and(|key| key.usable(now));
             return Ok(Err(if usable {
                 Refusal::KeyLimit
@@ -508,7 +563,8 @@ impl Store {
         reservation: &Reservation,
         record: &GenerationRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
         let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
             .bind(&reservation.id)
             .execute(&mut *tx)
@@ -569,12 +625,15 @@ impl Store {
 
     /// Releases `reservation` without charging. Returns whether it was still held.
     pub async fn release(&self, reservation: &Reservation) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut connection = self.connection(Durability::Relaxed).await?;
+        let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
         let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
             .bind(&reservation.id)
             .execute(&mut *tx)
             .await?;
         if held.rows_affected() == 0 {
+            tx.rollback().await?;
             return Ok(false);
         }
         sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
