@@ -379,6 +379,42 @@ async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
 }
 
 #[tokio::test]
+async fn the_generation_record_lists_the_failed_attempts_before_the_one_that_served() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let config = format!(
+        "{}{}[[models]]\nid = \"openai/gpt-4.1-nano\"\nendpoints = [{{ provider = \"bad\", upstream_model = \"up\", prompt_price = \"0.05\", completion_price = \"0.2\" }}, {{ provider = \"good\", upstream_model = \"up\", {TOKEN_PRICES} }}]\n\n{}",
+        provider("bad", "openai", &mock, "status=503", ""),
+        provider("good", "openai", &mock, "fixture=openai/openai-text", ""),
+        database.config()
+    );
+    // The price policy puts failed endpoints last: only the first request may try `bad` first,
+    // so it is the one checked.
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "1", json!({})).await;
+    let mut checked = false;
+    for _ in 0..20 {
+        let (status, answer) =
+            chat_as(&gateway, &secret, &request("openai/gpt-4.1-nano", false)).await;
+        assert_eq!(status, 200, "{answer}");
+        let id = answer["id"].as_str().unwrap();
+        let (_, record) = get_as(&gateway, &secret, &format!("/api/v1/generation?id={id}")).await;
+        let attempts = record["data"]["attempts"].as_array().unwrap().clone();
+        assert_eq!(record["data"]["provider_name"], "good");
+        if let [attempt] = attempts.as_slice() {
+            assert_eq!(attempt["provider"], "bad");
+            assert_eq!(attempt["model"], "openai/gpt-4.1-nano");
+            checked = true;
+            break;
+        }
+        assert_eq!(attempts, Vec::<Value>::new());
+    }
+    assert!(checked, "`bad` was never tried first");
+    database.books().await.assert_consistent();
+}
+
+#[tokio::test]
 async fn a_client_gone_mid_stream_is_charged_for_what_it_got_and_the_record_says_cancelled() {
     let mock = MockUpstream::start().await.unwrap();
     let database = Database::sqlite();
