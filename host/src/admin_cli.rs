@@ -61,6 +61,9 @@ pub enum KeysCommand {
         /// Removes the expiry.
         #[arg(long, conflicts_with = "expires_at")]
         no_expiry: bool,
+        /// Removes both rate limits.
+        #[arg(long, conflicts_with_all = ["requests_per_minute", "tokens_per_minute"])]
+        no_rate_limits: bool,
         /// Refuses requests with the key.
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
@@ -93,6 +96,12 @@ pub struct KeySettings {
     /// Unix seconds after which the key stops working.
     #[arg(long)]
     expires_at: Option<i64>,
+    /// Rate limit: requests per minute.
+    #[arg(long)]
+    requests_per_minute: Option<u32>,
+    /// Rate limit: prompt and completion tokens per minute.
+    #[arg(long)]
+    tokens_per_minute: Option<u32>,
 }
 
 fn parse_reset(text: &str) -> Result<LimitReset, String> {
@@ -126,6 +135,12 @@ impl KeySettings {
         if let Some(expiry) = self.expires_at {
             body.insert("expires_at".to_owned(), json!(expiry));
         }
+        if let Some(requests) = self.requests_per_minute {
+            body.insert("requests_per_minute".to_owned(), json!(requests));
+        }
+        if let Some(tokens) = self.tokens_per_minute {
+            body.insert("tokens_per_minute".to_owned(), json!(tokens));
+        }
     }
 }
 
@@ -152,6 +167,7 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
             no_limit,
             no_limit_reset,
             no_expiry,
+            no_rate_limits,
             disable,
             enable,
             target,
@@ -165,6 +181,8 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
                 (no_limit, "limit"),
                 (no_limit_reset, "limit_reset"),
                 (no_expiry, "expires_at"),
+                (no_rate_limits, "requests_per_minute"),
+                (no_rate_limits, "tokens_per_minute"),
             ];
             for (_, field) in cleared.iter().filter(|(clear, _)| *clear) {
                 body.insert((*field).to_owned(), Value::Null);

@@ -328,6 +328,10 @@ pub struct AccountingConfig {
     /// share one database and its limits.
     #[serde(default)]
     pub postgres_url: Option<String>,
+    /// A Redis URL (`redis://127.0.0.1:6379`): per-key rate limits are kept there, shared by
+    /// every gateway using it, instead of in each gateway's memory.
+    #[serde(default)]
+    pub redis_url: Option<String>,
     /// Most connections to PostgreSQL.
     #[serde(default = "default_accounting_connections")]
     pub max_connections: u32,
@@ -343,6 +347,7 @@ impl Default for AccountingConfig {
             enabled: false,
             sqlite_path: default_sqlite_path(),
             postgres_url: None,
+            redis_url: None,
             max_connections: default_accounting_connections(),
             reservation_timeout_secs: default_reservation_timeout_secs(),
         }

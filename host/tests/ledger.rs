@@ -45,6 +45,8 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
         limit: Some(100),
         limit_reset: Some(LimitReset::Daily),
         expires_at: None,
+        requests_per_minute: None,
+        tokens_per_minute: None,
     };
     let key = store
         .create_key(

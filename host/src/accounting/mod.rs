@@ -2,15 +2,17 @@
 //! what it did cost once it ran, in a database that survives crashes.
 //!
 //! [`store`] is the storage interface (SQLite or PostgreSQL), [`tab`] the accounting of one
-//! request, [`keys`] the secrets, [`money`] amounts and limit windows.
+//! request, [`keys`] the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate
+//! limits.
 
 pub mod keys;
 pub mod money;
+pub mod rate;
 mod schema;
 pub mod store;
 pub mod tab;
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,6 +20,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use crate::api::error::ApiError;
 use crate::config::AccountingConfig;
 use money::now;
+use rate::RateLimiter;
 use store::{KeyRecord, Store, StoreError};
 use tab::Tab;
 use tokio::sync::mpsc;
@@ -33,6 +36,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 pub struct Accounting {
     /// The database.
     pub store: Store,
+    /// Per-key rate limits.
+    limiter: Arc<RateLimiter>,
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
     open_tabs: Mutex<Option<mpsc::Sender<()>>>,
     all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
@@ -45,6 +50,9 @@ impl Accounting {
     /// stale reservations periodically.
     pub async fn start(config: &AccountingConfig) -> Result<Accounting, StoreError> {
         let store = Store::open(config).await?;
+        let limiter = RateLimiter::connect(config.redis_url.as_deref())
+            .await
+            .map_err(StoreError::Redis)?;
         let timeout = i64::try_from(config.reservation_timeout_secs).unwrap_or(i64::MAX);
         let before = if store.is_embedded() {
             i64::MAX
@@ -72,19 +80,35 @@ impl Accounting {
         let (open_tabs, all_closed) = mpsc::channel(1);
         Ok(Accounting {
             store,
+            limiter: Arc::new(limiter),
             open_tabs: Mutex::new(Some(open_tabs)),
             all_closed: tokio::sync::Mutex::new(all_closed),
         })
     }
 
-    /// A tab for one request spending from `key`.
-    pub fn open_tab(&self, key: KeyRecord) -> Tab {
+    /// The tab of a chat request: its key authorized (401) and within its rate limits (429).
+    pub async fn admit(&self, headers: &HeaderMap) -> Result<Tab, ApiError> {
+        let key = self.authorize(headers).await?;
+        if let Err(seconds) = self.limiter.admit(&key).await {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "the API key's rate limit is reached; retry later",
+            )
+            .with_code("rate_limited")
+            .with_retry_after(Some(seconds)));
+        }
         let open = self
             .open_tabs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        Tab::new(self.store.clone(), key, open)
+        Ok(Tab::new(
+            self.store.clone(),
+            self.limiter.clone(),
+            key,
+            open,
+        ))
     }
 
     /// Waits (at most a minute) until every open tab has settled or released: called once the

@@ -3,17 +3,18 @@
 //! seconds, flags BIGINT 0/1.
 
 /// Each migration: its version and its statements.
-pub const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE IF NOT EXISTS accounts (
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE IF NOT EXISTS accounts (
             id TEXT PRIMARY KEY,
             credits BIGINT NOT NULL DEFAULT 0,
             usage BIGINT NOT NULL DEFAULT 0,
             reserved BIGINT NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE IF NOT EXISTS api_keys (
+            "CREATE TABLE IF NOT EXISTS api_keys (
             id TEXT PRIMARY KEY,
             hash TEXT NOT NULL UNIQUE,
             account_id TEXT NOT NULL REFERENCES accounts (id),
@@ -28,14 +29,14 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             reserved BIGINT NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE IF NOT EXISTS reservations (
+            "CREATE TABLE IF NOT EXISTS reservations (
             id TEXT PRIMARY KEY,
             key_id TEXT NOT NULL,
             account_id TEXT NOT NULL,
             amount BIGINT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE IF NOT EXISTS generations (
+            "CREATE TABLE IF NOT EXISTS generations (
             id TEXT PRIMARY KEY,
             key_id TEXT NOT NULL,
             account_id TEXT NOT NULL,
@@ -56,6 +57,14 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             attempts TEXT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE INDEX IF NOT EXISTS generations_by_key ON generations (key_id, created_at)",
-    ],
-)];
+            "CREATE INDEX IF NOT EXISTS generations_by_key ON generations (key_id, created_at)",
+        ],
+    ),
+    (
+        2,
+        &[
+            "ALTER TABLE api_keys ADD COLUMN requests_per_minute BIGINT",
+            "ALTER TABLE api_keys ADD COLUMN tokens_per_minute BIGINT",
+        ],
+    ),
+];

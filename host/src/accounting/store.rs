@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("accounting database: {0}")]
     Database(#[from] sqlx::Error),
+    /// Redis (rate limits) could not be reached at start-up.
+    #[error("rate limit store (Redis): {0}")]
+    Redis(#[source] redis::RedisError),
     /// A stored value is not what this version writes.
     #[error("accounting database holds an invalid {0}")]
     Corrupt(&'static str),
@@ -72,6 +75,10 @@ pub struct KeyRecord {
     pub expires_at: Option<i64>,
     /// Refused while set.
     pub disabled: bool,
+    /// Rate limit: requests per minute.
+    pub requests_per_minute: Option<i64>,
+    /// Rate limit: prompt and completion tokens per minute.
+    pub tokens_per_minute: Option<i64>,
     /// Settled spending in all, nano-USD.
     pub usage: Nanos,
     /// Settled spending in the window that began at `window_start`, nano-USD.
@@ -104,6 +111,10 @@ pub struct NewKey {
     pub limit_reset: Option<LimitReset>,
     /// Unix seconds after which it stops working.
     pub expires_at: Option<i64>,
+    /// Rate limit: requests per minute.
+    pub requests_per_minute: Option<i64>,
+    /// Rate limit: tokens per minute.
+    pub tokens_per_minute: Option<i64>,
 }
 
 /// Changes to a key; `None` leaves a setting as it is.
@@ -119,6 +130,10 @@ pub struct KeyUpdate {
     pub expires_at: Option<Option<i64>>,
     /// Disable or enable.
     pub disabled: Option<bool>,
+    /// New requests per minute (`Some(None)` removes the limit).
+    pub requests_per_minute: Option<Option<i64>>,
+    /// New tokens per minute (`Some(None)` removes the limit).
+    pub tokens_per_minute: Option<Option<i64>>,
 }
 
 /// Money held for one request until it settles.
@@ -373,8 +388,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO api_keys (id, hash, account_id, label, usd_limit, limit_reset, expires_at, window_start, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO api_keys (id, hash, account_id, label, usd_limit, limit_reset, expires_at,
+             window_start, created_at, requests_per_minute, tokens_per_minute)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id)
         .bind(hash)
@@ -383,8 +399,13 @@ impl Store {
         .bind(key.limit)
         .bind(key.limit_reset.map(LimitReset::as_str))
         .bind(key.expires_at)
-        .bind(key.limit_reset.map_or(0, |reset| reset.window_start(created)))
+        .bind(
+            key.limit_reset
+                .map_or(0, |reset| reset.window_start(created)),
+        )
         .bind(created)
+        .bind(key.requests_per_minute)
+        .bind(key.tokens_per_minute)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -440,6 +461,12 @@ impl Store {
         if let Some(disabled) = update.disabled {
             key.disabled = disabled;
         }
+        if let Some(requests) = update.requests_per_minute {
+            key.requests_per_minute = requests;
+        }
+        if let Some(tokens) = update.tokens_per_minute {
+            key.tokens_per_minute = tokens;
+        }
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
         if let Some(reset) = update.limit_reset
@@ -458,7 +485,8 @@ impl Store {
         }
         sqlx::query(
             "UPDATE api_keys SET label = $2, usd_limit = $3, limit_reset = $4, expires_at = $5,
-             disabled = $6, window_start = $7, window_usage = $8 WHERE id = $1",
+             disabled = $6, window_start = $7, window_usage = $8, requests_per_minute = $9,
+             tokens_per_minute = $10 WHERE id = $1",
         )
         .bind(id)
         .bind(&key.label)
@@ -468,6 +496,8 @@ impl Store {
         .bind(i64::from(key.disabled))
         .bind(key.window_start)
         .bind(key.window_usage)
+        .bind(key.requests_per_minute)
+        .bind(key.tokens_per_minute)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -672,9 +702,9 @@ impl Store {
     }
 }
 
-const KEY_COLUMNS: &str =
-    "SELECT id, account_id, label, usd_limit, limit_reset, expires_at, disabled,
-    usage, window_usage, window_start, reserved, created_at FROM api_keys";
+const KEY_COLUMNS: &str = "SELECT id, account_id, label, usd_limit, limit_reset, expires_at,
+    disabled, requests_per_minute, tokens_per_minute, usage, window_usage, window_start, reserved,
+    created_at FROM api_keys";
 
 fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
     let reset: Option<String> = row.try_get("limit_reset")?;
@@ -688,6 +718,8 @@ fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
             .transpose()?,
         expires_at: row.try_get("expires_at")?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        requests_per_minute: row.try_get("requests_per_minute")?,
+        tokens_per_minute: row.try_get("tokens_per_minute")?,
         usage: row.try_get("usage")?,
         window_usage: row.try_get("window_usage")?,
         window_start: row.try_get("window_start")?,

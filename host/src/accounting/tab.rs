@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::money::{Nanos, now, to_nanos, usd_json};
+use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Store};
 use crate::api::error::ApiError;
@@ -36,6 +37,7 @@ pub struct Tab {
 #[derive(Debug)]
 struct TabState {
     store: Store,
+    limiter: Arc<RateLimiter>,
     key: KeyRecord,
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
@@ -64,11 +66,18 @@ pub struct Charge<'a> {
 }
 
 impl Tab {
-    /// A tab spending from `key`; `open` keeps the gateway's drain waiting for it.
-    pub fn new(store: Store, key: KeyRecord, open: Option<mpsc::Sender<()>>) -> Tab {
+    /// A tab spending from `key`, its tokens counted by `limiter`; `open` keeps the gateway's
+    /// drain waiting for it.
+    pub fn new(
+        store: Store,
+        limiter: Arc<RateLimiter>,
+        key: KeyRecord,
+        open: Option<mpsc::Sender<()>>,
+    ) -> Tab {
         Tab {
             state: Some(Arc::new(TabState {
                 store,
+                limiter,
                 key,
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
@@ -138,6 +147,8 @@ impl Tab {
             return;
         };
         let record = state.record(&reservation, &charge);
+        let tokens = charge.usage.prompt_tokens + charge.usage.completion_tokens;
+        state.limiter.spend_tokens(&state.key, tokens).await;
         for attempt in 1..=SETTLE_TRIES {
             match state.store.settle(&reservation, &record).await {
                 Ok(()) => return,

@@ -52,6 +52,12 @@ struct CreateKey {
     /// Unix seconds.
     #[serde(default)]
     expires_at: Option<i64>,
+    /// Rate limit.
+    #[serde(default)]
+    requests_per_minute: Option<u32>,
+    /// Rate limit.
+    #[serde(default)]
+    tokens_per_minute: Option<u32>,
 }
 
 fn default_account() -> String {
@@ -72,6 +78,10 @@ struct UpdateKey {
     expires_at: Option<Option<i64>>,
     #[serde(default)]
     disabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    requests_per_minute: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    tokens_per_minute: Option<Option<u32>>,
 }
 
 /// A field that is present, possibly `null`.
@@ -102,6 +112,8 @@ async fn create(
         limit: body.limit.as_ref().map(non_negative_usd).transpose()?,
         limit_reset: body.limit_reset,
         expires_at: body.expires_at,
+        requests_per_minute: body.requests_per_minute.map(i64::from),
+        tokens_per_minute: body.tokens_per_minute.map(i64::from),
     };
     let record = accounting
         .store
@@ -141,6 +153,8 @@ async fn update(
         limit_reset: body.limit_reset,
         expires_at: body.expires_at,
         disabled: body.disabled,
+        requests_per_minute: body.requests_per_minute.map(|limit| limit.map(i64::from)),
+        tokens_per_minute: body.tokens_per_minute.map(|limit| limit.map(i64::from)),
     };
     let record = accounting
         .store
@@ -210,6 +224,8 @@ fn key_json(key: &KeyRecord) -> Value {
         "usage": usd_json(key.usage),
         "reserved": usd_json(key.reserved),
         "disabled": key.disabled,
+        "requests_per_minute": key.requests_per_minute,
+        "tokens_per_minute": key.tokens_per_minute,
         "expires_at": key.expires_at,
         "created_at": key.created_at,
     })

@@ -21,8 +21,8 @@ pub async fn chat_completions(
     body: Body,
 ) -> Response {
     let tab = match &state.accounting {
-        Some(accounting) => match accounting.authorize(&headers).await {
-            Ok(key) => accounting.open_tab(key),
+        Some(accounting) => match accounting.admit(&headers).await {
+            Ok(tab) => tab,
             Err(error) => return error.into_response(),
         },
         None => Tab::default(),

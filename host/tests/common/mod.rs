@@ -234,16 +234,32 @@ pub fn streamed_text(chunks: &[Value]) -> String {
 /// The variable naming the PostgreSQL server tests may use (a role that may create databases).
 pub const POSTGRES_ENV: &str = "SWITCHYARD_TEST_POSTGRES_URL";
 
+/// The variable naming the Redis server tests may use.
+pub const REDIS_ENV: &str = "SWITCHYARD_TEST_REDIS_URL";
+
+/// The test Redis server's URL; `None`, saying `test` is skipped, without one.
+pub fn test_redis_url(test: &str) -> Option<String> {
+    let url = std::env::var(REDIS_ENV).ok();
+    if url.is_none() {
+        skipped(test, REDIS_ENV, "Redis");
+    }
+    url
+}
+
+/// Says, past the test harness's capture so that every run shows it, that `test` is skipped.
+fn skipped(test: &str, variable: &str, server: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: set {variable} to run it against {server}"
+    );
+}
+
 /// The URL of a fresh database on the test PostgreSQL server; `None`, saying `test` is skipped,
 /// without one.
 pub async fn fresh_postgres_database(test: &str) -> Option<String> {
     let Ok(server) = std::env::var(POSTGRES_ENV) else {
-        // Straight to stderr, past the test harness's capture, so that every run shows it.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: set {POSTGRES_ENV} to run it against PostgreSQL"
-        );
+        skipped(test, POSTGRES_ENV, "PostgreSQL");
         return None;
     };
     sqlx::any::install_default_drivers();
