@@ -9,6 +9,7 @@ pub mod keys;
 pub mod money;
 pub mod rate;
 mod schema;
+pub mod settler;
 pub mod store;
 pub mod tab;
 
@@ -21,6 +22,7 @@ use crate::api::error::ApiError;
 use crate::config::AccountingConfig;
 use money::now;
 use rate::RateLimiter;
+use settler::Settler;
 use store::{KeyRecord, Store, StoreError};
 use tab::Tab;
 use tokio::sync::mpsc;
@@ -38,6 +40,8 @@ pub struct Accounting {
     pub store: Store,
     /// Per-key rate limits.
     limiter: Arc<RateLimiter>,
+    /// Commits settlements in groups.
+    settler: Settler,
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
     open_tabs: Mutex<Option<mpsc::Sender<()>>>,
     all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
@@ -79,6 +83,7 @@ impl Accounting {
         });
         let (open_tabs, all_closed) = mpsc::channel(1);
         Ok(Accounting {
+            settler: Settler::start(store.clone()),
             store,
             limiter: Arc::new(limiter),
             open_tabs: Mutex::new(Some(open_tabs)),
@@ -105,6 +110,7 @@ impl Accounting {
             .clone();
         Ok(Tab::new(
             self.store.clone(),
+            self.settler.clone(),
             self.limiter.clone(),
             key,
             open,

@@ -26,6 +26,9 @@ pub enum StoreError {
     /// Redis (rate limits) could not be reached at start-up.
     #[error("rate limit store (Redis): {0}")]
     Redis(#[source] redis::RedisError),
+    /// The gateway is stopping: nothing commits any more.
+    #[error("the accounting writer has stopped")]
+    Stopped,
     /// A stored value is not what this version writes.
     #[error("accounting database holds an invalid {0}")]
     Corrupt(&'static str),
@@ -593,62 +596,73 @@ impl Store {
         reservation: &Reservation,
         record: &GenerationRecord,
     ) -> Result<(), StoreError> {
+        self.settle_all(&[(reservation.clone(), record.clone())])
+            .await
+    }
+
+    /// Settles several reservations in one commit (one write to disk for all): all or none.
+    pub async fn settle_all(
+        &self,
+        settlements: &[(Reservation, GenerationRecord)],
+    ) -> Result<(), StoreError> {
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
-        let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
-            .bind(&reservation.id)
+        for (reservation, record) in settlements {
+            let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
+                .bind(&reservation.id)
+                .execute(&mut *tx)
+                .await?;
+            let released = if held.rows_affected() > 0 {
+                reservation.amount
+            } else {
+                0
+            };
+            sqlx::query(
+                "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
+                 window_usage = window_usage + $3 WHERE id = $1",
+            )
+            .bind(&reservation.key_id)
+            .bind(released)
+            .bind(record.cost)
             .execute(&mut *tx)
             .await?;
-        let released = if held.rows_affected() > 0 {
-            reservation.amount
-        } else {
-            0
-        };
-        sqlx::query(
-            "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
-             window_usage = window_usage + $3 WHERE id = $1",
-        )
-        .bind(&reservation.key_id)
-        .bind(released)
-        .bind(record.cost)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE accounts SET reserved = reserved - $2, usage = usage + $3 WHERE id = $1",
-        )
-        .bind(&reservation.account_id)
-        .bind(released)
-        .bind(record.cost)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO generations (id, key_id, account_id, model, provider, prompt_tokens,
-             completion_tokens, reasoning_tokens, cached_tokens, cache_write_tokens, cost,
-             upstream_cost, latency_ms, generation_ms, finish_reason, streamed, cancelled,
-             attempts, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(&record.id)
-        .bind(&record.key_id)
-        .bind(&record.account_id)
-        .bind(&record.model)
-        .bind(&record.provider)
-        .bind(record.prompt_tokens)
-        .bind(record.completion_tokens)
-        .bind(record.reasoning_tokens)
-        .bind(record.cached_tokens)
-        .bind(record.cache_write_tokens)
-        .bind(record.cost)
-        .bind(record.upstream_cost)
-        .bind(record.latency_ms)
-        .bind(record.generation_ms)
-        .bind(record.finish_reason.as_deref())
-        .bind(i64::from(record.streamed))
-        .bind(i64::from(record.cancelled))
-        .bind(&record.attempts)
-        .bind(record.created_at)
-        .execute(&mut *tx)
-        .await?;
+            sqlx::query(
+                "UPDATE accounts SET reserved = reserved - $2, usage = usage + $3 WHERE id = $1",
+            )
+            .bind(&reservation.account_id)
+            .bind(released)
+            .bind(record.cost)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO generations (id, key_id, account_id, model, provider, prompt_tokens,
+                 completion_tokens, reasoning_tokens, cached_tokens, cache_write_tokens, cost,
+                 upstream_cost, latency_ms, generation_ms, finish_reason, streamed, cancelled,
+                 attempts, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(&record.id)
+            .bind(&record.key_id)
+            .bind(&record.account_id)
+            .bind(&record.model)
+            .bind(&record.provider)
+            .bind(record.prompt_tokens)
+            .bind(record.completion_tokens)
+            .bind(record.reasoning_tokens)
+            .bind(record.cached_tokens)
+            .bind(record.cache_write_tokens)
+            .bind(record.cost)
+            .bind(record.upstream_cost)
+            .bind(record.latency_ms)
+            .bind(record.generation_ms)
+            .bind(record.finish_reason.as_deref())
+            .bind(i64::from(record.streamed))
+            .bind(i64::from(record.cancelled))
+            .bind(&record.attempts)
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::money::{Nanos, now, to_nanos, usd_json};
 use super::rate::RateLimiter;
+use super::settler::Settler;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Store};
 use crate::api::error::ApiError;
@@ -37,6 +38,7 @@ pub struct Tab {
 #[derive(Debug)]
 struct TabState {
     store: Store,
+    settler: Settler,
     limiter: Arc<RateLimiter>,
     key: KeyRecord,
     reservation: Mutex<Option<Reservation>>,
@@ -70,6 +72,7 @@ impl Tab {
     /// drain waiting for it.
     pub fn new(
         store: Store,
+        settler: Settler,
         limiter: Arc<RateLimiter>,
         key: KeyRecord,
         open: Option<mpsc::Sender<()>>,
@@ -77,6 +80,7 @@ impl Tab {
         Tab {
             state: Some(Arc::new(TabState {
                 store,
+                settler,
                 limiter,
                 key,
                 reservation: Mutex::new(None),
@@ -150,7 +154,11 @@ impl Tab {
         let tokens = charge.usage.prompt_tokens + charge.usage.completion_tokens;
         state.limiter.spend_tokens(&state.key, tokens).await;
         for attempt in 1..=SETTLE_TRIES {
-            match state.store.settle(&reservation, &record).await {
+            let settled = state
+                .settler
+                .settle(reservation.clone(), record.clone())
+                .await;
+            match settled {
                 Ok(()) => return,
                 Err(error) if attempt < SETTLE_TRIES => {
                     tracing::warn!(id = %record.id, %error, attempt, "settlement failed; retrying");
