@@ -38,13 +38,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         plugins,
         admin_token: admin_token(config),
         max_body_bytes: config.server.max_body_bytes,
-        accounting: match config.accounting.enabled {
-            true => Some(Arc::new(
-                Accounting::start(&config.accounting)
-                    .await
-                    .context("opening the accounting database")?,
-            )),
-            false => None,
+        accounting: if config.accounting.enabled {
+            let accounting = Accounting::start(&config.accounting)
+                .await
+                .context("opening the accounting database")?;
+            Some(Arc::new(accounting))
+        } else {
+            None
         },
     })
 }
