@@ -255,24 +255,27 @@ fn skipped(test: &str, variable: &str, server: &str) {
     );
 }
 
-/// The URL of a fresh database on the test PostgreSQL server; `None`, saying `test` is skipped,
-/// without one.
+/// The URL of a fresh database for `test` on the test PostgreSQL server (the one a previous
+/// run left is dropped first, so runs leave at most one per test); `None`, saying `test` is
+/// skipped, without a server.
 pub async fn fresh_postgres_database(test: &str) -> Option<String> {
     let Ok(server) = std::env::var(POSTGRES_ENV) else {
         skipped(test, POSTGRES_ENV, "PostgreSQL");
         return None;
     };
     sqlx::any::install_default_drivers();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_nanos();
-    let name = format!("switchyard_test_{}_{nanos}", std::process::id());
+    // PostgreSQL names hold 63 bytes.
+    let name: String = format!("switchyard_test_{test}").chars().take(63).collect();
     let pool = sqlx::AnyPool::connect(&server).await.expect("PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .expect("create database");
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(&statement)
+            .execute(&pool)
+            .await
+            .expect("a fresh database");
+    }
     pool.close().await;
     let (base, _) = server.rsplit_once('/').expect("a URL with a database");
     Some(format!("{base}/{name}"))
