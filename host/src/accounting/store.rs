@@ -426,17 +426,22 @@ impl Store {
 
     /// The key `id`.
     pub async fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(key_record).transpose()
+        self.key_where("id", id).await
     }
 
     /// The key whose secret hashes to `hash`.
     pub async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE hash = $1"))
-            .bind(hash)
+        self.key_where("hash", hash).await
+    }
+
+    /// The key whose unique `column` holds `value`.
+    async fn key_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE {column} = $1"))
+            .bind(value)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(key_record).transpose()
@@ -477,14 +482,12 @@ impl Store {
         {
             key.limit_reset = reset;
             key.window_start = reset.map_or(0, |reset| reset.window_start(now()));
-            key.window_usage = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spent FROM generations WHERE key_id = $1 AND created_at >= $2",
-            )
-            .bind(id)
-            .bind(key.window_start)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("spent")?;
+            key.window_usage = sqlx::query(SPENT_SINCE)
+                .bind(id)
+                .bind(key.window_start)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("spent")?;
         }
         sqlx::query(
             "UPDATE api_keys SET label = $2, usd_limit = $3, limit_reset = $4, expires_at = $5,
@@ -705,16 +708,18 @@ impl Store {
 
     /// What key `id` spent since `since` (unix seconds), nano-USD.
     pub async fn spent_since(&self, key_id: &str, since: i64) -> Result<Nanos, StoreError> {
-        Ok(sqlx::query(
-            "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spent FROM generations WHERE key_id = $1 AND created_at >= $2",
-        )
-        .bind(key_id)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("spent")?)
+        Ok(sqlx::query(SPENT_SINCE)
+            .bind(key_id)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("spent")?)
     }
 }
+
+/// What key `$1` spent since unix second `$2`, as `spent`.
+const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spent FROM generations
+    WHERE key_id = $1 AND created_at >= $2";
 
 const KEY_COLUMNS: &str = "SELECT id, account_id, label, usd_limit, limit_reset, expires_at,
     disabled, requests_per_minute, tokens_per_minute, usage, window_usage, window_start, reserved,
