@@ -53,6 +53,9 @@ pub struct Config {
     /// The built-in catalog and partial overrides of its providers.
     #[serde(default)]
     pub catalog: CatalogConfig,
+    /// Keys, credits and usage accounting.
+    #[serde(default)]
+    pub accounting: AccountingConfig,
     /// Upstream providers by name; after loading, the built-in catalog's providers merged with
     /// these (a provider defined here replaces the built-in one of the same name).
     #[serde(default)]
@@ -410,6 +413,57 @@ impl Default for PricingConfig {
 
 fn default_platform_fee_percent() -> Decimal {
     Decimal::new(5, 0)
+}
+
+/// Keys, credits and usage accounting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountingConfig {
+    /// Require an API key on every request, hold its worst-case cost before calling upstream
+    /// and charge its account after. Off by default.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The SQLite database file (created when missing), used unless `postgres_url` is set.
+    #[serde(default = "default_sqlite_path")]
+    pub sqlite_path: PathBuf,
+    /// A PostgreSQL connection URL (`postgres://user:password@host/db`); several gateways may
+    /// share one database and its limits.
+    #[serde(default)]
+    pub postgres_url: Option<String>,
+    /// A Redis URL (`redis://127.0.0.1:6379`): per-key rate limits are kept there, shared by
+    /// every gateway using it, instead of in each gateway's memory.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// Most connections to PostgreSQL.
+    #[serde(default = "default_accounting_connections")]
+    pub max_connections: u32,
+    /// A reservation older than this (seconds) belongs to a gateway that stopped, and is
+    /// released.
+    #[serde(default = "default_reservation_timeout_secs")]
+    pub reservation_timeout_secs: u64,
+}
+
+impl Default for AccountingConfig {
+    fn default() -> Self {
+        AccountingConfig {
+            enabled: false,
+            sqlite_path: default_sqlite_path(),
+            postgres_url: None,
+            redis_url: None,
+            max_connections: default_accounting_connections(),
+            reservation_timeout_secs: default_reservation_timeout_secs(),
+        }
+    }
+}
+
+fn default_sqlite_path() -> PathBuf {
+    PathBuf::from("switchyard.db")
+}
+fn default_accounting_connections() -> u32 {
+    16
+}
+fn default_reservation_timeout_secs() -> u64 {
+    3_600
 }
 
 /// One upstream provider.

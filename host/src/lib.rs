@@ -6,6 +6,8 @@
 //! [`failure::Failure`]s; [`pricing`] prices the usage.
 #![deny(missing_docs)]
 
+pub mod accounting;
+pub mod admin_cli;
 pub mod api;
 pub mod catalog;
 pub mod cli;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchyard::admin_cli::{self, CreditsCommand, KeysCommand};
 use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
 use switchyard::catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind};
@@ -51,6 +52,12 @@ enum Command {
         #[arg(long)]
         output_modalities: Option<String>,
     },
+    /// API keys of a running gateway (admin API): create, list, update, delete.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Credits of a running gateway's accounts (admin API).
+    #[command(subcommand)]
+    Credits(CreditsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +185,8 @@ fn main() -> anyhow::Result<()> {
             print!("{}", runtime.block_on(list_models(&config, &filter))?);
             Ok(())
         }
+        Command::Keys(command) => print_answer(admin_cli::run_keys(command)),
+        Command::Credits(command) => print_answer(admin_cli::run_credits(command)),
     }
 }
 
@@ -223,6 +232,19 @@ build it: cd {} && cargo build --release --target wasm32-wasip2",
             Ok(())
         }
     }
+}
+
+/// Runs an admin API call and prints its JSON answer.
+fn print_answer(
+    call: impl Future<Output = anyhow::Result<serde_json::Value>>,
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let answer = runtime.block_on(call)?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
 }
 
 fn init_tracing() {

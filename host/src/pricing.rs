@@ -1,7 +1,8 @@
 //! Prices and the cost of a call, in decimal USD (never floating point for money).
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
+use switchyard_sdk::openai::{ChatRequest, Content};
 
 use crate::config::EndpointConfig;
 use crate::plugins::types::Usage;
@@ -45,7 +46,8 @@ impl Prices {
     }
 }
 
-/// The cost of one call.
+/// The cost of one call, rounded to [`MONEY_DECIMALS`] places (half away from zero): exactly
+/// what is reported to the client and written to the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cost {
     /// What the upstream charges for the usage.
@@ -54,22 +56,74 @@ pub struct Cost {
     pub total: Decimal,
 }
 
-/// Cost of `usage` at `prices`, plus `fee_percent`.
-pub fn cost(usage: &Usage, prices: &Prices, fee_percent: Decimal) -> Cost {
+/// Decimal places of every amount of money (nano-USD).
+pub const MONEY_DECIMALS: u32 = 9;
+
+/// Cost of `usage` at `prices` for a request with `images` input images, plus `fee_percent`.
+/// Reasoning tokens (part of the completion tokens) are priced at the reasoning price.
+pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -> Cost {
     let cached = usage.cached_tokens.min(usage.prompt_tokens);
     let cache_write = usage.cache_write_tokens.min(usage.prompt_tokens - cached);
     let uncached = usage.prompt_tokens - cached - cache_write;
+    let reasoning = usage.reasoning_tokens.min(usage.completion_tokens);
     let tokens = |count: u64| Decimal::from(count);
-    let upstream = (tokens(uncached) * prices.prompt
+    let per_token = (tokens(uncached) * prices.prompt
         + tokens(cached) * prices.cache_read
         + tokens(cache_write) * prices.cache_write
-        + tokens(usage.completion_tokens) * prices.completion)
+        + tokens(usage.completion_tokens - reasoning) * prices.completion
+        + tokens(reasoning) * prices.reasoning)
         / PER_MILLION;
-    let total = upstream + upstream * fee_percent / PERCENT;
+    with_fee(
+        per_token + prices.request + tokens(images) * prices.image,
+        fee_percent,
+        RoundingStrategy::MidpointAwayFromZero,
+    )
+}
+
+/// The most a request can cost at `prices`: `prompt_tokens` at the dearest input price and
+/// `completion_tokens` at the dearest output price, rounded up, so that no actual [`cost`] of a
+/// call within those token counts exceeds it.
+pub fn worst_case_cost(
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    images: u64,
+    prices: &Prices,
+    fee_percent: Decimal,
+) -> Decimal {
+    let input = prices.prompt.max(prices.cache_read).max(prices.cache_write);
+    let output = prices.completion.max(prices.reasoning);
+    let upstream = (Decimal::from(prompt_tokens) * input
+        + Decimal::from(completion_tokens) * output)
+        / PER_MILLION
+        + prices.request
+        + Decimal::from(images) * prices.image;
+    with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero).total
+}
+
+fn with_fee(upstream: Decimal, fee_percent: Decimal, rounding: RoundingStrategy) -> Cost {
+    let round = |value: Decimal| {
+        value
+            .round_dp_with_strategy(MONEY_DECIMALS, rounding)
+            .normalize()
+    };
     Cost {
-        upstream: upstream.normalize(),
-        total: total.normalize(),
+        upstream: round(upstream),
+        total: round(upstream + upstream * fee_percent / PERCENT),
     }
+}
+
+/// Input images of a request: its `image_url` content parts.
+pub fn image_count(request: &ChatRequest) -> u64 {
+    request
+        .messages
+        .iter()
+        .filter_map(|message| match &message.content {
+            Some(Content::Parts(parts)) => Some(parts),
+            _ => None,
+        })
+        .flatten()
+        .filter(|part| part.image_url.is_some())
+        .count() as u64
 }
 
 /// The OpenAI `usage` object with OpenRouter's `cost` and `cost_details`.
@@ -122,16 +176,25 @@ mod tests {
         Decimal::from_str(text).expect("decimal")
     }
 
+    fn prices(prompt: &str, completion: &str) -> Prices {
+        Prices {
+            prompt: d(prompt),
+            completion: d(completion),
+            cache_read: d(prompt),
+            cache_write: d(prompt),
+            reasoning: d(completion),
+            request: Decimal::ZERO,
+            image: Decimal::ZERO,
+        }
+    }
+
     #[test]
     fn cost_prices_each_token_class_and_adds_the_fee() {
         let prices = Prices {
-            prompt: d("3"),
-            completion: d("15"),
             cache_read: d("0.3"),
             cache_write: d("3.75"),
             reasoning: d("1"),
-            request: Decimal::ZERO,
-            image: Decimal::ZERO,
+            ..prices("3", "15")
         };
         let usage = Usage {
             prompt_tokens: 1_000,
@@ -140,30 +203,117 @@ mod tests {
             cache_write_tokens: 100,
             reasoning_tokens: 50,
         };
-        let cost = cost(&usage, &prices, d("5"));
-        // 700×3 + 200×0.3 + 100×3.75 + 500×15 = 2100 + 60 + 375 + 7500 = 10035 per million
-        assert_eq!(cost.upstream, d("0.010035"));
-        assert_eq!(cost.total, d("0.01053675"));
+        let cost = cost(&usage, &prices, 0, d("5"));
+        // 700×3 + 200×0.3 + 100×3.75 + 450×15 + 50×1 = 2100 + 60 + 375 + 6750 + 50 = 9335 per million
+        assert_eq!(cost.upstream, d("0.009335"));
+        // 0.009335 × 1.05
+        assert_eq!(cost.total, d("0.00980175"));
+    }
+
+    #[test]
+    fn reasoning_tokens_default_to_the_completion_price() {
+        let usage = Usage {
+            prompt_tokens: 10,
+            completion_tokens: 100,
+            reasoning_tokens: 60,
+            ..Usage::default()
+        };
+        // 10×2 + 100×8 = 820 per million
+        assert_eq!(
+            cost(&usage, &prices("2", "8"), 0, Decimal::ZERO).total,
+            d("0.00082")
+        );
+    }
+
+    #[test]
+    fn per_request_and_per_image_prices_are_added_before_the_fee() {
+        let prices = Prices {
+            request: d("0.001"),
+            image: d("0.0025"),
+            ..prices("1", "2")
+        };
+        let usage = Usage {
+            prompt_tokens: 1_000,
+            completion_tokens: 1_000,
+            ..Usage::default()
+        };
+        // 1000×1 + 1000×2 = 3000 per million = 0.003; + 0.001 + 2×0.0025 = 0.009; × 1.1 = 0.0099
+        let cost = cost(&usage, &prices, 2, d("10"));
+        assert_eq!(cost.upstream, d("0.009"));
+        assert_eq!(cost.total, d("0.0099"));
+    }
+
+    #[test]
+    fn the_fee_is_rounded_to_the_nano_dollar_half_away_from_zero() {
+        let usage = Usage {
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            ..Usage::default()
+        };
+        // 1×0.1 + 1×0.023 = 0.123 per million = 0.000000123; × 1.05 = 0.00000012915 → 0.000000129
+        let cost1 = cost(&usage, &prices("0.1", "0.023"), 0, d("5"));
+        assert_eq!(cost1.upstream, d("0.000000123"));
+        assert_eq!(cost1.total, d("0.000000129"));
+        // 0.00000001 × 1.05 = 0.0000000105 → 0.000000011 (the midpoint rounds up)
+        let usage = Usage {
+            prompt_tokens: 1,
+            ..Usage::default()
+        };
+        let cost2 = cost(&usage, &prices("0.01", "0"), 0, d("5"));
+        assert_eq!(cost2.total, d("0.000000011"));
     }
 
     #[test]
     fn inconsistent_cache_counts_never_underflow() {
-        let prices = Prices {
-            prompt: d("1"),
-            completion: d("1"),
-            cache_read: d("1"),
-            cache_write: d("1"),
-            reasoning: d("1"),
-            request: Decimal::ZERO,
-            image: Decimal::ZERO,
-        };
         let usage = Usage {
             prompt_tokens: 10,
             cached_tokens: 50,
             cache_write_tokens: 50,
+            completion_tokens: 1,
+            reasoning_tokens: 5,
+        };
+        assert_eq!(
+            cost(&usage, &prices("1", "1"), 0, Decimal::ZERO).upstream,
+            d("0.000011")
+        );
+    }
+
+    #[test]
+    fn the_worst_case_bounds_every_cost_within_its_token_counts() {
+        let prices = Prices {
+            cache_write: d("3.75"),
+            reasoning: d("20"),
+            request: d("0.0004"),
+            ..prices("3", "15")
+        };
+        // 100×3.75 + 50×20 = 1375 per million = 0.001375; + 0.0004 = 0.001775; × 1.05
+        let worst = worst_case_cost(100, 50, 0, &prices, d("5"));
+        assert_eq!(worst, d("0.00186375"));
+        let usage = Usage {
+            prompt_tokens: 100,
+            completion_tokens: 50,
+            cache_write_tokens: 100,
+            reasoning_tokens: 50,
             ..Usage::default()
         };
-        assert_eq!(cost(&usage, &prices, Decimal::ZERO).upstream, d("0.00001"));
+        assert_eq!(cost(&usage, &prices, 0, d("5")).total, worst);
+    }
+
+    #[test]
+    fn image_parts_are_counted() {
+        let request: ChatRequest = serde_json::from_value(json!({
+            "model": "m",
+            "messages": [
+                { "role": "user", "content": "no image" },
+                { "role": "user", "content": [
+                    { "type": "text", "text": "two images" },
+                    { "type": "image_url", "image_url": { "url": "https://example.com/a.png" } },
+                    { "type": "image_url", "image_url": { "url": "data:image/png;base64,AAAA" } },
+                ] },
+            ],
+        }))
+        .expect("request");
+        assert_eq!(image_count(&request), 2);
     }
 
     #[test]
@@ -173,16 +323,7 @@ mod tests {
             completion_tokens: 363,
             ..Usage::default()
         };
-        let prices = Prices {
-            prompt: d("0.1"),
-            completion: d("0.4"),
-            cache_read: d("0.1"),
-            cache_write: d("0.1"),
-            reasoning: d("1"),
-            request: Decimal::ZERO,
-            image: Decimal::ZERO,
-        };
-        let json = usage_json(&usage, &cost(&usage, &prices, d("5")));
+        let json = usage_json(&usage, &cost(&usage, &prices("0.1", "0.4"), 0, d("5")));
         assert_eq!(json["total_tokens"], 379);
         assert_eq!(json["cost"].to_string(), "0.00015414");
     }

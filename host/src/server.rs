@@ -6,6 +6,7 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+use crate::accounting::Accounting;
 use crate::api::{self, AppState};
 use crate::catalog::Catalog;
 use crate::config::Config;
@@ -38,6 +39,14 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         plugins,
         admin_token: admin_token(config),
         max_body_bytes: config.server.max_body_bytes,
+        accounting: if config.accounting.enabled {
+            let accounting = Accounting::start(&config.accounting)
+                .await
+                .context("opening the accounting database")?;
+            Some(Arc::new(accounting))
+        } else {
+            None
+        },
     })
 }
 
@@ -69,10 +78,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
+    let accounting = state.accounting.clone();
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("serving")
+        .context("serving")?;
+    if let Some(accounting) = accounting {
+        accounting.drain().await;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

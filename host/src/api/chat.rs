@@ -11,6 +11,7 @@ use switchyard_sdk::openai::ChatRequest;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
 use crate::routing::filters::sent_parameters;
 use crate::routing::preferences::ProviderPreferences;
@@ -21,12 +22,19 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let tab = match &state.accounting {
+        Some(accounting) => match accounting.admit(&headers).await {
+            Ok(tab) => tab,
+            Err(error) => return error.into_response(),
+        },
+        None => Tab::default(),
+    };
     let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(error) => return body_error(&error, state.max_body_bytes).into_response(),
     };
     let mut call = match validate(bytes) {
-        Ok(call) => call,
+        Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
     call.debug_routing = wants_routing_trace(&headers);
@@ -147,6 +155,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         preferences,
         sent_parameters,
         debug_routing: false,
+        tab: Tab::default(),
     })
 }
 

@@ -1,11 +1,13 @@
 //! The HTTP API: route table, shared state and the handlers of each endpoint.
 
 pub mod admin;
+pub mod admin_keys;
 pub mod chat;
 pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod models;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use crate::accounting::Accounting;
 use crate::gateway::Gateway;
 use crate::plugins::PluginRegistry;
 use error::ApiError;
@@ -28,6 +31,8 @@ pub struct AppState {
     pub admin_token: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Keys, credits and usage; `None` when accounting is disabled.
+    pub accounting: Option<Arc<Accounting>>,
 }
 
 /// The gateway's routes.
@@ -54,7 +59,16 @@ pub fn router(state: AppState) -> Router {
             get(endpoints::list_endpoints).fallback(method_not_allowed),
         )
         .route("/health", get(health::health).fallback(method_not_allowed))
-        .nest("/admin", admin::router())
+        .route("/api/v1/key", get(usage::key).fallback(method_not_allowed))
+        .route(
+            "/api/v1/credits",
+            get(usage::credits).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/generation",
+            get(usage::generation).fallback(method_not_allowed),
+        )
+        .nest("/admin", admin::router().merge(admin_keys::router()))
         .fallback(not_found)
         .with_state(state)
 }

@@ -10,9 +10,10 @@ use tokio::time::Instant;
 
 use super::generation::{COMPLETION, Generation};
 use super::{ChatCall, Gateway};
+use crate::accounting::tab::Charge;
 use crate::failure::Failure;
 use crate::plugins::{PluginFault, ProviderPlugin};
-use crate::pricing::{cost, usage_json};
+use crate::pricing::{cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
 
@@ -81,12 +82,28 @@ async fn run(
         tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is priced at zero");
         Default::default()
     });
-    let cost = cost(&usage, &endpoint.prices, gateway.fee_percent);
+    let cost = cost(
+        &usage,
+        &endpoint.prices,
+        image_count(&call.request),
+        gateway.fee_percent,
+    );
     object.insert("usage".to_owned(), usage_json(&usage, &cost));
     if let Some(trace) = routing {
         let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
         object.insert("routing".to_owned(), trace);
     }
+    call.tab
+        .settle(Charge {
+            generation: &generation,
+            usage,
+            cost,
+            latency: first_byte,
+            finish_reason: parsed.finish.map(|finish| finish.reason.as_str()),
+            streamed: false,
+            cancelled: false,
+        })
+        .await;
 
     let elapsed = started.elapsed();
     let throughput = (elapsed.as_secs_f64() > 0.0)

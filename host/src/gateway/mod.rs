@@ -17,6 +17,7 @@ use serde_json::json;
 use switchyard_sdk::openai::ChatRequest;
 use tokio::time::Instant;
 
+use crate::accounting::tab::Tab;
 use crate::api::error::ApiError;
 use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
@@ -43,6 +44,8 @@ pub struct ChatCall {
     pub sent_parameters: Vec<String>,
     /// Whether the client asked for the routing trace in the response.
     pub debug_routing: bool,
+    /// Its accounting (a no-op when accounting is disabled).
+    pub tab: Tab,
 }
 
 /// Everything the request path needs.
@@ -73,6 +76,8 @@ impl Gateway {
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
         let mut trace = plan.trace;
+        let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
+        call.tab.reserve(&call, priced, self.fee_percent).await?;
         let mut last_failure = None;
         for candidate in plan.candidates {
             let provider = &candidate.endpoint.provider.name;
@@ -92,12 +97,16 @@ impl Gateway {
             }
             tracing::warn!(model = %candidate.model.id, %provider, kind = failure.kind(), error = %failure, "attempt failed");
             trace.record_failure(&candidate.model.id, provider, &failure, started.elapsed());
+            if let Some(attempt) = trace.attempts.last() {
+                call.tab.record_attempt(&json!(attempt));
+            }
             let retry = failure.is_retryable();
             last_failure = Some(failure);
             if !retry {
                 break;
             }
         }
+        call.tab.release().await;
         let error = match last_failure {
             Some(failure) => failure.to_api_error(),
             None => ApiError::new(

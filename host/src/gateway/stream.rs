@@ -21,11 +21,12 @@ use super::framing::Framing;
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
+use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
 use crate::failure::Failure;
-use crate::plugins::types::{Finish, ProviderError, Usage};
+use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
-use crate::pricing::{cost, usage_json};
+use crate::pricing::{cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
 
@@ -125,6 +126,7 @@ async fn run(
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
         routing: routing.map(|trace| trace.with_success(&model.id, &provider.name, first_byte)),
+        images: image_count(&call.request),
         response,
         decoding,
         upstream_ended,
@@ -132,6 +134,9 @@ async fn run(
         started,
         first_byte,
         sender,
+        tab: call.tab.clone(),
+        prompt_estimate: call.body.len() as u64 / 4,
+        relayed: 0,
     };
     tokio::spawn(pump.run());
 
@@ -249,6 +254,7 @@ struct Pump {
     fee_percent: Decimal,
     /// The routing trace for the final chunk, when the client asked for it.
     routing: Option<Value>,
+    images: u64,
     response: reqwest::Response,
     decoding: Decoding,
     upstream_ended: bool,
@@ -256,6 +262,12 @@ struct Pump {
     started: Instant,
     first_byte: std::time::Duration,
     sender: mpsc::Sender<Bytes>,
+    tab: Tab,
+    /// Prompt tokens charged when a cut stream reported none (four bytes a token).
+    prompt_estimate: u64,
+    /// Chunks sent to the client: the completion tokens charged when a cut stream reported
+    /// fewer (a streamed chunk carries about one token).
+    relayed: u64,
 }
 
 /// How a committed stream ended.
@@ -273,6 +285,7 @@ impl Pump {
         let endpoint = self.endpoint.clone();
         let _in_flight = endpoint.stats.start();
         let ending = self.relay().await;
+        self.settle(&ending).await;
         let usage = self.decoding.usage;
         let provider = &self.endpoint.provider.name;
         let plugin = self.decoding.instance.plugin().clone();
@@ -390,8 +403,36 @@ impl Pump {
             {
                 return Some(Ending::ClientGone);
             }
+            self.relayed += 1;
         }
         None
+    }
+
+    /// Charges what was generated: the reported usage, completed by estimates when the stream
+    /// was cut before reporting it all. Done before the client sees the end of the stream.
+    async fn settle(&mut self, ending: &Ending) {
+        let mut usage = self.decoding.usage.unwrap_or_default();
+        if !matches!(ending, Ending::Done) {
+            usage.completion_tokens = usage.completion_tokens.max(self.relayed);
+            if usage.prompt_tokens == 0 {
+                usage.prompt_tokens = self.prompt_estimate;
+            }
+        }
+        let finish = match ending {
+            Ending::Failed(_) => Some(FinishReason::Error),
+            _ => self.decoding.finish.as_ref().map(|finish| finish.reason),
+        };
+        self.tab
+            .settle(Charge {
+                generation: &self.generation,
+                usage,
+                cost: cost(&usage, &self.endpoint.prices, self.images, self.fee_percent),
+                latency: self.first_byte,
+                finish_reason: finish.map(FinishReason::as_str),
+                streamed: true,
+                cancelled: matches!(ending, Ending::ClientGone),
+            })
+            .await;
     }
 
     fn final_usage_chunk(&self, usage: Option<Usage>) -> Value {
@@ -399,7 +440,7 @@ impl Pump {
             tracing::warn!(provider = %self.endpoint.provider.name, "stream reported no usage; priced at zero");
             Usage::default()
         });
-        let cost = cost(&usage, &self.endpoint.prices, self.fee_percent);
+        let cost = cost(&usage, &self.endpoint.prices, self.images, self.fee_percent);
         let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
         if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {
             object.insert("routing".to_owned(), trace.clone());

@@ -256,3 +256,53 @@ pub fn streamed_text(chunks: &[Value]) -> String {
         .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
         .collect()
 }
+
+/// The variable naming the PostgreSQL server tests may use (a role that may create databases).
+pub const POSTGRES_ENV: &str = "SWITCHYARD_TEST_POSTGRES_URL";
+
+/// The variable naming the Redis server tests may use.
+pub const REDIS_ENV: &str = "SWITCHYARD_TEST_REDIS_URL";
+
+/// The test Redis server's URL; `None`, saying `test` is skipped, without one.
+pub fn test_redis_url(test: &str) -> Option<String> {
+    let url = std::env::var(REDIS_ENV).ok();
+    if url.is_none() {
+        skipped(test, REDIS_ENV, "Redis");
+    }
+    url
+}
+
+/// Says, past the test harness's capture so that every run shows it, that `test` is skipped.
+fn skipped(test: &str, variable: &str, server: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: set {variable} to run it against {server}"
+    );
+}
+
+/// The URL of a fresh database for `test` on the test PostgreSQL server (the one a previous
+/// run left is dropped first, so runs leave at most one per test); `None`, saying `test` is
+/// skipped, without a server.
+pub async fn fresh_postgres_database(test: &str) -> Option<String> {
+    let Ok(server) = std::env::var(POSTGRES_ENV) else {
+        skipped(test, POSTGRES_ENV, "PostgreSQL");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    // PostgreSQL names hold 63 bytes.
+    let name: String = format!("switchyard_test_{test}").chars().take(63).collect();
+    let pool = sqlx::AnyPool::connect(&server).await.expect("PostgreSQL");
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(&statement)
+            .execute(&pool)
+            .await
+            .expect("a fresh database");
+    }
+    pool.close().await;
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    Some(format!("{base}/{name}"))
+}

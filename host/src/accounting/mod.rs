@@ -1,0 +1,176 @@
+//! Keys, credits and usage accounting: who may call, what a call may cost before it runs, and
+//! what it did cost once it ran, in a database that survives crashes.
+//!
+//! [`store`] is the storage interface (SQLite or PostgreSQL), [`tab`] the accounting of one
+//! request, [`keys`] the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate
+//! limits.
+
+pub mod keys;
+pub mod money;
+pub mod rate;
+mod schema;
+pub mod settler;
+pub mod store;
+pub mod tab;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode, header};
+
+use crate::api::error::ApiError;
+use crate::config::AccountingConfig;
+use money::now;
+use rate::RateLimiter;
+use settler::Settler;
+use store::{KeyRecord, Store, StoreError};
+use tab::Tab;
+use tokio::sync::mpsc;
+
+/// How often reservations left by stopped gateways are looked for.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// How long a stopping gateway waits for the settlements of requests still open.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
+
+/// The accounting of a running gateway.
+#[derive(Debug)]
+pub struct Accounting {
+    /// The database.
+    pub store: Store,
+    /// Per-key rate limits.
+    limiter: Arc<RateLimiter>,
+    /// Commits settlements in groups.
+    settler: Settler,
+    /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
+    open_tabs: Mutex<Option<mpsc::Sender<()>>>,
+    all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Accounting {
+    /// Opens the database and recovers reservations a crashed gateway left: all of them on the
+    /// embedded SQLite file (one gateway owns it), those older than
+    /// `reservation_timeout_secs` on PostgreSQL (other gateways may be serving); then sweeps
+    /// stale reservations periodically.
+    pub async fn start(config: &AccountingConfig) -> Result<Accounting, StoreError> {
+        let store = Store::open(config).await?;
+        let limiter = RateLimiter::connect(config.redis_url.as_deref())
+            .await
+            .map_err(StoreError::Redis)?;
+        let timeout = i64::try_from(config.reservation_timeout_secs).unwrap_or(i64::MAX);
+        let before = if store.is_embedded() {
+            i64::MAX
+        } else {
+            now().saturating_sub(timeout)
+        };
+        let released = store.release_stale(before).await?;
+        if released > 0 {
+            tracing::warn!(
+                released,
+                "released reservations left by a gateway that stopped"
+            );
+        }
+        let sweeper = store.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_INTERVAL).await;
+                match sweeper.release_stale(now().saturating_sub(timeout)).await {
+                    Ok(0) => {}
+                    Ok(released) => tracing::warn!(released, "released stale reservations"),
+                    Err(error) => tracing::error!(%error, "reservation sweep failed"),
+                }
+            }
+        });
+        let (open_tabs, all_closed) = mpsc::channel(1);
+        Ok(Accounting {
+            settler: Settler::start(store.clone()),
+            store,
+            limiter: Arc::new(limiter),
+            open_tabs: Mutex::new(Some(open_tabs)),
+            all_closed: tokio::sync::Mutex::new(all_closed),
+        })
+    }
+
+    /// The tab of a chat request: its key authorized (401) and within its rate limits (429).
+    pub async fn admit(&self, headers: &HeaderMap) -> Result<Tab, ApiError> {
+        let key = self.authorize(headers).await?;
+        if let Err(seconds) = self.limiter.admit(&key).await {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                "the API key's rate limit is reached; retry later",
+            )
+            .with_code("rate_limited")
+            .with_retry_after(Some(seconds)));
+        }
+        let open = self
+            .open_tabs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        Ok(Tab::new(
+            self.store.clone(),
+            self.settler.clone(),
+            self.limiter.clone(),
+            key,
+            open,
+        ))
+    }
+
+    /// Waits (at most a minute) until every open tab has settled or released: called once the
+    /// server stopped taking requests, so that no charge is lost to a shutdown.
+    pub async fn drain(&self) {
+        drop(
+            self.open_tabs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let mut all_closed = self.all_closed.lock().await;
+        if tokio::time::timeout(DRAIN_LIMIT, all_closed.recv())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                "requests still open after a minute; their holds stay until the next start"
+            );
+        }
+    }
+
+    /// The usable key whose secret is the request's bearer token; 401 otherwise.
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
+        let secret = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| unauthorized("an API key is required: Authorization: Bearer <key>"))?;
+        let key = self
+            .store
+            .key_by_hash(&keys::hash_secret(secret))
+            .await
+            .map_err(storage_error)?
+            .ok_or_else(|| unauthorized("invalid API key"))?;
+        if !key.usable(now()) {
+            return Err(unauthorized("the API key is disabled or expired"));
+        }
+        Ok(key)
+    }
+}
+
+/// 503 for a database that failed (logged): the books cannot be kept, so nothing is served.
+pub fn storage_error(error: StoreError) -> ApiError {
+    tracing::error!(%error, "accounting database");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_error",
+        "the accounting database is unavailable",
+    )
+    .with_code("accounting_unavailable")
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "authentication_error", message)
+        .with_code("invalid_api_key")
+}

@@ -1,0 +1,70 @@
+//! The database schema, as numbered migrations applied in order at start-up. The SQL is the
+//! common subset of SQLite and PostgreSQL: amounts are BIGINT nano-USD, times BIGINT unix
+//! seconds, flags BIGINT 0/1.
+
+/// Each migration: its version and its statements.
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE IF NOT EXISTS accounts (
+            id TEXT PRIMARY KEY,
+            credits BIGINT NOT NULL DEFAULT 0,
+            usage BIGINT NOT NULL DEFAULT 0,
+            reserved BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL
+        )",
+            "CREATE TABLE IF NOT EXISTS api_keys (
+            id TEXT PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            label TEXT NOT NULL,
+            usd_limit BIGINT,
+            limit_reset TEXT,
+            expires_at BIGINT,
+            disabled BIGINT NOT NULL DEFAULT 0,
+            usage BIGINT NOT NULL DEFAULT 0,
+            window_usage BIGINT NOT NULL DEFAULT 0,
+            window_start BIGINT NOT NULL DEFAULT 0,
+            reserved BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL
+        )",
+            "CREATE TABLE IF NOT EXISTS reservations (
+            id TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            amount BIGINT NOT NULL,
+            created_at BIGINT NOT NULL
+        )",
+            "CREATE TABLE IF NOT EXISTS generations (
+            id TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            prompt_tokens BIGINT NOT NULL,
+            completion_tokens BIGINT NOT NULL,
+            reasoning_tokens BIGINT NOT NULL,
+            cached_tokens BIGINT NOT NULL,
+            cache_write_tokens BIGINT NOT NULL,
+            cost BIGINT NOT NULL,
+            upstream_cost BIGINT NOT NULL,
+            latency_ms BIGINT NOT NULL,
+            generation_ms BIGINT NOT NULL,
+            finish_reason TEXT,
+            streamed BIGINT NOT NULL,
+            cancelled BIGINT NOT NULL,
+            attempts TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+        )",
+            "CREATE INDEX IF NOT EXISTS generations_by_key ON generations (key_id, created_at)",
+        ],
+    ),
+    (
+        2,
+        &[
+            "ALTER TABLE api_keys ADD COLUMN requests_per_minute BIGINT",
+            "ALTER TABLE api_keys ADD COLUMN tokens_per_minute BIGINT",
+        ],
+    ),
+];

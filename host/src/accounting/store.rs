@@ -1,0 +1,772 @@
+//! The storage interface of accounting: accounts, keys, reservations and generation records in
+//! SQLite (embedded, the default) or PostgreSQL, through one SQL dialect both accept.
+//!
+//! Every change of money is one transaction of conditional updates, so that concurrent
+//! requests — in one process or in several sharing PostgreSQL — can never spend past a key's
+//! limit or an account's credits: a reservation only lands when it fits, and settling it writes
+//! the generation record, the usage and the release in the same commit.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Row};
+
+use super::money::{LimitReset, Nanos, now};
+use super::schema::MIGRATIONS;
+use crate::config::AccountingConfig;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or could not be reached.
+    #[error("accounting database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Redis (rate limits) could not be reached at start-up.
+    #[error("rate limit store (Redis): {0}")]
+    Redis(#[source] redis::RedisError),
+    /// The gateway is stopping: nothing commits any more.
+    #[error("the accounting writer has stopped")]
+    Stopped,
+    /// A stored value is not what this version writes.
+    #[error("accounting database holds an invalid {0}")]
+    Corrupt(&'static str),
+    /// The key or account named does not exist.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+}
+
+/// Why a reservation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The key's limit (in its current window) has no room left for it.
+    KeyLimit,
+    /// The account's credits have no room left for it.
+    Credits,
+    /// The key is disabled, expired or gone.
+    KeyUnusable,
+}
+
+/// An account: credits bought and spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Account id.
+    pub id: String,
+    /// Credits bought, nano-USD.
+    pub credits: Nanos,
+    /// Credits spent (settled), nano-USD.
+    pub usage: Nanos,
+    /// Credits held by requests in flight, nano-USD.
+    pub reserved: Nanos,
+}
+
+/// An API key as stored (its secret is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id (not secret).
+    pub id: String,
+    /// The account it spends from.
+    pub account_id: String,
+    /// A name for people.
+    pub label: String,
+    /// Most it may spend per window (or in all, without a reset), nano-USD.
+    pub limit: Option<Nanos>,
+    /// When the limit starts over.
+    pub limit_reset: Option<LimitReset>,
+    /// Unix seconds after which it stops working.
+    pub expires_at: Option<i64>,
+    /// Refused while set.
+    pub disabled: bool,
+    /// Rate limit: requests per minute.
+    pub requests_per_minute: Option<i64>,
+    /// Rate limit: prompt and completion tokens per minute.
+    pub tokens_per_minute: Option<i64>,
+    /// Settled spending in all, nano-USD.
+    pub usage: Nanos,
+    /// Settled spending in the window that began at `window_start`, nano-USD.
+    pub window_usage: Nanos,
+    /// Unix seconds at which the current limit window began (0 without a reset).
+    pub window_start: i64,
+    /// Held by requests in flight, nano-USD.
+    pub reserved: Nanos,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl KeyRecord {
+    /// Whether requests may use it at `now` (unix seconds).
+    pub fn usable(&self, now: i64) -> bool {
+        !self.disabled && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+}
+
+/// A new key's settings.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// Account id (created when missing).
+    pub account_id: String,
+    /// A name for people.
+    pub label: String,
+    /// Spending limit, nano-USD.
+    pub limit: Option<Nanos>,
+    /// When the limit starts over.
+    pub limit_reset: Option<LimitReset>,
+    /// Unix seconds after which it stops working.
+    pub expires_at: Option<i64>,
+    /// Rate limit: requests per minute.
+    pub requests_per_minute: Option<i64>,
+    /// Rate limit: tokens per minute.
+    pub tokens_per_minute: Option<i64>,
+}
+
+/// Changes to a key; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct KeyUpdate {
+    /// New label.
+    pub label: Option<String>,
+    /// New limit (`Some(None)` removes it).
+    pub limit: Option<Option<Nanos>>,
+    /// New reset (`Some(None)` removes it).
+    pub limit_reset: Option<Option<LimitReset>>,
+    /// New expiry (`Some(None)` removes it).
+    pub expires_at: Option<Option<i64>>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+    /// New requests per minute (`Some(None)` removes the limit).
+    pub requests_per_minute: Option<Option<i64>>,
+    /// New tokens per minute (`Some(None)` removes the limit).
+    pub tokens_per_minute: Option<Option<i64>>,
+}
+
+/// Money held for one request until it settles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// Reservation id.
+    pub id: String,
+    /// The key.
+    pub key_id: String,
+    /// The key's account.
+    pub account_id: String,
+    /// Held, nano-USD.
+    pub amount: Nanos,
+}
+
+/// One served generation: what the ledger charges and what `GET /api/v1/generation` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationRecord {
+    /// Generation id.
+    pub id: String,
+    /// The key charged.
+    pub key_id: String,
+    /// The account charged.
+    pub account_id: String,
+    /// Model used.
+    pub model: String,
+    /// Provider used.
+    pub provider: String,
+    /// Native prompt tokens.
+    pub prompt_tokens: i64,
+    /// Native completion tokens.
+    pub completion_tokens: i64,
+    /// Native reasoning tokens.
+    pub reasoning_tokens: i64,
+    /// Native cached prompt tokens.
+    pub cached_tokens: i64,
+    /// Native prompt tokens written to the cache.
+    pub cache_write_tokens: i64,
+    /// Charged, fee included, nano-USD.
+    pub cost: Nanos,
+    /// The upstream's part, nano-USD.
+    pub upstream_cost: Nanos,
+    /// From the request to the first output, milliseconds.
+    pub latency_ms: i64,
+    /// From the request to the end of the output, milliseconds.
+    pub generation_ms: i64,
+    /// Normalised finish reason, when one arrived.
+    pub finish_reason: Option<String>,
+    /// Streamed.
+    pub streamed: bool,
+    /// The client went away before the end.
+    pub cancelled: bool,
+    /// Failed attempts before the one that served, as a JSON array.
+    pub attempts: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// What a transaction must survive before its commit returns.
+#[derive(Debug, Clone, Copy)]
+enum Durability {
+    /// A crash of the gateway process. For holds: one lost to a crash of the machine is the
+    /// same as one released (the hold and its counters are lost together).
+    Relaxed,
+    /// A crash of the machine: charges, credits and keys.
+    Full,
+}
+
+/// The accounting database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    embedded: bool,
+}
+
+impl Store {
+    /// Connects to the configured database (PostgreSQL when a URL is set, else the SQLite file,
+    /// created when missing) and applies pending migrations.
+    pub async fn open(config: &AccountingConfig) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (url, embedded) = match &config.postgres_url {
+            Some(url) => (url.clone(), false),
+            None => (
+                format!("sqlite://{}?mode=rwc", config.sqlite_path.display()),
+                true,
+            ),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        // SQLite takes one writer at a time: one connection queues writers in the process
+        // instead of making them retry on a busy file.
+        let pool = AnyPoolOptions::new()
+            .max_connections(if embedded { 1 } else { config.max_connections })
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, embedded };
+        if embedded {
+            // Readers never block the writer, and a commit is one append to the log.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await?;
+        }
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A connection whose next transaction commits with `durability`.
+    async fn connection(&self, durability: Durability) -> Result<PoolConnection<Any>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        if self.embedded {
+            // SQLite takes the level per connection, outside transactions; in WAL mode NORMAL
+            // survives a crash of the process, FULL also one of the machine.
+            let pragma = match durability {
+                Durability::Relaxed => "PRAGMA synchronous = NORMAL",
+                Durability::Full => "PRAGMA synchronous = FULL",
+            };
+            sqlx::query(pragma).execute(&mut *connection).await?;
+        }
+        Ok(connection)
+    }
+
+    /// PostgreSQL takes the level per transaction: a relaxed commit returns before the log
+    /// reaches the disk.
+    async fn relax_commit(&self, tx: &mut sqlx::Transaction<'_, Any>) -> Result<(), StoreError> {
+        if !self.embedded {
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether this is the embedded SQLite database (owned by one gateway process).
+    pub fn is_embedded(&self) -> bool {
+        self.embedded
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+            .execute(&self.pool)
+            .await?;
+        for (version, statements) in MIGRATIONS {
+            let mut connection = self.connection(Durability::Full).await?;
+            let mut tx = connection.begin().await?;
+            let applied = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if applied {
+                tx.rollback().await?;
+                continue;
+            }
+            for statement in *statements {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT DO NOTHING",
+            )
+            .bind(*version)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(version, "accounting database migrated");
+        }
+        Ok(())
+    }
+
+    /// Releases reservations made before `before` (unix seconds): those of a gateway that
+    /// stopped without settling them. Returns how many were released.
+    pub async fn release_stale(&self, before: i64) -> Result<u64, StoreError> {
+        let stale = sqlx::query(
+            "SELECT id, key_id, account_id, amount FROM reservations WHERE created_at < $1",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut released = 0;
+        for row in stale {
+            let reservation = Reservation {
+                id: row.try_get("id")?,
+                key_id: row.try_get("key_id")?,
+                account_id: row.try_get("account_id")?,
+                amount: row.try_get("amount")?,
+            };
+            if self.release(&reservation).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Adds `amount` credits to `account_id`, creating the account when missing.
+    pub async fn add_credits(
+        &self,
+        account_id: &str,
+        amount: Nanos,
+    ) -> Result<Account, StoreError> {
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE accounts SET credits = credits + $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(amount)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        drop(connection); // SQLite has one connection: give it back first
+        self.account(account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))
+    }
+
+    /// The account `id`.
+    pub async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query("SELECT id, credits, usage, reserved FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Account {
+                id: row.try_get("id")?,
+                credits: row.try_get("credits")?,
+                usage: row.try_get("usage")?,
+                reserved: row.try_get("reserved")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores a new key under `id` with the SHA-256 `hash` of its secret.
+    pub async fn create_key(
+        &self,
+        id: &str,
+        hash: &str,
+        key: &NewKey,
+    ) -> Result<KeyRecord, StoreError> {
+        let created = now();
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&key.account_id)
+        .bind(created)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, hash, account_id, label, usd_limit, limit_reset, expires_at,
+             window_start, created_at, requests_per_minute, tokens_per_minute)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(id)
+        .bind(hash)
+        .bind(&key.account_id)
+        .bind(&key.label)
+        .bind(key.limit)
+        .bind(key.limit_reset.map(LimitReset::as_str))
+        .bind(key.expires_at)
+        .bind(
+            key.limit_reset
+                .map_or(0, |reset| reset.window_start(created)),
+        )
+        .bind(created)
+        .bind(key.requests_per_minute)
+        .bind(key.tokens_per_minute)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        drop(connection); // SQLite has one connection: give it back first
+        self.key(id).await?.ok_or(StoreError::NotFound("key"))
+    }
+
+    /// Every key, oldest first.
+    pub async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let rows = sqlx::query(&format!("{KEY_COLUMNS} ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_record).collect()
+    }
+
+    /// The key `id`.
+    pub async fn key(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.key_where("id", id).await
+    }
+
+    /// The key whose secret hashes to `hash`.
+    pub async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.key_where("hash", hash).await
+    }
+
+    /// The key whose unique `column` holds `value`.
+    async fn key_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE {column} = $1"))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(key_record).transpose()
+    }
+
+    /// Applies `update` to key `id`. A new reset starts its window now, counting what the key
+    /// spent since the window's start.
+    pub async fn update_key(
+        &self,
+        id: &str,
+        update: &KeyUpdate,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let Some(mut key) = self.key(id).await? else {
+            return Ok(None);
+        };
+        if let Some(label) = &update.label {
+            key.label.clone_from(label);
+        }
+        if let Some(limit) = update.limit {
+            key.limit = limit;
+        }
+        if let Some(expires_at) = update.expires_at {
+            key.expires_at = expires_at;
+        }
+        if let Some(disabled) = update.disabled {
+            key.disabled = disabled;
+        }
+        if let Some(requests) = update.requests_per_minute {
+            key.requests_per_minute = requests;
+        }
+        if let Some(tokens) = update.tokens_per_minute {
+            key.tokens_per_minute = tokens;
+        }
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
+        if let Some(reset) = update.limit_reset
+            && reset != key.limit_reset
+        {
+            key.limit_reset = reset;
+            key.window_start = reset.map_or(0, |reset| reset.window_start(now()));
+            key.window_usage = sqlx::query(SPENT_SINCE)
+                .bind(id)
+                .bind(key.window_start)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("spent")?;
+        }
+        sqlx::query(
+            "UPDATE api_keys SET label = $2, usd_limit = $3, limit_reset = $4, expires_at = $5,
+             disabled = $6, window_start = $7, window_usage = $8, requests_per_minute = $9,
+             tokens_per_minute = $10 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&key.label)
+        .bind(key.limit)
+        .bind(key.limit_reset.map(LimitReset::as_str))
+        .bind(key.expires_at)
+        .bind(i64::from(key.disabled))
+        .bind(key.window_start)
+        .bind(key.window_usage)
+        .bind(key.requests_per_minute)
+        .bind(key.tokens_per_minute)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        drop(connection); // SQLite has one connection: give it back first
+        self.key(id).await
+    }
+
+    /// Deletes key `id`; its spending stays on its account. Returns whether it existed.
+    pub async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection(Durability::Full).await?;
+        let deleted = sqlx::query("DELETE FROM api_keys WHERE id = $1")
+            .bind(id)
+            .execute(&mut *connection)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Holds `amount` against `key`'s limit (in its current window) and its account's credits,
+    /// both at once or neither.
+    pub async fn reserve(
+        &self,
+        key: &KeyRecord,
+        amount: Nanos,
+    ) -> Result<Result<Reservation, Refusal>, StoreError> {
+        let now = now();
+        let mut connection = self.connection(Durability::Relaxed).await?;
+        let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
+        if let Some(reset) = key.limit_reset {
+            sqlx::query(
+                "UPDATE api_keys SET window_usage = 0, window_start = $2 WHERE id = $1 AND window_start < $2",
+            )
+            .bind(&key.id)
+            .bind(reset.window_start(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let key_held = sqlx::query(
+            "UPDATE api_keys SET reserved = reserved + $2 WHERE id = $1 AND disabled = 0
+             AND (expires_at IS NULL OR expires_at > $3)
+             AND (usd_limit IS NULL OR window_usage + reserved + $2 <= usd_limit)",
+        )
+        .bind(&key.id)
+        .bind(amount)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if key_held.rows_affected() == 0 {
+            tx.rollback().await?;
+            drop(connection); // SQLite has one connection: give it back first
+            let usable = self.key(&key.id).await?.is_some_and(|key| key.usable(now));
+            return Ok(Err(if usable {
+                Refusal::KeyLimit
+            } else {
+                Refusal::KeyUnusable
+            }));
+        }
+        let account_held = sqlx::query(
+            "UPDATE accounts SET reserved = reserved + $2 WHERE id = $1 AND credits - usage - reserved >= $2",
+        )
+        .bind(&key.account_id)
+        .bind(amount)
+        .execute(&mut *tx)
+        .await?;
+        if account_held.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(Err(Refusal::Credits));
+        }
+        let reservation = Reservation {
+            id: super::keys::random_id("res"),
+            key_id: key.id.clone(),
+            account_id: key.account_id.clone(),
+            amount,
+        };
+        sqlx::query(
+            "INSERT INTO reservations (id, key_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&reservation.id)
+        .bind(&reservation.key_id)
+        .bind(&reservation.account_id)
+        .bind(amount)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(reservation))
+    }
+
+    /// Settles `reservation`: charges `record.cost`, releases the hold and stores the record, in
+    /// one commit. A reservation already released (by a recovery sweep) is still charged.
+    pub async fn settle(
+        &self,
+        reservation: &Reservation,
+        record: &GenerationRecord,
+    ) -> Result<(), StoreError> {
+        self.settle_all(&[(reservation.clone(), record.clone())])
+            .await
+    }
+
+    /// Settles several reservations in one commit (one write to disk for all): all or none.
+    pub async fn settle_all(
+        &self,
+        settlements: &[(Reservation, GenerationRecord)],
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
+        for (reservation, record) in settlements {
+            let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
+                .bind(&reservation.id)
+                .execute(&mut *tx)
+                .await?;
+            let released = if held.rows_affected() > 0 {
+                reservation.amount
+            } else {
+                0
+            };
+            sqlx::query(
+                "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
+                 window_usage = window_usage + $3 WHERE id = $1",
+            )
+            .bind(&reservation.key_id)
+            .bind(released)
+            .bind(record.cost)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE accounts SET reserved = reserved - $2, usage = usage + $3 WHERE id = $1",
+            )
+            .bind(&reservation.account_id)
+            .bind(released)
+            .bind(record.cost)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO generations (id, key_id, account_id, model, provider, prompt_tokens,
+                 completion_tokens, reasoning_tokens, cached_tokens, cache_write_tokens, cost,
+                 upstream_cost, latency_ms, generation_ms, finish_reason, streamed, cancelled,
+                 attempts, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(&record.id)
+            .bind(&record.key_id)
+            .bind(&record.account_id)
+            .bind(&record.model)
+            .bind(&record.provider)
+            .bind(record.prompt_tokens)
+            .bind(record.completion_tokens)
+            .bind(record.reasoning_tokens)
+            .bind(record.cached_tokens)
+            .bind(record.cache_write_tokens)
+            .bind(record.cost)
+            .bind(record.upstream_cost)
+            .bind(record.latency_ms)
+            .bind(record.generation_ms)
+            .bind(record.finish_reason.as_deref())
+            .bind(i64::from(record.streamed))
+            .bind(i64::from(record.cancelled))
+            .bind(&record.attempts)
+            .bind(record.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Releases `reservation` without charging. Returns whether it was still held.
+    pub async fn release(&self, reservation: &Reservation) -> Result<bool, StoreError> {
+        let mut connection = self.connection(Durability::Relaxed).await?;
+        let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
+        let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
+            .bind(&reservation.id)
+            .execute(&mut *tx)
+            .await?;
+        if held.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
+            .bind(&reservation.key_id)
+            .bind(reservation.amount)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE accounts SET reserved = reserved - $2 WHERE id = $1")
+            .bind(&reservation.account_id)
+            .bind(reservation.amount)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The generation record `id`.
+    pub async fn generation(&self, id: &str) -> Result<Option<GenerationRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM generations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(generation_record).transpose()
+    }
+
+    /// What key `id` spent since `since` (unix seconds), nano-USD.
+    pub async fn spent_since(&self, key_id: &str, since: i64) -> Result<Nanos, StoreError> {
+        Ok(sqlx::query(SPENT_SINCE)
+            .bind(key_id)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("spent")?)
+    }
+}
+
+/// What key `$1` spent since unix second `$2`, as `spent`.
+const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spent FROM generations
+    WHERE key_id = $1 AND created_at >= $2";
+
+const KEY_COLUMNS: &str = "SELECT id, account_id, label, usd_limit, limit_reset, expires_at,
+    disabled, requests_per_minute, tokens_per_minute, usage, window_usage, window_start, reserved,
+    created_at FROM api_keys";
+
+fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
+    let reset: Option<String> = row.try_get("limit_reset")?;
+    Ok(KeyRecord {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        label: row.try_get("label")?,
+        limit: row.try_get("usd_limit")?,
+        limit_reset: reset
+            .map(|text| LimitReset::parse(&text).ok_or(StoreError::Corrupt("limit reset")))
+            .transpose()?,
+        expires_at: row.try_get("expires_at")?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        requests_per_minute: row.try_get("requests_per_minute")?,
+        tokens_per_minute: row.try_get("tokens_per_minute")?,
+        usage: row.try_get("usage")?,
+        window_usage: row.try_get("window_usage")?,
+        window_start: row.try_get("window_start")?,
+        reserved: row.try_get("reserved")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
+    Ok(GenerationRecord {
+        id: row.try_get("id")?,
+        key_id: row.try_get("key_id")?,
+        account_id: row.try_get("account_id")?,
+        model: row.try_get("model")?,
+        provider: row.try_get("provider")?,
+        prompt_tokens: row.try_get("prompt_tokens")?,
+        completion_tokens: row.try_get("completion_tokens")?,
+        reasoning_tokens: row.try_get("reasoning_tokens")?,
+        cached_tokens: row.try_get("cached_tokens")?,
+        cache_write_tokens: row.try_get("cache_write_tokens")?,
+        cost: row.try_get("cost")?,
+        upstream_cost: row.try_get("upstream_cost")?,
+        latency_ms: row.try_get("latency_ms")?,
+        generation_ms: row.try_get("generation_ms")?,
+        finish_reason: row.try_get("finish_reason")?,
+        streamed: row.try_get::<i64, _>("streamed")? != 0,
+        cancelled: row.try_get::<i64, _>("cancelled")? != 0,
+        attempts: row.try_get("attempts")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

@@ -1,0 +1,246 @@
+//! The `switchyard keys` and `switchyard credits` subcommands: manage API keys and credits of a
+//! running gateway through its admin API, printing the gateway's JSON answer.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use crate::accounting::money::LimitReset;
+
+/// Which gateway to manage, and its admin token.
+#[derive(Debug, Args)]
+pub struct AdminTarget {
+    /// The gateway's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    gateway: String,
+    /// The admin token.
+    #[arg(long, env = "SWITCHYARD_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+/// `switchyard keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Creates an API key; its secret is printed this once.
+    Create {
+        /// A name for people.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// The account it spends from (created when missing).
+        #[arg(long, default_value = "default")]
+        account: String,
+        /// Limit, reset and expiry.
+        #[command(flatten)]
+        settings: KeySettings,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Lists the keys (never their secrets).
+    List {
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Changes a key's label, limit, reset, expiry or state.
+    Update {
+        /// Key id (`key_...`).
+        id: String,
+        /// A new label.
+        #[arg(long)]
+        label: Option<String>,
+        /// Limit, reset and expiry.
+        #[command(flatten)]
+        settings: KeySettings,
+        /// Removes the USD limit.
+        #[arg(long, conflicts_with = "limit")]
+        no_limit: bool,
+        /// Removes the limit reset (the limit then counts all spending).
+        #[arg(long, conflicts_with = "limit_reset")]
+        no_limit_reset: bool,
+        /// Removes the expiry.
+        #[arg(long, conflicts_with = "expires_at")]
+        no_expiry: bool,
+        /// Removes both rate limits.
+        #[arg(long, conflicts_with_all = ["requests_per_minute", "tokens_per_minute"])]
+        no_rate_limits: bool,
+        /// Refuses requests with the key.
+        #[arg(long, conflicts_with = "enable")]
+        disable: bool,
+        /// Accepts requests with the key again.
+        #[arg(long)]
+        enable: bool,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Deletes a key (its spending stays on its account).
+    Delete {
+        /// Key id (`key_...`).
+        id: String,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+/// Settings shared by `create` and `update`.
+#[derive(Debug, Args)]
+pub struct KeySettings {
+    /// Most the key may spend, in USD (per window with --limit-reset).
+    #[arg(long)]
+    limit: Option<String>,
+    /// When the limit starts over.
+    #[arg(long, value_parser = parse_reset)]
+    limit_reset: Option<LimitReset>,
+    /// Unix seconds after which the key stops working.
+    #[arg(long)]
+    expires_at: Option<i64>,
+    /// Rate limit: requests per minute.
+    #[arg(long)]
+    requests_per_minute: Option<u32>,
+    /// Rate limit: prompt and completion tokens per minute.
+    #[arg(long)]
+    tokens_per_minute: Option<u32>,
+}
+
+fn parse_reset(text: &str) -> Result<LimitReset, String> {
+    LimitReset::parse(text).ok_or_else(|| "expected daily, weekly or monthly".to_owned())
+}
+
+/// `switchyard credits ...`.
+#[derive(Debug, Subcommand)]
+pub enum CreditsCommand {
+    /// Adds credits (USD) to an account, creating it when missing.
+    Add {
+        /// Account id.
+        account: String,
+        /// USD to add (negative to take back).
+        #[arg(allow_hyphen_values = true)]
+        amount: String,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+impl KeySettings {
+    fn fill(&self, body: &mut Map<String, Value>) {
+        if let Some(limit) = &self.limit {
+            body.insert("limit".to_owned(), json!(limit));
+        }
+        if let Some(reset) = self.limit_reset {
+            body.insert("limit_reset".to_owned(), json!(reset.as_str()));
+        }
+        if let Some(expiry) = self.expires_at {
+            body.insert("expires_at".to_owned(), json!(expiry));
+        }
+        if let Some(requests) = self.requests_per_minute {
+            body.insert("requests_per_minute".to_owned(), json!(requests));
+        }
+        if let Some(tokens) = self.tokens_per_minute {
+            body.insert("tokens_per_minute".to_owned(), json!(tokens));
+        }
+    }
+}
+
+/// Runs a `keys` subcommand; returns the gateway's answer.
+pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
+    match command {
+        KeysCommand::Create {
+            label,
+            account,
+            settings,
+            target,
+        } => {
+            let mut body = Map::new();
+            body.insert("label".to_owned(), json!(label));
+            body.insert("account".to_owned(), json!(account));
+            settings.fill(&mut body);
+            call(&target, reqwest::Method::POST, "/keys", Some(body.into())).await
+        }
+        KeysCommand::List { target } => call(&target, reqwest::Method::GET, "/keys", None).await,
+        KeysCommand::Update {
+            id,
+            label,
+            settings,
+            no_limit,
+            no_limit_reset,
+            no_expiry,
+            no_rate_limits,
+            disable,
+            enable,
+            target,
+        } => {
+            let mut body = Map::new();
+            if let Some(label) = label {
+                body.insert("label".to_owned(), json!(label));
+            }
+            settings.fill(&mut body);
+            let cleared = [
+                (no_limit, "limit"),
+                (no_limit_reset, "limit_reset"),
+                (no_expiry, "expires_at"),
+                (no_rate_limits, "requests_per_minute"),
+                (no_rate_limits, "tokens_per_minute"),
+            ];
+            for (_, field) in cleared.iter().filter(|(clear, _)| *clear) {
+                body.insert((*field).to_owned(), Value::Null);
+            }
+            if disable || enable {
+                body.insert("disabled".to_owned(), json!(disable));
+            }
+            let path = format!("/keys/{id}");
+            call(&target, reqwest::Method::PATCH, &path, Some(body.into())).await
+        }
+        KeysCommand::Delete { id, target } => {
+            call(
+                &target,
+                reqwest::Method::DELETE,
+                &format!("/keys/{id}"),
+                None,
+            )
+            .await
+        }
+    }
+}
+
+/// Runs a `credits` subcommand; returns the gateway's answer.
+pub async fn run_credits(command: CreditsCommand) -> anyhow::Result<Value> {
+    match command {
+        CreditsCommand::Add {
+            account,
+            amount,
+            target,
+        } => {
+            let path = format!("/accounts/{account}/credits");
+            let body = json!({ "amount": amount });
+            call(&target, reqwest::Method::POST, &path, Some(body)).await
+        }
+    }
+}
+
+async fn call(
+    target: &AdminTarget,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let url = format!("{}/admin{path}", target.gateway.trim_end_matches('/'));
+    let mut request = reqwest::Client::new()
+        .request(method, &url)
+        .bearer_auth(&target.token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("calling {url}"))?;
+    let status = response.status();
+    let text = response.text().await.context("reading the answer")?;
+    if !status.is_success() {
+        bail!("refused ({status}): {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("the answer is not JSON: {text}"))
+}

@@ -1,0 +1,147 @@
+//! What an API key may read about itself, in OpenRouter's shapes: `GET /api/v1/key` (usage and
+//! limit), `GET /api/v1/credits` (its account) and `GET /api/v1/generation?id=` (one record of
+//! its account). They need accounting enabled and the key as bearer token.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::accounting::Accounting;
+use crate::accounting::money::{LimitReset, now, usd_json};
+use crate::accounting::storage_error;
+use crate::accounting::store::{GenerationRecord, KeyRecord};
+
+/// `GET /api/v1/key`.
+pub async fn key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (accounting, key) = authorize(&state, &headers).await?;
+    let now = now();
+    let spent = |reset: LimitReset| {
+        let store = &accounting.store;
+        let id = &key.id;
+        async move {
+            store
+                .spent_since(id, reset.window_start(now))
+                .await
+                .map_err(storage_error)
+        }
+    };
+    let daily = spent(LimitReset::Daily).await?;
+    let weekly = spent(LimitReset::Weekly).await?;
+    let monthly = spent(LimitReset::Monthly).await?;
+    Ok(Json(json!({ "data": {
+        "label": key.label,
+        "limit": key.limit.map(usd_json),
+        "limit_reset": key.limit_reset.map(LimitReset::as_str),
+        "limit_remaining": limit_remaining(&key, now).map(usd_json),
+        "usage": usd_json(key.usage),
+        "usage_daily": usd_json(daily),
+        "usage_weekly": usd_json(weekly),
+        "usage_monthly": usd_json(monthly),
+        "is_free_tier": false,
+        "expires_at": key.expires_at,
+    }})))
+}
+
+/// What `key` may still spend in its current window: its limit less settled and held spending.
+pub fn limit_remaining(key: &KeyRecord, now: i64) -> Option<i64> {
+    let window_usage = match key.limit_reset {
+        Some(reset) if key.window_start < reset.window_start(now) => 0,
+        _ => key.window_usage,
+    };
+    key.limit
+        .map(|limit| (limit - window_usage - key.reserved).max(0))
+}
+
+/// `GET /api/v1/credits`.
+pub async fn credits(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (accounting, key) = authorize(&state, &headers).await?;
+    let account = accounting
+        .store
+        .account(&key.account_id)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| not_found("the key's account no longer exists"))?;
+    Ok(Json(json!({ "data": {
+        "total_credits": usd_json(account.credits),
+        "total_usage": usd_json(account.usage),
+    }})))
+}
+
+/// Query of `GET /api/v1/generation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationQuery {
+    /// The generation id (`X-Generation-Id`, or the response's `id`).
+    id: String,
+}
+
+/// `GET /api/v1/generation?id=`.
+pub async fn generation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<GenerationQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (accounting, key) = authorize(&state, &headers).await?;
+    let record = accounting
+        .store
+        .generation(&query.id)
+        .await
+        .map_err(storage_error)?
+        .filter(|record| record.account_id == key.account_id)
+        .ok_or_else(|| not_found("no generation with this id"))?;
+    Ok(Json(json!({ "data": generation_json(&record) })))
+}
+
+/// A generation record in OpenRouter's shape, with the failed attempts before it.
+fn generation_json(record: &GenerationRecord) -> Value {
+    let attempts: Value = serde_json::from_str(&record.attempts).unwrap_or(Value::Null);
+    json!({
+        "id": record.id,
+        "model": record.model,
+        "provider_name": record.provider,
+        "created_at": record.created_at,
+        "tokens_prompt": record.prompt_tokens,
+        "tokens_completion": record.completion_tokens,
+        "native_tokens_prompt": record.prompt_tokens,
+        "native_tokens_completion": record.completion_tokens,
+        "native_tokens_reasoning": record.reasoning_tokens,
+        "native_tokens_cached": record.cached_tokens,
+        "native_tokens_cache_write": record.cache_write_tokens,
+        "total_cost": usd_json(record.cost),
+        "upstream_inference_cost": usd_json(record.upstream_cost),
+        "latency": record.latency_ms,
+        "generation_time": record.generation_ms,
+        "finish_reason": record.finish_reason,
+        "streamed": record.streamed,
+        "cancelled": record.cancelled,
+        "attempts": attempts,
+    })
+}
+
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Arc<Accounting>, KeyRecord), ApiError> {
+    let accounting = state
+        .accounting
+        .clone()
+        .ok_or_else(|| not_found("accounting is disabled on this gateway"))?;
+    let key = accounting.authorize(headers).await?;
+    Ok((accounting, key))
+}
+
+fn not_found(message: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "invalid_request_error", message).with_code("not_found")
+}

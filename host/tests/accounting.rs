@@ -1,0 +1,722 @@
+//! Keys, credits and usage accounting end to end: the real binary with accounting on SQLite or
+//! PostgreSQL, the mock upstream, and the ledger read back from the database itself.
+//!
+//! PostgreSQL tests need `SWITCHYARD_TEST_POSTGRES_URL` (a role that may create databases, e.g.
+//! `postgres://postgres:pw@127.0.0.1:5432/postgres`; `.ci/run` sets it) and say they are
+//! skipped without it. Each test gets a fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sqlx::Row;
+use switchyard_tests::MockUpstream;
+
+const ADMIN_TOKEN: &str = "admin-token-for-tests";
+
+/// Where the ledger lives.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Database {
+    fn sqlite() -> Database {
+        Database::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// A fresh database on the test PostgreSQL server; `None` (and a note) without one.
+    async fn postgres(test: &str) -> Option<Database> {
+        fresh_postgres_database(test).await.map(Database::Postgres)
+    }
+
+    fn config(&self) -> String {
+        match self {
+            Database::Sqlite(dir) => format!(
+                "[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+                dir.path().join("ledger.db").display().to_string()
+            ),
+            Database::Postgres(url) => {
+                format!("[accounting]\nenabled = true\npostgres_url = {url:?}\n")
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Database::Sqlite(dir) => format!("sqlite://{}", dir.path().join("ledger.db").display()),
+            Database::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// The books as stored: (key usage, key reserved, account usage, account reserved,
+    /// generation count, sum of generation costs), all in nano-USD.
+    async fn books(&self) -> Books {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.url()).await.unwrap();
+        let one = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .try_get::<i64, _>(0)
+                    .unwrap()
+            }
+        };
+        let books = Books {
+            key_usage: one("SELECT CAST(COALESCE(SUM(usage), 0) AS BIGINT) FROM api_keys").await,
+            key_reserved: one("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM api_keys")
+                .await,
+            account_usage: one("SELECT CAST(COALESCE(SUM(usage), 0) AS BIGINT) FROM accounts")
+                .await,
+            account_reserved: one(
+                "SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM accounts",
+            )
+            .await,
+            reservations: one("SELECT COUNT(*) FROM reservations").await,
+            generations: one("SELECT COUNT(*) FROM generations").await,
+            generation_costs: one("SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM generations")
+                .await,
+        };
+        pool.close().await;
+        books
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Books {
+    key_usage: i64,
+    key_reserved: i64,
+    account_usage: i64,
+    account_reserved: i64,
+    reservations: i64,
+    generations: i64,
+    generation_costs: i64,
+}
+
+impl Books {
+    /// Usage on the key and the account equals the generation records, and nothing is held.
+    fn assert_consistent(&self) {
+        assert_eq!(self.key_usage, self.generation_costs, "{self:?}");
+        assert_eq!(self.account_usage, self.generation_costs, "{self:?}");
+        assert_eq!(
+            (self.key_reserved, self.account_reserved, self.reservations),
+            (0, 0, 0),
+            "{self:?}"
+        );
+    }
+}
+
+/// A gateway on `database` serving `openai/gpt-4.1-nano` from `scenario` at `prices` (TOML
+/// fields of the endpoint).
+async fn gateway(
+    database: &Database,
+    mock: &MockUpstream,
+    scenario: &str,
+    prices: &str,
+) -> Gateway {
+    gateway_with_redis(database, mock, scenario, prices, None).await
+}
+
+/// [`gateway`], keeping rate limits in Redis at `redis` when given.
+async fn gateway_with_redis(
+    database: &Database,
+    mock: &MockUpstream,
+    scenario: &str,
+    prices: &str,
+    redis: Option<&str>,
+) -> Gateway {
+    let redis = redis.map_or(String::new(), |url| format!("redis_url = {url:?}\n"));
+    let config = format!(
+        "{}[[models]]\nid = \"openai/gpt-4.1-nano\"\nendpoints = [{{ provider = \"oa\", upstream_model = \"up\", {prices} }}]\n\n{}{redis}",
+        provider("oa", "openai", mock, scenario, ""),
+        database.config()
+    );
+    Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await
+}
+
+async fn admin(gateway: &Gateway, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = gateway
+        .client
+        .request(
+            method.parse().unwrap(),
+            format!("{}/admin{path}", gateway.url),
+        )
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Creates a key with `settings` on account `account` holding `credits` USD; returns
+/// (key id, secret).
+async fn key_with_credits(
+    gateway: &Gateway,
+    account: &str,
+    credits: &str,
+    settings: Value,
+) -> (String, String) {
+    let mut body = json!({ "label": "test", "account": account });
+    body.as_object_mut()
+        .unwrap()
+        .extend(settings.as_object().unwrap().clone());
+    let (status, created) = admin(gateway, "POST", "/keys", body).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, account) = admin(
+        gateway,
+        "POST",
+        &format!("/accounts/{account}/credits"),
+        json!({ "amount": credits }),
+    )
+    .await;
+    assert_eq!(status, 200, "{account}");
+    (
+        created["data"]["id"].as_str().unwrap().to_owned(),
+        created["data"]["key"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn chat_as(gateway: &Gateway, secret: &str, body: &Value) -> (u16, Value) {
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(secret)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn get_as(gateway: &Gateway, secret: &str, path: &str) -> (u16, Value) {
+    let response = gateway
+        .client
+        .get(format!("{}{path}", gateway.url))
+        .bearer_auth(secret)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Starts a streamed request for `model` and returns once its headers arrived (its hold is
+/// taken), with the response left open.
+async fn chat_as_stream_start(
+    gateway: &Gateway,
+    secret: &str,
+    model: &str,
+) -> (u16, reqwest::Response) {
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(secret)
+        .json(&request(model, true))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response)
+}
+
+/// openai-text reports 16 prompt + 363 completion tokens.
+const TOKEN_PRICES: &str = "prompt_price = \"0.10\", completion_price = \"0.40\"";
+
+#[tokio::test]
+async fn keys_gate_requests_and_usage_is_reported_in_openrouter_shapes() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", TOKEN_PRICES).await;
+    let body = request("openai/gpt-4.1-nano", false);
+
+    let (status, _, error) = gateway.chat(&body).await;
+    assert_eq!(status, 401, "{error}");
+    assert_eq!(error["error"]["code"], "invalid_api_key");
+    let (status, _) = chat_as(&gateway, "sk-sy-v1-not-a-key", &body).await;
+    assert_eq!(status, 401);
+
+    let (key_id, secret) = key_with_credits(&gateway, "acme", "0", json!({ "limit": 1 })).await;
+    let (status, error) = chat_as(&gateway, &secret, &body).await;
+    assert_eq!(status, 402, "{error}");
+    assert_eq!(error["error"]["code"], "insufficient_credits");
+    assert_eq!(mock.requests_for("fixture=openai/openai-text").len(), 0);
+
+    let (status, _) = admin(
+        &gateway,
+        "POST",
+        "/accounts/acme/credits",
+        json!({ "amount": 2.5 }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, answer) = chat_as(&gateway, &secret, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    // 16 × 0.10 + 363 × 0.40 = 146.8 per million, + 5%
+    assert_eq!(answer["usage"]["cost"].as_f64(), Some(0.00015414));
+
+    let id = answer["id"].as_str().unwrap();
+    let (status, record) = get_as(&gateway, &secret, &format!("/api/v1/generation?id={id}")).await;
+    assert_eq!(status, 200, "{record}");
+    let record = &record["data"];
+    assert_eq!(record["model"], "openai/gpt-4.1-nano");
+    assert_eq!(record["provider_name"], "oa");
+    assert_eq!(record["native_tokens_prompt"], 16);
+    assert_eq!(record["native_tokens_completion"], 363);
+    assert_eq!(record["total_cost"].as_f64(), Some(0.00015414));
+    assert_eq!(record["finish_reason"], "stop");
+    assert_eq!(record["streamed"], false);
+    assert_eq!(record["cancelled"], false);
+    assert_eq!(record["attempts"], json!([]));
+
+    let (status, key) = get_as(&gateway, &secret, "/api/v1/key").await;
+    assert_eq!(status, 200, "{key}");
+    assert_eq!(key["data"]["usage"].as_f64(), Some(0.00015414));
+    assert_eq!(key["data"]["usage_daily"].as_f64(), Some(0.00015414));
+    assert_eq!(key["data"]["usage_monthly"].as_f64(), Some(0.00015414));
+    assert_eq!(key["data"]["limit"].as_f64(), Some(1.0));
+    assert_eq!(key["data"]["limit_remaining"].as_f64(), Some(0.99984586));
+    let (status, credits) = get_as(&gateway, &secret, "/api/v1/credits").await;
+    assert_eq!(status, 200);
+    assert_eq!(credits["data"]["total_credits"].as_f64(), Some(2.5));
+    assert_eq!(credits["data"]["total_usage"].as_f64(), Some(0.00015414));
+
+    database.books().await.assert_consistent();
+
+    // Disabled, then deleted: refused. The secret is never listed.
+    let (status, updated) = admin(
+        &gateway,
+        "PATCH",
+        &format!("/keys/{key_id}"),
+        json!({ "disabled": true, "label": "off" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["label"], "off");
+    assert_eq!(chat_as(&gateway, &secret, &body).await.0, 401);
+    let (_, listed) = admin(&gateway, "GET", "/keys", json!({})).await;
+    assert!(!listed.to_string().contains(&secret));
+    assert_eq!(
+        admin(&gateway, "DELETE", &format!("/keys/{key_id}"), json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(chat_as(&gateway, &secret, &body).await.0, 401);
+}
+
+/// Per-request price 0.001 plus 363 completion tokens at $1 per million, + 5%: 0.00143115 a
+/// call. With `max_tokens` = 363 and free prompts the worst case equals the actual cost, so a
+/// limit of 50 calls admits exactly 50 whatever the timing.
+const CALL_PRICES: &str =
+    "prompt_price = \"0\", completion_price = \"1\", request_price = \"0.001\"";
+const CALL_NANOS: i64 = 1_431_150;
+
+async fn limit_holds_under_parallel_load(database: Database) {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", CALL_PRICES).await;
+    let (_, secret) = key_with_credits(
+        &gateway,
+        "acme",
+        "100",
+        json!({ "limit": "0.0715575", "limit_reset": "monthly" }),
+    )
+    .await;
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["max_tokens"] = json!(363);
+
+    let calls = (0..200).map(|_| chat_as(&gateway, &secret, &body));
+    let results = futures_util::future::join_all(calls).await;
+    let served: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    let refused = results
+        .iter()
+        .filter(|(s, b)| *s == 402 && b["error"]["code"] == "key_limit_exceeded")
+        .count();
+    assert_eq!(
+        (served.len(), refused),
+        (50, 150),
+        "{:?}",
+        results.iter().find(|(s, _)| *s != 200 && *s != 402)
+    );
+
+    let books = database.books().await;
+    books.assert_consistent();
+    assert_eq!(
+        (books.generations, books.generation_costs),
+        (50, 50 * CALL_NANOS)
+    );
+    for answer in served {
+        let id = answer["id"].as_str().unwrap();
+        let (status, record) =
+            get_as(&gateway, &secret, &format!("/api/v1/generation?id={id}")).await;
+        assert_eq!(status, 200, "{record}");
+        assert_eq!(record["data"]["total_cost"].as_f64(), Some(0.00143115));
+    }
+    let (_, key) = get_as(&gateway, &secret, "/api/v1/key").await;
+    assert_eq!(key["data"]["limit_remaining"].as_f64(), Some(0.0));
+}
+
+#[tokio::test]
+async fn two_hundred_parallel_requests_never_pass_the_limit_on_sqlite() {
+    limit_holds_under_parallel_load(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn two_hundred_parallel_requests_never_pass_the_limit_on_postgres() {
+    if let Some(database) =
+        Database::postgres("two_hundred_parallel_requests_never_pass_the_limit_on_postgres").await
+    {
+        limit_holds_under_parallel_load(database).await;
+    }
+}
+
+#[tokio::test]
+async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
+    let test = "two_gateways_on_one_postgres_share_a_key_limit_exactly";
+    let Some(database) = Database::postgres(test).await else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let scenario = "fixture=openai/openai-text";
+    let first = gateway(&database, &mock, scenario, CALL_PRICES).await;
+    let second = gateway(&database, &mock, scenario, CALL_PRICES).await;
+    let (_, secret) =
+        key_with_credits(&first, "acme", "100", json!({ "limit": "0.0715575" })).await;
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["max_tokens"] = json!(363);
+
+    let calls =
+        (0..200).map(|i| chat_as(if i % 2 == 0 { &first } else { &second }, &secret, &body));
+    let results = futures_util::future::join_all(calls).await;
+    let served = results.iter().filter(|(status, _)| *status == 200).count();
+    let refused = results.iter().filter(|(status, _)| *status == 402).count();
+    assert_eq!((served, refused), (50, 150));
+    let books = database.books().await;
+    books.assert_consistent();
+    assert_eq!(
+        (books.generations, books.generation_costs),
+        (50, 50 * CALL_NANOS)
+    );
+}
+
+#[tokio::test]
+async fn the_generation_record_lists_the_failed_attempts_before_the_one_that_served() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let config = format!(
+        "{}{}[[models]]\nid = \"openai/gpt-4.1-nano\"\nendpoints = [{{ provider = \"bad\", upstream_model = \"up\", prompt_price = \"0.05\", completion_price = \"0.2\" }}, {{ provider = \"good\", upstream_model = \"up\", {TOKEN_PRICES} }}]\n\n{}",
+        provider("bad", "openai", &mock, "status=503", ""),
+        provider("good", "openai", &mock, "fixture=openai/openai-text", ""),
+        database.config()
+    );
+    // The price policy puts failed endpoints last: only the first request may try `bad` first,
+    // so it is the one checked.
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "1", json!({})).await;
+    let mut checked = false;
+    for _ in 0..20 {
+        let (status, answer) =
+            chat_as(&gateway, &secret, &request("openai/gpt-4.1-nano", false)).await;
+        assert_eq!(status, 200, "{answer}");
+        let id = answer["id"].as_str().unwrap();
+        let (_, record) = get_as(&gateway, &secret, &format!("/api/v1/generation?id={id}")).await;
+        let attempts = record["data"]["attempts"].as_array().unwrap().clone();
+        assert_eq!(record["data"]["provider_name"], "good");
+        if let [attempt] = attempts.as_slice() {
+            assert_eq!(attempt["provider"], "bad");
+            assert_eq!(attempt["model"], "openai/gpt-4.1-nano");
+            checked = true;
+            break;
+        }
+        assert_eq!(attempts, Vec::<Value>::new());
+    }
+    assert!(checked, "`bad` was never tried first");
+    database.books().await.assert_consistent();
+}
+
+#[tokio::test]
+async fn rate_limits_refuse_requests_past_a_keys_requests_and_tokens_per_minute() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", TOKEN_PRICES).await;
+    let body = request("openai/gpt-4.1-nano", false);
+
+    // Two requests a minute: the bucket holds two, and refills one every 30 s.
+    let (_, secret) =
+        key_with_credits(&gateway, "acme", "1", json!({ "requests_per_minute": 2 })).await;
+    assert_eq!(chat_as(&gateway, &secret, &body).await.0, 200);
+    assert_eq!(chat_as(&gateway, &secret, &body).await.0, 200);
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(&secret)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "rate_limited");
+
+    // 100 tokens a minute: the first call (379 tokens) runs the bucket into debt for minutes.
+    let (_, secret) =
+        key_with_credits(&gateway, "acme", "1", json!({ "tokens_per_minute": 100 })).await;
+    assert_eq!(chat_as(&gateway, &secret, &body).await.0, 200);
+    assert_eq!(chat_as(&gateway, &secret, &body).await.0, 429);
+}
+
+#[tokio::test]
+async fn two_gateways_share_a_rate_limit_through_redis() {
+    let test = "two_gateways_share_a_rate_limit_through_redis";
+    let (Some(redis), Some(database)) = (test_redis_url(test), Database::postgres(test).await)
+    else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let scenario = "fixture=openai/openai-text";
+    let first = gateway_with_redis(&database, &mock, scenario, TOKEN_PRICES, Some(&redis)).await;
+    let second = gateway_with_redis(&database, &mock, scenario, TOKEN_PRICES, Some(&redis)).await;
+    let (_, secret) =
+        key_with_credits(&first, "acme", "10", json!({ "requests_per_minute": 10 })).await;
+    let body = request("openai/gpt-4.1-nano", false);
+
+    let started = std::time::Instant::now();
+    let calls = (0..30).map(|i| chat_as(if i % 2 == 0 { &first } else { &second }, &secret, &body));
+    let results = futures_util::future::join_all(calls).await;
+    let elapsed = started.elapsed().as_secs();
+    let served = results.iter().filter(|(status, _)| *status == 200).count() as u64;
+    let limited = results.iter().filter(|(status, _)| *status == 429).count() as u64;
+    assert_eq!(served + limited, 30);
+    // Ten at once, plus one per 6 s the burst took to run: never ten per gateway.
+    assert!(
+        (10..=10 + elapsed / 6).contains(&served),
+        "{served} served in {elapsed} s"
+    );
+}
+
+#[tokio::test]
+async fn a_client_gone_mid_stream_is_charged_for_what_it_got_and_the_record_says_cancelled() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    // The upstream sends 5 chunks, then nothing: the client leaves after reading them.
+    let gateway = gateway(
+        &database,
+        &mock,
+        "fixture=openai/openai-text,stall_after=5",
+        TOKEN_PRICES,
+    )
+    .await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "1", json!({})).await;
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(&secret)
+        .json(&request("openai/gpt-4.1-nano", true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let id = response.headers()["x-generation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let mut body = response.bytes_stream();
+    let mut received = Vec::new();
+    while received.windows(2).filter(|w| w == b"\n\n").count() < 3 {
+        received.extend_from_slice(&body.next().await.unwrap().unwrap());
+    }
+    drop(body);
+
+    let record = loop {
+        let (status, record) =
+            get_as(&gateway, &secret, &format!("/api/v1/generation?id={id}")).await;
+        if status == 200 {
+            break record["data"].clone();
+        }
+        assert_eq!(status, 404, "{record}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(record["streamed"], true);
+    assert_eq!(record["cancelled"], true);
+    // Charged: the prompt estimated from the body, and at least the chunks relayed.
+    let completion = record["native_tokens_completion"].as_i64().unwrap();
+    assert!((3..=5).contains(&completion), "{record}");
+    assert!(record["total_cost"].as_f64().unwrap() > 0.0, "{record}");
+    database.books().await.assert_consistent();
+}
+
+#[tokio::test]
+async fn a_gateway_killed_under_load_loses_no_settled_record_and_leaks_no_hold() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    // Each answer takes a while, so requests are in flight when the gateway dies; and two
+    // streams stall after their first chunks, so some surely are.
+    let config = format!(
+        "{}{}[[models]]\nid = \"openai/gpt-4.1-nano\"\nendpoints = [{{ provider = \"oa\", upstream_model = \"up\", {TOKEN_PRICES} }}]\n[[models]]\nid = \"openai/stalled\"\nendpoints = [{{ provider = \"st\", upstream_model = \"up\", {TOKEN_PRICES} }}]\n\n{}",
+        provider(
+            "oa",
+            "openai",
+            &mock,
+            "fixture=openai/openai-text,delay_ms=100",
+            ""
+        ),
+        provider(
+            "st",
+            "openai",
+            &mock,
+            "fixture=openai/openai-text,stall_after=2",
+            ""
+        ),
+        database.config()
+    );
+    let start = || Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]);
+    let gateway_a = start().await;
+    let (_, secret) = key_with_credits(&gateway_a, "acme", "10", json!({})).await;
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let (status, response) = chat_as_stream_start(&gateway_a, &secret, "openai/stalled").await;
+        assert_eq!(status, 200);
+        stalled.push(response);
+    }
+    let body = request("openai/gpt-4.1-nano", false);
+
+    let (served_tx, mut served_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let client = gateway_a.client.clone();
+        let url = format!("{}/v1/chat/completions", gateway_a.url);
+        let (secret, body, served_tx) = (secret.clone(), body.clone(), served_tx.clone());
+        load.push(tokio::spawn(async move {
+            loop {
+                let Ok(response) = client
+                    .post(&url)
+                    .bearer_auth(&secret)
+                    .json(&body)
+                    .send()
+                    .await
+                else {
+                    return;
+                };
+                let Ok(answer) = response.json::<Value>().await else {
+                    return;
+                };
+                if let Some(id) = answer["id"].as_str() {
+                    let _ = served_tx.send(id.to_owned());
+                }
+            }
+        }));
+    }
+    let mut served = Vec::new();
+    while served.len() < 20 {
+        served.push(served_rx.recv().await.unwrap());
+    }
+    drop(gateway_a); // SIGKILL
+    for task in load {
+        task.await.unwrap();
+    }
+    while let Ok(id) = served_rx.try_recv() {
+        served.push(id);
+    }
+    let before = database.books().await;
+    assert!(before.reservations >= 2, "{before:?}");
+    drop(stalled);
+
+    let gateway_b = start().await;
+    database.books().await.assert_consistent();
+    for id in &served {
+        let (status, record) =
+            get_as(&gateway_b, &secret, &format!("/api/v1/generation?id={id}")).await;
+        assert_eq!(status, 200, "served {id} but its record is lost: {record}");
+    }
+    let (status, _) = chat_as(&gateway_b, &secret, &body).await;
+    assert_eq!(status, 200);
+    database.books().await.assert_consistent();
+}
+
+/// Runs `switchyard <args>` against `gateway` with the admin token; returns its JSON output.
+async fn cli(gateway: &Gateway, args: &[&str]) -> Value {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .args(["--gateway", &gateway.url])
+        .env("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{args:?} printed {stdout}"))
+}
+
+#[tokio::test]
+async fn the_cli_creates_lists_updates_and_deletes_keys_and_adds_credits() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", TOKEN_PRICES).await;
+
+    let created = cli(
+        &gateway,
+        &[
+            "keys",
+            "create",
+            "--label",
+            "ci",
+            "--account",
+            "team",
+            "--limit",
+            "5",
+            "--limit-reset",
+            "daily",
+        ],
+    )
+    .await;
+    let id = created["data"]["id"].as_str().unwrap();
+    let secret = created["data"]["key"].as_str().unwrap();
+    assert_eq!(created["data"]["limit_reset"], "daily");
+    let account = cli(&gateway, &["credits", "add", "team", "3.5"]).await;
+    assert_eq!(account["data"]["total_credits"].as_f64(), Some(3.5));
+    let (status, _) = chat_as(&gateway, secret, &request("openai/gpt-4.1-nano", false)).await;
+    assert_eq!(status, 200);
+
+    let listed = cli(&gateway, &["keys", "list"]).await;
+    assert_eq!(listed["data"][0]["id"], id);
+    assert_eq!(listed["data"][0]["usage"].as_f64(), Some(0.00015414));
+    assert!(!listed.to_string().contains(secret));
+    let updated = cli(
+        &gateway,
+        &[
+            "keys",
+            "update",
+            id,
+            "--no-limit",
+            "--label",
+            "renamed",
+            "--disable",
+        ],
+    )
+    .await;
+    assert_eq!(updated["data"]["limit"], Value::Null);
+    assert_eq!(updated["data"]["label"], "renamed");
+    assert_eq!(updated["data"]["disabled"], true);
+    assert_eq!(cli(&gateway, &["keys", "delete", id]).await["deleted"], id);
+    assert_eq!(cli(&gateway, &["keys", "list"]).await["data"], json!([]));
+}

@@ -1,0 +1,160 @@
+//! The accounting store on its own, on SQLite (and PostgreSQL when
+//! `SWITCHYARD_TEST_POSTGRES_URL` is set, in a fresh database): limit windows, credits and the recovery of holds.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::fresh_postgres_database;
+use sqlx::Row;
+use switchyard::accounting::money::{LimitReset, now};
+use switchyard::accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
+use switchyard::config::AccountingConfig;
+
+fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
+    GenerationRecord {
+        id: format!("gen-{}", reservation.id),
+        key_id: reservation.key_id.clone(),
+        account_id: reservation.account_id.clone(),
+        model: "m".to_owned(),
+        provider: "p".to_owned(),
+        prompt_tokens: 1,
+        completion_tokens: 1,
+        reasoning_tokens: 0,
+        cached_tokens: 0,
+        cache_write_tokens: 0,
+        cost,
+        upstream_cost: cost,
+        latency_ms: 1,
+        generation_ms: 2,
+        finish_reason: Some("stop".to_owned()),
+        streamed: false,
+        cancelled: false,
+        attempts: "[]".to_owned(),
+        created_at: now(),
+    }
+}
+
+/// A daily limit of 100 nano-USD on an account holding 1000.
+async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String) {
+    let store = Store::open(&config).await.unwrap();
+    let account = format!("acct-{}", now());
+    store.add_credits(&account, 1_000).await.unwrap();
+    let new_key = NewKey {
+        account_id: account.clone(),
+        label: "daily".to_owned(),
+        limit: Some(100),
+        limit_reset: Some(LimitReset::Daily),
+        expires_at: None,
+        requests_per_minute: None,
+        tokens_per_minute: None,
+    };
+    let key = store
+        .create_key(
+            &format!("key-{account}"),
+            &format!("hash-{account}"),
+            &new_key,
+        )
+        .await
+        .unwrap();
+
+    let first = store.reserve(&key, 60).await.unwrap().unwrap();
+    assert_eq!(
+        store.reserve(&key, 50).await.unwrap(),
+        Err(Refusal::KeyLimit)
+    );
+    store.settle(&first, &record(&first, 40)).await.unwrap();
+    // 40 spent: 60 more fit exactly, one nano more does not.
+    assert_eq!(
+        store.reserve(&key, 61).await.unwrap(),
+        Err(Refusal::KeyLimit)
+    );
+    let second = store.reserve(&key, 60).await.unwrap().unwrap();
+    store.release(&second).await.unwrap();
+
+    // The window began yesterday: the day's spending starts over.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&raw_url).await.unwrap();
+    sqlx::query("UPDATE api_keys SET window_start = window_start - 86400 WHERE id = $1")
+        .bind(&key.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let third = store.reserve(&key, 100).await.unwrap().unwrap();
+    let stored = store.key(&key.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.usage, stored.window_usage, stored.reserved),
+        (40, 0, 100)
+    );
+
+    // Credits bound every key of the account: 1000 − 40 spent − 100 held leaves 860.
+    let unlimited = NewKey {
+        limit: None,
+        limit_reset: None,
+        label: "unlimited".to_owned(),
+        ..new_key
+    };
+    let other = store
+        .create_key(
+            &format!("key2-{account}"),
+            &format!("hash2-{account}"),
+            &unlimited,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reserve(&other, 861).await.unwrap(),
+        Err(Refusal::Credits)
+    );
+    let held = store.reserve(&other, 860).await.unwrap().unwrap();
+
+    // A gateway that stopped leaves holds; recovery releases them, and a late settlement of a
+    // released hold still charges.
+    assert_eq!(store.release_stale(i64::MAX).await.unwrap(), 2);
+    store.settle(&held, &record(&held, 10)).await.unwrap();
+    let account = store.account(&account).await.unwrap().unwrap();
+    assert_eq!(
+        (account.credits, account.usage, account.reserved),
+        (1_000, 50, 0)
+    );
+    let reserved: i64 = sqlx::query("SELECT reserved FROM api_keys WHERE id = $1")
+        .bind(&third.key_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(reserved, 0);
+    assert_eq!(
+        store
+            .generation(&format!("gen-{}", held.id))
+            .await
+            .unwrap()
+            .unwrap()
+            .cost,
+        10
+    );
+}
+
+#[tokio::test]
+async fn limit_windows_credits_and_recovery_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let config = AccountingConfig {
+        sqlite_path: path.clone(),
+        ..AccountingConfig::default()
+    };
+    windows_credits_and_recovery(config, format!("sqlite://{}", path.display())).await;
+}
+
+#[tokio::test]
+async fn limit_windows_credits_and_recovery_on_postgres() {
+    let test = "limit_windows_credits_and_recovery_on_postgres";
+    let Some(url) = fresh_postgres_database(test).await else {
+        return;
+    };
+    let config = AccountingConfig {
+        postgres_url: Some(url.clone()),
+        ..AccountingConfig::default()
+    };
+    windows_credits_and_recovery(config, url).await;
+}
