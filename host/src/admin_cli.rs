@@ -64,6 +64,9 @@ pub enum KeysCommand {
         /// Removes both rate limits.
         #[arg(long, conflicts_with_all = ["requests_per_minute", "tokens_per_minute"])]
         no_rate_limits: bool,
+        /// The key's requests use each model's routing policy again.
+        #[arg(long, conflicts_with = "routing_policy")]
+        no_routing_policy: bool,
         /// Refuses requests with the key.
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
@@ -102,6 +105,9 @@ pub struct KeySettings {
     /// Rate limit: prompt and completion tokens per minute.
     #[arg(long)]
     tokens_per_minute: Option<u32>,
+    /// Routing policy plugin for the key's requests (e.g. `latency`), instead of each model's.
+    #[arg(long)]
+    routing_policy: Option<String>,
 }
 
 fn parse_reset(text: &str) -> Result<LimitReset, String> {
@@ -141,6 +147,9 @@ impl KeySettings {
         if let Some(tokens) = self.tokens_per_minute {
             body.insert("tokens_per_minute".to_owned(), json!(tokens));
         }
+        if let Some(policy) = &self.routing_policy {
+            body.insert("routing_policy".to_owned(), json!(policy));
+        }
     }
 }
 
@@ -168,6 +177,7 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
             no_limit_reset,
             no_expiry,
             no_rate_limits,
+            no_routing_policy,
             disable,
             enable,
             target,
@@ -183,6 +193,7 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
                 (no_expiry, "expires_at"),
                 (no_rate_limits, "requests_per_minute"),
                 (no_rate_limits, "tokens_per_minute"),
+                (no_routing_policy, "routing_policy"),
             ];
             for (_, field) in cleared.iter().filter(|(clear, _)| *clear) {
                 body.insert((*field).to_owned(), Value::Null);

@@ -720,3 +720,70 @@ async fn the_cli_creates_lists_updates_and_deletes_keys_and_adds_credits() {
     assert_eq!(cli(&gateway, &["keys", "delete", id]).await["deleted"], id);
     assert_eq!(cli(&gateway, &["keys", "list"]).await["data"], json!([]));
 }
+
+#[tokio::test]
+async fn a_keys_routing_policy_replaces_the_models_policy() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let slow = "fixture=openai/openai-text,delay_ms=300";
+    let fast = "fixture=openai/openai-text,delay_ms=1";
+    let config = format!(
+        "{}{}[[models]]\nid = \"m/k\"\nendpoints = [{{ provider = \"slow\", upstream_model = \"up\", prompt_price = \"0.01\", completion_price = \"0.01\" }}, {{ provider = \"fast\", upstream_model = \"up\", prompt_price = \"10\", completion_price = \"10\" }}]\n\n{}",
+        provider("slow", "openai", &mock, slow, ""),
+        provider("fast", "openai", &mock, fast, ""),
+        database.config()
+    );
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let (_, default_key) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let (id, latency_key) = key_with_credits(
+        &gateway,
+        "acme",
+        "10",
+        json!({ "routing_policy": "latency" }),
+    )
+    .await;
+    // Measure both endpoints once.
+    for provider in ["slow", "fast"] {
+        let mut body = request("m/k", false);
+        body["provider"] = json!({ "only": [provider] });
+        let (status, answer) = chat_as(&gateway, &default_key, &body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    for _ in 0..3 {
+        // The model's policy (price) picks the cheap, slow endpoint; the key's picks the fast.
+        let (_, answer) = chat_as(&gateway, &default_key, &request("m/k", false)).await;
+        assert_eq!(answer["provider"], "slow", "{answer}");
+        let (_, answer) = chat_as(&gateway, &latency_key, &request("m/k", false)).await;
+        assert_eq!(answer["provider"], "fast", "{answer}");
+    }
+    // A sort in the request still wins over the key's policy.
+    let mut body = request("m/k", false);
+    body["provider"] = json!({ "sort": "price" });
+    let (_, answer) = chat_as(&gateway, &latency_key, &body).await;
+    assert_eq!(answer["provider"], "slow", "{answer}");
+
+    // Unknown policies are refused; null gives the model's policy back.
+    let path = format!("/keys/{id}");
+    let (status, error) = admin(
+        &gateway,
+        "PATCH",
+        &path,
+        json!({ "routing_policy": "fastest" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fastest")
+    );
+    let (status, updated) =
+        admin(&gateway, "PATCH", &path, json!({ "routing_policy": null })).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["routing_policy"], Value::Null);
+    let (_, answer) = chat_as(&gateway, &latency_key, &request("m/k", false)).await;
+    assert_eq!(answer["provider"], "slow", "{answer}");
+    database.books().await.assert_consistent();
+}

@@ -47,6 +47,7 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
         expires_at: None,
         requests_per_minute: None,
         tokens_per_minute: None,
+        routing_policy: None,
     };
     let key = store
         .create_key(

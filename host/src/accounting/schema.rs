@@ -67,4 +67,5 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "ALTER TABLE api_keys ADD COLUMN tokens_per_minute BIGINT",
         ],
     ),
+    (3, &["ALTER TABLE api_keys ADD COLUMN routing_policy TEXT"]),
 ];

@@ -82,6 +82,8 @@ pub struct KeyRecord {
     pub requests_per_minute: Option<i64>,
     /// Rate limit: prompt and completion tokens per minute.
     pub tokens_per_minute: Option<i64>,
+    /// The routing policy plugin for this key's requests, instead of each model's.
+    pub routing_policy: Option<String>,
     /// Settled spending in all, nano-USD.
     pub usage: Nanos,
     /// Settled spending in the window that began at `window_start`, nano-USD.
@@ -118,6 +120,8 @@ pub struct NewKey {
     pub requests_per_minute: Option<i64>,
     /// Rate limit: tokens per minute.
     pub tokens_per_minute: Option<i64>,
+    /// Routing policy plugin for the key's requests.
+    pub routing_policy: Option<String>,
 }
 
 /// Changes to a key; `None` leaves a setting as it is.
@@ -137,6 +141,8 @@ pub struct KeyUpdate {
     pub requests_per_minute: Option<Option<i64>>,
     /// New tokens per minute (`Some(None)` removes the limit).
     pub tokens_per_minute: Option<Option<i64>>,
+    /// New routing policy (`Some(None)`: each model's own again).
+    pub routing_policy: Option<Option<String>>,
 }
 
 /// Money held for one request until it settles.
@@ -392,8 +398,8 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO api_keys (id, hash, account_id, label, usd_limit, limit_reset, expires_at,
-             window_start, created_at, requests_per_minute, tokens_per_minute)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             window_start, created_at, requests_per_minute, tokens_per_minute, routing_policy)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(id)
         .bind(hash)
@@ -409,6 +415,7 @@ impl Store {
         .bind(created)
         .bind(key.requests_per_minute)
         .bind(key.tokens_per_minute)
+        .bind(&key.routing_policy)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -475,6 +482,9 @@ impl Store {
         if let Some(tokens) = update.tokens_per_minute {
             key.tokens_per_minute = tokens;
         }
+        if let Some(policy) = &update.routing_policy {
+            key.routing_policy.clone_from(policy);
+        }
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
         if let Some(reset) = update.limit_reset
@@ -492,7 +502,7 @@ impl Store {
         sqlx::query(
             "UPDATE api_keys SET label = $2, usd_limit = $3, limit_reset = $4, expires_at = $5,
              disabled = $6, window_start = $7, window_usage = $8, requests_per_minute = $9,
-             tokens_per_minute = $10 WHERE id = $1",
+             tokens_per_minute = $10, routing_policy = $11 WHERE id = $1",
         )
         .bind(id)
         .bind(&key.label)
@@ -504,6 +514,7 @@ impl Store {
         .bind(key.window_usage)
         .bind(key.requests_per_minute)
         .bind(key.tokens_per_minute)
+        .bind(&key.routing_policy)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -722,8 +733,8 @@ const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spen
     WHERE key_id = $1 AND created_at >= $2";
 
 const KEY_COLUMNS: &str = "SELECT id, account_id, label, usd_limit, limit_reset, expires_at,
-    disabled, requests_per_minute, tokens_per_minute, usage, window_usage, window_start, reserved,
-    created_at FROM api_keys";
+    disabled, requests_per_minute, tokens_per_minute, routing_policy, usage, window_usage,
+    window_start, reserved, created_at FROM api_keys";
 
 fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
     let reset: Option<String> = row.try_get("limit_reset")?;
@@ -739,6 +750,7 @@ fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         requests_per_minute: row.try_get("requests_per_minute")?,
         tokens_per_minute: row.try_get("tokens_per_minute")?,
+        routing_policy: row.try_get("routing_policy")?,
         usage: row.try_get("usage")?,
         window_usage: row.try_get("window_usage")?,
         window_start: row.try_get("window_start")?,

@@ -140,6 +140,11 @@ impl Tab {
         }
     }
 
+    /// The routing policy the key chose, if any.
+    pub fn routing_policy(&self) -> Option<&str> {
+        self.state.as_ref()?.key.routing_policy.as_deref()
+    }
+
     /// Charges the served generation and releases the rest of the hold; durable when this
     /// returns. A settlement the database refuses keeps its hold (it can never overspend) and
     /// is logged.

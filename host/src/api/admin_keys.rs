@@ -58,6 +58,9 @@ struct CreateKey {
     /// Rate limit.
     #[serde(default)]
     tokens_per_minute: Option<u32>,
+    /// Routing policy plugin for the key's requests.
+    #[serde(default)]
+    routing_policy: Option<String>,
 }
 
 fn default_account() -> String {
@@ -82,6 +85,8 @@ struct UpdateKey {
     requests_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
     tokens_per_minute: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    routing_policy: Option<Option<String>>,
 }
 
 /// A field that is present, possibly `null`.
@@ -105,6 +110,9 @@ async fn create(
     Json(body): Json<CreateKey>,
 ) -> Result<Response, ApiError> {
     let accounting = enabled(&state, &headers)?;
+    if let Some(policy) = &body.routing_policy {
+        known_policy(&state, policy)?;
+    }
     let secret = new_secret();
     let key = NewKey {
         account_id: body.account,
@@ -114,6 +122,7 @@ async fn create(
         expires_at: body.expires_at,
         requests_per_minute: body.requests_per_minute.map(i64::from),
         tokens_per_minute: body.tokens_per_minute.map(i64::from),
+        routing_policy: body.routing_policy,
     };
     let record = accounting
         .store
@@ -142,6 +151,9 @@ async fn update(
     Json(body): Json<UpdateKey>,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
+    if let Some(Some(policy)) = &body.routing_policy {
+        known_policy(&state, policy)?;
+    }
     let limit = match body.limit {
         Some(Some(value)) => Some(Some(non_negative_usd(&value)?)),
         Some(None) => Some(None),
@@ -155,6 +167,7 @@ async fn update(
         disabled: body.disabled,
         requests_per_minute: body.requests_per_minute.map(|limit| limit.map(i64::from)),
         tokens_per_minute: body.tokens_per_minute.map(|limit| limit.map(i64::from)),
+        routing_policy: body.routing_policy,
     };
     let record = accounting
         .store
@@ -163,6 +176,16 @@ async fn update(
         .map_err(storage_error)?
         .ok_or_else(|| no_such("key", &id))?;
     Ok(Json(json!({ "data": key_json(&record) })))
+}
+
+/// Refuses a routing policy no loaded plugin provides (400).
+fn known_policy(state: &AppState, policy: &str) -> Result<(), ApiError> {
+    match state.plugins.router(policy) {
+        Some(_) => Ok(()),
+        None => Err(ApiError::invalid_request(format!(
+            "routing_policy: no routing policy plugin named {policy:?} is loaded"
+        ))),
+    }
 }
 
 async fn remove(
@@ -226,6 +249,7 @@ fn key_json(key: &KeyRecord) -> Value {
         "disabled": key.disabled,
         "requests_per_minute": key.requests_per_minute,
         "tokens_per_minute": key.tokens_per_minute,
+        "routing_policy": key.routing_policy,
         "expires_at": key.expires_at,
         "created_at": key.created_at,
     })

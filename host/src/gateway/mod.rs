@@ -73,6 +73,7 @@ impl Gateway {
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),
+            key_policy: call.tab.routing_policy(),
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
         let mut trace = plan.trace;

@@ -1,6 +1,6 @@
 //! Routing: from the requested model ids and the request's preferences to the ordered list of
 //! endpoints to try. The host resolves models and variants, applies the hard filters, has a
-//! policy plugin order what is left, then applies the request's soft preferences (performance
+//! policy plugin order what is left (the sort's policy, else the API key's, else the model's), then applies the request's soft preferences (performance
 //! thresholds, explicit `order`, `allow_fallbacks`).
 
 pub mod filters;
@@ -47,6 +47,8 @@ pub struct RouteRequest<'a> {
     pub max_tokens: Option<u64>,
     /// Seed for the policies' randomness.
     pub seed: u64,
+    /// The API key's routing policy, which replaces each model's (a sort still wins).
+    pub key_policy: Option<&'a str>,
 }
 
 /// The endpoints to try, best first, and how they were chosen.
@@ -96,9 +98,10 @@ pub async fn plan(
         };
         let (kept, candidate_traces) = filter(model, &input, plugins);
         let sort = (preferences.sort.map(|sort| sort.by)).or(variant.and_then(Variant::sort));
-        let policy = match sort {
-            Some(by) => sort_policy(config, by),
-            None => model.policy.clone(),
+        let policy = match (sort, request.key_policy) {
+            (Some(by), _) => sort_policy(config, by),
+            (None, Some(policy)) => policy.to_owned(),
+            (None, None) => model.policy.clone(),
         };
         groups.push(Group {
             policy: policy.clone(),
