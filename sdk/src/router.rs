@@ -173,7 +173,7 @@ pub fn sample_weighted(entries: Vec<(usize, f64)>, rng: &mut SeededRng) -> Vec<u
 
 /// Helpers for testing a policy natively (`cargo test`), without the gateway.
 pub mod testing {
-    use super::{Candidate, EndpointStats, RequestSummary};
+    use super::{Candidate, EndpointStats, RequestSummary, Router};
 
     /// Statistics of an endpoint never measured: no latency or throughput, no errors, idle.
     pub fn unmeasured() -> EndpointStats {
@@ -200,6 +200,18 @@ pub mod testing {
         }
     }
 
+    /// The order policy `R` gives candidates priced `prices` (see [`candidate`]) with the
+    /// statistics `stats(index)`, for [`summary`]`(42)`.
+    pub fn order_of<R: Router>(prices: &[f64], stats: impl Fn(usize) -> EndpointStats) -> Vec<u32> {
+        let candidates = (prices.iter().enumerate())
+            .map(|(index, price)| candidate("p", *price, stats(index)))
+            .collect();
+        match R::order(summary(42), candidates) {
+            Ok(order) => order,
+            Err(error) => panic!("the policy failed: {error}"),
+        }
+    }
+
     /// A request for model `m` of about 100 prompt tokens and at most 100 completion tokens.
     pub fn summary(seed: u64) -> RequestSummary {
         RequestSummary {
@@ -217,7 +229,8 @@ pub mod testing {
 /// ```ignore
 /// struct Latency;
 /// impl Ranking for Latency {
-///     fn describe() -> Descriptor { Descriptor { name: "latency".into(), version: "0.1.0".into() } }
+///     const NAME: &'static str = "latency";
+///     const VERSION: &'static str = "0.1.0";
 ///     fn score(_: &RequestSummary, candidate: &Candidate) -> Option<f64> {
 ///         candidate.stats.latency_p50_ms
 ///     }
@@ -225,8 +238,10 @@ pub mod testing {
 /// switchyard_sdk::export_router!(switchyard_sdk::router::Ranked<Latency>);
 /// ```
 pub trait Ranking: 'static {
-    /// Name and version.
-    fn describe() -> Descriptor;
+    /// The policy's name, e.g. `latency`.
+    const NAME: &'static str;
+    /// The policy's version (semver).
+    const VERSION: &'static str;
 
     /// The candidate's score for this request, lower is better; `None` when unknown.
     fn score(request: &RequestSummary, candidate: &Candidate) -> Option<f64>;
@@ -237,7 +252,10 @@ pub struct Ranked<R>(PhantomData<R>);
 
 impl<R: Ranking> Router for Ranked<R> {
     fn describe() -> Descriptor {
-        R::describe()
+        Descriptor {
+            name: R::NAME.to_owned(),
+            version: R::VERSION.to_owned(),
+        }
     }
 
     fn order(request: RequestSummary, candidates: Vec<Candidate>) -> Result<Vec<u32>, String> {

@@ -1,20 +1,17 @@
-//! The `latency` routing policy: lowest median time to first token first; endpoints without measurements after the measured ones; what `sort: "latency"` selects. Endpoints with a recent outage go last, and equal
-//! endpoints are ordered at random from the host's seed (see
+//! The `latency` routing policy: lowest median time to first token first; endpoints without
+//! measurements after the measured ones; what `sort: "latency"` selects. Endpoints with a recent
+//! outage go last, and equal endpoints are ordered at random from the host's seed (see
 //! [`switchyard_sdk::router::rank_by`]). Every candidate is kept: the ones after the first are
 //! fallbacks.
 
-use switchyard_sdk::router::{Candidate, Descriptor, Ranking, RequestSummary};
+use switchyard_sdk::router::{Candidate, Ranking, RequestSummary};
 
 /// The `latency` policy.
 pub struct Latency;
 
 impl Ranking for Latency {
-    fn describe() -> Descriptor {
-        Descriptor {
-            name: "latency".to_owned(),
-            version: "0.1.0".to_owned(),
-        }
-    }
+    const NAME: &'static str = "latency";
+    const VERSION: &'static str = "0.1.0";
 
     fn score(_: &RequestSummary, candidate: &Candidate) -> Option<f64> {
         candidate.stats.latency_p50_ms
@@ -26,15 +23,11 @@ switchyard_sdk::export_router!(switchyard_sdk::router::Ranked<Latency>);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_sdk::router::testing::{candidate, summary, unmeasured};
-    use switchyard_sdk::router::{EndpointStats, Ranked, Router};
+    use switchyard_sdk::router::testing::{order_of, unmeasured};
+    use switchyard_sdk::router::{EndpointStats, Ranked};
 
-    /// The order for candidates priced `prices`, with statistics from `stats(index)`.
     fn order(prices: &[f64], stats: impl Fn(usize) -> EndpointStats) -> Vec<u32> {
-        let candidates = (prices.iter().enumerate())
-            .map(|(index, price)| candidate("p", *price, stats(index)))
-            .collect();
-        Ranked::<Latency>::order(summary(42), candidates).expect("order")
+        order_of::<Ranked<Latency>>(prices, stats)
     }
 
     #[test]

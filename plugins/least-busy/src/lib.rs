@@ -1,20 +1,16 @@
-//! The `least-busy` routing policy: fewest requests in flight first, spreading load across equally idle endpoints at random. Endpoints with a recent outage go last, and equal
-//! endpoints are ordered at random from the host's seed (see
-//! [`switchyard_sdk::router::rank_by`]). Every candidate is kept: the ones after the first are
-//! fallbacks.
+//! The `least-busy` routing policy: fewest requests in flight first, spreading load across equally
+//! idle endpoints at random. Endpoints with a recent outage go last, and equal endpoints are
+//! ordered at random from the host's seed (see [`switchyard_sdk::router::rank_by`]). Every
+//! candidate is kept: the ones after the first are fallbacks.
 
-use switchyard_sdk::router::{Candidate, Descriptor, Ranking, RequestSummary};
+use switchyard_sdk::router::{Candidate, Ranking, RequestSummary};
 
 /// The `least-busy` policy.
 pub struct LeastBusy;
 
 impl Ranking for LeastBusy {
-    fn describe() -> Descriptor {
-        Descriptor {
-            name: "least-busy".to_owned(),
-            version: "0.1.0".to_owned(),
-        }
-    }
+    const NAME: &'static str = "least-busy";
+    const VERSION: &'static str = "0.1.0";
 
     fn score(_: &RequestSummary, candidate: &Candidate) -> Option<f64> {
         Some(f64::from(candidate.stats.in_flight))
@@ -26,15 +22,11 @@ switchyard_sdk::export_router!(switchyard_sdk::router::Ranked<LeastBusy>);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_sdk::router::testing::{candidate, summary, unmeasured};
-    use switchyard_sdk::router::{EndpointStats, Ranked, Router};
+    use switchyard_sdk::router::testing::{order_of, unmeasured};
+    use switchyard_sdk::router::{EndpointStats, Ranked};
 
-    /// The order for candidates priced `prices`, with statistics from `stats(index)`.
     fn order(prices: &[f64], stats: impl Fn(usize) -> EndpointStats) -> Vec<u32> {
-        let candidates = (prices.iter().enumerate())
-            .map(|(index, price)| candidate("p", *price, stats(index)))
-            .collect();
-        Ranked::<LeastBusy>::order(summary(42), candidates).expect("order")
+        order_of::<Ranked<LeastBusy>>(prices, stats)
     }
 
     #[test]

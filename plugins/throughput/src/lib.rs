@@ -1,20 +1,17 @@
-//! The `throughput` routing policy: highest median output throughput (tokens/s) first; endpoints without measurements after the measured ones; what `sort: "throughput"` and `:nitro` select. Endpoints with a recent outage go last, and equal
-//! endpoints are ordered at random from the host's seed (see
-//! [`switchyard_sdk::router::rank_by`]). Every candidate is kept: the ones after the first are
-//! fallbacks.
+//! The `throughput` routing policy: highest median output throughput (tokens/s) first; endpoints
+//! without measurements after the measured ones; what `sort: "throughput"` and `:nitro` select.
+//! Endpoints with a recent outage go last, and equal endpoints are ordered at random from the
+//! host's seed (see [`switchyard_sdk::router::rank_by`]). Every candidate is kept: the ones after
+//! the first are fallbacks.
 
-use switchyard_sdk::router::{Candidate, Descriptor, Ranking, RequestSummary};
+use switchyard_sdk::router::{Candidate, Ranking, RequestSummary};
 
 /// The `throughput` policy.
 pub struct Throughput;
 
 impl Ranking for Throughput {
-    fn describe() -> Descriptor {
-        Descriptor {
-            name: "throughput".to_owned(),
-            version: "0.1.0".to_owned(),
-        }
-    }
+    const NAME: &'static str = "throughput";
+    const VERSION: &'static str = "0.1.0";
 
     fn score(_: &RequestSummary, candidate: &Candidate) -> Option<f64> {
         candidate
@@ -29,15 +26,11 @@ switchyard_sdk::export_router!(switchyard_sdk::router::Ranked<Throughput>);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_sdk::router::testing::{candidate, summary, unmeasured};
-    use switchyard_sdk::router::{EndpointStats, Ranked, Router};
+    use switchyard_sdk::router::testing::{order_of, unmeasured};
+    use switchyard_sdk::router::{EndpointStats, Ranked};
 
-    /// The order for candidates priced `prices`, with statistics from `stats(index)`.
     fn order(prices: &[f64], stats: impl Fn(usize) -> EndpointStats) -> Vec<u32> {
-        let candidates = (prices.iter().enumerate())
-            .map(|(index, price)| candidate("p", *price, stats(index)))
-            .collect();
-        Ranked::<Throughput>::order(summary(42), candidates).expect("order")
+        order_of::<Ranked<Throughput>>(prices, stats)
     }
 
     #[test]
