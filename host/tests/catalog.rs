@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Gateway, KEY_ENV, request};
+use common::{AWS_ENV, Gateway, KEY_ENV, request};
 use serde_json::Value;
 use switchyard::catalog::builtin::{self, ALIASES};
 use switchyard::catalog::import::ImportRules;
@@ -103,6 +103,15 @@ fn the_builtin_catalog_validates() {
         .find(|model| model.id == "meta-llama/llama-3.3-70b-instruct")
         .expect("llama 3.3");
     assert!(llama.endpoints.len() >= 3, "{:?}", llama.endpoints);
+    // Bedrock's endpoints name a Bedrock model id (`meta.llama3-3-70b-instruct-v1:0`) or an
+    // inference profile (`us.…`), as its Converse URL takes them.
+    let bedrock = (file.models.iter())
+        .flat_map(|model| &model.endpoints)
+        .filter(|endpoint| endpoint.provider == "bedrock");
+    for endpoint in bedrock {
+        let id = &endpoint.upstream_model;
+        assert!(id.contains('.') && !id.contains(['/', '@']), "{id}");
+    }
 
     // Every alias resolves to an endpoint of its canonical model.
     let rules = ImportRules::parse(ALIASES).expect("rules");
@@ -151,13 +160,30 @@ async fn every_builtin_provider_has_a_loaded_adapter() {
 /// Environment with one credential: every other built-in provider's variables are blanked (an
 /// empty variable disables its provider), in case the shell running the tests has them.
 fn only_credential(variable: &str, value: &str) -> Vec<(String, String)> {
+    only_credentials(&[(variable, value)])
+}
+
+/// Environment with these credentials only, the other built-in providers' variables (AWS ones
+/// too) blanked.
+fn only_credentials(credentials: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = (builtin::providers().unwrap().into_values())
-        .flat_map(|provider| [provider.api_key_env, provider.base_url_env])
-        .flatten()
-        .filter(|name| name != variable)
+        .flat_map(|provider| {
+            let aws = provider.aws_credentials.map(|aws| {
+                [aws.access_key_id_env, aws.secret_access_key_env]
+                    .into_iter()
+                    .chain(aws.session_token_env)
+            });
+            [provider.api_key_env, provider.base_url_env]
+                .into_iter()
+                .flatten()
+                .chain(aws.into_iter().flatten())
+        })
+        .filter(|name| !credentials.iter().any(|(variable, _)| variable == name))
         .map(|name| (name, String::new()))
         .collect();
-    env.push((variable.to_owned(), value.to_owned()));
+    env.extend(
+        (credentials.iter()).map(|(variable, value)| ((*variable).to_owned(), (*value).to_owned())),
+    );
     env
 }
 
@@ -273,6 +299,62 @@ async fn one_provider_key_lists_that_providers_models_with_prices() {
         requests.last().unwrap().json.as_ref().unwrap()["model"],
         "openai/gpt-oss-120b"
     );
+}
+
+#[tokio::test]
+async fn aws_credentials_alone_list_and_serve_bedrocks_models() {
+    let mock = MockUpstream::start().await.unwrap();
+    let env = only_credentials(&[
+        ("AWS_ACCESS_KEY_ID", AWS_ENV[0].1),
+        ("AWS_SECRET_ACCESS_KEY", AWS_ENV[1].1),
+    ]);
+    let config = format!(
+        "[plugins.overrides.bedrock]\ncall_timeout_ms = 10000\n\n[catalog.providers.bedrock]\nbase_url = \"{}\"\noptions = {{ region = \"us-east-1\" }}\n",
+        mock.base_url("fixture=bedrock/amazon-bedrock-text")
+    );
+    let gateway = Gateway::start_with_env(&config, &pairs(&env)).await;
+    let bedrock: BTreeSet<String> = (builtin::models().unwrap().models.iter())
+        .filter(|model| model.endpoints.iter().any(|e| e.provider == "bedrock"))
+        .map(|model| model.id.clone())
+        .collect();
+    assert!(bedrock.len() >= 50, "{bedrock:?}");
+
+    let (status, listed) = gateway.get("/v1/models").await;
+    assert_eq!(status, 200);
+    let data = listed["data"].as_array().unwrap();
+    let ids: BTreeSet<String> = data
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, bedrock);
+    // A model Anthropic serves too is listed with Bedrock's endpoint only, at Bedrock's price.
+    let haiku = data
+        .iter()
+        .find(|m| m["id"] == "anthropic/claude-haiku-4.5")
+        .unwrap();
+    assert_eq!(haiku["providers"], serde_json::json!(["bedrock"]));
+    assert_eq!(haiku["pricing"]["prompt"], "0.000001");
+    assert_eq!(haiku["pricing"]["completion"], "0.000005");
+
+    // A listed model answers through Bedrock at the mock: the Converse URL takes the exact
+    // model id, signed with the AWS key for us-east-1.
+    let (status, _, body) = gateway.chat(&request("amazon/nova-lite-v1", false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["provider"], "bedrock");
+    assert_eq!(body["usage"]["completion_tokens"], 57);
+    let requests = mock.requests();
+    let sent = requests.last().unwrap();
+    assert_eq!(
+        sent.path,
+        "/fixture=bedrock/amazon-bedrock-text/v1/model/amazon.nova-lite-v1%3A0/converse"
+    );
+    let authorization = sent.header("authorization").unwrap();
+    assert!(
+        authorization.starts_with(&format!("AWS4-HMAC-SHA256 Credential={}/", AWS_ENV[0].1))
+            && authorization.contains("/us-east-1/bedrock/aws4_request"),
+        "{authorization}"
+    );
+    assert_eq!(sent.header("x-amz-security-token"), None);
 }
 
 /// Three built-in providers pointed at the mock under the test key, serving one canonical model
@@ -405,13 +487,13 @@ fn catalog_import_converts_the_sample() {
     );
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("imported 7 models, 8 endpoints"),
+        stderr.contains("imported 9 models, 13 endpoints"),
         "{stderr}"
     );
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
     assert_eq!(file["source"]["version"], "litellm 1.110.2");
     assert_eq!(file["source"]["imported"], "2026-11-25");
-    assert_eq!(file["models"].as_array().unwrap().len(), 7);
+    assert_eq!(file["models"].as_array().unwrap().len(), 9);
 
     let (ok, _, stderr) = switchyard(&["catalog", "import", "/nonexistent.json"], &[]);
     assert!(!ok);

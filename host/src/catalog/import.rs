@@ -82,6 +82,32 @@ pub struct SourceRule {
     /// Provider model ids containing any of these are skipped.
     #[serde(default)]
     pub skip: Vec<String>,
+    /// Separates the organisation from the model in the provider's ids instead of `/` (Bedrock's
+    /// `anthropic.claude-…`); ids without it are skipped.
+    #[serde(default)]
+    pub org_separator: Option<String>,
+    /// Inference-profile prefixes (Bedrock's `us` in `us.amazon.nova-lite-v1:0`), most preferred
+    /// first: the canonical id is read without them; a model's plain id is kept over its
+    /// profiles, else its first-listed profile.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// A trailing model revision (Bedrock's `-v1:0`, `-1:0`) is not part of the canonical id.
+    #[serde(default)]
+    pub revision_suffix: bool,
+}
+
+impl SourceRule {
+    /// The id without its inference-profile prefix, and the profile's rank (1 for the first
+    /// listed; 0 without a profile).
+    fn strip_profile<'a>(&self, upstream: &'a str) -> (usize, &'a str) {
+        (self.profiles.iter().enumerate())
+            .find_map(|(index, profile)| {
+                (upstream.strip_prefix(profile.as_str()))
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .map(|rest| (index + 1, rest))
+            })
+            .unwrap_or((0, upstream))
+    }
 }
 
 impl ImportRules {
@@ -129,7 +155,10 @@ struct Entry {
 /// One provider's offer of a canonical model, before grouping.
 struct Offer {
     canonical: String,
-    aliased: bool,
+    /// The alias-table key that named the canonical id, if one did.
+    alias: Option<String>,
+    /// How far down the source's preference the id's inference profile is (0: no profile).
+    profile_rank: usize,
     endpoint: EndpointConfig,
     context_length: Option<u64>,
     input_modalities: BTreeSet<&'static str>,
@@ -156,11 +185,8 @@ pub fn import(
         let Some(offer) = rules.offer(&key, &entry, &source.imported) else {
             continue;
         };
-        if offer.aliased {
-            matched_aliases.insert(format!(
-                "{}/{}",
-                offer.endpoint.provider, offer.endpoint.upstream_model
-            ));
+        if let Some(alias) = &offer.alias {
+            matched_aliases.insert(alias.clone());
         }
         let slot = (offer.canonical.clone(), offer.endpoint.provider.clone());
         match offers.get(&slot) {
@@ -214,11 +240,13 @@ pub fn import(
 }
 
 /// Whether `new` should replace `kept` as a provider's endpoint for one canonical model: an
-/// aliased id first, then a `latest` id, then the greatest id (the newest dated version).
+/// aliased id first, then the most preferred inference profile (none best), then a `latest`
+/// id, then the greatest id (the newest dated version).
 fn prefer(new: &Offer, kept: &Offer) -> bool {
     let rank = |offer: &Offer| {
         (
-            offer.aliased,
+            offer.alias.is_some(),
+            std::cmp::Reverse(offer.profile_rank),
             offer.endpoint.upstream_model.contains("latest"),
             offer.endpoint.upstream_model.clone(),
         )
@@ -260,16 +288,17 @@ impl ImportRules {
             _ => upstream.to_owned(),
         };
         let upstream = upstream.as_str();
+        let (profile_rank, profiled) = rule.strip_profile(upstream);
         let prompt = per_million(entry.input_cost_per_token?)?;
         let completion = per_million(entry.output_cost_per_token?)?;
         if prompt.is_zero() && completion.is_zero() {
             return None;
         }
-        let alias_key = format!("{}/{upstream}", rule.provider);
-        let (slug_id, quantization) = self.canonical(rule, upstream);
-        let (canonical, aliased) = match self.aliases.get(&alias_key) {
-            Some(canonical) => (canonical.clone(), true),
-            None => (slug_id?, false),
+        let alias_key = format!("{}/{profiled}", rule.provider);
+        let (slug_id, quantization) = self.canonical(rule, profiled);
+        let (canonical, alias) = match self.aliases.get(&alias_key) {
+            Some(canonical) => (canonical.clone(), Some(alias_key)),
+            None => (slug_id?, None),
         };
         let tokens = |count: Option<f64>| count.filter(|c| *c > 0.0).map(|c| c as u64);
         let endpoint = EndpointConfig {
@@ -320,7 +349,8 @@ impl ImportRules {
         }
         Some(Offer {
             canonical,
-            aliased,
+            alias,
+            profile_rank,
             endpoint,
             context_length: tokens(entry.max_input_tokens.or(entry.max_tokens)),
             input_modalities,
@@ -331,7 +361,16 @@ impl ImportRules {
 
     /// The canonical id the rules give a provider model id, and the quantization its id names.
     fn canonical(&self, rule: &SourceRule, upstream: &str) -> (Option<String>, Option<String>) {
-        let lower = upstream.to_lowercase();
+        let mut lower = upstream.to_lowercase();
+        if let Some(separator) = &rule.org_separator {
+            let Some((org, model)) = lower.split_once(separator.as_str()) else {
+                return (None, None);
+            };
+            lower = format!("{org}/{model}");
+        }
+        if rule.revision_suffix {
+            lower.truncate(without_revision(&lower).len());
+        }
         // The organisation is the longest one in the table the id starts with, else the first
         // path segment; a model part that still has a slash has no canonical id by rule.
         let table_org = (self.orgs.keys())
@@ -433,6 +472,23 @@ fn normalise_slug(model: &str, hosted_weights: bool) -> (String, Option<String>)
         tokens = join_single_digits(tokens);
     }
     (tokens.join("-"), quantization)
+}
+
+/// `claude-3-5-sonnet-20240620` for `claude-3-5-sonnet-20240620-v1:0`: a trailing `-v<n>:<n>`
+/// or `-<n>:<n>` revision dropped.
+fn without_revision(id: &str) -> &str {
+    let Some((head, minor)) = id.rsplit_once(':') else {
+        return id;
+    };
+    let Some((model, major)) = head.rsplit_once('-') else {
+        return id;
+    };
+    let major = major.strip_prefix('v').unwrap_or(major);
+    if is_digits(major) && is_digits(minor) {
+        model
+    } else {
+        id
+    }
 }
 
 /// `v3p3` → `v3.3`: a `p` between digits is a decimal point.
@@ -549,6 +605,24 @@ mod tests {
     }
 
     #[test]
+    fn revisions_are_dropped() {
+        assert_eq!(
+            without_revision("anthropic/claude-3-5-sonnet-20241022-v2:0"),
+            "anthropic/claude-3-5-sonnet-20241022"
+        );
+        assert_eq!(
+            without_revision("openai/gpt-oss-20b-1:0"),
+            "openai/gpt-oss-20b"
+        );
+        assert_eq!(
+            without_revision("anthropic/claude-opus-4-6-v1"),
+            "anthropic/claude-opus-4-6-v1"
+        );
+        assert_eq!(without_revision("deepseek/v3.2"), "deepseek/v3.2");
+        assert_eq!(without_revision("x:y"), "x:y");
+    }
+
+    #[test]
     fn float_prices_convert_exactly() {
         assert_eq!(
             per_million(1.5e-07).map(|d| d.to_string()),
@@ -609,10 +683,12 @@ mod sample_tests {
             .map(|model| (model.id.as_str(), model))
             .collect();
         // Left out: deprecated before the import date (deepseek-chat, Together's Llama 3.3),
-        // an embedding model, a provider without a rule (gmi) and LiteLLM's sample_spec.
+        // embedding models, a provider without a rule (gmi), LiteLLM's sample_spec, a Bedrock
+        // per-region price (`bedrock/us-east-1/…`) and a Vertex-style `@` id.
         assert_eq!(
             models.keys().copied().collect::<Vec<_>>(),
             [
+                "amazon/nova-lite-v1",
                 "anthropic/claude-haiku-4.5",
                 "meta-llama/llama-3.1-8b-instruct",
                 "meta-llama/llama-3.3-70b-instruct",
@@ -620,25 +696,74 @@ mod sample_tests {
                 "openai/gpt-oss-120b",
                 "openai/gpt-oss-20b",
                 "qwen/qwen3-32b",
+                "x-ai/grok-4.7",
             ]
         );
         let s = |text: &str| text.to_owned();
-        // One model, two providers.
+        // One model, three providers; Bedrock's revision suffix is not part of the canonical id.
         assert_eq!(
             endpoints(models["openai/gpt-oss-120b"]),
             [
+                (
+                    s("bedrock"),
+                    s("openai.gpt-oss-120b-1:0"),
+                    s("0.15"),
+                    s("0.6")
+                ),
                 (s("cerebras"), s("gpt-oss-120b"), s("0.35"), s("0.75")),
                 (s("groq"), s("openai/gpt-oss-120b"), s("0.15"), s("0.6")),
             ]
+        );
+        // Bedrock's plain model id is kept over its inference profiles (`us.`, `eu.`), a
+        // `global.` profile over a `us.` one when there is no plain id.
+        assert_eq!(
+            endpoints(models["anthropic/claude-haiku-4.5"]),
+            [
+                (
+                    s("anthropic"),
+                    s("claude-haiku-4-5-20251001"),
+                    s("1"),
+                    s("5")
+                ),
+                (
+                    s("bedrock"),
+                    s("anthropic.claude-haiku-4-5-20251001-v1:0"),
+                    s("1"),
+                    s("5")
+                ),
+            ]
+        );
+        assert_eq!(
+            endpoints(models["amazon/nova-lite-v1"]),
+            [(
+                s("bedrock"),
+                s("amazon.nova-lite-v1:0"),
+                s("0.06"),
+                s("0.24")
+            )]
+        );
+        assert_eq!(
+            endpoints(models["x-ai/grok-4.7"]),
+            [(s("bedrock"), s("global.xai.grok-4.7"), s("2"), s("6"))]
         );
         // Fireworks' short ids get their account prefix; `v3p3` is 3.3.
         assert_eq!(
             endpoints(models["openai/gpt-oss-20b"])[0].1,
             "accounts/fireworks/models/gpt-oss-20b"
         );
+        // … and the alias table maps Bedrock's `llama3-3`.
         assert_eq!(
-            endpoints(models["meta-llama/llama-3.3-70b-instruct"])[0].1,
-            "accounts/fireworks/models/llama-v3p3-70b-instruct"
+            endpoints(models["meta-llama/llama-3.3-70b-instruct"])
+                .into_iter()
+                .map(|(provider, upstream, ..)| (provider, upstream))
+                .collect::<Vec<_>>(),
+            [
+                (s("bedrock"), s("meta.llama3-3-70b-instruct-v1:0")),
+                (
+                    s("fireworks"),
+                    s("accounts/fireworks/models/llama-v3p3-70b-instruct")
+                ),
+            ]
         );
         // The alias table maps Cerebras' id.
         assert_eq!(
@@ -650,7 +775,6 @@ mod sample_tests {
         assert_eq!(haiku.name.as_deref(), Some("Anthropic: Claude Haiku 4.5"));
         assert_eq!(haiku.context_length, Some(200_000));
         let endpoint = &haiku.endpoints[0];
-        assert_eq!(endpoint.upstream_model, "claude-haiku-4-5-20251001");
         assert_eq!(
             endpoint.cache_read_price.map(|p| p.to_string()),
             Some(s("0.1"))
@@ -667,8 +791,18 @@ mod sample_tests {
         let qwen = &models["qwen/qwen3-32b"].endpoints[0];
         assert_eq!(qwen.upstream_model, "qwen/qwen3-32b-fp8");
         assert_eq!(qwen.quantization.as_deref(), Some("fp8"));
-        // Every alias of the full table but Cerebras' Llama 3.1 8B is absent from the sample.
-        assert!(!(imported.unmatched_aliases.iter()).any(|a| a == "cerebras/llama-3.1-8b"));
+        // The sample's aliased ids are matched (an alias also covers an id's profiles); the
+        // table's others are reported as unmatched.
+        for matched in [
+            "cerebras/llama-3.1-8b",
+            "bedrock/amazon.nova-lite-v1:0",
+            "bedrock/meta.llama3-3-70b-instruct-v1:0",
+        ] {
+            assert!(
+                !(imported.unmatched_aliases.iter()).any(|a| a == matched),
+                "{matched}"
+            );
+        }
         assert!((imported.unmatched_aliases.iter()).any(|a| a == "mistral/open-mistral-nemo"));
     }
 
