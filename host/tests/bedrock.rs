@@ -177,7 +177,10 @@ async fn throttling_fails_over_and_is_a_429_when_nothing_else_is_left() {
     );
     let gateway = Gateway::start(&config).await;
 
-    let (status, _, body) = gateway.chat(&request("test/failover", false)).await;
+    // `order` tries the throttled endpoint first (the price policy's order is random).
+    let mut first_limited = request("test/failover", false);
+    first_limited["provider"] = serde_json::json!({ "order": ["limited"] });
+    let (status, _, body) = gateway.chat(&first_limited).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "healthy");
     assert_eq!(mock.requests_for("status=429").len(), 1);
