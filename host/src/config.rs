@@ -343,6 +343,9 @@ pub struct RoutingConfig {
     /// The circuit breaker of each endpoint.
     #[serde(default)]
     pub circuit_breaker: BreakerConfig,
+    /// Live endpoint statistics shared with other gateways through Redis.
+    #[serde(default)]
+    pub shared_stats: SharedStatsConfig,
 }
 
 impl Default for RoutingConfig {
@@ -351,8 +354,42 @@ impl Default for RoutingConfig {
             default_policy: default_policy(),
             sort: SortPolicies::default(),
             circuit_breaker: BreakerConfig::default(),
+            shared_stats: SharedStatsConfig::default(),
         }
     }
+}
+
+/// Sharing live endpoint statistics with the other gateways using one Redis.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedStatsConfig {
+    /// The Redis URL; when unset, `accounting.redis_url` (if set) is used. Without either the
+    /// statistics stay in each gateway.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// How often each gateway publishes its figures and reads the others', in ms.
+    #[serde(default = "default_shared_stats_interval_ms")]
+    pub interval_ms: u64,
+    /// The prefix of the Redis keys: gateways share figures with those using the same prefix.
+    #[serde(default = "default_shared_stats_key_prefix")]
+    pub key_prefix: String,
+}
+
+impl Default for SharedStatsConfig {
+    fn default() -> Self {
+        SharedStatsConfig {
+            redis_url: None,
+            interval_ms: default_shared_stats_interval_ms(),
+            key_prefix: default_shared_stats_key_prefix(),
+        }
+    }
+}
+
+fn default_shared_stats_interval_ms() -> u64 {
+    1_000
+}
+fn default_shared_stats_key_prefix() -> String {
+    "switchyard:stats".to_owned()
 }
 
 fn default_policy() -> String {
@@ -682,6 +719,16 @@ impl Config {
                 "plugins.call_timeout_ms and plugins.memory_limit_mib must be positive".into(),
             );
         }
+        let shared_stats = &self.routing.shared_stats;
+        if shared_stats.interval_ms == 0 {
+            return invalid("routing.shared_stats.interval_ms must be positive".into());
+        }
+        if let Some(url) = &shared_stats.redis_url
+            && redis::IntoConnectionInfo::into_connection_info(url.as_str()).is_err()
+        {
+            // The URL may hold a password: it is not repeated.
+            return invalid("routing.shared_stats.redis_url is not a Redis URL".into());
+        }
         for (name, provider) in &self.providers {
             if let Some(base_url) = &provider.base_url
                 && reqwest::Url::parse(base_url).is_err()
@@ -762,6 +809,17 @@ mod tests {
         "#;
         let error = Config::parse(text).expect_err("undefined provider");
         assert!(error.to_string().contains("nope"), "{error}");
+    }
+
+    #[test]
+    fn shared_stats_need_a_redis_url_and_a_positive_interval() {
+        let parse = |section: &str| Config::parse(&format!("[routing.shared_stats]\n{section}"));
+        let error = parse("redis_url = \"not a url\"").expect_err("bad URL");
+        assert!(error.to_string().contains("redis_url"), "{error}");
+        let error = parse("interval_ms = 0").expect_err("zero interval");
+        assert!(error.to_string().contains("interval_ms"), "{error}");
+        let config = parse("redis_url = \"redis://127.0.0.1:6379\"").expect("valid");
+        assert_eq!(config.routing.shared_stats.interval_ms, 1_000);
     }
 
     #[test]

@@ -20,3 +20,4 @@ pub mod routing;
 pub mod server;
 pub mod sigv4;
 pub mod stats;
+pub mod stats_sync;

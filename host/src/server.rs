@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::gateway::upstream::Upstream;
 use crate::plugins::{PluginEngine, PluginRegistry, watcher};
+use crate::stats_sync::StatsSync;
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -28,6 +29,12 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     }
     let catalog = Catalog::build(config, &plugins).context("resolving the model catalog")?;
     let upstream = Upstream::new(&config.server).context("creating the upstream HTTP client")?;
+    let shared_stats = &config.routing.shared_stats;
+    if let Some(url) = (shared_stats.redis_url.as_ref()).or(config.accounting.redis_url.as_ref()) {
+        StatsSync::new(&catalog, url, shared_stats)
+            .context("routing.shared_stats")?
+            .spawn();
+    }
     Ok(AppState {
         gateway: Arc::new(Gateway {
             catalog,

@@ -1,17 +1,22 @@
 //! Live statistics per endpoint, kept by the host: rolling latency and throughput percentiles,
 //! error and rate-limit shares, in-flight count, time since the last failure, and a circuit
 //! breaker that takes a failing endpoint out of rotation and probes it back. Routing policies get
-//! a snapshot per call; the endpoints API shows the same numbers.
+//! a snapshot per call; the endpoints API shows the same numbers. With shared statistics
+//! (`stats_sync`) a snapshot also counts the other gateways' figures; the breaker stays local.
+
+pub mod summary;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
+use arc_swap::ArcSwapOption;
+use serde::{Deserialize, Serialize};
 
 use crate::config::BreakerConfig;
 use crate::plugins::router::CandidateStats;
+use summary::{Sampled, WindowSummary};
 
 /// How many recent requests the rolling figures cover.
 const WINDOW: usize = 256;
@@ -31,6 +36,8 @@ pub struct EndpointStats {
     recent: Mutex<Recent>,
     in_flight: AtomicU32,
     breaker_config: BreakerConfig,
+    /// The other gateways' figures for this endpoint, when shared.
+    peers: ArcSwapOption<WindowSummary>,
 }
 
 #[derive(Debug, Default)]
@@ -74,7 +81,7 @@ pub enum BreakerState {
 }
 
 /// p50/p75/p90/p99 of a rolling series.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -100,6 +107,16 @@ impl Percentiles {
             p75: rank(75),
             p90: rank(90),
             p99: rank(99),
+        })
+    }
+}
+
+impl Sampled {
+    /// The percentiles of the finite values and how many there are; `None` when there are none.
+    fn of(values: &VecDeque<f64>) -> Option<Sampled> {
+        Percentiles::of(values).map(|percentiles| Sampled {
+            percentiles,
+            samples: values.iter().filter(|v| v.is_finite()).count() as u64,
         })
     }
 }
@@ -166,6 +183,7 @@ impl EndpointStats {
             recent: Mutex::default(),
             in_flight: AtomicU32::new(0),
             breaker_config,
+            peers: ArcSwapOption::empty(),
         }
     }
 
@@ -247,42 +265,77 @@ impl EndpointStats {
         }
     }
 
-    /// A snapshot of every figure.
-    pub fn snapshot(&self) -> StatsSnapshot {
-        let recent = self.recent();
-        let requests = recent.outcomes.len();
+    /// This gateway's figures, without the other gateways'.
+    pub fn local_summary(&self) -> WindowSummary {
+        self.summarize(&self.recent())
+    }
+
+    /// Replaces the other gateways' figures (`None`: there are none).
+    pub fn set_peer_figures(&self, peers: Option<WindowSummary>) {
+        self.peers.store(peers.map(std::sync::Arc::new));
+    }
+
+    fn summarize(&self, recent: &Recent) -> WindowSummary {
         let count = |pred: fn(&Option<FailureClass>) -> bool| {
             recent
                 .outcomes
                 .iter()
                 .filter(|outcome| pred(outcome))
-                .count()
+                .count() as u64
         };
-        let share = |n: usize| {
-            if requests == 0 {
-                0.0
-            } else {
-                n as f64 / requests as f64
-            }
-        };
-        StatsSnapshot {
-            requests,
-            first_byte_ms: Percentiles::of(&recent.first_byte_ms),
-            latency_ms: Percentiles::of(&recent.total_ms),
-            throughput: Percentiles::of(&recent.throughput),
-            error_rate: share(count(Option::is_some)),
-            rate_limited_rate: share(count(|o| *o == Some(FailureClass::RateLimited))),
+        WindowSummary {
+            requests: recent.outcomes.len() as u64,
+            failures: count(Option::is_some),
+            rate_limited: count(|o| *o == Some(FailureClass::RateLimited)),
             in_flight: self.in_flight.load(Ordering::Relaxed),
-            ms_since_last_failure: recent
-                .last_failure
-                .map(|at| u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX)),
-            breaker: match recent.breaker {
+            last_failure_unix_ms: recent.last_failure.map(|at| {
+                SystemTime::now()
+                    .checked_sub(at.elapsed())
+                    .map_or(0, unix_ms)
+            }),
+            first_byte_ms: Sampled::of(&recent.first_byte_ms),
+            total_ms: Sampled::of(&recent.total_ms),
+            throughput: Sampled::of(&recent.throughput),
+        }
+    }
+
+    /// A snapshot of every figure, this gateway's and the other gateways' together.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let (local, breaker) = {
+            let recent = self.recent();
+            (self.summarize(&recent), recent.breaker)
+        };
+        let figures = match &*self.peers.load() {
+            Some(peers) => local.merge(peers),
+            None => local,
+        };
+        let now = unix_ms(SystemTime::now());
+        StatsSnapshot {
+            requests: usize::try_from(figures.requests).unwrap_or(usize::MAX),
+            first_byte_ms: figures.first_byte_ms.map(|s| s.percentiles),
+            latency_ms: figures.total_ms.map(|s| s.percentiles),
+            throughput: figures.throughput.map(|s| s.percentiles),
+            error_rate: figures.share(figures.failures),
+            rate_limited_rate: figures.share(figures.rate_limited),
+            in_flight: figures.in_flight,
+            ms_since_last_failure: figures
+                .last_failure_unix_ms
+                .map(|at| now.saturating_sub(at)),
+            breaker: match breaker {
                 Breaker::Closed => BreakerState::Closed,
                 Breaker::Open { .. } => BreakerState::Open,
                 Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
             },
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (0 before it).
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// A request in flight on an endpoint.
@@ -324,6 +377,44 @@ mod tests {
         assert_eq!(snapshot.for_policy().latency_p50_ms, Some(20.0));
         drop(guard);
         assert_eq!(stats.snapshot().in_flight, 0);
+    }
+
+    #[test]
+    fn a_snapshot_adds_the_peers_figures_but_keeps_its_own_breaker() {
+        let stats = EndpointStats::new(BreakerConfig {
+            failures: 1,
+            cooldown_ms: 60_000,
+        });
+        stats.record_success(ms(100), ms(200), Some(10.0));
+        stats.record_failure(FailureClass::Fault);
+        let local = stats.local_summary();
+        assert_eq!((local.requests, local.failures), (2, 1));
+        assert_eq!(local.first_byte_ms.map(|s| s.samples), Some(1));
+        let failed_at = local.last_failure_unix_ms.expect("a failure");
+
+        stats.set_peer_figures(Some(WindowSummary {
+            requests: 6,
+            failures: 0,
+            rate_limited: 0,
+            in_flight: 2,
+            last_failure_unix_ms: Some(failed_at - 60_000),
+            first_byte_ms: Sampled::of(&VecDeque::from([300.0; 3])),
+            total_ms: None,
+            throughput: None,
+        }));
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.requests, 8);
+        assert_eq!(snapshot.error_rate, 0.125);
+        assert_eq!(snapshot.in_flight, 2);
+        assert_eq!(snapshot.first_byte_ms.map(|p| p.p50), Some(250.0));
+        assert_eq!(snapshot.latency_ms.map(|p| p.p50), Some(200.0));
+        assert!(snapshot.ms_since_last_failure.expect("a failure") < 60_000);
+        assert_eq!(snapshot.breaker, BreakerState::Open);
+        // The published figures are this gateway's only.
+        assert_eq!(stats.local_summary().requests, 2);
+
+        stats.set_peer_figures(None);
+        assert_eq!(stats.snapshot().requests, 2);
     }
 
     #[test]
