@@ -76,7 +76,10 @@ impl Failure {
     }
 
     /// How this failure reflects on the endpoint: `None` when the request itself was at fault
-    /// (invalid, too long, refused content), which says nothing about the endpoint's health.
+    /// (invalid, too long, refused content), or the adapter plugin was (a trap, a broken answer,
+    /// a request to a host it may not reach): the plugin version's own breaker and canary
+    /// judgement count those, and an endpoint must not leave rotation because of a bad plugin
+    /// version.
     pub fn endpoint_class(&self) -> Option<FailureClass> {
         match self {
             Failure::Provider { error, .. } => match error {
@@ -89,10 +92,8 @@ impl Failure {
                 | ProviderError::UpstreamUnavailable(_)
                 | ProviderError::Internal(_) => Some(FailureClass::Fault),
             },
-            Failure::Plugin(_)
-            | Failure::Timeout { .. }
-            | Failure::Transport { .. }
-            | Failure::HostNotAllowed { .. } => Some(FailureClass::Fault),
+            Failure::Timeout { .. } | Failure::Transport { .. } => Some(FailureClass::Fault),
+            Failure::Plugin(_) | Failure::HostNotAllowed { .. } => None,
         }
     }
 
