@@ -77,7 +77,7 @@ impl Failure {
 
     /// How this failure reflects on the endpoint: `None` when the request itself was at fault
     /// (invalid, too long, refused content), or the adapter plugin was (a trap, a broken answer,
-    /// a request to a host it may not reach): the plugin version's own breaker and canary
+    /// its own internal error, a request to a host it may not reach): the plugin version's own breaker and canary
     /// judgement count those, and an endpoint must not leave rotation because of a bad plugin
     /// version.
     pub fn endpoint_class(&self) -> Option<FailureClass> {
@@ -86,11 +86,11 @@ impl Failure {
                 ProviderError::RateLimited { .. } => Some(FailureClass::RateLimited),
                 ProviderError::ContextLengthExceeded(_)
                 | ProviderError::InvalidRequest(_)
-                | ProviderError::ContentFiltered(_) => None,
+                | ProviderError::ContentFiltered(_)
+                | ProviderError::Internal(_) => None,
                 ProviderError::Overloaded(_)
                 | ProviderError::Auth(_)
-                | ProviderError::UpstreamUnavailable(_)
-                | ProviderError::Internal(_) => Some(FailureClass::Fault),
+                | ProviderError::UpstreamUnavailable(_) => Some(FailureClass::Fault),
             },
             Failure::Timeout { .. } | Failure::Transport { .. } => Some(FailureClass::Fault),
             Failure::Plugin(_) | Failure::HostNotAllowed { .. } => None,
