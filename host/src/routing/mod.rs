@@ -169,7 +169,10 @@ fn filter(
     let mut kept = Vec::new();
     let mut traces = Vec::new();
     for endpoint in &model.endpoints {
-        let adapter = plugins.provider(&endpoint.provider.plugin);
+        // Only `require_parameters` needs the adapter's declared parameters.
+        let adapter = (input.preferences.require_parameters == Some(true))
+            .then(|| plugins.provider(&endpoint.provider.plugin))
+            .flatten();
         let parameters = adapter
             .as_ref()
             .map(|adapter| adapter.descriptor().supported_parameters.as_slice());
