@@ -104,7 +104,7 @@ pub async fn plan(
             (None, None) => model.policy.clone(),
         };
         groups.push(Group {
-            policy: policy.clone(),
+            policy,
             model: model.id.clone(),
             candidates: kept,
             trace_index: trace.models.len(),
@@ -136,8 +136,9 @@ pub async fn plan(
         };
         let (order, policy_error) =
             policy::order(plugins, &group.policy, &policy_request, &group.candidates).await;
-        if group.candidates.len() > 1 {
-            let model_trace = &mut trace.models[group.trace_index];
+        if group.candidates.len() > 1
+            && let Some(model_trace) = trace.models.get_mut(group.trace_index)
+        {
             model_trace.policy = Some(group.policy.clone());
             model_trace.policy_error = policy_error;
         }
