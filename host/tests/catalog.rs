@@ -199,25 +199,34 @@ fn groq_config(mock: &MockUpstream) -> String {
     )
 }
 
+/// Asserts `/v1/models` lists exactly the built-in models `provider` serves; returns their ids
+/// and the listing's entries.
+async fn lists_exactly_the_models_of(
+    gateway: &Gateway,
+    provider: &str,
+) -> (BTreeSet<String>, Vec<Value>) {
+    let expected: BTreeSet<String> = (builtin::models().unwrap().models.iter())
+        .filter(|model| model.endpoints.iter().any(|e| e.provider == provider))
+        .map(|model| model.id.clone())
+        .collect();
+    let (status, listed) = gateway.get("/v1/models").await;
+    assert_eq!(status, 200);
+    let data = listed["data"].as_array().unwrap().clone();
+    let ids: BTreeSet<String> = data
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, expected);
+    (expected, data)
+}
+
 #[tokio::test]
 async fn one_provider_key_lists_that_providers_models_with_prices() {
     let mock = MockUpstream::start().await.unwrap();
     let env = only_credential("GROQ_API_KEY", "gsk-test");
     let gateway = Gateway::start_with_env(&groq_config(&mock), &pairs(&env)).await;
-    let groq: BTreeSet<String> = (builtin::models().unwrap().models.iter())
-        .filter(|model| model.endpoints.iter().any(|e| e.provider == "groq"))
-        .map(|model| model.id.clone())
-        .collect();
+    let (groq, data) = lists_exactly_the_models_of(&gateway, "groq").await;
     assert!(groq.len() >= 3, "{groq:?}");
-
-    let (status, listed) = gateway.get("/v1/models").await;
-    assert_eq!(status, 200);
-    let data = listed["data"].as_array().unwrap();
-    let ids: BTreeSet<String> = data
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, groq);
     let oss = data
         .iter()
         .find(|m| m["id"] == "openai/gpt-oss-120b")
@@ -313,20 +322,8 @@ async fn aws_credentials_alone_list_and_serve_bedrocks_models() {
         mock.base_url("fixture=bedrock/amazon-bedrock-text")
     );
     let gateway = Gateway::start_with_env(&config, &pairs(&env)).await;
-    let bedrock: BTreeSet<String> = (builtin::models().unwrap().models.iter())
-        .filter(|model| model.endpoints.iter().any(|e| e.provider == "bedrock"))
-        .map(|model| model.id.clone())
-        .collect();
+    let (bedrock, data) = lists_exactly_the_models_of(&gateway, "bedrock").await;
     assert!(bedrock.len() >= 50, "{bedrock:?}");
-
-    let (status, listed) = gateway.get("/v1/models").await;
-    assert_eq!(status, 200);
-    let data = listed["data"].as_array().unwrap();
-    let ids: BTreeSet<String> = data
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(ids, bedrock);
     // A model Anthropic serves too is listed with Bedrock's endpoint only, at Bedrock's price.
     let haiku = data
         .iter()
