@@ -282,8 +282,7 @@ fn meets_thresholds(endpoint: &Endpoint, preferences: &ProviderPreferences) -> b
 /// 503 with every exclusion when the request's preferences (or open circuits) removed them all.
 fn nothing_left(models: &[String], trace: &RoutingTrace, disabled: Vec<String>) -> ApiError {
     let names = models.join(", ");
-    let excluded = trace.exclusions();
-    if excluded.is_empty() && trace.models.iter().all(|model| model.candidates.is_empty()) {
+    if trace.models.iter().all(|model| model.candidates.is_empty()) {
         return ApiError::new(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -292,14 +291,14 @@ fn nothing_left(models: &[String], trace: &RoutingTrace, disabled: Vec<String>) 
         .with_code("no_endpoints")
         .with_metadata(json!({ "disabled": disabled }));
     }
-    let reasons: Vec<String> = excluded
-        .iter()
-        .filter_map(|exclusion| {
-            Some(format!(
+    let reasons: Vec<String> = trace
+        .excluded()
+        .map(|(_, candidate)| {
+            format!(
                 "{}: {}",
-                exclusion.get("provider")?.as_str()?,
-                exclusion.get("reason")?.as_str()?
-            ))
+                candidate.provider,
+                candidate.reason.as_deref().unwrap_or_default()
+            )
         })
         .collect();
     let message = if reasons.is_empty() {
@@ -312,5 +311,9 @@ fn nothing_left(models: &[String], trace: &RoutingTrace, disabled: Vec<String>) 
     };
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_error", message)
         .with_code("no_endpoints_match")
-        .with_metadata(json!({ "excluded": excluded, "disabled": disabled, "routing": trace }))
+        .with_metadata(json!({
+            "excluded": trace.exclusions(),
+            "disabled": disabled,
+            "routing": trace,
+        }))
 }

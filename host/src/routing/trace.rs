@@ -113,18 +113,24 @@ impl RoutingTrace {
         });
     }
 
+    /// Every excluded endpoint, with its model.
+    pub fn excluded(&self) -> impl Iterator<Item = (&ModelTrace, &CandidateTrace)> {
+        self.models.iter().flat_map(|model| {
+            (model.candidates.iter())
+                .filter(|candidate| candidate.excluded.is_some())
+                .map(move |candidate| (model, candidate))
+        })
+    }
+
     /// Every exclusion, as `{model, provider, excluded, reason}` objects (for error metadata).
     pub fn exclusions(&self) -> Vec<Value> {
-        self.models
-            .iter()
-            .flat_map(|model| {
-                model.candidates.iter().filter_map(|candidate| {
-                    Some(serde_json::json!({
-                        "model": model.model,
-                        "provider": candidate.provider,
-                        "excluded": candidate.excluded?,
-                        "reason": candidate.reason,
-                    }))
+        self.excluded()
+            .map(|(model, candidate)| {
+                serde_json::json!({
+                    "model": model.model,
+                    "provider": candidate.provider,
+                    "excluded": candidate.excluded,
+                    "reason": candidate.reason,
                 })
             })
             .collect()
