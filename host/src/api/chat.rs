@@ -125,7 +125,11 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         ProviderPreferences::from_request(object.get("provider")).map_err(|message| {
             ApiError::invalid_request(message).with_code("invalid_provider_preferences")
         })?;
-    let sent_parameters = sent_parameters(object);
+    // Only `require_parameters` looks at them.
+    let sent_parameters = match preferences.require_parameters {
+        Some(true) => sent_parameters(object),
+        _ => Vec::new(),
+    };
     let mut value = value;
     if missing_model && let (Some(object), Some(first)) = (value.as_object_mut(), fallbacks.first())
     {

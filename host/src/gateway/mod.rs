@@ -40,7 +40,8 @@ pub struct ChatCall {
     pub stream: bool,
     /// The request's `provider` preferences.
     pub preferences: ProviderPreferences,
-    /// Routable parameters the request sets.
+    /// Routable parameters the request sets, when `provider.require_parameters` needs them
+    /// (empty otherwise).
     pub sent_parameters: Vec<String>,
     /// Whether the client asked for the routing trace in the response.
     pub debug_routing: bool,
