@@ -1,6 +1,7 @@
 //! The runtime catalog: models, their endpoints and the providers behind them, resolved from the
 //! configuration against the loaded plugins and the environment.
 
+pub mod aliases;
 pub mod builtin;
 pub mod commands;
 pub mod import;
@@ -144,6 +145,7 @@ pub struct Model {
 #[derive(Debug, Default)]
 pub struct Catalog {
     models: BTreeMap<String, Arc<Model>>,
+    aliases: aliases::Aliases,
 }
 
 impl Catalog {
@@ -176,7 +178,8 @@ impl Catalog {
             let resolved = resolve_model(model, config, plugins, &providers, &disabled_providers)?;
             models.insert(model.id.clone(), Arc::new(resolved));
         }
-        let catalog = Catalog { models };
+        let aliases = aliases::Aliases::build(&config.aliases, &models);
+        let catalog = Catalog { models, aliases };
         let enabled: Vec<&str> = providers.keys().map(String::as_str).collect();
         tracing::info!(
             models = catalog.models.len(),
@@ -191,6 +194,14 @@ impl Catalog {
     /// The model with this id.
     pub fn model(&self, id: &str) -> Option<&Arc<Model>> {
         self.models.get(id)
+    }
+
+    /// The model with this id or alias (see [`aliases`]).
+    pub fn resolve(&self, id: &str) -> Option<&Arc<Model>> {
+        self.models.get(id).or_else(|| {
+            let canonical = self.aliases.resolve(id)?;
+            self.models.get(canonical)
+        })
     }
 
     /// Every model, usable or not, by id.

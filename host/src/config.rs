@@ -64,6 +64,9 @@ pub struct Config {
     /// (a model defined here replaces the built-in one with the same id).
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+    /// Model aliases: an id clients send (e.g. `claude-sonnet-4-5-20250929`) → a model's id.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.
@@ -346,6 +349,9 @@ pub struct RoutingConfig {
     /// Live endpoint statistics shared with other gateways through Redis.
     #[serde(default)]
     pub shared_stats: SharedStatsConfig,
+    /// Sticky routing: a conversation keeps the endpoint of its previous turn.
+    #[serde(default)]
+    pub sticky: crate::routing::sticky::StickyConfig,
 }
 
 impl Default for RoutingConfig {
@@ -355,6 +361,7 @@ impl Default for RoutingConfig {
             sort: SortPolicies::default(),
             circuit_breaker: BreakerConfig::default(),
             shared_stats: SharedStatsConfig::default(),
+            sticky: crate::routing::sticky::StickyConfig::default(),
         }
     }
 }
@@ -739,6 +746,11 @@ impl Config {
             }
             if provider.base_url.is_none() && provider.base_url_env.is_none() {
                 return invalid(format!("provider {name}: needs base_url or base_url_env"));
+            }
+        }
+        for (alias, target) in &self.aliases {
+            if !self.models.iter().any(|model| model.id == *target) {
+                return invalid(format!("aliases: {alias} names no model ({target})"));
             }
         }
         let mut seen = std::collections::HashSet::new();

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::gateway::upstream::Upstream;
 use crate::plugins::{PluginEngine, PluginRegistry, watcher};
+use crate::routing::sticky::Sticky;
 use crate::stats_sync::StatsSync;
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
@@ -41,6 +42,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             upstream,
             fee_percent: config.pricing.platform_fee_percent,
             routing: config.routing.clone(),
+            sticky: Sticky::new(config.routing.sticky),
             plugins: plugins.clone(),
         }),
         plugins,

@@ -33,6 +33,7 @@
 //! | `split` | write each event in several pieces cut at awkward bytes (`\r`/`\n`, mid-UTF-8) |
 //! | `crlf` | frame events with `\r\n` (not for Bedrock) |
 //! | `fail_first=<n>` | the first n requests to this scenario answer `status` (default 500) |
+//! | `fail_after=<n>` | the requests to this scenario after the first n answer `status` (default 500) |
 //! | `exception_after=<n>` | Bedrock streams: send n events, then a `throttlingException` message, and close |
 //!
 //! Unknown directives answer 400. Every answer carries `x-mock-scenario`. Every request is

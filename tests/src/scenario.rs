@@ -183,6 +183,9 @@ pub struct Scenario {
     pub crlf: bool,
     /// `fail_first=<n>`: the first n requests to this scenario fail with `status` (default 500).
     pub fail_first: Option<u64>,
+    /// `fail_after=<n>`: the requests to this scenario after the first n fail with `status`
+    /// (default 500).
+    pub fail_after: Option<u64>,
     /// `exception_after=<n>` (Bedrock streams): send n events, then a `throttlingException`
     /// exception message, and close.
     pub exception_after: Option<usize>,
@@ -222,6 +225,7 @@ impl Scenario {
                 "stall_after" => sc.stall_after = Some(number(key, value)?),
                 "cut_after" => sc.cut_after = Some(number(key, value)?),
                 "fail_first" => sc.fail_first = Some(number(key, value)?),
+                "fail_after" => sc.fail_after = Some(number(key, value)?),
                 "exception_after" => sc.exception_after = Some(number(key, value)?),
                 "hang" => sc.hang = flag(key, value)?,
                 "no_terminal" => sc.no_terminal = flag(key, value)?,
@@ -234,7 +238,7 @@ impl Scenario {
                         "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
                          status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
                          stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
-                         fail_first=<n>, exception_after=<n>"
+                         fail_first=<n>, fail_after=<n>, exception_after=<n>"
                     ));
                 }
             }

@@ -140,9 +140,10 @@ async fn respond(
     if let Some(d) = sc.delay {
         tokio::time::sleep(d).await;
     }
-    let failing = match sc.fail_first {
-        Some(n) => count <= n,
-        None => sc.status.is_some(),
+    let failing = match (sc.fail_first, sc.fail_after) {
+        (Some(n), _) => count <= n,
+        (None, Some(n)) => count > n,
+        (None, None) => sc.status.is_some(),
     };
     if failing {
         return error_response(format, sc.status.unwrap_or(500), sc.retry_after);

@@ -15,6 +15,7 @@ use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
 use crate::routing::filters::sent_parameters;
 use crate::routing::preferences::ProviderPreferences;
+use crate::routing::sticky::Session;
 
 /// Serves a chat completion, streamed or not.
 pub async fn chat_completions(
@@ -38,6 +39,7 @@ pub async fn chat_completions(
         Err(error) => return error.into_response(),
     };
     call.debug_routing = wants_routing_trace(&headers);
+    call.session = Session::of(&headers, &call.request);
     match state.gateway.chat(call).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -45,7 +47,7 @@ pub async fn chat_completions(
 }
 
 /// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.
-fn wants_routing_trace(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_routing_trace(headers: &HeaderMap) -> bool {
     let has = |name: &str, wanted: &str| {
         headers.get_all(name).iter().any(|value| {
             value.to_str().is_ok_and(|value| {
@@ -58,7 +60,8 @@ fn wants_routing_trace(headers: &HeaderMap) -> bool {
     has("x-switchyard-debug", "routing") || has("x-openrouter-metadata", "enabled")
 }
 
-fn body_error(error: &axum::Error, limit: usize) -> ApiError {
+/// The answer to a body that cannot be read: 413 past `limit`, else 400.
+pub(crate) fn body_error(error: &axum::Error, limit: usize) -> ApiError {
     let too_large = std::error::Error::source(error)
         .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
     if too_large {
@@ -160,6 +163,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         sent_parameters,
         debug_routing: false,
         tab: Tab::default(),
+        session: None,
     })
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_keys;
+pub mod anthropic;
 pub mod chat;
 pub mod endpoints;
 pub mod error;
@@ -47,9 +48,18 @@ pub fn router(state: AppState) -> Router {
             post(chat::chat_completions).fallback(method_not_allowed),
         )
         .route(
-            "/v1/models",
-            get(models::list_models).fallback(method_not_allowed),
+            "/v1/messages",
+            post(anthropic::messages).fallback(method_not_allowed),
         )
+        .route(
+            "/v1/messages/count_tokens",
+            post(anthropic::count_tokens).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/models",
+            get(anthropic::models::list).fallback(method_not_allowed),
+        )
+        .route("/", get(anthropic::root).fallback(method_not_allowed))
         .route(
             "/api/v1/models",
             get(models::list_openrouter_models).fallback(method_not_allowed),

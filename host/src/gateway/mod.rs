@@ -24,6 +24,7 @@ use crate::config::RoutingConfig;
 use crate::failure::Failure;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::routing::preferences::ProviderPreferences;
+use crate::routing::sticky::{Session, Sticky};
 use crate::routing::{self, RouteRequest};
 use upstream::Upstream;
 
@@ -47,6 +48,8 @@ pub struct ChatCall {
     pub debug_routing: bool,
     /// Its accounting (a no-op when accounting is disabled).
     pub tab: Tab,
+    /// The conversation it continues, for sticky routing.
+    pub session: Option<Session>,
 }
 
 /// Everything the request path needs.
@@ -62,6 +65,8 @@ pub struct Gateway {
     pub plugins: Arc<PluginRegistry>,
     /// Routing settings.
     pub routing: RoutingConfig,
+    /// The endpoint each conversation keeps.
+    pub sticky: Sticky,
 }
 
 impl Gateway {
@@ -75,6 +80,7 @@ impl Gateway {
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),
             key_policy: call.tab.routing_policy(),
+            session: call.session.map(|session| (session, &self.sticky)),
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
         let mut trace = plan.trace;
@@ -91,7 +97,12 @@ impl Gateway {
                 complete::attempt(self, &call, &candidate, shown).await
             };
             let failure = match result {
-                Ok(response) => return Ok(response),
+                Ok(response) => {
+                    if let Some(session) = call.session {
+                        self.sticky.remember(session, &candidate.model.id, provider);
+                    }
+                    return Ok(response);
+                }
                 Err(failure) => failure,
             };
             if let Some(class) = failure.endpoint_class() {

@@ -6,6 +6,7 @@
 pub mod filters;
 mod policy;
 pub mod preferences;
+pub mod sticky;
 pub mod trace;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::plugins::router::PolicyRequest;
 use crate::stats::Percentiles;
 use filters::{FilterInput, exclusion};
 use preferences::{Partition, ProviderPreferences, SortBy, Threshold, Variant};
+use sticky::{Session, Sticky};
 use trace::{CandidateTrace, EndpointRef, ModelTrace, RoutingTrace};
 
 /// One endpoint to try.
@@ -49,6 +51,8 @@ pub struct RouteRequest<'a> {
     pub seed: u64,
     /// The API key's routing policy, which replaces each model's (a sort still wins).
     pub key_policy: Option<&'a str>,
+    /// The conversation the request continues, and the endpoints conversations keep.
+    pub session: Option<(Session, &'a Sticky)>,
 }
 
 /// The endpoints to try, best first, and how they were chosen.
@@ -82,7 +86,7 @@ pub async fn plan(
     let mut disabled = Vec::new();
     for requested in request.models {
         let (id, variant) = Variant::split(requested);
-        let model = catalog.model(id).ok_or_else(|| {
+        let model = catalog.resolve(id).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "invalid_request_error",
@@ -147,6 +151,9 @@ pub async fn plan(
             .filter_map(|index| group.candidates.get(index).cloned())
             .collect();
         candidates.extend(apply_preferences(ordered, preferences));
+    }
+    if let (Some((session, sticky)), None) = (request.session, &preferences.order) {
+        trace.sticky = sticky.apply(session, &mut candidates);
     }
     trace.order = candidates
         .iter()

@@ -22,6 +22,9 @@ pub struct RoutingTrace {
     pub order: Vec<EndpointRef>,
     /// Each attempt made, in order.
     pub attempts: Vec<AttemptTrace>,
+    /// The provider put first because it served the conversation's previous turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<String>,
 }
 
 /// One requested model.

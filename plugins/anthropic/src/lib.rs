@@ -6,8 +6,9 @@
 //! `parallel_tool_calls: false` (→ `disable_parallel_tool_use`), `user` (→ `metadata.user_id`)
 //! and OpenRouter's `reasoning` (→ extended `thinking` with a token budget) are translated;
 //! assistant tool calls become `tool_use` blocks, tool messages become `tool_result` blocks in a
-//! user turn, `image_url` parts become image blocks. Other OpenAI fields have no Anthropic
-//! equivalent and are not sent (Anthropic rejects unknown fields).
+//! user turn, `image_url` parts become image blocks and `file` parts (PDFs) document blocks.
+//! Other OpenAI fields have no Anthropic equivalent and are not sent (Anthropic rejects unknown
+//! fields).
 //!
 //! Responses and streams come back as canonical `chat.completion` / `chat.completion.chunk`
 //! objects: text → `content`, thinking → `reasoning` plus `reasoning_details` (the thinking with

@@ -126,6 +126,7 @@ fn content_part(part: &ContentPart, images: bool) -> Result<Value, PluginError> 
                 "an image_url part has no image_url".to_owned(),
             ));
         }
+        ("file", _) if images => json!({"type": "document", "source": document_source(part)?}),
         (kind, _) => {
             return Err(PluginError::InvalidRequest(format!(
                 "content part type `{kind}` is not supported here by the anthropic adapter"
@@ -155,6 +156,20 @@ pub fn image_source(url: &str) -> Result<Value, PluginError> {
     Err(PluginError::InvalidRequest(
         "an image must be an http(s) URL or a base64 data URI".to_owned(),
     ))
+}
+
+/// The `source` of an OpenRouter `file` part (`{"file": {"file_data": ...}}`): a base64 data
+/// URI or an http(s) URL, as for images.
+fn document_source(part: &ContentPart) -> Result<Value, PluginError> {
+    let data = part
+        .extra
+        .get("file")
+        .and_then(|file| file.get("file_data"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            PluginError::InvalidRequest("a file part has no file.file_data".to_owned())
+        })?;
+    image_source(data)
 }
 
 /// The reasoning a client sent back (`reasoning_details` in Anthropic's format) as `thinking`

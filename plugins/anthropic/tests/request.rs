@@ -350,6 +350,26 @@ fn images_become_image_blocks() {
 }
 
 #[test]
+fn files_become_document_blocks() {
+    let body = build(json!({
+        "model": "m",
+        "messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}, "cache_control": {"type": "ephemeral"}},
+            {"type": "file", "file": {"filename": "b.pdf", "file_data": "https://example.com/b.pdf"}}
+        ]}]
+    }));
+    assert_eq!(
+        body["messages"][0]["content"],
+        json!([
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}, "cache_control": {"type": "ephemeral"}},
+            {"type": "document", "source": {"type": "url", "url": "https://example.com/b.pdf"}}
+        ])
+    );
+    let request = json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "file", "file": {}}]}]});
+    assert!(matches!(build_err(request), PluginError::InvalidRequest(_)));
+}
+
+#[test]
 fn reasoning_becomes_a_thinking_budget() {
     let body = build(json!({
         "model": "m", "messages": [{"role": "user", "content": "Hi"}],

@@ -1,0 +1,126 @@
+"""The official `anthropic` Python SDK against Switchyard (run by host/tests/anthropic.rs).
+
+Environment: SWITCHYARD_URL (the gateway), and the model ids the gateway serves from each mock
+scenario: MODEL_TEXT (Anthropic-native, text), MODEL_TOOL (Anthropic-native, a streamed tool use),
+MODEL_THINK (Anthropic-native, thinking with a signature), MODEL_OPENAI_TEXT and MODEL_OPENAI_TOOL
+(OpenAI-compatible upstreams), MODEL_RATE_LIMITED (answers 429), MODEL_CUT (a stream cut after its
+first text). Prints one line per check and exits non-zero on the first failure.
+"""
+
+import os
+import sys
+
+import anthropic
+
+URL = os.environ["SWITCHYARD_URL"]
+client = anthropic.Anthropic(base_url=URL, api_key="sk-test", max_retries=0, timeout=30)
+HELLO = [{"role": "user", "content": "Hello!"}]
+WEATHER = [
+    {
+        "name": "weather",
+        "description": "The weather in a city",
+        "input_schema": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
+    }
+]
+
+
+def check(name, condition, detail=""):
+    if not condition:
+        print(f"FAILED {name}: {detail}", flush=True)
+        sys.exit(1)
+    print(f"ok {name}", flush=True)
+
+
+def create(model):
+    message = client.messages.create(model=model, max_tokens=256, system="Be brief.", messages=HELLO)
+    text = "".join(block.text for block in message.content if block.type == "text")
+    check(f"create {model}: text", text != "", message)
+    check(f"create {model}: stop_reason", message.stop_reason == "end_turn", message.stop_reason)
+    check(f"create {model}: usage", message.usage.input_tokens > 0 and message.usage.output_tokens > 0, message.usage)
+    return message
+
+
+def stream_text(model):
+    pieces = []
+    with client.messages.stream(model=model, max_tokens=256, messages=HELLO) as stream:
+        for text in stream.text_stream:
+            pieces.append(text)
+        final = stream.get_final_message()
+    check(f"stream {model}: several deltas", len(pieces) > 1, pieces)
+    check(f"stream {model}: final text", final.content[0].text == "".join(pieces), final)
+    check(f"stream {model}: usage", final.usage.output_tokens > 0, final.usage)
+    return final
+
+
+def stream_tool(model, expected_input):
+    deltas = 0
+    with client.messages.stream(model=model, max_tokens=256, messages=[{"role": "user", "content": "Weather in SF?"}], tools=WEATHER) as stream:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "input_json_delta":
+                deltas += 1
+        final = stream.get_final_message()
+    check(f"tool {model}: input_json_delta events", deltas > 0, deltas)
+    uses = [block for block in final.content if block.type == "tool_use"]
+    check(f"tool {model}: tool_use block", len(uses) == 1 and uses[0].name == "weather", final.content)
+    check(f"tool {model}: input", uses[0].input == expected_input, uses[0].input)
+    check(f"tool {model}: id charset", all(c.isalnum() or c in "_-" for c in uses[0].id), uses[0].id)
+    check(f"tool {model}: stop_reason", final.stop_reason == "tool_use", final.stop_reason)
+    return uses[0]
+
+
+def thinking(model):
+    with client.messages.stream(model=model, max_tokens=4096, thinking={"type": "enabled", "budget_tokens": 2048}, messages=HELLO) as stream:
+        final = stream.get_final_message()
+    blocks = [block for block in final.content if block.type == "thinking"]
+    check("thinking: block", len(blocks) == 1 and blocks[0].thinking != "", final.content)
+    check("thinking: signature", blocks[0].signature != "", blocks[0])
+    # The next turn sends the signed thinking back; the Rust side checks the upstream got it.
+    history = HELLO + [{"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in final.content]}]
+    history.append({"role": "user", "content": "And then?"})
+    client.messages.create(model=model, max_tokens=4096, thinking={"type": "enabled", "budget_tokens": 2048}, messages=history)
+    check("thinking: next turn accepted", True)
+    return blocks[0].signature
+
+
+def errors():
+    try:
+        client.messages.create(model=os.environ["MODEL_RATE_LIMITED"], max_tokens=10, messages=HELLO)
+        check("429", False, "no error")
+    except anthropic.RateLimitError as error:
+        check("429: RateLimitError", error.status_code == 429 and error.body["error"]["type"] == "rate_limit_error", error.body)
+    try:
+        client.messages.create(model="no/such-model", max_tokens=10, messages=HELLO)
+        check("404", False, "no error")
+    except anthropic.NotFoundError as error:
+        check("404: NotFoundError", error.body["type"] == "error", error.body)
+    try:
+        client.messages.create(model=os.environ["MODEL_TEXT"], max_tokens=10, messages=[])
+        check("400", False, "no error")
+    except anthropic.BadRequestError as error:
+        check("400: BadRequestError", error.body["error"]["type"] == "invalid_request_error", error.body)
+    try:
+        with client.messages.stream(model=os.environ["MODEL_CUT"], max_tokens=10, messages=HELLO) as stream:
+            for _ in stream:
+                pass
+        check("mid-stream error", False, "the cut stream ended normally")
+    except anthropic.APIStatusError as error:
+        check("mid-stream error: raised", error.body["error"]["type"] == "api_error", error.body)
+
+
+create(os.environ["MODEL_TEXT"])
+create(os.environ["MODEL_OPENAI_TEXT"])
+stream_text(os.environ["MODEL_TEXT"])
+stream_text(os.environ["MODEL_OPENAI_TEXT"])
+stream_tool(os.environ["MODEL_TOOL"], {"location": "San Francisco"})
+stream_tool(os.environ["MODEL_OPENAI_TOOL"], {"location": "San Francisco"})
+thinking(os.environ["MODEL_THINK"])
+count = client.messages.count_tokens(model=os.environ["MODEL_TEXT"], messages=HELLO, system="Be brief.")
+check("count_tokens", count.input_tokens > 0, count)
+ids = [model.id for model in client.models.list(limit=1000)]
+check("models.list", os.environ["MODEL_OPENAI_TEXT"] in ids, ids)
+errors()
+print("all checks passed", flush=True)
