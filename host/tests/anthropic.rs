@@ -158,7 +158,8 @@ async fn a_stream_follows_anthropics_event_sequence() {
     let gateway = gateway(&mock, "").await;
 
     // Text from an Anthropic-native upstream: the same blocks and deltas as recorded.
-    let (status, events) = stream_events(&gateway, &hello("anthropic/claude-sonnet-4.5", true)).await;
+    let (status, events) =
+        stream_events(&gateway, &hello("anthropic/claude-sonnet-4.5", true)).await;
     assert_eq!(status, 200);
     let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
     let recorded: Vec<Value> = fixture_events("anthropic/anthropic-text.chunks.txt");
@@ -191,8 +192,18 @@ async fn a_stream_follows_anthropics_event_sequence() {
         .find(|(name, _)| name == "message_delta")
         .unwrap();
     assert_eq!(delta["delta"]["stop_reason"], "end_turn");
-    assert_eq!(delta["usage"]["input_tokens"], 12);
-    assert_eq!(delta["usage"]["output_tokens"], 29);
+    let recorded_usage = &recorded
+        .iter()
+        .find(|event| event["type"] == "message_delta")
+        .unwrap()["usage"];
+    assert_eq!(
+        delta["usage"]["input_tokens"],
+        recorded_usage["input_tokens"]
+    );
+    assert_eq!(
+        delta["usage"]["output_tokens"],
+        recorded_usage["output_tokens"]
+    );
 
     // A tool use: the same input_json_delta fragments, the id and name kept.
     let tool = json!({"model": "test/claude-tool", "max_tokens": 256, "stream": true,
@@ -660,57 +671,54 @@ async fn a_message_is_charged_and_recorded_like_a_chat_completion() {
             .bearer_auth(&secret)
             .send()
     };
-    let chat = send(
-        "/v1/chat/completions",
-        request("anthropic/claude-sonnet-4.5", false),
-        false,
-    )
-    .await
-    .unwrap();
-    let chat_id = chat.headers()["x-generation-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let message = send(
-        "/v1/messages",
-        hello("anthropic/claude-sonnet-4.5", false),
-        true,
-    )
-    .await
-    .unwrap();
-    assert_eq!(message.status(), 200);
-    let message_id = message.headers()["x-generation-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let streamed = send(
-        "/v1/messages",
-        hello("anthropic/claude-sonnet-4.5", true),
-        true,
-    )
-    .await
-    .unwrap();
-    let streamed_id = streamed.headers()["x-generation-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(streamed.text().await.unwrap().contains("message_stop"));
-
-    let chat: Value = record(chat_id).await.unwrap().json().await.unwrap();
-    // 12 prompt × $3 + 29 completion × $15 per million, plus 5%.
-    assert_eq!(
-        chat["data"]["total_cost"].as_f64(),
-        Some(0.00049455),
-        "{chat}"
-    );
-    for id in [message_id, streamed_id] {
-        let record: Value = record(id).await.unwrap().json().await.unwrap();
+    // The same request on the two APIs, whole and streamed: the same records.
+    for stream in [false, true] {
+        let chat = send(
+            "/v1/chat/completions",
+            request("anthropic/claude-sonnet-4.5", stream),
+            false,
+        )
+        .await
+        .unwrap();
+        let chat_id = chat.headers()["x-generation-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        chat.text().await.unwrap();
+        let message = send(
+            "/v1/messages",
+            hello("anthropic/claude-sonnet-4.5", stream),
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(message.status(), 200);
+        let message_id = message.headers()["x-generation-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            message.text().await.unwrap().contains("message_stop"),
+            stream
+        );
+        let chat: Value = record(chat_id).await.unwrap().json().await.unwrap();
+        if !stream {
+            // 12 prompt × $3 + 29 completion × $15 per million, plus 5%.
+            assert_eq!(
+                chat["data"]["total_cost"].as_f64(),
+                Some(0.00049455),
+                "{chat}"
+            );
+        }
+        let record: Value = record(message_id).await.unwrap().json().await.unwrap();
         for field in [
             "total_cost",
             "native_tokens_prompt",
             "native_tokens_completion",
             "model",
             "provider_name",
+            "streamed",
+            "finish_reason",
         ] {
             assert_eq!(
                 record["data"][field], chat["data"][field],
