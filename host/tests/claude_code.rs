@@ -35,7 +35,8 @@ async fn gateway(mock: &MockUpstream) -> Gateway {
         model("test/claude-bash", &[("bash", "3", "15")]),
     ]
     .concat();
-    Gateway::start(&config).await
+    // Claude Code's requests carry its whole system prompt and tool list.
+    Gateway::start_with_body_limit(&config, 4 << 20).await
 }
 
 /// Runs `claude -p <prompt> --model <model> <extra>` against the gateway in a fresh home

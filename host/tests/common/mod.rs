@@ -46,6 +46,11 @@ impl Gateway {
         Self::launch(config, &[], &[]).await
     }
 
+    /// [`Gateway::start`] taking request bodies up to `max_body_bytes` (default 64 KiB).
+    pub async fn start_with_body_limit(config: &str, max_body_bytes: usize) -> Gateway {
+        Self::launch_with_limit(config, &[], &[], max_body_bytes).await
+    }
+
     /// [`Gateway::start`] with extra environment variables.
     pub async fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
         Self::launch(config, env, &[]).await
@@ -57,6 +62,15 @@ impl Gateway {
     }
 
     async fn launch(config: &str, env: &[(&str, &str)], extra_plugins: &[&str]) -> Gateway {
+        Self::launch_with_limit(config, env, extra_plugins, 65536).await
+    }
+
+    async fn launch_with_limit(
+        config: &str,
+        env: &[(&str, &str)],
+        extra_plugins: &[&str],
+        max_body_bytes: usize,
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
@@ -70,7 +84,7 @@ impl Gateway {
             std::fs::copy(path, plugins.join(name)).expect("copy plugin");
         }
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
+            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = {max_body_bytes}\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
             plugins.display().to_string()
         );
         let config_path = dir.path().join("switchyard.toml");

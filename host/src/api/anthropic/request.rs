@@ -230,7 +230,7 @@ fn user_part(block: &Value) -> Result<Value, String> {
 
 /// One Messages turn as canonical messages: a user turn's tool results become tool messages
 /// (before its other blocks, which follow as one user message); an assistant turn's thinking
-/// becomes `reasoning_details` and its tool uses `tool_calls`.
+/// becomes `reasoning_details` and its tool uses `tool_calls`; a system turn stays one.
 fn translate_turn(turn: &Value, names: &mut ToolNames, out: &mut Vec<Value>) -> Result<(), String> {
     let role = string(turn, "role")?;
     let content = turn.get("content").ok_or("`content` is required")?;
@@ -257,8 +257,14 @@ fn translate_turn(turn: &Value, names: &mut ToolNames, out: &mut Vec<Value>) -> 
             out.push(assistant_message(blocks, names)?);
             Ok(())
         }
+        // Claude Code sends system reminders as system turns.
+        ("system", _) => {
+            let message = system_message(content).map_err(|e| e.message().to_owned())?;
+            out.extend(message);
+            Ok(())
+        }
         ("user" | "assistant", _) => Err("`content` must be a string or a list of blocks".into()),
-        (other, _) => Err(format!("role {other:?} is not user or assistant")),
+        (other, _) => Err(format!("role {other:?} is not user, assistant or system")),
     }
 }
 
