@@ -43,20 +43,37 @@ impl Gateway {
     /// Starts the gateway with `config` (TOML, without `[server]`), the hostile test plugins in
     /// its plugins folder, listening on a free port.
     pub async fn start(config: &str) -> Gateway {
-        Self::launch(config, &[], &[]).await
+        Self::launch(config, &[], &[], &[], "").await
+    }
+
+    /// [`Gateway::start`] with extra environment variables and arguments after `serve`, e.g.
+    /// `--demo`.
+    pub async fn start_with_args(config: &str, env: &[(&str, &str)], args: &[&str]) -> Gateway {
+        Self::launch(config, env, &[], args, "").await
     }
 
     /// [`Gateway::start`] with extra environment variables.
     pub async fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
-        Self::launch(config, env, &[]).await
+        Self::launch(config, env, &[], &[], "").await
+    }
+
+    /// [`Gateway::start`] with extra lines in its `[server]` section, e.g. `keepalive_ms = 100`.
+    pub async fn start_with_server(server: &str, config: &str) -> Gateway {
+        Self::launch(config, &[], &[], &[], server).await
     }
 
     /// [`Gateway::start`] with extra plugin files in its plugins folder.
     pub async fn start_with_plugins(config: &str, plugins: &[&str]) -> Gateway {
-        Self::launch(config, &[], plugins).await
+        Self::launch(config, &[], plugins, &[], "").await
     }
 
-    async fn launch(config: &str, env: &[(&str, &str)], extra_plugins: &[&str]) -> Gateway {
+    async fn launch(
+        config: &str,
+        env: &[(&str, &str)],
+        extra_plugins: &[&str],
+        args: &[&str],
+        server: &str,
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
@@ -70,7 +87,7 @@ impl Gateway {
             std::fs::copy(path, plugins.join(name)).expect("copy plugin");
         }
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
+            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n{server}\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
             plugins.display().to_string()
         );
         let config_path = dir.path().join("switchyard.toml");
@@ -81,6 +98,7 @@ impl Gateway {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
+            .args(args)
             .env(KEY_ENV, KEY)
             .envs(AWS_ENV)
             .envs(env.iter().copied())
