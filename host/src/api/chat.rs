@@ -11,6 +11,7 @@ use switchyard_sdk::openai::ChatRequest;
 
 use super::AppState;
 use super::error::ApiError;
+use super::keepalive;
 use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
 use crate::routing::filters::sent_parameters;
@@ -38,10 +39,7 @@ pub async fn chat_completions(
         Err(error) => return error.into_response(),
     };
     call.debug_routing = wants_routing_trace(&headers);
-    match state.gateway.chat(call).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    keepalive::chat(state.gateway.clone(), call, state.stream_keepalive).await
 }
 
 /// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.
