@@ -133,7 +133,7 @@ async function loadActivity() {
   const series = perMinute(generations);
   chart("chart-requests", "requests", series.minutes, series.requests);
   chart("chart-tokens", "tokens", series.minutes, series.tokens);
-  chart("chart-spend", "USD", series.minutes, series.spend, (v) => v.toPrecision(2));
+  chart("chart-spend", "USD", series.minutes, series.spend, (v) => (v === 0 ? "0" : v.toExponential(1)));
   const groups = new Map();
   for (const g of generations) {
     const name = [g.model, g.provider, g.key_id || "–"].join("\u0000");
