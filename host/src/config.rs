@@ -56,6 +56,9 @@ pub struct Config {
     /// Keys, credits and usage accounting.
     #[serde(default)]
     pub accounting: AccountingConfig,
+    /// Prometheus metrics (`GET /metrics`).
+    #[serde(default)]
+    pub metrics: crate::metrics::MetricsConfig,
     /// Upstream providers by name; after loading, the built-in catalog's providers merged with
     /// these (a provider defined here replaces the built-in one of the same name).
     #[serde(default)]
@@ -136,6 +139,10 @@ pub struct ServerConfig {
     /// Timeout for establishing an upstream connection, in milliseconds.
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// While a stream has no first chunk yet, send an SSE comment this often, in milliseconds
+    /// (0: never). Once one is sent, a failure ends the stream with an error chunk.
+    #[serde(default = "default_keepalive_ms")]
+    pub keepalive_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -145,6 +152,7 @@ impl Default for ServerConfig {
             max_body_bytes: default_max_body_bytes(),
             max_upstream_body_bytes: default_max_upstream_body_bytes(),
             connect_timeout_ms: default_connect_timeout_ms(),
+            keepalive_ms: default_keepalive_ms(),
         }
     }
 }
@@ -159,6 +167,9 @@ fn default_max_upstream_body_bytes() -> usize {
     32 * 1024 * 1024
 }
 fn default_connect_timeout_ms() -> u64 {
+    5_000
+}
+fn default_keepalive_ms() -> u64 {
     5_000
 }
 

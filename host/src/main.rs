@@ -9,6 +9,7 @@ use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models
 use switchyard::catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind};
 use switchyard::config::{Config, DEFAULT_CONFIG};
+use switchyard::demo::DemoUpstream;
 
 /// Switchyard: an OpenAI-compatible LLM router with WebAssembly provider adapters.
 #[derive(Debug, Parser)]
@@ -28,6 +29,9 @@ enum Command {
         /// Overrides `server.listen`, e.g. `0.0.0.0:8080`.
         #[arg(long)]
         listen: Option<String>,
+        /// Adds demo models served by a built-in local upstream (no provider key needed).
+        #[arg(long)]
+        demo: bool,
     },
     /// Prints the built-in configuration, a starting point for your own.
     DefaultConfig,
@@ -124,7 +128,11 @@ enum PluginCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen } => {
+        Command::Serve {
+            config,
+            listen,
+            demo,
+        } => {
             init_tracing();
             let mut config = Config::load(config.as_deref())?;
             if let Some(listen) = listen {
@@ -134,7 +142,18 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            runtime.block_on(switchyard::server::serve(config))
+            runtime.block_on(async move {
+                // Kept alive until the gateway stops.
+                let demo_upstream = if demo {
+                    Some(DemoUpstream::start().await?)
+                } else {
+                    None
+                };
+                if let Some(upstream) = &demo_upstream {
+                    upstream.add_to(&mut config)?;
+                }
+                switchyard::server::serve(config).await
+            })
         }
         Command::DefaultConfig => {
             print!("{DEFAULT_CONFIG}");

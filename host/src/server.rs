@@ -12,6 +12,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::gateway::upstream::Upstream;
+use crate::metrics;
 use crate::plugins::{PluginEngine, PluginRegistry, watcher};
 use crate::routing::sticky::Sticky;
 use crate::stats_sync::StatsSync;
@@ -48,6 +49,8 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         plugins,
         admin_token: admin_token(config),
         max_body_bytes: config.server.max_body_bytes,
+        stream_keepalive: (config.server.keepalive_ms > 0)
+            .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await
@@ -73,6 +76,11 @@ fn admin_token(config: &Config) -> Option<String> {
 /// Serves until SIGINT or SIGTERM; in-flight requests finish first.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = build_state(&config).await?;
+    if config.metrics.enabled {
+        metrics::install(&config.metrics)?;
+        metrics::observe(&state.gateway);
+    }
+    let app = metrics::http::wire(api::router(state.clone()), &config.metrics).await?;
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
@@ -88,7 +96,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
     let accounting = state.accounting.clone();
-    axum::serve(listener, api::router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;

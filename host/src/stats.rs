@@ -8,7 +8,7 @@ pub mod summary;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -35,6 +35,8 @@ pub enum FailureClass {
 pub struct EndpointStats {
     recent: Mutex<Recent>,
     in_flight: AtomicU32,
+    /// The breaker's state ([`BreakerState`] as a number), readable without the lock.
+    breaker_state: AtomicU8,
     breaker_config: BreakerConfig,
     /// The other gateways' figures for this endpoint, when shared.
     peers: ArcSwapOption<WindowSummary>,
@@ -78,6 +80,16 @@ pub enum BreakerState {
     Open,
     /// One probe request is being let through.
     HalfOpen,
+}
+
+impl BreakerState {
+    fn of(breaker: Breaker) -> Self {
+        match breaker {
+            Breaker::Closed => BreakerState::Closed,
+            Breaker::Open { .. } => BreakerState::Open,
+            Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
+        }
+    }
 }
 
 /// p50/p75/p90/p99 of a rolling series.
@@ -190,6 +202,7 @@ impl EndpointStats {
         EndpointStats {
             recent: Mutex::default(),
             in_flight: AtomicU32::new(0),
+            breaker_state: AtomicU8::new(BreakerState::Closed as u8),
             breaker_config,
             peers: ArcSwapOption::empty(),
         }
@@ -223,7 +236,7 @@ impl EndpointStats {
         if let Some(tps) = tokens_per_second {
             push_bounded(&mut recent.throughput, tps);
         }
-        recent.breaker = Breaker::Closed;
+        self.set_breaker(&mut recent, Breaker::Closed);
     }
 
     /// Records a failure of the endpoint. Enough consecutive failures, or a failed probe, open
@@ -251,7 +264,7 @@ impl EndpointStats {
             if !matches!(recent.breaker, Breaker::Open { .. }) {
                 tracing::warn!(consecutive, "endpoint circuit opened");
             }
-            recent.breaker = Breaker::Open { until };
+            self.set_breaker(&mut recent, Breaker::Open { until });
         }
     }
 
@@ -267,10 +280,31 @@ impl EndpointStats {
             Breaker::Open { until } if now < until => false,
             Breaker::HalfOpen { probe_since } if now < probe_since + cooldown => false,
             Breaker::Open { .. } | Breaker::HalfOpen { .. } => {
-                recent.breaker = Breaker::HalfOpen { probe_since: now };
+                self.set_breaker(&mut recent, Breaker::HalfOpen { probe_since: now });
                 true
             }
         }
+    }
+
+    /// Changes the breaker and its lock-free copy.
+    fn set_breaker(&self, recent: &mut Recent, breaker: Breaker) {
+        recent.breaker = breaker;
+        self.breaker_state
+            .store(BreakerState::of(breaker) as u8, Ordering::Relaxed);
+    }
+
+    /// The breaker's state, read without taking the statistics' lock.
+    pub fn breaker_state(&self) -> BreakerState {
+        match self.breaker_state.load(Ordering::Relaxed) {
+            state if state == BreakerState::Open as u8 => BreakerState::Open,
+            state if state == BreakerState::HalfOpen as u8 => BreakerState::HalfOpen,
+            _ => BreakerState::Closed,
+        }
+    }
+
+    /// Requests in flight on this endpoint in this gateway.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// This gateway's figures, without the other gateways'.
@@ -329,11 +363,7 @@ impl EndpointStats {
             ms_since_last_failure: figures
                 .last_failure_unix_ms
                 .map(|at| now.saturating_sub(at)),
-            breaker: match breaker {
-                Breaker::Closed => BreakerState::Closed,
-                Breaker::Open { .. } => BreakerState::Open,
-                Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
-            },
+            breaker: BreakerState::of(breaker),
         }
     }
 }

@@ -140,6 +140,12 @@ impl Tab {
         }
     }
 
+    /// The key's id and its account's id; `None` when accounting is off.
+    pub fn key_and_account(&self) -> Option<(&str, &str)> {
+        let key = &self.state.as_ref()?.key;
+        Some((&key.id, &key.account_id))
+    }
+
     /// The routing policy the key chose, if any.
     pub fn routing_policy(&self) -> Option<&str> {
         self.state.as_ref()?.key.routing_policy.as_deref()

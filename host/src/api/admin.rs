@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Checks `Authorization: Bearer <admin token>`; 404 when the admin API is disabled.
-pub(super) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.admin_token else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

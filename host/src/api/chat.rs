@@ -11,6 +11,7 @@ use switchyard_sdk::openai::ChatRequest;
 
 use super::AppState;
 use super::error::ApiError;
+use super::keepalive;
 use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
 use crate::routing::filters::sent_parameters;
@@ -40,10 +41,7 @@ pub async fn chat_completions(
     };
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
-    match state.gateway.chat(call).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(),
-    }
+    keepalive::chat(state.gateway.clone(), call, state.stream_keepalive).await
 }
 
 /// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.

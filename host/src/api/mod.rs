@@ -7,6 +7,7 @@ pub mod chat;
 pub mod endpoints;
 pub mod error;
 pub mod health;
+pub mod keepalive;
 pub mod models;
 pub mod usage;
 
@@ -17,6 +18,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 
 use crate::accounting::Accounting;
+use crate::dashboard;
 use crate::gateway::Gateway;
 use crate::plugins::PluginRegistry;
 use error::ApiError;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub admin_token: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// How often a stream waiting for its first chunk gets a keep-alive comment.
+    pub stream_keepalive: Option<std::time::Duration>,
     /// Keys, credits and usage; `None` when accounting is disabled.
     pub accounting: Option<Arc<Accounting>>,
 }
@@ -78,7 +82,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/generation",
             get(usage::generation).fallback(method_not_allowed),
         )
-        .nest("/admin", admin::router().merge(admin_keys::router()))
+        .nest(
+            "/admin",
+            (admin::router().merge(admin_keys::router())).merge(dashboard::admin_router()),
+        )
+        .merge(dashboard::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -12,6 +12,7 @@ use super::generation::{COMPLETION, Generation};
 use super::{ChatCall, Gateway};
 use crate::accounting::tab::Charge;
 use crate::failure::Failure;
+use crate::metrics::requests::Observer;
 use crate::plugins::{PluginFault, ProviderPlugin};
 use crate::pricing::{cost, image_count, usage_json};
 use crate::routing::Candidate;
@@ -93,17 +94,17 @@ async fn run(
         let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
         object.insert("routing".to_owned(), trace);
     }
-    call.tab
-        .settle(Charge {
-            generation: &generation,
-            usage,
-            cost,
-            latency: first_byte,
-            finish_reason: parsed.finish.map(|finish| finish.reason.as_str()),
-            streamed: false,
-            cancelled: false,
-        })
-        .await;
+    let charge = Charge {
+        generation: &generation,
+        usage,
+        cost,
+        latency: first_byte,
+        finish_reason: parsed.finish.map(|finish| finish.reason.as_str()),
+        streamed: false,
+        cancelled: false,
+    };
+    Observer::of(call).served(&charge, started.elapsed());
+    call.tab.settle(charge).await;
 
     let elapsed = started.elapsed();
     let throughput = (elapsed.as_secs_f64() > 0.0)

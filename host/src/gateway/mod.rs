@@ -22,6 +22,7 @@ use crate::api::error::ApiError;
 use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
 use crate::failure::Failure;
+use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::sticky::{Session, Sticky};
@@ -86,8 +87,11 @@ impl Gateway {
         let mut trace = plan.trace;
         let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
         call.tab.reserve(&call, priced, self.fee_percent).await?;
-        let mut last_failure = None;
+        let mut last_failure: Option<Failure> = None;
         for candidate in plan.candidates {
+            if let Some(failure) = &last_failure {
+                metrics::requests::failover(failure.kind());
+            }
             let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
@@ -96,6 +100,8 @@ impl Gateway {
             } else {
                 complete::attempt(self, &call, &candidate, shown).await
             };
+            let outcome = result.as_ref().map_or_else(Failure::kind, |_| "success");
+            metrics::requests::attempt(&candidate.model.id, provider, outcome);
             let failure = match result {
                 Ok(response) => {
                     if let Some(session) = call.session {

@@ -24,6 +24,7 @@ use super::{ChatCall, Gateway};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
 use crate::failure::Failure;
+use crate::metrics::requests::Observer;
 use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{cost, image_count, usage_json};
@@ -135,6 +136,7 @@ async fn run(
         first_byte,
         sender,
         tab: call.tab.clone(),
+        observer: Observer::of(call),
         prompt_estimate: call.body.len() as u64 / 4,
         relayed: 0,
     };
@@ -263,6 +265,8 @@ struct Pump {
     first_byte: std::time::Duration,
     sender: mpsc::Sender<Bytes>,
     tab: Tab,
+    /// Records the served generation's metrics.
+    observer: Observer,
     /// Prompt tokens charged when a cut stream reported none (four bytes a token).
     prompt_estimate: u64,
     /// Chunks sent to the client: the completion tokens charged when a cut stream reported
@@ -422,17 +426,17 @@ impl Pump {
             Ending::Failed(_) => Some(FinishReason::Error),
             _ => self.decoding.finish.as_ref().map(|finish| finish.reason),
         };
-        self.tab
-            .settle(Charge {
-                generation: &self.generation,
-                usage,
-                cost: cost(&usage, &self.endpoint.prices, self.images, self.fee_percent),
-                latency: self.first_byte,
-                finish_reason: finish.map(FinishReason::as_str),
-                streamed: true,
-                cancelled: matches!(ending, Ending::ClientGone),
-            })
-            .await;
+        let charge = Charge {
+            generation: &self.generation,
+            usage,
+            cost: cost(&usage, &self.endpoint.prices, self.images, self.fee_percent),
+            latency: self.first_byte,
+            finish_reason: finish.map(FinishReason::as_str),
+            streamed: true,
+            cancelled: matches!(ending, Ending::ClientGone),
+        };
+        self.observer.served(&charge, self.started.elapsed());
+        self.tab.settle(charge).await;
     }
 
     fn final_usage_chunk(&self, usage: Option<Usage>) -> Value {

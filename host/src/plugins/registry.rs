@@ -325,6 +325,20 @@ impl PluginRegistry {
             .collect()
     }
 
+    /// Every version taking traffic: each plugin's stable version (share `None`), and its canary
+    /// with the canary's traffic share.
+    pub fn serving_versions(&self) -> Vec<(Plugin, Option<f64>)> {
+        let set = self.set.load();
+        let mut versions = Vec::with_capacity(set.slots.len());
+        for slot in set.slots.values() {
+            versions.push((slot.stable.clone(), None));
+            if let Some((canary, share)) = &slot.canary {
+                versions.push((canary.clone(), Some(*share)));
+            }
+        }
+        versions
+    }
+
     /// Every plugin name with its versions.
     pub fn list(&self) -> Vec<PluginInfo> {
         self.set

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -38,6 +38,8 @@ pub struct VersionState {
     max_instances: usize,
     breaker: Breaker,
     outcomes: Mutex<VecDeque<bool>>,
+    calls: AtomicU64,
+    faults: AtomicU64,
 }
 
 impl VersionState {
@@ -56,6 +58,8 @@ impl VersionState {
             limits,
             breaker: Breaker::new(breaker),
             outcomes: Mutex::new(VecDeque::with_capacity(OUTCOME_WINDOW)),
+            calls: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
         }
     }
 
@@ -88,12 +92,23 @@ impl VersionState {
 
     /// Records a call that completed; closes the breaker.
     pub(crate) fn record_call_ok(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         self.breaker.success();
     }
 
     /// Records a fault (trap, deadline, memory, contract); may open the breaker.
     pub(crate) fn record_fault(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.faults.fetch_add(1, Ordering::Relaxed);
         self.breaker.failure();
+    }
+
+    /// Calls into this version that returned or faulted so far, and the faults among them.
+    pub fn calls_and_faults(&self) -> (u64, u64) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.faults.load(Ordering::Relaxed),
+        )
     }
 
     /// Records whether a request this version served succeeded, for canary decisions.

@@ -43,33 +43,42 @@ impl Gateway {
     /// Starts the gateway with `config` (TOML, without `[server]`), the hostile test plugins in
     /// its plugins folder, listening on a free port.
     pub async fn start(config: &str) -> Gateway {
-        Self::launch(config, &[], &[]).await
+        Self::launch(config, &[], &[], &[], "").await
+    }
+
+    /// [`Gateway::start`] with extra environment variables and arguments after `serve`, e.g.
+    /// `--demo`.
+    pub async fn start_with_args(config: &str, env: &[(&str, &str)], args: &[&str]) -> Gateway {
+        Self::launch(config, env, &[], args, "").await
     }
 
     /// [`Gateway::start`] taking request bodies up to `max_body_bytes` (default 64 KiB).
     pub async fn start_with_body_limit(config: &str, max_body_bytes: usize) -> Gateway {
-        Self::launch_with_limit(config, &[], &[], max_body_bytes).await
+        let server = format!("max_body_bytes = {max_body_bytes}");
+        Self::launch(config, &[], &[], &[], &server).await
     }
 
     /// [`Gateway::start`] with extra environment variables.
     pub async fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
-        Self::launch(config, env, &[]).await
+        Self::launch(config, env, &[], &[], "").await
+    }
+
+    /// [`Gateway::start`] with extra lines in its `[server]` section, e.g. `keepalive_ms = 100`.
+    pub async fn start_with_server(server: &str, config: &str) -> Gateway {
+        Self::launch(config, &[], &[], &[], server).await
     }
 
     /// [`Gateway::start`] with extra plugin files in its plugins folder.
     pub async fn start_with_plugins(config: &str, plugins: &[&str]) -> Gateway {
-        Self::launch(config, &[], plugins).await
+        Self::launch(config, &[], plugins, &[], "").await
     }
 
-    async fn launch(config: &str, env: &[(&str, &str)], extra_plugins: &[&str]) -> Gateway {
-        Self::launch_with_limit(config, env, extra_plugins, 65536).await
-    }
-
-    async fn launch_with_limit(
+    async fn launch(
         config: &str,
         env: &[(&str, &str)],
         extra_plugins: &[&str],
-        max_body_bytes: usize,
+        args: &[&str],
+        server: &str,
     ) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
@@ -83,8 +92,13 @@ impl Gateway {
             let name = Path::new(path).file_name().expect("file name");
             std::fs::copy(path, plugins.join(name)).expect("copy plugin");
         }
+        let default_limit = if server.contains("max_body_bytes") {
+            ""
+        } else {
+            "max_body_bytes = 65536\n"
+        };
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = {max_body_bytes}\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
+            "[server]\nlisten = \"127.0.0.1:0\"\n{default_limit}{server}\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
             plugins.display().to_string()
         );
         let config_path = dir.path().join("switchyard.toml");
@@ -95,6 +109,7 @@ impl Gateway {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
+            .args(args)
             .env(KEY_ENV, KEY)
             .envs(AWS_ENV)
             .envs(env.iter().copied())

@@ -1,0 +1,98 @@
+//! The web dashboard, served by the gateway at `/dashboard`: a single page (embedded HTML, CSS
+//! and JavaScript, with the vendored uPlot chart library) that logs in with the admin token and
+//! then calls the admin and public APIs. The page and its assets hold no data; every figure
+//! comes from an API behind the token. Its own API is `GET /admin/activity`, the recent served
+//! generations ([`activity`]).
+
+pub mod activity;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::api::AppState;
+use crate::api::admin::check_token;
+use crate::api::error::ApiError;
+
+/// The embedded files: (name, content type, bytes).
+const ASSETS: [(&str, &str, &[u8]); 5] = [
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/app.css"),
+    ),
+    (
+        "uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/uPlot.iife.min.js"),
+    ),
+    (
+        "uPlot.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/uPlot.min.css"),
+    ),
+    (
+        "uPlot.LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("assets/uPlot.LICENSE"),
+    ),
+];
+
+/// The page and its assets.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(page))
+        .route("/dashboard/{asset}", get(asset))
+}
+
+/// The dashboard's admin API, nested under `/admin`.
+pub fn admin_router() -> Router<AppState> {
+    Router::new().route("/activity", get(recent_activity))
+}
+
+async fn page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("assets/index.html"),
+    )
+        .into_response()
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match ASSETS.iter().find(|(asset, _, _)| *asset == name) {
+        Some((_, content_type, bytes)) => {
+            ([(header::CONTENT_TYPE, *content_type)], *bytes).into_response()
+        }
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "no such asset",
+        )
+        .with_code("not_found")
+        .into_response(),
+    }
+}
+
+/// `GET /admin/activity?id=&key=&model=&status=`: the recent served generations matching the
+/// query, newest first.
+async fn recent_activity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<activity::Search>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    check_token(&state, &headers)?;
+    let Query(search) = query.map_err(|error| ApiError::invalid_request(error.body_text()))?;
+    let mut found = activity::search(&search);
+    found.reverse();
+    Ok(Json(
+        json!({ "data": found, "capacity": activity::CAPACITY }),
+    ))
+}

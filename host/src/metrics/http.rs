@@ -1,0 +1,151 @@
+//! The HTTP side of metrics: every answer's route, status and duration, requests in flight
+//! (streams until their last byte), and `GET /metrics`, on the main listener or its own.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http_body_util::BodyExt;
+use opentelemetry::KeyValue;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use super::{MetricsConfig, get as metrics};
+
+/// The exposition's content type (Prometheus text format 0.0.4).
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Adds answer tracking to `app` and serves `GET /metrics` on it, or on `config.listen` (a
+/// listener of its own, started here) when set.
+pub async fn wire(app: Router, config: &MetricsConfig) -> anyhow::Result<Router> {
+    if !config.enabled {
+        return Ok(app);
+    }
+    let app = app.layer(middleware::from_fn(track));
+    let Some(address) = &config.listen else {
+        return Ok(app.route("/metrics", get(scrape)));
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|error| anyhow::anyhow!("binding metrics.listen {address}: {error}"))?;
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    tokio::spawn(async move {
+        let metrics_app = Router::new().route("/metrics", get(scrape));
+        if let Err(error) = axum::serve(listener, metrics_app).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(app)
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+async fn scrape() -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], super::render()).into_response()
+}
+
+/// Counts the request in flight until its response body ends, and records its route, method,
+/// status and time to the response head.
+async fn track(request: Request, next: Next) -> Response {
+    let Some(metrics) = metrics() else {
+        return next.run(request).await;
+    };
+    let route = route_of(request.uri().path());
+    let method = KeyValue::new("http.request.method", request.method().as_str().to_owned());
+    let in_flight = InFlight::start(route);
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let attributes = [
+        KeyValue::new("http.route", route),
+        method,
+        KeyValue::new(
+            "http.response.status_code",
+            i64::from(response.status().as_u16()),
+        ),
+    ];
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics
+        .instruments
+        .http_duration
+        .record(elapsed, &attributes);
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _until_the_body_ends = &in_flight;
+            frame
+        }))
+    })
+}
+
+/// A request counted in `http.server.active_requests` until dropped.
+struct InFlight(&'static str);
+
+impl InFlight {
+    fn start(route: &'static str) -> InFlight {
+        InFlight(route).add(1)
+    }
+
+    fn add(self, delta: i64) -> Self {
+        if let Some(metrics) = metrics() {
+            let attributes = [KeyValue::new("http.route", self.0)];
+            metrics.instruments.http_active.add(delta, &attributes);
+        }
+        self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(metrics) = metrics() {
+            let attributes = [KeyValue::new("http.route", self.0)];
+            metrics.instruments.http_active.add(-1, &attributes);
+        }
+    }
+}
+
+/// The route template of `path`: a fixed set, so the label stays bounded.
+fn route_of(path: &str) -> &'static str {
+    const EXACT: [&str; 11] = [
+        "/v1/chat/completions",
+        "/api/v1/chat/completions",
+        "/v1/models",
+        "/api/v1/models",
+        "/health",
+        "/metrics",
+        "/api/v1/key",
+        "/api/v1/credits",
+        "/api/v1/generation",
+        "/admin/plugins",
+        "/admin/keys",
+    ];
+    if let Some(route) = EXACT.into_iter().find(|route| *route == path) {
+        return route;
+    }
+    if path.starts_with("/api/v1/models/") && path.ends_with("/endpoints") {
+        return "/api/v1/models/{author}/{slug}/endpoints";
+    }
+    if path.starts_with("/admin/") {
+        return "/admin/*";
+    }
+    if path == "/dashboard" || path.starts_with("/dashboard/") {
+        return "/dashboard";
+    }
+    "other"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_of;
+
+    #[test]
+    fn routes_are_a_fixed_set() {
+        assert_eq!(route_of("/v1/chat/completions"), "/v1/chat/completions");
+        assert_eq!(
+            route_of("/api/v1/models/meta-llama/llama-3/endpoints"),
+            "/api/v1/models/{author}/{slug}/endpoints"
+        );
+        assert_eq!(route_of("/admin/plugins/openai/rollback"), "/admin/*");
+        assert_eq!(route_of("/v1/secret-typo-123"), "other");
+    }
+}

@@ -1,0 +1,116 @@
+//! What the request path records: each served generation (tokens, durations, cost; also kept
+//! for the dashboard) and each upstream attempt's outcome.
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use rust_decimal::prelude::ToPrimitive;
+
+use super::get;
+use crate::accounting::tab::Charge;
+use crate::dashboard::activity::{self, Served};
+use crate::gateway::ChatCall;
+
+/// The labels of one request that its served generation is recorded with.
+#[derive(Debug, Clone)]
+pub struct Observer {
+    /// The model the client asked for first (a catalog id, variant included).
+    request_model: String,
+    /// Key and account ids, when accounting is on.
+    key: Option<(String, String)>,
+}
+
+impl Observer {
+    /// The labels of `call`.
+    pub fn of(call: &ChatCall) -> Observer {
+        Observer {
+            request_model: call.models.first().cloned().unwrap_or_default(),
+            key: (call.tab.key_and_account())
+                .map(|(key, account)| (key.to_owned(), account.to_owned())),
+        }
+    }
+
+    /// Records a served generation: in the dashboard's activity, and in the metrics its tokens
+    /// by type, the duration of the attempt that served it, time to first token, time per
+    /// output token and cost.
+    pub fn served(&self, charge: &Charge<'_>, duration: Duration) {
+        let key_id = self.key.as_ref().map(|(key, _)| key.as_str());
+        activity::record(Served::of(charge, &self.request_model, key_id, duration));
+        let Some(metrics) = get() else {
+            return;
+        };
+        let instruments = &metrics.instruments;
+        let generation = charge.generation;
+        let genai = [
+            KeyValue::new("gen_ai.operation.name", "chat"),
+            KeyValue::new("gen_ai.provider.name", generation.provider.clone()),
+            KeyValue::new("gen_ai.request.model", self.request_model.clone()),
+            KeyValue::new("gen_ai.response.model", generation.model.clone()),
+        ];
+        let usage = &charge.usage;
+        let tokens = [
+            ("input", usage.prompt_tokens, true),
+            ("output", usage.completion_tokens, true),
+            ("cached", usage.cached_tokens, usage.cached_tokens > 0),
+            (
+                "reasoning",
+                usage.reasoning_tokens,
+                usage.reasoning_tokens > 0,
+            ),
+        ];
+        for (kind, count, wanted) in tokens {
+            if wanted {
+                let mut attributes = genai.to_vec();
+                attributes.push(KeyValue::new("gen_ai.token.type", kind));
+                instruments.token_usage.record(count, &attributes);
+            }
+        }
+        instruments
+            .operation_duration
+            .record(duration.as_secs_f64(), &genai);
+        instruments
+            .time_to_first_token
+            .record(charge.latency.as_secs_f64(), &genai);
+        if usage.completion_tokens > 1 {
+            let generating = duration.saturating_sub(charge.latency).as_secs_f64();
+            let per_token = generating / (usage.completion_tokens - 1) as f64;
+            instruments.time_per_output_token.record(per_token, &genai);
+        }
+        let mut cost_labels = vec![
+            KeyValue::new("gen_ai.provider.name", generation.provider.clone()),
+            KeyValue::new("gen_ai.response.model", generation.model.clone()),
+        ];
+        if let (Some((key, account)), true) = (&self.key, metrics.key_labels) {
+            cost_labels.push(KeyValue::new("switchyard.key.id", key.clone()));
+            cost_labels.push(KeyValue::new("switchyard.account.id", account.clone()));
+        }
+        let fee = charge.cost.total - charge.cost.upstream;
+        for (part, amount) in [("upstream", charge.cost.upstream), ("fee", fee)] {
+            let mut attributes = cost_labels.clone();
+            attributes.push(KeyValue::new("switchyard.cost.part", part));
+            let amount = amount.to_f64().unwrap_or_default();
+            instruments.cost.add(amount, &attributes);
+        }
+    }
+}
+
+/// Records an upstream attempt at `model` on `provider`: `outcome` is `success` or the
+/// failure's kind.
+pub fn attempt(model: &str, provider: &str, outcome: &'static str) {
+    if let Some(metrics) = get() {
+        let attributes = [
+            KeyValue::new("gen_ai.request.model", model.to_owned()),
+            KeyValue::new("gen_ai.provider.name", provider.to_owned()),
+            KeyValue::new("switchyard.outcome", outcome),
+        ];
+        metrics.instruments.attempts.add(1, &attributes);
+    }
+}
+
+/// Records that a failed attempt (`outcome`: the failure's kind) is followed by another.
+pub fn failover(outcome: &'static str) {
+    if let Some(metrics) = get() {
+        let attributes = [KeyValue::new("switchyard.outcome", outcome)];
+        metrics.instruments.failovers.add(1, &attributes);
+    }
+}

@@ -1,0 +1,327 @@
+//! End to end: the dashboard in a real headless Chromium, driven over WebDriver
+//! (chromedriver): log in with the admin token, see a request just made in the activity with
+//! its cost, create a key and see it listed, roll back a plugin. Screenshots go to
+//! `target/tmp/dashboard-*.png`. Chromium and chromedriver come from the variables
+//! `SWITCHYARD_TEST_CHROMIUM` and `SWITCHYARD_TEST_CHROMEDRIVER` (paths, set by `.ci/run`);
+//! without them the test prints SKIPPED and passes.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine;
+use common::*;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const ADMIN_TOKEN: &str = "dashboard-admin-token";
+/// The W3C WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one browser session.
+struct Browser {
+    _driver: Child,
+    session: String,
+    client: reqwest::Client,
+}
+
+impl Browser {
+    async fn start(chromium: &str, chromedriver: &str, profile: &std::path::Path) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if client.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1400,1000",
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .chain([format!("--user-data-dir={}", profile.display())])
+        .collect::<Vec<_>>();
+        let capabilities = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        }}});
+        let answer: Value = client
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {answer}"));
+        Browser {
+            _driver: driver,
+            session: format!("{base}/session/{session}"),
+            client,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        answer["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    /// The element matching `css`, waiting up to 10 s for it.
+    async fn find(&self, css: &str) -> String {
+        for _ in 0..100 {
+            let found = self
+                .call(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({ "using": "css selector", "value": css })),
+                )
+                .await;
+            if let Some(id) = found[ELEMENT].as_str() {
+                return id.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no element {css}");
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
+    async fn run(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Waits up to 10 s for `script` to return something other than null.
+    async fn wait_for(&self, script: &str) -> Value {
+        for _ in 0..100 {
+            let value = self.run(script).await;
+            if !value.is_null() {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never true: {script}");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-{name}.png"));
+        std::fs::write(&path, bytes).unwrap();
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    async fn close(self) {
+        let _ = self.client.delete(&self.session).send().await;
+    }
+}
+
+async fn admin(gateway: &Gateway, path: &str, body: Value) -> Value {
+    let response = gateway
+        .client
+        .post(format!("{}/admin{path}", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{path}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_activity_creates_keys_and_rolls_back_plugins() {
+    let (Ok(chromium), Ok(chromedriver)) = (
+        std::env::var("SWITCHYARD_TEST_CHROMIUM"),
+        std::env::var("SWITCHYARD_TEST_CHROMEDRIVER"),
+    ) else {
+        eprintln!(
+            "SKIPPED dashboard: set SWITCHYARD_TEST_CHROMIUM and SWITCHYARD_TEST_CHROMEDRIVER"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+        dir.path().join("books.db").display().to_string()
+    );
+    let gateway = Gateway::start_with_args(
+        &config,
+        &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
+        &["--demo"],
+    )
+    .await;
+
+    // A request with a key, as a client would make it.
+    let created = admin(
+        &gateway,
+        "/keys",
+        json!({ "label": "client", "account": "acme" }),
+    )
+    .await;
+    admin(&gateway, "/accounts/acme/credits", json!({ "amount": "5" })).await;
+    let secret = created["data"]["key"].as_str().unwrap();
+    let answer: Value = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(secret)
+        .json(&request("demo/steady-chat", false))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = answer["id"].as_str().unwrap().to_owned();
+    let cost = answer["usage"]["cost"].as_f64().unwrap();
+
+    let browser = Browser::start(&chromium, &chromedriver, &dir.path().join("profile")).await;
+    browser.open(&format!("{}/dashboard", gateway.url)).await;
+    browser.type_into("#token", "wrong").await;
+    browser.click("#login").await;
+    let refused = browser
+        .wait_for("const e = document.querySelector('#login-error'); return e.textContent ? e.textContent : null;")
+        .await;
+    assert!(
+        refused.as_str().unwrap().contains("invalid admin token"),
+        "{refused}"
+    );
+    browser
+        .run("document.querySelector('#token').value = ''; return null;")
+        .await;
+    browser.type_into("#token", ADMIN_TOKEN).await;
+    browser.click("#login").await;
+
+    // Activity: the request just made, with its cost.
+    let shown = browser
+        .wait_for(&format!(
+            "const row = document.querySelector('#activity-table tr[data-id=\"{id}\"]'); return row ? row.querySelector('.cost').textContent : null;"
+        ))
+        .await;
+    let shown: f64 = shown.as_str().unwrap().parse().unwrap();
+    assert!(
+        (shown - cost).abs() < 1e-12,
+        "dashboard {shown}, answer {cost}"
+    );
+    browser.screenshot("activity").await;
+
+    // Keys: create one, its secret shown once, then listed.
+    browser.click("#tabs button[data-tab=keys]").await;
+    browser.type_into("#key-label", "made-in-browser").await;
+    browser.click("#key-create").await;
+    let secret_text = browser
+        .wait_for("const e = document.querySelector('#key-secret'); return e.hidden ? null : e.textContent;")
+        .await;
+    assert!(
+        secret_text.as_str().unwrap().contains("sk-sy-"),
+        "{secret_text}"
+    );
+    let listed = browser
+        .wait_for("const rows = [...document.querySelectorAll('#keys-table tbody tr')]; return rows.some(r => r.textContent.includes('made-in-browser')) ? true : null;")
+        .await;
+    assert_eq!(listed, json!(true));
+    browser.screenshot("keys").await;
+
+    // Plugins: a replacement adapter is rolled back from the page.
+    let broken = std::fs::read(switchyard_tests::hostile::BROKEN_OPENAI).unwrap();
+    let response = gateway
+        .client
+        .post(format!("{}/admin/plugins", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    browser.click("#tabs button[data-tab=plugins]").await;
+    let version_of_openai = "const row = document.querySelector('#plugins-table tr[data-plugin=openai]'); return row ? row.querySelector('.version').textContent : null;";
+    assert_eq!(browser.wait_for(version_of_openai).await, json!("9.9.9"));
+    browser
+        .click("#plugins-table tr[data-plugin=openai] button.rollback")
+        .await;
+    browser
+        .wait_for("const row = document.querySelector('#plugins-table tr[data-plugin=openai]'); return row && row.querySelector('.version').textContent === '0.1.0' ? true : null;")
+        .await;
+    let plugins: Value = gateway
+        .client
+        .get(format!("{}/admin/plugins", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let openai = plugins["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|plugin| plugin["name"] == "openai")
+        .unwrap();
+    assert_eq!(openai["current"]["version"], "0.1.0");
+    browser.screenshot("plugins").await;
+    browser.close().await;
+}
