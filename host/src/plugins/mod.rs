@@ -9,6 +9,7 @@ pub mod provider;
 pub mod registry;
 pub mod router;
 mod sandbox;
+pub mod stamp;
 pub mod types;
 mod v0_1_0;
 mod v0_2_0;

@@ -596,6 +596,7 @@ pub(crate) async fn load_component(
     origin: String,
 ) -> Result<Plugin, String> {
     let digest = hex_digest(&bytes);
+    super::stamp::check(&bytes).map_err(|refused| refused.to_string())?;
     let compiler = engine.clone();
     let component = tokio::task::spawn_blocking(move || compiler.compile(&bytes))
         .await
