@@ -68,7 +68,9 @@ fn check_refuses_a_plugin_stamped_for_a_newer_contract_naming_both_versions() {
     let output = switchyard(&["plugin", "check", file.to_str().unwrap()]);
     assert!(!output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let newest = switchyard::plugins::stamp::SUPPORTED_CONTRACTS.last().unwrap();
+    let newest = switchyard::plugins::stamp::SUPPORTED_CONTRACTS
+        .last()
+        .unwrap();
     assert!(
         stderr.contains(&format!("switchyard:plugin@{newer}"))
             && stderr.contains(&format!("newest contract {newest}")),
@@ -101,7 +103,13 @@ fn packaged_sdk() -> PathBuf {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-package");
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let package = Command::new(env!("CARGO"))
-        .args(["package", "-p", "switchyard-sdk", "--no-verify", "--allow-dirty"])
+        .args([
+            "package",
+            "-p",
+            "switchyard-sdk",
+            "--no-verify",
+            "--allow-dirty",
+        ])
         .arg("--target-dir")
         .arg(&out)
         .current_dir(&workspace)

@@ -6,7 +6,7 @@
 //! #[serde(deny_unknown_fields, rename_all = "snake_case")]
 //! struct Settings {
 //!     #[serde(default)]
-//!     auth: Auth,               // an enum of strings: `auth = "bearer"`
+//!     auth: BearerAuth,         // an enum of strings: `auth = "bearer"` or `"none"`
 //!     #[serde(default = "default_path")]
 //!     path: String,
 //! }
@@ -22,7 +22,7 @@ use serde::de::value::{Error as ValueError, MapAccessDeserializer, StrDeserializ
 use serde::de::{DeserializeOwned, DeserializeSeed, Error as _, IntoDeserializer, MapAccess};
 use serde::de::{Deserializer, Visitor};
 
-use crate::provider::{EndpointSettings, Header, PluginError};
+use crate::provider::{CredentialPlacement, EndpointSettings, Header, PluginError};
 
 /// The prefix of the option keys that become static upstream headers: `header.<name>`.
 pub const HEADER_PREFIX: &str = "header.";
@@ -109,6 +109,26 @@ impl<'de> MapAccess<'de> for OptionsAccess<'_> {
     }
 }
 
+/// The usual `auth` option: `bearer` (the default, `Authorization: Bearer <key>`) or `none`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BearerAuth {
+    /// `Authorization: Bearer <key>`.
+    #[default]
+    Bearer,
+    /// No credential.
+    None,
+}
+
+impl From<BearerAuth> for CredentialPlacement {
+    fn from(auth: BearerAuth) -> Self {
+        match auth {
+            BearerAuth::Bearer => CredentialPlacement::Bearer,
+            BearerAuth::None => CredentialPlacement::None,
+        }
+    }
+}
+
 /// One option value: a string, read as the field's type asks.
 struct OptionValue<'a>(&'a str);
 
@@ -180,19 +200,11 @@ mod tests {
     use super::*;
     use crate::testing::endpoint;
 
-    #[derive(Debug, Deserialize, PartialEq, Default)]
-    #[serde(rename_all = "kebab-case")]
-    enum Auth {
-        #[default]
-        Bearer,
-        None,
-    }
-
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]
     struct Settings {
         #[serde(default)]
-        auth: Auth,
+        auth: BearerAuth,
         #[serde(default = "default_path")]
         path: String,
         region: Option<String>,
@@ -219,7 +231,7 @@ mod tests {
     #[test]
     fn defaults_values_and_headers() {
         let parsed = parse(&[]).unwrap();
-        assert_eq!(parsed.settings.auth, Auth::Bearer);
+        assert_eq!(parsed.settings.auth, BearerAuth::Bearer);
         assert_eq!(parsed.settings.path, "chat");
         assert!(parsed.headers.is_empty());
 
@@ -232,7 +244,7 @@ mod tests {
             ("max_retries", "3"),
         ])
         .unwrap();
-        assert_eq!(parsed.settings.auth, Auth::None);
+        assert_eq!(parsed.settings.auth, BearerAuth::None);
         assert_eq!(parsed.settings.path, "v2/chat");
         assert_eq!(parsed.settings.region.as_deref(), Some("eu"));
         assert!(parsed.settings.strict);

@@ -37,7 +37,7 @@ use bindings::exports::switchyard::plugin::adapter as wit;
 
 pub use crate::descriptor::DescriptorBuilder;
 pub use crate::openai::*;
-pub use crate::options::{EndpointOptions, parse_options};
+pub use crate::options::{BearerAuth, EndpointOptions, parse_options};
 pub use bindings::switchyard::plugin::types::{
     AwsSigv4Scope, CredentialPlacement, EndpointSettings, Finish, FinishReason, Header,
     HttpRequest, HttpResponse, ParsedResponse, PluginError, RateLimit, SseEvent, StreamOutput,

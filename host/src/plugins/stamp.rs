@@ -104,8 +104,8 @@ fn collect<'a>(binary: &'a [u8], found: &mut Vec<&'a [u8]>) {
         };
         rest = after_section;
         if id == 0 {
-            if let Some((name, payload)) = leb128(contents)
-                .and_then(|(length, named)| named.split_at_checked(length))
+            if let Some((name, payload)) =
+                leb128(contents).and_then(|(length, named)| named.split_at_checked(length))
                 && name == SECTION.as_bytes()
             {
                 found.push(payload);
@@ -154,7 +154,10 @@ mod tests {
         component.extend(custom(SECTION, b"9.0.0"));
         assert_eq!(stamps(&component), vec![&b"0.3.0"[..], &b"9.0.0"[..]]);
         assert!(stamps(b"garbage").is_empty());
-        assert!(stamps(&component[..component.len() - 3]).len() == 1, "truncated");
+        assert!(
+            stamps(&component[..component.len() - 3]).len() == 1,
+            "truncated"
+        );
     }
 
     #[test]
@@ -162,9 +165,18 @@ mod tests {
         assert_eq!(check_version("0.1.0"), Ok(()));
         let newest = SUPPORTED_CONTRACTS.last().copied().unwrap_or_default();
         let newer = check_version("0.10.0").unwrap_err().to_string();
-        assert!(newer.contains("0.10.0") && newer.contains(newest), "{newer}");
-        assert!(matches!(check_version("0.10.0"), Err(StampError::Newer { .. })));
-        assert!(matches!(check_version("0.2.5"), Err(StampError::Unknown { .. })));
+        assert!(
+            newer.contains("0.10.0") && newer.contains(newest),
+            "{newer}"
+        );
+        assert!(matches!(
+            check_version("0.10.0"),
+            Err(StampError::Newer { .. })
+        ));
+        assert!(matches!(
+            check_version("0.2.5"),
+            Err(StampError::Unknown { .. })
+        ));
     }
 
     #[test]
@@ -172,6 +184,9 @@ mod tests {
         let types = include_str!("../../../wit/types.wit");
         let newest = SUPPORTED_CONTRACTS.last().copied().unwrap_or_default();
         let declared = format!("package switchyard:plugin@{newest};");
-        assert!(types.lines().any(|line| line.trim() == declared), "{declared}");
+        assert!(
+            types.lines().any(|line| line.trim() == declared),
+            "{declared}"
+        );
     }
 }
