@@ -20,6 +20,7 @@
 // The generated bindings name this crate by its public path, from inside and outside alike.
 extern crate self as switchyard_sdk;
 
+pub mod conformance;
 pub mod contract;
 pub mod eventstream;
 pub mod openai;
