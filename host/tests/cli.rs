@@ -195,6 +195,23 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
         let output = switchyard(&["plugin", "check", component.to_str().unwrap()]);
         assert!(output.status.success(), "{output:?}");
         assert!(stdout(&output).contains(expected), "{}", stdout(&output));
+        if kind == "provider" {
+            // The conformance kit on the recordings the template ships.
+            let fixtures = crate_dir.join("tests/fixtures");
+            let output = switchyard(&[
+                "plugin",
+                "test",
+                component.to_str().unwrap(),
+                "--fixtures",
+                fixtures.to_str().unwrap(),
+            ]);
+            assert!(output.status.success(), "{output:?}");
+            assert!(
+                stdout(&output).contains("3 fixtures, 3 passed, 0 failed"),
+                "{}",
+                stdout(&output)
+            );
+        }
     }
 
     let output = switchyard(&["plugin", "new", "Bad Name", "--kind", "router"]);
