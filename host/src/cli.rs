@@ -5,9 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use switchyard_sdk::conformance::checks::Report;
 
 use crate::config::Config;
+use crate::conformance;
+use crate::plugins::builtin::BUILTIN_PLUGINS;
 use crate::plugins::registry::{Plugin, load_component};
+use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginEngine, PluginRegistry};
 
 /// The kind of plugin to scaffold.
@@ -20,19 +24,37 @@ pub enum PluginKind {
 }
 
 /// Template files: (path in the new crate, text).
-fn templates(kind: PluginKind) -> [(&'static str, &'static str); 2] {
+fn templates(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
     match kind {
-        PluginKind::Provider => [
+        PluginKind::Provider => &[
             (
                 "Cargo.toml",
                 include_str!("../../sdk/templates/provider/Cargo.toml.tmpl"),
             ),
             (
+                "README.md",
+                include_str!("../../sdk/templates/provider/README.md.tmpl"),
+            ),
+            (
                 "src/lib.rs",
                 include_str!("../../sdk/templates/provider/src/lib.rs.tmpl"),
             ),
+            (
+                "tests/fixtures/example-text.json",
+                include_str!("../../sdk/templates/provider/tests/fixtures/example-text.json"),
+            ),
+            (
+                "tests/fixtures/example-text.chunks.txt",
+                include_str!("../../sdk/templates/provider/tests/fixtures/example-text.chunks.txt"),
+            ),
+            (
+                "tests/fixtures/example-rate-limited.json",
+                include_str!(
+                    "../../sdk/templates/provider/tests/fixtures/example-rate-limited.json"
+                ),
+            ),
         ],
-        PluginKind::Router => [
+        PluginKind::Router => &[
             (
                 "Cargo.toml",
                 include_str!("../../sdk/templates/router/Cargo.toml.tmpl"),
@@ -74,7 +96,7 @@ pub fn new_plugin(
     let sdk = sdk.canonicalize().unwrap_or(sdk);
     let sdk_dependency = format!("path = {:?}", sdk.display().to_string());
     let crate_name = name.replace('-', "_");
-    for (path, template) in templates(kind) {
+    for &(path, template) in templates(kind) {
         let text = template
             .replace("{{name}}", name)
             .replace("{{crate_name}}", &crate_name)
@@ -98,6 +120,46 @@ pub async fn check_plugin(file: &Path) -> anyhow::Result<String> {
         .await
         .map_err(|reason| anyhow::anyhow!("{} cannot be loaded: {reason}", file.display()))?;
     Ok(describe(&plugin))
+}
+
+/// Replays the recorded answers of `fixtures` through the adapter in `file` (the conformance
+/// kit) with endpoint `options`; returns the report, whose table says what failed.
+pub async fn test_plugin(
+    file: &Path,
+    fixtures: &[PathBuf],
+    options: Vec<(String, String)>,
+) -> anyhow::Result<Report> {
+    let bytes = read_component(file)?;
+    let config = Config::parse("")?;
+    let engine = PluginEngine::new(&config.plugins)?;
+    let plugin = load_component(engine, bytes, file.display().to_string())
+        .await
+        .map_err(|reason| anyhow::anyhow!("{} cannot be loaded: {reason}", file.display()))?;
+    let Plugin::Provider(adapter) = plugin else {
+        bail!(
+            "{} is a routing policy; the conformance kit tests provider adapters",
+            file.display()
+        );
+    };
+    let endpoint = EndpointSettings {
+        options,
+        ..conformance::default_endpoint()
+    };
+    Ok(conformance::run(&adapter, fixtures, &endpoint).await?)
+}
+
+/// The bytes of a component file, or of a first-party plugin named `builtin:<name>` (e.g.
+/// `builtin:openai`, embedded in this binary).
+fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let builtin = file.to_str().and_then(|text| text.strip_prefix("builtin:"));
+    match builtin {
+        Some(name) => BUILTIN_PLUGINS
+            .iter()
+            .find(|(package, _)| package.strip_prefix("switchyard-plugin-") == Some(name))
+            .map(|(_, bytes)| bytes.to_vec())
+            .with_context(|| format!("no built-in plugin named {name}")),
+        None => std::fs::read(file).with_context(|| format!("reading {}", file.display())),
+    }
 }
 
 /// The plugins `config` loads (built-in ones and its plugins folder), one per line.
@@ -146,10 +208,11 @@ pub async fn rollback_plugin(gateway: &str, name: &str, token: &str) -> anyhow::
 fn describe(plugin: &Plugin) -> String {
     let state = plugin.state();
     let mut text = format!(
-        "ok: {} {} {}\ndigest: {}\n",
+        "ok: {} {} {}\ncontract: {}\ndigest: {}\n",
         plugin.kind(),
         plugin.name(),
         plugin.version(),
+        plugin.contract(),
         state.digest
     );
     if let Plugin::Provider(provider) = plugin {

@@ -563,6 +563,10 @@ pub struct ProviderConfig {
     /// (`bedrock`). Without them such a provider is disabled.
     #[serde(default)]
     pub aws_credentials: Option<AwsCredentialsConfig>,
+    /// A folder of recorded upstream answers: a new version of this provider's adapter must pass
+    /// the conformance kit on them before it takes traffic (see `plugins::gate`).
+    #[serde(default)]
+    pub replay_gate: Option<std::path::PathBuf>,
 }
 
 /// The environment variables holding a provider's AWS credentials.

@@ -12,6 +12,7 @@ pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod dashboard;
 pub mod demo;
 pub mod failure;

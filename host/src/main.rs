@@ -106,6 +106,18 @@ enum PluginCommand {
         /// The `.wasm` component.
         file: PathBuf,
     },
+    /// Replays recorded upstream answers through an adapter and checks its output (the
+    /// conformance kit); prints a table per fixture and fails when any check fails.
+    Test {
+        /// The adapter's `.wasm` component, or `builtin:<name>` for a first-party adapter.
+        component: PathBuf,
+        /// A folder of recorded answers (`*.json`, `*.chunks.txt`, raw SSE `*.txt`); repeatable.
+        #[arg(long, required = true)]
+        fixtures: Vec<PathBuf>,
+        /// An endpoint option for the adapter, `key=value`; repeatable.
+        #[arg(long = "option", value_parser = parse_option)]
+        options: Vec<(String, String)>,
+    },
     /// Rolls a running gateway's plugin back to its previous version (admin API).
     Rollback {
         /// Plugin name.
@@ -234,6 +246,18 @@ build it: cd {} && cargo build --release --target wasm32-wasip2",
             print!("{}", runtime.block_on(cli::check_plugin(&file))?);
             Ok(())
         }
+        PluginCommand::Test {
+            component,
+            fixtures,
+            options,
+        } => {
+            let report = runtime.block_on(cli::test_plugin(&component, &fixtures, options))?;
+            print!("{}", report.table());
+            if !report.passed() {
+                anyhow::bail!("{} does not pass the conformance kit", component.display());
+            }
+            Ok(())
+        }
         PluginCommand::Rollback {
             name,
             gateway,
@@ -251,6 +275,13 @@ build it: cd {} && cargo build --release --target wasm32-wasip2",
             Ok(())
         }
     }
+}
+
+/// A `key=value` endpoint option.
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("expected key=value, got {text:?}"))
 }
 
 /// Runs an admin API call and prints its JSON answer.

@@ -2,7 +2,7 @@
 //! scaffolded by `plugin new`, built for wasm32-wasip2 and checked.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn switchyard(args: &[&str]) -> Output {
@@ -38,6 +38,46 @@ fn check_describes_a_good_component_and_refuses_a_bad_one() {
     );
 }
 
+/// The position of the contract stamp's payload in a component built with the SDK.
+fn stamp_position(component: &[u8]) -> usize {
+    let name = b"switchyard:contract";
+    component
+        .windows(name.len())
+        .position(|window| window == name)
+        .map(|at| at + name.len())
+        .expect("the SDK stamps the contract version into every component")
+}
+
+#[test]
+fn check_refuses_a_plugin_stamped_for_a_newer_contract_naming_both_versions() {
+    let mut component = std::fs::read(switchyard_tests::hostile::PANIC).unwrap();
+    let version = switchyard_sdk::contract::VERSION;
+    let at = stamp_position(&component);
+    assert_eq!(
+        &component[at..at + version.len()],
+        version.as_bytes(),
+        "stamped with the SDK's contract"
+    );
+
+    // The same component, stamped for a contract whose major number is 9.
+    let newer = format!("9{}", &version[1..]);
+    component[at..at + version.len()].copy_from_slice(newer.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("newer.wasm");
+    std::fs::write(&file, &component).unwrap();
+    let output = switchyard(&["plugin", "check", file.to_str().unwrap()]);
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let newest = switchyard::plugins::stamp::SUPPORTED_CONTRACTS
+        .last()
+        .unwrap();
+    assert!(
+        stderr.contains(&format!("switchyard:plugin@{newer}"))
+            && stderr.contains(&format!("newest contract {newest}")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn list_shows_the_built_in_plugins() {
     let output = switchyard(&["plugin", "list"]);
@@ -57,16 +97,68 @@ fn list_shows_the_built_in_plugins() {
     }
 }
 
+/// Packages the SDK as it would be published (`cargo package`) and unpacks the crate; returns
+/// its folder. It is outside the workspace's sources: it builds with what it carries or not at all.
+fn packaged_sdk() -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-package");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let package = Command::new(env!("CARGO"))
+        .args([
+            "package",
+            "-p",
+            "switchyard-sdk",
+            "--no-verify",
+            "--allow-dirty",
+        ])
+        .arg("--target-dir")
+        .arg(&out)
+        .current_dir(&workspace)
+        .output()
+        .unwrap();
+    assert!(
+        package.status.success(),
+        "{}",
+        String::from_utf8_lossy(&package.stderr)
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    let unpacked = out.join("unpacked");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let crate_file = out.join(format!("package/switchyard-sdk-{version}.crate"));
+    let untar = Command::new("tar")
+        .arg("xzf")
+        .arg(&crate_file)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let sdk = unpacked.join(format!("switchyard-sdk-{version}"));
+    assert!(
+        sdk.join("wit/provider.wit").exists(),
+        "the packaged SDK carries the contract"
+    );
+    sdk
+}
+
 #[test]
 fn new_scaffolds_plugins_that_build_and_pass_the_check() {
     let dir = tempfile::tempdir().unwrap();
     // Share one target folder between the two builds (and test runs) to compile dependencies once.
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffolded-plugins");
-    for (name, kind, expected) in [
-        ("my-adapter", "provider", "ok: provider my-adapter"),
-        ("my-policy", "router", "ok: router my-policy"),
+    // The adapter depends on the SDK as published (`cargo package`), the policy on the SDK in
+    // this repository (the default of `plugin new`).
+    let packaged = packaged_sdk();
+    for (name, kind, sdk_path, expected) in [
+        (
+            "my-adapter",
+            "provider",
+            Some(packaged.as_path()),
+            "ok: provider my-adapter",
+        ),
+        ("my-policy", "router", None, "ok: router my-policy"),
     ] {
-        let output = switchyard(&[
+        let mut args = vec![
             "plugin",
             "new",
             name,
@@ -74,7 +166,11 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
             kind,
             "--dir",
             dir.path().to_str().unwrap(),
-        ]);
+        ];
+        if let Some(sdk_path) = sdk_path {
+            args.extend(["--sdk-path", sdk_path.to_str().unwrap()]);
+        }
+        let output = switchyard(&args);
         assert!(output.status.success(), "{output:?}");
         let crate_dir = dir.path().join(name);
         assert!(crate_dir.join("Cargo.toml").exists() && crate_dir.join("src/lib.rs").exists());
@@ -99,6 +195,23 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
         let output = switchyard(&["plugin", "check", component.to_str().unwrap()]);
         assert!(output.status.success(), "{output:?}");
         assert!(stdout(&output).contains(expected), "{}", stdout(&output));
+        if kind == "provider" {
+            // The conformance kit on the recordings the template ships.
+            let fixtures = crate_dir.join("tests/fixtures");
+            let output = switchyard(&[
+                "plugin",
+                "test",
+                component.to_str().unwrap(),
+                "--fixtures",
+                fixtures.to_str().unwrap(),
+            ]);
+            assert!(output.status.success(), "{output:?}");
+            assert!(
+                stdout(&output).contains("3 fixtures, 3 passed, 0 failed"),
+                "{}",
+                stdout(&output)
+            );
+        }
     }
 
     let output = switchyard(&["plugin", "new", "Bad Name", "--kind", "router"]);

@@ -1,8 +1,9 @@
 //! The Switchyard plugin SDK.
 //!
 //! A Switchyard plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
-//! package `switchyard:plugin@0.3.0` (the `wit/` folder of the Switchyard repository; the gateway
-//! still loads plugins built against the frozen `wit/v0.1.0` and `wit/v0.2.0`). This crate
+//! package `switchyard:plugin` whose version is [`contract::VERSION`]. The contract travels
+//! inside this crate (`wit/`, a checked copy of the Switchyard repository's `wit/` folder), and
+//! the export macros stamp its version into every component. This crate
 //! hides the generated bindings behind two traits and two macros, so a plugin is one `impl`
 //! block:
 //!
@@ -19,6 +20,8 @@
 // The generated bindings name this crate by its public path, from inside and outside alike.
 extern crate self as switchyard_sdk;
 
+pub mod conformance;
+pub mod contract;
 pub mod eventstream;
 pub mod openai;
 pub mod sse;
@@ -31,6 +34,12 @@ pub mod router;
 
 #[cfg(feature = "provider")]
 pub mod testing;
+
+#[cfg(feature = "provider")]
+pub mod descriptor;
+
+#[cfg(feature = "provider")]
+pub mod options;
 
 #[cfg(feature = "provider")]
 pub mod translate;

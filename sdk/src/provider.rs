@@ -23,8 +23,9 @@ use std::marker::PhantomData;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
-        world: "switchyard:plugin/provider@0.3.0",
+        // The SDK's own copy of the contract (`sdk/wit`, copied from the repository's `wit/`).
+        path: "wit",
+        world: "provider",
         pub_export_macro: true,
         export_macro_name: "__export_provider_world",
         default_bindings_module: "::switchyard_sdk::provider::bindings",
@@ -34,7 +35,9 @@ pub mod bindings {
 
 use bindings::exports::switchyard::plugin::adapter as wit;
 
+pub use crate::descriptor::DescriptorBuilder;
 pub use crate::openai::*;
+pub use crate::options::{BearerAuth, EndpointOptions, parse_options};
 pub use bindings::switchyard::plugin::types::{
     AwsSigv4Scope, CredentialPlacement, EndpointSettings, Finish, FinishReason, Header,
     HttpRequest, HttpResponse, ParsedResponse, PluginError, RateLimit, SseEvent, StreamOutput,
@@ -134,6 +137,7 @@ macro_rules! export_provider {
         $crate::provider::bindings::__export_provider_world!(
             __SwitchyardProviderExport with_types_in $crate::provider::bindings
         );
+        $crate::__stamp_contract!();
     };
 }
 

@@ -20,8 +20,9 @@ use std::marker::PhantomData;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
-        world: "switchyard:plugin/router@0.3.0",
+        // The SDK's own copy of the contract (`sdk/wit`, copied from the repository's `wit/`).
+        path: "wit",
+        world: "router",
         pub_export_macro: true,
         export_macro_name: "__export_router_world",
         default_bindings_module: "::switchyard_sdk::router::bindings",
@@ -70,6 +71,7 @@ macro_rules! export_router {
         $crate::router::bindings::__export_router_world!(
             __SwitchyardRouterExport with_types_in $crate::router::bindings
         );
+        $crate::__stamp_contract!();
     };
 }
 

@@ -1,11 +1,13 @@
 //! Helpers for testing a provider adapter natively (`cargo test`), without the gateway: build
 //! endpoint and response records, replay a recorded stream through a decoder and put the
-//! streamed chunks back together.
+//! streamed chunks back together. [`conformance`] runs the conformance kit of
+//! `switchyard plugin test` over a folder of recorded answers.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub use crate::conformance::native::conformance;
 use crate::openai::ChatChunk;
 use crate::provider::{
     EndpointSettings, Finish, HttpResponse, PluginError, SseEvent, StreamDecoder, Usage,

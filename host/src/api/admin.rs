@@ -62,13 +62,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn registry_error(error: RegistryError) -> ApiError {
+    let failures = match &error {
+        RegistryError::ReplayGate { refusal, .. } => Some(json!({
+            "replay_gate": {
+                "provider": refusal.provider,
+                "fixtures": refusal.fixtures,
+                "failures": refusal.failures,
+            }
+        })),
+        _ => None,
+    };
     let status = match &error {
-        RegistryError::Load { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        RegistryError::Load { .. } | RegistryError::ReplayGate { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
         RegistryError::Conflict(_) | RegistryError::DuplicateName { .. } => StatusCode::CONFLICT,
         RegistryError::ReadDir { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    ApiError::new(status, "invalid_request_error", error.to_string()).with_code("plugin_rejected")
+    let answer = ApiError::new(status, "invalid_request_error", error.to_string())
+        .with_code("plugin_rejected");
+    match failures {
+        Some(metadata) => answer.with_metadata(metadata),
+        None => answer,
+    }
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::builtin::BUILTIN_PLUGINS;
 use super::engine::PluginEngine;
+use super::gate::{self, GateFailure, ReplayGate};
 use super::provider::ProviderPlugin;
 use super::router::RouterPlugin;
 use super::version::VersionState;
@@ -60,6 +61,20 @@ pub enum RegistryError {
     /// The change is not possible in the plugin's current state.
     #[error("{0}")]
     Conflict(String),
+    /// A new adapter version failed a provider's replay gate.
+    #[error(
+        "plugin {plugin} failed the replay gate of provider {} ({}): {} failing checks, first: {}",
+        .refusal.provider,
+        .refusal.fixtures.display(),
+        .refusal.failures.len(),
+        .refusal.failures.first().map(String::as_str).unwrap_or("none")
+    )]
+    ReplayGate {
+        /// The plugin name and version, e.g. `openai 9.9.9`.
+        plugin: String,
+        /// The gate's verdict.
+        refusal: GateFailure,
+    },
 }
 
 /// A loaded plugin version of either kind.
@@ -205,6 +220,7 @@ pub struct PluginRegistry {
     /// Serialises changes so two installs cannot lose each other's swap.
     changes: Mutex<()>,
     events: Mutex<VecDeque<RegistryEvent>>,
+    replay_gates: Mutex<Arc<Vec<ReplayGate>>>,
 }
 
 impl std::fmt::Debug for PluginRegistry {
@@ -286,6 +302,7 @@ impl PluginRegistry {
             set: ArcSwap::from_pointee(set),
             changes: Mutex::new(()),
             events: Mutex::new(VecDeque::new()),
+            replay_gates: Mutex::new(Arc::new(Vec::new())),
         })
     }
 
@@ -390,6 +407,21 @@ impl PluginRegistry {
             .await
             .map_err(|reason| RegistryError::Load { origin, reason })?;
         let name = plugin.name().to_owned();
+        let gates = self
+            .replay_gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Err(refusal) = gate::check(&gates, &plugin).await {
+            let plugin = format!("{name} {}", plugin.version());
+            tracing::warn!(%plugin, provider = %refusal.provider, failures = ?refusal.failures, "replay gate refused a new adapter version");
+            self.record_event(
+                &name,
+                "refused",
+                format!("{plugin}: replay gate of provider {}", refusal.provider),
+            );
+            return Err(RegistryError::ReplayGate { plugin, refusal });
+        }
         self.change(&name, |set| {
             let detail = format!(
                 "{} {} ({})",
@@ -561,6 +593,17 @@ impl PluginRegistry {
         let (action, detail) = edit(&mut set)?;
         self.set.store(Arc::new(set));
         tracing::info!(plugin = %name, action, %detail, "plugin registry changed");
+        self.record_event(name, action, detail);
+        Ok(())
+    }
+
+    /// Sets the replay gates new adapter versions must pass (from the providers' `replay_gate`).
+    pub fn set_replay_gates(&self, gates: Vec<ReplayGate>) {
+        *self.replay_gates.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(gates);
+    }
+
+    /// Appends an event to the history the admin API lists.
+    fn record_event(&self, name: &str, action: &'static str, detail: String) {
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
         if events.len() == EVENT_HISTORY {
             events.pop_front();
@@ -574,7 +617,6 @@ impl PluginRegistry {
             action,
             detail,
         });
-        Ok(())
     }
 }
 
@@ -610,6 +652,7 @@ pub(crate) async fn load_component(
     origin: String,
 ) -> Result<Plugin, String> {
     let digest = hex_digest(&bytes);
+    super::stamp::check(&bytes).map_err(|refused| refused.to_string())?;
     let compiler = engine.clone();
     let component = tokio::task::spawn_blocking(move || compiler.compile(&bytes))
         .await

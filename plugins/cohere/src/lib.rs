@@ -75,19 +75,12 @@ impl Provider for Cohere {
     type Decoder = CohereDecoder;
 
     fn describe() -> Descriptor {
-        Descriptor {
-            name: "cohere".to_owned(),
-            version: "0.1.0".to_owned(),
-            allowed_hosts: vec!["api.cohere.com".to_owned(), "api.cohere.ai".to_owned()],
-            capabilities: Capabilities {
-                streaming: true,
-                tools: true,
-                supported_parameters: SUPPORTED_PARAMETERS
-                    .iter()
-                    .map(|p| (*p).to_owned())
-                    .collect(),
-            },
-        }
+        Descriptor::builder("cohere", "0.1.0")
+            .allowed_hosts(&["api.cohere.com", "api.cohere.ai"])
+            .streaming()
+            .tools()
+            .supported_parameters(SUPPORTED_PARAMETERS)
+            .build()
     }
 
     fn build_request(

@@ -104,19 +104,12 @@ impl Provider for Gemini {
     type Decoder = GeminiDecoder;
 
     fn describe() -> Descriptor {
-        Descriptor {
-            name: "gemini".to_owned(),
-            version: "0.1.0".to_owned(),
-            allowed_hosts: vec!["generativelanguage.googleapis.com".to_owned()],
-            capabilities: Capabilities {
-                streaming: true,
-                tools: true,
-                supported_parameters: SUPPORTED_PARAMETERS
-                    .iter()
-                    .map(|p| (*p).to_owned())
-                    .collect(),
-            },
-        }
+        Descriptor::builder("gemini", "0.1.0")
+            .allowed_hosts(&["generativelanguage.googleapis.com"])
+            .streaming()
+            .tools()
+            .supported_parameters(SUPPORTED_PARAMETERS)
+            .build()
     }
 
     fn build_request(

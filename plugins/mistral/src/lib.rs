@@ -75,19 +75,12 @@ impl Provider for Mistral {
     type Decoder = MistralDecoder;
 
     fn describe() -> Descriptor {
-        Descriptor {
-            name: "mistral".to_owned(),
-            version: "0.1.0".to_owned(),
-            allowed_hosts: vec!["api.mistral.ai".to_owned()],
-            capabilities: Capabilities {
-                streaming: true,
-                tools: true,
-                supported_parameters: SUPPORTED_PARAMETERS
-                    .iter()
-                    .map(|p| (*p).to_owned())
-                    .collect(),
-            },
-        }
+        Descriptor::builder("mistral", "0.1.0")
+            .allowed_hosts(&["api.mistral.ai"])
+            .streaming()
+            .tools()
+            .supported_parameters(SUPPORTED_PARAMETERS)
+            .build()
     }
 
     fn build_request(

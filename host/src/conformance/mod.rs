@@ -1,0 +1,193 @@
+//! The conformance kit in the gateway: recorded upstream answers replayed through a compiled
+//! adapter in its sandbox, with the calls the gateway makes (`parse-response`, `parse-error`, a
+//! stream decoder fed one event at a time, a fresh instance per answer), and the SDK's checks
+//! ([`switchyard_sdk::conformance::checks`]) applied to what it returns. Used by
+//! `switchyard plugin test` and by replay gates.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use switchyard_sdk::conformance::checks::{
+    self, Counts, DecodedStream, FixtureReport, Outcome, ParsedBody, Report,
+};
+use switchyard_sdk::conformance::recording::{self, Answer, DONE};
+use switchyard_sdk::sse::Event;
+
+use crate::plugins::types::{EndpointSettings, Finish, ProviderError, Usage};
+use crate::plugins::{PluginFault, ProviderInstance, ProviderPlugin};
+
+/// Why a conformance run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConformanceError {
+    /// A fixtures folder cannot be read.
+    #[error("cannot read the fixtures in {path}: {source}")]
+    Fixtures {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The endpoint recordings are replayed for: a placeholder upstream, no options.
+pub fn default_endpoint() -> EndpointSettings {
+    EndpointSettings {
+        base_url: "https://conformance.invalid/v1".to_owned(),
+        upstream_model: "conformance-model".to_owned(),
+        options: Vec::new(),
+    }
+}
+
+/// Replays every recording of `folders` through `plugin` for `endpoint` and checks its answers.
+pub async fn run(
+    plugin: &Arc<ProviderPlugin>,
+    folders: &[PathBuf],
+    endpoint: &EndpointSettings,
+) -> Result<Report, ConformanceError> {
+    let mut report = Report::default();
+    for folder in folders {
+        let recordings =
+            recording::read_dir(folder).map_err(|source| ConformanceError::Fixtures {
+                path: folder.clone(),
+                source,
+            })?;
+        for recording in recordings {
+            let outcomes = replay(plugin, &recording.answer, endpoint)
+                .await
+                .unwrap_or_else(|fault| {
+                    vec![Outcome {
+                        check: "no plugin fault",
+                        failure: Some(fault.reason),
+                    }]
+                });
+            report.fixtures.push(FixtureReport {
+                fixture: recording.name,
+                outcomes,
+            });
+        }
+    }
+    Ok(report)
+}
+
+async fn replay(
+    plugin: &Arc<ProviderPlugin>,
+    answer: &Answer,
+    endpoint: &EndpointSettings,
+) -> Result<Vec<Outcome>, PluginFault> {
+    let json = || vec![("content-type".to_owned(), "application/json".to_owned())];
+    match answer {
+        Answer::Body {
+            body,
+            error_status: None,
+        } => {
+            let mut instance = plugin.instantiate().await?;
+            Ok(
+                match instance.parse_response(200, json(), body.clone()).await? {
+                    Ok(parsed) => checks::completion(&ParsedBody {
+                        body: parsed.body,
+                        usage: parsed.usage.as_ref().map(counts),
+                        finish: parsed.finish.as_ref().map(finish),
+                    }),
+                    Err(error) => vec![Outcome {
+                        check: "parse-response",
+                        failure: Some(format!("{}: {}", kind(&error), error.message())),
+                    }],
+                },
+            )
+        }
+        Answer::Body {
+            body,
+            error_status: Some(status),
+        } => {
+            let mut instance = plugin.instantiate().await?;
+            let refused = instance
+                .parse_response(200, json(), body.clone())
+                .await?
+                .is_err();
+            let mut instance = plugin.instantiate().await?;
+            let error = instance
+                .parse_error(status.unwrap_or(400), json(), body.clone())
+                .await?;
+            Ok(checks::error(*status, refused, kind(&error)))
+        }
+        Answer::Stream {
+            events,
+            data_only,
+            reports_error,
+        } => {
+            let (decoded, fed) = decode(plugin, endpoint, events, *data_only).await?;
+            let cut = &fed[..fed.len().saturating_sub(1)];
+            let (cut_decoded, _) = decode(plugin, endpoint, cut, false).await?;
+            Ok(checks::stream(&decoded, *reports_error, cut_decoded.done))
+        }
+    }
+}
+
+/// Feeds `events` to a fresh instance's decoder, then `[DONE]` when `data_only` and not done
+/// yet; returns what it made of them and the events fed.
+async fn decode(
+    plugin: &Arc<ProviderPlugin>,
+    endpoint: &EndpointSettings,
+    events: &[Event],
+    data_only: bool,
+) -> Result<(DecodedStream, Vec<Event>), PluginFault> {
+    let mut instance: ProviderInstance = plugin.instantiate().await?;
+    instance.start_stream(endpoint).await?;
+    let mut decoded = DecodedStream::default();
+    let mut queue = events.to_vec();
+    let mut fed = Vec::new();
+    let mut index = 0;
+    while let Some(event) = queue.get(index).cloned() {
+        index += 1;
+        fed.push(event.clone());
+        match instance.decode(event).await? {
+            Ok(output) => {
+                let produced = !output.chunks.is_empty() || output.finish.is_some();
+                decoded.output_after_done |= decoded.done && produced;
+                decoded.chunks.extend(output.chunks);
+                decoded.usage = output.usage.as_ref().map(counts).or(decoded.usage);
+                decoded.finishes.extend(output.finish.as_ref().map(finish));
+                decoded.done |= output.done;
+            }
+            Err(error) => {
+                decoded.error = Some((kind(&error).to_owned(), error.message().to_owned()));
+                break;
+            }
+        }
+        if index == queue.len() && data_only && !decoded.done {
+            queue.push(Event {
+                event: None,
+                data: DONE.to_owned(),
+            });
+        }
+    }
+    Ok((decoded, fed))
+}
+
+fn counts(usage: &Usage) -> Counts {
+    [
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        usage.cached_tokens,
+        usage.cache_write_tokens,
+        usage.reasoning_tokens,
+    ]
+}
+
+fn finish(finish: &Finish) -> (String, String) {
+    (finish.reason.as_str().to_owned(), finish.native.clone())
+}
+
+/// The contract's name of an error variant, e.g. `rate-limited`.
+fn kind(error: &ProviderError) -> &'static str {
+    match error {
+        ProviderError::RateLimited { .. } => "rate-limited",
+        ProviderError::Overloaded(_) => "overloaded",
+        ProviderError::Auth(_) => "auth",
+        ProviderError::InvalidRequest(_) => "invalid-request",
+        ProviderError::ContextLengthExceeded(_) => "context-length-exceeded",
+        ProviderError::ContentFiltered(_) => "content-filtered",
+        ProviderError::UpstreamUnavailable(_) => "upstream-unavailable",
+        ProviderError::Internal(_) => "internal",
+    }
+}

@@ -1,0 +1,93 @@
+//! Replay gates: a provider may name a folder of recorded upstream answers
+//! (`[providers.x] replay_gate = "fixtures/x"`). A new version of its adapter, installed through
+//! the admin API or the plugins folder, must pass the conformance kit on those recordings, for
+//! the provider's own endpoint settings, before it takes any traffic, canary included.
+
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::conformance;
+use crate::plugins::registry::Plugin;
+use crate::plugins::types::EndpointSettings;
+
+/// One provider's gate.
+#[derive(Debug, Clone)]
+pub struct ReplayGate {
+    /// The provider that set it.
+    pub provider: String,
+    /// The adapter plugin it guards.
+    pub plugin: String,
+    /// The folder of recordings.
+    pub fixtures: PathBuf,
+    /// The endpoint the recordings are replayed for: the provider's base URL and options.
+    pub endpoint: EndpointSettings,
+}
+
+/// A gate's verdict against an adapter version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateFailure {
+    /// The provider whose gate refused.
+    pub provider: String,
+    /// Its fixtures folder.
+    pub fixtures: PathBuf,
+    /// The failing cases, `fixture: check: why`.
+    pub failures: Vec<String>,
+}
+
+/// The gates of every provider of `config` that sets `replay_gate`.
+pub fn from_config(config: &Config) -> Vec<ReplayGate> {
+    config
+        .providers
+        .iter()
+        .filter_map(|(name, provider)| {
+            let fixtures = provider.replay_gate.clone()?;
+            let base_url = provider
+                .base_url
+                .clone()
+                .unwrap_or_else(|| conformance::default_endpoint().base_url);
+            Some(ReplayGate {
+                provider: name.clone(),
+                plugin: provider.plugin.clone(),
+                fixtures,
+                endpoint: EndpointSettings {
+                    base_url,
+                    options: provider
+                        .options
+                        .iter()
+                        .map(|(key, value)| (key.clone(), value.clone()))
+                        .collect(),
+                    ..conformance::default_endpoint()
+                },
+            })
+        })
+        .collect()
+}
+
+/// Runs every gate guarding `plugin` (a provider adapter); the first refusal, if any.
+pub async fn check(gates: &[ReplayGate], plugin: &Plugin) -> Result<(), GateFailure> {
+    let Plugin::Provider(adapter) = plugin else {
+        return Ok(());
+    };
+    for gate in gates.iter().filter(|gate| gate.plugin == adapter.name()) {
+        let refuse = |failures| GateFailure {
+            provider: gate.provider.clone(),
+            fixtures: gate.fixtures.clone(),
+            failures,
+        };
+        let report = conformance::run(
+            adapter,
+            std::slice::from_ref(&gate.fixtures),
+            &gate.endpoint,
+        )
+        .await
+        .map_err(|error| refuse(vec![error.to_string()]))?;
+        if !report.passed() {
+            let mut failures = report.failures();
+            if failures.is_empty() {
+                failures.push("the folder holds no recording".to_owned());
+            }
+            return Err(refuse(failures));
+        }
+    }
+    Ok(())
+}
