@@ -13,6 +13,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
+use crate::pricing::worst_case::choice_count;
 use crate::routing::filters::sent_parameters;
 use crate::routing::preferences::ProviderPreferences;
 
@@ -145,6 +146,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         }
     };
 
+    choice_count(&request).map_err(ApiError::invalid_request)?;
     let mut models = vec![request.model.clone()];
     for model in fallbacks {
         if !models.contains(&model) {

@@ -23,6 +23,7 @@ use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
 use crate::failure::Failure;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
+use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::{self, RouteRequest};
 use upstream::Upstream;
@@ -79,7 +80,8 @@ impl Gateway {
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
         let mut trace = plan.trace;
         let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
-        call.tab.reserve(&call, priced, self.fee_percent).await?;
+        let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
+        call.tab.reserve(worst).await?;
         let mut last_failure = None;
         for candidate in plan.candidates {
             let provider = &candidate.endpoint.provider.name;
