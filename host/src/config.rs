@@ -843,7 +843,10 @@ mod tests {
     fn a_negative_platform_fee_is_rejected() {
         let parse = |fee: &str| Config::parse(&format!("[pricing]\nplatform_fee_percent = {fee}"));
         let error = parse("\"-5\"").expect_err("negative fee");
-        assert!(error.to_string().contains("platform_fee_percent"), "{error}");
+        assert!(
+            error.to_string().contains("platform_fee_percent"),
+            "{error}"
+        );
         assert!(parse("\"0\"").is_ok());
     }
 }

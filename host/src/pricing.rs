@@ -92,7 +92,10 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
         (uncached, prices.prompt),
         (cached, prices.cache_read),
         (cache_write, prices.cache_write),
-        (usage.completion_tokens.saturating_sub(reasoning), prices.completion),
+        (
+            usage.completion_tokens.saturating_sub(reasoning),
+            prices.completion,
+        ),
         (reasoning, prices.reasoning),
     ]);
     let upstream = per_token

@@ -75,7 +75,10 @@ async fn keys_gate_requests_and_usage_is_reported_in_openrouter_shapes() {
     assert_eq!(credits["data"]["total_credits"].as_f64(), Some(2.5));
     assert_eq!(credits["data"]["total_usage"].as_f64(), Some(0.00015414));
 
-    database.settled_books(&[&gateway]).await.assert_consistent();
+    database
+        .settled_books(&[&gateway])
+        .await
+        .assert_consistent();
 
     // Disabled, then deleted: refused. The secret is never listed.
     let (status, updated) = admin(
@@ -230,7 +233,10 @@ async fn the_generation_record_lists_the_failed_attempts_before_the_one_that_ser
         assert_eq!(attempts, Vec::<Value>::new());
     }
     assert!(checked, "`bad` was never tried first");
-    database.settled_books(&[&gateway]).await.assert_consistent();
+    database
+        .settled_books(&[&gateway])
+        .await
+        .assert_consistent();
 }
 
 #[tokio::test]
@@ -347,7 +353,10 @@ async fn a_client_gone_mid_stream_is_charged_for_what_it_got_and_the_record_says
     let completion = record["native_tokens_completion"].as_i64().unwrap();
     assert!((3..=5).contains(&completion), "{record}");
     assert!(record["total_cost"].as_f64().unwrap() > 0.0, "{record}");
-    database.settled_books(&[&gateway]).await.assert_consistent();
+    database
+        .settled_books(&[&gateway])
+        .await
+        .assert_consistent();
 }
 
 /// What the durability guarantee promises (README, "Accounting"): a settlement is durable
@@ -602,7 +611,10 @@ async fn a_keys_routing_policy_replaces_the_models_policy() {
     assert_eq!(updated["data"]["routing_policy"], Value::Null);
     let (_, answer) = chat_as(&gateway, &latency_key, &request("m/k", false)).await;
     assert_eq!(answer["provider"], "slow", "{answer}");
-    database.settled_books(&[&gateway]).await.assert_consistent();
+    database
+        .settled_books(&[&gateway])
+        .await
+        .assert_consistent();
 }
 
 #[tokio::test]
@@ -622,8 +634,13 @@ async fn updating_a_key_under_load_keeps_every_charge_in_its_window() {
     let updates = async {
         for i in 0..40 {
             let path = format!("/keys/{key_id}");
-            let (status, updated) =
-                admin(&gateway, "PATCH", &path, json!({ "label": format!("l{i}") })).await;
+            let (status, updated) = admin(
+                &gateway,
+                "PATCH",
+                &path,
+                json!({ "label": format!("l{i}") }),
+            )
+            .await;
             assert_eq!(status, 200, "{updated}");
         }
     };

@@ -114,8 +114,14 @@ async fn never_overspends(database: Database, scenario: Scenario, two_gateways: 
     books.assert_consistent();
     assert_eq!(books.generations, served.len() as i64, "{books:?}");
     let limit_nanos = (scenario.limit.parse::<f64>().unwrap() * 1e9).round() as i64;
-    assert!(books.key_usage <= limit_nanos, "{books:?} past {limit_nanos}");
-    assert!(books.account_usage <= limit_nanos, "{books:?} past {limit_nanos}");
+    assert!(
+        books.key_usage <= limit_nanos,
+        "{books:?} past {limit_nanos}"
+    );
+    assert!(
+        books.account_usage <= limit_nanos,
+        "{books:?} past {limit_nanos}"
+    );
     drop(second);
     Outcome {
         served,
@@ -286,7 +292,10 @@ async fn missing_usage_is_charged_an_estimate(database: Database) {
         // The answer's text is about 1,900 bytes: some 470 tokens.
         let completion = record["native_tokens_completion"].as_i64().unwrap();
         assert!((400..=600).contains(&completion), "{record}");
-        assert!(record["native_tokens_prompt"].as_i64().unwrap() > 0, "{record}");
+        assert!(
+            record["native_tokens_prompt"].as_i64().unwrap() > 0,
+            "{record}"
+        );
         assert!(record["total_cost"].as_f64().unwrap() > 0.0, "{record}");
         assert_eq!(answer["usage"]["cost"], record["total_cost"], "{answer}");
     }

@@ -2,9 +2,9 @@
 //! in memory: reads wait until every settlement queued so far is committed and show the holds
 //! of this gateway; changes reach the books and the key cache as soon as they are stored.
 
+use super::Accounting;
 use super::money::Nanos;
 use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey, StoreError};
-use super::Accounting;
 
 impl Accounting {
     /// Waits until every settlement queued so far is committed.

@@ -109,9 +109,7 @@ impl Books {
         if !key_room {
             return Err(Refusal::KeyLimit);
         }
-        let account = accounts
-            .get_mut(&key.account_id)
-            .ok_or(Refusal::Credits)?;
+        let account = accounts.get_mut(&key.account_id).ok_or(Refusal::Credits)?;
         let left = account
             .credits
             .saturating_sub(account.usage)
@@ -252,12 +250,15 @@ mod tests {
         books.release(&second);
         // The next day the window starts over; the credits (150 − 40) still bound.
         let day = 86_400;
-        assert_eq!(books.reserve(&key, 100, day), Ok(Reservation {
-            id: "hold-2".to_owned(),
-            key_id: "k".to_owned(),
-            account_id: "a".to_owned(),
-            amount: 100,
-        }));
+        assert_eq!(
+            books.reserve(&key, 100, day),
+            Ok(Reservation {
+                id: "hold-2".to_owned(),
+                key_id: "k".to_owned(),
+                account_id: "a".to_owned(),
+                amount: 100,
+            })
+        );
         assert_eq!(books.reserve(&key, 11, day), Err(Refusal::KeyLimit));
         assert_eq!(books.key_reserved("k"), 100);
         assert_eq!(books.account_reserved("a"), 100);

@@ -50,7 +50,7 @@ impl Settlement {
 }
 
 enum Job {
-    Settle(Settlement, Instant),
+    Settle(Box<Settlement>, Instant),
     Flush(oneshot::Sender<()>),
 }
 
@@ -108,7 +108,7 @@ impl Settler {
         let id = settlement.record().id.clone();
         if self
             .queue
-            .send(Job::Settle(settlement, Instant::now()))
+            .send(Job::Settle(Box::new(settlement), Instant::now()))
             .await
             .is_err()
         {
@@ -145,7 +145,7 @@ async fn commit_batches(store: Store, mut jobs: mpsc::Receiver<Job>, lags: Arc<M
         for job in batch.drain(..) {
             match job {
                 Job::Settle(settlement, at) => {
-                    settlements.push(settlement);
+                    settlements.push(*settlement);
                     queued.push(at);
                 }
                 Job::Flush(done) => flushes.push(done),
@@ -173,7 +173,10 @@ async fn commit(store: &Store, settlements: &[Settlement]) {
     }
     for settlement in settlements {
         for attempt in 1..=TRIES {
-            match store.log_settlements(std::slice::from_ref(settlement)).await {
+            match store
+                .log_settlements(std::slice::from_ref(settlement))
+                .await
+            {
                 Ok(()) => break,
                 Err(error) if attempt < TRIES => {
                     tracing::warn!(id = %settlement.record().id, %error, attempt, "settlement failed; retrying");

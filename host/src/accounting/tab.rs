@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::money::{Nanos, now, to_nanos, usd_json};
 use super::holds::Holds;
+use super::money::{Nanos, now, to_nanos, usd_json};
 use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};

@@ -193,11 +193,7 @@ async fn remove(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
-    if !accounting
-        .delete_key(&id)
-        .await
-        .map_err(storage_error)?
-    {
+    if !accounting.delete_key(&id).await.map_err(storage_error)? {
         return Err(no_such("key", &id));
     }
     Ok(Json(json!({ "deleted": id })))
@@ -234,7 +230,10 @@ async fn add_credits(
 
 /// `GET /admin/accounting`: the settlement lag (from a request's settlement to its durable
 /// record) over the recent settlements, in milliseconds.
-async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
     let lag = accounting.settlement_lag(&[0.5, 0.99]);
     let millis = |quantile: usize| lag.get(quantile).map(|lag| lag.as_secs_f64() * 1e3);

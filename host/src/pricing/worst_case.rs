@@ -103,7 +103,9 @@ pub fn worst_case_hold<'a>(
                 .saturating_add(referenced.images.saturating_mul(IMAGE_URL_TOKENS))
                 .saturating_add(files);
             // No provider reads a prompt longer than the model's context.
-            let prompt = model.context_length.map_or(prompt, |context| prompt.min(context));
+            let prompt = model
+                .context_length
+                .map_or(prompt, |context| prompt.min(context));
             let output = [
                 request.output_token_limit(),
                 endpoint.max_output_tokens,
@@ -157,6 +159,12 @@ mod tests {
                 { "type": "file", "file": { "file_data": "data:application/pdf;base64,AAAA" } },
             ] }],
         })));
-        assert_eq!(found, Referenced { images: 1, files: 2 });
+        assert_eq!(
+            found,
+            Referenced {
+                images: 1,
+                files: 2
+            }
+        );
     }
 }

@@ -234,4 +234,3 @@ pub async fn chat_as_stream_start(
 
 /// openai-text reports 16 prompt + 363 completion tokens.
 pub const TOKEN_PRICES: &str = "prompt_price = \"0.10\", completion_price = \"0.40\"";
-
