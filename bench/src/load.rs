@@ -172,7 +172,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn empty() -> Outcome {
+    /// No requests yet.
+    pub fn empty() -> Outcome {
         Outcome {
             latency: histogram(),
             first_byte: histogram(),

@@ -202,6 +202,12 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     }
     results.memory.load_peak_mib = sampler.finish();
 
+    step(started, "2/6 keys on (accounting enabled)");
+    let (rows, errors) =
+        scenarios::keys_on::run(mock.target.addr, &gateway.contender.target, &plan, &work).await;
+    results.keys_on = rows;
+    results.failures.extend(errors);
+
     step(started, "3/6 streaming");
     match scenarios::streaming::serial(&targets, plan.warmup / 5, plan.serial_streams).await {
         Ok(rows) => results.streaming.serial = rows,

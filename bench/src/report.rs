@@ -243,6 +243,11 @@ pub fn markdown(results: &Results) -> String {
     }
     let _ = writeln!(md, "\nCompile cache: {}.", results.plugins.cache);
 
+    md.push_str(&crate::scenarios::keys_on::markdown(
+        &results.keys_on,
+        results.throughput.connections,
+    ));
+
     if !results.failures.is_empty() {
         md.push_str("\n## What failed\n\n");
         for failure in &results.failures {

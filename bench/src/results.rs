@@ -51,6 +51,8 @@ pub struct Results {
     pub streaming: Streaming,
     /// Section 4: gateway memory.
     pub memory: Memory,
+    /// Keys on: what accounting costs.
+    pub keys_on: Vec<crate::scenarios::keys_on::KeysOnRow>,
     /// Section 6: plugin costs.
     pub plugins: Plugins,
     /// The targets against this run.

@@ -736,6 +736,10 @@ impl Config {
     /// Checks what serde cannot: references between sections and value ranges.
     fn check(&self) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if self.pricing.platform_fee_percent < Decimal::ZERO {
+            // A negative fee makes every cost negative: settlements would mint credits.
+            return invalid("pricing.platform_fee_percent must not be negative".into());
+        }
         if self.plugins.call_timeout_ms == 0 || self.plugins.memory_limit_mib == 0 {
             return invalid(
                 "plugins.call_timeout_ms and plugins.memory_limit_mib must be positive".into(),
@@ -860,5 +864,16 @@ mod tests {
             endpoints = [{ provider = "p", upstream_model = "b", prompt_price = "-1" }]
         "#;
         assert!(Config::parse(text).is_err());
+    }
+
+    #[test]
+    fn a_negative_platform_fee_is_rejected() {
+        let parse = |fee: &str| Config::parse(&format!("[pricing]\nplatform_fee_percent = {fee}"));
+        let error = parse("\"-5\"").expect_err("negative fee");
+        assert!(
+            error.to_string().contains("platform_fee_percent"),
+            "{error}"
+        );
+        assert!(parse("\"0\"").is_ok());
     }
 }

@@ -1,4 +1,12 @@
-//! Prices and the cost of a call, in decimal USD (never floating point for money).
+//! Prices and the cost of a call, in decimal USD (never floating point for money). Every
+//! computation is checked: a usage too large to price gives [`Cost::OUT_OF_RANGE`], never a
+//! wrapped or panicking sum.
+//!
+//! [`worst_case`] bounds what a request can cost (the hold taken before it runs); [`estimate`]
+//! prices a call whose provider reported no usage.
+
+pub mod estimate;
+pub mod worst_case;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
@@ -56,6 +64,15 @@ pub struct Cost {
     pub total: Decimal,
 }
 
+impl Cost {
+    /// The cost of a usage too large to price (no amount of money can be that large): the
+    /// ledger charges such a call its hold.
+    pub const OUT_OF_RANGE: Cost = Cost {
+        upstream: Decimal::MAX,
+        total: Decimal::MAX,
+    };
+}
+
 /// Decimal places of every amount of money (nano-USD).
 pub const MONEY_DECIMALS: u32 = 9;
 
@@ -63,53 +80,76 @@ pub const MONEY_DECIMALS: u32 = 9;
 /// Reasoning tokens (part of the completion tokens) are priced at the reasoning price.
 pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -> Cost {
     let cached = usage.cached_tokens.min(usage.prompt_tokens);
-    let cache_write = usage.cache_write_tokens.min(usage.prompt_tokens - cached);
-    let uncached = usage.prompt_tokens - cached - cache_write;
+    let cache_write = usage
+        .cache_write_tokens
+        .min(usage.prompt_tokens.saturating_sub(cached));
+    let uncached = usage
+        .prompt_tokens
+        .saturating_sub(cached)
+        .saturating_sub(cache_write);
     let reasoning = usage.reasoning_tokens.min(usage.completion_tokens);
-    let tokens = |count: u64| Decimal::from(count);
-    let per_token = (tokens(uncached) * prices.prompt
-        + tokens(cached) * prices.cache_read
-        + tokens(cache_write) * prices.cache_write
-        + tokens(usage.completion_tokens - reasoning) * prices.completion
-        + tokens(reasoning) * prices.reasoning)
-        / PER_MILLION;
-    with_fee(
-        per_token + prices.request + tokens(images) * prices.image,
-        fee_percent,
-        RoundingStrategy::MidpointAwayFromZero,
-    )
+    let per_token = sum_of_products(&[
+        (uncached, prices.prompt),
+        (cached, prices.cache_read),
+        (cache_write, prices.cache_write),
+        (
+            usage.completion_tokens.saturating_sub(reasoning),
+            prices.completion,
+        ),
+        (reasoning, prices.reasoning),
+    ]);
+    let upstream = per_token
+        .map(|sum| sum / PER_MILLION)
+        .and_then(|sum| sum.checked_add(prices.request))
+        .and_then(|sum| sum.checked_add(Decimal::from(images).checked_mul(prices.image)?));
+    upstream
+        .and_then(|upstream| {
+            with_fee(
+                upstream,
+                fee_percent,
+                RoundingStrategy::MidpointAwayFromZero,
+            )
+        })
+        .unwrap_or(Cost::OUT_OF_RANGE)
+}
+
+/// Σ count × price, `None` when it does not fit a decimal.
+fn sum_of_products(terms: &[(u64, Decimal)]) -> Option<Decimal> {
+    terms.iter().try_fold(Decimal::ZERO, |sum, (count, price)| {
+        sum.checked_add(Decimal::from(*count).checked_mul(*price)?)
+    })
 }
 
 /// The most a request can cost at `prices`: `prompt_tokens` at the dearest input price and
 /// `completion_tokens` at the dearest output price, rounded up, so that no actual [`cost`] of a
-/// call within those token counts exceeds it.
+/// call within those token counts exceeds it. `None` when it does not fit a decimal.
 pub fn worst_case_cost(
     prompt_tokens: u64,
     completion_tokens: u64,
     images: u64,
     prices: &Prices,
     fee_percent: Decimal,
-) -> Decimal {
+) -> Option<Decimal> {
     let input = prices.prompt.max(prices.cache_read).max(prices.cache_write);
     let output = prices.completion.max(prices.reasoning);
-    let upstream = (Decimal::from(prompt_tokens) * input
-        + Decimal::from(completion_tokens) * output)
-        / PER_MILLION
-        + prices.request
-        + Decimal::from(images) * prices.image;
-    with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero).total
+    let upstream = (sum_of_products(&[(prompt_tokens, input), (completion_tokens, output)])?
+        / PER_MILLION)
+        .checked_add(prices.request)?
+        .checked_add(Decimal::from(images).checked_mul(prices.image)?)?;
+    Some(with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero)?.total)
 }
 
-fn with_fee(upstream: Decimal, fee_percent: Decimal, rounding: RoundingStrategy) -> Cost {
+fn with_fee(upstream: Decimal, fee_percent: Decimal, rounding: RoundingStrategy) -> Option<Cost> {
     let round = |value: Decimal| {
         value
             .round_dp_with_strategy(MONEY_DECIMALS, rounding)
             .normalize()
     };
-    Cost {
+    let fee = upstream.checked_mul(fee_percent)? / PERCENT;
+    Some(Cost {
         upstream: round(upstream),
-        total: round(upstream + upstream * fee_percent / PERCENT),
-    }
+        total: round(upstream.checked_add(fee)?),
+    })
 }
 
 /// Input images of a request: its `image_url` content parts.
@@ -131,7 +171,7 @@ pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
     json!({
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+        "total_tokens": usage.prompt_tokens.saturating_add(usage.completion_tokens),
         "prompt_tokens_details": {
             "cached_tokens": usage.cached_tokens,
             "cache_write_tokens": usage.cache_write_tokens,
@@ -287,7 +327,7 @@ mod tests {
             ..prices("3", "15")
         };
         // 100×3.75 + 50×20 = 1375 per million = 0.001375; + 0.0004 = 0.001775; × 1.05
-        let worst = worst_case_cost(100, 50, 0, &prices, d("5"));
+        let worst = worst_case_cost(100, 50, 0, &prices, d("5")).expect("in range");
         assert_eq!(worst, d("0.00186375"));
         let usage = Usage {
             prompt_tokens: 100,

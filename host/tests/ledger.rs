@@ -31,6 +31,9 @@ fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
         cancelled: false,
         attempts: "[]".to_owned(),
         created_at: now(),
+        usage_estimated: false,
+        excess_cost: 0,
+        charge_note: None,
     }
 }
 

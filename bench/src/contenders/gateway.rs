@@ -69,25 +69,39 @@ pub fn binary() -> anyhow::Result<PathBuf> {
 
 /// Starts the gateway against the mock at `mock`; its files go to `work`.
 pub async fn start(mock: SocketAddr, work: &Path) -> anyhow::Result<Gateway> {
+    start_as("switchyard", mock, work, "", &[]).await
+}
+
+/// Starts a gateway named `name` (its files are `<work>/<name>.*`) against the mock at `mock`,
+/// with `extra` TOML sections and `env` in its environment.
+pub async fn start_as(
+    name: &str,
+    mock: SocketAddr,
+    work: &Path,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Gateway> {
     let binary = binary()?;
-    let config_path = work.join("switchyard.toml");
-    std::fs::write(&config_path, config(mock))
+    let config_path = work.join(format!("{name}.toml"));
+    std::fs::write(&config_path, config(mock) + extra)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     let mut command = std::process::Command::new(&binary);
     command
         .arg("serve")
         .arg("--config")
         .arg(&config_path)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
     let started = Instant::now();
-    let mut process = Process::spawn("switchyard", command, &work.join("switchyard.log"), true)?;
+    let log = work.join(format!("{name}.log"));
+    let mut process = Process::spawn(name, command, &log, true)?;
     let addr = process
         .address_after("switchyard listening on", Duration::from_secs(120))
         .await
-        .with_context(|| format!("see {}", work.join("switchyard.log").display()))?;
+        .with_context(|| format!("see {}", log.display()))?;
     Ok(Gateway {
         contender: Contender {
-            target: chat_target("switchyard", addr),
+            target: chat_target(name, addr),
             process,
         },
         startup: started.elapsed(),

@@ -1,5 +1,6 @@
 //! The measurements, one module per report section, and the plan that sizes them.
 
+pub mod keys_on;
 pub mod latency;
 pub mod memory;
 pub mod plugin_costs;

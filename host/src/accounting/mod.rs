@@ -1,10 +1,15 @@
 //! Keys, credits and usage accounting: who may call, what a call may cost before it runs, and
 //! what it did cost once it ran, in a database that survives crashes.
 //!
-//! [`store`] is the storage interface (SQLite or PostgreSQL), [`tab`] the accounting of one
-//! request, [`keys`] the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate
-//! limits.
+//! [`store`] is the storage interface (SQLite or PostgreSQL), [`holds`] where a request's hold
+//! lives ([`books`] in memory for the embedded database), [`settler`] the durable log of
+//! settlements, [`tab`] the accounting of one request, [`keys`] the secrets, [`money`] amounts
+//! and limit windows, [`rate`] the per-key rate limits, [`admin`] what the admin API changes.
 
+pub mod admin;
+pub mod books;
+pub mod holds;
+mod keycache;
 pub mod keys;
 pub mod money;
 pub mod rate;
@@ -20,6 +25,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::api::error::ApiError;
 use crate::config::AccountingConfig;
+use books::Books;
+use holds::Holds;
+use keycache::KeyCache;
 use money::now;
 use rate::RateLimiter;
 use settler::Settler;
@@ -42,6 +50,12 @@ pub struct Accounting {
     limiter: Arc<RateLimiter>,
     /// Commits settlements in groups.
     settler: Settler,
+    /// Holds and settlements of requests.
+    holds: Holds,
+    /// Balances in memory, when this gateway owns the (embedded) database.
+    books: Option<Arc<Books>>,
+    /// Keys by secret hash, when this gateway owns the (embedded) database.
+    key_cache: Option<KeyCache>,
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
     open_tabs: Mutex<Option<mpsc::Sender<()>>>,
     all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
@@ -49,9 +63,9 @@ pub struct Accounting {
 
 impl Accounting {
     /// Opens the database and recovers reservations a crashed gateway left: all of them on the
-    /// embedded SQLite file (one gateway owns it), those older than
-    /// `reservation_timeout_secs` on PostgreSQL (other gateways may be serving); then sweeps
-    /// stale reservations periodically.
+    /// embedded SQLite file (one gateway owns it: its holds live in memory from now on), those
+    /// older than `reservation_timeout_secs` on PostgreSQL (other gateways may be serving);
+    /// then sweeps stale reservations periodically.
     pub async fn start(config: &AccountingConfig) -> Result<Accounting, StoreError> {
         let store = Store::open(config).await?;
         let limiter = RateLimiter::connect(config.redis_url.as_deref())
@@ -82,8 +96,14 @@ impl Accounting {
             }
         });
         let (open_tabs, all_closed) = mpsc::channel(1);
+        let settler = Settler::start(store.clone());
+        let embedded = store.is_embedded();
+        let books = embedded.then(|| Arc::new(Books::default()));
         Ok(Accounting {
-            settler: Settler::start(store.clone()),
+            holds: Holds::new(store.clone(), settler.clone(), books.clone()),
+            books,
+            key_cache: embedded.then(KeyCache::default),
+            settler,
             store,
             limiter: Arc::new(limiter),
             open_tabs: Mutex::new(Some(open_tabs)),
@@ -109,16 +129,16 @@ impl Accounting {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         Ok(Tab::new(
-            self.store.clone(),
-            self.settler.clone(),
+            self.holds.clone(),
             self.limiter.clone(),
             key,
             open,
         ))
     }
 
-    /// Waits (at most a minute) until every open tab has settled or released: called once the
-    /// server stopped taking requests, so that no charge is lost to a shutdown.
+    /// Waits (at most a minute) until every open tab has settled or released and every
+    /// settlement is committed: called once the server stopped taking requests, so that no
+    /// charge is lost to a shutdown.
     pub async fn drain(&self) {
         drop(
             self.open_tabs
@@ -135,6 +155,9 @@ impl Accounting {
                 "requests still open after a minute; their holds stay until the next start"
             );
         }
+        if let Err(error) = self.settler.flush().await {
+            tracing::error!(%error, "settlements not committed before stopping");
+        }
     }
 
     /// The usable key whose secret is the request's bearer token; 401 otherwise.
@@ -146,12 +169,22 @@ impl Accounting {
             .map(str::trim)
             .filter(|secret| !secret.is_empty())
             .ok_or_else(|| unauthorized("an API key is required: Authorization: Bearer <key>"))?;
-        let key = self
-            .store
-            .key_by_hash(&keys::hash_secret(secret))
-            .await
-            .map_err(storage_error)?
-            .ok_or_else(|| unauthorized("invalid API key"))?;
+        let hash = keys::hash_secret(secret);
+        let key = match self.key_cache.as_ref().and_then(|cache| cache.get(&hash)) {
+            Some(key) => key,
+            None => {
+                let key = self
+                    .store
+                    .key_by_hash(&hash)
+                    .await
+                    .map_err(storage_error)?
+                    .ok_or_else(|| unauthorized("invalid API key"))?;
+                if let Some(cache) = &self.key_cache {
+                    cache.insert(hash, key.clone());
+                }
+                key
+            }
+        };
         if !key.usable(now()) {
             return Err(unauthorized("the API key is disabled or expired"));
         }

@@ -68,4 +68,12 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
         ],
     ),
     (3, &["ALTER TABLE api_keys ADD COLUMN routing_policy TEXT"]),
+    (
+        4,
+        &[
+            "ALTER TABLE generations ADD COLUMN usage_estimated BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE generations ADD COLUMN excess_cost BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE generations ADD COLUMN charge_note TEXT",
+        ],
+    ),
 ];

@@ -15,6 +15,7 @@ use sqlx::{Any, AnyPool, Connection, Row};
 
 use super::money::{LimitReset, Nanos, now};
 use super::schema::MIGRATIONS;
+use super::settler::Settlement;
 use crate::config::AccountingConfig;
 
 /// Why a store operation failed.
@@ -197,9 +198,19 @@ pub struct GenerationRecord {
     pub cancelled: bool,
     /// Failed attempts before the one that served, as a JSON array.
     pub attempts: String,
+    /// The provider reported no usage: the tokens (and the cost) are estimates.
+    pub usage_estimated: bool,
+    /// What the cost exceeded the hold by, nano-USD (not charged; `Nanos::MAX`: out of range).
+    pub excess_cost: Nanos,
+    /// Why `cost` is not the cost of the usage, when it is not (`cost_above_hold`,
+    /// `cost_out_of_range`).
+    pub charge_note: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
+
+/// Connections opened at start (at most `max_connections`).
+const WARM_CONNECTIONS: u32 = 4;
 
 /// What a transaction must survive before its commit returns.
 #[derive(Debug, Clone, Copy)]
@@ -233,8 +244,13 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         // SQLite takes one writer at a time: one connection queues writers in the process
         // instead of making them retry on a busy file.
+        // PostgreSQL connections are opened before they are needed (opening one under load can
+        // take seconds) and not pinged on every acquisition (a round trip per query).
+        let max_connections = if embedded { 1 } else { config.max_connections };
         let pool = AnyPoolOptions::new()
-            .max_connections(if embedded { 1 } else { config.max_connections })
+            .max_connections(max_connections)
+            .min_connections(max_connections.min(WARM_CONNECTIONS))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
@@ -455,13 +471,21 @@ impl Store {
     }
 
     /// Applies `update` to key `id`. A new reset starts its window now, counting what the key
-    /// spent since the window's start.
+    /// spent since the window's start. Spending is never read and written back: settlements
+    /// committed meanwhile are kept.
     pub async fn update_key(
         &self,
         id: &str,
         update: &KeyUpdate,
     ) -> Result<Option<KeyRecord>, StoreError> {
-        let Some(mut key) = self.key(id).await? else {
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
+        let row = sqlx::query(&format!("{KEY_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(mut key) = row.as_ref().map(key_record).transpose()? else {
+            tx.rollback().await?;
             return Ok(None);
         };
         if let Some(label) = &update.label {
@@ -485,38 +509,33 @@ impl Store {
         if let Some(policy) = &update.routing_policy {
             key.routing_policy.clone_from(policy);
         }
-        let mut connection = self.connection(Durability::Full).await?;
-        let mut tx = connection.begin().await?;
-        if let Some(reset) = update.limit_reset
-            && reset != key.limit_reset
-        {
-            key.limit_reset = reset;
-            key.window_start = reset.map_or(0, |reset| reset.window_start(now()));
-            key.window_usage = sqlx::query(SPENT_SINCE)
-                .bind(id)
-                .bind(key.window_start)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("spent")?;
-        }
         sqlx::query(
-            "UPDATE api_keys SET label = $2, usd_limit = $3, limit_reset = $4, expires_at = $5,
-             disabled = $6, window_start = $7, window_usage = $8, requests_per_minute = $9,
-             tokens_per_minute = $10, routing_policy = $11 WHERE id = $1",
+            "UPDATE api_keys SET label = $2, usd_limit = $3, expires_at = $4, disabled = $5,
+             requests_per_minute = $6, tokens_per_minute = $7, routing_policy = $8 WHERE id = $1",
         )
         .bind(id)
         .bind(&key.label)
         .bind(key.limit)
-        .bind(key.limit_reset.map(LimitReset::as_str))
         .bind(key.expires_at)
         .bind(i64::from(key.disabled))
-        .bind(key.window_start)
-        .bind(key.window_usage)
         .bind(key.requests_per_minute)
         .bind(key.tokens_per_minute)
         .bind(&key.routing_policy)
         .execute(&mut *tx)
         .await?;
+        if let Some(reset) = update.limit_reset
+            && reset != key.limit_reset
+        {
+            sqlx::query(&format!(
+                "UPDATE api_keys SET limit_reset = $3, window_start = $2,
+                 window_usage = ({SPENT_SINCE}) WHERE id = $1"
+            ))
+            .bind(id)
+            .bind(reset.map_or(0, |reset| reset.window_start(now())))
+            .bind(reset.map(LimitReset::as_str))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         drop(connection); // SQLite has one connection: give it back first
         self.key(id).await
@@ -539,6 +558,9 @@ impl Store {
         key: &KeyRecord,
         amount: Nanos,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
+        if !self.embedded {
+            return self.reserve_in_one_statement(key, amount).await;
+        }
         let now = now();
         let mut connection = self.connection(Durability::Relaxed).await?;
         let mut tx = connection.begin().await?;
@@ -603,6 +625,46 @@ impl Store {
         Ok(Ok(reservation))
     }
 
+    /// [`Store::reserve`] on PostgreSQL: one statement (one round trip, committed without
+    /// waiting for the disk). The account row is locked first (as by settlements), and the key
+    /// and the account are updated only if both have room.
+    async fn reserve_in_one_statement(
+        &self,
+        key: &KeyRecord,
+        amount: Nanos,
+    ) -> Result<Result<Reservation, Refusal>, StoreError> {
+        let now = now();
+        let window_start = key.limit_reset.map_or(0, |reset| reset.window_start(now));
+        let id = super::keys::random_id("res");
+        let row = sqlx::query(RESERVE_IN_ONE_STATEMENT)
+            .bind(&key.id)
+            .bind(amount)
+            .bind(now)
+            .bind(window_start)
+            .bind(&key.account_id)
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await?;
+        let (credits_ok, held): (i64, i64) = (row.try_get("credits_ok")?, row.try_get("held")?);
+        if held > 0 {
+            return Ok(Ok(Reservation {
+                id,
+                key_id: key.id.clone(),
+                account_id: key.account_id.clone(),
+                amount,
+            }));
+        }
+        if credits_ok == 0 {
+            return Ok(Err(Refusal::Credits));
+        }
+        let usable = self.key(&key.id).await?.is_some_and(|key| key.usable(now));
+        Ok(Err(if usable {
+            Refusal::KeyLimit
+        } else {
+            Refusal::KeyUnusable
+        }))
+    }
+
     /// Settles `reservation`: charges `record.cost`, releases the hold and stores the record, in
     /// one commit. A reservation already released (by a recovery sweep) is still charged.
     pub async fn settle(
@@ -610,50 +672,67 @@ impl Store {
         reservation: &Reservation,
         record: &GenerationRecord,
     ) -> Result<(), StoreError> {
-        self.settle_all(&[(reservation.clone(), record.clone())])
+        self.log_settlements(&[Settlement::Held(reservation.clone(), record.clone())])
             .await
     }
 
-    /// Settles several reservations in one commit (one write to disk for all): all or none.
-    pub async fn settle_all(
-        &self,
-        settlements: &[(Reservation, GenerationRecord)],
-    ) -> Result<(), StoreError> {
+    /// Commits several settlements at once (one write to disk for all): all or none. Each
+    /// stores its generation record and charges its key (in the record's limit window) and
+    /// account; one [`Settlement::Held`] also releases its hold.
+    pub async fn log_settlements(&self, settlements: &[Settlement]) -> Result<(), StoreError> {
+        // Rows are locked in one order everywhere (each account, then its keys), so that
+        // commits of several gateways and their holds never deadlock.
+        let mut ordered: Vec<&Settlement> = settlements.iter().collect();
+        ordered.sort_by(|a, b| {
+            let (a, b) = (a.record(), b.record());
+            (&a.account_id, &a.key_id).cmp(&(&b.account_id, &b.key_id))
+        });
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
-        for (reservation, record) in settlements {
-            let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
-                .bind(&reservation.id)
-                .execute(&mut *tx)
-                .await?;
-            let released = if held.rows_affected() > 0 {
-                reservation.amount
-            } else {
-                0
+        for settlement in ordered {
+            let (record, released, window_start) = match settlement {
+                Settlement::Held(reservation, record) => {
+                    let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
+                        .bind(&reservation.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let released = if held.rows_affected() > 0 {
+                        reservation.amount
+                    } else {
+                        0
+                    };
+                    (record, released, None)
+                }
+                Settlement::Logged(record, window_start) => (record, 0, Some(*window_start)),
             };
             sqlx::query(
-                "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
-                 window_usage = window_usage + $3 WHERE id = $1",
+                "UPDATE accounts SET reserved = reserved - $2, usage = usage + $3 WHERE id = $1",
             )
-            .bind(&reservation.key_id)
+            .bind(&record.account_id)
             .bind(released)
             .bind(record.cost)
             .execute(&mut *tx)
             .await?;
+            // A logged charge may be the first of a new window: it starts the window over.
             sqlx::query(
-                "UPDATE accounts SET reserved = reserved - $2, usage = usage + $3 WHERE id = $1",
+                "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
+                 window_usage = CASE WHEN window_start < $4 THEN $3 ELSE window_usage + $3 END,
+                 window_start = CASE WHEN window_start < $4 THEN $4 ELSE window_start END
+                 WHERE id = $1",
             )
-            .bind(&reservation.account_id)
+            .bind(&record.key_id)
             .bind(released)
             .bind(record.cost)
+            .bind(window_start.unwrap_or(i64::MIN))
             .execute(&mut *tx)
             .await?;
             sqlx::query(
                 "INSERT INTO generations (id, key_id, account_id, model, provider, prompt_tokens,
                  completion_tokens, reasoning_tokens, cached_tokens, cache_write_tokens, cost,
                  upstream_cost, latency_ms, generation_ms, finish_reason, streamed, cancelled,
-                 attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                 attempts, created_at, usage_estimated, excess_cost, charge_note)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19, $20, $21, $22)",
             )
             .bind(&record.id)
             .bind(&record.key_id)
@@ -674,6 +753,9 @@ impl Store {
             .bind(i64::from(record.cancelled))
             .bind(&record.attempts)
             .bind(record.created_at)
+            .bind(i64::from(record.usage_estimated))
+            .bind(record.excess_cost)
+            .bind(record.charge_note.as_deref())
             .execute(&mut *tx)
             .await?;
         }
@@ -694,13 +776,13 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
-            .bind(&reservation.key_id)
+        sqlx::query("UPDATE accounts SET reserved = reserved - $2 WHERE id = $1")
+            .bind(&reservation.account_id)
             .bind(reservation.amount)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE accounts SET reserved = reserved - $2 WHERE id = $1")
-            .bind(&reservation.account_id)
+        sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
+            .bind(&reservation.key_id)
             .bind(reservation.amount)
             .execute(&mut *tx)
             .await?;
@@ -727,6 +809,37 @@ impl Store {
             .try_get("spent")?)
     }
 }
+
+/// PostgreSQL's hold of `$2` by key `$1` of account `$5` at unix second `$3` (the key's window
+/// starting at `$4`) as reservation `$6`: `held` is 1 when it landed, `credits_ok` 0 when the
+/// account had no room. The account row is locked (and its room checked on its latest version)
+/// before the key's; the key is held only with the account locked, the account only with the
+/// key held: both or neither.
+const RESERVE_IN_ONE_STATEMENT: &str = "WITH relaxed AS (
+        SELECT set_config('synchronous_commit', 'off', true) AS level
+    ), account AS (
+        SELECT id FROM accounts WHERE id = $5 AND credits - usage - reserved >= $2 FOR UPDATE
+    ), held_key AS (
+        UPDATE api_keys SET reserved = reserved + $2,
+            window_usage = CASE WHEN window_start < $4 THEN 0 ELSE window_usage END,
+            window_start = GREATEST(window_start, $4)
+        WHERE id = $1 AND account_id = $5 AND EXISTS (SELECT 1 FROM account) AND disabled = 0
+            AND (expires_at IS NULL OR expires_at > $3)
+            AND (usd_limit IS NULL OR
+                CASE WHEN window_start < $4 THEN 0 ELSE window_usage END + reserved + $2 <= usd_limit)
+        RETURNING id
+    ), held_account AS (
+        UPDATE accounts SET reserved = reserved + $2
+        WHERE id IN (SELECT id FROM account) AND EXISTS (SELECT 1 FROM held_key)
+        RETURNING id
+    ), reservation AS (
+        INSERT INTO reservations (id, key_id, account_id, amount, created_at)
+        SELECT $6, $1, $5, $2, $3 FROM held_account
+        RETURNING id
+    )
+    SELECT CAST((SELECT COUNT(*) FROM account) AS BIGINT) AS credits_ok,
+        CAST((SELECT COUNT(*) FROM reservation) AS BIGINT) AS held,
+        (SELECT level FROM relaxed) AS level";
 
 /// What key `$1` spent since unix second `$2`, as `spent`.
 const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spent FROM generations
@@ -780,5 +893,8 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         cancelled: row.try_get::<i64, _>("cancelled")? != 0,
         attempts: row.try_get("attempts")?,
         created_at: row.try_get("created_at")?,
+        usage_estimated: row.try_get::<i64, _>("usage_estimated")? != 0,
+        excess_cost: row.try_get("excess_cost")?,
+        charge_note: row.try_get("charge_note")?,
     })
 }

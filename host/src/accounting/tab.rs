@@ -1,6 +1,9 @@
-//! The accounting of one request: the key it spends from, the worst case held before the first
-//! upstream call, the failed attempts, and the settlement once the cost is known. A tab dropped
-//! unsettled (the client went away before any output) releases its hold.
+//! The accounting of one request: the key it spends from, the amount held before the first
+//! upstream call (the gateway computes it: [`crate::pricing::worst_case`]), the failed attempts,
+//! and the settlement once the cost is known. A settlement never charges more than its hold: a
+//! cost above it (or too large to be money) is charged the hold, logged, and the record keeps
+//! the excess and why. A tab dropped unsettled (the client went away before any output)
+//! releases its hold.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -11,23 +14,14 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::holds::Holds;
 use super::money::{Nanos, now, to_nanos, usd_json};
 use super::rate::RateLimiter;
-use super::settler::Settler;
 use super::storage_error;
-use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Store};
+use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};
 use crate::api::error::ApiError;
-use crate::catalog::{Endpoint, Model};
-use crate::gateway::ChatCall;
-use crate::gateway::generation::Generation;
 use crate::plugins::types::Usage;
-use crate::pricing::{Cost, image_count, worst_case_cost};
-
-/// Output tokens assumed when neither the request, the endpoint nor the model bounds them.
-const UNBOUNDED_OUTPUT_TOKENS: u64 = 131_072;
-
-/// How often a settlement is tried before it is left to the reservation sweep.
-const SETTLE_TRIES: u32 = 3;
+use crate::pricing::Cost;
 
 /// One request's accounting; the default tab (accounting disabled) does nothing.
 #[derive(Debug, Clone, Default)]
@@ -37,8 +31,7 @@ pub struct Tab {
 
 #[derive(Debug)]
 struct TabState {
-    store: Store,
-    settler: Settler,
+    holds: Holds,
     limiter: Arc<RateLimiter>,
     key: KeyRecord,
     reservation: Mutex<Option<Reservation>>,
@@ -51,10 +44,16 @@ struct TabState {
 /// What a served generation used and cost.
 #[derive(Debug, Clone)]
 pub struct Charge<'a> {
-    /// The generation.
-    pub generation: &'a Generation,
+    /// The generation id.
+    pub id: &'a str,
+    /// The model that served.
+    pub model: &'a str,
+    /// The provider that served.
+    pub provider: &'a str,
     /// Native usage (estimated for the part a cancelled stream did not report).
     pub usage: Usage,
+    /// The provider reported no usage: `usage` is an estimate.
+    pub usage_estimated: bool,
     /// Its cost.
     pub cost: Cost,
     /// Time to the first output.
@@ -71,16 +70,14 @@ impl Tab {
     /// A tab spending from `key`, its tokens counted by `limiter`; `open` keeps the gateway's
     /// drain waiting for it.
     pub fn new(
-        store: Store,
-        settler: Settler,
+        holds: Holds,
         limiter: Arc<RateLimiter>,
         key: KeyRecord,
         open: Option<mpsc::Sender<()>>,
     ) -> Tab {
         Tab {
             state: Some(Arc::new(TabState {
-                store,
-                settler,
+                holds,
                 limiter,
                 key,
                 reservation: Mutex::new(None),
@@ -91,40 +88,17 @@ impl Tab {
         }
     }
 
-    /// Holds the most `call` can cost on any of `candidates`; 402 when the key's limit or its
-    /// account's credits have no room for it.
-    pub async fn reserve<'a>(
-        &self,
-        call: &ChatCall,
-        candidates: impl Iterator<Item = (&'a Model, &'a Endpoint)>,
-        fee_percent: Decimal,
-    ) -> Result<(), ApiError> {
+    /// Holds `worst` (the most the request can cost, `None` when that is too large to be
+    /// money: 400); 402 when the key's limit or its account's credits have no room for it.
+    pub async fn reserve(&self, worst: Option<Decimal>) -> Result<(), ApiError> {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let images = image_count(&call.request);
-        // A token is at least one byte of the body.
-        let prompt_tokens = call.body.len() as u64;
-        let worst = candidates
-            .map(|(model, endpoint)| {
-                let output = [
-                    call.request.output_token_limit(),
-                    endpoint.max_output_tokens,
-                    model.context_length,
-                ]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(UNBOUNDED_OUTPUT_TOKENS);
-                worst_case_cost(prompt_tokens, output, images, &endpoint.prices, fee_percent)
-            })
-            .max()
-            .unwrap_or(Decimal::ZERO);
-        let amount = to_nanos(worst).ok_or_else(|| {
+        let amount = worst.and_then(to_nanos).ok_or_else(|| {
             ApiError::invalid_request("the request's worst-case cost is out of range")
         })?;
         let reservation = state
-            .store
+            .holds
             .reserve(&state.key, amount)
             .await
             .map_err(storage_error)?
@@ -151,9 +125,8 @@ impl Tab {
         self.state.as_ref()?.key.routing_policy.as_deref()
     }
 
-    /// Charges the served generation and releases the rest of the hold; durable when this
-    /// returns. A settlement the database refuses keeps its hold (it can never overspend) and
-    /// is logged.
+    /// Charges the served generation (at most its hold) and releases the rest of the hold;
+    /// durable within the settlement lag ([`super::settler`]).
     pub async fn settle(&self, charge: Charge<'_>) {
         let Some(state) = &self.state else {
             return;
@@ -162,24 +135,15 @@ impl Tab {
             return;
         };
         let record = state.record(&reservation, &charge);
-        let tokens = charge.usage.prompt_tokens + charge.usage.completion_tokens;
-        state.limiter.spend_tokens(&state.key, tokens).await;
-        for attempt in 1..=SETTLE_TRIES {
-            let settled = state
-                .settler
-                .settle(reservation.clone(), record.clone())
-                .await;
-            match settled {
-                Ok(()) => return,
-                Err(error) if attempt < SETTLE_TRIES => {
-                    tracing::warn!(id = %record.id, %error, attempt, "settlement failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                }
-                Err(error) => {
-                    tracing::error!(id = %record.id, reservation = %reservation.id, cost = record.cost, %error, "settlement failed; the hold stays until the reservation sweep");
-                }
-            }
+        if let Some(note) = &record.charge_note {
+            tracing::warn!(id = %record.id, key = %reservation.key_id, held = reservation.amount, excess = record.excess_cost, %note, "cost above the hold: charged the hold");
         }
+        let tokens = charge
+            .usage
+            .prompt_tokens
+            .saturating_add(charge.usage.completion_tokens);
+        state.limiter.spend_tokens(&state.key, tokens).await;
+        state.holds.settle(reservation, record).await;
     }
 
     /// Releases the hold without charging (no endpoint served).
@@ -190,28 +154,31 @@ impl Tab {
         let Some(reservation) = lock(&state.reservation).take() else {
             return;
         };
-        release(&state.store, &reservation).await;
+        state.holds.release(&reservation).await;
     }
 }
 
 impl TabState {
     fn record(&self, reservation: &Reservation, charge: &Charge<'_>) -> GenerationRecord {
         let tokens = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
-        let nanos = |usd: Decimal| -> Nanos { to_nanos(usd).unwrap_or(Nanos::MAX) };
         let millis = |elapsed: Duration| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+        let bounded = BoundedCost::of(&charge.cost, reservation.amount);
         GenerationRecord {
-            id: charge.generation.id.clone(),
+            id: charge.id.to_owned(),
             key_id: reservation.key_id.clone(),
             account_id: reservation.account_id.clone(),
-            model: charge.generation.model.clone(),
-            provider: charge.generation.provider.clone(),
+            model: charge.model.to_owned(),
+            provider: charge.provider.to_owned(),
             prompt_tokens: tokens(charge.usage.prompt_tokens),
             completion_tokens: tokens(charge.usage.completion_tokens),
             reasoning_tokens: tokens(charge.usage.reasoning_tokens),
             cached_tokens: tokens(charge.usage.cached_tokens),
             cache_write_tokens: tokens(charge.usage.cache_write_tokens),
-            cost: nanos(charge.cost.total),
-            upstream_cost: nanos(charge.cost.upstream),
+            cost: bounded.cost,
+            upstream_cost: bounded.upstream,
+            usage_estimated: charge.usage_estimated,
+            excess_cost: bounded.excess,
+            charge_note: bounded.note.map(str::to_owned),
             latency_ms: millis(charge.latency),
             generation_ms: millis(self.started.elapsed()),
             finish_reason: charge.finish_reason.map(str::to_owned),
@@ -223,17 +190,58 @@ impl TabState {
     }
 }
 
+/// A call's cost bounded by its hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BoundedCost {
+    /// Charged, nano-USD: at most the hold.
+    cost: Nanos,
+    /// The upstream's part, nano-USD: at most `cost`.
+    upstream: Nanos,
+    /// What the cost exceeded the hold by, nano-USD (`Nanos::MAX` when out of range).
+    excess: Nanos,
+    /// Why the charge is not the cost, when it is not.
+    note: Option<&'static str>,
+}
+
+impl BoundedCost {
+    fn of(cost: &Cost, held: Nanos) -> BoundedCost {
+        match (to_nanos(cost.total), to_nanos(cost.upstream)) {
+            (Some(total), Some(upstream)) if total <= held => BoundedCost {
+                cost: total,
+                upstream: upstream.min(total),
+                excess: 0,
+                note: None,
+            },
+            (Some(total), Some(upstream)) => BoundedCost {
+                cost: held,
+                upstream: upstream.min(held),
+                excess: total.saturating_sub(held),
+                note: Some("cost_above_hold"),
+            },
+            _ => BoundedCost {
+                cost: held,
+                upstream: held,
+                excess: Nanos::MAX,
+                note: Some("cost_out_of_range"),
+            },
+        }
+    }
+}
+
 impl Drop for TabState {
     fn drop(&mut self) {
         let Some(reservation) = lock(&self.reservation).take() else {
             return;
         };
-        let store = self.store.clone();
+        if self.holds.release_in_memory(&reservation) {
+            return;
+        }
+        let holds = self.holds.clone();
         let open = self.open.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    release(&store, &reservation).await;
+                    holds.release(&reservation).await;
                     drop(open);
                 });
             }
@@ -241,12 +249,6 @@ impl Drop for TabState {
                 tracing::warn!(reservation = %reservation.id, "no runtime to release a hold; the reservation sweep will")
             }
         }
-    }
-}
-
-async fn release(store: &Store, reservation: &Reservation) {
-    if let Err(error) = store.release(reservation).await {
-        tracing::error!(reservation = %reservation.id, %error, "cannot release a hold; the reservation sweep will");
     }
 }
 
@@ -276,4 +278,45 @@ fn refused(refusal: Refusal, amount: Nanos) -> ApiError {
     ApiError::new(StatusCode::PAYMENT_REQUIRED, "insufficient_quota", message)
         .with_code(code)
         .with_metadata(json!({ "required": usd_json(amount) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(total: Decimal, upstream: Decimal) -> Cost {
+        Cost { upstream, total }
+    }
+
+    #[test]
+    fn a_charge_never_passes_its_hold() {
+        let usd = |nanos: i64| Decimal::new(nanos, 9);
+        assert_eq!(
+            BoundedCost::of(&cost(usd(900), usd(800)), 1_000),
+            BoundedCost {
+                cost: 900,
+                upstream: 800,
+                excess: 0,
+                note: None
+            }
+        );
+        assert_eq!(
+            BoundedCost::of(&cost(usd(1_500), usd(1_400)), 1_000),
+            BoundedCost {
+                cost: 1_000,
+                upstream: 1_000,
+                excess: 500,
+                note: Some("cost_above_hold")
+            }
+        );
+        assert_eq!(
+            BoundedCost::of(&Cost::OUT_OF_RANGE, 1_000),
+            BoundedCost {
+                cost: 1_000,
+                upstream: 1_000,
+                excess: Nanos::MAX,
+                note: Some("cost_out_of_range")
+            }
+        );
+    }
 }

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/keys/{id}", patch(update).delete(remove))
         .route("/accounts/{id}", get(account))
         .route("/accounts/{id}/credits", post(add_credits))
+        .route("/accounting", get(status))
 }
 
 /// Body of `POST /admin/keys`.
@@ -125,7 +126,6 @@ async fn create(
         routing_policy: body.routing_policy,
     };
     let record = accounting
-        .store
         .create_key(&random_id("key"), &hash_secret(&secret), &key)
         .await
         .map_err(storage_error)?;
@@ -138,7 +138,7 @@ async fn create(
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
-    let keys = accounting.store.keys().await.map_err(storage_error)?;
+    let keys = accounting.keys().await.map_err(storage_error)?;
     Ok(Json(
         json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() }),
     ))
@@ -170,7 +170,6 @@ async fn update(
         routing_policy: body.routing_policy,
     };
     let record = accounting
-        .store
         .update_key(&id, &update)
         .await
         .map_err(storage_error)?
@@ -194,12 +193,7 @@ async fn remove(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
-    if !accounting
-        .store
-        .delete_key(&id)
-        .await
-        .map_err(storage_error)?
-    {
+    if !accounting.delete_key(&id).await.map_err(storage_error)? {
         return Err(no_such("key", &id));
     }
     Ok(Json(json!({ "deleted": id })))
@@ -212,7 +206,6 @@ async fn account(
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
     let account = accounting
-        .store
         .account(&id)
         .await
         .map_err(storage_error)?
@@ -229,11 +222,24 @@ async fn add_credits(
     let accounting = enabled(&state, &headers)?;
     let amount = usd(&body.amount)?;
     let account = accounting
-        .store
         .add_credits(&id, amount)
         .await
         .map_err(storage_error)?;
     Ok(Json(json!({ "data": account_json(&account) })))
+}
+
+/// `GET /admin/accounting`: the settlement lag (from a request's settlement to its durable
+/// record) over the recent settlements, in milliseconds.
+async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let lag = accounting.settlement_lag(&[0.5, 0.99]);
+    let millis = |quantile: usize| lag.get(quantile).map(|lag| lag.as_secs_f64() * 1e3);
+    Ok(Json(json!({ "data": {
+        "settlement_lag_ms": { "p50": millis(0), "p99": millis(1) },
+    }})))
 }
 
 fn key_json(key: &KeyRecord) -> Value {

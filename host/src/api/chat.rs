@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::keepalive;
 use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
+use crate::pricing::worst_case::choice_count;
 use crate::routing::filters::sent_parameters;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::sticky::Session;
@@ -146,6 +147,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
         }
     };
 
+    choice_count(&request).map_err(ApiError::invalid_request)?;
     let mut models = vec![request.model.clone()];
     for model in fallbacks {
         if !models.contains(&model) {

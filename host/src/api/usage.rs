@@ -23,12 +23,17 @@ pub async fn key(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let (accounting, key) = authorize(&state, &headers).await?;
+    let key = accounting
+        .key(&key.id)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| not_found("the key no longer exists"))?;
     let now = now();
     let spent = |reset: LimitReset| {
-        let store = &accounting.store;
+        let accounting = &accounting;
         let id = &key.id;
         async move {
-            store
+            accounting
                 .spent_since(id, reset.window_start(now))
                 .await
                 .map_err(storage_error)
@@ -68,7 +73,6 @@ pub async fn credits(
 ) -> Result<Json<Value>, ApiError> {
     let (accounting, key) = authorize(&state, &headers).await?;
     let account = accounting
-        .store
         .account(&key.account_id)
         .await
         .map_err(storage_error)?
@@ -95,7 +99,6 @@ pub async fn generation(
 ) -> Result<Json<Value>, ApiError> {
     let (accounting, key) = authorize(&state, &headers).await?;
     let record = accounting
-        .store
         .generation(&query.id)
         .await
         .map_err(storage_error)?
@@ -104,7 +107,9 @@ pub async fn generation(
     Ok(Json(json!({ "data": generation_json(&record) })))
 }
 
-/// A generation record in OpenRouter's shape, with the failed attempts before it.
+/// A generation record in OpenRouter's shape, with the failed attempts before it and how it was
+/// charged: `usage_estimated` (the provider reported no usage), `excess_cost` and `charge_note`
+/// (the cost passed the hold, which is what was charged).
 fn generation_json(record: &GenerationRecord) -> Value {
     let attempts: Value = serde_json::from_str(&record.attempts).unwrap_or(Value::Null);
     json!({
@@ -127,6 +132,9 @@ fn generation_json(record: &GenerationRecord) -> Value {
         "streamed": record.streamed,
         "cancelled": record.cancelled,
         "attempts": attempts,
+        "usage_estimated": record.usage_estimated,
+        "excess_cost": (record.excess_cost != 0).then(|| usd_json(record.excess_cost)),
+        "charge_note": record.charge_note,
     })
 }
 

@@ -56,15 +56,15 @@ impl Served {
     ) -> Served {
         let millis = |elapsed: Duration| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         Served {
-            id: charge.generation.id.clone(),
+            id: charge.id.to_owned(),
             at_ms: millis(
                 SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .unwrap_or_default(),
             ),
             requested_model: requested_model.to_owned(),
-            model: charge.generation.model.clone(),
-            provider: charge.generation.provider.clone(),
+            model: charge.model.to_owned(),
+            provider: charge.provider.to_owned(),
             key_id: key_id.map(str::to_owned),
             prompt_tokens: charge.usage.prompt_tokens,
             completion_tokens: charge.usage.completion_tokens,

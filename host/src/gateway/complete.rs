@@ -14,6 +14,7 @@ use crate::accounting::tab::Charge;
 use crate::failure::Failure;
 use crate::metrics::requests::Observer;
 use crate::plugins::{PluginFault, ProviderPlugin};
+use crate::pricing::estimate::{estimated_usage, generated_bytes, tokens_of_bytes};
 use crate::pricing::{cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
@@ -79,9 +80,10 @@ async fn run(
     let mut object = plugin_object(plugin.name(), &parsed.body, "parse-response's body")?;
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
+    let usage_estimated = parsed.usage.is_none();
     let usage = parsed.usage.unwrap_or_else(|| {
-        tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is priced at zero");
-        Default::default()
+        tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is charged an estimate");
+        estimated_usage(call.body.len(), tokens_of_bytes(generated_bytes(&object)))
     });
     let cost = cost(
         &usage,
@@ -95,8 +97,11 @@ async fn run(
         object.insert("routing".to_owned(), trace);
     }
     let charge = Charge {
-        generation: &generation,
+        id: &generation.id,
+        model: &generation.model,
+        provider: &generation.provider,
         usage,
+        usage_estimated,
         cost,
         latency: first_byte,
         finish_reason: parsed.finish.map(|finish| finish.reason.as_str()),

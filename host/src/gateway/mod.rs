@@ -24,6 +24,7 @@ use crate::config::RoutingConfig;
 use crate::failure::Failure;
 use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
+use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::sticky::{Session, Sticky};
 use crate::routing::{self, RouteRequest};
@@ -86,7 +87,8 @@ impl Gateway {
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
         let mut trace = plan.trace;
         let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
-        call.tab.reserve(&call, priced, self.fee_percent).await?;
+        let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
+        call.tab.reserve(worst).await?;
         let mut last_failure: Option<Failure> = None;
         for candidate in plan.candidates {
             if let Some(failure) = &last_failure {

@@ -415,8 +415,9 @@ impl Pump {
     /// Charges what was generated: the reported usage, completed by estimates when the stream
     /// was cut before reporting it all. Done before the client sees the end of the stream.
     async fn settle(&mut self, ending: &Ending) {
+        let usage_estimated = self.decoding.usage.is_none();
         let mut usage = self.decoding.usage.unwrap_or_default();
-        if !matches!(ending, Ending::Done) {
+        if usage_estimated || !matches!(ending, Ending::Done) {
             usage.completion_tokens = usage.completion_tokens.max(self.relayed);
             if usage.prompt_tokens == 0 {
                 usage.prompt_tokens = self.prompt_estimate;
@@ -427,8 +428,11 @@ impl Pump {
             _ => self.decoding.finish.as_ref().map(|finish| finish.reason),
         };
         let charge = Charge {
-            generation: &self.generation,
+            id: &self.generation.id,
+            model: &self.generation.model,
+            provider: &self.generation.provider,
             usage,
+            usage_estimated,
             cost: cost(&usage, &self.endpoint.prices, self.images, self.fee_percent),
             latency: self.first_byte,
             finish_reason: finish.map(FinishReason::as_str),

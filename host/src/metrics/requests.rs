@@ -40,12 +40,11 @@ impl Observer {
             return;
         };
         let instruments = &metrics.instruments;
-        let generation = charge.generation;
         let genai = [
             KeyValue::new("gen_ai.operation.name", "chat"),
-            KeyValue::new("gen_ai.provider.name", generation.provider.clone()),
+            KeyValue::new("gen_ai.provider.name", charge.provider.to_owned()),
             KeyValue::new("gen_ai.request.model", self.request_model.clone()),
-            KeyValue::new("gen_ai.response.model", generation.model.clone()),
+            KeyValue::new("gen_ai.response.model", charge.model.to_owned()),
         ];
         let usage = &charge.usage;
         let tokens = [
@@ -77,8 +76,8 @@ impl Observer {
             instruments.time_per_output_token.record(per_token, &genai);
         }
         let mut cost_labels = vec![
-            KeyValue::new("gen_ai.provider.name", generation.provider.clone()),
-            KeyValue::new("gen_ai.response.model", generation.model.clone()),
+            KeyValue::new("gen_ai.provider.name", charge.provider.to_owned()),
+            KeyValue::new("gen_ai.response.model", charge.model.to_owned()),
         ];
         if let (Some((key, account)), true) = (&self.key, metrics.key_labels) {
             cost_labels.push(KeyValue::new("switchyard.key.id", key.clone()));

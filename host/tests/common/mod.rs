@@ -210,6 +210,20 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Stops the gateway gracefully (SIGTERM) and waits until it exited; its exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the gateway is running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .expect("kill");
+        assert!(sent.success());
+        self.child.wait().await.expect("the gateway's exit")
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         if std::thread::panicking() {

@@ -1,0 +1,222 @@
+//! Keys on: what accounting costs. The same gateway configuration with `[accounting]` enabled
+//! (the default SQLite file, and PostgreSQL when `SWITCHYARD_BENCH_POSTGRES_URL` is set), one key
+//! with ample credits, against the keys-off gateway: added p50 at concurrency 1, the ratio of
+//! closed-loop throughput at N connections (interleaved rounds), and the settlement lag (a
+//! settlement queued to its durable commit) the gateway reports at `GET /admin/accounting`.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::contenders::{gateway, models};
+use crate::load::{self, Outcome, Payload, Target};
+use crate::scenarios::{Plan, latency};
+
+/// The admin token of the keyed gateways.
+const ADMIN_TOKEN: &str = "bench-admin-token";
+
+/// The issue's goals: throughput ratio on SQLite and on PostgreSQL, added p50 µs.
+const GOALS: (f64, f64, i64) = (0.9, 0.8, 30);
+
+/// One database's figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeysOnRow {
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// p50 at concurrency 1 with keys off / on, µs.
+    pub p50_off_us: u64,
+    /// p50 at concurrency 1 with keys on, µs.
+    pub p50_on_us: u64,
+    /// Keys on minus keys off, µs.
+    pub added_p50_us: i64,
+    /// Closed-loop throughput with keys off, RPS.
+    pub rps_off: f64,
+    /// Closed-loop throughput with keys on, RPS.
+    pub rps_on: f64,
+    /// `rps_on / rps_off`.
+    pub ratio: f64,
+    /// Settlement lag p50, ms.
+    pub lag_p50_ms: Option<f64>,
+    /// Settlement lag p99, ms.
+    pub lag_p99_ms: Option<f64>,
+    /// Failed requests with keys on.
+    pub errors: u64,
+}
+
+/// Measures each database against the keys-off gateway at `keys_off`; a database that fails is
+/// reported in the returned errors, the others still run.
+pub async fn run(
+    mock: SocketAddr,
+    keys_off: &Target,
+    plan: &Plan,
+    work: &Path,
+) -> (Vec<KeysOnRow>, Vec<String>) {
+    let mut databases = vec![(
+        "sqlite",
+        format!(
+            "\n[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+            work.join("keys-on.db").display().to_string()
+        ),
+    )];
+    if let Ok(url) = std::env::var("SWITCHYARD_BENCH_POSTGRES_URL") {
+        databases.push((
+            "postgres",
+            format!("\n[accounting]\nenabled = true\npostgres_url = {url:?}\n"),
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (database, section) in databases {
+        match measure(database, &section, mock, keys_off, plan, work).await {
+            Ok(row) => rows.push(row),
+            Err(error) => errors.push(format!("keys on ({database}): {error:#}")),
+        }
+    }
+    (rows, errors)
+}
+
+async fn measure(
+    database: &str,
+    section: &str,
+    mock: SocketAddr,
+    keys_off: &Target,
+    plan: &Plan,
+    work: &Path,
+) -> anyhow::Result<KeysOnRow> {
+    let name = format!("switchyard-keys-{database}");
+    let keyed = gateway::start_as(
+        &name,
+        mock,
+        work,
+        section,
+        &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
+    )
+    .await?;
+    let addr = keyed.contender.target.addr;
+    let secret = create_key(addr).await?;
+    let mut target = keyed.contender.target.clone();
+    target.name = format!("switchyard keys on ({database})");
+    target
+        .headers
+        .push(("authorization".to_owned(), format!("Bearer {secret}")));
+
+    let serial = latency::run(
+        &[keys_off.clone(), target.clone()],
+        plan.warmup,
+        plan.serial_requests,
+    )
+    .await?;
+    let (off, on) = match serial.as_slice() {
+        [off, on] => (off.dist.p50, on.dist.p50),
+        _ => bail!("the latency run returned no rows"),
+    };
+
+    let payload = Payload::chat(models::PLAIN, false);
+    let (mut closed_off, mut closed_on) = (Outcome::empty(), Outcome::empty());
+    for _ in 0..plan.rounds {
+        let outcome = load::closed_loop(keys_off, &payload, plan.connections, plan.round).await?;
+        closed_off.merge(&outcome);
+        let outcome = load::closed_loop(&target, &payload, plan.connections, plan.round).await?;
+        closed_on.merge(&outcome);
+    }
+    let lag = settlement_lag(addr).await?;
+    let (rps_off, rps_on) = (closed_off.rps(), closed_on.rps());
+    Ok(KeysOnRow {
+        database: database.to_owned(),
+        p50_off_us: off,
+        p50_on_us: on,
+        added_p50_us: on as i64 - off as i64,
+        rps_off,
+        rps_on,
+        ratio: rps_on / rps_off.max(1e-9),
+        lag_p50_ms: lag["p50"].as_f64(),
+        lag_p99_ms: lag["p99"].as_f64(),
+        errors: closed_on.errors + serial.get(1).map_or(0, |row| row.errors),
+    })
+}
+
+/// Creates a key on account `bench` with a million USD of credits; returns its secret.
+async fn create_key(gateway: SocketAddr) -> anyhow::Result<String> {
+    let created = admin(
+        gateway,
+        "POST",
+        "/admin/keys",
+        r#"{"label":"bench","account":"bench"}"#,
+    )
+    .await?;
+    admin(
+        gateway,
+        "POST",
+        "/admin/accounts/bench/credits",
+        r#"{"amount":1000000}"#,
+    )
+    .await?;
+    created["data"]["key"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the gateway created no key")
+}
+
+/// `{p50, p99}` of the gateway's settlement lag, ms.
+async fn settlement_lag(gateway: SocketAddr) -> anyhow::Result<serde_json::Value> {
+    let status = admin(gateway, "GET", "/admin/accounting", "").await?;
+    Ok(status["data"]["settlement_lag_ms"].clone())
+}
+
+/// One admin request over a fresh connection; the JSON answer.
+async fn admin(
+    gateway: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let mut stream = tokio::net::TcpStream::connect(gateway).await?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {gateway}\r\nauthorization: Bearer {ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("no HTTP answer from the gateway")?;
+    if !head.starts_with("HTTP/1.1 2") {
+        bail!("{method} {path}: {head} {body}");
+    }
+    serde_json::from_str(body).with_context(|| format!("{method} {path}: not JSON: {body}"))
+}
+
+/// The report's section.
+pub fn markdown(rows: &[KeysOnRow], connections: usize) -> String {
+    let mut md = format!(
+        "\n## Keys on (accounting enabled, one key with ample credits)\n\n\
+         Goals: c={connections} throughput ≥ {}× keys off on SQLite, ≥ {}× on PostgreSQL; added p50 at c=1 ≤ {} µs.\n\n\
+         | database | c=1 p50 off µs | on µs | added µs | c={connections} RPS off | on | ratio | settlement lag p50 ms | p99 ms | errors |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+        GOALS.0, GOALS.1, GOALS.2
+    );
+    for row in rows {
+        let ms = |value: Option<f64>| value.map_or("-".to_owned(), |ms| format!("{ms:.2}"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {} | {} | {} |",
+            row.database,
+            row.p50_off_us,
+            row.p50_on_us,
+            row.added_p50_us,
+            row.rps_off,
+            row.rps_on,
+            row.ratio,
+            ms(row.lag_p50_ms),
+            ms(row.lag_p99_ms),
+            row.errors
+        );
+    }
+    md
+}

@@ -1,0 +1,315 @@
+//! A hold bounds its charge: parallel requests whose actual cost differs from the naive worst
+//! case (`n` choices, images by URL, absurd usage, no usage at all) never spend past a key's
+//! limit, on SQLite, on PostgreSQL and with two gateways on one PostgreSQL; every generation is
+//! recorded, and its record says how it was charged.
+//!
+//! PostgreSQL tests need `SWITCHYARD_TEST_POSTGRES_URL` and say they are skipped without it.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod accounts;
+mod common;
+
+use accounts::*;
+use common::*;
+use serde_json::{Value, json};
+use switchyard_tests::MockUpstream;
+
+/// The recorded OpenAI answer with its `usage` replaced (removed when `None`), served as
+/// fixture `ledger/answer`.
+fn answer_fixtures(usage: Option<Value>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let recorded = switchyard_tests::fixtures_dir().join("openai/openai-text.json");
+    let mut answer: Value = serde_json::from_slice(&std::fs::read(recorded).unwrap()).unwrap();
+    match usage {
+        Some(usage) => answer["usage"] = usage,
+        None => {
+            answer.as_object_mut().unwrap().remove("usage");
+        }
+    }
+    std::fs::create_dir(dir.path().join("ledger")).unwrap();
+    std::fs::write(
+        dir.path().join("ledger/answer.json"),
+        serde_json::to_vec(&answer).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// One overspend scenario: the upstream reports `usage`, endpoints cost `prices`, the key may
+/// spend `limit` USD (its account holds as much) and 60 requests `body` are sent at once.
+struct Scenario {
+    usage: Option<Value>,
+    prices: &'static str,
+    body: Value,
+    limit: &'static str,
+}
+
+/// What the scenario served (answers), once every settlement is committed.
+struct Outcome {
+    served: Vec<Value>,
+    books: Books,
+    limit_nanos: i64,
+    gateway: Gateway,
+    secret: String,
+    _mock: MockUpstream,
+    _fixtures: tempfile::TempDir,
+}
+
+impl Outcome {
+    /// The generation record of each served answer.
+    async fn records(&self) -> Vec<Value> {
+        let mut records = Vec::new();
+        for answer in &self.served {
+            let id = answer["id"].as_str().unwrap();
+            let path = format!("/api/v1/generation?id={id}");
+            let (status, record) = get_as(&self.gateway, &self.secret, &path).await;
+            assert_eq!(status, 200, "{record}");
+            records.push(record["data"].clone());
+        }
+        records
+    }
+}
+
+/// Runs `scenario` on one gateway (two when `two_gateways`, sharing the load) and checks the
+/// books: consistent, and neither the key nor its account past the limit.
+async fn never_overspends(database: Database, scenario: Scenario, two_gateways: bool) -> Outcome {
+    let fixtures = answer_fixtures(scenario.usage);
+    let mock = MockUpstream::start_with_fixtures(fixtures.path().to_owned())
+        .await
+        .unwrap();
+    let first = gateway(&database, &mock, "fixture=ledger/answer", scenario.prices).await;
+    let second = if two_gateways {
+        Some(gateway(&database, &mock, "fixture=ledger/answer", scenario.prices).await)
+    } else {
+        None
+    };
+    let (_, secret) = key_with_credits(
+        &first,
+        "acme",
+        scenario.limit,
+        json!({ "limit": scenario.limit }),
+    )
+    .await;
+    let calls = (0..60).map(|i| {
+        let gateway = match &second {
+            Some(second) if i % 2 == 1 => second,
+            _ => &first,
+        };
+        chat_as(gateway, &secret, &scenario.body)
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let unexpected = results
+        .iter()
+        .find(|(status, _)| *status != 200 && *status != 402);
+    assert!(unexpected.is_none(), "{unexpected:?}");
+    let served: Vec<Value> = results
+        .into_iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, answer)| answer)
+        .collect();
+    assert!(!served.is_empty(), "nothing served");
+    let mut gateways = vec![&first];
+    gateways.extend(second.as_ref());
+    let books = database.settled_books(&gateways).await;
+    books.assert_consistent();
+    assert_eq!(books.generations, served.len() as i64, "{books:?}");
+    let limit_nanos = (scenario.limit.parse::<f64>().unwrap() * 1e9).round() as i64;
+    assert!(
+        books.key_usage <= limit_nanos,
+        "{books:?} past {limit_nanos}"
+    );
+    assert!(
+        books.account_usage <= limit_nanos,
+        "{books:?} past {limit_nanos}"
+    );
+    drop(second);
+    Outcome {
+        served,
+        books,
+        limit_nanos,
+        gateway: first,
+        secret,
+        _mock: mock,
+        _fixtures: fixtures,
+    }
+}
+
+/// 8 choices of at most 100 tokens each, answered with 800 completion tokens at $1 per
+/// million (+5 %): 0.00084 a call, exactly the hold. A limit of ten calls admits exactly ten.
+fn eight_choices() -> Scenario {
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["n"] = json!(8);
+    body["max_tokens"] = json!(100);
+    Scenario {
+        usage: Some(json!({ "prompt_tokens": 16, "completion_tokens": 800 })),
+        prices: "prompt_price = \"0\", completion_price = \"1\"",
+        body,
+        limit: "0.0084",
+    }
+}
+
+async fn n_choices_are_held(database: Database, two_gateways: bool) {
+    let outcome = never_overspends(database, eight_choices(), two_gateways).await;
+    assert_eq!(outcome.served.len(), 10);
+    assert_eq!(outcome.books.key_usage, outcome.limit_nanos);
+}
+
+#[tokio::test]
+async fn n_choices_are_held_on_sqlite() {
+    n_choices_are_held(Database::sqlite(), false).await;
+}
+
+#[tokio::test]
+async fn n_choices_are_held_on_postgres() {
+    if let Some(database) = Database::postgres("n_choices_are_held_on_postgres").await {
+        n_choices_are_held(database, false).await;
+    }
+}
+
+#[tokio::test]
+async fn n_choices_are_held_by_two_gateways_on_one_postgres() {
+    let test = "n_choices_are_held_by_two_gateways_on_one_postgres";
+    if let Some(database) = Database::postgres(test).await {
+        n_choices_are_held(database, true).await;
+    }
+}
+
+#[tokio::test]
+async fn n_past_its_cap_is_refused() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", TOKEN_PRICES).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "1", json!({})).await;
+    for n in [json!(129), json!(0), json!("2")] {
+        let mut body = request("openai/gpt-4.1-nano", false);
+        body["n"] = n;
+        let (status, error) = chat_as(&gateway, &secret, &body).await;
+        assert_eq!(status, 400, "{error}");
+        assert!(
+            error["error"]["message"].as_str().unwrap().contains("`n`"),
+            "{error}"
+        );
+    }
+    assert!(mock.requests().is_empty());
+}
+
+/// An image by URL billed 4,000 prompt tokens at $1 per million: far more than its URL's bytes.
+fn image_by_url() -> Scenario {
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["messages"] = json!([{ "role": "user", "content": [
+        { "type": "text", "text": "What is in this picture?" },
+        { "type": "image_url", "image_url": { "url": "https://example.com/cat.png" } },
+    ] }]);
+    Scenario {
+        usage: Some(json!({ "prompt_tokens": 4000, "completion_tokens": 10 })),
+        prices: "prompt_price = \"1\", completion_price = \"0\"",
+        body,
+        limit: "0.042",
+    }
+}
+
+async fn images_by_url_are_held(database: Database) {
+    let outcome = never_overspends(database, image_by_url(), false).await;
+    // 0.0042 a call: nine fit in the limit at once, and each leaves room as it settles.
+    assert!(outcome.served.len() >= 9, "{}", outcome.served.len());
+    for record in outcome.records().await {
+        assert_eq!(record["total_cost"].as_f64(), Some(0.0042), "{record}");
+        assert_eq!(record["charge_note"], Value::Null, "{record}");
+    }
+}
+
+#[tokio::test]
+async fn images_by_url_are_held_on_sqlite() {
+    images_by_url_are_held(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn images_by_url_are_held_on_postgres() {
+    if let Some(database) = Database::postgres("images_by_url_are_held_on_postgres").await {
+        images_by_url_are_held(database).await;
+    }
+}
+
+/// Usage of 10³⁰ prompt tokens: no amount of money; each call is charged its hold.
+fn absurd_usage() -> Scenario {
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["max_tokens"] = json!(100);
+    Scenario {
+        usage: Some(json!({ "prompt_tokens": 1e30, "completion_tokens": 1e30 })),
+        prices: "prompt_price = \"1\", completion_price = \"1\"",
+        body,
+        limit: "0.01",
+    }
+}
+
+async fn absurd_usage_is_charged_its_hold(database: Database) {
+    let outcome = never_overspends(database, absurd_usage(), false).await;
+    let records = outcome.records().await;
+    let hold = records[0]["total_cost"].as_f64().unwrap();
+    assert!(hold > 0.0 && hold < 0.001, "{}", records[0]);
+    for record in &records {
+        assert_eq!(record["charge_note"], "cost_out_of_range", "{record}");
+        assert_eq!(record["total_cost"].as_f64(), Some(hold), "{record}");
+        assert_eq!(record["native_tokens_prompt"], i64::MAX, "{record}");
+    }
+    // Every call charged its hold: as many fit as the limit holds.
+    let hold_nanos = (hold * 1e9).round() as i64;
+    assert_eq!(
+        outcome.served.len() as i64,
+        outcome.limit_nanos / hold_nanos
+    );
+}
+
+#[tokio::test]
+async fn absurd_usage_is_charged_its_hold_on_sqlite() {
+    absurd_usage_is_charged_its_hold(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn absurd_usage_is_charged_its_hold_on_postgres() {
+    let test = "absurd_usage_is_charged_its_hold_on_postgres";
+    if let Some(database) = Database::postgres(test).await {
+        absurd_usage_is_charged_its_hold(database).await;
+    }
+}
+
+/// An upstream that reports no usage at all.
+fn missing_usage() -> Scenario {
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["max_tokens"] = json!(1000);
+    Scenario {
+        usage: None,
+        prices: "prompt_price = \"1\", completion_price = \"1\"",
+        body,
+        limit: "0.01",
+    }
+}
+
+async fn missing_usage_is_charged_an_estimate(database: Database) {
+    let outcome = never_overspends(database, missing_usage(), false).await;
+    for (answer, record) in outcome.served.iter().zip(outcome.records().await) {
+        assert_eq!(record["usage_estimated"], true, "{record}");
+        // The answer's text is about 1,900 bytes: some 470 tokens.
+        let completion = record["native_tokens_completion"].as_i64().unwrap();
+        assert!((400..=600).contains(&completion), "{record}");
+        assert!(
+            record["native_tokens_prompt"].as_i64().unwrap() > 0,
+            "{record}"
+        );
+        assert!(record["total_cost"].as_f64().unwrap() > 0.0, "{record}");
+        assert_eq!(answer["usage"]["cost"], record["total_cost"], "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn missing_usage_is_charged_an_estimate_on_sqlite() {
+    missing_usage_is_charged_an_estimate(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn missing_usage_is_charged_an_estimate_on_postgres() {
+    let test = "missing_usage_is_charged_an_estimate_on_postgres";
+    if let Some(database) = Database::postgres(test).await {
+        missing_usage_is_charged_an_estimate(database).await;
+    }
+}
