@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod models;
+pub mod request_limits;
 pub mod usage;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub admin_token: Option<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: std::time::Duration,
     /// Keys, credits and usage; `None` when accounting is disabled.
     pub accounting: Option<Arc<Accounting>>,
 }

@@ -31,6 +31,15 @@ pub const AWS_ENV: [(&str, &str); 3] = [
 /// and a region (the mock's URL names none).
 pub const BEDROCK_EXTRA: &str = "aws_credentials = { access_key_id_env = \"SWITCHYARD_TEST_AWS_ACCESS_KEY_ID\", secret_access_key_env = \"SWITCHYARD_TEST_AWS_SECRET_ACCESS_KEY\", session_token_env = \"SWITCHYARD_TEST_AWS_SESSION_TOKEN\" }\noptions = { region = \"eu-west-1\" }";
 
+/// Keys of the `[server]` and `[plugins]` tables of a test gateway's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Sections<'a> {
+    /// `[server]` keys besides `listen`.
+    pub server: &'a str,
+    /// `[plugins]` keys besides `dir`.
+    pub plugins: &'a str,
+}
+
 /// A running gateway process.
 pub struct Gateway {
     child: Child,
@@ -57,6 +66,21 @@ impl Gateway {
     }
 
     async fn launch(config: &str, env: &[(&str, &str)], extra_plugins: &[&str]) -> Gateway {
+        let sections = Sections {
+            server: "max_body_bytes = 65536",
+            plugins: "call_timeout_ms = 500\nmemory_limit_mib = 32",
+        };
+        Self::start_with_sections(sections, config, env, extra_plugins).await
+    }
+
+    /// [`Gateway::start`] with the given keys of `[server]` (besides `listen`) and `[plugins]`
+    /// (besides `dir`) instead of the tests' small limits, extra environment and plugin files.
+    pub async fn start_with_sections(
+        sections: Sections<'_>,
+        config: &str,
+        env: &[(&str, &str)],
+        extra_plugins: &[&str],
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
@@ -70,8 +94,10 @@ impl Gateway {
             std::fs::copy(path, plugins.join(name)).expect("copy plugin");
         }
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
-            plugins.display().to_string()
+            "[server]\nlisten = \"127.0.0.1:0\"\n{}\n\n[plugins]\ndir = {:?}\n{}\n\n{config}",
+            sections.server,
+            plugins.display().to_string(),
+            sections.plugins,
         );
         let config_path = dir.path().join("switchyard.toml");
         std::fs::write(&config_path, text).expect("write config");
@@ -305,4 +331,26 @@ pub async fn fresh_postgres_database(test: &str) -> Option<String> {
     pool.close().await;
     let (base, _) = server.rsplit_once('/').expect("a URL with a database");
     Some(format!("{base}/{name}"))
+}
+
+/// The built-in `openai` adapter component.
+pub fn openai_component() -> Vec<u8> {
+    switchyard::plugins::builtin::BUILTIN_PLUGINS
+        .iter()
+        .find(|(package, _)| *package == "switchyard-plugin-openai")
+        .map(|(_, bytes)| bytes.to_vec())
+        .unwrap()
+}
+
+/// The same component with a custom section appended: identical behaviour, a new digest.
+pub fn variant(mut component: Vec<u8>, n: u32) -> Vec<u8> {
+    let name = b"switchyard-test-variant";
+    let payload = n.to_le_bytes();
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name);
+    section.extend_from_slice(&payload);
+    component.push(0); // custom section id
+    component.push(section.len() as u8); // LEB128 size (< 128)
+    component.extend_from_slice(&section);
+    component
 }
