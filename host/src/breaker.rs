@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(breaker.current(), BreakerState::Closed);
         assert!(breaker.failure(), "the third consecutive failure opens it");
         assert_eq!(breaker.current(), BreakerState::Open);
-        assert!(breaker.admit().is_ok(), "cooldown 0: the next call is the probe");
+        assert!(
+            breaker.admit().is_ok(),
+            "cooldown 0: the next call is the probe"
+        );
         assert_eq!(breaker.current(), BreakerState::HalfOpen);
         breaker.success();
         assert_eq!(breaker.current(), BreakerState::Closed);
@@ -153,7 +156,11 @@ mod tests {
         breaker.failure();
         assert!(breaker.admit().is_ok(), "the probe");
         breaker.failure();
-        assert_eq!(breaker.current(), BreakerState::Open, "a failed probe reopens it");
+        assert_eq!(
+            breaker.current(),
+            BreakerState::Open,
+            "a failed probe reopens it"
+        );
     }
 
     #[test]
@@ -162,7 +169,10 @@ mod tests {
         breaker.failure();
         std::thread::sleep(Duration::from_millis(250));
         assert!(breaker.admit().is_ok(), "the probe");
-        assert!(breaker.admit().is_err(), "no second call before the probe reports");
+        assert!(
+            breaker.admit().is_err(),
+            "no second call before the probe reports"
+        );
     }
 
     #[test]

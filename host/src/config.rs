@@ -796,9 +796,7 @@ impl Config {
             server.write_timeout_ms,
         ];
         if server_limits.contains(&0) || server.max_connections == 0 {
-            return invalid(
-                "server timeouts and server.max_connections must be positive".into(),
-            );
+            return invalid("server timeouts and server.max_connections must be positive".into());
         }
         if self.plugins.call_timeout_ms == 0 || self.plugins.memory_limit_mib == 0 {
             return invalid(

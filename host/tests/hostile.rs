@@ -65,7 +65,10 @@ async fn a_plugin_cannot_send_the_provider_key_anywhere_but_the_operator_origin(
         let (status, _, body) = gateway.post(&order("m/p", &format!("url {target}"))).await;
         assert_eq!(status, 502, "{target}: {body}");
         let body: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(body["error"]["code"], "host_not_allowed", "{target}: {body}");
+        assert_eq!(
+            body["error"]["code"], "host_not_allowed",
+            "{target}: {body}"
+        );
     }
     assert!(elsewhere.requests().is_empty(), "another host was reached");
 
@@ -129,7 +132,10 @@ async fn response_headers_echoing_the_credential_never_reach_the_adapter() {
     let (status, _, body) = gateway.chat(&order("m/p", "hello")).await;
     assert_eq!(status, 200, "{body}");
     let seen = body["choices"][0]["message"]["content"].as_str().unwrap();
-    assert!(seen.contains("content-type"), "the adapter saw headers: {seen}");
+    assert!(
+        seen.contains("content-type"),
+        "the adapter saw headers: {seen}"
+    );
     assert!(!seen.contains(KEY), "the adapter saw the key: {seen}");
 }
 
@@ -262,10 +268,19 @@ async fn bodies_the_gateway_accepts_fit_through_the_adapter_under_the_default_li
     wide.as_object_mut().unwrap().extend(many_keys);
     let parts = vec![json!({ "type": "text", "text": "a".repeat(limit / 10_000 - 40) }); 10_000];
     let shapes = [
-        ("10,000 messages near the body limit", messages(10_000, limit / 10_000 - 40)),
+        (
+            "10,000 messages near the body limit",
+            messages(10_000, limit / 10_000 - 40),
+        ),
         ("one message near the body limit", messages(1, limit - 100)),
-        ("10,000 content parts", json!([{ "role": "user", "content": parts }])),
-        ("one message with unknown keys up to the body limit", json!([wide])),
+        (
+            "10,000 content parts",
+            json!([{ "role": "user", "content": parts }]),
+        ),
+        (
+            "one message with unknown keys up to the body limit",
+            json!([wide]),
+        ),
     ];
     for (what, messages) in shapes {
         let body = json!({ "model": "m/oa", "messages": messages });
@@ -293,7 +308,9 @@ async fn bodies_that_exhaust_an_adapter_fail_alone_and_do_not_open_its_circuit()
     let gateway = Gateway::start_with_sections(small_adapters, &config, &[], &[]).await;
     let huge = json!({ "model": "m/oa", "messages": messages(4_000, 900) });
     for attempt in 0..6 {
-        tried(&format!("attempt {attempt}: 3.6 MB body against an 8 MiB adapter"));
+        tried(&format!(
+            "attempt {attempt}: 3.6 MB body against an 8 MiB adapter"
+        ));
         let (status, _, body) = gateway.post(&huge).await;
         assert_eq!(status, 502, "{body}");
         assert!(body.contains("memory limit"), "{body}");
@@ -322,10 +339,22 @@ async fn oversized_lists_are_refused_at_once() {
     let names: Vec<String> = (0..10_000).map(|i| format!("p{i}")).collect();
     let tool = json!({ "type": "function", "function": { "name": "f", "parameters": {} } });
     let cases = [
-        ("100,000 fallback models", json!({ "model": "m/oa", "models": ids, "messages": messages(1, 1) })),
-        ("10,000 names in provider.order", json!({ "model": "m/oa", "messages": messages(1, 1), "provider": { "order": names } })),
-        ("10,000 names in provider.ignore", json!({ "model": "m/oa", "messages": messages(1, 1), "provider": { "ignore": names } })),
-        ("200 tools", json!({ "model": "m/oa", "messages": messages(1, 1), "tools": vec![tool; 200] })),
+        (
+            "100,000 fallback models",
+            json!({ "model": "m/oa", "models": ids, "messages": messages(1, 1) }),
+        ),
+        (
+            "10,000 names in provider.order",
+            json!({ "model": "m/oa", "messages": messages(1, 1), "provider": { "order": names } }),
+        ),
+        (
+            "10,000 names in provider.ignore",
+            json!({ "model": "m/oa", "messages": messages(1, 1), "provider": { "ignore": names } }),
+        ),
+        (
+            "200 tools",
+            json!({ "model": "m/oa", "messages": messages(1, 1), "tools": vec![tool; 200] }),
+        ),
     ];
     for (what, body) in cases {
         tried(what);
@@ -376,13 +405,19 @@ async fn clients_that_stall_the_server_are_cut_off() {
         .await
         .unwrap();
     assert!(
-        until_closed(&mut half, Duration::from_secs(10)).await.is_some(),
+        until_closed(&mut half, Duration::from_secs(10))
+            .await
+            .is_some(),
         "a connection with half its headers stays open"
     );
 
     tried("open a connection and send nothing");
     let mut silent = TcpStream::connect(&address).await.unwrap();
-    assert!(until_closed(&mut silent, Duration::from_secs(10)).await.is_some());
+    assert!(
+        until_closed(&mut silent, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
 
     tried("keep a connection alive after a request, idle");
     let mut idle = TcpStream::connect(&address).await.unwrap();
@@ -438,7 +473,10 @@ async fn connections_past_the_cap_wait_for_a_free_slot() {
     let health = gateway.client.get(format!("{}/health", gateway.url)).send();
     let waiting = tokio::spawn(health);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!waiting.is_finished(), "a connection past the cap was served");
+    assert!(
+        !waiting.is_finished(),
+        "a connection past the cap was served"
+    );
     held.pop();
     let response = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await

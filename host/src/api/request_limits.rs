@@ -64,9 +64,16 @@ mod tests {
         assert!(check(json!({"messages": many(MAX_MESSAGES, message.clone())})).is_ok());
         assert!(check(json!({"messages": many(MAX_MESSAGES + 1, message)})).is_err());
         assert!(check(json!({"tools": many(MAX_TOOLS + 1, json!({}))})).is_err());
-        let parts = many(MAX_CONTENT_PARTS / 2 + 1, json!({"type": "text", "text": "a"}));
+        let parts = many(
+            MAX_CONTENT_PARTS / 2 + 1,
+            json!({"type": "text", "text": "a"}),
+        );
         let split = json!({"role": "user", "content": parts});
         let error = check(json!({"messages": [split.clone(), split]})).expect_err("too many");
-        assert!(error.message().contains("content parts"), "{}", error.message());
+        assert!(
+            error.message().contains("content parts"),
+            "{}",
+            error.message()
+        );
     }
 }

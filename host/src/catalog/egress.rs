@@ -168,9 +168,15 @@ pub fn check_declared_hosts(declared: &[String]) -> Result<(), String> {
             Some("an IP address")
         } else if !name.contains('.') {
             Some("not a public domain name")
-        } else if [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"]
-            .iter()
-            .any(|suffix| format!(".{name}").ends_with(suffix))
+        } else if [
+            ".localhost",
+            ".local",
+            ".internal",
+            ".localdomain",
+            ".home.arpa",
+        ]
+        .iter()
+        .any(|suffix| format!(".{name}").ends_with(suffix))
         {
             Some("an internal name")
         } else {

@@ -73,9 +73,10 @@ impl Framing {
                 .map_err(FramingError::Frame)?,
         };
         // An event completed in these bytes: what follows it is at most these bytes.
-        self.unfinished_bytes = match events.is_empty() {
-            true => self.unfinished_bytes.saturating_add(bytes.len()),
-            false => 0,
+        self.unfinished_bytes = if events.is_empty() {
+            self.unfinished_bytes.saturating_add(bytes.len())
+        } else {
+            0
         };
         if self.unfinished_bytes > MAX_EVENT_BYTES {
             return Err(FramingError::EventTooLarge(MAX_EVENT_BYTES));
@@ -88,7 +89,9 @@ impl Framing {
     pub(super) fn finish(&mut self) -> Result<Option<Event>, FramingError> {
         match &mut self.parser {
             Parser::Sse(parser) => Ok(parser.finish()),
-            Parser::EventStream(parser) => parser.finish().map(|()| None).map_err(FramingError::Frame),
+            Parser::EventStream(parser) => {
+                parser.finish().map(|()| None).map_err(FramingError::Frame)
+            }
         }
     }
 }

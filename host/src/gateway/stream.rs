@@ -41,7 +41,10 @@ pub(super) async fn attempt(
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
     let result = run(gateway, call, candidate, routing, &plugin).await;
-    if result.as_ref().is_err_and(|failure| !failure.caused_by_request()) {
+    if result
+        .as_ref()
+        .is_err_and(|failure| !failure.caused_by_request())
+    {
         // A committed stream records its outcome when it ends.
         gateway
             .plugins

@@ -264,9 +264,11 @@ impl ProviderInstance {
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
-            .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
-            .await
-            .map(|result| result.map(v::request_from_wit).map_err(v::error_from_wit)))
+                .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
+                .await
+                .map(|result| result
+                    .map(v::request_from_wit)
+                    .map_err(v::error_from_wit)))
         })
         .await;
         self.after_call(result, request.len())
@@ -283,9 +285,11 @@ impl ProviderInstance {
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
-            .call_parse_response(&mut *store, &v::http_response(status, headers, body))
-            .await
-            .map(|result| result.map(v::parsed_from_wit).map_err(v::error_from_wit)))
+                .call_parse_response(&mut *store, &v::http_response(status, headers, body))
+                .await
+                .map(|result| result
+                    .map(v::parsed_from_wit)
+                    .map_err(v::error_from_wit)))
         })
         .await;
         self.after_call(result, 0)
@@ -302,9 +306,9 @@ impl ProviderInstance {
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
-            .call_parse_error(&mut *store, &v::http_response(status, headers, body))
-            .await
-            .map(v::error_from_wit))
+                .call_parse_error(&mut *store, &v::http_response(status, headers, body))
+                .await
+                .map(v::error_from_wit))
         })
         .await;
         self.after_call(result, 0)
@@ -316,9 +320,9 @@ impl ProviderInstance {
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
-            .stream_decoder()
-            .call_constructor(&mut *store, &v::endpoint_to_wit(endpoint))
-            .await)
+                .stream_decoder()
+                .call_constructor(&mut *store, &v::endpoint_to_wit(endpoint))
+                .await)
         })
         .await;
         self.decoder = Some(self.after_call(result, 0)?);
@@ -340,12 +344,12 @@ impl ProviderInstance {
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
-            .stream_decoder()
-            .call_decode(&mut *store, decoder, &v::sse_event(event))
-            .await
-            .map(|result| result
-                .map(v::stream_output_from_wit)
-                .map_err(v::error_from_wit)))
+                .stream_decoder()
+                .call_decode(&mut *store, decoder, &v::sse_event(event))
+                .await
+                .map(|result| result
+                    .map(v::stream_output_from_wit)
+                    .map_err(v::error_from_wit)))
         })
         .await;
         self.after_call(result, 0)

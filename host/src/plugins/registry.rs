@@ -17,11 +17,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::builtin::BUILTIN_PLUGINS;
-use crate::catalog::egress::check_declared_hosts;
 use super::engine::PluginEngine;
 use super::provider::ProviderPlugin;
 use super::router::RouterPlugin;
 use super::version::VersionState;
+use crate::catalog::egress::check_declared_hosts;
 
 /// How many registry events are kept for the admin API.
 const EVENT_HISTORY: usize = 100;
