@@ -564,8 +564,9 @@ pub struct ProviderConfig {
     /// is set but the variable is empty or missing, the provider is disabled.
     #[serde(default)]
     pub api_key_env: Option<String>,
-    /// Hosts requests may also go to, on the scheme's default port, besides the base URL's
-    /// origin (the default and only destination); the adapter's declared hosts narrow this list.
+    /// The only hosts requests may go to (patterns like `*.openai.azure.com`), on the base URL's
+    /// port for its host and on the scheme's default port for others. Default: the base URL's
+    /// origin only. The adapter's declared hosts narrow this list.
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
     /// Where the credential goes. Default: where the adapter asks on its first request, fixed

@@ -1,9 +1,10 @@
 //! Where a provider's requests may go and where its credential travels: the operator's decision,
 //! never the adapter's.
 //!
-//! A request may go to the configured base URL's origin (scheme, host and port), or, on the
-//! scheme's default port, to a host the operator lists in `allowed_hosts`. An adapter's declared
-//! hosts only narrow that list; a declaration of `*`, an IP literal, a loopback, link-local or
+//! A request may go to the configured base URL's origin (scheme, host and port) only, unless the
+//! operator lists `allowed_hosts`: then to the hosts listed, on the base URL's port for its own
+//! host and on the scheme's default port for the others. An adapter's declared hosts only narrow
+//! that list; a declaration of `*`, an IP literal, a loopback, link-local or
 //! private address or an internal name keeps the adapter from loading. The credential goes where
 //! the operator's `credential` setting says, else where the adapter first asked, for good.
 
@@ -49,8 +50,8 @@ impl Origin {
 pub struct Egress {
     /// The configured base URL's origin.
     base: Option<Origin>,
-    /// Host patterns the operator allows besides the base origin (`allowed_hosts`).
-    extra_hosts: Vec<String>,
+    /// The operator's `allowed_hosts`: when set, the only hosts requests may go to.
+    allowed_hosts: Option<Vec<String>>,
     /// The operator's credential placement, when configured.
     configured_placement: Option<CredentialPlacement>,
     /// Without one: the placement the adapter asked for first, kept for good.
@@ -74,7 +75,7 @@ impl Egress {
     ) -> Egress {
         Egress {
             base: Origin::of(base_url),
-            extra_hosts: allowed_hosts.map(<[String]>::to_vec).unwrap_or_default(),
+            allowed_hosts: allowed_hosts.map(<[String]>::to_vec),
             configured_placement: credential.map(CredentialConfig::placement),
             pinned_placement: OnceLock::new(),
         }
@@ -91,19 +92,21 @@ impl Egress {
             "http" => base.scheme == "http",
             _ => false,
         };
-        if !scheme_ok {
-            return false;
-        }
-        if base.hosts(url) {
-            return true;
-        }
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return false;
         };
+        if !scheme_ok {
+            return false;
+        }
+        let Some(listed) = &self.allowed_hosts else {
+            return base.hosts(url);
+        };
+        if !listed.iter().any(|pattern| host_matches(pattern, host)) {
+            return false;
+        }
         let default_port = matches!((url.scheme(), port), ("https", 443) | ("http", 80));
-        let operator_allows = self.extra_hosts.iter().any(|p| host_matches(p, host));
         let adapter_allows = declared.is_empty() || declared.iter().any(|p| host_matches(p, host));
-        default_port && operator_allows && adapter_allows
+        base.hosts(url) || (default_port && adapter_allows)
     }
 
     /// True when `url` goes to the base URL's exact origin (requests the host signs).
@@ -243,16 +246,23 @@ mod tests {
     }
 
     #[test]
-    fn operator_hosts_widen_and_adapter_declarations_only_narrow() {
-        let rules = egress(
-            "https://a.example/v1",
-            Some(&["*.azure.example", "other.example"]),
-        );
+    fn operator_hosts_replace_the_default_and_adapter_declarations_only_narrow() {
         let none: [String; 0] = [];
+        let locked = egress("http://127.0.0.1:9999/v1", Some(&["api.openai.com"]));
+        assert!(!locked.allows(&url("http://127.0.0.1:9999/v1/chat"), &none));
+        assert!(locked.allows(&url("https://api.openai.com/v1/chat"), &none));
+
+        let rules = egress(
+            "https://a.example:8443/v1",
+            Some(&["a.example", "*.azure.example", "other.example"]),
+        );
+        assert!(rules.allows(&url("https://a.example:8443/v1/chat"), &none));
         assert!(rules.allows(&url("https://x.azure.example/v1"), &none));
         assert!(rules.allows(&url("https://other.example/v1"), &none));
         assert!(!rules.allows(&url("https://other.example:444/v1"), &none));
+        assert!(!rules.allows(&url("http://other.example/v1"), &none));
         let narrow = ["*.azure.example".to_owned()];
+        assert!(rules.allows(&url("https://a.example:8443/v1/chat"), &narrow));
         assert!(rules.allows(&url("https://x.azure.example/v1"), &narrow));
         assert!(!rules.allows(&url("https://other.example/v1"), &narrow));
         let wide = ["evil.example".to_owned()];
