@@ -445,7 +445,8 @@ async fn clients_that_stall_the_server_are_cut_off() {
         }
     });
     let mut status_line = String::new();
-    let read = BufReader::new(reader).read_line(&mut status_line);
+    let mut reader = BufReader::new(reader);
+    let read = reader.read_line(&mut status_line);
     tokio::time::timeout(Duration::from_secs(10), read)
         .await
         .expect("the trickled body is cut off")
