@@ -261,9 +261,17 @@ async fn bodies_the_gateway_accepts_fit_through_the_adapter_under_the_default_li
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "too_many_items");
 
-    let many_keys: serde_json::Map<String, Value> = (0..limit / 12)
-        .map(|i| (format!("k{i}"), json!(0)))
-        .collect();
+    tried("one message with 300,000 unknown keys (3.5 MB)");
+    let too_wide: serde_json::Map<String, Value> =
+        (0..300_000).map(|i| (format!("k{i}"), json!(0))).collect();
+    let (status, _, body) = gateway
+        .chat(&json!({ "model": "m/oa", "messages": [too_wide] }))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_items");
+
+    let many_keys: serde_json::Map<String, Value> =
+        (0..99_000).map(|i| (format!("k{i}"), json!(0))).collect();
     let mut wide = json!({ "role": "user", "content": "hi" });
     wide.as_object_mut().unwrap().extend(many_keys);
     let parts = vec![json!({ "type": "text", "text": "a".repeat(limit / 10_000 - 40) }); 10_000];
@@ -277,10 +285,7 @@ async fn bodies_the_gateway_accepts_fit_through_the_adapter_under_the_default_li
             "10,000 content parts",
             json!([{ "role": "user", "content": parts }]),
         ),
-        (
-            "one message with unknown keys up to the body limit",
-            json!([wide]),
-        ),
+        ("one message with 99,000 unknown keys", json!([wide])),
     ];
     for (what, messages) in shapes {
         let body = json!({ "model": "m/oa", "messages": messages });

@@ -14,6 +14,9 @@ pub const MAX_MESSAGES: usize = 10_000;
 pub const MAX_CONTENT_PARTS: usize = 10_000;
 /// Most entries of `tools` (OpenAI's limit).
 pub const MAX_TOOLS: usize = 128;
+/// Most JSON values (objects, arrays, strings, numbers...) in the whole request: with the size
+/// limit, this bounds what an adapter spends parsing and translating it, whatever its shape.
+pub const MAX_JSON_VALUES: usize = 100_000;
 
 /// Refuses a request whose `models`, `messages`, content parts or `tools` exceed their caps.
 pub fn check_counts(request: &Map<String, Value>) -> Result<(), ApiError> {
@@ -31,11 +34,13 @@ pub fn check_counts(request: &Map<String, Value>) -> Result<(), ApiError> {
             .sum(),
         _ => 0,
     };
+    let values = json_values(request.values(), MAX_JSON_VALUES + 1);
     let counts = [
         ("`models`", length("models"), MAX_MODELS),
         ("`messages`", length("messages"), MAX_MESSAGES),
         ("content parts of `messages`", parts, MAX_CONTENT_PARTS),
         ("`tools`", length("tools"), MAX_TOOLS),
+        ("the request's JSON values", values, MAX_JSON_VALUES),
     ];
     match counts.iter().find(|(_, count, cap)| count > cap) {
         Some((what, count, cap)) => Err(ApiError::invalid_request(format!(
@@ -44,6 +49,24 @@ pub fn check_counts(request: &Map<String, Value>) -> Result<(), ApiError> {
         .with_code("too_many_items")),
         None => Ok(()),
     }
+}
+
+/// How many JSON values `values` and everything inside them hold, counting up to `stop`.
+fn json_values<'a>(values: impl Iterator<Item = &'a Value>, stop: usize) -> usize {
+    let mut pending: Vec<&Value> = values.collect();
+    let mut count = 0;
+    while let Some(value) = pending.pop() {
+        count += 1;
+        if count >= stop {
+            break;
+        }
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(fields) => pending.extend(fields.values()),
+            _ => {}
+        }
+    }
+    count
 }
 
 #[cfg(test)]
@@ -75,5 +98,21 @@ mod tests {
             "{}",
             error.message()
         );
+    }
+
+    #[test]
+    fn the_values_of_any_shape_are_capped() {
+        let wide: Map<String, Value> = (0..MAX_JSON_VALUES)
+            .map(|i| (format!("k{i}"), json!(0)))
+            .collect();
+        let error = check(json!({"messages": [wide]})).expect_err("too many values");
+        assert!(
+            error.message().contains("JSON values"),
+            "{}",
+            error.message()
+        );
+        let nested = json!({"a": [[1, 2], {"b": "c"}], "d": null});
+        let fields = nested.as_object().expect("an object");
+        assert_eq!(json_values(fields.values(), 100), 7);
     }
 }
