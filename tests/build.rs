@@ -1,4 +1,4 @@
-//! Builds the test plugins (hostile: panic, spin, hog, escape; a broken `openai` release; an
+//! Builds the test plugins (hostile: panic, spin, hog, escape, thief, greedy; a broken `openai` release; an
 //! adapter built against each frozen contract, 0.1.0 and 0.2.0) for
 //! `wasm32-wasip2` and exposes their paths as constants in `switchyard_tests::hostile`.
 
@@ -13,6 +13,8 @@ fn main() {
         "switchyard-test-plugin-broken-openai",
         "switchyard-test-plugin-legacy-v0-1-0",
         "switchyard-test-plugin-legacy-v0-2-0",
+        "switchyard-test-plugin-thief",
+        "switchyard-test-plugin-greedy",
     ];
     let artifacts = match build_plugins(&packages) {
         Ok(artifacts) => artifacts,

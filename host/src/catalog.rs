@@ -4,6 +4,7 @@
 pub mod aliases;
 pub mod builtin;
 pub mod commands;
+pub mod egress;
 pub mod import;
 pub mod listing;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
+use self::egress::Egress;
 use crate::config::{
     Config, ConfigError, DataCollection, ModelConfig, ProviderConfig, TimeoutsConfig,
 };
@@ -31,10 +33,8 @@ pub struct Provider {
     pub plugin: String,
     /// The credential, when it needs one. Never passed to the plugin.
     pub credential: Option<String>,
-    /// Host patterns the operator allows, narrowing what the plugin and base URL allow.
-    pub configured_hosts: Option<Vec<String>>,
-    /// Host and port of the configured base URL.
-    pub base_origin: Option<(String, u16)>,
+    /// Where its requests may go and where its credential travels (the operator's decision).
+    pub egress: Egress,
     /// Upstream timeouts.
     pub timeouts: TimeoutsConfig,
     /// Whether the provider may store or train on prompts.
@@ -54,52 +54,16 @@ impl std::fmt::Debug for Provider {
                 "credential",
                 &self.credential.as_ref().map(|_| "<redacted>"),
             )
-            .field("configured_hosts", &self.configured_hosts)
+            .field("egress", &self.egress)
             .field("aws_credentials", &self.aws_credentials)
             .finish()
     }
 }
 
 impl Provider {
-    /// True when `url` may be sent to: HTTP(S), and its host and port are either the configured
-    /// base URL's, or a host the adapter version declares on the scheme's default port; an
-    /// operator `allowed_hosts` list narrows that further.
+    /// True when `url`, built by `plugin`, may be sent to (see [`egress`]).
     pub fn allows(&self, url: &Url, plugin: &ProviderPlugin) -> bool {
-        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-            return false;
-        };
-        if !matches!(url.scheme(), "http" | "https") {
-            return false;
-        }
-        let default_port = matches!((url.scheme(), port), ("https", 443) | ("http", 80));
-        let is_base = self
-            .base_origin
-            .as_ref()
-            .is_some_and(|(base, base_port)| base.eq_ignore_ascii_case(host) && *base_port == port);
-        let declared = default_port
-            && (plugin.descriptor().allowed_hosts.iter())
-                .any(|pattern| host_matches(pattern, host));
-        let narrowed = match &self.configured_hosts {
-            Some(hosts) => hosts.iter().any(|pattern| host_matches(pattern, host)),
-            None => true,
-        };
-        (is_base || declared) && narrowed
-    }
-}
-
-/// `*` matches any host, `*.example.com` any subdomain of example.com, anything else exactly
-/// (ASCII case-insensitive).
-pub fn host_matches(pattern: &str, host: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    match pattern.strip_prefix("*.") {
-        Some(domain) => {
-            host.len() > domain.len() + 1
-                && host[host.len() - domain.len()..].eq_ignore_ascii_case(domain)
-                && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
-        }
-        None => pattern.eq_ignore_ascii_case(host),
+        self.egress.allows(url, &plugin.descriptor().allowed_hosts)
     }
 }
 
@@ -261,11 +225,11 @@ fn resolve_provider(
         base_url: base_url.clone(),
         plugin: config.plugin.clone(),
         credential,
-        configured_hosts: config.allowed_hosts.clone(),
-        base_origin: url
-            .host_str()
-            .zip(url.port_or_known_default())
-            .map(|(host, port)| (host.to_owned(), port)),
+        egress: Egress::new(
+            &url,
+            config.allowed_hosts.as_deref(),
+            config.credential.as_ref(),
+        ),
         timeouts: config.timeouts,
         data_collection: config.data_collection,
         zdr: config.zdr,
@@ -356,19 +320,4 @@ fn resolve_model(
         endpoints,
         disabled,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_matches;
-
-    #[test]
-    fn host_patterns() {
-        assert!(host_matches("*", "anything.example"));
-        assert!(host_matches("api.openai.com", "API.openai.com"));
-        assert!(!host_matches("api.openai.com", "api.openai.com.evil.net"));
-        assert!(host_matches("*.anthropic.com", "api.anthropic.com"));
-        assert!(!host_matches("*.anthropic.com", "anthropic.com"));
-        assert!(!host_matches("*.anthropic.com", "evilanthropic.com"));
-    }
 }

@@ -143,6 +143,22 @@ pub struct ServerConfig {
     /// (0: never). Once one is sent, a failure ends the stream with an error chunk.
     #[serde(default = "default_keepalive_ms")]
     pub keepalive_ms: u64,
+    /// Most client connections open at once; more wait in the listen backlog.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// A client must send a request's headers within this, in milliseconds.
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// A client must send a request's body within this, in milliseconds.
+    #[serde(default = "default_body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    /// A client connection that moves no bytes for this long is closed, in milliseconds.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// A write to a client that makes no progress for this long (the client stopped reading)
+    /// closes the connection, in milliseconds.
+    #[serde(default = "default_write_timeout_ms")]
+    pub write_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -153,8 +169,29 @@ impl Default for ServerConfig {
             max_upstream_body_bytes: default_max_upstream_body_bytes(),
             connect_timeout_ms: default_connect_timeout_ms(),
             keepalive_ms: default_keepalive_ms(),
+            max_connections: default_max_connections(),
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            body_read_timeout_ms: default_body_read_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            write_timeout_ms: default_write_timeout_ms(),
         }
     }
+}
+
+fn default_max_connections() -> usize {
+    4_096
+}
+fn default_header_read_timeout_ms() -> u64 {
+    15_000
+}
+fn default_body_read_timeout_ms() -> u64 {
+    60_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    120_000
+}
+fn default_write_timeout_ms() -> u64 {
+    30_000
 }
 
 fn default_listen() -> String {
@@ -252,6 +289,10 @@ pub struct PluginOverride {
     /// Most instances of this plugin alive at once.
     #[serde(default)]
     pub max_instances: Option<u32>,
+    /// A plugin of this name from the plugins folder or the admin API may replace the built-in
+    /// one; otherwise such a plugin is refused.
+    #[serde(default)]
+    pub replace_builtin: bool,
 }
 
 /// A circuit breaker: of each plugin version (`plugins.circuit_breaker`) and of each endpoint
@@ -541,9 +582,15 @@ pub struct ProviderConfig {
     /// is set but the variable is empty or missing, the provider is disabled.
     #[serde(default)]
     pub api_key_env: Option<String>,
-    /// Hosts requests may go to. Default: the plugin's declared hosts plus the base URL's host.
+    /// The only hosts requests may go to (patterns like `*.openai.azure.com`), on the base URL's
+    /// port for its host and on the scheme's default port for others. Default: the base URL's
+    /// origin only. The adapter's declared hosts narrow this list.
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
+    /// Where the credential goes. Default: where the adapter asks on its first request, fixed
+    /// from then on.
+    #[serde(default)]
+    pub credential: Option<CredentialConfig>,
     /// Adapter-specific options passed to the plugin.
     #[serde(default)]
     pub options: BTreeMap<String, String>,
@@ -567,6 +614,34 @@ pub struct ProviderConfig {
     /// the conformance kit on them before it takes traffic (see `plugins::gate`).
     #[serde(default)]
     pub replay_gate: Option<std::path::PathBuf>,
+}
+
+/// Where the host puts a provider's credential: `"bearer"`, `"none"`, `{ header = "api-key" }`
+/// or `{ query = "key" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialConfig {
+    /// `Authorization: Bearer <credential>`.
+    Bearer,
+    /// Nowhere.
+    None,
+    /// A header of this name.
+    Header(String),
+    /// A query parameter of this name.
+    Query(String),
+}
+
+impl CredentialConfig {
+    /// The placement the host applies.
+    pub fn placement(&self) -> crate::plugins::types::CredentialPlacement {
+        use crate::plugins::types::CredentialPlacement;
+        match self {
+            CredentialConfig::Bearer => CredentialPlacement::Bearer,
+            CredentialConfig::None => CredentialPlacement::None,
+            CredentialConfig::Header(name) => CredentialPlacement::Header(name.clone()),
+            CredentialConfig::Query(name) => CredentialPlacement::Query(name.clone()),
+        }
+    }
 }
 
 /// The environment variables holding a provider's AWS credentials.
@@ -739,6 +814,16 @@ impl Config {
         if self.pricing.platform_fee_percent < Decimal::ZERO {
             // A negative fee makes every cost negative: settlements would mint credits.
             return invalid("pricing.platform_fee_percent must not be negative".into());
+        }
+        let server = &self.server;
+        let server_limits = [
+            server.header_read_timeout_ms,
+            server.body_read_timeout_ms,
+            server.idle_timeout_ms,
+            server.write_timeout_ms,
+        ];
+        if server_limits.contains(&0) || server.max_connections == 0 {
+            return invalid("server timeouts and server.max_connections must be positive".into());
         }
         if self.plugins.call_timeout_ms == 0 || self.plugins.memory_limit_mib == 0 {
             return invalid(

@@ -75,6 +75,20 @@ impl Failure {
         }
     }
 
+    /// The upstream refused the request itself (invalid, too long, refused content): such an
+    /// answer says nothing about the adapter version, and canary judgement ignores it.
+    pub fn caused_by_request(&self) -> bool {
+        matches!(
+            self,
+            Failure::Provider {
+                error: ProviderError::ContextLengthExceeded(_)
+                    | ProviderError::InvalidRequest(_)
+                    | ProviderError::ContentFiltered(_),
+                ..
+            }
+        )
+    }
+
     /// How this failure reflects on the endpoint: `None` when the request itself was at fault
     /// (invalid, too long, refused content), or the adapter plugin was (a trap, a broken answer,
     /// its own internal error, a request to a host it may not reach): the plugin version's own breaker and canary

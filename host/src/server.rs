@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::accounting::Accounting;
@@ -16,6 +15,8 @@ use crate::metrics;
 use crate::plugins::{PluginEngine, PluginRegistry, watcher};
 use crate::routing::sticky::Sticky;
 use crate::stats_sync::StatsSync;
+
+mod connections;
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -52,6 +53,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.server.max_body_bytes,
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
+        body_read_timeout: std::time::Duration::from_millis(config.server.body_read_timeout_ms),
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await
@@ -89,18 +91,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Tests and scripts read this line to find the port when listening on port 0.
     println!("switchyard listening on http://{address}");
     tracing::info!(%address, "switchyard listening");
-    // Small SSE events must leave at once: without TCP_NODELAY, Nagle's algorithm holds them
-    // back until the client's delayed ACK (~40 ms).
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
     let accounting = state.accounting.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    let limits = connections::ConnectionLimits::of(&config.server);
+    connections::serve(listener, app, limits, shutdown_signal()).await;
     if let Some(accounting) = accounting {
         accounting.drain().await;
     }

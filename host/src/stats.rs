@@ -8,12 +8,14 @@ pub mod summary;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use serde::{Deserialize, Serialize};
 
+pub use crate::breaker::BreakerState;
+use crate::breaker::CircuitBreaker;
 use crate::config::BreakerConfig;
 use crate::plugins::router::CandidateStats;
 use summary::{Sampled, WindowSummary};
@@ -35,9 +37,7 @@ pub enum FailureClass {
 pub struct EndpointStats {
     recent: Mutex<Recent>,
     in_flight: AtomicU32,
-    /// The breaker's state ([`BreakerState`] as a number), readable without the lock.
-    breaker_state: AtomicU8,
-    breaker_config: BreakerConfig,
+    breaker: CircuitBreaker,
     /// The other gateways' figures for this endpoint, when shared.
     peers: ArcSwapOption<WindowSummary>,
 }
@@ -53,43 +53,6 @@ struct Recent {
     /// Output tokens per second of the last successful requests.
     throughput: VecDeque<f64>,
     last_failure: Option<Instant>,
-    breaker: Breaker,
-}
-
-/// The circuit breaker: closed (serving), open until a time (out of rotation), or half-open
-/// with one probe request let through since a time.
-#[derive(Debug, Default, Clone, Copy)]
-enum Breaker {
-    #[default]
-    Closed,
-    Open {
-        until: Instant,
-    },
-    HalfOpen {
-        probe_since: Instant,
-    },
-}
-
-/// The breaker's state as reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BreakerState {
-    /// Serving normally.
-    Closed,
-    /// Out of rotation after consecutive failures.
-    Open,
-    /// One probe request is being let through.
-    HalfOpen,
-}
-
-impl BreakerState {
-    fn of(breaker: Breaker) -> Self {
-        match breaker {
-            Breaker::Closed => BreakerState::Closed,
-            Breaker::Open { .. } => BreakerState::Open,
-            Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
-        }
-    }
 }
 
 /// p50/p75/p90/p99 of a rolling series.
@@ -202,8 +165,7 @@ impl EndpointStats {
         EndpointStats {
             recent: Mutex::default(),
             in_flight: AtomicU32::new(0),
-            breaker_state: AtomicU8::new(BreakerState::Closed as u8),
-            breaker_config,
+            breaker: CircuitBreaker::new(breaker_config),
             peers: ArcSwapOption::empty(),
         }
     }
@@ -236,75 +198,25 @@ impl EndpointStats {
         if let Some(tps) = tokens_per_second {
             push_bounded(&mut recent.throughput, tps);
         }
-        self.set_breaker(&mut recent, Breaker::Closed);
+        drop(recent);
+        self.breaker.success();
     }
 
     /// Records a failure of the endpoint. Enough consecutive failures, or a failed probe, open
     /// the breaker.
     pub fn record_failure(&self, class: FailureClass) {
-        let now = Instant::now();
         let mut recent = self.recent();
         push_bounded(&mut recent.outcomes, Some(class));
-        recent.last_failure = Some(now);
-        let consecutive = recent
-            .outcomes
-            .iter()
-            .rev()
-            .take_while(|outcome| outcome.is_some())
-            .count();
-        let open = match recent.breaker {
-            Breaker::HalfOpen { .. } | Breaker::Open { .. } => true,
-            Breaker::Closed => {
-                self.breaker_config.failures > 0
-                    && consecutive >= self.breaker_config.failures as usize
-            }
-        };
-        if open {
-            let until = now + Duration::from_millis(self.breaker_config.cooldown_ms);
-            if !matches!(recent.breaker, Breaker::Open { .. }) {
-                tracing::warn!(consecutive, "endpoint circuit opened");
-            }
-            self.set_breaker(&mut recent, Breaker::Open { until });
+        recent.last_failure = Some(Instant::now());
+        drop(recent);
+        if self.breaker.failure() {
+            tracing::warn!("endpoint circuit opened");
         }
     }
 
-    /// Whether the endpoint may take a request now. An open breaker refuses until its cooldown
-    /// ends; then one probe is let through (half-open), and another only if that probe has not
-    /// reported back within a further cooldown.
+    /// Whether the endpoint may take a request now (see [`crate::breaker`]).
     pub fn admits(&self) -> bool {
-        let now = Instant::now();
-        let cooldown = Duration::from_millis(self.breaker_config.cooldown_ms);
-        let mut recent = self.recent();
-        match recent.breaker {
-            Breaker::Closed => true,
-            Breaker::Open { until } if now < until => false,
-            Breaker::HalfOpen { probe_since } if now < probe_since + cooldown => false,
-            Breaker::Open { .. } | Breaker::HalfOpen { .. } => {
-                self.set_breaker(&mut recent, Breaker::HalfOpen { probe_since: now });
-                true
-            }
-        }
-    }
-
-    /// Changes the breaker and its lock-free copy.
-    fn set_breaker(&self, recent: &mut Recent, breaker: Breaker) {
-        recent.breaker = breaker;
-        self.breaker_state
-            .store(BreakerState::of(breaker) as u8, Ordering::Relaxed);
-    }
-
-    /// The breaker's state, read without taking the statistics' lock.
-    pub fn breaker_state(&self) -> BreakerState {
-        match self.breaker_state.load(Ordering::Relaxed) {
-            state if state == BreakerState::Open as u8 => BreakerState::Open,
-            state if state == BreakerState::HalfOpen as u8 => BreakerState::HalfOpen,
-            _ => BreakerState::Closed,
-        }
-    }
-
-    /// Requests in flight on this endpoint in this gateway.
-    pub fn in_flight(&self) -> u32 {
-        self.in_flight.load(Ordering::Relaxed)
+        self.breaker.admit().is_ok()
     }
 
     /// This gateway's figures, without the other gateways'.
@@ -341,12 +253,20 @@ impl EndpointStats {
         }
     }
 
+    /// The breaker's state, read under the breaker's own lock, never the statistics' lock.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.current()
+    }
+
+    /// Requests in flight on this endpoint in this gateway.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// A snapshot of every figure, this gateway's and the other gateways' together.
     pub fn snapshot(&self) -> StatsSnapshot {
-        let (local, breaker) = {
-            let recent = self.recent();
-            (self.summarize(&recent), recent.breaker)
-        };
+        let local = self.summarize(&self.recent());
+        let breaker = self.breaker.current();
         let figures = match &*self.peers.load() {
             Some(peers) => local.merge(peers),
             None => local,
@@ -363,7 +283,7 @@ impl EndpointStats {
             ms_since_last_failure: figures
                 .last_failure_unix_ms
                 .map(|at| now.saturating_sub(at)),
-            breaker: BreakerState::of(breaker),
+            breaker,
         }
     }
 }

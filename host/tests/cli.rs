@@ -25,7 +25,7 @@ fn check_describes_a_good_component_and_refuses_a_bad_one() {
         "{}",
         stdout(&output)
     );
-    assert!(stdout(&output).contains("allowed hosts: 127.0.0.1, localhost"));
+    assert!(stdout(&output).contains("allowed hosts: api.panic.example"));
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.wasm");

@@ -12,35 +12,15 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-use switchyard::plugins::builtin::BUILTIN_PLUGINS;
 use switchyard_tests::MockUpstream;
 
 const ADMIN: &str = "admin-secret-42";
 
-fn openai_component() -> Vec<u8> {
-    BUILTIN_PLUGINS
-        .iter()
-        .find(|(package, _)| *package == "switchyard-plugin-openai")
-        .map(|(_, bytes)| bytes.to_vec())
-        .unwrap()
-}
-
-/// The same component with a custom section appended: identical behaviour, a new digest.
-fn variant(mut component: Vec<u8>, n: u32) -> Vec<u8> {
-    let name = b"switchyard-test-variant";
-    let payload = n.to_le_bytes();
-    let mut section = vec![name.len() as u8];
-    section.extend_from_slice(name);
-    section.extend_from_slice(&payload);
-    component.push(0); // custom section id
-    component.push(section.len() as u8); // LEB128 size (< 128)
-    component.extend_from_slice(&section);
-    component
-}
-
+/// A gateway serving `m/oa` through the built-in `openai` adapter, which the tests replace:
+/// the configuration allows that.
 async fn gateway(mock: &MockUpstream, extra: &str) -> Gateway {
     let config = format!(
-        "{extra}\n{}{}",
+        "{extra}\n[plugins.overrides.openai]\nreplace_builtin = true\n{}{}",
         provider("oa", "openai", mock, "fixture=openai/openai-text", ""),
         model("m/oa", &[("oa", "1", "1")]),
     );

@@ -10,10 +10,15 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
 use super::store::KeyRecord;
+
+/// The longest a request waits for Redis to connect or to answer; then it is let through.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A full bucket refills in this many milliseconds.
 const WINDOW_MS: f64 = 60_000.0;
@@ -68,7 +73,11 @@ impl RateLimiter {
         match url {
             Some(url) => {
                 let client = redis::Client::open(url)?;
-                let connection = ConnectionManager::new(client).await?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(REDIS_TIMEOUT)
+                    .set_response_timeout(REDIS_TIMEOUT)
+                    .set_number_of_retries(1);
+                let connection = ConnectionManager::new_with_config(client, config).await?;
                 Ok(RateLimiter::Redis(
                     connection,
                     redis::Script::new(TAKE_SCRIPT),
@@ -124,17 +133,20 @@ impl RateLimiter {
             }
             RateLimiter::Redis(connection, script) => {
                 let mut connection = connection.clone();
-                let result: Result<i64, _> = script
-                    .key(format!("switchyard:rate:{name}"))
-                    .arg(capacity)
-                    .arg(cost)
-                    .arg(need)
-                    .invoke_async(&mut connection)
-                    .await;
-                result.unwrap_or_else(|error| {
-                    tracing::error!(%error, "Redis unreachable: rate limits not applied");
-                    -1
-                })
+                let mut invocation = script.key(format!("switchyard:rate:{name}"));
+                invocation.arg(capacity).arg(cost).arg(need);
+                let answer = invocation.invoke_async::<i64>(&mut connection);
+                match tokio::time::timeout(REDIS_TIMEOUT, answer).await {
+                    Ok(Ok(wait_ms)) => wait_ms,
+                    Ok(Err(error)) => {
+                        tracing::error!(%error, "Redis unreachable: rate limits not applied");
+                        -1
+                    }
+                    Err(_) => {
+                        tracing::error!(timeout = ?REDIS_TIMEOUT, "Redis did not answer: rate limits not applied");
+                        -1
+                    }
+                }
             }
         };
         match u64::try_from(wait_ms) {

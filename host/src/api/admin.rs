@@ -79,6 +79,7 @@ fn registry_error(error: RegistryError) -> ApiError {
         RegistryError::NotFound(_) => StatusCode::NOT_FOUND,
         RegistryError::Conflict(_) | RegistryError::DuplicateName { .. } => StatusCode::CONFLICT,
         RegistryError::ReadDir { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        RegistryError::BuiltinName { .. } => StatusCode::FORBIDDEN,
     };
     let answer = ApiError::new(status, "invalid_request_error", error.to_string())
         .with_code("plugin_rejected");

@@ -12,6 +12,7 @@ use switchyard_sdk::openai::ChatRequest;
 use super::AppState;
 use super::error::ApiError;
 use super::keepalive;
+use super::request_limits;
 use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
 use crate::pricing::worst_case::choice_count;
@@ -32,9 +33,11 @@ pub async fn chat_completions(
         },
         None => Tab::default(),
     };
-    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(error) => return body_error(&error, state.max_body_bytes).into_response(),
+    let read = axum::body::to_bytes(body, state.max_body_bytes);
+    let bytes = match tokio::time::timeout(state.body_read_timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => return body_error(&error, state.max_body_bytes).into_response(),
+        Err(_) => return body_timeout(state.body_read_timeout).into_response(),
     };
     let mut call = match validate(bytes) {
         Ok(call) => ChatCall { tab, ..call },
@@ -75,6 +78,15 @@ pub(crate) fn body_error(error: &axum::Error, limit: usize) -> ApiError {
     }
 }
 
+fn body_timeout(limit: std::time::Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "invalid_request_error",
+        format!("request body not received within {} ms", limit.as_millis()),
+    )
+    .with_code("request_timeout")
+}
+
 /// Checks the body is a well-formed chat request and extracts what routing needs.
 pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
     let value: Value = serde_json::from_slice(&body)
@@ -84,6 +96,7 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
             "request body must be a JSON object",
         ));
     };
+    request_limits::check_counts(object)?;
     let fallbacks = match object.get("models") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -148,12 +161,11 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
     };
 
     choice_count(&request).map_err(ApiError::invalid_request)?;
-    let mut models = vec![request.model.clone()];
-    for model in fallbacks {
-        if !models.contains(&model) {
-            models.push(model);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let models = std::iter::once(request.model.clone())
+        .chain(fallbacks)
+        .filter(|model| seen.insert(model.clone()))
+        .collect();
     Ok(ChatCall {
         stream: request.stream.unwrap_or(false),
         body,

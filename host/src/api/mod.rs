@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod keepalive;
 pub mod models;
+pub mod request_limits;
 pub mod usage;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How often a stream waiting for its first chunk gets a keep-alive comment.
     pub stream_keepalive: Option<std::time::Duration>,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: std::time::Duration,
     /// Keys, credits and usage; `None` when accounting is disabled.
     pub accounting: Option<Arc<Accounting>>,
 }

@@ -28,9 +28,11 @@ pub(super) async fn attempt(
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
     let result = run(gateway, call, candidate, routing, &plugin).await;
-    gateway
-        .plugins
-        .record_outcome(plugin.name(), plugin.state(), result.is_ok());
+    if !result.as_ref().is_err_and(Failure::caused_by_request) {
+        gateway
+            .plugins
+            .record_outcome(plugin.name(), plugin.state(), result.is_ok());
+    }
     result
 }
 

@@ -12,12 +12,11 @@ use bytes::Bytes;
 use futures_util::stream;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use switchyard_sdk::eventstream::FrameError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::complete::{header_pairs, plugin_object, with_headers};
-use super::framing::Framing;
+use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
@@ -43,7 +42,10 @@ pub(super) async fn attempt(
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
     let result = run(gateway, call, candidate, routing, &plugin).await;
-    if result.is_err() {
+    if result
+        .as_ref()
+        .is_err_and(|failure| !failure.caused_by_request())
+    {
         // A committed stream records its outcome when it ends.
         gateway
             .plugins
@@ -177,6 +179,8 @@ struct Decoding {
     /// Chunks from the finish reason on, held back until the terminal event confirms the stream
     /// is complete: a client must never see `stop` on a stream that was cut.
     held: Vec<Vec<u8>>,
+    /// Their size, capped at [`MAX_HELD_BYTES`].
+    held_bytes: usize,
     usage: Option<Usage>,
     finish: Option<Finish>,
     done: bool,
@@ -190,6 +194,7 @@ impl Decoding {
             framing,
             pending: Vec::new(),
             held: Vec::new(),
+            held_bytes: 0,
             usage: None,
             finish: None,
             done: false,
@@ -216,7 +221,7 @@ impl Decoding {
         }
     }
 
-    fn framing_failure(&self, error: FrameError) -> Failure {
+    fn framing_failure(&self, error: FramingError) -> Failure {
         provider_failure(
             &self.endpoint,
             ProviderError::UpstreamUnavailable(error.to_string()),
@@ -239,6 +244,14 @@ impl Decoding {
             self.pending.append(&mut self.held);
             self.pending.extend(output.chunks);
         } else if self.finish.is_some() {
+            self.held_bytes += output.chunks.iter().map(Vec::len).sum::<usize>();
+            if self.held_bytes > MAX_HELD_BYTES {
+                let message = format!("over {MAX_HELD_BYTES} bytes after the finish reason");
+                return Err(provider_failure(
+                    &self.endpoint,
+                    ProviderError::UpstreamUnavailable(message),
+                ));
+            }
             self.held.extend(output.chunks);
         } else {
             self.pending.extend(output.chunks);

@@ -49,11 +49,16 @@ impl Upstream {
             provider: provider.name.clone(),
             message: format!("plugin {} built an invalid URL: {e}", plugin.name()),
         })?;
+        let placement = provider
+            .egress
+            .placement(&request.credential)
+            .map_err(|changed| Failure::Transport {
+                provider: provider.name.clone(),
+                message: format!("plugin {}: {changed}", plugin.name()),
+            })?;
         // A request the host signs with AWS credentials may only go to the base URL's origin.
-        let signed = matches!(request.credential, CredentialPlacement::AwsSigv4 { .. });
-        if !provider.allows(&url, plugin)
-            || (signed && !at_origin(provider.base_origin.as_ref(), &url))
-        {
+        let signed = matches!(placement, CredentialPlacement::AwsSigv4 { .. });
+        if !provider.allows(&url, plugin) || (signed && !provider.egress.at_base_origin(&url)) {
             url.set_query(None);
             return Err(Failure::HostNotAllowed {
                 provider: provider.name.clone(),
@@ -83,8 +88,8 @@ impl Upstream {
                 headers.append(name, value);
             }
         }
-        insert_credential(provider, &request.credential, &mut url, &mut headers)?;
-        if let CredentialPlacement::AwsSigv4 { service, region } = &request.credential {
+        insert_credential(provider, &placement, &mut url, &mut headers)?;
+        if let CredentialPlacement::AwsSigv4 { service, region } = &placement {
             sign_aws_sigv4(
                 provider,
                 &method,
@@ -105,7 +110,10 @@ impl Upstream {
         let first_byte = Duration::from_millis(provider.timeouts.first_byte_ms);
         let timeout = Timeout::sooner(provider, first_byte, "response headers", deadline);
         match tokio::time::timeout_at(timeout.at, send).await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(mut response)) => {
+                drop_echoed_credentials(provider, response.headers_mut());
+                Ok(response)
+            }
             Ok(Err(error)) => Err(transport_failure(provider, &error)),
             Err(_) => Err(timeout.failure(provider)),
         }
@@ -245,13 +253,33 @@ fn insert_credential(
     Ok(())
 }
 
-/// True when `url` goes to `origin` (host and port).
-fn at_origin(origin: Option<&(String, u16)>, url: &Url) -> bool {
-    match (origin, url.host_str(), url.port_or_known_default()) {
-        (Some((host, port)), Some(url_host), Some(url_port)) => {
-            host.eq_ignore_ascii_case(url_host) && *port == url_port
-        }
-        _ => false,
+/// Removes the response headers that echo one of the provider's secrets (a credential, an AWS
+/// secret or session token), so the adapter that reads the response never learns them.
+fn drop_echoed_credentials(provider: &Provider, headers: &mut HeaderMap) {
+    let aws = provider.aws_credentials.as_ref();
+    let secrets: Vec<&str> = [
+        provider.credential.as_deref(),
+        aws.map(|c| c.secret_access_key.as_str()),
+        aws.and_then(|c| c.session_token.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|secret| !secret.is_empty())
+    .collect();
+    if secrets.is_empty() {
+        return;
+    }
+    let echoing: Vec<HeaderName> = headers
+        .iter()
+        .filter(|(_, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            secrets.iter().any(|secret| value.contains(secret))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in echoing {
+        tracing::warn!(provider = %provider.name, header = %name, "upstream response header echoes a credential: removed");
+        headers.remove(name);
     }
 }
 
@@ -327,30 +355,5 @@ impl WithoutUrl for reqwest::Error {
             source = inner.source();
         }
         text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_base_origin_is_the_base_origin() {
-        let origin = ("bedrock-runtime.us-east-1.amazonaws.com".to_owned(), 443);
-        let url = |text: &str| Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        let at = |text: &str| at_origin(Some(&origin), &url(text));
-        assert!(at(
-            "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse"
-        ));
-        assert!(at("https://BEDROCK-runtime.us-east-1.amazonaws.com:443/x"));
-        assert!(!at("https://sts.amazonaws.com/"));
-        assert!(!at(
-            "https://bedrock-runtime.us-east-1.amazonaws.com:8443/x"
-        ));
-        assert!(!at("http://bedrock-runtime.us-east-1.amazonaws.com/x"));
-        assert!(!at_origin(
-            None,
-            &url("https://bedrock-runtime.us-east-1.amazonaws.com/")
-        ));
     }
 }

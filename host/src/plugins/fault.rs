@@ -10,20 +10,29 @@ pub struct PluginFault {
     pub plugin: String,
     /// What went wrong.
     pub reason: String,
+    /// The call ran out of time or memory: a large enough input explains that, unlike a trap.
+    pub exhaustion: bool,
 }
 
 impl PluginFault {
     /// A fault from a wasmtime error raised by a call into `plugin`.
     pub fn from_wasm(plugin: &str, error: wasmtime::Error, timeout_ms: u128) -> Self {
+        let mut exhaustion = true;
         let reason = match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => format!("exceeded its {timeout_ms} ms call deadline"),
-            Some(Trap::UnreachableCodeReached) => "trapped (panicked or aborted)".to_owned(),
-            Some(trap) => format!("trapped: {trap}"),
+            Some(trap) => {
+                exhaustion = false;
+                match trap {
+                    Trap::UnreachableCodeReached => "trapped (panicked or aborted)".to_owned(),
+                    trap => format!("trapped: {trap}"),
+                }
+            }
             None => {
                 let text = format!("{error:#}");
                 if text.contains("forcing trap when growing memory") {
                     "exceeded its memory limit".to_owned()
                 } else {
+                    exhaustion = false;
                     text
                 }
             }
@@ -31,6 +40,7 @@ impl PluginFault {
         PluginFault {
             plugin: plugin.to_owned(),
             reason,
+            exhaustion,
         }
     }
 
@@ -39,6 +49,7 @@ impl PluginFault {
         PluginFault {
             plugin: plugin.to_owned(),
             reason: reason.into(),
+            exhaustion: false,
         }
     }
 }

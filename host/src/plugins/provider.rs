@@ -16,7 +16,12 @@ use super::types::{
     UpstreamRequest,
 };
 use super::version::VersionState;
+use super::wall_clock;
 use super::{v0_1_0, v0_2_0, v0_3_0};
+
+/// A request body at least this large can explain an adapter running out of time or memory
+/// while translating it; smaller ones cannot, and the fault is the plugin's.
+const INPUT_EXPLAINS_EXHAUSTION_BYTES: usize = 256 * 1024;
 
 /// The pre-linked component, for the contract version it was built against.
 enum AdapterPre {
@@ -168,7 +173,8 @@ impl ProviderPlugin {
         let permit = self.state.admit(self.name())?;
         let limits = &self.state.limits;
         let mut store = new_store(self.engine.engine(), limits, self.name());
-        let instance = match self.pre.instantiate(&mut store).await {
+        let instantiate = self.pre.instantiate(&mut store);
+        let instance = match wall_clock::bounded(limits.call_timeout, instantiate).await {
             Ok(instance) => instance,
             Err(error) => {
                 self.state.record_fault();
@@ -206,17 +212,24 @@ impl ProviderInstance {
         &self.plugin
     }
 
-    /// Refuses calls into a poisoned instance and arms the next call's deadline.
-    fn before_call(&mut self) -> Result<(), PluginFault> {
+    /// Refuses calls into a poisoned instance and arms the next call's deadline; returns the
+    /// deadline for [`wall_clock::bounded`].
+    fn before_call(&mut self) -> Result<std::time::Duration, PluginFault> {
         if let Some(fault) = &self.poisoned {
             return Err(fault.clone());
         }
         arm_deadline(&mut self.store, &self.plugin.state.limits);
-        Ok(())
+        Ok(self.plugin.state.limits.call_timeout)
     }
 
-    /// Turns a call's wasmtime error into a fault and poisons the instance with it.
-    fn after_call<T>(&mut self, result: wasmtime::Result<T>) -> Result<T, PluginFault> {
+    /// Turns a call's wasmtime error into a fault and poisons the instance with it. The fault
+    /// counts against the plugin version unless `input_bytes`, the size of the call's input, is
+    /// large enough to explain running out of time or memory: then it counts against the request.
+    fn after_call<T>(
+        &mut self,
+        result: wasmtime::Result<T>,
+        input_bytes: usize,
+    ) -> Result<T, PluginFault> {
         let state = &self.plugin.state;
         match result {
             Ok(value) => {
@@ -228,8 +241,12 @@ impl ProviderInstance {
                 let fault =
                     PluginFault::from_wasm(name, error, state.limits.call_timeout.as_millis());
                 let stderr = self.store.data().stderr_text();
-                tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, ?stderr, "plugin call failed");
-                state.record_fault();
+                if fault.exhaustion && input_bytes >= INPUT_EXPLAINS_EXHAUSTION_BYTES {
+                    tracing::info!(plugin = %name, digest = %state.digest, reason = %fault.reason, input_bytes, "a large input exhausted the plugin: the request fails, the plugin is not blamed");
+                } else {
+                    tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, ?stderr, "plugin call failed");
+                    state.record_fault();
+                }
                 self.poisoned = Some(fault.clone());
                 Err(fault)
             }
@@ -243,13 +260,18 @@ impl ProviderInstance {
         endpoint: &EndpointSettings,
         stream: bool,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
-        self.before_call()?;
+        let deadline = self.before_call()?;
         let store = &mut self.store;
-        let result = on_adapter!(&self.instance, |guest, v| guest
-            .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
-            .await
-            .map(|result| result.map(v::request_from_wit).map_err(v::error_from_wit)));
-        self.after_call(result)
+        let result = wall_clock::bounded(deadline, async {
+            on_adapter!(&self.instance, |guest, v| guest
+                .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
+                .await
+                .map(|result| result
+                    .map(v::request_from_wit)
+                    .map_err(v::error_from_wit)))
+        })
+        .await;
+        self.after_call(result, request.len())
     }
 
     /// Translates a successful non-streaming response.
@@ -259,13 +281,18 @@ impl ProviderInstance {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<Result<ParsedResponse, ProviderError>, PluginFault> {
-        self.before_call()?;
+        let deadline = self.before_call()?;
         let store = &mut self.store;
-        let result = on_adapter!(&self.instance, |guest, v| guest
-            .call_parse_response(&mut *store, &v::http_response(status, headers, body))
-            .await
-            .map(|result| result.map(v::parsed_from_wit).map_err(v::error_from_wit)));
-        self.after_call(result)
+        let result = wall_clock::bounded(deadline, async {
+            on_adapter!(&self.instance, |guest, v| guest
+                .call_parse_response(&mut *store, &v::http_response(status, headers, body))
+                .await
+                .map(|result| result
+                    .map(v::parsed_from_wit)
+                    .map_err(v::error_from_wit)))
+        })
+        .await;
+        self.after_call(result, 0)
     }
 
     /// Classifies an unsuccessful response.
@@ -275,24 +302,30 @@ impl ProviderInstance {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<ProviderError, PluginFault> {
-        self.before_call()?;
+        let deadline = self.before_call()?;
         let store = &mut self.store;
-        let result = on_adapter!(&self.instance, |guest, v| guest
-            .call_parse_error(&mut *store, &v::http_response(status, headers, body))
-            .await
-            .map(v::error_from_wit));
-        self.after_call(result)
+        let result = wall_clock::bounded(deadline, async {
+            on_adapter!(&self.instance, |guest, v| guest
+                .call_parse_error(&mut *store, &v::http_response(status, headers, body))
+                .await
+                .map(v::error_from_wit))
+        })
+        .await;
+        self.after_call(result, 0)
     }
 
     /// Creates this instance's stream decoder.
     pub async fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
-        self.before_call()?;
+        let deadline = self.before_call()?;
         let store = &mut self.store;
-        let result = on_adapter!(&self.instance, |guest, v| guest
-            .stream_decoder()
-            .call_constructor(&mut *store, &v::endpoint_to_wit(endpoint))
-            .await);
-        self.decoder = Some(self.after_call(result)?);
+        let result = wall_clock::bounded(deadline, async {
+            on_adapter!(&self.instance, |guest, v| guest
+                .stream_decoder()
+                .call_constructor(&mut *store, &v::endpoint_to_wit(endpoint))
+                .await)
+        })
+        .await;
+        self.decoder = Some(self.after_call(result, 0)?);
         Ok(())
     }
 
@@ -307,15 +340,18 @@ impl ProviderInstance {
                 "host bug: decode called before start_stream",
             ));
         };
-        self.before_call()?;
+        let deadline = self.before_call()?;
         let store = &mut self.store;
-        let result = on_adapter!(&self.instance, |guest, v| guest
-            .stream_decoder()
-            .call_decode(&mut *store, decoder, &v::sse_event(event))
-            .await
-            .map(|result| result
-                .map(v::stream_output_from_wit)
-                .map_err(v::error_from_wit)));
-        self.after_call(result)
+        let result = wall_clock::bounded(deadline, async {
+            on_adapter!(&self.instance, |guest, v| guest
+                .stream_decoder()
+                .call_decode(&mut *store, decoder, &v::sse_event(event))
+                .await
+                .map(|result| result
+                    .map(v::stream_output_from_wit)
+                    .map_err(v::error_from_wit)))
+        })
+        .await;
+        self.after_call(result, 0)
     }
 }

@@ -22,6 +22,7 @@ use super::gate::{self, GateFailure, ReplayGate};
 use super::provider::ProviderPlugin;
 use super::router::RouterPlugin;
 use super::version::VersionState;
+use crate::catalog::egress::check_declared_hosts;
 
 /// How many registry events are kept for the admin API.
 const EVENT_HISTORY: usize = 100;
@@ -74,6 +75,17 @@ pub enum RegistryError {
         plugin: String,
         /// The gate's verdict.
         refusal: GateFailure,
+    },
+    /// A plugin claims a built-in plugin's name without the operator allowing it.
+    #[error(
+        "plugin {origin} claims the name of the built-in plugin {name}; replacing it needs \
+         `plugins.overrides.{name}.replace_builtin = true`"
+    )]
+    BuiltinName {
+        /// The claimed name.
+        name: String,
+        /// Where the plugin came from.
+        origin: String,
     },
 }
 
@@ -221,6 +233,9 @@ pub struct PluginRegistry {
     changes: Mutex<()>,
     events: Mutex<VecDeque<RegistryEvent>>,
     replay_gates: Mutex<Arc<Vec<ReplayGate>>>,
+    /// The built-in plugins' digests by name: another component claiming one of these names
+    /// needs the operator's leave.
+    builtin_digests: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for PluginRegistry {
@@ -262,6 +277,7 @@ impl PluginRegistry {
 
         let mut set = PluginSet::default();
         let mut from_folder: BTreeMap<String, String> = BTreeMap::new();
+        let mut builtin_digests = BTreeMap::new();
         for task in tasks {
             let (origin, builtin, loaded) = task.await.map_err(|e| RegistryError::Load {
                 origin: "a plugin".to_owned(),
@@ -272,10 +288,14 @@ impl PluginRegistry {
                 reason,
             })?;
             let name = plugin.name().to_owned();
+            if builtin {
+                builtin_digests.insert(name.clone(), plugin.state().digest.clone());
+            }
             if builtin && from_folder.contains_key(&name) {
                 continue; // the folder's version wins
             }
             if !builtin {
+                check_builtin_name(engine, &builtin_digests, &plugin)?;
                 if let Some(first) = from_folder.insert(name.clone(), origin.clone()) {
                     return Err(RegistryError::DuplicateName {
                         name,
@@ -284,7 +304,7 @@ impl PluginRegistry {
                     });
                 }
                 if set.slots.contains_key(&name) {
-                    tracing::info!(plugin = %name, %origin, "plugin from the folder replaces the built-in one");
+                    tracing::warn!(plugin = %name, %origin, "plugin from the folder replaces the built-in one");
                 }
             }
             tracing::info!(plugin = %name, kind = plugin.kind(), version = plugin.version(), %origin, "plugin loaded");
@@ -303,6 +323,7 @@ impl PluginRegistry {
             changes: Mutex::new(()),
             events: Mutex::new(VecDeque::new()),
             replay_gates: Mutex::new(Arc::new(Vec::new())),
+            builtin_digests,
         })
     }
 
@@ -406,6 +427,7 @@ impl PluginRegistry {
         let plugin = load_component(self.engine.clone(), bytes, origin.clone())
             .await
             .map_err(|reason| RegistryError::Load { origin, reason })?;
+        check_builtin_name(&self.engine, &self.builtin_digests, &plugin)?;
         let name = plugin.name().to_owned();
         let gates = self
             .replay_gates
@@ -422,13 +444,20 @@ impl PluginRegistry {
             );
             return Err(RegistryError::ReplayGate { plugin, refusal });
         }
+    },
+        let replaces_builtin = (self.builtin_digests.get(&name))
+            .is_some_and(|digest| *digest != plugin.state().digest);
         self.change(&name, |set| {
-            let detail = format!(
+            let mut detail = format!(
                 "{} {} ({})",
                 plugin.version(),
                 short(&plugin.state().digest),
                 plugin.state().origin
             );
+            if replaces_builtin {
+                tracing::warn!(plugin = %name, %detail, "a plugin takes the name of a built-in one, as configured");
+                detail.push_str(", under a built-in plugin's name");
+            }
             match set.slots.get_mut(&name) {
                 None => {
                     if canary_share.is_some() {
@@ -620,6 +649,27 @@ impl PluginRegistry {
     }
 }
 
+/// Refuses `plugin` when it claims a built-in plugin's name, is not that built-in plugin, and
+/// the operator did not set `plugins.overrides.<name>.replace_builtin`.
+fn check_builtin_name(
+    engine: &PluginEngine,
+    builtin_digests: &BTreeMap<String, String>,
+    plugin: &Plugin,
+) -> Result<(), RegistryError> {
+    let name = plugin.name();
+    let claims_builtin =
+        (builtin_digests.get(name)).is_some_and(|digest| *digest != plugin.state().digest);
+    let allowed = (engine.config().overrides.get(name)).is_some_and(|o| o.replace_builtin);
+    if claims_builtin && !allowed {
+        tracing::error!(plugin = %name, origin = %plugin.state().origin, "refused: a plugin claims a built-in plugin's name");
+        return Err(RegistryError::BuiltinName {
+            name: name.to_owned(),
+            origin: plugin.state().origin.clone(),
+        });
+    }
+    Ok(())
+}
+
 fn short(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
 }
@@ -659,7 +709,10 @@ pub(crate) async fn load_component(
         .map_err(|e| format!("compiler task failed: {e}"))?
         .map_err(|e| e.to_string())?;
     match ProviderPlugin::load(&engine, &component, digest.clone(), origin.clone()).await {
-        Ok(plugin) => Ok(Plugin::Provider(Arc::new(plugin))),
+        Ok(plugin) => {
+            check_declared_hosts(&plugin.descriptor().allowed_hosts)?;
+            Ok(Plugin::Provider(Arc::new(plugin)))
+        }
         Err(as_provider) => match RouterPlugin::load(&engine, &component, digest, origin).await {
             Ok(plugin) => Ok(Plugin::Router(Arc::new(plugin))),
             Err(as_router) => Err(format!(

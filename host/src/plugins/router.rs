@@ -7,6 +7,7 @@ use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, new_store};
 use super::version::VersionState;
+use super::wall_clock;
 
 use super::{v0_1_0, v0_2_0, v0_3_0};
 
@@ -219,7 +220,8 @@ impl RouterPlugin {
         candidates: &[PolicyCandidate],
     ) -> Result<Vec<usize>, PluginFault> {
         let _permit = self.state.admit(&self.name)?;
-        let order = match self.call_order(request, candidates).await {
+        let call = self.call_order(request, candidates);
+        let order = match wall_clock::bounded(self.state.limits.call_timeout, call).await {
             Ok(order) => order,
             Err(error) => {
                 self.state.record_fault();

@@ -12,6 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::fault::PluginFault;
 use super::sandbox::SandboxLimits;
+use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::BreakerConfig;
 
 /// Loaded plugin versions alive in the process (a version stays alive while a request holds it).
@@ -36,7 +37,7 @@ pub struct VersionState {
     pub(crate) limits: SandboxLimits,
     permits: Arc<Semaphore>,
     max_instances: usize,
-    breaker: Breaker,
+    breaker: CircuitBreaker,
     outcomes: Mutex<VecDeque<bool>>,
     calls: AtomicU64,
     faults: AtomicU64,
@@ -56,7 +57,7 @@ impl VersionState {
             max_instances: limits.max_instances,
             permits: Arc::new(Semaphore::new(limits.max_instances)),
             limits,
-            breaker: Breaker::new(breaker),
+            breaker: CircuitBreaker::new(*breaker),
             outcomes: Mutex::new(VecDeque::with_capacity(OUTCOME_WINDOW)),
             calls: AtomicU64::new(0),
             faults: AtomicU64::new(0),
@@ -65,7 +66,7 @@ impl VersionState {
 
     /// Admits one more instance, unless the breaker is open or the instance limit is reached.
     pub(crate) fn admit(&self, plugin: &str) -> Result<OwnedSemaphorePermit, PluginFault> {
-        if let Some(remaining) = self.breaker.open_for() {
+        if let Err(remaining) = self.breaker.admit() {
             return Err(PluginFault::contract(
                 plugin,
                 format!(
@@ -100,7 +101,9 @@ impl VersionState {
     pub(crate) fn record_fault(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.faults.fetch_add(1, Ordering::Relaxed);
-        self.breaker.failure();
+        if self.breaker.failure() {
+            tracing::error!(digest = %self.digest, origin = %self.origin, "plugin circuit opened");
+        }
     }
 
     /// Calls into this version that returned or faulted so far, and the faults among them.
@@ -134,120 +137,16 @@ impl VersionState {
 
     /// `closed`, `open` or `half-open`.
     pub fn health(&self) -> &'static str {
-        self.breaker.state()
+        match self.breaker.current() {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        }
     }
 }
 
 impl Drop for VersionState {
     fn drop(&mut self) {
         VERSIONS_ALIVE.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Stops calling a plugin that keeps faulting: after `failures` consecutive faults it is open for
-/// `cooldown`, then lets calls through again (half-open); the next fault reopens it, the next
-/// success closes it.
-#[derive(Debug)]
-struct Breaker {
-    threshold: u32,
-    cooldown: Duration,
-    consecutive: AtomicU32,
-    opened_at: Mutex<Option<Instant>>,
-}
-
-impl Breaker {
-    fn new(config: &BreakerConfig) -> Self {
-        Breaker {
-            threshold: config.failures.max(1),
-            cooldown: Duration::from_millis(config.cooldown_ms),
-            consecutive: AtomicU32::new(0),
-            opened_at: Mutex::new(None),
-        }
-    }
-
-    fn opened_at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.opened_at.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// How long the breaker stays open, when it is open.
-    fn open_for(&self) -> Option<Duration> {
-        self.remaining(*self.opened_at())
-    }
-
-    /// What is left of the cooldown of a breaker opened at `opened`.
-    fn remaining(&self, opened: Option<Instant>) -> Option<Duration> {
-        self.cooldown
-            .checked_sub(opened?.elapsed())
-            .filter(|d| !d.is_zero())
-    }
-
-    fn success(&self) {
-        self.consecutive.store(0, Ordering::Relaxed);
-        *self.opened_at() = None;
-    }
-
-    fn failure(&self) {
-        let count = self
-            .consecutive
-            .fetch_add(1, Ordering::Relaxed)
-            .saturating_add(1);
-        let mut opened = self.opened_at();
-        let half_open = opened.is_some() && self.remaining(*opened).is_none();
-        if count >= self.threshold || half_open {
-            if opened.is_none() || half_open {
-                tracing::error!(
-                    faults = count,
-                    cooldown_ms = self.cooldown.as_millis() as u64,
-                    "plugin circuit opened"
-                );
-            }
-            *opened = Some(Instant::now());
-        }
-    }
-
-    fn state(&self) -> &'static str {
-        let opened = *self.opened_at();
-        match opened {
-            None => "closed",
-            Some(_) if self.remaining(opened).is_some() => "open",
-            Some(_) => "half-open",
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_breaker_opens_after_consecutive_faults_and_closes_on_success() {
-        let breaker = Breaker::new(&BreakerConfig {
-            failures: 3,
-            cooldown_ms: 60_000,
-        });
-        breaker.failure();
-        breaker.failure();
-        assert_eq!(breaker.state(), "closed");
-        breaker.failure();
-        assert_eq!(breaker.state(), "open");
-        assert!(breaker.open_for().is_some());
-        breaker.success();
-        assert_eq!(breaker.state(), "closed");
-    }
-
-    #[test]
-    fn after_the_cooldown_the_breaker_is_half_open_and_one_fault_reopens_it() {
-        let breaker = Breaker::new(&BreakerConfig {
-            failures: 1,
-            cooldown_ms: 0,
-        });
-        breaker.failure();
-        assert_eq!(breaker.state(), "half-open");
-        assert!(
-            breaker.open_for().is_none(),
-            "calls go through when half-open"
-        );
-        breaker.failure();
-        assert_ne!(breaker.state(), "closed");
     }
 }

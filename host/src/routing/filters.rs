@@ -259,8 +259,7 @@ mod tests {
                 credential: None,
                 aws_credentials: None,
                 base_url: String::new(),
-                configured_hosts: None,
-                base_origin: None,
+                egress: Default::default(),
                 timeouts: TimeoutsConfig::default(),
                 data_collection: if collects {
                     DataCollection::Allow

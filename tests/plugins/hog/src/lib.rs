@@ -38,7 +38,7 @@ impl Provider for Hog {
         Descriptor {
             name: "test-hog".to_owned(),
             version: "0.1.0".to_owned(),
-            allowed_hosts: vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+            allowed_hosts: Vec::new(),
             capabilities: Capabilities {
                 streaming: true,
                 tools: false,

@@ -16,7 +16,7 @@ impl Provider for Panic {
         Descriptor {
             name: "test-panic".to_owned(),
             version: "0.1.0".to_owned(),
-            allowed_hosts: vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+            allowed_hosts: vec!["api.panic.example".to_owned()],
             capabilities: Capabilities {
                 streaming: true,
                 tools: false,
