@@ -444,7 +444,6 @@ impl PluginRegistry {
             );
             return Err(RegistryError::ReplayGate { plugin, refusal });
         }
-    },
         let replaces_builtin = (self.builtin_digests.get(&name))
             .is_some_and(|digest| *digest != plugin.state().digest);
         self.change(&name, |set| {
