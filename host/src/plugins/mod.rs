@@ -5,6 +5,7 @@ mod boundary;
 pub mod builtin;
 pub mod engine;
 pub mod fault;
+pub mod output;
 pub mod provider;
 pub mod registry;
 pub mod router;
