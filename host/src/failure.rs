@@ -97,6 +97,17 @@ impl Failure {
         }
     }
 
+    /// Whether the adapter version may have caused this, so that its canary judgement counts it:
+    /// faults, refused hosts and every error the upstream answered with (a request the adapter
+    /// mistranslated is refused upstream). A connection that failed, timed out or sent more
+    /// than the gateway accepts says nothing about the adapter.
+    pub fn may_blame_plugin(&self) -> bool {
+        match self {
+            Failure::Plugin(_) | Failure::HostNotAllowed { .. } | Failure::Provider { .. } => true,
+            Failure::Timeout { .. } | Failure::Transport { .. } => false,
+        }
+    }
+
     /// The error the client sees when this was the last attempt.
     pub fn to_api_error(&self) -> ApiError {
         match self {

@@ -1,6 +1,7 @@
 //! The request path after validation: plan the candidate endpoints (catalog + routing policy),
 //! then try them in order until one answers, failing over on retryable errors.
 
+mod attempt;
 mod complete;
 mod framing;
 pub mod generation;
@@ -85,12 +86,7 @@ impl Gateway {
             let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let result = if call.stream {
-                stream::attempt(self, &call, &candidate, shown).await
-            } else {
-                complete::attempt(self, &call, &candidate, shown).await
-            };
-            let failure = match result {
+            let failure = match attempt::attempt(self, &call, &candidate, shown).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
