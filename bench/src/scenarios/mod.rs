@@ -3,6 +3,7 @@
 pub mod latency;
 pub mod memory;
 pub mod plugin_costs;
+pub mod profile;
 pub mod streaming;
 pub mod throughput;
 
@@ -39,6 +40,8 @@ pub struct Plan {
     pub plugin_iterations: usize,
     /// Compilations of a component.
     pub compiles: usize,
+    /// Length of the CPU profile under load (section 7).
+    pub profile: Duration,
 }
 
 impl Plan {
@@ -59,6 +62,7 @@ impl Plan {
             soak_rates: (500.0, 50.0),
             plugin_iterations: 200,
             compiles: 2,
+            profile: Duration::from_secs(2),
         }
     }
 
@@ -79,6 +83,7 @@ impl Plan {
             soak_rates: (1_000.0, 100.0),
             plugin_iterations: 2_000,
             compiles: 5,
+            profile: Duration::from_secs(8),
         }
     }
 }
