@@ -115,7 +115,13 @@ async fn profile(duration: Duration, connections: usize) -> anyhow::Result<()> {
     let pid = gateway.contender.process.pid();
     // Warm up: the first requests compile nothing but fill pools and caches.
     let payload = load::Payload::chat(contenders::models::PLAIN, false);
-    load::closed_loop(&gateway.contender.target, &payload, connections, Duration::from_secs(1)).await?;
+    load::closed_loop(
+        &gateway.contender.target,
+        &payload,
+        connections,
+        Duration::from_secs(1),
+    )
+    .await?;
     let profile =
         scenarios::profile::run(&gateway.contender.target, pid, connections, duration, &work)
             .await?;

@@ -29,7 +29,15 @@ pub async fn run(
     let data = work.join("gateway.perf");
     let seconds = duration.as_secs().max(1).to_string();
     let recorder = tokio::process::Command::new("perf")
-        .args(["record", "-F", FREQUENCY, "-g", "-p", &pid.to_string(), "-o"])
+        .args([
+            "record",
+            "-F",
+            FREQUENCY,
+            "-g",
+            "-p",
+            &pid.to_string(),
+            "-o",
+        ])
         .arg(&data)
         .args(["--", "sleep", &seconds])
         .stdout(std::process::Stdio::null())
@@ -76,7 +84,16 @@ pub async fn run(
 /// `perf report` of `data` sorted by `key` (`dso` or `sym`), as shares of all samples.
 fn report(data: &Path, key: &str) -> anyhow::Result<Vec<Share>> {
     let output = std::process::Command::new("perf")
-        .args(["report", "--stdio", "--no-children", "-g", "none", "--sort", key, "-i"])
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "-g",
+            "none",
+            "--sort",
+            key,
+            "-i",
+        ])
         .arg(data)
         .output()
         .context("cannot run perf report")?;
