@@ -36,6 +36,11 @@ pub fn parse<D: Dialect>(response: &HttpResponse) -> Result<ParsedResponse, Plug
             return Err(shape("a choice has no `message` object"));
         };
         normalize_message(message);
+        // The one shape error upstreams make that normalisation leaves: the host would refuse
+        // it as the adapter's fault, but it is the upstream's.
+        if !matches!(message.get("content"), Some(Value::String(_) | Value::Null)) {
+            return Err(shape("a message's `content` is not text"));
+        }
         let choice_finish = normalize::finish(choice);
         if finish.is_none() {
             finish = choice_finish;
