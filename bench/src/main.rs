@@ -53,6 +53,16 @@ enum Command {
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
         out: PathBuf,
     },
+    /// Record a CPU profile of the gateway under the closed-loop load and print where its CPU
+    /// goes (the kernel's share, each binary's, the top symbols). Needs `perf`.
+    Profile {
+        /// Seconds to record.
+        #[arg(long, default_value_t = 8)]
+        secs: u64,
+        /// Connections of the load.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
     /// Serve the mock upstream (used by `run`).
     #[command(hide = true)]
     Mock {
@@ -78,6 +88,9 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Mock { listen } => runtime.block_on(mock::serve(listen)),
         Command::Proxy { listen, upstream } => runtime.block_on(proxy::serve(listen, upstream)),
+        Command::Profile { secs, connections } => {
+            runtime.block_on(profile(Duration::from_secs(secs), connections))
+        }
         Command::Run {
             quick,
             no_peers,
@@ -91,6 +104,32 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(run(plan, quick, !quick && !no_peers, &out))
         }
     }
+}
+
+/// Starts the mock and the gateway, profiles the gateway under load and prints section 7.
+async fn profile(duration: Duration, connections: usize) -> anyhow::Result<()> {
+    let work = std::env::temp_dir().join(format!("switchyard-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let mock = local::start_mock(&work).await?;
+    let gateway = gateway::start(mock.target.addr, &work).await?;
+    let pid = gateway.contender.process.pid();
+    // Warm up: the first requests compile nothing but fill pools and caches.
+    let payload = load::Payload::chat(contenders::models::PLAIN, false);
+    load::closed_loop(
+        &gateway.contender.target,
+        &payload,
+        connections,
+        Duration::from_secs(1),
+    )
+    .await?;
+    let profile =
+        scenarios::profile::run(&gateway.contender.target, pid, connections, duration, &work)
+            .await?;
+    print!("{}", report::profile_section(&profile));
+    drop(gateway);
+    drop(mock);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
 }
 
 /// Prints a progress line to stderr.
@@ -236,6 +275,19 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     {
         Ok(soak) => results.memory.soak = soak,
         Err(error) => results.failures.push(format!("soak: {error:#}")),
+    }
+    step(started, "5/6 CPU profile of the gateway under load");
+    match scenarios::profile::run(
+        &gateway.contender.target,
+        gateway_pid,
+        plan.connections,
+        plan.profile,
+        &work,
+    )
+    .await
+    {
+        Ok(profile) => results.profile = Some(profile),
+        Err(error) => results.failures.push(format!("profile: {error:#}")),
     }
     drop(gateway);
     drop(proxy);

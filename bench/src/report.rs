@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::results::{Dist, RateRow, Results};
+use crate::results::{Dist, Profile, RateRow, Results};
 
 /// Writes `latest.json` and `latest.md` into `out`.
 pub fn write(results: &Results, out: &Path) -> anyhow::Result<()> {
@@ -247,12 +247,31 @@ pub fn markdown(results: &Results) -> String {
         &results.keys_on,
         results.throughput.connections,
     ));
+    if let Some(profile) = &results.profile {
+        md.push_str(&profile_section(profile));
+    }
 
     if !results.failures.is_empty() {
         md.push_str("\n## What failed\n\n");
         for failure in &results.failures {
             let _ = writeln!(md, "- {}", short(failure));
         }
+    }
+    md
+}
+
+/// Section 7: the gateway's CPU profile.
+pub fn profile_section(profile: &Profile) -> String {
+    let mut md = format!(
+        "\n## 7. Where the gateway's CPU goes ({} connections, {:.0} s, {:.0} RPS while recording)\n\nKernel share of gateway CPU: **{:.1} %**. Recorded with `{}`.\n\n| binary | % |\n|---|---|\n",
+        profile.connections, profile.duration_s, profile.rps, profile.kernel_share, profile.command
+    );
+    for share in profile.by_binary.iter().take(8) {
+        let _ = writeln!(md, "| {} | {:.1} |", share.name, share.percent);
+    }
+    md.push_str("\n| symbol (self time) | % |\n|---|---|\n");
+    for share in &profile.top_symbols {
+        let _ = writeln!(md, "| `{}` | {:.1} |", share.name, share.percent);
     }
     md
 }

@@ -55,6 +55,8 @@ pub struct Results {
     pub keys_on: Vec<crate::scenarios::keys_on::KeysOnRow>,
     /// Section 6: plugin costs.
     pub plugins: Plugins,
+    /// Section 7: the gateway's CPU profile under load (absent when `perf` could not run).
+    pub profile: Option<Profile>,
     /// The targets against this run.
     pub targets: Vec<TargetRow>,
     /// Steps that failed, with the reason; the rest of the run went on.
@@ -273,4 +275,32 @@ pub struct TargetRow {
     pub ratio: Option<f64>,
     /// Met, missed, or unknown (none).
     pub met: Option<bool>,
+}
+
+/// Where the gateway's CPU went under the closed-loop load.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Profile {
+    /// Connections of the load.
+    pub connections: usize,
+    /// Length of the recording, seconds.
+    pub duration_s: f64,
+    /// Requests per second served while recording.
+    pub rps: f64,
+    /// Share of the gateway's samples in the kernel, %.
+    pub kernel_share: f64,
+    /// Share of each binary (`[kernel.kallsyms]`, `switchyard`, `[JIT] tid …`, libc), %.
+    pub by_binary: Vec<Share>,
+    /// The symbols with the most samples (self time), %.
+    pub top_symbols: Vec<Share>,
+    /// How it was recorded.
+    pub command: String,
+}
+
+/// One line of a profile.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Share {
+    /// Binary or symbol.
+    pub name: String,
+    /// Share of all samples, %.
+    pub percent: f64,
 }

@@ -111,6 +111,19 @@ impl Failure {
         }
     }
 
+    /// Whether the adapter version may have caused this, so that its canary judgement counts it:
+    /// faults, refused hosts and every error the upstream answered with (a request the adapter
+    /// mistranslated is refused upstream), except refusals of the request itself (invalid, too
+    /// long, filtered: see [`Failure::caused_by_request`]). A connection that failed, timed out or sent more
+    /// than the gateway accepts says nothing about the adapter.
+    pub fn may_blame_plugin(&self) -> bool {
+        match self {
+            Failure::Provider { .. } => !self.caused_by_request(),
+            Failure::Plugin(_) | Failure::HostNotAllowed { .. } => true,
+            Failure::Timeout { .. } | Failure::Transport { .. } => false,
+        }
+    }
+
     /// The error the client sees when this was the last attempt.
     pub fn to_api_error(&self) -> ApiError {
         match self {

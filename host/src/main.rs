@@ -1,5 +1,7 @@
 //! The `switchyard` command line.
 
+mod logging;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -145,7 +147,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             demo,
         } => {
-            init_tracing();
+            let _log_flush = logging::init();
             let mut config = Config::load(config.as_deref())?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
@@ -295,13 +297,4 @@ fn print_answer(
     let answer = runtime.block_on(call)?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -4,6 +4,7 @@ pub mod keys_on;
 pub mod latency;
 pub mod memory;
 pub mod plugin_costs;
+pub mod profile;
 pub mod streaming;
 pub mod throughput;
 
@@ -40,6 +41,8 @@ pub struct Plan {
     pub plugin_iterations: usize,
     /// Compilations of a component.
     pub compiles: usize,
+    /// Length of the CPU profile under load (section 7).
+    pub profile: Duration,
 }
 
 impl Plan {
@@ -60,6 +63,7 @@ impl Plan {
             soak_rates: (500.0, 50.0),
             plugin_iterations: 200,
             compiles: 2,
+            profile: Duration::from_secs(2),
         }
     }
 
@@ -80,6 +84,7 @@ impl Plan {
             soak_rates: (1_000.0, 100.0),
             plugin_iterations: 2_000,
             compiles: 5,
+            profile: Duration::from_secs(8),
         }
     }
 }

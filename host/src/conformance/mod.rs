@@ -84,7 +84,9 @@ async fn replay(
             Ok(
                 match instance.parse_response(200, json(), body.clone()).await? {
                     Ok(parsed) => checks::completion(&ParsedBody {
-                        body: parsed.body,
+                        // The host's boundary already parsed it; the kit checks the bytes a
+                        // client would receive.
+                        body: serde_json::to_vec(&parsed.body).unwrap_or_default(),
                         usage: parsed.usage.as_ref().map(counts),
                         finish: parsed.finish.as_ref().map(finish),
                     }),
@@ -144,7 +146,9 @@ async fn decode(
             Ok(output) => {
                 let produced = !output.chunks.is_empty() || output.finish.is_some();
                 decoded.output_after_done |= decoded.done && produced;
-                decoded.chunks.extend(output.chunks);
+                decoded.chunks.extend(
+                    (output.chunks.iter()).map(|chunk| serde_json::to_vec(chunk).unwrap_or_default()),
+                );
                 decoded.usage = output.usage.as_ref().map(counts).or(decoded.usage);
                 decoded.finishes.extend(output.finish.as_ref().map(finish));
                 decoded.done |= output.done;

@@ -1,42 +1,26 @@
-//! One non-streamed attempt: build, send, read, translate, price.
+//! The non-streamed body of an attempt (see [`attempt`](super::attempt)): read the whole
+//! answer, translate, price, settle.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
-use tokio::time::Instant;
+use serde_json::Value;
 
+use super::attempt::{Exchange, exchange, header_pairs, provider_failure, with_headers};
 use super::generation::{COMPLETION, Generation};
 use super::{ChatCall, Gateway};
 use crate::accounting::tab::Charge;
 use crate::failure::Failure;
 use crate::metrics::requests::Observer;
-use crate::plugins::{PluginFault, ProviderPlugin};
+use crate::plugins::ProviderPlugin;
 use crate::pricing::estimate::{estimated_usage, generated_bytes, tokens_of_bytes};
 use crate::pricing::{cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
 
-/// Tries `endpoint` once without streaming, and records the outcome against the adapter version.
-pub(super) async fn attempt(
-    gateway: &Gateway,
-    call: &ChatCall,
-    candidate: &Candidate,
-    routing: Option<&RoutingTrace>,
-) -> Result<Response, Failure> {
-    let plugin = gateway.adapter(&candidate.endpoint.provider)?;
-    let result = run(gateway, call, candidate, routing, &plugin).await;
-    if !result.as_ref().is_err_and(Failure::caused_by_request) {
-        gateway
-            .plugins
-            .record_outcome(plugin.name(), plugin.state(), result.is_ok());
-    }
-    result
-}
-
-async fn run(
+/// The non-streamed body of an attempt: reads the whole answer, translates, prices, settles.
+pub(super) async fn run(
     gateway: &Gateway,
     call: &ChatCall,
     candidate: &Candidate,
@@ -46,40 +30,25 @@ async fn run(
     let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
     let _in_flight = endpoint.stats.start();
-    let started = Instant::now();
-    let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
-    let provider_failure = |error| Failure::Provider {
-        provider: provider.name.clone(),
-        error,
-    };
-
-    let mut instance = plugin.instantiate().await?;
-    let request = instance
-        .build_request(&call.body, &endpoint.settings, false)
-        .await?
-        .map_err(provider_failure)?;
-    let mut response = gateway
-        .upstream
-        .send(provider, plugin, request, deadline)
-        .await?;
-    let first_byte = started.elapsed();
+    let Exchange {
+        mut instance,
+        mut response,
+        started,
+        deadline,
+        head: first_byte,
+    } = exchange(gateway, call, endpoint, plugin, false).await?;
     let status = response.status().as_u16();
     let headers = header_pairs(response.headers());
     let body = gateway
         .upstream
         .read_body(provider, &mut response, deadline)
         .await?;
-    if !(200..300).contains(&status) {
-        return Err(provider_failure(
-            instance.parse_error(status, headers, body).await?,
-        ));
-    }
     let parsed = instance
         .parse_response(status, headers, body)
         .await?
-        .map_err(provider_failure)?;
+        .map_err(|error| provider_failure(endpoint, error))?;
 
-    let mut object = plugin_object(plugin.name(), &parsed.body, "parse-response's body")?;
+    let mut object = parsed.body;
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
     let usage_estimated = parsed.usage.is_none();
@@ -125,53 +94,4 @@ async fn run(
         &generation,
         plugin,
     ))
-}
-
-/// Response headers as name/value pairs for the adapter.
-pub(super) fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-        })
-        .collect()
-}
-
-/// Adds `X-Generation-Id`, and `X-Switchyard-Adapter` naming the adapter version that served
-/// (`name@version+digest`), so every response is attributable to exactly one plugin version.
-pub(super) fn with_headers(
-    mut response: Response,
-    generation: &Generation,
-    plugin: &ProviderPlugin,
-) -> Response {
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&generation.id) {
-        headers.insert("x-generation-id", value);
-    }
-    let state = plugin.state();
-    let adapter = format!(
-        "{}@{}+{}",
-        plugin.name(),
-        plugin.descriptor().version,
-        state.digest.get(..12).unwrap_or(&state.digest)
-    );
-    if let Ok(value) = HeaderValue::from_str(&adapter) {
-        headers.insert("x-switchyard-adapter", value);
-    }
-    response
-}
-
-/// Parses a JSON object produced by a plugin.
-pub(super) fn plugin_object(
-    plugin: &str,
-    bytes: &[u8],
-    what: &str,
-) -> Result<Map<String, Value>, PluginFault> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(object)) => Ok(object),
-        _ => Err(PluginFault::contract(
-            plugin,
-            format!("{what} is not a JSON object"),
-        )),
-    }
 }

@@ -1,6 +1,7 @@
 //! The request path after validation: plan the candidate endpoints (catalog + routing policy),
 //! then try them in order until one answers, failing over on retryable errors.
 
+mod attempt;
 mod complete;
 mod framing;
 pub mod generation;
@@ -97,11 +98,7 @@ impl Gateway {
             let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let result = if call.stream {
-                stream::attempt(self, &call, &candidate, shown).await
-            } else {
-                complete::attempt(self, &call, &candidate, shown).await
-            };
+            let result = attempt::attempt(self, &call, &candidate, shown).await;
             let outcome = result.as_ref().map_or_else(Failure::kind, |_| "success");
             metrics::requests::attempt(&candidate.model.id, provider, outcome);
             let failure = match result {

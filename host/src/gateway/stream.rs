@@ -1,6 +1,7 @@
-//! One streamed attempt. The upstream stream is decoded until its first chunk before anything
-//! is sent to the client, so an error up to then still fails over; after that a background pump
-//! relays chunks, and a failure ends the stream with an error chunk (`finish_reason: "error"`).
+//! The streamed body of an attempt (see [`attempt`](super::attempt)). The upstream stream is
+//! decoded until its first chunk before anything is sent to the client, so an error up to then
+//! still fails over; after that a background pump relays chunks, and a failure ends the stream
+//! with an error chunk (`finish_reason: "error"`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::complete::{header_pairs, plugin_object, with_headers};
+use super::attempt::{Exchange, exchange, provider_failure, record_outcome, with_headers};
 use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
@@ -24,6 +25,7 @@ use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
 use crate::failure::Failure;
 use crate::metrics::requests::Observer;
+use crate::plugins::output::CheckedObject;
 use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{cost, image_count, usage_json};
@@ -33,28 +35,9 @@ use crate::routing::trace::RoutingTrace;
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;
 
-/// Tries `endpoint` once with streaming; on success the stream keeps running in a task.
-pub(super) async fn attempt(
-    gateway: &Gateway,
-    call: &ChatCall,
-    candidate: &Candidate,
-    routing: Option<&RoutingTrace>,
-) -> Result<Response, Failure> {
-    let plugin = gateway.adapter(&candidate.endpoint.provider)?;
-    let result = run(gateway, call, candidate, routing, &plugin).await;
-    if result
-        .as_ref()
-        .is_err_and(|failure| !failure.caused_by_request())
-    {
-        // A committed stream records its outcome when it ends.
-        gateway
-            .plugins
-            .record_outcome(plugin.name(), plugin.state(), false);
-    }
-    result
-}
-
-async fn run(
+/// The streamed body of an attempt: decodes until the first chunk, then commits the stream to
+/// a background pump.
+pub(super) async fn run(
     gateway: &Gateway,
     call: &ChatCall,
     candidate: &Candidate,
@@ -64,30 +47,13 @@ async fn run(
     let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
     let in_flight = endpoint.stats.start();
-    let started = Instant::now();
-    let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
-
-    let mut instance = plugin.instantiate().await?;
-    let request = instance
-        .build_request(&call.body, &endpoint.settings, true)
-        .await?
-        .map_err(|error| provider_failure(endpoint, error))?;
-    let mut response = gateway
-        .upstream
-        .send(provider, plugin, request, deadline)
-        .await?;
-    let status = response.status().as_u16();
-    if !(200..300).contains(&status) {
-        let headers = header_pairs(response.headers());
-        let body = gateway
-            .upstream
-            .read_body(provider, &mut response, deadline)
-            .await?;
-        return Err(provider_failure(
-            endpoint,
-            instance.parse_error(status, headers, body).await?,
-        ));
-    }
+    let Exchange {
+        mut instance,
+        mut response,
+        started,
+        deadline,
+        ..
+    } = exchange(gateway, call, endpoint, plugin, true).await?;
     instance.start_stream(&endpoint.settings).await?;
     let content_type = response.headers().get(header::CONTENT_TYPE);
     let framing = Framing::for_content_type(content_type.and_then(|v| v.to_str().ok()));
@@ -162,24 +128,17 @@ async fn run(
     Ok(with_headers(response, &generation, plugin))
 }
 
-fn provider_failure(endpoint: &Endpoint, error: ProviderError) -> Failure {
-    Failure::Provider {
-        provider: endpoint.provider.name.clone(),
-        error,
-    }
-}
-
 /// The adapter's decoder and what it has produced so far.
 struct Decoding {
     instance: ProviderInstance,
     endpoint: Arc<Endpoint>,
     framing: Framing,
     /// Decoded chunks ready to send.
-    pending: Vec<Vec<u8>>,
+    pending: Vec<CheckedObject>,
     /// Chunks from the finish reason on, held back until the terminal event confirms the stream
     /// is complete: a client must never see `stop` on a stream that was cut.
-    held: Vec<Vec<u8>>,
-    /// Their size, capped at [`MAX_HELD_BYTES`].
+    held: Vec<CheckedObject>,
+    /// The size of the upstream events behind them, capped at [`MAX_HELD_BYTES`].
     held_bytes: usize,
     usage: Option<Usage>,
     finish: Option<Finish>,
@@ -232,6 +191,7 @@ impl Decoding {
         if self.done {
             return Ok(()); // anything after the terminal event is ignored
         }
+        let event_bytes = event.data.len();
         let output = self
             .instance
             .decode(event)
@@ -244,7 +204,8 @@ impl Decoding {
             self.pending.append(&mut self.held);
             self.pending.extend(output.chunks);
         } else if self.finish.is_some() {
-            self.held_bytes += output.chunks.iter().map(Vec::len).sum::<usize>();
+            // The upstream events behind held chunks bound what they hold.
+            self.held_bytes += event_bytes;
             if self.held_bytes > MAX_HELD_BYTES {
                 let message = format!("over {MAX_HELD_BYTES} bytes after the finish reason");
                 return Err(provider_failure(
@@ -306,10 +267,10 @@ impl Pump {
         let usage = self.decoding.usage;
         let provider = &self.endpoint.provider.name;
         let plugin = self.decoding.instance.plugin().clone();
-        let ok = matches!(ending, Ending::Done);
-        if !matches!(ending, Ending::ClientGone) {
-            self.plugins
-                .record_outcome(plugin.name(), plugin.state(), ok);
+        match &ending {
+            Ending::Done => record_outcome(&self.plugins, &plugin, None),
+            Ending::Failed(failure) => record_outcome(&self.plugins, &plugin, Some(failure)),
+            Ending::ClientGone => {}
         }
         match ending {
             Ending::Done => {
@@ -400,16 +361,8 @@ impl Pump {
 
     /// Sends chunks stamped with the generation's fields, optionally without finish reasons.
     /// Returns how the stream ends if it cannot go on.
-    async fn flush(&mut self, chunks: Vec<Vec<u8>>, strip_finish: bool) -> Option<Ending> {
-        for chunk in chunks {
-            let mut object = match plugin_object(
-                self.decoding.instance.plugin().name(),
-                &chunk,
-                "a stream chunk",
-            ) {
-                Ok(object) => object,
-                Err(fault) => return Some(Ending::Failed(fault.into())),
-            };
+    async fn flush(&mut self, chunks: Vec<CheckedObject>, strip_finish: bool) -> Option<Ending> {
+        for mut object in chunks {
             self.generation.stamp(&mut object, CHUNK);
             if strip_finish {
                 strip_finish_reasons(&mut object);

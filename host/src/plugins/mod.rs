@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod engine;
 pub mod fault;
 pub mod gate;
+pub mod output;
 pub mod provider;
 pub mod registry;
 pub mod router;

@@ -10,11 +10,9 @@ use wasmtime::component::{Component, ResourceAny};
 
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
+use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
 use super::sandbox::{SandboxState, arm_deadline, new_store};
-use super::types::{
-    EndpointSettings, ParsedResponse, ProviderDescriptor, ProviderError, StreamOutput,
-    UpstreamRequest,
-};
+use super::types::{EndpointSettings, ProviderDescriptor, ProviderError, UpstreamRequest};
 use super::version::VersionState;
 use super::wall_clock;
 use super::{v0_1_0, v0_2_0, v0_3_0};
@@ -274,13 +272,14 @@ impl ProviderInstance {
         self.after_call(result, request.len())
     }
 
-    /// Translates a successful non-streaming response.
+    /// Translates a successful non-streaming response. A completion that is not a canonical
+    /// `chat.completion` is a fault of the plugin.
     pub async fn parse_response(
         &mut self,
         status: u16,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
-    ) -> Result<Result<ParsedResponse, ProviderError>, PluginFault> {
+    ) -> Result<Result<CheckedResponse, ProviderError>, PluginFault> {
         let deadline = self.before_call()?;
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
@@ -292,7 +291,7 @@ impl ProviderInstance {
                     .map_err(v::error_from_wit)))
         })
         .await;
-        self.after_call(result, 0)
+        self.after_call(checked(result, check_response), 0)
     }
 
     /// Classifies an unsuccessful response.
@@ -333,7 +332,7 @@ impl ProviderInstance {
     pub async fn decode(
         &mut self,
         event: switchyard_sdk::sse::Event,
-    ) -> Result<Result<StreamOutput, ProviderError>, PluginFault> {
+    ) -> Result<Result<CheckedStreamOutput, ProviderError>, PluginFault> {
         let Some(decoder) = self.decoder else {
             return Err(PluginFault::contract(
                 self.plugin.name(),
@@ -352,6 +351,18 @@ impl ProviderInstance {
                     .map_err(v::error_from_wit)))
         })
         .await;
-        self.after_call(result, 0)
+        self.after_call(checked(result, check_stream_output), 0)
+    }
+}
+
+/// Applies the host's check to a call's successful output: a malformed output becomes an error
+/// of the call, so it poisons the instance and counts against the plugin version like a trap.
+fn checked<T, U>(
+    result: wasmtime::Result<Result<T, ProviderError>>,
+    check: impl FnOnce(T) -> Result<U, String>,
+) -> wasmtime::Result<Result<U, ProviderError>> {
+    match result? {
+        Ok(output) => check(output).map(Ok).map_err(wasmtime::Error::msg),
+        Err(error) => Ok(Err(error)),
     }
 }

@@ -20,7 +20,7 @@ pub fn build(
         stream,
         options.include_usage,
         options.max_tokens_field.as_deref(),
-    )?;
+    );
     json_post(
         deployment_url(endpoint, &options.api_version),
         &body,

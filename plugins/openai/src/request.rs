@@ -20,7 +20,7 @@ pub fn build(
         stream,
         options.include_usage,
         options.max_tokens_field.as_deref(),
-    )?;
+    );
     json_post(
         join_url(&endpoint.base_url, &options.path),
         &body,

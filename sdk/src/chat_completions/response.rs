@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 
 use super::{Dialect, normalize};
 
+/// Room for the fields normalisation adds (`index`, `role`, finish reasons...).
+const SERIALISE_SLACK: usize = 4096;
+
 /// Parses a 2xx response: an `error` object becomes the mapped error, anything that is not a
 /// `chat.completion` (HTML, truncated JSON, another API's shape) is
 /// [`PluginError::UpstreamUnavailable`]. The body comes back without `usage`, which is returned
@@ -33,17 +36,23 @@ pub fn parse<D: Dialect>(response: &HttpResponse) -> Result<ParsedResponse, Plug
             return Err(shape("a choice has no `message` object"));
         };
         normalize_message(message);
+        // The one shape error upstreams make that normalisation leaves: the host would refuse
+        // it as the adapter's fault, but it is the upstream's.
+        if !matches!(message.get("content"), Some(Value::String(_) | Value::Null)) {
+            return Err(shape("a message's `content` is not text"));
+        }
         let choice_finish = normalize::finish(choice);
         if finish.is_none() {
             finish = choice_finish;
         }
     }
     normalize::envelope(&mut body, "chat.completion");
-    let bytes = serde_json::to_vec(&body)
+    // The host checks the completion's shape; the guest only writes it. Sized like the upstream
+    // body so that a large answer (a base64 image) is written without doubling reallocations,
+    // which would not fit the plugin's memory next to the upstream body and the parsed tree.
+    let mut bytes = Vec::with_capacity(response.body.len().saturating_add(SERIALISE_SLACK));
+    serde_json::to_writer(&mut bytes, &body)
         .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))?;
-    // The typed check guarantees the host a well-formed canonical completion.
-    serde_json::from_slice::<ChatCompletion>(&bytes)
-        .map_err(|e| shape(&format!("not a chat completion: {e}")))?;
     Ok(ParsedResponse {
         body: bytes,
         usage,
