@@ -1,8 +1,8 @@
 //! The Switchyard plugin SDK.
 //!
 //! A Switchyard plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
-//! package `switchyard:plugin@0.3.0` (the `wit/` folder of the Switchyard repository; the gateway
-//! still loads plugins built against the frozen `wit/v0.1.0` and `wit/v0.2.0`). This crate
+//! package `switchyard:plugin@0.4.0` (the `wit/` folder of the Switchyard repository; the gateway
+//! still loads plugins built against the frozen `wit/v0.1.0` to `wit/v0.3.0`). This crate
 //! hides the generated bindings behind two traits and two macros, so a plugin is one `impl`
 //! block:
 //!
@@ -19,6 +19,8 @@
 // The generated bindings name this crate by its public path, from inside and outside alike.
 extern crate self as switchyard_sdk;
 
+#[cfg(feature = "provider")]
+pub mod embeddings;
 pub mod eventstream;
 pub mod openai;
 pub mod sse;

@@ -21,7 +21,7 @@ use std::marker::PhantomData;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "switchyard:plugin/router@0.3.0",
+        world: "switchyard:plugin/router@0.4.0",
         pub_export_macro: true,
         export_macro_name: "__export_router_world",
         default_bindings_module: "::switchyard_sdk::router::bindings",

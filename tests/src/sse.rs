@@ -28,7 +28,7 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
         .map(|line| match format {
-            Format::OpenAi => Event {
+            Format::OpenAi | Format::OpenAiEmbeddings => Event {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },

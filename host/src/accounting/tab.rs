@@ -99,16 +99,31 @@ impl Tab {
         candidates: impl Iterator<Item = (&'a Model, &'a Endpoint)>,
         fee_percent: Decimal,
     ) -> Result<(), ApiError> {
+        // A token is at least one byte of the body.
+        let prompt_tokens = call.body.len() as u64;
+        let images = image_count(&call.request);
+        let output_limit = call.request.output_token_limit();
+        self.reserve_tokens(prompt_tokens, output_limit, images, candidates, fee_percent)
+            .await
+    }
+
+    /// Holds the most a request of `prompt_tokens`, at most `output_limit` output tokens (else
+    /// the endpoint's or model's limit) and `images` can cost on any of `candidates`.
+    pub async fn reserve_tokens<'a>(
+        &self,
+        prompt_tokens: u64,
+        output_limit: Option<u64>,
+        images: u64,
+        candidates: impl Iterator<Item = (&'a Model, &'a Endpoint)>,
+        fee_percent: Decimal,
+    ) -> Result<(), ApiError> {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let images = image_count(&call.request);
-        // A token is at least one byte of the body.
-        let prompt_tokens = call.body.len() as u64;
         let worst = candidates
             .map(|(model, endpoint)| {
                 let output = [
-                    call.request.output_token_limit(),
+                    output_limit,
                     endpoint.max_output_tokens,
                     model.context_length,
                 ]

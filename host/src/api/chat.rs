@@ -22,16 +22,9 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let tab = match &state.accounting {
-        Some(accounting) => match accounting.admit(&headers).await {
-            Ok(tab) => tab,
-            Err(error) => return error.into_response(),
-        },
-        None => Tab::default(),
-    };
-    let bytes = match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(error) => return body_error(&error, state.max_body_bytes).into_response(),
+    let (tab, bytes) = match admit_and_read(&state, &headers, body).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
     let mut call = match validate(bytes) {
         Ok(call) => ChatCall { tab, ..call },
@@ -44,8 +37,28 @@ pub async fn chat_completions(
     }
 }
 
+/// Admits the caller (its key's tab when accounting is on) and reads the body within the size
+/// limit; the error answer otherwise.
+pub(super) async fn admit_and_read(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Tab, Bytes), Response> {
+    let tab = match &state.accounting {
+        Some(accounting) => accounting
+            .admit(headers)
+            .await
+            .map_err(IntoResponse::into_response)?,
+        None => Tab::default(),
+    };
+    let bytes = axum::body::to_bytes(body, state.max_body_bytes)
+        .await
+        .map_err(|error| body_error(&error, state.max_body_bytes).into_response())?;
+    Ok((tab, bytes))
+}
+
 /// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.
-fn wants_routing_trace(headers: &HeaderMap) -> bool {
+pub(super) fn wants_routing_trace(headers: &HeaderMap) -> bool {
     let has = |name: &str, wanted: &str| {
         headers.get_all(name).iter().any(|value| {
             value.to_str().is_ok_and(|value| {

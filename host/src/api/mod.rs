@@ -3,10 +3,12 @@
 pub mod admin;
 pub mod admin_keys;
 pub mod chat;
+pub mod embeddings;
 pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod models;
+pub mod responses;
 pub mod usage;
 
 use std::sync::Arc;
@@ -45,6 +47,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/chat/completions",
             post(chat::chat_completions).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/responses",
+            post(responses::create_response).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/responses",
+            post(responses::create_response).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/embeddings",
+            post(embeddings::create_embeddings).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/embeddings",
+            post(embeddings::create_embeddings).fallback(method_not_allowed),
         )
         .route(
             "/v1/models",

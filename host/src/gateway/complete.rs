@@ -78,6 +78,7 @@ async fn run(
     let mut object = plugin_object(plugin.name(), &parsed.body, "parse-response's body")?;
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
+    super::strict::completion(&mut object);
     let usage = parsed.usage.unwrap_or_else(|| {
         tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is priced at zero");
         Default::default()

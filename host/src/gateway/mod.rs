@@ -2,9 +2,11 @@
 //! then try them in order until one answers, failing over on retryable errors.
 
 mod complete;
+pub mod embeddings;
 mod framing;
 pub mod generation;
 mod stream;
+mod strict;
 pub mod upstream;
 
 use std::sync::Arc;

@@ -394,6 +394,7 @@ impl Pump {
                 Err(fault) => return Some(Ending::Failed(fault.into())),
             };
             self.generation.stamp(&mut object, CHUNK);
+            super::strict::chunk(&mut object);
             if strip_finish {
                 strip_finish_reasons(&mut object);
             }

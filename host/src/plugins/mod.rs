@@ -13,6 +13,7 @@ pub mod types;
 mod v0_1_0;
 mod v0_2_0;
 mod v0_3_0;
+mod v0_4_0;
 pub mod version;
 pub mod watcher;
 
