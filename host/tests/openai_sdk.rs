@@ -63,15 +63,18 @@ fn config(mock: &MockUpstream) -> String {
     config
 }
 
-fn run_python(python: &str, script: &str, args: &[&str]) {
+/// Runs a check script; the mock upstream serves from this test's runtime meanwhile.
+async fn run_python(python: &str, script: &str, args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/python")
         .join(script);
-    let output = std::process::Command::new(python)
+    let output = tokio::process::Command::new(python)
         .arg(&script)
         .args(args)
         .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
+        .kill_on_drop(true)
         .output()
+        .await
         .expect("run python");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -103,7 +106,8 @@ async fn the_official_python_sdk_validates_every_answer_strictly() {
             "embeddings",
             "chat_non_standard_enums",
         ],
-    );
+    )
+    .await;
 
     // What reached the upstreams: the Responses requests as chat requests.
     let requests = mock.requests();
@@ -157,7 +161,8 @@ async fn an_openai_agents_one_tool_agent_runs_on_the_responses_endpoint() {
         &python,
         "agents_check.py",
         &[&format!("{}/v1", gateway.url)],
-    );
+    )
+    .await;
     let turns = mock
         .requests()
         .iter()

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `POST /{scenario}/v1/chat/completions` | OpenAI (also Mistral, Groq...) | `"stream": true` |
 //! | `POST /{scenario}/v1/openai/deployments/{d}/chat/completions?api-version=...` | OpenAI (Azure) | `"stream": true` |
+//! | `POST /{scenario}/v1/responses` | OpenAI Responses API (`event:` named SSE; the terminal event is `response.completed`, `.incomplete` or `.failed`) | `"stream": true` |
 //! | `POST /{scenario}/v1/embeddings` | OpenAI embeddings, computed from the request (see [`embeddings`]) | never |
 //! | `POST /{scenario}/v1/messages` | Anthropic | `"stream": true` |
 //! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |

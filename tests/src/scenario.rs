@@ -24,6 +24,8 @@ pub enum Format {
     Bedrock,
     /// OpenAI embeddings (`/embeddings`): answered from the request, never from a fixture.
     OpenAiEmbeddings,
+    /// OpenAI Responses API (`/responses`, streams with `event:` named events).
+    OpenAiResponses,
 }
 
 impl Format {
@@ -31,6 +33,7 @@ impl Format {
     pub fn default_fixture(self) -> &'static str {
         match self {
             Format::OpenAi | Format::OpenAiEmbeddings => "openai/openai-text",
+            Format::OpenAiResponses => "openai/openai-reasoning-encrypted-content.1",
             Format::Anthropic => "anthropic/anthropic-text",
             Format::Gemini => "google/google-text",
             Format::Cohere => "cohere/cohere-text",
@@ -46,7 +49,9 @@ impl Format {
 /// `/models/{model}:generateContent` or `:streamGenerateContent` after an optional `/v1` or
 /// `/v1beta`; Azure paths end with `/openai/deployments/{deployment}/chat/completions`.
 pub fn split_path(path: &str) -> Option<(String, Format)> {
-    const SUFFIXES: [(&str, Format); 8] = [
+    const SUFFIXES: [(&str, Format); 10] = [
+        ("/v1/responses", Format::OpenAiResponses),
+        ("/responses", Format::OpenAiResponses),
         ("/v1/chat/completions", Format::OpenAi),
         ("/chat/completions", Format::OpenAi),
         ("/v1/embeddings", Format::OpenAiEmbeddings),

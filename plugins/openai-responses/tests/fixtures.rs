@@ -27,7 +27,10 @@ fn responses(path: &str) -> Vec<Vec<SseEvent>> {
 }
 
 fn run(events: Vec<SseEvent>) -> Replay {
-    replay::<ResponsesDecoder>(endpoint("https://api.openai.com/v1", "gpt-5-mini", &[]), events)
+    replay::<ResponsesDecoder>(
+        endpoint("https://api.openai.com/v1", "gpt-5-mini", &[]),
+        events,
+    )
 }
 
 #[test]
@@ -36,12 +39,25 @@ fn a_whole_answer_keeps_text_summary_encrypted_reasoning_and_usage() {
     let parsed = OpenAiResponses::parse_response(http(200, &[], &body)).unwrap();
     let completion: Value = serde_json::from_slice(&parsed.body).unwrap();
     let message = &completion["choices"][0]["message"];
-    assert_eq!(message["content"], "12 + 7 = 19\n19 × 3 = 57\n57 × 10 = 570\n\nFinal result: 570");
-    assert!(message["reasoning"].as_str().unwrap().starts_with("**Reporting final result**"));
+    assert_eq!(
+        message["content"],
+        "12 + 7 = 19\n19 × 3 = 57\n57 × 10 = 570\n\nFinal result: 570"
+    );
+    assert!(
+        message["reasoning"]
+            .as_str()
+            .unwrap()
+            .starts_with("**Reporting final result**")
+    );
     let details = message["reasoning_details"].as_array().unwrap();
     assert_eq!(details[0]["type"], "reasoning.summary");
     assert_eq!(details[1]["type"], "reasoning.encrypted");
-    assert!(details[1]["data"].as_str().unwrap().starts_with("gAAAAABpPMlc"));
+    assert!(
+        details[1]["data"]
+            .as_str()
+            .unwrap()
+            .starts_with("gAAAAABpPMlc")
+    );
     assert_eq!(details[1]["format"], "openai-responses-v1");
     assert_eq!(completion["choices"][0]["finish_reason"], "stop");
     assert_eq!(counts(&parsed.usage.unwrap()), [865, 163, 0, 0, 128]);
@@ -53,7 +69,11 @@ fn an_error_body_is_typed_by_its_code() {
     let error = OpenAiResponses::parse_error(http(429, &[("retry-after", "2")], &body));
     match error {
         PluginError::RateLimited(limit) => {
-            assert!(limit.message.starts_with("insufficient_quota"), "{}", limit.message);
+            assert!(
+                limit.message.starts_with("insufficient_quota"),
+                "{}",
+                limit.message
+            );
             assert_eq!(limit.retry_after_ms, Some(2000));
         }
         other => panic!("expected a rate limit, got {other:?}"),
@@ -65,7 +85,11 @@ fn a_stream_that_fails_before_output_is_a_typed_error_with_nothing_sent() {
     let mut all = responses("openai/openai-error.1.chunks.txt");
     let replay = run(all.remove(0));
     assert!(replay.chunks.is_empty(), "{:?}", replay.chunks);
-    assert!(matches!(replay.error, Some(PluginError::RateLimited(_))), "{:?}", replay.error);
+    assert!(
+        matches!(replay.error, Some(PluginError::RateLimited(_))),
+        "{:?}",
+        replay.error
+    );
 }
 
 #[test]
@@ -80,7 +104,10 @@ fn streamed_agent_turns_decode_reasoning_calls_text_and_usage() {
     let first = &replays[0];
     let (text, reasoning, calls) = assemble(&first.chunks);
     assert!(text.is_empty());
-    assert!(reasoning.starts_with("**Calculating step-by-step using calculator**"), "{reasoning}");
+    assert!(
+        reasoning.starts_with("**Calculating step-by-step using calculator**"),
+        "{reasoning}"
+    );
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[&0].name, "calculator");
     assert_eq!(calls[&0].id, "call_AB6AaRZ1FYZB2RwS6A5vbdqn");
@@ -88,11 +115,19 @@ fn streamed_agent_turns_decode_reasoning_calls_text_and_usage() {
     let encrypted: Vec<&Value> = first
         .chunks
         .iter()
-        .flat_map(|c| c["choices"][0]["delta"]["reasoning_details"].as_array().into_iter().flatten())
+        .flat_map(|c| {
+            c["choices"][0]["delta"]["reasoning_details"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
         .filter(|d| d["type"] == "reasoning.encrypted")
         .collect();
     assert_eq!(encrypted.len(), 1);
-    assert_eq!(encrypted[0]["id"], "rs_01830d662ab3856501693c321405c88190be3ab04d5782d5f9");
+    assert_eq!(
+        encrypted[0]["id"],
+        "rs_01830d662ab3856501693c321405c88190be3ab04d5782d5f9"
+    );
     assert_eq!(first.finishes[0].reason, FinishReason::ToolCalls);
     assert_eq!(counts(&first.usage.unwrap()), [134, 28, 0, 0, 0]);
 
@@ -106,11 +141,16 @@ fn an_incomplete_stream_finishes_with_length() {
     let events = vec![
         data(r#"{"type":"response.created","response":{"id":"r","model":"m"}}"#),
         data(r#"{"type":"response.output_text.delta","item_id":"msg","delta":"cut"}"#),
-        data(r#"{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":3,"output_tokens":1}}}"#),
+        data(
+            r#"{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":3,"output_tokens":1}}}"#,
+        ),
     ];
     let replay = run(events);
     assert!(replay.done);
-    assert_eq!(replay.finishes[0], Finish::new(FinishReason::Length, "max_output_tokens"));
+    assert_eq!(
+        replay.finishes[0],
+        Finish::new(FinishReason::Length, "max_output_tokens")
+    );
 }
 
 #[test]
@@ -137,7 +177,12 @@ fn the_request_carries_history_with_encrypted_reasoning_tools_and_format() {
         "provider": {"sort": "price"}
     }))
     .unwrap();
-    let built = OpenAiResponses::build_request(request, endpoint("https://api.openai.com/v1", "gpt-5-pro", &[]), true).unwrap();
+    let built = OpenAiResponses::build_request(
+        request,
+        endpoint("https://api.openai.com/v1", "gpt-5-pro", &[]),
+        true,
+    )
+    .unwrap();
     assert_eq!(built.url, "https://api.openai.com/v1/responses");
     let body: Value = serde_json::from_slice(&built.body).unwrap();
     assert_eq!(
@@ -158,9 +203,21 @@ fn the_request_carries_history_with_encrypted_reasoning_tools_and_format() {
     assert_eq!(body["stream"], true);
     assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
     assert_eq!(body["max_output_tokens"], 100);
-    assert_eq!(body["reasoning"], json!({"effort": "high", "summary": "auto"}));
-    assert_eq!(body["tools"], json!([{"type": "function", "name": "calculator", "parameters": {"type": "object"}}]));
-    assert_eq!(body["tool_choice"], json!({"type": "function", "name": "calculator"}));
-    assert_eq!(body["text"]["format"], json!({"type": "json_schema", "name": "n", "schema": {"type": "object"}, "strict": true}));
+    assert_eq!(
+        body["reasoning"],
+        json!({"effort": "high", "summary": "auto"})
+    );
+    assert_eq!(
+        body["tools"],
+        json!([{"type": "function", "name": "calculator", "parameters": {"type": "object"}}])
+    );
+    assert_eq!(
+        body["tool_choice"],
+        json!({"type": "function", "name": "calculator"})
+    );
+    assert_eq!(
+        body["text"]["format"],
+        json!({"type": "json_schema", "name": "n", "schema": {"type": "object"}, "strict": true})
+    );
     assert!(body.get("provider").is_none());
 }

@@ -128,7 +128,10 @@ pub fn responses_usage(usage: &Value) -> Value {
     let output = count(&usage["completion_tokens"]);
     let mut out = json!({
         "input_tokens": input,
-        "input_tokens_details": { "cached_tokens": count(&usage["prompt_tokens_details"]["cached_tokens"]) },
+        "input_tokens_details": {
+            "cached_tokens": count(&usage["prompt_tokens_details"]["cached_tokens"]),
+            "cache_write_tokens": count(&usage["prompt_tokens_details"]["cache_write_tokens"]),
+        },
         "output_tokens": output,
         "output_tokens_details": { "reasoning_tokens": count(&usage["completion_tokens_details"]["reasoning_tokens"]) },
         "total_tokens": input + output,
