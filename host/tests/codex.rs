@@ -43,6 +43,8 @@ async fn codex_exec_completes_a_turn_through_the_responses_endpoint() {
         .args(["-c", "model_provider=\"switchyard\""])
         .args(["-c", &provider])
         .args(["-c", "model=\"m/text\""])
+        // Built-in tools are not served: no web search, no multi-agent namespace tools.
+        .args(["-c", "web_search=\"disabled\"", "--disable", "multi_agent"])
         .arg("Say hello.")
         .current_dir(workdir.path())
         .env("CODEX_HOME", home.path())

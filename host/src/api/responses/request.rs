@@ -46,6 +46,8 @@ const ACCEPTED: &[&str] = &[
     "stream_options",
     "store",
     "background",
+    // Client bookkeeping (the Codex CLI's thread and turn ids).
+    "client_metadata",
 ];
 
 /// What the response object echoes back from the request.
