@@ -146,9 +146,7 @@ mod tests {
             &json!({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}),
             false,
         );
-        assert_eq!(
-            finish,
-            Finish::new(FinishReason::Length, "max_output_tokens")
-        );
+        assert_eq!(finish.reason, FinishReason::Length);
+        assert_eq!(finish.native, "max_output_tokens");
     }
 }

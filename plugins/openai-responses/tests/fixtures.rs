@@ -147,10 +147,8 @@ fn an_incomplete_stream_finishes_with_length() {
     ];
     let replay = run(events);
     assert!(replay.done);
-    assert_eq!(
-        replay.finishes[0],
-        Finish::new(FinishReason::Length, "max_output_tokens")
-    );
+    assert_eq!(replay.finishes[0].reason, FinishReason::Length);
+    assert_eq!(replay.finishes[0].native, "max_output_tokens");
 }
 
 #[test]
