@@ -64,7 +64,12 @@ async fn embeddings_fail_over_are_priced_and_encode_base64() {
     assert_eq!(data[1]["index"], 1);
     assert_eq!(data[0]["embedding"].as_array().unwrap().len(), 3);
     let expected = switchyard_tests::embeddings::vector("one two", 3);
-    for (got, want) in data[0]["embedding"].as_array().unwrap().iter().zip(&expected) {
+    for (got, want) in data[0]["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&expected)
+    {
         assert!((got.as_f64().unwrap() - f64::from(*want)).abs() < 1e-6);
     }
     // 3 prompt tokens at $0.02 per million, plus the 5% fee.
@@ -89,7 +94,10 @@ async fn embeddings_fail_over_are_priced_and_encode_base64() {
         .filter_map(|r| r.json.clone())
         .collect();
     assert!(sent.iter().any(|b| b["model"] == "up-down"));
-    assert!(sent.iter().all(|b| b.get("encoding_format").is_none()), "{sent:?}");
+    assert!(
+        sent.iter().all(|b| b.get("encoding_format").is_none()),
+        "{sent:?}"
+    );
 
     let (status, error) = embed(&gateway, &json!({"model": "c/chat", "input": "x"})).await;
     assert_eq!(status, 400, "{error}");

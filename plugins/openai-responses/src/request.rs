@@ -228,10 +228,10 @@ fn reasoning_items(message: &Message) -> Vec<Value> {
                 &mut items[last]
             }
         };
-        if let Some(summary) = detail.summary {
-            if let Some(Value::Array(summaries)) = item.get_mut("summary") {
-                summaries.push(json!({ "type": "summary_text", "text": summary }));
-            }
+        if let (Some(summary), Some(Value::Array(summaries))) =
+            (detail.summary, item.get_mut("summary"))
+        {
+            summaries.push(json!({ "type": "summary_text", "text": summary }));
         }
         if let Some(data) = detail.data {
             item["encrypted_content"] = json!(data);

@@ -1,6 +1,6 @@
 //! A whole Responses API answer translated into a chat completion.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use switchyard_sdk::provider::*;
 
 use crate::error;
@@ -139,6 +139,7 @@ pub fn encrypted_detail(data: &str, id: Option<String>, index: u32) -> Reasoning
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn an_incomplete_response_finishes_with_length() {

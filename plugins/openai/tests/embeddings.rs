@@ -21,7 +21,11 @@ fn the_request_names_the_upstream_model_and_leaves_the_encoding_to_the_host() {
     let built = OpenAi::build_embeddings_request(request, endpoint).unwrap();
     assert_eq!(built.url, "https://api.openai.com/v1/embeddings");
     assert!(matches!(built.credential, CredentialPlacement::Bearer));
-    assert!(built.headers.contains(&("OpenAI-Organization".to_owned(), "org-1".to_owned())));
+    assert!(
+        built
+            .headers
+            .contains(&("OpenAI-Organization".to_owned(), "org-1".to_owned()))
+    );
     let body: Value = serde_json::from_slice(&built.body).unwrap();
     assert_eq!(
         body,
@@ -46,6 +50,7 @@ fn the_answer_is_put_in_input_order_with_its_usage() {
     assert_eq!(list["data"][1]["index"], 1);
     assert_eq!(counts(&parsed.usage.unwrap()), [7, 0, 0, 0, 0]);
 
-    let broken = OpenAi::parse_embeddings_response(http(200, &[], b"{\"data\": [{\"embedding\": \"x\"}]}"));
+    let broken =
+        OpenAi::parse_embeddings_response(http(200, &[], b"{\"data\": [{\"embedding\": \"x\"}]}"));
     assert!(matches!(broken, Err(PluginError::UpstreamUnavailable(_))));
 }
