@@ -153,15 +153,17 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
             chat.insert("reasoning".to_owned(), json!({ "effort": effort }));
         }
     }
-    if let Some(format) = request.get("text").and_then(|text| text.get("format")) {
-        if let Some(format) = response_format(format)? {
-            chat.insert("response_format".to_owned(), format);
-        }
+    let text = request.get("text");
+    if let Some(format) = text.and_then(|text| text.get("format"))
+        && let Some(format) = response_format(format)?
+    {
+        chat.insert("response_format".to_owned(), format);
     }
-    if let Some(verbosity) = request.get("text").and_then(|text| text.get("verbosity")) {
-        if !verbosity.is_null() {
-            chat.insert("verbosity".to_owned(), verbosity.clone());
-        }
+    if let Some(verbosity) = text
+        .and_then(|text| text.get("verbosity"))
+        .filter(|v| !v.is_null())
+    {
+        chat.insert("verbosity".to_owned(), verbosity.clone());
     }
     if let Some(limit) = request.get("max_output_tokens").filter(|v| !v.is_null()) {
         chat.insert("max_completion_tokens".to_owned(), limit.clone());
