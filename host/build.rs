@@ -14,6 +14,7 @@ fn main() {
             "switchyard-plugin-cohere",
             "switchyard-plugin-azure-openai",
             "switchyard-plugin-bedrock",
+            "switchyard-plugin-openai-responses",
         ],
         &[
             "switchyard-plugin-price",

@@ -14,7 +14,7 @@ use crate::stats::FailureClass;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Failure {
     /// The adapter classified the upstream's answer.
-    #[error("{provider}: {error:?}")]
+    #[error("{provider}: {}", .error.message())]
     Provider {
         /// Provider name.
         provider: String,
@@ -200,5 +200,27 @@ fn provider_api_error(provider: &str, error: &ProviderError) -> ApiError {
             ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
                 .with_code("upstream_error")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_failure_reads_as_words_not_rust_debug_output() {
+        let failure = Failure::Provider {
+            provider: "gemini".to_owned(),
+            error: ProviderError::ContentFiltered("gemini blocked the prompt".to_owned()),
+        };
+        assert_eq!(failure.to_string(), "gemini: gemini blocked the prompt");
+        let limited = Failure::Provider {
+            provider: "groq".to_owned(),
+            error: ProviderError::RateLimited {
+                message: "slow down".to_owned(),
+                retry_after_ms: Some(5),
+            },
+        };
+        assert_eq!(limited.to_string(), "groq: slow down");
     }
 }

@@ -484,13 +484,13 @@ fn catalog_import_converts_the_sample() {
     );
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("imported 9 models, 13 endpoints"),
+        stderr.contains("imported 11 models, 15 endpoints"),
         "{stderr}"
     );
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
     assert_eq!(file["source"]["version"], "litellm 1.110.2");
     assert_eq!(file["source"]["imported"], "2026-11-25");
-    assert_eq!(file["models"].as_array().unwrap().len(), 9);
+    assert_eq!(file["models"].as_array().unwrap().len(), 11);
 
     let (ok, _, stderr) = switchyard(&["catalog", "import", "/nonexistent.json"], &[]);
     assert!(!ok);

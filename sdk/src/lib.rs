@@ -3,7 +3,8 @@
 //! A Switchyard plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
 //! package `switchyard:plugin` whose version is [`contract::VERSION`]. The contract travels
 //! inside this crate (`wit/`, a checked copy of the Switchyard repository's `wit/` folder), and
-//! the export macros stamp its version into every component. This crate
+//! the export macros stamp its version into every component (the gateway still loads plugins
+//! built against the frozen contracts 0.1.0 to 0.3.0). This crate
 //! hides the generated bindings behind two traits and two macros, so a plugin is one `impl`
 //! block:
 //!
@@ -22,6 +23,8 @@ extern crate self as switchyard_sdk;
 
 pub mod conformance;
 pub mod contract;
+#[cfg(feature = "provider")]
+pub mod embeddings;
 pub mod eventstream;
 pub mod openai;
 pub mod sse;

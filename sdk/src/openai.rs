@@ -281,6 +281,9 @@ pub struct ReasoningDetail {
     /// The reasoning text (`reasoning.text`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// A summary of the reasoning (`reasoning.summary`, OpenAI's Responses API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// The provider's signature over the text (`reasoning.text`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
@@ -303,6 +306,8 @@ impl ReasoningDetail {
     pub const TEXT: &'static str = "reasoning.text";
     /// The type of encrypted or redacted reasoning.
     pub const ENCRYPTED: &'static str = "reasoning.encrypted";
+    /// The type of a reasoning summary.
+    pub const SUMMARY: &'static str = "reasoning.summary";
 
     /// A `reasoning.text` entry (or a piece of one).
     pub fn text(

@@ -36,14 +36,39 @@ pub mod bindings {
 use bindings::exports::switchyard::plugin::adapter as wit;
 
 pub use crate::descriptor::DescriptorBuilder;
+pub use crate::embeddings::{EmbeddingInput, EmbeddingsRequest};
 pub use crate::openai::*;
 pub use crate::options::{BearerAuth, EndpointOptions, parse_options};
 pub use bindings::switchyard::plugin::types::{
     AwsSigv4Scope, CredentialPlacement, EndpointSettings, Finish, FinishReason, Header,
-    HttpRequest, HttpResponse, ParsedResponse, PluginError, RateLimit, SseEvent, StreamOutput,
-    Usage,
+    HttpRequest, HttpResponse, ParsedEmbeddings, ParsedResponse, PluginError, RateLimit, SseEvent,
+    StreamOutput, Usage,
 };
-pub use wit::{Capabilities, Descriptor};
+
+/// What a provider adapter declares about itself when it loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Plugin name, e.g. `openai`. Configuration refers to the plugin by this name.
+    pub name: String,
+    /// Plugin version (semver).
+    pub version: String,
+    /// Hosts the adapter may send requests to (`*` any, `*.example.com` any subdomain).
+    pub allowed_hosts: Vec<String>,
+    /// What the adapter supports.
+    pub capabilities: Capabilities,
+}
+
+/// What a provider adapter can do for chat. Whether it serves embeddings is
+/// [`Provider::EMBEDDINGS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The adapter can decode streamed responses.
+    pub streaming: bool,
+    /// The adapter translates tool definitions and tool calls.
+    pub tools: bool,
+    /// Request parameters the adapter forwards, e.g. `temperature`, `stop`, `tools`.
+    pub supported_parameters: Vec<String>,
+}
 
 /// A provider adapter. Implement it on a unit struct and export it with
 /// [`export_provider!`](crate::export_provider).
@@ -69,6 +94,30 @@ pub trait Provider: 'static {
     fn parse_error(response: HttpResponse) -> PluginError {
         error_from_status(&response)
     }
+
+    /// Whether the adapter serves embeddings: set it to `true` and implement
+    /// [`Provider::build_embeddings_request`] and [`Provider::parse_embeddings_response`].
+    const EMBEDDINGS: bool = false;
+
+    /// Builds the upstream request for a canonical embeddings request. The default refuses.
+    fn build_embeddings_request(
+        request: EmbeddingsRequest,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        let _ = (request, endpoint);
+        Err(no_embeddings())
+    }
+
+    /// Translates a successful embeddings response into an OpenAI embeddings `list`. The
+    /// default refuses.
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        let _ = response;
+        Err(no_embeddings())
+    }
+}
+
+fn no_embeddings() -> PluginError {
+    PluginError::InvalidRequest("this adapter does not serve embeddings".to_owned())
 }
 
 /// Decodes one streamed response, one server-sent event at a time.
@@ -91,8 +140,24 @@ pub struct DecoderResource<D>(RefCell<D>);
 impl<P: Provider> wit::Guest for Export<P> {
     type StreamDecoder = DecoderResource<P::Decoder>;
 
-    fn describe() -> Descriptor {
-        P::describe()
+    fn describe() -> wit::Descriptor {
+        let Descriptor {
+            name,
+            version,
+            allowed_hosts,
+            capabilities,
+        } = P::describe();
+        wit::Descriptor {
+            name,
+            version,
+            allowed_hosts,
+            capabilities: wit::Capabilities {
+                streaming: capabilities.streaming,
+                tools: capabilities.tools,
+                supported_parameters: capabilities.supported_parameters,
+                embeddings: P::EMBEDDINGS,
+            },
+        }
     }
 
     fn build_request(
@@ -112,6 +177,20 @@ impl<P: Provider> wit::Guest for Export<P> {
 
     fn parse_error(response: HttpResponse) -> PluginError {
         P::parse_error(response)
+    }
+
+    fn build_embeddings_request(
+        request: Vec<u8>,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        let request = serde_json::from_slice::<EmbeddingsRequest>(&request).map_err(|error| {
+            PluginError::InvalidRequest(format!("invalid embeddings request: {error}"))
+        })?;
+        P::build_embeddings_request(request, endpoint)
+    }
+
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        P::parse_embeddings_response(response)
     }
 }
 

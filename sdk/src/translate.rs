@@ -224,6 +224,11 @@ pub fn reasoning_details(message: &Message) -> Vec<ReasoningDetail> {
                 if let Some(text) = entry.text {
                     last.text.get_or_insert_with(String::new).push_str(&text);
                 }
+                if let Some(summary) = entry.summary {
+                    last.summary
+                        .get_or_insert_with(String::new)
+                        .push_str(&summary);
+                }
                 last.signature = entry.signature.or(last.signature.take());
                 last.data = entry.data.or(last.data.take());
             }

@@ -43,7 +43,7 @@ pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serd
             "id": "mock-error",
             "message": format!("mock upstream: cohere error (status {status})"),
         }),
-        Format::OpenAi => {
+        Format::OpenAi | Format::OpenAiEmbeddings | Format::OpenAiResponses => {
             let (ty, code, message) = match status {
                 401 => (
                     "invalid_request_error",

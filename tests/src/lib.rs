@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | `POST /{scenario}/v1/chat/completions` | OpenAI (also Mistral, Groq...) | `"stream": true` |
 //! | `POST /{scenario}/v1/openai/deployments/{d}/chat/completions?api-version=...` | OpenAI (Azure) | `"stream": true` |
+//! | `POST /{scenario}/v1/responses` | OpenAI Responses API (`event:` named SSE; the terminal event is `response.completed`, `.incomplete` or `.failed`) | `"stream": true` |
+//! | `POST /{scenario}/v1/embeddings` | OpenAI embeddings, computed from the request (see [`embeddings`]) | never |
 //! | `POST /{scenario}/v1/messages` | Anthropic | `"stream": true` |
 //! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |
 //! | `POST /{scenario}/v2/chat` | Cohere v2 (`event:` named SSE) | `"stream": true` |
@@ -20,6 +22,7 @@
 //! | directive | effect |
 //! |---|---|
 //! | `fixture=<dir>/<name>` | replay `<name>.json` (whole) or `<name>.txt` / `<name>.chunks.txt` (streams); default `openai/openai-text`, `anthropic/anthropic-text`, `google/google-text`, `cohere/cohere-text` or `bedrock/amazon-bedrock-text`; unknown → 500 |
+//! | `after_tool=<dir>/<name>` | replay this recording instead when the request's last message is a tool result (OpenAI format) |
 //! | `status=<code>` | answer this 4xx/5xx status with the provider's error body |
 //! | `retry_after=<s>` | add `retry-after` to error answers |
 //! | `delay_ms=<n>` | wait before sending the response headers |
@@ -40,6 +43,7 @@
 //! recorded before it is answered; see [`MockUpstream::requests`].
 
 pub mod aws;
+pub mod embeddings;
 pub mod faults;
 pub mod fixtures;
 pub mod recorder;

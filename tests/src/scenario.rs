@@ -22,13 +22,18 @@ pub enum Format {
     /// AWS Bedrock Converse (`/model/{model}/converse` and `/converse-stream`, the stream in
     /// binary event-stream framing); requests must carry a well-formed SigV4 signature.
     Bedrock,
+    /// OpenAI embeddings (`/embeddings`): answered from the request, never from a fixture.
+    OpenAiEmbeddings,
+    /// OpenAI Responses API (`/responses`, streams with `event:` named events).
+    OpenAiResponses,
 }
 
 impl Format {
     /// The fixture replayed when a scenario names none.
     pub fn default_fixture(self) -> &'static str {
         match self {
-            Format::OpenAi => "openai/openai-text",
+            Format::OpenAi | Format::OpenAiEmbeddings => "openai/openai-text",
+            Format::OpenAiResponses => "openai/openai-reasoning-encrypted-content.1",
             Format::Anthropic => "anthropic/anthropic-text",
             Format::Gemini => "google/google-text",
             Format::Cohere => "cohere/cohere-text",
@@ -44,9 +49,13 @@ impl Format {
 /// `/models/{model}:generateContent` or `:streamGenerateContent` after an optional `/v1` or
 /// `/v1beta`; Azure paths end with `/openai/deployments/{deployment}/chat/completions`.
 pub fn split_path(path: &str) -> Option<(String, Format)> {
-    const SUFFIXES: [(&str, Format); 6] = [
+    const SUFFIXES: [(&str, Format); 10] = [
+        ("/v1/responses", Format::OpenAiResponses),
+        ("/responses", Format::OpenAiResponses),
         ("/v1/chat/completions", Format::OpenAi),
         ("/chat/completions", Format::OpenAi),
+        ("/v1/embeddings", Format::OpenAiEmbeddings),
+        ("/embeddings", Format::OpenAiEmbeddings),
         ("/v1/messages", Format::Anthropic),
         ("/messages", Format::Anthropic),
         ("/v2/chat", Format::Cohere),
@@ -157,6 +166,9 @@ fn hex(b: u8) -> Option<u8> {
 pub struct Scenario {
     /// `fixture=<dir>/<name>`: the recording to replay.
     pub fixture: Option<String>,
+    /// `after_tool=<dir>/<name>`: the recording to replay instead when the request's last
+    /// message is a tool result (the turn after a tool call).
+    pub after_tool: Option<String>,
     /// `status=<code>`: answer with this error status.
     pub status: Option<u16>,
     /// `retry_after=<seconds>`: add a `retry-after` header to error answers.
@@ -208,6 +220,11 @@ impl Scenario {
                     validate_fixture(v)?;
                     sc.fixture = Some(v.to_string());
                 }
+                "after_tool" => {
+                    let v = need(key, value)?;
+                    validate_fixture(v)?;
+                    sc.after_tool = Some(v.to_string());
+                }
                 "status" => {
                     let code: u16 = number(key, value)?;
                     if !(400..=599).contains(&code) {
@@ -236,7 +253,7 @@ impl Scenario {
                 other => {
                     return Err(format!(
                         "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
-                         status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
+                         after_tool=<dir>/<name>, status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
                          stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
                          fail_first=<n>, fail_after=<n>, exception_after=<n>"
                     ));

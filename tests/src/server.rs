@@ -53,6 +53,7 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
     let path = parts.uri.path().to_string();
     let route = split_path(&path);
     let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let request_json = json.clone();
     let recorded = RecordedRequest {
         method: parts.method.to_string(),
         path: path.clone(),
@@ -111,7 +112,7 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
         )
     } else {
         match Scenario::parse(&scenario) {
-            Ok(sc) => respond(&st, &sc, format, stream, count).await,
+            Ok(sc) => respond(&st, &sc, format, stream, count, request_json.as_ref()).await,
             Err(msg) => text(StatusCode::BAD_REQUEST, format!("mock upstream: {msg}")),
         }
     };
@@ -129,6 +130,7 @@ async fn respond(
     format: Format,
     stream: bool,
     count: u64,
+    request: Option<&serde_json::Value>,
 ) -> Response {
     if sc.hang {
         shutdown_signal(st.shutdown.clone()).await;
@@ -167,6 +169,16 @@ async fn respond(
             "mock upstream: `exception_after` applies to Bedrock streams only".to_owned(),
         );
     }
+    if format == Format::OpenAiEmbeddings {
+        return match crate::embeddings::answer(request) {
+            Ok(answer) => with_type(
+                StatusCode::OK,
+                "application/json",
+                Body::from(answer.to_string()),
+            ),
+            Err(msg) => text(StatusCode::BAD_REQUEST, format!("mock upstream: {msg}")),
+        };
+    }
     let content_type = match (stream, format) {
         (true, Format::Bedrock) => "application/vnd.amazon.eventstream",
         (true, _) => "text/event-stream",
@@ -180,10 +192,16 @@ async fn respond(
             body_from_plan(plan, st.shutdown.clone()),
         );
     }
-    let name = sc
-        .fixture
-        .as_deref()
-        .unwrap_or_else(|| format.default_fixture());
+    let after_tool = request
+        .and_then(|r| r.get("messages")?.as_array()?.last()?.get("role")?.as_str())
+        == Some("tool");
+    let name = match (&sc.after_tool, after_tool) {
+        (Some(fixture), true) => fixture.as_str(),
+        _ => sc
+            .fixture
+            .as_deref()
+            .unwrap_or_else(|| format.default_fixture()),
+    };
     let plan = match st.fixtures.load(name, stream).await {
         Err(msg) => return text(StatusCode::INTERNAL_SERVER_ERROR, msg),
         Ok(Replay::Json(body)) => whole_plan(body, sc),

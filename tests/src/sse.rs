@@ -20,7 +20,8 @@ pub struct Event {
 ///
 /// OpenAI: `data: <line>\n\n` per line, then `data: [DONE]\n\n`. Anthropic and Cohere:
 /// `event: <type>\n` (the line's `type`) before each `data:` line, no `[DONE]`; the terminal
-/// event is `message_stop` / `message-end`. Gemini: `data: <line>\r\n\r\n` (CRLF framing, as
+/// event is `message_stop` / `message-end` (Responses API: the same, terminal
+/// `response.completed`/`.incomplete`/`.failed`). Gemini: `data: <line>\r\n\r\n` (CRLF framing, as
 /// Google sends it), no `[DONE]`; the terminal event is the one whose candidate carries a
 /// `finishReason`. Bedrock: each decoded line `{"<event-type>": payload}` encoded as a binary
 /// event-stream message; the terminal event is `metadata`.
@@ -28,10 +29,23 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
         .map(|line| match format {
-            Format::OpenAi => Event {
+            Format::OpenAi | Format::OpenAiEmbeddings => Event {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },
+            Format::OpenAiResponses => {
+                let ty = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+                    .unwrap_or_default();
+                Event {
+                    terminal: matches!(
+                        ty.as_str(),
+                        "response.completed" | "response.incomplete" | "response.failed"
+                    ),
+                    bytes: Bytes::from(format!("event: {ty}\ndata: {line}\n\n")),
+                }
+            }
             Format::Anthropic | Format::Cohere => {
                 let ty = serde_json::from_str::<serde_json::Value>(line)
                     .ok()

@@ -26,18 +26,9 @@ pub async fn chat_completions(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let tab = match &state.accounting {
-        Some(accounting) => match accounting.admit(&headers).await {
-            Ok(tab) => tab,
-            Err(error) => return error.into_response(),
-        },
-        None => Tab::default(),
-    };
-    let read = axum::body::to_bytes(body, state.max_body_bytes);
-    let bytes = match tokio::time::timeout(state.body_read_timeout, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(error)) => return body_error(&error, state.max_body_bytes).into_response(),
-        Err(_) => return body_timeout(state.body_read_timeout).into_response(),
+    let (tab, bytes) = match admit_and_read(&state, &headers, body).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
     let mut call = match validate(bytes) {
         Ok(call) => ChatCall { tab, ..call },
@@ -46,6 +37,29 @@ pub async fn chat_completions(
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
     keepalive::chat(state.gateway.clone(), call, state.stream_keepalive).await
+}
+
+/// Admits the caller (its key's tab when accounting is on) and reads the body within the size
+/// limit and time; the error answer otherwise.
+pub(super) async fn admit_and_read(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Tab, Bytes), Response> {
+    let tab = match &state.accounting {
+        Some(accounting) => accounting
+            .admit(headers)
+            .await
+            .map_err(IntoResponse::into_response)?,
+        None => Tab::default(),
+    };
+    let read = axum::body::to_bytes(body, state.max_body_bytes);
+    let bytes = match tokio::time::timeout(state.body_read_timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => return Err(body_error(&error, state.max_body_bytes).into_response()),
+        Err(_) => return Err(body_timeout(state.body_read_timeout).into_response()),
+    };
+    Ok((tab, bytes))
 }
 
 /// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.

@@ -4,12 +4,14 @@ pub mod admin;
 pub mod admin_keys;
 pub mod anthropic;
 pub mod chat;
+pub mod embeddings;
 pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod keepalive;
 pub mod models;
 pub mod request_limits;
+pub mod responses;
 pub mod usage;
 
 use std::sync::Arc;
@@ -57,6 +59,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/messages",
             post(anthropic::messages).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/responses",
+            post(responses::create_response).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/responses",
+            post(responses::create_response).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/embeddings",
+            post(embeddings::create_embeddings).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/embeddings",
+            post(embeddings::create_embeddings).fallback(method_not_allowed),
         )
         .route(
             "/v1/messages/count_tokens",

@@ -23,7 +23,7 @@ const PER_MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 /// Suffix tokens dropped from slugs; the first four name a quantization.
 const QUANTIZATIONS: [&str; 6] = ["fp8", "fp16", "bf16", "int8", "int4", "fp4"];
 /// Modalities in the order they are listed.
-const MODALITIES: [&str; 5] = ["text", "image", "file", "audio", "video"];
+const MODALITIES: [&str; 6] = ["text", "image", "file", "audio", "video", "embeddings"];
 /// Parameters every chat model takes.
 const BASE_PARAMETERS: [&str; 4] = ["max_tokens", "temperature", "top_p", "stop"];
 
@@ -94,6 +94,10 @@ pub struct SourceRule {
     /// A trailing model revision (Bedrock's `-v1:0`, `-1:0`) is not part of the canonical id.
     #[serde(default)]
     pub revision_suffix: bool,
+    /// The Switchyard provider serving this source's Responses-only models (LiteLLM's mode
+    /// `responses`, e.g. OpenAI's `-pro` and codex lines); without it they are skipped.
+    #[serde(default)]
+    pub responses_provider: Option<String>,
 }
 
 impl SourceRule {
@@ -166,8 +170,11 @@ struct Offer {
     parameters: BTreeSet<&'static str>,
 }
 
-/// Converts a LiteLLM price map into a models file, recording `source`. Entries deprecated on or
-/// before `source.imported`, non-chat entries and entries without both token prices are left out.
+/// Converts a LiteLLM price map into a models file, recording `source`. Chat and embedding
+/// entries are imported (embedding models write `embeddings`), and Responses-only entries of
+/// sources with a `responses_provider` (served by that provider); entries deprecated on or before
+/// `source.imported`, other modes, and entries without their token prices (an input price for
+/// embedding models) are left out.
 pub fn import(
     price_map: &str,
     rules: &ImportRules,
@@ -266,9 +273,12 @@ impl ImportRules {
     /// The offer of one LiteLLM entry, or `None` when it is left out.
     fn offer(&self, key: &str, entry: &Entry, date: &str) -> Option<Offer> {
         let rule = self.sources.get(entry.litellm_provider.as_deref()?)?;
-        if entry.mode.as_deref() != Some("chat") {
-            return None;
-        }
+        let (embedding, provider) = match entry.mode.as_deref() {
+            Some("chat") => (false, &rule.provider),
+            Some("embedding") => (true, &rule.provider),
+            Some("responses") => (false, rule.responses_provider.as_ref()?),
+            _ => return None,
+        };
         if entry.deprecation_date.as_deref().is_some_and(|d| d <= date) {
             return None;
         }
@@ -290,7 +300,11 @@ impl ImportRules {
         let upstream = upstream.as_str();
         let (profile_rank, profiled) = rule.strip_profile(upstream);
         let prompt = per_million(entry.input_cost_per_token?)?;
-        let completion = per_million(entry.output_cost_per_token?)?;
+        let completion = match (embedding, entry.output_cost_per_token) {
+            (_, Some(price)) => per_million(price)?,
+            (true, None) => Decimal::ZERO,
+            (false, None) => return None,
+        };
         if prompt.is_zero() && completion.is_zero() {
             return None;
         }
@@ -302,7 +316,7 @@ impl ImportRules {
         };
         let tokens = |count: Option<f64>| count.filter(|c| *c > 0.0).map(|c| c as u64);
         let endpoint = EndpointConfig {
-            provider: rule.provider.clone(),
+            provider: provider.clone(),
             upstream_model: upstream.to_owned(),
             prompt_price: prompt,
             completion_price: completion,
@@ -329,6 +343,18 @@ impl ImportRules {
             if flag(supported) {
                 input_modalities.insert(modality);
             }
+        }
+        if embedding {
+            return Some(Offer {
+                canonical,
+                alias,
+                profile_rank,
+                endpoint,
+                context_length: tokens(entry.max_input_tokens.or(entry.max_tokens)),
+                input_modalities: BTreeSet::from(["text"]),
+                output_modalities: BTreeSet::from(["embeddings"]),
+                parameters: BTreeSet::new(),
+            });
         }
         let mut output_modalities = BTreeSet::from(["text"]);
         if flag(entry.supports_audio_output) {
@@ -683,23 +709,32 @@ mod sample_tests {
             .map(|model| (model.id.as_str(), model))
             .collect();
         // Left out: deprecated before the import date (deepseek-chat, Together's Llama 3.3),
-        // embedding models, a provider without a rule (gmi), LiteLLM's sample_spec, a Bedrock
-        // per-region price (`bedrock/us-east-1/…`) and a Vertex-style `@` id.
+        // a provider without a rule (gmi), LiteLLM's sample_spec, a Bedrock per-region price
+        // (`bedrock/us-east-1/…`) and a Vertex-style `@` id.
         assert_eq!(
             models.keys().copied().collect::<Vec<_>>(),
             [
                 "amazon/nova-lite-v1",
+                "amazon/titan-embed-text-v1",
                 "anthropic/claude-haiku-4.5",
                 "meta-llama/llama-3.1-8b-instruct",
                 "meta-llama/llama-3.3-70b-instruct",
                 "openai/gpt-4o-mini",
                 "openai/gpt-oss-120b",
                 "openai/gpt-oss-20b",
+                "openai/text-embedding-3-large",
                 "qwen/qwen3-32b",
                 "x-ai/grok-4.7",
             ]
         );
         let s = |text: &str| text.to_owned();
+        // Embedding models write embeddings and are priced per input token.
+        let embedding = models["openai/text-embedding-3-large"];
+        assert_eq!(embedding.output_modalities, ["embeddings"]);
+        assert_eq!(
+            endpoints(embedding),
+            [(s("openai"), s("text-embedding-3-large"), s("0.13"), s("0"))]
+        );
         // One model, three providers; Bedrock's revision suffix is not part of the canonical id.
         assert_eq!(
             endpoints(models["openai/gpt-oss-120b"]),

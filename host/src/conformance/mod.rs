@@ -147,7 +147,8 @@ async fn decode(
                 let produced = !output.chunks.is_empty() || output.finish.is_some();
                 decoded.output_after_done |= decoded.done && produced;
                 decoded.chunks.extend(
-                    (output.chunks.iter()).map(|chunk| serde_json::to_vec(chunk).unwrap_or_default()),
+                    (output.chunks.iter())
+                        .map(|chunk| serde_json::to_vec(chunk).unwrap_or_default()),
                 );
                 decoded.usage = output.usage.as_ref().map(counts).or(decoded.usage);
                 decoded.finishes.extend(output.finish.as_ref().map(finish));

@@ -52,6 +52,7 @@ pub(super) async fn run(
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
     let usage_estimated = parsed.usage.is_none();
+    super::strict::completion(&mut object);
     let usage = parsed.usage.unwrap_or_else(|| {
         tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is charged an estimate");
         estimated_usage(call.body.len(), tokens_of_bytes(generated_bytes(&object)))

@@ -3,9 +3,11 @@
 
 mod attempt;
 mod complete;
+pub mod embeddings;
 mod framing;
 pub mod generation;
 mod stream;
+mod strict;
 pub mod upstream;
 
 use std::sync::Arc;

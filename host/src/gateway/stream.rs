@@ -364,6 +364,7 @@ impl Pump {
     async fn flush(&mut self, chunks: Vec<CheckedObject>, strip_finish: bool) -> Option<Ending> {
         for mut object in chunks {
             self.generation.stamp(&mut object, CHUNK);
+            super::strict::chunk(&mut object);
             if strip_finish {
                 strip_finish_reasons(&mut object);
             }

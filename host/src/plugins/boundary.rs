@@ -1,21 +1,26 @@
 //! The conversions between one WIT version's generated types and the host's own types, written
-//! once and stamped into each version's boundary module (`v0_1_0`, `v0_2_0`, `v0_3_0`) by
+//! once and stamped into each version's boundary module (`v0_1_0` to `v0_4_0`) by
 //! [`contract_boundary!`] and [`host_log_import!`]: the rest of the host never sees generated
 //! types.
 
 /// Generates the conversion functions in a boundary module whose `provider_bindings` and
 /// `router_bindings` modules hold that version's generated bindings. The arguments are what a
 /// version added after 0.1.0: extra `credential-placement` match arms
-/// (`wit::CredentialPlacement::X(..) => ..`), and extra fields of the policy `candidate` and its
-/// `endpoint-stats`, as `field: expression` over the `PolicyCandidate` named in `candidate(..)`.
+/// (`wit::CredentialPlacement::X(..) => ..`), extra fields of the policy `candidate` and its
+/// `endpoint-stats`, as `field: expression` over the `PolicyCandidate` named in `candidate(..)`,
+/// and whether the adapter serves embeddings, as an expression over the generated descriptor
+/// named in `descriptor(..)` (`false` before 0.4.0).
 macro_rules! contract_boundary {
     () => {
-        $crate::plugins::boundary::contract_boundary!(credentials {} candidate(c) {} stats {});
+        $crate::plugins::boundary::contract_boundary!(
+            credentials {} candidate(c) {} stats {} descriptor(descriptor) { embeddings: false }
+        );
     };
     (
         credentials { $($credential_arm:tt)* }
         candidate($candidate:ident) { $($candidate_field:ident: $candidate_value:expr),* $(,)? }
         stats { $($stats_field:ident: $stats_value:expr),* $(,)? }
+        descriptor($descriptor:ident) { embeddings: $embeddings:expr }
     ) => {
         use super::router::{PolicyCandidate, PolicyRequest};
         use super::types::{
@@ -61,15 +66,16 @@ macro_rules! contract_boundary {
         }
 
         pub(crate) fn descriptor_from_wit(
-            descriptor: wit_adapter::Descriptor,
+            $descriptor: wit_adapter::Descriptor,
         ) -> ProviderDescriptor {
             ProviderDescriptor {
-                name: descriptor.name,
-                version: descriptor.version,
-                allowed_hosts: descriptor.allowed_hosts,
-                streaming: descriptor.capabilities.streaming,
-                tools: descriptor.capabilities.tools,
-                supported_parameters: descriptor.capabilities.supported_parameters,
+                embeddings: $embeddings,
+                name: $descriptor.name,
+                version: $descriptor.version,
+                allowed_hosts: $descriptor.allowed_hosts,
+                streaming: $descriptor.capabilities.streaming,
+                tools: $descriptor.capabilities.tools,
+                supported_parameters: $descriptor.capabilities.supported_parameters,
             }
         }
 

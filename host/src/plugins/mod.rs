@@ -16,6 +16,7 @@ pub mod types;
 mod v0_1_0;
 mod v0_2_0;
 mod v0_3_0;
+mod v0_4_0;
 pub mod version;
 mod wall_clock;
 pub mod watcher;

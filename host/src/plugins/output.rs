@@ -60,6 +60,25 @@ pub(crate) fn check_stream_output(output: StreamOutput) -> Result<CheckedStreamO
     })
 }
 
+/// The canonical embeddings list an adapter must return: `data` items with an `embedding`.
+#[derive(serde::Deserialize)]
+struct EmbeddingsList {
+    #[serde(rename = "data")]
+    _data: Vec<EmbeddingItem>,
+}
+
+/// One item of an [`EmbeddingsList`].
+#[derive(serde::Deserialize)]
+struct EmbeddingItem {
+    #[serde(rename = "embedding")]
+    _embedding: Value,
+}
+
+/// Checks an adapter's embeddings body: a JSON object with a `data` list of embeddings.
+pub(crate) fn check_embeddings(body: &[u8]) -> Result<CheckedObject, String> {
+    checked::<EmbeddingsList>(body, "embeddings list")
+}
+
 /// Parses `bytes` as a JSON object that reads as a `T`.
 fn checked<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<CheckedObject, String> {
     let value: Value = serde_json::from_slice(bytes)

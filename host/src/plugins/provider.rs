@@ -1,6 +1,6 @@
 //! Provider adapter plugins: loading (type-check + self-test) and per-request instances, for
 //! every supported contract version. Generated types stay in the version boundary modules
-//! (`v0_1_0`, `v0_2_0`, `v0_3_0`); this module only dispatches.
+//! (`v0_1_0` to `v0_4_0`); this module only dispatches.
 
 use std::sync::Arc;
 
@@ -12,10 +12,12 @@ use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
 use super::sandbox::{SandboxState, arm_deadline, new_store};
-use super::types::{EndpointSettings, ProviderDescriptor, ProviderError, UpstreamRequest};
+use super::types::{
+    EndpointSettings, ParsedEmbeddings, ProviderDescriptor, ProviderError, UpstreamRequest,
+};
 use super::version::VersionState;
 use super::wall_clock;
-use super::{v0_1_0, v0_2_0, v0_3_0};
+use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0};
 
 /// A request body at least this large can explain an adapter running out of time or memory
 /// while translating it; smaller ones cannot, and the fault is the plugin's.
@@ -26,6 +28,7 @@ enum AdapterPre {
     V0_1(v0_1_0::ProviderPre<SandboxState>),
     V0_2(v0_2_0::ProviderPre<SandboxState>),
     V0_3(v0_3_0::ProviderPre<SandboxState>),
+    V0_4(v0_4_0::ProviderPre<SandboxState>),
 }
 
 /// A live instance, for the contract version it was built against.
@@ -33,6 +36,7 @@ enum AdapterInstance {
     V0_1(v0_1_0::Provider),
     V0_2(v0_2_0::Provider),
     V0_3(v0_3_0::Provider),
+    V0_4(v0_4_0::Provider),
 }
 
 /// Runs `$body` with `$guest` bound to the instance's `adapter` export and `$v` to its
@@ -55,6 +59,11 @@ macro_rules! on_adapter {
                 let $guest = instance.switchyard_plugin_adapter();
                 $body
             }
+            AdapterInstance::V0_4(instance) => {
+                use v0_4_0 as $v;
+                let $guest = instance.switchyard_plugin_adapter();
+                $body
+            }
         }
     };
 }
@@ -66,10 +75,13 @@ impl AdapterPre {
             .linker()
             .instantiate_pre(component)
             .map_err(|e| format!("cannot link: {e:#}"))?;
-        let current = match v0_3_0::ProviderPre::new(instance_pre.clone()) {
-            Ok(pre) => return Ok(AdapterPre::V0_3(pre)),
+        let current = match v0_4_0::ProviderPre::new(instance_pre.clone()) {
+            Ok(pre) => return Ok(AdapterPre::V0_4(pre)),
             Err(current) => current,
         };
+        if let Ok(pre) = v0_3_0::ProviderPre::new(instance_pre.clone()) {
+            return Ok(AdapterPre::V0_3(pre));
+        }
         if let Ok(pre) = v0_2_0::ProviderPre::new(instance_pre.clone()) {
             return Ok(AdapterPre::V0_2(pre));
         }
@@ -86,6 +98,7 @@ impl AdapterPre {
             AdapterPre::V0_1(pre) => AdapterInstance::V0_1(pre.instantiate_async(store).await?),
             AdapterPre::V0_2(pre) => AdapterInstance::V0_2(pre.instantiate_async(store).await?),
             AdapterPre::V0_3(pre) => AdapterInstance::V0_3(pre.instantiate_async(store).await?),
+            AdapterPre::V0_4(pre) => AdapterInstance::V0_4(pre.instantiate_async(store).await?),
         })
     }
 
@@ -94,6 +107,7 @@ impl AdapterPre {
             AdapterPre::V0_1(_) => "0.1.0",
             AdapterPre::V0_2(_) => "0.2.0",
             AdapterPre::V0_3(_) => "0.3.0",
+            AdapterPre::V0_4(_) => "0.4.0",
         }
     }
 }
@@ -155,7 +169,7 @@ impl ProviderPlugin {
         &self.descriptor.name
     }
 
-    /// The contract version the plugin was built against, e.g. `0.3.0`.
+    /// The contract version the plugin was built against, e.g. `0.4.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
     }
@@ -311,6 +325,79 @@ impl ProviderInstance {
         })
         .await;
         self.after_call(result, 0)
+    }
+
+    /// Builds the upstream request for a canonical embeddings request. Adapters built before
+    /// contract 0.4.0 have no such function: they answer with an invalid-request error.
+    pub async fn build_embeddings_request(
+        &mut self,
+        request: &[u8],
+        endpoint: &EndpointSettings,
+    ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
+        let no_embeddings = self.no_embeddings();
+        let deadline = self.before_call()?;
+        let store = &mut self.store;
+        let instance = &self.instance;
+        let result = wall_clock::bounded(deadline, async {
+            match instance {
+                AdapterInstance::V0_4(instance) => instance
+                    .switchyard_plugin_adapter()
+                    .call_build_embeddings_request(
+                        &mut *store,
+                        request,
+                        &v0_4_0::endpoint_to_wit(endpoint),
+                    )
+                    .await
+                    .map(|result| {
+                        result
+                            .map(v0_4_0::request_from_wit)
+                            .map_err(v0_4_0::error_from_wit)
+                    }),
+                _ => Ok(Err(no_embeddings)),
+            }
+        })
+        .await;
+        self.after_call(result, request.len())
+    }
+
+    /// Translates a successful embeddings response.
+    pub async fn parse_embeddings_response(
+        &mut self,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Result<ParsedEmbeddings, ProviderError>, PluginFault> {
+        let no_embeddings = self.no_embeddings();
+        let deadline = self.before_call()?;
+        let store = &mut self.store;
+        let instance = &self.instance;
+        let result = wall_clock::bounded(deadline, async {
+            match instance {
+                AdapterInstance::V0_4(instance) => instance
+                    .switchyard_plugin_adapter()
+                    .call_parse_embeddings_response(
+                        &mut *store,
+                        &v0_4_0::http_response(status, headers, body),
+                    )
+                    .await
+                    .map(|result| {
+                        result
+                            .map(v0_4_0::parsed_embeddings_from_wit)
+                            .map_err(v0_4_0::error_from_wit)
+                    }),
+                _ => Ok(Err(no_embeddings)),
+            }
+        })
+        .await;
+        self.after_call(result, 0)
+    }
+
+    fn no_embeddings(&self) -> ProviderError {
+        ProviderError::InvalidRequest(format!(
+            "adapter {} (contract {}) does not serve embeddings",
+            self.plugin.name(),
+            self.plugin.contract()
+        ))
     }
 
     /// Creates this instance's stream decoder.

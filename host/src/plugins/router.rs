@@ -1,5 +1,5 @@
 //! Routing policy plugins: loading (type-check + self-test) and ordering calls, for every
-//! supported contract version (generated types stay in `v0_1_0`, `v0_2_0`, `v0_3_0`).
+//! supported contract version (generated types stay in `v0_1_0` to `v0_4_0`).
 
 use wasmtime::component::Component;
 
@@ -9,13 +9,14 @@ use super::sandbox::{SandboxState, new_store};
 use super::version::VersionState;
 use super::wall_clock;
 
-use super::{v0_1_0, v0_2_0, v0_3_0};
+use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0};
 
 /// The pre-linked component, for the contract version it was built against.
 enum PolicyPre {
     V0_1(v0_1_0::RouterPre<SandboxState>),
     V0_2(v0_2_0::RouterPre<SandboxState>),
     V0_3(v0_3_0::RouterPre<SandboxState>),
+    V0_4(v0_4_0::RouterPre<SandboxState>),
 }
 
 /// Runs `$body` in a fresh instance of `$pre`, with `$guest` bound to its `policy` export and
@@ -45,6 +46,16 @@ macro_rules! on_policy {
             }
             PolicyPre::V0_3(pre) => {
                 use v0_3_0 as $v;
+                match pre.instantiate_async(&mut *$store).await {
+                    Ok(instance) => {
+                        let $guest = instance.switchyard_plugin_policy();
+                        $body
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            PolicyPre::V0_4(pre) => {
+                use v0_4_0 as $v;
                 match pre.instantiate_async(&mut *$store).await {
                     Ok(instance) => {
                         let $guest = instance.switchyard_plugin_policy();
@@ -136,13 +147,16 @@ impl RouterPlugin {
             .linker()
             .instantiate_pre(component)
             .map_err(|e| format!("cannot link: {e:#}"))?;
-        let pre = match v0_3_0::RouterPre::new(instance_pre.clone()) {
-            Ok(pre) => PolicyPre::V0_3(pre),
-            Err(current) => match v0_2_0::RouterPre::new(instance_pre.clone()) {
-                Ok(pre) => PolicyPre::V0_2(pre),
-                Err(_) => v0_1_0::RouterPre::new(instance_pre)
-                    .map(PolicyPre::V0_1)
-                    .map_err(|_| format!("not a routing policy: {current:#}"))?,
+        let pre = match v0_4_0::RouterPre::new(instance_pre.clone()) {
+            Ok(pre) => PolicyPre::V0_4(pre),
+            Err(current) => match v0_3_0::RouterPre::new(instance_pre.clone()) {
+                Ok(pre) => PolicyPre::V0_3(pre),
+                Err(_) => match v0_2_0::RouterPre::new(instance_pre.clone()) {
+                    Ok(pre) => PolicyPre::V0_2(pre),
+                    Err(_) => v0_1_0::RouterPre::new(instance_pre)
+                        .map(PolicyPre::V0_1)
+                        .map_err(|_| format!("not a routing policy: {current:#}"))?,
+                },
             },
         };
         let mut store = new_store(engine.engine(), engine.limits(), "self-test");
@@ -198,12 +212,13 @@ impl RouterPlugin {
         &self.version
     }
 
-    /// The contract version the policy was built against, e.g. `0.3.0`.
+    /// The contract version the policy was built against, e.g. `0.4.0`.
     pub fn contract(&self) -> &'static str {
         match self.pre {
             PolicyPre::V0_1(_) => "0.1.0",
             PolicyPre::V0_2(_) => "0.2.0",
             PolicyPre::V0_3(_) => "0.3.0",
+            PolicyPre::V0_4(_) => "0.4.0",
         }
     }
 

@@ -152,6 +152,15 @@ pub struct ParsedResponse {
     pub finish: Option<Finish>,
 }
 
+/// A whole embeddings response in the canonical format.
+#[derive(Debug, Clone)]
+pub struct ParsedEmbeddings {
+    /// OpenAI embeddings `list` JSON, vectors as numbers.
+    pub body: Vec<u8>,
+    /// Native usage (prompt tokens).
+    pub usage: Option<Usage>,
+}
+
 /// What a decoder produced from one event.
 #[derive(Debug, Clone, Default)]
 pub struct StreamOutput {
@@ -180,4 +189,6 @@ pub struct ProviderDescriptor {
     pub tools: bool,
     /// Request parameters it forwards.
     pub supported_parameters: Vec<String>,
+    /// It serves embeddings (contract 0.4.0 and later).
+    pub embeddings: bool,
 }

@@ -1,10 +1,10 @@
-//! Boundary for `switchyard:plugin@0.3.0`, the current contract (`wit/`): adds the
+//! Boundary for `switchyard:plugin@0.3.0`, the frozen third contract (`wit/v0.3.0`): adds the
 //! `aws-sigv4` credential placement (the host signs the request), and the endpoint weight and
 //! rate-limited share that policies see.
 
 mod provider_bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.3.0",
         world: "switchyard:plugin/provider@0.3.0",
         exports: { default: async },
     });
@@ -12,7 +12,7 @@ mod provider_bindings {
 
 mod router_bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.3.0",
         world: "switchyard:plugin/router@0.3.0",
         exports: { default: async },
         with: { "switchyard:plugin/host@0.3.0": super::provider_bindings::switchyard::plugin::host },
@@ -30,5 +30,6 @@ super::boundary::contract_boundary!(
     }
     candidate(candidate) { weight: candidate.weight }
     stats { rate_limited_rate: candidate.stats.rate_limited_rate }
+    descriptor(descriptor) { embeddings: false }
 );
 super::boundary::host_log_import!();

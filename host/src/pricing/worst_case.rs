@@ -121,6 +121,25 @@ pub fn worst_case_hold<'a>(
         .try_fold(Decimal::ZERO, |worst, cost| Some(worst.max(cost?)))
 }
 
+/// The most a request that only reads input (embeddings: a body of `body_bytes`, no output)
+/// can cost on any of `candidates`, fee included; `None` when that is too large to be money.
+pub fn worst_case_input_hold<'a>(
+    body_bytes: usize,
+    candidates: impl Iterator<Item = (&'a Model, &'a Endpoint)>,
+    fee_percent: Decimal,
+) -> Option<Decimal> {
+    // A token is at least one byte of the body.
+    let body_tokens = u64::try_from(body_bytes).unwrap_or(u64::MAX);
+    candidates
+        .map(|(model, endpoint)| {
+            let prompt = model
+                .context_length
+                .map_or(body_tokens, |context| body_tokens.min(context));
+            worst_case_cost(prompt, 0, 0, &endpoint.prices, fee_percent)
+        })
+        .try_fold(Decimal::ZERO, |worst, cost| Some(worst.max(cost?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

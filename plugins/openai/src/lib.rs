@@ -9,6 +9,9 @@
 //! `reasoning_content` (and Mistral's `thinking` content parts) to `reasoning`, strips usage and
 //! padding (`obfuscation`, `p`) from chunks and reports usage as typed counts.
 //!
+//! It serves embeddings too (`POST <base_url>/embeddings`, OpenAI's shape, which every
+//! OpenAI-compatible server shares).
+//!
 //! # Endpoint options
 //!
 //! | option | value | effect |
@@ -17,6 +20,7 @@
 //! | `api_key_header` | header name, e.g. `api-key` | put the raw credential in this header instead of `Authorization` |
 //! | `api_key_query` | parameter name, e.g. `key` | put the credential in this query parameter instead |
 //! | `path` | e.g. `chat/completions?api-version=2024-10-21` | path appended to the base URL (default `chat/completions`) |
+//! | `embeddings_path` | e.g. `embeddings?api-version=2024-10-21` | path of embeddings requests (default `embeddings`) |
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream (e.g. `header.OpenAI-Organization`) |
 //! | `include_usage` | `true` (default) or `false` | send `stream_options.include_usage` on streamed requests (turn off for servers that reject `stream_options`) |
 //! | `max_tokens_field` | `max_tokens` or `max_completion_tokens` | send the output token limit under this name only (reasoning models reject `max_tokens`; old servers ignore `max_completion_tokens`) |
@@ -32,6 +36,7 @@ use switchyard_sdk::provider::*;
 use switchyard_sdk::chat_completions::{
     ChatCompletionsDecoder, Dialect, OPENAI_PARAMETERS, OpenAiDialect, parse_response,
 };
+use switchyard_sdk::embeddings::parse_openai_embeddings;
 
 /// The stream decoder: the shared Chat Completions decoder with OpenAI's error reporting.
 pub type OpenAiDecoder = ChatCompletionsDecoder<OpenAiDialect>;
@@ -69,6 +74,19 @@ impl Provider for OpenAi {
 
     fn parse_error(response: HttpResponse) -> PluginError {
         OpenAiDialect::response_error(&response)
+    }
+
+    const EMBEDDINGS: bool = true;
+
+    fn build_embeddings_request(
+        request: EmbeddingsRequest,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        request::build_embeddings(request, &endpoint)
+    }
+
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        parse_openai_embeddings(&response)
     }
 }
 

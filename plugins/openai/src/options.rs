@@ -4,6 +4,8 @@ use switchyard_sdk::provider::{CredentialPlacement, EndpointSettings, Header, Pl
 
 /// Path appended to the base URL when the `path` option is absent.
 const DEFAULT_PATH: &str = "chat/completions";
+/// Path of embeddings requests when the `embeddings_path` option is absent.
+const DEFAULT_EMBEDDINGS_PATH: &str = "embeddings";
 
 /// The options this adapter understands (see the crate documentation for the table).
 #[derive(Debug, Clone)]
@@ -12,6 +14,8 @@ pub struct Options {
     pub credential: CredentialPlacement,
     /// Path appended to the base URL.
     pub path: String,
+    /// Path appended to the base URL for embeddings.
+    pub embeddings_path: String,
     /// Static extra headers.
     pub headers: Vec<Header>,
     /// Ask for usage in streams with `stream_options.include_usage`.
@@ -27,6 +31,7 @@ impl Options {
         let mut options = Options {
             credential: CredentialPlacement::Bearer,
             path: DEFAULT_PATH.to_owned(),
+            embeddings_path: DEFAULT_EMBEDDINGS_PATH.to_owned(),
             headers: Vec::new(),
             include_usage: true,
             max_tokens_field: None,
@@ -48,6 +53,7 @@ impl Options {
                 }
                 "api_key_header" | "api_key_query" => return Err(invalid(key, value)),
                 "path" => options.path = value.clone(),
+                "embeddings_path" => options.embeddings_path = value.clone(),
                 "include_usage" => {
                     options.include_usage = match value.as_str() {
                         "true" => true,

@@ -1,4 +1,4 @@
-//! Builds the upstream Chat Completions request from a canonical request.
+//! Builds the upstream Chat Completions or embeddings request from a canonical request.
 
 use switchyard_sdk::chat_completions::request_body;
 use switchyard_sdk::provider::*;
@@ -24,6 +24,24 @@ pub fn build(
     json_post(
         join_url(&endpoint.base_url, &options.path),
         &body,
+        options.headers,
+        options.credential,
+    )
+}
+
+/// Builds the upstream embeddings request: the canonical body with the upstream model, sent to
+/// `<base_url>/<embeddings_path>` without the credential.
+pub fn build_embeddings(
+    mut request: EmbeddingsRequest,
+    endpoint: &EndpointSettings,
+) -> Result<HttpRequest, PluginError> {
+    let options = Options::parse(endpoint)?;
+    request.model = endpoint.upstream_model.clone();
+    // Upstreams answer in floats when not asked otherwise; the host encodes base64 itself.
+    request.extra.remove("encoding_format");
+    json_post(
+        join_url(&endpoint.base_url, &options.embeddings_path),
+        &request,
         options.headers,
         options.credential,
     )

@@ -1,0 +1,590 @@
+//! A stream of canonical chat chunks (server-sent events as the gateway relays them) rewritten
+//! as the Responses API's event sequence: `response.created`, `response.in_progress`, output
+//! items with their parts and deltas, then `response.completed`, `response.incomplete` or
+//! `response.failed`. Every event carries a `sequence_number`.
+
+use serde_json::{Map, Value, json};
+
+use super::output::{
+    Identity, Reasoning, Status, function_call_item, output_text, reasoning_item, response,
+};
+use super::request::Echo;
+
+/// The text item being streamed, if any.
+#[derive(Debug)]
+enum OpenText {
+    Reasoning {
+        index: usize,
+        id: String,
+        reasoning: Reasoning,
+    },
+    Message {
+        index: usize,
+        id: String,
+        text: String,
+    },
+}
+
+/// One streamed function call.
+#[derive(Debug)]
+struct Call {
+    /// The chat `tool_calls[].index`.
+    chat_index: u64,
+    index: usize,
+    id: String,
+    call_id: String,
+    name: String,
+    arguments: String,
+    done: bool,
+}
+
+/// Rewrites one stream; feed it every chat event's `data`, then call [`Translator::end`].
+#[derive(Debug)]
+pub struct Translator {
+    echo: Echo,
+    identity: Identity,
+    sequence: u64,
+    started: bool,
+    finished: bool,
+    /// Finished output items, by output index.
+    output: Vec<Option<Value>>,
+    open: Option<OpenText>,
+    calls: Vec<Call>,
+    usage: Option<Value>,
+    finish_reason: Option<String>,
+    routing: Option<Value>,
+}
+
+impl Translator {
+    /// A translator for a request that echoed `echo`.
+    pub fn new(echo: Echo) -> Translator {
+        Translator {
+            echo,
+            identity: Identity::default(),
+            sequence: 0,
+            started: false,
+            finished: false,
+            output: Vec::new(),
+            open: None,
+            calls: Vec::new(),
+            usage: None,
+            finish_reason: None,
+            routing: None,
+        }
+    }
+
+    /// Translates one chat event's data (a chunk, or `[DONE]`) into zero or more Responses
+    /// events, encoded as server-sent events.
+    pub fn push(&mut self, data: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        if data.trim() == "[DONE]" {
+            self.complete(&mut out);
+            return out;
+        }
+        let Ok(Value::Object(chunk)) = serde_json::from_str::<Value>(data) else {
+            self.fail(
+                &mut out,
+                "server_error",
+                "the gateway relayed an invalid chunk",
+            );
+            return out;
+        };
+        self.start(&chunk, &mut out);
+        if let Some(error) = chunk.get("error") {
+            let code = match error.get("code").and_then(Value::as_u64) {
+                Some(429) => "rate_limit_exceeded",
+                _ => "server_error",
+            };
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("the upstream stream failed");
+            self.fail(&mut out, code, message);
+            return out;
+        }
+        if let Some(usage) = chunk.get("usage").filter(|u| !u.is_null()) {
+            self.usage = Some(usage.clone());
+        }
+        if let Some(routing) = chunk.get("routing") {
+            self.routing = Some(routing.clone());
+        }
+        let choices = chunk.get("choices").and_then(Value::as_array);
+        for choice in choices.into_iter().flatten() {
+            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                self.finish_reason = Some(reason.to_owned());
+            }
+            let Some(delta) = choice.get("delta").and_then(Value::as_object) else {
+                continue;
+            };
+            self.delta(delta, &mut out);
+        }
+        out
+    }
+
+    /// The relayed stream ended; fails the response when it ended before `[DONE]`.
+    pub fn end(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if !self.finished {
+            self.fail(
+                &mut out,
+                "server_error",
+                "the stream ended before the response completed",
+            );
+        }
+        out
+    }
+
+    fn start(&mut self, chunk: &Map<String, Value>, out: &mut Vec<u8>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.identity = Identity::from_chat(chunk);
+        let snapshot = response(&self.identity, &self.echo, "in_progress", Vec::new(), None);
+        self.emit(out, "response.created", json!({ "response": snapshot }));
+        self.emit(out, "response.in_progress", json!({ "response": snapshot }));
+    }
+
+    fn delta(&mut self, delta: &Map<String, Value>, out: &mut Vec<u8>) {
+        let mut reasoning = Reasoning::default();
+        let (mut text, summaries) = match delta.get("reasoning_details") {
+            Some(details) => reasoning.add_details(details),
+            None => (String::new(), Vec::new()),
+        };
+        if text.is_empty()
+            && let Some(plain) = delta.get("reasoning").and_then(Value::as_str)
+        {
+            text = plain.to_owned();
+        }
+        if !text.is_empty() || !summaries.is_empty() || reasoning.encrypted.is_some() {
+            self.reasoning_delta(&text, &summaries, reasoning.encrypted, out);
+        }
+        if let Some(content) = delta.get("content").and_then(Value::as_str)
+            && !content.is_empty()
+        {
+            self.text_delta(content, out);
+        }
+        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+            for call in calls {
+                self.call_delta(call, out);
+            }
+        }
+    }
+
+    fn reasoning_delta(
+        &mut self,
+        text: &str,
+        summaries: &[String],
+        encrypted: Option<String>,
+        out: &mut Vec<u8>,
+    ) {
+        if !matches!(self.open, Some(OpenText::Reasoning { .. })) {
+            self.close_text(out);
+            let index = self.next_index();
+            let id = self.identity.item_id("rs", index);
+            let item = reasoning_item(&id, &Reasoning::default());
+            self.emit(
+                out,
+                "response.output_item.added",
+                json!({ "output_index": index, "item": item }),
+            );
+            self.open = Some(OpenText::Reasoning {
+                index,
+                id,
+                reasoning: Reasoning::default(),
+            });
+        }
+        let Some(OpenText::Reasoning {
+            index,
+            id,
+            reasoning,
+        }) = &mut self.open
+        else {
+            return;
+        };
+        let (index, id) = (*index, id.clone());
+        let mut events = Vec::new();
+        if !text.is_empty() {
+            reasoning.text.push_str(text);
+            events.push((
+                "response.reasoning_text.delta",
+                json!({ "item_id": id, "output_index": index, "content_index": 0, "delta": text }),
+            ));
+        }
+        for summary in summaries {
+            let summary_index = reasoning.summaries.len();
+            reasoning.summaries.push(summary.clone());
+            let part = json!({ "type": "summary_text", "text": summary });
+            let at =
+                json!({ "item_id": id, "output_index": index, "summary_index": summary_index });
+            events.push((
+                "response.reasoning_summary_part.added",
+                with(&at, "part", json!({ "type": "summary_text", "text": "" })),
+            ));
+            events.push((
+                "response.reasoning_summary_text.delta",
+                with(&at, "delta", json!(summary)),
+            ));
+            events.push((
+                "response.reasoning_summary_text.done",
+                with(&at, "text", json!(summary)),
+            ));
+            events.push((
+                "response.reasoning_summary_part.done",
+                with(&at, "part", part),
+            ));
+        }
+        if encrypted.is_some() {
+            reasoning.encrypted = encrypted;
+        }
+        for (kind, event) in events {
+            self.emit(out, kind, event);
+        }
+    }
+
+    fn text_delta(&mut self, delta: &str, out: &mut Vec<u8>) {
+        if !matches!(self.open, Some(OpenText::Message { .. })) {
+            self.close_text(out);
+            let index = self.next_index();
+            let id = self.identity.item_id("msg", index);
+            let item = json!({ "type": "message", "id": id, "role": "assistant", "status": "in_progress", "content": [] });
+            self.emit(
+                out,
+                "response.output_item.added",
+                json!({ "output_index": index, "item": item }),
+            );
+            self.emit(
+                out,
+                "response.content_part.added",
+                json!({ "item_id": id, "output_index": index, "content_index": 0, "part": output_text("") }),
+            );
+            self.open = Some(OpenText::Message {
+                index,
+                id,
+                text: String::new(),
+            });
+        }
+        if let Some(OpenText::Message { index, id, text }) = &mut self.open {
+            text.push_str(delta);
+            let event = json!({ "item_id": id, "output_index": index, "content_index": 0, "delta": delta, "logprobs": [] });
+            self.emit(out, "response.output_text.delta", event);
+        }
+    }
+
+    fn call_delta(&mut self, call: &Value, out: &mut Vec<u8>) {
+        let chat_index = call.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let function = call.get("function");
+        let name = function.and_then(|f| f.get("name")).and_then(Value::as_str);
+        let arguments = function
+            .and_then(|f| f.get("arguments"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let known = self
+            .calls
+            .iter()
+            .position(|c| c.chat_index == chat_index && !c.done);
+        let position = match known {
+            Some(position) => position,
+            None => {
+                self.close_text(out);
+                let index = self.next_index();
+                let id = self.identity.item_id("fc", index);
+                let call_id = call
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("call_{id}"));
+                let name = name.unwrap_or_default().to_owned();
+                let item = function_call_item(&id, &call_id, &name, "", "in_progress");
+                self.emit(
+                    out,
+                    "response.output_item.added",
+                    json!({ "output_index": index, "item": item }),
+                );
+                self.calls.push(Call {
+                    chat_index,
+                    index,
+                    id,
+                    call_id,
+                    name,
+                    arguments: String::new(),
+                    done: false,
+                });
+                self.calls.len() - 1
+            }
+        };
+        if arguments.is_empty() {
+            return;
+        }
+        let Some(call) = self.calls.get_mut(position) else {
+            return;
+        };
+        call.arguments.push_str(arguments);
+        let event = json!({ "item_id": call.id, "output_index": call.index, "delta": arguments });
+        self.emit(out, "response.function_call_arguments.delta", event);
+    }
+
+    /// The output index of the next item.
+    fn next_index(&mut self) -> usize {
+        self.output.push(None);
+        self.output.len() - 1
+    }
+
+    /// Finishes the open reasoning or message item.
+    fn close_text(&mut self, out: &mut Vec<u8>) {
+        match self.open.take() {
+            None => {}
+            Some(OpenText::Reasoning {
+                index,
+                id,
+                reasoning,
+            }) => {
+                if !reasoning.text.is_empty() {
+                    let event = json!({ "item_id": id, "output_index": index, "content_index": 0, "text": reasoning.text });
+                    self.emit(out, "response.reasoning_text.done", event);
+                }
+                self.finish_item(out, index, reasoning_item(&id, &reasoning));
+            }
+            Some(OpenText::Message { index, id, text }) => {
+                let at = json!({ "item_id": id, "output_index": index, "content_index": 0 });
+                let mut done = with(&at, "text", json!(text));
+                done["logprobs"] = json!([]);
+                self.emit(out, "response.output_text.done", done);
+                self.emit(
+                    out,
+                    "response.content_part.done",
+                    with(&at, "part", output_text(&text)),
+                );
+                let item = json!({ "type": "message", "id": id, "role": "assistant", "status": "completed", "content": [output_text(&text)] });
+                self.finish_item(out, index, item);
+            }
+        }
+    }
+
+    fn close_calls(&mut self, out: &mut Vec<u8>) {
+        let open: Vec<usize> = (0..self.calls.len())
+            .filter(|i| self.calls.get(*i).is_some_and(|c| !c.done))
+            .collect();
+        for position in open {
+            let Some(call) = self.calls.get_mut(position) else {
+                continue;
+            };
+            call.done = true;
+            let (index, id) = (call.index, call.id.clone());
+            let item =
+                function_call_item(&id, &call.call_id, &call.name, &call.arguments, "completed");
+            let event = json!({ "item_id": id, "output_index": index, "name": call.name, "arguments": call.arguments });
+            self.emit(out, "response.function_call_arguments.done", event);
+            self.finish_item(out, index, item);
+        }
+    }
+
+    fn finish_item(&mut self, out: &mut Vec<u8>, index: usize, item: Value) {
+        self.emit(
+            out,
+            "response.output_item.done",
+            json!({ "output_index": index, "item": item }),
+        );
+        if let Some(slot) = self.output.get_mut(index) {
+            *slot = Some(item);
+        }
+    }
+
+    /// `[DONE]`: closes every item and sends the final response.
+    fn complete(&mut self, out: &mut Vec<u8>) {
+        self.close_text(out);
+        self.close_calls(out);
+        if self.output.is_empty() {
+            // A stream without any output still answers with one (empty) message.
+            let index = self.next_index();
+            let id = self.identity.item_id("msg", index);
+            let item = json!({ "type": "message", "id": id, "role": "assistant", "status": "completed", "content": [output_text("")] });
+            self.emit(
+                out,
+                "response.output_item.added",
+                json!({ "output_index": index, "item": item }),
+            );
+            self.finish_item(out, index, item);
+        }
+        let status = Status::from_finish_reason(self.finish_reason.as_deref());
+        let output = self.output.iter().flatten().cloned().collect();
+        let mut snapshot = response(
+            &self.identity,
+            &self.echo,
+            status.as_str(),
+            output,
+            self.usage.as_ref(),
+        );
+        snapshot["incomplete_details"] = status.incomplete_details();
+        if let Some(routing) = &self.routing {
+            snapshot["routing"] = routing.clone();
+        }
+        let kind = match status {
+            Status::Completed => "response.completed",
+            Status::MaxOutputTokens | Status::ContentFilter => "response.incomplete",
+        };
+        self.emit(out, kind, json!({ "response": snapshot }));
+        self.finished = true;
+    }
+
+    /// Ends the stream with `response.failed`.
+    fn fail(&mut self, out: &mut Vec<u8>, code: &str, message: &str) {
+        if !self.started {
+            self.started = true;
+            let snapshot = response(&self.identity, &self.echo, "in_progress", Vec::new(), None);
+            self.emit(out, "response.created", json!({ "response": snapshot }));
+        }
+        let output = self.output.iter().flatten().cloned().collect();
+        let mut snapshot = response(
+            &self.identity,
+            &self.echo,
+            "failed",
+            output,
+            self.usage.as_ref(),
+        );
+        snapshot["error"] = json!({ "code": code, "message": message });
+        self.emit(out, "response.failed", json!({ "response": snapshot }));
+        self.finished = true;
+    }
+
+    /// Appends one event: `event: <type>` and its JSON with `type` and `sequence_number`.
+    fn emit(&mut self, out: &mut Vec<u8>, kind: &str, mut event: Value) {
+        if let Some(object) = event.as_object_mut() {
+            object.insert("type".to_owned(), json!(kind));
+            object.insert("sequence_number".to_owned(), json!(self.sequence));
+        }
+        self.sequence += 1;
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\ndata: ");
+        // Serialising a Value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &event);
+        out.extend_from_slice(b"\n\n");
+    }
+}
+
+/// `base` with one more field.
+fn with(base: &Value, key: &str, value: Value) -> Value {
+    let mut object = base.clone();
+    object[key] = value;
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The events' JSON payloads in order.
+    fn events(bytes: &[u8]) -> Vec<Value> {
+        String::from_utf8_lossy(bytes)
+            .split("\n\n")
+            .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")))
+            .map(|data| serde_json::from_str(data).expect("event JSON"))
+            .collect()
+    }
+
+    fn run(chunks: &[Value], done: bool) -> Vec<Value> {
+        let mut translator = Translator::new(Echo::default());
+        let mut bytes = Vec::new();
+        for chunk in chunks {
+            bytes.extend(translator.push(&chunk.to_string()));
+        }
+        if done {
+            bytes.extend(translator.push("[DONE]"));
+        }
+        bytes.extend(translator.end());
+        events(&bytes)
+    }
+
+    fn kinds(events: &[Value]) -> Vec<&str> {
+        events.iter().filter_map(|e| e["type"].as_str()).collect()
+    }
+
+    #[test]
+    fn text_then_a_tool_call_follows_the_documented_sequence() {
+        let head = json!({"id": "gen-1-x", "created": 3, "model": "a/b", "provider": "p"});
+        let chunk = |delta: Value, finish: Value| {
+            let mut chunk = head.clone();
+            chunk["choices"] = json!([{"index": 0, "delta": delta, "finish_reason": finish}]);
+            chunk
+        };
+        let events = run(
+            &[
+                chunk(json!({"role": "assistant", "reasoning": "hm"}), Value::Null),
+                chunk(json!({"content": "Hel"}), Value::Null),
+                chunk(json!({"content": "lo"}), Value::Null),
+                chunk(
+                    json!({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f", "arguments": "{\"a\""}}]}),
+                    Value::Null,
+                ),
+                chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}),
+                    json!("tool_calls"),
+                ),
+                json!({"id": "gen-1-x", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4, "cost": 1}}),
+            ],
+            true,
+        );
+        assert_eq!(
+            kinds(&events),
+            [
+                "response.created",
+                "response.in_progress",
+                "response.output_item.added",
+                "response.reasoning_text.delta",
+                "response.reasoning_text.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.output_text.delta",
+                "response.output_text.done",
+                "response.content_part.done",
+                "response.output_item.done",
+                "response.output_item.added",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.delta",
+                "response.function_call_arguments.done",
+                "response.output_item.done",
+                "response.completed",
+            ]
+        );
+        for (number, event) in events.iter().enumerate() {
+            assert_eq!(event["sequence_number"], number as u64);
+        }
+        let last = &events[events.len() - 1]["response"];
+        assert_eq!(last["status"], "completed");
+        assert_eq!(last["output"][1]["content"][0]["text"], "Hello");
+        assert_eq!(last["output"][2]["arguments"], "{\"a\":1}");
+        assert_eq!(last["usage"]["total_tokens"], 7);
+    }
+
+    #[test]
+    fn an_error_chunk_or_a_cut_stream_fails_the_response() {
+        let text = json!({"id": "gen-2", "choices": [{"index": 0, "delta": {"content": "x"}}]});
+        let error = json!({"id": "gen-2", "error": {"code": 502, "message": "upstream broke"}, "choices": []});
+        let failed = run(&[text.clone(), error], false);
+        let last = failed.last().expect("events");
+        assert_eq!(last["type"], "response.failed");
+        assert_eq!(last["response"]["error"]["message"], "upstream broke");
+        assert_eq!(
+            run(&[text], false).last().expect("events")["type"],
+            "response.failed"
+        );
+    }
+
+    #[test]
+    fn a_length_finish_is_incomplete() {
+        let chunk = json!({"id": "gen-3", "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": "length"}]});
+        let events = run(&[chunk], true);
+        let last = events.last().expect("events");
+        assert_eq!(last["type"], "response.incomplete");
+        assert_eq!(
+            last["response"]["incomplete_details"]["reason"],
+            "max_output_tokens"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! The embeddings request path: the same routing, failover, pricing and accounting as chat,
+//! through the adapters' embeddings functions (contract 0.4.0). Endpoints whose adapter does
+//! not serve embeddings are left out before routing's order is tried.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::Gateway;
+use super::attempt::{header_pairs, with_headers};
+use super::generation::Generation;
+use crate::accounting::tab::{Charge, Tab};
+use crate::api::error::ApiError;
+use crate::failure::Failure;
+use crate::plugins::output::check_embeddings;
+use crate::plugins::{PluginFault, ProviderPlugin};
+use crate::pricing::worst_case::worst_case_input_hold;
+use crate::pricing::{cost, usage_json};
+use crate::routing::preferences::ProviderPreferences;
+use crate::routing::trace::RoutingTrace;
+use crate::routing::{self, Candidate, RouteRequest};
+
+/// The `output_modalities` entry that marks an embedding model.
+pub const EMBEDDINGS_MODALITY: &str = "embeddings";
+
+/// A validated embeddings request.
+#[derive(Debug)]
+pub struct EmbeddingsCall {
+    /// The canonical request passed to adapters (without `encoding_format`, `provider`,
+    /// `models`).
+    pub body: Bytes,
+    /// Model ids to try, in order.
+    pub models: Vec<String>,
+    /// The request's `provider` preferences.
+    pub preferences: ProviderPreferences,
+    /// Whether the client asked for the routing trace.
+    pub debug_routing: bool,
+    /// Vectors as base64 strings (little-endian f32) instead of numbers.
+    pub base64: bool,
+    /// Its accounting.
+    pub tab: Tab,
+}
+
+impl Gateway {
+    /// Serves an embeddings request, failing over across endpoints and models.
+    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, ApiError> {
+        let route = RouteRequest {
+            models: &call.models,
+            preferences: &call.preferences,
+            sent_parameters: &[],
+            estimated_prompt_tokens: (call.body.len() / 4) as u64,
+            max_tokens: Some(0),
+            seed: rand::random::<u64>(),
+            key_policy: call.tab.routing_policy(),
+            session: None,
+        };
+        let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
+        let mut trace = plan.trace;
+        if let Some(model) = plan.candidates.iter().map(|c| &c.model).find(|model| {
+            !model
+                .definition
+                .output_modalities
+                .iter()
+                .any(|m| m == EMBEDDINGS_MODALITY)
+        }) {
+            return Err(ApiError::invalid_request(format!(
+                "model {} is not an embedding model (its output modalities do not include `{EMBEDDINGS_MODALITY}`)",
+                model.id
+            ))
+            .with_code("not_an_embedding_model"));
+        }
+        let candidates: Vec<Candidate> = plan
+            .candidates
+            .into_iter()
+            .filter(|candidate| {
+                let adapter = self.plugins.provider(&candidate.endpoint.provider.plugin);
+                adapter.is_some_and(|adapter| adapter.descriptor().embeddings)
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upstream_error",
+                "no endpoint of the requested models has an adapter that serves embeddings",
+            )
+            .with_code("no_embeddings_adapter"));
+        }
+        let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
+        let worst = worst_case_input_hold(call.body.len(), priced, self.fee_percent);
+        call.tab.reserve(worst).await?;
+        let mut last_failure = None;
+        for candidate in candidates {
+            let provider = &candidate.endpoint.provider.name;
+            let started = Instant::now();
+            let shown = call.debug_routing.then_some(&trace);
+            let failure = match self.embeddings_attempt(&call, &candidate, shown).await {
+                Ok(response) => return Ok(response),
+                Err(failure) => failure,
+            };
+            if let Some(class) = failure.endpoint_class() {
+                candidate.endpoint.stats.record_failure(class);
+            }
+            tracing::warn!(model = %candidate.model.id, %provider, kind = failure.kind(), error = %failure, "embeddings attempt failed");
+            trace.record_failure(&candidate.model.id, provider, &failure, started.elapsed());
+            if let Some(attempt) = trace.attempts.last() {
+                call.tab.record_attempt(&json!(attempt));
+            }
+            let retry = failure.is_retryable();
+            last_failure = Some(failure);
+            if !retry {
+                break;
+            }
+        }
+        call.tab.release().await;
+        let error = match last_failure {
+            Some(failure) => failure.to_api_error(),
+            None => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upstream_error",
+                "no endpoint was tried",
+            ),
+        };
+        Err(error.with_metadata(json!({
+            "attempts": trace.attempts,
+            "routing": call.debug_routing.then_some(&trace),
+        })))
+    }
+
+    /// One attempt at one endpoint, recorded against the adapter version.
+    async fn embeddings_attempt(
+        &self,
+        call: &EmbeddingsCall,
+        candidate: &Candidate,
+        routing: Option<&RoutingTrace>,
+    ) -> Result<Response, Failure> {
+        let plugin = self.adapter(&candidate.endpoint.provider)?;
+        let result = self.embed(call, candidate, routing, &plugin).await;
+        self.plugins
+            .record_outcome(plugin.name(), plugin.state(), result.is_ok());
+        result
+    }
+
+    async fn embed(
+        &self,
+        call: &EmbeddingsCall,
+        candidate: &Candidate,
+        routing: Option<&RoutingTrace>,
+        plugin: &Arc<ProviderPlugin>,
+    ) -> Result<Response, Failure> {
+        let (model, endpoint) = (&candidate.model, &candidate.endpoint);
+        let provider = &endpoint.provider;
+        let _in_flight = endpoint.stats.start();
+        let started = Instant::now();
+        let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
+        let provider_failure = |error| Failure::Provider {
+            provider: provider.name.clone(),
+            error,
+        };
+
+        let mut instance = plugin.instantiate().await?;
+        let request = instance
+            .build_embeddings_request(&call.body, &endpoint.settings)
+            .await?
+            .map_err(provider_failure)?;
+        let mut response = self
+            .upstream
+            .send(provider, plugin, request, deadline)
+            .await?;
+        let first_byte = started.elapsed();
+        let status = response.status().as_u16();
+        let headers = header_pairs(response.headers());
+        let body = self
+            .upstream
+            .read_body(provider, &mut response, deadline)
+            .await?;
+        if !(200..300).contains(&status) {
+            return Err(provider_failure(
+                instance.parse_error(status, headers, body).await?,
+            ));
+        }
+        let parsed = instance
+            .parse_embeddings_response(status, headers, body)
+            .await?
+            .map_err(provider_failure)?;
+        let mut object = check_embeddings(&parsed.body)
+            .map_err(|reason| PluginFault::contract(plugin.name(), reason))?;
+        if call.base64 {
+            encode_base64(&mut object);
+        }
+        let generation = Generation::new(&model.id, &provider.name);
+        object.insert("id".to_owned(), json!(generation.id));
+        object.insert("object".to_owned(), json!("list"));
+        object.insert("model".to_owned(), json!(generation.model));
+        object.insert("provider".to_owned(), json!(generation.provider));
+        let usage = parsed.usage.unwrap_or_else(|| {
+            tracing::warn!(provider = %provider.name, "upstream reported no embeddings usage; the call is priced at zero");
+            Default::default()
+        });
+        let cost = cost(&usage, &endpoint.prices, 0, self.fee_percent);
+        object.insert(
+            "usage".to_owned(),
+            embeddings_usage(usage_json(&usage, &cost)),
+        );
+        if let Some(trace) = routing {
+            let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
+            object.insert("routing".to_owned(), trace);
+        }
+        call.tab
+            .settle(Charge {
+                id: &generation.id,
+                model: &generation.model,
+                provider: &generation.provider,
+                usage,
+                usage_estimated: false,
+                cost,
+                latency: first_byte,
+                finish_reason: None,
+                streamed: false,
+                cancelled: false,
+            })
+            .await;
+        endpoint
+            .stats
+            .record_success(first_byte, started.elapsed(), None);
+        tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "embeddings served");
+        Ok(with_headers(
+            Json(Value::Object(object)).into_response(),
+            &generation,
+            plugin,
+        ))
+    }
+}
+
+/// The embeddings usage shape (`prompt_tokens`, `total_tokens`) with the cost fields.
+fn embeddings_usage(chat_usage: Value) -> Value {
+    let mut usage = json!({
+        "prompt_tokens": chat_usage["prompt_tokens"],
+        "total_tokens": chat_usage["prompt_tokens"],
+    });
+    for key in ["cost", "cost_details"] {
+        if let (Some(value), Some(object)) = (chat_usage.get(key), usage.as_object_mut()) {
+            object.insert(key.to_owned(), value.clone());
+        }
+    }
+    usage
+}
+
+/// Replaces every vector by the base64 of its little-endian `f32`s, as OpenAI encodes them.
+fn encode_base64(list: &mut Map<String, Value>) {
+    use base64::Engine as _;
+    let Some(Value::Array(data)) = list.get_mut("data") else {
+        return;
+    };
+    for item in data.iter_mut().filter_map(Value::as_object_mut) {
+        let Some(Value::Array(vector)) = item.get("embedding") else {
+            continue;
+        };
+        let bytes: Vec<u8> = vector
+            .iter()
+            .filter_map(Value::as_f64)
+            .flat_map(|x| (x as f32).to_le_bytes())
+            .collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        item.insert("embedding".to_owned(), Value::String(encoded));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_are_encoded_as_little_endian_f32_base64() {
+        let mut list = json!({"data": [{"embedding": [1.0, -2.5]}]});
+        let Some(object) = list.as_object_mut() else {
+            panic!("object")
+        };
+        encode_base64(object);
+        // 1.0f32 = 00 00 80 3f, -2.5f32 = 00 00 20 c0
+        assert_eq!(list["data"][0]["embedding"], "AACAPwAAIMA=");
+    }
+}

@@ -1,0 +1,287 @@
+//! The Responses API request built from a canonical chat request.
+
+use serde_json::{Map, Value, json};
+use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::reasoning_details;
+
+/// The format name OpenRouter gives reasoning details from the Responses API.
+pub const FORMAT: &str = "openai-responses-v1";
+
+/// Builds `POST <base_url>/<path>` with the translated body, without the credential.
+pub fn build(
+    request: &ChatRequest,
+    endpoint: &EndpointSettings,
+    stream: bool,
+) -> Result<HttpRequest, PluginError> {
+    let mut credential = CredentialPlacement::Bearer;
+    let mut path = "responses".to_owned();
+    let mut headers = Vec::new();
+    for (key, value) in &endpoint.options {
+        match key.as_str() {
+            "auth" => {
+                credential = match value.as_str() {
+                    "bearer" => CredentialPlacement::Bearer,
+                    "api-key" => CredentialPlacement::Header("api-key".to_owned()),
+                    "none" => CredentialPlacement::None,
+                    other => return Err(option_error(key, other)),
+                }
+            }
+            "path" => path = value.clone(),
+            _ => match key.strip_prefix("header.").filter(|n| !n.is_empty()) {
+                Some(name) => headers.push((name.to_owned(), value.clone())),
+                None => {
+                    return Err(PluginError::Internal(format!(
+                        "openai-responses adapter: unknown endpoint option `{key}`"
+                    )));
+                }
+            },
+        }
+    }
+    let body = body(request, &endpoint.upstream_model, stream)?;
+    json_post(
+        join_url(&endpoint.base_url, &path),
+        &body,
+        headers,
+        credential,
+    )
+}
+
+fn option_error(key: &str, value: &str) -> PluginError {
+    PluginError::Internal(format!(
+        "openai-responses adapter: invalid value {value:?} for endpoint option `{key}`"
+    ))
+}
+
+/// The Responses request body.
+pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, PluginError> {
+    let mut body = Map::new();
+    body.insert("model".to_owned(), json!(model));
+    body.insert("input".to_owned(), Value::Array(input(request)?));
+    body.insert("stream".to_owned(), json!(stream));
+    body.insert("store".to_owned(), json!(false));
+    body.insert("include".to_owned(), json!(["reasoning.encrypted_content"]));
+    if let Some(limit) = request.output_token_limit() {
+        body.insert("max_output_tokens".to_owned(), json!(limit));
+    }
+    if let Some(temperature) = request.temperature {
+        body.insert("temperature".to_owned(), json!(temperature));
+    }
+    if let Some(top_p) = request.top_p {
+        body.insert("top_p".to_owned(), json!(top_p));
+    }
+    for key in [
+        "parallel_tool_calls",
+        "user",
+        "metadata",
+        "prompt_cache_key",
+        "safety_identifier",
+        "service_tier",
+    ] {
+        if let Some(value) = request.extra.get(key).filter(|v| !v.is_null()) {
+            body.insert(key.to_owned(), value.clone());
+        }
+    }
+    if let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) {
+        let tools: Vec<Value> = tools
+            .iter()
+            .map(|tool| {
+                let mut out = json!({ "type": "function", "name": tool.function.name });
+                if let Some(description) = &tool.function.description {
+                    out["description"] = json!(description);
+                }
+                out["parameters"] = tool
+                    .function
+                    .parameters
+                    .clone()
+                    .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+                out
+            })
+            .collect();
+        body.insert("tools".to_owned(), Value::Array(tools));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let choice = match choice {
+            Value::Object(object) => {
+                let name = object
+                    .get("function")
+                    .and_then(|f| f.get("name"))
+                    .cloned()
+                    .ok_or_else(|| {
+                        PluginError::InvalidRequest("`tool_choice` names no function".to_owned())
+                    })?;
+                json!({ "type": "function", "name": name })
+            }
+            other => other.clone(),
+        };
+        body.insert("tool_choice".to_owned(), choice);
+    }
+    let effort = request
+        .extra
+        .get("reasoning")
+        .and_then(|r| r.get("effort"))
+        .or_else(|| request.extra.get("reasoning_effort"))
+        .filter(|v| !v.is_null());
+    if let Some(effort) = effort {
+        body.insert(
+            "reasoning".to_owned(),
+            json!({ "effort": effort, "summary": "auto" }),
+        );
+    }
+    if let Some(format) = request.extra.get("response_format") {
+        match format.get("type").and_then(Value::as_str) {
+            Some("json_schema") => {
+                let mut text_format = format
+                    .get("json_schema")
+                    .cloned()
+                    .unwrap_or_else(|| json!({}));
+                text_format["type"] = json!("json_schema");
+                body.insert("text".to_owned(), json!({ "format": text_format }));
+            }
+            Some("json_object") => {
+                body.insert(
+                    "text".to_owned(),
+                    json!({ "format": { "type": "json_object" } }),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(Value::Object(body))
+}
+
+/// The conversation as Responses input items.
+fn input(request: &ChatRequest) -> Result<Vec<Value>, PluginError> {
+    let mut items = Vec::new();
+    for message in &request.messages {
+        match message.role {
+            Role::System | Role::Developer | Role::User => {
+                let role = match message.role {
+                    Role::System => "system",
+                    Role::Developer => "developer",
+                    _ => "user",
+                };
+                items.push(json!({ "type": "message", "role": role, "content": input_content(message.content.as_ref())? }));
+            }
+            Role::Assistant => {
+                items.extend(reasoning_items(message));
+                let text = message
+                    .content
+                    .as_ref()
+                    .map(Content::text)
+                    .unwrap_or_default();
+                if !text.is_empty() {
+                    items.push(json!({
+                        "type": "message", "role": "assistant",
+                        "content": [{ "type": "output_text", "text": text, "annotations": [] }],
+                    }));
+                }
+                for call in message.tool_calls.iter().flatten() {
+                    items.push(json!({
+                        "type": "function_call", "call_id": call.id,
+                        "name": call.function.name, "arguments": call.function.arguments,
+                    }));
+                }
+            }
+            Role::Tool => {
+                let call_id = message.tool_call_id.as_deref().ok_or_else(|| {
+                    PluginError::InvalidRequest("a tool message needs `tool_call_id`".to_owned())
+                })?;
+                let output = message
+                    .content
+                    .as_ref()
+                    .map(Content::text)
+                    .unwrap_or_default();
+                items.push(
+                    json!({ "type": "function_call_output", "call_id": call_id, "output": output }),
+                );
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The reasoning a client sent back: one `reasoning` item per Responses item id, with its
+/// summaries and encrypted content. Details in other providers' formats are left out.
+fn reasoning_items(message: &Message) -> Vec<Value> {
+    let mut items: Vec<Value> = Vec::new();
+    for detail in reasoning_details(message) {
+        if detail
+            .format
+            .as_deref()
+            .is_some_and(|format| format != FORMAT)
+        {
+            continue;
+        }
+        let id = detail.id.clone();
+        let position = items
+            .iter()
+            .position(|item| item.get("id").and_then(Value::as_str) == id.as_deref());
+        let item = match position {
+            Some(position) => &mut items[position],
+            None => {
+                let mut item = json!({ "type": "reasoning", "summary": [] });
+                if let Some(id) = &id {
+                    item["id"] = json!(id);
+                }
+                items.push(item);
+                let last = items.len() - 1;
+                &mut items[last]
+            }
+        };
+        if let (Some(summary), Some(Value::Array(summaries))) =
+            (detail.summary, item.get_mut("summary"))
+        {
+            summaries.push(json!({ "type": "summary_text", "text": summary }));
+        }
+        if let Some(data) = detail.data {
+            item["encrypted_content"] = json!(data);
+        }
+    }
+    // The Responses API takes reasoning back only with its encrypted content.
+    items.retain(|item| item.get("encrypted_content").is_some());
+    items
+}
+
+/// User or system content as input parts.
+fn input_content(content: Option<&Content>) -> Result<Value, PluginError> {
+    let parts = match content {
+        None => return Ok(json!("")),
+        Some(Content::Text(text)) => return Ok(json!(text)),
+        Some(Content::Parts(parts)) => parts,
+    };
+    let mut out = Vec::with_capacity(parts.len());
+    for part in parts {
+        match part.kind.as_str() {
+            "text" => out.push(
+                json!({ "type": "input_text", "text": part.text.clone().unwrap_or_default() }),
+            ),
+            "image_url" => {
+                let image = part.image_url.as_ref().ok_or_else(|| {
+                    PluginError::InvalidRequest("an image part has no `image_url`".to_owned())
+                })?;
+                let mut item =
+                    json!({ "type": "input_image", "image_url": image.url, "detail": "auto" });
+                if let Some(detail) = &image.detail {
+                    item["detail"] = json!(detail);
+                }
+                out.push(item);
+            }
+            "file" => {
+                let file = part.extra.get("file").cloned().unwrap_or_default();
+                let mut item = json!({ "type": "input_file" });
+                for key in ["file_data", "filename", "file_id"] {
+                    if let Some(value) = file.get(key) {
+                        item[key] = value.clone();
+                    }
+                }
+                out.push(item);
+            }
+            other => {
+                return Err(PluginError::InvalidRequest(format!(
+                    "content parts of type `{other}` are not supported by the Responses API adapter"
+                )));
+            }
+        }
+    }
+    Ok(Value::Array(out))
+}

@@ -1,0 +1,143 @@
+//! Responses API stream events decoded into chat chunks.
+
+use serde_json::Value;
+use switchyard_sdk::provider::*;
+use switchyard_sdk::translate::ChunkWriter;
+
+use crate::error;
+use crate::response::{encrypted_detail, finish, summary_detail, usage};
+
+/// Decodes one Responses stream. Events before the first output (`response.created`,
+/// `response.in_progress`) produce nothing, so an early `error` still fails over.
+#[derive(Debug, Default)]
+pub struct ResponsesDecoder {
+    writer: ChunkWriter,
+    /// Output item id → its tool call index.
+    calls: Vec<String>,
+    /// (item id, summary index) → its reasoning detail index.
+    details: Vec<(String, u64)>,
+}
+
+impl StreamDecoder for ResponsesDecoder {
+    fn new(_endpoint: EndpointSettings) -> Self {
+        ResponsesDecoder::default()
+    }
+
+    fn decode(&mut self, event: SseEvent) -> Result<StreamOutput, PluginError> {
+        if event.data.trim() == "[DONE]" {
+            return Ok(StreamOutput::empty());
+        }
+        let data: Value = serde_json::from_str(&event.data).map_err(|error| {
+            PluginError::UpstreamUnavailable(format!("upstream sent an invalid event: {error}"))
+        })?;
+        let kind = data["type"]
+            .as_str()
+            .or(event.event.as_deref())
+            .unwrap_or("");
+        let item_id = data["item_id"].as_str().unwrap_or_default();
+        Ok(match kind {
+            "response.created" => {
+                self.writer.id = data["response"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                self.writer.model = data["response"]["model"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                StreamOutput::empty()
+            }
+            "response.output_item.added" if data["item"]["type"] == "function_call" => {
+                let item = &data["item"];
+                let index = self.calls.len() as u32;
+                self.calls
+                    .push(item["id"].as_str().unwrap_or_default().to_owned());
+                let mut output = self.writer.tool_call_start(
+                    index,
+                    item["call_id"].as_str().map(str::to_owned),
+                    item["name"].as_str().map(str::to_owned),
+                );
+                let arguments = item["arguments"].as_str().unwrap_or_default();
+                output
+                    .chunks
+                    .extend(self.writer.tool_call_arguments(index, arguments).chunks);
+                output
+            }
+            "response.function_call_arguments.delta" => {
+                let index = self.calls.iter().position(|id| id == item_id).unwrap_or(0) as u32;
+                self.writer
+                    .tool_call_arguments(index, data["delta"].as_str().unwrap_or_default())
+            }
+            "response.output_text.delta" | "response.refusal.delta" => self
+                .writer
+                .text(data["delta"].as_str().unwrap_or_default(), false),
+            "response.reasoning_text.delta" => self
+                .writer
+                .text(data["delta"].as_str().unwrap_or_default(), true),
+            // Summaries after the first start on a new paragraph of the reasoning text.
+            "response.reasoning_summary_part.added" if data["summary_index"].as_u64() > Some(0) => {
+                self.writer.text("\n\n", true)
+            }
+            "response.reasoning_summary_text.delta" => {
+                let delta = data["delta"].as_str().unwrap_or_default();
+                let summary = data["summary_index"].as_u64().unwrap_or(0);
+                let index = self.detail_index(item_id, summary);
+                self.writer.delta(Delta {
+                    reasoning: Some(delta.to_owned()),
+                    reasoning_details: Some(vec![summary_detail(
+                        delta,
+                        Some(item_id.to_owned()),
+                        index,
+                    )]),
+                    ..Delta::default()
+                })
+            }
+            "response.output_item.done" if data["item"]["type"] == "reasoning" => {
+                let item = &data["item"];
+                match item["encrypted_content"].as_str() {
+                    Some(encrypted) => {
+                        let id = item["id"].as_str().unwrap_or_default();
+                        let index = self.detail_index(id, u64::MAX);
+                        self.writer.delta(Delta {
+                            reasoning_details: Some(vec![encrypted_detail(
+                                encrypted,
+                                Some(id.to_owned()),
+                                index,
+                            )]),
+                            ..Delta::default()
+                        })
+                    }
+                    None => StreamOutput::empty(),
+                }
+            }
+            "response.completed" | "response.incomplete" => {
+                let response = &data["response"];
+                let mut output = self.writer.finish(finish(response, !self.calls.is_empty()));
+                output.usage = usage(&response["usage"]);
+                output.done = true;
+                output
+            }
+            "response.failed" => return Err(error::from_object(&data["response"]["error"])),
+            "error" => return Err(error::from_object(data.get("error").unwrap_or(&data))),
+            _ => StreamOutput::empty(),
+        })
+    }
+}
+
+impl ResponsesDecoder {
+    /// The reasoning detail index of summary `summary` of item `item` (`u64::MAX`: its
+    /// encrypted content), assigned in order of appearance.
+    fn detail_index(&mut self, item: &str, summary: u64) -> u32 {
+        let position = self
+            .details
+            .iter()
+            .position(|(id, s)| id == item && *s == summary);
+        match position {
+            Some(position) => position as u32,
+            None => {
+                self.details.push((item.to_owned(), summary));
+                (self.details.len() - 1) as u32
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! An OpenAI-compatible adapter built against the frozen contract `switchyard:plugin@0.3.0`
+//! (`wit/v0.3.0`) with wit-bindgen directly, as a third-party plugin compiled before 0.4.0 would
+//! be. It shares the legacy 0.1.0 plugin's adapter code; the gateway must keep loading and
+//! serving it beside 0.4.0 plugins (it serves chat only: embeddings arrived in 0.4.0).
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../../wit/v0.3.0",
+        world: "switchyard:plugin/provider@0.3.0",
+    });
+}
+
+/// The plugin's name in the configuration.
+const NAME: &str = "legacy-v030";
+
+include!("../../legacy-v0-1-0/src/adapter.rs");
