@@ -205,7 +205,7 @@ async fn the_dashboard_shows_activity_creates_keys_and_rolls_back_plugins() {
     };
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+        "[plugins.overrides.openai]\nreplace_builtin = true\n\n[accounting]\nenabled = true\nsqlite_path = {:?}\n",
         dir.path().join("books.db").display().to_string()
     );
     let gateway = Gateway::start_with_args(

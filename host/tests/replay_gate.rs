@@ -54,7 +54,7 @@ async fn a_gated_provider_refuses_an_adapter_version_that_fails_its_recordings()
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/groq");
     let gate = format!("replay_gate = {:?}", fixtures.display().to_string());
     let config = format!(
-        "{}{}",
+        "[plugins.overrides.openai]\nreplace_builtin = true\n\n{}{}",
         provider("oa", "openai", &mock, "fixture=openai/openai-text", &gate),
         model("m/oa", &[("oa", "1", "1")]),
     );

@@ -11,6 +11,11 @@ use crate::accounting::tab::Charge;
 use crate::dashboard::activity::{self, Served};
 use crate::gateway::ChatCall;
 
+/// The largest token count one generation adds to the token histogram. The histogram keeps a u64
+/// sum, so a provider's absurd usage (1e30 tokens saturates to `u64::MAX`) would overflow it;
+/// the settlement already clamps such a charge to its hold and notes why.
+const TOKEN_COUNT_CEILING: u64 = u32::MAX as u64;
+
 /// The labels of one request that its served generation is recorded with.
 #[derive(Debug, Clone)]
 pub struct Observer {
@@ -61,6 +66,7 @@ impl Observer {
             if wanted {
                 let mut attributes = genai.to_vec();
                 attributes.push(KeyValue::new("gen_ai.token.type", kind));
+                let count = count.min(TOKEN_COUNT_CEILING);
                 instruments.token_usage.record(count, &attributes);
             }
         }
