@@ -129,6 +129,42 @@ impl From<BearerAuth> for CredentialPlacement {
     }
 }
 
+/// The options of an adapter whose only settings are `auth` ([`BearerAuth`]) and `path` (appended
+/// to the base URL), besides `header.<name>`: the shape of most chat-completions-like APIs.
+#[derive(Debug, Clone)]
+pub struct PathOptions {
+    /// Where the host puts the credential.
+    pub credential: CredentialPlacement,
+    /// Path appended to the base URL.
+    pub path: String,
+    /// Static extra headers (`header.<name>` options).
+    pub headers: Vec<Header>,
+}
+
+/// The settings of [`PathOptions`] besides `header.<name>`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathSettings {
+    #[serde(default)]
+    auth: BearerAuth,
+    path: Option<String>,
+}
+
+impl PathOptions {
+    /// Reads the options of `endpoint`, with `default_path` when the operator sets no `path`.
+    /// Unknown keys (typos) and invalid values are an operator configuration error reported as
+    /// [`PluginError::Internal`].
+    pub fn parse(endpoint: &EndpointSettings, default_path: &str) -> Result<Self, PluginError> {
+        let EndpointOptions { settings, headers } =
+            EndpointOptions::<PathSettings>::parse(endpoint)?;
+        Ok(PathOptions {
+            credential: settings.auth.into(),
+            path: settings.path.unwrap_or_else(|| default_path.to_owned()),
+            headers,
+        })
+    }
+}
+
 /// One option value: a string, read as the field's type asks.
 struct OptionValue<'a>(&'a str);
 

@@ -38,7 +38,7 @@ use bindings::exports::switchyard::plugin::adapter as wit;
 pub use crate::descriptor::DescriptorBuilder;
 pub use crate::embeddings::{EmbeddingInput, EmbeddingsRequest};
 pub use crate::openai::*;
-pub use crate::options::{BearerAuth, EndpointOptions, parse_options};
+pub use crate::options::{BearerAuth, EndpointOptions, PathOptions, parse_options};
 pub use bindings::switchyard::plugin::types::{
     AwsSigv4Scope, CredentialPlacement, EndpointSettings, Finish, FinishReason, Header,
     HttpRequest, HttpResponse, ParsedEmbeddings, ParsedResponse, PluginError, RateLimit, SseEvent,

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::Gateway;
 use super::attempt::{header_pairs, with_headers};
 use super::generation::Generation;
+use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
 use crate::api::error::ApiError;
 use crate::failure::Failure;
@@ -95,40 +95,20 @@ impl Gateway {
         call.tab.reserve(worst).await?;
         let mut last_failure = None;
         for candidate in candidates {
-            let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
             let failure = match self.embeddings_attempt(&call, &candidate, shown).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
-            if let Some(class) = failure.endpoint_class() {
-                candidate.endpoint.stats.record_failure(class);
-            }
-            tracing::warn!(model = %candidate.model.id, %provider, kind = failure.kind(), error = %failure, "embeddings attempt failed");
-            trace.record_failure(&candidate.model.id, provider, &failure, started.elapsed());
-            if let Some(attempt) = trace.attempts.last() {
-                call.tab.record_attempt(&json!(attempt));
-            }
-            let retry = failure.is_retryable();
+            let retry =
+                failover::record_failure(&mut trace, &call.tab, &candidate, &failure, started);
             last_failure = Some(failure);
             if !retry {
                 break;
             }
         }
-        call.tab.release().await;
-        let error = match last_failure {
-            Some(failure) => failure.to_api_error(),
-            None => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upstream_error",
-                "no endpoint was tried",
-            ),
-        };
-        Err(error.with_metadata(json!({
-            "attempts": trace.attempts,
-            "routing": call.debug_routing.then_some(&trace),
-        })))
+        Err(failover::exhausted(&call.tab, last_failure, &trace, call.debug_routing).await)
     }
 
     /// One attempt at one endpoint, recorded against the adapter version.

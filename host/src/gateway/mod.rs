@@ -4,6 +4,7 @@
 mod attempt;
 mod complete;
 pub mod embeddings;
+mod failover;
 mod framing;
 pub mod generation;
 mod stream;
@@ -12,11 +13,9 @@ pub mod upstream;
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
 use rust_decimal::Decimal;
-use serde_json::json;
 use switchyard_sdk::openai::ChatRequest;
 use tokio::time::Instant;
 
@@ -112,33 +111,14 @@ impl Gateway {
                 }
                 Err(failure) => failure,
             };
-            if let Some(class) = failure.endpoint_class() {
-                candidate.endpoint.stats.record_failure(class);
-            }
-            tracing::warn!(model = %candidate.model.id, %provider, kind = failure.kind(), error = %failure, "attempt failed");
-            trace.record_failure(&candidate.model.id, provider, &failure, started.elapsed());
-            if let Some(attempt) = trace.attempts.last() {
-                call.tab.record_attempt(&json!(attempt));
-            }
-            let retry = failure.is_retryable();
+            let retry =
+                failover::record_failure(&mut trace, &call.tab, &candidate, &failure, started);
             last_failure = Some(failure);
             if !retry {
                 break;
             }
         }
-        call.tab.release().await;
-        let error = match last_failure {
-            Some(failure) => failure.to_api_error(),
-            None => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upstream_error",
-                "no endpoint was tried",
-            ),
-        };
-        Err(error.with_metadata(json!({
-            "attempts": trace.attempts,
-            "routing": call.debug_routing.then_some(&trace),
-        })))
+        Err(failover::exhausted(&call.tab, last_failure, &trace, call.debug_routing).await)
     }
 
     /// The current version of `provider`'s adapter (or its canary, for the canary's share).

@@ -41,7 +41,6 @@
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream (e.g. `header.X-Client-Name`) |
 
 mod error;
-mod options;
 mod request;
 mod response;
 mod stream;

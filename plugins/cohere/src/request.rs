@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 
-use crate::options::Options;
+/// The path of the Chat v2 endpoint under the base URL, unless the `path` option says otherwise.
+const DEFAULT_PATH: &str = "chat";
 
 /// Builds `POST <base_url>/chat` with the translated body.
 pub fn build(
@@ -11,7 +12,7 @@ pub fn build(
     endpoint: &EndpointSettings,
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
-    let options = Options::parse(endpoint)?;
+    let options = PathOptions::parse(endpoint, DEFAULT_PATH)?;
     let mut body = Map::new();
     body.insert("model".to_owned(), json!(endpoint.upstream_model));
     body.insert(

@@ -37,7 +37,6 @@
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream |
 
 mod error;
-mod options;
 mod request;
 
 use switchyard_sdk::provider::*;

@@ -3,7 +3,8 @@
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 
-use crate::options::Options;
+/// The path of the chat completions endpoint under the base URL, unless the `path` option says otherwise.
+const DEFAULT_PATH: &str = "chat/completions";
 
 /// Top-level fields passed through as they are (Mistral refuses unknown fields).
 const PASSED: &[&str] = &[
@@ -27,7 +28,7 @@ pub fn build(
     endpoint: &EndpointSettings,
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
-    let options = Options::parse(endpoint)?;
+    let options = PathOptions::parse(endpoint, DEFAULT_PATH)?;
     let full = match serde_json::to_value(&request) {
         Ok(Value::Object(full)) => full,
         _ => {
