@@ -84,6 +84,12 @@ pub fn markdown(results: &Results) -> String {
     let meta = &results.meta;
     let mut md = String::new();
     let _ = writeln!(md, "# Switchyard benchmark ({} run)\n", meta.mode);
+    if cfg!(debug_assertions) {
+        md.push_str(
+            "**Debug build**: this run proves the harness works; its timings say nothing about \
+             the release gateway.\n\n",
+        );
+    }
     let _ = writeln!(
         md,
         "Machine: {} · {} logical cores · Linux {} · {} MiB RAM. Run took {:.0} s. Command: `{}`.\n",

@@ -40,8 +40,9 @@ pub fn config(mock: SocketAddr) -> String {
     toml
 }
 
-/// The release binary next to this one. Under `cargo run` it is (re)built first, so the
-/// harness never measures a stale gateway; otherwise it is built only when missing.
+/// The gateway binary next to this one, of the same profile (release for measurements; a debug
+/// harness, as CI's quick run uses, measures a debug gateway). Under `cargo run` it is (re)built
+/// first, so the harness never measures a stale gateway; otherwise it is built only when missing.
 pub fn binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find this program's path")?;
     let dir = exe.parent().context("this program has no folder")?;
@@ -50,17 +51,22 @@ pub fn binary() -> anyhow::Result<PathBuf> {
     if binary.exists() && cargo.is_none() {
         return Ok(binary);
     }
+    let mut build = vec!["build", "-p", "switchyard"];
+    if !cfg!(debug_assertions) {
+        build.push("--release");
+    }
+    let command = format!("cargo {}", build.join(" "));
     eprintln!(
-        "building {} (cargo build --release -p switchyard; several minutes the first time)",
+        "building {} ({command}; several minutes the first time)",
         binary.display()
     );
     let status = std::process::Command::new(cargo.unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "-p", "switchyard"])
+        .args(&build)
         .status()
         .context("cannot run cargo to build the gateway")?;
     if !status.success() || !binary.exists() {
         bail!(
-            "could not build {}; run `cargo build --release -p switchyard` with the same CARGO_TARGET_DIR",
+            "could not build {}; run `{command}` with the same CARGO_TARGET_DIR",
             binary.display()
         );
     }
