@@ -17,6 +17,7 @@ use crate::routing::sticky::Sticky;
 use crate::stats_sync::StatsSync;
 
 mod connections;
+mod heap;
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -79,6 +80,7 @@ fn admin_token(config: &Config) -> Option<String> {
 /// Serves until SIGINT or SIGTERM; in-flight requests finish first.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = build_state(&config).await?;
+    heap::release_freed();
     if config.metrics.enabled {
         metrics::install(&config.metrics)?;
         metrics::observe(&state.gateway);
