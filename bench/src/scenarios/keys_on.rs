@@ -167,7 +167,8 @@ async fn settlement_lag(gateway: SocketAddr) -> anyhow::Result<serde_json::Value
     Ok(status["data"]["settlement_lag_ms"].clone())
 }
 
-/// One admin request over a fresh connection; the JSON answer.
+/// One admin request over a fresh connection; the JSON answer. HTTP/1.0, so the answer's body
+/// is the rest of the connection (never chunked).
 async fn admin(
     gateway: SocketAddr,
     method: &str,
@@ -176,7 +177,7 @@ async fn admin(
 ) -> anyhow::Result<serde_json::Value> {
     let mut stream = tokio::net::TcpStream::connect(gateway).await?;
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {gateway}\r\nauthorization: Bearer {ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nhost: {gateway}\r\nauthorization: Bearer {ADMIN_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;
@@ -186,7 +187,8 @@ async fn admin(
     let (head, body) = text
         .split_once("\r\n\r\n")
         .context("no HTTP answer from the gateway")?;
-    if !head.starts_with("HTTP/1.1 2") {
+    let status = head.split(' ').nth(1).unwrap_or_default();
+    if !status.starts_with('2') {
         bail!("{method} {path}: {head} {body}");
     }
     serde_json::from_str(body).with_context(|| format!("{method} {path}: not JSON: {body}"))
