@@ -7,6 +7,7 @@
 //! and limit windows, [`rate`] the per-key rate limits, [`admin`] what the admin API changes.
 
 pub mod admin;
+pub mod batch;
 pub mod books;
 pub mod holds;
 mod keycache;

@@ -13,6 +13,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Row};
 
+use super::batch::{self, Charged};
 use super::money::{LimitReset, Nanos, now};
 use super::schema::MIGRATIONS;
 use super::settler::Settlement;
@@ -680,16 +681,10 @@ impl Store {
     /// stores its generation record and charges its key (in the record's limit window) and
     /// account; one [`Settlement::Held`] also releases its hold.
     pub async fn log_settlements(&self, settlements: &[Settlement]) -> Result<(), StoreError> {
-        // Rows are locked in one order everywhere (each account, then its keys), so that
-        // commits of several gateways and their holds never deadlock.
-        let mut ordered: Vec<&Settlement> = settlements.iter().collect();
-        ordered.sort_by(|a, b| {
-            let (a, b) = (a.record(), b.record());
-            (&a.account_id, &a.key_id).cmp(&(&b.account_id, &b.key_id))
-        });
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
-        for settlement in ordered {
+        let mut charges = Vec::with_capacity(settlements.len());
+        for settlement in settlements {
             let (record, released, window_start) = match settlement {
                 Settlement::Held(reservation, record) => {
                     let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
@@ -705,59 +700,43 @@ impl Store {
                 }
                 Settlement::Logged(record, window_start) => (record, 0, Some(*window_start)),
             };
+            charges.push(Charged {
+                account_id: &record.account_id,
+                key_id: &record.key_id,
+                released,
+                cost: record.cost,
+                window_start,
+            });
+        }
+        // Rows are locked in one order everywhere (each account, then its keys), so that
+        // commits of several gateways and their holds never deadlock.
+        for (account_id, account) in batch::writes(charges) {
             sqlx::query(
                 "UPDATE accounts SET reserved = reserved - $2, usage = usage + $3 WHERE id = $1",
             )
-            .bind(&record.account_id)
-            .bind(released)
-            .bind(record.cost)
+            .bind(account_id)
+            .bind(account.released)
+            .bind(account.usage)
             .execute(&mut *tx)
             .await?;
             // A logged charge may be the first of a new window: it starts the window over.
-            sqlx::query(
-                "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
-                 window_usage = CASE WHEN window_start < $4 THEN $3 ELSE window_usage + $3 END,
-                 window_start = CASE WHEN window_start < $4 THEN $4 ELSE window_start END
-                 WHERE id = $1",
-            )
-            .bind(&record.key_id)
-            .bind(released)
-            .bind(record.cost)
-            .bind(window_start.unwrap_or(i64::MIN))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO generations (id, key_id, account_id, model, provider, prompt_tokens,
-                 completion_tokens, reasoning_tokens, cached_tokens, cache_write_tokens, cost,
-                 upstream_cost, latency_ms, generation_ms, finish_reason, streamed, cancelled,
-                 attempts, created_at, usage_estimated, excess_cost, charge_note)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22)",
-            )
-            .bind(&record.id)
-            .bind(&record.key_id)
-            .bind(&record.account_id)
-            .bind(&record.model)
-            .bind(&record.provider)
-            .bind(record.prompt_tokens)
-            .bind(record.completion_tokens)
-            .bind(record.reasoning_tokens)
-            .bind(record.cached_tokens)
-            .bind(record.cache_write_tokens)
-            .bind(record.cost)
-            .bind(record.upstream_cost)
-            .bind(record.latency_ms)
-            .bind(record.generation_ms)
-            .bind(record.finish_reason.as_deref())
-            .bind(i64::from(record.streamed))
-            .bind(i64::from(record.cancelled))
-            .bind(&record.attempts)
-            .bind(record.created_at)
-            .bind(i64::from(record.usage_estimated))
-            .bind(record.excess_cost)
-            .bind(record.charge_note.as_deref())
-            .execute(&mut *tx)
-            .await?;
+            for ((key_id, window_start), key) in account.keys {
+                sqlx::query(
+                    "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
+                     window_usage = CASE WHEN window_start < $4 THEN $3 ELSE window_usage + $3 END,
+                     window_start = CASE WHEN window_start < $4 THEN $4 ELSE window_start END
+                     WHERE id = $1",
+                )
+                .bind(key_id)
+                .bind(key.released)
+                .bind(key.usage)
+                .bind(window_start.unwrap_or(i64::MIN))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for records in settlements.chunks(RECORDS_PER_INSERT) {
+            insert_records(&mut tx, records.iter().map(Settlement::record)).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -897,4 +876,83 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         excess_cost: row.try_get("excess_cost")?,
         charge_note: row.try_get("charge_note")?,
     })
+}
+
+/// Generation records inserted by one statement (22 values each: well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters).
+const RECORDS_PER_INSERT: usize = 256;
+
+/// The columns of a generation record, in the order [`insert_records`] binds them.
+const GENERATION_COLUMNS: [&str; 22] = [
+    "id",
+    "key_id",
+    "account_id",
+    "model",
+    "provider",
+    "prompt_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cost",
+    "upstream_cost",
+    "latency_ms",
+    "generation_ms",
+    "finish_reason",
+    "streamed",
+    "cancelled",
+    "attempts",
+    "created_at",
+    "usage_estimated",
+    "excess_cost",
+    "charge_note",
+];
+
+/// Inserts `records` with one multi-row statement.
+async fn insert_records<'r>(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    records: impl ExactSizeIterator<Item = &'r GenerationRecord>,
+) -> Result<(), StoreError> {
+    let columns = GENERATION_COLUMNS.len();
+    let rows: Vec<String> = (0..records.len())
+        .map(|row| {
+            let values: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO generations ({}) VALUES {}",
+        GENERATION_COLUMNS.join(", "),
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for record in records {
+        query = query
+            .bind(&record.id)
+            .bind(&record.key_id)
+            .bind(&record.account_id)
+            .bind(&record.model)
+            .bind(&record.provider)
+            .bind(record.prompt_tokens)
+            .bind(record.completion_tokens)
+            .bind(record.reasoning_tokens)
+            .bind(record.cached_tokens)
+            .bind(record.cache_write_tokens)
+            .bind(record.cost)
+            .bind(record.upstream_cost)
+            .bind(record.latency_ms)
+            .bind(record.generation_ms)
+            .bind(record.finish_reason.as_deref())
+            .bind(i64::from(record.streamed))
+            .bind(i64::from(record.cancelled))
+            .bind(&record.attempts)
+            .bind(record.created_at)
+            .bind(i64::from(record.usage_estimated))
+            .bind(record.excess_cost)
+            .bind(record.charge_note.as_deref());
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
