@@ -120,6 +120,13 @@ mod tests {
     use crate::plugins::types::ProviderError;
     use crate::routing::trace::RoutingTrace;
 
+    fn no_attempts() -> Box<Attempts> {
+        Box::new(Attempts {
+            trace: RoutingTrace::default(),
+            show_routing: false,
+        })
+    }
+
     #[test]
     fn a_refused_hold_renders_with_its_code_and_the_hold_it_needed() {
         let error = ApiError::from(DomainError::KeyLimitReached {
@@ -162,10 +169,7 @@ mod tests {
                     retry_after_ms: Some(1_500),
                 },
             },
-            attempts: Some(Box::new(Attempts {
-                trace: RoutingTrace::default(),
-                show_routing: false,
-            })),
+            attempts: Some(no_attempts()),
         };
         let response = ApiError::from(error).into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -175,10 +179,7 @@ mod tests {
                 provider: "groq".to_owned(),
                 message: "connection refused".to_owned(),
             },
-            attempts: Some(Box::new(Attempts {
-                trace: RoutingTrace::default(),
-                show_routing: false,
-            })),
+            attempts: Some(no_attempts()),
         });
         assert_eq!(
             error.body(),
