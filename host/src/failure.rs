@@ -1,11 +1,8 @@
-//! Why one attempt at one endpoint failed, whether the next endpoint should be tried, and which
-//! status the client sees when no endpoint is left.
+//! Why one attempt at one endpoint failed, and whether the next endpoint should be tried. The
+//! answer the client sees is [`crate::error::DomainError::Upstream`]'s.
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
-
-use crate::api::error::ApiError;
 use crate::plugins::PluginFault;
 use crate::plugins::types::ProviderError;
 use crate::stats::FailureClass;
@@ -124,31 +121,6 @@ impl Failure {
         }
     }
 
-    /// The error the client sees when this was the last attempt.
-    pub fn to_api_error(&self) -> ApiError {
-        match self {
-            Failure::Provider { provider, error } => provider_api_error(provider, error),
-            Failure::Plugin(fault) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", fault.to_string())
-                    .with_code("plugin_failed")
-            }
-            Failure::Timeout { .. } => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "upstream_error",
-                self.to_string(),
-            )
-            .with_code("upstream_timeout"),
-            Failure::Transport { .. } => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", self.to_string())
-                    .with_code("upstream_unreachable")
-            }
-            Failure::HostNotAllowed { .. } => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", self.to_string())
-                    .with_code("host_not_allowed")
-            }
-        }
-    }
-
     /// A short label for logs and attempt records.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -166,39 +138,6 @@ impl Failure {
             Failure::Timeout { .. } => "timeout",
             Failure::Transport { .. } => "transport",
             Failure::HostNotAllowed { .. } => "host_not_allowed",
-        }
-    }
-}
-
-fn provider_api_error(provider: &str, error: &ProviderError) -> ApiError {
-    let message = format!("{provider}: {}", error.message());
-    match error {
-        ProviderError::RateLimited { retry_after_ms, .. } => {
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message)
-                .with_code("rate_limited")
-                .with_retry_after(retry_after_ms.map(|ms| ms.div_ceil(1000)))
-        }
-        ProviderError::Overloaded(_) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_error", message)
-                .with_code("overloaded")
-        }
-        ProviderError::ContextLengthExceeded(_) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
-                .with_code("context_length_exceeded")
-        }
-        ProviderError::InvalidRequest(_) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
-                .with_code("invalid_request")
-        }
-        ProviderError::Auth(_) => ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
-            .with_code("upstream_auth_failed"),
-        ProviderError::ContentFiltered(_) => {
-            ApiError::new(StatusCode::FORBIDDEN, "invalid_request_error", message)
-                .with_code("content_filtered")
-        }
-        ProviderError::UpstreamUnavailable(_) | ProviderError::Internal(_) => {
-            ApiError::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
-                .with_code("upstream_error")
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The request path: [`api`] validates, [`gateway`] plans endpoints with the model's routing
 //! policy and tries them with the provider adapters from [`plugins`], failing over on retryable
-//! [`failure::Failure`]s; [`pricing`] prices the usage.
+//! [`failure::Failure`]s; [`pricing`] prices the usage. A request that cannot be served ends in
+//! an [`error::DomainError`], which [`api`] renders.
 #![deny(missing_docs)]
 
 pub mod accounting;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod conformance;
 pub mod dashboard;
 pub mod demo;
+pub mod error;
 pub mod failure;
 pub mod gateway;
 pub mod metrics;

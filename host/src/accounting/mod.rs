@@ -22,10 +22,10 @@ pub mod tab;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 
-use crate::api::error::ApiError;
 use crate::config::AccountingConfig;
+use crate::error::DomainError;
 use books::Books;
 use holds::Holds;
 use keycache::KeyCache;
@@ -112,17 +112,11 @@ impl Accounting {
         })
     }
 
-    /// The tab of a chat request: its key authorized (401) and within its rate limits (429).
-    pub async fn admit(&self, headers: &HeaderMap) -> Result<Tab, ApiError> {
+    /// The tab of a chat request: its key authorized and within its rate limits.
+    pub async fn admit(&self, headers: &HeaderMap) -> Result<Tab, DomainError> {
         let key = self.authorize(headers).await?;
-        if let Err(seconds) = self.limiter.admit(&key).await {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                "the API key's rate limit is reached; retry later",
-            )
-            .with_code("rate_limited")
-            .with_retry_after(Some(seconds)));
+        if let Err(retry_after_secs) = self.limiter.admit(&key).await {
+            return Err(DomainError::KeyRateLimited { retry_after_secs });
         }
         let open = self
             .open_tabs
@@ -161,15 +155,15 @@ impl Accounting {
         }
     }
 
-    /// The usable key whose secret is the request's bearer token; 401 otherwise.
-    pub async fn authorize(&self, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
+    /// The usable key whose secret is the request's bearer token.
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<KeyRecord, DomainError> {
         let secret = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|secret| !secret.is_empty())
-            .ok_or_else(|| unauthorized("an API key is required: Authorization: Bearer <key>"))?;
+            .ok_or(DomainError::MissingApiKey)?;
         let hash = keys::hash_secret(secret);
         let key = match self.key_cache.as_ref().and_then(|cache| cache.get(&hash)) {
             Some(key) => key,
@@ -179,7 +173,7 @@ impl Accounting {
                     .key_by_hash(&hash)
                     .await
                     .map_err(storage_error)?
-                    .ok_or_else(|| unauthorized("invalid API key"))?;
+                    .ok_or(DomainError::UnknownApiKey)?;
                 if let Some(cache) = &self.key_cache {
                     cache.insert(hash, key.clone());
                 }
@@ -187,24 +181,14 @@ impl Accounting {
             }
         };
         if !key.usable(now()) {
-            return Err(unauthorized("the API key is disabled or expired"));
+            return Err(DomainError::ApiKeyUnusable);
         }
         Ok(key)
     }
 }
 
-/// 503 for a database that failed (logged): the books cannot be kept, so nothing is served.
-pub fn storage_error(error: StoreError) -> ApiError {
+/// A database that failed (logged): the books cannot be kept, so nothing is served.
+pub fn storage_error(error: StoreError) -> DomainError {
     tracing::error!(%error, "accounting database");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "server_error",
-        "the accounting database is unavailable",
-    )
-    .with_code("accounting_unavailable")
-}
-
-fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "authentication_error", message)
-        .with_code("invalid_api_key")
+    DomainError::AccountingUnavailable(error)
 }

@@ -8,18 +8,17 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::holds::Holds;
-use super::money::{Nanos, now, to_nanos, usd_json};
+use super::money::{Nanos, now, to_nanos};
 use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};
-use crate::api::error::ApiError;
+use crate::error::DomainError;
 use crate::plugins::types::Usage;
 use crate::pricing::Cost;
 
@@ -89,14 +88,14 @@ impl Tab {
     }
 
     /// Holds `worst` (the most the request can cost, `None` when that is too large to be
-    /// money: 400); 402 when the key's limit or its account's credits have no room for it.
-    pub async fn reserve(&self, worst: Option<Decimal>) -> Result<(), ApiError> {
+    /// money); refused when the key's limit or its account's credits have no room for it.
+    pub async fn reserve(&self, worst: Option<Decimal>) -> Result<(), DomainError> {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        let amount = worst.and_then(to_nanos).ok_or_else(|| {
-            ApiError::invalid_request("the request's worst-case cost is out of range")
-        })?;
+        let amount = worst
+            .and_then(to_nanos)
+            .ok_or(DomainError::CostOutOfRange)?;
         let reservation = state
             .holds
             .reserve(&state.key, amount)
@@ -256,28 +255,12 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn refused(refusal: Refusal, amount: Nanos) -> ApiError {
-    let (code, message) = match refusal {
-        Refusal::KeyLimit => (
-            "key_limit_exceeded",
-            "This request requires more credits than the key's limit has left, or fewer max_tokens.",
-        ),
-        Refusal::Credits => (
-            "insufficient_credits",
-            "This request requires more credits, or fewer max_tokens. Add credits to the key's account.",
-        ),
-        Refusal::KeyUnusable => {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "authentication_error",
-                "the API key is disabled or expired",
-            )
-            .with_code("invalid_api_key");
-        }
-    };
-    ApiError::new(StatusCode::PAYMENT_REQUIRED, "insufficient_quota", message)
-        .with_code(code)
-        .with_metadata(json!({ "required": usd_json(amount) }))
+fn refused(refusal: Refusal, required: Nanos) -> DomainError {
+    match refusal {
+        Refusal::KeyLimit => DomainError::KeyLimitReached { required },
+        Refusal::Credits => DomainError::InsufficientCredits { required },
+        Refusal::KeyUnusable => DomainError::ApiKeyUnusable,
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
-//! The OpenAI-style error body every failure is rendered as.
+//! The OpenAI-style error body every failure is rendered as: the request path's
+//! [`DomainError`]s, and the HTTP layer's own refusals (a body that cannot be read or parsed).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use crate::error::DomainError;
 
 /// An error answer: status, OpenAI `type`, optional `code`, message and metadata.
 #[derive(Debug, Clone)]
@@ -77,6 +80,26 @@ impl ApiError {
     }
 }
 
+impl From<DomainError> for ApiError {
+    /// Renders a domain error with the status, type, code, metadata and wait it chose.
+    fn from(error: DomainError) -> Self {
+        ApiError {
+            status: error.status(),
+            kind: error.kind(),
+            code: error.code(),
+            metadata: error.metadata(),
+            retry_after_secs: error.retry_after_secs(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for DomainError {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body())).into_response();
@@ -86,5 +109,87 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Attempts;
+    use crate::failure::Failure;
+    use crate::plugins::types::ProviderError;
+    use crate::routing::trace::RoutingTrace;
+
+    fn no_attempts() -> Box<Attempts> {
+        Box::new(Attempts {
+            trace: RoutingTrace::default(),
+            show_routing: false,
+        })
+    }
+
+    #[test]
+    fn a_refused_hold_renders_with_its_code_and_the_hold_it_needed() {
+        let error = ApiError::from(DomainError::KeyLimitReached {
+            required: 500_000_000,
+        });
+        assert_eq!(error.status(), StatusCode::PAYMENT_REQUIRED);
+        assert_eq!(
+            error.body(),
+            json!({"error": {
+                "message": "This request requires more credits than the key's limit has left, or fewer max_tokens.",
+                "type": "insufficient_quota",
+                "code": "key_limit_exceeded",
+                "param": null,
+                "metadata": {"required": 0.5},
+            }})
+        );
+    }
+
+    #[test]
+    fn an_error_without_code_or_metadata_renders_null_code_and_no_metadata() {
+        let body = ApiError::from(DomainError::CostOutOfRange).body();
+        assert_eq!(
+            body,
+            json!({"error": {
+                "message": "the request's worst-case cost is out of range",
+                "type": "invalid_request_error",
+                "code": null,
+                "param": null,
+            }})
+        );
+    }
+
+    #[test]
+    fn the_last_failure_renders_with_the_attempts_and_the_upstream_wait() {
+        let error = DomainError::Upstream {
+            failure: Failure::Provider {
+                provider: "groq".to_owned(),
+                error: ProviderError::RateLimited {
+                    message: "slow down".to_owned(),
+                    retry_after_ms: Some(1_500),
+                },
+            },
+            attempts: Some(no_attempts()),
+        };
+        let response = ApiError::from(error).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let error = ApiError::from(DomainError::Upstream {
+            failure: Failure::Transport {
+                provider: "groq".to_owned(),
+                message: "connection refused".to_owned(),
+            },
+            attempts: Some(no_attempts()),
+        });
+        assert_eq!(
+            error.body(),
+            json!({"error": {
+                "message": "groq: connection refused",
+                "type": "upstream_error",
+                "code": "upstream_unreachable",
+                "param": null,
+                "metadata": {"attempts": [], "routing": null},
+            }})
+        );
     }
 }

@@ -29,7 +29,8 @@ type Answer = Pin<Box<dyn Future<Output = Result<Response, ApiError>> + Send>>;
 /// (`None`: never).
 pub async fn chat(gateway: Arc<Gateway>, call: ChatCall, every: Option<Duration>) -> Response {
     let every = every.filter(|_| call.stream);
-    let mut answer: Answer = Box::pin(async move { gateway.chat(call).await });
+    let mut answer: Answer =
+        Box::pin(async move { gateway.chat(call).await.map_err(ApiError::from) });
     let Some(every) = every else {
         return answer.await.unwrap_or_else(IntoResponse::into_response);
     };

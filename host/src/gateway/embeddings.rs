@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -15,7 +14,7 @@ use super::attempt::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
-use crate::api::error::ApiError;
+use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::plugins::output::check_embeddings;
 use crate::plugins::{PluginFault, ProviderPlugin};
@@ -48,7 +47,7 @@ pub struct EmbeddingsCall {
 
 impl Gateway {
     /// Serves an embeddings request, failing over across endpoints and models.
-    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, ApiError> {
+    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
@@ -68,11 +67,9 @@ impl Gateway {
                 .iter()
                 .any(|m| m == EMBEDDINGS_MODALITY)
         }) {
-            return Err(ApiError::invalid_request(format!(
-                "model {} is not an embedding model (its output modalities do not include `{EMBEDDINGS_MODALITY}`)",
-                model.id
-            ))
-            .with_code("not_an_embedding_model"));
+            return Err(DomainError::NotAnEmbeddingModel {
+                model: model.id.clone(),
+            });
         }
         let candidates: Vec<Candidate> = plan
             .candidates
@@ -83,12 +80,7 @@ impl Gateway {
             })
             .collect();
         if candidates.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upstream_error",
-                "no endpoint of the requested models has an adapter that serves embeddings",
-            )
-            .with_code("no_embeddings_adapter"));
+            return Err(DomainError::NoEmbeddingsAdapter);
         }
         let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
         let worst = worst_case_input_hold(call.body.len(), priced, self.fee_percent);
@@ -108,7 +100,7 @@ impl Gateway {
                 break;
             }
         }
-        Err(failover::exhausted(&call.tab, last_failure, &trace, call.debug_routing).await)
+        Err(failover::exhausted(&call.tab, last_failure, trace, call.debug_routing).await)
     }
 
     /// One attempt at one endpoint, recorded against the adapter version.

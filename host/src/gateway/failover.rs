@@ -1,12 +1,11 @@
 //! What a failed attempt leaves behind, and the error once no candidate is left: the failover
 //! bookkeeping shared by chat completions and embeddings.
 
-use axum::http::StatusCode;
 use serde_json::json;
 use tokio::time::Instant;
 
 use crate::accounting::tab::Tab;
-use crate::api::error::ApiError;
+use crate::error::{Attempts, DomainError};
 use crate::failure::Failure;
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
@@ -34,25 +33,24 @@ pub(super) fn record_failure(
 }
 
 /// Releases the tab's hold and builds the client's error once every candidate was tried or a
-/// failure was not retryable: the last failure's error, with the attempts (and the routing
-/// trace when the client asked for it) as metadata.
+/// failure was not retryable: the last failure, with the attempts (and the routing trace when
+/// the client asked for it).
 pub(super) async fn exhausted(
     tab: &Tab,
     last_failure: Option<Failure>,
-    trace: &RoutingTrace,
-    debug_routing: bool,
-) -> ApiError {
+    trace: RoutingTrace,
+    show_routing: bool,
+) -> DomainError {
     tab.release().await;
-    let error = match last_failure {
-        Some(failure) => failure.to_api_error(),
-        None => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "upstream_error",
-            "no endpoint was tried",
-        ),
-    };
-    error.with_metadata(json!({
-        "attempts": trace.attempts,
-        "routing": debug_routing.then_some(trace),
-    }))
+    let attempts = Box::new(Attempts {
+        trace,
+        show_routing,
+    });
+    match last_failure {
+        Some(failure) => DomainError::Upstream {
+            failure,
+            attempts: Some(attempts),
+        },
+        None => DomainError::NothingTried(attempts),
+    }
 }

@@ -20,9 +20,9 @@ use switchyard_sdk::openai::ChatRequest;
 use tokio::time::Instant;
 
 use crate::accounting::tab::Tab;
-use crate::api::error::ApiError;
 use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
+use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
@@ -75,7 +75,7 @@ pub struct Gateway {
 
 impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
-    pub async fn chat(&self, call: ChatCall) -> Result<Response, ApiError> {
+    pub async fn chat(&self, call: ChatCall) -> Result<Response, DomainError> {
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
@@ -118,7 +118,7 @@ impl Gateway {
                 break;
             }
         }
-        Err(failover::exhausted(&call.tab, last_failure, &trace, call.debug_routing).await)
+        Err(failover::exhausted(&call.tab, last_failure, trace, call.debug_routing).await)
     }
 
     /// The current version of `provider`'s adapter (or its canary, for the canary's share).

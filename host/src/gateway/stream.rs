@@ -23,6 +23,7 @@ use super::upstream::Upstream;
 use super::{ChatCall, Gateway};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
+use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::metrics::requests::Observer;
 use crate::plugins::output::CheckedObject;
@@ -295,10 +296,10 @@ impl Pump {
                     self.endpoint.stats.record_failure(class);
                 }
                 tracing::warn!(id = %self.generation.id, %provider, kind = failure.kind(), error = %failure, "stream failed after its first chunk");
-                let error = failure.to_api_error();
+                let error = DomainError::from(failure);
                 let chunk = self
                     .generation
-                    .error_chunk(error.status().as_u16(), error.message());
+                    .error_chunk(error.status().as_u16(), &error.to_string());
                 let _ = send_json(&self.sender, &chunk).await;
                 if usage.is_some() {
                     let chunk = self.final_usage_chunk(usage);

@@ -11,12 +11,9 @@ pub mod trace;
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
-use serde_json::json;
-
-use crate::api::error::ApiError;
 use crate::catalog::{Catalog, Endpoint, Model};
 use crate::config::RoutingConfig;
+use crate::error::{DomainError, Unmatched};
 use crate::plugins::PluginRegistry;
 use crate::plugins::router::PolicyRequest;
 use crate::stats::Percentiles;
@@ -79,21 +76,18 @@ pub async fn plan(
     plugins: &PluginRegistry,
     config: &RoutingConfig,
     request: &RouteRequest<'_>,
-) -> Result<Plan, ApiError> {
+) -> Result<Plan, DomainError> {
     let preferences = request.preferences;
     let mut trace = RoutingTrace::default();
     let mut groups = Vec::new();
     let mut disabled = Vec::new();
     for requested in request.models {
         let (id, variant) = Variant::split(requested);
-        let model = catalog.resolve(id).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "invalid_request_error",
-                format!("model {requested:?} does not exist"),
-            )
-            .with_code("model_not_found")
-        })?;
+        let model = catalog
+            .resolve(id)
+            .ok_or_else(|| DomainError::ModelNotFound {
+                requested: requested.clone(),
+            })?;
         disabled.extend(model.disabled.iter().cloned());
         let input = FilterInput {
             preferences,
@@ -163,7 +157,7 @@ pub async fn plan(
         })
         .collect();
     if candidates.is_empty() {
-        return Err(nothing_left(request.models, &trace, disabled));
+        return Err(nothing_left(request.models, trace, disabled));
     }
     Ok(Plan { candidates, trace })
 }
@@ -285,42 +279,16 @@ fn meets_thresholds(endpoint: &Endpoint, preferences: &ProviderPreferences) -> b
     throughput && latency
 }
 
-/// The error when no endpoint is left: 404 when no requested model has an enabled endpoint,
-/// 503 with every exclusion when the request's preferences (or open circuits) removed them all.
-fn nothing_left(models: &[String], trace: &RoutingTrace, disabled: Vec<String>) -> ApiError {
-    let names = models.join(", ");
+/// The error when no endpoint is left: no requested model has an enabled endpoint, or the
+/// request's preferences (or open circuits, or the policy) removed them all.
+fn nothing_left(models: &[String], trace: RoutingTrace, disabled: Vec<String>) -> DomainError {
+    let models = models.join(", ");
     if trace.models.iter().all(|model| model.candidates.is_empty()) {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            format!("no enabled provider serves {names}"),
-        )
-        .with_code("no_endpoints")
-        .with_metadata(json!({ "disabled": disabled }));
+        return DomainError::NoEnabledEndpoint { models, disabled };
     }
-    let reasons: Vec<String> = trace
-        .excluded()
-        .map(|(_, candidate)| {
-            format!(
-                "{}: {}",
-                candidate.provider,
-                candidate.reason.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    let message = if reasons.is_empty() {
-        format!("the routing policy left no endpoint for {names}")
-    } else {
-        format!(
-            "no endpoint of {names} matches the request's routing preferences ({})",
-            reasons.join("; ")
-        )
-    };
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_error", message)
-        .with_code("no_endpoints_match")
-        .with_metadata(json!({
-            "excluded": trace.exclusions(),
-            "disabled": disabled,
-            "routing": trace,
-        }))
+    DomainError::NoEndpointMatches(Box::new(Unmatched {
+        models,
+        disabled,
+        trace,
+    }))
 }

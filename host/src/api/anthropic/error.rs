@@ -30,7 +30,8 @@ pub fn body(status: u16, message: &str) -> Value {
 }
 
 /// Renders a gateway error in Anthropic's shape, keeping its status and headers.
-pub fn render(error: ApiError) -> Response {
+pub fn render(error: impl Into<ApiError>) -> Response {
+    let error = error.into();
     let body = body(error.status().as_u16(), error.message());
     let mut response = error.into_response();
     response.headers_mut().insert(
