@@ -121,6 +121,17 @@ impl Failure {
         }
     }
 
+    /// Whether the adapter version itself failed, whatever the upstream did: it faulted (trap,
+    /// deadline, memory, malformed output), reported an internal error, or built a request for a
+    /// host it may not reach. Another version of the adapter may succeed on the same endpoint.
+    pub fn is_adapter_fault(&self) -> bool {
+        match self {
+            Failure::Plugin(_) | Failure::HostNotAllowed { .. } => true,
+            Failure::Provider { error, .. } => matches!(error, ProviderError::Internal(_)),
+            Failure::Timeout { .. } | Failure::Transport { .. } => false,
+        }
+    }
+
     /// A short label for logs and attempt records.
     pub fn kind(&self) -> &'static str {
         match self {

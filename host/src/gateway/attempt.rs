@@ -20,7 +20,11 @@ use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
 
 /// Tries `candidate` once, streamed or not as the client asked, and records the outcome against
-/// the adapter version. A committed stream records its outcome when it ends.
+/// the adapter version. A committed stream records its outcome when it ends. When the adapter
+/// version was a canary and it failed by itself ([`Failure::is_adapter_fault`]) before anything
+/// reached the client, the same endpoint is tried again with the stable version: a bad canary
+/// is judged on its failures but costs no client an error (the upstream may see the request
+/// twice).
 pub(super) async fn attempt(
     gateway: &Gateway,
     call: &ChatCall,
@@ -28,15 +32,39 @@ pub(super) async fn attempt(
     routing: Option<&RoutingTrace>,
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
+    let result = attempt_with(gateway, call, candidate, routing, &plugin).await;
+    let Err(failure) = &result else {
+        return result;
+    };
+    let stable = gateway
+        .plugins
+        .stable_provider(&candidate.endpoint.provider.plugin);
+    match stable {
+        Some(stable) if failure.is_adapter_fault() && !Arc::ptr_eq(&stable, &plugin) => {
+            tracing::warn!(plugin = plugin.name(), canary = %plugin.descriptor().version, error = %failure, "canary failed; retrying on the stable version");
+            attempt_with(gateway, call, candidate, routing, &stable).await
+        }
+        _ => result,
+    }
+}
+
+/// [`attempt`] with the given adapter version.
+async fn attempt_with(
+    gateway: &Gateway,
+    call: &ChatCall,
+    candidate: &Candidate,
+    routing: Option<&RoutingTrace>,
+    plugin: &Arc<ProviderPlugin>,
+) -> Result<Response, Failure> {
     let result = if call.stream {
-        stream::run(gateway, call, candidate, routing, &plugin).await
+        stream::run(gateway, call, candidate, routing, plugin).await
     } else {
-        complete::run(gateway, call, candidate, routing, &plugin).await
+        complete::run(gateway, call, candidate, routing, plugin).await
     };
     match &result {
         Ok(_) if call.stream => {}
-        Ok(_) => record_outcome(&gateway.plugins, &plugin, None),
-        Err(failure) => record_outcome(&gateway.plugins, &plugin, Some(failure)),
+        Ok(_) => record_outcome(&gateway.plugins, plugin, None),
+        Err(failure) => record_outcome(&gateway.plugins, plugin, Some(failure)),
     }
     result
 }

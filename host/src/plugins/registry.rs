@@ -336,6 +336,14 @@ impl PluginRegistry {
         }
     }
 
+    /// The stable version of the provider adapter called `name`, never its canary.
+    pub fn stable_provider(&self, name: &str) -> Option<Arc<ProviderPlugin>> {
+        match &self.set.load().slots.get(name)?.stable {
+            Plugin::Provider(plugin) => Some(plugin.clone()),
+            Plugin::Router(_) => None,
+        }
+    }
+
     /// The routing policy called `name` for one request (canary-aware, like [`Self::provider`]).
     pub fn router(&self, name: &str) -> Option<Arc<RouterPlugin>> {
         match self.pick(name)? {
