@@ -111,5 +111,5 @@ fn answers_are_read_with_the_header_token_count_first() {
 
     let broken = Bedrock::parse_embeddings_response(http(200, &[], b"{\"embeddings\": []}"));
     assert!(matches!(broken, Err(PluginError::UpstreamUnavailable(_))));
-    assert!(<Bedrock as Provider>::EMBEDDINGS);
+    const { assert!(<Bedrock as Provider>::EMBEDDINGS) };
 }

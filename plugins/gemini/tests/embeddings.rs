@@ -111,7 +111,7 @@ fn the_answer_becomes_an_openai_list_without_usage() {
 
 #[test]
 fn the_adapter_declares_embeddings_and_classifies_their_errors() {
-    assert!(<Gemini as Provider>::EMBEDDINGS);
+    const { assert!(<Gemini as Provider>::EMBEDDINGS) };
     let error = json!({"error": {"code": 400, "message": "Request contains an invalid argument.", "status": "INVALID_ARGUMENT"}});
     let classified = Gemini::parse_error(http(400, &[], error.to_string().as_bytes()));
     assert!(

@@ -54,7 +54,7 @@ fn the_answer_and_its_usage_are_read() {
     let list: Value = serde_json::from_slice(&parsed.body).unwrap();
     assert_eq!(list["data"][0]["embedding"], json!([0.1, 0.2]));
     assert_eq!(counts(&parsed.usage.unwrap()), [6, 0, 0, 0, 0]);
-    assert!(<Mistral as Provider>::EMBEDDINGS);
+    const { assert!(<Mistral as Provider>::EMBEDDINGS) };
 
     let validation = json!({"object": "error", "message": {"detail": [{"msg": "Extra inputs are not permitted"}]}, "type": "invalid_request_error"});
     let error = Mistral::parse_error(http(422, &[], validation.to_string().as_bytes()));
