@@ -47,6 +47,12 @@ pub enum DomainError {
     /// No endpoint of the requested models has an adapter that serves embeddings.
     #[error("no endpoint of the requested models has an adapter that serves embeddings")]
     NoEmbeddingsAdapter,
+    /// A chat request named a model that only embeds.
+    #[error("model {model} is an embedding model: send it to /v1/embeddings")]
+    NotAChatModel {
+        /// The model's id.
+        model: String,
+    },
     /// The request carries no bearer token.
     #[error("an API key is required: Authorization: Bearer <key>")]
     MissingApiKey,
@@ -135,9 +141,9 @@ impl DomainError {
             DomainError::ModelNotFound { .. } | DomainError::NoEnabledEndpoint { .. } => {
                 StatusCode::NOT_FOUND
             }
-            DomainError::NotAnEmbeddingModel { .. } | DomainError::CostOutOfRange => {
-                StatusCode::BAD_REQUEST
-            }
+            DomainError::NotAnEmbeddingModel { .. }
+            | DomainError::NotAChatModel { .. }
+            | DomainError::CostOutOfRange => StatusCode::BAD_REQUEST,
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
             | DomainError::ApiKeyUnusable => StatusCode::UNAUTHORIZED,
@@ -159,6 +165,7 @@ impl DomainError {
             DomainError::ModelNotFound { .. }
             | DomainError::NoEnabledEndpoint { .. }
             | DomainError::NotAnEmbeddingModel { .. }
+            | DomainError::NotAChatModel { .. }
             | DomainError::CostOutOfRange => "invalid_request_error",
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -182,6 +189,7 @@ impl DomainError {
             DomainError::NoEnabledEndpoint { .. } => Some("no_endpoints"),
             DomainError::NoEndpointMatches(_) => Some("no_endpoints_match"),
             DomainError::NotAnEmbeddingModel { .. } => Some("not_an_embedding_model"),
+            DomainError::NotAChatModel { .. } => Some("not_a_chat_model"),
             DomainError::NoEmbeddingsAdapter => Some("no_embeddings_adapter"),
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -221,6 +229,7 @@ impl DomainError {
             })),
             DomainError::ModelNotFound { .. }
             | DomainError::NotAnEmbeddingModel { .. }
+            | DomainError::NotAChatModel { .. }
             | DomainError::NoEmbeddingsAdapter
             | DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -387,6 +396,14 @@ mod tests {
                 400,
                 "invalid_request_error",
                 Some("not_an_embedding_model"),
+            ),
+            (
+                DomainError::NotAChatModel {
+                    model: "x".to_owned(),
+                },
+                400,
+                "invalid_request_error",
+                Some("not_a_chat_model"),
             ),
             (
                 DomainError::NoEmbeddingsAdapter,

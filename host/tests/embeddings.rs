@@ -10,17 +10,6 @@ use serde_json::{Value, json};
 use switchyard::catalog::builtin;
 use switchyard_tests::MockUpstream;
 
-async fn embed(gateway: &Gateway, body: &Value) -> (u16, Value) {
-    let response = gateway
-        .client
-        .post(format!("{}/v1/embeddings", gateway.url))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
 fn embedding_model(id: &str, endpoints: &[(&str, &str)]) -> String {
     let endpoints: Vec<String> = endpoints
         .iter()
@@ -50,8 +39,7 @@ async fn embeddings_fail_over_are_priced_and_encode_base64() {
     .concat();
     let gateway = Gateway::start(&config).await;
 
-    let (status, body) = embed(
-        &gateway,
+    let (status, body) = gateway.embed(
         &json!({"model": "e/failover", "input": ["one two", "three"], "dimensions": 3, "provider": {"sort": "price"}}),
     )
     .await;
@@ -76,8 +64,7 @@ async fn embeddings_fail_over_are_priced_and_encode_base64() {
     assert_eq!(body["usage"]["prompt_tokens"], 3);
     assert_eq!(body["usage"]["cost"], 0.000000063);
 
-    let (status, encoded) = embed(
-        &gateway,
+    let (status, encoded) = gateway.embed(
         &json!({"model": "e/failover", "input": "one two", "dimensions": 3, "encoding_format": "base64", "provider": {"only": ["up"]}}),
     )
     .await;
@@ -99,15 +86,21 @@ async fn embeddings_fail_over_are_priced_and_encode_base64() {
         "{sent:?}"
     );
 
-    let (status, error) = embed(&gateway, &json!({"model": "c/chat", "input": "x"})).await;
+    let (status, error) = gateway
+        .embed(&json!({"model": "c/chat", "input": "x"}))
+        .await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["error"]["code"], "not_an_embedding_model");
 
-    let (status, error) = embed(&gateway, &json!({"model": "e/no-adapter", "input": "x"})).await;
+    let (status, error) = gateway
+        .embed(&json!({"model": "e/no-adapter", "input": "x"}))
+        .await;
     assert_eq!(status, 503, "{error}");
     assert_eq!(error["error"]["code"], "no_embeddings_adapter");
 
-    let (status, error) = embed(&gateway, &json!({"model": "e/failover", "input": []})).await;
+    let (status, error) = gateway
+        .embed(&json!({"model": "e/failover", "input": []}))
+        .await;
     assert_eq!(status, 400, "{error}");
 }
 

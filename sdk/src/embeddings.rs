@@ -1,5 +1,6 @@
-//! Embeddings (contract 0.4.0): the canonical request, and helpers for upstreams that speak
-//! OpenAI's `POST /embeddings`.
+//! Embeddings (contract 0.4.0): the canonical request, the canonical answer, and helpers for the
+//! wire formats several adapters share: OpenAI's `POST /embeddings` (every OpenAI-compatible
+//! server, Mistral) and Cohere's Embed body (Cohere's API and Cohere models on Bedrock).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -50,40 +51,76 @@ impl EmbeddingInput {
     }
 }
 
-/// Reads an OpenAI-style embeddings `list` into the canonical one: `data` ordered by `index`,
-/// each vector a list of numbers, `usage.prompt_tokens` as typed usage. A body that is not such
-/// a list is an upstream error.
-pub fn parse_openai_embeddings(response: &HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
-    let body: Value = parse_json(&response.body)?;
-    let broken = |what: &str| {
-        PluginError::UpstreamUnavailable(format!("upstream embeddings answer: {what}"))
-    };
-    let items = body
-        .get("data")
+impl EmbeddingsRequest {
+    /// The texts to embed, for upstreams that take text only: token-id inputs are refused as an
+    /// invalid request naming `adapter`.
+    pub fn texts_only(&self, adapter: &str) -> Result<Vec<String>, PluginError> {
+        self.input.texts().ok_or_else(|| {
+            PluginError::InvalidRequest(format!(
+                "the {adapter} adapter embeds text only: send `input` as a string or an array of strings, not token ids"
+            ))
+        })
+    }
+
+    /// The request's `input_type` (Cohere's names: `search_document`, `search_query`,
+    /// `classification`, `clustering`), when it carries one.
+    pub fn input_type(&self) -> Option<&str> {
+        self.extra.get("input_type").and_then(Value::as_str)
+    }
+
+    /// The fields of a Cohere Embed body: `texts` (token ids refused, naming `adapter`),
+    /// `input_type` (the request's, else [`COHERE_DEFAULT_INPUT_TYPE`]: Cohere requires one),
+    /// `embedding_types: ["float"]` and `output_dimension` from `dimensions`.
+    pub fn cohere_embed_body(&self, adapter: &str) -> Result<Map<String, Value>, PluginError> {
+        let mut body = Map::new();
+        body.insert("texts".to_owned(), json!(self.texts_only(adapter)?));
+        body.insert(
+            "input_type".to_owned(),
+            json!(self.input_type().unwrap_or(COHERE_DEFAULT_INPUT_TYPE)),
+        );
+        body.insert("embedding_types".to_owned(), json!(["float"]));
+        if let Some(dimensions) = self.dimensions {
+            body.insert("output_dimension".to_owned(), json!(dimensions));
+        }
+        Ok(body)
+    }
+}
+
+/// The `input_type` a Cohere Embed request gets when the client names none: documents to store,
+/// the usual reason to embed.
+pub const COHERE_DEFAULT_INPUT_TYPE: &str = "search_document";
+
+/// The vectors of a Cohere Embed answer asked for floats: `embeddings.float`.
+pub fn cohere_float_vectors(body: &Value) -> Result<Vec<Value>, PluginError> {
+    body.get("embeddings")
+        .and_then(|embeddings| embeddings.get("float"))
         .and_then(Value::as_array)
-        .ok_or_else(|| broken("no `data` list"))?;
-    let mut data = Vec::with_capacity(items.len());
-    for (position, item) in items.iter().enumerate() {
-        let vector = item
-            .get("embedding")
-            .and_then(Value::as_array)
-            .filter(|vector| vector.iter().all(Value::is_number))
-            .ok_or_else(|| broken("an item has no numeric `embedding`"))?;
-        let index = item
-            .get("index")
-            .and_then(Value::as_u64)
-            .unwrap_or(position as u64);
+        .cloned()
+        .ok_or_else(|| malformed_answer("no `embeddings.float` list"))
+}
+
+/// The canonical embeddings answer for `vectors` (one per input, in input order, each a JSON
+/// array of numbers): an OpenAI embeddings `list`, with `prompt_tokens` as typed usage when the
+/// provider reported it. A vector that is not an array of numbers is an upstream error.
+pub fn embeddings_list(
+    vectors: Vec<Value>,
+    model: Value,
+    prompt_tokens: Option<u64>,
+) -> Result<ParsedEmbeddings, PluginError> {
+    let mut data = Vec::with_capacity(vectors.len());
+    for (index, vector) in vectors.into_iter().enumerate() {
+        if !vector
+            .as_array()
+            .is_some_and(|numbers| numbers.iter().all(Value::is_number))
+        {
+            return Err(malformed_answer("a vector is not an array of numbers"));
+        }
         data.push(json!({ "object": "embedding", "index": index, "embedding": vector }));
     }
-    data.sort_by_key(|item| item["index"].as_u64());
-    let prompt_tokens = body
-        .get("usage")
-        .and_then(|usage| usage.get("prompt_tokens"))
-        .and_then(Value::as_u64);
     let canonical = json!({
         "object": "list",
         "data": data,
-        "model": body.get("model").cloned().unwrap_or(Value::Null),
+        "model": model,
         "usage": { "prompt_tokens": prompt_tokens.unwrap_or(0), "total_tokens": prompt_tokens.unwrap_or(0) },
     });
     Ok(ParsedEmbeddings {
@@ -94,4 +131,42 @@ pub fn parse_openai_embeddings(response: &HttpResponse) -> Result<ParsedEmbeddin
             ..Usage::zero()
         }),
     })
+}
+
+/// An upstream embeddings answer that is not what its API documents.
+pub fn malformed_answer(what: &str) -> PluginError {
+    PluginError::UpstreamUnavailable(format!("upstream embeddings answer: {what}"))
+}
+
+/// Reads an OpenAI-style embeddings `list` into the canonical one: `data` ordered by `index`,
+/// each vector a list of numbers, `usage.prompt_tokens` as typed usage. A body that is not such
+/// a list is an upstream error.
+pub fn parse_openai_embeddings(response: &HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+    let body: Value = parse_json(&response.body)?;
+    let items = body
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed_answer("no `data` list"))?;
+    let mut indexed = Vec::with_capacity(items.len());
+    for (position, item) in items.iter().enumerate() {
+        let vector = item
+            .get("embedding")
+            .filter(|vector| vector.is_array())
+            .ok_or_else(|| malformed_answer("an item has no numeric `embedding`"))?;
+        let index = item
+            .get("index")
+            .and_then(Value::as_u64)
+            .unwrap_or(position as u64);
+        indexed.push((index, vector.clone()));
+    }
+    indexed.sort_by_key(|(index, _)| *index);
+    let prompt_tokens = body
+        .get("usage")
+        .and_then(|usage| usage.get("prompt_tokens"))
+        .and_then(Value::as_u64);
+    embeddings_list(
+        indexed.into_iter().map(|(_, vector)| vector).collect(),
+        body.get("model").cloned().unwrap_or(Value::Null),
+        prompt_tokens,
+    )
 }

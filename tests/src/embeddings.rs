@@ -1,7 +1,8 @@
-//! The mock's OpenAI embeddings endpoint (`POST /{scenario}/v1/embeddings`): a deterministic
-//! answer computed from the request, in OpenAI's shape (one `embedding` object per input, in
-//! order, with `index`; floats, or base64 little-endian `f32` when `encoding_format` is
-//! `base64`; `usage.prompt_tokens` counts whitespace-separated words, or token ids).
+//! The mock's OpenAI embeddings endpoint (`POST /{scenario}/v1/embeddings`, Mistral's too): a
+//! deterministic answer computed from the request, in OpenAI's shape (one `embedding` object per
+//! input, in order, with `index`; `dimensions` or Mistral's `output_dimension` numbers; floats,
+//! or base64 little-endian `f32` when `encoding_format` is `base64`; `usage.prompt_tokens`
+//! counts whitespace-separated words, or token ids).
 
 use serde_json::{Value, json};
 
@@ -34,10 +35,7 @@ pub fn answer(request: Option<&Value>) -> Result<Value, String> {
             .collect(),
         _ => return Err("`input` is not a string, strings or token arrays".to_owned()),
     };
-    let dimensions = request
-        .get("dimensions")
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_DIMENSIONS, |d| d as usize);
+    let dimensions = dimensions(request, &["dimensions", "output_dimension"]);
     let base64 = request.get("encoding_format").and_then(Value::as_str) == Some("base64");
     let data: Vec<Value> = inputs
         .iter()
@@ -76,7 +74,17 @@ pub fn vector(text: &str, dimensions: usize) -> Vec<f32> {
         .collect()
 }
 
-fn words(text: &str) -> u64 {
+/// The vector length a request asks for under the first of `fields` it sets (numbers), else
+/// [`DEFAULT_DIMENSIONS`].
+pub(crate) fn dimensions(request: &Value, fields: &[&str]) -> usize {
+    fields
+        .iter()
+        .find_map(|field| request.get(*field).and_then(Value::as_u64))
+        .map_or(DEFAULT_DIMENSIONS, |d| d as usize)
+}
+
+/// The mock's token count of a text: its whitespace-separated words (at least one).
+pub(crate) fn words(text: &str) -> u64 {
     text.split_whitespace().count().max(1) as u64
 }
 

@@ -21,7 +21,7 @@ use crate::sse::{Event, split_pieces, to_crlf};
 /// `{"message"}` (the type goes in `x-amzn-errortype`, see [`bedrock_error_type`]).
 pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serde_json::Value {
     match format {
-        Format::Gemini => {
+        Format::Gemini | Format::GeminiEmbeddings => {
             let rpc = google_rpc_status(status);
             let mut error = json!({
                 "code": status,
@@ -36,10 +36,10 @@ pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serd
             }
             json!({ "error": error })
         }
-        Format::Bedrock => json!({
+        Format::Bedrock | Format::BedrockInvoke => json!({
             "message": format!("mock upstream: {} (status {status})", bedrock_error_type(status)),
         }),
-        Format::Cohere => json!({
+        Format::Cohere | Format::CohereEmbeddings => json!({
             "id": "mock-error",
             "message": format!("mock upstream: cohere error (status {status})"),
         }),

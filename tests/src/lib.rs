@@ -9,7 +9,10 @@
 //! | `POST /{scenario}/v1/chat/completions` | OpenAI (also Mistral, Groq...) | `"stream": true` |
 //! | `POST /{scenario}/v1/openai/deployments/{d}/chat/completions?api-version=...` | OpenAI (Azure) | `"stream": true` |
 //! | `POST /{scenario}/v1/responses` | OpenAI Responses API (`event:` named SSE; the terminal event is `response.completed`, `.incomplete` or `.failed`) | `"stream": true` |
-//! | `POST /{scenario}/v1/embeddings` | OpenAI embeddings, computed from the request (see [`embeddings`]) | never |
+//! | `POST /{scenario}/v1/embeddings` | OpenAI (and Mistral) embeddings, computed from the request (see [`embeddings`]) | never |
+//! | `POST /{scenario}/v1beta/models/{model}:batchEmbedContents` | Gemini embeddings, computed (see [`provider_embeddings`]) | never |
+//! | `POST /{scenario}/v2/embed` | Cohere Embed v2, computed | never |
+//! | `POST /{scenario}/v1/model/{model}/invoke` | Bedrock InvokeModel of a Titan or Cohere embedding model, computed (SigV4 checked as for Converse) | never |
 //! | `POST /{scenario}/v1/messages` | Anthropic | `"stream": true` |
 //! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |
 //! | `POST /{scenario}/v2/chat` | Cohere v2 (`event:` named SSE) | `"stream": true` |
@@ -46,6 +49,7 @@ pub mod aws;
 pub mod embeddings;
 pub mod faults;
 pub mod fixtures;
+pub mod provider_embeddings;
 pub mod recorder;
 pub mod scenario;
 pub mod server;

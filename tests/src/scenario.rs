@@ -26,18 +26,41 @@ pub enum Format {
     OpenAiEmbeddings,
     /// OpenAI Responses API (`/responses`, streams with `event:` named events).
     OpenAiResponses,
+    /// Gemini embeddings (`/models/{model}:batchEmbedContents`): answered from the request.
+    GeminiEmbeddings,
+    /// Cohere Embed v2 (`/v2/embed`): answered from the request.
+    CohereEmbeddings,
+    /// AWS Bedrock InvokeModel (`/model/{model}/invoke`) of an embedding model (Titan or Cohere
+    /// body): answered from the request; requests must carry a well-formed SigV4 signature.
+    BedrockInvoke,
 }
 
 impl Format {
+    /// Whether requests are AWS-signed Bedrock requests (Converse or InvokeModel).
+    pub fn is_bedrock(self) -> bool {
+        matches!(self, Format::Bedrock | Format::BedrockInvoke)
+    }
+
+    /// Whether this is an embeddings endpoint, answered from the request (never a fixture).
+    pub fn is_embeddings(self) -> bool {
+        matches!(
+            self,
+            Format::OpenAiEmbeddings
+                | Format::GeminiEmbeddings
+                | Format::CohereEmbeddings
+                | Format::BedrockInvoke
+        )
+    }
+
     /// The fixture replayed when a scenario names none.
     pub fn default_fixture(self) -> &'static str {
         match self {
             Format::OpenAi | Format::OpenAiEmbeddings => "openai/openai-text",
             Format::OpenAiResponses => "openai/openai-reasoning-encrypted-content.1",
             Format::Anthropic => "anthropic/anthropic-text",
-            Format::Gemini => "google/google-text",
-            Format::Cohere => "cohere/cohere-text",
-            Format::Bedrock => "bedrock/amazon-bedrock-text",
+            Format::Gemini | Format::GeminiEmbeddings => "google/google-text",
+            Format::Cohere | Format::CohereEmbeddings => "cohere/cohere-text",
+            Format::Bedrock | Format::BedrockInvoke => "bedrock/amazon-bedrock-text",
         }
     }
 }
@@ -49,7 +72,7 @@ impl Format {
 /// `/models/{model}:generateContent` or `:streamGenerateContent` after an optional `/v1` or
 /// `/v1beta`; Azure paths end with `/openai/deployments/{deployment}/chat/completions`.
 pub fn split_path(path: &str) -> Option<(String, Format)> {
-    const SUFFIXES: [(&str, Format); 10] = [
+    const SUFFIXES: [(&str, Format); 12] = [
         ("/v1/responses", Format::OpenAiResponses),
         ("/responses", Format::OpenAiResponses),
         ("/v1/chat/completions", Format::OpenAi),
@@ -60,13 +83,15 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
         ("/messages", Format::Anthropic),
         ("/v2/chat", Format::Cohere),
         ("/chat", Format::Cohere),
+        ("/v2/embed", Format::CohereEmbeddings),
+        ("/embed", Format::CohereEmbeddings),
     ];
     let path = path.trim_end_matches('/');
-    if let Some(prefix) = bedrock_prefix(path) {
-        return Some((scenario_of(prefix, &["/v1"]), Format::Bedrock));
+    if let Some((prefix, format)) = bedrock_prefix(path) {
+        return Some((scenario_of(prefix, &["/v1"]), format));
     }
-    if let Some(prefix) = gemini_prefix(path) {
-        return Some((scenario_of(prefix, &["/v1beta", "/v1"]), Format::Gemini));
+    if let Some((prefix, format)) = gemini_prefix(path) {
+        return Some((scenario_of(prefix, &["/v1beta", "/v1"]), format));
     }
     for (suffix, format) in SUFFIXES {
         if let Some(prefix) = path.strip_suffix(suffix) {
@@ -75,7 +100,7 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
             {
                 return Some((scenario_of(prefix, &["/v1"]), format));
             }
-            if format == Format::Cohere {
+            if matches!(format, Format::Cohere | Format::CohereEmbeddings) {
                 return Some((scenario_of(prefix, &["/v1"]), format));
             }
             return Some((scenario_of(prefix, &[]), format));
@@ -95,23 +120,28 @@ pub fn is_bedrock_stream(path: &str) -> bool {
     path.trim_end_matches('/').ends_with("/converse-stream")
 }
 
-/// The part of a Bedrock path before `/model/{model}/converse[-stream]`.
-fn bedrock_prefix(path: &str) -> Option<&str> {
-    let rest = path
-        .strip_suffix("/converse")
-        .or_else(|| path.strip_suffix("/converse-stream"))?;
+/// The part of a Bedrock path before `/model/{model}/converse[-stream]` (Converse) or
+/// `/model/{model}/invoke` (InvokeModel), and which of the two it is.
+fn bedrock_prefix(path: &str) -> Option<(&str, Format)> {
+    let (rest, format) = match path.rsplit_once('/')? {
+        (rest, "converse" | "converse-stream") => (rest, Format::Bedrock),
+        (rest, "invoke") => (rest, Format::BedrockInvoke),
+        _ => return None,
+    };
     let (prefix, model) = rest.rsplit_once("/model/")?;
-    (!model.is_empty() && !model.contains('/')).then_some(prefix)
+    (!model.is_empty() && !model.contains('/')).then_some((prefix, format))
 }
 
-/// The part of a Gemini path before `/models/{model}:method`.
-fn gemini_prefix(path: &str) -> Option<&str> {
+/// The part of a Gemini path before `/models/{model}:method`, and the format of the method.
+fn gemini_prefix(path: &str) -> Option<(&str, Format)> {
     let (rest, method) = path.rsplit_once(':')?;
-    if method != "generateContent" && method != "streamGenerateContent" {
-        return None;
-    }
+    let format = match method {
+        "generateContent" | "streamGenerateContent" => Format::Gemini,
+        "batchEmbedContents" => Format::GeminiEmbeddings,
+        _ => return None,
+    };
     let (prefix, model) = rest.rsplit_once("/models/")?;
-    (!model.is_empty() && !model.contains('/')).then_some(prefix)
+    (!model.is_empty() && !model.contains('/')).then_some((prefix, format))
 }
 
 /// The part of an Azure path before `/openai/deployments/{deployment}` (the
@@ -365,6 +395,18 @@ mod tests {
         assert_eq!(
             split_path("/model/m/converse"),
             Some((String::new(), Format::Bedrock))
+        );
+        assert_eq!(
+            split_path("/s/v1/model/amazon.titan-embed-text-v2%3A0/invoke"),
+            Some(("s".to_string(), Format::BedrockInvoke))
+        );
+        assert_eq!(
+            split_path("/s/v1beta/models/gemini-embedding-001:batchEmbedContents"),
+            Some(("s".to_string(), Format::GeminiEmbeddings))
+        );
+        assert_eq!(
+            split_path("/s/v1/embed"),
+            Some(("s".to_string(), Format::CohereEmbeddings))
         );
         assert!(is_bedrock_stream("/a/model/m/converse-stream"));
         assert!(!is_bedrock_stream("/a/model/m/converse"));

@@ -74,7 +74,7 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
     };
     let stream = recorded.is_stream();
     let signature = match &route {
-        Some((_, Format::Bedrock)) => check_signature(&recorded.headers),
+        Some((_, format)) if format.is_bedrock() => check_signature(&recorded.headers),
         _ => Ok(()),
     };
     let count = st.recorder.record(recorded);
@@ -169,13 +169,21 @@ async fn respond(
             "mock upstream: `exception_after` applies to Bedrock streams only".to_owned(),
         );
     }
-    if format == Format::OpenAiEmbeddings {
-        return match crate::embeddings::answer(request) {
-            Ok(answer) => with_type(
-                StatusCode::OK,
-                "application/json",
-                Body::from(answer.to_string()),
-            ),
+    if format.is_embeddings() {
+        return match crate::provider_embeddings::answer(format, request) {
+            Ok(answer) => {
+                let mut resp = with_type(
+                    StatusCode::OK,
+                    "application/json",
+                    Body::from(answer.body.to_string()),
+                );
+                for (name, value) in answer.headers {
+                    if let Ok(value) = HeaderValue::from_str(&value) {
+                        resp.headers_mut().insert(name, value);
+                    }
+                }
+                resp
+            }
             Err(msg) => text(StatusCode::BAD_REQUEST, format!("mock upstream: {msg}")),
         };
     }
@@ -231,7 +239,7 @@ fn error_response(format: Format, status: u16, retry_after: Option<u64>) -> Resp
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = Bytes::from(error_body(format, status, retry_after).to_string());
     let mut resp = with_type(code, "application/json", Body::from(body));
-    if format == Format::Bedrock {
+    if format.is_bedrock() {
         resp.headers_mut().insert(
             "x-amzn-errortype",
             HeaderValue::from_static(bedrock_error_type(status)),

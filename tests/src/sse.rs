@@ -29,7 +29,12 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
         .map(|line| match format {
-            Format::OpenAi | Format::OpenAiEmbeddings => Event {
+            // Embeddings endpoints never stream: their answers are computed.
+            Format::OpenAi
+            | Format::OpenAiEmbeddings
+            | Format::GeminiEmbeddings
+            | Format::CohereEmbeddings
+            | Format::BedrockInvoke => Event {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },

@@ -14,10 +14,12 @@ use super::attempt::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
+use crate::catalog::Model;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::plugins::output::check_embeddings;
 use crate::plugins::{PluginFault, ProviderPlugin};
+use crate::pricing::estimate::estimated_usage;
 use crate::pricing::worst_case::worst_case_input_hold;
 use crate::pricing::{cost, usage_json};
 use crate::routing::preferences::ProviderPreferences;
@@ -26,6 +28,8 @@ use crate::routing::{self, Candidate, RouteRequest};
 
 /// The `output_modalities` entry that marks an embedding model.
 pub const EMBEDDINGS_MODALITY: &str = "embeddings";
+/// The `output_modalities` entry of a model that writes text.
+const TEXT_MODALITY: &str = "text";
 
 /// A validated embeddings request.
 #[derive(Debug)]
@@ -60,13 +64,12 @@ impl Gateway {
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
         let mut trace = plan.trace;
-        if let Some(model) = plan.candidates.iter().map(|c| &c.model).find(|model| {
-            !model
-                .definition
-                .output_modalities
-                .iter()
-                .any(|m| m == EMBEDDINGS_MODALITY)
-        }) {
+        if let Some(model) = plan
+            .candidates
+            .iter()
+            .map(|c| &c.model)
+            .find(|model| !outputs(model, EMBEDDINGS_MODALITY))
+        {
             return Err(DomainError::NotAnEmbeddingModel {
                 model: model.id.clone(),
             });
@@ -169,9 +172,10 @@ impl Gateway {
         object.insert("object".to_owned(), json!("list"));
         object.insert("model".to_owned(), json!(generation.model));
         object.insert("provider".to_owned(), json!(generation.provider));
+        let usage_estimated = parsed.usage.is_none();
         let usage = parsed.usage.unwrap_or_else(|| {
-            tracing::warn!(provider = %provider.name, "upstream reported no embeddings usage; the call is priced at zero");
-            Default::default()
+            tracing::warn!(provider = %provider.name, "upstream reported no embeddings usage; the call is charged an estimate");
+            estimated_usage(call.body.len(), 0)
         });
         let cost = cost(&usage, &endpoint.prices, 0, self.fee_percent);
         object.insert(
@@ -188,7 +192,7 @@ impl Gateway {
                 model: &generation.model,
                 provider: &generation.provider,
                 usage,
-                usage_estimated: false,
+                usage_estimated,
                 cost,
                 latency: first_byte,
                 finish_reason: None,
@@ -206,6 +210,31 @@ impl Gateway {
             plugin,
         ))
     }
+}
+
+/// Refuses a chat request whose models include one that only embeds (its output modalities
+/// include `embeddings` but not `text`): 400 `not_a_chat_model`, instead of a call upstreams
+/// refuse anyway.
+pub(super) fn refuse_embedding_only(candidates: &[Candidate]) -> Result<(), DomainError> {
+    match candidates
+        .iter()
+        .map(|c| &c.model)
+        .find(|model| outputs(model, EMBEDDINGS_MODALITY) && !outputs(model, TEXT_MODALITY))
+    {
+        Some(model) => Err(DomainError::NotAChatModel {
+            model: model.id.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether `model`'s output modalities include `modality`.
+fn outputs(model: &Model, modality: &str) -> bool {
+    model
+        .definition
+        .output_modalities
+        .iter()
+        .any(|m| m == modality)
 }
 
 /// The embeddings usage shape (`prompt_tokens`, `total_tokens`) with the cost fields.

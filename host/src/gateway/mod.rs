@@ -87,6 +87,7 @@ impl Gateway {
             session: call.session.map(|session| (session, &self.sticky)),
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
+        embeddings::refuse_embedding_only(&plan.candidates)?;
         let mut trace = plan.trace;
         let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
         let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);

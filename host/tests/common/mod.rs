@@ -223,6 +223,19 @@ impl Gateway {
         (status, headers, json)
     }
 
+    /// POSTs an embeddings request (`/v1/embeddings`) and returns status and JSON body.
+    pub async fn embed(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/v1/embeddings", self.url))
+            .json(body)
+            .send()
+            .await
+            .expect("embeddings request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
     /// POSTs a streamed chat request and returns status and the `data:` payloads in order.
     pub async fn stream(&self, body: &Value) -> (u16, Vec<String>) {
         let (status, _, text) = self.post(body).await;

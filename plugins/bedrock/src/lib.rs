@@ -25,6 +25,14 @@
 //! `prompt_tokens = inputTokens + cacheReadInputTokens + cacheWriteInputTokens`. Errors are
 //! classified by `x-amzn-errortype` (or the stream's exception event type).
 //!
+//! Embeddings go through InvokeModel (`POST <base_url>/model/<model id>/invoke`, signed the
+//! same way) for Amazon Titan text embedding models (`amazon.titan-embed-…`: `inputText`, one
+//! text per request — a request with several inputs is refused with an invalid-request error;
+//! `dimensions`; vectors are normalised, Titan v2's default) and Cohere Embed models
+//! (`cohere.embed-…`: `texts`, `input_type` defaulting to `search_document`, `output_dimension`).
+//! Other models (Nova multimodal embeddings...) and token-id inputs are refused. Usage is the
+//! `x-amzn-bedrock-input-token-count` header (or Titan's `inputTextTokenCount`).
+//!
 //! # Endpoint options
 //!
 //! | option | value | effect |
@@ -35,6 +43,7 @@
 //! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.
 
+mod embeddings;
 mod error;
 mod messages;
 mod options;
@@ -97,6 +106,19 @@ impl Provider for Bedrock {
 
     fn parse_error(response: HttpResponse) -> PluginError {
         error::from_response(&response)
+    }
+
+    const EMBEDDINGS: bool = true;
+
+    fn build_embeddings_request(
+        request: EmbeddingsRequest,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        embeddings::build(request, &endpoint)
+    }
+
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        embeddings::parse(&response)
     }
 }
 

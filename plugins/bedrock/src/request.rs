@@ -58,17 +58,28 @@ pub fn build(
     } else {
         "converse"
     };
+    model_post(endpoint, options.region, operation, &body)
+}
+
+/// `POST <base_url>/model/<model id>/<operation>` with the JSON `body`, for the host to sign
+/// (SigV4, service `bedrock`, `region`).
+pub fn model_post(
+    endpoint: &EndpointSettings,
+    region: String,
+    operation: &str,
+    body: &impl serde::Serialize,
+) -> Result<HttpRequest, PluginError> {
     let path = format!(
         "model/{}/{operation}",
         encode_model_id(&endpoint.upstream_model)
     );
     json_post(
         join_url(&endpoint.base_url, &path),
-        &body,
+        body,
         Vec::new(),
         CredentialPlacement::AwsSigv4(AwsSigv4Scope {
             service: "bedrock".to_owned(),
-            region: options.region,
+            region,
         }),
     )
 }

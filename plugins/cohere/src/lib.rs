@@ -32,6 +32,14 @@
 //! 400/404/422 → invalid request (context length when the message says so), 503 → overloaded,
 //! other 5xx → upstream unavailable.
 //!
+//! # Embeddings
+//!
+//! `POST <base_url>/embed` (Embed v2): `model`, `texts`, `input_type` (Cohere requires one: the
+//! request's `input_type` — `search_document`, `search_query`, `classification`, `clustering` —
+//! else `search_document`), `embedding_types: ["float"]`, `dimensions` → `output_dimension`. The
+//! answer's `embeddings.float` become the vectors; usage is `meta.billed_units.input_tokens`.
+//! Token-id inputs are refused (invalid request). The `path` option applies to chat only.
+//!
 //! # Endpoint options
 //!
 //! | option | value | effect |
@@ -40,6 +48,7 @@
 //! | `path` | default `chat` | path appended to the base URL |
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream (e.g. `header.X-Client-Name`) |
 
+mod embeddings;
 mod error;
 mod request;
 mod response;
@@ -96,6 +105,19 @@ impl Provider for Cohere {
 
     fn parse_error(response: HttpResponse) -> PluginError {
         error::from_response(&response)
+    }
+
+    const EMBEDDINGS: bool = true;
+
+    fn build_embeddings_request(
+        request: EmbeddingsRequest,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        embeddings::build(request, &endpoint)
+    }
+
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        embeddings::parse(&response)
     }
 }
 

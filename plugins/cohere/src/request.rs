@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 
 /// The path of the Chat v2 endpoint under the base URL, unless the `path` option says otherwise.
-const DEFAULT_PATH: &str = "chat";
+pub const DEFAULT_PATH: &str = "chat";
 
 /// Builds `POST <base_url>/chat` with the translated body.
 pub fn build(

@@ -56,6 +56,16 @@
 //! exceeded when the message says the input is too long), `UNAVAILABLE` → overloaded, other
 //! statuses by HTTP code. A prompt blocked by `promptFeedback.blockReason` is content-filtered.
 //!
+//! # Embeddings
+//!
+//! `POST <base_url>/models/<upstream_model>:batchEmbedContents` with one request per input text
+//! (`content.parts[].text`), `dimensions` → `outputDimensionality` and `input_type` → `taskType`
+//! (`search_document` → `RETRIEVAL_DOCUMENT`, `search_query` → `RETRIEVAL_QUERY`,
+//! `classification`, `clustering`, or one of Gemini's task types in any case); the answer's
+//! `embeddings[].values` become the vectors, in input order. Token-id inputs are refused (invalid
+//! request). Gemini reports no usage for embeddings: the host charges an estimate and records it
+//! as estimated.
+//!
 //! # Endpoint options
 //!
 //! | option | value | effect |
@@ -67,6 +77,7 @@
 //! naming the option.
 
 mod contents;
+mod embeddings;
 mod error;
 mod options;
 mod request;
@@ -126,6 +137,19 @@ impl Provider for Gemini {
 
     fn parse_error(response: HttpResponse) -> PluginError {
         error::from_response(&response)
+    }
+
+    const EMBEDDINGS: bool = true;
+
+    fn build_embeddings_request(
+        request: EmbeddingsRequest,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        embeddings::build(request, &endpoint)
+    }
+
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        embeddings::parse(&response)
     }
 }
 

@@ -28,6 +28,13 @@
 //! invalid request or context length exceeded, 503 → overloaded, other 5xx → upstream
 //! unavailable).
 //!
+//! # Embeddings
+//!
+//! `POST <base_url>/embeddings` (OpenAI's shape): `model`, `input` (a string or strings; token
+//! ids are refused as an invalid request), `dimensions` → `output_dimension`; `user` and
+//! `input_type` are not sent (Mistral refuses unknown fields). The answer is OpenAI's `list` with
+//! `usage.prompt_tokens`. The `path` option applies to chat only.
+//!
 //! # Endpoint options
 //!
 //! | option | value | effect |
@@ -36,12 +43,14 @@
 //! | `path` | default `chat/completions` | path appended to the base URL |
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream |
 
+mod embeddings;
 mod error;
 mod request;
 
 use switchyard_sdk::provider::*;
 
 use switchyard_sdk::chat_completions::{ChatCompletionsDecoder, Dialect, parse_response};
+use switchyard_sdk::embeddings::parse_openai_embeddings;
 
 pub use error::MistralDialect;
 
@@ -96,6 +105,19 @@ impl Provider for Mistral {
 
     fn parse_error(response: HttpResponse) -> PluginError {
         MistralDialect::response_error(&response)
+    }
+
+    const EMBEDDINGS: bool = true;
+
+    fn build_embeddings_request(
+        request: EmbeddingsRequest,
+        endpoint: EndpointSettings,
+    ) -> Result<HttpRequest, PluginError> {
+        embeddings::build(request, &endpoint)
+    }
+
+    fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {
+        parse_openai_embeddings(&response)
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 
 /// The path of the chat completions endpoint under the base URL, unless the `path` option says otherwise.
-const DEFAULT_PATH: &str = "chat/completions";
+pub const DEFAULT_PATH: &str = "chat/completions";
 
 /// Top-level fields passed through as they are (Mistral refuses unknown fields).
 const PASSED: &[&str] = &[
