@@ -388,7 +388,7 @@ async fn the_clients_betas_and_version_reach_anthropic_upstreams_only() {
         assert_eq!(upstream.header("anthropic-version"), Some("2023-01-01"));
         let body = upstream.json.unwrap();
         assert!(body.get("anthropic").is_none(), "{body}");
-        assert_eq!(body["stream"], stream);
+        assert_eq!(body["stream"].as_bool().unwrap_or(false), stream);
     }
 
     // An OpenAI-compatible upstream gets neither the headers nor the extension.
