@@ -16,6 +16,8 @@ use switchyard_tests::MockUpstream;
 const TEXT: &str = "fixture=anthropic/anthropic-text";
 const TOOL: &str = "fixture=anthropic/anthropic-json-other-tool.1";
 const THINK: &str = "fixture=anthropic/anthropic-clear-thinking.1";
+/// Cut by the stop sequence `Is there`, with a prompt read from and written to the cache.
+const STOP: &str = "fixture=synthetic/anthropic-stop-sequence-cached";
 const OPENAI_TEXT: &str = "fixture=openai/openai-text";
 const OPENAI_TOOL: &str = "fixture=deepseek/deepseek-tool-call";
 
@@ -25,6 +27,7 @@ async fn gateway(mock: &MockUpstream, extra: &str) -> Gateway {
         provider("claude_text", "anthropic", mock, TEXT, ""),
         provider("claude_tool", "anthropic", mock, TOOL, ""),
         provider("claude_think", "anthropic", mock, THINK, ""),
+        provider("claude_stop", "anthropic", mock, STOP, ""),
         provider(
             "claude_429",
             "anthropic",
@@ -38,6 +41,7 @@ async fn gateway(mock: &MockUpstream, extra: &str) -> Gateway {
         model("anthropic/claude-sonnet-4.5", &[("claude_text", "3", "15")]),
         model("test/claude-tool", &[("claude_tool", "3", "15")]),
         model("test/claude-think", &[("claude_think", "3", "15")]),
+        model("test/claude-stop", &[("claude_stop", "3", "15")]),
         model("test/claude-429", &[("claude_429", "3", "15")]),
         model("test/claude-cut", &[("claude_cut", "3", "15")]),
         model("openai/gpt-4.1-nano", &[("oa_text", "0.10", "0.40")]),
@@ -54,15 +58,24 @@ async fn post(
     path: &str,
     body: &Value,
 ) -> (u16, reqwest::header::HeaderMap, String) {
-    let response = gateway
+    post_with(gateway, path, body, &[("anthropic-version", "2023-06-01")]).await
+}
+
+/// POSTs `body` to `path` with an `x-api-key` and `headers` (a name may repeat).
+async fn post_with(
+    gateway: &Gateway,
+    path: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = gateway
         .client
         .post(format!("{}{path}", gateway.url))
-        .header("x-api-key", "sk-anything")
-        .header("anthropic-version", "2023-06-01")
-        .json(body)
-        .send()
-        .await
-        .unwrap();
+        .header("x-api-key", "sk-anything");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.json(body).send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, headers, response.text().await.unwrap())
@@ -329,6 +342,175 @@ async fn signatures_and_cache_control_reach_an_anthropic_upstream_unchanged() {
     assert_eq!(ours, recorded);
 }
 
+/// POSTs a Messages `body` with headers like Claude Code's: betas in two `anthropic-beta`
+/// headers, and an `anthropic-version` (an older one than the endpoints' default).
+async fn post_with_betas(gateway: &Gateway, body: &Value) -> (u16, String) {
+    let headers = [
+        ("anthropic-version", "2023-01-01"),
+        (
+            "anthropic-beta",
+            "claude-code-20250219,prompt-caching-2024-07-31",
+        ),
+        ("anthropic-beta", "fine-grained-tool-streaming-2025-05-14"),
+    ];
+    let (status, _, text) = post_with(gateway, "/v1/messages?beta=true", body, &headers).await;
+    (status, text)
+}
+
+#[tokio::test]
+async fn the_clients_betas_and_version_reach_anthropic_upstreams_only() {
+    let mock = MockUpstream::start().await.unwrap();
+    let beta = "fixture=anthropic/anthropic-text,delay_ms=0";
+    let extra = [
+        provider(
+            "claude_beta",
+            "anthropic",
+            &mock,
+            beta,
+            "options = { anthropic_beta = \"prompt-caching-2024-07-31, context-management-2025-06-27\" }",
+        ),
+        model("test/claude-beta", &[("claude_beta", "3", "15")]),
+    ]
+    .concat();
+    let gateway = gateway(&mock, &extra).await;
+
+    for stream in [false, true] {
+        let (status, text) = post_with_betas(&gateway, &hello("test/claude-beta", stream)).await;
+        assert_eq!(status, 200, "{text}");
+        let upstream = mock.requests_for(beta).pop().unwrap();
+        // The endpoint's betas first, then the client's, each once.
+        assert_eq!(
+            upstream.header("anthropic-beta"),
+            Some(
+                "prompt-caching-2024-07-31,context-management-2025-06-27,claude-code-20250219,fine-grained-tool-streaming-2025-05-14"
+            )
+        );
+        assert_eq!(upstream.header("anthropic-version"), Some("2023-01-01"));
+        let body = upstream.json.unwrap();
+        assert!(body.get("anthropic").is_none(), "{body}");
+        assert_eq!(body["stream"].as_bool().unwrap_or(false), stream);
+    }
+
+    // An OpenAI-compatible upstream gets neither the headers nor the extension.
+    let (status, text) = post_with_betas(&gateway, &hello("openai/gpt-4.1-nano", false)).await;
+    assert_eq!(status, 200, "{text}");
+    let upstream = mock.requests_for(OPENAI_TEXT).pop().unwrap();
+    assert!(upstream.header("anthropic-beta").is_none());
+    assert!(upstream.header("anthropic-version").is_none());
+    let body = upstream.json.unwrap();
+    assert!(body.get("anthropic").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn tool_cache_control_and_tool_result_details_reach_an_anthropic_upstream() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway(&mock, "").await;
+    let chart = json!([
+        {"type": "text", "text": "Here is the chart.", "cache_control": {"type": "ephemeral"}},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    ]);
+    let results = json!([
+        {"type": "tool_result", "tool_use_id": "toolu_01A", "content": chart},
+        {"type": "tool_result", "tool_use_id": "toolu_01B", "content": "disk full", "is_error": true, "cache_control": {"type": "ephemeral"}},
+        {"type": "tool_result", "tool_use_id": "toolu_01C", "content": [{"type": "text", "text": "plain"}]}
+    ]);
+    let tools = json!([
+        {"name": "plot", "description": "Plots data", "input_schema": {"type": "object"}},
+        {"name": "save", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral", "ttl": "1h"}}
+    ]);
+    let body = |model: &str| {
+        json!({
+            "model": model,
+            "max_tokens": 256,
+            "tools": tools,
+            "messages": [
+                {"role": "user", "content": "Plot and save it."},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "toolu_01A", "name": "plot", "input": {}},
+                    {"type": "tool_use", "id": "toolu_01B", "name": "save", "input": {}},
+                    {"type": "tool_use", "id": "toolu_01C", "name": "save", "input": {}}
+                ]},
+                {"role": "user", "content": results}
+            ]
+        })
+    };
+    let (status, message) = messages(&gateway, &body("test/claude-stop")).await;
+    assert_eq!(status, 200, "{message}");
+    let upstream = mock.requests_for(STOP).pop().unwrap().json.unwrap();
+    assert_eq!(
+        upstream["tools"][0],
+        json!({"name": "plot", "description": "Plots data", "input_schema": {"type": "object"}})
+    );
+    assert_eq!(upstream["tools"][1], tools[1]);
+    // The tool results arrive as the client sent them; the plain one as its text.
+    let mut expected = results.clone();
+    expected[2]["content"] = json!("plain");
+    assert_eq!(upstream["messages"][2]["content"], expected);
+    assert!(upstream.get("anthropic").is_none(), "{upstream}");
+
+    // Through an OpenAI-compatible upstream the results are the texts, without the extension.
+    let (status, message) = messages(&gateway, &body("openai/gpt-4.1-nano")).await;
+    assert_eq!(status, 200, "{message}");
+    let upstream = mock.requests_for(OPENAI_TEXT).pop().unwrap().json.unwrap();
+    assert!(upstream.get("anthropic").is_none(), "{upstream}");
+    let tool_messages: Vec<&Value> = upstream["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .collect();
+    assert_eq!(tool_messages[0]["content"], "Here is the chart.");
+    assert_eq!(tool_messages[1]["content"], "disk full");
+}
+
+#[tokio::test]
+async fn the_matched_stop_sequence_and_the_cache_counts_come_back() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway(&mock, "").await;
+    let mut body = hello("test/claude-stop", false);
+    body["stop_sequences"] = json!(["Is there"]);
+    let cached = json!({"input_tokens": 12, "output_tokens": 20, "cache_read_input_tokens": 2048, "cache_creation_input_tokens": 1500});
+
+    let (status, message) = messages(&gateway, &body).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["stop_reason"], "stop_sequence");
+    assert_eq!(message["stop_sequence"], "Is there");
+    assert_eq!(message["usage"], cached);
+    let upstream = mock.requests_for(STOP).pop().unwrap().json.unwrap();
+    assert_eq!(upstream["stop_sequences"], json!(["Is there"]));
+
+    body["stream"] = json!(true);
+    let (status, events) = stream_events(&gateway, &body).await;
+    assert_eq!(status, 200);
+    let (_, delta) = events
+        .iter()
+        .find(|(name, _)| name == "message_delta")
+        .unwrap();
+    assert_eq!(
+        delta["delta"],
+        json!({"stop_reason": "stop_sequence", "stop_sequence": "Is there"})
+    );
+    assert_eq!(delta["usage"], cached);
+
+    // A chat client sees the matched sequence as vLLM names it.
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .json(&request("test/claude-stop", false))
+        .send()
+        .await
+        .unwrap();
+    let completion: Value = response.json().await.unwrap();
+    assert_eq!(
+        completion["choices"][0]["stop_reason"], "Is there",
+        "{completion}"
+    );
+    assert_eq!(
+        completion["choices"][0]["native_finish_reason"],
+        "stop_sequence"
+    );
+}
+
 #[tokio::test]
 async fn errors_take_anthropics_shape_and_status() {
     let mock = MockUpstream::start().await.unwrap();
@@ -587,6 +769,7 @@ async fn the_anthropic_python_sdk_works_through_switchyard() {
         .env("MODEL_TEXT", "claude-sonnet-4-5-20250929")
         .env("MODEL_TOOL", "test/claude-tool")
         .env("MODEL_THINK", "test/claude-think")
+        .env("MODEL_STOP", "test/claude-stop")
         .env("MODEL_OPENAI_TEXT", "openai/gpt-4.1-nano")
         .env("MODEL_OPENAI_TOOL", "test/openai-tool")
         .env("MODEL_RATE_LIMITED", "test/claude-429")
@@ -605,6 +788,15 @@ async fn the_anthropic_python_sdk_works_through_switchyard() {
     let thinking = &last["messages"][1]["content"][0];
     assert_eq!(thinking["type"], "thinking", "{last}");
     assert!(!thinking["signature"].as_str().unwrap().is_empty());
+    // The SDK's `betas` reached the Anthropic upstream, whole and streamed.
+    let stops = mock.requests_for(STOP);
+    assert_eq!(stops.len(), 2);
+    for request in stops {
+        assert_eq!(
+            request.header("anthropic-beta"),
+            Some("token-efficient-tools-2025-02-19,interleaved-thinking-2025-05-14")
+        );
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 
 Environment: SWITCHYARD_URL (the gateway), and the model ids the gateway serves from each mock
 scenario: MODEL_TEXT (Anthropic-native, text), MODEL_TOOL (Anthropic-native, a streamed tool use),
-MODEL_THINK (Anthropic-native, thinking with a signature), MODEL_OPENAI_TEXT and MODEL_OPENAI_TOOL
+MODEL_THINK (Anthropic-native, thinking with a signature), MODEL_STOP (Anthropic-native, cut by the
+stop sequence "Is there", with cache reads and writes), MODEL_OPENAI_TEXT and MODEL_OPENAI_TOOL
 (OpenAI-compatible upstreams), MODEL_RATE_LIMITED (answers 429), MODEL_CUT (a stream cut after its
 first text). Prints one line per check and exits non-zero on the first failure.
 """
@@ -86,6 +87,22 @@ def thinking(model):
     return blocks[0].signature
 
 
+def betas_stop_sequence_and_cache(model):
+    """The beta API (the Rust side checks the upstream got the betas), the matched stop sequence
+    and the cached-token usage, whole and streamed."""
+    betas = ["token-efficient-tools-2025-02-19", "interleaved-thinking-2025-05-14"]
+    asked = dict(model=model, max_tokens=256, messages=HELLO, stop_sequences=["Is there"], betas=betas)
+    message = client.beta.messages.create(**asked)
+    with client.beta.messages.stream(**asked) as stream:
+        final = stream.get_final_message()
+    for kind, answer in [("create", message), ("stream", final)]:
+        check(f"{kind}: stop_reason", answer.stop_reason == "stop_sequence", answer.stop_reason)
+        check(f"{kind}: stop_sequence", answer.stop_sequence == "Is there", answer.stop_sequence)
+        usage = answer.usage
+        cached = (usage.input_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens)
+        check(f"{kind}: cached usage", cached == (12, 2048, 1500), usage)
+
+
 def errors():
     try:
         client.messages.create(model=os.environ["MODEL_RATE_LIMITED"], max_tokens=10, messages=HELLO)
@@ -118,6 +135,7 @@ stream_text(os.environ["MODEL_OPENAI_TEXT"])
 stream_tool(os.environ["MODEL_TOOL"], {"location": "San Francisco"})
 stream_tool(os.environ["MODEL_OPENAI_TOOL"], {"location": "San Francisco"})
 thinking(os.environ["MODEL_THINK"])
+betas_stop_sequence_and_cache(os.environ["MODEL_STOP"])
 count = client.messages.count_tokens(model=os.environ["MODEL_TEXT"], messages=HELLO, system="Be brief.")
 check("count_tokens", count.input_tokens > 0, count)
 ids = [model.id for model in client.models.list(limit=1000)]

@@ -102,6 +102,19 @@ async fn claude_code_answers_through_both_kinds_of_upstream() {
             !upstream.is_empty(),
             "{model}: nothing reached the upstream"
         );
+        // Its betas reach the Anthropic upstream, never the OpenAI-compatible one.
+        let betas: Vec<&str> = upstream
+            .iter()
+            .filter_map(|request| request.header("anthropic-beta"))
+            .collect();
+        if scenario == NATIVE {
+            assert!(
+                betas.iter().any(|b| b.contains("claude-code-")),
+                "{betas:?}"
+            );
+        } else {
+            assert!(betas.is_empty(), "{betas:?}");
+        }
     }
     let log = gateway.log();
     assert!(!log.contains("panicked"), "{log}");

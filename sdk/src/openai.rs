@@ -6,6 +6,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// The top-level request field for what only an Anthropic-native upstream can use and the
+/// canonical format has no place for: the client's `anthropic-beta` and `anthropic-version`
+/// headers, `cache_control` on tools, and the `tool_result` details (`is_error`,
+/// `cache_control`, image content). Switchyard's Anthropic Messages API writes it and the
+/// Anthropic adapter reads it; adapters for other wire formats never send it upstream.
+pub const ANTHROPIC_EXTENSION: &str = "anthropic";
+
 /// A chat completion request (`POST /v1/chat/completions` body).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {

@@ -8,7 +8,10 @@
 //! assistant tool calls become `tool_use` blocks, tool messages become `tool_result` blocks in a
 //! user turn, `image_url` parts become image blocks and `file` parts (PDFs) document blocks.
 //! Other OpenAI fields have no Anthropic equivalent and are not sent (Anthropic rejects unknown
-//! fields).
+//! fields). The request's Anthropic extension (the `anthropic` field, written by Switchyard's
+//! Messages API) adds what the canonical format cannot say: the client's `anthropic-beta`
+//! values (merged with the endpoint's, each sent once) and `anthropic-version`, `cache_control`
+//! on tools, and tool results' `is_error`, `cache_control` and content blocks (images).
 //!
 //! Responses and streams come back as canonical `chat.completion` / `chat.completion.chunk`
 //! objects: text → `content`, thinking → `reasoning` plus `reasoning_details` (the thinking with
@@ -16,7 +19,8 @@
 //! back in an assistant message they become `thinking` / `redacted_thinking` blocks again),
 //! `tool_use` → `tool_calls`, stop reasons
 //! normalised (`end_turn`/`stop_sequence` → stop, `max_tokens` → length, `tool_use` →
-//! tool_calls, `refusal` → content_filter), usage typed with
+//! tool_calls, `refusal` → content_filter; the `stop_sequence` that matched is the choice's
+//! `stop_reason`, as vLLM names it), usage typed with
 //! `prompt_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens`.
 //!
 //! # Endpoint options
@@ -24,8 +28,8 @@
 //! | option | value | effect |
 //! |---|---|---|
 //! | `default_max_tokens` | integer, default `4096` | `max_tokens` sent when the request sets neither `max_tokens` nor `max_completion_tokens` |
-//! | `anthropic_version` | default `2023-06-01` | value of the `anthropic-version` header |
-//! | `anthropic_beta` | e.g. `prompt-caching-2024-07-31` | sends an `anthropic-beta` header with this value |
+//! | `anthropic_version` | default `2023-06-01` | value of the `anthropic-version` header when the client sent none |
+//! | `anthropic_beta` | e.g. `prompt-caching-2024-07-31` (comma-separated) | betas always sent in the `anthropic-beta` header, before the client's |
 //! | `auth` | `x-api-key` (default), `bearer` or `none` | where the host puts the credential (`bearer` for gateways that want `Authorization`) |
 //! | `path` | default `messages` | path appended to the base URL |
 //!
@@ -33,6 +37,7 @@
 //! error naming the option.
 
 mod error;
+mod extension;
 mod messages;
 mod options;
 mod request;

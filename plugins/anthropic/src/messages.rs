@@ -1,9 +1,12 @@
 //! Translates the canonical conversation into Anthropic's `system` and `messages`.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
+use crate::extension::ToolResult;
 use crate::response::REASONING_FORMAT;
 
 /// The conversation in Anthropic's shape.
@@ -24,8 +27,12 @@ struct Turn {
 }
 
 /// Translates `messages`. System and developer messages are lifted into `system`; tool messages
-/// become `tool_result` blocks, consecutive ones in one user turn.
-pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
+/// become `tool_result` blocks, consecutive ones in one user turn, with the details
+/// `tool_results` gives their call ids.
+pub fn translate(
+    messages: &[Message],
+    tool_results: &HashMap<String, ToolResult>,
+) -> Result<Conversation, PluginError> {
     let mut system: Vec<Value> = Vec::new();
     let mut turns: Vec<Turn> = Vec::new();
     for message in messages {
@@ -54,7 +61,7 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
                 }
             }
             Role::Tool => {
-                let result = tool_result(message)?;
+                let result = tool_result(message, tool_results)?;
                 match turns.last_mut() {
                     Some(turn) if turn.tool_results => turn.blocks.push(result),
                     _ => turns.push(Turn {
@@ -206,8 +213,26 @@ fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
     Ok(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}))
 }
 
-/// A tool message as a `tool_result` block.
-fn tool_result(message: &Message) -> Result<Value, PluginError> {
+/// A tool message as a `tool_result` block: its text as content, unless the details for its
+/// call id carry the content blocks whole; their `is_error` and `cache_control` added.
+fn tool_result(
+    message: &Message,
+    results: &HashMap<String, ToolResult>,
+) -> Result<Value, PluginError> {
     let (id, text) = translate::tool_result(message)?;
-    Ok(json!({"type": "tool_result", "tool_use_id": id, "content": text}))
+    let details = results.get(id);
+    let content = match details.and_then(|d| d.content.as_ref()) {
+        Some(blocks) => Value::Array(blocks.clone()),
+        None => Value::String(text),
+    };
+    let mut block = json!({"type": "tool_result", "tool_use_id": id, "content": content});
+    if let (Some(details), Value::Object(fields)) = (details, &mut block) {
+        if let Some(is_error) = details.is_error {
+            fields.insert("is_error".to_owned(), Value::Bool(is_error));
+        }
+        if let Some(cache_control) = &details.cache_control {
+            fields.insert("cache_control".to_owned(), cache_control.clone());
+        }
+    }
+    Ok(block)
 }

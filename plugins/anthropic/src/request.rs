@@ -1,21 +1,26 @@
 //! Builds the upstream Messages API request from a canonical request.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
+use crate::extension::Extension;
 use crate::messages;
 use crate::options::Options;
 
 /// Builds `POST <base_url>/messages` with the translated body, the `anthropic-version` header
-/// and the credential left to the host (`x-api-key` unless configured otherwise).
+/// (the client's, else the endpoint's), the `anthropic-beta` header (the endpoint's betas and
+/// the client's) and the credential left to the host (`x-api-key` unless configured otherwise).
 pub fn build(
     request: ChatRequest,
     endpoint: &EndpointSettings,
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
-    let conversation = messages::translate(&request.messages)?;
+    let extension = Extension::of(&request)?;
+    let conversation = messages::translate(&request.messages, &extension.tool_results)?;
     let max_tokens = request
         .output_token_limit()
         .unwrap_or(options.default_max_tokens);
@@ -47,7 +52,7 @@ pub fn build(
     if !stops.is_empty() {
         body.insert("stop_sequences".to_owned(), json!(stops));
     }
-    tools(&request, &mut body)?;
+    tools(&request, &extension.tool_cache_control, &mut body)?;
     if let Some(user) = request.extra.get("user").and_then(Value::as_str) {
         body.insert("metadata".to_owned(), json!({"user_id": user}));
     }
@@ -56,8 +61,9 @@ pub fn build(
         body.insert("stream".to_owned(), Value::Bool(true));
     }
 
-    let mut headers = vec![("anthropic-version".to_owned(), options.version)];
-    if let Some(beta) = options.beta {
+    let version = extension.version.clone().unwrap_or(options.version);
+    let mut headers = vec![("anthropic-version".to_owned(), version)];
+    if let Some(beta) = extension.beta_header(options.beta.as_deref()) {
         headers.push(("anthropic-beta".to_owned(), beta));
     }
     json_post(
@@ -68,9 +74,14 @@ pub fn build(
     )
 }
 
-/// `tools` → `{name, description, input_schema}`; `tool_choice` auto/none/required/named →
-/// `{type: auto|none|any|tool}`; `parallel_tool_calls: false` → `disable_parallel_tool_use`.
-fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
+/// `tools` → `{name, description, input_schema}` (with the `cache_control` the extension gives
+/// the tool's name); `tool_choice` auto/none/required/named → `{type: auto|none|any|tool}`;
+/// `parallel_tool_calls: false` → `disable_parallel_tool_use`.
+fn tools(
+    request: &ChatRequest,
+    cache_controls: &HashMap<String, Value>,
+    body: &mut Map<String, Value>,
+) -> Result<(), PluginError> {
     let specs = function_tools(request, "anthropic")?;
     if specs.is_empty() {
         return Ok(());
@@ -84,6 +95,9 @@ fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), Plu
                 entry.insert("description".to_owned(), json!(description));
             }
             entry.insert("input_schema".to_owned(), spec.schema);
+            if let Some(cache_control) = cache_controls.get(spec.name) {
+                entry.insert("cache_control".to_owned(), cache_control.clone());
+            }
             Value::Object(entry)
         })
         .collect();

@@ -58,13 +58,15 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         .map(usage::finish);
     let mut counts = Counts::default();
     let usage = counts.merge(value.get("usage")).then(|| counts.usage());
+    let body = completion_body(
+        string(&value, "id"),
+        string(&value, "model"),
+        message,
+        finish.as_ref(),
+    )?;
+    let matched = value.get("stop_sequence").and_then(Value::as_str);
     Ok(ParsedResponse {
-        body: completion_body(
-            string(&value, "id"),
-            string(&value, "model"),
-            message,
-            finish.as_ref(),
-        )?,
+        body: usage::with_matched_stop(body, matched)?,
         usage,
         finish,
     })

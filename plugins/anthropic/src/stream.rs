@@ -48,7 +48,7 @@ impl StreamDecoder for AnthropicDecoder {
             "message_start" => Ok(self.message_start(&value)),
             "content_block_start" => Ok(self.block_start(&value)),
             "content_block_delta" => Ok(self.block_delta(&value)),
-            "message_delta" => Ok(self.message_delta(&value)),
+            "message_delta" => self.message_delta(&value),
             "message_stop" => Ok(StreamOutput {
                 done: true,
                 ..StreamOutput::empty()
@@ -141,19 +141,25 @@ impl AnthropicDecoder {
         ))
     }
 
-    fn message_delta(&mut self, value: &Value) -> StreamOutput {
+    /// The finish chunk (naming the stop sequence that matched, if one did) and the usage.
+    fn message_delta(&mut self, value: &Value) -> Result<StreamOutput, PluginError> {
         let known = self.counts.merge(value.get("usage"));
-        let finish = value
-            .get("delta")
-            .and_then(|d| d.get("stop_reason"))
+        let delta = value.get("delta").unwrap_or(&Value::Null);
+        let finish = delta
+            .get("stop_reason")
             .and_then(Value::as_str)
             .map(usage::finish);
         let mut output = match finish {
             Some(finish) => self.writer.finish(finish),
             None => StreamOutput::empty(),
         };
+        let matched = delta.get("stop_sequence").and_then(Value::as_str);
+        output.chunks = std::mem::take(&mut output.chunks)
+            .into_iter()
+            .map(|chunk| usage::with_matched_stop(chunk, matched))
+            .collect::<Result<_, _>>()?;
         output.usage = known.then(|| self.counts.usage());
-        output
+        Ok(output)
     }
 }
 

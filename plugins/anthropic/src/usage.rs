@@ -1,7 +1,7 @@
-//! Anthropic usage counts and stop reasons in typed form.
+//! Anthropic usage counts and stop reasons in typed form, and the stop sequence that matched.
 
 use serde_json::Value;
-use switchyard_sdk::provider::{Finish, FinishReason, Usage};
+use switchyard_sdk::provider::{Finish, FinishReason, PluginError, Usage};
 
 /// Usage counts as Anthropic reports them. Streams report them in pieces (`message_start`, then
 /// cumulative `message_delta` updates), so each field is merged separately.
@@ -62,4 +62,26 @@ pub fn finish(native: &str) -> Finish {
         _ => FinishReason::Stop,
     };
     Finish::new(reason, native)
+}
+
+/// The canonical choice field naming the stop sequence that ended the generation (vLLM's
+/// `stop_reason`), filled from Anthropic's `stop_sequence`.
+const MATCHED_STOP: &str = "stop_reason";
+
+/// `body` (a serialised `chat.completion` or `chat.completion.chunk`) with the stop `sequence`
+/// that ended the generation named on each choice; unchanged when none did.
+pub fn with_matched_stop(body: Vec<u8>, sequence: Option<&str>) -> Result<Vec<u8>, PluginError> {
+    let Some(sequence) = sequence else {
+        return Ok(body);
+    };
+    let internal = |e: serde_json::Error| {
+        PluginError::Internal(format!("cannot name the matched stop sequence: {e}"))
+    };
+    let mut value: Value = serde_json::from_slice(&body).map_err(internal)?;
+    if let Some(Value::Array(choices)) = value.get_mut("choices") {
+        for choice in choices.iter_mut().filter_map(Value::as_object_mut) {
+            choice.insert(MATCHED_STOP.to_owned(), Value::String(sequence.to_owned()));
+        }
+    }
+    serde_json::to_vec(&value).map_err(internal)
 }

@@ -169,6 +169,27 @@ fn text_response() {
 }
 
 #[test]
+fn the_matched_stop_sequence_is_named_on_the_choice_whole_and_streamed() {
+    let path = "../synthetic/anthropic-stop-sequence-cached";
+    let (completion, parsed) = check_response(&format!("{path}.json"));
+    assert_eq!(completion["choices"][0]["stop_reason"], "Is there");
+    assert_eq!(counts(&parsed.usage.unwrap()), [3560, 20, 2048, 1500, 0]);
+    assert_eq!(finish(&parsed.finish.unwrap()), ("stop", "stop_sequence"));
+
+    let replay = replay_fixture(&format!("{path}.chunks.txt"));
+    assert_clean(&replay);
+    let last = replay.chunks.last().unwrap();
+    assert_eq!(last["choices"][0]["stop_reason"], "Is there");
+    assert_eq!(counts(&replay.usage.unwrap()), [3560, 20, 2048, 1500, 0]);
+    // No other chunk names a stop sequence, and an answer that ended otherwise names none.
+    for chunk in &replay.chunks[..replay.chunks.len() - 1] {
+        assert!(chunk["choices"][0].get("stop_reason").is_none(), "{chunk}");
+    }
+    let (text, _) = check_response("anthropic-text.json");
+    assert!(text["choices"][0].get("stop_reason").is_none());
+}
+
+#[test]
 fn thinking_response() {
     let (completion, parsed) = check_response("anthropic-clear-thinking.1.json");
     assert_eq!(

@@ -424,3 +424,114 @@ fn reasoning_details_sent_back_become_thinking_blocks_before_the_tool_use() {
         ])
     );
 }
+
+#[test]
+fn the_clients_betas_join_the_endpoints_once_each_and_its_version_wins() {
+    let request = json!({
+        "model": "anthropic/claude",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "anthropic": {
+            "beta": ["claude-code-20250219", "prompt-caching-2024-07-31", "claude-code-20250219"],
+            "version": "2023-01-01"
+        }
+    });
+    let configured = endpoint_with(
+        "https://api.anthropic.com/v1",
+        "claude-haiku",
+        &[
+            (
+                "anthropic_beta",
+                "prompt-caching-2024-07-31, context-management-2025-06-27",
+            ),
+            ("anthropic_version", "2023-06-01"),
+        ],
+    );
+    let (built, body) = build_with(request.clone(), configured, false).unwrap();
+    assert_eq!(
+        header(&built.headers, "anthropic-beta"),
+        Some("prompt-caching-2024-07-31,context-management-2025-06-27,claude-code-20250219")
+    );
+    assert_eq!(
+        header(&built.headers, "anthropic-version"),
+        Some("2023-01-01")
+    );
+    // The extension is never sent in the body: Anthropic rejects unknown fields.
+    assert!(body.get("anthropic").is_none(), "{body}");
+
+    // Without an endpoint option, only the client's betas.
+    let (built, _) = build_with(request, endpoint(), false).unwrap();
+    assert_eq!(
+        header(&built.headers, "anthropic-beta"),
+        Some("claude-code-20250219,prompt-caching-2024-07-31")
+    );
+}
+
+#[test]
+fn a_malformed_extension_or_a_beta_that_could_break_a_header_is_refused() {
+    for extension in [
+        json!({"beta": ["ok", "bad\r\nx-evil: 1"]}),
+        json!({"beta": [""]}),
+        json!({"version": "2023-06-01 "}),
+        json!({"beta": "not-a-list"}),
+        json!({"betas": ["typo"]}),
+        json!({"tool_results": {"toolu_1": {"is_error": "yes"}}}),
+    ] {
+        let error = build_err(json!({
+            "model": "anthropic/claude",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "anthropic": extension,
+        }));
+        assert!(
+            matches!(&error, PluginError::InvalidRequest(message) if message.contains("`anthropic`")),
+            "{extension}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn tool_cache_control_and_tool_result_details_come_from_the_extension() {
+    let picture = json!([
+        {"type": "text", "text": "the chart", "cache_control": {"type": "ephemeral"}},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAA"}}
+    ]);
+    let body = build(json!({
+        "model": "anthropic/claude",
+        "messages": [
+            {"role": "user", "content": "Plot it"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "toolu_1", "type": "function", "function": {"name": "plot", "arguments": "{}"}},
+                {"id": "toolu_2", "type": "function", "function": {"name": "plot", "arguments": "{}"}},
+                {"id": "toolu_3", "type": "function", "function": {"name": "plot", "arguments": "{}"}}
+            ]},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "the chart"},
+            {"role": "tool", "tool_call_id": "toolu_2", "content": "disk full"},
+            {"role": "tool", "tool_call_id": "toolu_3", "content": "plain"}
+        ],
+        "tools": [
+            {"type": "function", "function": {"name": "plot", "parameters": {"type": "object"}}},
+            {"type": "function", "function": {"name": "other", "parameters": {"type": "object"}}}
+        ],
+        "anthropic": {
+            "tool_cache_control": {"plot": {"type": "ephemeral", "ttl": "1h"}},
+            "tool_results": {
+                "toolu_1": {"content": picture},
+                "toolu_2": {"is_error": true, "cache_control": {"type": "ephemeral"}}
+            }
+        }
+    }));
+    assert_eq!(
+        body["tools"],
+        json!([
+            {"name": "plot", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+            {"name": "other", "input_schema": {"type": "object"}}
+        ])
+    );
+    assert_eq!(
+        body["messages"][2]["content"],
+        json!([
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": picture},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "disk full", "is_error": true, "cache_control": {"type": "ephemeral"}},
+            {"type": "tool_result", "tool_use_id": "toolu_3", "content": "plain"}
+        ])
+    );
+}

@@ -45,6 +45,7 @@ fn openrouter_request() -> Value {
         "plugins": [{"id": "web"}],
         "usage": {"include": true},
         "reasoning": {"effort": "high"},
+        "anthropic": {"beta": ["prompt-caching-2024-07-31"]},
         "stream": true,
         "stream_options": {"include_usage": false, "something": 1}
     })
@@ -96,6 +97,7 @@ fn non_streamed_request_passes_through_without_openrouter_fields() {
         "plugins",
         "usage",
         "reasoning",
+        "anthropic",
         "stream",
         "stream_options",
     ] {

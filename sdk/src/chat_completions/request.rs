@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::openai::ChatRequest;
+use crate::openai::{ANTHROPIC_EXTENSION, ChatRequest};
 
 /// OpenRouter request fields that OpenAI-compatible upstreams reject; removed before sending.
 const OPENROUTER_ONLY: &[&str] = &[
@@ -16,7 +16,7 @@ const OPENROUTER_ONLY: &[&str] = &[
 ];
 
 /// The canonical request as a Chat Completions body for `upstream_model`: OpenRouter-only
-/// fields removed (`reasoning` mapped to `reasoning_effort`), streaming switched on or off
+/// fields and the Anthropic extension removed (`reasoning` mapped to `reasoning_effort`), streaming switched on or off
 /// (asking for usage in the stream when `include_usage`), and the output token limit sent under
 /// `max_tokens_field` only, when given. Stays typed, so it is serialised once, straight to bytes.
 pub fn request_body(
@@ -32,6 +32,7 @@ pub fn request_body(
     for field in OPENROUTER_ONLY {
         body.extra.remove(*field);
     }
+    body.extra.remove(ANTHROPIC_EXTENSION);
     set_streaming(&mut body, stream, include_usage);
     if let Some(field) = max_tokens_field {
         let limit = body.output_token_limit();

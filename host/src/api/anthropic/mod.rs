@@ -6,9 +6,12 @@
 //! the same validation and gateway as `POST /v1/chat/completions`: routing, failover, pricing,
 //! accounting and the generation record are the chat path's. The answer is translated back
 //! ([`response`], [`stream`]); errors take Anthropic's shape ([`error`]). The key may come as
-//! `x-api-key` or `Authorization: Bearer`.
+//! `x-api-key` or `Authorization: Bearer`. The client's `anthropic-beta` and `anthropic-version`
+//! headers travel in the canonical request's Anthropic extension ([`extension`]), for
+//! Anthropic-native upstreams only.
 
 pub mod error;
+pub mod extension;
 pub mod models;
 pub mod names;
 pub mod request;
@@ -49,7 +52,15 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let chat_body = Value::Object(translated.chat).to_string();
+    let request::Translated {
+        mut chat,
+        names,
+        mut extension,
+        stream,
+    } = translated;
+    extension.headers(&headers);
+    extension.write(&mut chat);
+    let chat_body = Value::Object(chat).to_string();
     let mut call = match chat::validate(Bytes::from(chat_body)) {
         Ok(call) => call,
         Err(error) => return error::render(error),
@@ -61,10 +72,10 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
         Ok(response) => response,
         Err(error) => return error::render(error),
     };
-    if translated.stream {
-        transcode_stream(response, Transcoder::new(translated.names, model))
+    if stream {
+        transcode_stream(response, Transcoder::new(names, model))
     } else {
-        translate_message(response, &translated.names, &model).await
+        translate_message(response, &names, &model).await
     }
 }
 

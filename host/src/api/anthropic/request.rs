@@ -1,10 +1,13 @@
 //! An Anthropic Messages request as a canonical chat request (OpenAI chat completions as
 //! extended by OpenRouter), in the form the Anthropic adapter turns back into the same Messages
 //! request: `cache_control` stays on text and image parts and system blocks, thinking blocks
-//! travel with their signatures as `reasoning_details`, `metadata.user_id` as `user`.
+//! travel with their signatures as `reasoning_details`, `metadata.user_id` as `user`; what the
+//! chat format has no place for (`cache_control` on tools, tool result details) is gathered
+//! into the [`Extension`].
 
 use serde_json::{Map, Value, json};
 
+use super::extension::Extension;
 use super::names::ToolNames;
 use crate::api::error::ApiError;
 
@@ -18,6 +21,8 @@ pub struct Translated {
     pub chat: Map<String, Value>,
     /// The tool names shortened for upstream, to restore in the answer.
     pub names: ToolNames,
+    /// What an Anthropic-native upstream needs beyond the chat format; not yet in `chat`.
+    pub extension: Extension,
     /// Whether the client wants a stream.
     pub stream: bool,
 }
@@ -33,6 +38,7 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
     };
     let mut chat = Map::new();
     let mut names = ToolNames::default();
+    let mut extension = Extension::default();
     match request.get("model") {
         Some(Value::String(model)) if !model.is_empty() => {
             chat.insert("model".to_owned(), json!(model));
@@ -59,14 +65,15 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
         return Err(invalid("messages: at least one message is required"));
     }
     for (index, turn) in turns.iter().enumerate() {
-        translate_turn(turn, &mut names, &mut messages)
+        translate_turn(turn, &mut names, &mut extension, &mut messages)
             .map_err(|message| invalid(format!("messages.{index}: {message}")))?;
     }
     chat.insert("messages".to_owned(), Value::Array(messages));
     if let Some(tools) = request.get("tools") {
         chat.insert(
             "tools".to_owned(),
-            translate_tools(tools, &mut names).map_err(|m| invalid(format!("tools: {m}")))?,
+            translate_tools(tools, &mut names, &mut extension)
+                .map_err(|m| invalid(format!("tools: {m}")))?,
         );
     }
     if let Some(choice) = request.get("tool_choice") {
@@ -116,6 +123,7 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
     Ok(Translated {
         chat,
         names,
+        extension,
         stream,
     })
 }
@@ -231,7 +239,12 @@ fn user_part(block: &Value) -> Result<Value, String> {
 /// One Messages turn as canonical messages: a user turn's tool results become tool messages
 /// (before its other blocks, which follow as one user message); an assistant turn's thinking
 /// becomes `reasoning_details` and its tool uses `tool_calls`; a system turn stays one.
-fn translate_turn(turn: &Value, names: &mut ToolNames, out: &mut Vec<Value>) -> Result<(), String> {
+fn translate_turn(
+    turn: &Value,
+    names: &mut ToolNames,
+    extension: &mut Extension,
+    out: &mut Vec<Value>,
+) -> Result<(), String> {
     let role = string(turn, "role")?;
     let content = turn.get("content").ok_or("`content` is required")?;
     match (role, content) {
@@ -243,7 +256,7 @@ fn translate_turn(turn: &Value, names: &mut ToolNames, out: &mut Vec<Value>) -> 
             let mut parts = Vec::new();
             for block in blocks {
                 if block_type(block) == "tool_result" {
-                    out.push(tool_message(block)?);
+                    out.push(tool_message(block, extension)?);
                 } else {
                     parts.push(user_part(block)?);
                 }
@@ -268,9 +281,11 @@ fn translate_turn(turn: &Value, names: &mut ToolNames, out: &mut Vec<Value>) -> 
     }
 }
 
-/// A `tool_result` block as a tool message; its content's text blocks joined.
-fn tool_message(block: &Value) -> Result<Value, String> {
+/// A `tool_result` block as a tool message, its content's text blocks joined; the rest of what
+/// it says goes to the `extension`.
+fn tool_message(block: &Value, extension: &mut Extension) -> Result<Value, String> {
     let id = string(block, "tool_use_id")?;
+    extension.tool_result(id, block);
     let content = match block.get("content") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(text)) => text.clone(),
@@ -338,9 +353,14 @@ fn assistant_message(blocks: &[Value], names: &mut ToolNames) -> Result<Value, S
     Ok(Value::Object(message))
 }
 
-/// Client tools (`{name, description, input_schema}`) as function tools. Anthropic's server
-/// tools (web search, code execution...) run at Anthropic only and are refused.
-fn translate_tools(tools: &Value, names: &mut ToolNames) -> Result<Value, String> {
+/// Client tools (`{name, description, input_schema}`) as function tools, their `cache_control`
+/// kept in the `extension`. Anthropic's server tools (web search, code execution...) run at
+/// Anthropic only and are refused.
+fn translate_tools(
+    tools: &Value,
+    names: &mut ToolNames,
+    extension: &mut Extension,
+) -> Result<Value, String> {
     let Value::Array(tools) = tools else {
         return Err("must be a list".into());
     };
@@ -353,11 +373,10 @@ fn translate_tools(tools: &Value, names: &mut ToolNames) -> Result<Value, String
                     "server tool type {kind:?} is not supported through Switchyard"
                 ));
             }
+            let name = names.upstream(string(tool, "name")?);
+            extension.tool(&name, tool);
             let mut function = Map::new();
-            function.insert(
-                "name".to_owned(),
-                json!(names.upstream(string(tool, "name")?)),
-            );
+            function.insert("name".to_owned(), json!(name));
             if let Some(description) = tool.get("description").filter(|d| d.is_string()) {
                 function.insert("description".to_owned(), description.clone());
             }

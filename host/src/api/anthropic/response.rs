@@ -19,7 +19,7 @@ const NATIVE_STOP_REASONS: [&str; 7] = [
 /// The Anthropic `stop_reason` of a choice: the native one when it is Anthropic's, else the
 /// normalised finish reason mapped (stop → end_turn, length → max_tokens, tool_calls →
 /// tool_use, content_filter → refusal).
-pub fn stop_reason(finish: Option<&str>, native: Option<&str>) -> &'static str {
+fn stop_reason(finish: Option<&str>, native: Option<&str>) -> &'static str {
     if let Some(native) = native.and_then(|n| NATIVE_STOP_REASONS.into_iter().find(|r| *r == n)) {
         return native;
     }
@@ -28,6 +28,24 @@ pub fn stop_reason(finish: Option<&str>, native: Option<&str>) -> &'static str {
         Some("tool_calls") => "tool_use",
         Some("content_filter") => "refusal",
         _ => "end_turn",
+    }
+}
+
+/// The `stop_reason` and `stop_sequence` of a canonical choice. The stop sequence that matched
+/// comes in the choice's `stop_reason` (vLLM's field, which the Anthropic adapter fills from
+/// Anthropic's `stop_sequence`) when the upstream named it; a generation that ended on one
+/// stops for `stop_sequence`.
+pub fn stop(choice: &Value) -> (&'static str, Option<String>) {
+    let finish = choice.get("finish_reason").and_then(Value::as_str);
+    let native = choice.get("native_finish_reason").and_then(Value::as_str);
+    let matched = choice
+        .get("stop_reason")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    match stop_reason(finish, native) {
+        "end_turn" if matched.is_some() => ("stop_sequence", matched),
+        "stop_sequence" => ("stop_sequence", matched),
+        reason => (reason, None),
     }
 }
 
@@ -104,16 +122,15 @@ pub fn message(completion: &Value, names: &ToolNames, model: &str) -> Value {
     {
         content.push(tool_use(call, names, position));
     }
-    let finish = choice.get("finish_reason").and_then(Value::as_str);
-    let native = choice.get("native_finish_reason").and_then(Value::as_str);
+    let (stop_reason, stop_sequence) = stop(choice);
     json!({
         "id": completion.get("id").cloned().unwrap_or(Value::Null),
         "type": "message",
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": stop_reason(finish, native),
-        "stop_sequence": null,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
         "usage": usage(completion.get("usage")),
     })
 }
@@ -180,5 +197,22 @@ mod tests {
         assert_eq!(stop_reason(Some("length"), Some("length")), "max_tokens");
         assert_eq!(stop_reason(Some("content_filter"), None), "refusal");
         assert_eq!(stop_reason(None, None), "end_turn");
+    }
+
+    #[test]
+    fn the_matched_stop_sequence_is_named() {
+        let choice = |native: &str, matched: Value| json!({"finish_reason": "stop", "native_finish_reason": native, "stop_reason": matched});
+        assert_eq!(
+            stop(&choice("stop_sequence", json!("END"))),
+            ("stop_sequence", Some("END".to_owned()))
+        );
+        // vLLM names the stop string it matched the same way.
+        assert_eq!(
+            stop(&choice("stop", json!("END"))),
+            ("stop_sequence", Some("END".to_owned()))
+        );
+        // A token id (vLLM) or nothing is no stop sequence.
+        assert_eq!(stop(&choice("stop", json!(2))), ("end_turn", None));
+        assert_eq!(stop(&choice("end_turn", Value::Null)), ("end_turn", None));
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::error;
 use super::names::{ToolNames, client_tool_id};
-use super::response::{stop_reason, usage};
+use super::response::{stop, usage};
 
 /// The content block being written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct Transcoder {
     /// Index of the next content block.
     next_block: u64,
     stop_reason: Option<&'static str>,
+    /// The stop sequence that ended the generation, when the upstream named it.
+    stop_sequence: Option<String>,
     usage: Option<Value>,
     routing: Option<Value>,
     ended: bool,
@@ -48,6 +50,7 @@ impl Transcoder {
             open: None,
             next_block: 0,
             stop_reason: None,
+            stop_sequence: None,
             usage: None,
             routing: None,
             ended: false,
@@ -162,9 +165,10 @@ impl Transcoder {
         {
             self.tool_call(out, call);
         }
-        if let Some(finish) = choice.get("finish_reason").and_then(Value::as_str) {
-            let native = choice.get("native_finish_reason").and_then(Value::as_str);
-            self.stop_reason = Some(stop_reason(Some(finish), native));
+        if choice.get("finish_reason").is_some_and(Value::is_string) {
+            let (reason, sequence) = stop(choice);
+            self.stop_reason = Some(reason);
+            self.stop_sequence = sequence;
             self.close(out);
         }
     }
@@ -284,7 +288,7 @@ impl Transcoder {
         self.close(out);
         let mut delta = json!({
             "type": "message_delta",
-            "delta": {"stop_reason": self.stop_reason.unwrap_or("end_turn"), "stop_sequence": null},
+            "delta": {"stop_reason": self.stop_reason.unwrap_or("end_turn"), "stop_sequence": self.stop_sequence},
             "usage": usage(self.usage.as_ref()),
         });
         if let (Some(routing), Some(object)) = (self.routing.take(), delta.as_object_mut()) {
