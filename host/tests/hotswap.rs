@@ -172,7 +172,8 @@ async fn a_failing_canary_is_rolled_back_under_load_with_no_client_error() {
     let mut failures = Vec::new();
     let mut rolled_back = false;
     for _ in 0..40 {
-        let round = (0..10).map(|i| gateway.post(&request("m/oa", i % 3 == 0)));
+        let bodies: Vec<_> = (0..10).map(|i| request("m/oa", i % 3 == 0)).collect();
+        let round = bodies.iter().map(|body| gateway.post(body));
         for (status, _, body) in futures_util::future::join_all(round).await {
             if status != 200 || body.contains("\"error\"") {
                 failures.push(format!("{status}: {body}"));
