@@ -2,6 +2,7 @@
 //! request, and the boundary where generated binding types become host types.
 
 mod boundary;
+pub(crate) mod call;
 pub mod builtin;
 pub mod engine;
 pub mod fault;
