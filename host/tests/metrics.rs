@@ -212,7 +212,11 @@ async fn metrics_count_requests_tokens_cost_and_circuits() {
             "switchyard_outcome=\"success\"",
             &function,
         ];
-        sample(&text, "switchyard_plugin_call_duration_seconds_count", &labels)
+        sample(
+            &text,
+            "switchyard_plugin_call_duration_seconds_count",
+            &labels,
+        )
     };
     assert_eq!(openai_call("build_request"), Some(4.0), "one per request");
     assert_eq!(openai_call("parse_response"), Some(2.0));

@@ -21,9 +21,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::Value;
 use switchyard_tests::MockUpstream;
@@ -187,12 +187,20 @@ async fn gateway(mock: &MockUpstream, extra: &str, env: &[(&str, &str)]) -> Gate
     Gateway::start_with_env(&config, env).await
 }
 
-/// Sends a request for `m/failover` as a client tracing it: with a sampled W3C `traceparent`
-/// naming `trace_id` and the client's span `span_id`. The answer's body, once 200 was checked.
+/// A request for `m/failover` that tries the failing endpoint first (its earlier failures would
+/// otherwise rank it last).
+fn failover_request(stream: bool) -> Value {
+    let mut body = request("m/failover", stream);
+    body["provider"] = serde_json::json!({ "order": ["bad", "good"] });
+    body
+}
+
+/// Sends [`failover_request`] as a client tracing it: with a sampled W3C `traceparent` naming
+/// `trace_id` and the client's span `span_id`. The answer's body, once 200 was checked.
 async fn post_traced(gateway: &Gateway, stream: bool, trace_id: &str, span_id: &str) -> String {
     let header = format!("00-{trace_id}-{span_id}-01");
     let (status, _, body) = gateway
-        .post_with_headers(&request("m/failover", stream), &[("traceparent", &header)])
+        .post_with_headers(&failover_request(stream), &[("traceparent", &header)])
         .await;
     assert_eq!(status, 200, "{body}");
     body
@@ -222,9 +230,17 @@ fn check_failover_trace(
     cost: f64,
     streamed: bool,
 ) {
-    assert!(spans.iter().all(|received| received.service == "switchyard-test"));
+    assert!(
+        spans
+            .iter()
+            .all(|received| received.service == "switchyard-test")
+    );
     let server = one(spans, "POST /v1/chat/completions");
-    assert_eq!(hex(&server.parent_span_id), client_span, "continues the client");
+    assert_eq!(
+        hex(&server.parent_span_id),
+        client_span,
+        "continues the client"
+    );
     assert_eq!(server.kind, SpanKind::Server as i32);
     assert_eq!(int(server, "http.response.status_code"), 200);
     assert_eq!(text(server, "http.route"), "/v1/chat/completions");
@@ -249,7 +265,11 @@ fn check_failover_trace(
         ["m/failover@bad", "m/failover@good"]
     );
     let policy = children(spans, route);
-    assert_eq!(policy.len(), 1, "the policy call under the routing decision");
+    assert_eq!(
+        policy.len(),
+        1,
+        "the policy call under the routing decision"
+    );
     assert!(policy[0].name.starts_with("order "), "{}", policy[0].name);
 
     let bad = one(spans, "chat up-bad");
@@ -275,7 +295,11 @@ fn check_failover_trace(
         "the failed attempt"
     );
     let bad_calls = children(spans, bad);
-    assert!(bad_calls.iter().any(|span| span.name == "parse_error openai"));
+    assert!(
+        bad_calls
+            .iter()
+            .any(|span| span.name == "parse_error openai")
+    );
 
     assert_eq!(text(good, "gen_ai.provider.name"), "good");
     assert_eq!(int(good, "switchyard.attempt"), 2);
@@ -283,7 +307,10 @@ fn check_failover_trace(
     assert!(int(good, "gen_ai.usage.input_tokens") > 0);
     assert!(int(good, "gen_ai.usage.output_tokens") > 0);
     assert!((float(good, "switchyard.cost.usd") - cost).abs() < 1e-12);
-    assert_ne!(good.status.as_ref().map(|status| status.code), Some(StatusCode::Error as i32));
+    assert_ne!(
+        good.status.as_ref().map(|status| status.code),
+        Some(StatusCode::Error as i32)
+    );
 
     let trace_id = hex(&server.trace_id);
     for (scenario, attempt) in [(BAD, bad), (GOOD, good)] {
@@ -318,7 +345,11 @@ async fn a_failover_request_is_one_trace_continued_from_the_client_and_propagate
         int(good, "gen_ai.usage.output_tokens"),
         body["usage"]["completion_tokens"].as_i64().unwrap()
     );
-    assert!(children(&spans, good).iter().any(|span| span.name == "parse_response openai"));
+    assert!(
+        children(&spans, good)
+            .iter()
+            .any(|span| span.name == "parse_response openai")
+    );
 
     let streamed_trace = "0af7651916cd43dd8448eb211c80319c";
     let client_span = "b7ad6b7169203331";
@@ -365,7 +396,7 @@ async fn the_standard_variables_turn_traces_on_and_a_ratio_of_zero_follows_only_
         BATCH_DELAY,
     ];
     let gateway = gateway(&mock, "[traces]\nsample_ratio = 0.0\n", &env).await;
-    let (status, _, _) = gateway.post(&request("m/failover", false)).await;
+    let (status, _, _) = gateway.post(&failover_request(false)).await;
     assert_eq!(status, 200);
     let sampled = "5b8aa5a2d2c872e8321cf37308d69df2";
     post_traced(&gateway, false, sampled, "051581bf3cb55c13").await;
@@ -374,7 +405,11 @@ async fn the_standard_variables_turn_traces_on_and_a_ratio_of_zero_follows_only_
             named(spans, "POST /v1/chat/completions").len() == 1
         })
         .await;
-    assert!(spans.iter().all(|received| received.service == "switchyard-from-env"));
+    assert!(
+        spans
+            .iter()
+            .all(|received| received.service == "switchyard-from-env")
+    );
     let received = collector.spans.lock().unwrap().clone();
     assert!(
         received.iter().all(|r| hex(&r.span.trace_id) == sampled),
@@ -383,7 +418,10 @@ async fn the_standard_variables_turn_traces_on_and_a_ratio_of_zero_follows_only_
     // The unsampled request still carried its (unsampled) context upstream.
     let (trace_id, _) = upstream_parent(&mock, BAD, 0);
     assert_ne!(trace_id, sampled);
-    let header = mock.requests_for(BAD)[0].header("traceparent").unwrap().to_owned();
+    let header = mock.requests_for(BAD)[0]
+        .header("traceparent")
+        .unwrap()
+        .to_owned();
     assert!(header.ends_with("-00"), "{header}");
 }
 
@@ -405,7 +443,7 @@ async fn a_dead_or_silent_collector_costs_no_request() {
         let requests = async {
             for index in 0..6 {
                 let stream = index % 2 == 1;
-                let (status, _, body) = gateway.post(&request("m/failover", stream)).await;
+                let (status, _, body) = gateway.post(&failover_request(stream)).await;
                 assert_eq!(status, 200, "{address}: {body}");
                 assert!(body.contains("\"provider\":\"good\""), "{body}");
             }
@@ -423,7 +461,13 @@ async fn a_dead_or_silent_collector_costs_no_request() {
 async fn with_traces_off_nothing_is_propagated_upstream() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = gateway(&mock, "", &[]).await;
-    post_traced(&gateway, false, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7").await;
+    post_traced(
+        &gateway,
+        false,
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+    )
+    .await;
     for request in mock.requests() {
         assert_eq!(request.header("traceparent"), None, "{:?}", request.headers);
     }

@@ -108,7 +108,9 @@ impl Gateway {
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
             let span = spans::attempt("chat", &candidate, number);
-            let result = span.run(attempt::attempt(self, call, &candidate, shown)).await;
+            let result = span
+                .run(attempt::attempt(self, call, &candidate, shown))
+                .await;
             let outcome = result.as_ref().map_or_else(Failure::kind, |_| "success");
             metrics::requests::attempt(&candidate.model.id, provider, outcome);
             let failure = match result {

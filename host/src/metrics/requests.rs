@@ -132,6 +132,9 @@ pub fn plugin_call(name: &str, version: &str, function: &'static str, elapsed: D
             KeyValue::new("switchyard.outcome", if ok { "success" } else { "fault" }),
         ];
         let seconds = elapsed.as_secs_f64();
-        metrics.instruments.plugin_call_duration.record(seconds, &attributes);
+        metrics
+            .instruments
+            .plugin_call_duration
+            .record(seconds, &attributes);
     }
 }

@@ -2,8 +2,8 @@
 //! request, and the boundary where generated binding types become host types.
 
 mod boundary;
-pub(crate) mod call;
 pub mod builtin;
+pub(crate) mod call;
 pub mod engine;
 pub mod fault;
 pub mod gate;

@@ -8,8 +8,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 use wasmtime::component::{Component, ResourceAny};
 
-use super::engine::PluginEngine;
 use super::call::TimedCall;
+use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
 use super::sandbox::{SandboxState, arm_deadline, new_store};

@@ -19,9 +19,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::Either;
-use opentelemetry::{Context, Key};
 use opentelemetry::context::{FutureExt, WithContext};
 use opentelemetry::trace::TracerProvider;
+use opentelemetry::{Context, Key};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
@@ -223,7 +223,10 @@ mod tests {
         assert!(!wanted(
             &config,
             env(&[
-                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces"),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "http://c:4318/v1/traces"
+                ),
                 ("OTEL_SDK_DISABLED", "true")
             ])
         ));

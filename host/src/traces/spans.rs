@@ -196,7 +196,10 @@ pub fn served(charge: &Charge<'_>) {
         KeyValue::new("gen_ai.response.model", charge.model.to_owned()),
         KeyValue::new("gen_ai.response.id", charge.id.to_owned()),
         KeyValue::new("gen_ai.provider.name", charge.provider.to_owned()),
-        KeyValue::new("gen_ai.usage.input_tokens", saturating_i64(usage.prompt_tokens)),
+        KeyValue::new(
+            "gen_ai.usage.input_tokens",
+            saturating_i64(usage.prompt_tokens),
+        ),
         KeyValue::new(
             "gen_ai.usage.output_tokens",
             saturating_i64(usage.completion_tokens),
@@ -251,7 +254,13 @@ fn saturating_i64(count: u64) -> i64 {
 
 /// Records a finished plugin call as a span under the current context: `function` of
 /// `plugin` (`name@version`), which took `elapsed` and failed with `fault` if any.
-pub fn plugin_call(plugin: &str, version: &str, function: &str, elapsed: Duration, fault: Option<&str>) {
+pub fn plugin_call(
+    plugin: &str,
+    version: &str,
+    function: &str,
+    elapsed: Duration,
+    fault: Option<&str>,
+) {
     let Some(tracer) = tracer() else {
         return;
     };
