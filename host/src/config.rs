@@ -59,6 +59,9 @@ pub struct Config {
     /// Prometheus metrics (`GET /metrics`).
     #[serde(default)]
     pub metrics: crate::metrics::MetricsConfig,
+    /// OpenTelemetry traces over OTLP (off by default).
+    #[serde(default)]
+    pub traces: crate::traces::TracesConfig,
     /// Upstream providers by name; after loading, the built-in catalog's providers merged with
     /// these (a provider defined here replaces the built-in one of the same name).
     #[serde(default)]

@@ -28,3 +28,4 @@ pub mod server;
 pub mod sigv4;
 pub mod stats;
 pub mod stats_sync;
+pub mod traces;

@@ -15,6 +15,7 @@ use crate::metrics;
 use crate::plugins::{PluginEngine, PluginRegistry, watcher};
 use crate::routing::sticky::Sticky;
 use crate::stats_sync::StatsSync;
+use crate::traces;
 
 mod connections;
 mod heap;
@@ -85,7 +86,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics::install(&config.metrics)?;
         metrics::observe(&state.gateway);
     }
+    let exporting = traces::install(&config.traces)?;
     let app = metrics::http::wire(api::router(state.clone()), &config.metrics).await?;
+    let app = traces::http::wire(app);
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
@@ -98,6 +101,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     connections::serve(listener, app, limits, shutdown_signal()).await;
     if let Some(accounting) = accounting {
         accounting.drain().await;
+    }
+    if let Some(exporting) = exporting {
+        exporting.shutdown().await;
     }
     Ok(())
 }

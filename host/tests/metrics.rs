@@ -205,9 +205,47 @@ async fn metrics_count_requests_tokens_cost_and_circuits() {
         .is_some()
     );
     assert!(!text.contains("Hello"), "no request text in labels");
+    let openai_call = |function: &str| {
+        let function = format!("switchyard_plugin_function=\"{function}\"");
+        let labels = [
+            "switchyard_plugin_name=\"openai\"",
+            "switchyard_outcome=\"success\"",
+            &function,
+        ];
+        sample(
+            &text,
+            "switchyard_plugin_call_duration_seconds_count",
+            &labels,
+        )
+    };
+    assert_eq!(openai_call("build_request"), Some(4.0), "one per request");
+    assert_eq!(openai_call("parse_response"), Some(2.0));
+    assert_eq!(openai_call("start_stream"), Some(2.0));
+    assert!(openai_call("decode").unwrap() > 2.0, "one per stream event");
+    let text = settled(&gateway, 4.0).await;
 
     promtool_accepts(&text).await;
     prometheus_scrapes(&gateway, 4.0, spent).await;
+}
+
+/// The exposition once the settlement lag histogram counts `settlements` (the settler commits
+/// off the request path, shortly after each answer).
+async fn settled(gateway: &Gateway, settlements: f64) -> String {
+    let name = "switchyard_settlement_lag_seconds_count";
+    for _ in 0..100 {
+        let text = exposition(gateway).await;
+        if sample(&text, name, &[]) == Some(settlements) {
+            let under_ten_seconds = sample(
+                &text,
+                "switchyard_settlement_lag_seconds_bucket",
+                &["le=\"10\""],
+            );
+            assert_eq!(under_ten_seconds, Some(settlements), "{text}");
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} never reached {settlements}");
 }
 
 /// `promtool check metrics` finds no problem in the exposition.

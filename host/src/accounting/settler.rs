@@ -153,12 +153,12 @@ async fn commit_batches(store: Store, mut jobs: mpsc::Receiver<Job>, lags: Arc<M
         }
         commit(&store, &settlements).await;
         let committed = Instant::now();
+        let batch_lags = queued.iter().map(|at| committed.duration_since(*at));
         {
             let mut lags = lags.lock().unwrap_or_else(PoisonError::into_inner);
-            for at in queued {
-                lags.add(committed.duration_since(at));
-            }
+            batch_lags.clone().for_each(|lag| lags.add(lag));
         }
+        crate::metrics::settlement::committed(batch_lags);
         for done in flushes {
             let _ = done.send(());
         }

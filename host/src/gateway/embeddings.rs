@@ -25,6 +25,7 @@ use crate::pricing::{cost, usage_json};
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
+use crate::traces::spans;
 
 /// The `output_modalities` entry that marks an embedding model.
 pub const EMBEDDINGS_MODALITY: &str = "embeddings";
@@ -52,6 +53,12 @@ pub struct EmbeddingsCall {
 impl Gateway {
     /// Serves an embeddings request, failing over across endpoints and models.
     pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
+        let model = call.models.first().map_or("", String::as_str);
+        spans::operation("embeddings", model, self.route_and_embed(&call)).await
+    }
+
+    /// Plans the candidates of an embeddings request and tries them in order.
+    async fn route_and_embed(&self, call: &EmbeddingsCall) -> Result<Response, DomainError> {
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
@@ -62,7 +69,8 @@ impl Gateway {
             key_policy: call.tab.routing_policy(),
             session: None,
         };
-        let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
+        let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
+        let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
         let mut trace = plan.trace;
         if let Some(model) = plan
             .candidates
@@ -89,13 +97,16 @@ impl Gateway {
         let worst = worst_case_input_hold(call.body.len(), priced, self.fee_percent);
         call.tab.reserve(worst).await?;
         let mut last_failure = None;
-        for candidate in candidates {
+        for (number, candidate) in (1..).zip(candidates) {
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let failure = match self.embeddings_attempt(&call, &candidate, shown).await {
+            let span = spans::attempt("embeddings", &candidate, number);
+            let attempt = self.embeddings_attempt(call, &candidate, shown);
+            let failure = match span.run(attempt).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
+            span.attempt_failed(&failure);
             let retry =
                 failover::record_failure(&mut trace, &call.tab, &candidate, &failure, started);
             last_failure = Some(failure);
@@ -186,20 +197,20 @@ impl Gateway {
             let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
             object.insert("routing".to_owned(), trace);
         }
-        call.tab
-            .settle(Charge {
-                id: &generation.id,
-                model: &generation.model,
-                provider: &generation.provider,
-                usage,
-                usage_estimated,
-                cost,
-                latency: first_byte,
-                finish_reason: None,
-                streamed: false,
-                cancelled: false,
-            })
-            .await;
+        let charge = Charge {
+            id: &generation.id,
+            model: &generation.model,
+            provider: &generation.provider,
+            usage,
+            usage_estimated,
+            cost,
+            latency: first_byte,
+            finish_reason: None,
+            streamed: false,
+            cancelled: false,
+        };
+        spans::served(&charge);
+        call.tab.settle(charge).await;
         endpoint
             .stats
             .record_success(first_byte, started.elapsed(), None);

@@ -30,6 +30,7 @@ use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::sticky::{Session, Sticky};
 use crate::routing::{self, RouteRequest};
+use crate::traces::spans;
 use upstream::Upstream;
 
 /// A validated chat request.
@@ -76,6 +77,12 @@ pub struct Gateway {
 impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
     pub async fn chat(&self, call: ChatCall) -> Result<Response, DomainError> {
+        let model = call.models.first().map_or("", String::as_str);
+        spans::operation("chat", model, self.route_and_try(&call)).await
+    }
+
+    /// Plans the candidates of a chat completion and tries them in order.
+    async fn route_and_try(&self, call: &ChatCall) -> Result<Response, DomainError> {
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
@@ -86,21 +93,25 @@ impl Gateway {
             key_policy: call.tab.routing_policy(),
             session: call.session.map(|session| (session, &self.sticky)),
         };
-        let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route).await?;
+        let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
+        let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
         embeddings::refuse_embedding_only(&plan.candidates)?;
         let mut trace = plan.trace;
         let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
         let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
         call.tab.reserve(worst).await?;
         let mut last_failure: Option<Failure> = None;
-        for candidate in plan.candidates {
+        for (number, candidate) in (1..).zip(plan.candidates) {
             if let Some(failure) = &last_failure {
                 metrics::requests::failover(failure.kind());
             }
             let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let result = attempt::attempt(self, &call, &candidate, shown).await;
+            let span = spans::attempt("chat", &candidate, number);
+            let result = span
+                .run(attempt::attempt(self, call, &candidate, shown))
+                .await;
             let outcome = result.as_ref().map_or_else(Failure::kind, |_| "success");
             metrics::requests::attempt(&candidate.model.id, provider, outcome);
             let failure = match result {
@@ -112,6 +123,7 @@ impl Gateway {
                 }
                 Err(failure) => failure,
             };
+            span.attempt_failed(&failure);
             let retry =
                 failover::record_failure(&mut trace, &call.tab, &candidate, &failure, started);
             last_failure = Some(failure);

@@ -109,7 +109,7 @@ pub(super) async fn run(
         prompt_estimate: call.body.len() as u64 / 4,
         relayed: 0,
     };
-    tokio::spawn(pump.run());
+    tokio::spawn(crate::traces::within_current(pump.run()));
 
     let body = Body::from_stream(stream::unfold(receiver, |mut receiver| async move {
         receiver

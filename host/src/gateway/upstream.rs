@@ -88,6 +88,7 @@ impl Upstream {
                 headers.append(name, value);
             }
         }
+        crate::traces::http::inject(&mut headers);
         insert_credential(provider, &placement, &mut url, &mut headers)?;
         if let CredentialPlacement::AwsSigv4 { service, region } = &placement {
             sign_aws_sigv4(

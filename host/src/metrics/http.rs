@@ -105,7 +105,7 @@ impl Drop for InFlight {
 }
 
 /// The route template of `path`: a fixed set, so the label stays bounded.
-fn route_of(path: &str) -> &'static str {
+pub(crate) fn route_of(path: &str) -> &'static str {
     const EXACT: [&str; 11] = [
         "/v1/chat/completions",
         "/api/v1/chat/completions",

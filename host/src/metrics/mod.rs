@@ -13,6 +13,7 @@
 mod gauges;
 pub mod http;
 pub mod requests;
+pub mod settlement;
 
 use std::sync::OnceLock;
 
@@ -87,6 +88,8 @@ struct Instruments {
     failovers: Counter<u64>,
     http_duration: Histogram<f64>,
     http_active: UpDownCounter<i64>,
+    plugin_call_duration: Histogram<f64>,
+    settlement_lag: Histogram<f64>,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -147,6 +150,15 @@ const FIRST_TOKEN_BUCKETS: [f64; 16] = [
 const PER_TOKEN_BUCKETS: [f64; 13] = [
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 ];
+/// Plugin call durations, in seconds: from a few microseconds (a warm call) to the deadline.
+const PLUGIN_CALL_BUCKETS: [f64; 14] = [
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.5,
+];
+/// Settlement lags, in seconds: a group commit takes milliseconds, a struggling database more.
+const SETTLEMENT_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 /// HTTP server durations, in seconds (the HTTP conventions' advice).
 const HTTP_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -200,6 +212,18 @@ impl Instruments {
             http_active: meter
                 .i64_up_down_counter("http.server.active_requests")
                 .with_description("Requests in flight, streams until their last byte")
+                .build(),
+            plugin_call_duration: meter
+                .f64_histogram("switchyard.plugin.call.duration")
+                .with_description("Duration of each call into a plugin, by function and outcome")
+                .with_unit("s")
+                .with_boundaries(PLUGIN_CALL_BUCKETS.to_vec())
+                .build(),
+            settlement_lag: meter
+                .f64_histogram("switchyard.settlement.lag")
+                .with_description("Time from a settlement's queueing to its durable commit")
+                .with_unit("s")
+                .with_boundaries(SETTLEMENT_BUCKETS.to_vec())
                 .build(),
         }
     }

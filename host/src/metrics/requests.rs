@@ -35,10 +35,11 @@ impl Observer {
         }
     }
 
-    /// Records a served generation: in the dashboard's activity, and in the metrics its tokens
-    /// by type, the duration of the attempt that served it, time to first token, time per
-    /// output token and cost.
+    /// Records a served generation: in the dashboard's activity, on its trace's spans, and in
+    /// the metrics its tokens by type, the duration of the attempt that served it, time to
+    /// first token, time per output token and cost.
     pub fn served(&self, charge: &Charge<'_>, duration: Duration) {
+        crate::traces::spans::served(charge);
         let key_id = self.key.as_ref().map(|(key, _)| key.as_str());
         activity::record(Served::of(charge, &self.request_model, key_id, duration));
         let Some(metrics) = get() else {
@@ -117,5 +118,23 @@ pub fn failover(outcome: &'static str) {
     if let Some(metrics) = get() {
         let attributes = [KeyValue::new("switchyard.outcome", outcome)];
         metrics.instruments.failovers.add(1, &attributes);
+    }
+}
+
+/// Records a call into `function` of version `version` of plugin `name` that took `elapsed`;
+/// `ok` is false when it faulted.
+pub fn plugin_call(name: &str, version: &str, function: &'static str, elapsed: Duration, ok: bool) {
+    if let Some(metrics) = get() {
+        let attributes = [
+            KeyValue::new("switchyard.plugin.name", name.to_owned()),
+            KeyValue::new("switchyard.plugin.version", version.to_owned()),
+            KeyValue::new("switchyard.plugin.function", function),
+            KeyValue::new("switchyard.outcome", if ok { "success" } else { "fault" }),
+        ];
+        let seconds = elapsed.as_secs_f64();
+        metrics
+            .instruments
+            .plugin_call_duration
+            .record(seconds, &attributes);
     }
 }

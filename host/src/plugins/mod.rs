@@ -3,6 +3,7 @@
 
 mod boundary;
 pub mod builtin;
+pub(crate) mod call;
 pub mod engine;
 pub mod fault;
 pub mod gate;

@@ -8,6 +8,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 use wasmtime::component::{Component, ResourceAny};
 
+use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
@@ -185,18 +186,19 @@ impl ProviderPlugin {
         let permit = self.state.admit(self.name())?;
         let limits = &self.state.limits;
         let mut store = new_store(self.engine.engine(), limits, self.name());
+        let call = TimedCall::start("instantiate");
         let instantiate = self.pre.instantiate(&mut store);
         let instance = match wall_clock::bounded(limits.call_timeout, instantiate).await {
             Ok(instance) => instance,
             Err(error) => {
                 self.state.record_fault();
-                return Err(PluginFault::from_wasm(
-                    self.name(),
-                    error,
-                    limits.call_timeout.as_millis(),
-                ));
+                let timeout_ms = limits.call_timeout.as_millis();
+                let fault = PluginFault::from_wasm(self.name(), error, timeout_ms);
+                call.finish(self.name(), &self.descriptor.version, Some(&fault));
+                return Err(fault);
             }
         };
+        call.finish(self.name(), &self.descriptor.version, None);
         Ok(ProviderInstance {
             plugin: self.clone(),
             store,
@@ -224,14 +226,17 @@ impl ProviderInstance {
         &self.plugin
     }
 
-    /// Refuses calls into a poisoned instance and arms the next call's deadline; returns the
-    /// deadline for [`wall_clock::bounded`].
-    fn before_call(&mut self) -> Result<std::time::Duration, PluginFault> {
+    /// Refuses calls into a poisoned instance and arms the deadline of `call`; returns the
+    /// deadline for [`wall_clock::bounded`] and the call.
+    fn before_call(
+        &mut self,
+        call: TimedCall,
+    ) -> Result<(std::time::Duration, TimedCall), PluginFault> {
         if let Some(fault) = &self.poisoned {
             return Err(fault.clone());
         }
         arm_deadline(&mut self.store, &self.plugin.state.limits);
-        Ok(self.plugin.state.limits.call_timeout)
+        Ok((self.plugin.state.limits.call_timeout, call))
     }
 
     /// Turns a call's wasmtime error into a fault and poisons the instance with it. The fault
@@ -241,11 +246,14 @@ impl ProviderInstance {
         &mut self,
         result: wasmtime::Result<T>,
         input_bytes: usize,
+        call: TimedCall,
     ) -> Result<T, PluginFault> {
         let state = &self.plugin.state;
+        let (name, version) = (self.plugin.name(), &self.plugin.descriptor.version);
         match result {
             Ok(value) => {
                 state.record_call_ok();
+                call.finish(name, version, None);
                 Ok(value)
             }
             Err(error) => {
@@ -259,6 +267,7 @@ impl ProviderInstance {
                     tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, ?stderr, "plugin call failed");
                     state.record_fault();
                 }
+                call.finish(name, version, Some(&fault));
                 self.poisoned = Some(fault.clone());
                 Err(fault)
             }
@@ -272,7 +281,7 @@ impl ProviderInstance {
         endpoint: &EndpointSettings,
         stream: bool,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start("build_request"))?;
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
@@ -283,7 +292,7 @@ impl ProviderInstance {
                     .map_err(v::error_from_wit)))
         })
         .await;
-        self.after_call(result, request.len())
+        self.after_call(result, request.len(), call)
     }
 
     /// Translates a successful non-streaming response. A completion that is not a canonical
@@ -294,7 +303,7 @@ impl ProviderInstance {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<Result<CheckedResponse, ProviderError>, PluginFault> {
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start("parse_response"))?;
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
@@ -305,7 +314,7 @@ impl ProviderInstance {
                     .map_err(v::error_from_wit)))
         })
         .await;
-        self.after_call(checked(result, check_response), 0)
+        self.after_call(checked(result, check_response), 0, call)
     }
 
     /// Classifies an unsuccessful response.
@@ -315,7 +324,7 @@ impl ProviderInstance {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<ProviderError, PluginFault> {
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start("parse_error"))?;
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
@@ -324,7 +333,7 @@ impl ProviderInstance {
                 .map(v::error_from_wit))
         })
         .await;
-        self.after_call(result, 0)
+        self.after_call(result, 0, call)
     }
 
     /// Builds the upstream request for a canonical embeddings request. Adapters built before
@@ -335,7 +344,7 @@ impl ProviderInstance {
         endpoint: &EndpointSettings,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
         let no_embeddings = self.no_embeddings();
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start("build_embeddings_request"))?;
         let store = &mut self.store;
         let instance = &self.instance;
         let result = wall_clock::bounded(deadline, async {
@@ -357,7 +366,7 @@ impl ProviderInstance {
             }
         })
         .await;
-        self.after_call(result, request.len())
+        self.after_call(result, request.len(), call)
     }
 
     /// Translates a successful embeddings response.
@@ -368,7 +377,7 @@ impl ProviderInstance {
         body: Vec<u8>,
     ) -> Result<Result<ParsedEmbeddings, ProviderError>, PluginFault> {
         let no_embeddings = self.no_embeddings();
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start("parse_embeddings_response"))?;
         let store = &mut self.store;
         let instance = &self.instance;
         let result = wall_clock::bounded(deadline, async {
@@ -389,7 +398,7 @@ impl ProviderInstance {
             }
         })
         .await;
-        self.after_call(result, 0)
+        self.after_call(result, 0, call)
     }
 
     fn no_embeddings(&self) -> ProviderError {
@@ -402,7 +411,7 @@ impl ProviderInstance {
 
     /// Creates this instance's stream decoder.
     pub async fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start("start_stream"))?;
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
@@ -411,7 +420,7 @@ impl ProviderInstance {
                 .await)
         })
         .await;
-        self.decoder = Some(self.after_call(result, 0)?);
+        self.decoder = Some(self.after_call(result, 0, call)?);
         Ok(())
     }
 
@@ -426,7 +435,7 @@ impl ProviderInstance {
                 "host bug: decode called before start_stream",
             ));
         };
-        let deadline = self.before_call()?;
+        let (deadline, call) = self.before_call(TimedCall::start_untraced("decode"))?;
         let store = &mut self.store;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(&self.instance, |guest, v| guest
@@ -438,7 +447,7 @@ impl ProviderInstance {
                     .map_err(v::error_from_wit)))
         })
         .await;
-        self.after_call(checked(result, check_stream_output), 0)
+        self.after_call(checked(result, check_stream_output), 0, call)
     }
 }
 

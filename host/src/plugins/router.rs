@@ -3,6 +3,7 @@
 
 use wasmtime::component::Component;
 
+use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, new_store};
@@ -235,24 +236,24 @@ impl RouterPlugin {
         candidates: &[PolicyCandidate],
     ) -> Result<Vec<usize>, PluginFault> {
         let _permit = self.state.admit(&self.name)?;
+        let timed = TimedCall::start("order");
         let call = self.call_order(request, candidates);
         let order = match wall_clock::bounded(self.state.limits.call_timeout, call).await {
-            Ok(order) => order,
+            Ok(order) => order
+                .map_err(|message| {
+                    PluginFault::contract(&self.name, format!("policy error: {message}"))
+                })
+                .and_then(|order| self.checked(order, candidates.len())),
             Err(error) => {
-                self.state.record_fault();
                 let timeout_ms = self.state.limits.call_timeout.as_millis();
-                return Err(PluginFault::from_wasm(&self.name, error, timeout_ms));
+                Err(PluginFault::from_wasm(&self.name, error, timeout_ms))
             }
         };
-        let order = order
-            .map_err(|message| {
-                PluginFault::contract(&self.name, format!("policy error: {message}"))
-            })
-            .and_then(|order| self.checked(order, candidates.len()));
         match &order {
             Ok(_) => self.state.record_call_ok(),
             Err(_) => self.state.record_fault(),
         }
+        timed.finish(&self.name, &self.version, order.as_ref().err());
         order
     }
 
