@@ -204,6 +204,18 @@ async fn metrics_count_requests_tokens_cost_and_circuits() {
         )
         .is_some()
     );
+    // Canary progress: the requests judged for the adapter version (the streamed ones are judged
+    // when their stream ends, possibly after this scrape).
+    let judged = |outcome: &str| {
+        let outcome = format!("switchyard_outcome=\"{outcome}\"");
+        sample(
+            &text,
+            "switchyard_plugin_judged_requests_total",
+            &["switchyard_plugin_name=\"openai\"", &outcome],
+        )
+    };
+    assert!(judged("success").is_some_and(|n| n >= 2.0), "{text}");
+    assert_eq!(judged("failure"), Some(0.0));
     assert!(!text.contains("Hello"), "no request text in labels");
     let openai_call = |function: &str| {
         let function = format!("switchyard_plugin_function=\"{function}\"");

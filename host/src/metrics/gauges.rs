@@ -74,6 +74,24 @@ pub fn observe(gateway: &Arc<Gateway>) {
         .build();
     let plugins = gateway.clone();
     meter
+        .u64_observable_counter("switchyard.plugin.judged_requests")
+        .with_description(
+            "Requests judged for canary decisions (canary progress), by outcome: success or failure",
+        )
+        .with_callback(move |observer| {
+            for (plugin, _) in plugins.plugins.serving_versions() {
+                let (judged, failed) = plugin.state().judged_and_failed();
+                let mut labels = plugin_labels(&plugin).to_vec();
+                labels.push(KeyValue::new("switchyard.outcome", "failure"));
+                observer.observe(failed, &labels);
+                labels.pop();
+                labels.push(KeyValue::new("switchyard.outcome", "success"));
+                observer.observe(judged.saturating_sub(failed), &labels);
+            }
+        })
+        .build();
+    let plugins = gateway.clone();
+    meter
         .f64_observable_gauge("switchyard.plugin.canary.share")
         .with_description("Share of its plugin's traffic a canary version takes")
         .with_callback(move |observer| {

@@ -40,6 +40,8 @@ pub struct VersionState {
     outcomes: Mutex<VecDeque<bool>>,
     calls: AtomicU64,
     faults: AtomicU64,
+    judged: AtomicU64,
+    judged_failures: AtomicU64,
 }
 
 impl VersionState {
@@ -60,6 +62,8 @@ impl VersionState {
             outcomes: Mutex::new(VecDeque::with_capacity(OUTCOME_WINDOW)),
             calls: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            judged: AtomicU64::new(0),
+            judged_failures: AtomicU64::new(0),
         }
     }
 
@@ -113,8 +117,21 @@ impl VersionState {
         )
     }
 
+    /// Requests judged for canary decisions so far, and the failures among them (canary
+    /// progress, read without a lock).
+    pub fn judged_and_failed(&self) -> (u64, u64) {
+        (
+            self.judged.load(Ordering::Relaxed),
+            self.judged_failures.load(Ordering::Relaxed),
+        )
+    }
+
     /// Records whether a request this version served succeeded, for canary decisions.
     pub fn record_outcome(&self, ok: bool) {
+        self.judged.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.judged_failures.fetch_add(1, Ordering::Relaxed);
+        }
         let mut outcomes = self.outcomes.lock().unwrap_or_else(|p| p.into_inner());
         if outcomes.len() == OUTCOME_WINDOW {
             outcomes.pop_front();
