@@ -192,6 +192,35 @@ async fn admin(gateway: &Gateway, path: &str, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
+/// A non-streamed chat request with `secret`, which must succeed.
+async fn chat(gateway: &Gateway, secret: &str) -> Value {
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(secret)
+        .json(&request("demo/steady-chat", false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Uploads the broken `openai` adapter (9.9.9) through the admin API; `query` may make it a
+/// canary.
+async fn install_broken_openai(gateway: &Gateway, query: &str) {
+    let broken = std::fs::read(switchyard_tests::hostile::BROKEN_OPENAI).unwrap();
+    let response = gateway
+        .client
+        .post(format!("{}/admin/plugins{query}", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
 #[tokio::test]
 async fn the_dashboard_shows_activity_creates_keys_and_rolls_back_plugins() {
     let (Ok(chromium), Ok(chromedriver)) = (
@@ -224,17 +253,7 @@ async fn the_dashboard_shows_activity_creates_keys_and_rolls_back_plugins() {
     .await;
     admin(&gateway, "/accounts/acme/credits", json!({ "amount": "5" })).await;
     let secret = created["data"]["key"].as_str().unwrap();
-    let answer: Value = gateway
-        .client
-        .post(format!("{}/v1/chat/completions", gateway.url))
-        .bearer_auth(secret)
-        .json(&request("demo/steady-chat", false))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = chat(&gateway, secret).await;
     let id = answer["id"].as_str().unwrap().to_owned();
     let cost = answer["usage"]["cost"].as_f64().unwrap();
 
@@ -286,16 +305,7 @@ async fn the_dashboard_shows_activity_creates_keys_and_rolls_back_plugins() {
     browser.screenshot("keys").await;
 
     // Plugins: a replacement adapter is rolled back from the page.
-    let broken = std::fs::read(switchyard_tests::hostile::BROKEN_OPENAI).unwrap();
-    let response = gateway
-        .client
-        .post(format!("{}/admin/plugins", gateway.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .body(broken)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    install_broken_openai(&gateway, "").await;
     browser.click("#tabs button[data-tab=plugins]").await;
     let version_of_openai = "const row = document.querySelector('#plugins-table tr[data-plugin=openai]'); return row ? row.querySelector('.version').textContent : null;";
     assert_eq!(browser.wait_for(version_of_openai).await, json!("9.9.9"));
@@ -322,6 +332,39 @@ async fn the_dashboard_shows_activity_creates_keys_and_rolls_back_plugins() {
         .find(|plugin| plugin["name"] == "openai")
         .unwrap();
     assert_eq!(openai["current"]["version"], "0.1.0");
+
+    // A broken canary taking all traffic: its failures are retried on the stable version (the
+    // clients see none), the page shows its verdict so far, and rolling it back from the page
+    // drops it while 0.1.0 keeps serving (not the previous version, the broken 9.9.9).
+    install_broken_openai(&gateway, "?canary=1").await;
+    for _ in 0..2 {
+        chat(&gateway, secret).await;
+    }
+    browser.click("#tabs button[data-tab=plugins]").await;
+    let canary_of_openai = "const row = document.querySelector('#plugins-table tr[data-plugin=openai]'); return row ? row.querySelector('.canary').textContent : null;";
+    let verdict = browser
+        .wait_for(&format!(
+            "const text = (() => {{ {canary_of_openai} }})(); return text && text.includes('judged') ? text : null;"
+        ))
+        .await;
+    assert!(
+        verdict.as_str().unwrap().contains("9.9.9 (")
+            && verdict
+                .as_str()
+                .unwrap()
+                .contains("at 100% · 2 judged, 100.0% errors (stable 0.0%)"),
+        "{verdict}"
+    );
     browser.screenshot("plugins").await;
+    browser
+        .click("#plugins-table tr[data-plugin=openai] button.rollback")
+        .await;
+    browser
+        .wait_for(&format!(
+            "const text = (() => {{ {canary_of_openai} }})(); return text === '–' ? true : null;"
+        ))
+        .await;
+    let version = browser.run(version_of_openai).await;
+    assert_eq!(version, json!("0.1.0"));
     browser.close().await;
 }

@@ -526,13 +526,22 @@ impl PluginRegistry {
         Ok(info)
     }
 
-    /// Makes the previous version of `name` current again (and drops any canary).
+    /// Rolls `name` back one step: drops its canary when it has one (the stable version keeps
+    /// serving), otherwise makes the previous version current again.
     pub fn rollback(&self, name: &str) -> Result<PluginInfo, RegistryError> {
         self.change(name, |set| {
             let slot = set
                 .slots
                 .get_mut(name)
                 .ok_or_else(|| RegistryError::NotFound(name.to_owned()))?;
+            if let Some((canary, _)) = slot.canary.take() {
+                let detail = format!(
+                    "canary {} {} dropped",
+                    canary.version(),
+                    short(&canary.state().digest)
+                );
+                return Ok(("canary_rolled_back", detail));
+            }
             let previous = slot.previous.take().ok_or_else(|| {
                 RegistryError::Conflict(format!("plugin {name} has no previous version"))
             })?;
@@ -542,7 +551,6 @@ impl PluginRegistry {
                 short(&previous.state().digest)
             );
             slot.previous = Some(std::mem::replace(&mut slot.stable, previous));
-            slot.canary = None;
             Ok(("rolled_back", detail))
         })?;
         self.info(name)

@@ -192,6 +192,15 @@ function versionText(version) {
   return version ? version.version + " (" + version.digest.slice(0, 12) + ")" : null;
 }
 
+function percent(share) {
+  return (share * 100).toFixed(1) + "%";
+}
+// A canary's share and its verdict so far: requests judged in its window and its error rate
+// beside the stable version's.
+function canaryText([canary, share], stable) {
+  return versionText(canary) + " at " + Math.round(share * 100) + "% · " + canary.recent_requests +
+    " judged, " + percent(canary.error_rate) + " errors (stable " + percent(stable.error_rate) + ")";
+}
 async function loadPlugins() {
   const body = await api("/admin/plugins");
   fill("plugins-table", body.plugins, (row, p) => {
@@ -202,7 +211,7 @@ async function loadPlugins() {
     cell(row, p.current.digest.slice(0, 12), "mono");
     cell(row, p.current.health);
     cell(row, versionText(p.previous));
-    cell(row, p.canary ? versionText(p.canary[0]) + " at " + Math.round(p.canary[1] * 100) + "%" : null);
+    cell(row, p.canary ? canaryText(p.canary, p.current) : null, "canary");
     const actions = cell(row, "");
     if (p.previous || p.canary) actions.appendChild(button("Roll back", "rollback", () => pluginAction(p.name, "rollback")));
     if (p.canary) actions.appendChild(button("Promote", "promote", () => pluginAction(p.name, "promote")));
