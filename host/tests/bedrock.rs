@@ -306,3 +306,53 @@ async fn signed_reasoning_reaches_the_client_as_reasoning_details() {
         .collect();
     assert_eq!(signatures.len(), 1, "{events:?}");
 }
+
+#[tokio::test]
+async fn a_messages_client_s_cache_control_and_accepted_betas_reach_claude_on_bedrock() {
+    let mock = MockUpstream::start().await.unwrap();
+    let scenario = "fixture=bedrock/amazon-bedrock-text";
+    let mut config = PATIENT_ADAPTER.to_owned();
+    config.push_str(&provider("bk", "bedrock", &mock, scenario, BEDROCK_EXTRA));
+    config.push_str(
+        "[[models]]\nid = \"test/claude\"\nendpoints = [{ provider = \"bk\", upstream_model = \"us.anthropic.claude-sonnet-4-5-20250929-v1:0\", prompt_price = \"1\", completion_price = \"2\" }]\n",
+    );
+    let gateway = Gateway::start(&config).await;
+
+    let response = gateway
+        .client
+        .post(format!("{}/v1/messages", gateway.url))
+        .header("x-api-key", KEY)
+        .header("anthropic-version", "2023-06-01")
+        .header(
+            "anthropic-beta",
+            "claude-code-20250219,interleaved-thinking-2025-05-14",
+        )
+        .json(&serde_json::json!({
+            "model": "test/claude",
+            "max_tokens": 100,
+            "system": [{"type": "text", "text": "Long instructions.", "cache_control": {"type": "ephemeral"}}],
+            "tools": [{"name": "lookup", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": "Hello!"}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["type"], "message");
+
+    let sent = mock.requests_for(scenario);
+    let upstream = sent[0].json.as_ref().unwrap();
+    let point = serde_json::json!({"cachePoint": {"type": "default"}});
+    assert_eq!(
+        upstream["system"],
+        serde_json::json!([{"text": "Long instructions."}, point])
+    );
+    assert_eq!(upstream["toolConfig"]["tools"][1], point);
+    // Bedrock refuses flags it does not know ("invalid beta flag"): only its own go through.
+    assert_eq!(
+        upstream["additionalModelRequestFields"]["anthropic_beta"],
+        serde_json::json!(["interleaved-thinking-2025-05-14"])
+    );
+}

@@ -15,7 +15,10 @@
 //! (`none` sends no tools); OpenRouter's `reasoning` → Anthropic `thinking` in
 //! `additionalModelRequestFields` for Claude models (other models have no common reasoning
 //! switch and do not get one). Image URLs other than data URIs are refused: Converse takes
-//! bytes or S3 locations only.
+//! bytes or S3 locations only. For Claude and Nova models, `cache_control` on a content part
+//! (and, from an Anthropic Messages client, on a tool or a tool result) becomes a `cachePoint`
+//! after that block; the client's `anthropic-beta` flags that Bedrock accepts go to Claude
+//! models as `anthropic_beta` (Bedrock refuses any other flag, so the rest are left out).
 //!
 //! Responses and streams: `text` → `content`, `reasoningContent` → `reasoning` plus
 //! `reasoning_details` (signed text, redacted content as `reasoning.encrypted`; sent back in an
@@ -46,6 +49,7 @@
 mod embeddings;
 mod error;
 mod messages;
+mod native;
 mod options;
 mod request;
 mod response;

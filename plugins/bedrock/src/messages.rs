@@ -4,6 +4,8 @@ use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
+use crate::native::{cache_point, has_cache_control, tool_result_cached};
+
 /// The conversation in Converse's shape.
 #[derive(Debug, Default)]
 pub struct Conversation {
@@ -13,28 +15,40 @@ pub struct Conversation {
     pub messages: Vec<Value>,
 }
 
-/// Translates `messages`. System and developer messages become `system` blocks; tool messages
-/// become `toolResult` blocks of a user turn; consecutive turns of one role are merged, as
-/// Converse wants roles to alternate.
-pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
+/// Translates the messages of `request`. System and developer messages become `system`
+/// blocks; tool messages become `toolResult` blocks of a user turn; consecutive turns of one
+/// role are merged, as Converse wants roles to alternate. With `cache_points`, a cache point
+/// follows each block the client marked with `cache_control` (a content part, or a tool
+/// result through the Anthropic extension).
+pub fn translate(request: &ChatRequest, cache_points: bool) -> Result<Conversation, PluginError> {
     let mut system = Vec::new();
     let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for message in messages {
+    let blocks_of = |message: &Message, images: bool| {
+        content_blocks(message.content.as_ref(), images, cache_points)
+    };
+    for message in &request.messages {
         let (role, blocks) = match message.role {
             Role::System | Role::Developer => {
-                system.extend(content_blocks(message.content.as_ref(), false)?);
+                system.extend(blocks_of(message, false)?);
                 continue;
             }
-            Role::User => ("user", content_blocks(message.content.as_ref(), true)?),
+            Role::User => ("user", blocks_of(message, true)?),
             Role::Assistant => {
                 let mut blocks = reasoning_blocks(message);
-                blocks.extend(content_blocks(message.content.as_ref(), false)?);
+                blocks.extend(blocks_of(message, false)?);
                 for call in message.tool_calls.iter().flatten() {
                     blocks.push(tool_use(call)?);
                 }
                 ("assistant", blocks)
             }
-            Role::Tool => ("user", vec![tool_result(message)?]),
+            Role::Tool => {
+                let (id, result) = tool_result(message)?;
+                let mut blocks = vec![result];
+                if cache_points && tool_result_cached(request, &id) {
+                    blocks.push(cache_point());
+                }
+                ("user", blocks)
+            }
         };
         if blocks.is_empty() {
             continue;
@@ -58,8 +72,14 @@ pub fn translate(messages: &[Message]) -> Result<Conversation, PluginError> {
     })
 }
 
-/// Content blocks of a message: non-empty `text` blocks, and `image` blocks when allowed.
-fn content_blocks(content: Option<&Content>, images: bool) -> Result<Vec<Value>, PluginError> {
+/// Content blocks of a message: non-empty `text` blocks, and `image` blocks when allowed; with
+/// `cache_points`, a cache point after each part marked with `cache_control` (unless nothing
+/// precedes it).
+fn content_blocks(
+    content: Option<&Content>,
+    images: bool,
+    cache_points: bool,
+) -> Result<Vec<Value>, PluginError> {
     let parts = match content {
         None => return Ok(Vec::new()),
         Some(Content::Text(text)) => return Ok(text_block(text).into_iter().collect()),
@@ -75,6 +95,9 @@ fn content_blocks(content: Option<&Content>, images: bool) -> Result<Vec<Value>,
                     "content part type `{kind}` is not supported here by the bedrock adapter"
                 )));
             }
+        }
+        if cache_points && has_cache_control(&part.extra) && !blocks.is_empty() {
+            blocks.push(cache_point());
         }
     }
     Ok(blocks)
@@ -132,8 +155,9 @@ fn tool_use(call: &ToolCall) -> Result<Value, PluginError> {
     Ok(json!({"toolUse": {"toolUseId": call.id, "name": call.function.name, "input": input}}))
 }
 
-/// A tool message as a `toolResult` block with one text block.
-fn tool_result(message: &Message) -> Result<Value, PluginError> {
+/// A tool message as a `toolResult` block with one text block, and the id of its call.
+fn tool_result(message: &Message) -> Result<(String, Value), PluginError> {
     let (id, text) = translate::tool_result(message)?;
-    Ok(json!({"toolResult": {"toolUseId": id, "content": [{"text": text}]}}))
+    let block = json!({"toolResult": {"toolUseId": id, "content": [{"text": text}]}});
+    Ok((id.to_owned(), block))
 }

@@ -5,6 +5,7 @@ use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
 use crate::messages;
+use crate::native::{self, cache_point};
 use crate::options::Options;
 
 /// Builds `POST <base_url>/model/<model id>/converse[-stream]` with the translated body; the
@@ -15,7 +16,8 @@ pub fn build(
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
-    let conversation = messages::translate(&request.messages)?;
+    let model = endpoint.upstream_model.as_str();
+    let conversation = messages::translate(&request, native::caches(model))?;
 
     let mut body = Map::new();
     body.insert("messages".to_owned(), Value::Array(conversation.messages));
@@ -37,19 +39,27 @@ pub fn build(
     if !stops.is_empty() {
         inference.insert("stopSequences".to_owned(), json!(stops));
     }
-    if let Some(thinking) = thinking(&request, &endpoint.upstream_model, max_tokens) {
+    let mut additional = Map::new();
+    if let Some(thinking) = thinking(&request, model, max_tokens) {
         // Thinking forbids custom sampling on Anthropic models.
         inference.remove("temperature");
         inference.remove("topP");
+        additional.insert("thinking".to_owned(), thinking);
+    }
+    let betas = native::betas(&request);
+    if native::is_claude(model) && !betas.is_empty() {
+        additional.insert("anthropic_beta".to_owned(), json!(betas));
+    }
+    if !additional.is_empty() {
         body.insert(
             "additionalModelRequestFields".to_owned(),
-            json!({"thinking": thinking}),
+            Value::Object(additional),
         );
     }
     if !inference.is_empty() {
         body.insert("inferenceConfig".to_owned(), Value::Object(inference));
     }
-    if let Some(tool_config) = tool_config(&request)? {
+    if let Some(tool_config) = tool_config(&request, native::caches(model))? {
         body.insert("toolConfig".to_owned(), tool_config);
     }
 
@@ -99,8 +109,9 @@ fn encode_model_id(model: &str) -> String {
 }
 
 /// `tools` → `toolConfig.tools[].toolSpec`; `tool_choice` auto/required/named →
-/// `auto`/`any`/`tool`; `none` (or no tools) → no `toolConfig`.
-fn tool_config(request: &ChatRequest) -> Result<Option<Value>, PluginError> {
+/// `auto`/`any`/`tool`; `none` (or no tools) → no `toolConfig`. With `cache_points`, a cache
+/// point follows each tool the client marked with `cache_control`.
+fn tool_config(request: &ChatRequest, cache_points: bool) -> Result<Option<Value>, PluginError> {
     let specs = function_tools(request, "bedrock")?;
     let choice = match tool_choice(request)? {
         _ if specs.is_empty() => return Ok(None),
@@ -110,18 +121,20 @@ fn tool_config(request: &ChatRequest) -> Result<Option<Value>, PluginError> {
         Some(ToolChoice::Required) => Some(json!({"any": {}})),
         Some(ToolChoice::Named(name)) => Some(json!({"tool": {"name": name}})),
     };
-    let tools: Vec<Value> = specs
-        .into_iter()
-        .map(|spec| {
-            let mut entry = Map::new();
-            entry.insert("name".to_owned(), json!(spec.name));
-            if let Some(description) = spec.description {
-                entry.insert("description".to_owned(), json!(description));
-            }
-            entry.insert("inputSchema".to_owned(), json!({"json": spec.schema}));
-            json!({"toolSpec": entry})
-        })
-        .collect();
+    let mut tools = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let cached = cache_points && native::tool_cached(request, spec.name);
+        let mut entry = Map::new();
+        entry.insert("name".to_owned(), json!(spec.name));
+        if let Some(description) = spec.description {
+            entry.insert("description".to_owned(), json!(description));
+        }
+        entry.insert("inputSchema".to_owned(), json!({"json": spec.schema}));
+        tools.push(json!({"toolSpec": entry}));
+        if cached {
+            tools.push(cache_point());
+        }
+    }
     let mut config = Map::new();
     config.insert("tools".to_owned(), Value::Array(tools));
     if let Some(choice) = choice {
@@ -296,6 +309,54 @@ mod tests {
                 {"text": "ok"}
             ])
         );
+    }
+
+    #[test]
+    fn cache_control_becomes_cache_points_and_accepted_betas_reach_claude() {
+        let request = json!({
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": [
+                    {"type": "text", "text": "Long instructions.", "cache_control": {"type": "ephemeral"}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "A long document.", "cache_control": {"type": "ephemeral"}},
+                    {"type": "text", "text": "Question?"}
+                ]},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "toolu_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+                ]},
+                {"role": "tool", "tool_call_id": "toolu_1", "content": "found"}
+            ],
+            "max_tokens": 100,
+            "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}],
+            "anthropic": {
+                "beta": ["claude-code-20250219", "interleaved-thinking-2025-05-14"],
+                "tool_cache_control": {"lookup": {"type": "ephemeral"}},
+                "tool_results": {"toolu_1": {"cache_control": {"type": "ephemeral"}}}
+            }
+        });
+        let point = json!({"cachePoint": {"type": "default"}});
+        let (_, body) = build_json(request.clone(), CLAUDE, false);
+        assert_eq!(
+            body["system"],
+            json!([{"text": "Long instructions."}, point])
+        );
+        assert_eq!(
+            body["messages"][0]["content"],
+            json!([{"text": "A long document."}, point, {"text": "Question?"}])
+        );
+        assert_eq!(body["messages"][2]["content"][1], point);
+        assert_eq!(body["toolConfig"]["tools"][1], point);
+        assert_eq!(
+            body["additionalModelRequestFields"],
+            json!({"anthropic_beta": ["interleaved-thinking-2025-05-14"]})
+        );
+
+        // A model that does not cache gets no cache points, and no Anthropic betas.
+        let (_, body) = build_json(request, "meta.llama3-70b-instruct-v1:0", false);
+        assert!(!body.to_string().contains("cachePoint"), "{body}");
+        assert!(body.get("additionalModelRequestFields").is_none(), "{body}");
     }
 
     #[test]
