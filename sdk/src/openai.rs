@@ -8,8 +8,10 @@ use serde_json::{Map, Value};
 
 /// The top-level request field for what only an Anthropic-native upstream can use and the
 /// canonical format has no place for: the client's `anthropic-beta` and `anthropic-version`
-/// headers, `cache_control` on tools, and the `tool_result` details (`is_error`,
-/// `cache_control`, image content). Switchyard's Anthropic Messages API writes it and the
+/// headers, `cache_control` on tools, the `tool_result` details (`is_error`, `cache_control`,
+/// image content), and the content blocks that canonical parts stand for (`blocks`: documents
+/// with their `citations`, `title` and `context`, search results, cited text, each with the
+/// message and part index it replaces). Switchyard's Anthropic Messages API writes it and the
 /// Anthropic adapter reads it; adapters for other wire formats never send it upstream.
 pub const ANTHROPIC_EXTENSION: &str = "anthropic";
 

@@ -10,6 +10,7 @@
 //! headers travel in the canonical request's Anthropic extension ([`extension`]), for
 //! Anthropic-native upstreams only.
 
+pub mod citations;
 pub mod error;
 pub mod extension;
 pub mod models;
