@@ -14,8 +14,8 @@ pub fn entries(carrier: &Value) -> Vec<TextCitations> {
 }
 
 /// `text` as text blocks: split where the cited blocks of `cited` start and end (character
-/// offsets), each cited block with its `citations`. Entries without an end, out of order or
-/// overlapping are ignored; no entries give one block.
+/// offsets), each cited block with its `citations`. Entries without an end, ending before they
+/// start or overlapping an earlier one are ignored; no entries give one block.
 pub fn text_blocks(text: &str, mut cited: Vec<TextCitations>) -> Vec<Value> {
     let bytes: Vec<usize> = text.char_indices().map(|(at, _)| at).collect();
     let byte = |offset: u64| {

@@ -1,9 +1,9 @@
 //! Transcodes the gateway's chat chunk stream into Anthropic's event sequence: `message_start`,
 //! `ping`, then per content block `content_block_start` / `content_block_delta` (`text_delta`,
 //! `citations_delta`, `thinking_delta`, `signature_delta`, `input_json_delta`) /
-//! `content_block_stop`, then
-//! `message_delta` with the stop reason and the whole usage (which arrives in the gateway's
-//! final usage chunk), then `message_stop`. An error chunk becomes `event: error`; a stream that
+//! `content_block_stop`, then `message_delta` with the stop reason and the whole usage (which
+//! arrives in the gateway's final usage chunk), then `message_stop`. Cited text blocks follow
+//! the delta's `text_citations` (see [`super::citations`]). An error chunk becomes `event: error`; a stream that
 //! ends without `[DONE]` and without an error chunk also ends with an error event.
 
 use serde_json::{Value, json};
@@ -173,9 +173,9 @@ impl Transcoder {
             self.delta(out, json!({"type": "text_delta", "text": text}));
         }
         for piece in closing {
-            let start = piece.start;
-            self.cited(out, piece);
-            if self.open == Some(Open::Cited(start)) {
+            // A closing piece for a block already closed has nothing left to say.
+            if self.open == Some(Open::Cited(piece.start)) || !piece.citations.is_empty() {
+                self.cited(out, piece);
                 self.close_block(out);
             }
         }
@@ -446,6 +446,7 @@ mod tests {
             delta(json!({"text_citations": [{"start": 14, "citations": [citation(1)]}]})),
             delta(json!({"content": "grass"})),
             delta(json!({"content": " is green"})),
+            delta(json!({"text_citations": [{"start": 14, "end": 28, "citations": []}]})),
             delta(json!({"text_citations": [{"start": 14, "end": 28, "citations": []}]})),
             delta(json!({"content": "."})),
             json!({"id": "gen-1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
