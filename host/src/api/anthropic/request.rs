@@ -226,27 +226,43 @@ fn document_part(block: &Value) -> Result<Value, String> {
     Ok(with_cache_control(block, part))
 }
 
-/// The text of a block's `content`: a string, or its text blocks joined by newlines.
+/// The text of a block's `content` (a document's custom content, a tool result, a search
+/// result): a string, or what its blocks say joined by newlines; empty when absent.
 fn content_text(block: &Value) -> Result<String, String> {
     match block.get("content") {
+        None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(text)) => Ok(text.clone()),
         Some(Value::Array(blocks)) => Ok(blocks
             .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .filter_map(block_text)
             .collect::<Vec<_>>()
             .join("\n")),
-        _ => Err("`content` must be a string or a list of blocks".into()),
+        Some(_) => Err("`content` must be a string or a list of blocks".into()),
     }
 }
 
+/// What a block of some `content` says: a search result's [`search_result_text`], else its
+/// `text` (images and other blocks say nothing).
+fn block_text(block: &Value) -> Option<String> {
+    if block_type(block) == "search_result" {
+        return search_result_text(block).ok();
+    }
+    block.get("text").and_then(Value::as_str).map(str::to_owned)
+}
+
 /// A search result as text: its title and source, then its content's text.
-fn search_result_part(block: &Value) -> Result<Value, String> {
-    let text = format!(
+fn search_result_text(block: &Value) -> Result<String, String> {
+    Ok(format!(
         "{} ({})\n{}",
         string(block, "title")?,
         string(block, "source")?,
         content_text(block)?
-    );
+    ))
+}
+
+/// A search result as a text part.
+fn search_result_part(block: &Value) -> Result<Value, String> {
+    let text = search_result_text(block)?;
     Ok(with_cache_control(
         block,
         json!({"type": "text", "text": text}),
@@ -322,21 +338,12 @@ fn translate_turn(
     }
 }
 
-/// A `tool_result` block as a tool message, its content's text blocks joined; the rest of what
-/// it says goes to the `extension`.
+/// A `tool_result` block as a tool message, what its content's blocks say joined (search
+/// results included); the rest of what it says goes to the `extension`.
 fn tool_message(block: &Value, extension: &mut Extension) -> Result<Value, String> {
     let id = string(block, "tool_use_id")?;
     extension.tool_result(id, block);
-    let content = match block.get("content") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(blocks)) => blocks
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Some(_) => return Err("a tool_result's `content` must be a string or blocks".into()),
-    };
+    let content = content_text(block).map_err(|m| format!("a tool_result's {m}"))?;
     Ok(json!({"role": "tool", "tool_call_id": id, "content": content}))
 }
 
@@ -565,7 +572,7 @@ mod tests {
                     {"role": "user", "content": [document, custom, search, {"type": "text", "text": "Colour?"}]},
                     {"role": "assistant", "content": [cited]},
                     {"role": "user", "content": [
-                        {"type": "tool_result", "tool_use_id": "t", "content": "x"},
+                        {"type": "tool_result", "tool_use_id": "t", "content": [search, {"type": "text", "text": "x"}]},
                         {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}, "citations": {"enabled": true}}
                     ]}
                 ]
@@ -586,6 +593,10 @@ mod tests {
         assert_eq!(
             messages[2]["content"],
             json!([{"type": "text", "text": "blue"}])
+        );
+        assert_eq!(
+            messages[3]["content"],
+            "Sky (https://example.com)\nBlue.\nx"
         );
         assert_eq!(
             messages[4]["content"][0]["file"]["file_data"],
