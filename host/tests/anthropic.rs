@@ -18,6 +18,8 @@ const TOOL: &str = "fixture=anthropic/anthropic-json-other-tool.1";
 const THINK: &str = "fixture=anthropic/anthropic-clear-thinking.1";
 /// Cut by the stop sequence `Is there`, with a prompt read from and written to the cache.
 const STOP: &str = "fixture=synthetic/anthropic-stop-sequence-cached";
+/// Five text blocks, two of them citing documents.
+const CITE: &str = "fixture=synthetic/anthropic-citations";
 const OPENAI_TEXT: &str = "fixture=openai/openai-text";
 const OPENAI_TOOL: &str = "fixture=deepseek/deepseek-tool-call";
 
@@ -28,6 +30,7 @@ async fn gateway(mock: &MockUpstream, extra: &str) -> Gateway {
         provider("claude_tool", "anthropic", mock, TOOL, ""),
         provider("claude_think", "anthropic", mock, THINK, ""),
         provider("claude_stop", "anthropic", mock, STOP, ""),
+        provider("claude_cite", "anthropic", mock, CITE, ""),
         provider(
             "claude_429",
             "anthropic",
@@ -42,6 +45,7 @@ async fn gateway(mock: &MockUpstream, extra: &str) -> Gateway {
         model("test/claude-tool", &[("claude_tool", "3", "15")]),
         model("test/claude-think", &[("claude_think", "3", "15")]),
         model("test/claude-stop", &[("claude_stop", "3", "15")]),
+        model("test/claude-cite", &[("claude_cite", "3", "15")]),
         model("test/claude-429", &[("claude_429", "3", "15")]),
         model("test/claude-cut", &[("claude_cut", "3", "15")]),
         model("openai/gpt-4.1-nano", &[("oa_text", "0.10", "0.40")]),
@@ -511,6 +515,101 @@ async fn the_matched_stop_sequence_and_the_cache_counts_come_back() {
     );
 }
 
+/// Documents of every source kind with citations enabled, a search result and a question.
+fn cited_sources() -> Value {
+    json!([
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The grass is green. The sky is blue."},
+            "title": "Colors", "context": "A primer", "citations": {"enabled": true}, "cache_control": {"type": "ephemeral"}},
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQ="},
+            "title": "Weather report", "citations": {"enabled": true}},
+        {"type": "document", "source": {"type": "url", "url": "https://example.com/atlas.pdf"}, "citations": {"enabled": true}},
+        {"type": "search_result", "source": "https://example.com/sky", "title": "Sky",
+            "content": [{"type": "text", "text": "The sky is blue."}], "citations": {"enabled": true}},
+        {"type": "text", "text": "What colours are the grass and the sky?"}
+    ])
+}
+
+#[tokio::test]
+async fn citations_pass_through_an_anthropic_upstream_whole_and_streamed() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway(&mock, "").await;
+    let sources = cited_sources();
+    let mut body = json!({"model": "test/claude-cite", "max_tokens": 256,
+        "messages": [{"role": "user", "content": sources}]});
+
+    // Whole: the upstream got the documents as sent; the client gets the recorded blocks back,
+    // each cited one with its citations.
+    let (status, message) = messages(&gateway, &body).await;
+    assert_eq!(status, 200, "{message}");
+    let upstream = mock.requests_for(CITE).pop().unwrap().json.unwrap();
+    assert_eq!(upstream["messages"][0]["content"], sources);
+    assert!(upstream.get("anthropic").is_none(), "{upstream}");
+    let fixture = fixture_json("synthetic/anthropic-citations.json");
+    assert_eq!(message["content"], fixture["content"]);
+
+    // Streamed: the same content block events as the upstream sent, citations_delta included.
+    body["stream"] = json!(true);
+    let (status, events) = stream_events(&gateway, &body).await;
+    assert_eq!(status, 200);
+    let blocks = |events: Vec<(String, Value)>| -> Vec<(String, Value)> {
+        events
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("content_block"))
+            .collect()
+    };
+    let recorded: Vec<(String, Value)> = fixture_events("synthetic/anthropic-citations.chunks.txt")
+        .into_iter()
+        .map(|event| (event["type"].as_str().unwrap().to_owned(), event))
+        .collect();
+    assert_eq!(blocks(events), blocks(recorded));
+    let upstream = mock.requests_for(CITE).pop().unwrap().json.unwrap();
+    assert_eq!(upstream["messages"][0]["content"], sources);
+
+    // A chat client gets the cited spans as `text_citations` on the message.
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .json(&request("test/claude-cite", false))
+        .send()
+        .await
+        .unwrap();
+    let completion: Value = response.json().await.unwrap();
+    let cited = &completion["choices"][0]["message"]["text_citations"];
+    assert_eq!(cited[1]["start"], 52, "{completion}");
+    assert_eq!(cited[1]["citations"], fixture["content"][3]["citations"]);
+}
+
+#[tokio::test]
+async fn documents_reach_an_openai_compatible_upstream_as_parts_without_their_extras() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway(&mock, "").await;
+    let body = json!({"model": "openai/gpt-4.1-nano", "max_tokens": 256,
+        "messages": [{"role": "user", "content": cited_sources()}]});
+    let (status, message) = messages(&gateway, &body).await;
+    assert_eq!(status, 200, "{message}");
+    let upstream = mock.requests_for(OPENAI_TEXT).pop().unwrap().json.unwrap();
+    assert!(upstream.get("anthropic").is_none(), "{upstream}");
+    let parts = &upstream["messages"][0]["content"];
+    assert_eq!(parts[0]["text"], "The grass is green. The sky is blue.");
+    assert_eq!(parts[1]["type"], "file");
+    assert_eq!(
+        parts[2]["file"]["file_data"],
+        "https://example.com/atlas.pdf"
+    );
+    assert_eq!(
+        parts[3]["text"],
+        "Sky (https://example.com/sky)\nThe sky is blue."
+    );
+    assert!(
+        parts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|part| part.get("citations").is_none()),
+        "{parts}"
+    );
+}
+
 #[tokio::test]
 async fn errors_take_anthropics_shape_and_status() {
     let mock = MockUpstream::start().await.unwrap();
@@ -770,6 +869,7 @@ async fn the_anthropic_python_sdk_works_through_switchyard() {
         .env("MODEL_TOOL", "test/claude-tool")
         .env("MODEL_THINK", "test/claude-think")
         .env("MODEL_STOP", "test/claude-stop")
+        .env("MODEL_CITE", "test/claude-cite")
         .env("MODEL_OPENAI_TEXT", "openai/gpt-4.1-nano")
         .env("MODEL_OPENAI_TOOL", "test/openai-tool")
         .env("MODEL_RATE_LIMITED", "test/claude-429")

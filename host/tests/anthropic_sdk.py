@@ -3,7 +3,8 @@
 Environment: SWITCHYARD_URL (the gateway), and the model ids the gateway serves from each mock
 scenario: MODEL_TEXT (Anthropic-native, text), MODEL_TOOL (Anthropic-native, a streamed tool use),
 MODEL_THINK (Anthropic-native, thinking with a signature), MODEL_STOP (Anthropic-native, cut by the
-stop sequence "Is there", with cache reads and writes), MODEL_OPENAI_TEXT and MODEL_OPENAI_TOOL
+stop sequence "Is there", with cache reads and writes), MODEL_CITE (Anthropic-native, text blocks
+citing documents), MODEL_OPENAI_TEXT and MODEL_OPENAI_TOOL
 (OpenAI-compatible upstreams), MODEL_RATE_LIMITED (answers 429), MODEL_CUT (a stream cut after its
 first text). Prints one line per check and exits non-zero on the first failure.
 """
@@ -103,6 +104,32 @@ def betas_stop_sequence_and_cache(model):
         check(f"{kind}: cached usage", cached == (12, 2048, 1500), usage)
 
 
+def citations(model):
+    """Citations of a plain-text document, whole and streamed, on the text blocks they cite."""
+    document = {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "The grass is green. The sky is blue."},
+        "title": "Colors",
+        "citations": {"enabled": True},
+    }
+    asked = dict(model=model, max_tokens=256, messages=[{"role": "user", "content": [document, {"type": "text", "text": "Colours?"}]}])
+    message = client.messages.create(**asked)
+    cited_deltas = 0
+    with client.messages.stream(**asked) as stream:
+        for event in stream:
+            if event.type == "content_block_delta" and event.delta.type == "citations_delta":
+                cited_deltas += 1
+        final = stream.get_final_message()
+    check("stream: citations_delta events", cited_deltas == 3, cited_deltas)
+    for kind, answer in [("create", message), ("stream", final)]:
+        texts = [block.text for block in answer.content]
+        check(f"{kind}: cited text blocks", texts[1] == "the grass is green" and texts[3] == "the sky is blue", texts)
+        cited = [[citation.type for citation in block.citations or []] for block in answer.content]
+        check(f"{kind}: citations on their blocks", cited == [[], ["char_location"], [], ["char_location", "page_location"], []], cited)
+        first = answer.content[1].citations[0]
+        check(f"{kind}: citation fields", (first.start_char_index, first.end_char_index, first.document_title) == (0, 20, "Colors"), first)
+
+
 def errors():
     try:
         client.messages.create(model=os.environ["MODEL_RATE_LIMITED"], max_tokens=10, messages=HELLO)
@@ -136,6 +163,7 @@ stream_tool(os.environ["MODEL_TOOL"], {"location": "San Francisco"})
 stream_tool(os.environ["MODEL_OPENAI_TOOL"], {"location": "San Francisco"})
 thinking(os.environ["MODEL_THINK"])
 betas_stop_sequence_and_cache(os.environ["MODEL_STOP"])
+citations(os.environ["MODEL_CITE"])
 count = client.messages.count_tokens(model=os.environ["MODEL_TEXT"], messages=HELLO, system="Be brief.")
 check("count_tokens", count.input_tokens > 0, count)
 ids = [model.id for model in client.models.list(limit=1000)]

@@ -1,7 +1,7 @@
 //! End to end with OpenAI's official clients against the real binary and the mock upstream:
 //! the `openai` Python SDK in strict response validation mode (Responses API plain, streamed,
 //! with a function tool and its output, with a JSON schema; embeddings; chat answers carrying
-//! non-standard enum values), and an `openai-agents` one-tool agent on `/v1/responses`.
+//! non-standard enum values or Anthropic's citations), and an `openai-agents` one-tool agent on `/v1/responses`.
 //!
 //! Needs `SWITCHYARD_TEST_PYTHON`: a Python with `openai` and `openai-agents` installed (`.ci/run`
 //! makes a virtual environment under `target/py-venv`); without it the tests print `SKIPPED`.
@@ -47,12 +47,15 @@ fn config(mock: &MockUpstream) -> String {
     for (name, scenario) in providers {
         config.push_str(&provider(name, "openai", mock, scenario, ""));
     }
+    let cite = "fixture=synthetic/anthropic-citations";
+    config.push_str(&provider("cite", "anthropic", mock, cite, ""));
     for (id, name) in [
         ("m/text", "text"),
         ("m/tools", "tools"),
         ("m/json", "json"),
         ("m/groq", "groq"),
         ("m/groq-stream", "groqstream"),
+        ("m/cite", "cite"),
     ] {
         config.push_str(&model(id, &[(name, "1", "2")]));
     }
@@ -105,6 +108,7 @@ async fn the_official_python_sdk_validates_every_answer_strictly() {
             "responses_stateful_refused",
             "embeddings",
             "chat_non_standard_enums",
+            "chat_citations",
         ],
     )
     .await;

@@ -8,8 +8,10 @@ use serde_json::{Map, Value};
 
 /// The top-level request field for what only an Anthropic-native upstream can use and the
 /// canonical format has no place for: the client's `anthropic-beta` and `anthropic-version`
-/// headers, `cache_control` on tools, and the `tool_result` details (`is_error`,
-/// `cache_control`, image content). Switchyard's Anthropic Messages API writes it and the
+/// headers, `cache_control` on tools, the `tool_result` details (`is_error`, `cache_control`,
+/// image content), and the content blocks that canonical parts stand for (`blocks`: documents
+/// with their `citations`, `title` and `context`, search results, cited text, each with the
+/// message and part index it replaces). Switchyard's Anthropic Messages API writes it and the
 /// Anthropic adapter reads it; adapters for other wire formats never send it upstream.
 pub const ANTHROPIC_EXTENSION: &str = "anthropic";
 
@@ -275,6 +277,32 @@ pub struct ResponseMessage {
     /// Refusal text, when the model refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// The text blocks of `content` that carry citations, when the provider cites its sources
+    /// (Switchyard's extension, see [`TextCitations`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_citations: Option<Vec<TextCitations>>,
+}
+
+/// One text block of an answer's `content` and the citations it carries: Switchyard's
+/// `text_citations` field of a message or a stream delta, so that the Anthropic Messages API can
+/// give a client its text blocks back with their citations. Offsets count Unicode scalar values
+/// (Python string indices) of the message's whole `content`; each citation is kept whole in the
+/// shape of Anthropic's Messages API (`char_location`, `page_location`,
+/// `content_block_location`, `web_search_result_location`, `search_result_location`...).
+///
+/// In a message, an entry is one whole block: `start`, `end` and all its citations. In a stream,
+/// entries with the same `start` are pieces of one block, in order: the first opens it (its
+/// text follows), each adds its citations, and the one with `end` closes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TextCitations {
+    /// Offset of the block's first character in `content`.
+    pub start: u64,
+    /// Offset just past the block's last character; in a stream, only on the closing piece.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<u64>,
+    /// The citations (of this piece, in a stream).
+    #[serde(default)]
+    pub citations: Vec<Value>,
 }
 
 /// One entry of OpenRouter's `reasoning_details`: a block of reasoning as the provider returned
@@ -415,6 +443,9 @@ pub struct Delta {
     /// Tool call fragments added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// Pieces of cited text blocks (see [`TextCitations`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_citations: Option<Vec<TextCitations>>,
 }
 
 /// A fragment of a streamed tool call.

@@ -4,7 +4,8 @@ SDK in strict response validation mode (every answer must match the SDK's types 
 Usage: python openai_sdk_checks.py <base_url> <check>...; exits non-zero on the first failure.
 The gateway's models (see openai_sdk.rs): m/text (OpenAI text), m/tools (a tool call, then text
 after the tool result), m/json (DeepSeek JSON with reasoning), m/groq (Groq with
-`service_tier: "on_demand"`), m/groq-stream (Groq streamed tool call), m/embed (embeddings).
+`service_tier: "on_demand"`), m/groq-stream (Groq streamed tool call), m/embed (embeddings),
+m/cite (Anthropic text blocks citing documents).
 """
 
 import sys
@@ -119,6 +120,20 @@ def chat_non_standard_enums():
     chunks = list(client.chat.completions.create(model="m/groq-stream", messages=[{"role": "user", "content": "Hi"}], stream=True))
     reasons = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert reasons[-1] == "tool_calls", reasons
+
+
+def chat_citations():
+    """Switchyard's `text_citations` are extra fields the strict SDK keeps, whole and streamed."""
+    asked = dict(model="m/cite", messages=[{"role": "user", "content": "Colours?"}])
+    message = client.chat.completions.create(**asked).choices[0].message
+    spans = [(entry["start"], entry["end"]) for entry in message.model_extra["text_citations"]]
+    assert spans == [(29, 47), (52, 67)], spans
+    assert message.content[29:47] == "the grass is green", message.content
+    pieces = []
+    for chunk in client.chat.completions.create(**asked, stream=True):
+        if chunk.choices and chunk.choices[0].delta.model_extra.get("text_citations"):
+            pieces.extend(chunk.choices[0].delta.model_extra["text_citations"])
+    assert len(pieces) == 7 and pieces[-1]["end"] == 67, pieces
 
 
 for name in sys.argv[2:]:

@@ -1,13 +1,14 @@
 //! The canonical request's Anthropic extension ([`ANTHROPIC_EXTENSION`]): what Switchyard's
 //! Anthropic Messages API (or a chat client) says for an Anthropic-native upstream beyond the
 //! canonical format — `anthropic-beta` values and the `anthropic-version` to send,
-//! `cache_control` on tools, and tool result details (`is_error`, `cache_control`, content
-//! blocks such as images).
+//! `cache_control` on tools, tool result details (`is_error`, `cache_control`, content blocks
+//! such as images), and the content blocks that canonical parts stand for (documents with their
+//! `citations`, `title` and `context`, search results, cited text).
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use switchyard_sdk::openai::ANTHROPIC_EXTENSION;
 use switchyard_sdk::provider::*;
 
@@ -27,6 +28,23 @@ pub struct Extension {
     /// Tool result details, by `tool_use_id`.
     #[serde(default)]
     pub tool_results: HashMap<String, ToolResult>,
+    /// Content blocks to send instead of the canonical parts they stand for.
+    #[serde(default)]
+    pub blocks: Vec<NativeBlock>,
+}
+
+/// A content block as the client sent it, standing for the canonical part at `part` of message
+/// `message` (indices into the canonical request). A `document` without `source` takes it from
+/// the part: a `file` part's data or URL, a `text` part's text (a plain-text source).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeBlock {
+    /// Index of the message in the canonical request.
+    pub message: usize,
+    /// Index of the part in the message's content.
+    pub part: usize,
+    /// The block.
+    pub block: Map<String, Value>,
 }
 
 /// What a `tool_result` block says beyond its text.
@@ -62,6 +80,14 @@ impl Extension {
             }
         }
         Ok(extension)
+    }
+
+    /// The block standing for part `part` of message `message`, if any.
+    pub fn block(&self, message: usize, part: usize) -> Option<&Map<String, Value>> {
+        self.blocks
+            .iter()
+            .find(|native| native.message == message && native.part == part)
+            .map(|native| &native.block)
     }
 
     /// The `anthropic-beta` header: the endpoint's `configured` betas (comma-separated), then

@@ -11,13 +11,19 @@
 //! fields). The request's Anthropic extension (the `anthropic` field, written by Switchyard's
 //! Messages API) adds what the canonical format cannot say: the client's `anthropic-beta`
 //! values (merged with the endpoint's, each sent once) and `anthropic-version`, `cache_control`
-//! on tools, and tool results' `is_error`, `cache_control` and content blocks (images).
+//! on tools, tool results' `is_error`, `cache_control` and content blocks (images), and the
+//! blocks that canonical parts stand for, sent as the client wrote them: documents with their
+//! `citations`, `title` and `context` (their source taken from the part), search results, and
+//! cited text sent back.
 //!
 //! Responses and streams come back as canonical `chat.completion` / `chat.completion.chunk`
 //! objects: text → `content`, thinking → `reasoning` plus `reasoning_details` (the thinking with
 //! its signature, redacted thinking as `reasoning.encrypted`, format `anthropic-claude-v1`; sent
 //! back in an assistant message they become `thinking` / `redacted_thinking` blocks again),
-//! `tool_use` → `tool_calls`, stop reasons
+//! `tool_use` → `tool_calls`, text blocks' `citations` → the message's `text_citations` (each
+//! cited block's character offsets in `content` with its citations whole; streamed, an entry
+//! opens the block, each `citations_delta` adds one and `content_block_stop` closes it), stop
+//! reasons
 //! normalised (`end_turn`/`stop_sequence` → stop, `max_tokens` → length, `tool_use` →
 //! tool_calls, `refusal` → content_filter; the `stop_sequence` that matched is the choice's
 //! `stop_reason`, as vLLM names it), usage typed with
@@ -36,6 +42,7 @@
 //! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.
 
+mod citations;
 mod error;
 mod extension;
 mod messages;

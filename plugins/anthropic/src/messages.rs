@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
-use crate::extension::ToolResult;
+use crate::extension::{Extension, ToolResult};
 use crate::response::REASONING_FORMAT;
 
 /// The conversation in Anthropic's shape.
@@ -27,27 +27,26 @@ struct Turn {
 }
 
 /// Translates `messages`. System and developer messages are lifted into `system`; tool messages
-/// become `tool_result` blocks, consecutive ones in one user turn, with the details
-/// `tool_results` gives their call ids.
-pub fn translate(
-    messages: &[Message],
-    tool_results: &HashMap<String, ToolResult>,
-) -> Result<Conversation, PluginError> {
+/// become `tool_result` blocks, consecutive ones in one user turn, with the details the
+/// `extension` gives their call ids; user and assistant parts the extension has a block for
+/// become that block.
+pub fn translate(messages: &[Message], extension: &Extension) -> Result<Conversation, PluginError> {
     let mut system: Vec<Value> = Vec::new();
     let mut turns: Vec<Turn> = Vec::new();
-    for message in messages {
+    for (position, message) in messages.iter().enumerate() {
+        let native = |part| extension.block(position, part);
         match message.role {
             Role::System | Role::Developer => {
-                system.extend(content_blocks(message.content.as_ref(), false)?);
+                system.extend(content_blocks(message.content.as_ref(), false, &|_| None)?);
             }
             Role::User => turns.push(Turn {
                 role: "user",
-                blocks: content_blocks(message.content.as_ref(), true)?,
+                blocks: content_blocks(message.content.as_ref(), true, &native)?,
                 tool_results: false,
             }),
             Role::Assistant => {
                 let mut blocks = thinking_blocks(message);
-                blocks.extend(content_blocks(message.content.as_ref(), false)?);
+                blocks.extend(content_blocks(message.content.as_ref(), false, &native)?);
                 blocks.retain(|block| block.get("text").and_then(Value::as_str) != Some(""));
                 for call in message.tool_calls.iter().flatten() {
                     blocks.push(tool_use(call)?);
@@ -61,7 +60,7 @@ pub fn translate(
                 }
             }
             Role::Tool => {
-                let result = tool_result(message, tool_results)?;
+                let result = tool_result(message, &extension.tool_results)?;
                 match turns.last_mut() {
                     Some(turn) if turn.tool_results => turn.blocks.push(result),
                     _ => turns.push(Turn {
@@ -110,16 +109,53 @@ fn system_value(blocks: Vec<Value>) -> Option<Value> {
     Some(Value::String(texts.join("\n\n")))
 }
 
-/// Content blocks of a message: text blocks, and image blocks when `images` are allowed.
-fn content_blocks(content: Option<&Content>, images: bool) -> Result<Vec<Value>, PluginError> {
+/// The block the extension has for a part of the message being translated, by part index.
+type NativeBlocks<'a> = dyn Fn(usize) -> Option<&'a Map<String, Value>> + 'a;
+
+/// Content blocks of a message: text blocks, and image and document blocks when `images` are
+/// allowed; a part `native` has a block for becomes that block.
+fn content_blocks<'a>(
+    content: Option<&Content>,
+    images: bool,
+    native: &NativeBlocks<'a>,
+) -> Result<Vec<Value>, PluginError> {
     match content {
         None => Ok(Vec::new()),
         Some(Content::Text(text)) => Ok(vec![json!({"type": "text", "text": text})]),
         Some(Content::Parts(parts)) => parts
             .iter()
-            .map(|part| content_part(part, images))
+            .enumerate()
+            .map(|(index, part)| match native(index) {
+                Some(block) => native_block(block, part),
+                None => content_part(part, images),
+            })
             .collect(),
     }
+}
+
+/// A block the client sent, standing for `part`; a `document` without `source` takes it from
+/// the part (a file's data or URL, or a text part's text as a plain-text source).
+fn native_block(block: &Map<String, Value>, part: &ContentPart) -> Result<Value, PluginError> {
+    let mut block = block.clone();
+    if block.get("type").and_then(Value::as_str) == Some("document")
+        && !block.contains_key("source")
+    {
+        let source = match part.kind.as_str() {
+            "file" => document_source(part)?,
+            "text" => json!({
+                "type": "text",
+                "media_type": "text/plain",
+                "data": part.text.as_deref().unwrap_or(""),
+            }),
+            kind => {
+                return Err(PluginError::InvalidRequest(format!(
+                    "a document cannot stand for a `{kind}` part"
+                )));
+            }
+        };
+        block.insert("source".to_owned(), source);
+    }
+    Ok(Value::Object(block))
 }
 
 fn content_part(part: &ContentPart, images: bool) -> Result<Value, PluginError> {

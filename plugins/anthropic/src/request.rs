@@ -20,7 +20,7 @@ pub fn build(
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
     let extension = Extension::of(&request)?;
-    let conversation = messages::translate(&request.messages, &extension.tool_results)?;
+    let conversation = messages::translate(&request.messages, &extension)?;
     let max_tokens = request
         .output_token_limit()
         .unwrap_or(options.default_max_tokens);

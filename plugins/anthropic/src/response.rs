@@ -4,7 +4,8 @@ use serde_json::Value;
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{self, completion_body};
 
-use crate::error;
+use crate::{citations, error};
+
 use crate::usage::{self, Counts};
 
 /// Parses a 2xx response: an error body becomes the mapped error, anything that is not a
@@ -21,14 +22,17 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let mut message = ResponseMessage::default();
     let mut details = Vec::new();
     let mut tool_calls = Vec::new();
+    let mut cited = Vec::new();
     for block in blocks {
         let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_owned);
         let index = details.len() as u32;
         match block.get("type").and_then(Value::as_str) {
-            Some("text") => message
-                .content
-                .get_or_insert_with(String::new)
-                .push_str(string(block, "text")),
+            Some("text") => {
+                let content = message.content.get_or_insert_with(String::new);
+                let start = citations::length(content);
+                content.push_str(string(block, "text"));
+                cited.extend(citations::whole(block, start, citations::length(content)));
+            }
             Some("thinking") => {
                 message
                     .reasoning
@@ -52,6 +56,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     }
     message.reasoning_details = Some(details);
     message.tool_calls = Some(tool_calls);
+    message.text_citations = (!cited.is_empty()).then_some(cited);
     let finish = value
         .get("stop_reason")
         .and_then(Value::as_str)

@@ -7,6 +7,7 @@ use serde_json::Value;
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::ChunkWriter;
 
+use crate::citations::Tracker;
 use crate::error;
 use crate::response::{REASONING_FORMAT, shape, string};
 use crate::usage::{self, Counts};
@@ -22,6 +23,8 @@ pub struct AnthropicDecoder {
     tool_count: u32,
     /// Usage so far.
     counts: Counts,
+    /// Text blocks and their citations.
+    text: Tracker,
 }
 
 impl StreamDecoder for AnthropicDecoder {
@@ -48,13 +51,14 @@ impl StreamDecoder for AnthropicDecoder {
             "message_start" => Ok(self.message_start(&value)),
             "content_block_start" => Ok(self.block_start(&value)),
             "content_block_delta" => Ok(self.block_delta(&value)),
+            "content_block_stop" => Ok(self.block_stop(&value)),
             "message_delta" => self.message_delta(&value),
             "message_stop" => Ok(StreamOutput {
                 done: true,
                 ..StreamOutput::empty()
             }),
             "error" => Err(error::from_embedded(&value)),
-            // ping, content_block_stop and event types added later carry nothing to forward.
+            // ping and event types added later carry nothing to forward.
             _ => Ok(StreamOutput::empty()),
         }
     }
@@ -87,7 +91,19 @@ impl AnthropicDecoder {
                 self.writer
                     .tool_call_start(index, field("id"), field("name"))
             }
-            Some("text") => self.writer.text(string(block, "text"), false),
+            Some("text") => {
+                let text = string(block, "text");
+                let opening = self.text.start(u64::from(block_index(value)), block);
+                self.text.text(text);
+                match opening {
+                    Some(opening) => self.writer.delta(Delta {
+                        content: (!text.is_empty()).then(|| text.to_owned()),
+                        text_citations: Some(vec![opening]),
+                        ..Delta::default()
+                    }),
+                    None => self.writer.text(text, false),
+                }
+            }
             Some("thinking") => self.reasoning(value, Some(string(block, "thinking")), None),
             Some("redacted_thinking") => {
                 let index = block_index(value);
@@ -105,7 +121,11 @@ impl AnthropicDecoder {
     fn block_delta(&mut self, value: &Value) -> StreamOutput {
         let delta = value.get("delta").unwrap_or(&Value::Null);
         match delta.get("type").and_then(Value::as_str) {
-            Some("text_delta") => self.writer.text(string(delta, "text"), false),
+            Some("text_delta") => {
+                let text = string(delta, "text");
+                self.text.text(text);
+                self.writer.text(text, false)
+            }
             Some("thinking_delta") => self.reasoning(value, Some(string(delta, "thinking")), None),
             Some("signature_delta") => {
                 self.reasoning(value, None, Some(string(delta, "signature")))
@@ -121,9 +141,31 @@ impl AnthropicDecoder {
                     None => StreamOutput::empty(),
                 }
             }
-            // citations_delta...: nothing canonical to forward.
+            Some("citations_delta") => match delta.get("citation") {
+                Some(citation) => {
+                    let piece = self.text.citation(u64::from(block_index(value)), citation);
+                    self.citations(piece)
+                }
+                None => StreamOutput::empty(),
+            },
             _ => StreamOutput::empty(),
         }
+    }
+
+    /// The end of a block: a cited text block's closing entry.
+    fn block_stop(&mut self, value: &Value) -> StreamOutput {
+        match self.text.stop(u64::from(block_index(value))) {
+            Some(closing) => self.citations(closing),
+            None => StreamOutput::empty(),
+        }
+    }
+
+    /// A chunk carrying one `text_citations` entry.
+    fn citations(&mut self, piece: TextCitations) -> StreamOutput {
+        self.writer.delta(Delta {
+            text_citations: Some(vec![piece]),
+            ..Delta::default()
+        })
     }
 
     /// A piece of the thinking block of `value`'s index: text and/or its signature.

@@ -68,6 +68,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
                 tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
                 refusal: None,
                 reasoning_details: None,
+                text_citations: None,
             },
             finish_reason: finish.as_ref().map(|f| f.reason.as_openai().to_owned()),
             native_finish_reason: finish.as_ref().map(|f| f.native.clone()),

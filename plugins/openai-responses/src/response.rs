@@ -25,6 +25,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         reasoning_details: None,
         tool_calls: None,
         refusal: None,
+        text_citations: None,
     };
     let mut details = Vec::new();
     let mut calls = Vec::new();

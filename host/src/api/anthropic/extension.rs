@@ -1,12 +1,14 @@
 //! What a Messages request says that the canonical chat format has no place for, gathered into
 //! the canonical request's Anthropic extension ([`ANTHROPIC_EXTENSION`]) so that an
 //! Anthropic-native upstream still gets it: the client's `anthropic-beta` and
-//! `anthropic-version` headers, `cache_control` on tools, and the details of tool results
-//! (`is_error`, `cache_control`, and content that is more than text, such as images). Adapters
+//! `anthropic-version` headers, `cache_control` on tools, the details of tool results
+//! (`is_error`, `cache_control`, and content that is more than text, such as images), and the
+//! blocks that canonical parts only approximate (documents with their `citations`, `title` and
+//! `context`, search results, cited text), by the position of the part they stand for. Adapters
 //! for other wire formats never send the extension upstream.
 
 use axum::http::HeaderMap;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use switchyard_sdk::openai::ANTHROPIC_EXTENSION;
 
 /// The extension being gathered while a request is translated.
@@ -16,7 +18,12 @@ pub struct Extension {
     version: Option<String>,
     tool_cache_control: Map<String, Value>,
     tool_results: Map<String, Value>,
+    blocks: Vec<Value>,
 }
+
+/// Document source types the Anthropic adapter rebuilds from the canonical part (a `file`
+/// part's data or URL, a text part's text), so the extension need not repeat the data.
+const REBUILT_SOURCES: [&str; 3] = ["base64", "url", "text"];
 
 impl Extension {
     /// Remembers the `cache_control` of the tool sent upstream as `name`.
@@ -46,6 +53,33 @@ impl Extension {
             self.tool_results
                 .insert(id.to_owned(), Value::Object(details));
         }
+    }
+
+    /// Remembers `block` as what canonical part `part` of message `message` stands for, when
+    /// the part loses something of it: a document (less a source the adapter rebuilds from the
+    /// part), a search result, or text with citations.
+    pub fn block(&mut self, message: usize, part: usize, block: &Value) {
+        let Value::Object(fields) = block else {
+            return;
+        };
+        let mut fields = fields.clone();
+        match fields.get("type").and_then(Value::as_str) {
+            Some("document") => {
+                let rebuilt = fields
+                    .get("source")
+                    .and_then(|source| source.get("type"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| REBUILT_SOURCES.contains(&kind));
+                if rebuilt {
+                    fields.remove("source");
+                }
+            }
+            Some("search_result") => {}
+            Some("text") if fields.get("citations").is_some_and(|c| !c.is_null()) => {}
+            _ => return,
+        }
+        self.blocks
+            .push(json!({"message": message, "part": part, "block": fields}));
     }
 
     /// Takes the client's `anthropic-beta` values (each header may list several, separated by
@@ -87,6 +121,9 @@ impl Extension {
         if !self.tool_results.is_empty() {
             extension.insert("tool_results".to_owned(), Value::Object(self.tool_results));
         }
+        if !self.blocks.is_empty() {
+            extension.insert("blocks".to_owned(), Value::Array(self.blocks));
+        }
         if !extension.is_empty() {
             chat.insert(ANTHROPIC_EXTENSION.to_owned(), Value::Object(extension));
         }
@@ -107,7 +144,6 @@ fn is_plain_text(block: &Value) -> bool {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-    use serde_json::json;
 
     fn written(extension: Extension) -> Value {
         let mut chat = Map::new();
@@ -175,5 +211,37 @@ mod tests {
             })
         );
         assert_eq!(written(Extension::default()), Value::Null);
+    }
+
+    #[test]
+    fn blocks_keep_what_their_part_loses_but_not_data_it_repeats() {
+        let mut extension = Extension::default();
+        let pdf = json!({"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="},
+            "title": "Report", "context": "Q3", "citations": {"enabled": true}});
+        let custom = json!({"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": "a"}]}});
+        let search = json!({"type": "search_result", "source": "https://example.com", "title": "t", "content": []});
+        extension.block(1, 0, &pdf);
+        extension.block(1, 1, &custom);
+        extension.block(1, 2, &search);
+        extension.block(1, 3, &json!({"type": "text", "text": "plain"}));
+        extension.block(
+            2,
+            0,
+            &json!({"type": "text", "text": "cited", "citations": []}),
+        );
+        extension.block(
+            2,
+            1,
+            &json!({"type": "text", "text": "uncited", "citations": null}),
+        );
+        assert_eq!(
+            written(extension)["blocks"],
+            json!([
+                {"message": 1, "part": 0, "block": {"type": "document", "title": "Report", "context": "Q3", "citations": {"enabled": true}}},
+                {"message": 1, "part": 1, "block": custom},
+                {"message": 1, "part": 2, "block": search},
+                {"message": 2, "part": 0, "block": {"type": "text", "text": "cited", "citations": []}},
+            ])
+        );
     }
 }

@@ -5,11 +5,12 @@
 //! A Messages request is translated into the canonical chat request ([`request`]) and served by
 //! the same validation and gateway as `POST /v1/chat/completions`: routing, failover, pricing,
 //! accounting and the generation record are the chat path's. The answer is translated back
-//! ([`response`], [`stream`]); errors take Anthropic's shape ([`error`]). The key may come as
-//! `x-api-key` or `Authorization: Bearer`. The client's `anthropic-beta` and `anthropic-version`
-//! headers travel in the canonical request's Anthropic extension ([`extension`]), for
-//! Anthropic-native upstreams only.
+//! ([`response`], [`stream`], cited text blocks with [`citations`]); errors take Anthropic's
+//! shape ([`error`]). The key may come as `x-api-key` or `Authorization: Bearer`. The client's
+//! `anthropic-beta` and `anthropic-version` headers travel in the canonical request's Anthropic
+//! extension ([`extension`]), for Anthropic-native upstreams only.
 
+pub mod citations;
 pub mod error;
 pub mod extension;
 pub mod models;

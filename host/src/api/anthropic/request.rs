@@ -2,8 +2,9 @@
 //! extended by OpenRouter), in the form the Anthropic adapter turns back into the same Messages
 //! request: `cache_control` stays on text and image parts and system blocks, thinking blocks
 //! travel with their signatures as `reasoning_details`, `metadata.user_id` as `user`; what the
-//! chat format has no place for (`cache_control` on tools, tool result details) is gathered
-//! into the [`Extension`].
+//! chat format has no place for (`cache_control` on tools, tool result details, documents'
+//! `citations`, `title` and `context`, search results, cited text) is gathered into the
+//! [`Extension`].
 
 use serde_json::{Map, Value, json};
 
@@ -203,14 +204,15 @@ fn image_part(block: &Value) -> Result<Value, String> {
     ))
 }
 
-/// A document block: plain-text sources become text; PDFs (base64 or URL) become OpenRouter
-/// `file` parts.
+/// A document block: plain-text and custom-content sources become text; PDFs (base64 or URL)
+/// become OpenRouter `file` parts.
 fn document_part(block: &Value) -> Result<Value, String> {
     let source = block
         .get("source")
         .ok_or("a document block has no `source`")?;
     let part = match block_type(source) {
         "text" => json!({"type": "text", "text": string(source, "data")?}),
+        "content" => json!({"type": "text", "text": content_text(source)?}),
         "base64" => json!({"type": "file", "file": {
             "filename": block.get("title").and_then(Value::as_str).unwrap_or("document.pdf"),
             "file_data": format!("data:{};base64,{}", string(source, "media_type")?, string(source, "data")?),
@@ -224,12 +226,56 @@ fn document_part(block: &Value) -> Result<Value, String> {
     Ok(with_cache_control(block, part))
 }
 
+/// The text of a block's `content` (a document's custom content, a tool result, a search
+/// result): a string, or what its blocks say joined by newlines; empty when absent.
+fn content_text(block: &Value) -> Result<String, String> {
+    match block.get("content") {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::Array(blocks)) => Ok(blocks
+            .iter()
+            .filter_map(block_text)
+            .collect::<Vec<_>>()
+            .join("\n")),
+        Some(_) => Err("`content` must be a string or a list of blocks".into()),
+    }
+}
+
+/// What a block of some `content` says: a search result's [`search_result_text`], else its
+/// `text` (images and other blocks say nothing).
+fn block_text(block: &Value) -> Option<String> {
+    if block_type(block) == "search_result" {
+        return search_result_text(block).ok();
+    }
+    block.get("text").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A search result as text: its title and source, then its content's text.
+fn search_result_text(block: &Value) -> Result<String, String> {
+    Ok(format!(
+        "{} ({})\n{}",
+        string(block, "title")?,
+        string(block, "source")?,
+        content_text(block)?
+    ))
+}
+
+/// A search result as a text part.
+fn search_result_part(block: &Value) -> Result<Value, String> {
+    let text = search_result_text(block)?;
+    Ok(with_cache_control(
+        block,
+        json!({"type": "text", "text": text}),
+    ))
+}
+
 /// A user content block that is not a tool result, as a canonical part.
 fn user_part(block: &Value) -> Result<Value, String> {
     match block_type(block) {
         "text" => text_part(block),
         "image" => image_part(block),
         "document" => document_part(block),
+        "search_result" => search_result_part(block),
         other => Err(format!(
             "content block type {other:?} is not supported in a user turn"
         )),
@@ -254,20 +300,31 @@ fn translate_turn(
         }
         ("user", Value::Array(blocks)) => {
             let mut parts = Vec::new();
+            let mut sources = Vec::new();
             for block in blocks {
                 if block_type(block) == "tool_result" {
                     out.push(tool_message(block, extension)?);
                 } else {
                     parts.push(user_part(block)?);
+                    sources.push(block);
                 }
             }
             if !parts.is_empty() {
+                // Tool messages came first: the user message is the next one.
+                for (part, block) in sources.into_iter().enumerate() {
+                    extension.block(out.len(), part, block);
+                }
                 out.push(json!({"role": "user", "content": parts}));
             }
             Ok(())
         }
         ("assistant", Value::Array(blocks)) => {
-            out.push(assistant_message(blocks, names)?);
+            let message = assistant_message(blocks, names)?;
+            let texts = blocks.iter().filter(|block| block_type(block) == "text");
+            for (part, block) in texts.enumerate() {
+                extension.block(out.len(), part, block);
+            }
+            out.push(message);
             Ok(())
         }
         // Claude Code sends system reminders as system turns.
@@ -281,21 +338,12 @@ fn translate_turn(
     }
 }
 
-/// A `tool_result` block as a tool message, its content's text blocks joined; the rest of what
-/// it says goes to the `extension`.
+/// A `tool_result` block as a tool message, what its content's blocks say joined (search
+/// results included); the rest of what it says goes to the `extension`.
 fn tool_message(block: &Value, extension: &mut Extension) -> Result<Value, String> {
     let id = string(block, "tool_use_id")?;
     extension.tool_result(id, block);
-    let content = match block.get("content") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(blocks)) => blocks
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Some(_) => return Err("a tool_result's `content` must be a string or blocks".into()),
-    };
+    let content = content_text(block).map_err(|m| format!("a tool_result's {m}"))?;
     Ok(json!({"role": "tool", "tool_call_id": id, "content": content}))
 }
 
@@ -507,6 +555,69 @@ mod tests {
         assert_eq!(chat["reasoning"]["max_tokens"], 2048);
         assert_eq!(chat["stop"], json!(["END"]));
         assert_eq!(chat["user"], "u-1");
+    }
+
+    #[test]
+    fn documents_and_search_results_become_parts_and_blocks_by_position() {
+        let document = json!({"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The sky is blue."},
+            "title": "Colors", "context": "c", "citations": {"enabled": true}});
+        let custom = json!({"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": "One."}, {"type": "text", "text": "Two."}]}});
+        let search = json!({"type": "search_result", "source": "https://example.com", "title": "Sky",
+            "content": [{"type": "text", "text": "Blue."}], "citations": {"enabled": true}});
+        let cited = json!({"type": "text", "text": "blue", "citations": [{"type": "char_location", "cited_text": "blue"}]});
+        let translated = translate(
+            &json!({
+                "model": "m", "max_tokens": 1, "system": "s",
+                "messages": [
+                    {"role": "user", "content": [document, custom, search, {"type": "text", "text": "Colour?"}]},
+                    {"role": "assistant", "content": [cited]},
+                    {"role": "user", "content": [
+                        {"type": "tool_result", "tool_use_id": "t", "content": [search, {"type": "text", "text": "x"}]},
+                        {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}, "citations": {"enabled": true}}
+                    ]}
+                ]
+            }),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message()));
+        let messages = translated.chat["messages"].as_array().expect("messages");
+        assert_eq!(
+            messages[1]["content"],
+            json!([
+                {"type": "text", "text": "The sky is blue."},
+                {"type": "text", "text": "One.\nTwo."},
+                {"type": "text", "text": "Sky (https://example.com)\nBlue."},
+                {"type": "text", "text": "Colour?"},
+            ])
+        );
+        assert_eq!(
+            messages[2]["content"],
+            json!([{"type": "text", "text": "blue"}])
+        );
+        assert_eq!(
+            messages[3]["content"],
+            "Sky (https://example.com)\nBlue.\nx"
+        );
+        assert_eq!(
+            messages[4]["content"][0]["file"]["file_data"],
+            "https://example.com/a.pdf"
+        );
+        let mut chat = Map::new();
+        translated.extension.write(&mut chat);
+        let positions: Vec<(u64, u64)> = chat["anthropic"]["blocks"]
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .map(|b| {
+                (
+                    b["message"].as_u64().expect("m"),
+                    b["part"].as_u64().expect("p"),
+                )
+            })
+            .collect();
+        assert_eq!(positions, [(1, 0), (1, 1), (1, 2), (2, 0), (4, 0)]);
+        assert_eq!(chat["anthropic"]["blocks"][0]["block"]["title"], "Colors");
+        assert_eq!(chat["anthropic"]["blocks"][3]["block"], cited);
     }
 
     #[test]

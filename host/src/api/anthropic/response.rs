@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::citations::{entries, text_blocks};
 use super::names::{ToolNames, client_tool_id};
 
 /// Anthropic's own stop reasons, passed through when the upstream was Anthropic-native.
@@ -111,7 +112,7 @@ pub fn message(completion: &Value, names: &ToolNames, model: &str) -> Value {
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
     {
-        content.push(json!({"type": "text", "text": text}));
+        content.extend(text_blocks(text, entries(message)));
     }
     for (position, call) in message
         .get("tool_calls")
@@ -184,6 +185,24 @@ mod tests {
         assert_eq!(
             message["usage"],
             json!({"input_tokens": 10, "output_tokens": 7, "cache_read_input_tokens": 60, "cache_creation_input_tokens": 30})
+        );
+    }
+
+    #[test]
+    fn cited_text_comes_back_as_blocks_with_their_citations() {
+        let citation = json!({"type": "char_location", "cited_text": "green", "document_index": 0});
+        let completion = json!({"id": "gen-1", "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "So: green.",
+            "text_citations": [{"start": 4, "end": 9, "citations": [citation]}]
+        }}]});
+        let message = message(&completion, &ToolNames::default(), "claude-x");
+        assert_eq!(
+            message["content"],
+            json!([
+                {"type": "text", "text": "So: "},
+                {"type": "text", "text": "green", "citations": [citation]},
+                {"type": "text", "text": "."},
+            ])
         );
     }
 

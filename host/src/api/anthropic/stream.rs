@@ -1,12 +1,16 @@
 //! Transcodes the gateway's chat chunk stream into Anthropic's event sequence: `message_start`,
 //! `ping`, then per content block `content_block_start` / `content_block_delta` (`text_delta`,
-//! `thinking_delta`, `signature_delta`, `input_json_delta`) / `content_block_stop`, then
-//! `message_delta` with the stop reason and the whole usage (which arrives in the gateway's
-//! final usage chunk), then `message_stop`. An error chunk becomes `event: error`; a stream that
+//! `citations_delta`, `thinking_delta`, `signature_delta`, `input_json_delta`) /
+//! `content_block_stop`, then `message_delta` with the stop reason and the whole usage (which
+//! arrives in the gateway's final usage chunk), then `message_stop`. Cited text blocks follow
+//! the delta's `text_citations` (see [`super::citations`]). An error chunk becomes `event: error`; a stream that
 //! ends without `[DONE]` and without an error chunk also ends with an error event.
 
 use serde_json::{Value, json};
 
+use switchyard_sdk::openai::TextCitations;
+
+use super::citations::entries;
 use super::error;
 use super::names::{ToolNames, client_tool_id};
 use super::response::{stop, usage};
@@ -15,6 +19,8 @@ use super::response::{stop, usage};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Open {
     Text,
+    /// Text with citations, with the offset in the content where it starts.
+    Cited(u64),
     /// Thinking, with the reasoning detail index it comes from.
     Thinking(Option<u64>),
     /// A tool use, with the canonical tool call index.
@@ -149,13 +155,29 @@ impl Transcoder {
                 }
             }
         }
+        // Pieces of cited blocks: opening and citing ones before the text, closing ones after.
+        let (closing, opening): (Vec<_>, Vec<_>) = entries(delta)
+            .into_iter()
+            .partition(|piece| piece.end.is_some());
+        for piece in opening {
+            self.cited(out, piece);
+        }
         if let Some(text) = delta
             .get("content")
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
         {
-            self.open(out, Open::Text);
+            if !matches!(self.open, Some(Open::Cited(_))) {
+                self.open(out, Open::Text);
+            }
             self.delta(out, json!({"type": "text_delta", "text": text}));
+        }
+        for piece in closing {
+            // A closing piece for a block already closed has nothing left to say.
+            if self.open == Some(Open::Cited(piece.start)) || !piece.citations.is_empty() {
+                self.cited(out, piece);
+                self.close_block(out);
+            }
         }
         for call in delta
             .get("tool_calls")
@@ -170,6 +192,23 @@ impl Transcoder {
             self.stop_reason = Some(reason);
             self.stop_sequence = sequence;
             self.close(out);
+        }
+    }
+
+    /// A piece of the cited text block starting at `piece.start`: opens it (with `citations:
+    /// []`, as Anthropic does) unless it is open, then one `citations_delta` per citation.
+    fn cited(&mut self, out: &mut Vec<u8>, piece: TextCitations) {
+        let kind = Open::Cited(piece.start);
+        if self.open != Some(kind) {
+            self.close(out);
+            let block = json!({"type": "text", "text": "", "citations": []});
+            self.start_block(out, block, kind);
+        }
+        for citation in piece.citations {
+            self.delta(
+                out,
+                json!({"type": "citations_delta", "citation": citation}),
+            );
         }
     }
 
@@ -254,7 +293,7 @@ impl Transcoder {
         let block = match kind {
             Open::Text => json!({"type": "text", "text": ""}),
             Open::Thinking(_) => json!({"type": "thinking", "thinking": "", "signature": ""}),
-            Open::Tool(_) | Open::Redacted => return,
+            Open::Cited(_) | Open::Tool(_) | Open::Redacted => return,
         };
         self.start_block(out, block, kind);
     }
@@ -393,6 +432,82 @@ mod tests {
         assert_eq!(events[13].1["delta"]["stop_reason"], "tool_use");
         assert_eq!(events[13].1["usage"]["input_tokens"], 5);
         assert_eq!(events[13].1["usage"]["output_tokens"], 3);
+    }
+
+    #[test]
+    fn cited_blocks_open_with_empty_citations_then_cite_then_write_their_text() {
+        let delta = |delta: Value| json!({"id": "gen-1", "choices": [{"index": 0, "delta": delta, "finish_reason": null}]});
+        let citation =
+            |n: u64| json!({"type": "char_location", "cited_text": "c", "start_char_index": n});
+        let events = run(&[
+            delta(json!({"role": "assistant", "content": "Per the docs, "})),
+            delta(json!({"text_citations": [{"start": 14, "citations": []}]})),
+            delta(json!({"text_citations": [{"start": 14, "citations": [citation(0)]}]})),
+            delta(json!({"text_citations": [{"start": 14, "citations": [citation(1)]}]})),
+            delta(json!({"content": "grass"})),
+            delta(json!({"content": " is green"})),
+            delta(json!({"text_citations": [{"start": 14, "end": 28, "citations": []}]})),
+            delta(json!({"text_citations": [{"start": 14, "end": 28, "citations": []}]})),
+            delta(json!({"content": "."})),
+            json!({"id": "gen-1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+        ]);
+        let shown: Vec<(String, Value)> = events
+            .iter()
+            .filter(|(name, _)| name.starts_with("content_block"))
+            .map(|(name, data)| {
+                let detail = match name.as_str() {
+                    "content_block_start" => data["content_block"].clone(),
+                    "content_block_delta" => data["delta"].clone(),
+                    _ => Value::Null,
+                };
+                assert!(data["index"].is_u64());
+                (format!("{name}@{}", data["index"]), detail)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "content_block_start@0".to_owned(),
+                    json!({"type": "text", "text": ""})
+                ),
+                (
+                    "content_block_delta@0".to_owned(),
+                    json!({"type": "text_delta", "text": "Per the docs, "})
+                ),
+                ("content_block_stop@0".to_owned(), Value::Null),
+                (
+                    "content_block_start@1".to_owned(),
+                    json!({"type": "text", "text": "", "citations": []})
+                ),
+                (
+                    "content_block_delta@1".to_owned(),
+                    json!({"type": "citations_delta", "citation": citation(0)})
+                ),
+                (
+                    "content_block_delta@1".to_owned(),
+                    json!({"type": "citations_delta", "citation": citation(1)})
+                ),
+                (
+                    "content_block_delta@1".to_owned(),
+                    json!({"type": "text_delta", "text": "grass"})
+                ),
+                (
+                    "content_block_delta@1".to_owned(),
+                    json!({"type": "text_delta", "text": " is green"})
+                ),
+                ("content_block_stop@1".to_owned(), Value::Null),
+                (
+                    "content_block_start@2".to_owned(),
+                    json!({"type": "text", "text": ""})
+                ),
+                (
+                    "content_block_delta@2".to_owned(),
+                    json!({"type": "text_delta", "text": "."})
+                ),
+                ("content_block_stop@2".to_owned(), Value::Null),
+            ]
+        );
     }
 
     #[test]
