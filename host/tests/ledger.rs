@@ -115,6 +115,9 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
     // released hold still charges.
     assert_eq!(store.release_stale(i64::MAX).await.unwrap(), 2);
     store.settle(&held, &record(&held, 10)).await.unwrap();
+    // The same settlement again, as a retry after a commit whose outcome the connection lost:
+    // it is not charged twice.
+    store.settle(&held, &record(&held, 10)).await.unwrap();
     let account = store.account(&account).await.unwrap().unwrap();
     assert_eq!(
         (account.credits, account.usage, account.reserved),

@@ -679,12 +679,28 @@ impl Store {
 
     /// Commits several settlements at once (one write to disk for all): all or none. Each
     /// stores its generation record and charges its key (in the record's limit window) and
-    /// account; one [`Settlement::Held`] also releases its hold.
+    /// account; one [`Settlement::Held`] also releases its hold. A settlement whose record is
+    /// already stored was committed by an earlier try (one whose outcome the connection lost)
+    /// and is not charged again, so a retry is always safe.
+    ///
+    /// On PostgreSQL the transaction commits without waiting for the disk, so that the account
+    /// and key rows, which every hold locks, are not held for the length of an `fsync`; a
+    /// second, durable commit then waits until the disk has everything before it. The
+    /// settlements are durable when this returns, as on SQLite.
     pub async fn log_settlements(&self, settlements: &[Settlement]) -> Result<(), StoreError> {
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
+        // The records go first: they lock no row a hold needs.
+        let mut stored = std::collections::HashSet::with_capacity(settlements.len());
+        for records in settlements.chunks(RECORDS_PER_INSERT) {
+            stored.extend(insert_records(&mut tx, records.iter().map(Settlement::record)).await?);
+        }
         let mut charges = Vec::with_capacity(settlements.len());
-        for settlement in settlements {
+        for settlement in settlements
+            .iter()
+            .filter(|settlement| stored.contains(&settlement.record().id))
+        {
             let (record, released, window_start) = match settlement {
                 Settlement::Held(reservation, record) => {
                     let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
@@ -735,9 +751,23 @@ impl Store {
                 .await?;
             }
         }
-        for records in settlements.chunks(RECORDS_PER_INSERT) {
-            insert_records(&mut tx, records.iter().map(Settlement::record)).await?;
+        tx.commit().await?;
+        drop(connection);
+        self.wait_for_disk().await
+    }
+
+    /// On PostgreSQL, returns once everything committed before it is on disk: a transaction
+    /// with a transaction id commits durably, and its commit waits for the write-ahead log up to
+    /// its own record, which follows every earlier commit's. SQLite commits durably already.
+    async fn wait_for_disk(&self) -> Result<(), StoreError> {
+        if self.embedded {
+            return Ok(());
         }
+        let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
+        sqlx::query("SELECT CAST(txid_current() AS BIGINT)")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -908,11 +938,11 @@ const GENERATION_COLUMNS: [&str; 22] = [
     "charge_note",
 ];
 
-/// Inserts `records` with one multi-row statement.
+/// Inserts `records` with one multi-row statement; returns the ids of those not stored already.
 async fn insert_records<'r>(
     tx: &mut sqlx::Transaction<'_, Any>,
     records: impl ExactSizeIterator<Item = &'r GenerationRecord>,
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     let columns = GENERATION_COLUMNS.len();
     let rows: Vec<String> = (0..records.len())
         .map(|row| {
@@ -923,7 +953,7 @@ async fn insert_records<'r>(
         })
         .collect();
     let sql = format!(
-        "INSERT INTO generations ({}) VALUES {}",
+        "INSERT INTO generations ({}) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
         GENERATION_COLUMNS.join(", "),
         rows.join(", ")
     );
@@ -953,6 +983,9 @@ async fn insert_records<'r>(
             .bind(record.excess_cost)
             .bind(record.charge_note.as_deref());
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    let inserted = query.fetch_all(&mut **tx).await?;
+    inserted
+        .iter()
+        .map(|row| row.try_get("id").map_err(StoreError::from))
+        .collect()
 }
