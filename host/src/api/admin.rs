@@ -1,5 +1,5 @@
 //! The admin API: list, install, replace, canary, promote, roll back and remove plugins at
-//! runtime. Every route needs `Authorization: Bearer <token>`, the token read from the variable
+//! runtime, and report the shadow routing policies' figures. Every route needs `Authorization: Bearer <token>`, the token read from the variable
 //! named by `admin.token_env`; without it the admin API answers 404.
 
 use axum::body::Body;
@@ -15,6 +15,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
+use crate::routing::shadow::QUEUE_CAPACITY;
 
 /// Largest plugin upload (components embedding an interpreter are tens of MB).
 const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/plugins/{name}/rollback", post(rollback))
         .route("/plugins/{name}/promote", post(promote))
         .route("/events", get(events))
+        .route("/routing/shadow", get(shadow_report))
 }
 
 /// Checks `Authorization: Bearer <admin token>`; 404 when the admin API is disabled.
@@ -169,4 +171,19 @@ async fn events(
 ) -> Result<Json<Value>, ApiError> {
     check_token(&state, &headers)?;
     Ok(Json(json!({ "events": state.plugins.events() })))
+}
+
+/// Each shadow policy's figures per model: how often its first choice differs from the live
+/// policy's, and both choices' projected cost and latency.
+async fn shadow_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    let shadow = state.gateway.shadow.as_ref();
+    Ok(Json(json!({
+        "enabled": shadow.is_some(),
+        "queue_capacity": QUEUE_CAPACITY,
+        "shadows": shadow.map(|shadow| shadow.report()).unwrap_or_default(),
+    })))
 }
