@@ -1,0 +1,224 @@
+//! End to end: a shadow routing policy evaluated beside the live one. Two mock endpoints serve
+//! each model at prices 1/2 and 5/10 USD per M; the live policy is `cheapest`, the shadow one
+//! `weighted`, whose first choice the endpoint weights decide: the dear endpoint on `t/split`
+//! (always a disagreement), the cheap one on `t/agree`. The admin API and `/metrics` report it.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+use switchyard_tests::MockUpstream;
+
+const ADMIN: &str = "shadow-admin-token";
+
+fn config(mock: &MockUpstream) -> String {
+    let scenario = "fixture=openai/openai-text";
+    format!(
+        r#"{cheap}{dear}
+[[routing.shadow]]
+policy = "weighted"
+models = ["t/split", "t/agree", "t/single"]
+
+[[models]]
+id = "t/split"
+policy = "cheapest"
+endpoints = [
+  {{ provider = "cheap", upstream_model = "up", prompt_price = "1", completion_price = "2", weight = 0.0 }},
+  {{ provider = "dear", upstream_model = "up", prompt_price = "5", completion_price = "10", weight = 1.0 }},
+]
+
+[[models]]
+id = "t/agree"
+policy = "cheapest"
+endpoints = [
+  {{ provider = "cheap", upstream_model = "up", prompt_price = "1", completion_price = "2", weight = 1.0 }},
+  {{ provider = "dear", upstream_model = "up", prompt_price = "5", completion_price = "10", weight = 0.0 }},
+]
+
+[[models]]
+id = "t/single"
+policy = "cheapest"
+endpoints = [{{ provider = "cheap", upstream_model = "up", prompt_price = "1", completion_price = "2" }}]
+"#,
+        cheap = provider("cheap", "openai", mock, scenario, ""),
+        dear = provider("dear", "openai", mock, scenario, ""),
+    )
+}
+
+async fn shadow_report(gateway: &Gateway, token: Option<&str>) -> (u16, Value) {
+    let mut request = gateway
+        .client
+        .get(format!("{}/admin/routing/shadow", gateway.url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The report's row for `model`, if any.
+fn row<'a>(report: &'a Value, model: &str) -> Option<&'a Value> {
+    report["shadows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["policy"] == "weighted" && row["model"] == model)
+}
+
+/// A decimal the report writes as a string.
+fn usd(value: &Value) -> f64 {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+/// The value of the sample of `name` whose labels contain every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn shadow_disagreement_and_projected_cost_show_up_in_the_admin_api_and_metrics() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway =
+        Gateway::start_with_env(&config(&mock), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
+
+    const SPLIT: u64 = 5;
+    const AGREE: u64 = 3;
+    for (model, count) in [("t/split", SPLIT), ("t/agree", AGREE), ("t/single", 2)] {
+        for n in 0..count {
+            let stream = n == 0;
+            let (status, _, text) = gateway.post(&request(model, stream)).await;
+            assert_eq!(status, 200, "{text}");
+            if !stream {
+                let body: Value = serde_json::from_str(&text).unwrap();
+                // The live policy decides: the shadow one never changes the answer.
+                assert_eq!(body["provider"], "cheap", "{body}");
+            }
+        }
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        let (status, report) = shadow_report(&gateway, Some(ADMIN)).await;
+        assert_eq!(status, 200, "{report}");
+        let evaluated = |model| row(&report, model).map(|row| row["evaluated"].as_u64().unwrap());
+        if evaluated("t/split") == Some(SPLIT) && evaluated("t/agree") == Some(AGREE) {
+            break report;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "shadow evaluations did not arrive: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(report["enabled"], true);
+
+    let split = row(&report, "t/split").unwrap();
+    assert_eq!(split["disagreed"], SPLIT, "{split}");
+    assert_eq!(split["disagreement_rate"], 1.0, "{split}");
+    assert_eq!(
+        (&split["faults"], &split["skipped"]),
+        (&0.into(), &0.into())
+    );
+    assert_eq!(split["live"]["chosen"], SPLIT);
+    assert_eq!(split["shadow"]["chosen"], SPLIT);
+    let live_cost = usd(&split["live"]["mean_expected_cost_usd"]);
+    let shadow_cost = usd(&split["shadow"]["mean_expected_cost_usd"]);
+    assert!(live_cost > 0.0, "{split}");
+    // The dear endpoint's prices are five times the cheap one's, for the same request.
+    assert!(
+        (shadow_cost - 5.0 * live_cost).abs() < 1e-9,
+        "shadow {shadow_cost} vs live {live_cost}: {split}"
+    );
+    let live_total = usd(&split["live"]["total_expected_cost_usd"]);
+    assert!(
+        (live_total - SPLIT as f64 * live_cost).abs() < 1e-9,
+        "{split}"
+    );
+    // The dear endpoint never served, so it has no latency figures.
+    assert_eq!(split["shadow"]["unmeasured"], SPLIT, "{split}");
+    assert!(split["shadow"]["mean_p50_latency_ms"].is_null(), "{split}");
+
+    let agree = row(&report, "t/agree").unwrap();
+    assert_eq!(agree["disagreed"], 0, "{agree}");
+    assert_eq!(agree["disagreement_rate"], 0.0, "{agree}");
+    assert_eq!(agree["faults"], 0, "{agree}");
+    assert_eq!(
+        agree["live"]["mean_expected_cost_usd"], agree["shadow"]["mean_expected_cost_usd"],
+        "{agree}"
+    );
+    assert_eq!(
+        agree["live"]["mean_p50_latency_ms"], agree["shadow"]["mean_p50_latency_ms"],
+        "{agree}"
+    );
+
+    // One endpoint has nothing to order: never shadowed.
+    assert!(row(&report, "t/single").is_none(), "{report}");
+
+    let metrics = gateway
+        .client
+        .get(format!("{}/metrics", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let evaluations = "switchyard_routing_shadow_evaluations_total";
+    let split_labels = [
+        "switchyard_plugin_name=\"weighted\"",
+        "gen_ai_request_model=\"t/split\"",
+    ];
+    let with = |outcome: &'static str| {
+        let mut labels = split_labels.to_vec();
+        labels.push(outcome);
+        labels
+    };
+    let count = |outcome: &'static str| sample(&metrics, evaluations, &with(outcome));
+    assert_eq!(
+        count("switchyard_outcome=\"disagree\""),
+        Some(SPLIT as f64),
+        "{metrics}"
+    );
+    assert_eq!(count("switchyard_outcome=\"agree\""), Some(0.0));
+    assert_eq!(count("switchyard_outcome=\"fault\""), Some(0.0));
+    let agreed = [
+        "gen_ai_request_model=\"t/agree\"",
+        "switchyard_outcome=\"agree\"",
+    ];
+    assert_eq!(
+        sample(&metrics, evaluations, &agreed),
+        Some(AGREE as f64),
+        "{metrics}"
+    );
+    let cost = "switchyard_routing_shadow_expected_cost_usd_total";
+    let live = sample(&metrics, cost, &with("switchyard_routing_choice=\"live\"")).unwrap();
+    let shadow = sample(
+        &metrics,
+        cost,
+        &with("switchyard_routing_choice=\"shadow\""),
+    )
+    .unwrap();
+    assert!(shadow > live && live > 0.0, "{metrics}");
+}
+
+#[tokio::test]
+async fn the_shadow_report_needs_the_admin_token() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway =
+        Gateway::start_with_env(&config(&mock), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
+    let (status, body) = shadow_report(&gateway, None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = shadow_report(&gateway, Some("wrong-token")).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = shadow_report(&gateway, Some(ADMIN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["shadows"], serde_json::json!([]));
+}
