@@ -9,19 +9,22 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchyard_tests::MockUpstream;
 
 const ADMIN: &str = "shadow-admin-token";
 
-fn config(mock: &MockUpstream) -> String {
+/// The models, with the `weighted` shadow policy configured when `shadowed`.
+fn config(mock: &MockUpstream, shadowed: bool) -> String {
     let scenario = "fixture=openai/openai-text";
+    let shadow = if shadowed {
+        "[[routing.shadow]]\npolicy = \"weighted\"\nmodels = [\"t/split\", \"t/agree\", \"t/single\"]\n"
+    } else {
+        ""
+    };
     format!(
         r#"{cheap}{dear}
-[[routing.shadow]]
-policy = "weighted"
-models = ["t/split", "t/agree", "t/single"]
-
+{shadow}
 [[models]]
 id = "t/split"
 policy = "cheapest"
@@ -49,15 +52,31 @@ endpoints = [{{ provider = "cheap", upstream_model = "up", prompt_price = "1", c
 }
 
 async fn shadow_report(gateway: &Gateway, token: Option<&str>) -> (u16, Value) {
-    let mut request = gateway
-        .client
-        .get(format!("{}/admin/routing/shadow", gateway.url));
+    shadow_admin(gateway, reqwest::Method::GET, token, None).await
+}
+
+async fn shadow_admin(
+    gateway: &Gateway,
+    method: reqwest::Method,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}/admin/routing/shadow", gateway.url);
+    let mut request = gateway.client.request(method, url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    // axum's own rejections (a body of the wrong shape) are plain text.
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// The report's row for `model`, if any.
@@ -67,6 +86,33 @@ fn row<'a>(report: &'a Value, model: &str) -> Option<&'a Value> {
         .unwrap()
         .iter()
         .find(|row| row["policy"] == "weighted" && row["model"] == model)
+}
+
+/// The report once each `(model, evaluated)` holds; panics after 30 s.
+async fn report_once(gateway: &Gateway, expected: &[(&str, u64)]) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, report) = shadow_report(gateway, Some(ADMIN)).await;
+        assert_eq!(status, 200, "{report}");
+        let evaluated = |model| row(&report, model).map(|row| row["evaluated"].as_u64().unwrap());
+        if (expected.iter()).all(|(model, count)| evaluated(model) == Some(*count)) {
+            return report;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "shadow evaluations did not arrive: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends `count` chat requests for `model`, each answered by the cheap endpoint.
+async fn send(gateway: &Gateway, model: &str, count: u64) {
+    for _ in 0..count {
+        let (status, _, body) = gateway.chat(&request(model, false)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["provider"], "cheap", "{body}");
+    }
 }
 
 /// A decimal the report writes as a string.
@@ -87,7 +133,7 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
 async fn shadow_disagreement_and_projected_cost_show_up_in_the_admin_api_and_metrics() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway =
-        Gateway::start_with_env(&config(&mock), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
+        Gateway::start_with_env(&config(&mock, true), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
 
     const SPLIT: u64 = 5;
     const AGREE: u64 = 3;
@@ -104,20 +150,7 @@ async fn shadow_disagreement_and_projected_cost_show_up_in_the_admin_api_and_met
         }
     }
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let report = loop {
-        let (status, report) = shadow_report(&gateway, Some(ADMIN)).await;
-        assert_eq!(status, 200, "{report}");
-        let evaluated = |model| row(&report, model).map(|row| row["evaluated"].as_u64().unwrap());
-        if evaluated("t/split") == Some(SPLIT) && evaluated("t/agree") == Some(AGREE) {
-            break report;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "shadow evaluations did not arrive: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let report = report_once(&gateway, &[("t/split", SPLIT), ("t/agree", AGREE)]).await;
     assert_eq!(report["enabled"], true);
 
     let split = row(&report, "t/split").unwrap();
@@ -210,15 +243,73 @@ async fn shadow_disagreement_and_projected_cost_show_up_in_the_admin_api_and_met
 }
 
 #[tokio::test]
-async fn the_shadow_report_needs_the_admin_token() {
+async fn the_shadow_admin_routes_need_the_admin_token() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway =
-        Gateway::start_with_env(&config(&mock), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
+        Gateway::start_with_env(&config(&mock, true), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
     let (status, body) = shadow_report(&gateway, None).await;
     assert_eq!(status, 401, "{body}");
     let (status, body) = shadow_report(&gateway, Some("wrong-token")).await;
     assert_eq!(status, 401, "{body}");
+    let (status, body) = shadow_admin(&gateway, reqwest::Method::DELETE, None, None).await;
+    assert_eq!(status, 401, "{body}");
+    let clear = json!({ "shadows": [] });
+    let (status, body) = shadow_admin(&gateway, reqwest::Method::PUT, None, Some(clear)).await;
+    assert_eq!(status, 401, "{body}");
     let (status, body) = shadow_report(&gateway, Some(ADMIN)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["shadows"], serde_json::json!([]));
+    assert_eq!(
+        body["enabled"], true,
+        "unauthorised calls changed nothing: {body}"
+    );
+    assert_eq!(body["shadows"], json!([]));
+}
+
+#[tokio::test]
+async fn shadow_policies_are_set_and_cleared_through_the_admin_api() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway =
+        Gateway::start_with_env(&config(&mock, false), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
+    let (status, report) = shadow_report(&gateway, Some(ADMIN)).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["enabled"], false, "{report}");
+    send(&gateway, "t/split", 1).await;
+
+    let put = |body: Value| shadow_admin(&gateway, reqwest::Method::PUT, Some(ADMIN), Some(body));
+    let split_only = json!({ "shadows": [{ "policy": "weighted", "models": ["t/split"] }] });
+    let (status, body) = put(split_only).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["enabled"], true, "{body}");
+    assert_eq!(body["entries"][0]["policy"], "weighted", "{body}");
+
+    // Refused changes leave the shadow policies in force.
+    let (status, body) = put(json!({ "shadows": [{ "policy": "no-such-policy" }] })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "shadow_rejected", "{body}");
+    let unknown_model = json!({ "shadows": [{ "policy": "weighted", "models": ["t/nope"] }] });
+    assert_eq!(put(unknown_model).await.0, 422);
+    let typo = json!({ "shadows": [{ "policy": "weighted", "model": ["t/split"] }] });
+    assert!(put(typo).await.0 >= 400);
+
+    send(&gateway, "t/split", 3).await;
+    send(&gateway, "t/agree", 2).await;
+    let report = report_once(&gateway, &[("t/split", 3)]).await;
+    assert_eq!(row(&report, "t/split").unwrap()["disagreed"], 3, "{report}");
+    assert!(row(&report, "t/agree").is_none(), "not shadowed: {report}");
+
+    // Adding a model keeps the figures of the pair that stays.
+    let both = json!({ "shadows": [{ "policy": "weighted", "models": ["t/split", "t/agree"] }] });
+    assert_eq!(put(both).await.0, 200);
+    send(&gateway, "t/agree", 2).await;
+    let report = report_once(&gateway, &[("t/split", 3), ("t/agree", 2)]).await;
+    assert_eq!(row(&report, "t/agree").unwrap()["disagreed"], 0, "{report}");
+
+    let (status, body) = shadow_admin(&gateway, reqwest::Method::DELETE, Some(ADMIN), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["enabled"], false, "{body}");
+    assert_eq!(body["shadows"], json!([]), "{body}");
+    send(&gateway, "t/split", 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, report) = shadow_report(&gateway, Some(ADMIN)).await;
+    assert_eq!(report["shadows"], json!([]), "{report}");
 }

@@ -73,8 +73,8 @@ pub struct Gateway {
     pub routing: RoutingConfig,
     /// The endpoint each conversation keeps.
     pub sticky: Sticky,
-    /// The shadow routing policies, when any is configured.
-    pub shadow: Option<Shadow>,
+    /// The shadow routing policies.
+    pub shadow: Shadow,
 }
 
 impl Gateway {
@@ -95,7 +95,7 @@ impl Gateway {
             seed: rand::random::<u64>(),
             key_policy: call.tab.routing_policy(),
             session: call.session.map(|session| (session, &self.sticky)),
-            shadow: self.shadow.as_ref(),
+            shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
         let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;

@@ -11,11 +11,8 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::gateway::Gateway;
 use crate::routing::shadow::{ShadowReport, SideReport};
 
-/// Registers the shadow figures of `gateway`, if it has shadow policies.
+/// Registers the shadow figures of `gateway`.
 pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>) {
-    if gateway.shadow.is_none() {
-        return;
-    }
     let shadows = gateway.clone();
     meter
         .u64_observable_counter("switchyard.routing.shadow.evaluations")
@@ -24,7 +21,7 @@ pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>) {
              the live policy's), fault, skipped (queue full)",
         )
         .with_callback(move |observer| {
-            for report in reports(&shadows) {
+            for report in shadows.shadow.report() {
                 let agreed = report.evaluated.saturating_sub(report.disagreed);
                 let outcomes = [
                     ("agree", agreed),
@@ -47,7 +44,7 @@ pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>) {
              first choices, USD",
         )
         .with_callback(move |observer| {
-            for report in reports(&shadows) {
+            for report in shadows.shadow.report() {
                 for (choice, side) in sides(&report) {
                     let cost = side.total_expected_cost_usd.to_f64().unwrap_or_default();
                     observer.observe(cost, &labels(&report, "switchyard.routing.choice", choice));
@@ -64,7 +61,7 @@ pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>) {
         )
         .with_unit("s")
         .with_callback(move |observer| {
-            for report in reports(&shadows) {
+            for report in shadows.shadow.report() {
                 for (choice, side) in sides(&report) {
                     if let Some(ms) = side.mean_p50_latency_ms {
                         let labels = labels(&report, "switchyard.routing.choice", choice);
@@ -74,10 +71,6 @@ pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>) {
             }
         })
         .build();
-}
-
-fn reports(gateway: &Gateway) -> Vec<ShadowReport> {
-    (gateway.shadow.as_ref()).map_or_else(Vec::new, |shadow| shadow.report())
 }
 
 fn sides(report: &ShadowReport) -> [(&'static str, &SideReport); 2] {

@@ -53,8 +53,8 @@ pub struct RouteRequest<'a> {
     pub key_policy: Option<&'a str>,
     /// The conversation the request continues, and the endpoints conversations keep.
     pub session: Option<(Session, &'a Sticky)>,
-    /// The shadow policies, when any is configured.
-    pub shadow: Option<&'a Shadow>,
+    /// The shadow policies.
+    pub shadow: &'a Shadow,
 }
 
 /// The endpoints to try, best first, and how they were chosen.
@@ -152,11 +152,9 @@ pub async fn plan(
             .filter_map(|index| group.candidates.get(*index).cloned())
             .collect();
         candidates.extend(apply_preferences(ordered, preferences));
-        if number == 0
-            && let Some(shadows) = request.shadow
-        {
+        if number == 0 {
             let live_first = decision.order.first().copied();
-            shadow = shadows.pending(
+            shadow = request.shadow.pending(
                 policy_request,
                 group.candidates,
                 decision.offered,

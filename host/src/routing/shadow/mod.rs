@@ -6,16 +6,18 @@
 //! request is done with its attempts (its [`Pending`] is dropped). One worker task evaluates
 //! the jobs one at a time; when its queue of [`QUEUE_CAPACITY`] jobs is full, the job is
 //! dropped and counted as skipped. Shadow calls never touch the shadow policy's circuit breaker
-//! or canary judgement, and their faults are only counted.
+//! or canary judgement, and their faults are only counted. The admin API replaces the
+//! configuration at runtime (`PUT`/`DELETE /admin/routing/shadow`).
 
 mod tally;
 mod worker;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde::Deserialize;
+use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 pub use tally::{ShadowReport, SideReport};
@@ -30,13 +32,13 @@ use tally::{Outcome, Tally};
 pub const QUEUE_CAPACITY: usize = 64;
 
 /// One `[[routing.shadow]]` entry: a routing policy evaluated beside the live one.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShadowConfig {
     /// The routing policy plugin to evaluate.
     pub policy: String,
     /// The models (ids or aliases) whose requests it evaluates; absent: every model.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
 }
 
@@ -67,23 +69,41 @@ pub enum ShadowError {
     },
 }
 
-/// The shadow policies of one model, their figures, and the model's skipped jobs.
+/// One shadow policy on one model: its figures and the jobs skipped for it.
 #[derive(Debug)]
-struct Target {
+struct Entry {
+    policy: String,
     model: String,
-    policies: Vec<String>,
-    /// One per policy, in the same order; written by the worker only.
-    tallies: Mutex<Vec<Tally>>,
+    /// Written by the worker only.
+    tally: Mutex<Tally>,
     skipped: AtomicU64,
 }
 
-impl Target {
-    fn record(&self, policy: usize, outcome: Outcome) {
-        let mut tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tally) = tallies.get_mut(policy) {
-            tally.record(outcome);
+impl Entry {
+    fn new(policy: &str, model: &str) -> Entry {
+        Entry {
+            policy: policy.to_owned(),
+            model: model.to_owned(),
+            tally: Mutex::new(Tally::default()),
+            skipped: AtomicU64::new(0),
         }
     }
+
+    fn record(&self, outcome: Outcome) {
+        (self.tally.lock().unwrap_or_else(|p| p.into_inner())).record(outcome);
+    }
+
+    fn report(&self) -> Option<ShadowReport> {
+        let skipped = self.skipped.load(Ordering::Relaxed);
+        let tally = self.tally.lock().unwrap_or_else(|p| p.into_inner());
+        (skipped > 0 || !tally.is_empty()).then(|| tally.report(&self.policy, &self.model, skipped))
+    }
+}
+
+/// The shadow policies of one model.
+#[derive(Debug)]
+struct Target {
+    entries: Vec<Arc<Entry>>,
 }
 
 /// One request's routing decision, for the worker to re-decide with the shadow policies.
@@ -115,7 +135,9 @@ impl Drop for Pending {
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(job)) => {
-                job.target.skipped.fetch_add(1, Ordering::Relaxed);
+                for entry in &job.target.entries {
+                    entry.skipped.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 tracing::debug!("shadow worker stopped; request not shadowed");
@@ -124,64 +146,63 @@ impl Drop for Pending {
     }
 }
 
-/// Which policies shadow which models, their figures, and the queue to the worker.
+/// The shadow policies of each model, by canonical model id (only models some policy shadows).
+type Targets = HashMap<String, Arc<Target>>;
+
+/// Which policies shadow which models, their figures, and the queue to the worker. The
+/// configuration can be replaced at runtime ([`Shadow::configure`]).
 #[derive(Debug)]
 pub struct Shadow {
-    /// By canonical model id; only models some policy shadows.
-    targets: HashMap<String, Arc<Target>>,
+    /// Whether any policy shadows any model: all the request path reads when none does.
+    active: AtomicBool,
+    targets: ArcSwap<Targets>,
+    /// The entries in force; its lock serialises reconfigurations.
+    entries: Mutex<Vec<ShadowConfig>>,
     queue: mpsc::Sender<Job>,
 }
 
 impl Shadow {
-    /// Checks `entries` against the catalog and the loaded policies and starts the worker;
-    /// `None` when no policy shadows anything.
+    /// Starts the worker and applies `entries` (see [`Shadow::configure`]).
     pub fn start(
         entries: &[ShadowConfig],
         catalog: &Catalog,
         plugins: Arc<PluginRegistry>,
-    ) -> Result<Option<Shadow>, ShadowError> {
-        if entries.is_empty() {
-            return Ok(None);
-        }
-        let mut scopes = Vec::with_capacity(entries.len());
-        for entry in entries {
-            if plugins.router(&entry.policy).is_none() {
-                return Err(ShadowError::UnknownPolicy(entry.policy.clone()));
-            }
-            scopes.push((&entry.policy, models_of(entry, catalog)?));
-        }
-        let mut targets = HashMap::new();
-        for model in catalog.models() {
-            let mut policies: Vec<String> = Vec::new();
-            for (policy, models) in &scopes {
-                if models
-                    .as_ref()
-                    .is_some_and(|models| !models.contains(&model.id))
-                {
-                    continue;
-                }
-                if policies.contains(policy) {
-                    return Err(ShadowError::Twice {
-                        policy: policy.to_string(),
-                        model: model.id.clone(),
-                    });
-                }
-                policies.push(policy.to_string());
-            }
-            if policies.is_empty() {
-                continue;
-            }
-            let target = Target {
-                model: model.id.clone(),
-                tallies: Mutex::new(vec![Tally::default(); policies.len()]),
-                policies,
-                skipped: AtomicU64::new(0),
-            };
-            targets.insert(model.id.clone(), Arc::new(target));
-        }
+    ) -> Result<Shadow, ShadowError> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
+        let shadow = Shadow {
+            active: AtomicBool::new(false),
+            targets: ArcSwap::from_pointee(Targets::new()),
+            entries: Mutex::new(Vec::new()),
+            queue,
+        };
+        shadow.configure(entries.to_vec(), catalog, &plugins)?;
         tokio::spawn(worker::run(jobs, plugins));
-        Ok(Some(Shadow { targets, queue }))
+        Ok(shadow)
+    }
+
+    /// Replaces the shadow policies with `entries`, checked against the catalog and the loaded
+    /// policies. A (policy, model) pair that stays keeps its figures; the others' are dropped.
+    pub fn configure(
+        &self,
+        entries: Vec<ShadowConfig>,
+        catalog: &Catalog,
+        plugins: &PluginRegistry,
+    ) -> Result<(), ShadowError> {
+        let mut current = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let targets = targets(&entries, catalog, plugins, &self.targets.load())?;
+        self.active.store(!targets.is_empty(), Ordering::Relaxed);
+        self.targets.store(Arc::new(targets));
+        tracing::info!(shadows = ?entries, "shadow routing policies configured");
+        *current = entries;
+        Ok(())
+    }
+
+    /// The entries in force.
+    pub fn entries(&self) -> Vec<ShadowConfig> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The shadow evaluation of one routing decision: `request` and `candidates` as the live
@@ -194,10 +215,10 @@ impl Shadow {
         offered: Vec<PolicyCandidate>,
         live_first: Option<usize>,
     ) -> Option<Pending> {
-        if offered.len() <= 1 {
+        if !self.active.load(Ordering::Relaxed) || offered.len() <= 1 {
             return None;
         }
-        let target = self.targets.get(&request.model)?.clone();
+        let target = self.targets.load().get(&request.model)?.clone();
         Some(Pending {
             job: Some(Job {
                 target,
@@ -210,21 +231,55 @@ impl Shadow {
         })
     }
 
-    /// Every (shadow policy, model) with an evaluation, a fault or a skipped job, sorted.
+    /// Every shadowed (policy, model) with an evaluation, a fault or a skipped job, sorted.
     pub fn report(&self) -> Vec<ShadowReport> {
-        let mut reports = Vec::new();
-        for target in self.targets.values() {
-            let skipped = target.skipped.load(Ordering::Relaxed);
-            let tallies = target.tallies.lock().unwrap_or_else(|p| p.into_inner());
-            for (policy, tally) in target.policies.iter().zip(tallies.iter()) {
-                if skipped > 0 || !tally.is_empty() {
-                    reports.push(tally.report(policy, &target.model, skipped));
-                }
-            }
-        }
+        let targets = self.targets.load();
+        let mut reports: Vec<ShadowReport> = (targets.values())
+            .flat_map(|target| target.entries.iter().filter_map(|entry| entry.report()))
+            .collect();
         reports.sort_by(|a, b| (&a.policy, &a.model).cmp(&(&b.policy, &b.model)));
         reports
     }
+}
+
+/// The targets of `entries`, reusing the entries of `old` for the pairs that stay.
+fn targets(
+    entries: &[ShadowConfig],
+    catalog: &Catalog,
+    plugins: &PluginRegistry,
+    old: &Targets,
+) -> Result<Targets, ShadowError> {
+    let mut scopes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if plugins.router(&entry.policy).is_none() {
+            return Err(ShadowError::UnknownPolicy(entry.policy.clone()));
+        }
+        scopes.push((entry.policy.as_str(), models_of(entry, catalog)?));
+    }
+    let mut targets = Targets::new();
+    for model in catalog.models() {
+        let id = model.id.as_str();
+        let mut shadows: Vec<Arc<Entry>> = Vec::new();
+        for (policy, models) in &scopes {
+            if models.as_ref().is_some_and(|models| !models.contains(id)) {
+                continue;
+            }
+            if shadows.iter().any(|entry| entry.policy == *policy) {
+                return Err(ShadowError::Twice {
+                    policy: policy.to_string(),
+                    model: id.to_owned(),
+                });
+            }
+            let kept = (old.get(id).into_iter())
+                .flat_map(|target| target.entries.iter())
+                .find(|entry| entry.policy == *policy);
+            shadows.push(kept.map_or_else(|| Arc::new(Entry::new(policy, id)), Arc::clone));
+        }
+        if !shadows.is_empty() {
+            targets.insert(id.to_owned(), Arc::new(Target { entries: shadows }));
+        }
+    }
+    Ok(targets)
 }
 
 /// The canonical ids of the models `entry` names; `None` for every model.
@@ -260,15 +315,6 @@ fn models_of(
 mod tests {
     use super::*;
 
-    fn target() -> Arc<Target> {
-        Arc::new(Target {
-            model: "a/b".to_owned(),
-            policies: vec!["latency".to_owned()],
-            tallies: Mutex::new(vec![Tally::default()]),
-            skipped: AtomicU64::new(0),
-        })
-    }
-
     fn pending(target: &Arc<Target>, queue: &mpsc::Sender<Job>) -> Pending {
         Pending {
             job: Some(Job {
@@ -290,18 +336,25 @@ mod tests {
     #[test]
     fn a_job_finding_the_queue_full_is_dropped_and_counted_as_skipped() {
         let (queue, mut jobs) = mpsc::channel(1);
-        let target = target();
+        let entries = vec![
+            Arc::new(Entry::new("latency", "a/b")),
+            Arc::new(Entry::new("weighted", "a/b")),
+        ];
+        let target = Arc::new(Target { entries });
         drop(pending(&target, &queue));
         drop(pending(&target, &queue));
-        assert_eq!(target.skipped.load(Ordering::Relaxed), 1);
         assert!(jobs.try_recv().is_ok());
         assert!(jobs.try_recv().is_err());
         let shadow = Shadow {
-            targets: HashMap::from([("a/b".to_owned(), target)]),
+            active: AtomicBool::new(true),
+            targets: ArcSwap::from_pointee(Targets::from([("a/b".to_owned(), target)])),
+            entries: Mutex::new(Vec::new()),
             queue,
         };
         let reports = shadow.report();
-        assert_eq!(reports.len(), 1);
-        assert_eq!((reports[0].skipped, reports[0].evaluated), (1, 0));
+        assert_eq!(reports.len(), 2);
+        for report in reports {
+            assert_eq!((report.skipped, report.evaluated), (1, 0), "{report:?}");
+        }
     }
 }

@@ -21,9 +21,9 @@ const DEFAULT_COMPLETION_TOKENS: u64 = 512;
 /// Evaluates every job until the queue closes.
 pub(super) async fn run(mut queue: mpsc::Receiver<Job>, plugins: Arc<PluginRegistry>) {
     while let Some(job) = queue.recv().await {
-        for (index, policy) in job.target.policies.iter().enumerate() {
-            let outcome = evaluate(&plugins, policy, &job).await;
-            job.target.record(index, outcome);
+        for entry in &job.target.entries {
+            let outcome = evaluate(&plugins, &entry.policy, &job).await;
+            entry.record(outcome);
         }
     }
 }
