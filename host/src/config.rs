@@ -407,6 +407,9 @@ pub struct RoutingConfig {
     /// Sticky routing: a conversation keeps the endpoint of its previous turn.
     #[serde(default)]
     pub sticky: crate::routing::sticky::StickyConfig,
+    /// Shadow policies (`[[routing.shadow]]`): evaluated beside the live policy, never obeyed.
+    #[serde(default)]
+    pub shadow: Vec<crate::routing::shadow::ShadowConfig>,
 }
 
 impl Default for RoutingConfig {
@@ -417,6 +420,7 @@ impl Default for RoutingConfig {
             circuit_breaker: BreakerConfig::default(),
             shared_stats: SharedStatsConfig::default(),
             sticky: crate::routing::sticky::StickyConfig::default(),
+            shadow: Vec::new(),
         }
     }
 }
@@ -939,6 +943,16 @@ mod tests {
         assert!(error.to_string().contains("interval_ms"), "{error}");
         let config = parse("redis_url = \"redis://127.0.0.1:6379\"").expect("valid");
         assert_eq!(config.routing.shared_stats.interval_ms, 1_000);
+    }
+
+    #[test]
+    fn shadow_entries_refuse_unknown_keys() {
+        let config = Config::parse("[[routing.shadow]]\npolicy = \"latency\"\n").expect("valid");
+        assert_eq!(config.routing.shadow.len(), 1);
+        assert_eq!(config.routing.shadow[0].models, None);
+        let error = Config::parse("[[routing.shadow]]\npolicy = \"latency\"\nmodel = [\"a/b\"]\n")
+            .expect_err("typo");
+        assert!(error.to_string().contains("model"), "{error}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::gateway::Gateway;
 use crate::gateway::upstream::Upstream;
 use crate::metrics;
 use crate::plugins::{PluginEngine, PluginRegistry, watcher};
+use crate::routing::shadow::Shadow;
 use crate::routing::sticky::Sticky;
 use crate::stats_sync::StatsSync;
 use crate::traces;
@@ -35,6 +36,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     }
     let catalog = Catalog::build(config, &plugins).context("resolving the model catalog")?;
     let upstream = Upstream::new(&config.server).context("creating the upstream HTTP client")?;
+    let shadow = Shadow::start(&config.routing.shadow, &catalog, plugins.clone())?;
     let shared_stats = &config.routing.shared_stats;
     if let Some(url) = (shared_stats.redis_url.as_ref()).or(config.accounting.redis_url.as_ref()) {
         StatsSync::new(&catalog, url, shared_stats)
@@ -49,6 +51,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             routing: config.routing.clone(),
             sticky: Sticky::new(config.routing.sticky),
             plugins: plugins.clone(),
+            shadow,
         }),
         plugins,
         admin_token: admin_token(config),

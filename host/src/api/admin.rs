@@ -1,5 +1,5 @@
 //! The admin API: list, install, replace, canary, promote, roll back and remove plugins at
-//! runtime. Every route needs `Authorization: Bearer <token>`, the token read from the variable
+//! runtime, and set, clear and report the shadow routing policies. Every route needs `Authorization: Bearer <token>`, the token read from the variable
 //! named by `admin.token_env`; without it the admin API answers 404.
 
 use axum::body::Body;
@@ -15,6 +15,7 @@ use super::AppState;
 use super::error::ApiError;
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
+use crate::routing::shadow::{QUEUE_CAPACITY, ShadowConfig, ShadowError};
 
 /// Largest plugin upload (components embedding an interpreter are tens of MB).
 const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
@@ -27,6 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/plugins/{name}/rollback", post(rollback))
         .route("/plugins/{name}/promote", post(promote))
         .route("/events", get(events))
+        .route(
+            "/routing/shadow",
+            get(shadow_report).put(set_shadow).delete(clear_shadow),
+        )
 }
 
 /// Checks `Authorization: Bearer <admin token>`; 404 when the admin API is disabled.
@@ -169,4 +174,70 @@ async fn events(
 ) -> Result<Json<Value>, ApiError> {
     check_token(&state, &headers)?;
     Ok(Json(json!({ "events": state.plugins.events() })))
+}
+
+/// Each shadow policy's figures per model: how often its first choice differs from the live
+/// policy's, and both choices' projected cost and latency.
+async fn shadow_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    Ok(Json(shadow_json(&state)))
+}
+
+/// Body of `PUT /admin/routing/shadow`: the `[[routing.shadow]]` entries to put in force.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShadowBody {
+    shadows: Vec<ShadowConfig>,
+}
+
+/// Replaces the shadow policies; pairs that stay keep their figures.
+async fn set_shadow(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<ShadowBody>,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    configure_shadow(&state, body.shadows)
+}
+
+/// Stops every shadow policy.
+async fn clear_shadow(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    configure_shadow(&state, Vec::new())
+}
+
+fn configure_shadow(state: &AppState, entries: Vec<ShadowConfig>) -> Result<Json<Value>, ApiError> {
+    let gateway = &state.gateway;
+    gateway
+        .shadow
+        .configure(entries, &gateway.catalog, &state.plugins)
+        .map_err(|error| {
+            let status = match error {
+                ShadowError::UnknownPolicy(_) | ShadowError::UnknownModel { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                ShadowError::NoModels(_) | ShadowError::Twice { .. } => StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, "invalid_request_error", error.to_string())
+                .with_code("shadow_rejected")
+        })?;
+    Ok(Json(shadow_json(state)))
+}
+
+/// The entries in force and their figures.
+fn shadow_json(state: &AppState) -> Value {
+    let shadow = &state.gateway.shadow;
+    let entries = shadow.entries();
+    json!({
+        "enabled": !entries.is_empty(),
+        "entries": entries,
+        "queue_capacity": QUEUE_CAPACITY,
+        "shadows": shadow.report(),
+    })
 }

@@ -68,6 +68,7 @@ impl Gateway {
             seed: rand::random::<u64>(),
             key_policy: call.tab.routing_policy(),
             session: None,
+            shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
         let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;

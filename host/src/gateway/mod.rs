@@ -28,6 +28,7 @@ use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::preferences::ProviderPreferences;
+use crate::routing::shadow::Shadow;
 use crate::routing::sticky::{Session, Sticky};
 use crate::routing::{self, RouteRequest};
 use crate::traces::spans;
@@ -72,6 +73,8 @@ pub struct Gateway {
     pub routing: RoutingConfig,
     /// The endpoint each conversation keeps.
     pub sticky: Sticky,
+    /// The shadow routing policies.
+    pub shadow: Shadow,
 }
 
 impl Gateway {
@@ -92,6 +95,7 @@ impl Gateway {
             seed: rand::random::<u64>(),
             key_policy: call.tab.routing_policy(),
             session: call.session.map(|session| (session, &self.sticky)),
+            shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
         let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;

@@ -1,6 +1,6 @@
 //! Figures read when Prometheus scrapes, from the gateway's own counters: each endpoint's
 //! circuit breaker and requests in flight, each serving plugin version's calls, faults, circuit
-//! breaker and canary share.
+//! breaker and canary share, and the shadow routing policies' figures.
 
 use std::sync::Arc;
 
@@ -102,6 +102,7 @@ pub fn observe(gateway: &Arc<Gateway>) {
             }
         })
         .build();
+    super::shadow::observe(meter, gateway);
 }
 
 fn breaker_value(state: BreakerState) -> i64 {

@@ -14,6 +14,7 @@ mod gauges;
 pub mod http;
 pub mod requests;
 pub mod settlement;
+mod shadow;
 
 use std::sync::OnceLock;
 

@@ -236,7 +236,34 @@ impl RouterPlugin {
         candidates: &[PolicyCandidate],
     ) -> Result<Vec<usize>, PluginFault> {
         let _permit = self.state.admit(&self.name)?;
-        let timed = TimedCall::start("order");
+        let order = (self.bounded_order(TimedCall::start("order"), request, candidates)).await;
+        match &order {
+            Ok(_) => self.state.record_call_ok(),
+            Err(_) => self.state.record_fault(),
+        }
+        order
+    }
+
+    /// [`Self::order`] for a shadow evaluation, whose order serves no request: under the same
+    /// sandbox and instance limits, but neither admitted by nor recorded in the version's
+    /// circuit breaker, so its faults never change how the version serves traffic.
+    pub async fn shadow_order(
+        &self,
+        request: &PolicyRequest,
+        candidates: &[PolicyCandidate],
+    ) -> Result<Vec<usize>, PluginFault> {
+        let _permit = self.state.instance(&self.name)?;
+        let timed = TimedCall::start_untraced("shadow_order");
+        self.bounded_order(timed, request, candidates).await
+    }
+
+    /// Runs `order` within the call deadline and checks the indexes; records the call's latency.
+    async fn bounded_order(
+        &self,
+        timed: TimedCall,
+        request: &PolicyRequest,
+        candidates: &[PolicyCandidate],
+    ) -> Result<Vec<usize>, PluginFault> {
         let call = self.call_order(request, candidates);
         let order = match wall_clock::bounded(self.state.limits.call_timeout, call).await {
             Ok(order) => order
@@ -249,10 +276,6 @@ impl RouterPlugin {
                 Err(PluginFault::from_wasm(&self.name, error, timeout_ms))
             }
         };
-        match &order {
-            Ok(_) => self.state.record_call_ok(),
-            Err(_) => self.state.record_fault(),
-        }
         timed.finish(&self.name, &self.version, order.as_ref().err());
         order
     }

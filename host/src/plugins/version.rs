@@ -78,6 +78,13 @@ impl VersionState {
                 ),
             ));
         }
+        self.instance(plugin)
+    }
+
+    /// Admits one more instance within the instance limit, whatever the breaker says: for calls
+    /// whose outcome serves no traffic (shadow evaluation), which must not wait for the breaker
+    /// nor move it.
+    pub(crate) fn instance(&self, plugin: &str) -> Result<OwnedSemaphorePermit, PluginFault> {
         self.permits.clone().try_acquire_owned().map_err(|_| {
             PluginFault::contract(
                 plugin,

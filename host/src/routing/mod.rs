@@ -1,11 +1,13 @@
 //! Routing: from the requested model ids and the request's preferences to the ordered list of
 //! endpoints to try. The host resolves models and variants, applies the hard filters, has a
 //! policy plugin order what is left (the sort's policy, else the API key's, else the model's), then applies the request's soft preferences (performance
-//! thresholds, explicit `order`, `allow_fallbacks`).
+//! thresholds, explicit `order`, `allow_fallbacks`). Shadow policies ([`shadow`]) re-decide the
+//! first model's order off the request path.
 
 pub mod filters;
 mod policy;
 pub mod preferences;
+pub mod shadow;
 pub mod sticky;
 pub mod trace;
 
@@ -19,6 +21,7 @@ use crate::plugins::router::PolicyRequest;
 use crate::stats::Percentiles;
 use filters::{FilterInput, exclusion};
 use preferences::{Partition, ProviderPreferences, SortBy, Threshold, Variant};
+use shadow::{Pending, Shadow};
 use sticky::{Session, Sticky};
 use trace::{CandidateTrace, EndpointRef, ModelTrace, RoutingTrace};
 
@@ -50,6 +53,8 @@ pub struct RouteRequest<'a> {
     pub key_policy: Option<&'a str>,
     /// The conversation the request continues, and the endpoints conversations keep.
     pub session: Option<(Session, &'a Sticky)>,
+    /// The shadow policies.
+    pub shadow: &'a Shadow,
 }
 
 /// The endpoints to try, best first, and how they were chosen.
@@ -59,6 +64,8 @@ pub struct Plan {
     pub candidates: Vec<Candidate>,
     /// The decisions so far; the gateway appends the attempts.
     pub trace: RoutingTrace,
+    /// The shadow evaluation of the first model's order, queued when the plan is dropped.
+    pub shadow: Option<Pending>,
 }
 
 /// Candidates that are ordered together: one model's, or every model's under
@@ -125,26 +132,35 @@ pub async fn plan(
     }
 
     let mut candidates = Vec::new();
-    for group in groups {
+    let mut shadow = None;
+    for (number, group) in groups.into_iter().enumerate() {
         let policy_request = PolicyRequest {
             model: group.model.clone(),
             estimated_prompt_tokens: request.estimated_prompt_tokens,
             max_tokens: request.max_tokens,
             seed: request.seed,
         };
-        let (order, policy_error) =
+        let decision =
             policy::order(plugins, &group.policy, &policy_request, &group.candidates).await;
         if group.candidates.len() > 1
             && let Some(model_trace) = trace.models.get_mut(group.trace_index)
         {
             model_trace.policy = Some(group.policy.clone());
-            model_trace.policy_error = policy_error;
+            model_trace.policy_error = decision.error;
         }
-        let ordered: Vec<Candidate> = order
-            .into_iter()
-            .filter_map(|index| group.candidates.get(index).cloned())
+        let ordered: Vec<Candidate> = (decision.order.iter())
+            .filter_map(|index| group.candidates.get(*index).cloned())
             .collect();
         candidates.extend(apply_preferences(ordered, preferences));
+        if number == 0 {
+            let live_first = decision.order.first().copied();
+            shadow = request.shadow.pending(
+                policy_request,
+                group.candidates,
+                decision.offered,
+                live_first,
+            );
+        }
     }
     if let (Some((session, sticky)), None) = (request.session, &preferences.order) {
         trace.sticky = sticky.apply(session, &mut candidates);
@@ -159,7 +175,11 @@ pub async fn plan(
     if candidates.is_empty() {
         return Err(nothing_left(request.models, trace, disabled));
     }
-    Ok(Plan { candidates, trace })
+    Ok(Plan {
+        candidates,
+        trace,
+        shadow,
+    })
 }
 
 /// The model's endpoints that pass the filters, and a trace entry for every endpoint.

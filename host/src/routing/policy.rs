@@ -7,23 +7,34 @@ use super::Candidate;
 use crate::plugins::PluginRegistry;
 use crate::plugins::router::{PolicyCandidate, PolicyRequest};
 
-/// The order `policy` picks for `candidates` (distinct indexes; some may be left out), and why the
-/// configured order was used instead, if it was. One candidate has nothing to order, so the
-/// policy is not called for it.
+/// A policy's order of one group of candidates.
+#[derive(Debug)]
+pub struct Decision {
+    /// Distinct indexes into the candidates, best first; some may be left out.
+    pub order: Vec<usize>,
+    /// Why the configured order was used instead of the policy's, if it was.
+    pub error: Option<String>,
+    /// The candidates as offered to the policy, live statistics included; empty when there was
+    /// nothing to order.
+    pub offered: Vec<PolicyCandidate>,
+}
+
+/// The order `policy` picks for `candidates`. One candidate has nothing to order, so the policy
+/// is not called for it.
 pub async fn order(
     plugins: &PluginRegistry,
     policy: &str,
     request: &PolicyRequest,
     candidates: &[Candidate],
-) -> (Vec<usize>, Option<String>) {
-    let configured = || (0..candidates.len()).collect();
-    if candidates.len() <= 1 {
-        return (configured(), None);
-    }
-    let Some(plugin) = plugins.router(policy) else {
-        tracing::error!(%policy, "routing policy not loaded; using the configured order");
-        return (configured(), Some(format!("policy {policy} is not loaded")));
+) -> Decision {
+    let configured = |error: Option<String>, offered: Vec<PolicyCandidate>| Decision {
+        order: (0..candidates.len()).collect(),
+        error,
+        offered,
     };
+    if candidates.len() <= 1 {
+        return configured(None, Vec::new());
+    }
     let offered: Vec<PolicyCandidate> = candidates
         .iter()
         .map(|candidate| PolicyCandidate {
@@ -35,13 +46,21 @@ pub async fn order(
             stats: candidate.endpoint.stats.snapshot().for_policy(),
         })
         .collect();
+    let Some(plugin) = plugins.router(policy) else {
+        tracing::error!(%policy, "routing policy not loaded; using the configured order");
+        return configured(Some(format!("policy {policy} is not loaded")), offered);
+    };
     let result = plugin.order(request, &offered).await;
     plugins.record_outcome(plugin.name(), plugin.state(), result.is_ok());
     match result {
-        Ok(order) => (order, None),
+        Ok(order) => Decision {
+            order,
+            error: None,
+            offered,
+        },
         Err(fault) => {
             tracing::error!(%policy, error = %fault, "routing policy failed; using the configured order");
-            (configured(), Some(fault.to_string()))
+            configured(Some(fault.to_string()), offered)
         }
     }
 }
