@@ -17,6 +17,10 @@ use tokio::net::{TcpListener, TcpStream};
 const ADMIN: &str = "admin-secret-12";
 /// The default `plugins.memory_limit_mib` (the test harness lowers the global one to 32).
 const DEFAULT_MEMORY_MIB: u32 = 64;
+/// A call deadline that only a hung adapter misses: these tests are about memory and sizes, and
+/// a debug build translating 20 MiB on a CI machine running other tests beside it can take
+/// longer than the default 500 ms (a release build takes a fraction of it).
+const PATIENT_CALL_MS: u32 = 10_000;
 /// The default `server.max_upstream_body_bytes`.
 const DEFAULT_UPSTREAM_LIMIT: usize = 32 * 1024 * 1024;
 
@@ -80,7 +84,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<()> {
 /// `upstream`, serving `m/big`.
 fn big_config(upstream: &str) -> String {
     format!(
-        "[plugins.overrides.openai]\nmemory_limit_mib = {DEFAULT_MEMORY_MIB}\n\n[providers.big]\nplugin = \"openai\"\nbase_url = \"{upstream}\"\napi_key_env = \"{KEY_ENV}\"\n\n{}",
+        "[plugins.overrides.openai]\nmemory_limit_mib = {DEFAULT_MEMORY_MIB}\ncall_timeout_ms = {PATIENT_CALL_MS}\n\n[providers.big]\nplugin = \"openai\"\nbase_url = \"{upstream}\"\napi_key_env = \"{KEY_ENV}\"\n\n{}",
         model("m/big", &[("big", "1", "1")])
     )
 }
