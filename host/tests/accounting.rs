@@ -201,6 +201,34 @@ async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
 }
 
 #[tokio::test]
+async fn a_key_disabled_through_one_gateway_is_refused_by_another_at_once() {
+    let test = "a_key_disabled_through_one_gateway_is_refused_by_another_at_once";
+    let Some(database) = Database::postgres(test).await else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let scenario = "fixture=openai/openai-text";
+    let first = gateway(&database, &mock, scenario, CALL_PRICES).await;
+    let second = gateway(&database, &mock, scenario, CALL_PRICES).await;
+    let (id, secret) = key_with_credits(&first, "acme", "1", json!({})).await;
+    let body = request("openai/gpt-4.1-nano", false);
+    // The second gateway has just read (and remembers) the key.
+    assert_eq!(chat_as(&second, &secret, &body).await.0, 200);
+
+    let (status, _) = admin(
+        &first,
+        "PATCH",
+        &format!("/keys/{id}"),
+        json!({ "disabled": true }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, answer) = chat_as(&second, &secret, &body).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_api_key", "{answer}");
+}
+
+#[tokio::test]
 async fn the_generation_record_lists_the_failed_attempts_before_the_one_that_served() {
     let mock = MockUpstream::start().await.unwrap();
     let database = Database::sqlite();

@@ -54,9 +54,7 @@ impl Accounting {
         update: &KeyUpdate,
     ) -> Result<Option<KeyRecord>, StoreError> {
         let mut key = self.store.update_key(id, update).await?;
-        if let Some(cache) = &self.key_cache {
-            cache.forget(id);
-        }
+        self.key_cache.forget(id);
         if let (Some(books), Some(key)) = (&self.books, &key) {
             books.key_updated(key);
         }
@@ -69,9 +67,7 @@ impl Accounting {
     /// Deletes key `id`. Returns whether it existed.
     pub async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
         let deleted = self.store.delete_key(id).await?;
-        if let Some(cache) = &self.key_cache {
-            cache.forget(id);
-        }
+        self.key_cache.forget(id);
         if let Some(books) = &self.books {
             books.key_deleted(id);
         }

@@ -203,10 +203,11 @@ impl Books {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn key(limit: Option<Nanos>) -> KeyRecord {
+    /// Key `k` of account `a`, with a daily `limit`.
+    pub(crate) fn key(limit: Option<Nanos>) -> KeyRecord {
         KeyRecord {
             id: "k".to_owned(),
             account_id: "a".to_owned(),

@@ -55,8 +55,9 @@ pub struct Accounting {
     holds: Holds,
     /// Balances in memory, when this gateway owns the (embedded) database.
     books: Option<Arc<Books>>,
-    /// Keys by secret hash, when this gateway owns the (embedded) database.
-    key_cache: Option<KeyCache>,
+    /// Keys by secret hash: for good when this gateway owns the (embedded) database, for a
+    /// moment on a shared one.
+    key_cache: KeyCache,
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
     open_tabs: Mutex<Option<mpsc::Sender<()>>>,
     all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
@@ -103,7 +104,7 @@ impl Accounting {
         Ok(Accounting {
             holds: Holds::new(store.clone(), settler.clone(), books.clone()),
             books,
-            key_cache: embedded.then(KeyCache::default),
+            key_cache: KeyCache::new((!embedded).then_some(keycache::SHARED_DATABASE_TTL)),
             settler,
             store,
             limiter: Arc::new(limiter),
@@ -165,7 +166,7 @@ impl Accounting {
             .filter(|secret| !secret.is_empty())
             .ok_or(DomainError::MissingApiKey)?;
         let hash = keys::hash_secret(secret);
-        let key = match self.key_cache.as_ref().and_then(|cache| cache.get(&hash)) {
+        let key = match self.key_cache.get(&hash) {
             Some(key) => key,
             None => {
                 let key = self
@@ -174,9 +175,7 @@ impl Accounting {
                     .await
                     .map_err(storage_error)?
                     .ok_or(DomainError::UnknownApiKey)?;
-                if let Some(cache) = &self.key_cache {
-                    cache.insert(hash, key.clone());
-                }
+                self.key_cache.insert(hash, key.clone());
                 key
             }
         };
