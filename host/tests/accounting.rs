@@ -171,28 +171,52 @@ async fn two_hundred_parallel_requests_never_pass_the_limit_on_postgres() {
     }
 }
 
-#[tokio::test]
-async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
-    let test = "two_gateways_on_one_postgres_share_a_key_limit_exactly";
-    let Some(database) = Database::postgres(test).await else {
-        return;
-    };
+/// Two gateways on one fresh PostgreSQL database, serving OpenAI's recorded text answer.
+struct TwoGateways {
+    database: Database,
+    /// Kept alive for the gateways.
+    _mock: MockUpstream,
+    first: Gateway,
+    second: Gateway,
+}
+
+/// [`TwoGateways`], or `None` (the test is skipped) without a PostgreSQL server.
+async fn two_gateways_on_postgres(test: &str) -> Option<TwoGateways> {
+    let database = Database::postgres(test).await?;
     let mock = MockUpstream::start().await.unwrap();
     let scenario = "fixture=openai/openai-text";
     let first = gateway(&database, &mock, scenario, CALL_PRICES).await;
     let second = gateway(&database, &mock, scenario, CALL_PRICES).await;
-    let (_, secret) =
-        key_with_credits(&first, "acme", "100", json!({ "limit": "0.0715575" })).await;
+    Some(TwoGateways {
+        database,
+        _mock: mock,
+        first,
+        second,
+    })
+}
+
+#[tokio::test]
+async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
+    let test = "two_gateways_on_one_postgres_share_a_key_limit_exactly";
+    let Some(two) = two_gateways_on_postgres(test).await else {
+        return;
+    };
+    let TwoGateways {
+        database,
+        first,
+        second,
+        ..
+    } = &two;
+    let (_, secret) = key_with_credits(first, "acme", "100", json!({ "limit": "0.0715575" })).await;
     let mut body = request("openai/gpt-4.1-nano", false);
     body["max_tokens"] = json!(363);
 
-    let calls =
-        (0..200).map(|i| chat_as(if i % 2 == 0 { &first } else { &second }, &secret, &body));
+    let calls = (0..200).map(|i| chat_as(if i % 2 == 0 { first } else { second }, &secret, &body));
     let results = futures_util::future::join_all(calls).await;
     let served = results.iter().filter(|(status, _)| *status == 200).count();
     let refused = results.iter().filter(|(status, _)| *status == 402).count();
     assert_eq!((served, refused), (50, 150));
-    let books = database.settled_books(&[&first, &second]).await;
+    let books = database.settled_books(&[first, second]).await;
     books.assert_consistent();
     assert_eq!(
         (books.generations, books.generation_costs),
@@ -203,27 +227,24 @@ async fn two_gateways_on_one_postgres_share_a_key_limit_exactly() {
 #[tokio::test]
 async fn a_key_disabled_through_one_gateway_is_refused_by_another_at_once() {
     let test = "a_key_disabled_through_one_gateway_is_refused_by_another_at_once";
-    let Some(database) = Database::postgres(test).await else {
+    let Some(two) = two_gateways_on_postgres(test).await else {
         return;
     };
-    let mock = MockUpstream::start().await.unwrap();
-    let scenario = "fixture=openai/openai-text";
-    let first = gateway(&database, &mock, scenario, CALL_PRICES).await;
-    let second = gateway(&database, &mock, scenario, CALL_PRICES).await;
-    let (id, secret) = key_with_credits(&first, "acme", "1", json!({})).await;
+    let TwoGateways { first, second, .. } = &two;
+    let (id, secret) = key_with_credits(first, "acme", "1", json!({})).await;
     let body = request("openai/gpt-4.1-nano", false);
     // The second gateway has just read (and remembers) the key.
-    assert_eq!(chat_as(&second, &secret, &body).await.0, 200);
+    assert_eq!(chat_as(second, &secret, &body).await.0, 200);
 
     let (status, _) = admin(
-        &first,
+        first,
         "PATCH",
         &format!("/keys/{id}"),
         json!({ "disabled": true }),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, answer) = chat_as(&second, &secret, &body).await;
+    let (status, answer) = chat_as(second, &secret, &body).await;
     assert_eq!(status, 401, "{answer}");
     assert_eq!(answer["error"]["code"], "invalid_api_key", "{answer}");
 }
