@@ -37,18 +37,20 @@ impl KeyCache {
     pub fn get(&self, hash: &str) -> Option<KeyRecord> {
         let entries = self.lock();
         let (key, read_at) = entries.get(hash)?;
-        let fresh = self.ttl.is_none_or(|ttl| read_at.elapsed() < ttl);
-        fresh.then(|| key.clone())
+        self.trusted(*read_at).then(|| key.clone())
     }
 
     /// Remembers `key` under `hash`, read now.
     pub fn insert(&self, hash: String, key: KeyRecord) {
         let mut entries = self.lock();
-        if self.ttl.is_some() {
-            // Stale entries of keys no longer used would otherwise stay for good.
-            entries.retain(|_, (_, read_at)| self.ttl.is_none_or(|ttl| read_at.elapsed() < ttl));
-        }
+        // Stale entries of keys no longer used would otherwise stay for good.
+        entries.retain(|_, (_, read_at)| self.trusted(*read_at));
         entries.insert(hash, (key, Instant::now()));
+    }
+
+    /// Whether an entry read at `read_at` is still trusted.
+    fn trusted(&self, read_at: Instant) -> bool {
+        self.ttl.is_none_or(|ttl| read_at.elapsed() < ttl)
     }
 
     /// Forgets key `id` (changed or deleted).
