@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 use switchyard_sdk::openai::ChatRequest;
+use switchyard_sdk::responses::RESPONSES_EXTENSION;
 
 use super::AppState;
 use super::error::ApiError;
@@ -30,7 +31,7 @@ pub async fn chat_completions(
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
-    let mut call = match validate(bytes) {
+    let mut call = match validate(bytes, ResponsesItems::Refused) {
         Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
@@ -101,8 +102,19 @@ fn body_timeout(limit: std::time::Duration) -> ApiError {
     .with_code("request_timeout")
 }
 
+/// Whether a chat request body may carry a client's Responses API items
+/// ([`RESPONSES_EXTENSION`]), which a Responses API upstream receives as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponsesItems {
+    /// A client's own field is refused: the items are checked by the Responses API ingress
+    /// (`POST /v1/responses`), which also writes the `messages` they are held and routed by.
+    Refused,
+    /// The Responses API ingress wrote them from checked items.
+    Checked,
+}
+
 /// Checks the body is a well-formed chat request and extracts what routing needs.
-pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
+pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError> {
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid_request(format!("request body is not valid JSON: {e}")))?;
     let Value::Object(object) = &value else {
@@ -110,6 +122,13 @@ pub fn validate(body: Bytes) -> Result<ChatCall, ApiError> {
             "request body must be a JSON object",
         ));
     };
+    if items == ResponsesItems::Refused && object.contains_key(RESPONSES_EXTENSION) {
+        return Err(ApiError::invalid_request(format!(
+            "`{RESPONSES_EXTENSION}` is reserved for Switchyard's Responses API: send Responses \
+             items to `POST /v1/responses`"
+        ))
+        .with_code("unsupported_parameter"));
+    }
     request_limits::check_counts(object)?;
     let fallbacks = match object.get("models") {
         None | Some(Value::Null) => Vec::new(),
@@ -222,7 +241,7 @@ mod tests {
     use super::*;
 
     fn error_of(body: &str) -> String {
-        match validate(Bytes::from(body.to_owned())) {
+        match validate(Bytes::from(body.to_owned()), ResponsesItems::Refused) {
             Ok(_) => panic!("{body} should be refused"),
             Err(error) => {
                 assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
@@ -274,10 +293,20 @@ mod tests {
     }
 
     #[test]
+    fn a_clients_own_responses_items_are_refused() {
+        let body = r#"{"model":"a/b","messages":[{"role":"user","content":"hi"}],
+            "openai_responses":{"input":[{"type":"item_reference","id":"msg_1"}]}}"#;
+        assert!(error_of(body).contains("POST /v1/responses"));
+    }
+
+    #[test]
     fn models_fall_back_in_order_without_duplicates() {
-        let call = validate(Bytes::from_static(
-            br#"{"model":"a/b","models":["c/d","a/b","e/f"],"messages":[{"role":"user","content":"hi"}],"stream":true}"#,
-        ))
+        let call = validate(
+            Bytes::from_static(
+                br#"{"model":"a/b","models":["c/d","a/b","e/f"],"messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+            ),
+            ResponsesItems::Refused,
+        )
         .expect("valid");
         assert_eq!(call.models, ["a/b", "c/d", "e/f"]);
         assert!(call.stream);
@@ -285,9 +314,12 @@ mod tests {
 
     #[test]
     fn models_alone_pick_the_first_as_model() {
-        let call = validate(Bytes::from_static(
-            br#"{"models":["c/d","e/f"],"messages":[{"role":"user","content":"hi"}]}"#,
-        ))
+        let call = validate(
+            Bytes::from_static(
+                br#"{"models":["c/d","e/f"],"messages":[{"role":"user","content":"hi"}]}"#,
+            ),
+            ResponsesItems::Refused,
+        )
         .expect("valid");
         assert_eq!(call.models, ["c/d", "e/f"]);
     }

@@ -4,8 +4,12 @@
 //! `n`, and the output limit of each candidate endpoint.
 
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use serde_json::Value;
 use switchyard_sdk::openai::{ChatRequest, Content};
+use switchyard_sdk::responses::{
+    ContentPart, InputItem, MessageContent, RESPONSES_EXTENSION, ResponsesExtension,
+};
 
 use super::{image_count, worst_case_cost};
 use crate::catalog::{Endpoint, Model};
@@ -70,6 +74,47 @@ fn referenced(request: &ChatRequest) -> Referenced {
             if !data.is_some_and(is_inline) {
                 found.files = found.files.saturating_add(1);
             }
+        }
+    }
+    let tool_outputs = responses_tool_outputs(request);
+    Referenced {
+        images: found.images.saturating_add(tool_outputs.images),
+        files: found.files.saturating_add(tool_outputs.files),
+    }
+}
+
+/// The images and files by URL in the function call outputs a client sent through the Responses
+/// API ([`RESPONSES_EXTENSION`]): a Responses upstream reads them, while the chat `messages`
+/// carry only those outputs' text. (The extension's other items repeat what `messages` hold.)
+fn responses_tool_outputs(request: &ChatRequest) -> Referenced {
+    let mut found = Referenced::default();
+    let Some(extension) = request
+        .extra
+        .get(RESPONSES_EXTENSION)
+        .and_then(|value| ResponsesExtension::deserialize(value).ok())
+    else {
+        return found;
+    };
+    let parts = extension
+        .input
+        .iter()
+        .filter_map(|item| match item {
+            InputItem::FunctionCallOutput(call) => match &call.output {
+                MessageContent::Parts(parts) => Some(parts),
+                MessageContent::Text(_) => None,
+            },
+            _ => None,
+        })
+        .flatten();
+    for part in parts {
+        match part {
+            ContentPart::InputImage(image) if !is_inline(&image.image_url) => {
+                found.images = found.images.saturating_add(1);
+            }
+            ContentPart::InputFile(file) if !file.file_data.as_deref().is_some_and(is_inline) => {
+                found.files = found.files.saturating_add(1);
+            }
+            _ => {}
         }
     }
     found
@@ -183,6 +228,29 @@ mod tests {
             Referenced {
                 images: 1,
                 files: 2
+            }
+        );
+    }
+
+    #[test]
+    fn images_and_files_in_responses_tool_outputs_are_referenced() {
+        let found = referenced(&request(json!({
+            "model": "m",
+            "messages": [{ "role": "tool", "tool_call_id": "c", "content": "chart" }],
+            "openai_responses": { "input": [
+                { "type": "function_call_output", "call_id": "c", "output": [
+                    { "type": "input_text", "text": "chart" },
+                    { "type": "input_image", "image_url": "https://example.com/chart.png" },
+                    { "type": "input_image", "image_url": "data:image/png;base64,AAAA" },
+                    { "type": "input_file", "file_url": "https://example.com/data.csv" },
+                ] },
+            ] },
+        })));
+        assert_eq!(
+            found,
+            Referenced {
+                images: 1,
+                files: 1
             }
         );
     }

@@ -1,7 +1,9 @@
 //! The Responses API request built from a canonical chat request.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION, ResponsesExtension};
 use switchyard_sdk::translate::reasoning_details;
 
 /// The format name OpenRouter gives reasoning details from the Responses API.
@@ -54,9 +56,20 @@ fn option_error(key: &str, value: &str) -> PluginError {
 
 /// The Responses request body.
 pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, PluginError> {
+    let passed = passed_through(request)?;
     let mut body = Map::new();
     body.insert("model".to_owned(), json!(model));
-    body.insert("input".to_owned(), Value::Array(input(request)?));
+    match &passed {
+        Some(passed) => {
+            body.insert("input".to_owned(), client_input(&passed.input)?);
+            if let Some(instructions) = &passed.instructions {
+                body.insert("instructions".to_owned(), json!(instructions));
+            }
+        }
+        None => {
+            body.insert("input".to_owned(), Value::Array(input(request)?));
+        }
+    }
     body.insert("stream".to_owned(), json!(stream));
     body.insert("store".to_owned(), json!(false));
     body.insert("include".to_owned(), json!(["reasoning.encrypted_content"]));
@@ -127,7 +140,9 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
             json!({ "effort": effort, "summary": "auto" }),
         );
     }
-    if let Some(format) = request.extra.get("response_format") {
+    if let Some(passed) = &passed {
+        apply_client_settings(&mut body, passed)?;
+    } else if let Some(format) = request.extra.get("response_format") {
         match format.get("type").and_then(Value::as_str) {
             Some("json_schema") => {
                 let mut text_format = format
@@ -147,6 +162,54 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
         }
     }
     Ok(Value::Object(body))
+}
+
+/// The client's own Responses items, when it spoke the Responses API to Switchyard
+/// ([`RESPONSES_EXTENSION`]); its `messages` carry the same conversation for other adapters.
+fn passed_through(request: &ChatRequest) -> Result<Option<ResponsesExtension>, PluginError> {
+    request
+        .extra
+        .get(RESPONSES_EXTENSION)
+        .map(|value| {
+            ResponsesExtension::deserialize(value).map_err(|e| {
+                PluginError::InvalidRequest(format!("`{RESPONSES_EXTENSION}`: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// The client's input items as sent, but for reasoning without encrypted content, which an
+/// upstream that keeps no state cannot take back (as when rebuilding from `messages`).
+fn client_input(items: &[InputItem]) -> Result<Value, PluginError> {
+    let kept: Vec<&InputItem> = items
+        .iter()
+        .filter(|item| match item {
+            InputItem::Reasoning(reasoning) => reasoning.encrypted_content.is_some(),
+            _ => true,
+        })
+        .collect();
+    json_of(&kept)
+}
+
+/// The client's own `reasoning` (summary included) and `text` (verbosity included) settings in
+/// place of the ones rebuilt from the chat request.
+fn apply_client_settings(
+    body: &mut Map<String, Value>,
+    passed: &ResponsesExtension,
+) -> Result<(), PluginError> {
+    if let Some(reasoning) = &passed.reasoning {
+        let mut reasoning = reasoning.clone();
+        reasoning.summary.get_or_insert_with(|| "auto".to_owned());
+        body.insert("reasoning".to_owned(), json_of(&reasoning)?);
+    }
+    if let Some(text) = &passed.text {
+        body.insert("text".to_owned(), json_of(text)?);
+    }
+    Ok(())
+}
+
+fn json_of(value: &impl serde::Serialize) -> Result<Value, PluginError> {
+    serde_json::to_value(value).map_err(|e| PluginError::Internal(e.to_string()))
 }
 
 /// The conversation as Responses input items.

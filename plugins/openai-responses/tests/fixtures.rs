@@ -219,3 +219,45 @@ fn the_request_carries_history_with_encrypted_reasoning_tools_and_format() {
     );
     assert!(body.get("provider").is_none());
 }
+
+#[test]
+fn a_responses_clients_own_items_and_settings_are_sent_as_they_came() {
+    let items = json!([
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Plot it."}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Plotting"}], "encrypted_content": "gAAA"},
+        {"type": "message", "id": "msg_1", "role": "assistant", "phase": "commentary",
+         "content": [{"type": "output_text", "text": "Calling the plotter.", "annotations": []}]},
+        {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "plot", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": [
+            {"type": "input_text", "text": "here"},
+            {"type": "input_image", "image_url": "https://example.com/plot.png"}
+        ]}
+    ]);
+    let mut sent = items.as_array().unwrap().clone();
+    // Reasoning without encrypted content cannot be taken back by a stateless upstream.
+    sent.push(json!({"type": "reasoning", "id": "rs_2", "summary": []}));
+    let request: ChatRequest = serde_json::from_value(json!({
+        "model": "openai/gpt-5-pro",
+        "messages": [{"role": "user", "content": "Plot it."}],
+        "reasoning": {"effort": "low"},
+        "openai_responses": {
+            "input": sent,
+            "instructions": "Be brief.",
+            "reasoning": {"effort": "low", "summary": "detailed"},
+            "text": {"verbosity": "low", "format": {"type": "text"}}
+        }
+    }))
+    .unwrap();
+    let built = OpenAiResponses::build_request(
+        request,
+        endpoint("https://api.openai.com/v1", "gpt-5-pro", &[]),
+        false,
+    )
+    .unwrap();
+    let body: Value = serde_json::from_slice(&built.body).unwrap();
+    assert_eq!(body["input"], items);
+    assert_eq!(body["instructions"], "Be brief.");
+    assert_eq!(body["reasoning"], json!({"effort": "low", "summary": "detailed"}));
+    assert_eq!(body["text"], json!({"format": {"type": "text"}, "verbosity": "low"}));
+    assert!(body.get("openai_responses").is_none());
+}

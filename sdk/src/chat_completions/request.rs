@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::openai::{ANTHROPIC_EXTENSION, ChatRequest};
+use crate::responses::RESPONSES_EXTENSION;
 
 /// OpenRouter request fields that OpenAI-compatible upstreams reject; removed before sending.
 const OPENROUTER_ONLY: &[&str] = &[
@@ -16,7 +17,7 @@ const OPENROUTER_ONLY: &[&str] = &[
 ];
 
 /// The canonical request as a Chat Completions body for `upstream_model`: OpenRouter-only
-/// fields and the Anthropic extension removed (`reasoning` mapped to `reasoning_effort`), streaming switched on or off
+/// fields and the Anthropic and Responses extensions removed (`reasoning` mapped to `reasoning_effort`), streaming switched on or off
 /// (asking for usage in the stream when `include_usage`), and the output token limit sent under
 /// `max_tokens_field` only, when given. Stays typed, so it is serialised once, straight to bytes.
 pub fn request_body(
@@ -33,6 +34,7 @@ pub fn request_body(
         body.extra.remove(*field);
     }
     body.extra.remove(ANTHROPIC_EXTENSION);
+    body.extra.remove(RESPONSES_EXTENSION);
     set_streaming(&mut body, stream, include_usage);
     if let Some(field) = max_tokens_field {
         let limit = body.output_token_limit();

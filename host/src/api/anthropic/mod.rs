@@ -62,7 +62,7 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
     extension.headers(&headers);
     extension.write(&mut chat);
     let chat_body = Value::Object(chat).to_string();
-    let mut call = match chat::validate(Bytes::from(chat_body)) {
+    let mut call = match chat::validate(Bytes::from(chat_body), chat::ResponsesItems::Refused) {
         Ok(call) => call,
         Err(error) => return error::render(error),
     };

@@ -18,7 +18,7 @@ use serde_json::Value;
 use switchyard_sdk::sse::SseParser;
 
 use super::AppState;
-use super::chat::{admit_and_read, validate, wants_routing_trace};
+use super::chat::{ResponsesItems, admit_and_read, validate, wants_routing_trace};
 use super::error::ApiError;
 use crate::gateway::ChatCall;
 use events::Translator;
@@ -39,7 +39,7 @@ pub async fn create_response(
         Err(error) => return error.into_response(),
     };
     let chat = Bytes::from(serde_json::to_vec(&translated.chat).unwrap_or_default());
-    let mut call = match validate(chat) {
+    let mut call = match validate(chat, ResponsesItems::Checked) {
         Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };

@@ -4,8 +4,16 @@
 //! `background: true` are refused with a 400 that says to send the history in `input` instead.
 //! Only function tools are served; built-in tools (web search, file search, computer use...) are
 //! refused by name.
+//!
+//! The chat request also carries the client's items and settings as sent
+//! ([`RESPONSES_EXTENSION`]), checked against the SDK's allow-list of self-contained items, so an
+//! upstream that speaks the Responses API receives them without a round trip through `messages`.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use switchyard_sdk::responses::{
+    InputItem, RESPONSES_EXTENSION, ReasoningSettings, ResponsesExtension, TextSettings,
+};
 
 use crate::api::error::ApiError;
 
@@ -134,6 +142,11 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
         return Err(ApiError::invalid_request("`input` must not be empty"));
     }
     chat.insert("messages".to_owned(), Value::Array(messages));
+    chat.insert(
+        RESPONSES_EXTENSION.to_owned(),
+        serde_json::to_value(passed_through(&request)?)
+            .map_err(|e| ApiError::invalid_request(e.to_string()))?,
+    );
 
     let tools = match request.get("tools") {
         None | Some(Value::Null) => Vec::new(),
@@ -203,6 +216,40 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
     Ok(Translated {
         chat: Value::Object(chat),
         echo,
+    })
+}
+
+/// The client's items and settings for a Responses API upstream to receive as sent, checked
+/// against the allow-list of self-contained items ([`ResponsesExtension`]). `input` is known to
+/// be a string or an array here.
+fn passed_through(request: &Map<String, Value>) -> Result<ResponsesExtension, ApiError> {
+    let items = match request.get("input") {
+        Some(Value::String(text)) => vec![json!({"type": "message", "role": "user", "content": text})],
+        Some(Value::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    let input = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut item)| {
+            if let Value::Object(item) = &mut item {
+                item.entry("type").or_insert_with(|| json!("message"));
+            }
+            InputItem::deserialize(&item)
+                .map_err(|e| ApiError::invalid_request(format!("`input[{index}]`: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let setting = |key: &str| request.get(key).filter(|v| !v.is_null());
+    let invalid = |key: &str, e: serde_json::Error| ApiError::invalid_request(format!("`{key}`: {e}"));
+    Ok(ResponsesExtension {
+        input,
+        instructions: setting("instructions").and_then(Value::as_str).map(str::to_owned),
+        reasoning: setting("reasoning")
+            .map(|v| ReasoningSettings::deserialize(v).map_err(|e| invalid("reasoning", e)))
+            .transpose()?,
+        text: setting("text")
+            .map(|v| TextSettings::deserialize(v).map_err(|e| invalid("text", e)))
+            .transpose()?,
     })
 }
 
@@ -518,9 +565,43 @@ mod tests {
             chat,
             json!({
                 "model": "a/b", "stream": true, "temperature": 0.2, "max_completion_tokens": 50,
-                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+                "openai_responses": {
+                    "input": [{"type": "message", "role": "user", "content": "Hi"}],
+                    "instructions": "Be brief."
+                }
             })
         );
+    }
+
+    #[test]
+    fn items_pass_through_as_sent_and_file_ids_are_refused() {
+        let input = json!([
+            {"type": "function_call_output", "call_id": "c1", "output": [
+                {"type": "input_text", "text": "chart"},
+                {"type": "input_image", "image_url": "https://example.com/chart.png"}
+            ]},
+            {"type": "message", "role": "assistant", "phase": "final_answer",
+             "content": [{"type": "output_text", "text": "Done.", "annotations": []}]}
+        ]);
+        let chat = chat(json!({
+            "model": "a/b", "input": input,
+            "reasoning": {"effort": "low", "summary": "detailed"}, "text": {"verbosity": "low"}
+        }));
+        assert_eq!(chat["openai_responses"]["input"], input);
+        assert_eq!(chat["openai_responses"]["reasoning"]["summary"], "detailed");
+        assert_eq!(chat["openai_responses"]["text"]["verbosity"], "low");
+
+        let error = translate(
+            json!({"model": "a/b", "input": [{"role": "user", "content": [
+                {"type": "input_image", "image_url": "https://example.com/a.png", "file_id": "file-1"}
+            ]}]})
+            .to_string()
+            .as_bytes(),
+        )
+        .expect_err("a file id reaches the operator's files");
+        assert!(error.message().contains("`input[0]`"), "{}", error.message());
+        assert!(error.message().contains("file_id"), "{}", error.message());
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! The Responses API end to end through the real binary: a client's items reach an upstream
+//! that speaks the Responses API as they were sent (no round trip through chat messages), reach
+//! a chat upstream as chat messages, and items that would reach the operator's upstream account
+//! (uploaded file ids, item references, or a chat client's own Responses items) are refused
+//! before any upstream call.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use switchyard_tests::MockUpstream;
+
+const RESPONSES_SCENARIO: &str = "fixture=openai/openai-reasoning-encrypted-content.1";
+const CHAT_SCENARIO: &str = "fixture=openai/openai-text";
+
+fn config(mock: &MockUpstream) -> String {
+    [
+        provider("resp", "openai-responses", mock, RESPONSES_SCENARIO, ""),
+        provider("chat", "openai", mock, CHAT_SCENARIO, ""),
+        model("m/resp", &[("resp", "1", "2")]),
+        model("m/chat", &[("chat", "1", "2")]),
+    ]
+    .concat()
+}
+
+async fn respond(gateway: &Gateway, path: &str, body: &Value) -> (u16, Value) {
+    let response = gateway
+        .client
+        .post(format!("{}{path}", gateway.url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// An agent's second turn: everything a chat message has no place for (a tool output with an
+/// image, an assistant message's phase and id, reasoning summary and verbosity settings).
+fn second_turn() -> Value {
+    json!([
+        {"role": "user", "content": [{"type": "input_text", "text": "Plot the sales."}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Plotting"}],
+         "encrypted_content": "gAAAAB-opaque"},
+        {"type": "message", "id": "msg_1", "role": "assistant", "phase": "commentary", "status": "completed",
+         "content": [{"type": "output_text", "text": "Calling the plotter.", "annotations": []}]},
+        {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "plot", "arguments": "{\"series\":\"sales\"}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": [
+            {"type": "input_text", "text": "Rendered."},
+            {"type": "input_image", "image_url": "https://example.com/plot.png", "detail": "low"}
+        ]}
+    ])
+}
+
+#[tokio::test]
+async fn a_responses_upstream_receives_the_clients_items_as_sent() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&config(&mock)).await;
+    let request = json!({
+        "model": "m/resp",
+        "instructions": "Be brief.",
+        "input": second_turn(),
+        "reasoning": {"effort": "low", "summary": "detailed"},
+        "text": {"verbosity": "low"},
+        "store": false
+    });
+    let (status, response) = respond(&gateway, "/v1/responses", &request).await;
+    assert_eq!(status, 200, "{response}\n{}", gateway.log());
+    assert_eq!(response["object"], "response");
+    assert_eq!(response["status"], "completed");
+
+    let upstream = mock.requests_for(RESPONSES_SCENARIO);
+    assert_eq!(upstream.len(), 1);
+    let sent = upstream[0].json.clone().unwrap();
+    let mut expected = second_turn();
+    // The one item written without a type is sent with the type it stands for.
+    expected[0]["type"] = json!("message");
+    assert_eq!(sent["input"], expected);
+    assert_eq!(sent["instructions"], "Be brief.");
+    assert_eq!(
+        sent["reasoning"],
+        json!({"effort": "low", "summary": "detailed"})
+    );
+    assert_eq!(sent["text"]["verbosity"], "low");
+    assert_eq!(sent["model"], "up-resp");
+    assert!(sent.get("openai_responses").is_none());
+    assert!(sent.get("messages").is_none());
+}
+
+#[tokio::test]
+async fn a_chat_upstream_receives_chat_messages_without_the_responses_items() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&config(&mock)).await;
+    let request = json!({"model": "m/chat", "input": second_turn()});
+    let (status, response) = respond(&gateway, "/v1/responses", &request).await;
+    assert_eq!(status, 200, "{response}\n{}", gateway.log());
+
+    let upstream = mock.requests_for(CHAT_SCENARIO);
+    assert_eq!(upstream.len(), 1);
+    let sent = upstream[0].json.clone().unwrap();
+    assert!(sent.get("openai_responses").is_none(), "{sent}");
+    let roles: Vec<&str> = sent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "tool"]);
+    assert_eq!(sent["messages"][2]["content"], "Rendered.");
+}
+
+#[tokio::test]
+async fn items_reaching_the_operators_account_are_refused_before_any_upstream_call() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&config(&mock)).await;
+    let refused = [
+        (
+            "/v1/responses",
+            json!({"model": "m/resp", "input": [{"role": "user", "content": [
+                {"type": "input_image", "image_url": "https://example.com/a.png", "file_id": "file-operator"}
+            ]}]}),
+            "file_id",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "m/resp", "input": [
+                {"type": "function_call_output", "call_id": "c", "output": [
+                    {"type": "input_file", "file_id": "file-operator"}
+                ]}
+            ]}),
+            "file_id",
+        ),
+        (
+            "/v1/responses",
+            json!({"model": "m/resp", "input": [{"type": "item_reference", "id": "msg_operator"}]}),
+            "item references",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "m/resp", "messages": [{"role": "user", "content": "hi"}],
+                   "openai_responses": {"input": [{"type": "item_reference", "id": "msg_operator"}]}}),
+            "POST /v1/responses",
+        ),
+    ];
+    for (path, body, needle) in refused {
+        let (status, error) = respond(&gateway, path, &body).await;
+        assert_eq!(status, 400, "{path} {body}: {error}");
+        assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{message}");
+    }
+    assert!(mock.requests().is_empty(), "{:?}", mock.requests());
+}

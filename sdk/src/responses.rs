@@ -1,0 +1,341 @@
+//! The Responses API items a client's request carries through Switchyard to an upstream that
+//! speaks the Responses API too (the request extension [`RESPONSES_EXTENSION`]), so they arrive
+//! as the client wrote them instead of after a round trip through chat messages.
+//!
+//! These types are the allow-list: only self-contained items pass. Item types that point at
+//! state kept in the operator's upstream account (`item_reference`, built-in tool calls) do not
+//! parse, and neither do uploaded-file references (`file_id` on an image or file part), so a
+//! client can never reach the operator's stored responses or files. Fields the types do not
+//! name are dropped on items and refused on content parts.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The top-level request field for the client's Responses API input. Switchyard's Responses API
+/// ingress writes it (a client's own is refused), the Responses adapter sends it upstream in
+/// place of the input it would rebuild from `messages`, and adapters for other wire formats
+/// never send it upstream (`messages` carries the same conversation).
+pub const RESPONSES_EXTENSION: &str = "openai_responses";
+
+/// What a Responses API request keeps for a Responses API upstream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesExtension {
+    /// The input items, in order.
+    pub input: Vec<InputItem>,
+    /// The system instructions, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// The reasoning settings (effort and summary), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningSettings>,
+    /// The answer's text settings (format and verbosity), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextSettings>,
+}
+
+/// `reasoning` of a Responses request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReasoningSettings {
+    /// `minimal`, `low`, `medium`, `high`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// `auto`, `concise` or `detailed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// `text` of a Responses request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextSettings {
+    /// `{"type": "text"}`, `{"type": "json_object"}` or a `json_schema` format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
+    /// `low`, `medium` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbosity: Option<String>,
+}
+
+/// One input item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InputItem {
+    /// A message of the user, the system, the developer or an earlier assistant turn.
+    Message(MessageItem),
+    /// A function call of an earlier turn.
+    FunctionCall(FunctionCallItem),
+    /// The client's result of a function call.
+    FunctionCallOutput(FunctionCallOutputItem),
+    /// Reasoning of an earlier turn, sent back with its encrypted content.
+    Reasoning(ReasoningItem),
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The end user.
+    User,
+    /// The operator's instructions.
+    System,
+    /// The developer's instructions.
+    Developer,
+    /// The model, in an earlier turn.
+    Assistant,
+}
+
+/// A `message` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageItem {
+    /// The item id of an earlier answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Who wrote it.
+    pub role: Role,
+    /// Its text or its parts.
+    pub content: MessageContent,
+    /// `completed`, `incomplete`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Which phase of an assistant turn it belongs to (`commentary`, `final_answer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
+
+/// A message's content: a string or content parts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum MessageContent {
+    /// Plain text.
+    Text(String),
+    /// Content parts.
+    Parts(Vec<ContentPart>),
+}
+
+impl<'de> Deserialize<'de> for MessageContent {
+    /// By hand rather than untagged, so a refused part says why (`unknown field `file_id``).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => Ok(Self::Text(text)),
+            parts @ Value::Array(_) => serde_json::from_value(parts)
+                .map(Self::Parts)
+                .map_err(D::Error::custom),
+            _ => Err(D::Error::custom(
+                "content must be a string or an array of parts",
+            )),
+        }
+    }
+}
+
+/// One content part of a message or of a function call's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentPart {
+    /// Text from the user, system or developer.
+    InputText(TextPart),
+    /// Text of an earlier answer.
+    OutputText(OutputTextPart),
+    /// A refusal of an earlier answer.
+    Refusal(RefusalPart),
+    /// An image, by URL or data URL.
+    InputImage(ImagePart),
+    /// A file, inline or by URL.
+    InputFile(FilePart),
+}
+
+/// `input_text`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextPart {
+    /// The text.
+    pub text: String,
+}
+
+/// `output_text`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputTextPart {
+    /// The text.
+    pub text: String,
+    /// Citations in the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Vec<Value>>,
+    /// Token log probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Vec<Value>>,
+}
+
+/// `refusal`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusalPart {
+    /// What the model said instead of answering.
+    pub refusal: String,
+}
+
+/// `input_image`: by URL only (an uploaded file's id would reach the operator's files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagePart {
+    /// An `https:` or `data:` URL.
+    pub image_url: String,
+    /// `low`, `high` or `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// `input_file`: inline data or a URL (an uploaded file's id would reach the operator's files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePart {
+    /// The file as a data URL or base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
+    /// The file's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_url: Option<String>,
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// A `function_call` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCallItem {
+    /// The item id of an earlier answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The call's id, which its output names.
+    pub call_id: String,
+    /// The function's name.
+    pub name: String,
+    /// The arguments, a JSON text.
+    pub arguments: String,
+    /// `completed`, `incomplete`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A `function_call_output` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionCallOutputItem {
+    /// The item's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The call it answers.
+    pub call_id: String,
+    /// The result: text, or text, image and file parts.
+    pub output: MessageContent,
+    /// `completed`, `incomplete`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A `reasoning` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReasoningItem {
+    /// The item id of the answer it came with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its summaries.
+    #[serde(default)]
+    pub summary: Vec<ReasoningText>,
+    /// Its reasoning text, where the model shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Vec<ReasoningText>>,
+    /// The reasoning, encrypted by the provider; an upstream that keeps no state needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_content: Option<String>,
+    /// `completed`, `incomplete`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A `summary_text` or `reasoning_text` part of a reasoning item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasoningText {
+    /// `summary_text` or `reasoning_text`.
+    #[serde(rename = "type")]
+    pub kind: ReasoningTextKind,
+    /// The text.
+    pub text: String,
+}
+
+/// The two kinds of [`ReasoningText`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningTextKind {
+    /// A summary of the reasoning.
+    SummaryText,
+    /// The reasoning itself.
+    ReasoningText,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parsed(input: Value) -> Result<ResponsesExtension, String> {
+        serde_json::from_value(json!({ "input": input })).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn self_contained_items_round_trip_unchanged() {
+        let input = json!([
+            {"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "look"},
+                {"type": "input_image", "image_url": "data:image/png;base64,AA==", "detail": "low"},
+                {"type": "input_file", "file_url": "https://example.com/a.pdf", "filename": "a.pdf"}
+            ]},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "hm"}], "encrypted_content": "gAAA"},
+            {"type": "message", "id": "msg_1", "role": "assistant", "phase": "commentary", "status": "completed",
+             "content": [{"type": "output_text", "text": "calling", "annotations": []}]},
+            {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "call_1", "output": [
+                {"type": "input_text", "text": "done"},
+                {"type": "input_image", "image_url": "https://example.com/chart.png"}
+            ]}
+        ]);
+        let extension = parsed(input.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&extension.input).unwrap(), input);
+    }
+
+    #[test]
+    fn items_reaching_the_operators_account_are_refused() {
+        for (input, needle) in [
+            (json!([{"type": "item_reference", "id": "msg_1"}]), "item_reference"),
+            (json!([{"type": "web_search_call", "id": "ws_1"}]), "web_search_call"),
+            (
+                json!([{"type": "message", "role": "user", "content": [
+                    {"type": "input_file", "file_id": "file-operator"}]}]),
+                "file_id",
+            ),
+            (
+                json!([{"type": "message", "role": "user", "content": [
+                    {"type": "input_image", "image_url": "https://x/y.png", "file_id": "file-operator"}]}]),
+                "file_id",
+            ),
+            (
+                json!([{"type": "function_call_output", "call_id": "c", "output": [
+                    {"type": "input_image", "file_id": "file-operator"}]}]),
+                "",
+            ),
+        ] {
+            let error = parsed(input.clone()).expect_err(&input.to_string());
+            assert!(error.contains(needle), "{error}");
+        }
+    }
+
+    #[test]
+    fn unknown_item_fields_are_dropped() {
+        let extension = parsed(json!([
+            {"type": "message", "role": "user", "content": "hi", "previous_response_id": "resp_1"}
+        ]))
+        .unwrap();
+        let sent = serde_json::to_value(&extension.input).unwrap();
+        assert_eq!(sent, json!([{"type": "message", "role": "user", "content": "hi"}]));
+    }
+}
