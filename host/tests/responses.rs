@@ -1,5 +1,6 @@
 //! The Responses API end to end through the real binary: a client's items reach an upstream
-//! that speaks the Responses API as they were sent (no round trip through chat messages), reach
+//! that speaks the Responses API as they were sent and its output items come back as it wrote
+//! them (no round trip through chat messages), the same items reach
 //! a chat upstream as chat messages, and items that would reach the operator's upstream account
 //! (uploaded file ids, item references, or a chat client's own Responses items) are refused
 //! before any upstream call.
@@ -54,7 +55,7 @@ fn second_turn() -> Value {
 }
 
 #[tokio::test]
-async fn a_responses_upstream_receives_the_clients_items_as_sent() {
+async fn a_responses_client_and_a_responses_upstream_exchange_items_as_written() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = Gateway::start(&config(&mock)).await;
     let request = json!({
@@ -69,6 +70,10 @@ async fn a_responses_upstream_receives_the_clients_items_as_sent() {
     assert_eq!(status, 200, "{response}\n{}", gateway.log());
     assert_eq!(response["object"], "response");
     assert_eq!(response["status"], "completed");
+    // The upstream's own output items come back: its ids, its annotations and log probabilities.
+    let recorded = fixture_json("openai/openai-reasoning-encrypted-content.1.json");
+    assert_eq!(response["output"], recorded["output"]);
+    assert!(response.get("openai_responses").is_none());
 
     let upstream = mock.requests_for(RESPONSES_SCENARIO);
     assert_eq!(upstream.len(), 1);
@@ -86,6 +91,25 @@ async fn a_responses_upstream_receives_the_clients_items_as_sent() {
     assert_eq!(sent["model"], "up-resp");
     assert!(sent.get("openai_responses").is_none());
     assert!(sent.get("messages").is_none());
+
+    // A chat client of the same upstream gets a chat completion without the Responses items.
+    let (status, completion) = respond(
+        &gateway,
+        "/v1/chat/completions",
+        &json!({"model": "m/resp", "messages": [{"role": "user", "content": "12+7?"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{completion}");
+    assert_eq!(completion["object"], "chat.completion");
+    assert!(completion.get("openai_responses").is_none(), "{completion}");
+    let sent = mock.requests_for(RESPONSES_SCENARIO)[1]
+        .json
+        .clone()
+        .unwrap();
+    assert_eq!(
+        sent["input"],
+        json!([{"type": "message", "role": "user", "content": "12+7?"}])
+    );
 }
 
 #[tokio::test]

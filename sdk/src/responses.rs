@@ -1,6 +1,7 @@
 //! The Responses API items a client's request carries through Switchyard to an upstream that
 //! speaks the Responses API too (the request extension [`RESPONSES_EXTENSION`]), so they arrive
-//! as the client wrote them instead of after a round trip through chat messages.
+//! as the client wrote them instead of after a round trip through chat messages. The same types
+//! carry the upstream's output items back to the client ([`ResponsesOutput`]).
 //!
 //! These types are the allow-list: only self-contained items pass. Item types that point at
 //! state kept in the operator's upstream account (`item_reference`, built-in tool calls) do not
@@ -11,10 +12,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The top-level request field for the client's Responses API input. Switchyard's Responses API
-/// ingress writes it (a client's own is refused), the Responses adapter sends it upstream in
-/// place of the input it would rebuild from `messages`, and adapters for other wire formats
-/// never send it upstream (`messages` carries the same conversation).
+/// The top-level field for Responses API items. On a request: the client's input. Switchyard's
+/// Responses API ingress writes it (a client's own is refused), the Responses adapter sends it
+/// upstream in place of the input it would rebuild from `messages`, and adapters for other wire
+/// formats never send it upstream (`messages` carries the same conversation). On a completion
+/// (`{"output": [...]}`): the upstream's output items, which the host takes off the completion
+/// and gives a Responses API client in place of items rebuilt from the chat message.
 pub const RESPONSES_EXTENSION: &str = "openai_responses";
 
 /// What a Responses API request keeps for a Responses API upstream.
@@ -32,6 +35,13 @@ pub struct ResponsesExtension {
     /// The answer's text settings (format and verbosity), as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextSettings>,
+}
+
+/// What a completion from a Responses API upstream keeps for a Responses API client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponsesOutput {
+    /// The upstream's output items, in order.
+    pub output: Vec<InputItem>,
 }
 
 /// `reasoning` of a Responses request.
@@ -56,7 +66,7 @@ pub struct TextSettings {
     pub verbosity: Option<String>,
 }
 
-/// One input item.
+/// One input item (or output item: an answer's items are input items of the next turn).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InputItem {
@@ -306,8 +316,14 @@ mod tests {
     #[test]
     fn items_reaching_the_operators_account_are_refused() {
         for (input, needle) in [
-            (json!([{"type": "item_reference", "id": "msg_1"}]), "item_reference"),
-            (json!([{"type": "web_search_call", "id": "ws_1"}]), "web_search_call"),
+            (
+                json!([{"type": "item_reference", "id": "msg_1"}]),
+                "item_reference",
+            ),
+            (
+                json!([{"type": "web_search_call", "id": "ws_1"}]),
+                "web_search_call",
+            ),
             (
                 json!([{"type": "message", "role": "user", "content": [
                     {"type": "input_file", "file_id": "file-operator"}]}]),
@@ -336,6 +352,9 @@ mod tests {
         ]))
         .unwrap();
         let sent = serde_json::to_value(&extension.input).unwrap();
-        assert_eq!(sent, json!([{"type": "message", "role": "user", "content": "hi"}]));
+        assert_eq!(
+            sent,
+            json!([{"type": "message", "role": "user", "content": "hi"}])
+        );
     }
 }

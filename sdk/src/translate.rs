@@ -177,8 +177,20 @@ pub fn thinking_budget(request: &ChatRequest, max_tokens: u64) -> Option<u64> {
 pub fn completion_body(
     id: &str,
     model: &str,
+    message: ResponseMessage,
+    finish: Option<&Finish>,
+) -> Result<Vec<u8>, PluginError> {
+    completion_body_with(id, model, message, finish, Map::new())
+}
+
+/// [`completion_body`] with top-level fields the canonical completion does not name (such as
+/// the Responses extension's output items).
+pub fn completion_body_with(
+    id: &str,
+    model: &str,
     mut message: ResponseMessage,
     finish: Option<&Finish>,
+    extra: Map<String, Value>,
 ) -> Result<Vec<u8>, PluginError> {
     message.role = "assistant".to_owned();
     message.tool_calls = message.tool_calls.filter(|calls| !calls.is_empty());
@@ -198,7 +210,7 @@ pub fn completion_body(
             native_finish_reason: finish.map(|finish| finish.native.clone()),
         }],
         usage: None,
-        extra: Map::new(),
+        extra,
     };
     serde_json::to_vec(&completion)
         .map_err(|e| PluginError::Internal(format!("cannot serialise the response: {e}")))

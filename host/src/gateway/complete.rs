@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::attempt::{Exchange, exchange, header_pairs, provider_failure, with_headers};
 use super::generation::{COMPLETION, Generation};
+use super::passed_output::PassedOutput;
 use super::{ChatCall, Gateway};
 use crate::accounting::tab::Charge;
 use crate::failure::Failure;
@@ -49,6 +50,7 @@ pub(super) async fn run(
         .map_err(|error| provider_failure(endpoint, error))?;
 
     let mut object = parsed.body;
+    let passed_output = PassedOutput::take(&mut object);
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
     let usage_estimated = parsed.usage.is_none();
@@ -90,9 +92,13 @@ pub(super) async fn run(
         .stats
         .record_success(first_byte, elapsed, throughput);
     tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
-    Ok(with_headers(
+    let mut answer = with_headers(
         Json(Value::Object(object)).into_response(),
         &generation,
         plugin,
-    ))
+    );
+    if let Some(passed_output) = passed_output {
+        answer.extensions_mut().insert(passed_output);
+    }
+    Ok(answer)
 }

@@ -7,6 +7,7 @@ pub mod embeddings;
 mod failover;
 mod framing;
 pub mod generation;
+pub mod passed_output;
 mod stream;
 mod strict;
 pub mod upstream;

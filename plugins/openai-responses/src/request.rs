@@ -171,9 +171,8 @@ fn passed_through(request: &ChatRequest) -> Result<Option<ResponsesExtension>, P
         .extra
         .get(RESPONSES_EXTENSION)
         .map(|value| {
-            ResponsesExtension::deserialize(value).map_err(|e| {
-                PluginError::InvalidRequest(format!("`{RESPONSES_EXTENSION}`: {e}"))
-            })
+            ResponsesExtension::deserialize(value)
+                .map_err(|e| PluginError::InvalidRequest(format!("`{RESPONSES_EXTENSION}`: {e}")))
         })
         .transpose()
 }

@@ -1,7 +1,9 @@
 //! A whole Responses API answer translated into a chat completion.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::responses::RESPONSES_EXTENSION;
+use switchyard_sdk::translate::completion_body_with;
 
 use crate::error;
 use crate::request::FORMAT;
@@ -78,8 +80,13 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     message.reasoning_details = Some(details);
     let id = body["id"].as_str().unwrap_or_default();
     let model = body["model"].as_str().unwrap_or_default();
+    // The output items as the upstream wrote them, for a client of Switchyard's Responses API.
+    let mut extra = Map::new();
+    if let Some(output) = body.get("output").filter(|output| output.is_array()) {
+        extra.insert(RESPONSES_EXTENSION.to_owned(), json!({ "output": output }));
+    }
     Ok(ParsedResponse {
-        body: switchyard_sdk::translate::completion_body(id, model, message, Some(&finish))?,
+        body: completion_body_with(id, model, message, Some(&finish), extra)?,
         usage: usage(&body["usage"]),
         finish: Some(finish),
     })
@@ -140,7 +147,6 @@ pub fn encrypted_detail(data: &str, id: Option<String>, index: u32) -> Reasoning
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn an_incomplete_response_finishes_with_length() {

@@ -257,7 +257,13 @@ fn a_responses_clients_own_items_and_settings_are_sent_as_they_came() {
     let body: Value = serde_json::from_slice(&built.body).unwrap();
     assert_eq!(body["input"], items);
     assert_eq!(body["instructions"], "Be brief.");
-    assert_eq!(body["reasoning"], json!({"effort": "low", "summary": "detailed"}));
-    assert_eq!(body["text"], json!({"format": {"type": "text"}, "verbosity": "low"}));
+    assert_eq!(
+        body["reasoning"],
+        json!({"effort": "low", "summary": "detailed"})
+    );
+    assert_eq!(
+        body["text"],
+        json!({"format": {"type": "text"}, "verbosity": "low"})
+    );
     assert!(body.get("openai_responses").is_none());
 }

@@ -21,6 +21,7 @@ use super::AppState;
 use super::chat::{ResponsesItems, admit_and_read, validate, wants_routing_trace};
 use super::error::ApiError;
 use crate::gateway::ChatCall;
+use crate::gateway::passed_output::PassedOutput;
 use events::Translator;
 use request::Echo;
 
@@ -52,7 +53,8 @@ pub async fn create_response(
     }
 }
 
-/// Rewrites a `chat.completion` answer as a `response` object, keeping the gateway's headers.
+/// Rewrites a `chat.completion` answer as a `response` object, keeping the gateway's headers;
+/// its output items are the upstream's own when a Responses upstream answered.
 async fn whole_response(answer: Response, echo: Echo) -> Response {
     let (mut parts, body) = answer.into_parts();
     let completion = match axum::body::to_bytes(body, usize::MAX).await {
@@ -68,7 +70,8 @@ async fn whole_response(answer: Response, echo: Echo) -> Response {
         .into_response();
     };
     parts.headers.remove(header::CONTENT_LENGTH);
-    let (json_parts, body) = Json(output::from_completion(&completion, &echo))
+    let passed = parts.extensions.remove::<PassedOutput>();
+    let (json_parts, body) = Json(output::from_completion(&completion, &echo, passed))
         .into_response()
         .into_parts();
     parts.headers.extend(json_parts.headers);

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::request::Echo;
+use crate::gateway::passed_output::PassedOutput;
 
 /// How a response ended, from the chat finish reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,17 +238,42 @@ impl Reasoning {
     }
 }
 
-/// Translates a whole `chat.completion` (stamped, with usage) into a `response` object.
-pub fn from_completion(completion: &Map<String, Value>, echo: &Echo) -> Value {
+/// Translates a whole `chat.completion` (stamped, with usage) into a `response` object. Its
+/// output items are `passed`, the ones a Responses upstream wrote, when given; otherwise they are
+/// built from the chat message.
+pub fn from_completion(
+    completion: &Map<String, Value>,
+    echo: &Echo,
+    passed: Option<PassedOutput>,
+) -> Value {
     let identity = Identity::from_chat(completion);
     let choice = completion
         .get("choices")
         .and_then(|c| c.get(0))
         .cloned()
         .unwrap_or(Value::Null);
-    let message = &choice["message"];
-    let mut output = Vec::new();
+    let output = match passed.map(|passed| serde_json::to_value(passed.0)) {
+        Some(Ok(Value::Array(items))) => items,
+        _ => output_of(&identity, &choice["message"]),
+    };
+    let status = Status::from_finish_reason(choice["finish_reason"].as_str());
+    let mut response = response(
+        &identity,
+        echo,
+        status.as_str(),
+        output,
+        completion.get("usage"),
+    );
+    response["incomplete_details"] = status.incomplete_details();
+    if let Some(routing) = completion.get("routing") {
+        response["routing"] = routing.clone();
+    }
+    response
+}
 
+/// Output items built from a chat `message`: its reasoning, its text and its tool calls.
+fn output_of(identity: &Identity, message: &Value) -> Vec<Value> {
+    let mut output = Vec::new();
     let mut reasoning = Reasoning::default();
     if let Some(details) = message.get("reasoning_details") {
         reasoning.add_details(details);
@@ -288,20 +314,7 @@ pub fn from_completion(completion: &Map<String, Value>, echo: &Echo) -> Value {
             "completed",
         ));
     }
-
-    let status = Status::from_finish_reason(choice["finish_reason"].as_str());
-    let mut response = response(
-        &identity,
-        echo,
-        status.as_str(),
-        output,
-        completion.get("usage"),
-    );
-    response["incomplete_details"] = status.incomplete_details();
-    if let Some(routing) = completion.get("routing") {
-        response["routing"] = routing.clone();
-    }
-    response
+    output
 }
 
 #[cfg(test)]
@@ -320,7 +333,11 @@ mod tests {
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 2},
                       "completion_tokens_details": {"reasoning_tokens": 3}, "cost": 0.5}
         });
-        let response = from_completion(completion.as_object().expect("object"), &Echo::default());
+        let response = from_completion(
+            completion.as_object().expect("object"),
+            &Echo::default(),
+            None,
+        );
         let output = response["output"].as_array().expect("output");
         assert_eq!(output.len(), 3);
         assert_eq!(output[0]["type"], "reasoning");
@@ -346,7 +363,11 @@ mod tests {
     #[test]
     fn a_length_finish_is_incomplete() {
         let completion = json!({"id": "gen-1", "choices": [{"finish_reason": "length", "message": {"content": "cut"}}]});
-        let response = from_completion(completion.as_object().expect("object"), &Echo::default());
+        let response = from_completion(
+            completion.as_object().expect("object"),
+            &Echo::default(),
+            None,
+        );
         assert_eq!(response["status"], "incomplete");
         assert_eq!(
             response["incomplete_details"]["reason"],

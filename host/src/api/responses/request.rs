@@ -224,7 +224,9 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
 /// be a string or an array here.
 fn passed_through(request: &Map<String, Value>) -> Result<ResponsesExtension, ApiError> {
     let items = match request.get("input") {
-        Some(Value::String(text)) => vec![json!({"type": "message", "role": "user", "content": text})],
+        Some(Value::String(text)) => {
+            vec![json!({"type": "message", "role": "user", "content": text})]
+        }
         Some(Value::Array(items)) => items.clone(),
         _ => Vec::new(),
     };
@@ -240,10 +242,13 @@ fn passed_through(request: &Map<String, Value>) -> Result<ResponsesExtension, Ap
         })
         .collect::<Result<_, _>>()?;
     let setting = |key: &str| request.get(key).filter(|v| !v.is_null());
-    let invalid = |key: &str, e: serde_json::Error| ApiError::invalid_request(format!("`{key}`: {e}"));
+    let invalid =
+        |key: &str, e: serde_json::Error| ApiError::invalid_request(format!("`{key}`: {e}"));
     Ok(ResponsesExtension {
         input,
-        instructions: setting("instructions").and_then(Value::as_str).map(str::to_owned),
+        instructions: setting("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         reasoning: setting("reasoning")
             .map(|v| ReasoningSettings::deserialize(v).map_err(|e| invalid("reasoning", e)))
             .transpose()?,
@@ -600,7 +605,11 @@ mod tests {
             .as_bytes(),
         )
         .expect_err("a file id reaches the operator's files");
-        assert!(error.message().contains("`input[0]`"), "{}", error.message());
+        assert!(
+            error.message().contains("`input[0]`"),
+            "{}",
+            error.message()
+        );
         assert!(error.message().contains("file_id"), "{}", error.message());
     }
 
