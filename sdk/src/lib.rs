@@ -33,6 +33,9 @@ pub mod sse;
 #[cfg(feature = "provider")]
 pub mod provider;
 
+#[cfg(feature = "provider")]
+pub mod anthropic;
+
 #[cfg(feature = "router")]
 pub mod router;
 

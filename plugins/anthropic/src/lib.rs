@@ -44,7 +44,6 @@
 
 mod citations;
 mod error;
-mod extension;
 mod messages;
 mod options;
 mod request;

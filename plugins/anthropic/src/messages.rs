@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
+use switchyard_sdk::anthropic::{Extension, ToolResult};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
-use crate::extension::{Extension, ToolResult};
 use crate::response::REASONING_FORMAT;
 
 /// The conversation in Anthropic's shape.

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
+use switchyard_sdk::anthropic::Extension;
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
-use crate::extension::Extension;
 use crate::messages;
 use crate::options::Options;
 

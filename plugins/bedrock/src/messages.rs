@@ -1,6 +1,7 @@
 //! Translates the canonical conversation into Converse's `system` and `messages`.
 
 use serde_json::{Value, json};
+use switchyard_sdk::anthropic::Extension;
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
@@ -19,8 +20,12 @@ pub struct Conversation {
 /// blocks; tool messages become `toolResult` blocks of a user turn; consecutive turns of one
 /// role are merged, as Converse wants roles to alternate. With `cache_points`, a cache point
 /// follows each block the client marked with `cache_control` (a content part, or a tool
-/// result through the Anthropic extension).
-pub fn translate(request: &ChatRequest, cache_points: bool) -> Result<Conversation, PluginError> {
+/// result through the Anthropic `extension`).
+pub fn translate(
+    request: &ChatRequest,
+    extension: &Extension,
+    cache_points: bool,
+) -> Result<Conversation, PluginError> {
     let mut system = Vec::new();
     let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
     let blocks_of = |message: &Message, images: bool| {
@@ -44,7 +49,7 @@ pub fn translate(request: &ChatRequest, cache_points: bool) -> Result<Conversati
             Role::Tool => {
                 let (id, result) = tool_result(message)?;
                 let mut blocks = vec![result];
-                if cache_points && tool_result_cached(request, &id) {
+                if cache_points && tool_result_cached(extension, &id) {
                     blocks.push(cache_point());
                 }
                 ("user", blocks)

@@ -6,8 +6,7 @@
 //! are left out rather than failing the request.
 
 use serde_json::{Map, Value, json};
-use switchyard_sdk::openai::ANTHROPIC_EXTENSION;
-use switchyard_sdk::provider::*;
+use switchyard_sdk::anthropic::Extension;
 
 /// The `anthropic-beta` flags Bedrock documents for Claude models (`anthropic_beta` in
 /// `additionalModelRequestFields`).
@@ -46,40 +45,32 @@ pub fn has_cache_control(fields: &Map<String, Value>) -> bool {
 }
 
 /// The client's `anthropic-beta` flags that Bedrock accepts, each once, in the client's order.
-pub fn betas(request: &ChatRequest) -> Vec<String> {
+pub fn betas(extension: &Extension) -> Vec<String> {
     let mut betas: Vec<String> = Vec::new();
-    let asked = extension(request, "beta")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str);
-    for beta in asked {
-        if BEDROCK_BETAS.contains(&beta) && !betas.iter().any(|b| b == beta) {
-            betas.push(beta.to_owned());
+    for beta in &extension.beta {
+        if BEDROCK_BETAS.contains(&beta.as_str()) && !betas.contains(beta) {
+            betas.push(beta.clone());
         }
     }
     betas
 }
 
 /// Whether the client put `cache_control` on tool `name` (Messages API tools).
-pub fn tool_cached(request: &ChatRequest, name: &str) -> bool {
-    extension(request, "tool_cache_control")
-        .and_then(|tools| tools.get(name))
+pub fn tool_cached(extension: &Extension, name: &str) -> bool {
+    extension
+        .tool_cache_control
+        .get(name)
         .is_some_and(|c| !c.is_null())
 }
 
 /// Whether the client put `cache_control` on the result of tool call `id` (Messages API
 /// `tool_result` blocks).
-pub fn tool_result_cached(request: &ChatRequest, id: &str) -> bool {
-    extension(request, "tool_results")
-        .and_then(|results| results.get(id))
-        .and_then(|result| result.get("cache_control"))
+pub fn tool_result_cached(extension: &Extension, id: &str) -> bool {
+    extension
+        .tool_results
+        .get(id)
+        .and_then(|result| result.cache_control.as_ref())
         .is_some_and(|c| !c.is_null())
-}
-
-/// Field `name` of the request's Anthropic extension.
-fn extension<'a>(request: &'a ChatRequest, name: &str) -> Option<&'a Value> {
-    request.extra.get(ANTHROPIC_EXTENSION)?.get(name)
 }
 
 #[cfg(test)]
@@ -88,13 +79,14 @@ mod tests {
 
     use super::*;
 
-    fn request(extension: Value) -> ChatRequest {
-        serde_json::from_value(json!({
+    fn request(extension: Value) -> Extension {
+        let request: switchyard_sdk::provider::ChatRequest = serde_json::from_value(json!({
             "model": "m",
             "messages": [{"role": "user", "content": "hi"}],
             "anthropic": extension
         }))
-        .expect("a chat request")
+        .expect("a chat request");
+        Extension::of(&request).expect("a valid extension")
     }
 
     #[test]

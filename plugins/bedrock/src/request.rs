@@ -1,6 +1,7 @@
 //! Builds the upstream Converse / ConverseStream request from a canonical request.
 
 use serde_json::{Map, Value, json};
+use switchyard_sdk::anthropic::Extension;
 use switchyard_sdk::provider::*;
 use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
@@ -17,7 +18,8 @@ pub fn build(
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
     let model = endpoint.upstream_model.as_str();
-    let conversation = messages::translate(&request, native::caches(model))?;
+    let extension = Extension::of(&request)?;
+    let conversation = messages::translate(&request, &extension, native::caches(model))?;
 
     let mut body = Map::new();
     body.insert("messages".to_owned(), Value::Array(conversation.messages));
@@ -46,7 +48,7 @@ pub fn build(
         inference.remove("topP");
         additional.insert("thinking".to_owned(), thinking);
     }
-    let betas = native::betas(&request);
+    let betas = native::betas(&extension);
     if native::is_claude(model) && !betas.is_empty() {
         additional.insert("anthropic_beta".to_owned(), json!(betas));
     }
@@ -59,7 +61,7 @@ pub fn build(
     if !inference.is_empty() {
         body.insert("inferenceConfig".to_owned(), Value::Object(inference));
     }
-    if let Some(tool_config) = tool_config(&request, native::caches(model))? {
+    if let Some(tool_config) = tool_config(&request, &extension, native::caches(model))? {
         body.insert("toolConfig".to_owned(), tool_config);
     }
 
@@ -110,8 +112,12 @@ fn encode_model_id(model: &str) -> String {
 
 /// `tools` → `toolConfig.tools[].toolSpec`; `tool_choice` auto/required/named →
 /// `auto`/`any`/`tool`; `none` (or no tools) → no `toolConfig`. With `cache_points`, a cache
-/// point follows each tool the client marked with `cache_control`.
-fn tool_config(request: &ChatRequest, cache_points: bool) -> Result<Option<Value>, PluginError> {
+/// point follows each tool the client marked with `cache_control` (in the Anthropic `extension`).
+fn tool_config(
+    request: &ChatRequest,
+    extension: &Extension,
+    cache_points: bool,
+) -> Result<Option<Value>, PluginError> {
     let specs = function_tools(request, "bedrock")?;
     let choice = match tool_choice(request)? {
         _ if specs.is_empty() => return Ok(None),
@@ -123,7 +129,7 @@ fn tool_config(request: &ChatRequest, cache_points: bool) -> Result<Option<Value
     };
     let mut tools = Vec::with_capacity(specs.len());
     for spec in specs {
-        let cached = cache_points && native::tool_cached(request, spec.name);
+        let cached = cache_points && native::tool_cached(extension, spec.name);
         let mut entry = Map::new();
         entry.insert("name".to_owned(), json!(spec.name));
         if let Some(description) = spec.description {

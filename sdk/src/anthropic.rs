@@ -1,4 +1,5 @@
-//! The canonical request's Anthropic extension ([`ANTHROPIC_EXTENSION`]): what Switchyard's
+//! The canonical request's Anthropic extension ([`ANTHROPIC_EXTENSION`]), typed for the adapters
+//! that read it (Anthropic's own, and Bedrock's for what Converse can carry): what Switchyard's
 //! Anthropic Messages API (or a chat client) says for an Anthropic-native upstream beyond the
 //! canonical format — `anthropic-beta` values and the `anthropic-version` to send,
 //! `cache_control` on tools, tool result details (`is_error`, `cache_control`, content blocks
@@ -7,10 +8,10 @@
 
 use std::collections::HashMap;
 
+use crate::openai::{ANTHROPIC_EXTENSION, ChatRequest};
+use crate::provider::PluginError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use switchyard_sdk::openai::ANTHROPIC_EXTENSION;
-use switchyard_sdk::provider::*;
 
 /// The extension of one request; empty when the request has none.
 #[derive(Debug, Default, Deserialize)]
