@@ -3,6 +3,7 @@
 //! host and the adapters time and memory.
 
 use serde_json::{Map, Value};
+use switchyard_sdk::responses::RESPONSES_EXTENSION;
 
 use super::error::ApiError;
 
@@ -34,13 +35,26 @@ pub fn check_counts(request: &Map<String, Value>) -> Result<(), ApiError> {
             .sum(),
         _ => 0,
     };
-    let values = json_values(request.values(), MAX_JSON_VALUES + 1);
+    // A Responses API request's items (the extension) repeat what `messages` hold: each side is
+    // capped on its own, so a request near the cap is not refused for being carried twice.
+    let values = json_values(
+        request
+            .iter()
+            .filter(|(key, _)| key.as_str() != RESPONSES_EXTENSION)
+            .map(|(_, value)| value),
+        MAX_JSON_VALUES + 1,
+    );
+    let items = json_values(
+        request.get(RESPONSES_EXTENSION).into_iter(),
+        MAX_JSON_VALUES + 1,
+    );
     let counts = [
         ("`models`", length("models"), MAX_MODELS),
         ("`messages`", length("messages"), MAX_MESSAGES),
         ("content parts of `messages`", parts, MAX_CONTENT_PARTS),
         ("`tools`", length("tools"), MAX_TOOLS),
         ("the request's JSON values", values, MAX_JSON_VALUES),
+        ("the Responses items' JSON values", items, MAX_JSON_VALUES),
     ];
     match counts.iter().find(|(_, count, cap)| count > cap) {
         Some((what, count, cap)) => Err(ApiError::invalid_request(format!(
@@ -111,6 +125,17 @@ mod tests {
             "{}",
             error.message()
         );
+        let items = json!({"input": Value::Array(vec![json!(0); MAX_JSON_VALUES - 2])});
+        let responses = json!({"messages": [wide.clone()], "openai_responses": items});
+        let error = check(responses).expect_err("too many values");
+        assert!(error.message().contains("request's JSON values"));
+        let half = Value::Array(vec![json!(0); MAX_JSON_VALUES / 2]);
+        let twice = json!({"messages": [half.clone()], "openai_responses": {"input": half}});
+        assert!(check(twice).is_ok(), "one request's items carried twice");
+        let over = Value::Array(vec![json!(0); MAX_JSON_VALUES + 1]);
+        let error = check(json!({"messages": [], "openai_responses": {"input": over}}))
+            .expect_err("too many items");
+        assert!(error.message().contains("Responses items"));
         let nested = json!({"a": [[1, 2], {"b": "c"}], "d": null});
         let fields = nested.as_object().expect("an object");
         assert_eq!(json_values(fields.values(), 100), 7);
