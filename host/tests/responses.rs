@@ -1,6 +1,6 @@
 //! The Responses API end to end through the real binary: a client's items reach an upstream
 //! that speaks the Responses API as they were sent and its output items come back as it wrote
-//! them (no round trip through chat messages), the same items reach
+//! them, whole or streamed (no round trip through chat messages), the same items reach
 //! a chat upstream as chat messages, and items that would reach the operator's upstream account
 //! (uploaded file ids, item references, or a chat client's own Responses items) are refused
 //! before any upstream call.
@@ -175,4 +175,106 @@ async fn items_reaching_the_operators_account_are_refused_before_any_upstream_ca
         assert!(message.contains(needle), "{message}");
     }
     assert!(mock.requests().is_empty(), "{:?}", mock.requests());
+}
+
+/// The `data:` payloads of a server-sent event stream.
+fn events(body: &str) -> Vec<Value> {
+    body.split("\n\n")
+        .filter_map(|event| event.lines().find_map(|line| line.strip_prefix("data: ")))
+        .filter(|data| *data != "[DONE]")
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect()
+}
+
+/// The recorded stream's first response: its `output_item.done` items and its final output.
+fn recorded_stream() -> (Vec<Value>, Value) {
+    let path = switchyard_tests::fixtures_dir()
+        .join("openai/openai-reasoning-encrypted-content.1.chunks.txt");
+    let mut done = Vec::new();
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        match event["type"].as_str() {
+            Some("response.output_item.done") => done.push(event["item"].clone()),
+            Some("response.completed") => return (done, event["response"]["output"].clone()),
+            _ => {}
+        }
+    }
+    panic!("the recording has no completed response");
+}
+
+#[tokio::test]
+async fn a_streamed_answer_carries_the_responses_upstreams_own_items() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&config(&mock)).await;
+    let response = gateway
+        .client
+        .post(format!("{}/v1/responses", gateway.url))
+        .json(&json!({"model": "m/resp", "input": "12+7, times 3, times 10?", "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let events = events(&response.text().await.unwrap());
+    let of = |kind: &str| -> Vec<&Value> { events.iter().filter(|e| e["type"] == kind).collect() };
+
+    let (recorded_done, recorded_output) = recorded_stream();
+    let done: Vec<Value> = of("response.output_item.done")
+        .iter()
+        .map(|e| e["item"].clone())
+        .collect();
+    assert_eq!(done, recorded_done);
+    let added: Vec<&Value> = of("response.output_item.added")
+        .iter()
+        .map(|e| &e["item"]["id"])
+        .collect();
+    let recorded_ids: Vec<&Value> = recorded_done.iter().map(|item| &item["id"]).collect();
+    assert_eq!(
+        added, recorded_ids,
+        "items are named by the upstream's ids from the start"
+    );
+    let completed = of("response.completed");
+    assert_eq!(completed.len(), 1, "{events:?}");
+    // The final response holds the items as streamed. (The recording's own final output has
+    // the same items, with the reasoning encrypted anew.)
+    assert_eq!(completed[0]["response"]["output"], json!(recorded_done));
+    let ids = |output: &Value| -> Vec<Value> {
+        output
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].clone())
+            .collect()
+    };
+    assert_eq!(
+        ids(&completed[0]["response"]["output"]),
+        ids(&recorded_output)
+    );
+    let sequence: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequence, (0..events.len() as u64).collect::<Vec<_>>());
+
+    // A chat client of the same upstream never sees the markers.
+    let (status, chunks) = gateway
+        .stream(&json!({"model": "m/resp", "stream": true,
+            "messages": [{"role": "user", "content": "12+7, times 3, times 10?"}]}))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        chunks
+            .iter()
+            .all(|chunk| !chunk.contains("openai_responses")),
+        "{chunks:?}"
+    );
+    let empty: Vec<&String> = chunks
+        .iter()
+        .filter(|chunk| chunk.contains("\"choices\":[]") && !chunk.contains("\"usage\""))
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "carrier chunks reached a chat client: {empty:?}"
+    );
 }

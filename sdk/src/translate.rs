@@ -358,6 +358,22 @@ impl ChunkWriter {
         }
     }
 
+    /// A chunk with no choices that carries one top-level field the canonical chunk does not
+    /// name (such as the Responses extension's item markers), as JSON bytes.
+    pub fn carrier(&self, field: &str, value: Value) -> Vec<u8> {
+        let mut chunk = Map::new();
+        chunk.insert("id".to_owned(), Value::String(self.id.clone()));
+        chunk.insert(
+            "object".to_owned(),
+            Value::String("chat.completion.chunk".to_owned()),
+        );
+        chunk.insert("created".to_owned(), Value::from(0));
+        chunk.insert("model".to_owned(), Value::String(self.model.clone()));
+        chunk.insert("choices".to_owned(), Value::Array(Vec::new()));
+        chunk.insert(field.to_owned(), value);
+        serde_json::to_vec(&chunk).unwrap_or_default()
+    }
+
     fn chunk(&mut self, mut delta: Delta) -> ChatChunk {
         if !self.sent_role {
             delta.role = Some("assistant".to_owned());

@@ -209,6 +209,7 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         debug_routing: false,
         tab: Tab::default(),
         session: None,
+        responses_client: items == ResponsesItems::Checked,
     })
 }
 

@@ -50,7 +50,7 @@ pub(super) async fn run(
         .map_err(|error| provider_failure(endpoint, error))?;
 
     let mut object = parsed.body;
-    let passed_output = PassedOutput::take(&mut object);
+    let passed_output = PassedOutput::take(&mut object).filter(|_| call.responses_client);
     let generation = Generation::new(&model.id, &provider.name);
     generation.stamp(&mut object, COMPLETION);
     let usage_estimated = parsed.usage.is_none();

@@ -57,6 +57,9 @@ pub struct ChatCall {
     pub tab: Tab,
     /// The conversation it continues, for sticky routing.
     pub session: Option<Session>,
+    /// The client speaks the Responses API: an upstream's own Responses items reach it
+    /// ([`passed_output`]); every other client's answers are stripped of them.
+    pub responses_client: bool,
 }
 
 /// Everything the request path needs.

@@ -16,6 +16,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use switchyard_sdk::responses::RESPONSES_EXTENSION;
+
 use super::attempt::{Exchange, exchange, provider_failure, record_outcome, with_headers};
 use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
 use super::generation::{CHUNK, Generation};
@@ -108,6 +110,7 @@ pub(super) async fn run(
         observer: Observer::of(call),
         prompt_estimate: call.body.len() as u64 / 4,
         relayed: 0,
+        responses_client: call.responses_client,
     };
     tokio::spawn(crate::traces::within_current(pump.run()));
 
@@ -247,6 +250,8 @@ struct Pump {
     /// Chunks sent to the client: the completion tokens charged when a cut stream reported
     /// fewer (a streamed chunk carries about one token).
     relayed: u64,
+    /// The client speaks the Responses API and gets the upstream's item markers.
+    responses_client: bool,
 }
 
 /// How a committed stream ended.
@@ -364,6 +369,17 @@ impl Pump {
     /// Returns how the stream ends if it cannot go on.
     async fn flush(&mut self, chunks: Vec<CheckedObject>, strip_finish: bool) -> Option<Ending> {
         for mut object in chunks {
+            // An upstream's Responses item marker reaches Responses clients only.
+            let marker = object.contains_key(RESPONSES_EXTENSION);
+            if marker && !self.responses_client {
+                object.remove(RESPONSES_EXTENSION);
+                if carries_nothing(&object) {
+                    continue;
+                }
+            }
+            if !marker {
+                self.relayed += 1;
+            }
             self.generation.stamp(&mut object, CHUNK);
             super::strict::chunk(&mut object);
             if strip_finish {
@@ -375,7 +391,6 @@ impl Pump {
             {
                 return Some(Ending::ClientGone);
             }
-            self.relayed += 1;
         }
         None
     }
@@ -426,6 +441,15 @@ impl Pump {
 }
 
 /// Clears `finish_reason` (and drops `native_finish_reason`) in every choice of a chunk.
+/// Whether a chunk has no choices and no usage left to send.
+fn carries_nothing(chunk: &serde_json::Map<String, Value>) -> bool {
+    let no_choices = chunk
+        .get("choices")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    no_choices && chunk.get("usage").is_none_or(Value::is_null)
+}
+
 fn strip_finish_reasons(chunk: &mut serde_json::Map<String, Value>) {
     if let Some(Value::Array(choices)) = chunk.get_mut("choices") {
         for choice in choices.iter_mut().filter_map(Value::as_object_mut) {

@@ -1,7 +1,8 @@
 //! Responses API stream events decoded into chat chunks.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
+use switchyard_sdk::responses::RESPONSES_EXTENSION;
 use switchyard_sdk::translate::ChunkWriter;
 
 use crate::error;
@@ -16,6 +17,9 @@ pub struct ResponsesDecoder {
     calls: Vec<String>,
     /// (item id, summary index) → its reasoning detail index.
     details: Vec<(String, u64)>,
+    /// Item markers not sent yet: they go out with the next chunk that carries output, so a
+    /// stream that fails before any output still fails over.
+    markers: Vec<Vec<u8>>,
 }
 
 impl StreamDecoder for ResponsesDecoder {
@@ -24,6 +28,21 @@ impl StreamDecoder for ResponsesDecoder {
     }
 
     fn decode(&mut self, event: SseEvent) -> Result<StreamOutput, PluginError> {
+        let mut output = self.translate(event)?;
+        if !output.chunks.is_empty() && !self.markers.is_empty() {
+            let mut chunks = std::mem::take(&mut self.markers);
+            chunks.append(&mut output.chunks);
+            output.chunks = chunks;
+        }
+        Ok(output)
+    }
+}
+
+impl ResponsesDecoder {
+    /// One upstream event as chat chunks, with the upstream's own output items marked for a
+    /// Responses API client ([`RESPONSES_EXTENSION`]: `{"added": item}` when an item starts,
+    /// `{"done": item}` when it is complete). Other clients never see the markers.
+    fn translate(&mut self, event: SseEvent) -> Result<StreamOutput, PluginError> {
         if event.data.trim() == "[DONE]" {
             return Ok(StreamOutput::empty());
         }
@@ -49,6 +68,7 @@ impl StreamDecoder for ResponsesDecoder {
             }
             "response.output_item.added" if data["item"]["type"] == "function_call" => {
                 let item = &data["item"];
+                self.mark("added", item);
                 let index = self.calls.len() as u32;
                 self.calls
                     .push(item["id"].as_str().unwrap_or_default().to_owned());
@@ -92,9 +112,13 @@ impl StreamDecoder for ResponsesDecoder {
                     ..Delta::default()
                 })
             }
+            "response.output_item.added" => {
+                self.mark("added", &data["item"]);
+                StreamOutput::empty()
+            }
             "response.output_item.done" if data["item"]["type"] == "reasoning" => {
                 let item = &data["item"];
-                match item["encrypted_content"].as_str() {
+                let mut output = match item["encrypted_content"].as_str() {
                     Some(encrypted) => {
                         let id = item["id"].as_str().unwrap_or_default();
                         let index = self.detail_index(id, u64::MAX);
@@ -108,7 +132,14 @@ impl StreamDecoder for ResponsesDecoder {
                         })
                     }
                     None => StreamOutput::empty(),
-                }
+                };
+                output.chunks.push(self.marker("done", item));
+                output
+            }
+            "response.output_item.done" => {
+                let mut output = StreamOutput::empty();
+                output.chunks.push(self.marker("done", &data["item"]));
+                output
             }
             "response.completed" | "response.incomplete" => {
                 let response = &data["response"];
@@ -122,9 +153,18 @@ impl StreamDecoder for ResponsesDecoder {
             _ => StreamOutput::empty(),
         })
     }
-}
 
-impl ResponsesDecoder {
+    /// Queues the marker of `item` to go out with the next output.
+    fn mark(&mut self, stage: &str, item: &Value) {
+        let marker = self.marker(stage, item);
+        self.markers.push(marker);
+    }
+
+    fn marker(&self, stage: &str, item: &Value) -> Vec<u8> {
+        self.writer
+            .carrier(RESPONSES_EXTENSION, json!({ stage: item }))
+    }
+
     /// The reasoning detail index of summary `summary` of item `item` (`u64::MAX`: its
     /// encrypted content), assigned in order of appearance.
     fn detail_index(&mut self, item: &str, summary: u64) -> u32 {

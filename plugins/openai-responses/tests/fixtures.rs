@@ -267,3 +267,35 @@ fn a_responses_clients_own_items_and_settings_are_sent_as_they_came() {
     );
     assert!(body.get("openai_responses").is_none());
 }
+
+#[test]
+fn item_markers_wait_for_output_so_an_early_error_still_fails_over() {
+    let mut decoder =
+        ResponsesDecoder::new(endpoint("https://api.openai.com/v1", "gpt-5-pro", &[]));
+    let added = decoder
+        .decode(data(r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"message","id":"msg_1","role":"assistant","status":"in_progress","content":[]}}"#))
+        .unwrap();
+    assert!(added.chunks.is_empty(), "nothing is output yet");
+    let delta = decoder
+        .decode(data(r#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}"#))
+        .unwrap();
+    assert_eq!(delta.chunks.len(), 2);
+    let marker: Value = serde_json::from_slice(&delta.chunks[0]).unwrap();
+    assert_eq!(marker["openai_responses"]["added"]["id"], "msg_1");
+    assert_eq!(marker["choices"], json!([]));
+    let text: Value = serde_json::from_slice(&delta.chunks[1]).unwrap();
+    assert_eq!(text["choices"][0]["delta"]["content"], "Hi");
+
+    let mut early = ResponsesDecoder::new(endpoint("https://api.openai.com/v1", "gpt-5-pro", &[]));
+    let added = early
+        .decode(data(r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"reasoning","id":"rs_1","summary":[]}}"#))
+        .unwrap();
+    assert!(added.chunks.is_empty());
+    assert!(
+        early
+            .decode(data(
+                r#"{"type":"error","code":"server_error","message":"overloaded"}"#
+            ))
+            .is_err()
+    );
+}

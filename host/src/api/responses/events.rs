@@ -3,7 +3,9 @@
 //! items with their parts and deltas, then `response.completed`, `response.incomplete` or
 //! `response.failed`. Every event carries a `sequence_number`.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION};
 
 use super::output::{
     Identity, Reasoning, Status, function_call_item, output_text, reasoning_item, response,
@@ -53,6 +55,8 @@ pub struct Translator {
     usage: Option<Value>,
     finish_reason: Option<String>,
     routing: Option<Value>,
+    /// The upstream's id for the next function call item, from its marker.
+    next_call_id: Option<String>,
 }
 
 impl Translator {
@@ -70,6 +74,7 @@ impl Translator {
             usage: None,
             finish_reason: None,
             routing: None,
+            next_call_id: None,
         }
     }
 
@@ -111,6 +116,9 @@ impl Translator {
         if let Some(routing) = chunk.get("routing") {
             self.routing = Some(routing.clone());
         }
+        if let Some(marker) = chunk.get(RESPONSES_EXTENSION) {
+            self.marker(marker, &mut out);
+        }
         let choices = chunk.get("choices").and_then(Value::as_array);
         for choice in choices.into_iter().flatten() {
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
@@ -148,6 +156,71 @@ impl Translator {
         self.emit(out, "response.in_progress", json!({ "response": snapshot }));
     }
 
+    /// An upstream's own output item starting (`added`) or complete (`done`), from a Responses
+    /// upstream: its id names the item from the start, and at the end the item itself (checked
+    /// against the allow-list) stands in for the one rebuilt from the chunks, so a streamed
+    /// answer keeps the upstream's ids, phases and several messages.
+    fn marker(&mut self, marker: &Value, out: &mut Vec<u8>) {
+        let allowed = |stage: &str| {
+            let item = InputItem::deserialize(marker.get(stage)?).ok()?;
+            let value = serde_json::to_value(&item).ok()?;
+            Some((item, value))
+        };
+        if let Some((item, value)) = allowed("added") {
+            match item {
+                InputItem::Message(message) => {
+                    self.close_text(out, None);
+                    let id = message
+                        .id
+                        .unwrap_or_else(|| self.identity.item_id("msg", self.output.len()));
+                    self.open_message(id, value, out);
+                }
+                InputItem::Reasoning(reasoning) => {
+                    self.close_text(out, None);
+                    let id = reasoning
+                        .id
+                        .unwrap_or_else(|| self.identity.item_id("rs", self.output.len()));
+                    self.open_reasoning(id, value, out);
+                }
+                InputItem::FunctionCall(call) => self.next_call_id = call.id,
+                InputItem::FunctionCallOutput(_) => {}
+            }
+        }
+        if let Some((item, value)) = allowed("done") {
+            let open = match (&item, &self.open) {
+                (InputItem::Message(_), Some(OpenText::Message { .. }))
+                | (InputItem::Reasoning(_), Some(OpenText::Reasoning { .. })) => true,
+                (InputItem::FunctionCall(call), _) => {
+                    match self
+                        .calls
+                        .iter()
+                        .position(|c| c.call_id == call.call_id && !c.done)
+                    {
+                        Some(position) => {
+                            self.close_call(position, out, Some(value));
+                            return;
+                        }
+                        None => false,
+                    }
+                }
+                _ => false,
+            };
+            if open {
+                self.close_text(out, Some(value));
+            } else if !matches!(item, InputItem::FunctionCallOutput(_)) {
+                // An item with no streamed content (a refusal-only message, say).
+                self.close_text(out, None);
+                let index = self.next_index();
+                self.emit(
+                    out,
+                    "response.output_item.added",
+                    json!({ "output_index": index, "item": value }),
+                );
+                self.finish_item(out, index, value);
+            }
+        }
+    }
+
     fn delta(&mut self, delta: &Map<String, Value>, out: &mut Vec<u8>) {
         let mut reasoning = Reasoning::default();
         let (mut text, summaries) = match delta.get("reasoning_details") {
@@ -182,20 +255,10 @@ impl Translator {
         out: &mut Vec<u8>,
     ) {
         if !matches!(self.open, Some(OpenText::Reasoning { .. })) {
-            self.close_text(out);
-            let index = self.next_index();
-            let id = self.identity.item_id("rs", index);
+            self.close_text(out, None);
+            let id = self.identity.item_id("rs", self.output.len());
             let item = reasoning_item(&id, &Reasoning::default());
-            self.emit(
-                out,
-                "response.output_item.added",
-                json!({ "output_index": index, "item": item }),
-            );
-            self.open = Some(OpenText::Reasoning {
-                index,
-                id,
-                reasoning: Reasoning::default(),
-            });
+            self.open_reasoning(id, item, out);
         }
         let Some(OpenText::Reasoning {
             index,
@@ -245,27 +308,47 @@ impl Translator {
         }
     }
 
+    /// Starts reasoning item `item` (whose id is `id`).
+    fn open_reasoning(&mut self, id: String, item: Value, out: &mut Vec<u8>) {
+        let index = self.next_index();
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({ "output_index": index, "item": item }),
+        );
+        self.open = Some(OpenText::Reasoning {
+            index,
+            id,
+            reasoning: Reasoning::default(),
+        });
+    }
+
+    /// Starts message item `item` (whose id is `id`) and its text part.
+    fn open_message(&mut self, id: String, item: Value, out: &mut Vec<u8>) {
+        let index = self.next_index();
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({ "output_index": index, "item": item }),
+        );
+        self.emit(
+            out,
+            "response.content_part.added",
+            json!({ "item_id": id, "output_index": index, "content_index": 0, "part": output_text("") }),
+        );
+        self.open = Some(OpenText::Message {
+            index,
+            id,
+            text: String::new(),
+        });
+    }
+
     fn text_delta(&mut self, delta: &str, out: &mut Vec<u8>) {
         if !matches!(self.open, Some(OpenText::Message { .. })) {
-            self.close_text(out);
-            let index = self.next_index();
-            let id = self.identity.item_id("msg", index);
+            self.close_text(out, None);
+            let id = self.identity.item_id("msg", self.output.len());
             let item = json!({ "type": "message", "id": id, "role": "assistant", "status": "in_progress", "content": [] });
-            self.emit(
-                out,
-                "response.output_item.added",
-                json!({ "output_index": index, "item": item }),
-            );
-            self.emit(
-                out,
-                "response.content_part.added",
-                json!({ "item_id": id, "output_index": index, "content_index": 0, "part": output_text("") }),
-            );
-            self.open = Some(OpenText::Message {
-                index,
-                id,
-                text: String::new(),
-            });
+            self.open_message(id, item, out);
         }
         if let Some(OpenText::Message { index, id, text }) = &mut self.open {
             text.push_str(delta);
@@ -289,9 +372,12 @@ impl Translator {
         let position = match known {
             Some(position) => position,
             None => {
-                self.close_text(out);
+                self.close_text(out, None);
                 let index = self.next_index();
-                let id = self.identity.item_id("fc", index);
+                let id = self
+                    .next_call_id
+                    .take()
+                    .unwrap_or_else(|| self.identity.item_id("fc", index));
                 let call_id = call
                     .get("id")
                     .and_then(Value::as_str)
@@ -333,8 +419,9 @@ impl Translator {
         self.output.len() - 1
     }
 
-    /// Finishes the open reasoning or message item.
-    fn close_text(&mut self, out: &mut Vec<u8>) {
+    /// Finishes the open reasoning or message item; `upstream` is the item to finish it as,
+    /// when the upstream sent its own.
+    fn close_text(&mut self, out: &mut Vec<u8>, upstream: Option<Value>) {
         match self.open.take() {
             None => {}
             Some(OpenText::Reasoning {
@@ -346,7 +433,8 @@ impl Translator {
                     let event = json!({ "item_id": id, "output_index": index, "content_index": 0, "text": reasoning.text });
                     self.emit(out, "response.reasoning_text.done", event);
                 }
-                self.finish_item(out, index, reasoning_item(&id, &reasoning));
+                let item = upstream.unwrap_or_else(|| reasoning_item(&id, &reasoning));
+                self.finish_item(out, index, item);
             }
             Some(OpenText::Message { index, id, text }) => {
                 let at = json!({ "item_id": id, "output_index": index, "content_index": 0 });
@@ -358,28 +446,32 @@ impl Translator {
                     "response.content_part.done",
                     with(&at, "part", output_text(&text)),
                 );
-                let item = json!({ "type": "message", "id": id, "role": "assistant", "status": "completed", "content": [output_text(&text)] });
+                let item = upstream.unwrap_or_else(|| json!({ "type": "message", "id": id, "role": "assistant", "status": "completed", "content": [output_text(&text)] }));
                 self.finish_item(out, index, item);
             }
         }
     }
 
     fn close_calls(&mut self, out: &mut Vec<u8>) {
-        let open: Vec<usize> = (0..self.calls.len())
-            .filter(|i| self.calls.get(*i).is_some_and(|c| !c.done))
-            .collect();
-        for position in open {
-            let Some(call) = self.calls.get_mut(position) else {
-                continue;
-            };
-            call.done = true;
-            let (index, id) = (call.index, call.id.clone());
-            let item =
-                function_call_item(&id, &call.call_id, &call.name, &call.arguments, "completed");
-            let event = json!({ "item_id": id, "output_index": index, "name": call.name, "arguments": call.arguments });
-            self.emit(out, "response.function_call_arguments.done", event);
-            self.finish_item(out, index, item);
+        for position in 0..self.calls.len() {
+            self.close_call(position, out, None);
         }
+    }
+
+    /// Finishes the call at `position` unless it is done; `upstream` is the item to finish it
+    /// as, when the upstream sent its own.
+    fn close_call(&mut self, position: usize, out: &mut Vec<u8>, upstream: Option<Value>) {
+        let Some(call) = self.calls.get_mut(position).filter(|call| !call.done) else {
+            return;
+        };
+        call.done = true;
+        let (index, id) = (call.index, call.id.clone());
+        let item = upstream.unwrap_or_else(|| {
+            function_call_item(&id, &call.call_id, &call.name, &call.arguments, "completed")
+        });
+        let event = json!({ "item_id": id, "output_index": index, "name": call.name, "arguments": call.arguments });
+        self.emit(out, "response.function_call_arguments.done", event);
+        self.finish_item(out, index, item);
     }
 
     fn finish_item(&mut self, out: &mut Vec<u8>, index: usize, item: Value) {
@@ -395,7 +487,7 @@ impl Translator {
 
     /// `[DONE]`: closes every item and sends the final response.
     fn complete(&mut self, out: &mut Vec<u8>) {
-        self.close_text(out);
+        self.close_text(out, None);
         self.close_calls(out);
         if self.output.is_empty() {
             // A stream without any output still answers with one (empty) message.
@@ -501,6 +593,81 @@ mod tests {
 
     fn kinds(events: &[Value]) -> Vec<&str> {
         events.iter().filter_map(|e| e["type"].as_str()).collect()
+    }
+
+    #[test]
+    fn an_upstreams_two_messages_stay_two_with_their_ids_and_phases() {
+        let head = json!({"id": "gen-1-x", "created": 3, "model": "a/b", "provider": "p"});
+        let text = |content: &str| {
+            let mut chunk = head.clone();
+            chunk["choices"] = json!([{"index": 0, "delta": {"content": content}}]);
+            chunk
+        };
+        let marker = |stage: &str, item: Value| {
+            let mut chunk = head.clone();
+            chunk["choices"] = json!([]);
+            chunk["openai_responses"] = json!({ stage: item });
+            chunk
+        };
+        let message = |id: &str, phase: &str, text: &str, status: &str| {
+            let content = if text.is_empty() {
+                json!([])
+            } else {
+                json!([{"type": "output_text", "text": text, "annotations": []}])
+            };
+            json!({"type": "message", "id": id, "role": "assistant", "phase": phase,
+                   "status": status, "content": content})
+        };
+        let events = run(
+            &[
+                marker("added", message("msg_a", "commentary", "", "in_progress")),
+                text("Checking."),
+                marker(
+                    "done",
+                    message("msg_a", "commentary", "Checking.", "completed"),
+                ),
+                marker("added", message("msg_b", "final_answer", "", "in_progress")),
+                text("Done."),
+                marker(
+                    "done",
+                    message("msg_b", "final_answer", "Done.", "completed"),
+                ),
+                // A built-in tool's item is not allowed through: it changes nothing.
+                marker("done", json!({"type": "web_search_call", "id": "ws_1"})),
+            ],
+            true,
+        );
+        let items = |kind: &str| -> Vec<Value> {
+            events
+                .iter()
+                .filter(|e| e["type"] == kind)
+                .map(|e| e["item"].clone())
+                .collect()
+        };
+        assert_eq!(
+            items("response.output_item.done"),
+            [
+                message("msg_a", "commentary", "Checking.", "completed"),
+                message("msg_b", "final_answer", "Done.", "completed")
+            ]
+        );
+        let added: Vec<Value> = items("response.output_item.added")
+            .iter()
+            .map(|item| item["id"].clone())
+            .collect();
+        assert_eq!(added, [json!("msg_a"), json!("msg_b")]);
+        let deltas: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "response.output_text.delta")
+            .map(|e| &e["item_id"])
+            .collect();
+        assert_eq!(deltas, [&json!("msg_a"), &json!("msg_b")]);
+        let completed = events.last().expect("a final event");
+        assert_eq!(completed["type"], "response.completed");
+        assert_eq!(
+            completed["response"]["output"],
+            json!(items("response.output_item.done"))
+        );
     }
 
     #[test]
