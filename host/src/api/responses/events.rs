@@ -159,7 +159,8 @@ impl Translator {
     /// An upstream's own output item starting (`added`) or complete (`done`), from a Responses
     /// upstream: its id names the item from the start, and at the end the item itself (checked
     /// against the allow-list) stands in for the one rebuilt from the chunks, so a streamed
-    /// answer keeps the upstream's ids, phases and several messages.
+    /// answer keeps the upstream's ids, phases and several messages. An item the allow-list
+    /// refuses changes nothing.
     fn marker(&mut self, marker: &Value, out: &mut Vec<u8>) {
         let allowed = |stage: &str| {
             let item = InputItem::deserialize(marker.get(stage)?).ok()?;
@@ -167,58 +168,61 @@ impl Translator {
             Some((item, value))
         };
         if let Some((item, value)) = allowed("added") {
-            match item {
-                InputItem::Message(message) => {
-                    self.close_text(out, None);
-                    let id = message
-                        .id
-                        .unwrap_or_else(|| self.identity.item_id("msg", self.output.len()));
-                    self.open_message(id, value, out);
-                }
-                InputItem::Reasoning(reasoning) => {
-                    self.close_text(out, None);
-                    let id = reasoning
-                        .id
-                        .unwrap_or_else(|| self.identity.item_id("rs", self.output.len()));
-                    self.open_reasoning(id, value, out);
-                }
-                InputItem::FunctionCall(call) => self.next_call_id = call.id,
-                InputItem::FunctionCallOutput(_) => {}
-            }
+            self.item_added(item, value, out);
         }
         if let Some((item, value)) = allowed("done") {
-            let open = match (&item, &self.open) {
-                (InputItem::Message(_), Some(OpenText::Message { .. }))
-                | (InputItem::Reasoning(_), Some(OpenText::Reasoning { .. })) => true,
-                (InputItem::FunctionCall(call), _) => {
-                    match self
-                        .calls
-                        .iter()
-                        .position(|c| c.call_id == call.call_id && !c.done)
-                    {
-                        Some(position) => {
-                            self.close_call(position, out, Some(value));
-                            return;
-                        }
-                        None => false,
-                    }
-                }
-                _ => false,
-            };
-            if open {
-                self.close_text(out, Some(value));
-            } else if !matches!(item, InputItem::FunctionCallOutput(_)) {
-                // An item with no streamed content (a refusal-only message, say).
-                self.close_text(out, None);
-                let index = self.next_index();
-                self.emit(
-                    out,
-                    "response.output_item.added",
-                    json!({ "output_index": index, "item": value }),
-                );
-                self.finish_item(out, index, value);
-            }
+            self.item_done(item, value, out);
         }
+    }
+
+    /// Opens the upstream's item `value` under its own id (a function call's id names the next
+    /// call that starts).
+    fn item_added(&mut self, item: InputItem, value: Value, out: &mut Vec<u8>) {
+        match item {
+            InputItem::Message(message) => {
+                self.close_text(out, None);
+                let id = message
+                    .id
+                    .unwrap_or_else(|| self.identity.item_id("msg", self.output.len()));
+                self.open_message(id, value, out);
+            }
+            InputItem::Reasoning(reasoning) => {
+                self.close_text(out, None);
+                let id = reasoning
+                    .id
+                    .unwrap_or_else(|| self.identity.item_id("rs", self.output.len()));
+                self.open_reasoning(id, value, out);
+            }
+            InputItem::FunctionCall(call) => self.next_call_id = call.id,
+            InputItem::FunctionCallOutput(_) => {}
+        }
+    }
+
+    /// Finishes the open item of the same kind as the upstream's `value`, as `value`; an item
+    /// with nothing streamed (a refusal-only message, say) is added and finished at once.
+    fn item_done(&mut self, item: InputItem, value: Value, out: &mut Vec<u8>) {
+        match (&item, &self.open) {
+            (InputItem::Message(_), Some(OpenText::Message { .. }))
+            | (InputItem::Reasoning(_), Some(OpenText::Reasoning { .. })) => {
+                return self.close_text(out, Some(value));
+            }
+            (InputItem::FunctionCall(call), _) => {
+                let open = |c: &Call| c.call_id == call.call_id && !c.done;
+                if let Some(position) = self.calls.iter().position(open) {
+                    return self.close_call(position, out, Some(value));
+                }
+            }
+            (InputItem::FunctionCallOutput(_), _) => return,
+            _ => {}
+        }
+        self.close_text(out, None);
+        let index = self.next_index();
+        self.emit(
+            out,
+            "response.output_item.added",
+            json!({ "output_index": index, "item": value }),
+        );
+        self.finish_item(out, index, value);
     }
 
     fn delta(&mut self, delta: &Map<String, Value>, out: &mut Vec<u8>) {
