@@ -13,10 +13,9 @@ use bytes::Bytes;
 use futures_util::stream;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use switchyard_sdk::responses::RESPONSES_EXTENSION;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-use switchyard_sdk::responses::RESPONSES_EXTENSION;
 
 use super::attempt::{Exchange, exchange, provider_failure, record_outcome, with_headers};
 use super::framing::{Framing, FramingError, MAX_HELD_BYTES};

@@ -17,8 +17,9 @@ pub struct ResponsesDecoder {
     calls: Vec<String>,
     /// (item id, summary index) → its reasoning detail index.
     details: Vec<(String, u64)>,
-    /// Item markers not sent yet: they go out with the next chunk that carries output, so a
-    /// stream that fails before any output still fails over.
+    /// Item markers not sent yet: they go out with (before) the next chunks that carry output,
+    /// so a marker never starts a stream on its own and a stream that fails before any output
+    /// still fails over.
     markers: Vec<Vec<u8>>,
 }
 
@@ -133,13 +134,17 @@ impl ResponsesDecoder {
                     }
                     None => StreamOutput::empty(),
                 };
-                output.chunks.push(self.marker("done", item));
+                // After the encrypted content it completes, or with the next output.
+                if output.chunks.is_empty() {
+                    self.mark("done", item);
+                } else {
+                    output.chunks.push(self.marker("done", item));
+                }
                 output
             }
             "response.output_item.done" => {
-                let mut output = StreamOutput::empty();
-                output.chunks.push(self.marker("done", &data["item"]));
-                output
+                self.mark("done", &data["item"]);
+                StreamOutput::empty()
             }
             "response.completed" | "response.incomplete" => {
                 let response = &data["response"];

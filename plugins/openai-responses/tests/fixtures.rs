@@ -298,4 +298,29 @@ fn item_markers_wait_for_output_so_an_early_error_still_fails_over() {
             ))
             .is_err()
     );
+
+    // An item with nothing streamed is marked with the next output: here the finish.
+    let mut empty = ResponsesDecoder::new(endpoint("https://api.openai.com/v1", "gpt-5-pro", &[]));
+    let item =
+        r#"{"type":"message","id":"msg_2","role":"assistant","status":"completed","content":[]}"#;
+    for kind in ["response.output_item.added", "response.output_item.done"] {
+        let event = format!(r#"{{"type":"{kind}","output_index":0,"item":{item}}}"#);
+        assert!(
+            empty.decode(data(&event)).unwrap().chunks.is_empty(),
+            "{kind}"
+        );
+    }
+    let finished = empty
+        .decode(data(r#"{"type":"response.completed","response":{"status":"completed","output":[],"usage":{"input_tokens":1,"output_tokens":0}}}"#))
+        .unwrap();
+    let stages: Vec<Value> = finished
+        .chunks
+        .iter()
+        .map(|chunk| serde_json::from_slice::<Value>(chunk).unwrap())
+        .map(|chunk| match chunk["openai_responses"].as_object() {
+            Some(marker) => json!(marker.keys().collect::<Vec<_>>()),
+            None => json!("finish"),
+        })
+        .collect();
+    assert_eq!(stages, [json!(["added"]), json!(["done"]), json!("finish")]);
 }
