@@ -27,6 +27,7 @@ pub mod contract;
 pub mod embeddings;
 pub mod eventstream;
 pub mod openai;
+pub mod ranking;
 pub mod responses;
 pub mod sse;
 

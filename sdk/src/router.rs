@@ -101,8 +101,7 @@ impl SeededRng {
 /// outage and is only kept as a last-resort fallback.
 pub const RECENT_FAILURE_MS: u64 = 30_000;
 
-/// Completion tokens assumed for the expected cost when the request sets no `max_tokens`.
-pub const DEFAULT_COMPLETION_TOKENS: u64 = 512;
+pub use crate::ranking::DEFAULT_COMPLETION_TOKENS;
 
 /// The expected cost of the request on `candidate`, in USD per million tokens times tokens (the
 /// unit does not matter: only ratios between candidates are used).

@@ -1,6 +1,7 @@
 //! The admin API: list, install, replace, canary, promote, roll back and remove plugins at
-//! runtime, and set, clear and report the shadow routing policies. Every route needs `Authorization: Bearer <token>`, the token read from the variable
-//! named by `admin.token_env`; without it the admin API answers 404.
+//! runtime, and set, clear and report the shadow routing policies. Every route needs
+//! `Authorization: Bearer <token>`, the token read from the variable named by
+//! `admin.token_env`; without it the admin API answers 404.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};

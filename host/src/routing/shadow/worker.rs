@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
+use switchyard_sdk::ranking::DEFAULT_COMPLETION_TOKENS;
 use tokio::sync::mpsc;
 
 use super::Job;
@@ -12,11 +13,6 @@ use super::tally::{Choice, Outcome};
 use crate::plugins::PluginRegistry;
 use crate::plugins::types::Usage;
 use crate::pricing::{self, Prices};
-
-/// Completion tokens assumed when a request sets no output limit: the figure the price policies
-/// rank by (`switchyard_sdk::router::DEFAULT_COMPLETION_TOKENS`, behind the SDK's `router`
-/// feature, which the host does not build).
-const DEFAULT_COMPLETION_TOKENS: u64 = 512;
 
 /// Evaluates every job until the queue closes.
 pub(super) async fn run(mut queue: mpsc::Receiver<Job>, plugins: Arc<PluginRegistry>) {
@@ -69,7 +65,8 @@ impl Job {
 }
 
 /// The upstream cost of a request with `prompt_tokens` and `max_tokens` (or
-/// [`DEFAULT_COMPLETION_TOKENS`]) at `prices`, without the platform fee.
+/// [`DEFAULT_COMPLETION_TOKENS`], as the price policies assume) at `prices`, without the
+/// platform fee.
 fn expected_cost(prompt_tokens: u64, max_tokens: Option<u64>, prices: &Prices) -> Decimal {
     let usage = Usage {
         prompt_tokens,
