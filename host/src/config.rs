@@ -537,6 +537,10 @@ pub struct AccountingConfig {
     /// every gateway using it, instead of in each gateway's memory.
     #[serde(default)]
     pub redis_url: Option<String>,
+    /// The longest a request waits for Redis to connect or to answer about its rate limits, in
+    /// ms; then it is let through (the limits are not applied, and the failure is logged).
+    #[serde(default = "default_redis_timeout_ms")]
+    pub redis_timeout_ms: u64,
     /// Most connections to PostgreSQL.
     #[serde(default = "default_accounting_connections")]
     pub max_connections: u32,
@@ -553,6 +557,7 @@ impl Default for AccountingConfig {
             sqlite_path: default_sqlite_path(),
             postgres_url: None,
             redis_url: None,
+            redis_timeout_ms: default_redis_timeout_ms(),
             max_connections: default_accounting_connections(),
             reservation_timeout_secs: default_reservation_timeout_secs(),
         }
@@ -564,6 +569,9 @@ fn default_sqlite_path() -> PathBuf {
 }
 fn default_accounting_connections() -> u32 {
     16
+}
+fn default_redis_timeout_ms() -> u64 {
+    500
 }
 fn default_reservation_timeout_secs() -> u64 {
     3_600
@@ -837,6 +845,9 @@ impl Config {
                 "plugins.call_timeout_ms and plugins.memory_limit_mib must be positive".into(),
             );
         }
+        if self.accounting.redis_timeout_ms == 0 {
+            return invalid("accounting.redis_timeout_ms must be positive".into());
+        }
         let shared_stats = &self.routing.shared_stats;
         if shared_stats.interval_ms == 0 {
             return invalid("routing.shared_stats.interval_ms must be positive".into());
@@ -943,6 +954,15 @@ mod tests {
         assert!(error.to_string().contains("interval_ms"), "{error}");
         let config = parse("redis_url = \"redis://127.0.0.1:6379\"").expect("valid");
         assert_eq!(config.routing.shared_stats.interval_ms, 1_000);
+    }
+
+    #[test]
+    fn the_redis_wait_of_rate_limits_is_positive() {
+        let config = Config::parse("[accounting]\nredis_timeout_ms = 2000\n").expect("valid");
+        assert_eq!(config.accounting.redis_timeout_ms, 2_000);
+        assert_eq!(AccountingConfig::default().redis_timeout_ms, 500);
+        let error = Config::parse("[accounting]\nredis_timeout_ms = 0\n").expect_err("zero");
+        assert!(error.to_string().contains("redis_timeout_ms"), "{error}");
     }
 
     #[test]

@@ -70,9 +70,12 @@ impl Accounting {
     /// then sweeps stale reservations periodically.
     pub async fn start(config: &AccountingConfig) -> Result<Accounting, StoreError> {
         let store = Store::open(config).await?;
-        let limiter = RateLimiter::connect(config.redis_url.as_deref())
-            .await
-            .map_err(StoreError::Redis)?;
+        let limiter = RateLimiter::connect(
+            config.redis_url.as_deref(),
+            Duration::from_millis(config.redis_timeout_ms),
+        )
+        .await
+        .map_err(StoreError::Redis)?;
         let timeout = i64::try_from(config.reservation_timeout_secs).unwrap_or(i64::MAX);
         let before = if store.is_embedded() {
             i64::MAX

@@ -17,9 +17,6 @@ use tokio::time::Instant;
 
 use super::store::KeyRecord;
 
-/// The longest a request waits for Redis to connect or to answer; then it is let through.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
-
 /// A full bucket refills in this many milliseconds.
 const WINDOW_MS: f64 = 60_000.0;
 
@@ -47,8 +44,9 @@ return -1
 pub enum RateLimiter {
     /// In this process.
     Memory(Mutex<HashMap<String, Bucket>>),
-    /// In Redis, shared by every gateway using it.
-    Redis(ConnectionManager, redis::Script),
+    /// In Redis, shared by every gateway using it; the longest a request waits for Redis to
+    /// answer (then it is let through).
+    Redis(ConnectionManager, redis::Script, Duration),
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -68,19 +66,24 @@ pub struct Bucket {
 }
 
 impl RateLimiter {
-    /// Buckets in Redis at `url`, or in memory without one.
-    pub async fn connect(url: Option<&str>) -> Result<RateLimiter, redis::RedisError> {
+    /// Buckets in Redis at `url`, or in memory without one. A request waits at most `timeout`
+    /// for Redis to connect or to answer; then it is let through.
+    pub async fn connect(
+        url: Option<&str>,
+        timeout: Duration,
+    ) -> Result<RateLimiter, redis::RedisError> {
         match url {
             Some(url) => {
                 let client = redis::Client::open(url)?;
                 let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(REDIS_TIMEOUT)
-                    .set_response_timeout(REDIS_TIMEOUT)
+                    .set_connection_timeout(timeout)
+                    .set_response_timeout(timeout)
                     .set_number_of_retries(1);
                 let connection = ConnectionManager::new_with_config(client, config).await?;
                 Ok(RateLimiter::Redis(
                     connection,
                     redis::Script::new(TAKE_SCRIPT),
+                    timeout,
                 ))
             }
             None => Ok(RateLimiter::Memory(Mutex::new(HashMap::new()))),
@@ -131,19 +134,19 @@ impl RateLimiter {
                     -1
                 }
             }
-            RateLimiter::Redis(connection, script) => {
+            RateLimiter::Redis(connection, script, timeout) => {
                 let mut connection = connection.clone();
                 let mut invocation = script.key(format!("switchyard:rate:{name}"));
                 invocation.arg(capacity).arg(cost).arg(need);
                 let answer = invocation.invoke_async::<i64>(&mut connection);
-                match tokio::time::timeout(REDIS_TIMEOUT, answer).await {
+                match tokio::time::timeout(*timeout, answer).await {
                     Ok(Ok(wait_ms)) => wait_ms,
                     Ok(Err(error)) => {
                         tracing::error!(%error, "Redis unreachable: rate limits not applied");
                         -1
                     }
                     Err(_) => {
-                        tracing::error!(timeout = ?REDIS_TIMEOUT, "Redis did not answer: rate limits not applied");
+                        tracing::error!(?timeout, "Redis did not answer: rate limits not applied");
                         -1
                     }
                 }

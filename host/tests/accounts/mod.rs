@@ -139,7 +139,11 @@ pub async fn gateway_with_redis(
     prices: &str,
     redis: Option<&str>,
 ) -> Gateway {
-    let redis = redis.map_or(String::new(), |url| format!("redis_url = {url:?}\n"));
+    // A patient wait for Redis: a debug gateway on a loaded test machine can miss the default
+    // 500 ms, and the limiter then lets the request through, as it must when Redis is down.
+    let redis = redis.map_or(String::new(), |url| {
+        format!("redis_url = {url:?}\nredis_timeout_ms = 10000\n")
+    });
     let config = format!(
         "{}[[models]]\nid = \"openai/gpt-4.1-nano\"\nendpoints = [{{ provider = \"oa\", upstream_model = \"up\", {prices} }}]\n\n{}{redis}",
         provider("oa", "openai", mock, scenario, ""),
