@@ -2,13 +2,18 @@
 //! in memory: reads wait until every settlement queued so far is committed and show the holds
 //! of this gateway; changes reach the books and the key cache as soon as they are stored.
 
+use std::time::Duration;
+
 use super::Accounting;
+use super::holds::Ledger;
 use super::money::Nanos;
 use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey, StoreError};
 
 impl Accounting {
-    /// Waits until every settlement queued so far is committed.
+    /// Gives back the room leases hold and no request uses, and waits until every settlement
+    /// queued so far is committed: the database then shows what requests in flight hold.
     pub async fn settled(&self) -> Result<(), StoreError> {
+        self.holds.give_back_unused(Duration::ZERO).await;
         self.settler.flush().await
     }
 
@@ -55,8 +60,10 @@ impl Accounting {
     ) -> Result<Option<KeyRecord>, StoreError> {
         let mut key = self.store.update_key(id, update).await?;
         self.key_cache.forget(id);
-        if let (Some(books), Some(key)) = (&self.books, &key) {
-            books.key_updated(key);
+        match (&self.ledger, &key) {
+            (Ledger::Books(books), Some(key)) => books.key_updated(key),
+            (Ledger::Leases(leases), _) => leases.forget(id).await,
+            (Ledger::Books(_), None) => {}
         }
         if let Some(key) = &mut key {
             self.show_holds_of_key(key);
@@ -68,8 +75,9 @@ impl Accounting {
     pub async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
         let deleted = self.store.delete_key(id).await?;
         self.key_cache.forget(id);
-        if let Some(books) = &self.books {
-            books.key_deleted(id);
+        match &self.ledger {
+            Ledger::Books(books) => books.key_deleted(id),
+            Ledger::Leases(leases) => leases.forget(id).await,
         }
         Ok(deleted)
     }
@@ -87,7 +95,7 @@ impl Accounting {
     /// Adds `amount` credits to account `id`, creating it when missing.
     pub async fn add_credits(&self, id: &str, amount: Nanos) -> Result<Account, StoreError> {
         let mut account = self.store.add_credits(id, amount).await?;
-        if let Some(books) = &self.books {
+        if let Ledger::Books(books) = &self.ledger {
             books.credits_added(id, amount);
         }
         self.settled().await?;
@@ -108,13 +116,13 @@ impl Accounting {
 
     /// Holds of the embedded database live in memory, not in the stored row.
     fn show_holds_of_key(&self, key: &mut KeyRecord) {
-        if let Some(books) = &self.books {
+        if let Ledger::Books(books) = &self.ledger {
             key.reserved = books.key_reserved(&key.id);
         }
     }
 
     fn show_holds_of_account(&self, account: &mut Account) {
-        if let Some(books) = &self.books {
+        if let Ledger::Books(books) = &self.ledger {
             account.reserved = books.account_reserved(&account.id);
         }
     }

@@ -1,31 +1,42 @@
-//! Where a request's hold is taken and its settlement goes: in memory with the durable log
-//! behind ([`Books`], the embedded SQLite database owned by this gateway), or in the database
-//! itself (PostgreSQL, shared by several gateways: a hold is a conditional update there, so
-//! that together they can never overspend).
+//! Where a request's hold is taken and its settlement goes: in memory either way. On the
+//! embedded SQLite database, owned by this gateway, the balances themselves live in memory
+//! ([`Books`]) with the durable log behind. On PostgreSQL, shared by several gateways, a hold is
+//! taken from this gateway's lease of the key's room ([`Leases`]), which the database holds, so
+//! that together they can never overspend.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::books::Books;
+use super::lease::Leases;
 use super::money::now;
 use super::settler::{Settlement, Settler};
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Store, StoreError};
+
+/// Where the balances a hold is checked against are kept.
+#[derive(Debug, Clone)]
+pub enum Ledger {
+    /// In memory: this gateway owns the database.
+    Books(Arc<Books>),
+    /// In the shared database, leased to this gateway key by key.
+    Leases(Arc<Leases>),
+}
 
 /// Holds and settlements of every request.
 #[derive(Debug, Clone)]
 pub struct Holds {
     store: Store,
     settler: Settler,
-    /// The balances in memory, when this gateway owns the database.
-    books: Option<Arc<Books>>,
+    ledger: Ledger,
 }
 
 impl Holds {
-    /// Holds on `store` (in `books` when given), settlements logged by `settler`.
-    pub fn new(store: Store, settler: Settler, books: Option<Arc<Books>>) -> Holds {
+    /// Holds in `ledger` (accounts read from `store`), settlements logged by `settler`.
+    pub fn new(store: Store, settler: Settler, ledger: Ledger) -> Holds {
         Holds {
             store,
             settler,
-            books,
+            ledger,
         }
     }
 
@@ -35,8 +46,9 @@ impl Holds {
         key: &KeyRecord,
         amount: i64,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
-        let Some(books) = &self.books else {
-            return self.store.reserve(key, amount).await;
+        let books = match &self.ledger {
+            Ledger::Leases(leases) => return leases.reserve(key, amount).await,
+            Ledger::Books(books) => books,
         };
         if !books.has_account(&key.account_id) {
             match self.store.account(&key.account_id).await? {
@@ -50,35 +62,32 @@ impl Holds {
     /// Charges `record` and releases `reservation`: at once in memory, durably within the
     /// settlement lag.
     pub async fn settle(&self, reservation: Reservation, record: GenerationRecord) {
-        let settlement = match &self.books {
-            Some(books) => {
+        let settlement = match &self.ledger {
+            Ledger::Books(books) => {
                 let window_start = books.settle(&reservation, record.cost, record.created_at);
                 Settlement::Logged(record, window_start)
             }
-            None => Settlement::Held(reservation, record),
+            Ledger::Leases(leases) => {
+                leases.settled(&reservation);
+                Settlement::Held(reservation, record)
+            }
         };
         self.settler.settle(settlement).await;
     }
 
-    /// Releases `reservation` without charging, when that needs no database; `false` when it
-    /// does ([`Holds::release`]).
-    pub fn release_in_memory(&self, reservation: &Reservation) -> bool {
-        match &self.books {
-            Some(books) => {
-                books.release(reservation);
-                true
-            }
-            None => false,
+    /// Releases `reservation` without charging.
+    pub fn release(&self, reservation: &Reservation) {
+        match &self.ledger {
+            Ledger::Books(books) => books.release(reservation),
+            Ledger::Leases(leases) => leases.release(reservation),
         }
     }
 
-    /// Releases `reservation` without charging.
-    pub async fn release(&self, reservation: &Reservation) {
-        if self.release_in_memory(reservation) {
-            return;
-        }
-        if let Err(error) = self.store.release(reservation).await {
-            tracing::error!(reservation = %reservation.id, %error, "cannot release a hold; the reservation sweep will");
+    /// Gives back the room leases hold and no request used for `idle` (none on the embedded
+    /// database).
+    pub async fn give_back_unused(&self, idle: Duration) {
+        if let Ledger::Leases(leases) = &self.ledger {
+            leases.give_back_unused(idle).await;
         }
     }
 }

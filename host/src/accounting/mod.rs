@@ -2,7 +2,7 @@
 //! what it did cost once it ran, in a database that survives crashes.
 //!
 //! [`store`] is the storage interface (SQLite or PostgreSQL), [`holds`] where a request's hold
-//! lives ([`books`] in memory for the embedded database), [`settler`] the durable log of
+//! lives ([`books`] in memory for the embedded database, [`lease`]s of a shared one), [`settler`] the durable log of
 //! settlements, [`tab`] the accounting of one request, [`keys`] the secrets, [`money`] amounts
 //! and limit windows, [`rate`] the per-key rate limits, [`admin`] what the admin API changes.
 
@@ -12,6 +12,7 @@ pub mod books;
 pub mod holds;
 mod keycache;
 pub mod keys;
+pub mod lease;
 pub mod money;
 pub mod rate;
 mod schema;
@@ -27,8 +28,9 @@ use axum::http::{HeaderMap, header};
 use crate::config::AccountingConfig;
 use crate::error::DomainError;
 use books::Books;
-use holds::Holds;
+use holds::{Holds, Ledger};
 use keycache::KeyCache;
+use lease::{LEASE_TRUST, Leases};
 use money::now;
 use rate::RateLimiter;
 use settler::Settler;
@@ -53,8 +55,9 @@ pub struct Accounting {
     settler: Settler,
     /// Holds and settlements of requests.
     holds: Holds,
-    /// Balances in memory, when this gateway owns the (embedded) database.
-    books: Option<Arc<Books>>,
+    /// Where holds are checked: balances in memory, when this gateway owns the (embedded)
+    /// database, or leases of a shared one.
+    ledger: Ledger,
     /// Keys by secret hash: for good when this gateway owns the (embedded) database, for a
     /// moment on a shared one.
     key_cache: KeyCache,
@@ -103,10 +106,16 @@ impl Accounting {
         let (open_tabs, all_closed) = mpsc::channel(1);
         let settler = Settler::start(store.clone());
         let embedded = store.is_embedded();
-        let books = embedded.then(|| Arc::new(Books::default()));
+        let ledger = if embedded {
+            Ledger::Books(Arc::new(Books::default()))
+        } else {
+            let leases = Arc::new(Leases::new(store.clone()));
+            tokio::spawn(give_back_unused_leases(Arc::downgrade(&leases)));
+            Ledger::Leases(leases)
+        };
         Ok(Accounting {
-            holds: Holds::new(store.clone(), settler.clone(), books.clone()),
-            books,
+            holds: Holds::new(store.clone(), settler.clone(), ledger.clone()),
+            ledger,
             key_cache: KeyCache::new((!embedded).then_some(keycache::SHARED_DATABASE_TTL)),
             settler,
             store,
@@ -157,6 +166,7 @@ impl Accounting {
         if let Err(error) = self.settler.flush().await {
             tracing::error!(%error, "settlements not committed before stopping");
         }
+        self.holds.give_back_unused(Duration::ZERO).await;
     }
 
     /// The usable key whose secret is the request's bearer token.
@@ -186,6 +196,18 @@ impl Accounting {
             return Err(DomainError::ApiKeyUnusable);
         }
         Ok(key)
+    }
+}
+
+/// Gives back, every [`LEASE_TRUST`], the room of leases no request used since, until the
+/// leases are dropped.
+async fn give_back_unused_leases(leases: std::sync::Weak<Leases>) {
+    loop {
+        tokio::time::sleep(LEASE_TRUST).await;
+        let Some(leases) = leases.upgrade() else {
+            return;
+        };
+        leases.give_back_unused(LEASE_TRUST).await;
     }
 }
 

@@ -160,6 +160,39 @@ pub struct Reservation {
     pub amount: Nanos,
 }
 
+/// How much room a hold asks of a key and its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseGrant {
+    /// The least that must fit, nano-USD: without room for it, the hold is refused.
+    pub need: Nanos,
+    /// The most wanted, nano-USD (room for the holds to come).
+    pub wanted: Nanos,
+}
+
+/// A lease takes at most this share of the room a key or an account has left (1/8), so that
+/// other gateways sharing them still find room when it runs short.
+const LEASE_SHARE_OF_ROOM: Nanos = 8;
+
+impl LeaseGrant {
+    /// The room to hold when the account has `account_room` left and the key `key_room`
+    /// (`None`: no limit): `need`, plus up to `wanted` when an eighth of each room allows; or
+    /// why not even `need` fits.
+    pub fn size(self, account_room: Nanos, key_room: Option<Nanos>) -> Result<Nanos, Refusal> {
+        if account_room < self.need {
+            return Err(Refusal::Credits);
+        }
+        if key_room.is_some_and(|room| room < self.need) {
+            return Err(Refusal::KeyLimit);
+        }
+        let share = |room: Nanos| room / LEASE_SHARE_OF_ROOM;
+        let spare = self
+            .wanted
+            .min(share(account_room))
+            .min(key_room.map_or(Nanos::MAX, share));
+        Ok(self.need.max(spare))
+    }
+}
+
 /// One served generation: what the ledger charges and what `GET /api/v1/generation` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerationRecord {
@@ -553,117 +586,130 @@ impl Store {
     }
 
     /// Holds `amount` against `key`'s limit (in its current window) and its account's credits,
-    /// both at once or neither.
+    /// both at once or neither, in a reservation of its own.
     pub async fn reserve(
         &self,
         key: &KeyRecord,
         amount: Nanos,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
-        if !self.embedded {
-            return self.reserve_in_one_statement(key, amount).await;
-        }
-        let now = now();
-        let mut connection = self.connection(Durability::Relaxed).await?;
-        let mut tx = connection.begin().await?;
-        self.relax_commit(&mut tx).await?;
-        if let Some(reset) = key.limit_reset {
-            sqlx::query(
-                "UPDATE api_keys SET window_usage = 0, window_start = $2 WHERE id = $1 AND window_start < $2",
-            )
-            .bind(&key.id)
-            .bind(reset.window_start(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        let key_held = sqlx::query(
-            "UPDATE api_keys SET reserved = reserved + $2 WHERE id = $1 AND disabled = 0
-             AND (expires_at IS NULL OR expires_at > $3)
-             AND (usd_limit IS NULL OR window_usage + reserved + $2 <= usd_limit)",
-        )
-        .bind(&key.id)
-        .bind(amount)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if key_held.rows_affected() == 0 {
-            tx.rollback().await?;
-            drop(connection); // SQLite has one connection: give it back first
-            let usable = self.key(&key.id).await?.is_some_and(|key| key.usable(now));
-            return Ok(Err(if usable {
-                Refusal::KeyLimit
-            } else {
-                Refusal::KeyUnusable
-            }));
-        }
-        let account_held = sqlx::query(
-            "UPDATE accounts SET reserved = reserved + $2 WHERE id = $1 AND credits - usage - reserved >= $2",
-        )
-        .bind(&key.account_id)
-        .bind(amount)
-        .execute(&mut *tx)
-        .await?;
-        if account_held.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(Err(Refusal::Credits));
-        }
-        let reservation = Reservation {
-            id: super::keys::random_id("res"),
+        let id = super::keys::random_id("res");
+        let grant = LeaseGrant {
+            need: amount,
+            wanted: amount,
+        };
+        Ok(self.lease(key, &id, grant).await?.map(|_| Reservation {
+            id,
             key_id: key.id.clone(),
             account_id: key.account_id.clone(),
             amount,
+        }))
+    }
+
+    /// Adds room to reservation `id` of `key` (creating it when missing): at least
+    /// `grant.need`, at most `grant.wanted` (see [`LeaseGrant::size`]), held against the key's
+    /// limit in its current window and its account's credits, both at once or neither. Returns
+    /// the room added. Committed without waiting for the disk: a hold lost to a crash of the
+    /// machine is released with its counters.
+    pub async fn lease(
+        &self,
+        key: &KeyRecord,
+        id: &str,
+        grant: LeaseGrant,
+    ) -> Result<Result<Nanos, Refusal>, StoreError> {
+        let now = now();
+        let window_start = key.limit_reset.map_or(0, |reset| reset.window_start(now));
+        // SQLite has one connection and locks the whole file; PostgreSQL locks rows, in one
+        // order everywhere (the reservation, its account, its key), so that holds, settlements
+        // and releases of several gateways never deadlock.
+        let lock = if self.embedded { "" } else { " FOR UPDATE" };
+        let mut connection = self.connection(Durability::Relaxed).await?;
+        let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
+        sqlx::query(&format!("SELECT id FROM reservations WHERE id = $1{lock}"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let account = sqlx::query(&format!(
+            "SELECT credits - usage - reserved AS room FROM accounts WHERE id = $1{lock}"
+        ))
+        .bind(&key.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let key_row = sqlx::query(&format!(
+            "SELECT usd_limit, window_usage, window_start, reserved, disabled, expires_at
+             FROM api_keys WHERE id = $1 AND account_id = $2{lock}"
+        ))
+        .bind(&key.id)
+        .bind(&key.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(account) = account else {
+            tx.rollback().await?;
+            return Ok(Err(Refusal::Credits));
+        };
+        let Some(key_row) = key_row else {
+            tx.rollback().await?;
+            return Ok(Err(Refusal::KeyUnusable));
+        };
+        let disabled = key_row.try_get::<i64, _>("disabled")? != 0;
+        let expires_at: Option<i64> = key_row.try_get("expires_at")?;
+        if disabled || expires_at.is_some_and(|expiry| now >= expiry) {
+            tx.rollback().await?;
+            return Ok(Err(Refusal::KeyUnusable));
+        }
+        let stored_window_start: i64 = key_row.try_get("window_start")?;
+        let window_usage = if stored_window_start < window_start {
+            0
+        } else {
+            key_row.try_get("window_usage")?
+        };
+        let key_reserved: Nanos = key_row.try_get("reserved")?;
+        let key_room = key_row
+            .try_get::<Option<Nanos>, _>("usd_limit")?
+            .map(|limit| {
+                limit
+                    .saturating_sub(window_usage)
+                    .saturating_sub(key_reserved)
+            });
+        let amount = match grant.size(account.try_get("room")?, key_room) {
+            Ok(amount) => amount,
+            Err(refusal) => {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
         };
         sqlx::query(
-            "INSERT INTO reservations (id, key_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "UPDATE api_keys SET reserved = reserved + $2,
+             window_usage = CASE WHEN window_start < $3 THEN 0 ELSE window_usage END,
+             window_start = CASE WHEN window_start < $3 THEN $3 ELSE window_start END
+             WHERE id = $1",
         )
-        .bind(&reservation.id)
-        .bind(&reservation.key_id)
-        .bind(&reservation.account_id)
+        .bind(&key.id)
+        .bind(amount)
+        .bind(window_start)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE accounts SET reserved = reserved + $2 WHERE id = $1")
+            .bind(&key.account_id)
+            .bind(amount)
+            .execute(&mut *tx)
+            .await?;
+        // A lease refreshed here is not taken for one a stopped gateway left.
+        sqlx::query(
+            "INSERT INTO reservations (id, key_id, account_id, amount, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET amount = reservations.amount + excluded.amount,
+                created_at = excluded.created_at",
+        )
+        .bind(id)
+        .bind(&key.id)
+        .bind(&key.account_id)
         .bind(amount)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Ok(reservation))
-    }
-
-    /// [`Store::reserve`] on PostgreSQL: one statement (one round trip, committed without
-    /// waiting for the disk). The account row is locked first (as by settlements), and the key
-    /// and the account are updated only if both have room.
-    async fn reserve_in_one_statement(
-        &self,
-        key: &KeyRecord,
-        amount: Nanos,
-    ) -> Result<Result<Reservation, Refusal>, StoreError> {
-        let now = now();
-        let window_start = key.limit_reset.map_or(0, |reset| reset.window_start(now));
-        let id = super::keys::random_id("res");
-        let row = sqlx::query(RESERVE_IN_ONE_STATEMENT)
-            .bind(&key.id)
-            .bind(amount)
-            .bind(now)
-            .bind(window_start)
-            .bind(&key.account_id)
-            .bind(&id)
-            .fetch_one(&self.pool)
-            .await?;
-        let (credits_ok, held): (i64, i64) = (row.try_get("credits_ok")?, row.try_get("held")?);
-        if held > 0 {
-            return Ok(Ok(Reservation {
-                id,
-                key_id: key.id.clone(),
-                account_id: key.account_id.clone(),
-                amount,
-            }));
-        }
-        if credits_ok == 0 {
-            return Ok(Err(Refusal::Credits));
-        }
-        let usable = self.key(&key.id).await?.is_some_and(|key| key.usable(now));
-        Ok(Err(if usable {
-            Refusal::KeyLimit
-        } else {
-            Refusal::KeyUnusable
-        }))
+        Ok(Ok(amount))
     }
 
     /// Settles `reservation`: charges `record.cost`, releases the hold and stores the record, in
@@ -679,7 +725,8 @@ impl Store {
 
     /// Commits several settlements at once (one write to disk for all): all or none. Each
     /// stores its generation record and charges its key (in the record's limit window) and
-    /// account; one [`Settlement::Held`] also releases its hold. A settlement whose record is
+    /// account; one [`Settlement::Held`] also takes its hold off its reservation (deleted once
+    /// empty: a lease holds for several requests). A settlement whose record is
     /// already stored was committed by an earlier try (one whose outcome the connection lost)
     /// and is not charged again, so a retry is always safe.
     ///
@@ -697,17 +744,20 @@ impl Store {
             stored.extend(insert_records(&mut tx, records.iter().map(Settlement::record)).await?);
         }
         let mut charges = Vec::with_capacity(settlements.len());
+        let mut emptied = std::collections::HashSet::new();
         for settlement in settlements
             .iter()
             .filter(|settlement| stored.contains(&settlement.record().id))
         {
             let (record, released, window_start) = match settlement {
                 Settlement::Held(reservation, record) => {
-                    let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
+                    let held = sqlx::query(TAKE_FROM_RESERVATION)
                         .bind(&reservation.id)
+                        .bind(reservation.amount)
                         .execute(&mut *tx)
                         .await?;
                     let released = if held.rows_affected() > 0 {
+                        emptied.insert(reservation.id.as_str());
                         reservation.amount
                     } else {
                         0
@@ -751,6 +801,12 @@ impl Store {
                 .await?;
             }
         }
+        for id in emptied {
+            sqlx::query(DELETE_EMPTY_RESERVATION)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         drop(connection);
         self.wait_for_disk().await
@@ -772,31 +828,72 @@ impl Store {
         Ok(())
     }
 
-    /// Releases `reservation` without charging. Returns whether it was still held.
+    /// Releases reservation `reservation.id` without charging, whatever it holds now (a lease
+    /// may have grown since `reservation` was read). Returns whether it was still held.
     pub async fn release(&self, reservation: &Reservation) -> Result<bool, StoreError> {
         let mut connection = self.connection(Durability::Relaxed).await?;
         let mut tx = connection.begin().await?;
         self.relax_commit(&mut tx).await?;
-        let held = sqlx::query("DELETE FROM reservations WHERE id = $1")
+        let held = sqlx::query("DELETE FROM reservations WHERE id = $1 RETURNING amount")
             .bind(&reservation.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(held) = held else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let amount: Nanos = held.try_get("amount")?;
+        self.unhold(&mut tx, reservation, amount).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Gives back `amount` of reservation `reservation.id` without charging (room a lease does
+    /// not use); the reservation goes once empty. Returns whether it still held that much.
+    pub async fn give_back(
+        &self,
+        reservation: &Reservation,
+        amount: Nanos,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.connection(Durability::Relaxed).await?;
+        let mut tx = connection.begin().await?;
+        self.relax_commit(&mut tx).await?;
+        let held = sqlx::query(TAKE_FROM_RESERVATION)
+            .bind(&reservation.id)
+            .bind(amount)
             .execute(&mut *tx)
             .await?;
         if held.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query("UPDATE accounts SET reserved = reserved - $2 WHERE id = $1")
-            .bind(&reservation.account_id)
-            .bind(reservation.amount)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
-            .bind(&reservation.key_id)
-            .bind(reservation.amount)
+        self.unhold(&mut tx, reservation, amount).await?;
+        sqlx::query(DELETE_EMPTY_RESERVATION)
+            .bind(&reservation.id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Takes `amount` off the holds of `reservation`'s account and key.
+    async fn unhold(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        reservation: &Reservation,
+        amount: Nanos,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET reserved = reserved - $2 WHERE id = $1")
+            .bind(&reservation.account_id)
+            .bind(amount)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
+            .bind(&reservation.key_id)
+            .bind(amount)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     /// The generation record `id`.
@@ -819,36 +916,12 @@ impl Store {
     }
 }
 
-/// PostgreSQL's hold of `$2` by key `$1` of account `$5` at unix second `$3` (the key's window
-/// starting at `$4`) as reservation `$6`: `held` is 1 when it landed, `credits_ok` 0 when the
-/// account had no room. The account row is locked (and its room checked on its latest version)
-/// before the key's; the key is held only with the account locked, the account only with the
-/// key held: both or neither.
-const RESERVE_IN_ONE_STATEMENT: &str = "WITH relaxed AS (
-        SELECT set_config('synchronous_commit', 'off', true) AS level
-    ), account AS (
-        SELECT id FROM accounts WHERE id = $5 AND credits - usage - reserved >= $2 FOR UPDATE
-    ), held_key AS (
-        UPDATE api_keys SET reserved = reserved + $2,
-            window_usage = CASE WHEN window_start < $4 THEN 0 ELSE window_usage END,
-            window_start = GREATEST(window_start, $4)
-        WHERE id = $1 AND account_id = $5 AND EXISTS (SELECT 1 FROM account) AND disabled = 0
-            AND (expires_at IS NULL OR expires_at > $3)
-            AND (usd_limit IS NULL OR
-                CASE WHEN window_start < $4 THEN 0 ELSE window_usage END + reserved + $2 <= usd_limit)
-        RETURNING id
-    ), held_account AS (
-        UPDATE accounts SET reserved = reserved + $2
-        WHERE id IN (SELECT id FROM account) AND EXISTS (SELECT 1 FROM held_key)
-        RETURNING id
-    ), reservation AS (
-        INSERT INTO reservations (id, key_id, account_id, amount, created_at)
-        SELECT $6, $1, $5, $2, $3 FROM held_account
-        RETURNING id
-    )
-    SELECT CAST((SELECT COUNT(*) FROM account) AS BIGINT) AS credits_ok,
-        CAST((SELECT COUNT(*) FROM reservation) AS BIGINT) AS held,
-        (SELECT level FROM relaxed) AS level";
+/// Takes `$2` off reservation `$1`, if it holds that much.
+const TAKE_FROM_RESERVATION: &str =
+    "UPDATE reservations SET amount = amount - $2 WHERE id = $1 AND amount >= $2";
+
+/// Deletes reservation `$1` if nothing is left in it.
+const DELETE_EMPTY_RESERVATION: &str = "DELETE FROM reservations WHERE id = $1 AND amount <= 0";
 
 /// What key `$1` spent since unix second `$2`, as `spent`.
 const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spent FROM generations

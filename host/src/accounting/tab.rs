@@ -36,8 +36,8 @@ struct TabState {
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
     started: Instant,
-    /// Keeps the gateway's drain waiting until this tab is settled or released.
-    open: Option<mpsc::Sender<()>>,
+    /// Keeps the gateway's drain waiting until this tab is dropped (settled or released).
+    _open: Option<mpsc::Sender<()>>,
 }
 
 /// What a served generation used and cost.
@@ -82,7 +82,7 @@ impl Tab {
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
                 started: Instant::now(),
-                open,
+                _open: open,
             })),
         }
     }
@@ -146,14 +146,14 @@ impl Tab {
     }
 
     /// Releases the hold without charging (no endpoint served).
-    pub async fn release(&self) {
+    pub fn release(&self) {
         let Some(state) = &self.state else {
             return;
         };
         let Some(reservation) = lock(&state.reservation).take() else {
             return;
         };
-        state.holds.release(&reservation).await;
+        state.holds.release(&reservation);
     }
 }
 
@@ -232,22 +232,7 @@ impl Drop for TabState {
         let Some(reservation) = lock(&self.reservation).take() else {
             return;
         };
-        if self.holds.release_in_memory(&reservation) {
-            return;
-        }
-        let holds = self.holds.clone();
-        let open = self.open.take();
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(async move {
-                    holds.release(&reservation).await;
-                    drop(open);
-                });
-            }
-            Err(_) => {
-                tracing::warn!(reservation = %reservation.id, "no runtime to release a hold; the reservation sweep will")
-            }
-        }
+        self.holds.release(&reservation);
     }
 }
 

@@ -41,7 +41,7 @@ pub(super) async fn exhausted(
     trace: RoutingTrace,
     show_routing: bool,
 ) -> DomainError {
-    tab.release().await;
+    tab.release();
     let attempts = Box::new(Attempts {
         trace,
         show_routing,

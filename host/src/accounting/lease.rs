@@ -1,0 +1,309 @@
+//! Budget leases on a shared database (PostgreSQL): a gateway holds room of a key and its
+//! account in one reservation row of its own (a lease), and takes each request's hold from it in
+//! memory. A request therefore waits for no database round trip of its own: the lease grows by
+//! up to [`HOLDS_PER_LEASE`] holds at a time, and only when it runs short.
+//!
+//! What the other gateways see: the room of every lease is reserved in the database, so that
+//! together they still never spend past a key's limit or an account's credits. A lease takes at
+//! most an eighth of the room left ([`super::store::LeaseGrant`]), and room a gateway does not
+//! use goes back within [`LEASE_TRUST`] of its last hold, so a key near its limit is shared.
+//!
+//! A lease is trusted for [`LEASE_TRUST`] after the database last confirmed it (as keys are in
+//! the key cache): then the next hold asks the database again, which applies a key disabled,
+//! expired, deleted or given a lower limit by another gateway, and refreshes the row, so that
+//! the reservation sweep never takes a live lease for one a stopped gateway left. A gateway
+//! that crashes leaves its leases to that sweep, like any hold.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::money::Nanos;
+use super::store::{KeyRecord, LeaseGrant, Refusal, Reservation, Store, StoreError};
+
+/// Holds of the current size one lease grows by at most.
+pub const HOLDS_PER_LEASE: Nanos = 64;
+
+/// How long a lease is used without asking the database, and how long unused room is kept.
+pub const LEASE_TRUST: Duration = super::keycache::SHARED_DATABASE_TTL;
+
+/// The leases of this gateway, by key id.
+#[derive(Debug)]
+pub struct Leases {
+    store: Store,
+    by_key: Mutex<HashMap<String, Arc<Lease>>>,
+}
+
+/// Room held for one key in one reservation row.
+#[derive(Debug)]
+struct Lease {
+    /// The reservation row; the key and account it holds for.
+    row: Reservation,
+    room: Mutex<Room>,
+    /// Taken while the lease grows or gives room back: one database change at a time.
+    changing: tokio::sync::Mutex<()>,
+}
+
+/// A lease's room as this gateway counts it: never more than its row holds (the row shrinks
+/// after the memory when a settlement commits, and grows before it).
+#[derive(Debug)]
+struct Room {
+    /// Reserved in the row for this gateway, nano-USD.
+    leased: Nanos,
+    /// The part of it held by requests in flight, nano-USD.
+    held: Nanos,
+    /// When the database last confirmed the lease (`None`: never).
+    confirmed: Option<Instant>,
+    /// When a request last held from it.
+    last_hold: Instant,
+    /// Out of the map: a new lease serves the key.
+    retired: bool,
+}
+
+impl Room {
+    /// Holds `amount` if the lease is trusted and has room for it.
+    fn try_hold(&mut self, amount: Nanos, now: Instant) -> bool {
+        let trusted = self
+            .confirmed
+            .is_some_and(|confirmed| now.duration_since(confirmed) < LEASE_TRUST);
+        if self.retired || !trusted || self.free() < amount {
+            return false;
+        }
+        self.held += amount;
+        self.last_hold = now;
+        true
+    }
+
+    fn free(&self) -> Nanos {
+        self.leased.saturating_sub(self.held).max(0)
+    }
+}
+
+impl Lease {
+    fn new(key: &KeyRecord) -> Lease {
+        Lease {
+            row: Reservation {
+                id: super::keys::random_id("lease"),
+                key_id: key.id.clone(),
+                account_id: key.account_id.clone(),
+                amount: 0,
+            },
+            room: Mutex::new(Room {
+                leased: 0,
+                held: 0,
+                confirmed: None,
+                last_hold: Instant::now(),
+                retired: false,
+            }),
+            changing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn room(&self) -> MutexGuard<'_, Room> {
+        self.room.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A request's hold of `amount` from this lease.
+    fn reservation(&self, amount: Nanos) -> Reservation {
+        Reservation {
+            amount,
+            ..self.row.clone()
+        }
+    }
+
+    /// Gives back the room no request holds (to the database first: a give-back that fails
+    /// keeps it). Call with `changing` taken.
+    async fn give_back_free(&self, store: &Store) {
+        let free = {
+            let mut room = self.room();
+            let free = room.free();
+            room.leased -= free;
+            free
+        };
+        if free == 0 {
+            return;
+        }
+        match store.give_back(&self.row, free).await {
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(lease = %self.row.id, %error, "cannot give back a lease's unused room; kept");
+                self.room().leased += free;
+            }
+        }
+    }
+}
+
+impl Leases {
+    /// No leases yet, on `store`.
+    pub fn new(store: Store) -> Leases {
+        Leases {
+            store,
+            by_key: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Holds `amount` for a request of `key`: from the key's lease when it has room, else
+    /// growing the lease in the database first.
+    pub async fn reserve(
+        &self,
+        key: &KeyRecord,
+        amount: Nanos,
+    ) -> Result<Result<Reservation, Refusal>, StoreError> {
+        loop {
+            let lease = self.lease_of(key);
+            if lease.room().try_hold(amount, Instant::now()) {
+                return Ok(Ok(lease.reservation(amount)));
+            }
+            let _changing = lease.changing.lock().await;
+            // Taken now, so that no concurrent hold spends it while the lease grows.
+            let taken = {
+                let mut room = lease.room();
+                if room.retired {
+                    continue;
+                }
+                if room.try_hold(amount, Instant::now()) {
+                    return Ok(Ok(lease.reservation(amount)));
+                }
+                let taken = room.free().min(amount);
+                room.held += taken;
+                taken
+            };
+            let grant = LeaseGrant {
+                need: amount - taken,
+                wanted: amount.saturating_mul(HOLDS_PER_LEASE),
+            };
+            let granted = self.store.lease(key, &lease.row.id, grant).await;
+            let mut room = lease.room();
+            match granted {
+                Ok(Ok(granted)) => {
+                    room.leased = room.leased.saturating_add(granted);
+                    room.held = room.held.saturating_add(grant.need);
+                    let now = Instant::now();
+                    room.confirmed = Some(now);
+                    room.last_hold = now;
+                    return Ok(Ok(lease.reservation(amount)));
+                }
+                Ok(Err(refusal)) => {
+                    room.held -= taken;
+                    return Ok(Err(refusal));
+                }
+                Err(error) => {
+                    room.held -= taken;
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The lease `reservation` was held from, if it still serves its key.
+    fn lease_held(&self, reservation: &Reservation) -> Option<Arc<Lease>> {
+        self.map()
+            .get(&reservation.key_id)
+            .filter(|lease| lease.row.id == reservation.id)
+            .cloned()
+    }
+
+    /// Settles `reservation` in memory: its hold leaves the lease with the room it took (the
+    /// settlement takes the same amount off the row when it commits).
+    pub fn settled(&self, reservation: &Reservation) {
+        if let Some(lease) = self.lease_held(reservation) {
+            let mut room = lease.room();
+            room.held -= reservation.amount;
+            room.leased -= reservation.amount;
+        }
+    }
+
+    /// Releases `reservation` without charging: its room stays in the lease for the next hold.
+    pub fn release(&self, reservation: &Reservation) {
+        if let Some(lease) = self.lease_held(reservation) {
+            lease.room().held -= reservation.amount;
+        }
+    }
+
+    /// Gives back the room of every lease no hold used for `idle`, and retires the leases left
+    /// empty; `Duration::ZERO` gives back all unused room now.
+    pub async fn give_back_unused(&self, idle: Duration) {
+        let leases: Vec<Arc<Lease>> = self.map().values().cloned().collect();
+        let now = Instant::now();
+        for lease in leases {
+            if now.duration_since(lease.room().last_hold) < idle {
+                continue;
+            }
+            let _changing = lease.changing.lock().await;
+            lease.give_back_free(&self.store).await;
+            let mut by_key = self.map();
+            let mut room = lease.room();
+            if room.leased == 0 && room.held == 0 {
+                room.retired = true;
+                by_key.remove(&lease.row.key_id);
+            }
+        }
+    }
+
+    /// Gives back the unused room of key `id`'s lease and retires it (the key changed): its
+    /// next hold asks the database.
+    pub async fn forget(&self, id: &str) {
+        let Some(lease) = self.map().remove(id) else {
+            return;
+        };
+        let _changing = lease.changing.lock().await;
+        lease.room().retired = true;
+        lease.give_back_free(&self.store).await;
+    }
+
+    /// The lease of `key`, new when it has none.
+    fn lease_of(&self, key: &KeyRecord) -> Arc<Lease> {
+        self.map()
+            .entry(key.id.clone())
+            .or_insert_with(|| Arc::new(Lease::new(key)))
+            .clone()
+    }
+
+    fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Lease>>> {
+        self.by_key.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(leased: Nanos, held: Nanos, confirmed: Option<Instant>) -> Room {
+        Room {
+            leased,
+            held,
+            confirmed,
+            last_hold: Instant::now(),
+            retired: false,
+        }
+    }
+
+    #[test]
+    fn a_hold_fits_only_a_trusted_lease_with_room() {
+        let now = Instant::now();
+        let mut trusted = room(100, 40, Some(now));
+        assert!(trusted.try_hold(60, now));
+        assert!(!trusted.try_hold(1, now), "no room left");
+        let mut unconfirmed = room(100, 0, None);
+        assert!(!unconfirmed.try_hold(1, now));
+        let mut stale = room(100, 0, Some(now));
+        assert!(!stale.try_hold(1, now + LEASE_TRUST), "trust runs out");
+        let mut retired = room(100, 0, Some(now));
+        retired.retired = true;
+        assert!(!retired.try_hold(1, now));
+    }
+
+    #[test]
+    fn a_lease_grows_by_a_share_of_the_room_left() {
+        let grant = LeaseGrant {
+            need: 10,
+            wanted: 640,
+        };
+        assert_eq!(grant.size(1_000_000, None), Ok(640));
+        // An eighth of the smaller room, but never less than the need.
+        assert_eq!(grant.size(1_000_000, Some(800)), Ok(100));
+        assert_eq!(grant.size(40, Some(800)), Ok(10));
+        assert_eq!(grant.size(9, None), Err(Refusal::Credits));
+        assert_eq!(grant.size(1_000, Some(9)), Err(Refusal::KeyLimit));
+    }
+}
