@@ -63,6 +63,8 @@ enum Command {
         #[arg(long, default_value_t = 32)]
         connections: usize,
     },
+    /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
+    Keys,
     /// Serve the mock upstream (used by `run`).
     #[command(hide = true)]
     Mock {
@@ -91,6 +93,7 @@ fn main() -> anyhow::Result<()> {
         Command::Profile { secs, connections } => {
             runtime.block_on(profile(Duration::from_secs(secs), connections))
         }
+        Command::Keys => runtime.block_on(keys_on()),
         Command::Run {
             quick,
             no_peers,
@@ -126,6 +129,25 @@ async fn profile(duration: Duration, connections: usize) -> anyhow::Result<()> {
         scenarios::profile::run(&gateway.contender.target, pid, connections, duration, &work)
             .await?;
     print!("{}", report::profile_section(&profile));
+    drop(gateway);
+    drop(mock);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+/// Starts the mock and the keys-off gateway, measures keys on against it and prints the section.
+async fn keys_on() -> anyhow::Result<()> {
+    let work = std::env::temp_dir().join(format!("switchyard-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let plan = Plan::full();
+    let mock = local::start_mock(&work).await?;
+    let gateway = gateway::start(mock.target.addr, &work).await?;
+    let (rows, errors) =
+        scenarios::keys_on::run(mock.target.addr, &gateway.contender.target, &plan, &work).await;
+    print!("{}", scenarios::keys_on::markdown(&rows, plan.connections));
+    for error in &errors {
+        eprintln!("{error}");
+    }
     drop(gateway);
     drop(mock);
     let _ = std::fs::remove_dir_all(&work);
