@@ -5,7 +5,8 @@
 //! remembers them for good. On PostgreSQL other gateways may change a key, so a key is
 //! remembered for [`SHARED_DATABASE_TTL`] only: a change made elsewhere (rate limits, routing
 //! policy) applies within that time here. Whether a key is disabled, expired, deleted or past its
-//! limit is checked again by every hold, in the database, so those apply at once.
+//! limit is checked again when its lease is confirmed in the database, as often
+//! ([`super::lease`]).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

@@ -731,7 +731,7 @@ impl Store {
     /// and is not charged again, so a retry is always safe.
     ///
     /// On PostgreSQL the transaction commits without waiting for the disk, so that the account
-    /// and key rows, which every hold locks, are not held for the length of an `fsync`; a
+    /// and key rows, which every lease locks, are not held for the length of an `fsync`; a
     /// second, durable commit then waits until the disk has everything before it. The
     /// settlements are durable when this returns, as on SQLite.
     pub async fn log_settlements(&self, settlements: &[Settlement]) -> Result<(), StoreError> {
