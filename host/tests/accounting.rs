@@ -300,7 +300,12 @@ async fn a_lease_gives_back_unused_room_and_heeds_a_limit_lowered_elsewhere() {
     let started = std::time::Instant::now();
     loop {
         let books = database.books().await;
-        if (books.key_reserved, books.account_reserved, books.reservations) == (0, 0, 0) {
+        if (
+            books.key_reserved,
+            books.account_reserved,
+            books.reservations,
+        ) == (0, 0, 0)
+        {
             books.assert_consistent();
             break;
         }
