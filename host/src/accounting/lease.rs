@@ -1,7 +1,8 @@
 //! Budget leases on a shared database (PostgreSQL): a gateway holds room of a key and its
 //! account in one reservation row of its own (a lease), and takes each request's hold from it in
 //! memory. A request therefore waits for no database round trip of its own: the lease grows by
-//! up to [`HOLDS_PER_LEASE`] holds at a time, and only when it runs short.
+//! up to [`HOLDS_PER_LEASE`] holds at a time, in the background when half of that is left or
+//! half its trust is spent, and in the request only when it ran short all the same.
 //!
 //! What the other gateways see: the room of every lease is reserved in the database, so that
 //! together they still never spend past a key's limit or an account's credits. A lease takes at
@@ -15,6 +16,7 @@
 //! that crashes leaves its leases to that sweep, like any hold.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,8 @@ struct Lease {
     room: Mutex<Room>,
     /// Taken while the lease grows or gives room back: one database change at a time.
     changing: tokio::sync::Mutex<()>,
+    /// A background growth is under way.
+    growing: AtomicBool,
 }
 
 /// A lease's room as this gateway counts it: never more than its row holds (the row shrinks
@@ -77,6 +81,21 @@ impl Room {
     fn free(&self) -> Nanos {
         self.leased.saturating_sub(self.held).max(0)
     }
+
+    /// Whether the lease should grow ahead of need: under half the room `wanted` left, or half
+    /// its trust spent.
+    fn running_low(&self, wanted: Nanos, now: Instant) -> bool {
+        self.free() < wanted / 2
+            || self
+                .confirmed
+                .is_none_or(|confirmed| now.duration_since(confirmed) >= LEASE_TRUST / 2)
+    }
+
+    /// Adds `granted` room the database just confirmed.
+    fn grown(&mut self, granted: Nanos, now: Instant) {
+        self.leased = self.leased.saturating_add(granted);
+        self.confirmed = Some(now);
+    }
 }
 
 impl Lease {
@@ -96,6 +115,7 @@ impl Lease {
                 retired: false,
             }),
             changing: tokio::sync::Mutex::new(()),
+            growing: AtomicBool::new(false),
         }
     }
 
@@ -149,9 +169,19 @@ impl Leases {
         key: &KeyRecord,
         amount: Nanos,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
+        let wanted = amount.saturating_mul(HOLDS_PER_LEASE);
         loop {
             let lease = self.lease_of(key);
-            if lease.room().try_hold(amount, Instant::now()) {
+            let now = Instant::now();
+            let (held, low) = {
+                let mut room = lease.room();
+                let held = room.try_hold(amount, now);
+                (held, held && room.running_low(wanted, now))
+            };
+            if low {
+                self.grow_in_background(&lease, key, wanted);
+            }
+            if held {
                 return Ok(Ok(lease.reservation(amount)));
             }
             let _changing = lease.changing.lock().await;
@@ -170,16 +200,15 @@ impl Leases {
             };
             let grant = LeaseGrant {
                 need: amount - taken,
-                wanted: amount.saturating_mul(HOLDS_PER_LEASE),
+                wanted,
             };
             let granted = self.store.lease(key, &lease.row.id, grant).await;
             let mut room = lease.room();
             match granted {
                 Ok(Ok(granted)) => {
-                    room.leased = room.leased.saturating_add(granted);
-                    room.held = room.held.saturating_add(grant.need);
                     let now = Instant::now();
-                    room.confirmed = Some(now);
+                    room.grown(granted, now);
+                    room.held = room.held.saturating_add(grant.need);
                     room.last_hold = now;
                     return Ok(Ok(lease.reservation(amount)));
                 }
@@ -193,6 +222,31 @@ impl Leases {
                 }
             }
         }
+    }
+
+    /// Grows `lease` by up to `wanted` (and confirms it) in a task of its own, unless a growth is
+    /// under way; a refusal changes nothing (the lease runs out, and the next hold asks again).
+    fn grow_in_background(&self, lease: &Arc<Lease>, key: &KeyRecord, wanted: Nanos) {
+        if lease.growing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (lease, key, store) = (lease.clone(), key.clone(), self.store.clone());
+        tokio::spawn(async move {
+            let _changing = lease.changing.lock().await;
+            if !lease.room().retired {
+                let grant = LeaseGrant { need: 0, wanted };
+                match store.lease(&key, &lease.row.id, grant).await {
+                    Ok(Ok(granted)) => lease.room().grown(granted, Instant::now()),
+                    Ok(Err(refusal)) => {
+                        tracing::debug!(lease = %lease.row.id, ?refusal, "lease not grown")
+                    }
+                    Err(error) => {
+                        tracing::warn!(lease = %lease.row.id, %error, "cannot grow a lease")
+                    }
+                }
+            }
+            lease.growing.store(false, Ordering::Release);
+        });
     }
 
     /// The lease `reservation` was held from, if it still serves its key.
@@ -291,6 +345,18 @@ mod tests {
         let mut retired = room(100, 0, Some(now));
         retired.retired = true;
         assert!(!retired.try_hold(1, now));
+    }
+
+    #[test]
+    fn a_lease_grows_ahead_when_half_its_room_or_trust_is_spent() {
+        let now = Instant::now();
+        assert!(!room(100, 40, Some(now)).running_low(100, now));
+        assert!(room(100, 60, Some(now)).running_low(100, now), "room");
+        let half_trust = now + LEASE_TRUST / 2;
+        assert!(
+            room(100, 0, Some(now)).running_low(100, half_trust),
+            "trust"
+        );
     }
 
     #[test]

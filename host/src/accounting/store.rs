@@ -678,6 +678,16 @@ impl Store {
                 return Ok(Err(refusal));
             }
         };
+        if amount == 0 {
+            // Confirmed, not grown: a lease's row is refreshed, and no empty one is made.
+            sqlx::query("UPDATE reservations SET created_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(Ok(0));
+        }
         sqlx::query(
             "UPDATE api_keys SET reserved = reserved + $2,
              window_usage = CASE WHEN window_start < $3 THEN 0 ELSE window_usage END,
