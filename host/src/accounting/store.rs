@@ -750,11 +750,11 @@ impl Store {
         self.relax_commit(&mut tx).await?;
         // The records go first: they lock no row a hold needs.
         let mut stored = std::collections::HashSet::with_capacity(settlements.len());
-        // SQLite runs in this process: one cached one-row statement per record costs it less
-        // than preparing and binding a statement of many rows; PostgreSQL saves round trips.
-        let per_insert = if self.embedded { 1 } else { RECORDS_PER_INSERT };
-        for records in settlements.chunks(per_insert) {
+        let mut rest = settlements;
+        while !rest.is_empty() {
+            let (records, after) = rest.split_at(rows_per_insert(rest.len()));
             stored.extend(insert_records(&mut tx, records.iter().map(Settlement::record)).await?);
+            rest = after;
         }
         let mut charges = Vec::with_capacity(settlements.len());
         let mut emptied = std::collections::HashSet::new();
@@ -998,6 +998,16 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
 /// PostgreSQL's 65,535 bound parameters).
 const RECORDS_PER_INSERT: usize = 256;
 
+/// How many of `left` records the next insert takes: the largest power of two up to
+/// [`RECORDS_PER_INSERT`]. Statements are prepared once per text and cached, so a batch of any
+/// size is written with at most nine statements of nine sizes, all prepared already; one
+/// statement per batch size would make the database parse and plan a new statement of
+/// thousands of parameters for nearly every batch.
+fn rows_per_insert(left: usize) -> usize {
+    let most = left.min(RECORDS_PER_INSERT);
+    if most == 0 { 0 } else { 1 << most.ilog2() }
+}
+
 /// The columns of a generation record, in the order [`insert_records`] binds them.
 const GENERATION_COLUMNS: [&str; 22] = [
     "id",
@@ -1074,4 +1084,26 @@ async fn insert_records<'r>(
         .iter()
         .map(|row| row.try_get("id").map_err(StoreError::from))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_inserted_in_statements_of_few_sizes() {
+        let sizes = |mut left: usize| {
+            let mut sizes = Vec::new();
+            while left > 0 {
+                let rows = rows_per_insert(left);
+                sizes.push(rows);
+                left -= rows;
+            }
+            sizes
+        };
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(13), [8, 4, 1]);
+        assert_eq!(sizes(600), [256, 256, 64, 16, 8]);
+        assert_eq!(rows_per_insert(0), 0);
+    }
 }
