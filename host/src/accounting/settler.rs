@@ -1,6 +1,7 @@
 //! The durable log of settlements, written off the request path: a request queues its
 //! settlement and goes on; one task commits what is queued, as many settlements per commit as
-//! arrived during the previous one (group commit, each commit synced to disk). A batch the
+//! arrived since the previous one began, at most one commit per [`COMMIT_INTERVAL`] (group
+//! commit, each commit synced to disk). A batch the
 //! database refuses is retried one settlement at a time, so that one bad settlement cannot fail
 //! the others.
 //!
