@@ -4,8 +4,11 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::fresh_postgres_database;
 use sqlx::Row;
+use switchyard::accounting::lease::Leases;
 use switchyard::accounting::money::{LimitReset, now};
 use switchyard::accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
 use switchyard::config::AccountingConfig;
@@ -164,4 +167,60 @@ async fn limit_windows_credits_and_recovery_on_postgres() {
         ..AccountingConfig::default()
     };
     windows_credits_and_recovery(config, url).await;
+}
+
+/// Holds given up at every point of their way (a client gone mid-request drops its request's
+/// future): whatever a lease's change had reached, the lease and the database agree, and once
+/// every hold is released and the unused room given back, nothing stays held.
+#[tokio::test]
+async fn leases_given_up_mid_change_leave_nothing_held_on_postgres() {
+    let test = "leases_given_up_mid_change_leave_nothing_held_on_postgres";
+    let Some(url) = fresh_postgres_database(test).await else {
+        return;
+    };
+    let config = AccountingConfig {
+        postgres_url: Some(url),
+        ..AccountingConfig::default()
+    };
+    let store = Store::open(&config).await.unwrap();
+    let account = "acct-impatient";
+    store.add_credits(account, 1_000_000).await.unwrap();
+    let new_key = NewKey {
+        account_id: account.to_owned(),
+        label: "impatient".to_owned(),
+        limit: None,
+        limit_reset: None,
+        expires_at: None,
+        requests_per_minute: None,
+        tokens_per_minute: None,
+        routing_policy: None,
+    };
+    let key = store
+        .create_key("key-impatient", "hash-impatient", &new_key)
+        .await
+        .unwrap();
+    let leases = Leases::new(store.clone());
+    let mut given_up = 0;
+    for i in 0..300u64 {
+        // Empty, the lease must grow in the database for every hold; the wait ends anywhere
+        // from before the first statement to after the commit.
+        leases.give_back_unused(Duration::ZERO).await;
+        let wait = Duration::from_micros(100 * (i % 60));
+        match tokio::time::timeout(wait, leases.reserve(&key, 1_000)).await {
+            Ok(held) => leases.release(&held.unwrap().unwrap()),
+            Err(_) => given_up += 1,
+        }
+    }
+    assert!(given_up > 0, "no hold was given up");
+    // Changes still under way finish on their own.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    leases.give_back_unused(Duration::ZERO).await;
+    let account = store.account(account).await.unwrap().unwrap();
+    let key = store.key(&key.id).await.unwrap().unwrap();
+    assert_eq!((account.reserved, key.reserved), (0, 0));
+    assert_eq!(
+        store.release_stale(i64::MAX).await.unwrap(),
+        0,
+        "a reservation stayed"
+    );
 }

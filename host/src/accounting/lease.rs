@@ -65,12 +65,15 @@ struct Room {
 }
 
 impl Room {
+    /// Whether the database confirmed the lease less than [`LEASE_TRUST`] before `now`.
+    fn trusted(&self, now: Instant) -> bool {
+        self.confirmed
+            .is_some_and(|confirmed| now.duration_since(confirmed) < LEASE_TRUST)
+    }
+
     /// Holds `amount` if the lease is trusted and has room for it.
     fn try_hold(&mut self, amount: Nanos, now: Instant) -> bool {
-        let trusted = self
-            .confirmed
-            .is_some_and(|confirmed| now.duration_since(confirmed) < LEASE_TRUST);
-        if self.retired || !trusted || self.free() < amount {
+        if self.retired || !self.trusted(now) || self.free() < amount {
             return false;
         }
         self.held += amount;
@@ -131,9 +134,37 @@ impl Lease {
         }
     }
 
-    /// Gives back the room no request holds (to the database first: a give-back that fails
-    /// keeps it). Call with `changing` taken.
-    async fn give_back_free(&self, store: &Store) {
+    /// Grows this lease by enough for a hold of `amount` (0: none, only confirmed) and up to
+    /// `wanted`, in the database and then in memory; nothing when it was retired meanwhile, or
+    /// when a growth meanwhile made room for `amount`. Runs in a task of its own (see
+    /// [`spawn`]), so that a request given up meanwhile cannot leave a change half made.
+    async fn grow(
+        self: Arc<Self>,
+        key: KeyRecord,
+        store: Store,
+        amount: Nanos,
+        wanted: Nanos,
+    ) -> Result<Result<(), Refusal>, StoreError> {
+        let _changing = self.changing.lock().await;
+        let need = {
+            let room = self.room();
+            if room.retired || (amount > 0 && room.trusted(Instant::now()) && room.free() >= amount)
+            {
+                return Ok(Ok(()));
+            }
+            amount.saturating_sub(room.free())
+        };
+        let grant = LeaseGrant { need, wanted };
+        Ok(store
+            .lease(&key, &self.row.id, grant)
+            .await?
+            .map(|granted| self.room().grown(granted, Instant::now())))
+    }
+
+    /// Gives back the room no request holds, to the database first (a give-back that fails
+    /// keeps it). Runs in a task of its own (see [`spawn`]).
+    async fn give_back_free(self: Arc<Self>, store: Store) {
+        let _changing = self.changing.lock().await;
         let free = {
             let mut room = self.room();
             let free = room.free();
@@ -143,14 +174,20 @@ impl Lease {
         if free == 0 {
             return;
         }
-        match store.give_back(&self.row, free).await {
-            Ok(_) => {}
-            Err(error) => {
-                tracing::error!(lease = %self.row.id, %error, "cannot give back a lease's unused room; kept");
-                self.room().leased += free;
-            }
+        if let Err(error) = store.give_back(&self.row, free).await {
+            tracing::error!(lease = %self.row.id, %error, "cannot give back a lease's unused room; kept");
+            self.room().leased += free;
         }
     }
+}
+
+/// Runs a change of a lease to its end in a task of its own and waits for it.
+async fn spawn<T: Send + 'static>(
+    change: impl Future<Output = T> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::spawn(change)
+        .await
+        .map_err(|error| StoreError::Interrupted(error.to_string()))
 }
 
 impl Leases {
@@ -184,42 +221,12 @@ impl Leases {
             if held {
                 return Ok(Ok(lease.reservation(amount)));
             }
-            let _changing = lease.changing.lock().await;
-            // Taken now, so that no concurrent hold spends it while the lease grows.
-            let taken = {
-                let mut room = lease.room();
-                if room.retired {
-                    continue;
-                }
-                if room.try_hold(amount, Instant::now()) {
-                    return Ok(Ok(lease.reservation(amount)));
-                }
-                let taken = room.free().min(amount);
-                room.held += taken;
-                taken
-            };
-            let grant = LeaseGrant {
-                need: amount - taken,
-                wanted,
-            };
-            let granted = self.store.lease(key, &lease.row.id, grant).await;
-            let mut room = lease.room();
-            match granted {
-                Ok(Ok(granted)) => {
-                    let now = Instant::now();
-                    room.grown(granted, now);
-                    room.held = room.held.saturating_add(grant.need);
-                    room.last_hold = now;
-                    return Ok(Ok(lease.reservation(amount)));
-                }
-                Ok(Err(refusal)) => {
-                    room.held -= taken;
-                    return Ok(Err(refusal));
-                }
-                Err(error) => {
-                    room.held -= taken;
-                    return Err(error);
-                }
+            // Short of room or trust: grow the lease, then try again.
+            let growth = lease
+                .clone()
+                .grow(key.clone(), self.store.clone(), amount, wanted);
+            if let Err(refusal) = spawn(growth).await?? {
+                return Ok(Err(refusal));
             }
         }
     }
@@ -230,20 +237,17 @@ impl Leases {
         if lease.growing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (lease, key, store) = (lease.clone(), key.clone(), self.store.clone());
+        let growth = lease
+            .clone()
+            .grow(key.clone(), self.store.clone(), 0, wanted);
+        let lease = lease.clone();
         tokio::spawn(async move {
-            let _changing = lease.changing.lock().await;
-            if !lease.room().retired {
-                let grant = LeaseGrant { need: 0, wanted };
-                match store.lease(&key, &lease.row.id, grant).await {
-                    Ok(Ok(granted)) => lease.room().grown(granted, Instant::now()),
-                    Ok(Err(refusal)) => {
-                        tracing::debug!(lease = %lease.row.id, ?refusal, "lease not grown")
-                    }
-                    Err(error) => {
-                        tracing::warn!(lease = %lease.row.id, %error, "cannot grow a lease")
-                    }
+            match growth.await {
+                Ok(Ok(())) => {}
+                Ok(Err(refusal)) => {
+                    tracing::debug!(lease = %lease.row.id, ?refusal, "lease not grown")
                 }
+                Err(error) => tracing::warn!(lease = %lease.row.id, %error, "cannot grow a lease"),
             }
             lease.growing.store(false, Ordering::Release);
         });
@@ -283,8 +287,12 @@ impl Leases {
             if now.duration_since(lease.room().last_hold) < idle {
                 continue;
             }
-            let _changing = lease.changing.lock().await;
-            lease.give_back_free(&self.store).await;
+            if spawn(lease.clone().give_back_free(self.store.clone()))
+                .await
+                .is_err()
+            {
+                continue;
+            }
             let mut by_key = self.map();
             let mut room = lease.room();
             if room.leased == 0 && room.held == 0 {
@@ -300,9 +308,10 @@ impl Leases {
         let Some(lease) = self.map().remove(id) else {
             return;
         };
-        let _changing = lease.changing.lock().await;
         lease.room().retired = true;
-        lease.give_back_free(&self.store).await;
+        if let Err(error) = spawn(lease.clone().give_back_free(self.store.clone())).await {
+            tracing::error!(lease = %lease.row.id, %error, "a lease's unused room was not given back");
+        }
     }
 
     /// The lease of `key`, new when it has none.

@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The gateway is stopping: nothing commits any more.
     #[error("the accounting writer has stopped")]
     Stopped,
+    /// A change of a lease ended before it finished (its task failed).
+    #[error("a lease change was interrupted: {0}")]
+    Interrupted(String),
     /// A stored value is not what this version writes.
     #[error("accounting database holds an invalid {0}")]
     Corrupt(&'static str),
