@@ -2,9 +2,10 @@
 //! what it did cost once it ran, in a database that survives crashes.
 //!
 //! [`store`] is the storage interface (SQLite or PostgreSQL), [`holds`] where a request's hold
-//! lives ([`books`] in memory for the embedded database, [`lease`]s of a shared one), [`settler`] the durable log of
-//! settlements, [`tab`] the accounting of one request, [`keys`] the secrets, [`money`] amounts
-//! and limit windows, [`rate`] the per-key rate limits, [`admin`] what the admin API changes.
+//! lives ([`books`] in memory for the embedded database, a [`lease`] of a shared one),
+//! [`settler`] the durable log of settlements, [`tab`] the accounting of one request, [`keys`]
+//! the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate limits, [`admin`]
+//! what the admin API changes.
 
 pub mod admin;
 pub mod batch;
