@@ -7,7 +7,11 @@
 //! What the other gateways see: the room of every lease is reserved in the database, so that
 //! together they still never spend past a key's limit or an account's credits. A lease takes at
 //! most an eighth of the room left ([`super::store::LeaseGrant`]), and room a gateway does not
-//! use goes back within [`LEASE_TRUST`] of its last hold, so a key near its limit is shared.
+//! use goes back once no hold used the lease for [`LEASE_TRUST`] (checked as often), so a key
+//! near its limit is shared.
+//!
+//! A lease grows and gives room back in a task of its own, which the request waits for: a
+//! request given up midway cannot leave the memory and the row apart.
 //!
 //! A lease is trusted for [`LEASE_TRUST`] after the database last confirmed it (as keys are in
 //! the key cache): then the next hold asks the database again, which applies a key disabled,
