@@ -318,12 +318,16 @@ impl Leases {
         }
     }
 
-    /// The lease of `key`, new when it has none.
+    /// The lease of `key`, new when it has none (the key's id is copied only then: this runs
+    /// for every request).
     fn lease_of(&self, key: &KeyRecord) -> Arc<Lease> {
-        self.map()
-            .entry(key.id.clone())
-            .or_insert_with(|| Arc::new(Lease::new(key)))
-            .clone()
+        let mut by_key = self.map();
+        if let Some(lease) = by_key.get(&key.id) {
+            return lease.clone();
+        }
+        let lease = Arc::new(Lease::new(key));
+        by_key.insert(key.id.clone(), lease.clone());
+        lease
     }
 
     fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Lease>>> {
