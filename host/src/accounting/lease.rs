@@ -1,8 +1,10 @@
 //! Budget leases on a shared database (PostgreSQL): a gateway holds room of a key and its
 //! account in one reservation row of its own (a lease), and takes each request's hold from it in
 //! memory. A request therefore waits for no database round trip of its own: the lease grows by
-//! up to [`HOLDS_PER_LEASE`] holds at a time, in the background when half of that is left or
-//! half its trust is spent, and in the request only when it ran short all the same.
+//! room for as many holds as the key took in the last half second ([`Pace`]; at least
+//! [`MIN_HOLDS_PER_LEASE`], at most [`MAX_HOLDS_PER_LEASE`]), in the background when half of
+//! that is left or half its trust is spent, and in the request only when it ran short all the
+//! same. So a busy key's lease changes a few times a second, whatever its traffic.
 //!
 //! What the other gateways see: the room of every lease is reserved in the database, so that
 //! together they still never spend past a key's limit or an account's credits. A lease takes at
@@ -27,8 +29,14 @@ use std::time::{Duration, Instant};
 use super::money::Nanos;
 use super::store::{KeyRecord, LeaseGrant, Refusal, Reservation, Store, StoreError};
 
-/// Holds of the current size one lease grows by at most.
-pub const HOLDS_PER_LEASE: Nanos = 64;
+/// Holds of the current size a lease grows by at least.
+pub const MIN_HOLDS_PER_LEASE: Nanos = 64;
+
+/// Holds of the current size a lease grows by at most.
+pub const MAX_HOLDS_PER_LEASE: Nanos = 16_384;
+
+/// The period holds are counted over to size a lease: it is grown to last about that long.
+const PACE_PERIOD: Duration = Duration::from_millis(500);
 
 /// How long a lease is used without asking the database, and how long unused room is kept.
 pub const LEASE_TRUST: Duration = super::keycache::SHARED_DATABASE_TTL;
@@ -66,6 +74,49 @@ struct Room {
     last_hold: Instant,
     /// Out of the map: a new lease serves the key.
     retired: bool,
+    /// How many holds the lease served lately.
+    pace: Pace,
+}
+
+/// Holds counted per [`PACE_PERIOD`]: the current period's and the last one's.
+#[derive(Debug)]
+struct Pace {
+    period_start: Instant,
+    current: Nanos,
+    previous: Nanos,
+}
+
+impl Pace {
+    fn new(now: Instant) -> Pace {
+        Pace {
+            period_start: now,
+            current: 0,
+            previous: 0,
+        }
+    }
+
+    /// Counts a hold at `now`.
+    fn count(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.period_start);
+        if elapsed >= PACE_PERIOD {
+            // A period with no hold at all in between counts as none.
+            self.previous = if elapsed < 2 * PACE_PERIOD {
+                self.current
+            } else {
+                0
+            };
+            self.current = 0;
+            self.period_start = now;
+        }
+        self.current += 1;
+    }
+
+    /// How many holds a growth makes room for: a period's worth at the recent pace.
+    fn holds_wanted(&self) -> Nanos {
+        self.current
+            .max(self.previous)
+            .clamp(MIN_HOLDS_PER_LEASE, MAX_HOLDS_PER_LEASE)
+    }
 }
 
 impl Room {
@@ -82,6 +133,7 @@ impl Room {
         }
         self.held += amount;
         self.last_hold = now;
+        self.pace.count(now);
         true
     }
 
@@ -120,6 +172,7 @@ impl Lease {
                 confirmed: None,
                 last_hold: Instant::now(),
                 retired: false,
+                pace: Pace::new(Instant::now()),
             }),
             changing: tokio::sync::Mutex::new(()),
             growing: AtomicBool::new(false),
@@ -210,14 +263,14 @@ impl Leases {
         key: &KeyRecord,
         amount: Nanos,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
-        let wanted = amount.saturating_mul(HOLDS_PER_LEASE);
         loop {
             let lease = self.lease_of(key);
             let now = Instant::now();
-            let (held, low) = {
+            let (held, low, wanted) = {
                 let mut room = lease.room();
                 let held = room.try_hold(amount, now);
-                (held, held && room.running_low(wanted, now))
+                let wanted = amount.saturating_mul(room.pace.holds_wanted());
+                (held, held && room.running_low(wanted, now), wanted)
             };
             if low {
                 self.grow_in_background(&lease, key, wanted);
@@ -236,7 +289,8 @@ impl Leases {
     }
 
     /// Grows `lease` by up to `wanted` (and confirms it) in a task of its own, unless a growth is
-    /// under way; a refusal changes nothing (the lease runs out, and the next hold asks again).
+    /// under way. A refusal (the key or account changed elsewhere) withdraws the lease's trust:
+    /// the next hold asks the database again, and is refused unless room was made meanwhile.
     fn grow_in_background(&self, lease: &Arc<Lease>, key: &KeyRecord, wanted: Nanos) {
         if lease.growing.swap(true, Ordering::AcqRel) {
             return;
@@ -249,7 +303,8 @@ impl Leases {
             match growth.await {
                 Ok(Ok(())) => {}
                 Ok(Err(refusal)) => {
-                    tracing::debug!(lease = %lease.row.id, ?refusal, "lease not grown")
+                    tracing::debug!(lease = %lease.row.id, ?refusal, "lease not grown");
+                    lease.room().confirmed = None;
                 }
                 Err(error) => tracing::warn!(lease = %lease.row.id, %error, "cannot grow a lease"),
             }
@@ -346,6 +401,7 @@ mod tests {
             confirmed,
             last_hold: Instant::now(),
             retired: false,
+            pace: Pace::new(Instant::now()),
         }
     }
 
@@ -374,6 +430,29 @@ mod tests {
             room(100, 0, Some(now)).running_low(100, half_trust),
             "trust"
         );
+    }
+
+    #[test]
+    fn a_lease_is_sized_by_the_holds_of_the_last_period() {
+        let start = Instant::now();
+        let mut pace = Pace::new(start);
+        assert_eq!(pace.holds_wanted(), MIN_HOLDS_PER_LEASE, "idle");
+        for _ in 0..1_000 {
+            pace.count(start);
+        }
+        assert_eq!(pace.holds_wanted(), 1_000, "this period");
+        pace.count(start + PACE_PERIOD);
+        assert_eq!(pace.holds_wanted(), 1_000, "the last period");
+        pace.count(start + 3 * PACE_PERIOD);
+        assert_eq!(
+            pace.holds_wanted(),
+            MIN_HOLDS_PER_LEASE,
+            "a quiet period between"
+        );
+        for _ in 0..100_000 {
+            pace.count(start + 3 * PACE_PERIOD);
+        }
+        assert_eq!(pace.holds_wanted(), MAX_HOLDS_PER_LEASE, "bounded");
     }
 
     #[test]

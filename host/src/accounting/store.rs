@@ -6,6 +6,7 @@
 //! limit or an account's credits: a reservation only lands when it fits, and settling it writes
 //! the generation record, the usage and the release in the same commit.
 
+use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -752,28 +753,43 @@ impl Store {
         let mut tx = connection.begin().await?;
         self.relax_commit(&mut tx).await?;
         // The records go first: they lock no row a hold needs.
-        let mut stored = std::collections::HashSet::with_capacity(settlements.len());
+        let mut stored = HashSet::with_capacity(settlements.len());
         let mut rest = settlements;
         while !rest.is_empty() {
             let (records, after) = rest.split_at(rows_per_insert(rest.len()));
             stored.extend(insert_records(&mut tx, records.iter().map(Settlement::record)).await?);
             rest = after;
         }
-        let mut charges = Vec::with_capacity(settlements.len());
-        let mut emptied = std::collections::HashSet::new();
-        for settlement in settlements
-            .iter()
-            .filter(|settlement| stored.contains(&settlement.record().id))
-        {
+        let settled = || {
+            settlements
+                .iter()
+                .filter(|settlement| stored.contains(&settlement.record().id))
+        };
+        // A lease serves many settlements of a batch: the holds of each reservation are taken
+        // off its row together, in one order everywhere (ascending ids). A row without that
+        // much left was swept meanwhile, which released its holds.
+        let mut takes: BTreeMap<&str, Nanos> = BTreeMap::new();
+        for settlement in settled() {
+            if let Settlement::Held(reservation, _) = settlement {
+                let take = takes.entry(reservation.id.as_str()).or_default();
+                *take = take.saturating_add(reservation.amount);
+            }
+        }
+        let mut taken = HashSet::with_capacity(takes.len());
+        for (id, amount) in takes {
+            let held = sqlx::query(TAKE_FROM_RESERVATION)
+                .bind(id)
+                .bind(amount)
+                .execute(&mut *tx)
+                .await?;
+            if held.rows_affected() > 0 {
+                taken.insert(id);
+            }
+        }
+        let charges = settled().map(|settlement| {
             let (record, released, window_start) = match settlement {
                 Settlement::Held(reservation, record) => {
-                    let held = sqlx::query(TAKE_FROM_RESERVATION)
-                        .bind(&reservation.id)
-                        .bind(reservation.amount)
-                        .execute(&mut *tx)
-                        .await?;
-                    let released = if held.rows_affected() > 0 {
-                        emptied.insert(reservation.id.as_str());
+                    let released = if taken.contains(reservation.id.as_str()) {
                         reservation.amount
                     } else {
                         0
@@ -782,14 +798,14 @@ impl Store {
                 }
                 Settlement::Logged(record, window_start) => (record, 0, Some(*window_start)),
             };
-            charges.push(Charged {
+            Charged {
                 account_id: &record.account_id,
                 key_id: &record.key_id,
                 released,
                 cost: record.cost,
                 window_start,
-            });
-        }
+            }
+        });
         // Rows are locked in one order everywhere (each account, then its keys), so that
         // commits of several gateways and their holds never deadlock.
         for (account_id, account) in batch::writes(charges) {
@@ -817,7 +833,7 @@ impl Store {
                 .await?;
             }
         }
-        for id in emptied {
+        for id in taken {
             sqlx::query(DELETE_EMPTY_RESERVATION)
                 .bind(id)
                 .execute(&mut *tx)
