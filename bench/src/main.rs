@@ -62,6 +62,10 @@ enum Command {
         /// Connections of the load.
         #[arg(long, default_value_t = 32)]
         connections: usize,
+        /// Profile a gateway with accounting on this database (one key with ample credits);
+        /// PostgreSQL's URL is read from `SWITCHYARD_BENCH_POSTGRES_URL`.
+        #[arg(long, value_enum)]
+        keys: Option<scenarios::keys_on::Database>,
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
     Keys,
@@ -90,9 +94,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Mock { listen } => runtime.block_on(mock::serve(listen)),
         Command::Proxy { listen, upstream } => runtime.block_on(proxy::serve(listen, upstream)),
-        Command::Profile { secs, connections } => {
-            runtime.block_on(profile(Duration::from_secs(secs), connections))
-        }
+        Command::Profile {
+            secs,
+            connections,
+            keys,
+        } => runtime.block_on(profile(Duration::from_secs(secs), connections, keys)),
         Command::Keys => runtime.block_on(keys_on()),
         Command::Run {
             quick,
@@ -109,25 +115,31 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Starts the mock and the gateway, profiles the gateway under load and prints section 7.
-async fn profile(duration: Duration, connections: usize) -> anyhow::Result<()> {
+/// Starts the mock and the gateway (with accounting on `keys`, if given), profiles the gateway
+/// under load and prints section 7.
+async fn profile(
+    duration: Duration,
+    connections: usize,
+    keys: Option<scenarios::keys_on::Database>,
+) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("switchyard-profile-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let mock = local::start_mock(&work).await?;
-    let gateway = gateway::start(mock.target.addr, &work).await?;
+    let (gateway, target) = match keys {
+        Some(database) => {
+            scenarios::keys_on::start_keyed(database, mock.target.addr, &work).await?
+        }
+        None => {
+            let gateway = gateway::start(mock.target.addr, &work).await?;
+            let target = gateway.contender.target.clone();
+            (gateway, target)
+        }
+    };
     let pid = gateway.contender.process.pid();
     // Warm up: the first requests compile nothing but fill pools and caches.
     let payload = load::Payload::chat(contenders::models::PLAIN, false);
-    load::closed_loop(
-        &gateway.contender.target,
-        &payload,
-        connections,
-        Duration::from_secs(1),
-    )
-    .await?;
-    let profile =
-        scenarios::profile::run(&gateway.contender.target, pid, connections, duration, &work)
-            .await?;
+    load::closed_loop(&target, &payload, connections, Duration::from_secs(1)).await?;
+    let profile = scenarios::profile::run(&target, pid, connections, duration, &work).await?;
     print!("{}", report::profile_section(&profile));
     drop(gateway);
     drop(mock);

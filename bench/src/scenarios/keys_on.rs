@@ -12,7 +12,8 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::contenders::{gateway, models};
+use crate::contenders::gateway::{self, Gateway};
+use crate::contenders::models;
 use crate::load::{self, Outcome, Payload, Target};
 use crate::scenarios::{Plan, latency};
 
@@ -55,54 +56,92 @@ pub async fn run(
     plan: &Plan,
     work: &Path,
 ) -> (Vec<KeysOnRow>, Vec<String>) {
-    let mut databases = vec![(
-        "sqlite",
-        format!(
-            "\n[accounting]\nenabled = true\nsqlite_path = {:?}\n",
-            work.join("keys-on.db").display().to_string()
-        ),
-    )];
-    if let Ok(url) = std::env::var("SWITCHYARD_BENCH_POSTGRES_URL") {
-        databases.push((
-            "postgres",
-            format!("\n[accounting]\nenabled = true\npostgres_url = {url:?}\n"),
-        ));
+    let mut databases = vec![Database::Sqlite];
+    if std::env::var_os(POSTGRES_URL).is_some() {
+        databases.push(Database::Postgres);
     }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    for (database, section) in databases {
-        match measure(database, &section, mock, keys_off, plan, work).await {
+    for database in databases {
+        match measure(database, mock, keys_off, plan, work).await {
             Ok(row) => rows.push(row),
-            Err(error) => errors.push(format!("keys on ({database}): {error:#}")),
+            Err(error) => errors.push(format!("keys on ({}): {error:#}", database.name())),
         }
     }
     (rows, errors)
 }
 
+/// Where the keyed gateway keeps its accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Database {
+    /// The default embedded SQLite file.
+    Sqlite,
+    /// The PostgreSQL database at `SWITCHYARD_BENCH_POSTGRES_URL`.
+    Postgres,
+}
+
+/// The environment variable naming the PostgreSQL database to measure.
+const POSTGRES_URL: &str = "SWITCHYARD_BENCH_POSTGRES_URL";
+
+impl Database {
+    /// `sqlite` or `postgres`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Database::Sqlite => "sqlite",
+            Database::Postgres => "postgres",
+        }
+    }
+
+    /// The gateway's `[accounting]` section (its files in `work`).
+    fn section(self, work: &Path) -> anyhow::Result<String> {
+        Ok(match self {
+            Database::Sqlite => format!(
+                "\n[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+                work.join("keys-on.db").display().to_string()
+            ),
+            Database::Postgres => {
+                let url = std::env::var(POSTGRES_URL)
+                    .with_context(|| format!("set {POSTGRES_URL} to measure PostgreSQL"))?;
+                format!("\n[accounting]\nenabled = true\npostgres_url = {url:?}\n")
+            }
+        })
+    }
+}
+
+/// Starts a gateway with accounting on `database` against the mock at `mock` and makes one key
+/// with ample credits; the target sends that key.
+pub async fn start_keyed(
+    database: Database,
+    mock: SocketAddr,
+    work: &Path,
+) -> anyhow::Result<(Gateway, Target)> {
+    let name = format!("switchyard-keys-{}", database.name());
+    let keyed = gateway::start_as(
+        &name,
+        mock,
+        work,
+        &database.section(work)?,
+        &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
+    )
+    .await?;
+    let secret = create_key(keyed.contender.target.addr).await?;
+    let mut target = keyed.contender.target.clone();
+    target.name = format!("switchyard keys on ({})", database.name());
+    target
+        .headers
+        .push(("authorization".to_owned(), format!("Bearer {secret}")));
+    Ok((keyed, target))
+}
+
 async fn measure(
-    database: &str,
-    section: &str,
+    database: Database,
     mock: SocketAddr,
     keys_off: &Target,
     plan: &Plan,
     work: &Path,
 ) -> anyhow::Result<KeysOnRow> {
-    let name = format!("switchyard-keys-{database}");
-    let keyed = gateway::start_as(
-        &name,
-        mock,
-        work,
-        section,
-        &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
-    )
-    .await?;
-    let addr = keyed.contender.target.addr;
-    let secret = create_key(addr).await?;
-    let mut target = keyed.contender.target.clone();
-    target.name = format!("switchyard keys on ({database})");
-    target
-        .headers
-        .push(("authorization".to_owned(), format!("Bearer {secret}")));
+    let (_keyed, target) = start_keyed(database, mock, work).await?;
+    let addr = target.addr;
 
     let serial = latency::run(
         &[keys_off.clone(), target.clone()],
@@ -126,7 +165,7 @@ async fn measure(
     let lag = settlement_lag(addr).await?;
     let (rps_off, rps_on) = (closed_off.rps(), closed_on.rps());
     Ok(KeysOnRow {
-        database: database.to_owned(),
+        database: database.name().to_owned(),
         p50_off_us: off,
         p50_on_us: on,
         added_p50_us: on as i64 - off as i64,
