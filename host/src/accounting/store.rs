@@ -757,7 +757,8 @@ impl Store {
         let mut rest = settlements;
         while !rest.is_empty() {
             let (records, after) = rest.split_at(rows_per_insert(rest.len()));
-            stored.extend(insert_records(&mut tx, records.iter().map(Settlement::record)).await?);
+            let records = records.iter().map(Settlement::record);
+            stored.extend(insert_records(&mut tx, self.embedded, records).await?);
             rest = after;
         }
         let settled = || {
@@ -1053,16 +1054,28 @@ const GENERATION_COLUMNS: [&str; 22] = [
     "charge_note",
 ];
 
-/// Inserts `records` with one multi-row statement; returns the ids of those not stored already.
+/// Inserts `records` with one multi-row statement (into the `embedded` SQLite database or
+/// PostgreSQL); returns the ids of those not stored already.
 async fn insert_records<'r>(
     tx: &mut sqlx::Transaction<'_, Any>,
+    embedded: bool,
     records: impl ExactSizeIterator<Item = &'r GenerationRecord>,
 ) -> Result<Vec<String>, StoreError> {
     let columns = GENERATION_COLUMNS.len();
+    // SQLite binds a named parameter (`$7`) by looking its name up in a list, once per
+    // parameter: quadratic in a statement of thousands (6.5 % of a keyed gateway's CPU under
+    // load). Anonymous ones (`?`) bind in order without a lookup.
+    let placeholder = |index: usize| {
+        if embedded {
+            "?".to_owned()
+        } else {
+            format!("${index}")
+        }
+    };
     let rows: Vec<String> = (0..records.len())
         .map(|row| {
             let values: Vec<String> = (1..=columns)
-                .map(|column| format!("${}", row * columns + column))
+                .map(|column| placeholder(row * columns + column))
                 .collect();
             format!("({})", values.join(", "))
         })
