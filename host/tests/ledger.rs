@@ -10,6 +10,7 @@ use common::fresh_postgres_database;
 use sqlx::Row;
 use switchyard::accounting::lease::Leases;
 use switchyard::accounting::money::{LimitReset, now};
+use switchyard::accounting::settler::{Settlement, Settler};
 use switchyard::accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
 use switchyard::config::AccountingConfig;
 
@@ -142,6 +143,23 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
             .unwrap()
             .cost,
         10
+    );
+
+    // The same retry in a batch with a new settlement, as the settlement writer commits them:
+    // the new one is charged, the retried one is not charged again.
+    let fresh = store.reserve(&other, 20).await.unwrap().unwrap();
+    let settler = Settler::start(store.clone());
+    settler
+        .settle(Settlement::Held(held.clone(), record(&held, 10)))
+        .await;
+    settler
+        .settle(Settlement::Held(fresh.clone(), record(&fresh, 20)))
+        .await;
+    settler.flush().await.unwrap();
+    let account = store.account(&account.id).await.unwrap().unwrap();
+    assert_eq!(
+        (account.credits, account.usage, account.reserved),
+        (1_000, 70, 0)
     );
 }
 

@@ -174,7 +174,7 @@ async fn commit_batches(store: Store, mut jobs: mpsc::Receiver<Job>, lags: Arc<M
 }
 
 /// Commits `settlements` together, or one by one (with retries) when the database refuses them
-/// together.
+/// together or some were committed before.
 async fn commit(store: &Store, settlements: &[Settlement]) {
     if settlements.is_empty() || store.log_settlements(settlements).await.is_ok() {
         return;
