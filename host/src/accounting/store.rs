@@ -6,8 +6,10 @@
 //! limit or an account's credits: a reservation only lands when it fits, and settling it writes
 //! the generation record, the usage and the release in the same commit.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -1062,13 +1064,8 @@ const GENERATION_COLUMNS: [&str; 22] = [
     "charge_note",
 ];
 
-/// Inserts `records` with one multi-row statement (into the `embedded` SQLite database or
-/// PostgreSQL), skipping those stored already; returns how many it inserted.
-async fn insert_records<'r>(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    embedded: bool,
-    records: impl ExactSizeIterator<Item = &'r GenerationRecord>,
-) -> Result<usize, StoreError> {
+/// The text of an insert of `rows` records into the `embedded` SQLite database or PostgreSQL.
+fn insert_sql(embedded: bool, rows: usize) -> String {
     let columns = GENERATION_COLUMNS.len();
     // SQLite binds a named parameter (`$7`) by looking its name up in a list, once per
     // parameter: quadratic in a statement of thousands (6.5 % of a keyed gateway's CPU under
@@ -1080,7 +1077,7 @@ async fn insert_records<'r>(
             format!("${index}")
         }
     };
-    let rows: Vec<String> = (0..records.len())
+    let rows: Vec<String> = (0..rows)
         .map(|row| {
             let values: Vec<String> = (1..=columns)
                 .map(|column| placeholder(row * columns + column))
@@ -1088,11 +1085,53 @@ async fn insert_records<'r>(
             format!("({})", values.join(", "))
         })
         .collect();
-    let sql = format!(
+    format!(
         "INSERT INTO generations ({}) VALUES {} ON CONFLICT (id) DO NOTHING",
         GENERATION_COLUMNS.join(", "),
         rows.join(", ")
-    );
+    )
+}
+
+/// Insert texts of every size [`rows_per_insert`] gives (the powers of two up to
+/// [`RECORDS_PER_INSERT`], by exponent), for the `embedded` SQLite database or PostgreSQL.
+fn insert_sizes(embedded: bool) -> Vec<String> {
+    (0..=RECORDS_PER_INSERT.ilog2())
+        .map(|exponent| insert_sql(embedded, 1 << exponent))
+        .collect()
+}
+
+/// Insert texts of SQLite, built on first use: a batch reuses them instead of formatting
+/// thousands of placeholders again.
+static SQLITE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| insert_sizes(true));
+
+/// Insert texts of PostgreSQL, built on first use.
+static POSTGRES_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| insert_sizes(false));
+
+/// The text of an insert of `rows` records into the `embedded` SQLite database or PostgreSQL:
+/// built already for every size [`rows_per_insert`] gives, built now for any other.
+fn insert_statement(embedded: bool, rows: usize) -> Cow<'static, str> {
+    let built = if embedded {
+        &SQLITE_INSERTS
+    } else {
+        &POSTGRES_INSERTS
+    };
+    rows.is_power_of_two()
+        .then(|| built.get(rows.ilog2() as usize))
+        .flatten()
+        .map_or_else(
+            || insert_sql(embedded, rows).into(),
+            |sql| sql.as_str().into(),
+        )
+}
+
+/// Inserts `records` with one multi-row statement (into the `embedded` SQLite database or
+/// PostgreSQL), skipping those stored already; returns how many it inserted.
+async fn insert_records<'r>(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    embedded: bool,
+    records: impl ExactSizeIterator<Item = &'r GenerationRecord>,
+) -> Result<usize, StoreError> {
+    let sql = insert_statement(embedded, records.len());
     let mut query = sqlx::query(&sql);
     for record in records {
         query = query
@@ -1142,5 +1181,18 @@ mod tests {
         assert_eq!(sizes(13), [8, 4, 1]);
         assert_eq!(sizes(600), [256, 256, 64, 16, 8]);
         assert_eq!(rows_per_insert(0), 0);
+    }
+
+    #[test]
+    fn an_insert_of_each_size_has_a_placeholder_per_value() {
+        let columns = GENERATION_COLUMNS.len();
+        for rows in [1, 2, 3, 8, 100, 256, 300] {
+            let sqlite = insert_statement(true, rows);
+            assert_eq!(sqlite.matches('?').count(), rows * columns, "{rows} rows");
+            let postgres = insert_statement(false, rows);
+            let last = rows * columns;
+            assert!(postgres.contains(&format!("${last})")), "{rows} rows");
+            assert!(!postgres.contains(&format!("${}", last + 1)), "{rows} rows");
+        }
     }
 }
