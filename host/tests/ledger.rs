@@ -242,3 +242,60 @@ async fn leases_given_up_mid_change_leave_nothing_held_on_postgres() {
         "a reservation stayed"
     );
 }
+
+/// A limit lowered by another gateway (here: the database directly) is found by the lease's
+/// next growth in the background, which withdraws the lease's trust: the next hold asks the
+/// database and is refused, though the lease still has room and its trust has most of a second
+/// to run. (On a machine slow enough to spend that second, the trust runs out first and the
+/// test passes either way.)
+#[tokio::test]
+async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
+    let test = "a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres";
+    let Some(url) = fresh_postgres_database(test).await else {
+        return;
+    };
+    let config = AccountingConfig {
+        postgres_url: Some(url.clone()),
+        ..AccountingConfig::default()
+    };
+    let store = Store::open(&config).await.unwrap();
+    let account = "acct-lowered";
+    store.add_credits(account, 1_000_000).await.unwrap();
+    let new_key = NewKey {
+        account_id: account.to_owned(),
+        label: "lowered".to_owned(),
+        limit: Some(1_000_000),
+        limit_reset: None,
+        expires_at: None,
+        requests_per_minute: None,
+        tokens_per_minute: None,
+        routing_policy: None,
+    };
+    let key = store
+        .create_key("key-lowered", "hash-lowered", &new_key)
+        .await
+        .unwrap();
+    let leases = Leases::new(store.clone());
+    // The first hold leases room for 64 holds of 10.
+    let mut held = vec![leases.reserve(&key, 10).await.unwrap().unwrap()];
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE api_keys SET usd_limit = 0 WHERE id = $1")
+        .bind(&key.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The 33rd hold passes half the room: the lease grows in the background, and the database
+    // refuses.
+    for _ in 1..33 {
+        held.push(leases.reserve(&key, 10).await.unwrap().unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        leases.reserve(&key, 10).await.unwrap(),
+        Err(Refusal::KeyLimit),
+        "the lease still served after the database refused it"
+    );
+    for hold in &held {
+        leases.release(hold);
+    }
+}
