@@ -166,9 +166,11 @@ impl Gateway {
             .read_body(provider, &mut response, deadline)
             .await?;
         if !(200..300).contains(&status) {
-            return Err(provider_failure(
-                instance.parse_error(status, headers, body).await?,
-            ));
+            let body = super::scrub::body(provider, body);
+            let error = instance.parse_error(status, headers, body).await?;
+            return Err(provider_failure(super::scrub::error(
+                provider, status, error,
+            )));
         }
         let parsed = instance
             .parse_embeddings_response(status, headers, body)
