@@ -542,3 +542,65 @@ async fn cross_site_browser_requests_and_rebinding_hosts_are_refused() {
     let answer: Value = serde_json::from_str(answer).unwrap();
     assert_eq!(answer["object"], "chat.completion", "{answer}");
 }
+
+/// An OpenAI-style upstream whose errors say too much: for `up-auth` a 401 naming the
+/// organisation and echoing the key, for `up-echo` a 400 echoing the key and another key.
+async fn talkative_upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(|body: axum::body::Bytes| async move {
+        let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let (status, message) = match request["model"].as_str() {
+            Some("up-auth") => (
+                401,
+                format!(
+                    "Incorrect API key provided: {KEY}. Organization org-SECRETORG is over quota."
+                ),
+            ),
+            _ => (
+                400,
+                format!("bad request for key {KEY}; see also sk-proj-ABCDEFGHIJKLMNOPQRST"),
+            ),
+        };
+        let body = json!({ "error": { "message": message, "type": "invalid_request_error" } });
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            axum::Json(body),
+        )
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/v1")
+}
+
+#[tokio::test]
+async fn upstream_errors_reach_the_client_scrubbed() {
+    let upstream = talkative_upstream().await;
+    let mut config = String::new();
+    for name in ["auth", "echo"] {
+        config.push_str(&format!(
+            "[providers.{name}]\nplugin = \"openai\"\nbase_url = \"{upstream}\"\napi_key_env = \"{KEY_ENV}\"\n\n"
+        ));
+        config.push_str(&model(&format!("m/{name}"), &[(name, "1", "1")]));
+    }
+    let gateway = Gateway::start(&config).await;
+
+    tried("an upstream 401 naming the organisation and echoing the key");
+    let (status, _, body) = gateway.chat(&request("m/auth", false)).await;
+    let text = body.to_string();
+    assert!(status >= 400, "{body}");
+    assert!(
+        !text.contains(KEY) && !text.contains("org-SECRETORG"),
+        "{text}"
+    );
+    assert!(text.contains("refused the gateway's credentials"), "{text}");
+
+    tried("an upstream 400 echoing the key and another key");
+    let (status, _, body) = gateway.chat(&request("m/echo", false)).await;
+    let text = body.to_string();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        !text.contains(KEY) && !text.contains("sk-proj-ABCD"),
+        "{text}"
+    );
+    assert!(text.contains("bad request for key [redacted]"), "{text}");
+}
