@@ -89,9 +89,15 @@ pub(crate) fn check_bearer(expected: Option<&str>, headers: &HeaderMap) -> Resul
     }
 }
 
-/// Compares without leaking where the first difference is.
+/// Compares without leaking where the first difference is, nor the expected length: the
+/// SHA-256 digests of both are compared, each byte of them.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn registry_error(error: RegistryError) -> ApiError {
@@ -267,4 +273,17 @@ fn shadow_json(state: &AppState) -> Value {
         "queue_capacity": QUEUE_CAPACITY,
         "shadows": shadow.report(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn tokens_are_equal_only_when_identical() {
+        assert!(constant_time_eq(b"change-me", b"change-me"));
+        assert!(!constant_time_eq(b"change-me", b"change-mf"));
+        assert!(!constant_time_eq(b"change-me", b"change-me-longer"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
 }
