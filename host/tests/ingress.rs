@@ -604,3 +604,55 @@ async fn upstream_errors_reach_the_client_scrubbed() {
     );
     assert!(text.contains("bad request for key [redacted]"), "{text}");
 }
+
+#[tokio::test]
+async fn http2_streams_stay_within_the_connection_budget() {
+    let sections = Sections {
+        server: "max_connections = 4\nbody_read_timeout_ms = 4000\nbody_min_bytes_per_sec = 0",
+        plugins: "",
+    };
+    let gateway = Gateway::start_with_sections(sections, "", &[], &[]).await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    tried("4 streams on one HTTP/2 connection, each sending a body that never ends");
+    let hanging: Vec<_> = (0..4)
+        .map(|_| {
+            let body = futures_util::stream::unfold(0, |sent| async move {
+                if sent > 0 {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                Some((
+                    Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{")),
+                    sent + 1,
+                ))
+            });
+            let request = client
+                .post(format!("{}/v1/chat/completions", gateway.url))
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(body));
+            tokio::spawn(request.send())
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    tried("a fifth stream on the same connection");
+    let fifth = client
+        .get(format!("{}/health", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fifth.version(), reqwest::Version::HTTP_2);
+    assert_eq!(fifth.status(), 503, "past max_connections requests");
+    for request in hanging {
+        let answer = request.await.unwrap().unwrap();
+        assert_eq!(answer.status(), 408);
+    }
+    tried("once the bodies were cut off");
+    let health = client
+        .get(format!("{}/health", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
