@@ -2,8 +2,9 @@
 //! route the router declares is cut off within the configured deadline (or the minimum rate),
 //! admin routes answer before reading a body, `/health` answers throughout; caps refuse huge
 //! `models` lists before any model is resolved; cross-site browser requests and rebinding
-//! `Host`s are refused while `curl -d` works; junk methods and model strings add no metric
-//! series, and `/metrics` needs the admin token.
+//! `Host`s are refused while `curl -d` works; HTTP/2 streams and body bytes stay within their
+//! budgets; junk methods and model strings add no metric series, and `/metrics` needs the admin
+//! token; sticky sessions are the account's own; upstream errors reach clients scrubbed.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -359,33 +360,41 @@ async fn junk_methods_and_model_strings_add_no_metric_series() {
     assert!(!after.contains("2025"), "a model label from the request");
 }
 
-#[tokio::test]
-async fn metrics_need_the_admin_token_and_carry_no_key_labels_by_default() {
-    let dir = tempfile::tempdir().unwrap();
+/// A new API key of `account`, which gets 5 USD of credits.
+async fn key_of(gateway: &Gateway, account: &str) -> String {
+    let admin = |path: String, body: Value| async move {
+        let response = gateway
+            .client
+            .post(format!("{}/admin{path}", gateway.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        response.json::<Value>().await.unwrap()
+    };
+    let created = admin("/keys".to_owned(), json!({ "account": account })).await;
+    let credits = format!("/accounts/{account}/credits");
+    admin(credits, json!({ "amount": "5" })).await;
+    created["data"]["key"].as_str().unwrap().to_owned()
+}
+
+/// A gateway with accounting on (SQLite in `dir`) and the admin API.
+async fn keyed_gateway(dir: &tempfile::TempDir, config: &str, args: &[&str]) -> Gateway {
     let config = format!(
-        "[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+        "[accounting]\nenabled = true\nsqlite_path = {:?}\n\n{config}",
         dir.path().join("books.db").display().to_string()
     );
     let env = [("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)];
-    let gateway = Gateway::start_with_args(&config, &env, &["--demo"]).await;
-    let admin = |path: &'static str, body: Value| {
-        let gateway = &gateway;
-        async move {
-            let response = gateway
-                .client
-                .post(format!("{}/admin{path}", gateway.url))
-                .bearer_auth(ADMIN_TOKEN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success(), "{path}");
-            response.json::<Value>().await.unwrap()
-        }
-    };
-    let created = admin("/keys", json!({ "label": "m", "account": "acme" })).await;
-    admin("/accounts/acme/credits", json!({ "amount": "5" })).await;
-    let secret = created["data"]["key"].as_str().unwrap().to_owned();
+    Gateway::start_with_args(&config, &env, args).await
+}
+
+#[tokio::test]
+async fn metrics_need_the_admin_token_and_carry_no_key_labels_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = keyed_gateway(&dir, "", &["--demo"]).await;
+    let secret = key_of(&gateway, "acme").await;
     let response = gateway
         .client
         .post(format!("{}/v1/chat/completions", gateway.url))
@@ -655,4 +664,59 @@ async fn http2_streams_stay_within_the_connection_budget() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+}
+
+/// The routing trace of `body` sent with `secret`.
+async fn trace_of(gateway: &Gateway, secret: &str, body: &Value) -> Value {
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(secret)
+        .header("x-switchyard-debug", "routing")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    answer["routing"].clone()
+}
+
+#[tokio::test]
+async fn sticky_sessions_are_scoped_to_the_account() {
+    let mock = switchyard_tests::MockUpstream::start().await.unwrap();
+    let config = [
+        provider("one", "openai", &mock, "fixture=openai/openai-text", ""),
+        provider("two", "openai", &mock, "fixture=openai/openai-text", ""),
+        model("test/pair", &[("one", "1", "1"), ("two", "1", "1")]),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = keyed_gateway(&dir, &config, &[]).await;
+    let (alice, bob) = (
+        key_of(&gateway, "alice").await,
+        key_of(&gateway, "bob").await,
+    );
+    let turn = |session: &str| {
+        let mut body = request("test/pair", false);
+        body["session_id"] = json!(session);
+        body
+    };
+
+    tried("alice's conversation sticks for alice");
+    let first = trace_of(&gateway, &alice, &turn("shared-id")).await;
+    assert!(first["sticky"].is_null(), "{first}");
+    let second = trace_of(&gateway, &alice, &turn("shared-id")).await;
+    assert!(second["sticky"].is_string(), "{second}");
+
+    tried("bob sends the same session id: nothing of alice's shows or steers");
+    let bobs = trace_of(&gateway, &bob, &turn("shared-id")).await;
+    assert!(bobs["sticky"].is_null(), "{bobs}");
+
+    tried("a provider forced with provider.order is not the conversation's");
+    let mut forced = turn("forced-id");
+    forced["provider"] = json!({ "order": ["two"] });
+    trace_of(&gateway, &alice, &forced).await;
+    let next = trace_of(&gateway, &alice, &turn("forced-id")).await;
+    assert!(next["sticky"].is_null(), "{next}");
 }
