@@ -145,8 +145,14 @@ impl Ingress {
         });
         let guarded = held.clone();
         let (deadline, min_rate) = (self.body_deadline, self.min_rate);
-        let request =
-            request.map(|body| Body::new(Guarded::new(body, deadline, min_rate, guarded)));
+        let request = request.map(|body| {
+            // Most GETs have no body: nothing to guard.
+            if hyper::body::Body::is_end_stream(&body) {
+                body
+            } else {
+                Body::new(Guarded::new(body, deadline, min_rate, guarded))
+            }
+        });
         let mut response = next.run(request).await;
         drop(held);
         if let Some(origin) = cors {
