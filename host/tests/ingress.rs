@@ -720,3 +720,36 @@ async fn sticky_sessions_are_scoped_to_the_account() {
     let next = trace_of(&gateway, &alice, &turn("forced-id")).await;
     assert!(next["sticky"].is_null(), "{next}");
 }
+
+#[tokio::test]
+async fn metrics_on_their_own_loopback_listener_refuse_rebinding_hosts() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n");
+    let gateway = Gateway::start_with_args(&config, &[], &["--demo"]).await;
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    tried("the metrics listener without a token");
+    let mut answer = None;
+    for _ in 0..50 {
+        if let Ok(response) = gateway.client.get(&metrics).send().await {
+            answer = Some(response.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, Some(200));
+    tried("the metrics listener under a rebinding name");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = format!(
+        "GET /metrics HTTP/1.1\r\nHost: rebind.evil.example:{port}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 421"), "{text}");
+    tried("not on the main listener");
+    assert_eq!(scrape(&gateway, None).await.0, 404);
+}

@@ -15,6 +15,8 @@ use tokio::time::Instant;
 
 use super::{MetricsConfig, get as metrics};
 use crate::api::admin::check_bearer;
+use crate::config::ServerConfig;
+use crate::server::ingress::Ingress;
 
 /// The exposition's content type (Prometheus text format 0.0.4).
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -47,8 +49,14 @@ pub async fn wire(
         .await
         .map_err(|error| anyhow::anyhow!("binding metrics.listen {address}: {error}"))?;
     tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    // The same Host and Origin checks as the main listener: a page rebinding its name to a
+    // loopback metrics address reads nothing.
+    let discipline = Ingress::of(&ServerConfig {
+        listen: address.clone(),
+        ..ServerConfig::default()
+    });
     tokio::spawn(async move {
-        let metrics_app = Router::new().route("/metrics", get(scrape));
+        let metrics_app = discipline.wire(Router::new().route("/metrics", get(scrape)));
         if let Err(error) = axum::serve(listener, metrics_app).await {
             tracing::error!(%error, "the metrics listener stopped");
         }
