@@ -131,7 +131,7 @@ pub(super) async fn exchange(
             .await?;
         let body = scrub::body(provider, body);
         let error = instance.parse_error(status, headers, body).await?;
-        let error = scrub::error(provider, status, error);
+        let error = scrub::status(provider, status, error);
         return Err(provider_failure(endpoint, error));
     }
     Ok(Exchange {
@@ -143,11 +143,11 @@ pub(super) async fn exchange(
     })
 }
 
-/// The failure for an error the adapter classified.
+/// The failure for an error the adapter classified, its message scrubbed ([`scrub::message`]).
 pub(super) fn provider_failure(endpoint: &Endpoint, error: ProviderError) -> Failure {
     Failure::Provider {
         provider: endpoint.provider.name.clone(),
-        error,
+        error: scrub::message(&endpoint.provider, error),
     }
 }
 

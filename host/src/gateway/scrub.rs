@@ -1,8 +1,9 @@
-//! What of an upstream's error reaches the client. The adapter reads the error body with the
-//! provider's secrets removed, and the error it makes of it passes here again: secrets and
-//! anything shaped like an API key are removed from its message, and an upstream that refused
-//! the operator's credentials or billing (401, 402, 403) gets a fixed message, since its text
-//! names the operator's organisation, project or quota. The raw text goes to the log at debug.
+//! What of an upstream's error reaches the client. The adapter reads an error body with the
+//! provider's secrets removed; an upstream that refused the operator's credentials or billing
+//! (401, 402, 403) gets a fixed message, since its text names the operator's organisation,
+//! project or quota (the raw text goes to the log at debug); and every error the adapter
+//! classifies (from an error answer, a response or a stream) loses the provider's secrets and
+//! anything shaped like an API key from its message.
 
 use crate::catalog::Provider;
 use crate::plugins::types::ProviderError;
@@ -45,23 +46,26 @@ pub fn body(provider: &Provider, body: Vec<u8>) -> Vec<u8> {
     remove_secrets(&text, &secrets).into_bytes()
 }
 
-/// The adapter's error for an upstream answer of `status`, as the client may see it.
-pub fn error(provider: &Provider, status: u16, error: ProviderError) -> ProviderError {
+/// The adapter's error for an upstream error answer of `status`: a fixed message for the
+/// upstream's refusal of the operator's credentials or billing. The raw message is logged.
+pub fn status(provider: &Provider, status: u16, error: ProviderError) -> ProviderError {
     tracing::debug!(provider = %provider.name, status, raw = %error.message(), "upstream error");
     let fixed = match status {
-        401 => Some("the upstream provider refused the gateway's credentials"),
-        402 => Some("the upstream provider refused the request for billing reasons"),
-        403 => Some("the upstream provider refused the gateway's access"),
-        _ => None,
+        401 => "the upstream provider refused the gateway's credentials",
+        402 => "the upstream provider refused the request for billing reasons",
+        403 => "the upstream provider refused the gateway's access",
+        _ => return error,
     };
-    if let Some(fixed) = fixed {
-        return with_message(
-            error,
-            format!("{fixed} (upstream {status}); see the gateway log"),
-        );
-    }
-    let secrets = secrets(provider);
-    let clean = remove_keys(&remove_secrets(error.message(), &secrets));
+    with_message(
+        error,
+        format!("{fixed} (upstream {status}); see the gateway log"),
+    )
+}
+
+/// An adapter's error (from an error answer, a response or a stream) without the provider's
+/// secrets nor anything shaped like an API key in its message.
+pub fn message(provider: &Provider, error: ProviderError) -> ProviderError {
+    let clean = remove_keys(&remove_secrets(error.message(), &secrets(provider)));
     if clean == error.message() {
         return error;
     }
