@@ -17,6 +17,7 @@ use self::egress::Egress;
 use crate::config::{
     Config, ConfigError, DataCollection, ModelConfig, ProviderConfig, TimeoutsConfig,
 };
+use crate::gateway::upstream::PreparedCredential;
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};
 use crate::pricing::Prices;
@@ -43,6 +44,8 @@ pub struct Provider {
     pub zdr: bool,
     /// AWS credentials for requests the host signs (SigV4). Never passed to the plugin.
     pub aws_credentials: Option<AwsCredentials>,
+    /// The credential as header values, built once here rather than per request.
+    pub prepared_credential: PreparedCredential,
 }
 
 impl std::fmt::Debug for Provider {
@@ -224,6 +227,7 @@ fn resolve_provider(
         name: name.to_owned(),
         base_url: base_url.clone(),
         plugin: config.plugin.clone(),
+        prepared_credential: PreparedCredential::of(credential.as_deref()),
         credential,
         egress: Egress::new(
             &url,

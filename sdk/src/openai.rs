@@ -124,13 +124,45 @@ pub struct Message {
 }
 
 /// Message content: a plain string or a list of typed parts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Content {
     /// Plain text.
     Text(String),
     /// Typed parts (text, images...).
     Parts(Vec<ContentPart>),
+}
+
+/// Read by the JSON type it meets (a string or an array), straight from the input: a derived
+/// untagged enum buffers the value first and copies every string once more, for the bulk of a
+/// conversation's bytes.
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ContentVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ContentVisitor {
+            type Value = Content;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a string or an array of content parts")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Content, E> {
+                Ok(Content::Text(text.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Content, E> {
+                Ok(Content::Text(text))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Content, A::Error> {
+                let parts = serde::de::value::SeqAccessDeserializer::new(seq);
+                Vec::<ContentPart>::deserialize(parts).map(Content::Parts)
+            }
+        }
+
+        deserializer.deserialize_any(ContentVisitor)
+    }
 }
 
 impl Content {
@@ -472,4 +504,37 @@ pub struct FunctionCallDelta {
     /// Next piece of the JSON argument string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_reads_as_text_or_parts_and_writes_back_the_same() {
+        let text: Content = serde_json::from_str(r#""line\none""#).expect("text");
+        assert_eq!(text, Content::Text("line\none".to_owned()));
+        let json = r#"[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]"#;
+        let parts: Content = serde_json::from_str(json).expect("parts");
+        assert!(matches!(&parts, Content::Parts(parts) if parts.len() == 1));
+        assert_eq!(serde_json::to_string(&parts).expect("serialises"), json);
+        let from_value: Content = serde_json::from_value(serde_json::json!("x")).expect("value");
+        assert_eq!(from_value, Content::Text("x".to_owned()));
+    }
+
+    #[test]
+    fn content_of_another_type_is_refused_with_what_was_expected() {
+        for json in ["5", r#"{"type":"text"}"#, "true", r#"[{"text":"no type"}]"#] {
+            let error = serde_json::from_str::<Content>(json).expect_err(json);
+            let message = error.to_string();
+            assert!(
+                message.contains("a string or an array of content parts")
+                    || message.contains("missing field `type`"),
+                "{json}: {message}"
+            );
+        }
+        let message = r#"{"role":"user","content":null}"#;
+        let message: Message = serde_json::from_str(message).expect("null content");
+        assert_eq!(message.content, None);
+    }
 }

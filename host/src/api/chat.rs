@@ -11,6 +11,7 @@ use switchyard_sdk::openai::ChatRequest;
 use switchyard_sdk::responses::RESPONSES_EXTENSION;
 
 use super::AppState;
+use super::counted_json;
 use super::error::ApiError;
 use super::keepalive;
 use super::request_limits;
@@ -114,8 +115,91 @@ pub enum ResponsesItems {
 }
 
 /// Checks the body is a well-formed chat request and extracts what routing needs.
+///
+/// Passes over the body: one for a well-formed request, parsed straight from the bytes into its
+/// type with its JSON values counted during that parse ([`counted_json`]). Only a body that
+/// parse refuses, or one that needs the JSON object itself (`provider.require_parameters`,
+/// `models` without `model`), is parsed again as a `Value` tree ([`parse_value`]), to name what
+/// is wrong or to read it. Before, every request took three: a `Value` tree, a walk counting it
+/// and a typed copy of it (with every string allocated twice).
 pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError> {
-    let value: Value = serde_json::from_slice(&body)
+    let checked = match parse_typed(&body, items) {
+        Some(checked) => checked,
+        None => parse_value(&body, items)?,
+    };
+    let Checked {
+        request,
+        fallbacks,
+        preferences,
+        sent_parameters,
+    } = checked;
+    choice_count(&request).map_err(ApiError::invalid_request)?;
+    let mut seen = std::collections::HashSet::new();
+    let models = std::iter::once(request.model.clone())
+        .chain(fallbacks)
+        .filter(|model| seen.insert(model.clone()))
+        .collect();
+    Ok(ChatCall {
+        stream: request.stream.unwrap_or(false),
+        body,
+        request,
+        models,
+        preferences,
+        sent_parameters,
+        debug_routing: false,
+        tab: Tab::default(),
+        session: None,
+        responses_client: items == ResponsesItems::Checked,
+    })
+}
+
+/// A chat request that passed the checks, with what routing reads from it.
+struct Checked {
+    request: ChatRequest,
+    fallbacks: Vec<String>,
+    preferences: ProviderPreferences,
+    sent_parameters: Vec<String>,
+}
+
+/// The one-pass parse of a well-formed request; `None` for anything [`parse_value`] should look
+/// at, which refuses the same requests (with the reason) and accepts the same others.
+fn parse_typed(body: &[u8], items: ResponsesItems) -> Option<Checked> {
+    let request: ChatRequest =
+        counted_json::from_slice(body, request_limits::MAX_JSON_VALUES).ok()?;
+    let refused_items =
+        items == ResponsesItems::Refused && request.extra.contains_key(RESPONSES_EXTENSION);
+    if refused_items
+        || !request_limits::within_caps(&request)
+        || request.model.is_empty()
+        || request.messages.is_empty()
+    {
+        return None;
+    }
+    let fallbacks = match request.extra.get("models") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?,
+        Some(_) => return None,
+    };
+    let preferences = ProviderPreferences::from_request(request.extra.get("provider")).ok()?;
+    // `require_parameters` reads the parameters off the JSON object.
+    if preferences.require_parameters == Some(true) {
+        return None;
+    }
+    Some(Checked {
+        request,
+        fallbacks,
+        preferences,
+        sent_parameters: Vec::new(),
+    })
+}
+
+/// Parses the body as a `Value` tree, checks it and reads the typed request from it, naming
+/// what is wrong: the path of the requests [`parse_typed`] leaves.
+fn parse_value(body: &[u8], items: ResponsesItems) -> Result<Checked, ApiError> {
+    let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid_request(format!("request body is not valid JSON: {e}")))?;
     let Value::Object(object) = &value else {
         return Err(ApiError::invalid_request(
@@ -192,24 +276,11 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
             )));
         }
     };
-
-    choice_count(&request).map_err(ApiError::invalid_request)?;
-    let mut seen = std::collections::HashSet::new();
-    let models = std::iter::once(request.model.clone())
-        .chain(fallbacks)
-        .filter(|model| seen.insert(model.clone()))
-        .collect();
-    Ok(ChatCall {
-        stream: request.stream.unwrap_or(false),
-        body,
+    Ok(Checked {
         request,
-        models,
+        fallbacks,
         preferences,
         sent_parameters,
-        debug_routing: false,
-        tab: Tab::default(),
-        session: None,
-        responses_client: items == ResponsesItems::Checked,
     })
 }
 
@@ -291,6 +362,70 @@ mod tests {
             error_of(r#"{"model":"a/b","messages":[{"role":"user"},{"role":"user","content":5}]}"#)
                 .contains("`messages[1]`")
         );
+    }
+
+    /// The one-pass parse accepts a well-formed request with the same reading as the tree.
+    #[test]
+    fn the_one_pass_parse_reads_what_the_tree_reads() {
+        let bodies = [
+            r#"{"model":"a/b","messages":[{"role":"user","content":"hi"}]}"#,
+            r#"{"model":"a/b","models":["c/d"],"messages":[{"role":"system","content":"be brief"},{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}}]}],"stream":true,"temperature":0.2,"stop":["x"],"n":2,"user":"u1"}"#,
+            r#"{"model":"a/b","messages":[{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"auto","provider":{"order":["x"],"allow_fallbacks":false},"max_tokens":9,"reasoning":{"effort":"low"}}"#,
+        ];
+        for body in bodies {
+            let typed = parse_typed(body.as_bytes(), ResponsesItems::Refused)
+                .unwrap_or_else(|| panic!("{body} takes one pass"));
+            let tree = parse_value(body.as_bytes(), ResponsesItems::Refused).expect("valid");
+            assert_eq!(typed.request, tree.request, "{body}");
+            assert_eq!(typed.fallbacks, tree.fallbacks, "{body}");
+            assert_eq!(typed.preferences, tree.preferences, "{body}");
+        }
+    }
+
+    /// What the one pass leaves is read from the tree: `models` alone, `require_parameters`,
+    /// any refusal.
+    #[test]
+    fn the_tree_reads_what_the_one_pass_leaves() {
+        let left = [
+            r#"{"models":["c/d"],"messages":[{"role":"user","content":"hi"}]}"#,
+            r#"{"model":"a/b","messages":[{"role":"user","content":"hi"}],"temperature":1,"provider":{"require_parameters":true}}"#,
+            r#"{"model":"a/b","messages":[{"role":"user","content":5}]}"#,
+            r#"{"model":"","messages":[{"role":"user","content":"hi"}]}"#,
+            r#"{"model":"a/b","messages":[]}"#,
+            r#"{"model":"a/b","model":"c/d","messages":[{"role":"user","content":"hi"}]}"#,
+        ];
+        for body in left {
+            assert!(
+                parse_typed(body.as_bytes(), ResponsesItems::Refused).is_none(),
+                "{body}"
+            );
+        }
+        let call = validate(Bytes::from(left[1]), ResponsesItems::Refused).expect("valid");
+        assert_eq!(call.sent_parameters, ["temperature"]);
+        let call = validate(Bytes::from(left[5]), ResponsesItems::Refused).expect("valid");
+        assert_eq!(
+            call.models,
+            ["c/d"],
+            "the last of duplicate keys, as before"
+        );
+    }
+
+    /// The cap on JSON values holds on the one pass: at the cap a request passes, one value
+    /// over it is refused with the count.
+    #[test]
+    fn the_json_values_cap_is_kept_during_the_parse() {
+        let body = |values: usize| {
+            // `model`, `messages`, the message, its `role` and `content`, and the list's items.
+            let items = vec!["0"; values - 6].join(",");
+            format!(
+                r#"{{"model":"a/b","messages":[{{"role":"user","content":"hi","x":[{items}]}}]}}"#
+            )
+        };
+        let limit = request_limits::MAX_JSON_VALUES;
+        assert!(parse_typed(body(limit).as_bytes(), ResponsesItems::Refused).is_some());
+        assert!(validate(Bytes::from(body(limit)), ResponsesItems::Refused).is_ok());
+        assert!(parse_typed(body(limit + 1).as_bytes(), ResponsesItems::Refused).is_none());
+        assert!(error_of(&body(limit + 1)).contains("the request's JSON values holds"));
     }
 
     #[test]

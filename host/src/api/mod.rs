@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_keys;
 pub mod anthropic;
 pub mod chat;
+mod counted_json;
 pub mod embeddings;
 pub mod endpoints;
 pub mod error;

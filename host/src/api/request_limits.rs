@@ -3,6 +3,7 @@
 //! host and the adapters time and memory.
 
 use serde_json::{Map, Value};
+use switchyard_sdk::openai::{ChatRequest, Content};
 use switchyard_sdk::responses::RESPONSES_EXTENSION;
 
 use super::error::ApiError;
@@ -81,8 +82,29 @@ pub fn check_models(request: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whether a request parsed by [`counted_json`](super::counted_json) (which kept the cap on its
+/// JSON values) is within the other caps; when it is not, [`check_counts`] names the cap.
+pub fn within_caps(request: &ChatRequest) -> bool {
+    let models = match request.extra.get("models") {
+        Some(Value::Array(models)) => models.len(),
+        _ => 0,
+    };
+    let parts: usize = request
+        .messages
+        .iter()
+        .map(|message| match &message.content {
+            Some(Content::Parts(parts)) => parts.len(),
+            _ => 0,
+        })
+        .sum();
+    models <= MAX_MODELS
+        && request.messages.len() <= MAX_MESSAGES
+        && parts <= MAX_CONTENT_PARTS
+        && request.tools.as_ref().map_or(0, Vec::len) <= MAX_TOOLS
+}
+
 /// How many JSON values `values` and everything inside them hold, counting up to `stop`.
-fn json_values<'a>(values: impl Iterator<Item = &'a Value>, stop: usize) -> usize {
+pub(super) fn json_values<'a>(values: impl Iterator<Item = &'a Value>, stop: usize) -> usize {
     let mut pending: Vec<&Value> = values.collect();
     let mut count = 0;
     while let Some(value) = pending.pop() {

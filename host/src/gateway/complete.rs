@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::attempt::{Exchange, exchange, header_pairs, provider_failure, with_headers};
 use super::generation::{COMPLETION, Generation};
@@ -91,14 +91,27 @@ pub(super) async fn run(
     endpoint
         .stats
         .record_success(first_byte, elapsed, throughput);
-    tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
-    let mut answer = with_headers(
-        Json(Value::Object(object)).into_response(),
-        &generation,
-        plugin,
-    );
+    tracing::debug!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
+    let mut answer = with_headers(json_response(&object, parsed.size), &generation, plugin);
     if let Some(passed_output) = passed_output {
         answer.extensions_mut().insert(passed_output);
     }
     Ok(answer)
+}
+
+/// Room beyond the plugin's body for what the host adds to it: the generation's stamps and the
+/// priced usage (a routing trace, when asked for, may need more).
+const ADDED_BYTES: usize = 1024;
+
+/// `object` as a JSON response, serialised once into a buffer sized from the plugin's body
+/// (`size` bytes), where a default buffer started at 128 bytes and was copied as it doubled.
+fn json_response(object: &Map<String, Value>, size: usize) -> Response {
+    let mut bytes = Vec::with_capacity(size.saturating_add(ADDED_BYTES));
+    match serde_json::to_writer(&mut bytes, object) {
+        Ok(()) => {
+            let json = HeaderValue::from_static("application/json");
+            ([(header::CONTENT_TYPE, json)], bytes).into_response()
+        }
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
 }

@@ -217,7 +217,7 @@ impl Gateway {
         endpoint
             .stats
             .record_success(first_byte, started.elapsed(), None);
-        tracing::info!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "embeddings served");
+        tracing::debug!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "embeddings served");
         Ok(with_headers(
             Json(Value::Object(object)).into_response(),
             &generation,

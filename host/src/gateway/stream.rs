@@ -293,7 +293,7 @@ impl Pump {
                     elapsed,
                     tokens.filter(|_| seconds > 0.0).map(|t| t / seconds),
                 );
-                tracing::info!(id = %self.generation.id, model = %self.generation.model, %provider, "stream served");
+                tracing::debug!(id = %self.generation.id, model = %self.generation.model, %provider, "stream served");
             }
             Ending::Failed(failure) => {
                 if let Some(class) = failure.endpoint_class() {

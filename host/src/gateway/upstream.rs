@@ -25,11 +25,16 @@ pub struct Upstream {
 impl Upstream {
     /// A pooled HTTP/1.1 + HTTP/2 client over rustls.
     pub fn new(config: &ServerConfig) -> Result<Upstream, reqwest::Error> {
+        // No retries in the client: the gateway fails over itself, and reqwest's default policy
+        // (protocol NACKs, up to 2 retries) clones every request's headers and body to be able to
+        // replay it, even with `retry::never()` unless the retry count is 0.
+        let retries = reqwest::retry::never().max_retries_per_request(0);
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
+            .retry(retries)
             .build()?;
         Ok(Upstream {
             client,
@@ -121,14 +126,31 @@ impl Upstream {
     }
 
     /// Reads a whole (non-streamed) body before `deadline`, refusing bodies over the limit.
+    /// The buffer is sized from `Content-Length` (within the limit), so a body is copied once,
+    /// and one timer serves the whole read, moved on after each chunk (the idle timeout).
     pub async fn read_body(
         &self,
         provider: &Provider,
         response: &mut reqwest::Response,
         deadline: Instant,
     ) -> Result<Vec<u8>, Failure> {
-        let mut body = Vec::new();
-        while let Some(chunk) = self.next_chunk(provider, response, deadline).await? {
+        let announced = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(
+            usize::try_from(announced).map_or(0, |announced| announced.min(self.max_body_bytes)),
+        );
+        let idle = Duration::from_millis(provider.timeouts.idle_ms);
+        let mut timeout = Timeout::sooner(provider, idle, "data (idle timeout)", deadline);
+        let timer = tokio::time::sleep_until(timeout.at);
+        tokio::pin!(timer);
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                chunk = response.chunk() => chunk.map_err(|error| transport_failure(provider, &error))?,
+                () = &mut timer => return Err(timeout.failure(provider)),
+            };
+            let Some(chunk) = chunk else {
+                return Ok(body);
+            };
             if body.len() + chunk.len() > self.max_body_bytes {
                 return Err(Failure::Transport {
                     provider: provider.name.clone(),
@@ -136,8 +158,9 @@ impl Upstream {
                 });
             }
             body.extend_from_slice(&chunk);
+            timeout = Timeout::sooner(provider, idle, "data (idle timeout)", deadline);
+            timer.as_mut().reset(timeout.at);
         }
-        Ok(body)
     }
 
     /// The next piece of a body, within the idle timeout and the overall deadline.
@@ -232,18 +255,16 @@ fn insert_credential(
         provider: provider.name.clone(),
         message: "the credential or its header name is not a valid HTTP header".to_owned(),
     };
+    let prepared = &provider.prepared_credential;
     match placement {
         CredentialPlacement::None => {}
         CredentialPlacement::Bearer => {
-            let mut value =
-                HeaderValue::try_from(format!("Bearer {credential}")).map_err(|_| invalid())?;
-            value.set_sensitive(true);
+            let value = prepared.bearer.clone().ok_or_else(invalid)?;
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
         CredentialPlacement::Header(name) => {
             let name = HeaderName::try_from(name.as_str()).map_err(|_| invalid())?;
-            let mut value = HeaderValue::try_from(credential.as_str()).map_err(|_| invalid())?;
-            value.set_sensitive(true);
+            let value = prepared.value.clone().ok_or_else(invalid)?;
             headers.insert(name, value);
         }
         CredentialPlacement::Query(name) => {
@@ -252,6 +273,41 @@ fn insert_credential(
         CredentialPlacement::AwsSigv4 { .. } => {} // signed last, over the final request
     }
     Ok(())
+}
+
+/// A provider's credential as header values, built once when the catalog loads (a new catalog,
+/// a new credential: they are built again with it), so that no request formats and checks it.
+/// Both are marked sensitive: HTTP/2 never indexes them and logs never show them.
+#[derive(Clone, Default)]
+pub struct PreparedCredential {
+    /// `Bearer <credential>`; `None` when not a valid header value.
+    bearer: Option<HeaderValue>,
+    /// The credential alone, for a header the adapter names; `None` when not valid.
+    value: Option<HeaderValue>,
+}
+
+impl PreparedCredential {
+    /// The header values of `credential`.
+    pub fn of(credential: Option<&str>) -> PreparedCredential {
+        let sensitive = |text: &str| {
+            let mut value = HeaderValue::try_from(text).ok()?;
+            value.set_sensitive(true);
+            Some(value)
+        };
+        let Some(credential) = credential else {
+            return PreparedCredential::default();
+        };
+        PreparedCredential {
+            bearer: sensitive(&format!("Bearer {credential}")),
+            value: sensitive(credential),
+        }
+    }
+}
+
+impl std::fmt::Debug for PreparedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreparedCredential(<redacted>)")
+    }
 }
 
 /// Removes the response headers that echo one of the provider's secrets (a credential, an AWS

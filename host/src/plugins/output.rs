@@ -21,6 +21,9 @@ pub struct CheckedResponse {
     pub usage: Option<Usage>,
     /// Finish reason.
     pub finish: Option<Finish>,
+    /// The size of the body as the plugin returned it, in bytes: the answer's buffer is sized
+    /// from it.
+    pub size: usize,
 }
 
 /// A `decode` result whose chunks are checked `chat.completion.chunk`s.
@@ -42,6 +45,7 @@ pub(crate) fn check_response(parsed: ParsedResponse) -> Result<CheckedResponse, 
         body: checked::<ChatCompletion>(&parsed.body, "chat.completion")?,
         usage: parsed.usage,
         finish: parsed.finish,
+        size: parsed.body.len(),
     })
 }
 

@@ -257,6 +257,7 @@ mod tests {
                 name: name.to_owned(),
                 plugin: "openai".to_owned(),
                 credential: None,
+                prepared_credential: Default::default(),
                 aws_credentials: None,
                 base_url: String::new(),
                 egress: Default::default(),

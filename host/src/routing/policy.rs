@@ -2,6 +2,7 @@
 //! fallback when the policy is missing or fails.
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 use super::Candidate;
 use crate::plugins::PluginRegistry;
@@ -65,7 +66,22 @@ pub async fn order(
     }
 }
 
-/// A price as a float, for ranking only (money is settled in decimals).
+/// A price as a float, for ranking only (money is settled in decimals): converted from the
+/// decimal's mantissa and scale, with no string made and parsed again per candidate.
 fn decimal_to_f64(value: Decimal) -> f64 {
-    value.to_string().parse().unwrap_or(f64::INFINITY)
+    value.to_f64().unwrap_or(f64::INFINITY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_convert_as_their_text_reads() {
+        for text in ["0", "0.000002", "15", "0.0000375", "1234567.891", "-1"] {
+            let price: Decimal = text.parse().expect("a decimal");
+            let expected: f64 = text.parse().expect("a float");
+            assert!((decimal_to_f64(price) - expected).abs() <= expected.abs() * 1e-15);
+        }
+    }
 }

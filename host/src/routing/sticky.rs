@@ -99,8 +99,22 @@ impl Session {
     }
 }
 
-/// The conversation up to and including its first part marked `cache_control`.
+/// The conversation up to and including its first part marked `cache_control`. The text is
+/// hashed only when such a part exists: most requests have none, and hashing every message of
+/// a long conversation for nothing was one more pass over the body.
 fn cache_prefix(request: &ChatRequest) -> Option<Session> {
+    let marked = request
+        .messages
+        .iter()
+        .any(|message| match &message.content {
+            Some(Content::Parts(parts)) => parts
+                .iter()
+                .any(|part| part.extra.contains_key("cache_control")),
+            _ => false,
+        });
+    if !marked {
+        return None;
+    }
     let mut hasher = DefaultHasher::new();
     for message in &request.messages {
         let Some(content) = &message.content else {

@@ -15,7 +15,7 @@ pub fn build(
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
     let body = request_body(
-        &request,
+        request,
         &endpoint.upstream_model,
         stream,
         options.include_usage,

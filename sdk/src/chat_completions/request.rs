@@ -20,14 +20,16 @@ const OPENROUTER_ONLY: &[&str] = &[
 /// fields and the Anthropic and Responses extensions removed (`reasoning` mapped to `reasoning_effort`), streaming switched on or off
 /// (asking for usage in the stream when `include_usage`), and the output token limit sent under
 /// `max_tokens_field` only, when given. Stays typed, so it is serialised once, straight to bytes.
+/// Takes the request by value and edits it in place: the adapter parsed it for this call alone,
+/// so no deep copy of the conversation is made (one pass over the body fewer).
 pub fn request_body(
-    request: &ChatRequest,
+    request: ChatRequest,
     upstream_model: &str,
     stream: bool,
     include_usage: bool,
     max_tokens_field: Option<&str>,
 ) -> ChatRequest {
-    let mut body = request.clone();
+    let mut body = request;
     body.model = upstream_model.to_owned();
     map_reasoning(&mut body.extra);
     for field in OPENROUTER_ONLY {
