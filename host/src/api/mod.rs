@@ -4,12 +4,15 @@ pub mod admin;
 pub mod admin_keys;
 pub mod anthropic;
 pub mod chat;
+pub mod completions;
 pub mod embeddings;
 pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod keepalive;
 pub mod models;
+pub mod presets;
+pub mod providers;
 pub mod request_limits;
 pub mod responses;
 pub mod usage;
@@ -43,6 +46,8 @@ pub struct AppState {
     pub body_read_timeout: std::time::Duration,
     /// Keys, credits and usage; `None` when accounting is disabled.
     pub accounting: Option<Arc<Accounting>>,
+    /// The operator's presets.
+    pub presets: Arc<presets::Presets>,
 }
 
 /// The gateway's routes.
@@ -59,6 +64,30 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/messages",
             post(anthropic::messages).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/messages",
+            post(anthropic::messages).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/messages/count_tokens",
+            post(anthropic::count_tokens).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/completions",
+            post(completions::completions).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/completions",
+            post(completions::completions).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/providers",
+            get(providers::list).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/presets",
+            get(presets::list).fallback(method_not_allowed),
         )
         .route(
             "/v1/responses",

@@ -258,6 +258,7 @@ mod tests {
                 plugin: "openai".to_owned(),
                 credential: None,
                 aws_credentials: None,
+                google_credentials: None,
                 base_url: String::new(),
                 egress: Default::default(),
                 timeouts: TimeoutsConfig::default(),
@@ -267,6 +268,7 @@ mod tests {
                     DataCollection::Deny
                 },
                 zdr,
+                data_policy: None,
             }),
             settings: EndpointSettings {
                 base_url: String::new(),
