@@ -152,6 +152,28 @@ mod tests {
     }
 
     #[test]
+    fn builtin_providers_carry_their_published_data_policy_with_its_source() {
+        let config = parse("[catalog.providers.anthropic]\ndata_collection = \"allow\"\n");
+        let policy = |name: &str| config.providers[name].data_policy.clone();
+        let openai = policy("openai").expect("openai's policy");
+        assert!(!openai.training && openai.zdr_available);
+        assert!(openai.source.is_some_and(|s| s.starts_with("https://")));
+        assert_eq!(
+            DataPolicy::data_collection(policy("openai").as_ref()),
+            crate::config::DataCollection::Deny
+        );
+        assert!(policy("deepseek").is_some_and(|p| p.training));
+        assert!(policy("openrouter").is_none(), "no policy on record");
+        // The operator's word wins; "ZDR can be arranged" makes nothing ZDR.
+        let anthropic = &config.providers["anthropic"];
+        assert_eq!(
+            anthropic.data_collection,
+            Some(crate::config::DataCollection::Allow)
+        );
+        assert!(!anthropic.zdr);
+    }
+
+    #[test]
     fn a_configured_provider_replaces_the_builtin_one() {
         let config =
             parse("[providers.groq]\nplugin = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\n");
