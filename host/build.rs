@@ -15,6 +15,7 @@ fn main() {
             "switchyard-plugin-azure-openai",
             "switchyard-plugin-bedrock",
             "switchyard-plugin-openai-responses",
+            "switchyard-plugin-vertex",
         ],
         &[
             "switchyard-plugin-price",

@@ -15,8 +15,9 @@ use reqwest::Url;
 
 use self::egress::Egress;
 use crate::config::{
-    Config, ConfigError, DataCollection, ModelConfig, ProviderConfig, TimeoutsConfig,
+    Config, ConfigError, DataCollection, DataPolicy, ModelConfig, ProviderConfig, TimeoutsConfig,
 };
+use crate::credentials::GoogleTokenSource;
 use crate::gateway::upstream::PreparedCredential;
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};
@@ -42,10 +43,14 @@ pub struct Provider {
     pub data_collection: DataCollection,
     /// The provider retains nothing.
     pub zdr: bool,
+    /// Its published data policy, when known.
+    pub data_policy: Option<DataPolicy>,
     /// AWS credentials for requests the host signs (SigV4). Never passed to the plugin.
     pub aws_credentials: Option<AwsCredentials>,
     /// The credential as header values, built once here rather than per request.
     pub prepared_credential: PreparedCredential,
+    /// The source of the Google access tokens the host mints for it. Never passed to the plugin.
+    pub google_credentials: Option<Arc<GoogleTokenSource>>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -59,6 +64,7 @@ impl std::fmt::Debug for Provider {
             )
             .field("egress", &self.egress)
             .field("aws_credentials", &self.aws_credentials)
+            .field("google_credentials", &self.google_credentials)
             .finish()
     }
 }
@@ -219,6 +225,17 @@ fn resolve_provider(
             _ => return Ok(Err(format!("environment variable {variable} is not set"))),
         },
     };
+    let google_credentials = match &config.google_credentials {
+        None => None,
+        Some(_) if config.api_key_env.is_some() => {
+            return Err(ConfigError::Invalid(format!(
+                "provider {name}: google_credentials and api_key_env are exclusive"
+            )));
+        }
+        Some(google) => Some(Arc::new(GoogleTokenSource::new(google).map_err(
+            |error| ConfigError::Invalid(format!("provider {name}: google_credentials: {error}")),
+        )?)),
+    };
     let aws_credentials = match resolve_aws_credentials(config) {
         Ok(credentials) => credentials,
         Err(reason) => return Ok(Err(reason)),
@@ -235,9 +252,13 @@ fn resolve_provider(
             config.credential.as_ref(),
         ),
         timeouts: config.timeouts,
-        data_collection: config.data_collection,
+        data_collection: config
+            .data_collection
+            .unwrap_or_else(|| DataPolicy::data_collection(config.data_policy.as_ref())),
+        data_policy: config.data_policy.clone(),
         zdr: config.zdr,
         aws_credentials,
+        google_credentials,
     }))
 }
 

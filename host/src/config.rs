@@ -73,6 +73,9 @@ pub struct Config {
     /// Model aliases: an id clients send (e.g. `claude-sonnet-4-5-20250929`) → a model's id.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
+    /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`.
+    #[serde(default)]
+    pub presets: BTreeMap<String, crate::api::presets::PresetConfig>,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.
@@ -124,6 +127,9 @@ pub struct ProviderOverride {
     /// Replaces the zero-data-retention flag.
     #[serde(default)]
     pub zdr: Option<bool>,
+    /// Replaces the published data policy.
+    #[serde(default)]
+    pub data_policy: Option<DataPolicy>,
 }
 
 /// HTTP server settings.
@@ -646,11 +652,16 @@ pub struct ProviderConfig {
     /// Upstream timeouts.
     #[serde(default)]
     pub timeouts: TimeoutsConfig,
-    /// Whether the provider may store or train on prompts (`allow`) or not (`deny`); requests
-    /// with `provider.data_collection = "deny"` skip providers that allow it. Default: `allow`,
-    /// the safe assumption when a provider's policy is unknown.
+    /// Whether the provider may train on prompts (`allow`) or not (`deny`); requests with
+    /// `provider.data_collection = "deny"` skip providers that allow it. Default: from
+    /// `data_policy` (`deny` when it does not train), else `allow`, the safe assumption when a
+    /// provider's policy is unknown.
     #[serde(default)]
-    pub data_collection: DataCollection,
+    pub data_collection: Option<DataCollection>,
+    /// The provider's published data policy (built in for the catalog's providers, from
+    /// `host/catalog/data_policies.toml`), listed at `/api/v1/providers`.
+    #[serde(default)]
+    pub data_policy: Option<DataPolicy>,
     /// The provider retains nothing (zero data retention); requests with `provider.zdr = true`
     /// use only such providers.
     #[serde(default)]
@@ -659,6 +670,10 @@ pub struct ProviderConfig {
     /// (`bedrock`). Without them such a provider is disabled.
     #[serde(default)]
     pub aws_credentials: Option<AwsCredentialsConfig>,
+    /// Google OAuth credentials the host mints access tokens from (`vertex`): a service account
+    /// key, `GOOGLE_APPLICATION_CREDENTIALS` or the metadata server. Exclusive with `api_key_env`.
+    #[serde(default)]
+    pub google_credentials: Option<GoogleCredentialsConfig>,
     /// A folder of recorded upstream answers: a new version of this provider's adapter must pass
     /// the conformance kit on them before it takes traffic (see `plugins::gate`).
     #[serde(default)]
@@ -705,6 +720,77 @@ pub struct AwsCredentialsConfig {
     /// unset or empty means long-term credentials.
     #[serde(default)]
     pub session_token_env: Option<String>,
+}
+
+/// Where a provider's Google access tokens come from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleCredentialsConfig {
+    /// `application-default` (default): `file`, else the key file `GOOGLE_APPLICATION_CREDENTIALS`
+    /// names, else the metadata server; `service-account`: `file`; `metadata`: the metadata
+    /// server (workload identity).
+    #[serde(default)]
+    pub source: GoogleCredentialSource,
+    /// A service account JSON key file.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// OAuth scopes. Default: `https://www.googleapis.com/auth/cloud-platform`.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
+impl GoogleCredentialsConfig {
+    /// The scopes asked for, space-separated.
+    pub fn scope(&self) -> String {
+        match &self.scopes {
+            Some(scopes) if !scopes.is_empty() => scopes.join(" "),
+            _ => crate::credentials::google::CLOUD_PLATFORM_SCOPE.to_owned(),
+        }
+    }
+}
+
+/// The kinds of Google credential sources.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GoogleCredentialSource {
+    /// Application Default Credentials: a key file if one is named, else the metadata server.
+    #[default]
+    ApplicationDefault,
+    /// A service account key file.
+    ServiceAccount,
+    /// The metadata server.
+    Metadata,
+}
+
+/// A provider's published data policy, in OpenRouter's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataPolicy {
+    /// Prompts may train the provider's models.
+    pub training: bool,
+    /// Prompts or completions are kept (abuse monitoring, logs).
+    pub retains_prompts: bool,
+    /// For how long, when known.
+    #[serde(default)]
+    pub prompt_retention_days: Option<u32>,
+    /// Zero data retention can be arranged with the provider (never makes an endpoint ZDR: only
+    /// the operator's `zdr = true` does).
+    #[serde(default)]
+    pub zdr_available: bool,
+    /// Where the policy is published.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+impl DataPolicy {
+    /// What a provider with this policy (or none) means for `data_collection`: `deny` when it
+    /// does not train on prompts, `allow` when it does or its policy is unknown.
+    pub fn data_collection(policy: Option<&DataPolicy>) -> DataCollection {
+        match policy {
+            Some(policy) if !policy.training => DataCollection::Deny,
+            _ => DataCollection::Allow,
+        }
+    }
 }
 
 /// A provider's data policy, or a request's demand on it (OpenRouter's `data_collection`).
@@ -911,6 +997,9 @@ impl Config {
             if provider.base_url.is_none() && provider.base_url_env.is_none() {
                 return invalid(format!("provider {name}: needs base_url or base_url_env"));
             }
+        }
+        for (name, preset) in &self.presets {
+            preset.check(name).map_err(ConfigError::Invalid)?;
         }
         for (alias, target) in &self.aliases {
             if !self.models.iter().any(|model| model.id == *target) {

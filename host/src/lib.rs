@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod conformance;
+pub mod credentials;
 pub mod dashboard;
 pub mod demo;
 pub mod error;

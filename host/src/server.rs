@@ -59,6 +59,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.server.max_body_bytes,
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
+        presets: Arc::new(crate::api::presets::Presets::new(config.presets.clone())),
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await

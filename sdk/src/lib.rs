@@ -37,6 +37,9 @@ pub mod provider;
 #[cfg(feature = "provider")]
 pub mod anthropic;
 
+#[cfg(feature = "provider")]
+pub mod gemini;
+
 #[cfg(feature = "router")]
 pub mod router;
 

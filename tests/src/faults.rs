@@ -21,7 +21,7 @@ use crate::sse::{Event, split_pieces, to_crlf};
 /// `{"message"}` (the type goes in `x-amzn-errortype`, see [`bedrock_error_type`]).
 pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serde_json::Value {
     match format {
-        Format::Gemini | Format::GeminiEmbeddings => {
+        Format::Gemini | Format::GeminiEmbeddings | Format::VertexEmbeddings => {
             let rpc = google_rpc_status(status);
             let mut error = json!({
                 "code": status,

@@ -14,6 +14,9 @@
 //! | `POST /{scenario}/v2/embed` | Cohere Embed v2, computed | never |
 //! | `POST /{scenario}/v1/model/{model}/invoke` | Bedrock InvokeModel of a Titan or Cohere embedding model, computed (SigV4 checked as for Converse) | never |
 //! | `POST /{scenario}/v1/messages` | Anthropic | `"stream": true` |
+//! | `POST /{scenario}/v1/projects/{p}/locations/{r}/publishers/google/models/{m}:generateContent` / `:streamGenerateContent` / `:predict` | Vertex AI Gemini (as Gemini), embeddings (computed) | the path says `streamGenerateContent` |
+//! | `POST /{scenario}/v1/projects/{p}/locations/{r}/publishers/anthropic/models/{m}:rawPredict` / `:streamRawPredict` | Vertex AI Claude (as Anthropic) | `"stream": true` |
+//! | `POST /token`, `GET /computeMetadata/v1/...` | Google OAuth (see [`google`]); once it issues tokens, Vertex AI routes require one | — |
 //! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |
 //! | `POST /{scenario}/v2/chat` | Cohere v2 (`event:` named SSE) | `"stream": true` |
 //! | `POST /{scenario}/v1/model/{model}/converse` / `converse-stream` | Bedrock (binary `application/vnd.amazon.eventstream`; errors typed by `x-amzn-errortype`; a malformed or missing SigV4 `Authorization` answers 403) | the path says `converse-stream` |
@@ -49,6 +52,7 @@ pub mod aws;
 pub mod embeddings;
 pub mod faults;
 pub mod fixtures;
+pub mod google;
 pub mod provider_embeddings;
 pub mod recorder;
 pub mod scenario;
@@ -75,6 +79,7 @@ pub fn fixtures_dir() -> PathBuf {
 pub struct MockUpstream {
     addr: SocketAddr,
     recorder: recorder::Recorder,
+    google: google::GoogleAuth,
     shutdown: watch::Sender<bool>,
 }
 
@@ -102,8 +107,10 @@ impl MockUpstream {
         let addr = listener.local_addr()?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let recorder = recorder::Recorder::default();
+        let google = google::GoogleAuth::default();
         let state = Arc::new(server::ServerState {
             recorder: recorder.clone(),
+            google: google.clone(),
             fixtures: fixtures::Fixtures::new(dir),
             shutdown: shutdown_rx.clone(),
         });
@@ -118,8 +125,15 @@ impl MockUpstream {
         Ok(MockUpstream {
             addr,
             recorder,
+            google,
             shutdown,
         })
+    }
+
+    /// Google's OAuth side of the mock: the token endpoint (`{url}/token`), the metadata server
+    /// and the access tokens the Vertex AI routes require once it issues them.
+    pub fn google(&self) -> &google::GoogleAuth {
+        &self.google
     }
 
     /// The bound address.

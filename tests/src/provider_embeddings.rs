@@ -3,6 +3,8 @@
 //! 8 numbers unless the request asks for another size; a text's tokens are its words):
 //! - Gemini `:batchEmbedContents`: `{"embeddings": [{"values"}]}`, one per request, no usage
 //!   (Gemini reports none);
+//! - Vertex AI `:predict`: `{"predictions": [{"embeddings": {"values", "statistics":
+//!   {"token_count"}}}]}`, one per instance;
 //! - Cohere `/v2/embed`: `{"embeddings": {"float"}, "meta": {"billed_units": {"input_tokens"}}}`;
 //!   requires `input_type` and `embedding_types` with `float`, as Cohere does;
 //! - Bedrock `/model/{model}/invoke`: a Titan body (`inputText` → `embedding`,
@@ -33,6 +35,7 @@ pub fn answer(format: Format, request: Option<&Value>) -> Result<Answer, String>
         Format::GeminiEmbeddings => gemini(request.ok_or("the body is not JSON")?).map(plain),
         Format::CohereEmbeddings => cohere(request.ok_or("the body is not JSON")?).map(plain),
         Format::BedrockInvoke => bedrock(request.ok_or("the body is not JSON")?),
+        Format::VertexEmbeddings => vertex(request.ok_or("the body is not JSON")?).map(plain),
         _ => crate::embeddings::answer(request).map(plain),
     }
 }
@@ -58,6 +61,30 @@ fn gemini(request: &Value) -> Result<Value, String> {
         embeddings.push(json!({ "values": vector(&text, size) }));
     }
     Ok(json!({ "embeddings": embeddings }))
+}
+
+fn vertex(request: &Value) -> Result<Value, String> {
+    let instances = request
+        .get("instances")
+        .and_then(Value::as_array)
+        .filter(|instances| !instances.is_empty())
+        .ok_or("`instances` is not a non-empty array")?;
+    let size = request
+        .get("parameters")
+        .map(|parameters| dimensions(parameters, &["outputDimensionality"]))
+        .unwrap_or(8);
+    let mut predictions = Vec::with_capacity(instances.len());
+    for instance in instances {
+        let text = instance
+            .get("content")
+            .and_then(Value::as_str)
+            .ok_or("an instance has no `content` string")?;
+        predictions.push(json!({"embeddings": {
+            "statistics": {"truncated": false, "token_count": words(text)},
+            "values": vector(text, size),
+        }}));
+    }
+    Ok(json!({ "predictions": predictions, "metadata": {"billableCharacterCount": 1} }))
 }
 
 fn cohere(request: &Value) -> Result<Value, String> {

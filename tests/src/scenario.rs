@@ -33,6 +33,9 @@ pub enum Format {
     /// AWS Bedrock InvokeModel (`/model/{model}/invoke`) of an embedding model (Titan or Cohere
     /// body): answered from the request; requests must carry a well-formed SigV4 signature.
     BedrockInvoke,
+    /// Vertex AI `publishers/google/models/{model}:predict` of a text embedding model: answered
+    /// from the request.
+    VertexEmbeddings,
 }
 
 impl Format {
@@ -49,6 +52,7 @@ impl Format {
                 | Format::GeminiEmbeddings
                 | Format::CohereEmbeddings
                 | Format::BedrockInvoke
+                | Format::VertexEmbeddings
         )
     }
 
@@ -58,7 +62,9 @@ impl Format {
             Format::OpenAi | Format::OpenAiEmbeddings => "openai/openai-text",
             Format::OpenAiResponses => "openai/openai-reasoning-encrypted-content.1",
             Format::Anthropic => "anthropic/anthropic-text",
-            Format::Gemini | Format::GeminiEmbeddings => "google/google-text",
+            Format::Gemini | Format::GeminiEmbeddings | Format::VertexEmbeddings => {
+                "google/google-text"
+            }
             Format::Cohere | Format::CohereEmbeddings => "cohere/cohere-text",
             Format::Bedrock | Format::BedrockInvoke => "bedrock/amazon-bedrock-text",
         }
@@ -88,6 +94,9 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
     ];
     let path = path.trim_end_matches('/');
     if let Some((prefix, format)) = bedrock_prefix(path) {
+        return Some((scenario_of(prefix, &["/v1"]), format));
+    }
+    if let Some((prefix, format)) = vertex_prefix(path) {
         return Some((scenario_of(prefix, &["/v1"]), format));
     }
     if let Some((prefix, format)) = gemini_prefix(path) {
@@ -142,6 +151,37 @@ fn gemini_prefix(path: &str) -> Option<(&str, Format)> {
     };
     let (prefix, model) = rest.rsplit_once("/models/")?;
     (!model.is_empty() && !model.contains('/')).then_some((prefix, format))
+}
+
+/// The part of a Vertex AI path before
+/// `/projects/{p}/locations/{r}/publishers/{publisher}/models/{model}:{method}`, and its format:
+/// Google's `generateContent` / `streamGenerateContent` (Gemini), `predict` (embeddings), or
+/// Anthropic's `rawPredict` / `streamRawPredict` (Messages).
+fn vertex_prefix(path: &str) -> Option<(&str, Format)> {
+    let (rest, method) = path.rsplit_once(':')?;
+    let (rest, model) = rest.rsplit_once("/models/")?;
+    let (rest, publisher) = rest.rsplit_once("/publishers/")?;
+    let (rest, region) = rest.rsplit_once("/locations/")?;
+    let (prefix, project) = rest.rsplit_once("/projects/")?;
+    if [model, region, project]
+        .iter()
+        .any(|s| s.is_empty() || s.contains('/'))
+    {
+        return None;
+    }
+    let format = match (publisher, method) {
+        ("google", "generateContent" | "streamGenerateContent") => Format::Gemini,
+        ("google", "predict") => Format::VertexEmbeddings,
+        ("anthropic", "rawPredict" | "streamRawPredict") => Format::Anthropic,
+        _ => return None,
+    };
+    Some((prefix, format))
+}
+
+/// Whether `path` is a Vertex AI model path (its requests need a Google access token when the
+/// mock issues them).
+pub fn is_vertex(path: &str) -> bool {
+    vertex_prefix(path.trim_end_matches('/')).is_some()
 }
 
 /// The part of an Azure path before `/openai/deployments/{deployment}` (the

@@ -30,6 +30,8 @@ pub struct ServerState {
     pub recorder: Recorder,
     /// Where fixtures come from.
     pub fixtures: Fixtures,
+    /// Google's OAuth side: token endpoint, metadata server, issued tokens.
+    pub google: crate::google::GoogleAuth,
     /// Turns `true` when the mock shuts down; ends hung and stalled responses.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -53,6 +55,7 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
     let path = parts.uri.path().to_string();
     let route = split_path(&path);
     let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let body_bytes = body.clone();
     let request_json = json.clone();
     let recorded = RecordedRequest {
         method: parts.method.to_string(),
@@ -77,7 +80,43 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
         Some((_, format)) if format.is_bedrock() => check_signature(&recorded.headers),
         _ => Ok(()),
     };
+    let header = |name: &str| {
+        (recorded.headers.iter())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let authorization = header("authorization");
+    let flavor = header("metadata-flavor");
+    let host = header("host").unwrap_or_default();
     let count = st.recorder.record(recorded);
+    let google = match path.as_str() {
+        crate::google::TOKEN_PATH => Some(st.google.exchange(
+            &body_bytes,
+            &format!("http://{host}{}", crate::google::TOKEN_PATH),
+        )),
+        crate::google::METADATA_TOKEN_PATH => Some(st.google.metadata_token(flavor.as_deref())),
+        _ if crate::scenario::is_vertex(&path)
+            && st.google.enforcing()
+            && !st.google.accepts(authorization.as_deref()) =>
+        {
+            Some((
+                401,
+                serde_json::json!({"error": {
+                    "code": 401,
+                    "message": "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+                    "status": "UNAUTHENTICATED"
+                }}),
+            ))
+        }
+        _ => None,
+    };
+    if let Some((status, answer)) = google {
+        return with_type(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "application/json",
+            Body::from(answer.to_string()),
+        );
+    }
     if let Err(problem) = signature {
         let mut resp = text(
             StatusCode::FORBIDDEN,

@@ -34,7 +34,8 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
             | Format::OpenAiEmbeddings
             | Format::GeminiEmbeddings
             | Format::CohereEmbeddings
-            | Format::BedrockInvoke => Event {
+            | Format::BedrockInvoke
+            | Format::VertexEmbeddings => Event {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },

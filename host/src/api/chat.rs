@@ -33,6 +33,10 @@ pub async fn chat_completions(
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
+    let bytes = match state.presets.apply(bytes) {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_response(),
+    };
     let mut call = match validate(bytes, ResponsesItems::Refused) {
         Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),

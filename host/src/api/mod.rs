@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_keys;
 pub mod anthropic;
 pub mod chat;
+pub mod completions;
 mod counted_json;
 pub mod embeddings;
 pub mod endpoints;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod health;
 pub mod keepalive;
 pub mod models;
+pub mod presets;
+pub mod providers;
 pub mod request_limits;
 pub mod responses;
 pub mod usage;
@@ -43,6 +46,8 @@ pub struct AppState {
     pub stream_keepalive: Option<std::time::Duration>,
     /// Keys, credits and usage; `None` when accounting is disabled.
     pub accounting: Option<Arc<Accounting>>,
+    /// The operator's presets.
+    pub presets: Arc<presets::Presets>,
 }
 
 /// One route: its path and the methods it answers, each with its handler. [`routes`] is the
@@ -116,6 +121,12 @@ pub fn routes() -> Vec<Route> {
         Route::at("/v1/chat/completions").post(chat::chat_completions),
         Route::at("/api/v1/chat/completions").post(chat::chat_completions),
         Route::at("/v1/messages").post(anthropic::messages),
+        Route::at("/api/v1/messages").post(anthropic::messages),
+        Route::at("/api/v1/messages/count_tokens").post(anthropic::count_tokens),
+        Route::at("/v1/completions").post(completions::completions),
+        Route::at("/api/v1/completions").post(completions::completions),
+        Route::at("/api/v1/providers").get(providers::list),
+        Route::at("/api/v1/presets").get(presets::list),
         Route::at("/v1/responses").post(responses::create_response),
         Route::at("/api/v1/responses").post(responses::create_response),
         Route::at("/v1/embeddings").post(embeddings::create_embeddings),

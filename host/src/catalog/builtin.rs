@@ -10,10 +10,15 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ConfigError, ModelConfig, ProviderConfig, ProviderOverride};
+use crate::config::{
+    Config, ConfigError, DataPolicy, ModelConfig, ProviderConfig, ProviderOverride,
+};
 
 /// The built-in providers (TOML).
 pub const PROVIDERS: &str = include_str!("../../catalog/providers.toml");
+
+/// The built-in providers' published data policies, with their sources.
+pub const DATA_POLICIES: &str = include_str!("../../catalog/data_policies.toml");
 /// The built-in models (JSON), the output of `switchyard catalog import`.
 pub const MODELS: &str = include_str!("../../catalog/models.json");
 /// The alias table and import rules (TOML) used by the importer.
@@ -53,8 +58,16 @@ struct ProvidersFile {
 
 /// The built-in providers by name.
 pub fn providers() -> Result<BTreeMap<String, ProviderConfig>, ConfigError> {
-    let file: ProvidersFile = toml::from_str(PROVIDERS)
+    let mut file: ProvidersFile = toml::from_str(PROVIDERS)
         .map_err(|error| ConfigError::Invalid(format!("built-in providers: {error}")))?;
+    let policies: BTreeMap<String, DataPolicy> = toml::from_str(DATA_POLICIES)
+        .map_err(|error| ConfigError::Invalid(format!("built-in data policies: {error}")))?;
+    for (name, policy) in policies {
+        let provider = file.providers.get_mut(&name).ok_or_else(|| {
+            ConfigError::Invalid(format!("built-in data policies: no provider {name}"))
+        })?;
+        provider.data_policy.get_or_insert(policy);
+    }
     Ok(file.providers)
 }
 
@@ -113,7 +126,10 @@ fn apply(change: &ProviderOverride, provider: &mut ProviderConfig) {
         provider.timeouts = timeouts;
     }
     if let Some(data_collection) = change.data_collection {
-        provider.data_collection = data_collection;
+        provider.data_collection = Some(data_collection);
+    }
+    if let Some(policy) = &change.data_policy {
+        provider.data_policy = Some(policy.clone());
     }
     if let Some(zdr) = change.zdr {
         provider.zdr = zdr;
@@ -133,6 +149,28 @@ mod tests {
         let config = parse("");
         assert!(config.providers.contains_key("groq"));
         assert!(config.models.len() > 300, "{}", config.models.len());
+    }
+
+    #[test]
+    fn builtin_providers_carry_their_published_data_policy_with_its_source() {
+        let config = parse("[catalog.providers.anthropic]\ndata_collection = \"allow\"\n");
+        let policy = |name: &str| config.providers[name].data_policy.clone();
+        let openai = policy("openai").expect("openai's policy");
+        assert!(!openai.training && openai.zdr_available);
+        assert!(openai.source.is_some_and(|s| s.starts_with("https://")));
+        assert_eq!(
+            DataPolicy::data_collection(policy("openai").as_ref()),
+            crate::config::DataCollection::Deny
+        );
+        assert!(policy("deepseek").is_some_and(|p| p.training));
+        assert!(policy("openrouter").is_none(), "no policy on record");
+        // The operator's word wins; "ZDR can be arranged" makes nothing ZDR.
+        let anthropic = &config.providers["anthropic"];
+        assert_eq!(
+            anthropic.data_collection,
+            Some(crate::config::DataCollection::Allow)
+        );
+        assert!(!anthropic.zdr);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::catalog::Provider;
 use crate::config::ServerConfig;
+use crate::credentials::GoogleToken;
 use crate::failure::Failure;
 use crate::plugins::ProviderPlugin;
 use crate::plugins::types::{CredentialPlacement, UpstreamRequest};
@@ -94,14 +95,66 @@ impl Upstream {
             }
         }
         crate::traces::http::inject(&mut headers);
-        insert_credential(provider, &placement, &mut url, &mut headers)?;
-        if let CredentialPlacement::AwsSigv4 { service, region } = &placement {
+        let outgoing = Outgoing {
+            method,
+            url,
+            headers,
+            body: Bytes::from(request.body),
+        };
+        let minted = crate::credentials::minted(provider).await?;
+        // A minted token the upstream refuses (expired, revoked) is refreshed once, then sent
+        // again; a second refusal is the attempt's failure.
+        let again = minted.as_ref().map(|_| outgoing.clone());
+        let response = self
+            .dispatch(provider, &placement, outgoing, minted.as_deref(), deadline)
+            .await?;
+        match (again, minted) {
+            (Some(again), Some(token))
+                if response.status() == reqwest::StatusCode::UNAUTHORIZED =>
+            {
+                crate::credentials::rejected(provider, &token);
+                let fresh = crate::credentials::minted(provider).await?;
+                self.dispatch(provider, &placement, again, fresh.as_deref(), deadline)
+                    .await
+            }
+            _ => Ok(response),
+        }
+    }
+
+    /// Adds the credential (and the AWS signature) and sends; returns when the response
+    /// headers arrive.
+    async fn dispatch(
+        &self,
+        provider: &Provider,
+        placement: &CredentialPlacement,
+        mut outgoing: Outgoing,
+        minted: Option<&GoogleToken>,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, Failure> {
+        // A minted token's header values were built when it was minted; the provider's own
+        // credential's when the catalog loaded.
+        let (credential, prepared) = match minted {
+            Some(token) => (Some(token.secret()), token.prepared()),
+            None => (
+                provider.credential.as_deref(),
+                &provider.prepared_credential,
+            ),
+        };
+        insert_credential(
+            provider,
+            credential,
+            prepared,
+            placement,
+            &mut outgoing.url,
+            &mut outgoing.headers,
+        )?;
+        if let CredentialPlacement::AwsSigv4 { service, region } = placement {
             sign_aws_sigv4(
                 provider,
-                &method,
-                &url,
-                &mut headers,
-                &request.body,
+                &outgoing.method,
+                &outgoing.url,
+                &mut outgoing.headers,
+                &outgoing.body,
                 service,
                 region,
             )?;
@@ -109,15 +162,15 @@ impl Upstream {
 
         let send = self
             .client
-            .request(method, url)
-            .headers(headers)
-            .body(request.body)
+            .request(outgoing.method, outgoing.url)
+            .headers(outgoing.headers)
+            .body(outgoing.body)
             .send();
         let first_byte = Duration::from_millis(provider.timeouts.first_byte_ms);
         let timeout = Timeout::sooner(provider, first_byte, "response headers", deadline);
         match tokio::time::timeout_at(timeout.at, send).await {
             Ok(Ok(mut response)) => {
-                drop_echoed_credentials(provider, response.headers_mut());
+                drop_echoed_credentials(provider, credential, response.headers_mut());
                 Ok(response)
             }
             Ok(Err(error)) => Err(transport_failure(provider, &error)),
@@ -178,6 +231,15 @@ impl Upstream {
             Err(_) => Err(timeout.failure(provider)),
         }
     }
+}
+
+/// A request ready to be sent, before its credential.
+#[derive(Clone)]
+struct Outgoing {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
 /// Which timeout applies to one wait: the phase's own, or the attempt's total deadline when that
@@ -244,18 +306,19 @@ fn is_reserved_header(name: &str) -> bool {
 /// Puts the provider's credential where the adapter asked.
 fn insert_credential(
     provider: &Provider,
+    credential: Option<&str>,
+    prepared: &PreparedCredential,
     placement: &CredentialPlacement,
     url: &mut Url,
     headers: &mut HeaderMap,
 ) -> Result<(), Failure> {
-    let Some(credential) = &provider.credential else {
+    let Some(credential) = credential else {
         return Ok(());
     };
     let invalid = || Failure::Transport {
         provider: provider.name.clone(),
         message: "the credential or its header name is not a valid HTTP header".to_owned(),
     };
-    let prepared = &provider.prepared_credential;
     match placement {
         CredentialPlacement::None => {}
         CredentialPlacement::Bearer => {
@@ -312,10 +375,10 @@ impl std::fmt::Debug for PreparedCredential {
 
 /// Removes the response headers that echo one of the provider's secrets (a credential, an AWS
 /// secret or session token), so the adapter that reads the response never learns them.
-fn drop_echoed_credentials(provider: &Provider, headers: &mut HeaderMap) {
+fn drop_echoed_credentials(provider: &Provider, credential: Option<&str>, headers: &mut HeaderMap) {
     let aws = provider.aws_credentials.as_ref();
     let secrets: Vec<&str> = [
-        provider.credential.as_deref(),
+        credential,
         aws.map(|c| c.secret_access_key.as_str()),
         aws.and_then(|c| c.session_token.as_deref()),
     ]

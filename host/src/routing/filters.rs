@@ -259,6 +259,7 @@ mod tests {
                 credential: None,
                 prepared_credential: Default::default(),
                 aws_credentials: None,
+                google_credentials: None,
                 base_url: String::new(),
                 egress: Default::default(),
                 timeouts: TimeoutsConfig::default(),
@@ -268,6 +269,7 @@ mod tests {
                     DataCollection::Deny
                 },
                 zdr,
+                data_policy: None,
             }),
             settings: EndpointSettings {
                 base_url: String::new(),

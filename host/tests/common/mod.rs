@@ -31,6 +31,15 @@ pub const AWS_ENV: [(&str, &str); 3] = [
 /// and a region (the mock's URL names none).
 pub const BEDROCK_EXTRA: &str = "aws_credentials = { access_key_id_env = \"SWITCHYARD_TEST_AWS_ACCESS_KEY_ID\", secret_access_key_env = \"SWITCHYARD_TEST_AWS_SECRET_ACCESS_KEY\", session_token_env = \"SWITCHYARD_TEST_AWS_SESSION_TOKEN\" }\noptions = { region = \"eu-west-1\" }";
 
+/// The gateway binary: `SWITCHYARD_TEST_BIN` when set (a copy of this checkout's build, safe from
+/// other checkouts sharing the target directory), else the one cargo built for the tests.
+pub fn switchyard_bin() -> String {
+    std::env::var("SWITCHYARD_TEST_BIN")
+        .ok()
+        .filter(|bin| !bin.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_switchyard").to_owned())
+}
+
 /// Keys of the `[server]` and `[plugins]` tables of a test gateway's configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Sections<'a> {
@@ -142,7 +151,7 @@ impl Gateway {
         std::fs::write(&config_path, text).expect("write config");
         let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
 
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        let mut child = Command::new(switchyard_bin())
             .arg("serve")
             .arg("--config")
             .arg(&config_path)

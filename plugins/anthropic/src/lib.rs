@@ -42,19 +42,15 @@
 //! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.
 
-mod citations;
-mod error;
-mod messages;
 mod options;
-mod request;
-mod response;
-mod stream;
-mod usage;
 
+use switchyard_sdk::anthropic::request::{self, Settings};
+use switchyard_sdk::anthropic::{error, response};
 use switchyard_sdk::provider::*;
 
-pub use stream::AnthropicDecoder;
+pub use switchyard_sdk::anthropic::AnthropicDecoder;
 
+use options::Options;
 /// The Anthropic Messages API provider adapter.
 pub struct Anthropic;
 
@@ -97,7 +93,27 @@ impl Provider for Anthropic {
         endpoint: EndpointSettings,
         stream: bool,
     ) -> Result<HttpRequest, PluginError> {
-        request::build(request, &endpoint, stream)
+        let options = Options::parse(&endpoint)?;
+        let translated = request::body(
+            &request,
+            Settings {
+                model: Some(&endpoint.upstream_model),
+                default_max_tokens: options.default_max_tokens,
+                stream,
+            },
+        )?;
+        let extension = translated.extension;
+        let version = extension.version.clone().unwrap_or(options.version);
+        let mut headers = vec![("anthropic-version".to_owned(), version)];
+        if let Some(beta) = extension.beta_header(options.beta.as_deref()) {
+            headers.push(("anthropic-beta".to_owned(), beta));
+        }
+        json_post(
+            join_url(&endpoint.base_url, &options.path),
+            &translated.body,
+            headers,
+            options.credential,
+        )
     }
 
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {

@@ -76,20 +76,14 @@
 //! An unknown option or an invalid value makes `build-request` fail with an internal error
 //! naming the option.
 
-mod contents;
-mod embeddings;
-mod error;
 mod options;
-mod request;
-mod response;
-mod schema;
-mod stream;
-mod usage;
 
+use switchyard_sdk::gemini::{embeddings, error, request, response};
 use switchyard_sdk::provider::*;
 
-pub use stream::GeminiDecoder;
+pub use switchyard_sdk::gemini::GeminiDecoder;
 
+use options::Options;
 /// The Google Gemini provider adapter.
 pub struct Gemini;
 
@@ -128,7 +122,16 @@ impl Provider for Gemini {
         endpoint: EndpointSettings,
         stream: bool,
     ) -> Result<HttpRequest, PluginError> {
-        request::build(request, &endpoint, stream)
+        let options = Options::parse(&endpoint)?;
+        let body = request::body(&request)?;
+        let model = endpoint.upstream_model.trim_start_matches("models/");
+        let method = request::method(stream);
+        json_post(
+            join_url(&endpoint.base_url, &format!("models/{model}:{method}")),
+            &body,
+            options.headers,
+            options.credential,
+        )
     }
 
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
@@ -145,7 +148,17 @@ impl Provider for Gemini {
         request: EmbeddingsRequest,
         endpoint: EndpointSettings,
     ) -> Result<HttpRequest, PluginError> {
-        embeddings::build(request, &endpoint)
+        let options = Options::parse(&endpoint)?;
+        let model = endpoint.upstream_model.trim_start_matches("models/");
+        json_post(
+            join_url(
+                &endpoint.base_url,
+                &format!("models/{model}:batchEmbedContents"),
+            ),
+            &embeddings::body(&request, model)?,
+            options.headers,
+            options.credential,
+        )
     }
 
     fn parse_embeddings_response(response: HttpResponse) -> Result<ParsedEmbeddings, PluginError> {

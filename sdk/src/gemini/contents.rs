@@ -1,10 +1,10 @@
 //! Translates the canonical conversation into Gemini `systemInstruction` and `contents`.
 
+use crate::provider::*;
+use crate::translate::{reasoning_details, tool_call_input};
 use serde_json::{Value, json};
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{reasoning_details, tool_call_input};
 
-use crate::response::REASONING_FORMAT;
+use super::response::REASONING_FORMAT;
 
 /// Signature sent on replayed `functionCall` parts whose signature the client did not send back
 /// (in `reasoning_details`): Gemini 3 requires a thought signature on the function calls of the

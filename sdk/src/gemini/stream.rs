@@ -4,12 +4,12 @@
 //! Gemini sends no `[DONE]`: the event whose candidate carries `finishReason` is the terminal
 //! one (see the crate documentation).
 
+use crate::provider::*;
 use serde_json::{Map, Value};
-use switchyard_sdk::provider::*;
 
-use crate::error;
-use crate::response::{self, Part, shape, string};
-use crate::usage::{self, call_id};
+use super::error;
+use super::response::{self, Part, shape, string};
+use super::usage::{self, call_id};
 
 /// Per-stream decoder state.
 #[derive(Debug, Default)]

@@ -1,8 +1,8 @@
 //! Classifies google.rpc error bodies (`{"error": {"code", "message", "status", "details"}}`)
 //! into typed [`PluginError`]s by `status`, then by HTTP code.
 
+use crate::provider::*;
 use serde_json::Value;
-use switchyard_sdk::provider::*;
 
 /// Maps a non-2xx response.
 pub fn from_response(response: &HttpResponse) -> PluginError {

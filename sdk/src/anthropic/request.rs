@@ -1,32 +1,48 @@
-//! Builds the upstream Messages API request from a canonical request.
+//! The upstream Messages API body, translated from a canonical request.
 
 use std::collections::HashMap;
 
+use crate::anthropic::Extension;
+use crate::provider::*;
+use crate::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 use serde_json::{Map, Value, json};
-use switchyard_sdk::anthropic::Extension;
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
-use crate::messages;
-use crate::options::Options;
+use super::messages;
 
-/// Builds `POST <base_url>/messages` with the translated body, the `anthropic-version` header
-/// (the client's, else the endpoint's), the `anthropic-beta` header (the endpoint's betas and
-/// the client's) and the credential left to the host (`x-api-key` unless configured otherwise).
-pub fn build(
-    request: ChatRequest,
-    endpoint: &EndpointSettings,
-    stream: bool,
-) -> Result<HttpRequest, PluginError> {
-    let options = Options::parse(endpoint)?;
-    let extension = Extension::of(&request)?;
+/// What an adapter decides about a Messages request beyond the conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    /// The `model` field; `None` where the URL names the model (Vertex AI).
+    pub model: Option<&'a str>,
+    /// `max_tokens` when the request sets no output limit.
+    pub default_max_tokens: u64,
+    /// Ask for a stream (`"stream": true`).
+    pub stream: bool,
+}
+
+/// A translated Messages request: its body, and the Anthropic extension it carried (for the
+/// `anthropic-version` and `anthropic-beta` headers).
+#[derive(Debug)]
+pub struct Translated {
+    /// The Messages API body.
+    pub body: Map<String, Value>,
+    /// The request's Anthropic extension.
+    pub extension: Extension,
+}
+
+/// Translates a canonical request into a Messages API body: system, messages, sampling, stops,
+/// tools, user metadata, thinking.
+pub fn body(request: &ChatRequest, settings: Settings<'_>) -> Result<Translated, PluginError> {
+    let extension = Extension::of(request)?;
     let conversation = messages::translate(&request.messages, &extension)?;
     let max_tokens = request
         .output_token_limit()
-        .unwrap_or(options.default_max_tokens);
+        .unwrap_or(settings.default_max_tokens);
 
     let mut body = Map::new();
-    body.insert("model".to_owned(), json!(endpoint.upstream_model));
+    if let Some(model) = settings.model {
+        body.insert("model".to_owned(), json!(model));
+    }
     body.insert("max_tokens".to_owned(), json!(max_tokens));
     if let Some(system) = conversation.system {
         body.insert("system".to_owned(), system);
@@ -52,26 +68,15 @@ pub fn build(
     if !stops.is_empty() {
         body.insert("stop_sequences".to_owned(), json!(stops));
     }
-    tools(&request, &extension.tool_cache_control, &mut body)?;
+    tools(request, &extension.tool_cache_control, &mut body)?;
     if let Some(user) = request.extra.get("user").and_then(Value::as_str) {
         body.insert("metadata".to_owned(), json!({"user_id": user}));
     }
-    thinking(&request, max_tokens, &mut body);
-    if stream {
+    thinking(request, max_tokens, &mut body);
+    if settings.stream {
         body.insert("stream".to_owned(), Value::Bool(true));
     }
-
-    let version = extension.version.clone().unwrap_or(options.version);
-    let mut headers = vec![("anthropic-version".to_owned(), version)];
-    if let Some(beta) = extension.beta_header(options.beta.as_deref()) {
-        headers.push(("anthropic-beta".to_owned(), beta));
-    }
-    json_post(
-        join_url(&endpoint.base_url, &options.path),
-        &body,
-        headers,
-        options.credential,
-    )
+    Ok(Translated { body, extension })
 }
 
 /// `tools` → `{name, description, input_schema}` (with the `cache_control` the extension gives

@@ -5,8 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::provider::TextCitations;
 use serde_json::Value;
-use switchyard_sdk::provider::TextCitations;
 
 /// The length of `text` in the unit of `text_citations` offsets: Unicode scalar values.
 pub fn length(text: &str) -> u64 {

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
+use crate::anthropic::{Extension, ToolResult};
+use crate::provider::*;
+use crate::translate::{self, reasoning_details, tool_call_input};
 use serde_json::{Map, Value, json};
-use switchyard_sdk::anthropic::{Extension, ToolResult};
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{self, reasoning_details, tool_call_input};
 
-use crate::response::REASONING_FORMAT;
+use super::response::REASONING_FORMAT;
 
 /// The conversation in Anthropic's shape.
 #[derive(Debug, Default)]

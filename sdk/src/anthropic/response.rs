@@ -1,12 +1,12 @@
 //! Translates a whole (non-streamed) Messages API response into a canonical `chat.completion`.
 
+use crate::provider::*;
+use crate::translate::{self, completion_body};
 use serde_json::Value;
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{self, completion_body};
 
-use crate::{citations, error};
+use super::{citations, error};
 
-use crate::usage::{self, Counts};
+use super::usage::{self, Counts};
 
 /// Parses a 2xx response: an error body becomes the mapped error, anything that is not a
 /// Messages API `message` (HTML, truncated JSON, another shape) is

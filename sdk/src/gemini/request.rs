@@ -1,11 +1,10 @@
-//! Builds the upstream `generateContent` / `streamGenerateContent` request.
+//! The upstream `generateContent` / `streamGenerateContent` request body.
 
+use crate::provider::*;
+use crate::translate::{ToolChoice, tool_choice};
 use serde_json::{Map, Value, json};
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{ToolChoice, tool_choice};
 
-use crate::options::Options;
-use crate::{contents, schema};
+use super::{contents, schema};
 
 /// Thinking budgets by `reasoning.effort` when the request sets no output limit.
 const FIXED_BUDGETS: &[(&str, u64)] = &[
@@ -15,39 +14,30 @@ const FIXED_BUDGETS: &[(&str, u64)] = &[
     ("minimal", 512),
 ];
 
-/// Builds `POST <base_url>/models/<model>:generateContent` (or
-/// `:streamGenerateContent?alt=sse`) with the translated body.
-pub fn build(
-    request: ChatRequest,
-    endpoint: &EndpointSettings,
-    stream: bool,
-) -> Result<HttpRequest, PluginError> {
-    let options = Options::parse(endpoint)?;
+/// The translated `generateContent` body (the same for `streamGenerateContent`): contents,
+/// system instruction, tools and generation config.
+pub fn body(request: &ChatRequest) -> Result<Map<String, Value>, PluginError> {
     let conversation = contents::translate(&request.messages)?;
-
     let mut body = Map::new();
     if let Some(system) = conversation.system {
         body.insert("systemInstruction".to_owned(), system);
     }
     body.insert("contents".to_owned(), Value::Array(conversation.contents));
-    tools(&request, &mut body)?;
-    let config = generation_config(&request)?;
+    tools(request, &mut body)?;
+    let config = generation_config(request)?;
     if !config.is_empty() {
         body.insert("generationConfig".to_owned(), Value::Object(config));
     }
+    Ok(body)
+}
 
-    let model = endpoint.upstream_model.trim_start_matches("models/");
-    let method = if stream {
+/// The model method: `generateContent`, or `streamGenerateContent?alt=sse` for streams.
+pub fn method(stream: bool) -> &'static str {
+    if stream {
         "streamGenerateContent?alt=sse"
     } else {
         "generateContent"
-    };
-    json_post(
-        join_url(&endpoint.base_url, &format!("models/{model}:{method}")),
-        &body,
-        options.headers,
-        options.credential,
-    )
+    }
 }
 
 /// `generationConfig`: sampling, limits, structured output and thinking.

@@ -2,11 +2,9 @@
 //! answered by one `ContentEmbedding` (`values`) per request, in order. Gemini reports no token
 //! usage for embeddings (the host charges an estimate).
 
+use crate::embeddings::{embeddings_list, malformed_answer};
+use crate::provider::*;
 use serde_json::{Map, Value, json};
-use switchyard_sdk::embeddings::{embeddings_list, malformed_answer};
-use switchyard_sdk::provider::*;
-
-use crate::options::Options;
 
 /// `input_type` (Cohere's names, or Gemini's own task types in any case) → Gemini `taskType`.
 const TASK_TYPES: &[(&str, &str)] = &[
@@ -22,15 +20,11 @@ const TASK_TYPES: &[(&str, &str)] = &[
     ("code_retrieval_query", "CODE_RETRIEVAL_QUERY"),
 ];
 
-/// Builds `POST <base_url>/models/<model>:batchEmbedContents`: each text one request with the
-/// same model, `outputDimensionality` from `dimensions` and `taskType` from `input_type`.
-pub fn build(
-    request: EmbeddingsRequest,
-    endpoint: &EndpointSettings,
-) -> Result<HttpRequest, PluginError> {
-    let options = Options::parse(endpoint)?;
+/// The `batchEmbedContents` body for `model` (without its `models/` prefix): each text one
+/// request with the same model, `outputDimensionality` from `dimensions` and `taskType` from
+/// `input_type`.
+pub fn body(request: &EmbeddingsRequest, model: &str) -> Result<Value, PluginError> {
     let texts = request.texts_only("gemini")?;
-    let model = endpoint.upstream_model.trim_start_matches("models/");
     let mut shared = Map::new();
     shared.insert("model".to_owned(), json!(format!("models/{model}")));
     if let Some(task_type) = request.input_type().map(task_type).transpose()? {
@@ -47,19 +41,11 @@ pub fn build(
             Value::Object(one)
         })
         .collect();
-    json_post(
-        join_url(
-            &endpoint.base_url,
-            &format!("models/{model}:batchEmbedContents"),
-        ),
-        &json!({ "requests": requests }),
-        options.headers,
-        options.credential,
-    )
+    Ok(json!({ "requests": requests }))
 }
 
-/// The Gemini `taskType` of an `input_type`.
-fn task_type(input_type: &str) -> Result<&'static str, PluginError> {
+/// Gemini's `taskType` for an `input_type` (Cohere's names, or Gemini's own in any case).
+pub fn task_type(input_type: &str) -> Result<&'static str, PluginError> {
     let wanted = input_type.to_ascii_lowercase();
     TASK_TYPES
         .iter()

@@ -1,7 +1,7 @@
 //! Anthropic usage counts and stop reasons in typed form, and the stop sequence that matched.
 
+use crate::provider::{Finish, FinishReason, PluginError, Usage};
 use serde_json::Value;
-use switchyard_sdk::provider::{Finish, FinishReason, PluginError, Usage};
 
 /// Usage counts as Anthropic reports them. Streams report them in pieces (`message_start`, then
 /// cumulative `message_delta` updates), so each field is merged separately.

@@ -1,11 +1,11 @@
 //! Translates a whole `GenerateContentResponse` into a canonical `chat.completion`.
 
+use crate::provider::*;
+use crate::translate::{self, completion_body};
 use serde_json::{Map, Value};
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::{self, completion_body};
 
-use crate::error;
-use crate::usage::{self, call_id};
+use super::error;
+use super::usage::{self, call_id};
 
 /// Parses a 2xx response: an error body becomes the mapped error, a prompt blocked before any
 /// candidate is content-filtered, anything that is not a `GenerateContentResponse` (HTML,

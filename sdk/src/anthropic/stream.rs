@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
+use crate::provider::*;
+use crate::translate::ChunkWriter;
 use serde_json::Value;
-use switchyard_sdk::provider::*;
-use switchyard_sdk::translate::ChunkWriter;
 
-use crate::citations::Tracker;
-use crate::error;
-use crate::response::{REASONING_FORMAT, shape, string};
-use crate::usage::{self, Counts};
+use super::citations::Tracker;
+use super::error;
+use super::response::{REASONING_FORMAT, shape, string};
+use super::usage::{self, Counts};
 
 /// Per-stream decoder state.
 #[derive(Debug, Default)]

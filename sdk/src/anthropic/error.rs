@@ -1,8 +1,8 @@
 //! Classifies Anthropic errors (non-2xx responses, `type: error` bodies and `event: error`
 //! stream events) into typed [`PluginError`]s by `error.type`, then by HTTP status.
 
+use crate::provider::*;
 use serde_json::Value;
-use switchyard_sdk::provider::*;
 
 /// Maps a non-2xx response.
 pub fn from_response(response: &HttpResponse) -> PluginError {

@@ -1,7 +1,7 @@
 //! Gemini `usageMetadata` and `finishReason` in typed form.
 
+use crate::provider::{Finish, FinishReason, Usage};
 use serde_json::Value;
-use switchyard_sdk::provider::{Finish, FinishReason, Usage};
 
 /// Reads `usageMetadata`. Returns `None` when it is absent or carries no token count (Vertex AI
 /// streams send `{"trafficType": ...}` alone on intermediate events).
