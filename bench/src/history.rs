@@ -94,7 +94,9 @@ fn push_turn(messages: &mut Vec<Value>, words: &mut Words, turn: usize) {
                 "function": {"name": "read_file", "arguments": json!({"path": path}).to_string()},
             }],
         }));
-        messages.push(json!({"role": "tool", "tool_call_id": id, "content": words.code(18 + turn % 7)}));
+        messages.push(
+            json!({"role": "tool", "tool_call_id": id, "content": words.code(18 + turn % 7)}),
+        );
     } else {
         messages.push(json!({"role": "assistant", "content": words.paragraph(3)}));
     }
@@ -113,9 +115,7 @@ fn system_prompt(words: &mut Words) -> String {
 }
 
 fn tools() -> Value {
-    let tool = |name: &str, description: &str, parameters: Value| {
-        json!({"type": "function", "function": {"name": name, "description": description, "parameters": parameters}})
-    };
+    let tool = |name: &str, description: &str, parameters: Value| json!({"type": "function", "function": {"name": name, "description": description, "parameters": parameters}});
     let path = json!({"type": "string", "description": "Path relative to the repository root."});
     json!([
         tool(

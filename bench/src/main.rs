@@ -318,7 +318,10 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     results.keys_on = rows;
     results.failures.extend(errors);
 
-    step(started, "2/6 CPU per request by body size (keys off, 1 key, 32 accounts)");
+    step(
+        started,
+        "2/6 CPU per request by body size (keys off, 1 key, 32 accounts)",
+    );
     let mut metered = vec![
         scenarios::cpu::Metered {
             target: mock.target.clone(),

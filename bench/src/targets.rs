@@ -96,11 +96,18 @@ pub fn floor(results: &Results) -> Vec<TargetRow> {
             .map(|added| added[0] as f64)
     };
     let stream = |name: &str| results.streaming.serial.iter().find(|row| row.name == name);
-    let ttft = |name: &str| stream(name).and_then(|row| row.added_ttft_p50).map(|v| v as f64);
+    let ttft = |name: &str| {
+        stream(name)
+            .and_then(|row| row.added_ttft_p50)
+            .map(|v| v as f64)
+    };
     let chunk = |name: &str| stream(name).and_then(|row| row.per_chunk_us);
     let mut rows = vec![
         versus(
-            &format!("CPU per request at c={c} ({}), Switchyard ÷ nginx", BodySize::Small.label()),
+            &format!(
+                "CPU per request at c={c} ({}), Switchyard ÷ nginx",
+                BodySize::Small.label()
+            ),
             Goal::AtMost(3.0),
             cpu_at(BodySize::Small),
             pair,
@@ -318,19 +325,52 @@ mod tests {
     #[test]
     fn versus_meets_bounds_in_both_directions() {
         let pair = ("switchyard", "nginx");
-        let row = versus("x", Goal::AtMost(3.0), (Some(120.0), Some(40.0)), pair, "µs");
+        let row = versus(
+            "x",
+            Goal::AtMost(3.0),
+            (Some(120.0), Some(40.0)),
+            pair,
+            "µs",
+        );
         assert_eq!(row.met, Some(true));
         assert_eq!(row.ratio, Some(1.0));
         assert_eq!(row.goal, "≤ 3×");
-        assert!(row.measured.starts_with("3.00× (switchyard 120.0 µs, nginx 40.0 µs)"));
-        let row = versus("x", Goal::AtMost(3.0), (Some(121.0), Some(40.0)), pair, "µs");
+        assert!(
+            row.measured
+                .starts_with("3.00× (switchyard 120.0 µs, nginx 40.0 µs)")
+        );
+        let row = versus(
+            "x",
+            Goal::AtMost(3.0),
+            (Some(121.0), Some(40.0)),
+            pair,
+            "µs",
+        );
         assert_eq!(row.met, Some(false));
-        let row = versus("x", Goal::AtLeast(0.4), (Some(4_000.0), Some(20_000.0)), pair, "RPS");
+        let row = versus(
+            "x",
+            Goal::AtLeast(0.4),
+            (Some(4_000.0), Some(20_000.0)),
+            pair,
+            "RPS",
+        );
         assert_eq!(row.met, Some(false));
         assert!((row.ratio.unwrap() - 0.5).abs() < 1e-9);
-        let row = versus("x", Goal::AtLeast(0.4), (Some(8_000.0), Some(20_000.0)), pair, "RPS");
+        let row = versus(
+            "x",
+            Goal::AtLeast(0.4),
+            (Some(8_000.0), Some(20_000.0)),
+            pair,
+            "RPS",
+        );
         assert_eq!(row.met, Some(true));
-        let row = versus("x", Goal::AtMost(3.0), (Some(800.0), Some(-3.0)), pair, "µs");
+        let row = versus(
+            "x",
+            Goal::AtMost(3.0),
+            (Some(800.0), Some(-3.0)),
+            pair,
+            "µs",
+        );
         assert_eq!(row.met, None);
         assert!(row.measured.starts_with("no ratio: nginx is not above 0"));
         let row = versus("x", Goal::AtMost(3.0), (Some(800.0), None), pair, "µs");

@@ -143,7 +143,8 @@ mod tests {
 
     #[test]
     fn switches_add_both_kinds() {
-        let status = "Name:\tnginx\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n";
+        let status =
+            "Name:\tnginx\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\n";
         assert_eq!(switches(status), 127);
         assert_eq!(switches("Name:\tx\n"), 0);
     }
@@ -180,7 +181,10 @@ mod tests {
         let later = read(&[me]).unwrap();
         assert!(later.cpu > spent.cpu, "{spent:?} → {later:?}");
         assert!(later.switches >= spent.switches);
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let found = children(me).contains(&child.id());
         child.kill().unwrap();
         child.wait().unwrap();

@@ -90,9 +90,14 @@ pub async fn start(upstream: SocketAddr, work: &Path) -> anyhow::Result<Nginx> {
     let config = write_config(upstream, listen, work)?;
     let log = work.join("nginx.log");
     let mut process = Process::spawn("nginx", command(&nginx, &config)?, &log, false)?;
-    process::wait_http_ok(&mut process, listen, "/nginx-ready", Duration::from_secs(20))
-        .await
-        .with_context(|| format!("see {}", log.display()))?;
+    process::wait_http_ok(
+        &mut process,
+        listen,
+        "/nginx-ready",
+        Duration::from_secs(20),
+    )
+    .await
+    .with_context(|| format!("see {}", log.display()))?;
     // The workers answer as soon as one is up; wait for all of them.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let workers = loop {
@@ -133,11 +138,14 @@ mod tests {
     fn render_fills_the_addresses_and_keeps_the_floor_settings() {
         let text = rendered();
         assert!(!text.contains("{{"), "a placeholder is left: {text}");
-        assert!(text.contains("upstream mock { server 127.0.0.1:4100; keepalive 64; }"));
+        assert!(text.contains(
+            "upstream mock { server 127.0.0.1:4100; keepalive 64; keepalive_requests 1000000; }"
+        ));
         assert!(text.contains("listen 127.0.0.1:4200;"));
         for setting in [
             "worker_processes 2;",
             "access_log off;",
+            "keepalive_requests 1000000;",
             "proxy_http_version 1.1;",
             "proxy_set_header Connection \"\";",
             "proxy_buffering off;",
