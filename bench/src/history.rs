@@ -82,7 +82,7 @@ pub fn body(model: &str, size: BodySize, stream: bool) -> String {
 
 fn push_turn(messages: &mut Vec<Value>, words: &mut Words, turn: usize) {
     messages.push(json!({"role": "user", "content": words.paragraph(2 + turn % 3)}));
-    if turn % 2 == 0 {
+    if turn.is_multiple_of(2) {
         let id = format!("call_{turn:04}");
         let path = format!("src/{}/{}.rs", words.word(), words.word());
         messages.push(json!({
