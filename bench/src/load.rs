@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -27,6 +27,32 @@ pub struct Target {
     pub path: String,
     /// Extra request headers.
     pub headers: Vec<(String, String)>,
+    /// API keys sent in turn, one per request, by every connection to this target.
+    pub keys: Option<Arc<KeyRing>>,
+}
+
+/// API keys taken in turn (`authorization: Bearer <key>`), shared by every connection of a run,
+/// so consecutive requests spend from different accounts.
+#[derive(Debug)]
+pub struct KeyRing {
+    keys: Vec<String>,
+    next: AtomicUsize,
+}
+
+impl KeyRing {
+    /// A ring over `keys`.
+    pub fn new(keys: Vec<String>) -> KeyRing {
+        KeyRing {
+            keys,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next key in turn; none when the ring is empty.
+    fn next(&self) -> Option<&str> {
+        let n = self.keys.len();
+        (n > 0).then(|| self.keys[self.next.fetch_add(1, Ordering::Relaxed) % n].as_str())
+    }
 }
 
 /// One request body, sent as-is.
@@ -37,6 +63,19 @@ pub struct Payload {
 }
 
 impl Payload {
+    /// A chat request of `size` for `model` (see [`crate::history`]).
+    pub fn sized(model: &str, size: crate::history::BodySize, stream: bool) -> Payload {
+        Payload {
+            body: Bytes::from(crate::history::body(model, size, stream)),
+            stream,
+        }
+    }
+
+    /// The body's length in bytes.
+    pub fn body_bytes(&self) -> usize {
+        self.body.len()
+    }
+
     /// A one-message chat request for `model`.
     pub fn chat(model: &str, stream: bool) -> Payload {
         let body = serde_json::json!({
@@ -105,6 +144,9 @@ impl Conn {
             .header(http::header::CONTENT_TYPE, "application/json");
         for (name, value) in &self.target.headers {
             builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(key) = self.target.keys.as_deref().and_then(KeyRing::next) {
+            builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {key}"));
         }
         let request = builder.body(Full::new(payload.body.clone()))?;
         let started = Instant::now();

@@ -1,5 +1,5 @@
 //! `switchyard-bench`: one command that measures Switchyard against the direct path, a bare
-//! hyper proxy hop, LiteLLM and Portkey on the same fast mock upstream, and writes
+//! hyper proxy hop, nginx, LiteLLM and Portkey on the same fast mock upstream, and writes
 //! `bench/results/latest.{json,md,png}`.
 //!
 //! `cargo run --release -p switchyard-bench -- run` is the full run (peers installed under
@@ -8,6 +8,7 @@
 
 mod chart;
 mod contenders;
+mod history;
 mod load;
 mod machine;
 mod mock;
@@ -17,6 +18,7 @@ mod report;
 mod results;
 mod scenarios;
 mod targets;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use contenders::{Contender, gateway, litellm, local, portkey};
+use contenders::{Contender, gateway, litellm, local, nginx, portkey};
 use results::{PeerStatus, Results};
 use scenarios::{Plan, memory};
 
@@ -166,6 +168,28 @@ async fn keys_on() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Accounts whose keys the many-accounts run takes in turn.
+const ACCOUNTS: usize = 32;
+
+/// A gateway with accounting on (SQLite) and two ways to load it: one key, and one key on each
+/// of [`ACCOUNTS`] accounts taken in turn (so per-account state is exercised, not one hot pool).
+async fn keyed_contenders(
+    mock: std::net::SocketAddr,
+    work: &Path,
+) -> anyhow::Result<(gateway::Gateway, Vec<scenarios::cpu::Metered>)> {
+    let database = scenarios::keys_on::Database::Sqlite;
+    let (keyed, mut one) = scenarios::keys_on::start_keyed(database, mock, work).await?;
+    let mut many = scenarios::keys_on::many_accounts(&one, ACCOUNTS).await?;
+    one.name = "switchyard keys on, 1 key".to_owned();
+    many.name = format!("switchyard keys on, {ACCOUNTS} accounts");
+    let pids = vec![keyed.contender.process.pid()];
+    let metered = [one, many].map(|target| scenarios::cpu::Metered {
+        target,
+        pids: pids.clone(),
+    });
+    Ok((keyed, metered.into()))
+}
+
 /// Prints a progress line to stderr.
 fn step(started: Instant, message: &str) {
     eprintln!("[{:>6.1}s] {message}", started.elapsed().as_secs_f64());
@@ -189,10 +213,25 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
 
     step(
         started,
-        "starting the mock upstream, the bare proxy and the gateway",
+        "starting the mock upstream, the bare proxy, nginx and the gateway",
     );
     let mock = local::start_mock(&work).await?;
     let proxy = local::start_proxy(mock.target.addr, &work).await?;
+    // nginx is the floor of issue 24's ratios; without it the rest still runs.
+    let nginx = match nginx::start(mock.target.addr, &work).await {
+        Ok(nginx) => Some(nginx),
+        Err(error) => {
+            let reason = format!("nginx did not start: {error:#}");
+            step(started, &reason);
+            results.failures.push(reason);
+            None
+        }
+    };
+    results.meta.peers.push(PeerStatus {
+        name: "nginx".to_owned(),
+        version: format!("{} (2 workers; the floor)", nginx::version()),
+        status: if nginx.is_some() { "ok" } else { "failed" }.to_owned(),
+    });
     let gateway = gateway::start(mock.target.addr, &work).await?;
     results.meta.gateway_startup_ms = gateway.startup.as_secs_f64() * 1e3;
     let gateway_pid = gateway.contender.process.pid();
@@ -254,11 +293,9 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     }
 
     // Direct first: every added figure is against it.
-    let mut targets = vec![
-        mock.target.clone(),
-        proxy.target.clone(),
-        gateway.contender.target.clone(),
-    ];
+    let mut targets = vec![mock.target.clone(), proxy.target.clone()];
+    targets.extend(nginx.iter().map(|n| n.contender.target.clone()));
+    targets.push(gateway.contender.target.clone());
     targets.extend(peers.iter().map(|p| p.target.clone()));
 
     step(started, "1/6 added latency at concurrency 1");
@@ -280,6 +317,45 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
         scenarios::keys_on::run(mock.target.addr, &gateway.contender.target, &plan, &work).await;
     results.keys_on = rows;
     results.failures.extend(errors);
+
+    step(
+        started,
+        "2/6 CPU per request by body size (keys off, 1 key, 32 accounts)",
+    );
+    let mut metered = vec![
+        scenarios::cpu::Metered {
+            target: mock.target.clone(),
+            pids: vec![mock.process.pid()],
+        },
+        scenarios::cpu::Metered {
+            target: proxy.target.clone(),
+            pids: vec![proxy.process.pid()],
+        },
+    ];
+    if let Some(nginx) = &nginx {
+        metered.push(scenarios::cpu::Metered {
+            target: nginx.contender.target.clone(),
+            pids: nginx.workers.clone(),
+        });
+    }
+    metered.push(scenarios::cpu::Metered {
+        target: gateway.contender.target.clone(),
+        pids: vec![gateway_pid],
+    });
+    let keyed = match keyed_contenders(mock.target.addr, &work).await {
+        Ok((keyed, contenders)) => {
+            metered.extend(contenders);
+            Some(keyed)
+        }
+        Err(error) => {
+            results
+                .failures
+                .push(format!("CPU per request, keys on: {error:#}"));
+            None
+        }
+    };
+    results.cpu = scenarios::cpu::run(&metered, &plan).await;
+    drop(keyed);
 
     step(started, "3/6 streaming");
     match scenarios::streaming::serial(&targets, plan.warmup / 5, plan.serial_streams).await {
@@ -324,6 +400,7 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
         Err(error) => results.failures.push(format!("profile: {error:#}")),
     }
     drop(gateway);
+    drop(nginx);
     drop(proxy);
     drop(mock);
 
@@ -333,6 +410,7 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
         Err(error) => results.failures.push(format!("plugin costs: {error:#}")),
     }
 
+    results.floor_targets = targets::floor(&results);
     results.targets = targets::evaluate(&results);
     if let Err(error) = chart::draw(&results, &out.join("latest.png")) {
         results.failures.push(format!("chart: {error:#}"));

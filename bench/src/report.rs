@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::results::{Dist, Profile, RateRow, Results};
+use crate::results::{CpuRow, Dist, Profile, RateRow, Results, TargetRow};
 
 /// Writes `latest.json` and `latest.md` into `out`.
 pub fn write(results: &Results, out: &Path) -> anyhow::Result<()> {
@@ -28,11 +28,20 @@ fn dist_cells(dist: &Dist) -> String {
     format!("{} | {} | {}", ms(dist.p50), ms(dist.p90), ms(dist.p99))
 }
 
-/// The targets as a Markdown table.
+/// Both target tables: issue 24's ratios to nginx, then the earlier targets.
 pub fn targets_table(results: &Results) -> String {
+    format!(
+        "### Against nginx in the same run (issue 24)\n\n{}\n### Earlier targets (issues 12 and 7)\n\n{}",
+        table(&results.floor_targets),
+        table(&results.targets)
+    )
+}
+
+/// Target rows as a Markdown table.
+fn table(rows: &[TargetRow]) -> String {
     let mut md =
         String::from("| target | goal | measured | ratio to goal | met |\n|---|---|---|---|---|\n");
-    for row in &results.targets {
+    for row in rows {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} |",
@@ -158,6 +167,7 @@ pub fn markdown(results: &Results) -> String {
     md.push_str("\n### Fixed rates (open loop; latency counted from the scheduled start when the server is behind)\n\n");
     rate_table(&mut md, &t.fixed);
     md.push_str("\n![latency vs load](latest.png)\n");
+    cpu_table(&mut md, &results.cpu, t.connections);
 
     let s = &results.streaming;
     let _ = writeln!(
@@ -264,6 +274,49 @@ pub fn markdown(results: &Results) -> String {
         }
     }
     md
+}
+
+/// CPU per request by body size, with each row's ratio to nginx's at the same size.
+fn cpu_table(md: &mut String, rows: &[CpuRow], connections: usize) {
+    let _ = writeln!(
+        md,
+        "\n### CPU per request ({connections} connections, closed loop, by body size)\n\n\
+         CPU time of each contender's own processes (`utime + stime` of `/proc/<pid>/stat`, all \
+         threads; nginx: its workers; direct: the mock) over the counted rounds ÷ requests served. \
+         Context switches: `/proc/<pid>/task/*/status`. The keyed rows are one gateway with \
+         accounting on (SQLite): one key, then 32 keys of 32 accounts taken in turn. The stream rows \
+         count CPU per stream of 100 chunks (the per-chunk path by CPU: nginx passes the mock's \
+         burst on in a few large writes, so its time per chunk can come out below direct's).\n\n\
+         | body | contender | requests | RPS | CPU µs/request | ÷ nginx | context switches/request | errors |\n\
+         |---|---|---|---|---|---|---|---|"
+    );
+    for row in rows {
+        let floor = rows
+            .iter()
+            .find(|other| other.name == "nginx" && other.body == row.body)
+            .and_then(|other| other.cpu_us);
+        let ratio = match (row.cpu_us, floor) {
+            (Some(ours), Some(floor)) if floor > 0.0 => format!("{:.2}×", ours / floor),
+            _ => "–".to_owned(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} ({} B) | {} | {} | {:.0} | {} | {ratio} | {} | {}{} |",
+            row.body,
+            row.body_bytes,
+            row.name,
+            row.requests,
+            row.rps,
+            row.cpu_us
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.1}")),
+            row.switches
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.2}")),
+            row.errors,
+            row.first_error
+                .as_deref()
+                .map_or_else(String::new, |e| format!(" ({})", short(e))),
+        );
+    }
 }
 
 /// Section 7: the gateway's CPU profile.

@@ -47,6 +47,8 @@ pub struct Results {
     pub latency: Vec<LatencyRow>,
     /// Section 2: throughput and latency under load.
     pub throughput: Throughput,
+    /// Section 2: CPU per request of every contender at each body size (closed loop).
+    pub cpu: Vec<CpuRow>,
     /// Section 3: streaming.
     pub streaming: Streaming,
     /// Section 4: gateway memory.
@@ -57,7 +59,9 @@ pub struct Results {
     pub plugins: Plugins,
     /// Section 7: the gateway's CPU profile under load (absent when `perf` could not run).
     pub profile: Option<Profile>,
-    /// The issue's targets against this run.
+    /// Issue 24's targets: ratios to nginx in the same run.
+    pub floor_targets: Vec<TargetRow>,
+    /// The earlier issues' targets against this run.
     pub targets: Vec<TargetRow>,
     /// Steps that failed, with the reason; the rest of the run went on.
     pub failures: Vec<String>,
@@ -138,6 +142,29 @@ pub struct RateRow {
     pub achieved: f64,
     /// Latency.
     pub dist: Dist,
+    /// Failed requests.
+    pub errors: u64,
+    /// The first error.
+    pub first_error: Option<String>,
+}
+
+/// CPU per request of one contender at one body size, closed loop.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CpuRow {
+    /// Contender.
+    pub name: String,
+    /// Body size label (`~100 B`, `~10 KB`, `~100 KB`).
+    pub body: String,
+    /// The body's exact length, bytes.
+    pub body_bytes: usize,
+    /// Requests served over the counted rounds.
+    pub requests: u64,
+    /// Successful requests per second.
+    pub rps: f64,
+    /// CPU time of the contender's processes per request, µs.
+    pub cpu_us: Option<f64>,
+    /// Context switches of the contender's threads per request.
+    pub switches: Option<f64>,
     /// Failed requests.
     pub errors: u64,
     /// The first error.

@@ -1,9 +1,10 @@
-//! The contenders: the mock upstream (the direct path), the bare proxy, the gateway and the two
-//! peers. Each is a child process reachable at a [`Target`].
+//! The contenders: the mock upstream (the direct path), the bare proxy, nginx, the gateway and
+//! the two peers. Each is a child process reachable at a [`Target`].
 
 pub mod gateway;
 pub mod litellm;
 pub mod local;
+pub mod nginx;
 pub mod portkey;
 
 use crate::load::Target;
@@ -37,5 +38,6 @@ pub fn chat_target(name: &str, addr: std::net::SocketAddr) -> Target {
         addr,
         path: "/v1/chat/completions".to_owned(),
         headers: Vec::new(),
+        keys: None,
     }
 }

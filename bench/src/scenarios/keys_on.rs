@@ -124,7 +124,7 @@ pub async fn start_keyed(
         &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
     )
     .await?;
-    let secret = create_key(keyed.contender.target.addr).await?;
+    let secret = create_key(keyed.contender.target.addr, "bench").await?;
     let mut target = keyed.contender.target.clone();
     target.name = format!("switchyard keys on ({})", database.name());
     target
@@ -178,19 +178,34 @@ async fn measure(
     })
 }
 
-/// Creates a key on account `bench` with a million USD of credits; returns its secret.
-async fn create_key(gateway: SocketAddr) -> anyhow::Result<String> {
+/// A target sending `accounts` keys in turn, one per account (`bench-01`, `bench-02`, …), each
+/// account with ample credits, on the keyed gateway at `keyed` (from [`start_keyed`]).
+pub async fn many_accounts(keyed: &Target, accounts: usize) -> anyhow::Result<Target> {
+    let mut keys = Vec::with_capacity(accounts);
+    for account in 1..=accounts {
+        keys.push(create_key(keyed.addr, &format!("bench-{account:02}")).await?);
+    }
+    let mut target = keyed.clone();
+    target
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+    target.keys = Some(std::sync::Arc::new(load::KeyRing::new(keys)));
+    Ok(target)
+}
+
+/// Creates a key on `account` with a million USD of credits; returns its secret.
+async fn create_key(gateway: SocketAddr, account: &str) -> anyhow::Result<String> {
     let created = admin(
         gateway,
         "POST",
         "/admin/keys",
-        r#"{"label":"bench","account":"bench"}"#,
+        &serde_json::json!({"label": account, "account": account}).to_string(),
     )
     .await?;
     admin(
         gateway,
         "POST",
-        "/admin/accounts/bench/credits",
+        &format!("/admin/accounts/{account}/credits"),
         r#"{"amount":1000000}"#,
     )
     .await?;

@@ -1,5 +1,6 @@
 //! The measurements, one module per report section, and the plan that sizes them.
 
+pub mod cpu;
 pub mod keys_on;
 pub mod latency;
 pub mod memory;
@@ -43,6 +44,12 @@ pub struct Plan {
     pub compiles: usize,
     /// Length of the CPU profile under load (section 7).
     pub profile: Duration,
+    /// Counted rounds of the CPU-per-request runs (per body size, each contender in turn).
+    pub cpu_rounds: usize,
+    /// Length of one such round.
+    pub cpu_round: Duration,
+    /// Uncounted warm-up of each contender at each body size.
+    pub cpu_warmup: Duration,
 }
 
 impl Plan {
@@ -64,6 +71,9 @@ impl Plan {
             plugin_iterations: 200,
             compiles: 2,
             profile: Duration::from_secs(2),
+            cpu_rounds: 1,
+            cpu_round: Duration::from_millis(500),
+            cpu_warmup: Duration::from_millis(200),
         }
     }
 
@@ -85,6 +95,9 @@ impl Plan {
             plugin_iterations: 2_000,
             compiles: 5,
             profile: Duration::from_secs(8),
+            cpu_rounds: 3,
+            cpu_round: Duration::from_secs(2),
+            cpu_warmup: Duration::from_millis(500),
         }
     }
 }
