@@ -33,6 +33,9 @@ pub enum Format {
     /// AWS Bedrock InvokeModel (`/model/{model}/invoke`) of an embedding model (Titan or Cohere
     /// body): answered from the request; requests must carry a well-formed SigV4 signature.
     BedrockInvoke,
+    /// Ledger (`/generate`), an invented batch-style API that never streams: whole JSON only,
+    /// errors as `{"fault": {"kind", "detail"}}` (the `ledger` test plugin speaks it).
+    Ledger,
 }
 
 impl Format {
@@ -61,6 +64,7 @@ impl Format {
             Format::Gemini | Format::GeminiEmbeddings => "google/google-text",
             Format::Cohere | Format::CohereEmbeddings => "cohere/cohere-text",
             Format::Bedrock | Format::BedrockInvoke => "bedrock/amazon-bedrock-text",
+            Format::Ledger => "synthetic/ledger-text",
         }
     }
 }
@@ -72,7 +76,7 @@ impl Format {
 /// `/models/{model}:generateContent` or `:streamGenerateContent` after an optional `/v1` or
 /// `/v1beta`; Azure paths end with `/openai/deployments/{deployment}/chat/completions`.
 pub fn split_path(path: &str) -> Option<(String, Format)> {
-    const SUFFIXES: [(&str, Format); 12] = [
+    const SUFFIXES: [(&str, Format); 14] = [
         ("/v1/responses", Format::OpenAiResponses),
         ("/responses", Format::OpenAiResponses),
         ("/v1/chat/completions", Format::OpenAi),
@@ -85,6 +89,8 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
         ("/chat", Format::Cohere),
         ("/v2/embed", Format::CohereEmbeddings),
         ("/embed", Format::CohereEmbeddings),
+        ("/v1/generate", Format::Ledger),
+        ("/generate", Format::Ledger),
     ];
     let path = path.trim_end_matches('/');
     if let Some((prefix, format)) = bedrock_prefix(path) {

@@ -29,12 +29,13 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
         .map(|line| match format {
-            // Embeddings endpoints never stream: their answers are computed.
+            // Embeddings endpoints never stream: their answers are computed. Ledger never streams.
             Format::OpenAi
             | Format::OpenAiEmbeddings
             | Format::GeminiEmbeddings
             | Format::CohereEmbeddings
-            | Format::BedrockInvoke => Event {
+            | Format::BedrockInvoke
+            | Format::Ledger => Event {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },

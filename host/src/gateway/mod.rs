@@ -11,6 +11,7 @@ pub mod passed_output;
 mod stream;
 mod strict;
 pub mod upstream;
+mod whole_stream;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use crate::failure::Failure;
 use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::pricing::worst_case::worst_case_hold;
+use crate::routing::capabilities::Needs;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::shadow::Shadow;
 use crate::routing::sticky::{Session, Sticky};
@@ -90,10 +92,12 @@ impl Gateway {
 
     /// Plans the candidates of a chat completion and tries them in order.
     async fn route_and_try(&self, call: &ChatCall) -> Result<Response, DomainError> {
+        let needs = Needs::of(&call.request, call.stream);
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
             sent_parameters: &call.sent_parameters,
+            needs: &needs,
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),
