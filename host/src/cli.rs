@@ -23,10 +23,57 @@ pub enum PluginKind {
     Router,
 }
 
+/// The wire format of a scaffolded adapter's upstream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum WireFormat {
+    /// OpenAI Chat Completions (streams; OpenAI-shaped errors): recordings as `.json` bodies
+    /// and `.chunks.txt` streams.
+    #[default]
+    Openai,
+    /// The provider's own JSON, without streaming: recordings as `.http.json` exchanges
+    /// (status, headers, body) with `.expect.json` expectations.
+    Custom,
+}
+
+/// A recording of the custom wire format's template: (path in the new crate, text).
+macro_rules! custom_fixture {
+    ($file:literal) => {
+        (
+            concat!("tests/fixtures/", $file),
+            include_str!(concat!(
+                "../../sdk/templates/provider-custom/tests/fixtures/",
+                $file
+            )),
+        )
+    };
+}
+
 /// Template files: (path in the new crate, text).
-fn templates(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        PluginKind::Provider => &[
+fn templates(kind: PluginKind, wire: WireFormat) -> &'static [(&'static str, &'static str)] {
+    match (kind, wire) {
+        (PluginKind::Provider, WireFormat::Custom) => &[
+            (
+                "Cargo.toml",
+                include_str!("../../sdk/templates/provider/Cargo.toml.tmpl"),
+            ),
+            (
+                "README.md",
+                include_str!("../../sdk/templates/provider/README.md.tmpl"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../../sdk/templates/provider-custom/src/lib.rs.tmpl"),
+            ),
+            custom_fixture!("example-text.http.json"),
+            custom_fixture!("example-text.expect.json"),
+            custom_fixture!("example-text-streamed.http.json"),
+            custom_fixture!("example-text-streamed.expect.json"),
+            custom_fixture!("example-quota.http.json"),
+            custom_fixture!("example-quota.expect.json"),
+            custom_fixture!("example-overloaded.http.json"),
+            custom_fixture!("example-overloaded.expect.json"),
+        ],
+        (PluginKind::Provider, WireFormat::Openai) => &[
             (
                 "Cargo.toml",
                 include_str!("../../sdk/templates/provider/Cargo.toml.tmpl"),
@@ -54,7 +101,7 @@ fn templates(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
                 ),
             ),
         ],
-        PluginKind::Router => &[
+        (PluginKind::Router, _) => &[
             (
                 "Cargo.toml",
                 include_str!("../../sdk/templates/router/Cargo.toml.tmpl"),
@@ -67,11 +114,13 @@ fn templates(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// Writes a new plugin crate `name` of `kind` into `dir/name`, depending on the SDK at
-/// `sdk_path` (default: the SDK this binary was built from).
+/// Writes a new plugin crate `name` of `kind` into `dir/name`, for an upstream speaking `wire`
+/// (adapters only), depending on the SDK at `sdk_path` (default: the SDK this binary was built
+/// from).
 pub fn new_plugin(
     name: &str,
     kind: PluginKind,
+    wire: WireFormat,
     dir: &Path,
     sdk_path: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
@@ -96,7 +145,7 @@ pub fn new_plugin(
     let sdk = sdk.canonicalize().unwrap_or(sdk);
     let sdk_dependency = format!("path = {:?}", sdk.display().to_string());
     let crate_name = name.replace('-', "_");
-    for &(path, template) in templates(kind) {
+    for &(path, template) in templates(kind, wire) {
         let text = template
             .replace("{{name}}", name)
             .replace("{{crate_name}}", &crate_name)
@@ -224,6 +273,16 @@ fn describe(plugin: &Plugin) -> String {
             descriptor.tools,
             descriptor.supported_parameters.join(", ")
         ));
+        if let Some(declared) = descriptor.declared {
+            text.push_str(&format!(
+                "vision: {}
+documents: {}
+json schema: {}
+reasoning: {}
+",
+                declared.vision, declared.documents, declared.json_schema, declared.reasoning
+            ));
+        }
     }
     text
 }

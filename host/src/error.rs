@@ -13,6 +13,7 @@ use crate::accounting::store::StoreError;
 use crate::failure::Failure;
 use crate::gateway::embeddings::EMBEDDINGS_MODALITY;
 use crate::plugins::types::ProviderError;
+use crate::routing::capabilities::Capability;
 use crate::routing::trace::RoutingTrace;
 
 /// A request the gateway could not serve.
@@ -102,6 +103,18 @@ pub enum DomainError {
     /// Routing planned endpoints, but failover tried none.
     #[error("no endpoint was tried")]
     NothingTried(Box<Attempts>),
+    /// Every endpoint was left out because its adapter lacks a capability the request needs.
+    #[error(
+        "no endpoint of {} can serve this request: it uses {}, which no endpoint's adapter supports",
+        .unmatched.models,
+        .missing.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
+    )]
+    MissingCapability {
+        /// The capabilities the endpoints lack, e.g. `vision`.
+        missing: Vec<Capability>,
+        /// The exclusions.
+        unmatched: Box<Unmatched>,
+    },
 }
 
 /// Why every endpoint was left out, for [`DomainError::NoEndpointMatches`].
@@ -143,6 +156,7 @@ impl DomainError {
             }
             DomainError::NotAnEmbeddingModel { .. }
             | DomainError::NotAChatModel { .. }
+            | DomainError::MissingCapability { .. }
             | DomainError::CostOutOfRange => StatusCode::BAD_REQUEST,
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -166,6 +180,7 @@ impl DomainError {
             | DomainError::NoEnabledEndpoint { .. }
             | DomainError::NotAnEmbeddingModel { .. }
             | DomainError::NotAChatModel { .. }
+            | DomainError::MissingCapability { .. }
             | DomainError::CostOutOfRange => "invalid_request_error",
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -188,6 +203,7 @@ impl DomainError {
             DomainError::ModelNotFound { .. } => Some("model_not_found"),
             DomainError::NoEnabledEndpoint { .. } => Some("no_endpoints"),
             DomainError::NoEndpointMatches(_) => Some("no_endpoints_match"),
+            DomainError::MissingCapability { .. } => Some("missing_capability"),
             DomainError::NotAnEmbeddingModel { .. } => Some("not_an_embedding_model"),
             DomainError::NotAChatModel { .. } => Some("not_a_chat_model"),
             DomainError::NoEmbeddingsAdapter => Some("no_embeddings_adapter"),
@@ -213,6 +229,11 @@ impl DomainError {
             DomainError::NoEndpointMatches(unmatched) => Some(json!({
                 "excluded": unmatched.trace.exclusions(),
                 "disabled": unmatched.disabled,
+                "routing": unmatched.trace,
+            })),
+            DomainError::MissingCapability { missing, unmatched } => Some(json!({
+                "missing_capabilities": missing.iter().map(|c| c.name()).collect::<Vec<_>>(),
+                "excluded": unmatched.trace.exclusions(),
                 "routing": unmatched.trace,
             })),
             DomainError::KeyLimitReached { required }
@@ -300,6 +321,12 @@ fn upstream(failure: &Failure) -> UpstreamAnswer {
             ProviderError::UpstreamUnavailable(_) | ProviderError::Internal(_) => {
                 gateway_error("upstream_error")
             }
+            // Every endpoint tried said it cannot serve this request.
+            ProviderError::Unsupported(_) => answer(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "unsupported",
+            ),
         },
         Failure::Plugin(_) => gateway_error("plugin_failed"),
         Failure::Timeout { .. } => answer(

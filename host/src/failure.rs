@@ -60,7 +60,8 @@ impl Failure {
                 | ProviderError::Overloaded(_)
                 | ProviderError::Auth(_)
                 | ProviderError::UpstreamUnavailable(_)
-                | ProviderError::Internal(_) => true,
+                | ProviderError::Internal(_)
+                | ProviderError::Unsupported(_) => true,
                 ProviderError::ContextLengthExceeded(_)
                 | ProviderError::InvalidRequest(_)
                 | ProviderError::ContentFiltered(_) => false,
@@ -98,7 +99,8 @@ impl Failure {
                 ProviderError::ContextLengthExceeded(_)
                 | ProviderError::InvalidRequest(_)
                 | ProviderError::ContentFiltered(_)
-                | ProviderError::Internal(_) => None,
+                | ProviderError::Internal(_)
+                | ProviderError::Unsupported(_) => None,
                 ProviderError::Overloaded(_)
                 | ProviderError::Auth(_)
                 | ProviderError::UpstreamUnavailable(_) => Some(FailureClass::Fault),
@@ -113,8 +115,13 @@ impl Failure {
     /// mistranslated is refused upstream), except refusals of the request itself (invalid, too
     /// long, filtered: see [`Failure::caused_by_request`]). A connection that failed, timed out or sent more
     /// than the gateway accepts says nothing about the adapter.
+    /// An `unsupported` answer blames nobody: the adapter said what its upstream cannot do.
     pub fn may_blame_plugin(&self) -> bool {
         match self {
+            Failure::Provider {
+                error: ProviderError::Unsupported(_),
+                ..
+            } => false,
             Failure::Provider { .. } => !self.caused_by_request(),
             Failure::Plugin(_) | Failure::HostNotAllowed { .. } => true,
             Failure::Timeout { .. } | Failure::Transport { .. } => false,
@@ -144,6 +151,7 @@ impl Failure {
                 ProviderError::ContentFiltered(_) => "content_filtered",
                 ProviderError::UpstreamUnavailable(_) => "upstream_unavailable",
                 ProviderError::Internal(_) => "adapter_internal",
+                ProviderError::Unsupported(_) => "unsupported",
             },
             Failure::Plugin(_) => "plugin_failed",
             Failure::Timeout { .. } => "timeout",

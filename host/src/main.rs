@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use switchyard::admin_cli::{self, CreditsCommand, KeysCommand};
 use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
 use switchyard::catalog::listing::ModelFilter;
-use switchyard::cli::{self, PluginKind};
+use switchyard::cli::{self, PluginKind, WireFormat};
 use switchyard::config::{Config, DEFAULT_CONFIG};
 use switchyard::demo::DemoUpstream;
 
@@ -96,6 +96,10 @@ enum PluginCommand {
         /// Provider adapter or routing policy.
         #[arg(long, value_enum)]
         kind: PluginKind,
+        /// An adapter's upstream wire format: the template's translation, tests and recordings
+        /// follow it.
+        #[arg(long, value_enum, default_value = "openai")]
+        wire: WireFormat,
         /// Folder to create the crate in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -232,10 +236,11 @@ fn run_plugin_command(command: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::New {
             name,
             kind,
+            wire,
             dir,
             sdk_path,
         } => {
-            let root = cli::new_plugin(&name, kind, &dir, sdk_path.as_deref())?;
+            let root = cli::new_plugin(&name, kind, wire, &dir, sdk_path.as_deref())?;
             println!(
                 "created {}
 build it: cd {} && cargo build --release --target wasm32-wasip2",

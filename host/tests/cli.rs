@@ -149,14 +149,33 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
     // The adapter depends on the SDK as published (`cargo package`), the policy on the SDK in
     // this repository (the default of `plugin new`).
     let packaged = packaged_sdk();
-    for (name, kind, sdk_path, expected) in [
+    // The custom wire format's adapter cannot stream, and its recordings are exchanges (status,
+    // headers, body) with expectations: the kit passes all four, whole and streamed.
+    for (name, kind, wire, sdk_path, expected, passing) in [
         (
             "my-adapter",
             "provider",
+            "openai",
             Some(packaged.as_path()),
             "ok: provider my-adapter",
+            "3 fixtures, 3 passed, 0 failed",
         ),
-        ("my-policy", "router", None, "ok: router my-policy"),
+        (
+            "my-custom",
+            "provider",
+            "custom",
+            Some(packaged.as_path()),
+            "ok: provider my-custom",
+            "4 fixtures, 4 passed, 0 failed",
+        ),
+        (
+            "my-policy",
+            "router",
+            "openai",
+            None,
+            "ok: router my-policy",
+            "",
+        ),
     ] {
         let mut args = vec![
             "plugin",
@@ -164,6 +183,8 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
             name,
             "--kind",
             kind,
+            "--wire",
+            wire,
             "--dir",
             dir.path().to_str().unwrap(),
         ];
@@ -206,11 +227,7 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
                 fixtures.to_str().unwrap(),
             ]);
             assert!(output.status.success(), "{output:?}");
-            assert!(
-                stdout(&output).contains("3 fixtures, 3 passed, 0 failed"),
-                "{}",
-                stdout(&output)
-            );
+            assert!(stdout(&output).contains(passing), "{}", stdout(&output));
         }
     }
 

@@ -86,3 +86,40 @@ fn recordings_that_break_the_contract_are_reported_per_check() {
         "{table}"
     );
 }
+
+#[test]
+fn a_custom_wire_format_is_checked_against_recorded_exchanges_and_their_expectations() {
+    // Ledger's recordings: its own answer and error shapes (`{"fault": ...}`), with the HTTP
+    // status and headers, each whole and as the answer to a streamed request.
+    let ledger_fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/plugins/ledger/fixtures")
+        .display()
+        .to_string();
+    let run = |component: &str| {
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["plugin", "test", component, "--fixtures", &ledger_fixtures])
+            .output()
+            .unwrap()
+    };
+    let output = run(switchyard_tests::hostile::LEDGER);
+    let table = stdout(&output);
+    assert!(output.status.success(), "{table}");
+    assert!(
+        table.contains("7 fixtures, 7 passed, 0 failed\n"),
+        "{table}"
+    );
+    assert!(table.contains("quota-streamed (streamed)\n"), "{table}");
+    assert!(table.contains("  expected retry-after   ok\n"), "{table}");
+    assert!(table.contains("  expected error         ok\n"), "{table}");
+
+    // An adapter that reads them as OpenAI answers fails where the expectations say otherwise:
+    // Ledger's 500 says `overloaded`, its 200 is no chat completion.
+    let output = run("builtin:openai");
+    let table = stdout(&output);
+    assert!(!output.status.success(), "{table}");
+    assert!(
+        table.contains("expected error overloaded, got upstream-unavailable"),
+        "{table}"
+    );
+    assert!(table.contains("  parse-response         FAIL"), "{table}");
+}

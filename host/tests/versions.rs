@@ -1,6 +1,6 @@
 //! End to end: the contract is versioned and old plugins keep working. Adapters built against
-//! the frozen `switchyard:plugin@0.1.0`, `@0.2.0` and `@0.3.0` (with wit-bindgen directly, no
-//! SDK) load beside the 0.4.0 first-party plugins and serve non-stream and stream requests.
+//! the frozen `switchyard:plugin@0.1.0` to `@0.4.0` (with wit-bindgen directly, no SDK) load
+//! beside the 0.5.0 first-party plugins and serve non-stream and stream requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -15,6 +15,7 @@ async fn plugins_built_against_previous_contracts_still_serve() {
         ("v010", "legacy-v010", "0.1.0"),
         ("v020", "legacy-v020", "0.2.0"),
         ("v030", "legacy-v030", "0.3.0"),
+        ("v040", "legacy-v040", "0.4.0"),
     ];
     let mut config = String::new();
     for (name, plugin, _) in legacy {
@@ -34,6 +35,7 @@ async fn plugins_built_against_previous_contracts_still_serve() {
             switchyard_tests::hostile::LEGACY_V0_1_0,
             switchyard_tests::hostile::LEGACY_V0_2_0,
             switchyard_tests::hostile::LEGACY_V0_3_0,
+            switchyard_tests::hostile::LEGACY_V0_4_0,
         ],
     )
     .await;
@@ -42,7 +44,7 @@ async fn plugins_built_against_previous_contracts_still_serve() {
     let providers = health["plugins"]["providers"].as_array().unwrap();
     let contract_of =
         |name: &str| providers.iter().find(|p| p["name"] == name).unwrap()["contract"].clone();
-    assert_eq!(contract_of("openai"), "0.4.0");
+    assert_eq!(contract_of("openai"), "0.5.0");
     for (name, plugin, contract) in legacy {
         assert_eq!(contract_of(plugin), contract);
         let model = format!("m/{name}");

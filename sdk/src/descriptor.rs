@@ -6,6 +6,7 @@
 //!         .allowed_hosts(&["api.acme.example"])
 //!         .streaming()
 //!         .tools()
+//!         .vision()
 //!         .supported_parameters(&["temperature", "max_tokens"])
 //!         .build()
 //! }
@@ -15,17 +16,14 @@ use crate::provider::{Capabilities, Descriptor};
 
 impl Descriptor {
     /// A descriptor for adapter `name` at `version`: no allowed hosts besides the operator's
-    /// `base_url`, no streaming, no tools and no supported parameters until declared.
+    /// `base_url`, and no capability (streaming, tools, vision, documents, JSON schema,
+    /// reasoning) nor supported parameter until declared.
     pub fn builder(name: &str, version: &str) -> DescriptorBuilder {
         DescriptorBuilder(Descriptor {
             name: name.to_owned(),
             version: version.to_owned(),
             allowed_hosts: Vec::new(),
-            capabilities: Capabilities {
-                streaming: false,
-                tools: false,
-                supported_parameters: Vec::new(),
-            },
+            capabilities: Capabilities::default(),
         })
     }
 }
@@ -53,6 +51,42 @@ impl DescriptorBuilder {
     pub fn tools(mut self) -> Self {
         self.0.capabilities.tools = true;
         self
+    }
+
+    /// Declares that the adapter passes image parts on.
+    pub fn vision(mut self) -> Self {
+        self.0.capabilities.vision = true;
+        self
+    }
+
+    /// Declares that the adapter passes document (`file`) parts on.
+    pub fn documents(mut self) -> Self {
+        self.0.capabilities.documents = true;
+        self
+    }
+
+    /// Declares that the adapter honours a `json_schema` response format.
+    pub fn json_schema(mut self) -> Self {
+        self.0.capabilities.json_schema = true;
+        self
+    }
+
+    /// Declares that the adapter passes reasoning settings on.
+    pub fn reasoning(mut self) -> Self {
+        self.0.capabilities.reasoning = true;
+        self
+    }
+
+    /// Declares every chat capability (streaming, tools, vision, documents, JSON schema,
+    /// reasoning): for an adapter whose upstream speaks the canonical format and is passed the
+    /// request as it is.
+    pub fn everything(self) -> Self {
+        self.streaming()
+            .tools()
+            .vision()
+            .documents()
+            .json_schema()
+            .reasoning()
     }
 
     /// The request parameters the adapter honours (`temperature`, `tools`, `seed`...), matched by

@@ -59,8 +59,9 @@ pub struct Descriptor {
 }
 
 /// What a provider adapter can do for chat. Whether it serves embeddings is
-/// [`Provider::EMBEDDINGS`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`Provider::EMBEDDINGS`]. The gateway routes by it: it never sends an adapter a request
+/// needing a capability it does not declare (the default declares none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Capabilities {
     /// The adapter can decode streamed responses.
     pub streaming: bool,
@@ -68,6 +69,14 @@ pub struct Capabilities {
     pub tools: bool,
     /// Request parameters the adapter forwards, e.g. `temperature`, `stop`, `tools`.
     pub supported_parameters: Vec<String>,
+    /// The adapter passes image parts (`image_url`) on.
+    pub vision: bool,
+    /// The adapter passes document parts (`file`, PDFs) on.
+    pub documents: bool,
+    /// The adapter honours `response_format` of type `json_schema`.
+    pub json_schema: bool,
+    /// The adapter passes reasoning settings (`reasoning`, `reasoning_effort`) on.
+    pub reasoning: bool,
 }
 
 /// A provider adapter. Implement it on a unit struct and export it with
@@ -120,6 +129,51 @@ fn no_embeddings() -> PluginError {
     PluginError::InvalidRequest("this adapter does not serve embeddings".to_owned())
 }
 
+impl ParsedResponse {
+    /// A whole answer that is plain text: the canonical completion of one assistant message
+    /// holding `text`, with its typed usage and finish (the host fills the completion's `id`,
+    /// `model` and `created`).
+    ///
+    /// ```ignore
+    /// let finish = Finish::new(FinishReason::Stop, "end");
+    /// ParsedResponse::text("Hello!", Some(Usage::tokens(9, 2)), finish)
+    /// ```
+    pub fn text(
+        text: &str,
+        usage: Option<Usage>,
+        finish: Finish,
+    ) -> Result<ParsedResponse, PluginError> {
+        let message = ResponseMessage {
+            content: Some(text.to_owned()),
+            ..ResponseMessage::default()
+        };
+        let body = crate::translate::completion_body("answer", "model", message, Some(&finish))?;
+        Ok(ParsedResponse {
+            body,
+            usage,
+            finish: Some(finish),
+        })
+    }
+}
+
+/// The decoder of an adapter whose upstream cannot stream: `type Decoder = NoStream;`. The
+/// gateway never asks such an adapter for a stream (its descriptor does not declare
+/// `streaming`): it asks for a whole answer and streams it to the client itself.
+#[derive(Debug, Clone, Copy)]
+pub struct NoStream;
+
+impl StreamDecoder for NoStream {
+    fn new(_endpoint: EndpointSettings) -> Self {
+        NoStream
+    }
+
+    fn decode(&mut self, _event: SseEvent) -> Result<StreamOutput, PluginError> {
+        Err(PluginError::Internal(
+            "this adapter does not stream (it declares no `streaming`)".to_owned(),
+        ))
+    }
+}
+
 /// Decodes one streamed response, one server-sent event at a time.
 pub trait StreamDecoder: 'static {
     /// Starts a stream for `endpoint`.
@@ -156,6 +210,10 @@ impl<P: Provider> wit::Guest for Export<P> {
                 tools: capabilities.tools,
                 supported_parameters: capabilities.supported_parameters,
                 embeddings: P::EMBEDDINGS,
+                vision: capabilities.vision,
+                documents: capabilities.documents,
+                json_schema: capabilities.json_schema,
+                reasoning: capabilities.reasoning,
             },
         }
     }
@@ -223,6 +281,15 @@ macro_rules! export_provider {
 }
 
 impl Usage {
+    /// Usage of `prompt` input and `completion` output tokens, nothing cached or reasoned.
+    pub fn tokens(prompt: u64, completion: u64) -> Self {
+        Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            ..Usage::zero()
+        }
+    }
+
     /// Usage with every count zero.
     pub fn zero() -> Self {
         Usage {
@@ -434,6 +501,106 @@ pub fn error_from_status(response: &HttpResponse) -> PluginError {
         400 | 404 | 413 | 422 => PluginError::InvalidRequest(message),
         503 | 529 => PluginError::Overloaded(message),
         status => PluginError::UpstreamUnavailable(format!("upstream status {status}: {message}")),
+    }
+}
+
+/// What a provider's error body says, as the adapter's own reader found it (see
+/// [`error_from_report`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorReport {
+    /// The provider's message, when the body has one.
+    pub message: Option<String>,
+    /// The kind of error the provider's own code says, when it says one the adapter knows.
+    pub kind: Option<ErrorKind>,
+}
+
+/// The kind of a provider error, as the adapter reads it from the provider's own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A quota or rate limit: `rate-limited`, with the `retry-after` headers' wait.
+    RateLimited,
+    /// Temporarily overloaded, whatever the status (a 500 `overloaded`, say).
+    Overloaded,
+    /// The prompt does not fit.
+    ContextLengthExceeded,
+    /// The request is invalid.
+    InvalidRequest,
+    /// The credential was refused.
+    Auth,
+    /// The content was refused.
+    ContentFiltered,
+    /// The provider failed.
+    UpstreamUnavailable,
+    /// This endpoint cannot serve this request; another may.
+    Unsupported,
+}
+
+/// Classifies an unsuccessful response whose body has the provider's own error shape: `read`
+/// gets the body as JSON (`null` when it is not JSON) and returns the message and kind it finds.
+/// A kind read wins over the HTTP status; without one, the status decides as in
+/// [`error_from_status`]. Without a message, [`error_message`]'s is used.
+///
+/// ```ignore
+/// fn parse_error(response: HttpResponse) -> PluginError {
+///     // {"fault": {"kind": "quota", "detail": "..."}}
+///     error_from_report(&response, |body| ErrorReport {
+///         message: body["fault"]["detail"].as_str().map(str::to_owned),
+///         kind: match body["fault"]["kind"].as_str() {
+///             Some("quota") => Some(ErrorKind::RateLimited),
+///             Some("overloaded") => Some(ErrorKind::Overloaded),
+///             _ => None,
+///         },
+///     })
+/// }
+/// ```
+pub fn error_from_report(
+    response: &HttpResponse,
+    read: impl FnOnce(&serde_json::Value) -> ErrorReport,
+) -> PluginError {
+    let body = serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null);
+    let report = read(&body);
+    let message = report
+        .message
+        .unwrap_or_else(|| error_message(&response.body));
+    let Some(kind) = report.kind else {
+        return match with_message(error_from_status(response), message) {
+            PluginError::UpstreamUnavailable(message) => PluginError::UpstreamUnavailable(format!(
+                "upstream status {}: {message}",
+                response.status
+            )),
+            by_status => by_status,
+        };
+    };
+    match kind {
+        ErrorKind::RateLimited => PluginError::RateLimited(RateLimit {
+            message,
+            retry_after_ms: retry_after_ms(&response.headers),
+        }),
+        ErrorKind::Overloaded => PluginError::Overloaded(message),
+        ErrorKind::ContextLengthExceeded => PluginError::ContextLengthExceeded(message),
+        ErrorKind::InvalidRequest => PluginError::InvalidRequest(message),
+        ErrorKind::Auth => PluginError::Auth(message),
+        ErrorKind::ContentFiltered => PluginError::ContentFiltered(message),
+        ErrorKind::UpstreamUnavailable => PluginError::UpstreamUnavailable(message),
+        ErrorKind::Unsupported => PluginError::Unsupported(message),
+    }
+}
+
+/// `error` with its message replaced by `message` (rate limits keep their wait).
+fn with_message(error: PluginError, message: String) -> PluginError {
+    match error {
+        PluginError::RateLimited(limit) => PluginError::RateLimited(RateLimit {
+            message,
+            retry_after_ms: limit.retry_after_ms,
+        }),
+        PluginError::Overloaded(_) => PluginError::Overloaded(message),
+        PluginError::ContextLengthExceeded(_) => PluginError::ContextLengthExceeded(message),
+        PluginError::InvalidRequest(_) => PluginError::InvalidRequest(message),
+        PluginError::Auth(_) => PluginError::Auth(message),
+        PluginError::ContentFiltered(_) => PluginError::ContentFiltered(message),
+        PluginError::UpstreamUnavailable(_) => PluginError::UpstreamUnavailable(message),
+        PluginError::Internal(_) => PluginError::Internal(message),
+        PluginError::Unsupported(_) => PluginError::Unsupported(message),
     }
 }
 

@@ -36,6 +36,19 @@ pub fn error_body(format: Format, status: u16, retry_after: Option<u64>) -> serd
             }
             json!({ "error": error })
         }
+        Format::Ledger => {
+            let kind = match status {
+                429 => "quota",
+                500 | 503 => "overloaded",
+                400 | 404 | 422 => "invalid",
+                401 | 403 => "denied",
+                _ => "internal",
+            };
+            json!({ "fault": {
+                "kind": kind,
+                "detail": format!("mock upstream: ledger {kind} (status {status})"),
+            }})
+        }
         Format::Bedrock | Format::BedrockInvoke => json!({
             "message": format!("mock upstream: {} (status {status})", bedrock_error_type(status)),
         }),

@@ -19,6 +19,7 @@
 //! | `POST /token`, `GET /computeMetadata/v1/...` | Google OAuth (see [`google`]); once it issues tokens, Vertex AI routes require one | — |
 //! | `POST /{scenario}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini (CRLF-framed SSE, no `[DONE]`) | the path says `streamGenerateContent` |
 //! | `POST /{scenario}/v2/chat` | Cohere v2 (`event:` named SSE) | `"stream": true` |
+//! | `POST /{scenario}/v1/generate` | Ledger, an invented batch-style API (whole JSON only; errors `{"fault": {"kind", "detail"}}`, a 500 is `overloaded`) | never |
 //! | `POST /{scenario}/v1/model/{model}/converse` / `converse-stream` | Bedrock (binary `application/vnd.amazon.eventstream`; errors typed by `x-amzn-errortype`; a malformed or missing SigV4 `Authorization` answers 403) | the path says `converse-stream` |
 //!
 //! The version segment (`/v1`, `/v1beta`, `/v2`) is optional. The scenario is a

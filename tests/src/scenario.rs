@@ -36,6 +36,9 @@ pub enum Format {
     /// Vertex AI `publishers/google/models/{model}:predict` of a text embedding model: answered
     /// from the request.
     VertexEmbeddings,
+    /// Ledger (`/generate`), an invented batch-style API that never streams: whole JSON only,
+    /// errors as `{"fault": {"kind", "detail"}}` (the `ledger` test plugin speaks it).
+    Ledger,
 }
 
 impl Format {
@@ -67,6 +70,7 @@ impl Format {
             }
             Format::Cohere | Format::CohereEmbeddings => "cohere/cohere-text",
             Format::Bedrock | Format::BedrockInvoke => "bedrock/amazon-bedrock-text",
+            Format::Ledger => "synthetic/ledger-text",
         }
     }
 }
@@ -78,7 +82,7 @@ impl Format {
 /// `/models/{model}:generateContent` or `:streamGenerateContent` after an optional `/v1` or
 /// `/v1beta`; Azure paths end with `/openai/deployments/{deployment}/chat/completions`.
 pub fn split_path(path: &str) -> Option<(String, Format)> {
-    const SUFFIXES: [(&str, Format); 12] = [
+    const SUFFIXES: [(&str, Format); 14] = [
         ("/v1/responses", Format::OpenAiResponses),
         ("/responses", Format::OpenAiResponses),
         ("/v1/chat/completions", Format::OpenAi),
@@ -91,6 +95,8 @@ pub fn split_path(path: &str) -> Option<(String, Format)> {
         ("/chat", Format::Cohere),
         ("/v2/embed", Format::CohereEmbeddings),
         ("/embed", Format::CohereEmbeddings),
+        ("/v1/generate", Format::Ledger),
+        ("/generate", Format::Ledger),
     ];
     let path = path.trim_end_matches('/');
     if let Some((prefix, format)) = bedrock_prefix(path) {

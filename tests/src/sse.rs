@@ -29,13 +29,14 @@ pub fn events_from_lines(lines: &[String], format: Format) -> Vec<Event> {
     let mut events: Vec<Event> = lines
         .iter()
         .map(|line| match format {
-            // Embeddings endpoints never stream: their answers are computed.
+            // Embeddings endpoints never stream: their answers are computed. Ledger never streams.
             Format::OpenAi
             | Format::OpenAiEmbeddings
             | Format::GeminiEmbeddings
             | Format::CohereEmbeddings
             | Format::BedrockInvoke
-            | Format::VertexEmbeddings => Event {
+            | Format::VertexEmbeddings
+            | Format::Ledger => Event {
                 bytes: Bytes::from(format!("data: {line}\n\n")),
                 terminal: false,
             },

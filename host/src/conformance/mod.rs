@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use switchyard_sdk::conformance::checks::{
-    self, Counts, DecodedStream, FixtureReport, Outcome, ParsedBody, Report,
+    self, Counts, DecodedStream, FixtureReport, Outcome, ParsedBody, Produced, Report,
 };
-use switchyard_sdk::conformance::recording::{self, Answer, DONE};
+use switchyard_sdk::conformance::recording::{self, Answer, DONE, Exchange};
 use switchyard_sdk::sse::Event;
 
 use crate::plugins::types::{EndpointSettings, Finish, ProviderError, Usage};
@@ -122,6 +122,88 @@ async fn replay(
             let (cut_decoded, _) = decode(plugin, endpoint, cut, false).await?;
             Ok(checks::stream(&decoded, *reports_error, cut_decoded.done))
         }
+        Answer::Exchange(exchange) => replay_exchange(plugin, exchange, endpoint).await,
+    }
+}
+
+/// Replays an exchange as the gateway does: an unsuccessful status through `parse-error`, a
+/// stream through the decoder when the adapter streams, anything else through `parse-response`
+/// (an adapter that cannot stream is asked for a whole answer); then checks the expectation.
+async fn replay_exchange(
+    plugin: &Arc<ProviderPlugin>,
+    exchange: &Exchange,
+    endpoint: &EndpointSettings,
+) -> Result<Vec<Outcome>, PluginFault> {
+    let (status, headers, body) = (exchange.status, &exchange.headers, &exchange.body);
+    let expects_error = exchange.expect.error.is_some();
+    let (mut outcomes, produced) = if !exchange.succeeded() {
+        let mut instance = plugin.instantiate().await?;
+        let as_success = instance.parse_response(200, headers.clone(), body.clone());
+        let refused = as_success.await?.is_err();
+        let mut instance = plugin.instantiate().await?;
+        let error = instance
+            .parse_error(status, headers.clone(), body.clone())
+            .await?;
+        let outcomes = checks::error(Some(status), refused, kind(&error));
+        (outcomes, produced_error(&error))
+    } else if exchange.stream && plugin.descriptor().streaming {
+        let events = exchange.events();
+        let data_only = events.iter().all(|event| event.event.is_none());
+        let (decoded, fed) = decode(plugin, endpoint, &events, data_only).await?;
+        let cut = &fed[..fed.len().saturating_sub(1)];
+        let (cut_decoded, _) = decode(plugin, endpoint, cut, false).await?;
+        let outcomes = checks::stream(&decoded, expects_error, cut_decoded.done);
+        let produced = match &decoded.error {
+            Some((kind, _)) => Produced::Error {
+                kind: kind.clone(),
+                retry_after_ms: None,
+            },
+            None => Produced::Answer {
+                usage: decoded.usage,
+                finish: decoded.finishes.last().cloned(),
+            },
+        };
+        (outcomes, produced)
+    } else {
+        let mut instance = plugin.instantiate().await?;
+        match instance
+            .parse_response(status, headers.clone(), body.clone())
+            .await?
+        {
+            Ok(parsed) => {
+                let body = ParsedBody {
+                    body: serde_json::to_vec(&parsed.body).unwrap_or_default(),
+                    usage: parsed.usage.as_ref().map(counts),
+                    finish: parsed.finish.as_ref().map(finish),
+                };
+                let produced = Produced::Answer {
+                    usage: body.usage,
+                    finish: body.finish.clone(),
+                };
+                (checks::completion(&body), produced)
+            }
+            Err(error) => {
+                let failure =
+                    (!expects_error).then(|| format!("{}: {}", kind(&error), error.message()));
+                let outcomes = vec![Outcome {
+                    check: "parse-response",
+                    failure,
+                }];
+                (outcomes, produced_error(&error))
+            }
+        }
+    };
+    outcomes.extend(checks::expected(&exchange.expect, &produced));
+    Ok(outcomes)
+}
+
+fn produced_error(error: &ProviderError) -> Produced {
+    Produced::Error {
+        kind: kind(error).to_owned(),
+        retry_after_ms: match error {
+            ProviderError::RateLimited { retry_after_ms, .. } => *retry_after_ms,
+            _ => None,
+        },
     }
 }
 
@@ -194,5 +276,6 @@ fn kind(error: &ProviderError) -> &'static str {
         ProviderError::ContentFiltered(_) => "content-filtered",
         ProviderError::UpstreamUnavailable(_) => "upstream-unavailable",
         ProviderError::Internal(_) => "internal",
+        ProviderError::Unsupported(_) => "unsupported",
     }
 }

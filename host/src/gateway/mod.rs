@@ -12,6 +12,7 @@ mod scrub;
 mod stream;
 mod strict;
 pub mod upstream;
+mod whole_stream;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ use crate::failure::Failure;
 use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::pricing::worst_case::worst_case_hold;
+use crate::routing::capabilities::Needs;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::shadow::Shadow;
 use crate::routing::sticky::{Session, Sticky};
@@ -94,10 +96,12 @@ impl Gateway {
         // One tenant's conversations never steer, nor reveal, another's.
         let account = call.tab.key_and_account().map(|(_, account)| account);
         let session = call.session.map(|session| session.within(account));
+        let needs = Needs::of(&call.request, call.stream);
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
             sent_parameters: &call.sent_parameters,
+            needs: &needs,
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),

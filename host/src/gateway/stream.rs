@@ -1,7 +1,8 @@
 //! The streamed body of an attempt (see [`attempt`](super::attempt)). The upstream stream is
 //! decoded until its first chunk before anything is sent to the client, so an error up to then
 //! still fails over; after that a background pump relays chunks, and a failure ends the stream
-//! with an error chunk (`finish_reason: "error"`).
+//! with an error chunk (`finish_reason: "error"`). An adapter that cannot stream is asked for
+//! a whole answer, which becomes the stream's chunks ([`whole_stream`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,11 +18,13 @@ use switchyard_sdk::responses::RESPONSES_EXTENSION;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::attempt::{Exchange, exchange, provider_failure, record_outcome, with_headers};
+use super::attempt::{
+    Exchange, exchange, header_pairs, provider_failure, record_outcome, with_headers,
+};
 use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
-use super::{ChatCall, Gateway};
+use super::{ChatCall, Gateway, whole_stream};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
 use crate::error::DomainError;
@@ -49,17 +52,36 @@ pub(super) async fn run(
     let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
     let in_flight = endpoint.stats.start();
+    // An adapter that cannot stream is asked for a whole answer, streamed from here.
+    let streams = plugin.descriptor().streaming;
     let Exchange {
         mut instance,
         mut response,
         started,
         deadline,
         ..
-    } = exchange(gateway, call, endpoint, plugin, true).await?;
-    instance.start_stream(&endpoint.settings).await?;
+    } = exchange(gateway, call, endpoint, plugin, streams).await?;
     let content_type = response.headers().get(header::CONTENT_TYPE);
     let framing = Framing::for_content_type(content_type.and_then(|v| v.to_str().ok()));
-    let mut decoding = Decoding::new(instance, endpoint.clone(), framing);
+    let mut decoding = if streams {
+        instance.start_stream(&endpoint.settings).await?;
+        Decoding::new(instance, endpoint.clone(), framing)
+    } else {
+        let status = response.status().as_u16();
+        let headers = header_pairs(response.headers());
+        let body = (gateway.upstream)
+            .read_body(provider, &mut response, deadline)
+            .await?;
+        let whole = instance
+            .parse_response(status, headers, body)
+            .await?
+            .map_err(|error| provider_failure(endpoint, error))?;
+        let mut decoding = Decoding::new(instance, endpoint.clone(), framing);
+        decoding.pending = whole_stream::chunks_of(&whole.body);
+        (decoding.usage, decoding.finish) = (whole.usage, whole.finish);
+        decoding.done = true;
+        decoding
+    };
 
     // Nothing has gone to the client yet: any failure until the first chunk fails over.
     let mut upstream_ended = false;

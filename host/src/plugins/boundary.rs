@@ -1,5 +1,5 @@
 //! The conversions between one WIT version's generated types and the host's own types, written
-//! once and stamped into each version's boundary module (`v0_1_0` to `v0_4_0`) by
+//! once and stamped into each version's boundary module (`v0_1_0` to `v0_5_0`) by
 //! [`contract_boundary!`] and [`host_log_import!`]: the rest of the host never sees generated
 //! types.
 
@@ -8,19 +8,26 @@
 /// version added after 0.1.0: extra `credential-placement` match arms
 /// (`wit::CredentialPlacement::X(..) => ..`), extra fields of the policy `candidate` and its
 /// `endpoint-stats`, as `field: expression` over the `PolicyCandidate` named in `candidate(..)`,
-/// and whether the adapter serves embeddings, as an expression over the generated descriptor
-/// named in `descriptor(..)` (`false` before 0.4.0).
+/// whether the adapter serves embeddings and what else it declares, as expressions over the
+/// generated descriptor named in `descriptor(..)` (`false` before 0.4.0, `None` before 0.5.0),
+/// and extra `plugin-error` match arms (`wit::PluginError::X(m) => ..`).
 macro_rules! contract_boundary {
     () => {
         $crate::plugins::boundary::contract_boundary!(
-            credentials {} candidate(c) {} stats {} descriptor(descriptor) { embeddings: false }
+            credentials {} candidate(c) {} stats {}
+            descriptor(descriptor) {
+                embeddings: false,
+                declared: None
+            }
+            errors {}
         );
     };
     (
         credentials { $($credential_arm:tt)* }
         candidate($candidate:ident) { $($candidate_field:ident: $candidate_value:expr),* $(,)? }
         stats { $($stats_field:ident: $stats_value:expr),* $(,)? }
-        descriptor($descriptor:ident) { embeddings: $embeddings:expr }
+        descriptor($descriptor:ident) { embeddings: $embeddings:expr, declared: $declared:expr }
+        errors { $($error_arm:tt)* }
     ) => {
         use super::router::{PolicyCandidate, PolicyRequest};
         use super::types::{
@@ -70,6 +77,7 @@ macro_rules! contract_boundary {
         ) -> ProviderDescriptor {
             ProviderDescriptor {
                 embeddings: $embeddings,
+                declared: $declared,
                 name: $descriptor.name,
                 version: $descriptor.version,
                 allowed_hosts: $descriptor.allowed_hosts,
@@ -158,6 +166,7 @@ macro_rules! contract_boundary {
                 wit::PluginError::ContentFiltered(m) => ProviderError::ContentFiltered(m),
                 wit::PluginError::UpstreamUnavailable(m) => ProviderError::UpstreamUnavailable(m),
                 wit::PluginError::Internal(m) => ProviderError::Internal(m),
+                $($error_arm)*
             }
         }
 
@@ -209,5 +218,47 @@ macro_rules! host_log_import {
     };
 }
 
+/// Generates the embeddings calls (since 0.4.0) in a boundary module whose `Provider` is that
+/// version's generated instance type.
+macro_rules! embeddings_calls {
+    () => {
+        /// Calls `build-embeddings-request` on `instance`.
+        pub(crate) async fn build_embeddings_request(
+            instance: &Provider,
+            store: &mut wasmtime::Store<super::sandbox::SandboxState>,
+            request: &[u8],
+            endpoint: &EndpointSettings,
+        ) -> wasmtime::Result<Result<UpstreamRequest, ProviderError>> {
+            let result = instance
+                .switchyard_plugin_adapter()
+                .call_build_embeddings_request(store, request, &endpoint_to_wit(endpoint))
+                .await?;
+            Ok(result.map(request_from_wit).map_err(error_from_wit))
+        }
+
+        /// Calls `parse-embeddings-response` on `instance`.
+        pub(crate) async fn parse_embeddings_response(
+            instance: &Provider,
+            store: &mut wasmtime::Store<super::sandbox::SandboxState>,
+            status: u16,
+            headers: Vec<(String, String)>,
+            body: Vec<u8>,
+        ) -> wasmtime::Result<Result<super::types::ParsedEmbeddings, ProviderError>> {
+            let response = http_response(status, headers, body);
+            let result = instance
+                .switchyard_plugin_adapter()
+                .call_parse_embeddings_response(store, &response)
+                .await?;
+            Ok(result
+                .map(|parsed| super::types::ParsedEmbeddings {
+                    body: parsed.body,
+                    usage: parsed.usage.map(usage_from_wit),
+                })
+                .map_err(error_from_wit))
+        }
+    };
+}
+
 pub(crate) use contract_boundary;
+pub(crate) use embeddings_calls;
 pub(crate) use host_log_import;

@@ -95,6 +95,7 @@ impl PluginEngine {
         super::v0_2_0::add_to_linker(&mut linker)
             .and_then(|()| super::v0_3_0::add_to_linker(&mut linker))
             .and_then(|()| super::v0_4_0::add_to_linker(&mut linker))
+            .and_then(|()| super::v0_5_0::add_to_linker(&mut linker))
             .map_err(|e| EngineError(format!("cannot link the host interface: {e}")))?;
 
         spawn_epoch_ticker(&engine);

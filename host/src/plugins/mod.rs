@@ -18,6 +18,7 @@ mod v0_1_0;
 mod v0_2_0;
 mod v0_3_0;
 mod v0_4_0;
+mod v0_5_0;
 pub mod version;
 mod wall_clock;
 pub mod watcher;

@@ -1,6 +1,6 @@
 //! Provider adapter plugins: loading (type-check + self-test) and per-request instances, for
 //! every supported contract version. Generated types stay in the version boundary modules
-//! (`v0_1_0` to `v0_4_0`); this module only dispatches.
+//! (`v0_1_0` to `v0_5_0`); this module only dispatches.
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use super::types::{
 };
 use super::version::VersionState;
 use super::wall_clock;
-use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0};
+use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
 
 /// A request body at least this large can explain an adapter running out of time or memory
 /// while translating it; smaller ones cannot, and the fault is the plugin's.
@@ -30,6 +30,7 @@ enum AdapterPre {
     V0_2(v0_2_0::ProviderPre<SandboxState>),
     V0_3(v0_3_0::ProviderPre<SandboxState>),
     V0_4(v0_4_0::ProviderPre<SandboxState>),
+    V0_5(v0_5_0::ProviderPre<SandboxState>),
 }
 
 /// A live instance, for the contract version it was built against.
@@ -38,6 +39,7 @@ enum AdapterInstance {
     V0_2(v0_2_0::Provider),
     V0_3(v0_3_0::Provider),
     V0_4(v0_4_0::Provider),
+    V0_5(v0_5_0::Provider),
 }
 
 /// Runs `$body` with `$guest` bound to the instance's `adapter` export and `$v` to its
@@ -65,6 +67,11 @@ macro_rules! on_adapter {
                 let $guest = instance.switchyard_plugin_adapter();
                 $body
             }
+            AdapterInstance::V0_5(instance) => {
+                use v0_5_0 as $v;
+                let $guest = instance.switchyard_plugin_adapter();
+                $body
+            }
         }
     };
 }
@@ -76,10 +83,13 @@ impl AdapterPre {
             .linker()
             .instantiate_pre(component)
             .map_err(|e| format!("cannot link: {e:#}"))?;
-        let current = match v0_4_0::ProviderPre::new(instance_pre.clone()) {
-            Ok(pre) => return Ok(AdapterPre::V0_4(pre)),
+        let current = match v0_5_0::ProviderPre::new(instance_pre.clone()) {
+            Ok(pre) => return Ok(AdapterPre::V0_5(pre)),
             Err(current) => current,
         };
+        if let Ok(pre) = v0_4_0::ProviderPre::new(instance_pre.clone()) {
+            return Ok(AdapterPre::V0_4(pre));
+        }
         if let Ok(pre) = v0_3_0::ProviderPre::new(instance_pre.clone()) {
             return Ok(AdapterPre::V0_3(pre));
         }
@@ -100,6 +110,7 @@ impl AdapterPre {
             AdapterPre::V0_2(pre) => AdapterInstance::V0_2(pre.instantiate_async(store).await?),
             AdapterPre::V0_3(pre) => AdapterInstance::V0_3(pre.instantiate_async(store).await?),
             AdapterPre::V0_4(pre) => AdapterInstance::V0_4(pre.instantiate_async(store).await?),
+            AdapterPre::V0_5(pre) => AdapterInstance::V0_5(pre.instantiate_async(store).await?),
         })
     }
 
@@ -109,6 +120,7 @@ impl AdapterPre {
             AdapterPre::V0_2(_) => "0.2.0",
             AdapterPre::V0_3(_) => "0.3.0",
             AdapterPre::V0_4(_) => "0.4.0",
+            AdapterPre::V0_5(_) => "0.5.0",
         }
     }
 }
@@ -349,19 +361,12 @@ impl ProviderInstance {
         let instance = &self.instance;
         let result = wall_clock::bounded(deadline, async {
             match instance {
-                AdapterInstance::V0_4(instance) => instance
-                    .switchyard_plugin_adapter()
-                    .call_build_embeddings_request(
-                        &mut *store,
-                        request,
-                        &v0_4_0::endpoint_to_wit(endpoint),
-                    )
-                    .await
-                    .map(|result| {
-                        result
-                            .map(v0_4_0::request_from_wit)
-                            .map_err(v0_4_0::error_from_wit)
-                    }),
+                AdapterInstance::V0_4(instance) => {
+                    v0_4_0::build_embeddings_request(instance, &mut *store, request, endpoint).await
+                }
+                AdapterInstance::V0_5(instance) => {
+                    v0_5_0::build_embeddings_request(instance, &mut *store, request, endpoint).await
+                }
                 _ => Ok(Err(no_embeddings)),
             }
         })
@@ -382,18 +387,14 @@ impl ProviderInstance {
         let instance = &self.instance;
         let result = wall_clock::bounded(deadline, async {
             match instance {
-                AdapterInstance::V0_4(instance) => instance
-                    .switchyard_plugin_adapter()
-                    .call_parse_embeddings_response(
-                        &mut *store,
-                        &v0_4_0::http_response(status, headers, body),
-                    )
-                    .await
-                    .map(|result| {
-                        result
-                            .map(v0_4_0::parsed_embeddings_from_wit)
-                            .map_err(v0_4_0::error_from_wit)
-                    }),
+                AdapterInstance::V0_4(instance) => {
+                    let store = &mut *store;
+                    v0_4_0::parse_embeddings_response(instance, store, status, headers, body).await
+                }
+                AdapterInstance::V0_5(instance) => {
+                    let store = &mut *store;
+                    v0_5_0::parse_embeddings_response(instance, store, status, headers, body).await
+                }
                 _ => Ok(Err(no_embeddings)),
             }
         })

@@ -1,5 +1,5 @@
 //! Routing policy plugins: loading (type-check + self-test) and ordering calls, for every
-//! supported contract version (generated types stay in `v0_1_0` to `v0_4_0`).
+//! supported contract version (generated types stay in `v0_1_0` to `v0_5_0`).
 
 use wasmtime::component::Component;
 
@@ -10,7 +10,7 @@ use super::sandbox::{SandboxState, new_store};
 use super::version::VersionState;
 use super::wall_clock;
 
-use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0};
+use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
 
 /// The pre-linked component, for the contract version it was built against.
 enum PolicyPre {
@@ -18,6 +18,7 @@ enum PolicyPre {
     V0_2(v0_2_0::RouterPre<SandboxState>),
     V0_3(v0_3_0::RouterPre<SandboxState>),
     V0_4(v0_4_0::RouterPre<SandboxState>),
+    V0_5(v0_5_0::RouterPre<SandboxState>),
 }
 
 /// Runs `$body` in a fresh instance of `$pre`, with `$guest` bound to its `policy` export and
@@ -57,6 +58,16 @@ macro_rules! on_policy {
             }
             PolicyPre::V0_4(pre) => {
                 use v0_4_0 as $v;
+                match pre.instantiate_async(&mut *$store).await {
+                    Ok(instance) => {
+                        let $guest = instance.switchyard_plugin_policy();
+                        $body
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            PolicyPre::V0_5(pre) => {
+                use v0_5_0 as $v;
                 match pre.instantiate_async(&mut *$store).await {
                     Ok(instance) => {
                         let $guest = instance.switchyard_plugin_policy();
@@ -148,15 +159,18 @@ impl RouterPlugin {
             .linker()
             .instantiate_pre(component)
             .map_err(|e| format!("cannot link: {e:#}"))?;
-        let pre = match v0_4_0::RouterPre::new(instance_pre.clone()) {
-            Ok(pre) => PolicyPre::V0_4(pre),
-            Err(current) => match v0_3_0::RouterPre::new(instance_pre.clone()) {
-                Ok(pre) => PolicyPre::V0_3(pre),
-                Err(_) => match v0_2_0::RouterPre::new(instance_pre.clone()) {
-                    Ok(pre) => PolicyPre::V0_2(pre),
-                    Err(_) => v0_1_0::RouterPre::new(instance_pre)
-                        .map(PolicyPre::V0_1)
-                        .map_err(|_| format!("not a routing policy: {current:#}"))?,
+        let pre = match v0_5_0::RouterPre::new(instance_pre.clone()) {
+            Ok(pre) => PolicyPre::V0_5(pre),
+            Err(current) => match v0_4_0::RouterPre::new(instance_pre.clone()) {
+                Ok(pre) => PolicyPre::V0_4(pre),
+                Err(_) => match v0_3_0::RouterPre::new(instance_pre.clone()) {
+                    Ok(pre) => PolicyPre::V0_3(pre),
+                    Err(_) => match v0_2_0::RouterPre::new(instance_pre.clone()) {
+                        Ok(pre) => PolicyPre::V0_2(pre),
+                        Err(_) => v0_1_0::RouterPre::new(instance_pre)
+                            .map(PolicyPre::V0_1)
+                            .map_err(|_| format!("not a routing policy: {current:#}"))?,
+                    },
                 },
             },
         };
@@ -220,6 +234,7 @@ impl RouterPlugin {
             PolicyPre::V0_2(_) => "0.2.0",
             PolicyPre::V0_3(_) => "0.3.0",
             PolicyPre::V0_4(_) => "0.4.0",
+            PolicyPre::V0_5(_) => "0.5.0",
         }
     }
 

@@ -5,7 +5,7 @@
 //! without a stamp (other toolchains, older SDKs) are type-checked as before.
 
 /// The contract versions this gateway links, oldest first: one boundary module each.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"];
 
 /// The name of the custom section holding the stamp (`switchyard_sdk::contract::SECTION`).
 pub const SECTION: &str = "switchyard:contract";

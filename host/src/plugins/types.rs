@@ -123,6 +123,9 @@ pub enum ProviderError {
     UpstreamUnavailable(String),
     /// The adapter failed.
     Internal(String),
+    /// This endpoint cannot serve this request; another may (contract 0.5.0). Fails over and
+    /// counts against nobody's health.
+    Unsupported(String),
 }
 
 impl ProviderError {
@@ -136,7 +139,8 @@ impl ProviderError {
             | ProviderError::Auth(message)
             | ProviderError::ContentFiltered(message)
             | ProviderError::UpstreamUnavailable(message)
-            | ProviderError::Internal(message) => message,
+            | ProviderError::Internal(message)
+            | ProviderError::Unsupported(message) => message,
         }
     }
 }
@@ -191,4 +195,21 @@ pub struct ProviderDescriptor {
     pub supported_parameters: Vec<String>,
     /// It serves embeddings (contract 0.4.0 and later).
     pub embeddings: bool,
+    /// What else it declares it can pass on (contract 0.5.0 and later; `None` before: routing
+    /// does not filter an adapter on what it could not declare).
+    pub declared: Option<Declared>,
+}
+
+/// The request features an adapter declares it passes on to its upstream (contract 0.5.0):
+/// routing leaves out an endpoint whose adapter lacks one a request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declared {
+    /// Image parts.
+    pub vision: bool,
+    /// Document (file) parts.
+    pub documents: bool,
+    /// `response_format` of type `json_schema`.
+    pub json_schema: bool,
+    /// Reasoning settings.
+    pub reasoning: bool,
 }

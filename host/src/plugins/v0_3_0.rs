@@ -30,6 +30,10 @@ super::boundary::contract_boundary!(
     }
     candidate(candidate) { weight: candidate.weight }
     stats { rate_limited_rate: candidate.stats.rate_limited_rate }
-    descriptor(descriptor) { embeddings: false }
+    descriptor(descriptor) {
+        embeddings: false,
+        declared: None
+    }
+    errors {}
 );
 super::boundary::host_log_import!();

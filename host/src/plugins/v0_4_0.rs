@@ -1,9 +1,10 @@
-//! Boundary for `switchyard:plugin@0.4.0`, the current contract (`wit/`): adds embeddings
-//! (`build-embeddings-request`, `parse-embeddings-response` and the `embeddings` capability).
+//! Boundary for `switchyard:plugin@0.4.0`, the frozen fourth contract (`wit/v0.4.0`): adds
+//! embeddings (`build-embeddings-request`, `parse-embeddings-response` and the `embeddings`
+//! capability).
 
 mod provider_bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.4.0",
         world: "switchyard:plugin/provider@0.4.0",
         exports: { default: async },
     });
@@ -11,14 +12,13 @@ mod provider_bindings {
 
 mod router_bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.4.0",
         world: "switchyard:plugin/router@0.4.0",
         exports: { default: async },
         with: { "switchyard:plugin/host@0.4.0": super::provider_bindings::switchyard::plugin::host },
     });
 }
 
-use super::types::ParsedEmbeddings;
 use provider_bindings::switchyard::plugin::host as wit_host;
 
 super::boundary::contract_boundary!(
@@ -30,14 +30,11 @@ super::boundary::contract_boundary!(
     }
     candidate(candidate) { weight: candidate.weight }
     stats { rate_limited_rate: candidate.stats.rate_limited_rate }
-    descriptor(descriptor) { embeddings: descriptor.capabilities.embeddings }
+    descriptor(descriptor) {
+        embeddings: descriptor.capabilities.embeddings,
+        declared: None
+    }
+    errors {}
 );
 super::boundary::host_log_import!();
-
-/// An embeddings response from the adapter.
-pub(crate) fn parsed_embeddings_from_wit(parsed: wit::ParsedEmbeddings) -> ParsedEmbeddings {
-    ParsedEmbeddings {
-        body: parsed.body,
-        usage: parsed.usage.map(usage_from_wit),
-    }
-}
+super::boundary::embeddings_calls!();

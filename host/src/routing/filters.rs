@@ -86,6 +86,8 @@ pub enum Exclusion {
     AdapterMissing,
     /// The endpoint's circuit breaker is open.
     CircuitOpen,
+    /// The adapter lacks a capability the request needs ([`super::capabilities`]).
+    MissingCapability(super::capabilities::Capability),
 }
 
 impl Exclusion {
@@ -103,6 +105,7 @@ impl Exclusion {
             Exclusion::UnsupportedParameters(_) => "require_parameters",
             Exclusion::AdapterMissing => "adapter_missing",
             Exclusion::CircuitOpen => "circuit_open",
+            Exclusion::MissingCapability(_) => "missing_capability",
         }
     }
 }
@@ -132,6 +135,9 @@ impl fmt::Display for Exclusion {
             Exclusion::AdapterMissing => f.write_str("its adapter plugin is not loaded"),
             Exclusion::CircuitOpen => {
                 f.write_str("circuit breaker open after consecutive failures")
+            }
+            Exclusion::MissingCapability(capability) => {
+                write!(f, "the adapter does not support {capability}")
             }
         }
     }

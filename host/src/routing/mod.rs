@@ -4,6 +4,7 @@
 //! thresholds, explicit `order`, `allow_fallbacks`). Shadow policies ([`shadow`]) re-decide the
 //! first model's order off the request path.
 
+pub mod capabilities;
 pub mod filters;
 mod policy;
 pub mod preferences;
@@ -19,6 +20,7 @@ use crate::error::{DomainError, Unmatched};
 use crate::plugins::PluginRegistry;
 use crate::plugins::router::PolicyRequest;
 use crate::stats::Percentiles;
+use capabilities::{Capability, Needs};
 use filters::{FilterInput, exclusion};
 use preferences::{Partition, ProviderPreferences, SortBy, Threshold, Variant};
 use shadow::{Pending, Shadow};
@@ -43,6 +45,8 @@ pub struct RouteRequest<'a> {
     pub preferences: &'a ProviderPreferences,
     /// Routable parameters the request sets (for `require_parameters`).
     pub sent_parameters: &'a [String],
+    /// The capabilities the request needs from an adapter.
+    pub needs: &'a Needs,
     /// Rough prompt size in tokens.
     pub estimated_prompt_tokens: u64,
     /// The request's output limit.
@@ -72,6 +76,8 @@ pub struct Plan {
 /// `partition: "none"`.
 struct Group {
     policy: String,
+    /// The request sorts this group by price.
+    by_price: bool,
     model: String,
     candidates: Vec<Candidate>,
     trace_index: usize,
@@ -88,6 +94,7 @@ pub async fn plan(
     let mut trace = RoutingTrace::default();
     let mut groups = Vec::new();
     let mut disabled = Vec::new();
+    let mut missing = Vec::new();
     for requested in request.models {
         let (id, variant) = Variant::split(requested);
         let model = catalog
@@ -101,7 +108,7 @@ pub async fn plan(
             variant,
             sent_parameters: request.sent_parameters,
         };
-        let (kept, candidate_traces) = filter(model, &input, plugins);
+        let (kept, candidate_traces) = filter(model, &input, request.needs, plugins, &mut missing);
         let sort = (preferences.sort.map(|sort| sort.by)).or(variant.and_then(Variant::sort));
         let policy = match (sort, request.key_policy) {
             (Some(by), _) => sort_policy(config, by),
@@ -110,6 +117,7 @@ pub async fn plan(
         };
         groups.push(Group {
             policy,
+            by_price: sort == Some(SortBy::Price),
             model: model.id.clone(),
             candidates: kept,
             trace_index: trace.models.len(),
@@ -151,6 +159,8 @@ pub async fn plan(
         let ordered: Vec<Candidate> = (decision.order.iter())
             .filter_map(|index| group.candidates.get(*index).cloned())
             .collect();
+        let ordered =
+            capabilities::streaming_first(ordered, request.needs, group.by_price, plugins);
         candidates.extend(apply_preferences(ordered, preferences));
         if number == 0 {
             let live_first = decision.order.first().copied();
@@ -173,7 +183,7 @@ pub async fn plan(
         })
         .collect();
     if candidates.is_empty() {
-        return Err(nothing_left(request.models, trace, disabled));
+        return Err(nothing_left(request.models, trace, disabled, &missing));
     }
     Ok(Plan {
         candidates,
@@ -182,11 +192,14 @@ pub async fn plan(
     })
 }
 
-/// The model's endpoints that pass the filters, and a trace entry for every endpoint.
+/// The model's endpoints that pass the filters, and a trace entry for every endpoint. Adds to
+/// `missing` the capability each endpoint lacks (`None`: none, or it was left out otherwise).
 fn filter(
     model: &Arc<Model>,
     input: &FilterInput<'_>,
+    needs: &Needs,
     plugins: &PluginRegistry,
+    missing: &mut Vec<Option<Capability>>,
 ) -> (Vec<Candidate>, Vec<CandidateTrace>) {
     let mut kept = Vec::new();
     let mut traces = Vec::new();
@@ -198,7 +211,15 @@ fn filter(
         let parameters = adapter
             .as_ref()
             .map(|adapter| adapter.descriptor().supported_parameters.as_slice());
-        let excluded = exclusion(endpoint, input, parameters);
+        let lacks = (!needs.is_empty())
+            .then(|| plugins.stable_provider(&endpoint.provider.plugin))
+            .flatten()
+            .and_then(|adapter| needs.missing(adapter.descriptor()));
+        missing.push(lacks);
+        let excluded = match lacks {
+            Some(capability) => Some(filters::Exclusion::MissingCapability(capability)),
+            None => exclusion(endpoint, input, parameters),
+        };
         traces.push(CandidateTrace {
             provider: endpoint.provider.name.clone(),
             excluded: excluded.as_ref().map(filters::Exclusion::code),
@@ -227,6 +248,7 @@ fn sort_policy(config: &RoutingConfig, by: SortBy) -> String {
 fn merge(groups: Vec<Group>) -> Group {
     let mut merged = Group {
         policy: String::new(),
+        by_price: false,
         model: String::new(),
         candidates: Vec::new(),
         trace_index: 0,
@@ -234,6 +256,7 @@ fn merge(groups: Vec<Group>) -> Group {
     for (index, group) in groups.into_iter().enumerate() {
         if index == 0 {
             merged.policy = group.policy;
+            merged.by_price = group.by_price;
             merged.model = group.model;
         }
         merged.candidates.extend(group.candidates);
@@ -299,12 +322,29 @@ fn meets_thresholds(endpoint: &Endpoint, preferences: &ProviderPreferences) -> b
     throughput && latency
 }
 
-/// The error when no endpoint is left: no requested model has an enabled endpoint, or the
-/// request's preferences (or open circuits, or the policy) removed them all.
-fn nothing_left(models: &[String], trace: RoutingTrace, disabled: Vec<String>) -> DomainError {
+/// The error when no endpoint is left: no requested model has an enabled endpoint, every
+/// endpoint's adapter lacks a capability the request needs, or the request's preferences (or
+/// open circuits, or the policy) removed them all.
+fn nothing_left(
+    models: &[String],
+    trace: RoutingTrace,
+    disabled: Vec<String>,
+    missing: &[Option<Capability>],
+) -> DomainError {
     let models = models.join(", ");
     if trace.models.iter().all(|model| model.candidates.is_empty()) {
         return DomainError::NoEnabledEndpoint { models, disabled };
+    }
+    if let Some(missing) = capabilities::all_missing(missing) {
+        let unmatched = Unmatched {
+            models,
+            disabled,
+            trace,
+        };
+        return DomainError::MissingCapability {
+            missing,
+            unmatched: Box::new(unmatched),
+        };
     }
     DomainError::NoEndpointMatches(Box::new(Unmatched {
         models,

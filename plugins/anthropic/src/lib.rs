@@ -84,6 +84,10 @@ impl Provider for Anthropic {
                     .iter()
                     .map(|p| (*p).to_owned())
                     .collect(),
+                vision: true,
+                documents: true,
+                json_schema: false,
+                reasoning: true,
             },
         }
     }

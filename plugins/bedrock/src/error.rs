@@ -119,6 +119,7 @@ mod tests {
             PluginError::ContentFiltered(_) => "filtered",
             PluginError::UpstreamUnavailable(_) => "unavailable",
             PluginError::Internal(_) => "internal",
+            PluginError::Unsupported(_) => "unsupported",
         }
     }
 

@@ -92,6 +92,10 @@ impl Provider for Bedrock {
                     .iter()
                     .map(|p| (*p).to_owned())
                     .collect(),
+                vision: true,
+                documents: false,
+                json_schema: false,
+                reasoning: true,
             },
         }
     }

@@ -87,6 +87,9 @@ impl Provider for Cohere {
             .allowed_hosts(&["api.cohere.com", "api.cohere.ai"])
             .streaming()
             .tools()
+            .vision()
+            .json_schema()
+            .reasoning()
             .supported_parameters(SUPPORTED_PARAMETERS)
             .build()
     }

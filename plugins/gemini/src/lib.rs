@@ -113,6 +113,9 @@ impl Provider for Gemini {
             .allowed_hosts(&["generativelanguage.googleapis.com"])
             .streaming()
             .tools()
+            .vision()
+            .json_schema()
+            .reasoning()
             .supported_parameters(SUPPORTED_PARAMETERS)
             .build()
     }

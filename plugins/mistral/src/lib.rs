@@ -87,6 +87,9 @@ impl Provider for Mistral {
             .allowed_hosts(&["api.mistral.ai"])
             .streaming()
             .tools()
+            .vision()
+            .json_schema()
+            .reasoning()
             .supported_parameters(SUPPORTED_PARAMETERS)
             .build()
     }

@@ -64,6 +64,10 @@ impl Provider for OpenAiResponses {
                 streaming: true,
                 tools: true,
                 supported_parameters: PARAMETERS.iter().map(|p| (*p).to_owned()).collect(),
+                vision: true,
+                documents: true,
+                json_schema: true,
+                reasoning: true,
             },
         }
     }

@@ -56,6 +56,10 @@ impl Provider for OpenAi {
                 streaming: true,
                 tools: true,
                 supported_parameters: OPENAI_PARAMETERS.iter().map(|p| (*p).to_owned()).collect(),
+                vision: true,
+                documents: true,
+                json_schema: true,
+                reasoning: true,
             },
         }
     }

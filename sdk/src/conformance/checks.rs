@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::recording::Expectation;
 use crate::openai::{ChatChunk, ChatCompletion};
 
 /// The finish reasons of the canonical format.
@@ -98,6 +99,103 @@ pub fn error(status: Option<u16>, refused_as_success: bool, error_kind: &str) ->
         Outcome::of("no fake success", fake),
         Outcome::of("typed error", typed),
     ]
+}
+
+/// What an adapter made of a recorded exchange, for its expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Produced {
+    /// An answer (whole or streamed).
+    Answer {
+        /// Its typed usage.
+        usage: Option<Counts>,
+        /// Its typed finish: (normalised spelling, native); the last one of a stream.
+        finish: Option<(String, String)>,
+    },
+    /// A typed error.
+    Error {
+        /// The contract's variant name, e.g. `rate-limited`.
+        kind: String,
+        /// The wait a rate limit reported.
+        retry_after_ms: Option<u64>,
+    },
+}
+
+/// The status the gateway answers a client with for an adapter's error (the contract's variant
+/// name): what an expectation's `status_class` is checked against.
+pub fn client_status(kind: &str) -> u16 {
+    match kind {
+        "rate-limited" => 429,
+        "overloaded" => 503,
+        "context-length-exceeded" | "invalid-request" | "unsupported" => 400,
+        "content-filtered" => 403,
+        _ => 502,
+    }
+}
+
+/// Checks what an adapter produced against the expectation of its exchange: one outcome per
+/// field the expectation sets.
+pub fn expected(expect: &Expectation, produced: &Produced) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    let mismatch = |what: &str, want: &dyn std::fmt::Debug, got: &dyn std::fmt::Debug| {
+        Some(format!("expected {what} {want:?}, got {got:?}"))
+    };
+    let (status, kind, retry_after, usage, finish) = match produced {
+        Produced::Answer { usage, finish } => (200, None, None, *usage, finish.clone()),
+        Produced::Error {
+            kind,
+            retry_after_ms,
+        } => (
+            client_status(kind),
+            Some(kind.as_str()),
+            *retry_after_ms,
+            None,
+            None,
+        ),
+    };
+    if let Some(class) = &expect.status_class {
+        let got = format!("{}xx", status / 100);
+        let failure = (got != *class).then(|| {
+            let what = kind.map_or("an answer".to_owned(), |kind| format!("{kind} → {status}"));
+            format!("expected status class {class}, got {got} ({what})")
+        });
+        outcomes.push(Outcome::of("expected status class", failure));
+    }
+    if let Some(want) = &expect.error {
+        let failure = (kind != Some(want.as_str()))
+            .then(|| format!("expected error {want}, got {}", kind.unwrap_or("an answer")));
+        outcomes.push(Outcome::of("expected error", failure));
+    }
+    if let Some(want) = expect.retry_after_ms {
+        let failure = (retry_after != Some(want))
+            .then(|| mismatch("retry-after (ms)", &want, &retry_after))
+            .flatten();
+        outcomes.push(Outcome::of("expected retry-after", failure));
+    }
+    if let Some(want) = expect.usage {
+        let got = usage.map(|[prompt, completion, ..]| (prompt, completion));
+        let fits = got.is_some_and(|(prompt, completion)| {
+            want.prompt.is_none_or(|p| p == prompt)
+                && want.completion.is_none_or(|c| c == completion)
+        });
+        let failure = (!fits)
+            .then(|| {
+                mismatch(
+                    "usage (prompt, completion)",
+                    &(want.prompt, want.completion),
+                    &got,
+                )
+            })
+            .flatten();
+        outcomes.push(Outcome::of("expected usage", failure));
+    }
+    if let Some(want) = &expect.finish {
+        let got = finish.as_ref().map(|(reason, _)| reason.as_str());
+        let failure = (got != Some(want.as_str()))
+            .then(|| mismatch("finish", want, &got))
+            .flatten();
+        outcomes.push(Outcome::of("expected finish", failure));
+    }
+    outcomes
 }
 
 /// What an adapter's decoder made of a replayed stream.

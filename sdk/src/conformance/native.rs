@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use super::checks::{self, Counts, DecodedStream, FixtureReport, Outcome, ParsedBody, Report};
-use super::recording::{self, Answer, DONE};
+use super::checks::{
+    self, Counts, DecodedStream, FixtureReport, Outcome, ParsedBody, Produced, Report,
+};
+use super::recording::{self, Answer, DONE, Exchange};
 use crate::provider::{
     EndpointSettings, Finish, HttpResponse, PluginError, Provider, SseEvent, StreamDecoder, Usage,
 };
@@ -59,6 +61,83 @@ fn replay<P: Provider>(answer: &Answer, endpoint: &EndpointSettings) -> Vec<Outc
             let (cut_decoded, _) = decode::<P::Decoder>(endpoint, cut, false);
             checks::stream(&decoded, *reports_error, cut_decoded.done)
         }
+        Answer::Exchange(exchange) => replay_exchange::<P>(exchange, endpoint),
+    }
+}
+
+/// Replays an exchange as the gateway would: an unsuccessful status through `parse-error`, a
+/// stream through the decoder when the adapter streams, anything else through
+/// `parse-response`; then checks the expectation.
+fn replay_exchange<P: Provider>(exchange: &Exchange, endpoint: &EndpointSettings) -> Vec<Outcome> {
+    let response = HttpResponse {
+        status: exchange.status,
+        headers: exchange.headers.clone(),
+        body: exchange.body.clone(),
+    };
+    let expects_error = exchange.expect.error.is_some();
+    let (mut outcomes, produced) = if !exchange.succeeded() {
+        let as_success = HttpResponse {
+            status: 200,
+            ..response.clone()
+        };
+        let refused = P::parse_response(as_success).is_err();
+        let error = P::parse_error(response);
+        let outcomes = checks::error(Some(exchange.status), refused, kind(&error));
+        (outcomes, produced_error(&error))
+    } else if exchange.stream && P::describe().capabilities.streaming {
+        let events = exchange.events();
+        let data_only = events.iter().all(|event| event.event.is_none());
+        let (decoded, fed) = decode::<P::Decoder>(endpoint, &events, data_only);
+        let cut = &fed[..fed.len().saturating_sub(1)];
+        let (cut_decoded, _) = decode::<P::Decoder>(endpoint, cut, false);
+        let outcomes = checks::stream(&decoded, expects_error, cut_decoded.done);
+        let produced = match &decoded.error {
+            Some((kind, _)) => Produced::Error {
+                kind: kind.clone(),
+                retry_after_ms: None,
+            },
+            None => Produced::Answer {
+                usage: decoded.usage,
+                finish: decoded.finishes.last().cloned(),
+            },
+        };
+        (outcomes, produced)
+    } else {
+        match P::parse_response(response) {
+            Ok(parsed) => {
+                let body = ParsedBody {
+                    body: parsed.body,
+                    usage: parsed.usage.as_ref().map(counts),
+                    finish: parsed.finish.as_ref().map(finish),
+                };
+                let produced = Produced::Answer {
+                    usage: body.usage,
+                    finish: body.finish.clone(),
+                };
+                (checks::completion(&body), produced)
+            }
+            Err(error) => {
+                let failure =
+                    (!expects_error).then(|| format!("{}: {}", kind(&error), message(&error)));
+                let outcomes = vec![Outcome {
+                    check: "parse-response",
+                    failure,
+                }];
+                (outcomes, produced_error(&error))
+            }
+        }
+    };
+    outcomes.extend(checks::expected(&exchange.expect, &produced));
+    outcomes
+}
+
+fn produced_error(error: &PluginError) -> Produced {
+    Produced::Error {
+        kind: kind(error).to_owned(),
+        retry_after_ms: match error {
+            PluginError::RateLimited(limit) => limit.retry_after_ms,
+            _ => None,
+        },
     }
 }
 
@@ -136,6 +215,7 @@ pub fn kind(error: &PluginError) -> &'static str {
         PluginError::ContentFiltered(_) => "content-filtered",
         PluginError::UpstreamUnavailable(_) => "upstream-unavailable",
         PluginError::Internal(_) => "internal",
+        PluginError::Unsupported(_) => "unsupported",
     }
 }
 
@@ -148,6 +228,7 @@ fn message(error: &PluginError) -> String {
         | PluginError::ContextLengthExceeded(m)
         | PluginError::ContentFiltered(m)
         | PluginError::UpstreamUnavailable(m)
-        | PluginError::Internal(m) => m.clone(),
+        | PluginError::Internal(m)
+        | PluginError::Unsupported(m) => m.clone(),
     }
 }

@@ -9,9 +9,15 @@
 //!   member's value as data; any other line is a data-only event. A data-only recording ends with
 //!   `data: [DONE]` when the adapter has not seen its terminal event by then (OpenAI style).
 //! - `<name>.txt`: raw SSE bytes as sent, split by the SDK's SSE parser.
+//! - `<name>.http.json`: a whole HTTP exchange in any wire format ([`Exchange`]): the upstream's
+//!   `status`, `headers` and body (`body` as JSON, `body_text` as text, or `body_file`, a file of
+//!   the folder holding the raw bytes, e.g. a stream), and whether the client asked for a
+//!   `stream`. `<name>.expect.json` beside it says what the adapter must make of it
+//!   ([`Expectation`]).
 
 use std::path::Path;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::sse::{Event, SseParser};
@@ -48,6 +54,109 @@ pub enum Answer {
         /// error rather than a finished stream.
         reports_error: bool,
     },
+    /// A recorded HTTP exchange and what the adapter must make of it.
+    Exchange(Box<Exchange>),
+}
+
+/// One recorded upstream answer in any wire format (`<name>.http.json`), with its expectation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// The upstream's HTTP status.
+    pub status: u16,
+    /// Its headers (`retry-after`...).
+    pub headers: Vec<(String, String)>,
+    /// Its raw body.
+    pub body: Vec<u8>,
+    /// The client asked for a stream: an adapter that streams decodes the body as server-sent
+    /// events; one that cannot is asked for a whole answer, as the gateway does, and parses it.
+    pub stream: bool,
+    /// What the adapter must produce (`<name>.expect.json`; nothing more than the checks of its
+    /// kind of answer when absent).
+    pub expect: Expectation,
+}
+
+/// What an adapter must make of an [`Exchange`] (`<name>.expect.json`). Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The class of the status the gateway answers the client with: `2xx` (a success), `4xx` or
+    /// `5xx` (see [`super::checks::client_status`]).
+    pub status_class: Option<String>,
+    /// The error variant, as the contract names it (`rate-limited`, `overloaded`...).
+    pub error: Option<String>,
+    /// The wait a rate limit reports, in milliseconds.
+    pub retry_after_ms: Option<u64>,
+    /// The usage reported.
+    pub usage: Option<ExpectedUsage>,
+    /// The normalised finish reason (`stop`, `length`...).
+    pub finish: Option<String>,
+}
+
+/// Token counts an [`Expectation`] names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedUsage {
+    /// Prompt tokens.
+    pub prompt: Option<u64>,
+    /// Completion tokens.
+    pub completion: Option<u64>,
+}
+
+/// The `<name>.http.json` file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeFile {
+    status: u16,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    stream: bool,
+    body: Option<Value>,
+    body_text: Option<String>,
+    body_file: Option<String>,
+}
+
+/// Reads the exchange `<name>.http.json` of `dir` and its `<name>.expect.json`.
+fn exchange(dir: &Path, name: &str, text: &[u8]) -> std::io::Result<Answer> {
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let file: ExchangeFile =
+        serde_json::from_slice(text).map_err(|e| invalid(format!("{name}.http.json: {e}")))?;
+    let body = match (file.body, file.body_text, file.body_file) {
+        (Some(body), None, None) => body.to_string().into_bytes(),
+        (None, Some(text), None) => text.into_bytes(),
+        (None, None, Some(path)) => std::fs::read(dir.join(path))?,
+        (None, None, None) => Vec::new(),
+        _ => {
+            let what = "give one of body, body_text and body_file";
+            return Err(invalid(format!("{name}.http.json: {what}")));
+        }
+    };
+    let expect_path = dir.join(format!("{name}.expect.json"));
+    let expect = match std::fs::read(&expect_path) {
+        Ok(text) => serde_json::from_slice(&text)
+            .map_err(|e| invalid(format!("{name}.expect.json: {e}")))?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Expectation::default(),
+        Err(error) => return Err(error),
+    };
+    Ok(Answer::Exchange(Box::new(Exchange {
+        status: file.status,
+        headers: file.headers.into_iter().collect(),
+        body,
+        stream: file.stream,
+        expect,
+    })))
+}
+
+impl Exchange {
+    /// The body as the events a streaming adapter's decoder is fed.
+    pub fn events(&self) -> Vec<Event> {
+        sse_events(&self.body)
+    }
+
+    /// Whether the upstream answered with a success (2xx).
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
 /// Every recording of `dir` (not recursive), sorted by file name. Other files are skipped.
@@ -62,7 +171,12 @@ pub fn read_dir(dir: &Path) -> std::io::Result<Vec<Recording>> {
         let Some(file) = path.file_name().and_then(|name| name.to_str()) else {
             continue;
         };
-        let answer = if let Some(name) = file.strip_suffix(".json") {
+        if file.ends_with(".expect.json") {
+            continue; // read with its exchange
+        }
+        let answer = if let Some(name) = file.strip_suffix(".http.json") {
+            Some((name, exchange(dir, name, &std::fs::read(&path)?)?))
+        } else if let Some(name) = file.strip_suffix(".json") {
             Some((name, body(std::fs::read(&path)?)))
         } else if let Some(name) = file.strip_suffix(".chunks.txt") {
             let text = std::fs::read_to_string(&path)?;
@@ -73,9 +187,10 @@ pub fn read_dir(dir: &Path) -> std::io::Result<Vec<Recording>> {
             None
         };
         if let Some((name, answer)) = answer {
-            let name = match answer {
+            let name = match &answer {
                 Answer::Stream { .. } => format!("{name} (stream)"),
-                Answer::Body { .. } => name.to_owned(),
+                Answer::Exchange(exchange) if exchange.stream => format!("{name} (streamed)"),
+                Answer::Body { .. } | Answer::Exchange(_) => name.to_owned(),
             };
             recordings.push(Recording { name, answer });
         }
@@ -111,10 +226,15 @@ pub fn stream_from_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Answer
 
 /// A stream from raw SSE bytes.
 pub fn raw_stream(bytes: &[u8]) -> Answer {
+    stream(sse_events(bytes))
+}
+
+/// Raw SSE bytes split into events by the SDK's parser.
+fn sse_events(bytes: &[u8]) -> Vec<Event> {
     let mut parser = SseParser::new();
     let mut events = parser.push(bytes);
     events.extend(parser.finish());
-    stream(events)
+    events
 }
 
 fn stream(events: Vec<Event>) -> Answer {

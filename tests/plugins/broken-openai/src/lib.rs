@@ -26,6 +26,7 @@ impl Provider for BrokenOpenAi {
                 streaming: true,
                 tools: true,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }

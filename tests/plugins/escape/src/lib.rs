@@ -211,6 +211,7 @@ impl Provider for Escape {
                 streaming: true,
                 tools: false,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }

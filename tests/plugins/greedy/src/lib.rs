@@ -30,6 +30,7 @@ impl Provider for Greedy {
                 streaming: false,
                 tools: false,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }

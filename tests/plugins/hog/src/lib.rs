@@ -43,6 +43,7 @@ impl Provider for Hog {
                 streaming: true,
                 tools: false,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }

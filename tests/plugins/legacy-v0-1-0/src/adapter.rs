@@ -1,10 +1,9 @@
 // The adapter of the legacy test plugins, included by each one after it generates the bindings
-// of its contract version (`bindings`) and names itself (`NAME`): the types it uses are the same
-// in 0.1.0 and 0.2.0.
+// of its contract version (`bindings`), names itself (`NAME`) and defines what differs between
+// versions: `capabilities()` (streaming, no tools) and `since_0_4_0!()`, the functions 0.4.0
+// added (embeddings). The other types it uses are the same from 0.1.0 to 0.4.0.
 
-use bindings::exports::switchyard::plugin::adapter::{
-    Capabilities, Descriptor, Guest, GuestStreamDecoder,
-};
+use bindings::exports::switchyard::plugin::adapter::{Descriptor, Guest, GuestStreamDecoder};
 use bindings::switchyard::plugin::types::{
     CredentialPlacement, EndpointSettings, Finish, FinishReason, HttpRequest, HttpResponse,
     ParsedResponse, PluginError, SseEvent, StreamOutput, Usage,
@@ -50,16 +49,14 @@ fn invalid(error: serde_json::Error) -> PluginError {
 impl Guest for Legacy {
     type StreamDecoder = LegacyDecoder;
 
+    since_0_4_0!();
+
     fn describe() -> Descriptor {
         Descriptor {
             name: NAME.to_owned(),
             version: "0.1.0".to_owned(),
             allowed_hosts: vec!["api.openai.com".to_owned()],
-            capabilities: Capabilities {
-                streaming: true,
-                tools: false,
-                supported_parameters: Vec::new(),
-            },
+            capabilities: capabilities(),
         }
     }
 

@@ -13,4 +13,18 @@ mod bindings {
 /// The plugin's name in the configuration.
 const NAME: &str = "legacy-v020";
 
+/// What the adapter declares: streaming, no tools (all a contract before 0.4.0 can say).
+fn capabilities() -> bindings::exports::switchyard::plugin::adapter::Capabilities {
+    bindings::exports::switchyard::plugin::adapter::Capabilities {
+        streaming: true,
+        tools: false,
+        supported_parameters: Vec::new(),
+    }
+}
+
+/// Contracts before 0.4.0 have no embeddings functions.
+macro_rules! since_0_4_0 {
+    () => {};
+}
+
 include!("../../legacy-v0-1-0/src/adapter.rs");

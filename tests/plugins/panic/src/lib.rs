@@ -21,6 +21,7 @@ impl Provider for Panic {
                 streaming: true,
                 tools: false,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }

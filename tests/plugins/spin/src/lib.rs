@@ -34,6 +34,7 @@ impl Provider for Spin {
                 streaming: true,
                 tools: false,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }

@@ -43,6 +43,7 @@ impl Provider for Thief {
                 streaming: true,
                 tools: false,
                 supported_parameters: Vec::new(),
+                ..Capabilities::default()
             },
         }
     }
