@@ -75,6 +75,9 @@ impl Provider for Vertex {
             .allowed_hosts(&["*.googleapis.com"])
             .streaming()
             .tools()
+            .vision()
+            .documents()
+            .reasoning()
             .supported_parameters(SUPPORTED_PARAMETERS)
             .build()
     }
