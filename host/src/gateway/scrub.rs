@@ -112,6 +112,7 @@ fn with_message(error: ProviderError, message: String) -> ProviderError {
         ProviderError::ContentFiltered(_) => ProviderError::ContentFiltered(message),
         ProviderError::UpstreamUnavailable(_) => ProviderError::UpstreamUnavailable(message),
         ProviderError::Internal(_) => ProviderError::Internal(message),
+        ProviderError::Unsupported(_) => ProviderError::Unsupported(message),
     }
 }
 
