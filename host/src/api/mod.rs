@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_keys;
+pub mod admin_teams;
 pub mod anthropic;
 pub mod chat;
 pub mod embeddings;
@@ -105,7 +106,9 @@ pub fn router(state: AppState) -> Router {
         )
         .nest(
             "/admin",
-            (admin::router().merge(admin_keys::router())).merge(dashboard::admin_router()),
+            (admin::router().merge(admin_keys::router()))
+                .merge(admin_teams::router())
+                .merge(dashboard::admin_router()),
         )
         .merge(dashboard::router())
         .fallback(not_found)
