@@ -415,3 +415,55 @@ async fn a_team_change_shows_on_another_gateway_within_a_second() {
     }
     assert!(changed.elapsed() <= Duration::from_millis(1_200));
 }
+
+/// The CLI creates a key in a team with an allow-list, and an unknown glob fails it.
+#[tokio::test]
+async fn the_cli_creates_a_key_with_a_team_and_an_allow_list() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = org_gateway(&database, &mock).await;
+    create_team(&gateway, json!({ "id": "research", "account": "acme" })).await;
+    let created = cli(
+        &gateway,
+        &[
+            "keys",
+            "create",
+            "--account",
+            "acme",
+            "--team",
+            "research",
+            "--allowed-models",
+            "anthropic/*",
+            "--denied-providers",
+            "ob",
+        ],
+    )
+    .await;
+    assert_eq!(created["data"]["team"], "research");
+    assert_eq!(created["data"]["allowed_models"], json!(["anthropic/*"]));
+    assert_eq!(created["data"]["denied_providers"], json!(["ob"]));
+    let secret = created["data"]["key"].as_str().unwrap().to_owned();
+    admin(
+        &gateway,
+        "POST",
+        "/accounts/acme/credits",
+        json!({ "amount": 5 }),
+    )
+    .await;
+    let refused = chat_as(&gateway, &secret, &bounded(CHEAP)).await;
+    assert_refused(&refused, "key", "allowed_models", "model_not_allowed");
+    let (status, answer) = chat_as(&gateway, &secret, &bounded(CLAUDE)).await;
+    assert_eq!(status, 200, "{answer}");
+    let id = created["data"]["id"].as_str().unwrap();
+    let updated = cli(&gateway, &["keys", "update", id, "--no-team"]).await;
+    assert_eq!(updated["data"]["team"], Value::Null);
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["keys", "create", "--allowed-models", "mistral/*"])
+        .args(["--gateway", &gateway.url])
+        .env("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("mistral/*"));
+}
