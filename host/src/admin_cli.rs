@@ -67,6 +67,9 @@ pub enum KeysCommand {
         /// The key's requests use each model's routing policy again.
         #[arg(long, conflicts_with = "routing_policy")]
         no_routing_policy: bool,
+        /// Takes the key out of its team.
+        #[arg(long, conflicts_with = "team")]
+        no_team: bool,
         /// Refuses requests with the key.
         #[arg(long, conflicts_with = "enable")]
         disable: bool,
@@ -108,6 +111,24 @@ pub struct KeySettings {
     /// Routing policy plugin for the key's requests (e.g. `latency`), instead of each model's.
     #[arg(long)]
     routing_policy: Option<String>,
+    /// The team the key belongs to (of the same account).
+    #[arg(long)]
+    team: Option<String>,
+    /// Only these models: ids or `*` globs, comma-separated (e.g. `anthropic/*`).
+    #[arg(long, value_delimiter = ',')]
+    allowed_models: Option<Vec<String>>,
+    /// Only these providers, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    allowed_providers: Option<Vec<String>>,
+    /// Never these providers, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    denied_providers: Option<Vec<String>>,
+    /// Highest prompt price, USD per million tokens.
+    #[arg(long)]
+    max_prompt_price: Option<String>,
+    /// Highest completion price, USD per million tokens.
+    #[arg(long)]
+    max_completion_price: Option<String>,
 }
 
 fn parse_reset(text: &str) -> Result<LimitReset, String> {
@@ -150,6 +171,28 @@ impl KeySettings {
         if let Some(policy) = &self.routing_policy {
             body.insert("routing_policy".to_owned(), json!(policy));
         }
+        if let Some(team) = &self.team {
+            body.insert("team".to_owned(), json!(team));
+        }
+        let lists = [
+            ("allowed_models", &self.allowed_models),
+            ("allowed_providers", &self.allowed_providers),
+            ("denied_providers", &self.denied_providers),
+        ];
+        for (field, list) in lists {
+            if let Some(list) = list {
+                body.insert(field.to_owned(), json!(list));
+            }
+        }
+        if self.max_prompt_price.is_some() || self.max_completion_price.is_some() {
+            body.insert(
+                "max_price".to_owned(),
+                json!({
+                    "prompt": self.max_prompt_price,
+                    "completion": self.max_completion_price,
+                }),
+            );
+        }
     }
 }
 
@@ -178,6 +221,7 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
             no_expiry,
             no_rate_limits,
             no_routing_policy,
+            no_team,
             disable,
             enable,
             target,
@@ -194,6 +238,7 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
                 (no_rate_limits, "requests_per_minute"),
                 (no_rate_limits, "tokens_per_minute"),
                 (no_routing_policy, "routing_policy"),
+                (no_team, "team"),
             ];
             for (_, field) in cleared.iter().filter(|(clear, _)| *clear) {
                 body.insert((*field).to_owned(), Value::Null);

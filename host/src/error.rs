@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::accounting::money::{Nanos, usd_json};
+use crate::accounting::policy::{Level, PolicyRefusal};
 use crate::accounting::store::StoreError;
 use crate::failure::Failure;
 use crate::gateway::embeddings::EMBEDDINGS_MODALITY;
@@ -88,6 +89,18 @@ pub enum DomainError {
         /// The hold the request needs.
         required: Nanos,
     },
+    /// The budget of the key's team or account (in its current window) has no room for the
+    /// request's hold.
+    #[error("This request requires more than the {level}'s budget has left, or fewer max_tokens.")]
+    BudgetReached {
+        /// Whose budget.
+        level: Level,
+        /// The hold the request needs.
+        required: Nanos,
+    },
+    /// A level of the key's organisation (account, team, key) does not allow the request.
+    #[error("{0}")]
+    PolicyRefused(Box<PolicyRefusal>),
     /// The accounting database failed: the books cannot be kept, so nothing is served.
     #[error("the accounting database is unavailable")]
     AccountingUnavailable(#[source] StoreError),
@@ -161,9 +174,10 @@ impl DomainError {
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
             | DomainError::ApiKeyUnusable => StatusCode::UNAUTHORIZED,
-            DomainError::KeyLimitReached { .. } | DomainError::InsufficientCredits { .. } => {
-                StatusCode::PAYMENT_REQUIRED
-            }
+            DomainError::KeyLimitReached { .. }
+            | DomainError::InsufficientCredits { .. }
+            | DomainError::BudgetReached { .. } => StatusCode::PAYMENT_REQUIRED,
+            DomainError::PolicyRefused(_) => StatusCode::FORBIDDEN,
             DomainError::KeyRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             DomainError::NoEndpointMatches(_)
             | DomainError::NoEmbeddingsAdapter
@@ -185,9 +199,10 @@ impl DomainError {
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
             | DomainError::ApiKeyUnusable => "authentication_error",
-            DomainError::KeyLimitReached { .. } | DomainError::InsufficientCredits { .. } => {
-                "insufficient_quota"
-            }
+            DomainError::KeyLimitReached { .. }
+            | DomainError::InsufficientCredits { .. }
+            | DomainError::BudgetReached { .. } => "insufficient_quota",
+            DomainError::PolicyRefused(_) => "permission_error",
             DomainError::KeyRateLimited { .. } => "rate_limit_error",
             DomainError::AccountingUnavailable(_) => "server_error",
             DomainError::NoEndpointMatches(_)
@@ -213,6 +228,16 @@ impl DomainError {
             DomainError::KeyRateLimited { .. } => Some("rate_limited"),
             DomainError::KeyLimitReached { .. } => Some("key_limit_exceeded"),
             DomainError::InsufficientCredits { .. } => Some("insufficient_credits"),
+            DomainError::BudgetReached { level, .. } => Some(match level {
+                Level::Team => "team_budget_exceeded",
+                Level::Account => "account_budget_exceeded",
+                Level::Key => "key_limit_exceeded",
+            }),
+            DomainError::PolicyRefused(refusal) => Some(match refusal.rule {
+                "allowed_models" => "model_not_allowed",
+                "max_price" => "price_above_ceiling",
+                _ => "provider_not_allowed",
+            }),
             DomainError::AccountingUnavailable(_) => Some("accounting_unavailable"),
             DomainError::Upstream { failure, .. } => Some(upstream(failure).code),
             DomainError::CostOutOfRange | DomainError::NothingTried(_) => None,
@@ -240,6 +265,14 @@ impl DomainError {
             | DomainError::InsufficientCredits { required } => {
                 Some(json!({ "required": usd_json(*required) }))
             }
+            DomainError::BudgetReached { level, required } => {
+                Some(json!({ "level": level, "required": usd_json(*required) }))
+            }
+            DomainError::PolicyRefused(refusal) => Some(json!({
+                "level": refusal.level,
+                "id": refusal.id,
+                "rule": refusal.rule,
+            })),
             DomainError::Upstream {
                 attempts: Some(attempts),
                 ..

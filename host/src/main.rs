@@ -60,7 +60,7 @@ enum Command {
     },
     /// API keys of a running gateway (admin API): create, list, update, delete.
     #[command(subcommand)]
-    Keys(KeysCommand),
+    Keys(Box<KeysCommand>),
     /// Credits of a running gateway's accounts (admin API).
     #[command(subcommand)]
     Credits(CreditsCommand),
@@ -222,7 +222,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", runtime.block_on(list_models(&config, &filter))?);
             Ok(())
         }
-        Command::Keys(command) => print_answer(admin_cli::run_keys(command)),
+        Command::Keys(command) => print_answer(admin_cli::run_keys(*command)),
         Command::Credits(command) => print_answer(admin_cli::run_credits(command)),
     }
 }

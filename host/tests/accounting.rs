@@ -605,24 +605,6 @@ async fn a_gateway_killed_under_load_on_postgres_loses_no_durable_record_and_lea
     }
 }
 
-/// Runs `switchyard <args>` against `gateway` with the admin token; returns its JSON output.
-async fn cli(gateway: &Gateway, args: &[&str]) -> Value {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .args(["--gateway", &gateway.url])
-        .env("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{args:?}: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{args:?} printed {stdout}"))
-}
-
 #[tokio::test]
 async fn the_cli_creates_lists_updates_and_deletes_keys_and_adds_credits() {
     let mock = MockUpstream::start().await.unwrap();

@@ -19,6 +19,8 @@ fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
         id: format!("gen-{}", reservation.id),
         key_id: reservation.key_id.clone(),
         account_id: reservation.account_id.clone(),
+        team_id: None,
+        budgets: Vec::new(),
         model: "m".to_owned(),
         provider: "p".to_owned(),
         prompt_tokens: 1,
@@ -55,6 +57,8 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
         requests_per_minute: None,
         tokens_per_minute: None,
         routing_policy: None,
+        team_id: None,
+        policy: Default::default(),
     };
     let key = store
         .create_key(
@@ -212,6 +216,8 @@ async fn leases_given_up_mid_change_leave_nothing_held_on_postgres() {
         requests_per_minute: None,
         tokens_per_minute: None,
         routing_policy: None,
+        team_id: None,
+        policy: Default::default(),
     };
     let key = store
         .create_key("key-impatient", "hash-impatient", &new_key)
@@ -270,6 +276,8 @@ async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
         requests_per_minute: None,
         tokens_per_minute: None,
         routing_policy: None,
+        team_id: None,
+        policy: Default::default(),
     };
     let key = store
         .create_key("key-lowered", "hash-lowered", &new_key)

@@ -1,11 +1,12 @@
-//! A batch of settlements reduced to the writes it makes: the charges of each account and of
-//! each key's limit window summed, in the one order rows are locked everywhere (each account,
-//! then its keys), so a batch of hundreds of settlements costs one update per account and per
+//! A batch of settlements reduced to the writes it makes: the charges of each account, of each
+//! budget's and of each key's limit window summed, in the one order rows are locked everywhere
+//! (each account, then its budgets, then its keys), so a batch of hundreds of settlements costs one update per account and per
 //! key window instead of two per settlement.
 
 use std::collections::BTreeMap;
 
 use super::money::Nanos;
+use super::store::BudgetCharge;
 
 /// What one settlement moves: its `released` hold and its `cost`, charged to `account_id` and
 /// to `key_id` in the limit window starting at `window_start` (`None`: no window change).
@@ -15,6 +16,8 @@ pub struct Charged<'a> {
     pub account_id: &'a str,
     /// The key charged.
     pub key_id: &'a str,
+    /// The budgets (of the key's team and account) charged.
+    pub budgets: &'a [BudgetCharge],
     /// The hold released in the database (0 when it was kept in memory).
     pub released: Nanos,
     /// The charge.
@@ -30,11 +33,13 @@ pub struct AccountWrites<'a> {
     pub released: Nanos,
     /// Usage added to the account.
     pub usage: Nanos,
+    /// Per budget and window (ascending).
+    pub budgets: BTreeMap<(&'a str, Option<i64>), KeyWrites>,
     /// Per key and window (ascending, so a window that starts later is applied last).
     pub keys: BTreeMap<(&'a str, Option<i64>), KeyWrites>,
 }
 
-/// The summed charges of one key in one limit window.
+/// The summed charges of one key (or budget) in one limit window.
 #[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
 pub struct KeyWrites {
     /// Holds released from the key.
@@ -59,6 +64,14 @@ pub fn writes<'a>(
             .or_default();
         key.released = key.released.saturating_add(charge.released);
         key.usage = key.usage.saturating_add(charge.cost);
+        for budget in charge.budgets {
+            let writes = account
+                .budgets
+                .entry((budget.id.as_str(), budget.window_start))
+                .or_default();
+            writes.released = writes.released.saturating_add(charge.released);
+            writes.usage = writes.usage.saturating_add(charge.cost);
+        }
     }
     accounts
 }
@@ -76,6 +89,7 @@ mod tests {
         Charged {
             account_id,
             key_id,
+            budgets: &[],
             released: cost,
             cost,
             window_start: window,

@@ -4,16 +4,17 @@
 //! settlements (written by the [`super::settler`]) that the books are loaded from at start.
 //! Holds are never written: a crash loses them, which releases them.
 //!
-//! Keys enter the books on their first hold (from the key record just read), accounts from
-//! the database on the first hold of one of their keys; neither leaves them, except a deleted
-//! key.
+//! Keys enter the books on their first hold (from the key record just read), accounts and
+//! budgets (of teams and accounts) from the database on the first hold of one of their keys;
+//! none leaves them, except a deleted key or team.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::money::{LimitReset, Nanos};
-use super::store::{Account, KeyRecord, Refusal, Reservation};
+use super::store::{Account, BudgetCharge, KeyRecord, Refusal, Reservation};
+use super::teams::{BudgetRecord, budget_level};
 
 /// Balances held in memory.
 #[derive(Debug, Default)]
@@ -27,9 +28,10 @@ pub struct Books {
 struct State {
     keys: HashMap<String, KeyBalance>,
     accounts: HashMap<String, Account>,
+    budgets: HashMap<String, KeyBalance>,
 }
 
-/// A key's limit settings and spending.
+/// A key's (or a budget's) limit settings and spending.
 #[derive(Debug, Clone)]
 struct KeyBalance {
     limit: Option<Nanos>,
@@ -54,6 +56,59 @@ impl KeyBalance {
             window_start: key.window_start,
             reserved: 0,
         }
+    }
+
+    fn of_budget(budget: &BudgetRecord) -> KeyBalance {
+        KeyBalance {
+            limit: budget.limit,
+            limit_reset: budget.limit_reset,
+            disabled: false,
+            expires_at: None,
+            usage: budget.usage,
+            window_usage: budget.window_usage,
+            window_start: budget.window_start,
+            reserved: 0,
+        }
+    }
+
+    /// Whether `amount` more fits its limit in the window of `now`.
+    fn has_room(&mut self, amount: Nanos, now: i64) -> bool {
+        self.roll_window(now);
+        self.limit.is_none_or(|limit| {
+            self.window_usage
+                .checked_add(self.reserved)
+                .and_then(|held| held.checked_add(amount))
+                .is_some_and(|total| total <= limit)
+        })
+    }
+
+    /// Charges `cost` in the window of `now`, releasing `held`.
+    fn charge(&mut self, held: Nanos, cost: Nanos, now: i64) {
+        self.reserved = self.reserved.saturating_sub(held).max(0);
+        if cost != 0 {
+            self.roll_window(now);
+            self.usage = self.usage.saturating_add(cost);
+            self.window_usage = self.window_usage.saturating_add(cost);
+        }
+    }
+
+    /// Takes new limit settings; spending in the window is recounted when the reset changed
+    /// (a new window): `stored` is the stored count, plus what was charged here and is not
+    /// yet stored (`usage - stored_usage`; an over-estimate at worst).
+    fn update(
+        &mut self,
+        limit: Option<Nanos>,
+        reset: Option<LimitReset>,
+        stored: (Nanos, Nanos, i64),
+    ) {
+        let (stored_usage, stored_window_usage, stored_window_start) = stored;
+        if self.limit_reset != reset {
+            let unstored = self.usage.saturating_sub(stored_usage).max(0);
+            self.window_start = stored_window_start;
+            self.window_usage = stored_window_usage.saturating_add(unstored);
+        }
+        self.limit = limit;
+        self.limit_reset = reset;
     }
 
     /// Starts a new limit window when `now` is past the current one.
@@ -82,8 +137,51 @@ impl Books {
         state.accounts.entry(account.id.clone()).or_insert(account);
     }
 
-    /// Holds `amount` against `key`'s limit in its current window and its account's credits,
-    /// both or neither. The account must be in the books (else: [`Refusal::Credits`]).
+    /// Whether budget `id` is in the books.
+    pub fn has_budget(&self, id: &str) -> bool {
+        self.lock().budgets.contains_key(id)
+    }
+
+    /// Enters `budget` as read from the database, unless it already is in the books.
+    pub fn load_budget(&self, budget: &BudgetRecord) {
+        let mut state = self.lock();
+        state
+            .budgets
+            .entry(budget.id.clone())
+            .or_insert_with(|| KeyBalance::of_budget(budget));
+    }
+
+    /// Takes `budget`'s settings as just stored.
+    pub fn budget_updated(&self, budget: &BudgetRecord) {
+        if let Some(balance) = self.lock().budgets.get_mut(&budget.id) {
+            let stored = (budget.usage, budget.window_usage, budget.window_start);
+            balance.update(budget.limit, budget.limit_reset, stored);
+        }
+    }
+
+    /// Forgets budget `id` (its team was removed).
+    pub fn budget_deleted(&self, id: &str) {
+        self.lock().budgets.remove(id);
+    }
+
+    /// What budget `id` holds now.
+    pub fn budget_reserved(&self, id: &str) -> Nanos {
+        self.lock()
+            .budgets
+            .get(id)
+            .map_or(0, |budget| budget.reserved)
+    }
+
+    /// Budget `id`'s spending in its current window and when that began, as the books count it.
+    pub fn budget_window_usage(&self, id: &str) -> Option<(Nanos, i64)> {
+        let state = self.lock();
+        let budget = state.budgets.get(id)?;
+        Some((budget.window_usage, budget.window_start))
+    }
+
+    /// Holds `amount` against `key`'s limit in its current window, its team's and account's
+    /// budgets and its account's credits, all or none. The account must be in the books (else:
+    /// [`Refusal::Credits`]); budgets not in the books are not held against.
     pub fn reserve(
         &self,
         key: &KeyRecord,
@@ -91,22 +189,18 @@ impl Books {
         now: i64,
     ) -> Result<Reservation, Refusal> {
         let mut state = self.lock();
-        let State { keys, accounts } = &mut *state;
+        let State {
+            keys,
+            accounts,
+            budgets,
+        } = &mut *state;
         let balance = keys
             .entry(key.id.clone())
             .or_insert_with(|| KeyBalance::of(key));
         if balance.disabled || balance.expires_at.is_some_and(|expiry| now >= expiry) {
             return Err(Refusal::KeyUnusable);
         }
-        balance.roll_window(now);
-        let key_room = balance.limit.is_none_or(|limit| {
-            balance
-                .window_usage
-                .checked_add(balance.reserved)
-                .and_then(|held| held.checked_add(amount))
-                .is_some_and(|total| total <= limit)
-        });
-        if !key_room {
+        if !balance.has_room(amount, now) {
             return Err(Refusal::KeyLimit);
         }
         let account = accounts.get_mut(&key.account_id).ok_or(Refusal::Credits)?;
@@ -117,6 +211,18 @@ impl Books {
         if left < amount {
             return Err(Refusal::Credits);
         }
+        for id in key.scope.budgets.iter() {
+            if let Some(budget) = budgets.get_mut(id)
+                && !budget.has_room(amount, now)
+            {
+                return Err(Refusal::Budget(budget_level(id)));
+            }
+        }
+        for id in key.scope.budgets.iter() {
+            if let Some(budget) = budgets.get_mut(id) {
+                budget.reserved = budget.reserved.saturating_add(amount);
+            }
+        }
         account.reserved = account.reserved.saturating_add(amount);
         balance.reserved = balance.reserved.saturating_add(amount);
         Ok(Reservation {
@@ -124,6 +230,7 @@ impl Books {
             key_id: key.id.clone(),
             account_id: key.account_id.clone(),
             amount,
+            budgets: key.scope.budgets.clone(),
         })
     }
 
@@ -132,25 +239,36 @@ impl Books {
         self.settle(reservation, 0, i64::MIN);
     }
 
-    /// Releases `reservation` and charges `cost` (at most the hold) in the key's window at
-    /// `now`. Returns the start of that window (0 without a reset), for the durable log.
-    pub fn settle(&self, reservation: &Reservation, cost: Nanos, now: i64) -> i64 {
+    /// Releases `reservation` and charges `cost` (at most the hold) in the key's and the
+    /// budgets' windows at `now`. Returns the start of the key's window (0 without a reset) and
+    /// the budgets charged with theirs, for the durable log.
+    pub fn settle(
+        &self,
+        reservation: &Reservation,
+        cost: Nanos,
+        now: i64,
+    ) -> (i64, Vec<BudgetCharge>) {
         let mut state = self.lock();
         let mut window_start = 0;
         if let Some(key) = state.keys.get_mut(&reservation.key_id) {
-            key.reserved = key.reserved.saturating_sub(reservation.amount).max(0);
-            if cost != 0 {
-                key.roll_window(now);
-                key.usage = key.usage.saturating_add(cost);
-                key.window_usage = key.window_usage.saturating_add(cost);
-            }
+            key.charge(reservation.amount, cost, now);
             window_start = key.window_start;
+        }
+        let mut charged = Vec::with_capacity(reservation.budgets.len());
+        for id in reservation.budgets.iter() {
+            if let Some(budget) = state.budgets.get_mut(id) {
+                budget.charge(reservation.amount, cost, now);
+                charged.push(BudgetCharge {
+                    id: id.clone(),
+                    window_start: Some(budget.window_start),
+                });
+            }
         }
         if let Some(account) = state.accounts.get_mut(&reservation.account_id) {
             account.reserved = account.reserved.saturating_sub(reservation.amount).max(0);
             account.usage = account.usage.saturating_add(cost);
         }
-        window_start
+        (window_start, charged)
     }
 
     /// Takes `key`'s settings as just stored. Its spending in the window is recounted when
@@ -161,13 +279,8 @@ impl Books {
         let Some(balance) = state.keys.get_mut(&key.id) else {
             return;
         };
-        if balance.limit_reset != key.limit_reset {
-            let unstored = balance.usage.saturating_sub(key.usage).max(0);
-            balance.window_start = key.window_start;
-            balance.window_usage = key.window_usage.saturating_add(unstored);
-        }
-        balance.limit = key.limit;
-        balance.limit_reset = key.limit_reset;
+        let stored = (key.usage, key.window_usage, key.window_start);
+        balance.update(key.limit, key.limit_reset, stored);
         balance.disabled = key.disabled;
         balance.expires_at = key.expires_at;
     }
@@ -219,6 +332,9 @@ pub(crate) mod tests {
             requests_per_minute: None,
             tokens_per_minute: None,
             routing_policy: None,
+            team_id: None,
+            policy: Default::default(),
+            scope: Default::default(),
             usage: 0,
             window_usage: 0,
             window_start: 0,
@@ -258,6 +374,7 @@ pub(crate) mod tests {
                 key_id: "k".to_owned(),
                 account_id: "a".to_owned(),
                 amount: 100,
+                budgets: Default::default(),
             })
         );
         assert_eq!(books.reserve(&key, 11, day), Err(Refusal::KeyLimit));

@@ -11,7 +11,9 @@ use super::books::Books;
 use super::lease::Leases;
 use super::money::now;
 use super::settler::{Settlement, Settler};
-use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Store, StoreError};
+use super::store::{
+    BudgetCharge, GenerationRecord, KeyRecord, Refusal, Reservation, Store, StoreError,
+};
 
 /// Where the balances a hold is checked against are kept.
 #[derive(Debug, Clone)]
@@ -40,7 +42,8 @@ impl Holds {
         }
     }
 
-    /// Holds `amount` against `key`'s limit and its account's credits, both or neither.
+    /// Holds `amount` against `key`'s limit, its team's and account's budgets and its
+    /// account's credits, all or none.
     pub async fn reserve(
         &self,
         key: &KeyRecord,
@@ -56,19 +59,34 @@ impl Holds {
                 None => return Ok(Err(Refusal::Credits)),
             }
         }
+        for id in key.scope.budgets.iter() {
+            if !books.has_budget(id)
+                && let Some(budget) = self.store.budget(id).await?
+            {
+                books.load_budget(&budget);
+            }
+        }
         Ok(books.reserve(key, amount, now()))
     }
 
     /// Charges `record` and releases `reservation`: at once in memory, durably within the
     /// settlement lag.
-    pub async fn settle(&self, reservation: Reservation, record: GenerationRecord) {
+    pub async fn settle(&self, reservation: Reservation, mut record: GenerationRecord) {
         let settlement = match &self.ledger {
             Ledger::Books(books) => {
-                let window_start = books.settle(&reservation, record.cost, record.created_at);
+                let (window_start, budgets) =
+                    books.settle(&reservation, record.cost, record.created_at);
+                record.budgets = budgets;
                 Settlement::Logged(record, window_start)
             }
             Ledger::Leases(leases) => {
                 leases.settled(&reservation);
+                record.budgets = (reservation.budgets.iter())
+                    .map(|id| BudgetCharge {
+                        id: id.clone(),
+                        window_start: None,
+                    })
+                    .collect();
                 Settlement::Held(reservation, record)
             }
         };

@@ -59,6 +59,11 @@ impl KeyCache {
         self.lock().retain(|_, (key, _)| key.id != id);
     }
 
+    /// Forgets every key (a team or an account changed: what it imposes is read with the key).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (KeyRecord, Instant)>> {
         self.by_hash.lock().unwrap_or_else(PoisonError::into_inner)
     }

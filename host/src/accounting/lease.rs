@@ -165,6 +165,7 @@ impl Lease {
                 key_id: key.id.clone(),
                 account_id: key.account_id.clone(),
                 amount: 0,
+                budgets: key.scope.budgets.clone(),
             },
             room: Mutex::new(Room {
                 leased: 0,
@@ -213,7 +214,7 @@ impl Lease {
         };
         let grant = LeaseGrant { need, wanted };
         Ok(store
-            .lease(&key, &self.row.id, grant)
+            .lease(&key, &self.row.id, &self.row.budgets, grant)
             .await?
             .map(|granted| self.room().grown(granted, Instant::now())))
     }
@@ -374,11 +375,17 @@ impl Leases {
     }
 
     /// The lease of `key`, new when it has none (the key's id is copied only then: this runs
-    /// for every request).
+    /// for every request). A lease held against other budgets than the key's now (it moved to
+    /// another team) is retired, its unused room given back in the background.
     fn lease_of(&self, key: &KeyRecord) -> Arc<Lease> {
         let mut by_key = self.map();
         if let Some(lease) = by_key.get(&key.id) {
-            return lease.clone();
+            if lease.row.budgets == key.scope.budgets {
+                return lease.clone();
+            }
+            let old = lease.clone();
+            old.room().retired = true;
+            tokio::spawn(old.give_back_free(self.store.clone()));
         }
         let lease = Arc::new(Lease::new(key));
         by_key.insert(key.id.clone(), lease.clone());

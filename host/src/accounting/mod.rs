@@ -5,7 +5,8 @@
 //! lives ([`books`] in memory for the embedded database, a [`lease`] of a shared one),
 //! [`settler`] the durable log of settlements, [`tab`] the accounting of one request, [`keys`]
 //! the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate limits, [`admin`]
-//! what the admin API changes.
+//! what the admin API changes, [`teams`] the teams of an account and what accounts and teams
+//! impose on their keys, [`policy`] the rules of each level.
 
 pub mod admin;
 pub mod batch;
@@ -15,11 +16,13 @@ mod keycache;
 pub mod keys;
 pub mod lease;
 pub mod money;
+pub mod policy;
 pub mod rate;
 mod schema;
 pub mod settler;
 pub mod store;
 pub mod tab;
+pub mod teams;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -183,12 +186,13 @@ impl Accounting {
         let key = match self.key_cache.get(&hash) {
             Some(key) => key,
             None => {
-                let key = self
+                let mut key = self
                     .store
                     .key_by_hash(&hash)
                     .await
                     .map_err(storage_error)?
                     .ok_or(DomainError::UnknownApiKey)?;
+                key.scope = Arc::new(self.store.scope(&key).await.map_err(storage_error)?);
                 self.key_cache.insert(hash, key.clone());
                 key
             }

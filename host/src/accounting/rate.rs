@@ -1,4 +1,5 @@
-//! Per-key rate limits, requests and tokens per minute, as token buckets that refill
+//! Per-key rate limits (and those of its team and account, shared by their keys), requests and
+//! tokens per minute, as token buckets that refill
 //! continuously (a full bucket is a minute's allowance). The buckets live in the gateway's memory,
 //! or in Redis when `accounting.redis_url` is set so that several gateways share them.
 //!
@@ -39,6 +40,33 @@ redis.call('HSET', KEYS[1], 'level', tostring(level - cost), 'at', tostring(now)
 redis.call('PEXPIRE', KEYS[1], 60000 + math.ceil(math.max(0, cost - level) * 60000 / capacity))
 return -1
 ";
+
+/// The buckets of `key`'s limits: its account's, its team's and its own, with their
+/// requests and tokens per minute; only those with a limit.
+fn buckets(key: &KeyRecord) -> impl Iterator<Item = (String, Option<i64>, Option<i64>)> + '_ {
+    let scope = &key.scope;
+    let limited = |requests: Option<i64>, tokens: Option<i64>| requests.or(tokens).is_some();
+    let account = (
+        scope.account.requests_per_minute,
+        scope.account.tokens_per_minute,
+    );
+    let team = scope.team.as_ref().map(|team| {
+        (
+            team.id.as_str(),
+            team.requests_per_minute,
+            team.tokens_per_minute,
+        )
+    });
+    let own = (key.requests_per_minute, key.tokens_per_minute);
+    let levels = [
+        limited(account.0, account.1)
+            .then(|| (format!("account:{}", key.account_id), account.0, account.1)),
+        team.filter(|(_, requests, tokens)| limited(*requests, *tokens))
+            .map(|(id, requests, tokens)| (format!("team:{id}"), requests, tokens)),
+        limited(own.0, own.1).then(|| (key.id.clone(), own.0, own.1)),
+    ];
+    levels.into_iter().flatten()
+}
 
 /// Where the buckets are.
 pub enum RateLimiter {
@@ -90,24 +118,29 @@ impl RateLimiter {
         }
     }
 
-    /// Lets a request of `key` through, or says in how many seconds it would be.
+    /// Lets a request of `key` through, or says in how many seconds it would be (the
+    /// limits of its account, its team and itself, in that order).
     pub async fn admit(&self, key: &KeyRecord) -> Result<(), u64> {
-        if let Some(capacity) = key.requests_per_minute {
-            self.take(&format!("{}:requests", key.id), capacity, 1.0, 1.0)
-                .await?;
-        }
-        if let Some(capacity) = key.tokens_per_minute {
-            self.take(&format!("{}:tokens", key.id), capacity, 0.0, 1.0)
-                .await?;
+        for (bucket, requests, tokens) in buckets(key) {
+            if let Some(capacity) = requests {
+                self.take(&format!("{bucket}:requests"), capacity, 1.0, 1.0)
+                    .await?;
+            }
+            if let Some(capacity) = tokens {
+                self.take(&format!("{bucket}:tokens"), capacity, 0.0, 1.0)
+                    .await?;
+            }
         }
         Ok(())
     }
 
-    /// Takes the `tokens` a request of `key` used (the bucket may go into debt).
+    /// Takes the `tokens` a request of `key` used (the buckets may go into debt).
     pub async fn spend_tokens(&self, key: &KeyRecord, tokens: u64) {
-        if let Some(capacity) = key.tokens_per_minute {
-            let name = format!("{}:tokens", key.id);
-            let _ = self.take(&name, capacity, tokens as f64, 0.0).await;
+        for (bucket, _, capacity) in buckets(key) {
+            if let Some(capacity) = capacity {
+                let name = format!("{bucket}:tokens");
+                let _ = self.take(&name, capacity, tokens as f64, 0.0).await;
+            }
         }
     }
 

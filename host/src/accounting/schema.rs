@@ -76,4 +76,40 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "ALTER TABLE generations ADD COLUMN charge_note TEXT",
         ],
     ),
+    (
+        5,
+        &[
+            // Teams of an account; their budget is the budget row `team:<id>`.
+            "CREATE TABLE IF NOT EXISTS teams (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            name TEXT NOT NULL,
+            policy TEXT,
+            requests_per_minute BIGINT,
+            tokens_per_minute BIGINT,
+            created_at BIGINT NOT NULL
+        )",
+            // Budgets of teams (`team:<id>`) and accounts (`account:<id>`), kept like a key's
+            // limit: a window of spending, holds in flight.
+            "CREATE TABLE IF NOT EXISTS budgets (
+            id TEXT PRIMARY KEY,
+            usd_limit BIGINT,
+            limit_reset TEXT,
+            usage BIGINT NOT NULL DEFAULT 0,
+            window_usage BIGINT NOT NULL DEFAULT 0,
+            window_start BIGINT NOT NULL DEFAULT 0,
+            reserved BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL
+        )",
+            "ALTER TABLE api_keys ADD COLUMN team_id TEXT",
+            "ALTER TABLE api_keys ADD COLUMN policy TEXT",
+            "ALTER TABLE accounts ADD COLUMN policy TEXT",
+            "ALTER TABLE accounts ADD COLUMN requests_per_minute BIGINT",
+            "ALTER TABLE accounts ADD COLUMN tokens_per_minute BIGINT",
+            "ALTER TABLE reservations ADD COLUMN budgets TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE generations ADD COLUMN team_id TEXT",
+            "CREATE INDEX IF NOT EXISTS generations_by_team ON generations (team_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS generations_by_account ON generations (account_id, created_at)",
+        ],
+    ),
 ];

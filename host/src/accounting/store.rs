@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -18,8 +18,10 @@ use sqlx::{Any, AnyPool, Connection, Row};
 
 use super::batch::{self, Charged};
 use super::money::{LimitReset, Nanos, now};
+use super::policy::{Level, Policy};
 use super::schema::MIGRATIONS;
 use super::settler::Settlement;
+use super::teams::{BUDGET_COLUMNS, Scope, budget_level, budget_record, stored_policy};
 use crate::config::AccountingConfig;
 
 /// Why a store operation failed.
@@ -57,6 +59,8 @@ pub enum Refusal {
     Credits,
     /// The key is disabled, expired or gone.
     KeyUnusable,
+    /// The budget of the key's team or account (in its current window) has no room left.
+    Budget(Level),
 }
 
 /// An account: credits bought and spent.
@@ -73,7 +77,7 @@ pub struct Account {
 }
 
 /// An API key as stored (its secret is never stored, only its hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KeyRecord {
     /// Key id (not secret).
     pub id: String,
@@ -95,6 +99,13 @@ pub struct KeyRecord {
     pub tokens_per_minute: Option<i64>,
     /// The routing policy plugin for this key's requests, instead of each model's.
     pub routing_policy: Option<String>,
+    /// The team it belongs to, if any.
+    pub team_id: Option<String>,
+    /// What the key itself allows.
+    pub policy: Policy,
+    /// What its team and account impose (read with the key when it authorises a request;
+    /// empty elsewhere).
+    pub scope: Arc<Scope>,
     /// Settled spending in all, nano-USD.
     pub usage: Nanos,
     /// Settled spending in the window that began at `window_start`, nano-USD.
@@ -133,6 +144,10 @@ pub struct NewKey {
     pub tokens_per_minute: Option<i64>,
     /// Routing policy plugin for the key's requests.
     pub routing_policy: Option<String>,
+    /// The team it belongs to (of the same account).
+    pub team_id: Option<String>,
+    /// What the key allows.
+    pub policy: Policy,
 }
 
 /// Changes to a key; `None` leaves a setting as it is.
@@ -154,6 +169,10 @@ pub struct KeyUpdate {
     pub tokens_per_minute: Option<Option<i64>>,
     /// New routing policy (`Some(None)`: each model's own again).
     pub routing_policy: Option<Option<String>>,
+    /// New team (`Some(None)`: none).
+    pub team_id: Option<Option<String>>,
+    /// New rules (replacing the key's).
+    pub policy: Option<Policy>,
 }
 
 /// Money held for one request until it settles.
@@ -167,6 +186,8 @@ pub struct Reservation {
     pub account_id: String,
     /// Held, nano-USD.
     pub amount: Nanos,
+    /// The budget rows it holds against too (team and account budgets), ascending.
+    pub budgets: Arc<[String]>,
 }
 
 /// How much room a hold asks of a key and its account.
@@ -187,16 +208,30 @@ impl LeaseGrant {
     /// (`None`: no limit): `need`, plus up to `wanted` when an eighth of each room allows; or
     /// why not even `need` fits.
     pub fn size(self, account_room: Nanos, key_room: Option<Nanos>) -> Result<Nanos, Refusal> {
+        self.size_within(account_room, key_room, &[])
+    }
+
+    /// [`LeaseGrant::size`] within the room of budgets too: `(room, refusal when short)`.
+    pub fn size_within(
+        self,
+        account_room: Nanos,
+        key_room: Option<Nanos>,
+        budget_rooms: &[(Nanos, Refusal)],
+    ) -> Result<Nanos, Refusal> {
         if account_room < self.need {
             return Err(Refusal::Credits);
+        }
+        if let Some((_, refusal)) = budget_rooms.iter().find(|(room, _)| *room < self.need) {
+            return Err(*refusal);
         }
         if key_room.is_some_and(|room| room < self.need) {
             return Err(Refusal::KeyLimit);
         }
         let share = |room: Nanos| room / LEASE_SHARE_OF_ROOM;
-        let spare = self
-            .wanted
-            .min(share(account_room))
+        let spare = budget_rooms
+            .iter()
+            .map(|(room, _)| share(*room))
+            .fold(self.wanted.min(share(account_room)), Nanos::min)
             .min(key_room.map_or(Nanos::MAX, share));
         Ok(self.need.max(spare))
     }
@@ -211,6 +246,11 @@ pub struct GenerationRecord {
     pub key_id: String,
     /// The account charged.
     pub account_id: String,
+    /// The key's team, if any.
+    pub team_id: Option<String>,
+    /// The budgets charged too, with the window each charge falls in (not stored: the
+    /// budgets' own rows are charged).
+    pub budgets: Vec<BudgetCharge>,
     /// Model used.
     pub model: String,
     /// Provider used.
@@ -250,6 +290,16 @@ pub struct GenerationRecord {
     pub charge_note: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// A charge of a budget row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetCharge {
+    /// The budget row.
+    pub id: String,
+    /// Unix second its window starts at, for a charge that may start a new window (`None`: the
+    /// hold started it already).
+    pub window_start: Option<i64>,
 }
 
 /// Connections opened at start (at most `max_connections`).
@@ -334,6 +384,16 @@ impl Store {
         Ok(())
     }
 
+    /// The connection pool, for reads.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection whose next transaction commits durably.
+    pub(crate) async fn full_connection(&self) -> Result<PoolConnection<Any>, StoreError> {
+        self.connection(Durability::Full).await
+    }
+
     /// Whether this is the embedded SQLite database (owned by one gateway process).
     pub fn is_embedded(&self) -> bool {
         self.embedded
@@ -374,7 +434,7 @@ impl Store {
     /// stopped without settling them. Returns how many were released.
     pub async fn release_stale(&self, before: i64) -> Result<u64, StoreError> {
         let stale = sqlx::query(
-            "SELECT id, key_id, account_id, amount FROM reservations WHERE created_at < $1",
+            "SELECT id, key_id, account_id, amount, budgets FROM reservations WHERE created_at < $1",
         )
         .bind(before)
         .fetch_all(&self.pool)
@@ -386,6 +446,7 @@ impl Store {
                 key_id: row.try_get("key_id")?,
                 account_id: row.try_get("account_id")?,
                 amount: row.try_get("amount")?,
+                budgets: budget_list(&row.try_get::<String, _>("budgets")?),
             };
             if self.release(&reservation).await? {
                 released += 1;
@@ -457,8 +518,9 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO api_keys (id, hash, account_id, label, usd_limit, limit_reset, expires_at,
-             window_start, created_at, requests_per_minute, tokens_per_minute, routing_policy)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             window_start, created_at, requests_per_minute, tokens_per_minute, routing_policy,
+             team_id, policy)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(id)
         .bind(hash)
@@ -475,6 +537,8 @@ impl Store {
         .bind(key.requests_per_minute)
         .bind(key.tokens_per_minute)
         .bind(&key.routing_policy)
+        .bind(&key.team_id)
+        .bind(key.policy.stored())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -552,9 +616,16 @@ impl Store {
         if let Some(policy) = &update.routing_policy {
             key.routing_policy.clone_from(policy);
         }
+        if let Some(team) = &update.team_id {
+            key.team_id.clone_from(team);
+        }
+        if let Some(policy) = &update.policy {
+            key.policy.clone_from(policy);
+        }
         sqlx::query(
             "UPDATE api_keys SET label = $2, usd_limit = $3, expires_at = $4, disabled = $5,
-             requests_per_minute = $6, tokens_per_minute = $7, routing_policy = $8 WHERE id = $1",
+             requests_per_minute = $6, tokens_per_minute = $7, routing_policy = $8, team_id = $9,
+             policy = $10 WHERE id = $1",
         )
         .bind(id)
         .bind(&key.label)
@@ -564,6 +635,8 @@ impl Store {
         .bind(key.requests_per_minute)
         .bind(key.tokens_per_minute)
         .bind(&key.routing_policy)
+        .bind(&key.team_id)
+        .bind(key.policy.stored())
         .execute(&mut *tx)
         .await?;
         if let Some(reset) = update.limit_reset
@@ -606,12 +679,17 @@ impl Store {
             need: amount,
             wanted: amount,
         };
-        Ok(self.lease(key, &id, grant).await?.map(|_| Reservation {
-            id,
-            key_id: key.id.clone(),
-            account_id: key.account_id.clone(),
-            amount,
-        }))
+        let budgets = key.scope.budgets.clone();
+        Ok(self
+            .lease(key, &id, &budgets, grant)
+            .await?
+            .map(|_| Reservation {
+                id,
+                key_id: key.id.clone(),
+                account_id: key.account_id.clone(),
+                amount,
+                budgets,
+            }))
     }
 
     /// Adds room to reservation `id` of `key` (creating it when missing): at least
@@ -623,12 +701,13 @@ impl Store {
         &self,
         key: &KeyRecord,
         id: &str,
+        budgets: &[String],
         grant: LeaseGrant,
     ) -> Result<Result<Nanos, Refusal>, StoreError> {
         let now = now();
         let window_start = key.limit_reset.map_or(0, |reset| reset.window_start(now));
         // SQLite has one connection and locks the whole file; PostgreSQL locks rows, in one
-        // order everywhere (the reservation, its account, its key), so that holds, settlements
+        // order everywhere (the reservation, its account, its budgets, its key), so that holds, settlements
         // and releases of several gateways never deadlock.
         let lock = if self.embedded { "" } else { " FOR UPDATE" };
         let mut connection = self.connection(Durability::Relaxed).await?;
@@ -644,6 +723,22 @@ impl Store {
         .bind(&key.account_id)
         .fetch_optional(&mut *tx)
         .await?;
+        let mut budget_rooms = Vec::with_capacity(budgets.len());
+        let mut budget_windows = Vec::with_capacity(budgets.len());
+        for budget in budgets {
+            let row = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id = $1{lock}"))
+                .bind(budget)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row.as_ref().map(budget_record).transpose()? else {
+                budget_windows.push(0);
+                continue;
+            };
+            budget_windows.push(row.limit_reset.map_or(0, |reset| reset.window_start(now)));
+            if let Some(room) = row.room(now) {
+                budget_rooms.push((room, Refusal::Budget(budget_level(budget))));
+            }
+        }
         let key_row = sqlx::query(&format!(
             "SELECT usd_limit, window_usage, window_start, reserved, disabled, expires_at
              FROM api_keys WHERE id = $1 AND account_id = $2{lock}"
@@ -680,7 +775,7 @@ impl Store {
                     .saturating_sub(window_usage)
                     .saturating_sub(key_reserved)
             });
-        let amount = match grant.size(account.try_get("room")?, key_room) {
+        let amount = match grant.size_within(account.try_get("room")?, key_room, &budget_rooms) {
             Ok(amount) => amount,
             Err(refusal) => {
                 tx.rollback().await?;
@@ -713,10 +808,23 @@ impl Store {
             .bind(amount)
             .execute(&mut *tx)
             .await?;
+        for (budget, window_start) in budgets.iter().zip(budget_windows) {
+            sqlx::query(
+                "UPDATE budgets SET reserved = reserved + $2,
+                 window_usage = CASE WHEN window_start < $3 THEN 0 ELSE window_usage END,
+                 window_start = CASE WHEN window_start < $3 THEN $3 ELSE window_start END
+                 WHERE id = $1",
+            )
+            .bind(budget)
+            .bind(amount)
+            .bind(window_start)
+            .execute(&mut *tx)
+            .await?;
+        }
         // A lease refreshed here is not taken for one a stopped gateway left.
         sqlx::query(
-            "INSERT INTO reservations (id, key_id, account_id, amount, created_at)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO reservations (id, key_id, account_id, amount, created_at, budgets)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET amount = reservations.amount + excluded.amount,
                 created_at = excluded.created_at",
         )
@@ -725,6 +833,7 @@ impl Store {
         .bind(&key.account_id)
         .bind(amount)
         .bind(now)
+        .bind(budgets.join(","))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -812,6 +921,7 @@ impl Store {
             Charged {
                 account_id: &record.account_id,
                 key_id: &record.key_id,
+                budgets: &record.budgets,
                 released,
                 cost: record.cost,
                 window_start,
@@ -829,19 +939,23 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             // A logged charge may be the first of a new window: it starts the window over.
+            for ((budget_id, window_start), budget) in account.budgets {
+                sqlx::query(&charge_window("budgets"))
+                    .bind(budget_id)
+                    .bind(budget.released)
+                    .bind(budget.usage)
+                    .bind(window_start.unwrap_or(i64::MIN))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for ((key_id, window_start), key) in account.keys {
-                sqlx::query(
-                    "UPDATE api_keys SET reserved = reserved - $2, usage = usage + $3,
-                     window_usage = CASE WHEN window_start < $4 THEN $3 ELSE window_usage + $3 END,
-                     window_start = CASE WHEN window_start < $4 THEN $4 ELSE window_start END
-                     WHERE id = $1",
-                )
-                .bind(key_id)
-                .bind(key.released)
-                .bind(key.usage)
-                .bind(window_start.unwrap_or(i64::MIN))
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(&charge_window("api_keys"))
+                    .bind(key_id)
+                    .bind(key.released)
+                    .bind(key.usage)
+                    .bind(window_start.unwrap_or(i64::MIN))
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         for id in taken {
@@ -919,7 +1033,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Takes `amount` off the holds of `reservation`'s account and key.
+    /// Takes `amount` off the holds of `reservation`'s account, budgets and key.
     async fn unhold(
         &self,
         tx: &mut sqlx::Transaction<'_, Any>,
@@ -931,6 +1045,13 @@ impl Store {
             .bind(amount)
             .execute(&mut **tx)
             .await?;
+        for budget in reservation.budgets.iter() {
+            sqlx::query("UPDATE budgets SET reserved = reserved - $2 WHERE id = $1")
+                .bind(budget)
+                .bind(amount)
+                .execute(&mut **tx)
+                .await?;
+        }
         sqlx::query("UPDATE api_keys SET reserved = reserved - $2 WHERE id = $1")
             .bind(&reservation.key_id)
             .bind(amount)
@@ -959,6 +1080,17 @@ impl Store {
     }
 }
 
+/// Releases hold `$2` of row `$1` of `table` (keys or budgets) and charges `$3` in its window
+/// starting at unix second `$4` (a later window starts over).
+fn charge_window(table: &str) -> String {
+    format!(
+        "UPDATE {table} SET reserved = reserved - $2, usage = usage + $3,
+         window_usage = CASE WHEN window_start < $4 THEN $3 ELSE window_usage + $3 END,
+         window_start = CASE WHEN window_start < $4 THEN $4 ELSE window_start END
+         WHERE id = $1"
+    )
+}
+
 /// Takes `$2` off reservation `$1`, if it holds that much.
 const TAKE_FROM_RESERVATION: &str =
     "UPDATE reservations SET amount = amount - $2 WHERE id = $1 AND amount >= $2";
@@ -971,8 +1103,16 @@ const SPENT_SINCE: &str = "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS spen
     WHERE key_id = $1 AND created_at >= $2";
 
 const KEY_COLUMNS: &str = "SELECT id, account_id, label, usd_limit, limit_reset, expires_at,
-    disabled, requests_per_minute, tokens_per_minute, routing_policy, usage, window_usage,
-    window_start, reserved, created_at FROM api_keys";
+    disabled, requests_per_minute, tokens_per_minute, routing_policy, team_id, policy, usage,
+    window_usage, window_start, reserved, created_at FROM api_keys";
+
+/// The budget rows a reservation's stored `budgets` text lists (comma-separated).
+pub(crate) fn budget_list(text: &str) -> Arc<[String]> {
+    text.split(',')
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
     let reset: Option<String> = row.try_get("limit_reset")?;
@@ -989,6 +1129,9 @@ fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
         requests_per_minute: row.try_get("requests_per_minute")?,
         tokens_per_minute: row.try_get("tokens_per_minute")?,
         routing_policy: row.try_get("routing_policy")?,
+        team_id: row.try_get("team_id")?,
+        policy: stored_policy(row.try_get("policy")?)?,
+        scope: Arc::default(),
         usage: row.try_get("usage")?,
         window_usage: row.try_get("window_usage")?,
         window_start: row.try_get("window_start")?,
@@ -1002,6 +1145,8 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         id: row.try_get("id")?,
         key_id: row.try_get("key_id")?,
         account_id: row.try_get("account_id")?,
+        team_id: row.try_get("team_id")?,
+        budgets: Vec::new(),
         model: row.try_get("model")?,
         provider: row.try_get("provider")?,
         prompt_tokens: row.try_get("prompt_tokens")?,
@@ -1024,7 +1169,7 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
     })
 }
 
-/// Generation records inserted by one statement (22 values each: well under SQLite's 32,766 and
+/// Generation records inserted by one statement (23 values each: well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters).
 const RECORDS_PER_INSERT: usize = 256;
 
@@ -1039,10 +1184,11 @@ fn rows_per_insert(left: usize) -> usize {
 }
 
 /// The columns of a generation record, in the order [`insert_records`] binds them.
-const GENERATION_COLUMNS: [&str; 22] = [
+const GENERATION_COLUMNS: [&str; 23] = [
     "id",
     "key_id",
     "account_id",
+    "team_id",
     "model",
     "provider",
     "prompt_tokens",
@@ -1138,6 +1284,7 @@ async fn insert_records<'r>(
             .bind(&record.id)
             .bind(&record.key_id)
             .bind(&record.account_id)
+            .bind(record.team_id.as_deref())
             .bind(&record.model)
             .bind(&record.provider)
             .bind(record.prompt_tokens)

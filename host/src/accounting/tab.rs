@@ -15,12 +15,14 @@ use tokio::time::Instant;
 
 use super::holds::Holds;
 use super::money::{Nanos, now, to_nanos};
+use super::policy;
 use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};
 use crate::error::DomainError;
 use crate::plugins::types::Usage;
 use crate::pricing::Cost;
+use crate::routing::Candidate;
 
 /// One request's accounting; the default tab (accounting disabled) does nothing.
 #[derive(Debug, Clone, Default)]
@@ -119,6 +121,16 @@ impl Tab {
         Some((&key.id, &key.account_id))
     }
 
+    /// Leaves out the `candidates` a level of the key's organisation refuses; refused (403)
+    /// when none is left, naming the level and the rule that left out the first.
+    pub fn admit_candidates(&self, candidates: &mut Vec<Candidate>) -> Result<(), DomainError> {
+        let Some(state) = &self.state else {
+            return Ok(());
+        };
+        policy::admit_candidates(&state.key, candidates)
+            .map_err(|refusal| DomainError::PolicyRefused(Box::new(refusal)))
+    }
+
     /// The routing policy the key chose, if any.
     pub fn routing_policy(&self) -> Option<&str> {
         self.state.as_ref()?.key.routing_policy.as_deref()
@@ -166,6 +178,8 @@ impl TabState {
             id: charge.id.to_owned(),
             key_id: reservation.key_id.clone(),
             account_id: reservation.account_id.clone(),
+            team_id: self.key.team_id.clone(),
+            budgets: Vec::new(),
             model: charge.model.to_owned(),
             provider: charge.provider.to_owned(),
             prompt_tokens: tokens(charge.usage.prompt_tokens),
@@ -245,6 +259,7 @@ fn refused(refusal: Refusal, required: Nanos) -> DomainError {
         Refusal::KeyLimit => DomainError::KeyLimitReached { required },
         Refusal::Credits => DomainError::InsufficientCredits { required },
         Refusal::KeyUnusable => DomainError::ApiKeyUnusable,
+        Refusal::Budget(level) => DomainError::BudgetReached { level, required },
     }
 }
 

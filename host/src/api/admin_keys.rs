@@ -15,21 +15,26 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::admin::{check_token, json_body};
+use super::admin_teams::RuleFields;
 use super::error::ApiError;
 use super::usage::limit_remaining;
 use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
+use crate::accounting::policy::Policy;
 use crate::accounting::storage_error;
 use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
+use crate::routing::preferences::MaxPrice;
 
 /// The key and credit routes, under `/admin`.
 pub fn routes() -> Vec<Route> {
     vec![
         Route::at("/admin/keys").get(list).post(create),
         Route::at("/admin/keys/{id}").patch(update).delete(remove),
-        Route::at("/admin/accounts/{id}").get(account),
+        Route::at("/admin/accounts/{id}")
+            .get(account)
+            .patch(super::admin_teams::update_account),
         Route::at("/admin/accounts/{id}/credits").post(add_credits),
         Route::at("/admin/accounting").get(status),
     ]
@@ -63,6 +68,17 @@ struct CreateKey {
     /// Routing policy plugin for the key's requests.
     #[serde(default)]
     routing_policy: Option<String>,
+    /// Its team (of the same account).
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    allowed_models: Option<Vec<String>>,
+    #[serde(default)]
+    allowed_providers: Option<Vec<String>>,
+    #[serde(default)]
+    denied_providers: Option<Vec<String>>,
+    #[serde(default)]
+    max_price: Option<MaxPrice>,
 }
 
 fn default_account() -> String {
@@ -89,10 +105,20 @@ struct UpdateKey {
     tokens_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
     routing_policy: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    allowed_models: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    allowed_providers: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    denied_providers: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    max_price: Option<Option<MaxPrice>>,
 }
 
 /// A field that is present, possibly `null`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
@@ -116,6 +142,18 @@ async fn create(
     if let Some(policy) = &body.routing_policy {
         known_policy(&state, policy)?;
     }
+    if let Some(team) = &body.team {
+        team_of_account(&accounting, team, &body.account).await?;
+    }
+    let rules = RuleFields {
+        allowed_models: body.allowed_models.map(Some),
+        allowed_providers: body.allowed_providers.map(Some),
+        denied_providers: body.denied_providers.map(Some),
+        max_price: body.max_price.map(Some),
+    };
+    let policy = rules
+        .applied_to(&Policy::default(), &state)?
+        .unwrap_or_default();
     let secret = new_secret();
     let key = NewKey {
         account_id: body.account,
@@ -126,6 +164,8 @@ async fn create(
         requests_per_minute: body.requests_per_minute.map(i64::from),
         tokens_per_minute: body.tokens_per_minute.map(i64::from),
         routing_policy: body.routing_policy,
+        team_id: body.team,
+        policy,
     };
     let record = accounting
         .create_key(&random_id("key"), &hash_secret(&secret), &key)
@@ -162,7 +202,31 @@ async fn update(
         Some(None) => Some(None),
         None => None,
     };
+    let rules = RuleFields {
+        allowed_models: body.allowed_models,
+        allowed_providers: body.allowed_providers,
+        denied_providers: body.denied_providers,
+        max_price: body.max_price,
+    };
+    let changes_rules = rules.allowed_models.is_some()
+        || rules.allowed_providers.is_some()
+        || rules.denied_providers.is_some()
+        || rules.max_price.is_some();
+    let mut policy = None;
+    if changes_rules || matches!(body.team, Some(Some(_))) {
+        let current = accounting
+            .key(&id)
+            .await
+            .map_err(storage_error)?
+            .ok_or_else(|| no_such("key", &id))?;
+        if let Some(Some(team)) = &body.team {
+            team_of_account(&accounting, team, &current.account_id).await?;
+        }
+        policy = rules.applied_to(&current.policy, &state)?;
+    }
     let update = KeyUpdate {
+        team_id: body.team,
+        policy,
         label: body.label,
         limit,
         limit_reset: body.limit_reset,
@@ -178,6 +242,23 @@ async fn update(
         .map_err(storage_error)?
         .ok_or_else(|| no_such("key", &id))?;
     Ok(Json(json!({ "data": key_json(&record) })))
+}
+
+/// Refuses a team that does not exist or is of another account than `account` (400).
+async fn team_of_account(
+    accounting: &Accounting,
+    team: &str,
+    account: &str,
+) -> Result<(), ApiError> {
+    match accounting.team(team).await.map_err(storage_error)? {
+        Some(found) if found.account_id == account => Ok(()),
+        Some(found) => Err(ApiError::invalid_request(format!(
+            "team: {team:?} is a team of account {:?}, not of {account:?}",
+            found.account_id
+        ))
+        .with_code("foreign_team")),
+        None => Err(ApiError::invalid_request(format!("team: no team {team:?}"))),
+    }
 }
 
 /// Refuses a routing policy no loaded plugin provides (400).
@@ -247,7 +328,9 @@ async fn status(
 }
 
 fn key_json(key: &KeyRecord) -> Value {
-    json!({
+    let mut fields = key.policy.to_json();
+    fields.insert("team".into(), json!(key.team_id));
+    let Value::Object(base) = json!({
         "id": key.id,
         "label": key.label,
         "account": key.account_id,
@@ -262,7 +345,11 @@ fn key_json(key: &KeyRecord) -> Value {
         "routing_policy": key.routing_policy,
         "expires_at": key.expires_at,
         "created_at": key.created_at,
-    })
+    }) else {
+        return Value::Object(fields);
+    };
+    fields.extend(base);
+    Value::Object(fields)
 }
 
 fn account_json(account: &Account) -> Value {
@@ -275,7 +362,7 @@ fn account_json(account: &Account) -> Value {
 }
 
 /// The admin token checks out and accounting is enabled.
-fn enabled(state: &AppState, headers: &HeaderMap) -> Result<Arc<Accounting>, ApiError> {
+pub(crate) fn enabled(state: &AppState, headers: &HeaderMap) -> Result<Arc<Accounting>, ApiError> {
     check_token(state, headers)?;
     state.accounting.clone().ok_or_else(|| {
         ApiError::new(
@@ -300,14 +387,14 @@ fn usd(value: &Value) -> Result<Nanos, ApiError> {
         .ok_or_else(|| ApiError::invalid_request(format!("{value} is not an amount of USD")))
 }
 
-fn non_negative_usd(value: &Value) -> Result<Nanos, ApiError> {
+pub(crate) fn non_negative_usd(value: &Value) -> Result<Nanos, ApiError> {
     match usd(value)? {
         nanos if nanos >= 0 => Ok(nanos),
         _ => Err(ApiError::invalid_request("a limit cannot be negative")),
     }
 }
 
-fn no_such(what: &str, id: &str) -> ApiError {
+pub(crate) fn no_such(what: &str, id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "invalid_request_error",

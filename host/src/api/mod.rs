@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_keys;
+pub mod admin_teams;
 pub mod anthropic;
 pub mod chat;
 pub mod completions;
@@ -143,6 +144,7 @@ pub fn routes() -> Vec<Route> {
     ];
     routes.extend(admin::routes());
     routes.extend(admin_keys::routes());
+    routes.extend(admin_teams::routes());
     routes.extend(dashboard::routes());
     routes
 }

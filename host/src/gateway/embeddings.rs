@@ -85,7 +85,7 @@ impl Gateway {
                 model: model.id.clone(),
             });
         }
-        let candidates: Vec<Candidate> = plan
+        let mut candidates: Vec<Candidate> = plan
             .candidates
             .into_iter()
             .filter(|candidate| {
@@ -96,6 +96,7 @@ impl Gateway {
         if candidates.is_empty() {
             return Err(DomainError::NoEmbeddingsAdapter);
         }
+        call.tab.admit_candidates(&mut candidates)?;
         let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
         let worst = worst_case_input_hold(call.body.len(), priced, self.fee_percent);
         call.tab.reserve(worst).await?;

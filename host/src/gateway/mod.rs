@@ -112,15 +112,17 @@ impl Gateway {
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
         let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
         embeddings::refuse_embedding_only(&plan.candidates)?;
+        let mut candidates = plan.candidates;
+        call.tab.admit_candidates(&mut candidates)?;
         let mut trace = plan.trace;
         // The hold is worked out only for a tab that keeps it (accounting on, a key).
         if call.tab.key_and_account().is_some() {
-            let priced = plan.candidates.iter().map(|c| (&*c.model, &*c.endpoint));
+            let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
             let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
             call.tab.reserve(worst).await?;
         }
         let mut last_failure: Option<Failure> = None;
-        for (number, candidate) in (1..).zip(plan.candidates) {
+        for (number, candidate) in (1..).zip(candidates) {
             if let Some(failure) = &last_failure {
                 metrics::requests::failover(failure.kind());
             }

@@ -6,7 +6,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use super::preferences::{ProviderPreferences, Variant};
+use super::preferences::{MaxPrice, ProviderPreferences, Variant};
 use crate::catalog::Endpoint;
 use crate::config::DataCollection;
 
@@ -194,7 +194,8 @@ pub fn exclusion(
             return Some(Exclusion::Quantization(found.to_owned()));
         }
     }
-    if let Some(which) = over_max_price(endpoint, preferences) {
+    if let Some(which) = (preferences.max_price.as_ref()).and_then(|max| price_above(endpoint, max))
+    {
         return Some(Exclusion::MaxPrice(which));
     }
     if input.variant == Some(Variant::Free)
@@ -222,8 +223,8 @@ pub fn exclusion(
     None
 }
 
-fn over_max_price(endpoint: &Endpoint, preferences: &ProviderPreferences) -> Option<&'static str> {
-    let max = preferences.max_price.as_ref()?;
+/// Which price of `endpoint` (`prompt`, `completion`, `request`, `image`) is above `max`, if any.
+pub fn price_above(endpoint: &Endpoint, max: &MaxPrice) -> Option<&'static str> {
     let prices = &endpoint.prices;
     let over = |limit: Option<Decimal>, price: Decimal| limit.is_some_and(|limit| price > limit);
     [

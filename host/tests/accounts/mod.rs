@@ -238,3 +238,21 @@ pub async fn chat_as_stream_start(
 
 /// openai-text reports 16 prompt + 363 completion tokens.
 pub const TOKEN_PRICES: &str = "prompt_price = \"0.10\", completion_price = \"0.40\"";
+
+/// Runs `switchyard <args>` against `gateway` with the admin token; returns its JSON output.
+pub async fn cli(gateway: &Gateway, args: &[&str]) -> Value {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .args(["--gateway", &gateway.url])
+        .env("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{args:?} printed {stdout}"))
+}

@@ -1,0 +1,360 @@
+//! The admin API of an organisation's structure: teams within an account (create, list, read,
+//! update, remove), and the rules, rate limits and budget of an account
+//! (`PATCH /admin/accounts/{id}`). The rule fields (`allowed_models`, `allowed_providers`,
+//! `denied_providers`, `max_price`) are the same on accounts, teams and keys ([`RuleFields`]).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::admin::json_body;
+use super::admin_keys::{enabled, no_such, non_negative_usd, present};
+use super::error::ApiError;
+use super::{AppState, Route};
+use crate::accounting::keys::random_id;
+use crate::accounting::money::{LimitReset, usd_json};
+use crate::accounting::policy::Policy;
+use crate::accounting::storage_error;
+use crate::accounting::teams::{
+    AccountRules, BudgetRecord, LevelRules, MoveKeys, RulesUpdate, TeamRecord, TeamRemoval,
+};
+use crate::routing::preferences::MaxPrice;
+
+/// The team routes, under `/admin` (`PATCH /admin/accounts/{id}` is routed with the account's
+/// other methods, in [`super::admin_keys`]).
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::at("/admin/teams").get(list).post(create),
+        Route::at("/admin/teams/{id}")
+            .get(read)
+            .patch(update)
+            .delete(remove),
+    ]
+}
+
+/// The rule fields of a body; a field present replaces that rule (`null` removes it).
+#[derive(Debug, Default)]
+pub struct RuleFields {
+    /// Only these model ids or `*` globs.
+    pub allowed_models: Option<Option<Vec<String>>>,
+    /// Only these providers.
+    pub allowed_providers: Option<Option<Vec<String>>>,
+    /// Never these providers.
+    pub denied_providers: Option<Option<Vec<String>>>,
+    /// Highest acceptable prices.
+    pub max_price: Option<Option<MaxPrice>>,
+}
+
+impl RuleFields {
+    /// `policy` with these fields applied, checked against the catalog (400 when a model
+    /// pattern matches no model); `None` when no field is present.
+    pub fn applied_to(self, policy: &Policy, state: &AppState) -> Result<Option<Policy>, ApiError> {
+        if self.allowed_models.is_none()
+            && self.allowed_providers.is_none()
+            && self.denied_providers.is_none()
+            && self.max_price.is_none()
+        {
+            return Ok(None);
+        }
+        let policy = Policy {
+            allowed_models: self
+                .allowed_models
+                .unwrap_or_else(|| policy.allowed_models.clone()),
+            allowed_providers: (self.allowed_providers)
+                .unwrap_or_else(|| policy.allowed_providers.clone()),
+            denied_providers: (self.denied_providers)
+                .unwrap_or_else(|| policy.denied_providers.clone()),
+            max_price: self.max_price.unwrap_or_else(|| policy.max_price.clone()),
+        };
+        policy
+            .validate(&state.gateway.catalog)
+            .map_err(ApiError::invalid_request)?;
+        Ok(Some(policy))
+    }
+}
+
+/// Body of `POST /admin/teams`, `PATCH /admin/teams/{id}` and `PATCH /admin/accounts/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesBody {
+    /// Team id (creation only; generated when absent).
+    #[serde(default)]
+    id: Option<String>,
+    /// The team's account (creation only).
+    #[serde(default)]
+    account: Option<String>,
+    /// A name for people (teams only).
+    #[serde(default)]
+    name: Option<String>,
+    /// Budget, USD.
+    #[serde(default, deserialize_with = "present")]
+    limit: Option<Option<Value>>,
+    /// `daily`, `weekly` or `monthly`.
+    #[serde(default, deserialize_with = "present")]
+    limit_reset: Option<Option<LimitReset>>,
+    /// Requests per minute of all its keys.
+    #[serde(default, deserialize_with = "present")]
+    requests_per_minute: Option<Option<u32>>,
+    /// Tokens per minute of all its keys.
+    #[serde(default, deserialize_with = "present")]
+    tokens_per_minute: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    allowed_models: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    allowed_providers: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    denied_providers: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "present")]
+    max_price: Option<Option<MaxPrice>>,
+}
+
+impl RulesBody {
+    /// The update it asks of rules `current`.
+    fn update(self, current: &Policy, state: &AppState) -> Result<RulesUpdate, ApiError> {
+        let rules = RuleFields {
+            allowed_models: self.allowed_models,
+            allowed_providers: self.allowed_providers,
+            denied_providers: self.denied_providers,
+            max_price: self.max_price,
+        };
+        let limit = match self.limit {
+            Some(Some(value)) => Some(Some(non_negative_usd(&value)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(RulesUpdate {
+            name: self.name,
+            policy: rules.applied_to(current, state)?,
+            requests_per_minute: self.requests_per_minute.map(|l| l.map(i64::from)),
+            tokens_per_minute: self.tokens_per_minute.map(|l| l.map(i64::from)),
+            limit,
+            limit_reset: self.limit_reset,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamFilter {
+    #[serde(default)]
+    account: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveTeam {
+    /// Another team of the same account, or `none`: out of any team.
+    #[serde(default)]
+    move_keys_to: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let mut body: RulesBody = json_body(&state, body).await?;
+    let id = body.id.take().unwrap_or_else(|| random_id("team"));
+    if id.is_empty() || id.contains([':', ',']) {
+        return Err(ApiError::invalid_request(
+            "id: a team id cannot be empty nor hold `:` or `,`",
+        ));
+    }
+    let account = body.account.take().unwrap_or_else(|| "default".to_owned());
+    if accounting.team(&id).await.map_err(storage_error)?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            format!("team {id:?} exists already"),
+        )
+        .with_code("conflict"));
+    }
+    let update = body.update(&Policy::default(), &state)?;
+    let team = accounting
+        .create_team(&id, &account, &update)
+        .await
+        .map_err(storage_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "data": team_json(&team) })),
+    )
+        .into_response())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(filter): Query<TeamFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let teams = accounting
+        .teams(filter.account.as_deref())
+        .await
+        .map_err(storage_error)?;
+    Ok(Json(
+        json!({ "data": teams.iter().map(team_json).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let team = accounting
+        .team(&id)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| no_such("team", &id))?;
+    Ok(Json(json!({ "data": team_json(&team) })))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let body: RulesBody = json_body(&state, body).await?;
+    if body.id.is_some() || body.account.is_some() {
+        return Err(ApiError::invalid_request(
+            "a team's id and account cannot change",
+        ));
+    }
+    let current = accounting
+        .team(&id)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| no_such("team", &id))?;
+    let update = body.update(&current.rules.policy, &state)?;
+    let team = accounting
+        .update_team(&id, &update)
+        .await
+        .map_err(storage_error)?
+        .ok_or_else(|| no_such("team", &id))?;
+    Ok(Json(json!({ "data": team_json(&team) })))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<RemoveTeam>,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let keys = match query.move_keys_to.as_deref() {
+        None => MoveKeys::Refuse,
+        Some("none") => MoveKeys::ToNoTeam,
+        Some(team) => MoveKeys::To(team.to_owned()),
+    };
+    match accounting
+        .delete_team(&id, &keys)
+        .await
+        .map_err(storage_error)?
+    {
+        TeamRemoval::Removed(moved) => Ok(Json(json!({ "deleted": id, "keys_moved": moved }))),
+        TeamRemoval::NotFound => Err(no_such("team", &id)),
+        TeamRemoval::HasKeys(count) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_request_error",
+            format!(
+                "team {id:?} has {count} keys: remove it with ?move_keys_to=<another team of its account> or ?move_keys_to=none"
+            ),
+        )
+        .with_code("team_has_keys")),
+        TeamRemoval::ForeignTeam => Err(ApiError::invalid_request(format!(
+            "move_keys_to: {:?} is not another team of the account of team {id:?}",
+            query.move_keys_to.unwrap_or_default()
+        ))
+        .with_code("foreign_team")),
+    }
+}
+
+/// `PATCH /admin/accounts/{id}`: the account's rules, rate limits and budget (the account is
+/// created when missing).
+pub async fn update_account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state, &headers)?;
+    let body: RulesBody = json_body(&state, body).await?;
+    if body.id.is_some() || body.account.is_some() || body.name.is_some() {
+        return Err(ApiError::invalid_request(
+            "an account takes rules, rate limits and a budget only",
+        ));
+    }
+    let current = accounting
+        .account_rules(&id)
+        .await
+        .map_err(storage_error)?
+        .map(|account| account.rules.policy)
+        .unwrap_or_default();
+    let update = body.update(&current, &state)?;
+    let account = accounting
+        .update_account_rules(&id, &update)
+        .await
+        .map_err(storage_error)?;
+    Ok(Json(json!({ "data": account_rules_json(&account) })))
+}
+
+/// A level's rules and rate limits as JSON fields.
+pub fn rules_json(rules: &LevelRules) -> serde_json::Map<String, Value> {
+    let mut fields = rules.policy.to_json();
+    fields.insert(
+        "requests_per_minute".into(),
+        json!(rules.requests_per_minute),
+    );
+    fields.insert("tokens_per_minute".into(), json!(rules.tokens_per_minute));
+    fields
+}
+
+/// A budget as JSON fields (`limit` `null` without one).
+fn budget_json(budget: Option<&BudgetRecord>, fields: &mut serde_json::Map<String, Value>) {
+    fields.insert(
+        "limit".into(),
+        json!(budget.and_then(|b| b.limit).map(usd_json)),
+    );
+    fields.insert(
+        "limit_reset".into(),
+        json!(budget.and_then(|b| b.limit_reset).map(LimitReset::as_str)),
+    );
+    let now = crate::accounting::money::now();
+    fields.insert(
+        "limit_remaining".into(),
+        json!(budget.and_then(|b| b.room(now)).map(usd_json)),
+    );
+    fields.insert("usage".into(), usd_json(budget.map_or(0, |b| b.usage)));
+    fields.insert(
+        "reserved".into(),
+        usd_json(budget.map_or(0, |b| b.reserved)),
+    );
+}
+
+fn team_json(team: &TeamRecord) -> Value {
+    let mut fields = rules_json(&team.rules);
+    fields.insert("id".into(), json!(team.id));
+    fields.insert("account".into(), json!(team.account_id));
+    fields.insert("name".into(), json!(team.name));
+    fields.insert("created_at".into(), json!(team.created_at));
+    budget_json(team.budget.as_ref(), &mut fields);
+    Value::Object(fields)
+}
+
+/// An account's rules, rate limits and budget as JSON.
+pub fn account_rules_json(account: &AccountRules) -> Value {
+    let mut fields = rules_json(&account.rules);
+    fields.insert("id".into(), json!(account.rules.id));
+    let mut budget = serde_json::Map::new();
+    budget_json(account.budget.as_ref(), &mut budget);
+    fields.insert("budget".into(), Value::Object(budget));
+    Value::Object(fields)
+}
