@@ -11,6 +11,7 @@ pub mod health;
 pub mod keepalive;
 pub mod models;
 pub mod request_limits;
+pub mod reserved;
 pub mod responses;
 pub mod usage;
 
