@@ -57,15 +57,6 @@ impl ChatRequest {
         self.max_completion_tokens.or(self.max_tokens)
     }
 
-    /// The larger of the two output token limits: an upstream may honour either when both are
-    /// sent, so what a hold must cover.
-    pub fn largest_output_token_limit(&self) -> Option<u64> {
-        match (self.max_completion_tokens, self.max_tokens) {
-            (Some(completion), Some(tokens)) => Some(completion.max(tokens)),
-            (completion, tokens) => completion.or(tokens),
-        }
-    }
-
     /// The stop sequences, one or many, without empty ones.
     pub fn stop_sequences(&self) -> Vec<String> {
         let mut stops = self.stop.as_ref().map(Stop::to_vec).unwrap_or_default();

@@ -192,7 +192,9 @@ impl Settler {
 
     /// Whether so many settlements wait for the database that no new request may be served.
     pub fn backlogged(&self) -> Result<(), StoreError> {
-        let waiting = self.waiting.load(Ordering::Relaxed);
+        // Those the writer has not taken from the queue yet wait too (it may be mid-commit).
+        let queued = self.queue.max_capacity() - self.queue.capacity();
+        let waiting = self.waiting.load(Ordering::Relaxed).saturating_add(queued);
         if waiting >= self.limit {
             return Err(StoreError::Backlog(waiting));
         }

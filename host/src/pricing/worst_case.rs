@@ -123,6 +123,15 @@ fn responses_tool_outputs(request: &ChatRequest) -> Referenced {
     found
 }
 
+/// The larger of the request's two output limits: an upstream may honour either when both are
+/// sent (`max_tokens` on servers that ignore `max_completion_tokens`).
+fn largest_output_limit(request: &ChatRequest) -> Option<u64> {
+    match (request.max_completion_tokens, request.max_tokens) {
+        (Some(completion), Some(tokens)) => Some(completion.max(tokens)),
+        (completion, tokens) => completion.or(tokens),
+    }
+}
+
 /// Whether `url` carries its data inline (counted with the body's bytes).
 fn is_inline(url: &str) -> bool {
     url.get(..5)
@@ -159,7 +168,7 @@ pub fn worst_case_hold<'a>(
             // No provider reads a prompt longer than the model's context.
             let prompt = context.map_or(prompt, |context| prompt.min(context));
             let output = [
-                request.largest_output_token_limit(),
+                largest_output_limit(request),
                 endpoint.max_output_tokens,
                 context,
             ]

@@ -142,7 +142,11 @@ impl Gateway {
         std::fs::write(&config_path, text).expect("write config");
         let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log file");
 
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        // `SWITCHYARD_TEST_BIN` runs another build of the gateway (one copied out of a target
+        // directory that other checkouts share).
+        let binary = std::env::var("SWITCHYARD_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchyard").to_owned());
+        let mut child = Command::new(binary)
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
