@@ -121,7 +121,10 @@ async fn assert_charged_exactly_once(database: &Database, outcomes: &[(u16, Valu
     for (status, answer) in outcomes {
         match status {
             200 => assert!(served.insert(answer["id"].as_str().unwrap().to_owned())),
-            503 => assert_eq!(answer["error"]["code"], "accounting_unavailable", "{answer}"),
+            503 => assert_eq!(
+                answer["error"]["code"], "accounting_unavailable",
+                "{answer}"
+            ),
             _ => panic!("neither served nor refused for the accounting: {status} {answer}"),
         }
     }
@@ -138,7 +141,11 @@ async fn assert_charged_exactly_once(database: &Database, outcomes: &[(u16, Valu
     let stored_set: HashSet<String> = stored.iter().cloned().collect();
     let lost: Vec<&String> = served.difference(&stored_set).collect();
     assert!(lost.is_empty(), "served but not charged: {lost:?}");
-    assert_eq!(stored.len(), served.len(), "records of requests never served");
+    assert_eq!(
+        stored.len(),
+        served.len(),
+        "records of requests never served"
+    );
     let books = database.books().await;
     books.assert_consistent();
     assert_eq!(books.generations, i64::try_from(served.len()).unwrap());
@@ -181,7 +188,10 @@ async fn postgres_cut_for_30_s_under_load_loses_no_charge() {
     until_settled(&gateway).await;
     let served = assert_charged_exactly_once(&database, &outcomes).await;
     let refused = outcomes.iter().filter(|(status, _)| *status == 503).count();
-    assert!(served > 0 && refused > 0, "served {served}, refused {refused}");
+    assert!(
+        served > 0 && refused > 0,
+        "served {served}, refused {refused}"
+    );
     // Served again once the database is back.
     let mut body = request("openai/gpt-4.1-nano", false);
     body["max_tokens"] = json!(363);

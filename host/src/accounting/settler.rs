@@ -280,7 +280,9 @@ impl Writer {
                 if progress && self.spooled {
                     // Keep the spool about as long as what waits: rewritten without the stored.
                     self.clear_spool().await;
-                    self.pending.iter_mut().for_each(|queued| queued.spooled = false);
+                    self.pending
+                        .iter_mut()
+                        .for_each(|queued| queued.spooled = false);
                 }
                 self.spool_new().await;
                 if progress {
@@ -327,7 +329,9 @@ impl Writer {
             let done: Vec<Queued> = self.pending.drain(..stored).collect();
             if !done.is_empty() {
                 progress = true;
-                let batch_lags = done.iter().map(|queued| committed.duration_since(queued.at));
+                let batch_lags = done
+                    .iter()
+                    .map(|queued| committed.duration_since(queued.at));
                 {
                     let mut lags = self.lags.lock().unwrap_or_else(PoisonError::into_inner);
                     batch_lags.clone().for_each(|lag| lags.add(lag));

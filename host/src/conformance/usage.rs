@@ -107,7 +107,8 @@ mod tests {
             "completion_tokens_details": { "reasoning_tokens": 0 } } })
         .to_string();
         let start = json!({ "type": "message_start", "message": { "usage": { "input_tokens": 12, "output_tokens": 1 } } }).to_string();
-        let delta = json!({ "type": "message_delta", "usage": { "output_tokens": 29 } }).to_string();
+        let delta =
+            json!({ "type": "message_delta", "usage": { "output_tokens": 29 } }).to_string();
         assert_eq!(
             recorded([openai.as_bytes()].into_iter()),
             (Some(16), Some(363))

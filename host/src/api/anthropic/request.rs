@@ -359,9 +359,11 @@ fn tool_message(block: &Value, extension: &mut Extension) -> Result<Value, Strin
     if let Some(Value::Array(blocks)) = block.get("content")
         && blocks.iter().any(names_upstream_file)
     {
-        return Err("a tool_result's content has a `file` source (`file_id`): files stored \
+        return Err(
+            "a tool_result's content has a `file` source (`file_id`): files stored \
                     with the upstream provider are not accepted"
-            .into());
+                .into(),
+        );
     }
     extension.tool_result(id, block);
     let content = content_text(block).map_err(|m| format!("a tool_result's {m}"))?;
