@@ -588,6 +588,30 @@ pub struct AccountingConfig {
     /// released.
     #[serde(default = "default_reservation_timeout_secs")]
     pub reservation_timeout_secs: u64,
+    /// Where settlements the database has not stored yet are kept on disk until it does.
+    /// Default: the SQLite file's path with `-spool` appended, or `switchyard-spool.jsonl` in
+    /// the working directory with PostgreSQL (give each gateway its own).
+    #[serde(default)]
+    pub spool_path: Option<PathBuf>,
+    /// Settlements waiting for the database from which new requests are refused (503) until
+    /// the database stores them.
+    #[serde(default = "default_spool_limit")]
+    pub spool_limit: usize,
+}
+
+impl AccountingConfig {
+    /// The spool file of settlements waiting for the database ([`AccountingConfig::spool_path`]).
+    pub fn spool_file(&self) -> PathBuf {
+        match (&self.spool_path, &self.postgres_url) {
+            (Some(path), _) => path.clone(),
+            (None, Some(_)) => PathBuf::from("switchyard-spool.jsonl"),
+            (None, None) => {
+                let mut path = self.sqlite_path.clone().into_os_string();
+                path.push("-spool");
+                PathBuf::from(path)
+            }
+        }
+    }
 }
 
 impl Default for AccountingConfig {
@@ -600,6 +624,8 @@ impl Default for AccountingConfig {
             redis_timeout_ms: default_redis_timeout_ms(),
             max_connections: default_accounting_connections(),
             reservation_timeout_secs: default_reservation_timeout_secs(),
+            spool_path: None,
+            spool_limit: default_spool_limit(),
         }
     }
 }
@@ -615,6 +641,9 @@ fn default_redis_timeout_ms() -> u64 {
 }
 fn default_reservation_timeout_secs() -> u64 {
     3_600
+}
+fn default_spool_limit() -> usize {
+    20_000
 }
 
 /// One upstream provider.

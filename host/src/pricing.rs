@@ -5,6 +5,7 @@
 //! [`worst_case`] bounds what a request can cost (the hold taken before it runs); [`estimate`]
 //! prices a call whose provider reported no usage.
 
+pub mod anthropic_inputs;
 pub mod estimate;
 pub mod worst_case;
 

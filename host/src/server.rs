@@ -31,6 +31,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             .context("loading plugins")?,
     );
     plugins.set_replay_gates(crate::plugins::gate::from_config(config));
+    plugins.check_loaded().await.context("the plugins folder")?;
     if let (Some(dir), true) = (&config.plugins.dir, config.plugins.watch) {
         let interval = std::time::Duration::from_millis(config.plugins.watch_interval_ms.max(50));
         watcher::spawn(plugins.clone(), dir.clone(), interval);

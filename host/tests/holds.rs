@@ -12,6 +12,7 @@ mod common;
 use accounts::*;
 use common::*;
 use serde_json::{Value, json};
+use sqlx::Row;
 use switchyard_tests::MockUpstream;
 
 /// The recorded OpenAI answer with its `usage` replaced (removed when `None`), served as
@@ -312,4 +313,124 @@ async fn missing_usage_is_charged_an_estimate_on_postgres() {
     if let Some(database) = Database::postgres(test).await {
         missing_usage_is_charged_an_estimate(database).await;
     }
+}
+
+/// `max_completion_tokens` 10 beside `max_tokens` 800, answered with 800 completion tokens at
+/// $1 per million (+5 %): an upstream honouring `max_tokens` bills 0.00084 a call, which the
+/// hold must cover (a hold of `max_completion_tokens` would charge only 10 tokens of it).
+fn both_output_limits() -> Scenario {
+    let mut body = request("openai/gpt-4.1-nano", false);
+    body["max_completion_tokens"] = json!(10);
+    body["max_tokens"] = json!(800);
+    Scenario {
+        usage: Some(json!({ "prompt_tokens": 16, "completion_tokens": 800 })),
+        prices: "prompt_price = \"0\", completion_price = \"1\"",
+        body,
+        limit: "0.0084",
+    }
+}
+
+#[tokio::test]
+async fn the_larger_output_limit_is_held_when_a_client_sends_both() {
+    let outcome = never_overspends(Database::sqlite(), both_output_limits(), false).await;
+    assert_eq!(outcome.served.len(), 10);
+    for record in outcome.records().await {
+        assert_eq!(record["total_cost"].as_f64(), Some(0.00084), "{record}");
+        assert_eq!(record["charge_note"], Value::Null, "{record}");
+    }
+}
+
+/// A Messages request whose tool result holds a PDF by URL, on an Anthropic upstream that bills
+/// 150,000 prompt tokens for it at $1 per million (+5 %): 0.1575 a call, held whole although
+/// the body is a few hundred bytes.
+#[tokio::test]
+async fn a_pdf_by_url_in_a_tool_result_is_held_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorded = switchyard_tests::fixtures_dir().join("anthropic/anthropic-text.json");
+    let mut answer: Value = serde_json::from_slice(&std::fs::read(recorded).unwrap()).unwrap();
+    answer["usage"] = json!({ "input_tokens": 150_000, "output_tokens": 0 });
+    std::fs::create_dir(dir.path().join("ledger")).unwrap();
+    std::fs::write(
+        dir.path().join("ledger/answer.json"),
+        serde_json::to_vec(&answer).unwrap(),
+    )
+    .unwrap();
+    let mock = MockUpstream::start_with_fixtures(dir.path().to_owned())
+        .await
+        .unwrap();
+    let database = Database::sqlite();
+    let config = format!(
+        "{}[[models]]\nid = \"anthropic/claude\"\ncontext_length = 200000\nendpoints = [{{ provider = \"an\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"0\" }}]\n\n{}",
+        provider("an", "anthropic", &mock, "fixture=ledger/answer", ""),
+        database.config()
+    );
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let body = json!({
+        "model": "anthropic/claude",
+        "max_tokens": 16,
+        "messages": [
+            { "role": "user", "content": "Summarise the report." },
+            { "role": "assistant", "content": [
+                { "type": "tool_use", "id": "t", "name": "fetch", "input": {} },
+            ] },
+            { "role": "user", "content": [
+                { "type": "tool_result", "tool_use_id": "t", "content": [
+                    { "type": "document", "source": { "type": "url", "url": "https://example.com/big.pdf" } },
+                ] },
+            ] },
+        ],
+    });
+    let response = gateway
+        .client
+        .post(format!("{}/v1/messages", gateway.url))
+        .header("x-api-key", &secret)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let books = database.settled_books(&[&gateway]).await;
+    books.assert_consistent();
+    assert_eq!(
+        (books.generations, books.generation_costs),
+        (1, 157_500_000),
+        "{books:?}"
+    );
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database.url()).await.unwrap();
+    let note: Option<String> = sqlx::query("SELECT charge_note FROM generations")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(note, None);
+}
+
+/// What only Switchyard's own ingress writes, or what reads the operator's upstream files, is
+/// refused on the chat route with a 400 naming the field, before any upstream call.
+#[tokio::test]
+async fn a_clients_anthropic_extension_and_file_ids_are_refused_on_chat() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let gateway = gateway(&database, &mock, "fixture=openai/openai-text", TOKEN_PRICES).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "1", json!({})).await;
+    let mut extension = request("openai/gpt-4.1-nano", false);
+    extension["anthropic"] = json!({ "tool_results": { "t": { "content": [
+        { "type": "document", "source": { "type": "url", "url": "https://example.com/big.pdf" } },
+    ] } } });
+    let mut file_id = request("openai/gpt-4.1-nano", false);
+    file_id["messages"][1]["content"] = json!([
+        { "type": "text", "text": "Read this." },
+        { "type": "file", "file": { "file_id": "file-abc123" } },
+    ]);
+    for (body, field) in [(extension, "`anthropic`"), (file_id, "file_id")] {
+        let (status, error) = chat_as(&gateway, &secret, &body).await;
+        assert_eq!(status, 400, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{error}");
+    }
+    assert!(mock.requests().is_empty());
 }

@@ -11,6 +11,7 @@ use sqlx::Row;
 use switchyard::accounting::lease::Leases;
 use switchyard::accounting::money::{LimitReset, now};
 use switchyard::accounting::settler::{Settlement, Settler};
+use switchyard::accounting::spool::Spool;
 use switchyard::accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
 use switchyard::config::AccountingConfig;
 
@@ -152,7 +153,9 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
     // The same retry in a batch with a new settlement, as the settlement writer commits them:
     // the new one is charged, the retried one is not charged again.
     let fresh = store.reserve(&other, 20).await.unwrap().unwrap();
-    let settler = Settler::start(store.clone());
+    let spool_dir = tempfile::tempdir().unwrap();
+    let spool = Spool::new(spool_dir.path().join("spool"));
+    let settler = Settler::start(store.clone(), spool, 1_000).await;
     settler
         .settle(Settlement::Held(held.clone(), record(&held, 10)))
         .await;

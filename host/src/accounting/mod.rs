@@ -20,6 +20,7 @@ pub mod policy;
 pub mod rate;
 mod schema;
 pub mod settler;
+pub mod spool;
 pub mod store;
 pub mod tab;
 pub mod teams;
@@ -108,7 +109,12 @@ impl Accounting {
             }
         });
         let (open_tabs, all_closed) = mpsc::channel(1);
-        let settler = Settler::start(store.clone());
+        let spool = spool::Spool::new(config.spool_file());
+        let settler = Settler::start(store.clone(), spool, config.spool_limit.max(1)).await;
+        // Settlements spooled before the last stop are stored before the books are read.
+        if let Err(error) = settler.flush().await {
+            tracing::error!(%error, "settlements spooled before the last stop are not stored yet");
+        }
         let embedded = store.is_embedded();
         let ledger = if embedded {
             Ledger::Books(Arc::new(Books::default()))
@@ -132,6 +138,10 @@ impl Accounting {
     /// The tab of a chat request: its key authorized and within its rate limits.
     pub async fn admit(&self, headers: &HeaderMap) -> Result<Tab, DomainError> {
         let key = self.authorize(headers).await?;
+        // A request served now could not have its charge kept.
+        self.settler
+            .backlogged()
+            .map_err(DomainError::AccountingUnavailable)?;
         if let Err(retry_after_secs) = self.limiter.admit(&key).await {
             return Err(DomainError::KeyRateLimited { retry_after_secs });
         }

@@ -10,13 +10,23 @@
 //! settlement: its charge is not made and its generation record is absent; its hold is
 //! released (in memory on SQLite; by the reservation sweep on PostgreSQL, where the hold stays
 //! in the database until its settlement commits, so that it can never be overspent).
+//!
+//! A settlement the database fails to store is never dropped: it stays queued, is written to
+//! the [`Spool`] on disk, and is tried again with a growing backoff (up to [`RETRY_MAX`]) until
+//! it is stored; a gateway stopped meanwhile stores the spool at its next start. While the
+//! settlements waiting number [`Settler::backlogged`]'s limit or more, new requests are refused
+//! (503) so that none is served whose charge could not be kept.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::spool::Spool;
 use super::store::{GenerationRecord, Reservation, Store, StoreError};
 
 /// Most settlements in one commit.
@@ -30,14 +40,17 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(25);
 /// Settlements queued at most; a request settling beyond waits for room.
 const QUEUE: usize = 16_384;
 
-/// How often a settlement the database refuses is tried.
-const TRIES: u32 = 3;
+/// The first wait before settlements the database failed to store are tried again.
+const RETRY_MIN: Duration = Duration::from_millis(100);
+
+/// The longest wait between two tries of settlements the database fails to store.
+pub const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// Settlement lags kept for percentiles (the most recent ones).
 const LAGS_KEPT: usize = 4_096;
 
 /// One settlement to log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Settlement {
     /// A hold kept in the database: released and charged with the record in one commit.
     Held(Reservation, GenerationRecord),
@@ -57,7 +70,7 @@ impl Settlement {
 
 enum Job {
     Settle(Box<Settlement>, Instant),
-    Flush(oneshot::Sender<()>),
+    Flush(oneshot::Sender<Result<(), StoreError>>),
 }
 
 /// The queue of settlements to commit.
@@ -65,6 +78,10 @@ enum Job {
 pub struct Settler {
     queue: mpsc::Sender<Job>,
     lags: Arc<Mutex<Lags>>,
+    /// Settlements the database failed to store, waiting to be tried again.
+    waiting: Arc<AtomicUsize>,
+    /// Waiting settlements from which new requests are refused.
+    limit: usize,
 }
 
 /// Recent settlement lags, oldest overwritten first.
@@ -101,12 +118,52 @@ impl Lags {
 }
 
 impl Settler {
-    /// Starts the task that commits settlements to `store`.
-    pub fn start(store: Store) -> Settler {
+    /// Starts the task that commits settlements to `store`, beginning with those `spool` holds
+    /// from before; new requests are refused while `limit` or more wait for the database.
+    pub async fn start(store: Store, spool: Spool, limit: usize) -> Settler {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let lags = Arc::new(Mutex::new(Lags::default()));
-        tokio::spawn(commit_batches(store, jobs, lags.clone()));
-        Settler { queue, lags }
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let spooled = match spool.load().await {
+            Ok(spooled) => spooled,
+            Err(error) => {
+                tracing::error!(%error, "settlement spool unreadable; its settlements are not stored");
+                Vec::new()
+            }
+        };
+        if !spooled.is_empty() {
+            tracing::warn!(
+                count = spooled.len(),
+                spool = %spool.path().display(),
+                "storing settlements spooled before the last stop"
+            );
+        }
+        let now = Instant::now();
+        let writer = Writer {
+            store,
+            spool,
+            lags: lags.clone(),
+            waiting: waiting.clone(),
+            spooled: !spooled.is_empty(),
+            pending: spooled
+                .into_iter()
+                .map(|settlement| Queued {
+                    settlement,
+                    at: now,
+                    spooled: true,
+                })
+                .collect(),
+            flushes: Vec::new(),
+            delay: RETRY_MIN,
+        };
+        waiting.store(writer.pending.len(), Ordering::Relaxed);
+        tokio::spawn(writer.run(jobs));
+        Settler {
+            queue,
+            lags,
+            waiting,
+            limit,
+        }
     }
 
     /// Queues `settlement`; it is durable within the settlement lag.
@@ -122,14 +179,26 @@ impl Settler {
         }
     }
 
-    /// Waits until every settlement queued before is committed (or given up).
+    /// Waits until every settlement queued before is committed; an error when some could not
+    /// be (they stay queued and spooled, and are tried again).
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (done, flushed) = oneshot::channel();
         self.queue
             .send(Job::Flush(done))
             .await
             .map_err(|_| StoreError::Stopped)?;
-        flushed.await.map_err(|_| StoreError::Stopped)
+        flushed.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Whether so many settlements wait for the database that no new request may be served.
+    pub fn backlogged(&self) -> Result<(), StoreError> {
+        // Those the writer has not taken from the queue yet wait too (it may be mid-commit).
+        let queued = self.queue.max_capacity() - self.queue.capacity();
+        let waiting = self.waiting.load(Ordering::Relaxed).saturating_add(queued);
+        if waiting >= self.limit {
+            return Err(StoreError::Backlog(waiting));
+        }
+        Ok(())
     }
 
     /// The settlement lag (queued to committed) at each quantile of `wanted`, over the recent
@@ -142,59 +211,186 @@ impl Settler {
     }
 }
 
-async fn commit_batches(store: Store, mut jobs: mpsc::Receiver<Job>, lags: Arc<Mutex<Lags>>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let started = Instant::now();
-        let mut settlements = Vec::with_capacity(batch.len());
-        let mut queued = Vec::with_capacity(batch.len());
-        let mut flushes = Vec::new();
-        for job in batch.drain(..) {
-            match job {
-                Job::Settle(settlement, at) => {
-                    settlements.push(*settlement);
-                    queued.push(at);
-                }
-                Job::Flush(done) => flushes.push(done),
-            }
-        }
-        commit(&store, &settlements).await;
-        let committed = Instant::now();
-        let batch_lags = queued.iter().map(|at| committed.duration_since(*at));
-        {
-            let mut lags = lags.lock().unwrap_or_else(PoisonError::into_inner);
-            batch_lags.clone().for_each(|lag| lags.add(lag));
-        }
-        crate::metrics::settlement::committed(batch_lags);
-        for done in flushes {
-            let _ = done.send(());
-        }
-        tokio::time::sleep_until(started + COMMIT_INTERVAL).await;
-    }
+/// A settlement waiting for its commit.
+struct Queued {
+    settlement: Settlement,
+    /// When it was queued.
+    at: Instant,
+    /// Written to the spool.
+    spooled: bool,
 }
 
-/// Commits `settlements` together, or one by one (with retries) when the database refuses them
-/// together or some were committed before.
-async fn commit(store: &Store, settlements: &[Settlement]) {
-    if settlements.is_empty() || store.log_settlements(settlements).await.is_ok() {
-        return;
+/// The task committing settlements.
+struct Writer {
+    store: Store,
+    spool: Spool,
+    lags: Arc<Mutex<Lags>>,
+    waiting: Arc<AtomicUsize>,
+    /// The spool file holds settlements (some may be stored since).
+    spooled: bool,
+    /// Settlements to commit, oldest first.
+    pending: VecDeque<Queued>,
+    /// Flushes answered after the next commit.
+    flushes: Vec<oneshot::Sender<Result<(), StoreError>>>,
+    /// The wait before the next try after a failed one.
+    delay: Duration,
+}
+
+impl Writer {
+    async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        // A failed try waits before the next; settlements and flushes arriving meanwhile wait
+        // with the others.
+        let mut retry_at = (!self.pending.is_empty()).then(Instant::now);
+        loop {
+            let open = match retry_at {
+                None => jobs.recv_many(&mut batch, MAX_BATCH).await > 0,
+                Some(at) => tokio::select! {
+                    received = jobs.recv_many(&mut batch, MAX_BATCH) => received > 0,
+                    () = tokio::time::sleep_until(at) => true,
+                },
+            };
+            for job in batch.drain(..) {
+                match job {
+                    Job::Settle(settlement, at) => self.pending.push_back(Queued {
+                        settlement: *settlement,
+                        at,
+                        spooled: false,
+                    }),
+                    Job::Flush(done) => self.flushes.push(done),
+                }
+            }
+            if !open && self.pending.is_empty() {
+                return;
+            }
+            if retry_at.is_some_and(|at| Instant::now() < at) {
+                // Still waiting for the database: what arrived waits on disk too.
+                self.spool_new().await;
+                self.waiting.store(self.pending.len(), Ordering::Relaxed);
+                continue;
+            }
+            let started = Instant::now();
+            let progress = self.commit_pending().await;
+            self.waiting.store(self.pending.len(), Ordering::Relaxed);
+            retry_at = if self.pending.is_empty() {
+                self.delay = RETRY_MIN;
+                self.clear_spool().await;
+                None
+            } else {
+                if progress && self.spooled {
+                    // Keep the spool about as long as what waits: rewritten without the stored.
+                    self.clear_spool().await;
+                    self.pending
+                        .iter_mut()
+                        .for_each(|queued| queued.spooled = false);
+                }
+                self.spool_new().await;
+                if progress {
+                    self.delay = RETRY_MIN;
+                } else {
+                    self.delay = (self.delay * 2).min(RETRY_MAX);
+                }
+                Some(Instant::now() + self.delay)
+            };
+            let outcome = |waiting: usize| match waiting {
+                0 => Ok(()),
+                waiting => Err(StoreError::Backlog(waiting)),
+            };
+            for done in self.flushes.drain(..) {
+                let _ = done.send(outcome(self.pending.len()));
+            }
+            if !open {
+                // Stopping: what could not be stored is in the spool for the next start.
+                return;
+            }
+            if retry_at.is_none() {
+                tokio::time::sleep_until(started + COMMIT_INTERVAL).await;
+            }
+        }
     }
-    for settlement in settlements {
-        for attempt in 1..=TRIES {
-            match store
+
+    /// Commits the pending settlements, oldest first, in batches; stops at the first one the
+    /// database refuses (tried again later, after the others). Whether any was committed.
+    async fn commit_pending(&mut self) -> bool {
+        let mut progress = false;
+        while !self.pending.is_empty() {
+            let size = self.pending.len().min(MAX_BATCH);
+            let settlements: Vec<Settlement> = self
+                .pending
+                .iter()
+                .take(size)
+                .map(|queued| queued.settlement.clone())
+                .collect();
+            let stored = match self.store.log_settlements(&settlements).await {
+                Ok(()) => size,
+                Err(_) => self.commit_one_by_one(&settlements).await,
+            };
+            let committed = Instant::now();
+            let done: Vec<Queued> = self.pending.drain(..stored).collect();
+            if !done.is_empty() {
+                progress = true;
+                let batch_lags = done
+                    .iter()
+                    .map(|queued| committed.duration_since(queued.at));
+                {
+                    let mut lags = self.lags.lock().unwrap_or_else(PoisonError::into_inner);
+                    batch_lags.clone().for_each(|lag| lags.add(lag));
+                }
+                crate::metrics::settlement::committed(batch_lags);
+            }
+            if stored < size {
+                // The one refused goes last, so that it cannot hold the others back.
+                if let Some(refused) = self.pending.pop_front() {
+                    self.pending.push_back(refused);
+                }
+                break;
+            }
+        }
+        progress
+    }
+
+    /// Commits `settlements` one at a time up to the first the database refuses; how many
+    /// were committed.
+    async fn commit_one_by_one(&self, settlements: &[Settlement]) -> usize {
+        for (stored, settlement) in settlements.iter().enumerate() {
+            if let Err(error) = self
+                .store
                 .log_settlements(std::slice::from_ref(settlement))
                 .await
             {
-                Ok(()) => break,
-                Err(error) if attempt < TRIES => {
-                    tracing::warn!(id = %settlement.record().id, %error, attempt, "settlement failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                }
-                Err(error) => {
-                    let record = settlement.record();
-                    tracing::error!(id = %record.id, cost = record.cost, %error, "settlement failed; its charge is lost (a database hold stays until the reservation sweep)");
-                }
+                let record = settlement.record();
+                tracing::error!(id = %record.id, cost = record.cost, %error, waiting = self.pending.len(), "settlement failed; kept queued and spooled, tried again later");
+                return stored;
             }
+        }
+        settlements.len()
+    }
+
+    /// Writes the pending settlements not yet in the spool to it.
+    async fn spool_new(&mut self) {
+        let new = self.pending.iter().filter(|queued| !queued.spooled);
+        if let Err(error) = self
+            .spool
+            .append(new.map(|queued| &queued.settlement))
+            .await
+        {
+            tracing::error!(%error, "settlements waiting for the database could not be spooled; they are kept in memory only");
+            return;
+        }
+        for queued in self.pending.iter_mut() {
+            self.spooled |= !queued.spooled;
+            queued.spooled = true;
+        }
+    }
+
+    /// Empties the spool once everything in it is stored.
+    async fn clear_spool(&mut self) {
+        if !self.spooled {
+            return;
+        }
+        match self.spool.clear().await {
+            Ok(()) => self.spooled = false,
+            Err(error) => tracing::error!(%error, "settlement spool not cleared"),
         }
     }
 }

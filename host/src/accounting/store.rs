@@ -48,6 +48,10 @@ pub enum StoreError {
     /// Some settlements of a batch were stored by an earlier try: settle them one by one.
     #[error("some settlements of the batch were committed before")]
     PartlyStored,
+    /// Settlements wait for the database to store them: `.0` of them (kept queued and in the
+    /// spool until stored).
+    #[error("{0} settlements wait for the accounting database")]
+    Backlog(usize),
 }
 
 /// Why a reservation was refused.
@@ -176,7 +180,7 @@ pub struct KeyUpdate {
 }
 
 /// Money held for one request until it settles.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reservation {
     /// Reservation id.
     pub id: String,
@@ -238,7 +242,7 @@ impl LeaseGrant {
 }
 
 /// One served generation: what the ledger charges and what `GET /api/v1/generation` shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GenerationRecord {
     /// Generation id.
     pub id: String,

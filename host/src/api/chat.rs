@@ -41,6 +41,9 @@ pub async fn chat_completions(
         Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
+    if let Err(error) = super::reserved::refuse_reserved(&call.request) {
+        return error.into_response();
+    }
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
     keepalive::chat(state.gateway.clone(), call, state.stream_keepalive).await

@@ -16,6 +16,7 @@ pub mod models;
 pub mod presets;
 pub mod providers;
 pub mod request_limits;
+pub mod reserved;
 pub mod responses;
 pub mod usage;
 

@@ -4,6 +4,8 @@
 //! ([`switchyard_sdk::conformance::checks`]) applied to what it returns. Used by
 //! `switchyard plugin test` and by replay gates.
 
+mod usage;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -83,13 +85,19 @@ async fn replay(
             let mut instance = plugin.instantiate().await?;
             Ok(
                 match instance.parse_response(200, json(), body.clone()).await? {
-                    Ok(parsed) => checks::completion(&ParsedBody {
-                        // The host's boundary already parsed it; the kit checks the bytes a
-                        // client would receive.
-                        body: serde_json::to_vec(&parsed.body).unwrap_or_default(),
-                        usage: parsed.usage.as_ref().map(counts),
-                        finish: parsed.finish.as_ref().map(finish),
-                    }),
+                    Ok(parsed) => {
+                        let reported = parsed.usage.as_ref().map(counts);
+                        let mut outcomes = checks::completion(&ParsedBody {
+                            // The host's boundary already parsed it; the kit checks the bytes a
+                            // client would receive.
+                            body: serde_json::to_vec(&parsed.body).unwrap_or_default(),
+                            usage: reported,
+                            finish: parsed.finish.as_ref().map(finish),
+                        });
+                        let billed = usage::recorded(std::iter::once(body.as_slice()));
+                        outcomes.push(usage::check(billed, reported.as_ref()));
+                        outcomes
+                    }
                     Err(error) => vec![Outcome {
                         check: "parse-response",
                         failure: Some(format!("{}: {}", kind(&error), error.message())),
@@ -120,7 +128,12 @@ async fn replay(
             let (decoded, fed) = decode(plugin, endpoint, events, *data_only).await?;
             let cut = &fed[..fed.len().saturating_sub(1)];
             let (cut_decoded, _) = decode(plugin, endpoint, cut, false).await?;
-            Ok(checks::stream(&decoded, *reports_error, cut_decoded.done))
+            let mut outcomes = checks::stream(&decoded, *reports_error, cut_decoded.done);
+            if !*reports_error {
+                let billed = usage::recorded(events.iter().map(|event| event.data.as_bytes()));
+                outcomes.push(usage::check(billed, decoded.usage.as_ref()));
+            }
+            Ok(outcomes)
         }
         Answer::Exchange(exchange) => replay_exchange(plugin, exchange, endpoint).await,
     }

@@ -45,18 +45,27 @@ pub fn from_config(config: &Config) -> Vec<ReplayGate> {
                 .base_url
                 .clone()
                 .unwrap_or_else(|| conformance::default_endpoint().base_url);
+            // The recordings are replayed for one of the provider's real endpoints, so that an
+            // adapter cannot tell the gate from traffic.
+            let upstream_model = config
+                .models
+                .iter()
+                .flat_map(|model| &model.endpoints)
+                .find(|endpoint| endpoint.provider == *name)
+                .map(|endpoint| endpoint.upstream_model.clone())
+                .unwrap_or_else(|| conformance::default_endpoint().upstream_model);
             Some(ReplayGate {
                 provider: name.clone(),
                 plugin: provider.plugin.clone(),
                 fixtures,
                 endpoint: EndpointSettings {
                     base_url,
+                    upstream_model,
                     options: provider
                         .options
                         .iter()
                         .map(|(key, value)| (key.clone(), value.clone()))
                         .collect(),
-                    ..conformance::default_endpoint()
                 },
             })
         })

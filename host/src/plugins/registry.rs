@@ -641,6 +641,27 @@ impl PluginRegistry {
         Ok(())
     }
 
+    /// Runs the replay gates on every adapter loaded from the plugins folder at start (the
+    /// built-in ones are part of the binary): the first refusal, if any.
+    pub async fn check_loaded(&self) -> Result<(), RegistryError> {
+        let gates = self
+            .replay_gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let loaded = self.plugins().into_iter().filter(|plugin| {
+            self.builtin_digests.get(plugin.name()) != Some(&plugin.state().digest)
+        });
+        for plugin in loaded {
+            if let Err(refusal) = gate::check(&gates, &plugin).await {
+                let plugin = format!("{} {}", plugin.name(), plugin.version());
+                tracing::error!(%plugin, provider = %refusal.provider, failures = ?refusal.failures, "replay gate refused an adapter of the plugins folder");
+                return Err(RegistryError::ReplayGate { plugin, refusal });
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the replay gates new adapter versions must pass (from the providers' `replay_gate`).
     pub fn set_replay_gates(&self, gates: Vec<ReplayGate>) {
         *self.replay_gates.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(gates);

@@ -1,7 +1,9 @@
 //! The most a chat request can cost: what a key's hold must cover before the first upstream
 //! call. Every part of a request that can be billed is counted: the prompt (at least one token
-//! per byte of the body, plus images and files the provider fetches by URL), every choice of
-//! `n`, and the output limit of each candidate endpoint.
+//! per byte of the body, plus images and files the provider fetches by URL, those of tool
+//! results and native blocks of the Anthropic extension included), every choice of `n`, the
+//! larger of the two output limits a client may send, and the output limit of each candidate
+//! endpoint; betas that lift the context window or raise the prices raise the hold with them.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -11,6 +13,7 @@ use switchyard_sdk::responses::{
     ContentPart, InputItem, MessageContent, RESPONSES_EXTENSION, ResponsesExtension,
 };
 
+use super::anthropic_inputs::extension_inputs;
 use super::{image_count, worst_case_cost};
 use crate::catalog::{Endpoint, Model};
 
@@ -120,6 +123,15 @@ fn responses_tool_outputs(request: &ChatRequest) -> Referenced {
     found
 }
 
+/// The larger of the request's two output limits: an upstream may honour either when both are
+/// sent (`max_tokens` on servers that ignore `max_completion_tokens`).
+fn largest_output_limit(request: &ChatRequest) -> Option<u64> {
+    match (request.max_completion_tokens, request.max_tokens) {
+        (Some(completion), Some(tokens)) => Some(completion.max(tokens)),
+        (completion, tokens) => completion.or(tokens),
+    }
+}
+
 /// Whether `url` carries its data inline (counted with the body's bytes).
 fn is_inline(url: &str) -> bool {
     url.get(..5)
@@ -136,25 +148,29 @@ pub fn worst_case_hold<'a>(
 ) -> Option<Decimal> {
     let choices = choice_count(request).unwrap_or(MAX_CHOICES);
     let referenced = referenced(request);
+    let extension = extension_inputs(request);
     let images = image_count(request);
+    let url_images = referenced.images.saturating_add(extension.images);
+    let url_files = referenced.files.saturating_add(extension.files);
     // A token is at least one byte of the body.
     let body_tokens = u64::try_from(body_bytes).unwrap_or(u64::MAX);
     candidates
         .map(|(model, endpoint)| {
-            let files = referenced
-                .files
-                .saturating_mul(model.context_length.unwrap_or(FILE_URL_TOKENS));
+            // A beta may lift the model's context window.
+            let context = match (model.context_length, extension.lifted_context) {
+                (Some(context), Some(lifted)) => Some(context.max(lifted)),
+                (context, _) => context,
+            };
+            let files = url_files.saturating_mul(context.unwrap_or(FILE_URL_TOKENS));
             let prompt = body_tokens
-                .saturating_add(referenced.images.saturating_mul(IMAGE_URL_TOKENS))
+                .saturating_add(url_images.saturating_mul(IMAGE_URL_TOKENS))
                 .saturating_add(files);
             // No provider reads a prompt longer than the model's context.
-            let prompt = model
-                .context_length
-                .map_or(prompt, |context| prompt.min(context));
+            let prompt = context.map_or(prompt, |context| prompt.min(context));
             let output = [
-                request.output_token_limit(),
+                largest_output_limit(request),
                 endpoint.max_output_tokens,
-                model.context_length,
+                context,
             ]
             .into_iter()
             .flatten()
@@ -162,6 +178,7 @@ pub fn worst_case_hold<'a>(
             .unwrap_or(UNBOUNDED_OUTPUT_TOKENS)
             .saturating_mul(choices);
             worst_case_cost(prompt, output, images, &endpoint.prices, fee_percent)
+                .and_then(|cost| cost.checked_mul(extension.price_factor))
         })
         .try_fold(Decimal::ZERO, |worst, cost| Some(worst.max(cost?)))
 }

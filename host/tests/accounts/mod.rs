@@ -2,6 +2,8 @@
 //! its books there, keys with credits, and the books read back from the database itself.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod cut;
+
 use serde_json::{Value, json};
 use sqlx::Row;
 use switchyard_tests::MockUpstream;

@@ -338,10 +338,33 @@ fn translate_turn(
     }
 }
 
+/// Whether `block` (or a block in its custom-content source) reads a file from the upstream
+/// account: a `file` source or a `file_id`.
+fn names_upstream_file(block: &Value) -> bool {
+    let Some(source) = block.get("source") else {
+        return false;
+    };
+    block_type(source) == "file"
+        || source.get("file_id").is_some()
+        || source
+            .get("content")
+            .and_then(Value::as_array)
+            .is_some_and(|blocks| blocks.iter().any(names_upstream_file))
+}
+
 /// A `tool_result` block as a tool message, what its content's blocks say joined (search
 /// results included); the rest of what it says goes to the `extension`.
 fn tool_message(block: &Value, extension: &mut Extension) -> Result<Value, String> {
     let id = string(block, "tool_use_id")?;
+    if let Some(Value::Array(blocks)) = block.get("content")
+        && blocks.iter().any(names_upstream_file)
+    {
+        return Err(
+            "a tool_result's content has a `file` source (`file_id`): files stored \
+                    with the upstream provider are not accepted"
+                .into(),
+        );
+    }
     extension.tool_result(id, block);
     let content = content_text(block).map_err(|m| format!("a tool_result's {m}"))?;
     Ok(json!({"role": "tool", "tool_call_id": id, "content": content}))
