@@ -253,7 +253,8 @@ pub struct GenerationRecord {
     /// The key's team, if any.
     pub team_id: Option<String>,
     /// The budgets charged too, with the window each charge falls in (not stored: the
-    /// budgets' own rows are charged).
+    /// budgets' own rows are charged; a settlement spooled before budgets existed has none).
+    #[serde(default)]
     pub budgets: Vec<BudgetCharge>,
     /// Model used.
     pub model: String,
@@ -297,7 +298,7 @@ pub struct GenerationRecord {
 }
 
 /// A charge of a budget row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BudgetCharge {
     /// The budget row.
     pub id: String,
