@@ -1,5 +1,6 @@
-//! Builds the test plugins (hostile: panic, spin, hog, escape, thief, greedy; a broken `openai`
-//! release; `ledger`, an adapter of a custom API that cannot stream; an adapter built against each frozen contract, 0.1.0 to 0.4.0) for
+//! Builds the test plugins (hostile: panic, spin, hog, escape, thief, greedy, stash; a broken
+//! `openai` release; `ledger`, an adapter of a custom API that cannot stream; an adapter built
+//! against each frozen contract, 0.1.0 to 0.4.0) for
 //! `wasm32-wasip2` and exposes their paths as constants in `switchyard_tests::hostile`.
 
 use switchyard_plugin_build::{build_plugins, path_source};
@@ -18,6 +19,7 @@ fn main() {
         "switchyard-test-plugin-legacy-v0-3-0",
         "switchyard-test-plugin-legacy-v0-4-0",
         "switchyard-test-plugin-ledger",
+        "switchyard-test-plugin-stash",
     ];
     let artifacts = match build_plugins(&packages) {
         Ok(artifacts) => artifacts,

@@ -292,6 +292,69 @@ pub struct PluginsConfig {
     /// Limits of individual plugins, by plugin name, overriding the defaults above.
     #[serde(default)]
     pub overrides: BTreeMap<String, PluginOverride>,
+    /// Whether plugin instances are kept warm across requests (`warm`, never across accounts)
+    /// or made fresh for every request (`per-request`).
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// When a warm instance is retired.
+    #[serde(default)]
+    pub warm: WarmConfig,
+}
+
+/// How instances of a plugin are reused across requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// Instances are reused across requests of the same tenant (account, or the operator when
+    /// accounting is off), and retired by the `[plugins.warm]` bounds.
+    #[default]
+    Warm,
+    /// A fresh instance for every request, dropped when it ends.
+    PerRequest,
+}
+
+/// When a warm plugin instance is retired (besides any trap, timeout or fault, which always
+/// retires it).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarmConfig {
+    /// Most idle instances one plugin version keeps, over all tenants; the least recently
+    /// used tenant's go first.
+    #[serde(default = "default_warm_idle")]
+    pub idle: u32,
+    /// Requests one instance serves before it is retired.
+    #[serde(default = "default_warm_max_requests")]
+    pub max_requests: u32,
+    /// Seconds after its creation an instance is retired.
+    #[serde(default = "default_warm_max_age_secs")]
+    pub max_age_secs: u64,
+    /// Growth of an instance's linear memory past its initial size, in MiB, that retires it.
+    #[serde(default = "default_warm_max_growth_mib")]
+    pub max_growth_mib: u64,
+}
+
+impl Default for WarmConfig {
+    fn default() -> Self {
+        WarmConfig {
+            idle: default_warm_idle(),
+            max_requests: default_warm_max_requests(),
+            max_age_secs: default_warm_max_age_secs(),
+            max_growth_mib: default_warm_max_growth_mib(),
+        }
+    }
+}
+
+fn default_warm_idle() -> u32 {
+    64
+}
+fn default_warm_max_requests() -> u32 {
+    1_000
+}
+fn default_warm_max_age_secs() -> u64 {
+    60
+}
+fn default_warm_max_growth_mib() -> u64 {
+    16
 }
 
 impl Default for PluginsConfig {
@@ -308,6 +371,8 @@ impl Default for PluginsConfig {
             circuit_breaker: BreakerConfig::default(),
             canary: CanaryConfig::default(),
             overrides: BTreeMap::new(),
+            isolation: Isolation::default(),
+            warm: WarmConfig::default(),
         }
     }
 }
@@ -336,6 +401,9 @@ pub struct PluginOverride {
     /// one; otherwise such a plugin is refused.
     #[serde(default)]
     pub replace_builtin: bool,
+    /// `per-request` for a plugin the operator does not trust to be reused across requests.
+    #[serde(default)]
+    pub isolation: Option<Isolation>,
 }
 
 /// A circuit breaker: of each plugin version (`plugins.circuit_breaker`) and of each endpoint

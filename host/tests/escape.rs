@@ -25,10 +25,12 @@ fn secret_request(n: usize, stream: bool) -> Value {
     body
 }
 
-/// The escape provider on the mock (options `extra`), and a model served by it only.
+/// The escape provider on the mock (options `extra`), and a model served by it only. The
+/// plugin gets a fresh instance per request (`isolation = "per-request"`), so no state of an
+/// earlier request is reachable; `warm_instances.rs` covers what warm instances keep apart.
 fn escape_config(mock: &MockUpstream, scenario: &str, options: &str) -> String {
     format!(
-        "{}{}",
+        "[plugins.overrides.test-escape]\nisolation = \"per-request\"\n\n{}{}",
         provider(
             "escape",
             "test-escape",
@@ -53,8 +55,9 @@ fn assert_nothing_escaped(findings: &Value) {
     assert_eq!(findings["env_vars"], 0, "no environment: {findings}");
     assert_eq!(findings["key"], Value::Null, "no credential: {findings}");
     assert_eq!(findings["args"], 0, "no arguments: {findings}");
-    // A fresh instance per request: the static counter starts at zero every time and no state
-    // of an earlier request (this plugin's or another's) is reachable.
+    // A fresh instance per request (`isolation = "per-request"`): the static counter starts at
+    // zero every time and no state of an earlier request (this plugin's or another's) is
+    // reachable.
     assert_eq!(
         findings["calls"], 1,
         "fresh instance per request: {findings}"

@@ -16,7 +16,7 @@ use super::{ChatCall, Gateway, complete, stream};
 use crate::catalog::Endpoint;
 use crate::failure::Failure;
 use crate::plugins::types::ProviderError;
-use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
+use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin, TenantScope};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
 
@@ -100,7 +100,7 @@ pub(super) struct Exchange {
     pub head: Duration,
 }
 
-/// Builds the request in a fresh instance and sends it. An unsuccessful answer is read and
+/// Builds the request in an instance of the request's tenant and sends it. An unsuccessful answer is read and
 /// classified by the adapter, and is the attempt's failure.
 pub(super) async fn exchange(
     gateway: &Gateway,
@@ -112,7 +112,8 @@ pub(super) async fn exchange(
     let provider = &endpoint.provider;
     let started = Instant::now();
     let deadline = started + Duration::from_millis(provider.timeouts.total_ms);
-    let mut instance = plugin.instantiate().await?;
+    let scope = TenantScope::of(call.tab.key_and_account().map(|(_, account)| account));
+    let mut instance = plugin.checkout(&scope).await?;
     let request = instance
         .build_request(&call.body, &endpoint.settings, stream)
         .await?

@@ -18,7 +18,7 @@ use crate::catalog::Model;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::plugins::output::check_embeddings;
-use crate::plugins::{PluginFault, ProviderPlugin};
+use crate::plugins::{PluginFault, ProviderPlugin, TenantScope};
 use crate::pricing::estimate::estimated_usage;
 use crate::pricing::worst_case::worst_case_input_hold;
 use crate::pricing::{cost, usage_json};
@@ -152,7 +152,8 @@ impl Gateway {
             error: super::scrub::message(provider, error),
         };
 
-        let mut instance = plugin.instantiate().await?;
+        let scope = TenantScope::of(call.tab.key_and_account().map(|(_, account)| account));
+        let mut instance = plugin.checkout(&scope).await?;
         let request = instance
             .build_embeddings_request(&call.body, &endpoint.settings)
             .await?

@@ -39,7 +39,7 @@ macro_rules! contract_boundary {
         use router_bindings::exports::switchyard::plugin::policy;
 
         pub use provider_bindings::{Provider, ProviderPre};
-        pub use router_bindings::RouterPre;
+        pub use router_bindings::{Router, RouterPre};
 
         /// A response record for the adapter.
         pub(crate) fn http_response(

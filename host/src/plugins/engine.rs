@@ -12,6 +12,7 @@ use wasmtime::{
 };
 
 use super::sandbox::{SandboxLimits, SandboxState};
+use super::warm::IdleBudget;
 use crate::config::PluginsConfig;
 
 /// How often the epoch advances. A call's deadline is counted in these ticks.
@@ -27,6 +28,9 @@ const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 /// Slots returned to the kernel in one batch (one TLB shootdown per batch, not per slot).
 const DECOMMIT_BATCH: usize = 32;
+/// The share of `max_instances` that idle warm instances may hold, over every plugin version:
+/// the rest of the allocator's slots stay free for live instances.
+const IDLE_SHARE_DIVISOR: usize = 8;
 
 /// Why the engine could not be created or a component compiled.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,7 @@ struct EngineInner {
     linker: Linker<SandboxState>,
     config: PluginsConfig,
     limits: SandboxLimits,
+    idle_budget: Arc<IdleBudget>,
 }
 
 impl PluginEngine {
@@ -105,6 +110,9 @@ impl PluginEngine {
                 linker,
                 config: config.clone(),
                 limits,
+                idle_budget: Arc::new(IdleBudget::new(
+                    config.max_instances as usize / IDLE_SHARE_DIVISOR,
+                )),
             }),
         })
     }
@@ -133,6 +141,11 @@ impl PluginEngine {
     /// The limits of the plugin called `name`, overrides applied.
     pub(crate) fn limits_for(&self, name: &str) -> SandboxLimits {
         SandboxLimits::from_config(&self.inner.config, Some(name))
+    }
+
+    /// The bound on idle warm instances shared by every plugin version.
+    pub(crate) fn idle_budget(&self) -> &Arc<IdleBudget> {
+        &self.inner.idle_budget
     }
 
     /// The plugin settings the engine was created with.

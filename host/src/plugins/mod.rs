@@ -1,5 +1,6 @@
-//! The WebAssembly plugin runtime: one engine, one typed `Pre` per plugin, a fresh store per
-//! request, and the boundary where generated binding types become host types.
+//! The WebAssembly plugin runtime: one engine, one typed `Pre` per plugin, warm instances reused
+//! within a tenant (or a fresh one per request), and the boundary where generated binding types
+//! become host types.
 
 mod boundary;
 pub mod builtin;
@@ -21,6 +22,7 @@ mod v0_4_0;
 mod v0_5_0;
 pub mod version;
 mod wall_clock;
+pub mod warm;
 pub mod watcher;
 
 pub use engine::PluginEngine;
@@ -28,3 +30,4 @@ pub use fault::PluginFault;
 pub use provider::{ProviderInstance, ProviderPlugin};
 pub use registry::PluginRegistry;
 pub use router::RouterPlugin;
+pub use warm::TenantScope;

@@ -1,6 +1,7 @@
-//! Provider adapter plugins: loading (type-check + self-test) and per-request instances, for
-//! every supported contract version. Generated types stay in the version boundary modules
-//! (`v0_1_0` to `v0_5_0`); this module only dispatches.
+//! Provider adapter plugins: loading (type-check + self-test) and instances for requests, warm
+//! within a tenant or fresh (see [`super::warm`]), for every supported contract version.
+//! Generated types stay in the version boundary modules (`v0_1_0` to `v0_5_0`); this module
+//! only dispatches.
 
 use std::sync::Arc;
 
@@ -18,7 +19,9 @@ use super::types::{
 };
 use super::version::VersionState;
 use super::wall_clock;
+use super::warm::{TenantScope, Warm, WarmPool};
 use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
+use crate::config::Isolation;
 
 /// A request body at least this large can explain an adapter running out of time or memory
 /// while translating it; smaller ones cannot, and the fault is the plugin's.
@@ -131,6 +134,8 @@ pub struct ProviderPlugin {
     state: VersionState,
     pre: AdapterPre,
     engine: PluginEngine,
+    /// Idle instances by tenant; they go with this version.
+    warm: WarmPool<AdapterInstance>,
 }
 
 impl std::fmt::Debug for ProviderPlugin {
@@ -165,6 +170,7 @@ impl ProviderPlugin {
         .map_err(|e| format!("self-test (describe) failed: {e:#}"))?;
         let limits = engine.limits_for(&descriptor.name);
         Ok(ProviderPlugin {
+            warm: WarmPool::new(limits.warm, engine.idle_budget().clone()),
             state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
             descriptor,
             pre,
@@ -192,10 +198,63 @@ impl ProviderPlugin {
         &self.state
     }
 
-    /// A fresh instance in a fresh store, for one request. The instance keeps this version alive
-    /// until it is dropped, so a replaced version drains.
+    /// A fresh instance in a fresh store, never reused (the conformance kit, the replay gate).
+    /// The instance keeps this version alive until it is dropped, so a replaced version drains.
     pub async fn instantiate(self: &Arc<Self>) -> Result<ProviderInstance, PluginFault> {
         let permit = self.state.admit(self.name())?;
+        let warm = self.fresh().await?;
+        Ok(ProviderInstance::new(self.clone(), warm, None, permit))
+    }
+
+    /// An instance for one request of tenant `scope`: a warm one that served only `scope`
+    /// before, or a fresh one. It returns to this version's pool after a clean request, unless
+    /// the plugin's isolation is `per-request`.
+    pub async fn checkout(
+        self: &Arc<Self>,
+        scope: &TenantScope,
+    ) -> Result<ProviderInstance, PluginFault> {
+        if self.state.limits.isolation == Isolation::PerRequest {
+            return self.instantiate().await;
+        }
+        let permit = self.state.admit(self.name())?;
+        let warm = match self.warm.take(scope) {
+            Some(warm) => match self.close_leftover(warm).await {
+                Some(warm) => warm,
+                None => self.fresh().await?,
+            },
+            None => self.fresh().await?,
+        };
+        Ok(ProviderInstance::new(
+            self.clone(),
+            warm,
+            Some(scope.clone()),
+            permit,
+        ))
+    }
+
+    /// Drops the stream decoder the previous request left in a warm instance; `None` (the
+    /// instance is retired) when that fails.
+    async fn close_leftover(
+        &self,
+        mut warm: Warm<AdapterInstance>,
+    ) -> Option<Warm<AdapterInstance>> {
+        let Some(decoder) = warm.leftover.take() else {
+            return Some(warm);
+        };
+        let limits = &self.state.limits;
+        arm_deadline(&mut warm.store, limits);
+        let dropped = decoder.resource_drop_async(&mut warm.store);
+        match wall_clock::bounded(limits.call_timeout, dropped).await {
+            Ok(()) => Some(warm),
+            Err(error) => {
+                tracing::warn!(plugin = %self.name(), %error, "dropping a stream decoder failed; the instance is retired");
+                None
+            }
+        }
+    }
+
+    /// A new instance in a new store.
+    async fn fresh(&self) -> Result<Warm<AdapterInstance>, PluginFault> {
         let limits = &self.state.limits;
         let mut store = new_store(self.engine.engine(), limits, self.name());
         let call = TimedCall::start("instantiate");
@@ -211,44 +270,100 @@ impl ProviderPlugin {
             }
         };
         call.finish(self.name(), &self.descriptor.version, None);
-        Ok(ProviderInstance {
-            plugin: self.clone(),
-            store,
-            instance,
-            decoder: None,
-            poisoned: None,
-            _permit: permit,
-        })
+        Ok(Warm::new(store, instance))
+    }
+
+    /// Closes this version's pool of warm instances and drops them (it no longer serves), or
+    /// opens it again (a rollback made it serve again).
+    pub(crate) fn set_serving(&self, serving: bool) {
+        self.warm.set_open(serving);
     }
 }
 
-/// One request's instance of a provider adapter. After a fault every call fails with it.
+/// One request's instance of a provider adapter. After a fault every call fails with it, and it
+/// is never reused.
 pub struct ProviderInstance {
     plugin: Arc<ProviderPlugin>,
-    store: Store<SandboxState>,
-    instance: AdapterInstance,
+    /// `None` only while it is dropped.
+    warm: Option<Warm<AdapterInstance>>,
+    /// The tenant whose pool it returns to; `None`: dropped after the request.
+    scope: Option<TenantScope>,
     decoder: Option<ResourceAny>,
     poisoned: Option<PluginFault>,
+    /// A call is under way: if the instance is dropped now (the request was cancelled), the
+    /// guest stopped mid-call and the instance is not reused.
+    in_call: bool,
     _permit: OwnedSemaphorePermit,
 }
 
+/// A call under way: its deadline, its timing, and the instance it runs in.
+struct Call<'a> {
+    deadline: std::time::Duration,
+    timed: TimedCall,
+    store: &'a mut Store<SandboxState>,
+    instance: &'a AdapterInstance,
+}
+
+impl Drop for ProviderInstance {
+    fn drop(&mut self) {
+        let (Some(scope), Some(mut warm)) = (self.scope.take(), self.warm.take()) else {
+            return;
+        };
+        if self.poisoned.is_some() || self.in_call {
+            return;
+        }
+        warm.leftover = self.decoder.take();
+        self.plugin.warm.put(scope, warm);
+    }
+}
+
 impl ProviderInstance {
+    fn new(
+        plugin: Arc<ProviderPlugin>,
+        warm: Warm<AdapterInstance>,
+        scope: Option<TenantScope>,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
+        ProviderInstance {
+            plugin,
+            warm: Some(warm),
+            scope,
+            decoder: None,
+            poisoned: None,
+            in_call: false,
+            _permit: permit,
+        }
+    }
+
     /// The plugin version this instance runs.
     pub fn plugin(&self) -> &Arc<ProviderPlugin> {
         &self.plugin
     }
 
-    /// Refuses calls into a poisoned instance and arms the deadline of `call`; returns the
-    /// deadline for [`wall_clock::bounded`] and the call.
-    fn before_call(
-        &mut self,
-        call: TimedCall,
-    ) -> Result<(std::time::Duration, TimedCall), PluginFault> {
+    /// Refuses calls into a poisoned instance and arms the deadline of `timed`; returns the
+    /// deadline for [`wall_clock::bounded`], the call and the instance to run it in.
+    fn before_call(&mut self, timed: TimedCall) -> Result<Call<'_>, PluginFault> {
         if let Some(fault) = &self.poisoned {
             return Err(fault.clone());
         }
-        arm_deadline(&mut self.store, &self.plugin.state.limits);
-        Ok((self.plugin.state.limits.call_timeout, call))
+        let limits = &self.plugin.state.limits;
+        let Some(Warm {
+            store, instance, ..
+        }) = self.warm.as_mut()
+        else {
+            return Err(PluginFault::contract(
+                self.plugin.name(),
+                "host bug: call into a returned instance",
+            ));
+        };
+        arm_deadline(store, limits);
+        self.in_call = true;
+        Ok(Call {
+            deadline: limits.call_timeout,
+            timed,
+            store,
+            instance,
+        })
     }
 
     /// Turns a call's wasmtime error into a fault and poisons the instance with it. The fault
@@ -260,6 +375,7 @@ impl ProviderInstance {
         input_bytes: usize,
         call: TimedCall,
     ) -> Result<T, PluginFault> {
+        self.in_call = false;
         let state = &self.plugin.state;
         let (name, version) = (self.plugin.name(), &self.plugin.descriptor.version);
         match result {
@@ -272,7 +388,9 @@ impl ProviderInstance {
                 let name = self.plugin.name();
                 let fault =
                     PluginFault::from_wasm(name, error, state.limits.call_timeout.as_millis());
-                let stderr = self.store.data().stderr_text();
+                let stderr = (self.warm.as_ref())
+                    .map(|warm| warm.store.data().stderr_text())
+                    .unwrap_or_default();
                 if fault.exhaustion && input_bytes >= INPUT_EXPLAINS_EXHAUSTION_BYTES {
                     tracing::info!(plugin = %name, digest = %state.digest, reason = %fault.reason, input_bytes, "a large input exhausted the plugin: the request fails, the plugin is not blamed");
                 } else {
@@ -293,10 +411,14 @@ impl ProviderInstance {
         endpoint: &EndpointSettings,
         stream: bool,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
-        let (deadline, call) = self.before_call(TimedCall::start("build_request"))?;
-        let store = &mut self.store;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start("build_request"))?;
         let result = wall_clock::bounded(deadline, async {
-            on_adapter!(&self.instance, |guest, v| guest
+            on_adapter!(instance, |guest, v| guest
                 .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
                 .await
                 .map(|result| result
@@ -315,10 +437,14 @@ impl ProviderInstance {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<Result<CheckedResponse, ProviderError>, PluginFault> {
-        let (deadline, call) = self.before_call(TimedCall::start("parse_response"))?;
-        let store = &mut self.store;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start("parse_response"))?;
         let result = wall_clock::bounded(deadline, async {
-            on_adapter!(&self.instance, |guest, v| guest
+            on_adapter!(instance, |guest, v| guest
                 .call_parse_response(&mut *store, &v::http_response(status, headers, body))
                 .await
                 .map(|result| result
@@ -336,10 +462,14 @@ impl ProviderInstance {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<ProviderError, PluginFault> {
-        let (deadline, call) = self.before_call(TimedCall::start("parse_error"))?;
-        let store = &mut self.store;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start("parse_error"))?;
         let result = wall_clock::bounded(deadline, async {
-            on_adapter!(&self.instance, |guest, v| guest
+            on_adapter!(instance, |guest, v| guest
                 .call_parse_error(&mut *store, &v::http_response(status, headers, body))
                 .await
                 .map(v::error_from_wit))
@@ -356,9 +486,12 @@ impl ProviderInstance {
         endpoint: &EndpointSettings,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
         let no_embeddings = self.no_embeddings();
-        let (deadline, call) = self.before_call(TimedCall::start("build_embeddings_request"))?;
-        let store = &mut self.store;
-        let instance = &self.instance;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start("build_embeddings_request"))?;
         let result = wall_clock::bounded(deadline, async {
             match instance {
                 AdapterInstance::V0_4(instance) => {
@@ -382,9 +515,12 @@ impl ProviderInstance {
         body: Vec<u8>,
     ) -> Result<Result<ParsedEmbeddings, ProviderError>, PluginFault> {
         let no_embeddings = self.no_embeddings();
-        let (deadline, call) = self.before_call(TimedCall::start("parse_embeddings_response"))?;
-        let store = &mut self.store;
-        let instance = &self.instance;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start("parse_embeddings_response"))?;
         let result = wall_clock::bounded(deadline, async {
             match instance {
                 AdapterInstance::V0_4(instance) => {
@@ -412,10 +548,14 @@ impl ProviderInstance {
 
     /// Creates this instance's stream decoder.
     pub async fn start_stream(&mut self, endpoint: &EndpointSettings) -> Result<(), PluginFault> {
-        let (deadline, call) = self.before_call(TimedCall::start("start_stream"))?;
-        let store = &mut self.store;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start("start_stream"))?;
         let result = wall_clock::bounded(deadline, async {
-            on_adapter!(&self.instance, |guest, v| guest
+            on_adapter!(instance, |guest, v| guest
                 .stream_decoder()
                 .call_constructor(&mut *store, &v::endpoint_to_wit(endpoint))
                 .await)
@@ -436,10 +576,14 @@ impl ProviderInstance {
                 "host bug: decode called before start_stream",
             ));
         };
-        let (deadline, call) = self.before_call(TimedCall::start_untraced("decode"))?;
-        let store = &mut self.store;
+        let Call {
+            deadline,
+            timed: call,
+            store,
+            instance,
+        } = self.before_call(TimedCall::start_untraced("decode"))?;
         let result = wall_clock::bounded(deadline, async {
-            on_adapter!(&self.instance, |guest, v| guest
+            on_adapter!(instance, |guest, v| guest
                 .stream_decoder()
                 .call_decode(&mut *store, decoder, &v::sse_event(event))
                 .await

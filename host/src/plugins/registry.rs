@@ -142,6 +142,26 @@ impl Plugin {
     fn is(&self, state: &VersionState) -> bool {
         std::ptr::eq(self.state(), state)
     }
+
+    /// Opens or closes (and empties) the version's pool of warm instances.
+    fn set_serving(&self, serving: bool) {
+        match self {
+            Plugin::Provider(plugin) => plugin.set_serving(serving),
+            Plugin::Router(plugin) => plugin.set_serving(serving),
+        }
+    }
+}
+
+impl Slot {
+    /// The versions taking traffic: the stable one and the canary.
+    fn serving(&self) -> impl Iterator<Item = &Plugin> {
+        std::iter::once(&self.stable).chain(self.canary.as_ref().map(|(canary, _)| canary))
+    }
+
+    /// Every version kept: the serving ones and the previous one.
+    fn versions(&self) -> impl Iterator<Item = &Plugin> {
+        self.serving().chain(self.previous.as_ref())
+    }
 }
 
 /// Everything known under one name.
@@ -633,9 +653,12 @@ impl PluginRegistry {
         edit: impl FnOnce(&mut PluginSet) -> Result<(&'static str, String), RegistryError>,
     ) -> Result<(), RegistryError> {
         let _serialised = self.changes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut set = PluginSet::clone(&self.set.load());
+        let old = self.set.load_full();
+        let mut set = PluginSet::clone(&old);
         let (action, detail) = edit(&mut set)?;
-        self.set.store(Arc::new(set));
+        let set = Arc::new(set);
+        self.set.store(set.clone());
+        retire_warm(&old, &set);
         tracing::info!(plugin = %name, action, %detail, "plugin registry changed");
         self.record_event(name, action, detail);
         Ok(())
@@ -682,6 +705,29 @@ impl PluginRegistry {
             action,
             detail,
         });
+    }
+}
+
+/// Closes the warm pools of the versions of `name` that `old` served and `new` does not
+/// (replaced, rolled back, removed), so no request after the change gets one of their warm
+/// instances; opens those of the serving versions (a rollback serves a previous version again,
+/// from fresh instances).
+fn retire_warm(old: &PluginSet, new: &PluginSet) {
+    let serving = |plugin: &Plugin| {
+        (new.slots.get(plugin.name()))
+            .is_some_and(|slot| slot.serving().any(|version| version.is(plugin.state())))
+    };
+    for slot in old.slots.values() {
+        for version in slot.versions() {
+            if !serving(version) {
+                version.set_serving(false);
+            }
+        }
+    }
+    for slot in new.slots.values() {
+        for version in slot.serving() {
+            version.set_serving(true);
+        }
     }
 }
 

@@ -1,14 +1,17 @@
 //! Routing policy plugins: loading (type-check + self-test) and ordering calls, for every
 //! supported contract version (generated types stay in `v0_1_0` to `v0_5_0`).
 
+use wasmtime::Store;
 use wasmtime::component::Component;
 
 use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
-use super::sandbox::{SandboxState, new_store};
+use super::sandbox::{SandboxState, arm_deadline, new_store};
 use super::version::VersionState;
 use super::wall_clock;
+use super::warm::{TenantScope, Warm, WarmPool};
+use crate::config::Isolation;
 
 use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
 
@@ -21,60 +24,59 @@ enum PolicyPre {
     V0_5(v0_5_0::RouterPre<SandboxState>),
 }
 
-/// Runs `$body` in a fresh instance of `$pre`, with `$guest` bound to its `policy` export and
-/// `$v` to its version's boundary module; evaluates to a `wasmtime::Result`.
+/// A live instance, for the contract version it was built against.
+enum PolicyInstance {
+    V0_1(v0_1_0::Router),
+    V0_2(v0_2_0::Router),
+    V0_3(v0_3_0::Router),
+    V0_4(v0_4_0::Router),
+    V0_5(v0_5_0::Router),
+}
+
+impl PolicyPre {
+    async fn instantiate(
+        &self,
+        store: &mut Store<SandboxState>,
+    ) -> wasmtime::Result<PolicyInstance> {
+        Ok(match self {
+            PolicyPre::V0_1(pre) => PolicyInstance::V0_1(pre.instantiate_async(store).await?),
+            PolicyPre::V0_2(pre) => PolicyInstance::V0_2(pre.instantiate_async(store).await?),
+            PolicyPre::V0_3(pre) => PolicyInstance::V0_3(pre.instantiate_async(store).await?),
+            PolicyPre::V0_4(pre) => PolicyInstance::V0_4(pre.instantiate_async(store).await?),
+            PolicyPre::V0_5(pre) => PolicyInstance::V0_5(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// Runs `$body` with `$guest` bound to the instance's `policy` export and `$v` to its
+/// version's boundary module.
 macro_rules! on_policy {
-    ($pre:expr, $store:expr, |$guest:ident, $v:ident| $body:expr) => {
-        match $pre {
-            PolicyPre::V0_1(pre) => {
+    ($instance:expr, |$guest:ident, $v:ident| $body:expr) => {
+        match $instance {
+            PolicyInstance::V0_1(instance) => {
                 use v0_1_0 as $v;
-                match pre.instantiate_async(&mut *$store).await {
-                    Ok(instance) => {
-                        let $guest = instance.switchyard_plugin_policy();
-                        $body
-                    }
-                    Err(error) => Err(error),
-                }
+                let $guest = instance.switchyard_plugin_policy();
+                $body
             }
-            PolicyPre::V0_2(pre) => {
+            PolicyInstance::V0_2(instance) => {
                 use v0_2_0 as $v;
-                match pre.instantiate_async(&mut *$store).await {
-                    Ok(instance) => {
-                        let $guest = instance.switchyard_plugin_policy();
-                        $body
-                    }
-                    Err(error) => Err(error),
-                }
+                let $guest = instance.switchyard_plugin_policy();
+                $body
             }
-            PolicyPre::V0_3(pre) => {
+            PolicyInstance::V0_3(instance) => {
                 use v0_3_0 as $v;
-                match pre.instantiate_async(&mut *$store).await {
-                    Ok(instance) => {
-                        let $guest = instance.switchyard_plugin_policy();
-                        $body
-                    }
-                    Err(error) => Err(error),
-                }
+                let $guest = instance.switchyard_plugin_policy();
+                $body
             }
-            PolicyPre::V0_4(pre) => {
+            PolicyInstance::V0_4(instance) => {
                 use v0_4_0 as $v;
-                match pre.instantiate_async(&mut *$store).await {
-                    Ok(instance) => {
-                        let $guest = instance.switchyard_plugin_policy();
-                        $body
-                    }
-                    Err(error) => Err(error),
-                }
+                let $guest = instance.switchyard_plugin_policy();
+                $body
             }
-            PolicyPre::V0_5(pre) => {
+            PolicyInstance::V0_5(instance) => {
                 use v0_5_0 as $v;
-                match pre.instantiate_async(&mut *$store).await {
-                    Ok(instance) => {
-                        let $guest = instance.switchyard_plugin_policy();
-                        $body
-                    }
-                    Err(error) => Err(error),
-                }
+                let $guest = instance.switchyard_plugin_policy();
+                $body
             }
         }
     };
@@ -134,6 +136,9 @@ pub struct RouterPlugin {
     state: VersionState,
     pre: PolicyPre,
     engine: PluginEngine,
+    /// Idle instances, shared by every tenant (see [`RouterPlugin::order`]); they go with this
+    /// version.
+    warm: WarmPool<PolicyInstance>,
 }
 
 impl std::fmt::Debug for RouterPlugin {
@@ -181,17 +186,19 @@ impl RouterPlugin {
             max_tokens: None,
             seed: 0,
         };
-        let store = &mut store;
-        let (name, version, order) = on_policy!(&pre, store, |guest, v| {
-            match guest.call_describe(&mut *store).await {
-                Ok(descriptor) => guest
-                    .call_order(&mut *store, &v::summary_to_wit(&probe), &[])
+        let self_test = async {
+            let instance = pre.instantiate(&mut store).await?;
+            on_policy!(&instance, |guest, v| {
+                let descriptor = guest.call_describe(&mut store).await?;
+                guest
+                    .call_order(&mut store, &v::summary_to_wit(&probe), &[])
                     .await
-                    .map(|order| (descriptor.name, descriptor.version, order)),
-                Err(error) => Err(error),
-            }
-        })
-        .map_err(|e| format!("self-test failed: {e:#}"))?;
+                    .map(|order| (descriptor.name, descriptor.version, order))
+            })
+        };
+        let (name, version, order) = self_test
+            .await
+            .map_err(|e: wasmtime::Error| format!("self-test failed: {e:#}"))?;
         match order {
             Ok(order) if order.is_empty() => {}
             Ok(order) => {
@@ -209,6 +216,7 @@ impl RouterPlugin {
         let (name, version) = descriptor;
         let limits = engine.limits_for(&name);
         Ok(RouterPlugin {
+            warm: WarmPool::new(limits.warm, engine.idle_budget().clone()),
             state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
             name,
             version,
@@ -243,8 +251,15 @@ impl RouterPlugin {
         &self.state
     }
 
-    /// Orders `candidates` in a fresh instance. Returns valid, distinct indexes, best first;
-    /// a policy error or an index out of range is a fault.
+    /// Orders `candidates` in a warm instance (or a fresh one with `isolation = "per-request"`).
+    /// Returns valid, distinct indexes, best first; a policy error or an index out of range is a
+    /// fault, and retires the instance.
+    ///
+    /// A policy's warm instances are shared by every tenant: a policy receives no client content,
+    /// only the model id, a rough prompt size, the output limit, a random seed and the candidates
+    /// (catalog entries and live endpoint statistics), and returns nothing but an order of those
+    /// candidates, which the host checks. What one tenant's request could leave in an instance
+    /// is thus no more than the shared statistics already show.
     pub async fn order(
         &self,
         request: &PolicyRequest,
@@ -273,6 +288,8 @@ impl RouterPlugin {
     }
 
     /// Runs `order` within the call deadline and checks the indexes; records the call's latency.
+    /// The instance returns to the pool only after a clean call: one cut off by the deadline
+    /// is dropped with the call's future.
     async fn bounded_order(
         &self,
         timed: TimedCall,
@@ -280,35 +297,61 @@ impl RouterPlugin {
         candidates: &[PolicyCandidate],
     ) -> Result<Vec<usize>, PluginFault> {
         let call = self.call_order(request, candidates);
+        let timeout_ms = self.state.limits.call_timeout.as_millis();
         let order = match wall_clock::bounded(self.state.limits.call_timeout, call).await {
-            Ok(order) => order
-                .map_err(|message| {
-                    PluginFault::contract(&self.name, format!("policy error: {message}"))
-                })
-                .and_then(|order| self.checked(order, candidates.len())),
-            Err(error) => {
-                let timeout_ms = self.state.limits.call_timeout.as_millis();
-                Err(PluginFault::from_wasm(&self.name, error, timeout_ms))
+            Ok((warm, order)) => {
+                let order = order
+                    .map_err(|message| {
+                        PluginFault::contract(&self.name, format!("policy error: {message}"))
+                    })
+                    .and_then(|order| self.checked(order, candidates.len()));
+                if order.is_ok() && self.state.limits.isolation == Isolation::Warm {
+                    self.warm.put(TenantScope::OPERATOR, warm);
+                }
+                order
             }
+            Err(error) => Err(PluginFault::from_wasm(&self.name, error, timeout_ms)),
         };
         timed.finish(&self.name, &self.version, order.as_ref().err());
         order
     }
 
-    /// Runs `order` in a fresh instance.
+    /// Runs `order` in a warm instance or a fresh one; returns the instance with the order.
     async fn call_order(
         &self,
         request: &PolicyRequest,
         candidates: &[PolicyCandidate],
-    ) -> wasmtime::Result<Result<Vec<u32>, String>> {
-        let mut store = new_store(self.engine.engine(), &self.state.limits, &self.name);
-        let store = &mut store;
-        on_policy!(&self.pre, store, |guest, v| {
+    ) -> wasmtime::Result<(Warm<PolicyInstance>, Result<Vec<u32>, String>)> {
+        let limits = &self.state.limits;
+        let warm = match limits.isolation {
+            Isolation::Warm => self.warm.take(&TenantScope::OPERATOR),
+            Isolation::PerRequest => None,
+        };
+        let mut warm = match warm {
+            Some(warm) => warm,
+            None => {
+                let mut store = new_store(self.engine.engine(), limits, &self.name);
+                let instance = self.pre.instantiate(&mut store).await?;
+                Warm::new(store, instance)
+            }
+        };
+        arm_deadline(&mut warm.store, limits);
+        let Warm {
+            store, instance, ..
+        } = &mut warm;
+        let order = on_policy!(&*instance, |guest, v| {
             let candidates: Vec<_> = candidates.iter().map(v::candidate_to_wit).collect();
             guest
                 .call_order(&mut *store, &v::summary_to_wit(request), &candidates)
                 .await
-        })
+        })?;
+        Ok((warm, order))
+    }
+
+    /// Closes this version's pool of warm instances and drops them (it no longer serves), or
+    /// opens it again (a rollback made it serve again).
+    pub(crate) fn set_serving(&self, serving: bool) {
+        self.warm.set_open(serving);
     }
 
     /// The order as distinct indexes below `count`, or a contract fault.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
@@ -12,7 +12,7 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 const STDERR_CAPACITY: usize = 8 * 1024;
 
 use super::engine::EPOCH_TICK;
-use crate::config::PluginsConfig;
+use crate::config::{Isolation, PluginsConfig};
 
 /// Limits applied to every plugin store.
 #[derive(Debug, Clone)]
@@ -25,6 +25,23 @@ pub(crate) struct SandboxLimits {
     pub call_timeout: Duration,
     /// Most instances alive at once.
     pub max_instances: usize,
+    /// Whether instances are kept warm across requests.
+    pub isolation: Isolation,
+    /// When a warm instance is retired.
+    pub warm: WarmLimits,
+}
+
+/// When a warm instance is retired, from `[plugins.warm]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WarmLimits {
+    /// Most idle instances one version keeps.
+    pub idle: usize,
+    /// Requests one instance serves at most.
+    pub max_requests: u32,
+    /// Oldest an instance may be.
+    pub max_age: Duration,
+    /// Most bytes its memories may grow past their initial size.
+    pub max_growth_bytes: usize,
 }
 
 impl SandboxLimits {
@@ -39,6 +56,7 @@ impl SandboxLimits {
             .memory_limit_mib
             .unwrap_or(config.memory_limit_mib);
         let max_instances = overrides.max_instances.unwrap_or(config.max_instances);
+        let warm = &config.warm;
         let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
         SandboxLimits {
             memory_bytes: usize::try_from(memory_limit_mib.saturating_mul(1024 * 1024))
@@ -46,6 +64,14 @@ impl SandboxLimits {
             call_deadline_ticks: call_timeout_ms.div_ceil(tick_ms).max(1),
             call_timeout: Duration::from_millis(call_timeout_ms),
             max_instances: max_instances as usize,
+            isolation: overrides.isolation.unwrap_or(config.isolation),
+            warm: WarmLimits {
+                idle: warm.idle as usize,
+                max_requests: warm.max_requests,
+                max_age: Duration::from_secs(warm.max_age_secs),
+                max_growth_bytes: usize::try_from(warm.max_growth_mib.saturating_mul(1024 * 1024))
+                    .unwrap_or(usize::MAX),
+            },
         }
     }
 }
@@ -54,7 +80,7 @@ impl SandboxLimits {
 pub struct SandboxState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: GrowthLimits,
     /// Epoch ticks the current call may still run for.
     ticks_left: u64,
     /// What the plugin wrote to stderr, for the logs when it fails.
@@ -103,6 +129,75 @@ impl SandboxState {
             .trim()
             .to_owned()
     }
+
+    /// Prepares a warm store for its next request: a full log budget.
+    pub(crate) fn begin_request(&mut self) {
+        self.log_budget = LOG_LINES_PER_STORE;
+    }
+
+    /// Counts memory growth from now on: called once the instance exists, so its initial
+    /// memories do not count.
+    pub(crate) fn instantiated(&mut self) {
+        self.limits.grown = 0;
+    }
+
+    /// Whether this store may serve another request: its memories grew past their initial
+    /// size by at most `max_growth_bytes`, and it wrote nothing to stderr (a panic message or
+    /// debug print belongs to the request that wrote it, and the pipe is bounded).
+    pub(crate) fn reusable(&self, max_growth_bytes: usize) -> bool {
+        self.limits.grown <= max_growth_bytes && self.stderr.contents().is_empty()
+    }
+}
+
+/// The store's limits, counting how far its memories grew.
+struct GrowthLimits {
+    limits: StoreLimits,
+    /// Bytes the memories grew by since [`SandboxState::instantiated`].
+    grown: usize,
+}
+
+impl ResourceLimiter for GrowthLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.grown = self.grown.saturating_add(desired.saturating_sub(current));
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for SandboxState {
@@ -133,10 +228,13 @@ pub(crate) fn new_store(
             .monotonic_clock(FrozenClock)
             .build(),
         table: ResourceTable::new(),
-        limits: StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .trap_on_grow_failure(true)
-            .build(),
+        limits: GrowthLimits {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            grown: 0,
+        },
         ticks_left: limits.call_deadline_ticks,
         stderr,
         plugin: plugin.to_owned(),
