@@ -162,6 +162,35 @@ pub struct ServerConfig {
     /// closes the connection, in milliseconds.
     #[serde(default = "default_write_timeout_ms")]
     pub write_timeout_ms: u64,
+    /// After a body's first second, a client must keep sending at least this many bytes per
+    /// second on average (0: no minimum rate; `body_read_timeout_ms` still applies).
+    #[serde(default = "default_body_min_bytes_per_sec")]
+    pub body_min_bytes_per_sec: u64,
+    /// Most request-body bytes being received across all requests at once; past it, 503.
+    #[serde(default = "default_max_body_bytes_in_flight")]
+    pub max_body_bytes_in_flight: usize,
+    /// Most concurrent streams of one HTTP/2 connection (requests of all connections together
+    /// stay within `max_connections`).
+    #[serde(default = "default_http2_max_streams")]
+    pub http2_max_streams: u32,
+    /// Host names (without port) requests may be addressed to; `["*"]` accepts any. Default: on
+    /// a loopback `listen`, the loopback names only (a DNS-rebinding defence); elsewhere any.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Browser origins (e.g. `https://app.example.com`) allowed to call the API, answered with
+    /// CORS headers. Default: none (pages of the gateway's own origin only, no CORS).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+fn default_body_min_bytes_per_sec() -> u64 {
+    1_024
+}
+fn default_max_body_bytes_in_flight() -> usize {
+    256 * 1024 * 1024
+}
+fn default_http2_max_streams() -> u32 {
+    64
 }
 
 impl Default for ServerConfig {
@@ -177,6 +206,11 @@ impl Default for ServerConfig {
             body_read_timeout_ms: default_body_read_timeout_ms(),
             idle_timeout_ms: default_idle_timeout_ms(),
             write_timeout_ms: default_write_timeout_ms(),
+            body_min_bytes_per_sec: default_body_min_bytes_per_sec(),
+            max_body_bytes_in_flight: default_max_body_bytes_in_flight(),
+            http2_max_streams: default_http2_max_streams(),
+            allowed_hosts: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -837,8 +871,16 @@ impl Config {
             server.idle_timeout_ms,
             server.write_timeout_ms,
         ];
-        if server_limits.contains(&0) || server.max_connections == 0 {
-            return invalid("server timeouts and server.max_connections must be positive".into());
+        if server_limits.contains(&0)
+            || server.max_connections == 0
+            || server.max_body_bytes_in_flight == 0
+            || server.http2_max_streams == 0
+        {
+            return invalid(
+                "server timeouts, max_connections, max_body_bytes_in_flight and http2_max_streams \
+                 must be positive"
+                    .into(),
+            );
         }
         if self.plugins.call_timeout_ms == 0 || self.plugins.memory_limit_mib == 0 {
             return invalid(

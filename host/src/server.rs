@@ -20,6 +20,7 @@ use crate::traces;
 
 mod connections;
 mod heap;
+pub mod ingress;
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
@@ -58,7 +59,6 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.server.max_body_bytes,
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
-        body_read_timeout: std::time::Duration::from_millis(config.server.body_read_timeout_ms),
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await
@@ -90,8 +90,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics::observe(&state.gateway);
     }
     let exporting = traces::install(&config.traces)?;
-    let app = metrics::http::wire(api::router(state.clone()), &config.metrics).await?;
+    let app = metrics::http::wire(
+        api::router(state.clone()),
+        &config.metrics,
+        state.admin_token.clone(),
+    )
+    .await?;
     let app = traces::http::wire(app);
+    let app = ingress::Ingress::of(&config.server).wire(app);
     let listener = TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

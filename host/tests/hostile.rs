@@ -406,7 +406,7 @@ async fn clients_that_stall_the_server_are_cut_off() {
 
     tried("send half of a request's headers, then nothing");
     let mut half = TcpStream::connect(&address).await.unwrap();
-    half.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+    half.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n")
         .await
         .unwrap();
     assert!(
@@ -426,7 +426,7 @@ async fn clients_that_stall_the_server_are_cut_off() {
 
     tried("keep a connection alive after a request, idle");
     let mut idle = TcpStream::connect(&address).await.unwrap();
-    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let answer = until_closed(&mut idle, Duration::from_secs(10))
@@ -437,7 +437,7 @@ async fn clients_that_stall_the_server_are_cut_off() {
     tried("send headers, then the body one byte every 200 ms");
     let mut trickle = TcpStream::connect(&address).await.unwrap();
     trickle
-        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{")
+        .write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{")
         .await
         .unwrap();
     let (reader, mut writer) = trickle.into_split();

@@ -166,7 +166,7 @@ async fn a_client_that_stops_reading_is_cut_off_at_the_write_deadline() {
     let body = serde_json::to_vec(&request("m/big", false)).unwrap();
     let mut client = TcpStream::connect(&address).await.unwrap();
     let head = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     client.write_all(head.as_bytes()).await.unwrap();

@@ -17,10 +17,11 @@ use tokio::process::Command;
 
 const ADMIN_TOKEN: &str = "metrics-admin-token";
 
-/// A demo gateway with accounting on (SQLite in `dir`), its metrics on the main listener.
+/// A demo gateway with accounting on (SQLite in `dir`), its metrics on the main listener (behind
+/// the admin token) with key and account labels.
 async fn gateway(dir: &tempfile::TempDir) -> Gateway {
     let config = format!(
-        "[accounting]\nenabled = true\nsqlite_path = {:?}\n",
+        "[accounting]\nenabled = true\nsqlite_path = {:?}\n\n[metrics]\nkey_labels = true\n",
         dir.path().join("books.db").display().to_string()
     );
     Gateway::start_with_args(
@@ -78,6 +79,7 @@ async fn exposition(gateway: &Gateway) -> String {
     let response = gateway
         .client
         .get(format!("{}/metrics", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await
         .unwrap();
@@ -297,7 +299,7 @@ async fn prometheus_scrapes(gateway: &Gateway, requests: f64, cost: f64) {
     let dir = tempfile::tempdir().unwrap();
     let target = gateway.url.trim_start_matches("http://");
     let config = format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: switchyard\n    static_configs:\n      - targets: [\"{target}\"]\n"
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: switchyard\n    authorization:\n      credentials: {ADMIN_TOKEN}\n    static_configs:\n      - targets: [\"{target}\"]\n"
     );
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

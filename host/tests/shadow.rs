@@ -198,6 +198,7 @@ async fn shadow_disagreement_and_projected_cost_show_up_in_the_admin_api_and_met
     let metrics = gateway
         .client
         .get(format!("{}/metrics", gateway.url))
+        .bearer_auth(ADMIN)
         .send()
         .await
         .unwrap()

@@ -3,17 +3,18 @@
 //! `Authorization: Bearer <token>`, the token read from the variable named by
 //! `admin.token_env`; without it the admin API answers 404.
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::chat::read_body;
 use super::error::ApiError;
+use super::{AppState, Route};
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
 use crate::routing::shadow::{QUEUE_CAPACITY, ShadowConfig, ShadowError};
@@ -21,23 +22,49 @@ use crate::routing::shadow::{QUEUE_CAPACITY, ShadowConfig, ShadowError};
 /// Largest plugin upload (components embedding an interpreter are tens of MB).
 const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
 
-/// The admin routes, behind the token check.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/plugins", get(list).post(install))
-        .route("/plugins/{name}", axum::routing::delete(remove))
-        .route("/plugins/{name}/rollback", post(rollback))
-        .route("/plugins/{name}/promote", post(promote))
-        .route("/events", get(events))
-        .route(
-            "/routing/shadow",
-            get(shadow_report).put(set_shadow).delete(clear_shadow),
+/// The admin routes, each checking the token before it reads anything.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::at("/admin/plugins").get(list).post(install),
+        Route::at("/admin/plugins/{name}").delete(remove),
+        Route::at("/admin/plugins/{name}/rollback").post(rollback),
+        Route::at("/admin/plugins/{name}/promote").post(promote),
+        Route::at("/admin/events").get(events),
+        Route::at("/admin/routing/shadow")
+            .get(shadow_report)
+            .put(set_shadow)
+            .delete(clear_shadow),
+    ]
+}
+
+/// A JSON body of type `T`, read once the caller is authorized (the `Json` extractor would read
+/// it before the handler checks anything): 400 when malformed, 422 when of the wrong shape.
+pub(crate) async fn json_body<T: DeserializeOwned>(
+    state: &AppState,
+    body: Body,
+) -> Result<T, ApiError> {
+    let bytes = read_body(body, state.max_body_bytes).await?;
+    serde_json::from_slice(&bytes).map_err(|error| {
+        let status = match error.classify() {
+            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(
+            status,
+            "invalid_request_error",
+            format!("invalid request body: {error}"),
         )
+    })
 }
 
 /// Checks `Authorization: Bearer <admin token>`; 404 when the admin API is disabled.
 pub(crate) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.admin_token else {
+    check_bearer(state.admin_token.as_deref(), headers)
+}
+
+/// Checks `Authorization: Bearer <expected>`; 404 when there is no token to expect.
+pub(crate) fn check_bearer(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = expected else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "invalid_request_error",
@@ -62,9 +89,15 @@ pub(crate) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), A
     }
 }
 
-/// Compares without leaking where the first difference is.
+/// Compares without leaking where the first difference is, nor the expected length: the
+/// SHA-256 digests of both are compared, each byte of them.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn registry_error(error: RegistryError) -> ApiError {
@@ -126,9 +159,7 @@ async fn install(
             "`canary` must be a share in (0, 1]",
         ));
     }
-    let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
-        .await
-        .map_err(|e| ApiError::invalid_request(format!("cannot read the component: {e}")))?;
+    let bytes = read_body(body, MAX_UPLOAD_BYTES).await?;
     let info = state
         .plugins
         .install(bytes.to_vec(), "admin API upload".to_owned(), query.canary)
@@ -198,9 +229,10 @@ struct ShadowBody {
 async fn set_shadow(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<ShadowBody>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     check_token(&state, &headers)?;
+    let body: ShadowBody = json_body(&state, body).await?;
     configure_shadow(&state, body.shadows)
 }
 
@@ -241,4 +273,17 @@ fn shadow_json(state: &AppState) -> Value {
         "queue_capacity": QUEUE_CAPACITY,
         "shadows": shadow.report(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn tokens_are_equal_only_when_identical() {
+        assert!(constant_time_eq(b"change-me", b"change-me"));
+        assert!(!constant_time_eq(b"change-me", b"change-mf"));
+        assert!(!constant_time_eq(b"change-me", b"change-me-longer"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
 }

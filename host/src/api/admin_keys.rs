@@ -5,33 +5,34 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::admin::check_token;
+use super::admin::{check_token, json_body};
 use super::error::ApiError;
 use super::usage::limit_remaining;
+use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
 use crate::accounting::storage_error;
 use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
 
-/// The key and credit routes, nested under `/admin`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/keys", get(list).post(create))
-        .route("/keys/{id}", patch(update).delete(remove))
-        .route("/accounts/{id}", get(account))
-        .route("/accounts/{id}/credits", post(add_credits))
-        .route("/accounting", get(status))
+/// The key and credit routes, under `/admin`.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::at("/admin/keys").get(list).post(create),
+        Route::at("/admin/keys/{id}").patch(update).delete(remove),
+        Route::at("/admin/accounts/{id}").get(account),
+        Route::at("/admin/accounts/{id}/credits").post(add_credits),
+        Route::at("/admin/accounting").get(status),
+    ]
 }
 
 /// Body of `POST /admin/keys`.
@@ -108,9 +109,10 @@ struct AddCredits {
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(body): Json<CreateKey>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let accounting = enabled(&state, &headers)?;
+    let body: CreateKey = json_body(&state, body).await?;
     if let Some(policy) = &body.routing_policy {
         known_policy(&state, policy)?;
     }
@@ -148,9 +150,10 @@ async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(body): Json<UpdateKey>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
+    let body: UpdateKey = json_body(&state, body).await?;
     if let Some(Some(policy)) = &body.routing_policy {
         known_policy(&state, policy)?;
     }
@@ -217,9 +220,10 @@ async fn add_credits(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(body): Json<AddCredits>,
+    body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
+    let body: AddCredits = json_body(&state, body).await?;
     let amount = usd(&body.amount)?;
     let account = accounting
         .add_credits(&id, amount)

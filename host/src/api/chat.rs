@@ -20,6 +20,7 @@ use crate::pricing::worst_case::choice_count;
 use crate::routing::filters::sent_parameters;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::sticky::Session;
+use crate::server::ingress::BodyRefused;
 
 /// Serves a chat completion, streamed or not.
 pub async fn chat_completions(
@@ -40,8 +41,8 @@ pub async fn chat_completions(
     keepalive::chat(state.gateway.clone(), call, state.stream_keepalive).await
 }
 
-/// Admits the caller (its key's tab when accounting is on) and reads the body within the size
-/// limit and time; the error answer otherwise.
+/// Admits the caller (its key's tab when accounting is on), then reads the body within the size
+/// limit (and the ingress layer's deadline and rate); the error answer otherwise.
 pub(super) async fn admit_and_read(
     state: &AppState,
     headers: &HeaderMap,
@@ -54,13 +55,17 @@ pub(super) async fn admit_and_read(
             .map_err(IntoResponse::into_response)?,
         None => Tab::default(),
     };
-    let read = axum::body::to_bytes(body, state.max_body_bytes);
-    let bytes = match tokio::time::timeout(state.body_read_timeout, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(error)) => return Err(body_error(&error, state.max_body_bytes).into_response()),
-        Err(_) => return Err(body_timeout(state.body_read_timeout).into_response()),
-    };
+    let bytes = read_body(body, state.max_body_bytes)
+        .await
+        .map_err(IntoResponse::into_response)?;
     Ok((tab, bytes))
+}
+
+/// Reads a whole body of at most `limit` bytes, once its caller is admitted.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|error| body_error(&error, limit))
 }
 
 /// `X-Switchyard-Debug: routing`, or OpenRouter's `X-OpenRouter-Metadata: enabled`.
@@ -77,8 +82,12 @@ pub(crate) fn wants_routing_trace(headers: &HeaderMap) -> bool {
     has("x-switchyard-debug", "routing") || has("x-openrouter-metadata", "enabled")
 }
 
-/// The answer to a body that cannot be read: 413 past `limit`, else 400.
+/// The answer to a body that cannot be read: 413 past `limit`, 408 or 503 when the ingress
+/// layer cut it ([`BodyRefused`]), else 400.
 pub(crate) fn body_error(error: &axum::Error, limit: usize) -> ApiError {
+    if let Some(refused) = BodyRefused::of(error) {
+        return refused.answer();
+    }
     let too_large = std::error::Error::source(error)
         .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
     if too_large {
@@ -91,15 +100,6 @@ pub(crate) fn body_error(error: &axum::Error, limit: usize) -> ApiError {
     } else {
         ApiError::invalid_request(format!("cannot read request body: {error}"))
     }
-}
-
-fn body_timeout(limit: std::time::Duration) -> ApiError {
-    ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        "invalid_request_error",
-        format!("request body not received within {} ms", limit.as_millis()),
-    )
-    .with_code("request_timeout")
 }
 
 /// Whether a chat request body may carry a client's Responses API items

@@ -1,5 +1,7 @@
 //! `POST /v1/embeddings`: read and validate the body, then hand it to the gateway.
 
+use std::collections::HashSet;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,6 +12,7 @@ use serde_json::Value;
 use super::AppState;
 use super::chat::{admit_and_read, wants_routing_trace};
 use super::error::ApiError;
+use super::request_limits;
 use crate::gateway::embeddings::EmbeddingsCall;
 use crate::routing::preferences::ProviderPreferences;
 
@@ -56,6 +59,7 @@ pub fn validate(body: &[u8]) -> Result<EmbeddingsCall, ApiError> {
             "request body must be a JSON object",
         ));
     };
+    request_limits::check_models(&request)?;
     if let Some(key) = request.keys().find(|key| !FIELDS.contains(&key.as_str())) {
         return Err(
             ApiError::invalid_request(format!("unsupported parameter `{key}`"))
@@ -73,6 +77,7 @@ pub fn validate(body: &[u8]) -> Result<EmbeddingsCall, ApiError> {
             ));
         }
     };
+    let mut seen = HashSet::from([model.clone()]);
     let mut models = vec![model];
     match request.remove("models") {
         None | Some(Value::Null) => {}
@@ -83,7 +88,7 @@ pub fn validate(body: &[u8]) -> Result<EmbeddingsCall, ApiError> {
                         "`models` must be an array of model id strings",
                     ));
                 };
-                if !models.contains(&id) {
+                if seen.insert(id.clone()) {
                     models.push(id);
                 }
             }
@@ -212,5 +217,16 @@ mod tests {
             refused(json!({"model": "a/b", "input": "x", "temperature": 1}))
                 .contains("`temperature`")
         );
+        let many: Vec<String> = (0..40_000).map(|i| format!("m{i}")).collect();
+        assert!(
+            refused(json!({"model": "a/b", "input": "x", "models": many})).contains("`models`")
+        );
+    }
+
+    #[test]
+    fn fallback_models_keep_their_order_without_duplicates() {
+        let request = json!({"model": "a/b", "input": "x", "models": ["c/d", "a/b", "c/d", "e/f"]});
+        let call = validate(request.to_string().as_bytes()).expect("valid");
+        assert_eq!(call.models, ["a/b", "c/d", "e/f"]);
     }
 }

@@ -17,8 +17,9 @@ pub mod usage;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::accounting::Accounting;
 use crate::dashboard;
@@ -39,75 +40,108 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How often a stream waiting for its first chunk gets a keep-alive comment.
     pub stream_keepalive: Option<std::time::Duration>,
-    /// How long a client may take to send a request body.
-    pub body_read_timeout: std::time::Duration,
     /// Keys, credits and usage; `None` when accounting is disabled.
     pub accounting: Option<Arc<Accounting>>,
 }
 
-/// The gateway's routes.
+/// One route: its path and the methods it answers, each with its handler. [`routes`] is the
+/// gateway's whole table, in one place: the router is built from it, and tests walk it.
+pub struct Route {
+    path: &'static str,
+    methods: Vec<Method>,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    /// A route at `path` answering no method yet.
+    pub fn at(path: &'static str) -> Route {
+        Route {
+            path,
+            methods: Vec::new(),
+            handler: MethodRouter::new(),
+        }
+    }
+
+    /// Answers `GET` (and `HEAD`) with `handler`.
+    pub fn get<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Route {
+        self.on(Method::GET, MethodFilter::GET, handler)
+    }
+
+    /// Answers `POST` with `handler`.
+    pub fn post<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Route {
+        self.on(Method::POST, MethodFilter::POST, handler)
+    }
+
+    /// Answers `PUT` with `handler`.
+    pub fn put<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Route {
+        self.on(Method::PUT, MethodFilter::PUT, handler)
+    }
+
+    /// Answers `PATCH` with `handler`.
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Route {
+        self.on(Method::PATCH, MethodFilter::PATCH, handler)
+    }
+
+    /// Answers `DELETE` with `handler`.
+    pub fn delete<H: Handler<T, AppState>, T: 'static>(self, handler: H) -> Route {
+        self.on(Method::DELETE, MethodFilter::DELETE, handler)
+    }
+
+    fn on<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        method: Method,
+        filter: MethodFilter,
+        handler: H,
+    ) -> Route {
+        self.methods.push(method);
+        self.handler = self.handler.on(filter, handler);
+        self
+    }
+
+    /// The path, with `{name}` for each parameter.
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The methods it answers (`GET` answers `HEAD` too).
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
+    }
+}
+
+/// Every route of the gateway (`/metrics` is added beside them when served on this listener).
+pub fn routes() -> Vec<Route> {
+    let mut routes = vec![
+        Route::at("/v1/chat/completions").post(chat::chat_completions),
+        Route::at("/api/v1/chat/completions").post(chat::chat_completions),
+        Route::at("/v1/messages").post(anthropic::messages),
+        Route::at("/v1/responses").post(responses::create_response),
+        Route::at("/api/v1/responses").post(responses::create_response),
+        Route::at("/v1/embeddings").post(embeddings::create_embeddings),
+        Route::at("/api/v1/embeddings").post(embeddings::create_embeddings),
+        Route::at("/v1/messages/count_tokens").post(anthropic::count_tokens),
+        Route::at("/v1/models").get(anthropic::models::list),
+        Route::at("/").get(anthropic::root),
+        Route::at("/api/v1/models").get(models::list_openrouter_models),
+        Route::at("/api/v1/models/{author}/{slug}/endpoints").get(endpoints::list_endpoints),
+        Route::at("/health").get(health::health),
+        Route::at("/api/v1/key").get(usage::key),
+        Route::at("/api/v1/credits").get(usage::credits),
+        Route::at("/api/v1/generation").get(usage::generation),
+    ];
+    routes.extend(admin::routes());
+    routes.extend(admin_keys::routes());
+    routes.extend(dashboard::routes());
+    routes
+}
+
+/// The gateway's router, built from [`routes`].
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(chat::chat_completions).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/chat/completions",
-            post(chat::chat_completions).fallback(method_not_allowed),
-        )
-        .route(
-            "/v1/messages",
-            post(anthropic::messages).fallback(method_not_allowed),
-        )
-        .route(
-            "/v1/responses",
-            post(responses::create_response).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/responses",
-            post(responses::create_response).fallback(method_not_allowed),
-        )
-        .route(
-            "/v1/embeddings",
-            post(embeddings::create_embeddings).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/embeddings",
-            post(embeddings::create_embeddings).fallback(method_not_allowed),
-        )
-        .route(
-            "/v1/messages/count_tokens",
-            post(anthropic::count_tokens).fallback(method_not_allowed),
-        )
-        .route(
-            "/v1/models",
-            get(anthropic::models::list).fallback(method_not_allowed),
-        )
-        .route("/", get(anthropic::root).fallback(method_not_allowed))
-        .route(
-            "/api/v1/models",
-            get(models::list_openrouter_models).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/models/{author}/{slug}/endpoints",
-            get(endpoints::list_endpoints).fallback(method_not_allowed),
-        )
-        .route("/health", get(health::health).fallback(method_not_allowed))
-        .route("/api/v1/key", get(usage::key).fallback(method_not_allowed))
-        .route(
-            "/api/v1/credits",
-            get(usage::credits).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/generation",
-            get(usage::generation).fallback(method_not_allowed),
-        )
-        .nest(
-            "/admin",
-            (admin::router().merge(admin_keys::router())).merge(dashboard::admin_router()),
-        )
-        .merge(dashboard::router())
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler.fallback(method_not_allowed))
+        })
         .fallback(not_found)
         .with_state(state)
 }

@@ -65,6 +65,22 @@ pub fn check_counts(request: &Map<String, Value>) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses a request whose `models` exceeds [`MAX_MODELS`]: for routes whose other fields have
+/// caps of their own (embeddings), checked before any model is read or resolved.
+pub fn check_models(request: &Map<String, Value>) -> Result<(), ApiError> {
+    let models = request
+        .get("models")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if models > MAX_MODELS {
+        return Err(ApiError::invalid_request(format!(
+            "`models` holds {models} items; at most {MAX_MODELS} are accepted"
+        ))
+        .with_code("too_many_items"));
+    }
+    Ok(())
+}
+
 /// How many JSON values `values` and everything inside them hold, counting up to `stop`.
 fn json_values<'a>(values: impl Iterator<Item = &'a Value>, stop: usize) -> usize {
     let mut pending: Vec<&Value> = values.collect();

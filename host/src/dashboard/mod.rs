@@ -6,16 +6,15 @@
 
 pub mod activity;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
 
-use crate::api::AppState;
 use crate::api::admin::check_token;
 use crate::api::error::ApiError;
+use crate::api::{AppState, Route};
 
 /// The embedded files: (name, content type, bytes).
 const ASSETS: [(&str, &str, &[u8]); 5] = [
@@ -46,16 +45,13 @@ const ASSETS: [(&str, &str, &[u8]); 5] = [
     ),
 ];
 
-/// The page and its assets.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/dashboard", get(page))
-        .route("/dashboard/{asset}", get(asset))
-}
-
-/// The dashboard's admin API, nested under `/admin`.
-pub fn admin_router() -> Router<AppState> {
-    Router::new().route("/activity", get(recent_activity))
+/// The page, its assets and its admin API.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::at("/dashboard").get(page),
+        Route::at("/dashboard/{asset}").get(asset),
+        Route::at("/admin/activity").get(recent_activity),
+    ]
 }
 
 async fn page() -> Response {

@@ -11,6 +11,7 @@ use axum::response::Response;
 use tokio::time::Instant;
 
 use super::generation::Generation;
+use super::scrub;
 use super::{ChatCall, Gateway, complete, stream};
 use crate::catalog::Endpoint;
 use crate::failure::Failure;
@@ -128,7 +129,9 @@ pub(super) async fn exchange(
             .upstream
             .read_body(provider, &mut response, deadline)
             .await?;
+        let body = scrub::body(provider, body);
         let error = instance.parse_error(status, headers, body).await?;
+        let error = scrub::status(provider, status, error);
         return Err(provider_failure(endpoint, error));
     }
     Ok(Exchange {
@@ -140,11 +143,11 @@ pub(super) async fn exchange(
     })
 }
 
-/// The failure for an error the adapter classified.
+/// The failure for an error the adapter classified, its message scrubbed ([`scrub::message`]).
 pub(super) fn provider_failure(endpoint: &Endpoint, error: ProviderError) -> Failure {
     Failure::Provider {
         provider: endpoint.provider.name.clone(),
-        error,
+        error: scrub::message(&endpoint.provider, error),
     }
 }
 

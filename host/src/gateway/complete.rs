@@ -82,7 +82,7 @@ pub(super) async fn run(
         streamed: false,
         cancelled: false,
     };
-    Observer::of(call).served(&charge, started.elapsed());
+    Observer::of(call, &gateway.catalog).served(&charge, started.elapsed());
     call.tab.settle(charge).await;
 
     let elapsed = started.elapsed();

@@ -146,7 +146,7 @@ impl Gateway {
         let deadline = started + std::time::Duration::from_millis(provider.timeouts.total_ms);
         let provider_failure = |error| Failure::Provider {
             provider: provider.name.clone(),
-            error,
+            error: super::scrub::message(provider, error),
         };
 
         let mut instance = plugin.instantiate().await?;
@@ -166,9 +166,11 @@ impl Gateway {
             .read_body(provider, &mut response, deadline)
             .await?;
         if !(200..300).contains(&status) {
-            return Err(provider_failure(
-                instance.parse_error(status, headers, body).await?,
-            ));
+            let body = super::scrub::body(provider, body);
+            let error = instance.parse_error(status, headers, body).await?;
+            return Err(provider_failure(super::scrub::status(
+                provider, status, error,
+            )));
         }
         let parsed = instance
             .parse_embeddings_response(status, headers, body)

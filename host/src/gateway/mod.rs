@@ -8,6 +8,7 @@ mod failover;
 mod framing;
 pub mod generation;
 pub mod passed_output;
+mod scrub;
 mod stream;
 mod strict;
 pub mod upstream;
@@ -90,6 +91,9 @@ impl Gateway {
 
     /// Plans the candidates of a chat completion and tries them in order.
     async fn route_and_try(&self, call: &ChatCall) -> Result<Response, DomainError> {
+        // One tenant's conversations never steer, nor reveal, another's.
+        let account = call.tab.key_and_account().map(|(_, account)| account);
+        let session = call.session.map(|session| session.within(account));
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
@@ -98,7 +102,7 @@ impl Gateway {
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),
             key_policy: call.tab.routing_policy(),
-            session: call.session.map(|session| (session, &self.sticky)),
+            session: session.map(|session| (session, &self.sticky)),
             shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
@@ -124,7 +128,8 @@ impl Gateway {
             metrics::requests::attempt(&candidate.model.id, provider, outcome);
             let failure = match result {
                 Ok(response) => {
-                    if let Some(session) = call.session {
+                    // A provider the client forced (`provider.order`) is not the conversation's.
+                    if let (Some(session), None) = (session, &call.preferences.order) {
                         self.sticky.remember(session, &candidate.model.id, provider);
                     }
                     return Ok(response);

@@ -106,7 +106,7 @@ pub(super) async fn run(
         first_byte,
         sender,
         tab: call.tab.clone(),
-        observer: Observer::of(call),
+        observer: Observer::of(call, &gateway.catalog),
         prompt_estimate: call.body.len() as u64 / 4,
         relayed: 0,
         responses_client: call.responses_client,

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::header;
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,26 +14,49 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use super::{MetricsConfig, get as metrics};
+use crate::api::admin::check_bearer;
+use crate::config::ServerConfig;
+use crate::server::ingress::Ingress;
 
 /// The exposition's content type (Prometheus text format 0.0.4).
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Adds answer tracking to `app` and serves `GET /metrics` on it, or on `config.listen` (a
-/// listener of its own, started here) when set.
-pub async fn wire(app: Router, config: &MetricsConfig) -> anyhow::Result<Router> {
+/// Adds answer tracking to `app` and serves `GET /metrics` on `config.listen` (a listener of
+/// its own, started here) when set, else on `app` behind the admin token (`admin_token`; without
+/// one, the main listener does not serve metrics).
+pub async fn wire(
+    app: Router,
+    config: &MetricsConfig,
+    admin_token: Option<String>,
+) -> anyhow::Result<Router> {
     if !config.enabled {
         return Ok(app);
     }
     let app = app.layer(middleware::from_fn(track));
     let Some(address) = &config.listen else {
-        return Ok(app.route("/metrics", get(scrape)));
+        let scrape_with_token = move |headers: HeaderMap| {
+            let checked = check_bearer(admin_token.as_deref(), &headers);
+            async move {
+                match checked {
+                    Ok(()) => scrape().await,
+                    Err(error) => error.into_response(),
+                }
+            }
+        };
+        return Ok(app.route("/metrics", get(scrape_with_token)));
     };
     let listener = TcpListener::bind(address)
         .await
         .map_err(|error| anyhow::anyhow!("binding metrics.listen {address}: {error}"))?;
     tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    // The same Host and Origin checks as the main listener: a page rebinding its name to a
+    // loopback metrics address reads nothing.
+    let discipline = Ingress::of(&ServerConfig {
+        listen: address.clone(),
+        ..ServerConfig::default()
+    });
     tokio::spawn(async move {
-        let metrics_app = Router::new().route("/metrics", get(scrape));
+        let metrics_app = discipline.wire(Router::new().route("/metrics", get(scrape)));
         if let Err(error) = axum::serve(listener, metrics_app).await {
             tracing::error!(%error, "the metrics listener stopped");
         }
@@ -53,7 +76,7 @@ async fn track(request: Request, next: Next) -> Response {
         return next.run(request).await;
     };
     let route = route_of(request.uri().path());
-    let method = KeyValue::new("http.request.method", request.method().as_str().to_owned());
+    let method = KeyValue::new("http.request.method", method_of(request.method()));
     let in_flight = InFlight::start(route);
     let started = Instant::now();
     let response = next.run(request).await;
@@ -104,6 +127,26 @@ impl Drop for InFlight {
     }
 }
 
+/// The method's label: one of the standard methods, or `_OTHER` (the OpenTelemetry convention),
+/// so that a client inventing methods cannot add series.
+fn method_of(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    STANDARD
+        .iter()
+        .find(|standard| *standard == method)
+        .map_or("_OTHER", Method::as_str)
+}
+
 /// The route template of `path`: a fixed set, so the label stays bounded.
 pub(crate) fn route_of(path: &str) -> &'static str {
     const EXACT: [&str; 11] = [
@@ -136,7 +179,8 @@ pub(crate) fn route_of(path: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::route_of;
+    use super::{method_of, route_of};
+    use axum::http::Method;
 
     #[test]
     fn routes_are_a_fixed_set() {
@@ -147,5 +191,12 @@ mod tests {
         );
         assert_eq!(route_of("/admin/plugins/openai/rollback"), "/admin/*");
         assert_eq!(route_of("/v1/secret-typo-123"), "other");
+    }
+
+    #[test]
+    fn methods_are_a_fixed_set() {
+        assert_eq!(method_of(&Method::POST), "POST");
+        let junk = Method::from_bytes(b"FOO123").expect("a token");
+        assert_eq!(method_of(&junk), "_OTHER");
     }
 }

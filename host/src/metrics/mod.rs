@@ -32,12 +32,13 @@ pub struct MetricsConfig {
     /// Serve `GET /metrics`. Default: true.
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// Serve `/metrics` on this address instead of the main listener, e.g. `127.0.0.1:9464`.
+    /// Serve `/metrics` on this address (keep it a loopback or private one, e.g.
+    /// `127.0.0.1:9464`), without a token. Unset: on the main listener, behind the admin token.
     #[serde(default)]
     pub listen: Option<String>,
-    /// Label the cost counter with the API key id and account id (accounting on). Turn off for
-    /// fleets with many keys. Default: true.
-    #[serde(default = "default_true")]
+    /// Label the cost counter with the API key id and account id (accounting on): anyone who
+    /// scrapes then reads every account's spend. Default: false.
+    #[serde(default)]
     pub key_labels: bool,
 }
 
@@ -46,7 +47,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             enabled: true,
             listen: None,
-            key_labels: true,
+            key_labels: false,
         }
     }
 }

@@ -8,6 +8,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::get;
 use crate::accounting::tab::Charge;
+use crate::catalog::Catalog;
 use crate::dashboard::activity::{self, Served};
 use crate::gateway::ChatCall;
 
@@ -19,17 +20,23 @@ const TOKEN_COUNT_CEILING: u64 = u32::MAX as u64;
 /// The labels of one request that its served generation is recorded with.
 #[derive(Debug, Clone)]
 pub struct Observer {
-    /// The model the client asked for first (a catalog id, variant included).
+    /// The catalog id of the model the client asked for first, or `_OTHER` (a label never
+    /// comes from the client's text: aliases and spellings of one model are one series).
     request_model: String,
     /// Key and account ids, when accounting is on.
     key: Option<(String, String)>,
 }
 
 impl Observer {
-    /// The labels of `call`.
-    pub fn of(call: &ChatCall) -> Observer {
+    /// The labels of `call`, its model resolved in `catalog`.
+    pub fn of(call: &ChatCall, catalog: &Catalog) -> Observer {
+        let first = call.models.first().map(String::as_str).unwrap_or_default();
+        let resolved = catalog.resolve(first).or_else(|| {
+            let (base, _variant) = first.rsplit_once(':')?;
+            catalog.resolve(base)
+        });
         Observer {
-            request_model: call.models.first().cloned().unwrap_or_default(),
+            request_model: resolved.map_or_else(|| "_OTHER".to_owned(), |model| model.id.clone()),
             key: (call.tab.key_and_account())
                 .map(|(key, account)| (key.to_owned(), account.to_owned())),
         }

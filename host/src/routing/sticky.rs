@@ -83,6 +83,15 @@ impl Session {
         cache_prefix(request)
     }
 
+    /// The session as seen within `account` (`None`: accounting off, one tenant): accounts
+    /// sending the same id or prompt prefix have different sessions.
+    pub fn within(self, account: Option<&str>) -> Session {
+        match account {
+            Some(account) => Session::hash(("account", account, self.0)),
+            None => self,
+        }
+    }
+
     fn hash(value: impl Hash) -> Session {
         let mut hasher = DefaultHasher::new();
         value.hash(&mut hasher);
@@ -228,6 +237,10 @@ mod tests {
             ]}))
         };
         let first = Session::of(&HeaderMap::new(), &turn("one"));
+        let scoped = first.map(|session| session.within(Some("acme")));
+        assert_ne!(scoped, first, "scoped to its account");
+        assert_ne!(scoped, first.map(|session| session.within(Some("other"))));
+        assert_eq!(first.map(|session| session.within(None)), first);
         assert!(first.is_some());
         assert_eq!(first, Session::of(&HeaderMap::new(), &turn("two")));
     }

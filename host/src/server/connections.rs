@@ -33,6 +33,8 @@ pub struct ConnectionLimits {
     /// A write that makes no progress for this long (the client stopped reading) closes the
     /// connection.
     pub write: Duration,
+    /// Most concurrent streams of one HTTP/2 connection.
+    pub http2_streams: u32,
 }
 
 impl ConnectionLimits {
@@ -43,6 +45,7 @@ impl ConnectionLimits {
             header_read: Duration::from_millis(config.header_read_timeout_ms),
             idle: Duration::from_millis(config.idle_timeout_ms),
             write: Duration::from_millis(config.write_timeout_ms),
+            http2_streams: config.http2_max_streams.max(1),
         }
     }
 }
@@ -60,7 +63,10 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_streams);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

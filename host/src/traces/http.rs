@@ -16,6 +16,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
+use super::spans::bounded;
 use super::tracer;
 use crate::metrics::http::route_of;
 
@@ -38,11 +39,11 @@ async fn trace(request: Request, next: Next) -> Response {
     };
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
     let route = route_of(path);
-    let method = request.method().as_str().to_owned();
+    let method = bounded(request.method().as_str()).to_owned();
     let mut attributes = vec![
         KeyValue::new("http.request.method", method.clone()),
         KeyValue::new("http.route", route),
-        KeyValue::new("url.path", path.to_owned()),
+        KeyValue::new("url.path", bounded(path).to_owned()),
         KeyValue::new("url.scheme", "http"),
         KeyValue::new("network.protocol.version", protocol(request.version())),
     ];
@@ -95,7 +96,7 @@ fn protocol(version: Version) -> &'static str {
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
     let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
-    Some(agent.to_owned())
+    Some(bounded(agent).to_owned())
 }
 
 /// Puts the current span's `traceparent` (and `tracestate`) on an upstream request's headers,

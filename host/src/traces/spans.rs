@@ -106,10 +106,27 @@ pub async fn operation<T>(
     result
 }
 
+/// Longest client-given text a span name or attribute keeps, in bytes.
+const MAX_CLIENT_TEXT: usize = 128;
+
+/// `text` cut to [`MAX_CLIENT_TEXT`] bytes (on a character boundary): client strings reach span
+/// names and attributes, and the exporter keeps every span of a batch in memory.
+pub(crate) fn bounded(text: &str) -> &str {
+    if text.len() <= MAX_CLIENT_TEXT {
+        return text;
+    }
+    let mut end = MAX_CLIENT_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn operation_scope(operation: &'static str, model: &str) -> Scope {
     let Some(tracer) = tracer() else {
         return Scope(None);
     };
+    let model = bounded(model);
     let parent = Context::current();
     let span = tracer
         .span_builder(format!("{operation} {model}"))
@@ -131,7 +148,11 @@ pub async fn route(
     plan: impl Future<Output = Result<Plan, DomainError>>,
 ) -> Result<Plan, DomainError> {
     let scope = match tracer() {
-        Some(_) => child(format!("route {model}"), SpanKind::Internal, Vec::new()),
+        Some(_) => child(
+            format!("route {}", bounded(model)),
+            SpanKind::Internal,
+            Vec::new(),
+        ),
         None => Scope(None),
     };
     let plan = scope.run(plan).await?;
@@ -281,4 +302,17 @@ pub fn plugin_call(
         span.set_status(Status::error(fault.to_owned()));
     }
     span.end_with_timestamp(end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_text_is_bounded() {
+        assert_eq!(bounded("gpt-4o"), "gpt-4o");
+        let long = "é".repeat(1000);
+        assert!(bounded(&long).len() <= MAX_CLIENT_TEXT);
+        assert!(bounded(&long).len() >= MAX_CLIENT_TEXT - 1);
+    }
 }

@@ -32,6 +32,7 @@ use switchyard_sdk::sse::SseParser;
 
 use super::AppState;
 use super::chat;
+use super::request_limits;
 use crate::accounting::tab::Tab;
 use crate::routing::sticky::Session;
 use names::ToolNames;
@@ -165,11 +166,14 @@ async fn read(
     body: Body,
     counting: bool,
 ) -> Result<(Value, request::Translated), Response> {
-    let bytes = axum::body::to_bytes(body, state.max_body_bytes)
+    let bytes = chat::read_body(body, state.max_body_bytes)
         .await
-        .map_err(|e| error::render(chat::body_error(&e, state.max_body_bytes)))?;
+        .map_err(error::render)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| error::invalid(format!("request body is not valid JSON: {e}")))?;
+    if let Value::Object(object) = &value {
+        request_limits::check_counts(object).map_err(error::render)?;
+    }
     let translated = request::translate(&value, counting).map_err(error::render)?;
     Ok((value, translated))
 }

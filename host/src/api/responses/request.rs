@@ -103,6 +103,7 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
             "request body must be a JSON object",
         ));
     };
+    crate::api::request_limits::check_counts(&request)?;
     refuse_stateful(&request)?;
     if let Some(key) = request
         .keys()
