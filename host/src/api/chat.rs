@@ -130,6 +130,7 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         .with_code("unsupported_parameter"));
     }
     request_limits::check_counts(object)?;
+    super::unserved::check(object)?;
     let fallbacks = match object.get("models") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items

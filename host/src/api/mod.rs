@@ -12,6 +12,7 @@ pub mod keepalive;
 pub mod models;
 pub mod request_limits;
 pub mod responses;
+pub mod unserved;
 pub mod usage;
 
 use std::sync::Arc;
