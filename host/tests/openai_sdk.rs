@@ -15,6 +15,11 @@ use common::*;
 use serde_json::{Value, json};
 use switchyard_tests::MockUpstream;
 
+/// An Anthropic answer calling the tool that carries a `response_format` schema.
+const CLAUDE_JSON: &str = "fixture=synthetic/anthropic-json-answer";
+/// The same on Bedrock's Converse API.
+const BEDROCK_JSON: &str = "fixture=synthetic/bedrock-json-answer";
+
 /// The variable naming the Python that has the official SDKs.
 const PYTHON_ENV: &str = "SWITCHYARD_TEST_PYTHON";
 
@@ -49,6 +54,14 @@ fn config(mock: &MockUpstream) -> String {
     }
     let cite = "fixture=synthetic/anthropic-citations";
     config.push_str(&provider("cite", "anthropic", mock, cite, ""));
+    config.push_str(&provider("claudejson", "anthropic", mock, CLAUDE_JSON, ""));
+    config.push_str(&provider(
+        "bedrockjson",
+        "bedrock",
+        mock,
+        BEDROCK_JSON,
+        BEDROCK_EXTRA,
+    ));
     for (id, name) in [
         ("m/text", "text"),
         ("m/tools", "tools"),
@@ -56,6 +69,8 @@ fn config(mock: &MockUpstream) -> String {
         ("m/groq", "groq"),
         ("m/groq-stream", "groqstream"),
         ("m/cite", "cite"),
+        ("m/claude-json", "claudejson"),
+        ("m/bedrock-json", "bedrockjson"),
     ] {
         config.push_str(&model(id, &[(name, "1", "2")]));
     }
@@ -173,4 +188,62 @@ async fn an_openai_agents_one_tool_agent_runs_on_the_responses_endpoint() {
         .filter(|r| r.scenario.starts_with("fixture=groq/groq-tool-call,"))
         .count();
     assert!(turns >= 2, "the agent called the model {turns} times");
+}
+
+#[tokio::test]
+async fn a_json_schema_answered_by_claude_or_bedrock_parses_strictly() {
+    let Some(python) = python("a_json_schema_answered_by_claude_or_bedrock_parses_strictly") else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&config(&mock)).await;
+    let base_url = format!("{}/v1", gateway.url);
+    run_python(
+        &python,
+        "openai_sdk_checks.py",
+        &[
+            &base_url,
+            "chat_json_schema_on_claude",
+            "chat_json_schema_on_bedrock",
+        ],
+    )
+    .await;
+    // Each upstream got the schema as the one tool it must call (the `json_schema` request,
+    // then the `json_object` one).
+    let bodies = |scenario: &str| -> Vec<Value> {
+        mock.requests_for(scenario)
+            .into_iter()
+            .filter_map(|r| r.json)
+            .collect()
+    };
+    let claude = bodies(CLAUDE_JSON);
+    assert_eq!(claude.len(), 2);
+    assert_eq!(claude[0]["tools"][0]["name"], "json_answer");
+    assert_eq!(
+        claude[0]["tool_choice"],
+        json!({"type": "tool", "name": "json_answer"})
+    );
+    let schema = &claude[0]["tools"][0]["input_schema"];
+    assert_eq!(
+        schema["properties"]["temperature_c"]["type"], "integer",
+        "{schema}"
+    );
+    assert_eq!(schema["required"], json!(["city", "temperature_c"]));
+    assert_eq!(
+        claude[1]["tools"][0]["input_schema"],
+        json!({"type": "object"})
+    );
+    let bedrock = bodies(BEDROCK_JSON);
+    assert_eq!(bedrock.len(), 2);
+    let spec = &bedrock[0]["toolConfig"]["tools"][0]["toolSpec"];
+    assert_eq!(spec["name"], "json_answer");
+    assert_eq!(spec["inputSchema"]["json"], *schema);
+    assert_eq!(
+        bedrock[0]["toolConfig"]["toolChoice"],
+        json!({"tool": {"name": "json_answer"}})
+    );
+    assert_eq!(
+        bedrock[1]["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"],
+        json!({"type": "object"})
+    );
 }

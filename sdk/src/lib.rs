@@ -58,6 +58,9 @@ pub mod translate;
 #[cfg(feature = "provider")]
 pub mod chat_completions;
 
+#[cfg(feature = "provider")]
+pub mod structured;
+
 #[cfg(any(feature = "provider", feature = "router"))]
 pub mod log;
 

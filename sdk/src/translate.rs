@@ -147,7 +147,8 @@ pub fn tool_call(id: &str, name: &str, input: Option<&Value>) -> ToolCall {
 pub const MIN_THINKING_BUDGET: u64 = 1024;
 
 /// The Anthropic-style thinking budget for OpenRouter's `reasoning` object: `reasoning.max_tokens`,
-/// or a share of `max_tokens` by `effort` (high 80 %, medium 50 %, low 20 %, minimal 10 %), kept
+/// or a share of `max_tokens` by `effort` (xhigh and max 95 %, high 80 %, medium 50 %, low 20 %,
+/// minimal 10 %), kept
 /// below `max_tokens`. `None` when the request has no `reasoning`, disables it (`enabled:
 /// false`, effort `none`), or the budget is under [`MIN_THINKING_BUDGET`].
 pub fn thinking_budget(request: &ChatRequest, max_tokens: u64) -> Option<u64> {
@@ -161,6 +162,7 @@ pub fn thinking_budget(request: &ChatRequest, max_tokens: u64) -> Option<u64> {
         reasoning.get("effort").and_then(Value::as_str),
     ) {
         (Some(budget), _) => budget,
+        (None, Some("xhigh" | "max")) => share(95),
         (None, Some("high")) => share(80),
         (None, Some("low")) => share(20),
         (None, Some("minimal")) => share(10),
@@ -416,6 +418,9 @@ mod tests {
         let budget =
             |reasoning: Value, max| thinking_budget(&request(json!({"reasoning": reasoning})), max);
         assert_eq!(budget(json!({"effort": "high"}), 4000), Some(3200));
+        // The efforts above `high` never get less than `high`.
+        assert_eq!(budget(json!({"effort": "xhigh"}), 4000), Some(3800));
+        assert_eq!(budget(json!({"effort": "max"}), 4000), Some(3800));
         assert_eq!(budget(json!({}), 4000), Some(2000));
         assert_eq!(budget(json!({"max_tokens": 9000}), 4000), Some(3999));
         assert_eq!(budget(json!({"effort": "minimal"}), 4000), None);

@@ -221,6 +221,7 @@ fn parse_value(body: &[u8], items: ResponsesItems) -> Result<Checked, ApiError> 
         .with_code("unsupported_parameter"));
     }
     request_limits::check_counts(object)?;
+    super::unserved::check(object)?;
     let fallbacks = match object.get("models") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items

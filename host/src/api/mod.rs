@@ -18,6 +18,7 @@ pub mod providers;
 pub mod request_limits;
 pub mod reserved;
 pub mod responses;
+pub mod unserved;
 pub mod usage;
 
 use std::sync::Arc;

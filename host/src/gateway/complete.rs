@@ -55,6 +55,9 @@ pub(super) async fn run(
     generation.stamp(&mut object, COMPLETION);
     let usage_estimated = parsed.usage.is_none();
     super::strict::completion(&mut object);
+    if super::exclude::wanted(&call.request) {
+        super::exclude::strip(&mut object);
+    }
     let usage = parsed.usage.unwrap_or_else(|| {
         tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is charged an estimate");
         estimated_usage(call.body.len(), tokens_of_bytes(generated_bytes(&object)))

@@ -4,6 +4,7 @@
 mod attempt;
 mod complete;
 pub mod embeddings;
+mod exclude;
 mod failover;
 mod framing;
 pub mod generation;

@@ -132,6 +132,7 @@ pub(super) async fn run(
         prompt_estimate: call.body.len() as u64 / 4,
         relayed: 0,
         responses_client: call.responses_client,
+        exclude_reasoning: super::exclude::wanted(&call.request),
     };
     tokio::spawn(crate::traces::within_current(pump.run()));
 
@@ -273,6 +274,8 @@ struct Pump {
     relayed: u64,
     /// The client speaks the Responses API and gets the upstream's item markers.
     responses_client: bool,
+    /// The request's `reasoning.exclude`: chunks go out without their reasoning.
+    exclude_reasoning: bool,
 }
 
 /// How a committed stream ended.
@@ -403,6 +406,9 @@ impl Pump {
             }
             self.generation.stamp(&mut object, CHUNK);
             super::strict::chunk(&mut object);
+            if self.exclude_reasoning {
+                super::exclude::strip(&mut object);
+            }
             if strip_finish {
                 strip_finish_reasons(&mut object);
             }

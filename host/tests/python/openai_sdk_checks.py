@@ -5,7 +5,8 @@ Usage: python openai_sdk_checks.py <base_url> <check>...; exits non-zero on the 
 The gateway's models (see openai_sdk.rs): m/text (OpenAI text), m/tools (a tool call, then text
 after the tool result), m/json (DeepSeek JSON with reasoning), m/groq (Groq with
 `service_tier: "on_demand"`), m/groq-stream (Groq streamed tool call), m/embed (embeddings),
-m/cite (Anthropic text blocks citing documents).
+m/cite (Anthropic text blocks citing documents), m/claude-json and m/bedrock-json (Anthropic and
+Bedrock calling the tool that carries the `response_format` schema).
 """
 
 import sys
@@ -134,6 +135,31 @@ def chat_citations():
         if chunk.choices and chunk.choices[0].delta.model_extra.get("text_citations"):
             pieces.extend(chunk.choices[0].delta.model_extra["text_citations"])
     assert len(pieces) == 7 and pieces[-1]["end"] == 67, pieces
+
+
+class Place(pydantic.BaseModel):
+    city: str
+    temperature_c: int
+
+
+def json_schema_through_forced_tool(model):
+    """A JSON schema answered through the forced tool parses as the schema's type."""
+    asked = dict(model=model, messages=[{"role": "user", "content": "Weather in SF?"}])
+    completion = client.chat.completions.parse(**asked, response_format=Place)
+    choice = completion.choices[0]
+    assert choice.finish_reason == "stop", choice.finish_reason
+    assert not choice.message.tool_calls, choice.message.tool_calls
+    assert choice.message.parsed == Place(city="San Francisco", temperature_c=18), choice.message
+    plain = client.chat.completions.create(**asked, response_format={"type": "json_object"})
+    assert plain.choices[0].message.content == '{"city":"San Francisco","temperature_c":18}', plain
+
+
+def chat_json_schema_on_claude():
+    json_schema_through_forced_tool("m/claude-json")
+
+
+def chat_json_schema_on_bedrock():
+    json_schema_through_forced_tool("m/bedrock-json")
 
 
 for name in sys.argv[2:]:

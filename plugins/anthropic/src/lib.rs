@@ -5,6 +5,8 @@
 //! Anthropic's 0–1), `top_p`, `top_k`, `stop` (→ `stop_sequences`), `tools`, `tool_choice`,
 //! `parallel_tool_calls: false` (→ `disable_parallel_tool_use`), `user` (→ `metadata.user_id`)
 //! and OpenRouter's `reasoning` (→ extended `thinking` with a token budget) are translated;
+//! `response_format` becomes a forced tool carrying the schema, whose call answers as JSON text
+//! ([`switchyard_sdk::structured`]);
 //! assistant tool calls become `tool_use` blocks, tool messages become `tool_result` blocks in a
 //! user turn, `image_url` parts become image blocks and `file` parts (PDFs) document blocks.
 //! Other OpenAI fields have no Anthropic equivalent and are not sent (Anthropic rejects unknown
@@ -66,6 +68,7 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "tool_choice",
     "parallel_tool_calls",
     "reasoning",
+    "response_format",
     "user",
 ];
 

@@ -1,6 +1,6 @@
 //! Builds the upstream Chat Completions request for an Azure deployment.
 
-use switchyard_sdk::chat_completions::request_body;
+use switchyard_sdk::chat_completions::{reasoning_budget, request_body};
 use switchyard_sdk::provider::*;
 
 use crate::options::Options;
@@ -14,13 +14,16 @@ pub fn build(
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
-    let body = request_body(
+    // The client's `reasoning` is kept for the budget: the request is consumed by the body.
+    let reasoning = request.extra.get("reasoning").cloned();
+    let mut body = request_body(
         request,
         &endpoint.upstream_model,
         stream,
         options.include_usage,
         options.max_tokens_field.as_deref(),
     );
+    reasoning_budget(reasoning.as_ref(), None, &mut body)?;
     json_post(
         deployment_url(endpoint, &options.api_version),
         &body,

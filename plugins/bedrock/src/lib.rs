@@ -12,7 +12,9 @@
 //! `toolUse` blocks; tool messages → `toolResult` blocks in a user turn; `max_tokens` /
 //! `max_completion_tokens`, `temperature`, `top_p`, `stop` → `inferenceConfig`; `tools` →
 //! `toolConfig.tools[].toolSpec`, `tool_choice` auto/required/named → `auto`/`any`/`tool`
-//! (`none` sends no tools); OpenRouter's `reasoning` → Anthropic `thinking` in
+//! (`none` sends no tools); `response_format` → a forced tool carrying the schema, whose call
+//! answers as JSON text ([`switchyard_sdk::structured`]); OpenRouter's `reasoning` → Anthropic
+//! `thinking` in
 //! `additionalModelRequestFields` for Claude models (other models have no common reasoning
 //! switch and do not get one). Image URLs other than data URIs are refused: Converse takes
 //! bytes or S3 locations only. For Claude and Nova models, `cache_control` on a content part
@@ -73,6 +75,7 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "tools",
     "tool_choice",
     "reasoning",
+    "response_format",
 ];
 
 impl Provider for Bedrock {

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 use switchyard_sdk::anthropic::Extension;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::structured;
 use switchyard_sdk::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 
 use crate::messages;
@@ -64,6 +65,7 @@ pub fn build(
     if let Some(tool_config) = tool_config(&request, &extension, native::caches(model))? {
         body.insert("toolConfig".to_owned(), tool_config);
     }
+    json_answer(&request, &mut body)?;
 
     let operation = if stream {
         "converse-stream"
@@ -147,6 +149,37 @@ fn tool_config(
         config.insert("toolChoice".to_owned(), choice);
     }
     Ok(Some(Value::Object(config)))
+}
+
+/// `response_format` → the one tool the model must call ([`structured::JSON_TOOL`], carrying
+/// the schema). Claude refuses a forced tool while thinking, so the two together are refused by
+/// name.
+fn json_answer(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
+    let Some(schema) = structured::schema(request)? else {
+        return Ok(());
+    };
+    if body
+        .get("additionalModelRequestFields")
+        .is_some_and(|fields| fields.get("thinking").is_some())
+    {
+        return Err(PluginError::InvalidRequest(
+            "response_format together with reasoning is not supported on Bedrock (Claude \
+             refuses a forced tool while thinking); send one or the other"
+                .to_owned(),
+        ));
+    }
+    body.insert(
+        "toolConfig".to_owned(),
+        json!({
+            "tools": [{"toolSpec": {
+                "name": structured::JSON_TOOL,
+                "description": structured::JSON_TOOL_DESCRIPTION,
+                "inputSchema": {"json": schema},
+            }}],
+            "toolChoice": {"tool": {"name": structured::JSON_TOOL}},
+        }),
+    );
+    Ok(())
 }
 
 /// OpenRouter's `reasoning` → Anthropic `thinking` for Claude models (model ids containing
@@ -363,6 +396,33 @@ mod tests {
         let (_, body) = build_json(request, "meta.llama3-70b-instruct-v1:0", false);
         assert!(!body.to_string().contains("cachePoint"), "{body}");
         assert!(body.get("additionalModelRequestFields").is_none(), "{body}");
+    }
+
+    #[test]
+    fn response_format_becomes_a_forced_tool_and_is_refused_with_reasoning() {
+        let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        let (_, body) = build_json(
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+                "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}}}),
+            CLAUDE,
+            false,
+        );
+        assert_eq!(
+            body["toolConfig"]["tools"][0]["toolSpec"]["inputSchema"]["json"],
+            schema
+        );
+        assert_eq!(
+            body["toolConfig"]["toolChoice"],
+            json!({"tool": {"name": structured::JSON_TOOL}})
+        );
+        let request: ChatRequest = serde_json::from_value(json!({"model": "m",
+            "messages": [{"role": "user", "content": "x"}], "max_tokens": 4000,
+            "reasoning": {"effort": "high"}, "response_format": {"type": "json_object"}}))
+        .expect("a chat request");
+        assert!(matches!(
+            build(request, &endpoint(BASE, CLAUDE, &[]), false),
+            Err(PluginError::InvalidRequest(_))
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::structured;
 use switchyard_sdk::translate::{self, completion_body};
 
 use crate::usage;
@@ -19,6 +20,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let mut message = ResponseMessage::default();
     let mut details = Vec::new();
     let mut tool_calls = Vec::new();
+    let mut json_answer = false;
     for block in blocks {
         if let Some(fragment) = block.get("text").and_then(Value::as_str) {
             message
@@ -44,7 +46,16 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
                 details.push(ReasoningDetail::encrypted(data.to_owned(), None, index));
             }
         } else if let Some(tool_use) = block.get("toolUse") {
-            tool_calls.push(tool_call(tool_use)?);
+            if tool_use.get("name").and_then(Value::as_str) == Some(structured::JSON_TOOL) {
+                let input = tool_use.get("input").unwrap_or(&Value::Null);
+                message
+                    .content
+                    .get_or_insert_with(String::new)
+                    .push_str(&input.to_string());
+                json_answer = true;
+            } else {
+                tool_calls.push(tool_call(tool_use)?);
+            }
         }
         // guardContent, citations...: nothing canonical to say.
     }
@@ -53,7 +64,14 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let finish = value
         .get("stopReason")
         .and_then(Value::as_str)
-        .map(usage::finish);
+        .map(usage::finish)
+        .map(|finish| {
+            if json_answer {
+                structured::answered(finish)
+            } else {
+                finish
+            }
+        });
     Ok(ParsedResponse {
         body: completion_body("", "", message, finish.as_ref())?,
         usage: usage::from_converse(value.get("usage")),

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use switchyard_sdk::provider::*;
+use switchyard_sdk::structured;
 use switchyard_sdk::translate::ChunkWriter;
 
 use crate::error;
@@ -21,6 +22,9 @@ pub struct BedrockDecoder {
     tool_blocks: HashMap<u64, u32>,
     /// Tool calls seen so far.
     tool_count: u32,
+    /// The content block index of the call to [`structured::JSON_TOOL`], whose input is the
+    /// answer's text.
+    json_block: Option<u64>,
 }
 
 impl StreamDecoder for BedrockDecoder {
@@ -45,7 +49,14 @@ impl StreamDecoder for BedrockDecoder {
             "messageStop" => Ok(value
                 .get("stopReason")
                 .and_then(Value::as_str)
-                .map(|native| self.writer.finish(usage::finish(native)))
+                .map(|native| {
+                    let finish = usage::finish(native);
+                    let finish = match self.json_block {
+                        Some(_) => structured::answered(finish),
+                        None => finish,
+                    };
+                    self.writer.finish(finish)
+                })
                 .unwrap_or_else(StreamOutput::empty)),
             "metadata" => Ok(StreamOutput {
                 usage: usage::from_converse(value.get("usage")),
@@ -64,6 +75,10 @@ impl BedrockDecoder {
         let Some(tool_use) = value.pointer("/start/toolUse") else {
             return StreamOutput::empty();
         };
+        if tool_use.get("name").and_then(Value::as_str) == Some(structured::JSON_TOOL) {
+            self.json_block = value.get("contentBlockIndex").and_then(Value::as_u64);
+            return StreamOutput::empty();
+        }
         let index = self.tool_count;
         self.tool_count = self.tool_count.saturating_add(1);
         if let Some(block) = value.get("contentBlockIndex").and_then(Value::as_u64) {
@@ -99,6 +114,12 @@ impl BedrockDecoder {
                 None => ReasoningDetail::text(field("text"), field("signature"), None, index),
             };
             return self.writer.reasoning_detail(detail);
+        }
+        if block.is_some()
+            && block == self.json_block
+            && let Some(fragment) = text("/toolUse/input")
+        {
+            return self.writer.text(fragment, false);
         }
         let tool = block.and_then(|block| self.tool_blocks.get(&block).copied());
         match (tool, text("/toolUse/input")) {

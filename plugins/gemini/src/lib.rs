@@ -22,8 +22,8 @@
 //! subset Gemini accepts). `tools` → `functionDeclarations`; `tool_choice` auto/none/required/named
 //! → `toolConfig.functionCallingConfig` `AUTO`/`NONE`/`ANY`/`ANY` + `allowedFunctionNames`.
 //! OpenRouter's `reasoning` → `thinkingConfig`: `max_tokens` → `thinkingBudget`; `effort`
-//! high/medium/low/minimal → 80/50/20/10 % of the output limit (or 24576/8192/2048/512 tokens
-//! without one); `effort: none` or `enabled: false` → budget 0; `exclude: true` →
+//! xhigh or max/high/medium/low/minimal → 95/80/50/20/10 % of the output limit (or
+//! 24576/24576/8192/2048/512 tokens without one); `effort: none` or `enabled: false` → budget 0; `exclude: true` →
 //! `includeThoughts: false`, otherwise thoughts are included.
 //!
 //! # Responses and streams

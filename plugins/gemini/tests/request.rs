@@ -308,6 +308,16 @@ fn reasoning_becomes_thinking_config() {
             json!({"thinkingBudget": 800, "includeThoughts": true}),
         ),
         (
+            json!({"effort": "xhigh"}),
+            Some(1000),
+            json!({"thinkingBudget": 950, "includeThoughts": true}),
+        ),
+        (
+            json!({"effort": "max"}),
+            None,
+            json!({"thinkingBudget": 24576, "includeThoughts": true}),
+        ),
+        (
             json!({"effort": "low"}),
             None,
             json!({"thinkingBudget": 2048, "includeThoughts": true}),

@@ -24,6 +24,7 @@
 //! | `header.<name>` | any | send the static header `<name>: <value>` upstream (e.g. `header.OpenAI-Organization`) |
 //! | `include_usage` | `true` (default) or `false` | send `stream_options.include_usage` on streamed requests (turn off for servers that reject `stream_options`) |
 //! | `max_tokens_field` | `max_tokens` or `max_completion_tokens` | send the output token limit under this name only (reasoning models reject `max_tokens`; old servers ignore `max_completion_tokens`) |
+//! | `reasoning_budget_field` | a field name, e.g. `thinking_budget` | send OpenRouter's `reasoning.max_tokens` under this top-level field; without it a request with `reasoning.max_tokens` is refused (OpenAI takes `reasoning_effort`, not a budget) |
 //!
 //! An unknown option (a typo) or an invalid value makes `build-request` fail with an internal
 //! error naming the option.

@@ -22,6 +22,9 @@ pub struct Options {
     pub include_usage: bool,
     /// Send the output token limit under this field name only.
     pub max_tokens_field: Option<String>,
+    /// The top-level field `reasoning.max_tokens` goes under (`reasoning_budget_field`); without
+    /// it, a request with a reasoning budget is refused.
+    pub reasoning_budget_field: Option<String>,
 }
 
 impl Options {
@@ -35,6 +38,7 @@ impl Options {
             headers: Vec::new(),
             include_usage: true,
             max_tokens_field: None,
+            reasoning_budget_field: None,
         };
         for (key, value) in &endpoint.options {
             match key.as_str() {
@@ -67,6 +71,10 @@ impl Options {
                     }
                     other => return Err(invalid(key, other)),
                 },
+                "reasoning_budget_field" if !value.trim().is_empty() => {
+                    options.reasoning_budget_field = Some(value.trim().to_owned());
+                }
+                "reasoning_budget_field" => return Err(invalid(key, value)),
                 _ => match key.strip_prefix("header.").filter(|n| !n.is_empty()) {
                     Some(name) => options.headers.push((name.to_owned(), value.clone())),
                     None => return Err(unknown(key)),

@@ -1,6 +1,6 @@
 //! Builds the upstream Chat Completions or embeddings request from a canonical request.
 
-use switchyard_sdk::chat_completions::request_body;
+use switchyard_sdk::chat_completions::{reasoning_budget, request_body};
 use switchyard_sdk::provider::*;
 
 use crate::options::Options;
@@ -14,13 +14,20 @@ pub fn build(
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
     let options = Options::parse(endpoint)?;
-    let body = request_body(
+    // The client's `reasoning` is kept for the budget: the request is consumed by the body.
+    let reasoning = request.extra.get("reasoning").cloned();
+    let mut body = request_body(
         request,
         &endpoint.upstream_model,
         stream,
         options.include_usage,
         options.max_tokens_field.as_deref(),
     );
+    reasoning_budget(
+        reasoning.as_ref(),
+        options.reasoning_budget_field.as_deref(),
+        &mut body,
+    )?;
     json_post(
         join_url(&endpoint.base_url, &options.path),
         &body,

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::anthropic::Extension;
 use crate::provider::*;
+use crate::structured;
 use crate::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
 use serde_json::{Map, Value, json};
 
@@ -73,6 +74,7 @@ pub fn body(request: &ChatRequest, settings: Settings<'_>) -> Result<Translated,
         body.insert("metadata".to_owned(), json!({"user_id": user}));
     }
     thinking(request, max_tokens, &mut body);
+    json_answer(request, &mut body)?;
     if settings.stream {
         body.insert("stream".to_owned(), Value::Bool(true));
     }
@@ -142,4 +144,32 @@ fn thinking(request: &ChatRequest, max_tokens: u64, body: &mut Map<String, Value
     for sampling in ["temperature", "top_p", "top_k"] {
         body.remove(sampling);
     }
+}
+
+/// `response_format` → the forced [`structured::JSON_TOOL`] carrying the schema. Anthropic
+/// refuses a forced tool while thinking, so the two together are refused by name.
+fn json_answer(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
+    let Some(schema) = structured::schema(request)? else {
+        return Ok(());
+    };
+    if body.contains_key("thinking") {
+        return Err(PluginError::InvalidRequest(
+            "response_format together with reasoning is not supported on Anthropic upstreams \
+             (Anthropic refuses a forced tool while thinking); send one or the other"
+                .to_owned(),
+        ));
+    }
+    body.insert(
+        "tools".to_owned(),
+        json!([{
+            "name": structured::JSON_TOOL,
+            "description": structured::JSON_TOOL_DESCRIPTION,
+            "input_schema": schema,
+        }]),
+    );
+    body.insert(
+        "tool_choice".to_owned(),
+        json!({"type": "tool", "name": structured::JSON_TOOL}),
+    );
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Translates a whole (non-streamed) Messages API response into a canonical `chat.completion`.
 
 use crate::provider::*;
+use crate::structured;
 use crate::translate::{self, completion_body};
 use serde_json::Value;
 
@@ -23,6 +24,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let mut details = Vec::new();
     let mut tool_calls = Vec::new();
     let mut cited = Vec::new();
+    let mut json_answer = false;
     for block in blocks {
         let field = |name: &str| block.get(name).and_then(Value::as_str).map(str::to_owned);
         let index = details.len() as u32;
@@ -49,6 +51,14 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
                 field("data")
                     .map(|data| ReasoningDetail::encrypted(data, Some(REASONING_FORMAT), index)),
             ),
+            Some("tool_use") if string(block, "name") == structured::JSON_TOOL => {
+                let input = block.get("input").unwrap_or(&Value::Null);
+                message
+                    .content
+                    .get_or_insert_with(String::new)
+                    .push_str(&input.to_string());
+                json_answer = true;
+            }
             Some("tool_use") => tool_calls.push(tool_call(block)?),
             // Server tool blocks...: nothing canonical to say.
             _ => {}
@@ -60,7 +70,14 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let finish = value
         .get("stop_reason")
         .and_then(Value::as_str)
-        .map(usage::finish);
+        .map(usage::finish)
+        .map(|finish| {
+            if json_answer {
+                structured::answered(finish)
+            } else {
+                finish
+            }
+        });
     let mut counts = Counts::default();
     let usage = counts.merge(value.get("usage")).then(|| counts.usage());
     let body = completion_body(

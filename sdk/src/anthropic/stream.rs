@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::provider::*;
+use crate::structured;
 use crate::translate::ChunkWriter;
 use serde_json::Value;
 
@@ -25,6 +26,9 @@ pub struct AnthropicDecoder {
     counts: Counts,
     /// Text blocks and their citations.
     text: Tracker,
+    /// The content block index of the call to [`structured::JSON_TOOL`], whose input is the
+    /// answer's text.
+    json_block: Option<u64>,
 }
 
 impl StreamDecoder for AnthropicDecoder {
@@ -81,6 +85,10 @@ impl AnthropicDecoder {
     fn block_start(&mut self, value: &Value) -> StreamOutput {
         let block = value.get("content_block").unwrap_or(&Value::Null);
         match block.get("type").and_then(Value::as_str) {
+            Some("tool_use") if string(block, "name") == structured::JSON_TOOL => {
+                self.json_block = value.get("index").and_then(Value::as_u64);
+                StreamOutput::empty()
+            }
             Some("tool_use") => {
                 let index = self.tool_count;
                 self.tool_count = self.tool_count.saturating_add(1);
@@ -132,10 +140,11 @@ impl AnthropicDecoder {
             }
             Some("input_json_delta") => {
                 let fragment = string(delta, "partial_json");
-                let tool = value
-                    .get("index")
-                    .and_then(Value::as_u64)
-                    .and_then(|block| self.tool_blocks.get(&block).copied());
+                let block = value.get("index").and_then(Value::as_u64);
+                if block.is_some() && block == self.json_block {
+                    return self.writer.text(fragment, false);
+                }
+                let tool = block.and_then(|block| self.tool_blocks.get(&block).copied());
                 match tool {
                     Some(index) => self.writer.tool_call_arguments(index, fragment),
                     None => StreamOutput::empty(),
@@ -190,7 +199,11 @@ impl AnthropicDecoder {
         let finish = delta
             .get("stop_reason")
             .and_then(Value::as_str)
-            .map(usage::finish);
+            .map(usage::finish)
+            .map(|finish| match self.json_block {
+                Some(_) => structured::answered(finish),
+                None => finish,
+            });
         let mut output = match finish {
             Some(finish) => self.writer.finish(finish),
             None => StreamOutput::empty(),

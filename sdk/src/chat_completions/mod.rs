@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::provider::{HttpResponse, PluginError};
 
-pub use request::request_body;
+pub use request::{reasoning_budget, request_body};
 
 /// The request parameters OpenAI's Chat Completions API accepts, forwarded as they are by the
 /// adapters whose upstream is OpenAI itself or a faithful copy (Azure OpenAI).

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::openai::{ANTHROPIC_EXTENSION, ChatRequest};
+use crate::provider::PluginError;
 use crate::responses::RESPONSES_EXTENSION;
 
 /// OpenRouter request fields that OpenAI-compatible upstreams reject; removed before sending.
@@ -54,6 +55,38 @@ pub fn request_body(
     body
 }
 
+/// OpenRouter's `reasoning.max_tokens` (a thinking budget) for a Chat Completions upstream: sent
+/// in `body` as the top-level `field` the provider names its budget by (e.g. `thinking_budget`),
+/// or, without one, refused by name: OpenAI's API takes `reasoning_effort`, not a budget.
+/// Nothing to do without a budget or with reasoning disabled (`enabled: false`). `reasoning` is
+/// the client's `reasoning` object, taken before [`request_body`] consumed the request.
+pub fn reasoning_budget(
+    reasoning: Option<&Value>,
+    field: Option<&str>,
+    body: &mut ChatRequest,
+) -> Result<(), PluginError> {
+    let Some(reasoning) = reasoning else {
+        return Ok(());
+    };
+    let Some(budget) = reasoning.get("max_tokens").filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    if reasoning.get("enabled").and_then(Value::as_bool) == Some(false) {
+        return Ok(());
+    }
+    match field {
+        Some(field) => {
+            body.extra.insert(field.to_owned(), budget.clone());
+            Ok(())
+        }
+        None => Err(PluginError::InvalidRequest(
+            "`reasoning.max_tokens` is not supported by this upstream: it takes a reasoning \
+             effort, not a token budget; send `reasoning.effort` instead"
+                .to_owned(),
+        )),
+    }
+}
+
 /// OpenRouter's `reasoning: {effort}` becomes OpenAI's `reasoning_effort`, unless the client set
 /// `reasoning_effort` itself or disabled reasoning (`enabled: false`).
 fn map_reasoning(extra: &mut Map<String, Value>) {
@@ -89,5 +122,40 @@ fn set_streaming(body: &mut ChatRequest, stream: bool, include_usage: bool) {
         stream_options.insert("include_usage".to_owned(), Value::Bool(true));
         body.extra
             .insert("stream_options".to_owned(), Value::Object(stream_options));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(reasoning: Value) -> ChatRequest {
+        serde_json::from_value(json!({"model": "m", "messages": [], "reasoning": reasoning}))
+            .expect("a request")
+    }
+
+    #[test]
+    fn a_reasoning_budget_goes_under_the_providers_field_or_is_refused_by_name() {
+        let asked = request(json!({"max_tokens": 2048}));
+        let mut body = request_body(asked.clone(), "up", false, false, None);
+        let reasoning = asked.extra.get("reasoning");
+        reasoning_budget(reasoning, Some("thinking_budget"), &mut body).expect("mapped");
+        assert_eq!(body.extra["thinking_budget"], json!(2048));
+        assert!(!body.extra.contains_key("reasoning"));
+        match reasoning_budget(reasoning, None, &mut body) {
+            Err(PluginError::InvalidRequest(message)) => {
+                assert!(message.contains("`reasoning.max_tokens`"), "{message}");
+            }
+            other => panic!("refused, not {other:?}"),
+        }
+        for fine in [
+            json!({"effort": "high"}),
+            json!({"max_tokens": 10, "enabled": false}),
+        ] {
+            let asked = request(fine);
+            let mut body = request_body(asked.clone(), "up", false, false, None);
+            reasoning_budget(asked.extra.get("reasoning"), None, &mut body)
+                .expect("nothing to refuse");
+        }
     }
 }

@@ -6,8 +6,11 @@ use serde_json::{Map, Value, json};
 
 use super::{contents, schema};
 
-/// Thinking budgets by `reasoning.effort` when the request sets no output limit.
+/// Thinking budgets by `reasoning.effort` when the request sets no output limit. The efforts
+/// above `high` get `high`'s budget, the largest every Gemini thinking model accepts.
 const FIXED_BUDGETS: &[(&str, u64)] = &[
+    ("max", 24_576),
+    ("xhigh", 24_576),
     ("high", 24_576),
     ("medium", 8_192),
     ("low", 2_048),
@@ -127,6 +130,7 @@ fn thinking(request: &ChatRequest) -> Option<Value> {
         (Some(budget), _) => Some(budget),
         (None, Some(effort)) => {
             let percent = match effort {
+                "xhigh" | "max" => 95,
                 "high" => 80,
                 "low" => 20,
                 "minimal" => 10,

@@ -37,6 +37,7 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
     let Value::Object(request) = body else {
         return Err(invalid("request body must be a JSON object"));
     };
+    crate::api::unserved::check(request)?;
     let mut chat = Map::new();
     let mut names = ToolNames::default();
     let mut extension = Extension::default();

@@ -56,6 +56,9 @@ const ACCEPTED: &[&str] = &[
     "background",
     // Client bookkeeping (the Codex CLI's thread and turn ids).
     "client_metadata",
+    // OpenRouter's; only empty lists get past `unserved::check`.
+    "plugins",
+    "transforms",
 ];
 
 /// What the response object echoes back from the request.
@@ -105,6 +108,7 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
     };
     crate::api::request_limits::check_counts(&request)?;
     refuse_stateful(&request)?;
+    crate::api::unserved::check(&request)?;
     if let Some(key) = request
         .keys()
         .find(|key| !PASSED_THROUGH.contains(&key.as_str()) && !ACCEPTED.contains(&key.as_str()))
