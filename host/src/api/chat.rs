@@ -175,7 +175,12 @@ fn parse_typed(body: &[u8], items: ResponsesItems) -> Option<Checked> {
         counted_json::from_slice(body, request_limits::MAX_JSON_VALUES).ok()?;
     let refused_items =
         items == ResponsesItems::Refused && request.extra.contains_key(RESPONSES_EXTENSION);
+    // A feature Switchyard does not serve (`plugins`, `transforms`, `:online`) is named by the
+    // refusal [`parse_value`] gives.
+    let unserved =
+        super::unserved::check(&request.extra).is_err() || request.model.ends_with(":online");
     if refused_items
+        || unserved
         || !request_limits::within_caps(&request)
         || request.model.is_empty()
         || request.messages.is_empty()
