@@ -89,7 +89,7 @@ impl Provider for Anthropic {
                     .collect(),
                 vision: true,
                 documents: true,
-                json_schema: false,
+                json_schema: true,
                 reasoning: true,
             },
         }

@@ -97,7 +97,7 @@ impl Provider for Bedrock {
                     .collect(),
                 vision: true,
                 documents: false,
-                json_schema: false,
+                json_schema: true,
                 reasoning: true,
             },
         }
