@@ -284,8 +284,9 @@ fn check_failover_trace(
             .map(|span| span.name.as_str())
             .collect();
         assert!(calls.contains(&"build_request openai"), "{calls:?}");
-        assert!(calls.contains(&"instantiate openai"), "{calls:?}");
     }
+    // Adapter instances are warm (`plugins/warm.rs`): an attempt takes one from its tenant's
+    // pool, so no `instantiate` span is expected under it.
     assert_eq!(text(bad, "gen_ai.provider.name"), "bad");
     assert_eq!(int(bad, "switchyard.attempt"), 1);
     assert!(!text(bad, "error.type").is_empty());
