@@ -78,8 +78,9 @@ impl Presets {
 
     /// The body with the preset it names applied; the body unchanged when it names none.
     pub fn apply(&self, body: Bytes) -> Result<Bytes, ApiError> {
-        // Most requests name no preset: no parse for them.
-        let mentions = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+        // Most requests name no preset: no parse for them, and one vectorised search per marker
+        // (a comparison at every byte was two memcmp calls per byte of the body).
+        let mentions = |needle: &[u8]| memchr::memmem::find(&body, needle).is_some();
         if !mentions(PRESET_PREFIX.as_bytes()) && !mentions(b"\"preset\"") {
             return Ok(body);
         }
