@@ -71,6 +71,21 @@ enum Command {
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
     Keys,
+    /// Compare gateway builds by CPU per request (section 2b alone, keys off): the mock, nginx
+    /// and each `--gateway NAME=PATH` in the same interleaved rounds, so an A/B of two builds
+    /// shares the machine's drift.
+    Cpu {
+        /// A gateway binary to measure, as `NAME=PATH` (repeat; default: the one beside this
+        /// program).
+        #[arg(long = "gateway", value_parser = named_path)]
+        gateways: Vec<(String, PathBuf)>,
+        /// Counted rounds per body size.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Seconds of one round.
+        #[arg(long, default_value_t = 2)]
+        secs: u64,
+    },
     /// Serve the mock upstream (used by `run`).
     #[command(hide = true)]
     Mock {
@@ -102,6 +117,16 @@ fn main() -> anyhow::Result<()> {
             keys,
         } => runtime.block_on(profile(Duration::from_secs(secs), connections, keys)),
         Command::Keys => runtime.block_on(keys_on()),
+        Command::Cpu {
+            gateways,
+            rounds,
+            secs,
+        } => {
+            let mut plan = Plan::full();
+            plan.cpu_rounds = rounds;
+            plan.cpu_round = Duration::from_secs(secs);
+            runtime.block_on(compare_cpu(gateways, &plan))
+        }
         Command::Run {
             quick,
             no_peers,
@@ -165,6 +190,52 @@ async fn keys_on() -> anyhow::Result<()> {
     drop(gateway);
     drop(mock);
     let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+/// `NAME=PATH` of the `cpu` command.
+fn named_path(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=PATH, got {text:?}"))?;
+    Ok((name.to_owned(), PathBuf::from(path)))
+}
+
+/// Starts the mock, nginx and each gateway build, measures CPU per request of all of them in
+/// the same rounds and prints the table.
+async fn compare_cpu(gateways: Vec<(String, PathBuf)>, plan: &Plan) -> anyhow::Result<()> {
+    let work = std::env::temp_dir().join(format!("switchyard-cpu-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let gateways = if gateways.is_empty() {
+        vec![("switchyard".to_owned(), gateway::binary()?)]
+    } else {
+        gateways
+    };
+    let mock = local::start_mock(&work).await?;
+    let nginx = nginx::start(mock.target.addr, &work).await?;
+    let mut metered = vec![
+        scenarios::cpu::Metered {
+            target: mock.target.clone(),
+            pids: vec![mock.process.pid()],
+        },
+        scenarios::cpu::Metered {
+            target: nginx.contender.target.clone(),
+            pids: nginx.workers.clone(),
+        },
+    ];
+    let mut running = Vec::new();
+    for (name, binary) in &gateways {
+        let started = gateway::start_binary(binary, name, mock.target.addr, &work, "", &[]).await?;
+        metered.push(scenarios::cpu::Metered {
+            target: started.contender.target.clone(),
+            pids: vec![started.contender.process.pid()],
+        });
+        running.push(started);
+    }
+    let rows = scenarios::cpu::run(&metered, plan).await;
+    let mut md = String::new();
+    report::cpu_table(&mut md, &rows, plan.connections);
+    println!("{md}");
     Ok(())
 }
 

@@ -277,7 +277,8 @@ pub fn markdown(results: &Results) -> String {
 }
 
 /// CPU per request by body size, with each row's ratio to nginx's at the same size.
-fn cpu_table(md: &mut String, rows: &[CpuRow], connections: usize) {
+/// Section 2b's table: CPU per request of each contender at each body size.
+pub fn cpu_table(md: &mut String, rows: &[CpuRow], connections: usize) {
     let _ = writeln!(
         md,
         "\n### CPU per request ({connections} connections, closed loop, by body size)\n\n\

@@ -87,11 +87,22 @@ pub async fn start_as(
     extra: &str,
     env: &[(&str, &str)],
 ) -> anyhow::Result<Gateway> {
-    let binary = binary()?;
+    start_binary(&binary()?, name, mock, work, extra, env).await
+}
+
+/// [`start_as`] with the gateway binary at `binary` (the `cpu` command compares builds).
+pub async fn start_binary(
+    binary: &Path,
+    name: &str,
+    mock: SocketAddr,
+    work: &Path,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Gateway> {
     let config_path = work.join(format!("{name}.toml"));
     std::fs::write(&config_path, config(mock) + extra)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
-    let mut command = std::process::Command::new(&binary);
+    let mut command = std::process::Command::new(binary);
     command
         .arg("serve")
         .arg("--config")
