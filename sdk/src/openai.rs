@@ -4,6 +4,7 @@
 //! passes through an adapter without losing what this crate does not model yet.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The top-level request field for what only an Anthropic-native upstream can use and the
@@ -16,12 +17,17 @@ use serde_json::{Map, Value};
 pub const ANTHROPIC_EXTENSION: &str = "anthropic";
 
 /// A chat completion request (`POST /v1/chat/completions` body).
+///
+/// `M` is how its messages are read: typed ([`Message`], the default), or with their content
+/// kept as the client's JSON text ([`PassedMessage`]) by an adapter that passes the
+/// conversation on as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatRequest {
+#[serde(bound(deserialize = "M: Deserialize<'de>"))]
+pub struct ChatRequest<M = Message> {
     /// Model id requested by the client.
     pub model: String,
     /// The conversation so far.
-    pub messages: Vec<Message>,
+    pub messages: Vec<M>,
     /// Whether the client asked for a streamed response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
@@ -51,7 +57,7 @@ pub struct ChatRequest {
     pub extra: Map<String, Value>,
 }
 
-impl ChatRequest {
+impl<M> ChatRequest<M> {
     /// The output token limit, whichever of the two fields carried it.
     pub fn output_token_limit(&self) -> Option<u64> {
         self.max_completion_tokens.or(self.max_tokens)
@@ -101,14 +107,16 @@ pub enum Role {
     Tool,
 }
 
-/// One message of the conversation.
+/// One message of the conversation. `C` is how its content is read: typed ([`Content`], the
+/// default) or as the client's JSON text ([`PassedMessage`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
+#[serde(bound(deserialize = "C: Deserialize<'de>"))]
+pub struct Message<C = Content> {
     /// Author of the message.
     pub role: Role,
     /// Text or content parts; absent on assistant messages that only call tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<Content>,
+    pub content: Option<C>,
     /// Optional participant name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -122,6 +130,13 @@ pub struct Message {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+/// A message whose content stays the client's JSON text (a string or a list of parts, as sent),
+/// borrowed from the request's bytes: an adapter that passes the conversation on as it is reads
+/// it without copying each text into a string and writes it back without escaping it again (for
+/// a long conversation, most of its bytes). Everything else in the message is read as in
+/// [`Message`].
+pub type PassedMessage<'a> = Message<&'a RawValue>;
 
 /// Message content: a plain string or a list of typed parts.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -95,6 +95,19 @@ pub trait Provider: 'static {
         stream: bool,
     ) -> Result<HttpRequest, PluginError>;
 
+    /// Builds the upstream request from the canonical request's JSON bytes, as the host sends
+    /// them. The default reads them into a [`ChatRequest`] for [`Provider::build_request`]. An
+    /// adapter that passes the conversation on as it is (an OpenAI-compatible upstream) can read
+    /// them with [`read_passed_request`] instead: the messages' content stays the client's JSON
+    /// text, which for a long conversation is most of the work of reading and writing it.
+    fn build_request_from_json(
+        request: &[u8],
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        Self::build_request(read_request(request)?, endpoint, stream)
+    }
+
     /// Translates a successful non-streaming response.
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError>;
 
@@ -123,6 +136,20 @@ pub trait Provider: 'static {
         let _ = response;
         Err(no_embeddings())
     }
+}
+
+/// Reads the canonical request's JSON bytes into a typed [`ChatRequest`].
+fn read_request(request: &[u8]) -> Result<ChatRequest, PluginError> {
+    serde_json::from_slice(request)
+        .map_err(|error| PluginError::InvalidRequest(format!("invalid chat request: {error}")))
+}
+
+/// Reads the canonical request's JSON bytes with each message's content kept as the client's
+/// JSON text, borrowed from `request` ([`PassedMessage`]), for
+/// [`Provider::build_request_from_json`].
+pub fn read_passed_request(request: &[u8]) -> Result<ChatRequest<PassedMessage<'_>>, PluginError> {
+    serde_json::from_slice(request)
+        .map_err(|error| PluginError::InvalidRequest(format!("invalid chat request: {error}")))
 }
 
 fn no_embeddings() -> PluginError {
@@ -224,10 +251,7 @@ impl<P: Provider> wit::Guest for Export<P> {
         stream: bool,
     ) -> Result<HttpRequest, PluginError> {
         REQUEST_BYTES.set(request.len());
-        let request = serde_json::from_slice::<ChatRequest>(&request).map_err(|error| {
-            PluginError::InvalidRequest(format!("invalid chat request: {error}"))
-        })?;
-        P::build_request(request, endpoint, stream)
+        P::build_request_from_json(&request, endpoint, stream)
     }
 
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {

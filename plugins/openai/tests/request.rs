@@ -12,10 +12,36 @@ fn request(value: Value) -> ChatRequest {
     serde_json::from_value(value).unwrap()
 }
 
+/// Builds through the path a component takes: from the request's JSON bytes.
 fn build(value: Value, endpoint: EndpointSettings, stream: bool) -> (HttpRequest, Value) {
-    let built = <OpenAi as Provider>::build_request(request(value), endpoint, stream).unwrap();
+    let bytes = serde_json::to_vec(&value).unwrap();
+    let built = <OpenAi as Provider>::build_request_from_json(&bytes, endpoint, stream).unwrap();
     let body = serde_json::from_slice(&built.body).unwrap();
     (built, body)
+}
+
+/// The bytes path passes the messages' content on as the client wrote it, and reads the rest as
+/// the typed path does: the two bodies mean the same.
+#[test]
+fn the_json_path_builds_what_the_typed_path_builds() {
+    for stream in [false, true] {
+        let typed =
+            <OpenAi as Provider>::build_request(request(openrouter_request()), endpoint(), stream)
+                .unwrap();
+        let (passed, body) = build(openrouter_request(), endpoint(), stream);
+        let typed_body: Value = serde_json::from_slice(&typed.body).unwrap();
+        assert_eq!(body, typed_body);
+        assert_eq!(passed.url, typed.url);
+        assert_eq!(passed.headers, typed.headers);
+    }
+    // Content text goes out byte for byte, escapes as sent.
+    let sent = br#"{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \"q\"\n"},{"role":"assistant","content":null,"tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}}]}]}"#;
+    let built = <OpenAi as Provider>::build_request_from_json(sent, endpoint(), false).unwrap();
+    let text = String::from_utf8(built.body).unwrap();
+    assert!(text.contains(r#""content":"caf\u00e9 \"q\"\n""#), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["messages"][1]["tool_calls"][0]["type"], "function");
+    assert!(body["messages"][1].get("content").is_none(), "{text}");
 }
 
 fn openrouter_request() -> Value {

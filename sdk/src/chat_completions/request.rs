@@ -23,13 +23,13 @@ const OPENROUTER_ONLY: &[&str] = &[
 /// `max_tokens_field` only, when given. Stays typed, so it is serialised once, straight to bytes.
 /// Takes the request by value and edits it in place: the adapter parsed it for this call alone,
 /// so no deep copy of the conversation is made (one pass over the body fewer).
-pub fn request_body(
-    request: ChatRequest,
+pub fn request_body<M>(
+    request: ChatRequest<M>,
     upstream_model: &str,
     stream: bool,
     include_usage: bool,
     max_tokens_field: Option<&str>,
-) -> ChatRequest {
+) -> ChatRequest<M> {
     let mut body = request;
     body.model = upstream_model.to_owned();
     map_reasoning(&mut body.extra);
@@ -60,10 +60,10 @@ pub fn request_body(
 /// or, without one, refused by name: OpenAI's API takes `reasoning_effort`, not a budget.
 /// Nothing to do without a budget or with reasoning disabled (`enabled: false`). `reasoning` is
 /// the client's `reasoning` object, taken before [`request_body`] consumed the request.
-pub fn reasoning_budget(
+pub fn reasoning_budget<M>(
     reasoning: Option<&Value>,
     field: Option<&str>,
-    body: &mut ChatRequest,
+    body: &mut ChatRequest<M>,
 ) -> Result<(), PluginError> {
     let Some(reasoning) = reasoning else {
         return Ok(());
@@ -107,7 +107,7 @@ fn map_reasoning(extra: &mut Map<String, Value>) {
 /// Streaming on: `stream: true` and `stream_options.include_usage` (keeping other stream
 /// options). Streaming off: neither field, since OpenAI rejects `stream_options` without
 /// `stream`.
-fn set_streaming(body: &mut ChatRequest, stream: bool, include_usage: bool) {
+fn set_streaming<M>(body: &mut ChatRequest<M>, stream: bool, include_usage: bool) {
     if !stream {
         body.stream = None;
         body.extra.remove("stream_options");
