@@ -4,7 +4,6 @@
 //! passes through an adapter without losing what this crate does not model yet.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The top-level request field for what only an Anthropic-native upstream can use and the
@@ -19,7 +18,7 @@ pub const ANTHROPIC_EXTENSION: &str = "anthropic";
 /// A chat completion request (`POST /v1/chat/completions` body).
 ///
 /// `M` is how its messages are read: typed ([`Message`], the default), or with their content
-/// kept as the client's JSON text ([`PassedMessage`]) by an adapter that passes the
+/// kept as the client's JSON text (`provider::PassedMessage`) by an adapter that passes the
 /// conversation on as it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "M: Deserialize<'de>"))]
@@ -108,7 +107,7 @@ pub enum Role {
 }
 
 /// One message of the conversation. `C` is how its content is read: typed ([`Content`], the
-/// default) or as the client's JSON text ([`PassedMessage`]).
+/// default) or, in an adapter, as the client's JSON text (`provider::PassedMessage`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound(deserialize = "C: Deserialize<'de>"))]
 pub struct Message<C = Content> {
@@ -130,13 +129,6 @@ pub struct Message<C = Content> {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
-
-/// A message whose content stays the client's JSON text (a string or a list of parts, as sent),
-/// borrowed from the request's bytes: an adapter that passes the conversation on as it is reads
-/// it without copying each text into a string and writes it back without escaping it again (for
-/// a long conversation, most of its bytes). Everything else in the message is read as in
-/// [`Message`].
-pub type PassedMessage<'a> = Message<&'a RawValue>;
 
 /// Message content: a plain string or a list of typed parts.
 #[derive(Debug, Clone, PartialEq, Serialize)]

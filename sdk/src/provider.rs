@@ -138,6 +138,13 @@ pub trait Provider: 'static {
     }
 }
 
+/// A message whose content stays the client's JSON text (a string or a list of parts, as sent),
+/// borrowed from the request's bytes: an adapter that passes the conversation on as it is reads
+/// it without copying each text into a string and writes it back without escaping it again (for
+/// a long conversation, most of its bytes). Everything else in the message is read as in
+/// [`Message`].
+pub type PassedMessage<'a> = Message<&'a serde_json::value::RawValue>;
+
 /// Reads the canonical request's JSON bytes into a typed [`ChatRequest`].
 fn read_request(request: &[u8]) -> Result<ChatRequest, PluginError> {
     serde_json::from_slice(request)

@@ -74,6 +74,15 @@ impl Provider for AzureOpenAi {
         request::build(request, &endpoint, stream)
     }
 
+    /// The conversation passes through: its messages' content is never read into strings.
+    fn build_request_from_json(
+        request: &[u8],
+        endpoint: EndpointSettings,
+        stream: bool,
+    ) -> Result<HttpRequest, PluginError> {
+        request::build(read_passed_request(request)?, &endpoint, stream)
+    }
+
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError> {
         parse_response::<OpenAiDialect>(&response)
     }

@@ -8,8 +8,8 @@ use crate::options::Options;
 /// Builds the upstream request: the canonical body with the deployment as `model`,
 /// OpenRouter-only fields removed, streaming switched on or off, sent to the deployment URL
 /// without the credential.
-pub fn build(
-    request: ChatRequest,
+pub fn build<M: serde::Serialize>(
+    request: ChatRequest<M>,
     endpoint: &EndpointSettings,
     stream: bool,
 ) -> Result<HttpRequest, PluginError> {
