@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 /// The body sizes the CPU section measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BodySize {
     /// One short user message, about 100 B.
     Small,

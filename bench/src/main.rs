@@ -68,6 +68,12 @@ enum Command {
         /// PostgreSQL's URL is read from `SWITCHYARD_BENCH_POSTGRES_URL`.
         #[arg(long, value_enum)]
         keys: Option<scenarios::keys_on::Database>,
+        /// Profile this gateway binary (keys off) instead of the one beside this program.
+        #[arg(long)]
+        gateway: Option<PathBuf>,
+        /// Request body of the load: `small` (~100 B), `medium` (~10 KB) or `large` (~100 KB).
+        #[arg(long, value_enum, default_value = "small")]
+        body: history::BodySize,
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
     Keys,
@@ -115,7 +121,15 @@ fn main() -> anyhow::Result<()> {
             secs,
             connections,
             keys,
-        } => runtime.block_on(profile(Duration::from_secs(secs), connections, keys)),
+            gateway,
+            body,
+        } => runtime.block_on(profile(
+            Duration::from_secs(secs),
+            connections,
+            keys,
+            gateway,
+            body,
+        )),
         Command::Keys => runtime.block_on(keys_on()),
         Command::Cpu {
             gateways,
@@ -148,6 +162,8 @@ async fn profile(
     duration: Duration,
     connections: usize,
     keys: Option<scenarios::keys_on::Database>,
+    binary: Option<PathBuf>,
+    body: history::BodySize,
 ) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("switchyard-profile-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
@@ -157,16 +173,23 @@ async fn profile(
             scenarios::keys_on::start_keyed(database, mock.target.addr, &work).await?
         }
         None => {
-            let gateway = gateway::start(mock.target.addr, &work).await?;
+            let binary = match binary {
+                Some(binary) => binary,
+                None => gateway::binary()?,
+            };
+            let name = "switchyard";
+            let gateway =
+                gateway::start_binary(&binary, name, mock.target.addr, &work, "", &[]).await?;
             let target = gateway.contender.target.clone();
             (gateway, target)
         }
     };
     let pid = gateway.contender.process.pid();
     // Warm up: the first requests compile nothing but fill pools and caches.
-    let payload = load::Payload::chat(contenders::models::PLAIN, false);
+    let payload = load::Payload::sized(contenders::models::PLAIN, body, false);
     load::closed_loop(&target, &payload, connections, Duration::from_secs(1)).await?;
-    let profile = scenarios::profile::run(&target, pid, connections, duration, &work).await?;
+    let profile =
+        scenarios::profile::run_with(&target, &payload, pid, connections, duration, &work).await?;
     print!("{}", report::profile_section(&profile));
     drop(gateway);
     drop(mock);

@@ -18,9 +18,23 @@ const FREQUENCY: &str = "999";
 /// Symbols listed.
 const TOP_SYMBOLS: usize = 25;
 
-/// Profiles the process `pid` serving `target` under `connections` connections for `duration`.
+/// Profiles the process `pid` serving `target` under `connections` connections for `duration`,
+/// loaded with the small chat body.
 pub async fn run(
     target: &Target,
+    pid: u32,
+    connections: usize,
+    duration: Duration,
+    work: &Path,
+) -> anyhow::Result<Profile> {
+    let payload = Payload::chat(models::PLAIN, false);
+    run_with(target, &payload, pid, connections, duration, work).await
+}
+
+/// [`run`] with the load sending `payload`.
+pub async fn run_with(
+    target: &Target,
+    payload: &Payload,
     pid: u32,
     connections: usize,
     duration: Duration,
@@ -45,10 +59,9 @@ pub async fn run(
         .spawn()
         .context("cannot run perf (Debian package linux-perf)")?;
     // Load for a little longer than the recording, so every sample is under load.
-    let payload = Payload::chat(models::PLAIN, false);
     let load = load::closed_loop(
         target,
-        &payload,
+        payload,
         connections,
         duration + Duration::from_millis(500),
     );
