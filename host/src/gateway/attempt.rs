@@ -10,6 +10,7 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use tokio::time::Instant;
 
+use super::accepted::Acceptance;
 use super::generation::Generation;
 use super::scrub;
 use super::{ChatCall, Gateway, complete, stream};
@@ -31,9 +32,10 @@ pub(super) async fn attempt(
     call: &ChatCall,
     candidate: &Candidate,
     routing: Option<&RoutingTrace>,
+    acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
-    let result = attempt_with(gateway, call, candidate, routing, &plugin).await;
+    let result = attempt_with(gateway, call, candidate, routing, &plugin, acceptance).await;
     let Err(failure) = &result else {
         return result;
     };
@@ -43,7 +45,7 @@ pub(super) async fn attempt(
     match stable {
         Some(stable) if failure.is_adapter_fault() && !Arc::ptr_eq(&stable, &plugin) => {
             tracing::warn!(plugin = plugin.name(), canary = %plugin.descriptor().version, error = %failure, "canary failed; retrying on the stable version");
-            attempt_with(gateway, call, candidate, routing, &stable).await
+            attempt_with(gateway, call, candidate, routing, &stable, acceptance).await
         }
         _ => result,
     }
@@ -56,11 +58,12 @@ async fn attempt_with(
     candidate: &Candidate,
     routing: Option<&RoutingTrace>,
     plugin: &Arc<ProviderPlugin>,
+    acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let result = if call.stream {
-        stream::run(gateway, call, candidate, routing, plugin).await
+        stream::run(gateway, call, candidate, routing, plugin, acceptance).await
     } else {
-        complete::run(gateway, call, candidate, routing, plugin).await
+        complete::run(gateway, call, candidate, routing, plugin, acceptance).await
     };
     match &result {
         Ok(_) if call.stream => {}
@@ -101,13 +104,15 @@ pub(super) struct Exchange {
 }
 
 /// Builds the request in an instance of the request's tenant and sends it. An unsuccessful answer is read and
-/// classified by the adapter, and is the attempt's failure.
+/// classified by the adapter, and is the attempt's failure. `acceptance` tells whether the
+/// upstream accepted the request ([`super::accepted`]).
 pub(super) async fn exchange(
     gateway: &Gateway,
     call: &ChatCall,
     endpoint: &Endpoint,
     plugin: &Arc<ProviderPlugin>,
     stream: bool,
+    acceptance: &Acceptance,
 ) -> Result<Exchange, Failure> {
     let provider = &endpoint.provider;
     let started = Instant::now();
@@ -120,10 +125,11 @@ pub(super) async fn exchange(
         .map_err(|error| provider_failure(endpoint, error))?;
     let mut response = gateway
         .upstream
-        .send(provider, plugin, request, deadline)
+        .send(provider, plugin, request, deadline, acceptance)
         .await?;
     let head = started.elapsed();
     let status = response.status().as_u16();
+    acceptance.answered(status);
     if !(200..300).contains(&status) {
         let headers = header_pairs(response.headers());
         let body = gateway
