@@ -251,6 +251,10 @@ pub struct Scenario {
     pub retry_after: Option<u64>,
     /// `delay_ms=<n>`: wait before sending response headers.
     pub delay: Option<Duration>,
+    /// `ms_per_max_token=<n>`: wait the request's `max_tokens` (or `max_completion_tokens`)
+    /// times n ms before sending response headers, as a non-streamed generation of that length
+    /// would.
+    pub ms_per_max_token: Option<u64>,
     /// `hang`: never answer.
     pub hang: bool,
     /// `chunk_delay_ms=<n>`: wait between streamed events.
@@ -312,6 +316,7 @@ impl Scenario {
                 }
                 "retry_after" => sc.retry_after = Some(number(key, value)?),
                 "delay_ms" => sc.delay = Some(Duration::from_millis(number(key, value)?)),
+                "ms_per_max_token" => sc.ms_per_max_token = Some(number(key, value)?),
                 "chunk_delay_ms" => {
                     sc.chunk_delay = Some(Duration::from_millis(number(key, value)?))
                 }
@@ -329,7 +334,7 @@ impl Scenario {
                 other => {
                     return Err(format!(
                         "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
-                         after_tool=<dir>/<name>, status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
+                         after_tool=<dir>/<name>, status=<code>, retry_after=<s>, delay_ms=<n>, ms_per_max_token=<n>, hang, chunk_delay_ms=<n>, \
                          stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
                          fail_first=<n>, fail_after=<n>, exception_after=<n>"
                     ));
