@@ -189,6 +189,20 @@ async fn respond(
             .unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(tokens.saturating_mul(per_token))).await;
     }
+    let last_text = request.and_then(|r| {
+        r.get("messages")?
+            .as_array()?
+            .last()?
+            .get("content")?
+            .as_str()
+    });
+    let refused = match (sc.refuse_one_in, last_text) {
+        (Some(n), Some(text)) => n > 0 && crate::scenario::fnv1a(text.as_bytes()) % n == 0,
+        _ => false,
+    };
+    if refused {
+        return error_response(format, 400, None);
+    }
     let failing = match (sc.fail_first, sc.fail_after) {
         (Some(n), _) => count <= n,
         (None, Some(n)) => count > n,

@@ -23,10 +23,14 @@ use crate::routing::trace::RoutingTrace;
 
 /// Tries `candidate` once, streamed or not as the client asked, and records the outcome against
 /// the adapter version. A committed stream records its outcome when it ends. When the adapter
-/// version was a canary and it failed by itself ([`Failure::is_adapter_fault`]) before anything
-/// reached the client, the same endpoint is tried again with the stable version: a bad canary
-/// is judged on its failures but costs no client an error (the upstream may see the request
-/// twice).
+/// version was a canary and it failed before anything reached the client, the same endpoint is
+/// tried again with the stable version (the upstream may see the request twice):
+/// - it failed by itself ([`Failure::is_adapter_fault`]): a bad canary is judged on its failures
+///   but costs no client an error;
+/// - it refused the request ([`Failure::caused_by_request`]: its own `build_request` refusal, or
+///   the upstream's to the request it built): the refusal counts against the canary when the
+///   stable version serves the same request, and is the client's when the stable version
+///   refuses it too ([`judge_refusal`]).
 pub(super) async fn attempt(
     gateway: &Gateway,
     call: &ChatCall,
@@ -41,13 +45,34 @@ pub(super) async fn attempt(
     };
     let stable = gateway
         .plugins
-        .stable_provider(&candidate.endpoint.provider.plugin);
-    match stable {
-        Some(stable) if failure.is_adapter_fault() && !Arc::ptr_eq(&stable, &plugin) => {
-            tracing::warn!(plugin = plugin.name(), canary = %plugin.descriptor().version, error = %failure, "canary failed; retrying on the stable version");
-            attempt_with(gateway, call, candidate, routing, &stable, acceptance).await
-        }
-        _ => result,
+        .stable_provider(&candidate.endpoint.provider.plugin)
+        .filter(|stable| !Arc::ptr_eq(stable, &plugin));
+    let Some(stable) = stable else {
+        return result;
+    };
+    if failure.is_adapter_fault() {
+        tracing::warn!(plugin = plugin.name(), canary = %plugin.descriptor().version, error = %failure, "canary failed; retrying on the stable version");
+        return attempt_with(gateway, call, candidate, routing, &stable, acceptance).await;
+    }
+    if failure.caused_by_request() {
+        let retried = attempt_with(gateway, call, candidate, routing, &stable, acceptance).await;
+        judge_refusal(&gateway.plugins, &plugin, failure, &retried);
+        return retried;
+    }
+    result
+}
+
+/// Judges a canary's `refusal` by what the stable version made of the same request: served, it
+/// counts against the canary; refused or failed otherwise, it says nothing about the canary.
+fn judge_refusal(
+    plugins: &PluginRegistry,
+    canary: &ProviderPlugin,
+    refusal: &Failure,
+    stable: &Result<Response, Failure>,
+) {
+    if stable.is_ok() {
+        tracing::warn!(plugin = canary.name(), canary = %canary.descriptor().version, error = %refusal, "canary refused a request the stable version serves");
+        plugins.record_outcome(canary.name(), canary.state(), false);
     }
 }
 
