@@ -20,6 +20,8 @@ fn main() {
         "switchyard-test-plugin-legacy-v0-4-0",
         "switchyard-test-plugin-ledger",
         "switchyard-test-plugin-stash",
+        "switchyard-test-plugin-refusing",
+        "switchyard-test-plugin-zero-usage",
     ];
     let artifacts = match build_plugins(&packages) {
         Ok(artifacts) => artifacts,

@@ -665,6 +665,25 @@ pub struct AccountingConfig {
     /// the database stores them.
     #[serde(default = "default_spool_limit")]
     pub spool_limit: usize,
+    /// What a failed attempt the upstream accepted costs the client (see
+    /// [`AcceptedFailureCharge`]).
+    #[serde(default)]
+    pub charge_accepted_failures: AcceptedFailureCharge,
+}
+
+/// What a failed attempt costs the client when the upstream accepted it: it sent success
+/// headers, or it was sent the whole request and then timed out or was cut. The upstream bills
+/// such an attempt. A refusal (429, 401, 403, any 5xx or other error status) is never charged,
+/// nor a failure of the adapter plugin itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptedFailureCharge {
+    /// The attempt's estimated prompt (four bytes of the request a token) at the endpoint's
+    /// prices.
+    #[default]
+    Prompt,
+    /// Nothing: the operator pays for such attempts.
+    None,
 }
 
 impl AccountingConfig {
@@ -694,6 +713,7 @@ impl Default for AccountingConfig {
             reservation_timeout_secs: default_reservation_timeout_secs(),
             spool_path: None,
             spool_limit: default_spool_limit(),
+            charge_accepted_failures: AcceptedFailureCharge::default(),
         }
     }
 }

@@ -61,6 +61,8 @@ struct Recent {
     /// Output tokens per second of the last successful requests.
     throughput: VecDeque<f64>,
     last_failure: Option<Instant>,
+    /// When the last success was recorded.
+    last_success: Option<Instant>,
     /// The percentiles of the three series, last computed.
     percentiles: Option<CachedPercentiles>,
 }
@@ -249,8 +251,14 @@ impl EndpointStats {
             push_bounded(&mut recent.throughput, tps);
         }
         recent.sampled();
+        recent.last_success = Some(Instant::now());
         drop(recent);
         self.breaker.success();
+    }
+
+    /// Whether the endpoint served a request to its end after `since`.
+    pub fn served_since(&self, since: Instant) -> bool {
+        self.recent().last_success.is_some_and(|at| at > since)
     }
 
     /// Records a failure of the endpoint. Enough consecutive failures, or a failed probe, open

@@ -85,6 +85,13 @@ async fn a_gated_provider_refuses_an_adapter_version_that_fails_its_recordings()
                 .any(|f| f.starts_with("groq-tool-call (stream): stream terminated")),
             "{failures:?}"
         );
+        // The gate has it build the client request each recording answers, too.
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.starts_with("groq-text (request): build-request: internal")),
+            "{failures:?}"
+        );
     }
     let versions = openai_versions(&gateway).await;
     assert_eq!(versions["current"]["version"], "0.1.0", "{versions}");
@@ -135,4 +142,56 @@ async fn a_gated_provider_refuses_an_adapter_version_that_fails_its_recordings()
 
     let (status, _, _) = gateway.chat(&request("m/oa", false)).await;
     assert_eq!(status, 200);
+}
+
+/// An adapter that builds requests and parses answers as the built-in one does but reports zero
+/// usage would have the gateway charge nothing for what the upstream bills: the gate refuses it
+/// on usage alone (the requests it builds pass the gate's request checks), and the built-in
+/// version keeps serving.
+#[tokio::test]
+async fn a_gated_provider_refuses_an_adapter_version_that_reports_zero_usage() {
+    let mock = MockUpstream::start().await.unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/groq");
+    let gate = format!("replay_gate = {:?}", fixtures.display().to_string());
+    let config = format!(
+        "[plugins.overrides.openai]\nreplace_builtin = true\n\n{}{}",
+        provider("oa", "openai", &mock, "fixture=openai/openai-text", &gate),
+        model("m/oa", &[("oa", "1", "1")]),
+    );
+    let gateway = Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN)]).await;
+    let zero = std::fs::read(switchyard_tests::hostile::ZERO_USAGE).unwrap();
+    for query in ["", "?canary=0.5"] {
+        let (status, answer) = upload(&gateway, query, zero.clone()).await;
+        assert_eq!(status, 422, "{query}: {answer}");
+        let failures: Vec<&str> = answer["error"]["metadata"]["replay_gate"]["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        for recording in ["groq-text", "groq-reasoning", "groq-tool-call (stream)"] {
+            let usage = format!("{recording}: usage covers what the recording bills: ");
+            assert!(
+                failures.iter().any(|f| f.starts_with(&usage)),
+                "{recording}: {failures:?}"
+            );
+        }
+        assert!(
+            failures.iter().all(|f| f.contains(": usage")),
+            "only usage fails: {failures:?}"
+        );
+        assert!(
+            !failures.iter().any(|f| f.contains("(request)")),
+            "the requests it builds pass: {failures:?}"
+        );
+    }
+    let versions = openai_versions(&gateway).await;
+    assert_eq!(versions["current"]["version"], "0.1.0", "{versions}");
+    assert!(versions["canary"].is_null(), "{versions}");
+    let (status, _, body) = gateway.chat(&request("m/oa", false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["usage"]["prompt_tokens"].as_u64().unwrap() > 0,
+        "{body}"
+    );
 }

@@ -251,6 +251,13 @@ pub struct Scenario {
     pub retry_after: Option<u64>,
     /// `delay_ms=<n>`: wait before sending response headers.
     pub delay: Option<Duration>,
+    /// `ms_per_max_token=<n>`: wait the request's `max_tokens` (or `max_completion_tokens`)
+    /// times n ms before sending response headers, as a non-streamed generation of that length
+    /// would.
+    pub ms_per_max_token: Option<u64>,
+    /// `refuse_one_in=<n>`: answer 400 (an invalid request) to the requests whose last
+    /// message's text hashes (FNV-1a) to 0 modulo n, about one in n.
+    pub refuse_one_in: Option<u64>,
     /// `hang`: never answer.
     pub hang: bool,
     /// `chunk_delay_ms=<n>`: wait between streamed events.
@@ -277,6 +284,13 @@ pub struct Scenario {
     /// `exception_after=<n>` (Bedrock streams): send n events, then a `throttlingException`
     /// exception message, and close.
     pub exception_after: Option<usize>,
+}
+
+/// FNV-1a, 64 bits, of `bytes`: the hash of `refuse_one_in` (the refusing test adapter uses it too).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl Scenario {
@@ -312,6 +326,8 @@ impl Scenario {
                 }
                 "retry_after" => sc.retry_after = Some(number(key, value)?),
                 "delay_ms" => sc.delay = Some(Duration::from_millis(number(key, value)?)),
+                "ms_per_max_token" => sc.ms_per_max_token = Some(number(key, value)?),
+                "refuse_one_in" => sc.refuse_one_in = Some(number(key, value)?),
                 "chunk_delay_ms" => {
                     sc.chunk_delay = Some(Duration::from_millis(number(key, value)?))
                 }
@@ -329,7 +345,7 @@ impl Scenario {
                 other => {
                     return Err(format!(
                         "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
-                         after_tool=<dir>/<name>, status=<code>, retry_after=<s>, delay_ms=<n>, hang, chunk_delay_ms=<n>, \
+                         after_tool=<dir>/<name>, status=<code>, retry_after=<s>, delay_ms=<n>, ms_per_max_token=<n>, refuse_one_in=<n>, hang, chunk_delay_ms=<n>, \
                          stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
                          fail_first=<n>, fail_after=<n>, exception_after=<n>"
                     ));

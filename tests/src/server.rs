@@ -1,6 +1,7 @@
 //! The HTTP side of the mock upstream: routing, recording, and choosing what to answer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -180,6 +181,27 @@ async fn respond(
     }
     if let Some(d) = sc.delay {
         tokio::time::sleep(d).await;
+    }
+    if let Some(per_token) = sc.ms_per_max_token {
+        let limit = |field: &str| request?.get(field)?.as_u64();
+        let tokens = limit("max_tokens")
+            .or_else(|| limit("max_completion_tokens"))
+            .unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(tokens.saturating_mul(per_token))).await;
+    }
+    let last_text = request.and_then(|r| {
+        r.get("messages")?
+            .as_array()?
+            .last()?
+            .get("content")?
+            .as_str()
+    });
+    let refused = match (sc.refuse_one_in, last_text) {
+        (Some(n), Some(text)) => n > 0 && crate::scenario::fnv1a(text.as_bytes()) % n == 0,
+        _ => false,
+    };
+    if refused {
+        return error_response(format, 400, None);
     }
     let failing = match (sc.fail_first, sc.fail_after) {
         (Some(n), _) => count <= n,

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 
-use crate::config::AccountingConfig;
+use crate::config::{AcceptedFailureCharge, AccountingConfig};
 use crate::error::DomainError;
 use books::Books;
 use holds::{Holds, Ledger};
@@ -69,6 +69,8 @@ pub struct Accounting {
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
     open_tabs: Mutex<Option<mpsc::Sender<()>>>,
     all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
+    /// Whether failed attempts the upstream accepted are charged.
+    charge_accepted: AcceptedFailureCharge,
 }
 
 impl Accounting {
@@ -132,6 +134,7 @@ impl Accounting {
             limiter: Arc::new(limiter),
             open_tabs: Mutex::new(Some(open_tabs)),
             all_closed: tokio::sync::Mutex::new(all_closed),
+            charge_accepted: config.charge_accepted_failures,
         })
     }
 
@@ -155,6 +158,7 @@ impl Accounting {
             self.limiter.clone(),
             key,
             open,
+            self.charge_accepted,
         ))
     }
 

@@ -19,6 +19,7 @@ use super::policy;
 use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};
+use crate::config::AcceptedFailureCharge;
 use crate::error::DomainError;
 use crate::plugins::types::Usage;
 use crate::pricing::Cost;
@@ -37,6 +38,11 @@ struct TabState {
     key: KeyRecord,
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
+    /// Whether failed attempts the upstream accepted are charged.
+    charge_accepted: AcceptedFailureCharge,
+    /// What those attempts cost so far: charged with the served generation, or on their own
+    /// when none serves.
+    accepted_failures: Mutex<Option<AcceptedFailures>>,
     started: Instant,
     /// Keeps the gateway's drain waiting until this tab is dropped (settled or released).
     _open: Option<mpsc::Sender<()>>,
@@ -67,14 +73,31 @@ pub struct Charge<'a> {
     pub cancelled: bool,
 }
 
+/// The failed attempts of one request that the upstream accepted, charged their estimated
+/// prompts (see [`AcceptedFailureCharge`]).
+#[derive(Debug, Clone)]
+struct AcceptedFailures {
+    /// The id of their own record, when no attempt serves.
+    id: String,
+    /// The model and provider of the last one, for a record of their own.
+    model: String,
+    provider: String,
+    /// Estimated prompt tokens, all attempts together.
+    prompt_tokens: u64,
+    /// Their cost, all attempts together.
+    cost: Cost,
+}
+
 impl Tab {
     /// A tab spending from `key`, its tokens counted by `limiter`; `open` keeps the gateway's
-    /// drain waiting for it.
+    /// drain waiting for it; `charge_accepted` says whether failed attempts the upstream
+    /// accepted are charged.
     pub fn new(
         holds: Holds,
         limiter: Arc<RateLimiter>,
         key: KeyRecord,
         open: Option<mpsc::Sender<()>>,
+        charge_accepted: AcceptedFailureCharge,
     ) -> Tab {
         Tab {
             state: Some(Arc::new(TabState {
@@ -83,6 +106,8 @@ impl Tab {
                 key,
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
+                charge_accepted,
+                accepted_failures: Mutex::new(None),
                 started: Instant::now(),
                 _open: open,
             })),
@@ -136,8 +161,71 @@ impl Tab {
         self.state.as_ref()?.key.routing_policy.as_deref()
     }
 
-    /// Charges the served generation (at most its hold) and releases the rest of the hold;
-    /// durable within the settlement lag ([`super::settler`]).
+    /// Whether a failed attempt the upstream accepted is charged: accounting is on, the
+    /// request holds money, and `accounting.charge_accepted_failures` is not `none`.
+    pub fn charges_accepted_failures(&self) -> bool {
+        self.state.as_ref().is_some_and(|state| {
+            state.charge_accepted == AcceptedFailureCharge::Prompt
+                && lock(&state.reservation).is_some()
+        })
+    }
+
+    /// Adds a failed attempt the upstream accepted at `model` on `provider`, its estimated
+    /// prompt of `prompt_tokens` costing `cost`, to what the request is charged: with the
+    /// served generation ([`Tab::settle`]), or on its own in a record `id` (the first such
+    /// attempt's) when none serves ([`Tab::settle_accepted_failures`]), the client goes away
+    /// included.
+    pub fn charge_accepted_failure(
+        &self,
+        id: &str,
+        model: &str,
+        provider: &str,
+        prompt_tokens: u64,
+        cost: Cost,
+    ) {
+        let Some(state) = &self.state else {
+            return;
+        };
+        let mut failures = lock(&state.accepted_failures);
+        let (id, tokens, upstream, total) = failures.as_ref().map_or_else(
+            || (id.to_owned(), 0, Decimal::ZERO, Decimal::ZERO),
+            |f| (f.id.clone(), f.prompt_tokens, f.cost.upstream, f.cost.total),
+        );
+        *failures = Some(AcceptedFailures {
+            id,
+            model: model.to_owned(),
+            provider: provider.to_owned(),
+            prompt_tokens: tokens.saturating_add(prompt_tokens),
+            cost: Cost {
+                upstream: upstream.saturating_add(cost.upstream),
+                total: total.saturating_add(cost.total),
+            },
+        });
+    }
+
+    /// No attempt served: charges the failed attempts the upstream accepted, when there were
+    /// any, in a record of their own, and returns its id; otherwise releases the hold.
+    pub async fn settle_accepted_failures(&self) -> Option<String> {
+        let Some(state) = &self.state else {
+            return None;
+        };
+        let Some(failures) = lock(&state.accepted_failures).take() else {
+            self.release();
+            return None;
+        };
+        let reservation = lock(&state.reservation).take()?;
+        let record = state.failures_record(&reservation, &failures);
+        state
+            .limiter
+            .spend_tokens(&state.key, failures.prompt_tokens)
+            .await;
+        state.holds.settle(reservation, record).await;
+        Some(failures.id)
+    }
+
+    /// Charges the served generation (at most its hold), with the failed attempts the upstream
+    /// accepted before it, and releases the rest of the hold; durable within the settlement lag
+    /// ([`super::settler`]).
     pub async fn settle(&self, charge: Charge<'_>) {
         let Some(state) = &self.state else {
             return;
@@ -145,6 +233,17 @@ impl Tab {
         let Some(reservation) = lock(&state.reservation).take() else {
             return;
         };
+        // The record's tokens are the served generation's; its cost and the key's token count
+        // include the failed attempts (listed with their charges in its attempts).
+        let mut charge = charge;
+        let mut failed_tokens = 0;
+        if let Some(failures) = lock(&state.accepted_failures).take() {
+            charge.cost = Cost {
+                upstream: charge.cost.upstream.saturating_add(failures.cost.upstream),
+                total: charge.cost.total.saturating_add(failures.cost.total),
+            };
+            failed_tokens = failures.prompt_tokens;
+        }
         let record = state.record(&reservation, &charge);
         if let Some(note) = &record.charge_note {
             tracing::warn!(id = %record.id, key = %reservation.key_id, held = reservation.amount, excess = record.excess_cost, %note, "cost above the hold: charged the hold");
@@ -152,7 +251,8 @@ impl Tab {
         let tokens = charge
             .usage
             .prompt_tokens
-            .saturating_add(charge.usage.completion_tokens);
+            .saturating_add(charge.usage.completion_tokens)
+            .saturating_add(failed_tokens);
         state.limiter.spend_tokens(&state.key, tokens).await;
         state.holds.settle(reservation, record).await;
     }
@@ -170,6 +270,31 @@ impl Tab {
 }
 
 impl TabState {
+    /// The record of failed attempts the upstream accepted when none served: their estimated
+    /// prompt tokens and cost, finish reason `error`.
+    fn failures_record(
+        &self,
+        reservation: &Reservation,
+        failures: &AcceptedFailures,
+    ) -> GenerationRecord {
+        let charge = Charge {
+            id: &failures.id,
+            model: &failures.model,
+            provider: &failures.provider,
+            usage: Usage {
+                prompt_tokens: failures.prompt_tokens,
+                ..Usage::default()
+            },
+            usage_estimated: true,
+            cost: failures.cost,
+            latency: Duration::ZERO,
+            finish_reason: Some("error"),
+            streamed: false,
+            cancelled: false,
+        };
+        self.record(reservation, &charge)
+    }
+
     fn record(&self, reservation: &Reservation, charge: &Charge<'_>) -> GenerationRecord {
         let tokens = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
         let millis = |elapsed: Duration| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
@@ -242,11 +367,22 @@ impl BoundedCost {
 }
 
 impl Drop for TabState {
+    /// A tab dropped unsettled releases its hold, but first charges the failed attempts the
+    /// upstream accepted: a client that goes away during failover still pays for them.
     fn drop(&mut self) {
         let Some(reservation) = lock(&self.reservation).take() else {
             return;
         };
-        self.holds.release(&reservation);
+        let failures = lock(&self.accepted_failures).take();
+        match (failures, tokio::runtime::Handle::try_current()) {
+            (Some(failures), Ok(runtime)) => {
+                let mut record = self.failures_record(&reservation, &failures);
+                record.cancelled = true;
+                let holds = self.holds.clone();
+                runtime.spawn(async move { holds.settle(reservation, record).await });
+            }
+            _ => self.holds.release(&reservation),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! ([`switchyard_sdk::conformance::checks`]) applied to what it returns. Used by
 //! `switchyard plugin test` and by replay gates.
 
+mod build;
 mod usage;
 
 use std::path::PathBuf;
@@ -64,6 +65,40 @@ pub async fn run(
                 });
             report.fixtures.push(FixtureReport {
                 fixture: recording.name,
+                outcomes,
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Has `plugin` build, for model `model` at `endpoint`, the client request each recording of
+/// `folders` answers, and checks what it built ([`build`]); one `<recording> (request)` entry
+/// per recording.
+pub async fn build_requests(
+    plugin: &Arc<ProviderPlugin>,
+    folders: &[PathBuf],
+    endpoint: &EndpointSettings,
+    model: &str,
+) -> Result<Report, ConformanceError> {
+    let mut report = Report::default();
+    for folder in folders {
+        let recordings =
+            recording::read_dir(folder).map_err(|source| ConformanceError::Fixtures {
+                path: folder.clone(),
+                source,
+            })?;
+        for recording in recordings {
+            let outcomes = build::check(plugin, &recording, endpoint, model)
+                .await
+                .unwrap_or_else(|fault| {
+                    vec![Outcome {
+                        check: "no plugin fault",
+                        failure: Some(fault.reason),
+                    }]
+                });
+            report.fixtures.push(FixtureReport {
+                fixture: format!("{} (request)", recording.name),
                 outcomes,
             });
         }

@@ -10,6 +10,7 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use tokio::time::Instant;
 
+use super::accepted::Acceptance;
 use super::generation::Generation;
 use super::scrub;
 use super::{ChatCall, Gateway, complete, stream};
@@ -22,30 +23,56 @@ use crate::routing::trace::RoutingTrace;
 
 /// Tries `candidate` once, streamed or not as the client asked, and records the outcome against
 /// the adapter version. A committed stream records its outcome when it ends. When the adapter
-/// version was a canary and it failed by itself ([`Failure::is_adapter_fault`]) before anything
-/// reached the client, the same endpoint is tried again with the stable version: a bad canary
-/// is judged on its failures but costs no client an error (the upstream may see the request
-/// twice).
+/// version was a canary and it failed before anything reached the client, the same endpoint is
+/// tried again with the stable version (the upstream may see the request twice):
+/// - it failed by itself ([`Failure::is_adapter_fault`]): a bad canary is judged on its failures
+///   but costs no client an error;
+/// - it refused the request ([`Failure::caused_by_request`]: its own `build_request` refusal, or
+///   the upstream's to the request it built): the refusal counts against the canary when the
+///   stable version serves the same request, and is the client's when the stable version
+///   refuses it too ([`judge_refusal`]).
 pub(super) async fn attempt(
     gateway: &Gateway,
     call: &ChatCall,
     candidate: &Candidate,
     routing: Option<&RoutingTrace>,
+    acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
-    let result = attempt_with(gateway, call, candidate, routing, &plugin).await;
+    let result = attempt_with(gateway, call, candidate, routing, &plugin, acceptance).await;
     let Err(failure) = &result else {
         return result;
     };
     let stable = gateway
         .plugins
-        .stable_provider(&candidate.endpoint.provider.plugin);
-    match stable {
-        Some(stable) if failure.is_adapter_fault() && !Arc::ptr_eq(&stable, &plugin) => {
-            tracing::warn!(plugin = plugin.name(), canary = %plugin.descriptor().version, error = %failure, "canary failed; retrying on the stable version");
-            attempt_with(gateway, call, candidate, routing, &stable).await
-        }
-        _ => result,
+        .stable_provider(&candidate.endpoint.provider.plugin)
+        .filter(|stable| !Arc::ptr_eq(stable, &plugin));
+    let Some(stable) = stable else {
+        return result;
+    };
+    if failure.is_adapter_fault() {
+        tracing::warn!(plugin = plugin.name(), canary = %plugin.descriptor().version, error = %failure, "canary failed; retrying on the stable version");
+        return attempt_with(gateway, call, candidate, routing, &stable, acceptance).await;
+    }
+    if failure.caused_by_request() {
+        let retried = attempt_with(gateway, call, candidate, routing, &stable, acceptance).await;
+        judge_refusal(&gateway.plugins, &plugin, failure, &retried);
+        return retried;
+    }
+    result
+}
+
+/// Judges a canary's `refusal` by what the stable version made of the same request: served, it
+/// counts against the canary; refused or failed otherwise, it says nothing about the canary.
+fn judge_refusal(
+    plugins: &PluginRegistry,
+    canary: &ProviderPlugin,
+    refusal: &Failure,
+    stable: &Result<Response, Failure>,
+) {
+    if stable.is_ok() {
+        tracing::warn!(plugin = canary.name(), canary = %canary.descriptor().version, error = %refusal, "canary refused a request the stable version serves");
+        plugins.record_outcome(canary.name(), canary.state(), false);
     }
 }
 
@@ -56,11 +83,12 @@ async fn attempt_with(
     candidate: &Candidate,
     routing: Option<&RoutingTrace>,
     plugin: &Arc<ProviderPlugin>,
+    acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let result = if call.stream {
-        stream::run(gateway, call, candidate, routing, plugin).await
+        stream::run(gateway, call, candidate, routing, plugin, acceptance).await
     } else {
-        complete::run(gateway, call, candidate, routing, plugin).await
+        complete::run(gateway, call, candidate, routing, plugin, acceptance).await
     };
     match &result {
         Ok(_) if call.stream => {}
@@ -101,13 +129,15 @@ pub(super) struct Exchange {
 }
 
 /// Builds the request in an instance of the request's tenant and sends it. An unsuccessful answer is read and
-/// classified by the adapter, and is the attempt's failure.
+/// classified by the adapter, and is the attempt's failure. `acceptance` tells whether the
+/// upstream accepted the request ([`super::accepted`]).
 pub(super) async fn exchange(
     gateway: &Gateway,
     call: &ChatCall,
     endpoint: &Endpoint,
     plugin: &Arc<ProviderPlugin>,
     stream: bool,
+    acceptance: &Acceptance,
 ) -> Result<Exchange, Failure> {
     let provider = &endpoint.provider;
     let started = Instant::now();
@@ -120,10 +150,11 @@ pub(super) async fn exchange(
         .map_err(|error| provider_failure(endpoint, error))?;
     let mut response = gateway
         .upstream
-        .send(provider, plugin, request, deadline)
+        .send(provider, plugin, request, deadline, acceptance)
         .await?;
     let head = started.elapsed();
     let status = response.status().as_u16();
+    acceptance.answered(status);
     if !(200..300).contains(&status) {
         let headers = header_pairs(response.headers());
         let body = gateway

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::accepted::Acceptance;
 use super::attempt::{Exchange, exchange, header_pairs, provider_failure, with_headers};
 use super::generation::{COMPLETION, Generation};
 use super::passed_output::PassedOutput;
@@ -27,6 +28,7 @@ pub(super) async fn run(
     candidate: &Candidate,
     routing: Option<&RoutingTrace>,
     plugin: &Arc<ProviderPlugin>,
+    acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
@@ -37,7 +39,7 @@ pub(super) async fn run(
         started,
         deadline,
         head: first_byte,
-    } = exchange(gateway, call, endpoint, plugin, false).await?;
+    } = exchange(gateway, call, endpoint, plugin, false, acceptance).await?;
     let status = response.status().as_u16();
     let headers = header_pairs(response.headers());
     let body = gateway

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
+use super::accepted::Acceptance;
 use super::attempt::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
@@ -111,8 +112,9 @@ impl Gateway {
                 Err(failure) => failure,
             };
             span.attempt_failed(&failure);
-            let retry =
-                failover::record_failure(&mut trace, &call.tab, &candidate, &failure, started);
+            let retry = failover::record_failure(
+                &mut trace, &call.tab, &candidate, &failure, started, None,
+            );
             last_failure = Some(failure);
             if !retry {
                 break;
@@ -160,7 +162,7 @@ impl Gateway {
             .map_err(provider_failure)?;
         let mut response = self
             .upstream
-            .send(provider, plugin, request, deadline)
+            .send(provider, plugin, request, deadline, &Acceptance::default())
             .await?;
         let first_byte = started.elapsed();
         let status = response.status().as_u16();

@@ -1,6 +1,7 @@
 //! The request path after validation: plan the candidate endpoints (catalog + routing policy),
 //! then try them in order until one answers, failing over on retryable errors.
 
+mod accepted;
 mod attempt;
 mod complete;
 pub mod embeddings;
@@ -131,8 +132,9 @@ impl Gateway {
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
             let span = spans::attempt("chat", &candidate, number);
+            let acceptance = accepted::Acceptance::default();
             let result = span
-                .run(attempt::attempt(self, call, &candidate, shown))
+                .run(attempt::attempt(self, call, &candidate, shown, &acceptance))
                 .await;
             let outcome = result.as_ref().map_or_else(Failure::kind, |_| "success");
             metrics::requests::attempt(&candidate.model.id, provider, outcome);
@@ -147,8 +149,11 @@ impl Gateway {
                 Err(failure) => failure,
             };
             span.attempt_failed(&failure);
-            let retry =
-                failover::record_failure(&mut trace, &call.tab, &candidate, &failure, started);
+            let charged =
+                accepted::charge(call, &candidate, &failure, &acceptance, self.fee_percent);
+            let retry = failover::record_failure(
+                &mut trace, &call.tab, &candidate, &failure, started, charged,
+            );
             last_failure = Some(failure);
             if !retry {
                 break;

@@ -18,6 +18,7 @@ use switchyard_sdk::responses::RESPONSES_EXTENSION;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::accepted::Acceptance;
 use super::attempt::{
     Exchange, exchange, header_pairs, provider_failure, record_outcome, with_headers,
 };
@@ -48,6 +49,7 @@ pub(super) async fn run(
     candidate: &Candidate,
     routing: Option<&RoutingTrace>,
     plugin: &Arc<ProviderPlugin>,
+    acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let (model, endpoint) = (&candidate.model, &candidate.endpoint);
     let provider = &endpoint.provider;
@@ -60,7 +62,7 @@ pub(super) async fn run(
         started,
         deadline,
         ..
-    } = exchange(gateway, call, endpoint, plugin, streams).await?;
+    } = exchange(gateway, call, endpoint, plugin, streams, acceptance).await?;
     let content_type = response.headers().get(header::CONTENT_TYPE);
     let framing = Framing::for_content_type(content_type.and_then(|v| v.to_str().ok()));
     let mut decoding = if streams {
@@ -321,7 +323,8 @@ impl Pump {
                 tracing::debug!(id = %self.generation.id, model = %self.generation.model, %provider, "stream served");
             }
             Ending::Failed(failure) => {
-                if let Some(class) = failure.endpoint_class() {
+                let class = super::failover::endpoint_class(&self.endpoint, &failure, self.started);
+                if let Some(class) = class {
                     self.endpoint.stats.record_failure(class);
                 }
                 tracing::warn!(id = %self.generation.id, %provider, kind = failure.kind(), error = %failure, "stream failed after its first chunk");

@@ -8,6 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use tokio::time::Instant;
 
+use super::accepted::Acceptance;
 use crate::catalog::Provider;
 use crate::config::ServerConfig;
 use crate::credentials::GoogleToken;
@@ -50,6 +51,7 @@ impl Upstream {
         plugin: &ProviderPlugin,
         request: UpstreamRequest,
         deadline: Instant,
+        acceptance: &Acceptance,
     ) -> Result<reqwest::Response, Failure> {
         let mut url = Url::parse(&request.url).map_err(|e| Failure::Transport {
             provider: provider.name.clone(),
@@ -106,7 +108,14 @@ impl Upstream {
         // again; a second refusal is the attempt's failure.
         let again = minted.as_ref().map(|_| outgoing.clone());
         let response = self
-            .dispatch(provider, &placement, outgoing, minted.as_deref(), deadline)
+            .dispatch(
+                provider,
+                &placement,
+                outgoing,
+                minted.as_deref(),
+                deadline,
+                acceptance,
+            )
             .await?;
         match (again, minted) {
             (Some(again), Some(token))
@@ -114,8 +123,15 @@ impl Upstream {
             {
                 crate::credentials::rejected(provider, &token);
                 let fresh = crate::credentials::minted(provider).await?;
-                self.dispatch(provider, &placement, again, fresh.as_deref(), deadline)
-                    .await
+                self.dispatch(
+                    provider,
+                    &placement,
+                    again,
+                    fresh.as_deref(),
+                    deadline,
+                    acceptance,
+                )
+                .await
             }
             _ => Ok(response),
         }
@@ -130,6 +146,7 @@ impl Upstream {
         mut outgoing: Outgoing,
         minted: Option<&GoogleToken>,
         deadline: Instant,
+        acceptance: &Acceptance,
     ) -> Result<reqwest::Response, Failure> {
         // A minted token's header values were built when it was minted; the provider's own
         // credential's when the catalog loaded.
@@ -164,7 +181,7 @@ impl Upstream {
             .client
             .request(outgoing.method, outgoing.url)
             .headers(outgoing.headers)
-            .body(outgoing.body)
+            .body(acceptance.body(outgoing.body))
             .send();
         let first_byte = Duration::from_millis(provider.timeouts.first_byte_ms);
         let timeout = Timeout::sooner(provider, first_byte, "response headers", deadline);

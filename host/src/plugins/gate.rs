@@ -1,7 +1,10 @@
 //! Replay gates: a provider may name a folder of recorded upstream answers
 //! (`[providers.x] replay_gate = "fixtures/x"`). A new version of its adapter, installed through
 //! the admin API or the plugins folder, must pass the conformance kit on those recordings, for
-//! the provider's own endpoint settings, before it takes any traffic, canary included.
+//! the provider's own endpoint settings, before it takes any traffic, canary included: every
+//! recording is replayed (the usage it reports must cover what the recording bills), and the
+//! client request it answers is built ([`conformance::build_requests`]). The endpoint is one of
+//! the provider's real ones, so an adapter cannot tell the gate from traffic.
 
 use std::path::PathBuf;
 
@@ -21,6 +24,9 @@ pub struct ReplayGate {
     pub fixtures: PathBuf,
     /// The endpoint the recordings are replayed for: the provider's base URL and options.
     pub endpoint: EndpointSettings,
+    /// The model id a client asks for in the requests the adapter builds: the first model the
+    /// provider serves.
+    pub model: String,
 }
 
 /// A gate's verdict against an adapter version.
@@ -41,19 +47,22 @@ pub fn from_config(config: &Config) -> Vec<ReplayGate> {
         .iter()
         .filter_map(|(name, provider)| {
             let fixtures = provider.replay_gate.clone()?;
-            let base_url = provider
-                .base_url
-                .clone()
-                .unwrap_or_else(|| conformance::default_endpoint().base_url);
             // The recordings are replayed for one of the provider's real endpoints, so that an
-            // adapter cannot tell the gate from traffic.
-            let upstream_model = config
-                .models
-                .iter()
-                .flat_map(|model| &model.endpoints)
-                .find(|endpoint| endpoint.provider == *name)
-                .map(|endpoint| endpoint.upstream_model.clone())
-                .unwrap_or_else(|| conformance::default_endpoint().upstream_model);
+            // adapter cannot tell the gate from traffic: its base URL as the catalog resolves it
+            // (`base_url_env` first), the upstream model and the catalog id of its first model.
+            let base_url = (provider.base_url_env.as_ref())
+                .and_then(|variable| std::env::var(variable).ok())
+                .filter(|value| !value.is_empty())
+                .or_else(|| provider.base_url.clone())
+                .unwrap_or_else(|| conformance::default_endpoint().base_url);
+            let served = config.models.iter().find_map(|model| {
+                let endpoint = model.endpoints.iter().find(|e| e.provider == *name)?;
+                Some((model.id.clone(), endpoint.upstream_model.clone()))
+            });
+            let (model, upstream_model) = served.unwrap_or_else(|| {
+                let upstream = conformance::default_endpoint().upstream_model;
+                (upstream.clone(), upstream)
+            });
             Some(ReplayGate {
                 provider: name.clone(),
                 plugin: provider.plugin.clone(),
@@ -67,6 +76,7 @@ pub fn from_config(config: &Config) -> Vec<ReplayGate> {
                         .map(|(key, value)| (key.clone(), value.clone()))
                         .collect(),
                 },
+                model,
             })
         })
         .collect()
@@ -83,13 +93,14 @@ pub async fn check(gates: &[ReplayGate], plugin: &Plugin) -> Result<(), GateFail
             fixtures: gate.fixtures.clone(),
             failures,
         };
-        let report = conformance::run(
-            adapter,
-            std::slice::from_ref(&gate.fixtures),
-            &gate.endpoint,
-        )
-        .await
-        .map_err(|error| refuse(vec![error.to_string()]))?;
+        let folders = std::slice::from_ref(&gate.fixtures);
+        let mut report = conformance::run(adapter, folders, &gate.endpoint)
+            .await
+            .map_err(|error| refuse(vec![error.to_string()]))?;
+        let built = conformance::build_requests(adapter, folders, &gate.endpoint, &gate.model)
+            .await
+            .map_err(|error| refuse(vec![error.to_string()]))?;
+        report.fixtures.extend(built.fixtures);
         if !report.passed() {
             let mut failures = report.failures();
             if failures.is_empty() {
@@ -99,4 +110,29 @@ pub async fn check(gates: &[ReplayGate], plugin: &Plugin) -> Result<(), GateFail
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_replays_for_the_endpoint_traffic_sees() {
+        // `base_url_env` wins over `base_url`, as in the catalog; PATH is set in any test run.
+        let config = Config::parse(
+            "[providers.oa]\nplugin = \"openai\"\nbase_url = \"https://api.example.com/v1\"\n\
+             base_url_env = \"PATH\"\nreplay_gate = \"fixtures/oa\"\noptions = { path = \"chat\" }\n\n\
+             [[models]]\nid = \"acme/chat\"\nendpoints = [{ provider = \"oa\", upstream_model = \"chat-1\" }]\n",
+        )
+        .unwrap();
+        let gates = from_config(&config);
+        let gate = &gates[0];
+        assert_eq!(gate.endpoint.base_url, std::env::var("PATH").unwrap());
+        assert_eq!(gate.endpoint.upstream_model, "chat-1");
+        assert_eq!(gate.model, "acme/chat");
+        assert_eq!(
+            gate.endpoint.options,
+            vec![("path".to_owned(), "chat".to_owned())]
+        );
+    }
 }

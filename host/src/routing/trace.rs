@@ -83,6 +83,26 @@ pub struct AttemptTrace {
     pub message: Option<String>,
     /// Milliseconds until the attempt succeeded (first chunk, when streaming) or failed.
     pub elapsed_ms: u64,
+    /// What the client was charged for this failed attempt, which the upstream had accepted
+    /// (`accounting.charge_accepted_failures`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charged: Option<AttemptCharge>,
+}
+
+/// The charge of a failed attempt the upstream accepted: it sent success headers, or it was
+/// sent the whole request and then timed out or was cut.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptCharge {
+    /// Why it was charged: `upstream_accepted`.
+    pub reason: &'static str,
+    /// The prompt tokens charged, estimated (four bytes of the request a token).
+    pub prompt_tokens: u64,
+    /// What the client was charged, USD.
+    pub cost: f64,
+    /// The generation record that carries the charge, once known: the served generation's,
+    /// or one of its own when no attempt served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation_id: Option<String>,
 }
 
 impl RoutingTrace {
@@ -95,6 +115,7 @@ impl RoutingTrace {
             outcome: "success",
             message: None,
             elapsed_ms: millis(elapsed),
+            charged: None,
         });
         serde_json::to_value(&trace).unwrap_or(Value::Null)
     }
@@ -113,6 +134,7 @@ impl RoutingTrace {
             outcome: failure.kind(),
             message: Some(failure.to_string()),
             elapsed_ms: millis(elapsed),
+            charged: None,
         });
     }
 

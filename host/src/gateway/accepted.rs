@@ -1,0 +1,90 @@
+//! Whether the upstream accepted an attempt, and what a failed attempt it accepted costs the
+//! client. Accepted means the upstream sent success headers, or it was handed the whole request
+//! and then timed out or was cut: it bills such an attempt, so the client is charged the
+//! attempt's estimated prompt (`accounting.charge_accepted_failures`). A refusal (429, 401, 403,
+//! 5xx or any other error status) is never charged, nor a fault of the adapter plugin.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use rust_decimal::prelude::ToPrimitive;
+
+use super::ChatCall;
+use super::generation::Generation;
+use crate::failure::Failure;
+use crate::plugins::types::Usage;
+use crate::pricing::estimate::tokens_of_bytes;
+use crate::pricing::{cost, image_count};
+use crate::routing::Candidate;
+use crate::routing::trace::AttemptCharge;
+
+/// One attempt's acceptance: set when its request body was handed to the connection in full
+/// and when success headers arrive, cleared by an error status.
+#[derive(Debug, Clone, Default)]
+pub struct Acceptance(Arc<AtomicBool>);
+
+impl Acceptance {
+    /// `bytes` as a request body that marks the attempt accepted once the connection has taken
+    /// all of it (the upstream has the whole request); the mark is cleared until then. The
+    /// body keeps its exact length (`Content-Length`).
+    pub fn body(&self, bytes: Bytes) -> reqwest::Body {
+        self.0.store(false, Ordering::Relaxed);
+        let handed = self.0.clone();
+        reqwest::Body::wrap(Full::new(bytes).map_frame(move |frame| {
+            handed.store(true, Ordering::Relaxed);
+            frame
+        }))
+    }
+
+    /// The upstream answered with status `status`: accepted when it is a success.
+    pub fn answered(&self, status: u16) {
+        self.0
+            .store((200..300).contains(&status), Ordering::Relaxed);
+    }
+
+    /// Whether the upstream accepted the attempt.
+    pub fn accepted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Charges the client for `failure` of an attempt at `candidate` when the upstream accepted it
+/// and the failure is not the adapter's own: the estimated prompt at the endpoint's prices,
+/// added to the request's tab. Returns the charge for the attempt's record, `None` when
+/// nothing is charged (not accepted, an adapter fault, accounting off or
+/// `charge_accepted_failures = "none"`).
+pub(super) fn charge(
+    call: &ChatCall,
+    candidate: &Candidate,
+    failure: &Failure,
+    acceptance: &Acceptance,
+    fee_percent: rust_decimal::Decimal,
+) -> Option<AttemptCharge> {
+    if !acceptance.accepted() || failure.is_adapter_fault() || !call.tab.charges_accepted_failures()
+    {
+        return None;
+    }
+    let (model, provider) = (&candidate.model.id, &candidate.endpoint.provider.name);
+    let usage = Usage {
+        prompt_tokens: tokens_of_bytes(call.body.len()),
+        ..Usage::default()
+    };
+    let cost = cost(
+        &usage,
+        &candidate.endpoint.prices,
+        image_count(&call.request),
+        fee_percent,
+    );
+    let id = Generation::new(model, provider).id;
+    call.tab
+        .charge_accepted_failure(&id, model, provider, usage.prompt_tokens, cost);
+    tracing::info!(%model, %provider, kind = failure.kind(), prompt_tokens = usage.prompt_tokens, cost = %cost.total, "the upstream accepted the failed attempt: its prompt is charged");
+    Some(AttemptCharge {
+        reason: "upstream_accepted",
+        prompt_tokens: usage.prompt_tokens,
+        cost: cost.total.to_f64().unwrap_or(f64::MAX),
+        generation_id: None,
+    })
+}

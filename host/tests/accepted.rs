@@ -1,0 +1,195 @@
+//! A failed attempt the upstream accepted is charged its estimated prompt
+//! (`accounting.charge_accepted_failures`, `prompt` by default): success headers then a cut or a
+//! stall, or the whole request sent and then no answer in time. A refusal (429, 401, 403, 500)
+//! or an upstream that cannot be reached is never charged. The client's generation record and
+//! the error's attempts show the charge and why. On SQLite and on PostgreSQL (skipped, and said
+//! so, without `SWITCHYARD_TEST_POSTGRES_URL`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod accounts;
+mod common;
+
+use accounts::*;
+use common::*;
+use serde_json::{Value, json};
+use switchyard_tests::MockUpstream;
+
+/// Short timeouts, so that hung and stalled upstreams fail fast.
+const TIMEOUTS: &str = "timeouts = { first_byte_ms = 400, idle_ms = 400, total_ms = 5000 }";
+
+/// The mock's scenario of each model `acc/<name>`, and whether the upstream accepted it.
+const CASES: [(&str, &str, bool); 7] = [
+    ("cut", "cut_after=0", true),
+    ("stall", "stall_after=0", true),
+    ("hang", "hang", true),
+    ("limited", "status=429", false),
+    ("unauthorized", "status=401", false),
+    ("forbidden", "status=403", false),
+    ("broken", "status=500", false),
+];
+
+/// A gateway on `database` with a model `acc/<name>` per case, one endpoint each at $1 per
+/// million prompt tokens, and `acc/failover`: the hanging endpoint, then a good one. `extra`
+/// goes into the configuration (an `[accounting]` setting).
+async fn gateway_with_cases(database: &Database, mock: &MockUpstream, extra: &str) -> Gateway {
+    let mut config = String::new();
+    for (name, scenario, _) in CASES {
+        config.push_str(&provider(name, "openai", mock, scenario, TIMEOUTS));
+        config.push_str(&format!(
+            "[[models]]\nid = \"acc/{name}\"\nendpoints = [{{ provider = \"{name}\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }}]\n\n"
+        ));
+    }
+    config.push_str(&provider("good", "openai", mock, "", ""));
+    config.push_str("[[models]]\nid = \"acc/failover\"\nendpoints = [{ provider = \"hang\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }, { provider = \"good\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }]\n\n");
+    config.push_str(&database.config());
+    config.push_str(extra);
+    Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await
+}
+
+/// A request to `model` whose body is long enough that its estimated prompt is not the
+/// mock's usage; returns it and its estimated prompt tokens (four bytes a token).
+fn long_request(model: &str) -> (Value, i64) {
+    let body = json!({
+        "model": model,
+        "max_tokens": 16,
+        "messages": [{ "role": "user", "content": "word ".repeat(400) }],
+    });
+    let bytes = serde_json::to_vec(&body).unwrap().len() as i64;
+    (body, (bytes + 3) / 4)
+}
+
+async fn record(gateway: &Gateway, secret: &str, id: &str) -> Value {
+    let (status, record) = get_as(gateway, secret, &format!("/api/v1/generation?id={id}")).await;
+    assert_eq!(status, 200, "{record}");
+    record["data"].clone()
+}
+
+async fn accepted_failures_are_charged_their_prompt(database: Database) {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway_with_cases(&database, &mock, "").await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let mut charged_ids = Vec::new();
+    for (name, scenario, accepted) in CASES {
+        let (body, prompt_tokens) = long_request(&format!("acc/{name}"));
+        let (status, answer) = chat_as(&gateway, &secret, &body).await;
+        assert!(status >= 400, "{name}: {status} {answer}");
+        let attempt = &answer["error"]["metadata"]["attempts"][0];
+        if !accepted {
+            assert!(attempt.get("charged").is_none(), "{scenario}: {answer}");
+            continue;
+        }
+        let charged = &attempt["charged"];
+        assert_eq!(
+            charged["reason"], "upstream_accepted",
+            "{scenario}: {answer}"
+        );
+        assert_eq!(charged["prompt_tokens"], prompt_tokens, "{scenario}");
+        let id = charged["generation_id"].as_str().unwrap();
+        let record = record(&gateway, &secret, id).await;
+        assert_eq!(
+            record["tokens_prompt"], prompt_tokens,
+            "{scenario}: {record}"
+        );
+        assert_eq!(record["tokens_completion"], 0, "{record}");
+        assert_eq!(record["finish_reason"], "error", "{record}");
+        assert_eq!(record["usage_estimated"], true, "{record}");
+        assert_eq!(record["provider_name"], name, "{record}");
+        assert_eq!(
+            record["attempts"][0]["charged"]["reason"],
+            "upstream_accepted"
+        );
+        // $1 per million tokens, plus the platform fee.
+        let cost = record["total_cost"].as_f64().unwrap();
+        let upstream = prompt_tokens as f64 / 1e6;
+        assert!(
+            cost >= upstream && cost < upstream * 1.2,
+            "{cost} for {upstream}: {record}"
+        );
+        assert_eq!(charged["cost"].as_f64().unwrap(), cost, "{scenario}");
+        charged_ids.push(id.to_owned());
+    }
+    assert_eq!(charged_ids.len(), 3);
+
+    // An accepted failure before a served attempt is charged with the served generation.
+    let (mut body, _) = long_request("acc/failover");
+    body["provider"] = json!({ "order": ["hang", "good"] });
+    let prompt_tokens = (serde_json::to_vec(&body).unwrap().len() as i64 + 3) / 4;
+    let (status, answer) = chat_as(&gateway, &secret, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let served = record(&gateway, &secret, answer["id"].as_str().unwrap()).await;
+    let charged = &served["attempts"][0]["charged"];
+    assert_eq!(charged["reason"], "upstream_accepted", "{served}");
+    assert_eq!(charged["prompt_tokens"], prompt_tokens, "{served}");
+    let answered = answer["usage"]["cost"].as_f64().unwrap();
+    let total = served["total_cost"].as_f64().unwrap();
+    let failed = charged["cost"].as_f64().unwrap();
+    assert!(
+        (total - answered - failed).abs() < 1e-9,
+        "{total} = {answered} + {failed}: {served}"
+    );
+
+    let books = database.settled_books(&[&gateway]).await;
+    books.assert_consistent();
+    assert_eq!(books.generations, 4, "{books:?}");
+}
+
+#[tokio::test]
+async fn accepted_failures_are_charged_their_prompt_on_sqlite() {
+    accepted_failures_are_charged_their_prompt(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn accepted_failures_are_charged_their_prompt_on_postgres() {
+    let test = "accepted_failures_are_charged_their_prompt_on_postgres";
+    let Some(database) = Database::postgres(test).await else {
+        return;
+    };
+    accepted_failures_are_charged_their_prompt(database).await;
+}
+
+/// `charge_accepted_failures = "none"`: the operator pays for them; nothing is recorded.
+#[tokio::test]
+async fn accepted_failures_are_free_when_configured() {
+    let database = Database::sqlite();
+    let mock = MockUpstream::start().await.unwrap();
+    let extra = "charge_accepted_failures = \"none\"\n";
+    let gateway = gateway_with_cases(&database, &mock, extra).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let (body, _) = long_request("acc/hang");
+    let (status, answer) = chat_as(&gateway, &secret, &body).await;
+    assert_eq!(status, 504, "{answer}");
+    assert!(
+        answer["error"]["metadata"]["attempts"][0]
+            .get("charged")
+            .is_none()
+    );
+    let books = database.settled_books(&[&gateway]).await;
+    books.assert_consistent();
+    assert_eq!(books.generations, 0, "{books:?}");
+}
+
+/// An upstream that cannot be reached never had the request: nothing is charged.
+#[tokio::test]
+async fn an_unreachable_upstream_is_not_charged() {
+    let database = Database::sqlite();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = format!(
+        "[providers.gone]\nplugin = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\n\n[[models]]\nid = \"acc/gone\"\nendpoints = [{{ provider = \"gone\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }}]\n\n{}",
+        database.config()
+    );
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let (body, _) = long_request("acc/gone");
+    let (status, answer) = chat_as(&gateway, &secret, &body).await;
+    assert_eq!(status, 502, "{answer}");
+    assert!(
+        answer["error"]["metadata"]["attempts"][0]
+            .get("charged")
+            .is_none()
+    );
+    let books = database.settled_books(&[&gateway]).await;
+    assert_eq!(books.generations, 0, "{books:?}");
+}
