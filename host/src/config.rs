@@ -471,14 +471,22 @@ pub struct AdminConfig {
     /// Environment variable holding the admin token. Without it the admin API is disabled.
     #[serde(default = "default_admin_token_env")]
     pub token_env: String,
+    /// Days the audit log keeps an entry; 0 keeps entries for good.
+    #[serde(default = "default_audit_retention_days")]
+    pub audit_retention_days: u32,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             token_env: default_admin_token_env(),
+            audit_retention_days: default_audit_retention_days(),
         }
     }
+}
+
+fn default_audit_retention_days() -> u32 {
+    365
 }
 
 fn default_admin_token_env() -> String {

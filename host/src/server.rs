@@ -61,6 +61,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
         presets: Arc::new(crate::api::presets::Presets::new(config.presets.clone())),
+        audit_retention_days: config.admin.audit_retention_days,
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await
