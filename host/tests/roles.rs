@@ -105,7 +105,10 @@ async fn every_admin_route_against_every_role(database: Database) {
             assert!(!is_admin, "admin route {path} declares no role");
             continue;
         };
-        assert!(is_admin, "{path} declares a role but is not under /admin");
+        assert!(
+            is_admin || path.starts_with("/api/v1/keys"),
+            "{path} declares a role but is not an admin nor a key management route"
+        );
         for method in route.methods() {
             for (role, secret) in &tokens {
                 let (status, answer) =
@@ -438,5 +441,97 @@ async fn each_admin_change_writes_one_audit_entry_on_postgres() {
     let test = "each_admin_change_writes_one_audit_entry";
     if let Some(database) = Database::postgres(test).await {
         each_admin_change_writes_one_audit_entry(database).await;
+    }
+}
+
+/// OpenRouter's key management routes with a provisioning key: a billing token scoped to an
+/// account.
+async fn provisioning_keys(database: Database) {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = role_gateway(&database, &mock).await;
+    let (other, _) = key_with_credits(&gateway, "globex", "1", json!({})).await;
+    let (_, provisioning) = token(&gateway, "billing", Some("acme")).await;
+    let call = |method: &'static str, path: String, body: Value| {
+        let provisioning = provisioning.clone();
+        let gateway = &gateway;
+        async move { admin_as(gateway, &provisioning, method, &path, body).await }
+    };
+    let (status, created) = call(
+        "POST",
+        "/api/v1/keys".into(),
+        json!({ "name": "customer-1", "limit": 5, "limit_reset": "monthly",
+                "include_byok_in_limit": false, "expires_at": "2099-01-01T00:00:00Z" }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let data = &created["data"];
+    let hash = data["hash"].as_str().unwrap().to_owned();
+    assert_eq!(data["name"], "customer-1");
+    assert_eq!(data["limit"], 5.0);
+    assert_eq!(data["limit_reset"], "monthly");
+    assert_eq!(data["expires_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(data["disabled"], false);
+    assert!(data["created_at"].as_str().unwrap().ends_with('Z'));
+    let secret = created["key"].as_str().unwrap().to_owned();
+    let (status, _) = call("POST", "/admin/accounts/acme/credits".into(), json!({ "amount": 2 })).await;
+    assert_eq!(status, 200);
+    let (status, answer) = chat_as(&gateway, &secret, &request("openai/gpt-4.1-nano", false)).await;
+    assert_eq!(status, 200, "{answer}");
+
+    let (status, list) = call("GET", "/api/v1/keys".into(), json!({})).await;
+    assert_eq!(status, 200, "{list}");
+    let hashes: Vec<&str> = list["data"].as_array().unwrap().iter().map(|k| k["hash"].as_str().unwrap()).collect();
+    assert_eq!(hashes, [hash.as_str()]);
+    let (status, one) = call("GET", format!("/api/v1/keys/{hash}"), json!({})).await;
+    assert_eq!((status, one["data"]["hash"].clone()), (200, json!(hash)));
+    assert!(one["data"]["usage"].as_f64().unwrap() > 0.0, "{one}");
+    for method in ["GET", "PATCH", "DELETE"] {
+        let (status, _) = call(method, format!("/api/v1/keys/{other}"), json!({ "disabled": true })).await;
+        assert_eq!(status, 404, "{method} of another account's key");
+    }
+
+    let (status, updated) = call("PATCH", format!("/api/v1/keys/{hash}"), json!({ "name": "renamed", "disabled": true, "limit": null })).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["data"]["name"], "renamed");
+    assert_eq!(updated["data"]["limit"], Value::Null);
+    let (status, _) = chat_as(&gateway, &secret, &request("openai/gpt-4.1-nano", false)).await;
+    assert!(status == 401 || status == 403, "{status}");
+    let (_, list) = call("GET", "/api/v1/keys".into(), json!({})).await;
+    assert_eq!(list["data"], json!([]));
+    let (_, list) = call("GET", "/api/v1/keys?include_disabled=true".into(), json!({})).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+
+    for (body, expected) in [
+        (json!({ "limit": 1 }), 422),
+        (json!({ "name": "x", "expires_at": "next week" }), 400),
+        (json!({ "name": "x", "limit": -1 }), 400),
+    ] {
+        let (status, answer) = call("POST", "/api/v1/keys".into(), body.clone()).await;
+        assert_eq!(status, expected, "{body}: {answer}");
+    }
+    let (_, viewer) = token(&gateway, "viewer", Some("acme")).await;
+    let (status, _) = admin_as(&gateway, &viewer, "POST", "/api/v1/keys", json!({ "name": "v" })).await;
+    assert_eq!(status, 403);
+    let (status, _) = admin_as(&gateway, &secret, "GET", "/api/v1/keys", json!({})).await;
+    assert_eq!(status, 401, "an API key is not a provisioning key");
+
+    let (status, deleted) = call("DELETE", format!("/api/v1/keys/{hash}"), json!({})).await;
+    assert_eq!((status, deleted), (200, json!({ "deleted": true })));
+    let (status, _) = call("GET", format!("/api/v1/keys/{hash}"), json!({})).await;
+    assert_eq!(status, 404);
+    let (_, audit) = admin(&gateway, "GET", "/audit?action=key&account=acme", json!({})).await;
+    let actions: Vec<&str> = audit["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["key.delete", "key.update", "key.create"]);
+}
+
+#[tokio::test]
+async fn provisioning_keys_on_sqlite() {
+    provisioning_keys(Database::sqlite()).await;
+}
+
+#[tokio::test]
+async fn provisioning_keys_on_postgres() {
+    if let Some(database) = Database::postgres("provisioning_keys_on_postgres").await {
+        provisioning_keys(database).await;
     }
 }

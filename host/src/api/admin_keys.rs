@@ -55,77 +55,77 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Body of `POST /admin/keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateKey {
+pub(crate) struct CreateKey {
     /// A name for people.
     #[serde(default)]
-    label: String,
+    pub(crate) label: String,
     /// The account it spends from (created when missing; the caller's scope, or `default`, when
     /// absent).
     #[serde(default)]
-    account: Option<String>,
+    pub(crate) account: Option<String>,
     /// USD limit.
     #[serde(default)]
-    limit: Option<Value>,
+    pub(crate) limit: Option<Value>,
     /// `daily`, `weekly` or `monthly`.
     #[serde(default)]
-    limit_reset: Option<LimitReset>,
+    pub(crate) limit_reset: Option<LimitReset>,
     /// Unix seconds.
     #[serde(default)]
-    expires_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
     /// Rate limit.
     #[serde(default)]
-    requests_per_minute: Option<u32>,
+    pub(crate) requests_per_minute: Option<u32>,
     /// Rate limit.
     #[serde(default)]
-    tokens_per_minute: Option<u32>,
+    pub(crate) tokens_per_minute: Option<u32>,
     /// Routing policy plugin for the key's requests.
     #[serde(default)]
-    routing_policy: Option<String>,
+    pub(crate) routing_policy: Option<String>,
     /// Its team (of the same account).
     #[serde(default)]
-    team: Option<String>,
+    pub(crate) team: Option<String>,
     #[serde(default)]
-    allowed_models: Option<Vec<String>>,
+    pub(crate) allowed_models: Option<Vec<String>>,
     #[serde(default)]
-    allowed_providers: Option<Vec<String>>,
+    pub(crate) allowed_providers: Option<Vec<String>>,
     #[serde(default)]
-    denied_providers: Option<Vec<String>>,
+    pub(crate) denied_providers: Option<Vec<String>>,
     #[serde(default)]
-    max_price: Option<MaxPrice>,
+    pub(crate) max_price: Option<MaxPrice>,
 }
 
 /// Body of `PATCH /admin/keys/{id}`; `null` removes a limit, reset or expiry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UpdateKey {
+pub(crate) struct UpdateKey {
     #[serde(default)]
-    label: Option<String>,
+    pub(crate) label: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    limit: Option<Option<Value>>,
+    pub(crate) limit: Option<Option<Value>>,
     #[serde(default, deserialize_with = "present")]
-    limit_reset: Option<Option<LimitReset>>,
+    pub(crate) limit_reset: Option<Option<LimitReset>>,
     #[serde(default, deserialize_with = "present")]
-    expires_at: Option<Option<i64>>,
+    pub(crate) expires_at: Option<Option<i64>>,
     #[serde(default)]
-    disabled: Option<bool>,
+    pub(crate) disabled: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    requests_per_minute: Option<Option<u32>>,
+    pub(crate) requests_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
-    tokens_per_minute: Option<Option<u32>>,
+    pub(crate) tokens_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
-    routing_policy: Option<Option<String>>,
+    pub(crate) routing_policy: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    team: Option<Option<String>>,
+    pub(crate) team: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    allowed_models: Option<Option<Vec<String>>>,
+    pub(crate) allowed_models: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
-    allowed_providers: Option<Option<Vec<String>>>,
+    pub(crate) allowed_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
-    denied_providers: Option<Option<Vec<String>>>,
+    pub(crate) denied_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
-    max_price: Option<Option<MaxPrice>>,
+    pub(crate) max_price: Option<Option<MaxPrice>>,
 }
 
 /// A field that is present, possibly `null`.
@@ -162,7 +162,7 @@ async fn create(
 }
 
 /// Records a change of key `key`.
-async fn audit_key(
+pub(crate) async fn audit_key(
     state: &AppState,
     caller: &Caller,
     action: &str,
@@ -181,7 +181,7 @@ async fn audit_key(
 }
 
 /// Stores the key `body` asks for in `account`; answers it and its secret.
-async fn create_key(
+pub(crate) async fn create_key(
     state: &AppState,
     accounting: &Accounting,
     account: String,
@@ -236,7 +236,7 @@ async fn list(
 }
 
 /// Key `id`, when the caller sees its account (404 otherwise, as if it did not exist).
-async fn visible_key(
+pub(crate) async fn visible_key(
     accounting: &Accounting,
     caller: &Caller,
     id: &str,
@@ -265,7 +265,7 @@ async fn update(
 }
 
 /// Applies `body` to key `current`; answers the key as stored after.
-async fn update_key(
+pub(crate) async fn update_key(
     state: &AppState,
     accounting: &Accounting,
     current: &KeyRecord,
@@ -355,7 +355,7 @@ async fn remove(
 }
 
 /// Deletes `key` and records it.
-async fn delete_key(
+pub(crate) async fn delete_key(
     state: &AppState,
     accounting: &Accounting,
     caller: &Caller,
@@ -421,7 +421,8 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     }})))
 }
 
-fn key_json(key: &KeyRecord) -> Value {
+/// A key as the admin API shows it (never its secret).
+pub(crate) fn key_json(key: &KeyRecord) -> Value {
     let mut fields = key.policy.to_json();
     fields.insert("team".into(), json!(key.team_id));
     let Value::Object(base) = json!({

@@ -17,6 +17,7 @@ pub mod keepalive;
 pub mod models;
 pub mod presets;
 pub mod providers;
+pub mod provisioning;
 pub mod request_limits;
 pub mod reserved;
 pub mod responses;
@@ -170,6 +171,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(admin_teams::routes());
     routes.extend(admin_tokens::routes());
     routes.extend(audit::routes());
+    routes.extend(provisioning::routes());
     routes.extend(dashboard::routes());
     routes
 }
