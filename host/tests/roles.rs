@@ -76,7 +76,7 @@ fn expected_allowed(role: &str, access: Access, method: &str) -> bool {
     match (role, access) {
         ("owner", _) => true,
         (_, Access::Tokens) => false,
-        (_, Access::Audit) => reads,
+        (_, Access::Audit | Access::Session) => reads,
         ("operator", Access::Operations) => true,
         ("billing", Access::Billing) => true,
         (_, Access::Operations | Access::Billing) => reads,

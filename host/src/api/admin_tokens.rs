@@ -1,6 +1,7 @@
 //! Admin tokens in the admin API (owners only): `POST /admin/tokens {"role", "account"?,
 //! "label"?}` answers the new token's secret, once; `GET /admin/tokens` lists them (never a
 //! secret); `DELETE /admin/tokens/{id}` removes one, at once on every gateway.
+//! `GET /admin/whoami` (every token) tells the caller who it is.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -33,6 +34,9 @@ pub fn routes() -> Vec<Route> {
         Route::at("/admin/tokens/{id}")
             .delete(remove)
             .admin(Access::Tokens),
+        Route::at("/admin/whoami")
+            .get(whoami)
+            .admin(Access::Session),
     ]
 }
 
@@ -125,6 +129,18 @@ async fn create(
         fields.insert("token".to_owned(), Value::String(secret));
     }
     Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
+}
+
+/// `GET /admin/whoami`: the caller's identity, role and scope (the dashboard shows it and hides
+/// what the role cannot do).
+async fn whoami(Extension(caller): Extension<Caller>) -> Json<Value> {
+    Json(json!({ "data": {
+        "actor": caller.actor,
+        "label": caller.label,
+        "role": caller.role.as_str(),
+        "account": caller.account,
+        "expires_at": caller.expires_at,
+    }}))
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

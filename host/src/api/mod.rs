@@ -22,6 +22,7 @@ pub mod request_limits;
 pub mod reserved;
 pub mod responses;
 pub mod roles;
+pub mod sso;
 pub mod unserved;
 pub mod usage;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     pub presets: Arc<presets::Presets>,
     /// Days the audit log keeps an entry (0: for good).
     pub audit_retention_days: u32,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<sso::Sso>>,
 }
 
 /// One route: its path and the methods it answers, each with its handler. [`routes`] is the
@@ -172,6 +175,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(admin_tokens::routes());
     routes.extend(audit::routes());
     routes.extend(provisioning::routes());
+    routes.extend(sso::routes());
     routes.extend(dashboard::routes());
     routes
 }

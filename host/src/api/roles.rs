@@ -28,6 +28,8 @@ pub enum Access {
     Tokens,
     /// The audit log: every token reads (a scoped one only its account's entries).
     Audit,
+    /// The caller's own identity: every token reads.
+    Session,
 }
 
 /// The caller of an admin route, found by [`guard`].
@@ -39,6 +41,10 @@ pub struct Caller {
     pub role: Role,
     /// The only account it sees and changes, when scoped.
     pub account: Option<String>,
+    /// Its token's label (an e-mail address for sign-ins).
+    pub label: String,
+    /// When its token stops counting, unix seconds.
+    pub expires_at: Option<i64>,
 }
 
 impl Caller {
@@ -48,7 +54,7 @@ impl Caller {
         match (self.role, access) {
             (Role::Owner, _) => true,
             (_, Access::Tokens) => false,
-            (_, Access::Audit) => reads,
+            (_, Access::Audit | Access::Session) => reads,
             (role, Access::Operations) => {
                 self.account.is_none() && (reads || role == Role::Operator)
             }
@@ -113,6 +119,8 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
             actor: "env".to_owned(),
             role: Role::Owner,
             account: None,
+            label: "bootstrap owner token".to_owned(),
+            expires_at: None,
         });
     }
     let (Some(token), Some(accounting)) = (bearer(headers), &state.accounting) else {
@@ -131,6 +139,8 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
         },
         role: found.role,
         account: found.account,
+        label: found.label,
+        expires_at: found.expires_at,
     })
 }
 
@@ -177,6 +187,8 @@ mod tests {
             actor: "t".into(),
             role,
             account: account.map(str::to_owned),
+            label: String::new(),
+            expires_at: None,
         }
     }
 
