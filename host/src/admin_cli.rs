@@ -1,4 +1,4 @@
-//! The `switchyard keys` and `switchyard credits` subcommands: manage API keys and credits of a
+//! The `switchyard keys`, `switchyard credits` and `switchyard tokens` subcommands: manage API keys and credits of a
 //! running gateway through its admin API, printing the gateway's JSON answer.
 
 use anyhow::{Context, bail};
@@ -257,6 +257,62 @@ pub async fn run_keys(command: KeysCommand) -> anyhow::Result<Value> {
                 None,
             )
             .await
+        }
+    }
+}
+
+/// `switchyard tokens ...`: admin tokens (an owner's token is needed).
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Creates an admin token; its secret is printed this once.
+    Create {
+        /// `owner`, `operator`, `billing` or `viewer`.
+        #[arg(long)]
+        role: String,
+        /// The only account it sees and changes (billing and viewer tokens).
+        #[arg(long)]
+        account: Option<String>,
+        /// A name for people.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Lists the admin tokens (never their secrets).
+    List {
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Removes an admin token, on every gateway at once.
+    Delete {
+        /// Token id (`adm_...`).
+        id: String,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+/// Runs a `tokens` subcommand; returns the gateway's answer.
+pub async fn run_tokens(command: TokensCommand) -> anyhow::Result<Value> {
+    match command {
+        TokensCommand::Create {
+            role,
+            account,
+            label,
+            target,
+        } => {
+            let body = json!({ "role": role, "account": account, "label": label });
+            call(&target, reqwest::Method::POST, "/tokens", Some(body)).await
+        }
+        TokensCommand::List { target } => {
+            call(&target, reqwest::Method::GET, "/tokens", None).await
+        }
+        TokensCommand::Delete { id, target } => {
+            let path = format!("/tokens/{id}");
+            call(&target, reqwest::Method::DELETE, &path, None).await
         }
     }
 }

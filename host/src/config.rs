@@ -471,14 +471,83 @@ pub struct AdminConfig {
     /// Environment variable holding the admin token. Without it the admin API is disabled.
     #[serde(default = "default_admin_token_env")]
     pub token_env: String,
+    /// Days the audit log keeps an entry; 0 keeps entries for good.
+    #[serde(default = "default_audit_retention_days")]
+    pub audit_retention_days: u32,
+    /// Single sign-on for the dashboard and the admin API (OpenID Connect); off when absent.
+    #[serde(default)]
+    pub sso: Option<SsoConfig>,
+}
+
+/// `[admin.sso]`: an OpenID Connect provider, authorisation code with PKCE.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoConfig {
+    /// The provider's issuer URL (its discovery document is `<issuer>/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// The gateway's client id at the provider.
+    pub client_id: String,
+    /// Environment variable holding the client secret; a public client (PKCE only) without.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// This gateway's callback, as registered at the provider: `https://<gateway>/auth/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for besides `openid`.
+    #[serde(default = "default_sso_scopes")]
+    pub scopes: Vec<String>,
+    /// The ID token claim mapped to roles (a string or a list of strings), e.g. `groups`.
+    #[serde(default = "default_sso_role_claim")]
+    pub role_claim: String,
+    /// How long the admin token a sign-in issues lasts, in seconds.
+    #[serde(default = "default_sso_token_ttl_secs")]
+    pub token_ttl_secs: u64,
+    /// Where the browser goes after signing in (the token follows in the URL fragment).
+    #[serde(default = "default_sso_after_login")]
+    pub after_login: String,
+    /// Claim values and the role (and account scope) each grants; the first match wins, and a
+    /// sign-in matching none is refused.
+    #[serde(default)]
+    pub roles: Vec<SsoRoleMapping>,
+}
+
+/// One `[[admin.sso.roles]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoRoleMapping {
+    /// A value of the role claim, e.g. a group name.
+    pub value: String,
+    /// `owner`, `operator`, `billing` or `viewer`.
+    pub role: String,
+    /// The only account it sees and changes (billing and viewer only).
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+fn default_sso_scopes() -> Vec<String> {
+    vec!["email".to_owned(), "profile".to_owned()]
+}
+fn default_sso_role_claim() -> String {
+    "groups".to_owned()
+}
+fn default_sso_token_ttl_secs() -> u64 {
+    900
+}
+fn default_sso_after_login() -> String {
+    "/dashboard".to_owned()
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             token_env: default_admin_token_env(),
+            audit_retention_days: default_audit_retention_days(),
+            sso: None,
         }
     }
+}
+
+fn default_audit_retention_days() -> u32 {
+    365
 }
 
 fn default_admin_token_env() -> String {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchyard::admin_cli::{self, CreditsCommand, KeysCommand};
+use switchyard::admin_cli::{self, CreditsCommand, KeysCommand, TokensCommand};
 use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
 use switchyard::catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind, WireFormat};
@@ -69,6 +69,9 @@ enum Command {
     /// Credits of a running gateway's accounts (admin API).
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Admin tokens of a running gateway (admin API, owners): create, list, delete.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +232,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Keys(command) => print_answer(admin_cli::run_keys(*command)),
         Command::Credits(command) => print_answer(admin_cli::run_credits(command)),
+        Command::Tokens(command) => print_answer(admin_cli::run_tokens(command)),
     }
 }
 

@@ -61,6 +61,16 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
         presets: Arc::new(crate::api::presets::Presets::new(config.presets.clone())),
+        audit_retention_days: config.admin.audit_retention_days,
+        sso: match &config.admin.sso {
+            Some(_) if !config.accounting.enabled => {
+                anyhow::bail!("admin.sso needs accounting.enabled: its tokens live in the accounting database")
+            }
+            Some(sso) => Some(Arc::new(
+                crate::api::sso::Sso::new(sso).context("single sign-on")?,
+            )),
+            None => None,
+        },
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await

@@ -6,9 +6,12 @@
 //! [`settler`] the durable log of settlements, [`tab`] the accounting of one request, [`keys`]
 //! the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate limits, [`admin`]
 //! what the admin API changes, [`teams`] the teams of an account and what accounts and teams
-//! impose on their keys, [`policy`] the rules of each level.
+//! impose on their keys, [`policy`] the rules of each level, [`admin_tokens`] the tokens of the
+//! admin API, [`audit`] the record of admin changes.
 
 pub mod admin;
+pub mod admin_tokens;
+pub mod audit;
 pub mod batch;
 pub mod books;
 pub mod holds;

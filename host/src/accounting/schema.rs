@@ -112,4 +112,34 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS generations_by_account ON generations (account_id, created_at)",
         ],
     ),
+    (
+        6,
+        &[
+            // Admin tokens: the SHA-256 of the secret, a role, an optional account scope; those
+            // issued by single sign-on carry their subject and expire.
+            "CREATE TABLE IF NOT EXISTS admin_tokens (
+            id TEXT PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            account_id TEXT,
+            label TEXT NOT NULL,
+            subject TEXT,
+            created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT
+        )",
+            // The audit log of admin changes; ids sort in the order entries were written.
+            "CREATE TABLE IF NOT EXISTS audit_log (
+            id TEXT PRIMARY KEY,
+            at BIGINT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            account_id TEXT,
+            before_state TEXT,
+            after_state TEXT
+        )",
+            "CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log (at)",
+        ],
+    ),
 ];

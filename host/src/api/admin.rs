@@ -1,11 +1,12 @@
 //! The admin API: list, install, replace, canary, promote, roll back and remove plugins at
 //! runtime, and set, clear and report the shadow routing policies. Every route needs
-//! `Authorization: Bearer <token>`, the token read from the variable named by
-//! `admin.token_env`; without it the admin API answers 404.
+//! `Authorization: Bearer <token>`: the token read from the variable named by
+//! `admin.token_env` (the bootstrap owner), an admin token, or one issued by single sign-on
+//! ([`super::roles`]); without the variable the admin API answers 404.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,7 +14,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::chat::read_body;
+use super::audit::{Change, record};
 use super::error::ApiError;
+use super::roles::{Access, Caller};
 use super::{AppState, Route};
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
@@ -22,18 +25,31 @@ use crate::routing::shadow::{QUEUE_CAPACITY, ShadowConfig, ShadowError};
 /// Largest plugin upload (components embedding an interpreter are tens of MB).
 const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;
 
-/// The admin routes, each checking the token before it reads anything.
+/// The plugin and routing routes; [`super::roles::guard`] checks the token before anything is
+/// read.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::at("/admin/plugins").get(list).post(install),
-        Route::at("/admin/plugins/{name}").delete(remove),
-        Route::at("/admin/plugins/{name}/rollback").post(rollback),
-        Route::at("/admin/plugins/{name}/promote").post(promote),
-        Route::at("/admin/events").get(events),
+        Route::at("/admin/plugins")
+            .get(list)
+            .post(install)
+            .admin(Access::Operations),
+        Route::at("/admin/plugins/{name}")
+            .delete(remove)
+            .admin(Access::Operations),
+        Route::at("/admin/plugins/{name}/rollback")
+            .post(rollback)
+            .admin(Access::Operations),
+        Route::at("/admin/plugins/{name}/promote")
+            .post(promote)
+            .admin(Access::Operations),
+        Route::at("/admin/events")
+            .get(events)
+            .admin(Access::Operations),
         Route::at("/admin/routing/shadow")
             .get(shadow_report)
             .put(set_shadow)
-            .delete(clear_shadow),
+            .delete(clear_shadow)
+            .admin(Access::Operations),
     ]
 }
 
@@ -55,11 +71,6 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
             format!("invalid request body: {error}"),
         )
     })
-}
-
-/// Checks `Authorization: Bearer <admin token>`; 404 when the admin API is disabled.
-pub(crate) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    check_bearer(state.admin_token.as_deref(), headers)
 }
 
 /// Checks `Authorization: Bearer <expected>`; 404 when there is no token to expect.
@@ -128,8 +139,7 @@ fn registry_error(error: RegistryError) -> ApiError {
     }
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
+async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({
         "plugins": state.plugins.list(),
         "versions_alive": versions_alive(),
@@ -145,13 +155,24 @@ struct InstallQuery {
     canary: Option<f64>,
 }
 
+/// Records a gateway-wide change of `target` (no account).
+async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, after: &Value) {
+    let change = Change {
+        action,
+        target,
+        account: None,
+        before: Value::Null,
+        after: after.clone(),
+    };
+    record(state, caller, change).await;
+}
+
 async fn install(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(query): Query<InstallQuery>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    check_token(&state, &headers)?;
     if let Some(share) = query.canary
         && !(share > 0.0 && share <= 1.0)
     {
@@ -160,61 +181,62 @@ async fn install(
         ));
     }
     let bytes = read_body(body, MAX_UPLOAD_BYTES).await?;
-    let info = state
-        .plugins
-        .install(bytes.to_vec(), "admin API upload".to_owned(), query.canary)
-        .await
-        .map_err(registry_error)?;
-    Ok((StatusCode::CREATED, Json(json!(info))).into_response())
+    let info = json!(
+        state
+            .plugins
+            .install(bytes.to_vec(), "admin API upload".to_owned(), query.canary)
+            .await
+            .map_err(registry_error)?
+    );
+    let name = info["name"].as_str().unwrap_or_default();
+    audit(&state, &caller, "plugin.install", name, &info).await;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
 async fn remove(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
-    let info = state.plugins.remove(&name).map_err(registry_error)?;
+    let info = json!(state.plugins.remove(&name).map_err(registry_error)?);
+    let change = Change {
+        action: "plugin.remove",
+        target: &name,
+        account: None,
+        before: info.clone(),
+        after: Value::Null,
+    };
+    record(&state, &caller, change).await;
     Ok(Json(json!({ "removed": info })))
 }
 
 async fn rollback(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
-    Ok(Json(json!(
-        state.plugins.rollback(&name).map_err(registry_error)?
-    )))
+    let info = json!(state.plugins.rollback(&name).map_err(registry_error)?);
+    audit(&state, &caller, "plugin.rollback", &name, &info).await;
+    Ok(Json(info))
 }
 
 async fn promote(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
-    Ok(Json(json!(
-        state.plugins.promote(&name).map_err(registry_error)?
-    )))
+    let info = json!(state.plugins.promote(&name).map_err(registry_error)?);
+    audit(&state, &caller, "plugin.promote", &name, &info).await;
+    Ok(Json(info))
 }
 
-async fn events(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
+async fn events(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "events": state.plugins.events() })))
 }
 
 /// Each shadow policy's figures per model: how often its first choice differs from the live
 /// policy's, and both choices' projected cost and latency.
-async fn shadow_report(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
+async fn shadow_report(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(shadow_json(&state)))
 }
 
@@ -228,25 +250,28 @@ struct ShadowBody {
 /// Replaces the shadow policies; pairs that stay keep their figures.
 async fn set_shadow(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
     let body: ShadowBody = json_body(&state, body).await?;
-    configure_shadow(&state, body.shadows)
+    configure_shadow(&state, &caller, body.shadows).await
 }
 
 /// Stops every shadow policy.
 async fn clear_shadow(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    check_token(&state, &headers)?;
-    configure_shadow(&state, Vec::new())
+    configure_shadow(&state, &caller, Vec::new()).await
 }
 
-fn configure_shadow(state: &AppState, entries: Vec<ShadowConfig>) -> Result<Json<Value>, ApiError> {
+async fn configure_shadow(
+    state: &AppState,
+    caller: &Caller,
+    entries: Vec<ShadowConfig>,
+) -> Result<Json<Value>, ApiError> {
     let gateway = &state.gateway;
+    let before = json!(gateway.shadow.entries());
     gateway
         .shadow
         .configure(entries, &gateway.catalog, &state.plugins)
@@ -260,6 +285,14 @@ fn configure_shadow(state: &AppState, entries: Vec<ShadowConfig>) -> Result<Json
             ApiError::new(status, "invalid_request_error", error.to_string())
                 .with_code("shadow_rejected")
         })?;
+    let change = Change {
+        action: "routing.shadow.set",
+        target: "routing.shadow",
+        account: None,
+        before,
+        after: json!(gateway.shadow.entries()),
+    };
+    record(state, caller, change).await;
     Ok(Json(shadow_json(state)))
 }
 

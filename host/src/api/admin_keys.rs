@@ -1,20 +1,23 @@
-//! The admin API of keys and credits (same admin token as the rest of `/admin`): create (the
-//! secret is in that answer only), list, update and delete API keys; add credits to accounts.
-//! Amounts are USD, as JSON numbers or decimal strings.
+//! The admin API of keys and credits (billing tokens change them, see [`super::roles`]):
+//! create (the secret is in that answer only), list, update and delete API keys; add credits to
+//! accounts. Amounts are USD, as JSON numbers or decimal strings. A token scoped to an account
+//! sees and changes that account's keys only.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
-use super::admin::{check_token, json_body};
+use super::admin::json_body;
+use super::audit::{Change, record};
+use super::roles::{Access, Caller};
 use super::admin_teams::RuleFields;
 use super::error::ApiError;
 use super::usage::limit_remaining;
@@ -30,91 +33,99 @@ use crate::routing::preferences::MaxPrice;
 /// The key and credit routes, under `/admin`.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::at("/admin/keys").get(list).post(create),
-        Route::at("/admin/keys/{id}").patch(update).delete(remove),
+        Route::at("/admin/keys")
+            .get(list)
+            .post(create)
+            .admin(Access::Billing),
+        Route::at("/admin/keys/{id}")
+            .patch(update)
+            .delete(remove)
+            .admin(Access::Billing),
         Route::at("/admin/accounts/{id}")
             .get(account)
-            .patch(super::admin_teams::update_account),
-        Route::at("/admin/accounts/{id}/credits").post(add_credits),
-        Route::at("/admin/accounting").get(status),
+            .patch(super::admin_teams::update_account)
+            .admin(Access::Billing),
+        Route::at("/admin/accounts/{id}/credits")
+            .post(add_credits)
+            .admin(Access::Billing),
+        Route::at("/admin/accounting")
+            .get(status)
+            .admin(Access::Operations),
     ]
 }
 
 /// Body of `POST /admin/keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateKey {
+pub(crate) struct CreateKey {
     /// A name for people.
     #[serde(default)]
-    label: String,
-    /// The account it spends from (created when missing).
-    #[serde(default = "default_account")]
-    account: String,
+    pub(crate) label: String,
+    /// The account it spends from (created when missing; the caller's scope, or `default`, when
+    /// absent).
+    #[serde(default)]
+    pub(crate) account: Option<String>,
     /// USD limit.
     #[serde(default)]
-    limit: Option<Value>,
+    pub(crate) limit: Option<Value>,
     /// `daily`, `weekly` or `monthly`.
     #[serde(default)]
-    limit_reset: Option<LimitReset>,
+    pub(crate) limit_reset: Option<LimitReset>,
     /// Unix seconds.
     #[serde(default)]
-    expires_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
     /// Rate limit.
     #[serde(default)]
-    requests_per_minute: Option<u32>,
+    pub(crate) requests_per_minute: Option<u32>,
     /// Rate limit.
     #[serde(default)]
-    tokens_per_minute: Option<u32>,
+    pub(crate) tokens_per_minute: Option<u32>,
     /// Routing policy plugin for the key's requests.
     #[serde(default)]
-    routing_policy: Option<String>,
+    pub(crate) routing_policy: Option<String>,
     /// Its team (of the same account).
     #[serde(default)]
-    team: Option<String>,
+    pub(crate) team: Option<String>,
     #[serde(default)]
-    allowed_models: Option<Vec<String>>,
+    pub(crate) allowed_models: Option<Vec<String>>,
     #[serde(default)]
-    allowed_providers: Option<Vec<String>>,
+    pub(crate) allowed_providers: Option<Vec<String>>,
     #[serde(default)]
-    denied_providers: Option<Vec<String>>,
+    pub(crate) denied_providers: Option<Vec<String>>,
     #[serde(default)]
-    max_price: Option<MaxPrice>,
-}
-
-fn default_account() -> String {
-    "default".to_owned()
+    pub(crate) max_price: Option<MaxPrice>,
 }
 
 /// Body of `PATCH /admin/keys/{id}`; `null` removes a limit, reset or expiry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UpdateKey {
+pub(crate) struct UpdateKey {
     #[serde(default)]
-    label: Option<String>,
+    pub(crate) label: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    limit: Option<Option<Value>>,
+    pub(crate) limit: Option<Option<Value>>,
     #[serde(default, deserialize_with = "present")]
-    limit_reset: Option<Option<LimitReset>>,
+    pub(crate) limit_reset: Option<Option<LimitReset>>,
     #[serde(default, deserialize_with = "present")]
-    expires_at: Option<Option<i64>>,
+    pub(crate) expires_at: Option<Option<i64>>,
     #[serde(default)]
-    disabled: Option<bool>,
+    pub(crate) disabled: Option<bool>,
     #[serde(default, deserialize_with = "present")]
-    requests_per_minute: Option<Option<u32>>,
+    pub(crate) requests_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
-    tokens_per_minute: Option<Option<u32>>,
+    pub(crate) tokens_per_minute: Option<Option<u32>>,
     #[serde(default, deserialize_with = "present")]
-    routing_policy: Option<Option<String>>,
+    pub(crate) routing_policy: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    team: Option<Option<String>>,
+    pub(crate) team: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    allowed_models: Option<Option<Vec<String>>>,
+    pub(crate) allowed_models: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
-    allowed_providers: Option<Option<Vec<String>>>,
+    pub(crate) allowed_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
-    denied_providers: Option<Option<Vec<String>>>,
+    pub(crate) denied_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
-    max_price: Option<Option<MaxPrice>>,
+    pub(crate) max_price: Option<Option<MaxPrice>>,
 }
 
 /// A field that is present, possibly `null`.
@@ -134,16 +145,53 @@ struct AddCredits {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let accounting = enabled(&state, &headers)?;
-    let body: CreateKey = json_body(&state, body).await?;
+    let accounting = enabled(&state)?;
+    let mut body: CreateKey = json_body(&state, body).await?;
+    let account = body.account.take().unwrap_or_else(|| caller.default_account());
+    caller.check_account(&account)?;
+    let (record, secret) = create_key(&state, &accounting, account, body).await?;
+    let mut data = key_json(&record);
+    audit_key(&state, &caller, "key.create", &record, Value::Null, data.clone()).await;
+    if let Some(object) = data.as_object_mut() {
+        object.insert("key".to_owned(), Value::String(secret));
+    }
+    Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
+}
+
+/// Records a change of key `key`.
+pub(crate) async fn audit_key(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    key: &KeyRecord,
+    before: Value,
+    after: Value,
+) {
+    let change = Change {
+        action,
+        target: &key.id,
+        account: Some(&key.account_id),
+        before,
+        after,
+    };
+    record(state, caller, change).await;
+}
+
+/// Stores the key `body` asks for in `account`; answers it and its secret.
+pub(crate) async fn create_key(
+    state: &AppState,
+    accounting: &Accounting,
+    account: String,
+    body: CreateKey,
+) -> Result<(KeyRecord, String), ApiError> {
     if let Some(policy) = &body.routing_policy {
-        known_policy(&state, policy)?;
+        known_policy(state, policy)?;
     }
     if let Some(team) = &body.team {
-        team_of_account(&accounting, team, &body.account).await?;
+        team_of_account(accounting, team, &account).await?;
     }
     let rules = RuleFields {
         allowed_models: body.allowed_models.map(Some),
@@ -152,11 +200,11 @@ async fn create(
         max_price: body.max_price.map(Some),
     };
     let policy = rules
-        .applied_to(&Policy::default(), &state)?
+        .applied_to(&Policy::default(), state)?
         .unwrap_or_default();
     let secret = new_secret();
     let key = NewKey {
-        account_id: body.account,
+        account_id: account,
         label: body.label,
         limit: body.limit.as_ref().map(non_negative_usd).transpose()?,
         limit_reset: body.limit_reset,
@@ -171,31 +219,61 @@ async fn create(
         .create_key(&random_id("key"), &hash_secret(&secret), &key)
         .await
         .map_err(storage_error)?;
-    let mut data = key_json(&record);
-    if let Some(object) = data.as_object_mut() {
-        object.insert("key".to_owned(), Value::String(secret));
-    }
-    Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
+    Ok((record, secret))
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state)?;
     let keys = accounting.keys().await.map_err(storage_error)?;
-    Ok(Json(
-        json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "data": keys
+        .iter()
+        .filter(|key| caller.sees(&key.account_id))
+        .map(key_json)
+        .collect::<Vec<_>>() })))
+}
+
+/// Key `id`, when the caller sees its account (404 otherwise, as if it did not exist).
+pub(crate) async fn visible_key(
+    accounting: &Accounting,
+    caller: &Caller,
+    id: &str,
+) -> Result<KeyRecord, ApiError> {
+    accounting
+        .key(id)
+        .await
+        .map_err(storage_error)?
+        .filter(|key| caller.sees(&key.account_id))
+        .ok_or_else(|| no_such("key", id))
 }
 
 async fn update(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
     let body: UpdateKey = json_body(&state, body).await?;
+    let before = visible_key(&accounting, &caller, &id).await?;
+    let record = update_key(&state, &accounting, &before, body).await?;
+    let after = key_json(&record);
+    audit_key(&state, &caller, "key.update", &record, key_json(&before), after.clone()).await;
+    Ok(Json(json!({ "data": after })))
+}
+
+/// Applies `body` to key `current`; answers the key as stored after.
+pub(crate) async fn update_key(
+    state: &AppState,
+    accounting: &Accounting,
+    current: &KeyRecord,
+    body: UpdateKey,
+) -> Result<KeyRecord, ApiError> {
+    let id = &current.id;
     if let Some(Some(policy)) = &body.routing_policy {
-        known_policy(&state, policy)?;
+        known_policy(state, policy)?;
     }
     let limit = match body.limit {
         Some(Some(value)) => Some(Some(non_negative_usd(&value)?)),
@@ -214,15 +292,10 @@ async fn update(
         || rules.max_price.is_some();
     let mut policy = None;
     if changes_rules || matches!(body.team, Some(Some(_))) {
-        let current = accounting
-            .key(&id)
-            .await
-            .map_err(storage_error)?
-            .ok_or_else(|| no_such("key", &id))?;
         if let Some(Some(team)) = &body.team {
-            team_of_account(&accounting, team, &current.account_id).await?;
+            team_of_account(accounting, team, &current.account_id).await?;
         }
-        policy = rules.applied_to(&current.policy, &state)?;
+        policy = rules.applied_to(&current.policy, state)?;
     }
     let update = KeyUpdate {
         team_id: body.team,
@@ -236,12 +309,11 @@ async fn update(
         tokens_per_minute: body.tokens_per_minute.map(|limit| limit.map(i64::from)),
         routing_policy: body.routing_policy,
     };
-    let record = accounting
-        .update_key(&id, &update)
+    accounting
+        .update_key(id, &update)
         .await
         .map_err(storage_error)?
-        .ok_or_else(|| no_such("key", &id))?;
-    Ok(Json(json!({ "data": key_json(&record) })))
+        .ok_or_else(|| no_such("key", id))
 }
 
 /// Refuses a team that does not exist or is of another account than `account` (400).
@@ -273,22 +345,36 @@ fn known_policy(state: &AppState, policy: &str) -> Result<(), ApiError> {
 
 async fn remove(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
-    if !accounting.delete_key(&id).await.map_err(storage_error)? {
-        return Err(no_such("key", &id));
-    }
+    let accounting = enabled(&state)?;
+    let before = visible_key(&accounting, &caller, &id).await?;
+    delete_key(&state, &accounting, &caller, &before).await?;
     Ok(Json(json!({ "deleted": id })))
+}
+
+/// Deletes `key` and records it.
+pub(crate) async fn delete_key(
+    state: &AppState,
+    accounting: &Accounting,
+    caller: &Caller,
+    key: &KeyRecord,
+) -> Result<(), ApiError> {
+    if !accounting.delete_key(&key.id).await.map_err(storage_error)? {
+        return Err(no_such("key", &key.id));
+    }
+    audit_key(state, caller, "key.delete", key, key_json(key), Value::Null).await;
+    Ok(())
 }
 
 async fn account(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
+    caller.check_account(&id)?;
     let account = accounting
         .account(&id)
         .await
@@ -299,27 +385,35 @@ async fn account(
 
 async fn add_credits(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
+    caller.check_account(&id)?;
     let body: AddCredits = json_body(&state, body).await?;
     let amount = usd(&body.amount)?;
+    let before = accounting.account(&id).await.map_err(storage_error)?;
     let account = accounting
         .add_credits(&id, amount)
         .await
         .map_err(storage_error)?;
-    Ok(Json(json!({ "data": account_json(&account) })))
+    let after = account_json(&account);
+    let change = Change {
+        action: "account.credits",
+        target: &id,
+        account: Some(&id),
+        before: before.as_ref().map_or(Value::Null, account_json),
+        after: after.clone(),
+    };
+    record(&state, &caller, change).await;
+    Ok(Json(json!({ "data": after })))
 }
 
 /// `GET /admin/accounting`: the settlement lag (from a request's settlement to its durable
 /// record) over the recent settlements, in milliseconds.
-async fn status(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let accounting = enabled(&state)?;
     let lag = accounting.settlement_lag(&[0.5, 0.99]);
     let millis = |quantile: usize| lag.get(quantile).map(|lag| lag.as_secs_f64() * 1e3);
     Ok(Json(json!({ "data": {
@@ -327,7 +421,8 @@ async fn status(
     }})))
 }
 
-fn key_json(key: &KeyRecord) -> Value {
+/// A key as the admin API shows it (never its secret).
+pub(crate) fn key_json(key: &KeyRecord) -> Value {
     let mut fields = key.policy.to_json();
     fields.insert("team".into(), json!(key.team_id));
     let Value::Object(base) = json!({
@@ -361,9 +456,8 @@ fn account_json(account: &Account) -> Value {
     })
 }
 
-/// The admin token checks out and accounting is enabled.
-pub(crate) fn enabled(state: &AppState, headers: &HeaderMap) -> Result<Arc<Accounting>, ApiError> {
-    check_token(state, headers)?;
+/// Accounting is enabled (the caller's token was checked by [`super::roles::guard`]).
+pub(crate) fn enabled(state: &AppState) -> Result<Arc<Accounting>, ApiError> {
     state.accounting.clone().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -3,17 +3,19 @@
 //! (`PATCH /admin/accounts/{id}`). The rule fields (`allowed_models`, `allowed_providers`,
 //! `denied_providers`, `max_price`) are the same on accounts, teams and keys ([`RuleFields`]).
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::json_body;
 use super::admin_keys::{enabled, no_such, non_negative_usd, present};
+use super::audit::{Change, record};
 use super::error::ApiError;
+use super::roles::{Access, Caller};
 use super::{AppState, Route};
 use crate::accounting::keys::random_id;
 use crate::accounting::money::{LimitReset, usd_json};
@@ -28,11 +30,15 @@ use crate::routing::preferences::MaxPrice;
 /// other methods, in [`super::admin_keys`]).
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::at("/admin/teams").get(list).post(create),
+        Route::at("/admin/teams")
+            .get(list)
+            .post(create)
+            .admin(Access::Billing),
         Route::at("/admin/teams/{id}")
             .get(read)
             .patch(update)
-            .delete(remove),
+            .delete(remove)
+            .admin(Access::Billing),
     ]
 }
 
@@ -154,10 +160,10 @@ struct RemoveTeam {
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
     let mut body: RulesBody = json_body(&state, body).await?;
     let id = body.id.take().unwrap_or_else(|| random_id("team"));
     if id.is_empty() || id.contains([':', ',']) {
@@ -165,7 +171,8 @@ async fn create(
             "id: a team id cannot be empty nor hold `:` or `,`",
         ));
     }
-    let account = body.account.take().unwrap_or_else(|| "default".to_owned());
+    let account = body.account.take().unwrap_or_else(|| caller.default_account());
+    caller.check_account(&account)?;
     if accounting.team(&id).await.map_err(storage_error)?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -179,21 +186,55 @@ async fn create(
         .create_team(&id, &account, &update)
         .await
         .map_err(storage_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "data": team_json(&team) })),
-    )
-        .into_response())
+    let data = team_json(&team);
+    audit_team(&state, &caller, "team.create", &team, Value::Null, data.clone()).await;
+    Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
+}
+
+/// Records a change of team `team`.
+async fn audit_team(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    team: &TeamRecord,
+    before: Value,
+    after: Value,
+) {
+    let change = Change {
+        action,
+        target: &team.id,
+        account: Some(&team.account_id),
+        before,
+        after,
+    };
+    record(state, caller, change).await;
+}
+
+/// Team `id`, when the caller sees its account (404 otherwise, as if it did not exist).
+async fn visible_team(
+    accounting: &crate::accounting::Accounting,
+    caller: &Caller,
+    id: &str,
+) -> Result<TeamRecord, ApiError> {
+    accounting
+        .team(id)
+        .await
+        .map_err(storage_error)?
+        .filter(|team| caller.sees(&team.account_id))
+        .ok_or_else(|| no_such("team", id))
 }
 
 async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     Query(filter): Query<TeamFilter>,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
+    if let Some(account) = &filter.account {
+        caller.check_account(account)?;
+    }
     let teams = accounting
-        .teams(filter.account.as_deref())
+        .teams(filter.account.as_deref().or(caller.account.as_deref()))
         .await
         .map_err(storage_error)?;
     Ok(Json(
@@ -203,52 +244,47 @@ async fn list(
 
 async fn read(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
-    let team = accounting
-        .team(&id)
-        .await
-        .map_err(storage_error)?
-        .ok_or_else(|| no_such("team", &id))?;
+    let accounting = enabled(&state)?;
+    let team = visible_team(&accounting, &caller, &id).await?;
     Ok(Json(json!({ "data": team_json(&team) })))
 }
 
 async fn update(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
     let body: RulesBody = json_body(&state, body).await?;
     if body.id.is_some() || body.account.is_some() {
         return Err(ApiError::invalid_request(
             "a team's id and account cannot change",
         ));
     }
-    let current = accounting
-        .team(&id)
-        .await
-        .map_err(storage_error)?
-        .ok_or_else(|| no_such("team", &id))?;
+    let current = visible_team(&accounting, &caller, &id).await?;
     let update = body.update(&current.rules.policy, &state)?;
     let team = accounting
         .update_team(&id, &update)
         .await
         .map_err(storage_error)?
         .ok_or_else(|| no_such("team", &id))?;
-    Ok(Json(json!({ "data": team_json(&team) })))
+    let after = team_json(&team);
+    audit_team(&state, &caller, "team.update", &team, team_json(&current), after.clone()).await;
+    Ok(Json(json!({ "data": after })))
 }
 
 async fn remove(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     Query(query): Query<RemoveTeam>,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
+    let current = visible_team(&accounting, &caller, &id).await?;
     let keys = match query.move_keys_to.as_deref() {
         None => MoveKeys::Refuse,
         Some("none") => MoveKeys::ToNoTeam,
@@ -259,7 +295,14 @@ async fn remove(
         .await
         .map_err(storage_error)?
     {
-        TeamRemoval::Removed(moved) => Ok(Json(json!({ "deleted": id, "keys_moved": moved }))),
+        TeamRemoval::Removed(moved) => {
+            let mut before = team_json(&current);
+            if let Some(fields) = before.as_object_mut() {
+                fields.insert("keys_moved_to".into(), json!(query.move_keys_to));
+            }
+            audit_team(&state, &caller, "team.delete", &current, before, Value::Null).await;
+            Ok(Json(json!({ "deleted": id, "keys_moved": moved })))
+        }
         TeamRemoval::NotFound => Err(no_such("team", &id)),
         TeamRemoval::HasKeys(count) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -281,29 +324,41 @@ async fn remove(
 /// created when missing).
 pub async fn update_account(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
+    caller.check_account(&id)?;
     let body: RulesBody = json_body(&state, body).await?;
     if body.id.is_some() || body.account.is_some() || body.name.is_some() {
         return Err(ApiError::invalid_request(
             "an account takes rules, rate limits and a budget only",
         ));
     }
-    let current = accounting
+    let before = accounting
         .account_rules(&id)
         .await
-        .map_err(storage_error)?
-        .map(|account| account.rules.policy)
+        .map_err(storage_error)?;
+    let current = before
+        .as_ref()
+        .map(|account| account.rules.policy.clone())
         .unwrap_or_default();
     let update = body.update(&current, &state)?;
     let account = accounting
         .update_account_rules(&id, &update)
         .await
         .map_err(storage_error)?;
-    Ok(Json(json!({ "data": account_rules_json(&account) })))
+    let after = account_rules_json(&account);
+    let change = Change {
+        action: "account.update",
+        target: &id,
+        account: Some(&id),
+        before: before.as_ref().map_or(Value::Null, account_rules_json),
+        after: after.clone(),
+    };
+    record(&state, &caller, change).await;
+    Ok(Json(json!({ "data": after })))
 }
 
 /// A level's rules and rate limits as JSON fields.

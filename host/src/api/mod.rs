@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod admin_keys;
 pub mod admin_teams;
+pub mod admin_tokens;
+pub mod audit;
 pub mod anthropic;
 pub mod chat;
 pub mod completions;
@@ -15,15 +17,20 @@ pub mod keepalive;
 pub mod models;
 pub mod presets;
 pub mod providers;
+pub mod provisioning;
 pub mod request_limits;
 pub mod reserved;
 pub mod responses;
+pub mod roles;
+pub mod sso;
 pub mod unserved;
 pub mod usage;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::routing::{MethodFilter, MethodRouter};
@@ -51,6 +58,10 @@ pub struct AppState {
     pub accounting: Option<Arc<Accounting>>,
     /// The operator's presets.
     pub presets: Arc<presets::Presets>,
+    /// Days the audit log keeps an entry (0: for good).
+    pub audit_retention_days: u32,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<sso::Sso>>,
 }
 
 /// One route: its path and the methods it answers, each with its handler. [`routes`] is the
@@ -59,6 +70,7 @@ pub struct Route {
     path: &'static str,
     methods: Vec<Method>,
     handler: MethodRouter<AppState>,
+    access: Option<roles::Access>,
 }
 
 impl Route {
@@ -68,7 +80,20 @@ impl Route {
             path,
             methods: Vec::new(),
             handler: MethodRouter::new(),
+            access: None,
         }
+    }
+
+    /// An admin route of area `access`: [`roles::guard`] checks the caller's token and role
+    /// before any of its handlers runs. Every `/admin` route declares one.
+    pub fn admin(mut self, access: roles::Access) -> Route {
+        self.access = Some(access);
+        self
+    }
+
+    /// The area it belongs to, for admin routes.
+    pub fn access(&self) -> Option<roles::Access> {
+        self.access
     }
 
     /// Answers `GET` (and `HEAD`) with `handler`.
@@ -147,6 +172,10 @@ pub fn routes() -> Vec<Route> {
     routes.extend(admin::routes());
     routes.extend(admin_keys::routes());
     routes.extend(admin_teams::routes());
+    routes.extend(admin_tokens::routes());
+    routes.extend(audit::routes());
+    routes.extend(provisioning::routes());
+    routes.extend(sso::routes());
     routes.extend(dashboard::routes());
     routes
 }
@@ -156,7 +185,16 @@ pub fn router(state: AppState) -> Router {
     routes()
         .into_iter()
         .fold(Router::new(), |router, route| {
-            router.route(route.path, route.handler.fallback(method_not_allowed))
+            let handler = match route.access {
+                Some(access) => route.handler.route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    move |State(state): State<AppState>, request: Request, next: Next| {
+                        roles::guard(state, access, request, next)
+                    },
+                )),
+                None => route.handler,
+            };
+            router.route(route.path, handler.fallback(method_not_allowed))
         })
         .fallback(not_found)
         .with_state(state)

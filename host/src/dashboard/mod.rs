@@ -7,14 +7,14 @@
 pub mod activity;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::admin::check_token;
 use crate::api::error::ApiError;
-use crate::api::{AppState, Route};
+use crate::api::roles::Access;
+use crate::api::Route;
 
 /// The embedded files: (name, content type, bytes).
 const ASSETS: [(&str, &str, &[u8]); 5] = [
@@ -50,7 +50,9 @@ pub fn routes() -> Vec<Route> {
     vec![
         Route::at("/dashboard").get(page),
         Route::at("/dashboard/{asset}").get(asset),
-        Route::at("/admin/activity").get(recent_activity),
+        Route::at("/admin/activity")
+            .get(recent_activity)
+            .admin(Access::Operations),
     ]
 }
 
@@ -80,11 +82,8 @@ async fn asset(Path(name): Path<String>) -> Response {
 /// `GET /admin/activity?id=&key=&model=&status=`: the recent served generations matching the
 /// query, newest first.
 async fn recent_activity(
-    State(state): State<AppState>,
-    headers: HeaderMap,
     query: Result<Query<activity::Search>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    check_token(&state, &headers)?;
     let Query(search) = query.map_err(|error| ApiError::invalid_request(error.body_text()))?;
     let mut found = activity::search(&search);
     found.reverse();

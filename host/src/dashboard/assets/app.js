@@ -1,5 +1,7 @@
 // Switchyard's dashboard: a single page over the admin and public APIs. The admin token is kept
-// in sessionStorage for this tab only and sent as a bearer token; nothing else is stored.
+// in sessionStorage for this tab only and sent as a bearer token; nothing else is stored. A
+// single sign-on hands its short-lived token in the URL fragment (`#token=…`), taken from there
+// at once. The page shows who is signed in and hides what the role cannot do.
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
@@ -15,6 +17,7 @@ function token() {
 async function api(path, options = {}) {
   const headers = Object.assign({ authorization: "Bearer " + token() }, options.headers || {});
   const response = await fetch(path, Object.assign({}, options, { headers }));
+  if (response.status === 401 && identity) logOut("Signed out: the token is no longer valid.");
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (_) { body = { raw: text }; }
@@ -53,12 +56,40 @@ function time(ms) {
 
 // ---- log in ----
 
+// ---- identity: what the role may do ----
+
+let identity = null;
+
+function takeSignInToken() {
+  const given = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!given) return;
+  sessionStorage.setItem(TOKEN_KEY, given);
+  history.replaceState(null, "", location.pathname);
+}
+
+function applyRole(me) {
+  identity = me;
+  const owner = me.role === "owner";
+  const flags = {
+    operate: owner || (me.role === "operator" && !me.account),
+    bill: owner || me.role === "billing",
+    wide: !me.account,
+  };
+  for (const [flag, allowed] of Object.entries(flags)) document.body.dataset[flag] = allowed ? "yes" : "no";
+  $("#identity").textContent = me.label + " · " + me.role + (me.account ? " · account " + me.account : "");
+  if (me.account) {
+    $("#key-account").value = me.account;
+    $("#credits-account").value = me.account;
+  }
+  if (!flags.wide && ["activity", "endpoints", "plugins", "generations"].includes(current)) current = "keys";
+}
+
 async function logIn(event) {
   if (event) event.preventDefault();
   const given = $("#token").value.trim();
   if (given) sessionStorage.setItem(TOKEN_KEY, given);
   try {
-    await api("/admin/plugins");
+    applyRole((await api("/admin/whoami")).data);
   } catch (error) {
     sessionStorage.removeItem(TOKEN_KEY);
     $("#login-error").textContent = "Log in refused: " + error.message;
@@ -70,7 +101,9 @@ async function logIn(event) {
   show(current);
 }
 
-function logOut() {
+function logOut(why) {
+  identity = null;
+  $("#login-error").textContent = typeof why === "string" ? why : "";
   sessionStorage.removeItem(TOKEN_KEY);
   clearInterval(refresher);
   document.querySelectorAll(".view").forEach((view) => { view.hidden = true; });
@@ -351,7 +384,22 @@ async function loadGenerations() {
   });
 }
 
+// ---- audit log ----
+
+async function loadAudit() {
+  const body = await api("/admin/audit?limit=100");
+  fill("audit-table", body.data, (row, entry) => {
+    cell(row, new Date(entry.at * 1000).toLocaleString());
+    cell(row, entry.actor, "mono");
+    cell(row, entry.action);
+    cell(row, entry.target, "mono");
+    cell(row, entry.account);
+    cell(row, JSON.stringify(entry.after === null ? entry.before : entry.after), "mono");
+  });
+}
+
 const LOADERS = {
+  audit: loadAudit,
   activity: loadActivity,
   endpoints: loadEndpoints,
   plugins: loadPlugins,
@@ -366,4 +414,5 @@ $("#upload-form").addEventListener("submit", upload);
 $("#key-form").addEventListener("submit", createKey);
 $("#credits-form").addEventListener("submit", addCredits);
 $("#search-form").addEventListener("submit", (event) => { event.preventDefault(); loadGenerations(); });
+takeSignInToken();
 if (token()) logIn();
