@@ -112,4 +112,8 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS generations_by_account ON generations (account_id, created_at)",
         ],
     ),
+    (
+        10,
+        &["ALTER TABLE generations ADD COLUMN cache_hit BIGINT NOT NULL DEFAULT 0"],
+    ),
 ];
