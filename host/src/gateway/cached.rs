@@ -279,7 +279,7 @@ fn with_outcome(mut response: Response, outcome: Outcome) -> Response {
     response
 }
 
-/// Serves a whole answer and stores it when it succeeded and fits (an answer carrying an
+/// Serves a whole answer, stored first when it succeeded and fits (an answer carrying an
 /// upstream's own Responses items is not stored: they belong to that upstream's conversation).
 async fn capture_whole(cache: Arc<Cache>, pending: Pending, answer: Response) -> Response {
     if answer.status() != StatusCode::OK || answer.extensions().get::<PassedOutput>().is_some() {
@@ -298,7 +298,7 @@ async fn capture_whole(cache: Arc<Cache>, pending: Pending, answer: Response) ->
     } else if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&bytes)
         && let Some(entry) = Entry::of_answer(object)
     {
-        tokio::spawn(async move { cache.store(&pending, &entry).await });
+        cache.store(&pending, &entry).await;
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -330,7 +330,7 @@ fn capture_stream(cache: Arc<Cache>, pending: Pending, answer: Response) -> Resp
             Some(Err(error)) => Some((Err(error), (data, None))),
             None => {
                 if let Some(relay) = relay {
-                    relay.finish();
+                    relay.finish().await;
                 }
                 None
             }
@@ -355,8 +355,8 @@ impl Relay {
         }
     }
 
-    /// The stream ended: stores the answer if it ended well.
-    fn finish(mut self) {
+    /// The stream ended: stores the answer if it ended well, before the client sees the end.
+    async fn finish(mut self) {
         if let Some(event) = self.parser.finish() {
             self.assembler.push(&event.data, self.limit);
         }
@@ -367,7 +367,6 @@ impl Relay {
         let Some(entry) = self.assembler.finish().and_then(Entry::of_answer) else {
             return;
         };
-        let (cache, pending) = (self.cache, self.pending);
-        tokio::spawn(async move { cache.store(&pending, &entry).await });
+        self.cache.store(&self.pending, &entry).await;
     }
 }
