@@ -71,6 +71,13 @@ enum Command {
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
     Keys,
+    /// Measure only what a response cache hit costs (section "Response cache" of the full
+    /// run) and print it; `--quick` for seconds-long rounds.
+    Cache {
+        /// Seconds-long rounds (rough numbers, proves the section works).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Serve the mock upstream (used by `run`).
     #[command(hide = true)]
     Mock {
@@ -102,6 +109,7 @@ fn main() -> anyhow::Result<()> {
             keys,
         } => runtime.block_on(profile(Duration::from_secs(secs), connections, keys)),
         Command::Keys => runtime.block_on(keys_on()),
+        Command::Cache { quick } => runtime.block_on(cache(quick)),
         Command::Run {
             quick,
             no_peers,
@@ -163,6 +171,45 @@ async fn keys_on() -> anyhow::Result<()> {
         eprintln!("{error}");
     }
     drop(gateway);
+    drop(mock);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}
+
+/// Starts the mock, nginx and the uncached gateway, measures the response cache against them
+/// and prints the section.
+async fn cache(quick: bool) -> anyhow::Result<()> {
+    let work = std::env::temp_dir().join(format!("switchyard-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let plan = if quick { Plan::quick() } else { Plan::full() };
+    let mock = local::start_mock(&work).await?;
+    let nginx = match nginx::start(mock.target.addr, &work).await {
+        Ok(nginx) => Some(nginx),
+        Err(error) => {
+            eprintln!("nginx did not start: {error:#}");
+            None
+        }
+    };
+    let gateway = gateway::start(mock.target.addr, &work).await?;
+    let nginx_metered = nginx.as_ref().map(|nginx| scenarios::cpu::Metered {
+        target: nginx.contender.target.clone(),
+        pids: nginx.workers.clone(),
+    });
+    let uncached = scenarios::cpu::Metered {
+        target: gateway.contender.target.clone(),
+        pids: vec![gateway.contender.process.pid()],
+    };
+    let section = scenarios::cache::run(
+        mock.target.addr,
+        nginx_metered.as_ref(),
+        &uncached,
+        &plan,
+        &work,
+    )
+    .await?;
+    print!("{}", scenarios::cache::markdown(&section, plan.connections));
+    drop(gateway);
+    drop(nginx);
     drop(mock);
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
@@ -356,6 +403,28 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     };
     results.cpu = scenarios::cpu::run(&metered, &plan).await;
     drop(keyed);
+
+    step(started, "2/6 response cache hits (CPU per request)");
+    let nginx_metered = nginx.as_ref().map(|nginx| scenarios::cpu::Metered {
+        target: nginx.contender.target.clone(),
+        pids: nginx.workers.clone(),
+    });
+    let uncached = scenarios::cpu::Metered {
+        target: gateway.contender.target.clone(),
+        pids: vec![gateway_pid],
+    };
+    match scenarios::cache::run(
+        mock.target.addr,
+        nginx_metered.as_ref(),
+        &uncached,
+        &plan,
+        &work,
+    )
+    .await
+    {
+        Ok(section) => results.cache = Some(section),
+        Err(error) => results.failures.push(format!("response cache: {error:#}")),
+    }
 
     step(started, "3/6 streaming");
     match scenarios::streaming::serial(&targets, plan.warmup / 5, plan.serial_streams).await {

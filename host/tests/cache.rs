@@ -102,43 +102,108 @@ async fn a_hit_makes_no_upstream_call_and_streams_and_whole_answers_serve_each_o
     let mock = MockUpstream::start().await.unwrap();
     let gateway = cached_gateway(&mock, SCENARIO, "enabled = true").await;
 
-    let (status, headers, first) = send(&gateway, "/v1/chat/completions", &ask("one", false), &[], None).await;
+    let (status, headers, first) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("one", false),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(outcome(&headers), "miss");
     assert_eq!(calls(&mock, SCENARIO), 1);
-    let (status, headers, second) = send(&gateway, "/v1/chat/completions", &ask("one", false), &[], None).await;
+    let (status, headers, second) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("one", false),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(outcome(&headers), "hit");
     assert_eq!(calls(&mock, SCENARIO), 1, "a hit makes no upstream call");
-    let (first, second): (Value, Value) = (serde_json::from_str(&first).unwrap(), serde_json::from_str(&second).unwrap());
+    let (first, second): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&second).unwrap(),
+    );
     assert_eq!(first["choices"], second["choices"]);
-    assert_ne!(first["id"], second["id"], "a hit is a generation of its own");
-    assert_eq!(headers["x-generation-id"].to_str().unwrap(), second["id"].as_str().unwrap());
+    assert_ne!(
+        first["id"], second["id"],
+        "a hit is a generation of its own"
+    );
+    assert_eq!(
+        headers["x-generation-id"].to_str().unwrap(),
+        second["id"].as_str().unwrap()
+    );
     assert_eq!(second["usage"]["cache_hit"], true);
-    assert_eq!(second["usage"]["cost"].as_f64(), Some(0.0), "a hit costs nothing by default");
-    assert_eq!(second["usage"]["completion_tokens"], first["usage"]["completion_tokens"]);
+    assert_eq!(
+        second["usage"]["cost"].as_f64(),
+        Some(0.0),
+        "a hit costs nothing by default"
+    );
+    assert_eq!(
+        second["usage"]["completion_tokens"],
+        first["usage"]["completion_tokens"]
+    );
 
     // The stored whole answer serves a stream.
-    let (status, headers, streamed) = send(&gateway, "/v1/chat/completions", &ask("one", true), &[], None).await;
+    let (status, headers, streamed) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("one", true),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(outcome(&headers), "hit");
     assert_eq!(headers["content-type"], "text/event-stream");
     let (chunks, done) = events(&streamed);
     assert!(done, "{streamed}");
-    assert_eq!(streamed_text(&chunks), first["choices"][0]["message"]["content"].as_str().unwrap());
-    assert!(chunks.iter().all(|chunk| chunk["object"] == "chat.completion.chunk"));
+    assert_eq!(
+        streamed_text(&chunks),
+        first["choices"][0]["message"]["content"].as_str().unwrap()
+    );
+    assert!(
+        chunks
+            .iter()
+            .all(|chunk| chunk["object"] == "chat.completion.chunk")
+    );
     assert_eq!(chunks.last().unwrap()["usage"]["cache_hit"], true);
     assert_eq!(calls(&mock, SCENARIO), 1);
 
     // A stored stream serves a whole answer.
-    let (_, headers, streamed) = send(&gateway, "/v1/chat/completions", &ask("two", true), &[], None).await;
+    let (_, headers, streamed) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("two", true),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "miss");
     assert_eq!(calls(&mock, SCENARIO), 2);
     let (chunks, _) = events(&streamed);
-    let (_, headers, whole) = send(&gateway, "/v1/chat/completions", &ask("two", false), &[], None).await;
+    let (_, headers, whole) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("two", false),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "hit", "{whole}");
     assert_eq!(text_of(&whole), streamed_text(&chunks));
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("two", true), &[], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("two", true),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "hit");
     assert_eq!(calls(&mock, SCENARIO), 2);
 
@@ -150,19 +215,45 @@ async fn a_hit_makes_no_upstream_call_and_streams_and_whole_answers_serve_each_o
     let opt_in = [("x-switchyard-cache", "true")];
     let (_, headers, _) = send(&gateway, "/v1/chat/completions", &warm, &opt_in, None).await;
     assert_eq!(outcome(&headers), "miss");
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &warm, &[("x-openrouter-cache", "true")], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &warm,
+        &[("x-openrouter-cache", "true")],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "hit");
     assert_eq!(calls(&mock, SCENARIO), 4);
 
     // Cache-Control: no-store leaves the cache alone; no-cache fetches afresh and stores.
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("one", false), &[("cache-control", "no-store")], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("one", false),
+        &[("cache-control", "no-store")],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "bypass");
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("one", false), &[("cache-control", "no-cache")], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("one", false),
+        &[("cache-control", "no-cache")],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "miss");
     assert_eq!(calls(&mock, SCENARIO), 6);
 
     // The admin route empties it.
-    let response = gateway.client.delete(format!("{}/admin/cache", gateway.url)).send().await.unwrap();
+    let response = gateway
+        .client
+        .delete(format!("{}/admin/cache", gateway.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     let response = gateway
         .client
@@ -174,7 +265,14 @@ async fn a_hit_makes_no_upstream_call_and_streams_and_whole_answers_serve_each_o
     assert_eq!(response.status(), 200);
     let cleared: Value = response.json().await.unwrap();
     assert_eq!(cleared["data"]["removed"], 3, "{cleared}");
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("one", false), &[], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("one", false),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "miss");
     assert_eq!(calls(&mock, SCENARIO), 7);
 
@@ -188,7 +286,10 @@ async fn a_hit_makes_no_upstream_call_and_streams_and_whole_answers_serve_each_o
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("switchyard_cache_lookups_total{switchyard_outcome=\"hit\""), "{metrics}");
+    assert!(
+        metrics.contains("switchyard_cache_lookups_total{switchyard_outcome=\"hit\""),
+        "{metrics}"
+    );
     assert!(metrics.contains("switchyard_cache_hit_ratio"), "{metrics}");
     assert!(metrics.contains("switchyard_cache_bytes"), "{metrics}");
 }
@@ -209,15 +310,27 @@ async fn responses_messages_and_embeddings_are_served_from_the_cache() {
     assert_eq!(outcome(&headers), "miss");
     let (_, headers, second) = send(&gateway, "/v1/responses", &responses, &[], None).await;
     assert_eq!(outcome(&headers), "hit");
-    let (first, second): (Value, Value) = (serde_json::from_str(&first).unwrap(), serde_json::from_str(&second).unwrap());
+    let (first, second): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&second).unwrap(),
+    );
     assert_eq!(first["object"], "response");
-    assert_eq!(first["output"][0]["content"], second["output"][0]["content"]);
-    assert_ne!(first["output"][0]["id"], second["output"][0]["id"], "items of its own generation");
+    assert_eq!(
+        first["output"][0]["content"],
+        second["output"][0]["content"]
+    );
+    assert_ne!(
+        first["output"][0]["id"], second["output"][0]["id"],
+        "items of its own generation"
+    );
     let mut streamed = responses.clone();
     streamed["stream"] = json!(true);
     let (_, headers, events_text) = send(&gateway, "/v1/responses", &streamed, &[], None).await;
     assert_eq!(outcome(&headers), "hit");
-    assert!(events_text.contains("event: response.completed"), "{events_text}");
+    assert!(
+        events_text.contains("event: response.completed"),
+        "{events_text}"
+    );
     assert_eq!(calls(&mock, SCENARIO), 1);
 
     let messages = json!({ "model": MODEL, "max_tokens": 500, "temperature": 0, "messages": [{ "role": "user", "content": "Hi" }] });
@@ -226,7 +339,10 @@ async fn responses_messages_and_embeddings_are_served_from_the_cache() {
     assert_eq!(outcome(&headers), "miss");
     let (_, headers, second) = send(&gateway, "/v1/messages", &messages, &[], None).await;
     assert_eq!(outcome(&headers), "hit");
-    let (first, second): (Value, Value) = (serde_json::from_str(&first).unwrap(), serde_json::from_str(&second).unwrap());
+    let (first, second): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&second).unwrap(),
+    );
     assert_eq!(first["type"], "message");
     assert_eq!(first["content"], second["content"]);
     let mut streamed = messages.clone();
@@ -242,7 +358,10 @@ async fn responses_messages_and_embeddings_are_served_from_the_cache() {
     assert_eq!(outcome(&headers), "miss");
     let (_, headers, second) = send(&gateway, "/v1/embeddings", &embed, &[], None).await;
     assert_eq!(outcome(&headers), "hit");
-    let (first, second): (Value, Value) = (serde_json::from_str(&first).unwrap(), serde_json::from_str(&second).unwrap());
+    let (first, second): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&second).unwrap(),
+    );
     assert_eq!(first["data"], second["data"]);
     assert_ne!(first["id"], second["id"]);
     assert_eq!(second["usage"]["cost"].as_f64(), Some(0.0));
@@ -254,19 +373,47 @@ async fn entries_expire_oversized_answers_and_cut_streams_are_not_stored() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = cached_gateway(&mock, SCENARIO, "enabled = true").await;
     let ttl = [("x-switchyard-cache-ttl", "1")];
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("short", false), &ttl, None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("short", false),
+        &ttl,
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "miss");
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("short", false), &[], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("short", false),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "hit");
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let (_, headers, _) = send(&gateway, "/v1/chat/completions", &ask("short", false), &[], None).await;
+    let (_, headers, _) = send(
+        &gateway,
+        "/v1/chat/completions",
+        &ask("short", false),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(outcome(&headers), "miss", "the entry expired");
     assert_eq!(calls(&mock, SCENARIO), 2);
 
     // openai-text's answer is about 2 KB: over a 1 KB cap it is served, never stored.
     let small = cached_gateway(&mock, SCENARIO, "enabled = true\nmax_entry_bytes = 1024").await;
     for stream in [false, true, false] {
-        let (status, headers, _) = send(&small, "/v1/chat/completions", &ask("big", stream), &[], None).await;
+        let (status, headers, _) = send(
+            &small,
+            "/v1/chat/completions",
+            &ask("big", stream),
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(outcome(&headers), "miss");
     }
@@ -275,7 +422,14 @@ async fn entries_expire_oversized_answers_and_cut_streams_are_not_stored() {
     let cut = "fixture=openai/openai-text,cut_after=3";
     let cutting = cached_gateway(&mock, cut, "enabled = true").await;
     for _ in 0..2 {
-        let (status, headers, text) = send(&cutting, "/v1/chat/completions", &ask("cut", true), &[], None).await;
+        let (status, headers, text) = send(
+            &cutting,
+            "/v1/chat/completions",
+            &ask("cut", true),
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(outcome(&headers), "miss");
         assert!(!events(&text).1, "the cut stream has no [DONE]: {text}");
@@ -295,7 +449,8 @@ async fn tenants_are_isolated_and_hits_are_billed_and_governed() {
         provider("oa", "openai", &mock, SCENARIO, ""),
         database.config()
     );
-    let gateway = Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
     let (_, acme) = key_with_credits(&gateway, "acme", "10", json!({})).await;
     let (_, globex) = key_with_credits(&gateway, "globex", "10", json!({})).await;
     let body = ask("secret plans", false);
@@ -327,7 +482,10 @@ async fn tenants_are_isolated_and_hits_are_billed_and_governed() {
 
     // Billing: the stored answer cost 0.00015414 (upstream 0.0001468); the hit half the
     // upstream price plus the 5 % fee.
-    let (first, hit): (Value, Value) = (serde_json::from_str(&first).unwrap(), serde_json::from_str(&hit).unwrap());
+    let (first, hit): (Value, Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&hit).unwrap(),
+    );
     assert_eq!(first["usage"]["cost"].as_f64(), Some(0.00015414));
     assert_eq!(hit["usage"]["cost"].as_f64(), Some(0.00007707));
     assert_eq!(hit["usage"]["cache_hit"], true);
@@ -337,14 +495,37 @@ async fn tenants_are_isolated_and_hits_are_billed_and_governed() {
     assert_eq!(record["data"]["cache_hit"], true);
     assert_eq!(record["data"]["total_cost"].as_f64(), Some(0.00007707));
     let first_id = first["id"].as_str().unwrap();
-    let (_, record) = get_as(&gateway, &acme, &format!("/api/v1/generation?id={first_id}")).await;
+    let (_, record) = get_as(
+        &gateway,
+        &acme,
+        &format!("/api/v1/generation?id={first_id}"),
+    )
+    .await;
     assert_eq!(record["data"]["cache_hit"], false);
     let (_, key) = get_as(&gateway, &acme, "/api/v1/key").await;
     assert_eq!(key["data"]["usage"].as_f64(), Some(0.00023121));
+    // A hit passes the checks a real call passes: another acme key that may not use the
+    // provider that served is refused, and so is one whose limit has no room for the hit.
+    let (_, no_oa) =
+        key_with_credits(&gateway, "acme", "0", json!({ "denied_providers": ["oa"] })).await;
+    let (status, refused) = chat_as(&gateway, &no_oa, &body).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "provider_not_allowed",
+        "{refused}"
+    );
+    let (_, tight) = key_with_credits(&gateway, "acme", "0", json!({ "limit": "0.00001" })).await;
+    let (status, refused) = chat_as(&gateway, &tight, &body).await;
+    assert_eq!(status, 402, "{refused}");
+    assert_eq!(refused["error"]["code"], "key_limit_reached", "{refused}");
+    assert_eq!(calls(&mock, SCENARIO), 2);
     // globex sees nothing of acme's.
     let (status, _) = get_as(&gateway, &globex, &format!("/api/v1/generation?id={id}")).await;
     assert_eq!(status, 404);
-    database.settled_books(&[&gateway]).await.assert_consistent();
+    database
+        .settled_books(&[&gateway])
+        .await
+        .assert_consistent();
 
     // An admin emptying globex's entries leaves acme's.
     let response = gateway
@@ -366,9 +547,21 @@ async fn tenants_are_isolated_and_hits_are_billed_and_governed() {
 async fn redis_is_shared_by_gateways_and_a_redis_that_is_down_is_bypassed() {
     let mock = MockUpstream::start().await.unwrap();
     // Down: every request is served, the cache bypassed, the failure counted.
-    let down = cached_gateway(&mock, SCENARIO, "enabled = true\nredis_url = \"redis://127.0.0.1:1\"").await;
+    let down = cached_gateway(
+        &mock,
+        SCENARIO,
+        "enabled = true\nredis_url = \"redis://127.0.0.1:1\"",
+    )
+    .await;
     for _ in 0..2 {
-        let (status, headers, answer) = send(&down, "/v1/chat/completions", &ask("down", false), &[], None).await;
+        let (status, headers, answer) = send(
+            &down,
+            "/v1/chat/completions",
+            &ask("down", false),
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(outcome(&headers), "bypass");
     }
@@ -398,9 +591,23 @@ async fn redis_is_shared_by_gateways_and_a_redis_that_is_down_is_bypassed() {
     let nonce = format!("shared {}", rand_suffix());
     for stream in [false, true] {
         let text = format!("{nonce} {stream}");
-        let (_, headers, _) = send(&first, "/v1/chat/completions", &ask(&text, stream), &[], None).await;
+        let (_, headers, _) = send(
+            &first,
+            "/v1/chat/completions",
+            &ask(&text, stream),
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(outcome(&headers), "miss");
-        let (status, headers, answer) = send(&second, "/v1/chat/completions", &ask(&text, !stream), &[], None).await;
+        let (status, headers, answer) = send(
+            &second,
+            "/v1/chat/completions",
+            &ask(&text, !stream),
+            &[],
+            None,
+        )
+        .await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(outcome(&headers), "hit", "the other gateway's entry");
     }
@@ -413,8 +620,19 @@ async fn redis_is_shared_by_gateways_and_a_redis_that_is_down_is_bypassed() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let (_, headers, _) = send(&first, "/v1/chat/completions", &ask(&format!("{nonce} false"), false), &[], None).await;
-    assert_eq!(outcome(&headers), "miss", "emptied through the other gateway");
+    let (_, headers, _) = send(
+        &first,
+        "/v1/chat/completions",
+        &ask(&format!("{nonce} false"), false),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        outcome(&headers),
+        "miss",
+        "emptied through the other gateway"
+    );
 }
 
 fn rand_suffix() -> u128 {

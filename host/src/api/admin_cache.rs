@@ -39,7 +39,9 @@ async fn clear(
         )
         .with_code("cache_unavailable")
     })?;
-    Ok(Json(json!({ "data": { "removed": removed, "account": account } })))
+    Ok(Json(
+        json!({ "data": { "removed": removed, "account": account } }),
+    ))
 }
 
 /// The `account` of the query, if any; 400 for another parameter.
@@ -51,5 +53,8 @@ fn account_of(uri: &Uri) -> Result<Option<String>, ApiError> {
             "unknown query parameter `{name}`: only `account` is read"
         )));
     }
-    Ok(query.get("account").filter(|account| !account.is_empty()).cloned())
+    Ok(query
+        .get("account")
+        .filter(|account| !account.is_empty())
+        .cloned())
 }

@@ -86,7 +86,10 @@ impl Assembler {
                 }
                 merged.finish_reason = Some(finish);
             }
-            if let Some(native) = choice.remove("native_finish_reason").filter(|f| !f.is_null()) {
+            if let Some(native) = choice
+                .remove("native_finish_reason")
+                .filter(|f| !f.is_null())
+            {
                 merged.native_finish_reason = Some(native);
             }
             if let Some(Value::Object(delta)) = choice.remove("delta") {
@@ -173,7 +176,9 @@ impl Choice {
                     };
                     for (field, part) in function {
                         match (existing.get_mut(&field), part) {
-                            (Some(Value::String(text)), Value::String(more)) if field == "arguments" => {
+                            (Some(Value::String(text)), Value::String(more))
+                                if field == "arguments" =>
+                            {
                                 text.push_str(&more);
                             }
                             (_, part) => {
@@ -196,7 +201,8 @@ impl Choice {
             .or_insert_with(|| Value::from("assistant"));
         if !self.tool_calls.is_empty() {
             let calls = self.tool_calls.into_values().map(Value::Object).collect();
-            self.message.insert("tool_calls".to_owned(), Value::Array(calls));
+            self.message
+                .insert("tool_calls".to_owned(), Value::Array(calls));
         }
         let mut choice = Map::new();
         choice.insert("index".to_owned(), Value::from(index));
@@ -234,21 +240,31 @@ mod tests {
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
     }
 
-    const USAGE: &str = r#"{"id":"gen-1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"cost":0}}"#;
+    const USAGE: &str =
+        r#"{"id":"gen-1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"cost":0}}"#;
 
     #[test]
     fn text_and_tool_calls_are_put_back_together() {
         let events = [
             chunk(json!({"role": "assistant", "content": "Hel"}), Value::Null),
-            chunk(json!({"content": "lo", "tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}}]}), Value::Null),
-            chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}), json!("tool_calls")),
+            chunk(
+                json!({"content": "lo", "tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\""}}]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]}),
+                json!("tool_calls"),
+            ),
             serde_json::from_str(USAGE).unwrap(),
         ];
         let completion = assemble(&events, true).expect("complete");
         let message = &completion["choices"][0]["message"];
         assert_eq!(message["content"], "Hello");
         assert_eq!(message["role"], "assistant");
-        assert_eq!(message["tool_calls"][0]["function"]["arguments"], "{\"a\":1}");
+        assert_eq!(
+            message["tool_calls"][0]["function"]["arguments"],
+            "{\"a\":1}"
+        );
         assert_eq!(message["tool_calls"][0]["function"]["name"], "f");
         assert_eq!(completion["choices"][0]["finish_reason"], "tool_calls");
         assert_eq!(completion["usage"]["completion_tokens"], 2);
@@ -261,8 +277,14 @@ mod tests {
         let text = chunk(json!({"content": "Hi"}), json!("stop"));
         let usage: Value = serde_json::from_str(USAGE).unwrap();
         assert!(assemble(&[text.clone(), usage.clone()], true).is_some());
-        assert!(assemble(&[text.clone(), usage.clone()], false).is_none(), "no [DONE]");
-        assert!(assemble(&[text.clone()], true).is_none(), "no usage");
+        assert!(
+            assemble(&[text.clone(), usage.clone()], false).is_none(),
+            "no [DONE]"
+        );
+        assert!(
+            assemble(std::slice::from_ref(&text), true).is_none(),
+            "no usage"
+        );
         let error = json!({"error": {"message": "x"}, "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}]});
         assert!(assemble(&[text.clone(), error, usage.clone()], true).is_none());
         let mut assembler = Assembler::default();

@@ -73,10 +73,7 @@ mod tests {
         assert!(of(&[("x-switchyard-cache", "true")]).opt_in);
         assert!(of(&[("x-openrouter-cache", "TRUE")]).opt_in);
         assert!(of(&[("x-switchyard-cache", "false")]).no_store);
-        assert_eq!(
-            of(&[("x-switchyard-cache-ttl", "60")]).ttl_secs,
-            Some(60)
-        );
+        assert_eq!(of(&[("x-switchyard-cache-ttl", "60")]).ttl_secs, Some(60));
         assert_eq!(of(&[("x-switchyard-cache-ttl", "soon")]).ttl_secs, None);
     }
 }

@@ -7,8 +7,8 @@
 
 use std::io::Write;
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use switchyard_sdk::openai::{ChatRequest, Message, Stop, Tool};
@@ -219,13 +219,17 @@ mod tests {
         }
     }
 
-    const BASE: &str = r#"{"model":"a/b","messages":[{"role":"user","content":"hi"}],"temperature":0"#;
+    const BASE: &str =
+        r#"{"model":"a/b","messages":[{"role":"user","content":"hi"}],"temperature":0"#;
 
     #[test]
     fn stream_and_user_do_not_change_the_key_but_the_content_does() {
         let key = |extra: &str| parts(None).chat(&request(&format!("{BASE}{extra}}}")));
         let plain = key("");
-        assert_eq!(plain, key(r#","stream":true,"stream_options":{"include_usage":true}"#));
+        assert_eq!(
+            plain,
+            key(r#","stream":true,"stream_options":{"include_usage":true}"#)
+        );
         assert_eq!(plain, key(r#","user":"u1""#));
         assert_ne!(plain, key(r#","max_tokens":5"#));
         assert_ne!(plain, key(r#","provider":{"order":["x"]}"#));
@@ -241,14 +245,33 @@ mod tests {
         let b = parts(Some(("k2", "globex", None))).chat(&body);
         assert_ne!(a.digest, b.digest);
         assert_ne!(a.account, b.account);
-        assert_eq!(a, parts(Some(("k9", "acme", None))).chat(&body), "one account shares");
-        let by_key = KeyParts { scope: CacheScope::Key, ..parts(Some(("k1", "acme", None))) };
-        assert_ne!(by_key.chat(&body), parts(Some(("k9", "acme", None))).chat(&body));
-        let transformed = KeyParts { transforms: &["redact"], ..parts(None) };
+        assert_eq!(
+            a,
+            parts(Some(("k9", "acme", None))).chat(&body),
+            "one account shares"
+        );
+        let by_key = KeyParts {
+            scope: CacheScope::Key,
+            ..parts(Some(("k1", "acme", None)))
+        };
+        assert_ne!(
+            by_key.chat(&body),
+            parts(Some(("k9", "acme", None))).chat(&body)
+        );
+        let transformed = KeyParts {
+            transforms: &["redact"],
+            ..parts(None)
+        };
         assert_ne!(transformed.chat(&body), parts(None).chat(&body));
-        let routed = KeyParts { routing_policy: Some("cheap"), ..parts(None) };
+        let routed = KeyParts {
+            routing_policy: Some("cheap"),
+            ..parts(None)
+        };
         assert_ne!(routed.chat(&body), parts(None).chat(&body));
-        let responses = KeyParts { shape: "responses", ..parts(None) };
+        let responses = KeyParts {
+            shape: "responses",
+            ..parts(None)
+        };
         assert_ne!(responses.chat(&body), parts(None).chat(&body));
     }
 }

@@ -155,10 +155,18 @@ mod tests {
     fn the_least_recently_used_entry_goes_first() {
         let store = MemoryStore::new(3 * (100 + ENTRY_OVERHEAD));
         for name in ["1", "2", "3"] {
-            assert_eq!(store.put(key(name), Bytes::from(vec![0; 100]), LONG).evicted, 0);
+            assert_eq!(
+                store
+                    .put(key(name), Bytes::from(vec![0; 100]), LONG)
+                    .evicted,
+                0
+            );
         }
         assert!(store.get(&key("1")).is_some());
-        assert_eq!(store.put(key("4"), Bytes::from(vec![0; 100]), LONG).evicted, 1);
+        assert_eq!(
+            store.put(key("4"), Bytes::from(vec![0; 100]), LONG).evicted,
+            1
+        );
         assert!(store.get(&key("2")).is_none(), "the oldest unused went");
         assert!(store.get(&key("1")).is_some());
         assert_eq!(store.size(), (3 * (100 + ENTRY_OVERHEAD), 3));
@@ -184,7 +192,11 @@ mod tests {
     #[test]
     fn entries_expire() {
         let store = MemoryStore::new(10_000);
-        store.put(key("x"), Bytes::from_static(b"1"), Duration::from_millis(50));
+        store.put(
+            key("x"),
+            Bytes::from_static(b"1"),
+            Duration::from_millis(50),
+        );
         store.put(key("y"), Bytes::from_static(b"1"), LONG);
         assert!(store.get(&key("x")).is_some());
         std::thread::sleep(Duration::from_millis(80));

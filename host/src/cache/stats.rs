@@ -125,6 +125,9 @@ impl CacheStats {
     /// What hits saved, by model and account.
     pub fn saved(&self) -> Vec<((String, String), Saved)> {
         let saved = self.saved.lock().unwrap_or_else(PoisonError::into_inner);
-        saved.iter().map(|(key, value)| (key.clone(), *value)).collect()
+        saved
+            .iter()
+            .map(|(key, value)| (key.clone(), *value))
+            .collect()
     }
 }

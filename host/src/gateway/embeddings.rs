@@ -61,7 +61,10 @@ impl Gateway {
     }
 
     /// Plans the candidates of an embeddings request and tries them in order.
-    pub(super) async fn route_and_embed(&self, call: &EmbeddingsCall) -> Result<Response, DomainError> {
+    pub(super) async fn route_and_embed(
+        &self,
+        call: &EmbeddingsCall,
+    ) -> Result<Response, DomainError> {
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,

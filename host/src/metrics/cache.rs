@@ -35,13 +35,17 @@ pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>, key_labels: bool) {
         .with_description("Response cache hits among lookups since start")
         .with_callback(move |observer| observer.observe(cache.stats().snapshot().hit_ratio(), &[]))
         .build();
-    let counters: [(&'static str, &'static str, fn(&crate::cache::stats::Snapshot) -> u64); 5] = [
+    let counters: [Counter; 5] = [
         (
             "switchyard.cache.errors",
             "Response cache store failures (Redis unreachable or slow): the cache was bypassed",
             |s| s.errors,
         ),
-        ("switchyard.cache.stored", "Response cache entries stored", |s| s.stored),
+        (
+            "switchyard.cache.stored",
+            "Response cache entries stored",
+            |s| s.stored,
+        ),
         (
             "switchyard.cache.evictions",
             "Response cache entries evicted for room",
@@ -97,6 +101,13 @@ pub(super) fn observe(meter: &Meter, gateway: &Arc<Gateway>, key_labels: bool) {
         })
         .build();
 }
+
+/// A counter read from the cache's snapshot: its name, description and field.
+type Counter = (
+    &'static str,
+    &'static str,
+    fn(&crate::cache::stats::Snapshot) -> u64,
+);
 
 /// Hits and USD saved by their labels: the model, and the account when `key_labels`.
 fn savings(cache: &crate::cache::Cache, key_labels: bool) -> Vec<(Vec<KeyValue>, (u64, f64))> {
