@@ -292,6 +292,26 @@ async fn a_hit_makes_no_upstream_call_and_streams_and_whole_answers_serve_each_o
     );
     assert!(metrics.contains("switchyard_cache_hit_ratio"), "{metrics}");
     assert!(metrics.contains("switchyard_cache_bytes"), "{metrics}");
+    let figures: Value = gateway
+        .client
+        .get(format!("{}/admin/cache", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(figures["data"]["hits"], 5, "{figures}");
+    assert_eq!(figures["data"]["entries"], 1, "{figures}");
+    assert!(
+        figures["data"]["bytes"].as_u64().unwrap() > 1000,
+        "{figures}"
+    );
+    assert!(
+        figures["data"]["saved_usd"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
 }
 
 #[tokio::test]

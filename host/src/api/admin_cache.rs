@@ -1,12 +1,14 @@
 //! `DELETE /admin/cache`: empties the response cache ([`crate::cache`]), all of it or one
 //! account's entries (`?account=<id>`; with accounting off every entry is the operator's).
-//! Needs the admin token like every admin route.
+//! `GET /admin/cache`: its figures since start (the dashboard's cache line). Both need the
+//! admin token like every admin route.
 
 use axum::Json;
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use super::admin::check_token;
@@ -15,7 +17,40 @@ use super::{AppState, Route};
 
 /// The cache's admin route.
 pub fn routes() -> Vec<Route> {
-    vec![Route::at("/admin/cache").delete(clear)]
+    vec![Route::at("/admin/cache").get(figures).delete(clear)]
+}
+
+async fn figures(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    check_token(&state, &headers)?;
+    let cache = &state.gateway.cache;
+    let stats = cache.stats().snapshot();
+    let saved: Vec<Value> = (cache.stats().saved().into_iter())
+        .map(|((model, account), saved)| {
+            json!({ "model": model, "account": account, "hits": saved.hits, "saved_usd": saved.usd.to_f64() })
+        })
+        .collect();
+    let total: f64 = saved
+        .iter()
+        .filter_map(|row| row["saved_usd"].as_f64())
+        .sum();
+    let size = cache.size();
+    Ok(Json(json!({ "data": {
+        "hits": stats.hits,
+        "misses": stats.misses,
+        "bypasses": stats.bypasses,
+        "errors": stats.errors,
+        "stored": stats.stored,
+        "evictions": stats.evictions,
+        "oversize": stats.oversize,
+        "hit_ratio": stats.hit_ratio(),
+        "bytes": size.map(|(bytes, _)| bytes),
+        "entries": size.map(|(_, entries)| entries),
+        "saved_usd": total,
+        "saved": saved,
+    }})))
 }
 
 async fn clear(
