@@ -1,11 +1,11 @@
 //! The in-process store: entries bounded by their total size, the least recently used evicted
-//! first, each with its own expiry.
+//! first, each with its own expiry. Values are kept decoded (an `Arc` is handed out), so a hit
+//! parses nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::key::CacheKey;
@@ -15,14 +15,14 @@ const ENTRY_OVERHEAD: usize = 160;
 
 /// Entries in this process, at most `max_bytes` of them.
 #[derive(Debug)]
-pub struct MemoryStore {
+pub struct MemoryStore<V> {
     max_bytes: usize,
-    inner: Mutex<Lru>,
+    inner: Mutex<Lru<V>>,
 }
 
-#[derive(Debug, Default)]
-struct Lru {
-    entries: HashMap<CacheKey, Slot>,
+#[derive(Debug)]
+struct Lru<V> {
+    entries: HashMap<CacheKey, Slot<V>>,
     /// Keys by last use, oldest first.
     order: BTreeMap<u64, CacheKey>,
     tick: u64,
@@ -30,8 +30,10 @@ struct Lru {
 }
 
 #[derive(Debug)]
-struct Slot {
-    value: Bytes,
+struct Slot<V> {
+    value: V,
+    /// The value's size as stored, in bytes.
+    size: usize,
     expires: Instant,
     used: u64,
 }
@@ -43,21 +45,26 @@ pub struct Stored {
     pub evicted: u64,
 }
 
-impl MemoryStore {
+impl<V: Clone> MemoryStore<V> {
     /// An empty store of at most `max_bytes`.
-    pub fn new(max_bytes: usize) -> MemoryStore {
+    pub fn new(max_bytes: usize) -> MemoryStore<V> {
         MemoryStore {
             max_bytes,
-            inner: Mutex::new(Lru::default()),
+            inner: Mutex::new(Lru {
+                entries: HashMap::new(),
+                order: BTreeMap::new(),
+                tick: 0,
+                bytes: 0,
+            }),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Lru> {
+    fn lock(&self) -> MutexGuard<'_, Lru<V>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The live entry at `key`, marked as just used.
-    pub fn get(&self, key: &CacheKey) -> Option<Bytes> {
+    pub fn get(&self, key: &CacheKey) -> Option<V> {
         let mut lru = self.lock();
         let now = Instant::now();
         let expired = lru.entries.get(key)?.expires <= now;
@@ -75,10 +82,10 @@ impl MemoryStore {
         Some(value)
     }
 
-    /// Stores `value` at `key` for `ttl`, evicting the least recently used entries for room.
-    /// A value larger than the whole store is not stored.
-    pub fn put(&self, key: CacheKey, value: Bytes, ttl: Duration) -> Stored {
-        let size = value.len() + ENTRY_OVERHEAD;
+    /// Stores `value` (of `size` bytes as stored) at `key` for `ttl`, evicting the least
+    /// recently used entries for room. A value larger than the whole store is not stored.
+    pub fn put(&self, key: CacheKey, value: V, size: usize, ttl: Duration) -> Stored {
+        let size = size + ENTRY_OVERHEAD;
         if size > self.max_bytes {
             return Stored::default();
         }
@@ -100,6 +107,7 @@ impl MemoryStore {
             key,
             Slot {
                 value,
+                size,
                 expires: Instant::now() + ttl,
                 used: tick,
             },
@@ -129,18 +137,25 @@ impl MemoryStore {
     }
 }
 
-impl Lru {
+impl<V> Lru<V> {
     fn remove(&mut self, key: &CacheKey) {
         if let Some(slot) = self.entries.remove(key) {
             self.order.remove(&slot.used);
-            self.bytes -= slot.value.len() + ENTRY_OVERHEAD;
+            self.bytes -= slot.size;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::*;
+
+    fn put(store: &MemoryStore<Bytes>, key: CacheKey, value: Bytes, ttl: Duration) -> Stored {
+        let size = value.len();
+        store.put(key, value, size, ttl)
+    }
 
     fn key(digest: &str) -> CacheKey {
         CacheKey {
@@ -155,16 +170,12 @@ mod tests {
     fn the_least_recently_used_entry_goes_first() {
         let store = MemoryStore::new(3 * (100 + ENTRY_OVERHEAD));
         for name in ["1", "2", "3"] {
-            assert_eq!(
-                store
-                    .put(key(name), Bytes::from(vec![0; 100]), LONG)
-                    .evicted,
-                0
-            );
+            let stored = put(&store, key(name), Bytes::from(vec![0; 100]), LONG);
+            assert_eq!(stored.evicted, 0);
         }
         assert!(store.get(&key("1")).is_some());
         assert_eq!(
-            store.put(key("4"), Bytes::from(vec![0; 100]), LONG).evicted,
+            put(&store, key("4"), Bytes::from(vec![0; 100]), LONG).evicted,
             1
         );
         assert!(store.get(&key("2")).is_none(), "the oldest unused went");
@@ -175,14 +186,14 @@ mod tests {
     #[test]
     fn too_large_values_are_not_stored_and_clearing_is_per_account() {
         let store = MemoryStore::new(1000);
-        store.put(key("big"), Bytes::from(vec![0; 1000]), LONG);
+        put(&store, key("big"), Bytes::from(vec![0; 1000]), LONG);
         assert!(store.get(&key("big")).is_none());
-        store.put(key("x"), Bytes::from_static(b"1"), LONG);
+        put(&store, key("x"), Bytes::from_static(b"1"), LONG);
         let other = CacheKey {
             account: "b".to_owned(),
             digest: "y".to_owned(),
         };
-        store.put(other.clone(), Bytes::from_static(b"2"), LONG);
+        put(&store, other.clone(), Bytes::from_static(b"2"), LONG);
         assert_eq!(store.clear(Some("a")), 1);
         assert!(store.get(&other).is_some());
         assert_eq!(store.clear(None), 1);
@@ -192,12 +203,13 @@ mod tests {
     #[test]
     fn entries_expire() {
         let store = MemoryStore::new(10_000);
-        store.put(
+        put(
+            &store,
             key("x"),
             Bytes::from_static(b"1"),
             Duration::from_millis(50),
         );
-        store.put(key("y"), Bytes::from_static(b"1"), LONG);
+        put(&store, key("y"), Bytes::from_static(b"1"), LONG);
         assert!(store.get(&key("x")).is_some());
         std::thread::sleep(Duration::from_millis(80));
         assert!(store.get(&key("x")).is_none());

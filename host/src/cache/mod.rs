@@ -30,10 +30,10 @@ pub mod memory;
 pub mod redis_store;
 pub mod stats;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
-use bytes::Bytes;
 use rust_decimal::Decimal;
 
 pub use config::{CacheConfig, CacheScope};
@@ -84,7 +84,7 @@ pub struct Request<'a> {
 #[derive(Debug)]
 pub enum Lookup {
     /// A stored answer, and where a fresh one would go.
-    Hit(Box<Entry>, Pending),
+    Hit(Arc<Entry>, Pending),
     /// Nothing: the answer goes to [`Pending`].
     Miss(Pending),
     /// The cache is not used for this request.
@@ -108,7 +108,7 @@ pub struct Cache {
 
 #[derive(Debug)]
 enum Store {
-    Memory(MemoryStore),
+    Memory(MemoryStore<Arc<Entry>>),
     Redis(RedisStore),
 }
 
@@ -177,16 +177,11 @@ impl Cache {
         }
         let found = match &self.store {
             Store::Memory(store) => Ok(store.get(&pending.key)),
-            Store::Redis(store) => store.get(&pending.key).await,
+            Store::Redis(store) => (store.get(&pending.key).await)
+                .map(|bytes| bytes.and_then(|bytes| Entry::decode(&bytes).map(Arc::new))),
         };
         match found {
-            Ok(Some(bytes)) => match Entry::decode(&bytes) {
-                Some(entry) => Lookup::Hit(Box::new(entry), pending),
-                None => {
-                    self.stats.miss();
-                    Lookup::Miss(pending)
-                }
-            },
+            Ok(Some(entry)) => Lookup::Hit(entry, pending),
             Ok(None) => {
                 self.stats.miss();
                 Lookup::Miss(pending)
@@ -210,8 +205,8 @@ impl Cache {
         self.config.max_entry_bytes
     }
 
-    /// Stores `entry` where `pending` says; an entry over the size cap is not stored.
-    pub async fn store(&self, pending: &Pending, entry: &Entry) {
+    /// Stores `entry` where `pending` says; an entry over the size cap (encoded) is not stored.
+    pub async fn store(&self, pending: &Pending, entry: Entry) {
         let encoded = entry.encode();
         if !self.fits(encoded.len()) {
             self.stats.oversize();
@@ -220,9 +215,8 @@ impl Cache {
         let size = encoded.len();
         let evicted = match &self.store {
             Store::Memory(store) => {
-                store
-                    .put(pending.key.clone(), Bytes::from(encoded), pending.ttl)
-                    .evicted
+                let entry = Arc::new(entry);
+                (store.put(pending.key.clone(), entry, size, pending.ttl)).evicted
             }
             Store::Redis(store) => match store.put(&pending.key, &encoded, pending.ttl).await {
                 Ok(()) => 0,

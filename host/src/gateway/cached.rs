@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use rust_decimal::Decimal;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use switchyard_sdk::sse::SseParser;
 
@@ -118,9 +119,13 @@ pub(super) async fn embeddings(
         }
         Lookup::Hit(entry, pending) => match hit(gateway, &call.tab, &entry, false).await? {
             Some(hit) => {
-                let mut list = entry.body.clone();
-                list.insert("id".to_owned(), Value::from(hit.generation.id.clone()));
-                list.insert("usage".to_owned(), embeddings_usage(hit.usage.clone()));
+                let list = Stamped {
+                    body: &entry.body,
+                    generation: &hit.generation,
+                    object: "list",
+                    created: false,
+                    usage: &embeddings_usage(hit.usage.clone()),
+                };
                 let answer = json_answer(&list, &hit.generation);
                 return Ok(with_outcome(answer, Outcome::Hit));
             }
@@ -219,14 +224,19 @@ fn finish_reason(reason: Option<&str>) -> Option<&'static str> {
 /// A hit rendered as the request asks: a whole `chat.completion`, or its chunks, the usage
 /// chunk and `[DONE]`.
 fn render_chat(entry: &Entry, hit: &Hit, stream: bool) -> Response {
-    let mut completion = entry.body.clone();
-    hit.generation.stamp(&mut completion, COMPLETION);
     if !stream {
-        completion.insert("usage".to_owned(), hit.usage.clone());
+        let completion = Stamped {
+            body: &entry.body,
+            generation: &hit.generation,
+            object: COMPLETION,
+            created: true,
+            usage: &hit.usage,
+        };
         return json_answer(&completion, &hit.generation);
     }
-    let mut events = Vec::with_capacity(256 + 2 * serialized_len(&completion));
-    for mut chunk in whole_stream::chunks_of(&completion) {
+    let mut events = Vec::with_capacity(4096);
+    // Each chunk is stamped with the hit's own generation.
+    for mut chunk in whole_stream::chunks_of(&entry.body) {
         hit.generation.stamp(&mut chunk, CHUNK);
         push_event(&mut events, &Value::Object(chunk));
     }
@@ -243,10 +253,6 @@ fn render_chat(entry: &Entry, hit: &Hit, stream: bool) -> Response {
     with_generation(response, &hit.generation)
 }
 
-fn serialized_len(object: &Map<String, Value>) -> usize {
-    serde_json::to_vec(object).map_or(0, |bytes| bytes.len())
-}
-
 fn push_event(events: &mut Vec<u8>, value: &Value) {
     events.extend_from_slice(b"data: ");
     // Serialising a Value into a Vec cannot fail.
@@ -254,7 +260,41 @@ fn push_event(events: &mut Vec<u8>, value: &Value) {
     events.extend_from_slice(b"\n\n");
 }
 
-fn json_answer(object: &Map<String, Value>, generation: &Generation) -> Response {
+/// A stored answer as one generation's: its id, kind, time, model and provider, then the stored
+/// fields, then its `usage`; serialised from the entry as it is, without a copy.
+struct Stamped<'a> {
+    body: &'a Map<String, Value>,
+    generation: &'a Generation,
+    /// The `object` field.
+    object: &'a str,
+    /// Whether it carries `created` (a completion does, an embeddings list does not).
+    created: bool,
+    usage: &'a Value,
+}
+
+impl Serialize for Stamped<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const STAMPED: &[&str] = &["id", "object", "created", "model", "provider", "usage"];
+        let generation = self.generation;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &generation.id)?;
+        map.serialize_entry("object", self.object)?;
+        if self.created {
+            map.serialize_entry("created", &generation.created)?;
+        }
+        map.serialize_entry("model", &generation.model)?;
+        map.serialize_entry("provider", &generation.provider)?;
+        for (name, value) in self.body {
+            if !STAMPED.contains(&name.as_str()) {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.serialize_entry("usage", self.usage)?;
+        map.end()
+    }
+}
+
+fn json_answer(object: &impl Serialize, generation: &Generation) -> Response {
     match serde_json::to_vec(object) {
         Ok(bytes) => {
             let json = HeaderValue::from_static("application/json");
@@ -298,7 +338,7 @@ async fn capture_whole(cache: Arc<Cache>, pending: Pending, answer: Response) ->
     } else if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&bytes)
         && let Some(entry) = Entry::of_answer(object)
     {
-        cache.store(&pending, &entry).await;
+        cache.store(&pending, entry).await;
     }
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -367,6 +407,6 @@ impl Relay {
         let Some(entry) = self.assembler.finish().and_then(Entry::of_answer) else {
             return;
         };
-        self.cache.store(&self.pending, &entry).await;
+        self.cache.store(&self.pending, entry).await;
     }
 }
