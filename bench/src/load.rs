@@ -29,6 +29,33 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// API keys sent in turn, one per request, by every connection to this target.
     pub keys: Option<Arc<KeyRing>>,
+    /// Some requests sent with `Cache-Control: no-cache` (the response cache's misses).
+    pub refresh: Option<Arc<Refresh>>,
+}
+
+/// Every `every`-th request of a run, over all its connections, asks for a fresh answer
+/// (`Cache-Control: no-cache`): a load of (every − 1) / every response cache hits.
+#[derive(Debug)]
+pub struct Refresh {
+    every: usize,
+    sent: AtomicUsize,
+}
+
+impl Refresh {
+    /// One request in `every`.
+    pub fn every(every: usize) -> Refresh {
+        Refresh {
+            every: every.max(1),
+            sent: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the next request asks for a fresh answer.
+    fn next(&self) -> bool {
+        self.sent
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(self.every)
+    }
 }
 
 /// API keys taken in turn (`authorization: Bearer <key>`), shared by every connection of a run,
@@ -74,6 +101,19 @@ impl Payload {
     /// The body's length in bytes.
     pub fn body_bytes(&self) -> usize {
         self.body.len()
+    }
+
+    /// A one-message `temperature: 0` chat request for `model`: one the response cache keeps.
+    pub fn chat_deterministic(model: &str) -> Payload {
+        let body = serde_json::json!({
+            "model": model,
+            "temperature": 0,
+            "messages": [{"role": "user", "content": "Hello!"}],
+        });
+        Payload {
+            body: Bytes::from(body.to_string()),
+            stream: false,
+        }
     }
 
     /// A one-message chat request for `model`.
@@ -144,6 +184,9 @@ impl Conn {
             .header(http::header::CONTENT_TYPE, "application/json");
         for (name, value) in &self.target.headers {
             builder = builder.header(name.as_str(), value.as_str());
+        }
+        if self.target.refresh.as_deref().is_some_and(Refresh::next) {
+            builder = builder.header(http::header::CACHE_CONTROL, "no-cache");
         }
         if let Some(key) = self.target.keys.as_deref().and_then(KeyRing::next) {
             builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {key}"));

@@ -92,6 +92,13 @@ enum Command {
         #[arg(long, default_value_t = 2)]
         secs: u64,
     },
+    /// Measure only what a response cache hit costs (section "Response cache" of the full
+    /// run) and print it; `--quick` for seconds-long rounds.
+    Cache {
+        /// Seconds-long rounds (rough numbers, proves the section works).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Serve the mock upstream (used by `run`).
     #[command(hide = true)]
     Mock {
@@ -141,6 +148,7 @@ fn main() -> anyhow::Result<()> {
             plan.cpu_round = Duration::from_secs(secs);
             runtime.block_on(compare_cpu(gateways, &plan))
         }
+        Command::Cache { quick } => runtime.block_on(cache(quick)),
         Command::Run {
             quick,
             no_peers,
@@ -259,6 +267,45 @@ async fn compare_cpu(gateways: Vec<(String, PathBuf)>, plan: &Plan) -> anyhow::R
     let mut md = String::new();
     report::cpu_table(&mut md, &rows, plan.connections);
     println!("{md}");
+    Ok(())
+}
+
+/// Starts the mock, nginx and the uncached gateway, measures the response cache against them
+/// and prints the section.
+async fn cache(quick: bool) -> anyhow::Result<()> {
+    let work = std::env::temp_dir().join(format!("switchyard-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let plan = if quick { Plan::quick() } else { Plan::full() };
+    let mock = local::start_mock(&work).await?;
+    let nginx = match nginx::start(mock.target.addr, &work).await {
+        Ok(nginx) => Some(nginx),
+        Err(error) => {
+            eprintln!("nginx did not start: {error:#}");
+            None
+        }
+    };
+    let gateway = gateway::start(mock.target.addr, &work).await?;
+    let nginx_metered = nginx.as_ref().map(|nginx| scenarios::cpu::Metered {
+        target: nginx.contender.target.clone(),
+        pids: nginx.workers.clone(),
+    });
+    let uncached = scenarios::cpu::Metered {
+        target: gateway.contender.target.clone(),
+        pids: vec![gateway.contender.process.pid()],
+    };
+    let section = scenarios::cache::run(
+        mock.target.addr,
+        nginx_metered.as_ref(),
+        &uncached,
+        &plan,
+        &work,
+    )
+    .await?;
+    print!("{}", scenarios::cache::markdown(&section, plan.connections));
+    drop(gateway);
+    drop(nginx);
+    drop(mock);
+    let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
 
@@ -450,6 +497,28 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     };
     results.cpu = scenarios::cpu::run(&metered, &plan).await;
     drop(keyed);
+
+    step(started, "2/6 response cache hits (CPU per request)");
+    let nginx_metered = nginx.as_ref().map(|nginx| scenarios::cpu::Metered {
+        target: nginx.contender.target.clone(),
+        pids: nginx.workers.clone(),
+    });
+    let uncached = scenarios::cpu::Metered {
+        target: gateway.contender.target.clone(),
+        pids: vec![gateway_pid],
+    };
+    match scenarios::cache::run(
+        mock.target.addr,
+        nginx_metered.as_ref(),
+        &uncached,
+        &plan,
+        &work,
+    )
+    .await
+    {
+        Ok(section) => results.cache = Some(section),
+        Err(error) => results.failures.push(format!("response cache: {error:#}")),
+    }
 
     step(started, "3/6 streaming");
     match scenarios::streaming::serial(&targets, plan.warmup / 5, plan.serial_streams).await {

@@ -263,6 +263,12 @@ pub fn markdown(results: &Results) -> String {
         &results.keys_on,
         results.throughput.connections,
     ));
+    if let Some(cache) = &results.cache {
+        md.push_str(&crate::scenarios::cache::markdown(
+            cache,
+            results.throughput.connections,
+        ));
+    }
     if let Some(profile) = &results.profile {
         md.push_str(&profile_section(profile));
     }

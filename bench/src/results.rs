@@ -55,6 +55,8 @@ pub struct Results {
     pub memory: Memory,
     /// Keys on: what accounting costs.
     pub keys_on: Vec<crate::scenarios::keys_on::KeysOnRow>,
+    /// The response cache: a hit's CPU per request.
+    pub cache: Option<crate::scenarios::cache::CacheSection>,
     /// Section 6: plugin costs.
     pub plugins: Plugins,
     /// Section 7: the gateway's CPU profile under load (absent when `perf` could not run).

@@ -76,6 +76,9 @@ pub struct Config {
     /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`.
     #[serde(default)]
     pub presets: BTreeMap<String, crate::api::presets::PresetConfig>,
+    /// The response cache.
+    #[serde(default)]
+    pub cache: crate::cache::CacheConfig,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.
@@ -1161,6 +1164,9 @@ impl Config {
         }
         if self.accounting.redis_timeout_ms == 0 {
             return invalid("accounting.redis_timeout_ms must be positive".into());
+        }
+        if let Some(problem) = self.cache.problem() {
+            return invalid(problem);
         }
         let shared_stats = &self.routing.shared_stats;
         if shared_stats.interval_ms == 0 {

@@ -11,6 +11,7 @@ pub mod accounting;
 pub mod admin_cli;
 pub mod api;
 pub mod breaker;
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod config;

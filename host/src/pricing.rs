@@ -114,6 +114,21 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
         .unwrap_or(Cost::OUT_OF_RANGE)
 }
 
+/// `share` of an `upstream` cost, with `fee_percent` on top: what a response cache hit is
+/// charged.
+pub fn share_of(upstream: Decimal, share: Decimal, fee_percent: Decimal) -> Cost {
+    upstream
+        .checked_mul(share)
+        .and_then(|upstream| {
+            with_fee(
+                upstream,
+                fee_percent,
+                RoundingStrategy::MidpointAwayFromZero,
+            )
+        })
+        .unwrap_or(Cost::OUT_OF_RANGE)
+}
+
 /// Σ count × price, `None` when it does not fit a decimal.
 fn sum_of_products(terms: &[(u64, Decimal)]) -> Option<Decimal> {
     terms.iter().try_fold(Decimal::ZERO, |sum, (count, price)| {

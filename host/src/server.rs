@@ -54,6 +54,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             sticky: Sticky::new(config.routing.sticky),
             plugins: plugins.clone(),
             shadow,
+            cache: Arc::new(crate::cache::Cache::new(&config.cache).context("cache")?),
         }),
         plugins,
         admin_token: admin_token(config),

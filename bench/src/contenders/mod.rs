@@ -39,5 +39,6 @@ pub fn chat_target(name: &str, addr: std::net::SocketAddr) -> Target {
         path: "/v1/chat/completions".to_owned(),
         headers: Vec::new(),
         keys: None,
+        refresh: None,
     }
 }

@@ -95,7 +95,7 @@ pub async fn run(contenders: &[Metered], plan: &Plan) -> Vec<CpuRow> {
 }
 
 /// One closed-loop run, with the CPU its processes used meanwhile.
-async fn round(
+pub async fn round(
     contender: &Metered,
     payload: &Payload,
     connections: usize,

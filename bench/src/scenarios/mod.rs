@@ -1,5 +1,6 @@
 //! The measurements, one module per report section, and the plan that sizes them.
 
+pub mod cache;
 pub mod cpu;
 pub mod keys_on;
 pub mod latency;

@@ -142,4 +142,8 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log (at)",
         ],
     ),
+    (
+        10,
+        &["ALTER TABLE generations ADD COLUMN cache_hit BIGINT NOT NULL DEFAULT 0"],
+    ),
 ];

@@ -293,6 +293,8 @@ pub struct GenerationRecord {
     /// Why `cost` is not the cost of the usage, when it is not (`cost_above_hold`,
     /// `cost_out_of_range`).
     pub charge_note: Option<String>,
+    /// Answered from the response cache: no upstream call.
+    pub cache_hit: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -1171,10 +1173,11 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         usage_estimated: row.try_get::<i64, _>("usage_estimated")? != 0,
         excess_cost: row.try_get("excess_cost")?,
         charge_note: row.try_get("charge_note")?,
+        cache_hit: row.try_get::<i64, _>("cache_hit")? != 0,
     })
 }
 
-/// Generation records inserted by one statement (23 values each: well under SQLite's 32,766 and
+/// Generation records inserted by one statement (24 values each: well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters).
 const RECORDS_PER_INSERT: usize = 256;
 
@@ -1189,7 +1192,7 @@ fn rows_per_insert(left: usize) -> usize {
 }
 
 /// The columns of a generation record, in the order [`insert_records`] binds them.
-const GENERATION_COLUMNS: [&str; 23] = [
+const GENERATION_COLUMNS: [&str; 24] = [
     "id",
     "key_id",
     "account_id",
@@ -1213,6 +1216,7 @@ const GENERATION_COLUMNS: [&str; 23] = [
     "usage_estimated",
     "excess_cost",
     "charge_note",
+    "cache_hit",
 ];
 
 /// The text of an insert of `rows` records into the `embedded` SQLite database or PostgreSQL.
@@ -1308,7 +1312,8 @@ async fn insert_records<'r>(
             .bind(record.created_at)
             .bind(i64::from(record.usage_estimated))
             .bind(record.excess_cost)
-            .bind(record.charge_note.as_deref());
+            .bind(record.charge_note.as_deref())
+            .bind(i64::from(record.cache_hit));
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))

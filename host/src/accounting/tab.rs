@@ -71,6 +71,8 @@ pub struct Charge<'a> {
     pub streamed: bool,
     /// The client went away before the end.
     pub cancelled: bool,
+    /// Answered from the response cache: no upstream call.
+    pub cache_hit: bool,
 }
 
 /// The failed attempts of one request that the upstream accepted, charged their estimated
@@ -144,6 +146,12 @@ impl Tab {
     pub fn key_and_account(&self) -> Option<(&str, &str)> {
         let key = &self.state.as_ref()?.key;
         Some((&key.id, &key.account_id))
+    }
+
+    /// The key's id, its account's id and its team's id, if any; `None` when accounting is off.
+    pub fn key_account_and_team(&self) -> Option<(&str, &str, Option<&str>)> {
+        let key = &self.state.as_ref()?.key;
+        Some((&key.id, &key.account_id, key.team_id.as_deref()))
     }
 
     /// Leaves out the `candidates` a level of the key's organisation refuses; refused (403)
@@ -317,6 +325,7 @@ impl TabState {
             usage_estimated: charge.usage_estimated,
             excess_cost: bounded.excess,
             charge_note: bounded.note.map(str::to_owned),
+            cache_hit: charge.cache_hit,
             latency_ms: millis(charge.latency),
             generation_ms: millis(self.started.elapsed()),
             finish_reason: charge.finish_reason.map(str::to_owned),

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use super::keepalive;
 use super::request_limits;
 use crate::accounting::tab::Tab;
+use crate::cache::Directives;
 use crate::gateway::ChatCall;
 use crate::pricing::worst_case::choice_count;
 use crate::routing::filters::sent_parameters;
@@ -46,6 +47,7 @@ pub async fn chat_completions(
     }
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
+    call.cache = Directives::of(&headers);
     keepalive::chat(state.gateway.clone(), call, state.stream_keepalive).await
 }
 
@@ -157,6 +159,7 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         tab: Tab::default(),
         session: None,
         responses_client: items == ResponsesItems::Checked,
+        cache: Directives::default(),
     })
 }
 

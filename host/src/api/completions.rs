@@ -46,6 +46,7 @@ pub async fn completions(
     };
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
+    call.cache = crate::cache::Directives::of(&headers);
     let stream = call.stream;
     match state.gateway.chat(call).await {
         Ok(answer) if stream => stream_text(answer),

@@ -43,6 +43,7 @@ pub async fn create_embeddings(
         Err(error) => return error.into_response(),
     };
     call.debug_routing = wants_routing_trace(&headers);
+    call.cache = crate::cache::Directives::of(&headers);
     match state.gateway.embeddings(call).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -130,6 +131,7 @@ pub fn validate(body: &[u8]) -> Result<EmbeddingsCall, ApiError> {
         debug_routing: false,
         base64,
         tab: Default::default(),
+        cache: Default::default(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP API: route table, shared state and the handlers of each endpoint.
 
 pub mod admin;
+pub mod admin_cache;
 pub mod admin_keys;
 pub mod admin_teams;
 pub mod admin_tokens;
@@ -176,6 +177,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(audit::routes());
     routes.extend(provisioning::routes());
     routes.extend(sso::routes());
+    routes.extend(admin_cache::routes());
     routes.extend(dashboard::routes());
     routes
 }

@@ -86,6 +86,7 @@ pub(super) async fn run(
         finish_reason: parsed.finish.map(|finish| finish.reason.as_str()),
         streamed: false,
         cancelled: false,
+        cache_hit: false,
     };
     Observer::of(call, &gateway.catalog).served(&charge, started.elapsed());
     call.tab.settle(charge).await;

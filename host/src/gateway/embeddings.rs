@@ -50,17 +50,22 @@ pub struct EmbeddingsCall {
     pub base64: bool,
     /// Its accounting.
     pub tab: Tab,
+    /// What the request's headers say about the response cache.
+    pub cache: crate::cache::Directives,
 }
 
 impl Gateway {
     /// Serves an embeddings request, failing over across endpoints and models.
     pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
         let model = call.models.first().map_or("", String::as_str);
-        spans::operation("embeddings", model, self.route_and_embed(&call)).await
+        spans::operation("embeddings", model, super::cached::embeddings(self, &call)).await
     }
 
     /// Plans the candidates of an embeddings request and tries them in order.
-    async fn route_and_embed(&self, call: &EmbeddingsCall) -> Result<Response, DomainError> {
+    pub(super) async fn route_and_embed(
+        &self,
+        call: &EmbeddingsCall,
+    ) -> Result<Response, DomainError> {
         let route = RouteRequest {
             models: &call.models,
             preferences: &call.preferences,
@@ -217,6 +222,7 @@ impl Gateway {
             finish_reason: None,
             streamed: false,
             cancelled: false,
+            cache_hit: false,
         };
         spans::served(&charge);
         call.tab.settle(charge).await;
@@ -258,7 +264,7 @@ fn outputs(model: &Model, modality: &str) -> bool {
 }
 
 /// The embeddings usage shape (`prompt_tokens`, `total_tokens`) with the cost fields.
-fn embeddings_usage(chat_usage: Value) -> Value {
+pub(super) fn embeddings_usage(chat_usage: Value) -> Value {
     let mut usage = json!({
         "prompt_tokens": chat_usage["prompt_tokens"],
         "total_tokens": chat_usage["prompt_tokens"],

@@ -3,6 +3,7 @@
 
 mod accepted;
 mod attempt;
+mod cached;
 mod complete;
 pub mod embeddings;
 mod exclude;
@@ -25,6 +26,7 @@ use switchyard_sdk::openai::ChatRequest;
 use tokio::time::Instant;
 
 use crate::accounting::tab::Tab;
+use crate::cache::{Cache, Directives};
 use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
 use crate::error::DomainError;
@@ -65,6 +67,8 @@ pub struct ChatCall {
     /// The client speaks the Responses API: an upstream's own Responses items reach it
     /// ([`passed_output`]); every other client's answers are stripped of them.
     pub responses_client: bool,
+    /// What the request's headers say about the response cache.
+    pub cache: Directives,
 }
 
 /// Everything the request path needs.
@@ -84,17 +88,19 @@ pub struct Gateway {
     pub sticky: Sticky,
     /// The shadow routing policies.
     pub shadow: Shadow,
+    /// The response cache.
+    pub cache: Arc<Cache>,
 }
 
 impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
     pub async fn chat(&self, call: ChatCall) -> Result<Response, DomainError> {
         let model = call.models.first().map_or("", String::as_str);
-        spans::operation("chat", model, self.route_and_try(&call)).await
+        spans::operation("chat", model, cached::chat(self, &call)).await
     }
 
     /// Plans the candidates of a chat completion and tries them in order.
-    async fn route_and_try(&self, call: &ChatCall) -> Result<Response, DomainError> {
+    pub(super) async fn route_and_try(&self, call: &ChatCall) -> Result<Response, DomainError> {
         // One tenant's conversations never steer, nor reveal, another's.
         let account = call.tab.key_and_account().map(|(_, account)| account);
         let session = call.session.map(|session| session.within(account));

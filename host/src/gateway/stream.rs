@@ -451,6 +451,7 @@ impl Pump {
             finish_reason: finish.map(FinishReason::as_str),
             streamed: true,
             cancelled: matches!(ending, Ending::ClientGone),
+            cache_hit: false,
         };
         self.observer.served(&charge, self.started.elapsed());
         self.tab.settle(charge).await;

@@ -103,6 +103,7 @@ pub fn observe(gateway: &Arc<Gateway>) {
         })
         .build();
     super::shadow::observe(meter, gateway);
+    super::cache::observe(meter, gateway, metrics.key_labels);
 }
 
 fn breaker_value(state: BreakerState) -> i64 {

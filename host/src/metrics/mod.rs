@@ -10,6 +10,7 @@
 //! labels can be turned off ([`MetricsConfig::key_labels`]). Before [`install`] every recording
 //! function does nothing.
 
+mod cache;
 mod gauges;
 pub mod http;
 pub mod requests;

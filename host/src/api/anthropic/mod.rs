@@ -70,6 +70,7 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
     call.tab = tab;
     call.debug_routing = chat::wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
+    call.cache = crate::cache::Directives::of(&headers);
     let response = match state.gateway.chat(call).await {
         Ok(response) => response,
         Err(error) => return error::render(error),

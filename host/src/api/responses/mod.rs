@@ -45,6 +45,7 @@ pub async fn create_response(
         Err(error) => return error.into_response(),
     };
     call.debug_routing = wants_routing_trace(&headers);
+    call.cache = crate::cache::Directives::of(&headers);
     let stream = call.stream;
     match state.gateway.chat(call).await {
         Ok(answer) if stream => stream_events(answer, translated.echo),

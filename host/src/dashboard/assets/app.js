@@ -160,7 +160,19 @@ function chart(id, label, xs, ys, format) {
   }, data, target);
 }
 
+async function loadCacheLine() {
+  const c = (await api("/admin/cache")).data;
+  const lookups = c.hits + c.misses;
+  const ratio = lookups ? ((100 * c.hits) / lookups).toFixed(1) + " %" : "–";
+  const size = c.bytes === null ? "in Redis" : (c.bytes / 1048576).toFixed(2) + " MiB in " + c.entries + " entries";
+  document.getElementById("cache-line").textContent =
+    "Response cache: " + c.hits + " hits of " + lookups + " lookups (" + ratio + "), " + c.bypasses +
+    " bypassed, " + size + ", " + c.evictions + " evicted, " + c.errors + " store failures, $" +
+    c.saved_usd.toFixed(6) + " saved.";
+}
+
 async function loadActivity() {
+  loadCacheLine().catch(() => {});
   const body = await api("/admin/activity");
   const generations = body.data;
   const series = perMinute(generations);
