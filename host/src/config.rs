@@ -130,6 +130,9 @@ pub struct ProviderOverride {
     /// Replaces the published data policy.
     #[serde(default)]
     pub data_policy: Option<DataPolicy>,
+    /// Replaces the credential pool.
+    #[serde(default)]
+    pub credentials: Option<Vec<crate::credentials::pool::PooledCredentialConfig>>,
 }
 
 /// HTTP server settings.
@@ -665,6 +668,9 @@ pub struct AccountingConfig {
     /// the database stores them.
     #[serde(default = "default_spool_limit")]
     pub spool_limit: usize,
+    /// Accounts' own provider keys (BYOK): the operator key sealing them and the fee.
+    #[serde(default)]
+    pub byok: crate::credentials::byok::ByokConfig,
 }
 
 impl AccountingConfig {
@@ -694,6 +700,7 @@ impl Default for AccountingConfig {
             reservation_timeout_secs: default_reservation_timeout_secs(),
             spool_path: None,
             spool_limit: default_spool_limit(),
+            byok: crate::credentials::byok::ByokConfig::default(),
         }
     }
 }
@@ -771,6 +778,15 @@ pub struct ProviderConfig {
     /// key, `GOOGLE_APPLICATION_CREDENTIALS` or the metadata server. Exclusive with `api_key_env`.
     #[serde(default)]
     pub google_credentials: Option<GoogleCredentialsConfig>,
+    /// A pool of credentials (`[[providers.<name>.credentials]]`: name, api_key_env, weight,
+    /// base_url), chosen by weight, a refused one skipped for a cool-down; replaces
+    /// `api_key_env`.
+    #[serde(default)]
+    pub credentials: Vec<crate::credentials::pool::PooledCredentialConfig>,
+    /// When a pooled credential answering 429 or 401 is skipped and for how long. Default: at
+    /// the first such answer, for 60 s.
+    #[serde(default = "crate::credentials::pool::default_breaker")]
+    pub credential_breaker: BreakerConfig,
     /// A folder of recorded upstream answers: a new version of this provider's adapter must pass
     /// the conformance kit on them before it takes traffic (see `plugins::gate`).
     #[serde(default)]

@@ -41,6 +41,7 @@ fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
         usage_estimated: false,
         excess_cost: 0,
         charge_note: None,
+        byok: false,
     }
 }
 

@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The key or account named does not exist.
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// The operator key of accounts' own keys (BYOK) is malformed.
+    #[error("bring-your-own-key: {0}")]
+    Byok(#[from] crate::credentials::byok::cipher::CipherError),
     /// Some settlements of a batch were stored by an earlier try: settle them one by one.
     #[error("some settlements of the batch were committed before")]
     PartlyStored,
@@ -293,6 +296,9 @@ pub struct GenerationRecord {
     /// Why `cost` is not the cost of the usage, when it is not (`cost_above_hold`,
     /// `cost_out_of_range`).
     pub charge_note: Option<String>,
+    /// Served on the account's own provider key: `cost` is the BYOK fee.
+    #[serde(default)]
+    pub byok: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -1171,10 +1177,11 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         usage_estimated: row.try_get::<i64, _>("usage_estimated")? != 0,
         excess_cost: row.try_get("excess_cost")?,
         charge_note: row.try_get("charge_note")?,
+        byok: row.try_get::<i64, _>("byok")? != 0,
     })
 }
 
-/// Generation records inserted by one statement (23 values each: well under SQLite's 32,766 and
+/// Generation records inserted by one statement (24 values each: well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters).
 const RECORDS_PER_INSERT: usize = 256;
 
@@ -1189,7 +1196,7 @@ fn rows_per_insert(left: usize) -> usize {
 }
 
 /// The columns of a generation record, in the order [`insert_records`] binds them.
-const GENERATION_COLUMNS: [&str; 23] = [
+const GENERATION_COLUMNS: [&str; 24] = [
     "id",
     "key_id",
     "account_id",
@@ -1213,6 +1220,7 @@ const GENERATION_COLUMNS: [&str; 23] = [
     "usage_estimated",
     "excess_cost",
     "charge_note",
+    "byok",
 ];
 
 /// The text of an insert of `rows` records into the `embedded` SQLite database or PostgreSQL.
@@ -1308,7 +1316,8 @@ async fn insert_records<'r>(
             .bind(record.created_at)
             .bind(i64::from(record.usage_estimated))
             .bind(record.excess_cost)
-            .bind(record.charge_note.as_deref());
+            .bind(record.charge_note.as_deref())
+            .bind(i64::from(record.byok));
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))

@@ -19,6 +19,8 @@ use super::policy;
 use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};
+use crate::credentials::byok::{AccountKeys, fee};
+use crate::credentials::{AccountCredential, ServedBy};
 use crate::error::DomainError;
 use crate::plugins::types::Usage;
 use crate::pricing::Cost;
@@ -35,6 +37,7 @@ struct TabState {
     holds: Holds,
     limiter: Arc<RateLimiter>,
     key: KeyRecord,
+    byok: Option<Arc<AccountKeys>>,
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
     started: Instant,
@@ -65,15 +68,18 @@ pub struct Charge<'a> {
     pub streamed: bool,
     /// The client went away before the end.
     pub cancelled: bool,
+    /// Served on the account's own provider key.
+    pub byok: bool,
 }
 
 impl Tab {
-    /// A tab spending from `key`, its tokens counted by `limiter`; `open` keeps the gateway's
-    /// drain waiting for it.
+    /// A tab spending from `key`, its tokens counted by `limiter`, its account's own provider
+    /// keys `byok`; `open` keeps the gateway's drain waiting for it.
     pub fn new(
         holds: Holds,
         limiter: Arc<RateLimiter>,
         key: KeyRecord,
+        byok: Option<Arc<AccountKeys>>,
         open: Option<mpsc::Sender<()>>,
     ) -> Tab {
         Tab {
@@ -81,6 +87,7 @@ impl Tab {
                 holds,
                 limiter,
                 key,
+                byok,
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
                 started: Instant::now(),
@@ -129,6 +136,25 @@ impl Tab {
         };
         policy::admit_candidates(&state.key, candidates)
             .map_err(|refusal| DomainError::PolicyRefused(Box::new(refusal)))
+    }
+
+    /// The account's own provider keys (BYOK), if it has any.
+    pub fn byok(&self) -> Option<&AccountKeys> {
+        self.state.as_ref()?.byok.as_deref()
+    }
+
+    /// The account's own key for `provider`, if it has one.
+    pub fn byok_for(&self, provider: &str) -> Option<Arc<AccountCredential>> {
+        self.byok()?.get(provider).cloned()
+    }
+
+    /// What the account is charged for a call that would have cost `cost`: the BYOK fee when
+    /// its own key served (`served`), else the cost.
+    pub fn charged(&self, cost: Cost, served: Option<&ServedBy>) -> Cost {
+        match (self.byok(), served) {
+            (Some(keys), Some(served)) if served.byok => fee::charged(cost, keys.fee_percent),
+            _ => cost,
+        }
     }
 
     /// The routing policy the key chose, if any.
@@ -192,6 +218,7 @@ impl TabState {
             usage_estimated: charge.usage_estimated,
             excess_cost: bounded.excess,
             charge_note: bounded.note.map(str::to_owned),
+            byok: charge.byok,
             latency_ms: millis(charge.latency),
             generation_ms: millis(self.started.elapsed()),
             finish_reason: charge.finish_reason.map(str::to_owned),

@@ -1,6 +1,7 @@
 //! The HTTP API: route table, shared state and the handlers of each endpoint.
 
 pub mod admin;
+pub mod admin_byok;
 pub mod admin_keys;
 pub mod admin_teams;
 pub mod anthropic;
@@ -147,6 +148,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(admin::routes());
     routes.extend(admin_keys::routes());
     routes.extend(admin_teams::routes());
+    routes.extend(admin_byok::routes());
     routes.extend(dashboard::routes());
     routes
 }

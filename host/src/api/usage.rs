@@ -135,6 +135,7 @@ fn generation_json(record: &GenerationRecord) -> Value {
         "usage_estimated": record.usage_estimated,
         "excess_cost": (record.excess_cost != 0).then(|| usd_json(record.excess_cost)),
         "charge_note": record.charge_note,
+        "is_byok": record.byok,
     })
 }
 

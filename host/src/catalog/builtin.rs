@@ -134,6 +134,9 @@ fn apply(change: &ProviderOverride, provider: &mut ProviderConfig) {
     if let Some(zdr) = change.zdr {
         provider.zdr = zdr;
     }
+    if let Some(credentials) = &change.credentials {
+        provider.credentials = credentials.clone();
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::generation::Generation;
 use super::scrub;
 use super::{ChatCall, Gateway, complete, stream};
 use crate::catalog::Endpoint;
+use crate::credentials::ServedBy;
 use crate::failure::Failure;
 use crate::plugins::types::ProviderError;
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin, TenantScope};
@@ -98,6 +99,8 @@ pub(super) struct Exchange {
     pub deadline: Instant,
     /// Time from the start to the response head.
     pub head: Duration,
+    /// The credential that served, when it is named (pooled, or the account's own).
+    pub served: Option<ServedBy>,
 }
 
 /// Builds the request in an instance of the request's tenant and sends it. An unsuccessful answer is read and
@@ -120,8 +123,15 @@ pub(super) async fn exchange(
         .map_err(|error| provider_failure(endpoint, error))?;
     let mut response = gateway
         .upstream
-        .send(provider, plugin, request, deadline)
+        .send(
+            provider,
+            plugin,
+            request,
+            deadline,
+            call.tab.byok_for(&provider.name),
+        )
         .await?;
+    let served = response.extensions().get::<ServedBy>().cloned();
     let head = started.elapsed();
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
@@ -141,6 +151,7 @@ pub(super) async fn exchange(
         started,
         deadline,
         head,
+        served,
     })
 }
 

@@ -15,6 +15,7 @@ use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Model;
+use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::plugins::output::check_embeddings;
@@ -160,8 +161,15 @@ impl Gateway {
             .map_err(provider_failure)?;
         let mut response = self
             .upstream
-            .send(provider, plugin, request, deadline)
+            .send(
+                provider,
+                plugin,
+                request,
+                deadline,
+                call.tab.byok_for(&provider.name),
+            )
             .await?;
+        let served = response.extensions().get::<ServedBy>().cloned();
         let first_byte = started.elapsed();
         let status = response.status().as_u16();
         let headers = header_pairs(response.headers());
@@ -196,12 +204,15 @@ impl Gateway {
             estimated_usage(call.body.len(), 0)
         });
         let cost = cost(&usage, &endpoint.prices, 0, self.fee_percent);
+        let cost = call.tab.charged(cost, served.as_ref());
         object.insert(
             "usage".to_owned(),
             embeddings_usage(usage_json(&usage, &cost)),
         );
         if let Some(trace) = routing {
-            let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
+            let credential = served.as_ref().and_then(|served| served.credential.as_deref());
+            let trace =
+                trace.with_success(&model.id, &provider.name, credential, started.elapsed());
             object.insert("routing".to_owned(), trace);
         }
         let charge = Charge {
@@ -213,6 +224,7 @@ impl Gateway {
             cost,
             latency: first_byte,
             finish_reason: None,
+            byok: served.as_ref().is_some_and(|served| served.byok),
             streamed: false,
             cancelled: false,
         };

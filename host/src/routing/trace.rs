@@ -83,11 +83,22 @@ pub struct AttemptTrace {
     pub message: Option<String>,
     /// Milliseconds until the attempt succeeded (first chunk, when streaming) or failed.
     pub elapsed_ms: u64,
+    /// The credential that served, when it is named (a pooled credential's name, or `byok`
+    /// for the account's own key); never the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 impl RoutingTrace {
-    /// The trace as JSON, completed by a successful attempt at `model` on `provider`.
-    pub fn with_success(&self, model: &str, provider: &str, elapsed: Duration) -> Value {
+    /// The trace as JSON, completed by a successful attempt at `model` on `provider` with
+    /// `credential`.
+    pub fn with_success(
+        &self,
+        model: &str,
+        provider: &str,
+        credential: Option<&str>,
+        elapsed: Duration,
+    ) -> Value {
         let mut trace = self.clone();
         trace.attempts.push(AttemptTrace {
             model: model.to_owned(),
@@ -95,6 +106,7 @@ impl RoutingTrace {
             outcome: "success",
             message: None,
             elapsed_ms: millis(elapsed),
+            credential: credential.map(str::to_owned),
         });
         serde_json::to_value(&trace).unwrap_or(Value::Null)
     }
@@ -113,6 +125,7 @@ impl RoutingTrace {
             outcome: failure.kind(),
             message: Some(failure.to_string()),
             elapsed_ms: millis(elapsed),
+            credential: None,
         });
     }
 
