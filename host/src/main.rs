@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchyard::admin_cli::{self, CreditsCommand, KeysCommand};
+use switchyard::admin_cli::{self, ByokCommand, CreditsCommand, KeysCommand};
 use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
 use switchyard::catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind, WireFormat};
@@ -64,6 +64,9 @@ enum Command {
     /// Credits of a running gateway's accounts (admin API).
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Accounts' own provider keys (BYOK) on a running gateway (admin API).
+    #[command(subcommand)]
+    Byok(ByokCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +227,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Keys(command) => print_answer(admin_cli::run_keys(*command)),
         Command::Credits(command) => print_answer(admin_cli::run_credits(command)),
+        Command::Byok(command) => print_answer(admin_cli::run_byok(command)),
     }
 }
 
