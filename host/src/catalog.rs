@@ -237,9 +237,7 @@ fn resolve_provider(
         // A pool replaces the single key.
         _ if !config.credentials.is_empty() => {
             if credential_pool.is_none() {
-                return Ok(Err(
-                    "no variable of its credential pool is set".to_owned()
-                ));
+                return Ok(Err("no variable of its credential pool is set".to_owned()));
             }
             None
         }

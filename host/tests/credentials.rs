@@ -45,20 +45,22 @@ async fn a_pool_with_one_429ing_credential_keeps_serving_at_full_rate() {
     let scenario = format!("fixture=openai/openai-text,refuse_key={BAD}");
     let config = format!(
         "{}{}",
-        pooled_provider(&mock, &scenario, &[("bad", "POOL_BAD"), ("good", "POOL_GOOD")]),
+        pooled_provider(
+            &mock,
+            &scenario,
+            &[("bad", "POOL_BAD"), ("good", "POOL_GOOD")]
+        ),
         model("openai/gpt-4.1-nano", &[("oa", "0.1", "0.4")])
     );
-    let gateway =
-        Gateway::start_with_env(&config, &[("POOL_BAD", BAD), ("POOL_GOOD", GOOD)]).await;
+    let gateway = Gateway::start_with_env(&config, &[("POOL_BAD", BAD), ("POOL_GOOD", GOOD)]).await;
 
     let mut body = request("openai/gpt-4.1-nano", false);
     body["provider"] = json!({ "allow_fallbacks": false });
     // Four at a time: until the bad key's first 429 is back, a few may pick it.
     let mut answers = Vec::new();
     for _ in 0..10 {
-        let batch = (0..4).map(|_| {
-            gateway.post_with_headers(&body, &[("x-switchyard-debug", "routing")])
-        });
+        let batch =
+            (0..4).map(|_| gateway.post_with_headers(&body, &[("x-switchyard-debug", "routing")]));
         answers.extend(futures_util::future::join_all(batch).await);
     }
     for (status, _, text) in &answers {
@@ -163,7 +165,11 @@ async fn put_key(gateway: &Gateway, account: &str, key: &str, fallback: bool) ->
 
 /// A chat as `secret` with a bounded worst case; returns (status, answer, the credential the
 /// upstream saw, if it was asked).
-async fn chat_seen(gateway: &Gateway, mock: &MockUpstream, secret: &str) -> (u16, Value, Option<String>) {
+async fn chat_seen(
+    gateway: &Gateway,
+    mock: &MockUpstream,
+    secret: &str,
+) -> (u16, Value, Option<String>) {
     let before = mock.requests_for(SCENARIO).len();
     let mut body = request("openai/gpt-4.1-nano", false);
     body["max_tokens"] = json!(363);
@@ -220,7 +226,10 @@ async fn byok_serves_each_account_on_its_own_key(database: Database) {
     let id = answer["id"].as_str().unwrap().to_owned();
     let (_, record) = get_as(&gateway, &bob, &format!("/api/v1/generation?id={id}")).await;
     assert_eq!(record["data"]["is_byok"], true, "{record}");
-    assert_eq!(record["data"]["upstream_inference_cost"].as_f64(), Some(0.0));
+    assert_eq!(
+        record["data"]["upstream_inference_cost"].as_f64(),
+        Some(0.0)
+    );
     let (status, answer, seen) = chat_seen(&gateway, &mock, &carol).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(seen.as_deref(), Some(KEY));
@@ -237,7 +246,11 @@ async fn byok_serves_each_account_on_its_own_key(database: Database) {
     let (status, answer, _) = chat_seen(&gateway, &mock, &alice).await;
     assert_ne!(status, 200, "{answer}");
     let seen = credentials_seen(&mock, SCENARIO);
-    assert_eq!(seen[before..], [REVOKED.to_owned()], "no fallback for Alice");
+    assert_eq!(
+        seen[before..],
+        [REVOKED.to_owned()],
+        "no fallback for Alice"
+    );
     let (status, answer, _) = chat_seen(&gateway, &mock, &bob).await;
     assert_eq!(status, 200, "{answer}");
     let seen = credentials_seen(&mock, SCENARIO);
@@ -285,7 +298,10 @@ async fn stored_keys_survive_an_operator_key_rotation() {
     // The new key first: the old one still opens what it sealed; rotation re-seals it.
     let sealing = format!("{SEAL_NEW},{SEAL_OLD}");
     let mut gateway = byok_gateway(&database, &mock, &sealing).await;
-    assert_eq!(chat_seen(&gateway, &mock, &alice).await.2.as_deref(), Some(ALICE_KEY));
+    assert_eq!(
+        chat_seen(&gateway, &mock, &alice).await.2.as_deref(),
+        Some(ALICE_KEY)
+    );
     let rotated = byok_cli(&gateway, &["rotate"], None).await;
     assert_eq!(rotated["data"]["resealed"], 1, "{rotated}");
     let listed = byok_cli(&gateway, &["list", "alice"], None).await;
@@ -317,7 +333,10 @@ async fn byok_cli(gateway: &Gateway, args: &[&str], stdin: Option<&str>) -> Valu
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(text) = stdin {
-        input.write_all(format!("{text}\n").as_bytes()).await.unwrap();
+        input
+            .write_all(format!("{text}\n").as_bytes())
+            .await
+            .unwrap();
     }
     drop(input);
     let output = child.wait_with_output().await.unwrap();

@@ -169,13 +169,15 @@ fn refused(sc: &Scenario, headers: &axum::http::HeaderMap) -> bool {
     let Some(refused) = &sc.refuse_key else {
         return false;
     };
-    ["authorization", "x-api-key", "api-key"].iter().any(|name| {
-        headers
-            .get(*name)
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.strip_prefix("Bearer ").unwrap_or(value))
-            .is_some_and(|value| value == refused)
-    })
+    ["authorization", "x-api-key", "api-key"]
+        .iter()
+        .any(|name| {
+            headers
+                .get(*name)
+                .and_then(|value| value.to_str().ok())
+                .map(|value| value.strip_prefix("Bearer ").unwrap_or(value))
+                .is_some_and(|value| value == refused)
+        })
 }
 
 /// Produces the answer for a parsed scenario; `count` is this request's 1-based index among the

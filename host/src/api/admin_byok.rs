@@ -73,7 +73,11 @@ async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
-    let keys = accounting.byok.list(&account).await.map_err(storage_error)?;
+    let keys = accounting
+        .byok
+        .list(&account)
+        .await
+        .map_err(storage_error)?;
     Ok(Json(json!({ "data": keys })))
 }
 

@@ -72,7 +72,9 @@ pub(super) async fn run(
     let cost = call.tab.charged(cost, served.as_ref());
     object.insert("usage".to_owned(), usage_json(&usage, &cost));
     if let Some(trace) = routing {
-        let credential = served.as_ref().and_then(|served| served.credential.as_deref());
+        let credential = served
+            .as_ref()
+            .and_then(|served| served.credential.as_deref());
         let trace = trace.with_success(&model.id, &provider.name, credential, started.elapsed());
         object.insert("routing".to_owned(), trace);
     }

@@ -210,7 +210,9 @@ impl Gateway {
             embeddings_usage(usage_json(&usage, &cost)),
         );
         if let Some(trace) = routing {
-            let credential = served.as_ref().and_then(|served| served.credential.as_deref());
+            let credential = served
+                .as_ref()
+                .and_then(|served| served.credential.as_deref());
             let trace =
                 trace.with_success(&model.id, &provider.name, credential, started.elapsed());
             object.insert("routing".to_owned(), trace);

@@ -27,13 +27,13 @@ use super::upstream::Upstream;
 use super::{ChatCall, Gateway, whole_stream};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
+use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::metrics::requests::Observer;
 use crate::plugins::output::CheckedObject;
 use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
-use crate::credentials::ServedBy;
 use crate::pricing::{Cost, cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
@@ -121,7 +121,9 @@ pub(super) async fn run(
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
         routing: routing.map(|trace| {
-            let credential = served.as_ref().and_then(|served| served.credential.as_deref());
+            let credential = served
+                .as_ref()
+                .and_then(|served| served.credential.as_deref());
             trace.with_success(&model.id, &provider.name, credential, first_byte)
         }),
         served,

@@ -152,17 +152,26 @@ mod tests {
         assert_eq!(sealed.key_id, "old");
         assert!(!sealed.ciphertext.contains("secret"));
         let rotated = Keyring::parse("V", &format!("{NEW},{OLD}")).expect("two keys");
-        assert_eq!(rotated.open(&sealed, "acct/openai").expect("opens"), "sk-secret");
+        assert_eq!(
+            rotated.open(&sealed, "acct/openai").expect("opens"),
+            "sk-secret"
+        );
         assert_eq!(rotated.seal("x", "c").expect("sealed").key_id, "new");
         let dropped = Keyring::parse("V", NEW).expect("new only");
-        assert!(matches!(dropped.open(&sealed, "acct/openai"), Err(CipherError::UnknownKey(_))));
+        assert!(matches!(
+            dropped.open(&sealed, "acct/openai"),
+            Err(CipherError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn a_ciphertext_moved_to_another_row_does_not_open() {
         let ring = Keyring::parse("V", OLD).expect("one key");
         let sealed = ring.seal("sk-secret", "a/openai").expect("sealed");
-        assert!(matches!(ring.open(&sealed, "b/openai"), Err(CipherError::Corrupt)));
+        assert!(matches!(
+            ring.open(&sealed, "b/openai"),
+            Err(CipherError::Corrupt)
+        ));
     }
 
     #[test]

@@ -73,5 +73,4 @@ mod tests {
         assert_eq!(charged.total, Decimal::new(525, 4));
         assert_eq!(charged.upstream, Decimal::ZERO);
     }
-
 }

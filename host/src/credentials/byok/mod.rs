@@ -141,6 +141,9 @@ impl KeyListing {
 /// gateway owning the embedded file forgets them when they change.
 const SHARED_DATABASE_TTL: Duration = Duration::from_secs(1);
 
+/// An account's keys as read (`None`: it has none), and when.
+type Cached = (Option<Arc<AccountKeys>>, Instant);
+
 /// Accounts' keys of a running gateway.
 pub struct Byok {
     keyring: Option<Keyring>,
@@ -148,7 +151,7 @@ pub struct Byok {
     store: Store,
     fee_percent: Decimal,
     ttl: Option<Duration>,
-    cache: Mutex<HashMap<String, (Option<Arc<AccountKeys>>, Instant)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl std::fmt::Debug for Byok {
@@ -188,7 +191,10 @@ impl Byok {
 
     /// The keys of `account_id` (`None`: it has none, or BYOK is off). A key that no longer
     /// opens (its operator key was dropped) is left out and logged.
-    pub async fn of_account(&self, account_id: &str) -> Result<Option<Arc<AccountKeys>>, StoreError> {
+    pub async fn of_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<Arc<AccountKeys>>, StoreError> {
         let Some(keyring) = &self.keyring else {
             return Ok(None);
         };
@@ -234,7 +240,9 @@ impl Byok {
         secret: &str,
         fallback: bool,
     ) -> Result<KeyListing, ByokError> {
-        let sealed = self.keyring()?.seal(secret, &context(account_id, provider))?;
+        let sealed = self
+            .keyring()?
+            .seal(secret, &context(account_id, provider))?;
         let last_four: String = {
             let chars: Vec<char> = secret.chars().collect();
             chars[chars.len().saturating_sub(4)..].iter().collect()
@@ -290,9 +298,7 @@ impl Byok {
         self.lock().remove(account_id);
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (Option<Arc<AccountKeys>>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

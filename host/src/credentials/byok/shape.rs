@@ -43,10 +43,7 @@ pub fn check(provider: &Provider, secret: &str) -> Result<(), String> {
     if let Some((_, prefix)) = PREFIXES.iter().find(|(name, _)| *name == provider.name)
         && !secret.starts_with(prefix)
     {
-        return Err(format!(
-            "a {} key starts with {prefix:?}",
-            provider.name
-        ));
+        return Err(format!("a {} key starts with {prefix:?}", provider.name));
     }
     Ok(())
 }

@@ -26,7 +26,8 @@ pub struct StoredKey {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "account_id, provider, key_id, nonce, ciphertext, last_four, fallback, updated_at";
+const COLUMNS: &str =
+    "account_id, provider, key_id, nonce, ciphertext, last_four, fallback, updated_at";
 
 fn stored(row: &AnyRow) -> Result<StoredKey, StoreError> {
     Ok(StoredKey {
@@ -99,11 +100,7 @@ pub async fn all(store: &Store) -> Result<Vec<StoredKey>, StoreError> {
 
 /// Replaces the sealed form of one key, when it is still the one read as `before` (a key
 /// uploaded meanwhile is left as it is); returns whether it was replaced.
-pub async fn reseal(
-    store: &Store,
-    key: &StoredKey,
-    before: &Sealed,
-) -> Result<bool, StoreError> {
+pub async fn reseal(store: &Store, key: &StoredKey, before: &Sealed) -> Result<bool, StoreError> {
     let mut connection = store.full_connection().await?;
     let done = sqlx::query(
         "UPDATE byok_keys SET key_id = $1, nonce = $2, ciphertext = $3 \
