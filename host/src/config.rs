@@ -73,9 +73,13 @@ pub struct Config {
     /// Model aliases: an id clients send (e.g. `claude-sonnet-4-5-20250929`) → a model's id.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
-    /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`.
+    /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`; reloaded
+    /// when the file changes.
     #[serde(default)]
     pub presets: BTreeMap<String, crate::api::presets::PresetConfig>,
+    /// The file this configuration was loaded from (none: the built-in default).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.
@@ -1045,7 +1049,9 @@ impl Config {
             })?,
             None => DEFAULT_CONFIG.to_owned(),
         };
-        Config::parse(&text)
+        let mut config = Config::parse(&text)?;
+        config.source = path.map(Path::to_owned);
+        Ok(config)
     }
 
     /// Parses a configuration, merges it over the built-in catalog and checks the result.

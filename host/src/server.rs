@@ -60,7 +60,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.server.max_body_bytes,
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
-        presets: Arc::new(crate::api::presets::Presets::new(config.presets.clone())),
+        presets: presets(config),
         accounting: if config.accounting.enabled {
             let accounting = Accounting::start(&config.accounting)
                 .await
@@ -70,6 +70,16 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             None
         },
     })
+}
+
+/// The configured presets, reloaded when the configuration file changes.
+fn presets(config: &Config) -> Arc<crate::api::presets::Presets> {
+    use crate::api::presets::{Presets, WATCH_INTERVAL, watch};
+    let presets = Arc::new(Presets::new(config.presets.clone()));
+    if let Some(path) = &config.source {
+        watch(&presets, path.clone(), WATCH_INTERVAL);
+    }
+    presets
 }
 
 /// The admin token from the configured environment variable; `None` disables the admin API.
