@@ -199,6 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn an_override_may_give_a_builtin_provider_a_credential_pool() {
+        let config = parse(
+            "[[catalog.providers.openai.credentials]]\nname = \"a\"\napi_key_env = \"KEY_A\"\nweight = 2.0\n",
+        );
+        let pool = &config.providers["openai"].credentials;
+        assert_eq!(
+            (pool.len(), pool[0].name.as_str(), pool[0].weight),
+            (1, "a", 2.0)
+        );
+    }
+
+    #[test]
     fn an_override_of_an_unknown_provider_is_refused() {
         let error = Config::parse("[catalog.providers.nope]\nenabled = false\n").expect_err("nope");
         assert!(error.to_string().contains("nope"), "{error}");
