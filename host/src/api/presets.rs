@@ -189,6 +189,43 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(state.presets.list())
 }
 
+/// How often the configuration file is looked at for changes.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reloads the presets whenever the configuration file at `path` changes (its modification
+/// time or size), until `presets` is dropped. A configuration that does not load keeps the
+/// presets as they are, and says why in the log.
+pub fn watch(presets: &Arc<Presets>, path: PathBuf, interval: Duration) {
+    let presets = Arc::downgrade(presets);
+    let stamp = |path: &PathBuf| -> Option<(SystemTime, u64)> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some((metadata.modified().ok()?, metadata.len()))
+    };
+    let mut seen = stamp(&path);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(presets) = presets.upgrade() else {
+                return;
+            };
+            let now = stamp(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match crate::config::Config::load(Some(&path)) {
+                Ok(config) => {
+                    tracing::info!(presets = config.presets.len(), path = %path.display(), "configuration changed: presets reloaded");
+                    presets.replace(config.presets);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "configuration changed but does not load: presets unchanged");
+                }
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,41 +276,4 @@ mod tests {
         let same = presets().apply(body.clone()).ok();
         assert_eq!(same, Some(body));
     }
-}
-
-/// How often the configuration file is looked at for changes.
-pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Reloads the presets whenever the configuration file at `path` changes (its modification
-/// time or size), until `presets` is dropped. A configuration that does not load keeps the
-/// presets as they are, and says why in the log.
-pub fn watch(presets: &Arc<Presets>, path: PathBuf, interval: Duration) {
-    let presets = Arc::downgrade(presets);
-    let stamp = |path: &PathBuf| -> Option<(SystemTime, u64)> {
-        let metadata = std::fs::metadata(path).ok()?;
-        Some((metadata.modified().ok()?, metadata.len()))
-    };
-    let mut seen = stamp(&path);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(interval).await;
-            let Some(presets) = presets.upgrade() else {
-                return;
-            };
-            let now = stamp(&path);
-            if now == seen {
-                continue;
-            }
-            seen = now;
-            match crate::config::Config::load(Some(&path)) {
-                Ok(config) => {
-                    tracing::info!(presets = config.presets.len(), path = %path.display(), "configuration changed: presets reloaded");
-                    presets.replace(config.presets);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, path = %path.display(), "configuration changed but does not load: presets unchanged");
-                }
-            }
-        }
-    });
 }

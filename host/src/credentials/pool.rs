@@ -198,6 +198,11 @@ impl CredentialPool {
         None
     }
 
+    /// Every member's secret (for scrubbing what the upstream echoes).
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|member| member.secret.as_str())
+    }
+
     /// How many credentials the pool has.
     pub fn len(&self) -> usize {
         self.members.len()

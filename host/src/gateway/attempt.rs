@@ -121,15 +121,10 @@ pub(super) async fn exchange(
         .build_request(&call.body, &endpoint.settings, stream)
         .await?
         .map_err(|error| provider_failure(endpoint, error))?;
+    let own = call.tab.byok_for(&provider.name);
     let mut response = gateway
         .upstream
-        .send(
-            provider,
-            plugin,
-            request,
-            deadline,
-            call.tab.byok_for(&provider.name),
-        )
+        .send(provider, plugin, request, deadline, own.clone())
         .await?;
     let served = response.extensions().get::<ServedBy>().cloned();
     let head = started.elapsed();
@@ -140,7 +135,7 @@ pub(super) async fn exchange(
             .upstream
             .read_body(provider, &mut response, deadline)
             .await?;
-        let body = scrub::body(provider, body);
+        let body = scrub::body(provider, own.as_ref().map(|own| own.secret()), body);
         let error = instance.parse_error(status, headers, body).await?;
         let error = scrub::status(provider, status, error);
         return Err(provider_failure(endpoint, error));

@@ -159,15 +159,10 @@ impl Gateway {
             .build_embeddings_request(&call.body, &endpoint.settings)
             .await?
             .map_err(provider_failure)?;
+        let own = call.tab.byok_for(&provider.name);
         let mut response = self
             .upstream
-            .send(
-                provider,
-                plugin,
-                request,
-                deadline,
-                call.tab.byok_for(&provider.name),
-            )
+            .send(provider, plugin, request, deadline, own.clone())
             .await?;
         let served = response.extensions().get::<ServedBy>().cloned();
         let first_byte = started.elapsed();
@@ -178,7 +173,8 @@ impl Gateway {
             .read_body(provider, &mut response, deadline)
             .await?;
         if !(200..300).contains(&status) {
-            let body = super::scrub::body(provider, body);
+            let own = own.as_ref().map(|own| own.secret());
+            let body = super::scrub::body(provider, own, body);
             let error = instance.parse_error(status, headers, body).await?;
             return Err(provider_failure(super::scrub::status(
                 provider, status, error,
