@@ -356,3 +356,86 @@ async fn call(
     }
     serde_json::from_str(&text).with_context(|| format!("the answer is not JSON: {text}"))
 }
+
+/// `switchyard byok ...`: accounts' own provider keys.
+#[derive(Debug, Subcommand)]
+pub enum ByokCommand {
+    /// Stores an account's own key for a provider, read from standard input (never from the
+    /// command line, where other users could see it).
+    Set {
+        /// Account id.
+        account: String,
+        /// Provider name.
+        provider: String,
+        /// The operator's credentials may serve when this key is refused.
+        #[arg(long)]
+        fallback: bool,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Lists an account's keys (last four characters only).
+    List {
+        /// Account id.
+        account: String,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Deletes an account's key for a provider.
+    Delete {
+        /// Account id.
+        account: String,
+        /// Provider name.
+        provider: String,
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Re-seals every stored key under the current operator key (after adding a new one first
+    /// in the operator key variable).
+    Rotate {
+        /// The gateway.
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+/// Runs a `byok` subcommand; returns the gateway's answer.
+pub async fn run_byok(command: ByokCommand) -> anyhow::Result<Value> {
+    match command {
+        ByokCommand::Set {
+            account,
+            provider,
+            fallback,
+            target,
+        } => {
+            let mut key = String::new();
+            std::io::stdin()
+                .read_line(&mut key)
+                .context("reading the key from standard input")?;
+            let key = key.trim();
+            if key.is_empty() {
+                bail!("no key on standard input");
+            }
+            let path = format!("/accounts/{account}/keys/{provider}");
+            let body = json!({ "key": key, "fallback": fallback });
+            call(&target, reqwest::Method::PUT, &path, Some(body)).await
+        }
+        ByokCommand::List { account, target } => {
+            let path = format!("/accounts/{account}/keys");
+            call(&target, reqwest::Method::GET, &path, None).await
+        }
+        ByokCommand::Delete {
+            account,
+            provider,
+            target,
+        } => {
+            let path = format!("/accounts/{account}/keys/{provider}");
+            call(&target, reqwest::Method::DELETE, &path, None).await
+        }
+        ByokCommand::Rotate { target } => {
+            call(&target, reqwest::Method::POST, "/byok/rotate", None).await
+        }
+    }
+}

@@ -18,6 +18,7 @@ use crate::config::{
     Config, ConfigError, DataCollection, DataPolicy, ModelConfig, ProviderConfig, TimeoutsConfig,
 };
 use crate::credentials::GoogleTokenSource;
+use crate::credentials::pool::CredentialPool;
 use crate::gateway::upstream::PreparedCredential;
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};
@@ -51,6 +52,8 @@ pub struct Provider {
     pub prepared_credential: PreparedCredential,
     /// The source of the Google access tokens the host mints for it. Never passed to the plugin.
     pub google_credentials: Option<Arc<GoogleTokenSource>>,
+    /// Its pool of credentials, when it lists several. Never passed to the plugin.
+    pub credential_pool: Option<CredentialPool>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -65,6 +68,7 @@ impl std::fmt::Debug for Provider {
             .field("egress", &self.egress)
             .field("aws_credentials", &self.aws_credentials)
             .field("google_credentials", &self.google_credentials)
+            .field("credential_pool", &self.credential_pool)
             .finish()
     }
 }
@@ -182,6 +186,15 @@ impl Catalog {
         self.models.values()
     }
 
+    /// The enabled provider of this name (one serving a model).
+    pub fn provider(&self, name: &str) -> Option<&Arc<Provider>> {
+        self.models
+            .values()
+            .flat_map(|model| &model.endpoints)
+            .map(|endpoint| &endpoint.provider)
+            .find(|provider| provider.name == name)
+    }
+
     /// Models with at least one enabled endpoint.
     pub fn usable_models(&self) -> impl Iterator<Item = &Arc<Model>> {
         self.models
@@ -218,7 +231,16 @@ fn resolve_provider(
         tracing::warn!(provider = %name, %base_url, "provider disabled: its base URL is not a URL");
         return Ok(Err(format!("base URL {base_url:?} is not a URL")));
     };
+    let credential_pool = CredentialPool::new(&config.credentials, config.credential_breaker)
+        .map_err(|error| ConfigError::Invalid(format!("provider {name}: credentials: {error}")))?;
     let credential = match &config.api_key_env {
+        // A pool replaces the single key.
+        _ if !config.credentials.is_empty() => {
+            if credential_pool.is_none() {
+                return Ok(Err("no variable of its credential pool is set".to_owned()));
+            }
+            None
+        }
         None => None,
         Some(variable) => match std::env::var(variable) {
             Ok(value) if !value.is_empty() => Some(value),
@@ -259,6 +281,7 @@ fn resolve_provider(
         zdr: config.zdr,
         aws_credentials,
         google_credentials,
+        credential_pool,
     }))
 }
 

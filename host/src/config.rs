@@ -73,12 +73,16 @@ pub struct Config {
     /// Model aliases: an id clients send (e.g. `claude-sonnet-4-5-20250929`) → a model's id.
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
-    /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`.
+    /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`; reloaded
+    /// when the file changes.
     #[serde(default)]
     pub presets: BTreeMap<String, crate::api::presets::PresetConfig>,
     /// The response cache.
     #[serde(default)]
     pub cache: crate::cache::CacheConfig,
+    /// The file this configuration was loaded from (none: the built-in default).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.
@@ -133,6 +137,9 @@ pub struct ProviderOverride {
     /// Replaces the published data policy.
     #[serde(default)]
     pub data_policy: Option<DataPolicy>,
+    /// Replaces the credential pool.
+    #[serde(default)]
+    pub credentials: Option<Vec<crate::credentials::pool::PooledCredentialConfig>>,
 }
 
 /// HTTP server settings.
@@ -741,6 +748,9 @@ pub struct AccountingConfig {
     /// [`AcceptedFailureCharge`]).
     #[serde(default)]
     pub charge_accepted_failures: AcceptedFailureCharge,
+    /// Accounts' own provider keys (BYOK): the operator key sealing them and the fee.
+    #[serde(default)]
+    pub byok: crate::credentials::byok::ByokConfig,
 }
 
 /// What a failed attempt costs the client when the upstream accepted it: it sent success
@@ -786,6 +796,7 @@ impl Default for AccountingConfig {
             spool_path: None,
             spool_limit: default_spool_limit(),
             charge_accepted_failures: AcceptedFailureCharge::default(),
+            byok: crate::credentials::byok::ByokConfig::default(),
         }
     }
 }
@@ -863,6 +874,15 @@ pub struct ProviderConfig {
     /// key, `GOOGLE_APPLICATION_CREDENTIALS` or the metadata server. Exclusive with `api_key_env`.
     #[serde(default)]
     pub google_credentials: Option<GoogleCredentialsConfig>,
+    /// A pool of credentials (`[[providers.<name>.credentials]]`: name, api_key_env, weight,
+    /// base_url), chosen by weight, a refused one skipped for a cool-down; replaces
+    /// `api_key_env`.
+    #[serde(default)]
+    pub credentials: Vec<crate::credentials::pool::PooledCredentialConfig>,
+    /// When a pooled credential answering 429 or 401 is skipped and for how long. Default: at
+    /// the first such answer, for 60 s.
+    #[serde(default = "crate::credentials::pool::default_breaker")]
+    pub credential_breaker: BreakerConfig,
     /// A folder of recorded upstream answers: a new version of this provider's adapter must pass
     /// the conformance kit on them before it takes traffic (see `plugins::gate`).
     #[serde(default)]
@@ -1121,7 +1141,9 @@ impl Config {
             })?,
             None => DEFAULT_CONFIG.to_owned(),
         };
-        Config::parse(&text)
+        let mut config = Config::parse(&text)?;
+        config.source = path.map(Path::to_owned);
+        Ok(config)
     }
 
     /// Parses a configuration, merges it over the built-in catalog and checks the result.

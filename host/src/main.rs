@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use switchyard::admin_cli::{self, CreditsCommand, KeysCommand, TokensCommand};
+use switchyard::admin_cli::{self, ByokCommand, CreditsCommand, KeysCommand, TokensCommand};
 use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
 use switchyard::catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind, WireFormat};
@@ -72,6 +72,9 @@ enum Command {
     /// Admin tokens of a running gateway (admin API, owners): create, list, delete.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Accounts' own provider keys (BYOK) on a running gateway (admin API).
+    #[command(subcommand)]
+    Byok(ByokCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +236,7 @@ fn main() -> anyhow::Result<()> {
         Command::Keys(command) => print_answer(admin_cli::run_keys(*command)),
         Command::Credits(command) => print_answer(admin_cli::run_credits(command)),
         Command::Tokens(command) => print_answer(admin_cli::run_tokens(command)),
+        Command::Byok(command) => print_answer(admin_cli::run_byok(command)),
     }
 }
 

@@ -61,7 +61,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         max_body_bytes: config.server.max_body_bytes,
         stream_keepalive: (config.server.keepalive_ms > 0)
             .then(|| std::time::Duration::from_millis(config.server.keepalive_ms)),
-        presets: Arc::new(crate::api::presets::Presets::new(config.presets.clone())),
+        presets: presets(config),
         audit_retention_days: config.admin.audit_retention_days,
         sso: match &config.admin.sso {
             Some(_) if !config.accounting.enabled => {
@@ -81,6 +81,16 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             None
         },
     })
+}
+
+/// The configured presets, reloaded when the configuration file changes.
+fn presets(config: &Config) -> Arc<crate::api::presets::Presets> {
+    use crate::api::presets::{Presets, WATCH_INTERVAL, watch};
+    let presets = Arc::new(Presets::new(config.presets.clone()));
+    if let Some(path) = &config.source {
+        watch(&presets, path.clone(), WATCH_INTERVAL);
+    }
+    presets
 }
 
 /// The admin token from the configured environment variable; `None` disables the admin API.

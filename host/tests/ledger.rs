@@ -42,6 +42,7 @@ fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
         excess_cost: 0,
         charge_note: None,
         cache_hit: false,
+        byok: false,
     }
 }
 

@@ -133,6 +133,55 @@ async fn presets_are_listed_applied_under_the_request_and_unknown_ones_are_404()
 }
 
 #[tokio::test]
+async fn presets_are_reloaded_when_the_configuration_file_changes() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&config(&mock)).await;
+    let names = || async {
+        let (status, presets) = gateway.get("/api/v1/presets").await;
+        assert_eq!(status, 200, "{presets}");
+        let names: Vec<String> = (presets["data"].as_array().unwrap().iter())
+            .map(|preset| preset["name"].as_str().unwrap().to_owned())
+            .collect();
+        names
+    };
+    let wait_for = |wanted: &'static [&'static str]| async move {
+        for _ in 0..100 {
+            if names().await == wanted {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("presets never became {wanted:?}: {:?}", names().await);
+    };
+    assert_eq!(names().await, ["terse"]);
+    let path = gateway.config_path();
+    let original = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        original.replace("[presets.terse]", "[presets.brief]"),
+    )
+    .unwrap();
+    wait_for(&["brief"]).await;
+    let ask = |name: &str| json!({"model": format!("@preset/{name}"), "messages": [{"role": "user", "content": "hi"}]});
+    let (status, _, answer) = gateway.chat(&ask("terse")).await;
+    assert_eq!(status, 404, "{answer}");
+    let (status, _, answer) = gateway.chat(&ask("brief")).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // A file that does not load keeps the presets, and the log says why.
+    std::fs::write(&path, format!("{original}\n[presets.broken]\n")).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(names().await, ["brief"]);
+    assert!(
+        gateway.log().contains("presets unchanged"),
+        "{}",
+        gateway.log()
+    );
+    std::fs::write(&path, &original).unwrap();
+    wait_for(&["terse"]).await;
+}
+
+#[tokio::test]
 async fn legacy_completions_and_api_v1_messages_go_through_the_chat_path() {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = Gateway::start(&config(&mock)).await;

@@ -45,6 +45,7 @@
 //! | `fail_first=<n>` | the first n requests to this scenario answer `status` (default 500) |
 //! | `fail_after=<n>` | the requests to this scenario after the first n answer `status` (default 500) |
 //! | `exception_after=<n>` | Bedrock streams: send n events, then a `throttlingException` message, and close |
+//! | `refuse_key=<key>` | requests carrying this credential (bearer, `x-api-key`, `api-key`) answer `status` (default 429) |
 //!
 //! Unknown directives answer 400. Every answer carries `x-mock-scenario`. Every request is
 //! recorded before it is answered; see [`MockUpstream::requests`].

@@ -284,6 +284,9 @@ pub struct Scenario {
     /// `exception_after=<n>` (Bedrock streams): send n events, then a `throttlingException`
     /// exception message, and close.
     pub exception_after: Option<usize>,
+    /// `refuse_key=<key>`: requests carrying this credential (bearer, `x-api-key` or
+    /// `api-key`) answer `status` (default 429); others are served.
+    pub refuse_key: Option<String>,
 }
 
 /// FNV-1a, 64 bits, of `bytes`: the hash of `refuse_one_in` (the refusing test adapter uses it too).
@@ -336,6 +339,7 @@ impl Scenario {
                 "fail_first" => sc.fail_first = Some(number(key, value)?),
                 "fail_after" => sc.fail_after = Some(number(key, value)?),
                 "exception_after" => sc.exception_after = Some(number(key, value)?),
+                "refuse_key" => sc.refuse_key = Some(need(key, value)?.to_owned()),
                 "hang" => sc.hang = flag(key, value)?,
                 "no_terminal" => sc.no_terminal = flag(key, value)?,
                 "html" => sc.html = flag(key, value)?,
@@ -347,7 +351,7 @@ impl Scenario {
                         "unknown directive `{other}` in scenario `{s}`; known: fixture=<dir>/<name>, \
                          after_tool=<dir>/<name>, status=<code>, retry_after=<s>, delay_ms=<n>, ms_per_max_token=<n>, refuse_one_in=<n>, hang, chunk_delay_ms=<n>, \
                          stall_after=<n>, cut_after=<n>, no_terminal, html, garbage, split, crlf, \
-                         fail_first=<n>, fail_after=<n>, exception_after=<n>"
+                         fail_first=<n>, fail_after=<n>, exception_after=<n>, refuse_key=<key>"
                     ));
                 }
             }

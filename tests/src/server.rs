@@ -152,6 +152,9 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
         )
     } else {
         match Scenario::parse(&scenario) {
+            Ok(sc) if refused(&sc, &parts.headers) => {
+                error_response(format, sc.status.unwrap_or(429), sc.retry_after)
+            }
             Ok(sc) => respond(&st, &sc, format, stream, count, request_json.as_ref()).await,
             Err(msg) => text(StatusCode::BAD_REQUEST, format!("mock upstream: {msg}")),
         }
@@ -160,6 +163,22 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
         resp.headers_mut().insert("x-mock-scenario", v);
     }
     resp
+}
+
+/// Whether the request carries the credential the scenario refuses (`refuse_key`).
+fn refused(sc: &Scenario, headers: &axum::http::HeaderMap) -> bool {
+    let Some(refused) = &sc.refuse_key else {
+        return false;
+    };
+    ["authorization", "x-api-key", "api-key"]
+        .iter()
+        .any(|name| {
+            headers
+                .get(*name)
+                .and_then(|value| value.to_str().ok())
+                .map(|value| value.strip_prefix("Bearer ").unwrap_or(value))
+                .is_some_and(|value| value == refused)
+        })
 }
 
 /// Produces the answer for a parsed scenario; `count` is this request's 1-based index among the
@@ -206,7 +225,7 @@ async fn respond(
     let failing = match (sc.fail_first, sc.fail_after) {
         (Some(n), _) => count <= n,
         (None, Some(n)) => count > n,
-        (None, None) => sc.status.is_some(),
+        (None, None) => sc.status.is_some() && sc.refuse_key.is_none(),
     };
     if failing {
         return error_response(format, sc.status.unwrap_or(500), sc.retry_after);

@@ -34,6 +34,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, header};
 
 use crate::config::{AcceptedFailureCharge, AccountingConfig};
+use crate::credentials::byok::Byok;
 use crate::error::DomainError;
 use books::Books;
 use holds::{Holds, Ledger};
@@ -57,6 +58,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 pub struct Accounting {
     /// The database.
     pub store: Store,
+    /// Accounts' own provider keys.
+    pub byok: Byok,
     /// Per-key rate limits.
     limiter: Arc<RateLimiter>,
     /// Commits settlements in groups.
@@ -129,6 +132,7 @@ impl Accounting {
             Ledger::Leases(leases)
         };
         Ok(Accounting {
+            byok: Byok::new(&config.byok, store.clone())?,
             holds: Holds::new(store.clone(), settler.clone(), ledger.clone()),
             ledger,
             key_cache: KeyCache::new((!embedded).then_some(keycache::SHARED_DATABASE_TTL)),
@@ -151,6 +155,7 @@ impl Accounting {
         if let Err(retry_after_secs) = self.limiter.admit(&key).await {
             return Err(DomainError::KeyRateLimited { retry_after_secs });
         }
+        let byok = (self.byok.of_account(&key.account_id).await).map_err(storage_error)?;
         let open = self
             .open_tabs
             .lock()
@@ -160,6 +165,7 @@ impl Accounting {
             self.holds.clone(),
             self.limiter.clone(),
             key,
+            byok,
             open,
             self.charge_accepted,
         ))

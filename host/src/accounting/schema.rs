@@ -143,6 +143,26 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
         ],
     ),
     (
+        8,
+        &[
+            // Accounts' own provider keys (BYOK), sealed (see `credentials::byok`).
+            "CREATE TABLE IF NOT EXISTS byok_keys (
+            account_id TEXT NOT NULL REFERENCES accounts (id),
+            provider TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            ciphertext TEXT NOT NULL,
+            last_four TEXT NOT NULL,
+            fallback BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, provider)
+        )",
+            // A generation served on the account's own key (charged the BYOK fee).
+            "ALTER TABLE generations ADD COLUMN byok BIGINT NOT NULL DEFAULT 0",
+        ],
+    ),
+    (
         10,
         &["ALTER TABLE generations ADD COLUMN cache_hit BIGINT NOT NULL DEFAULT 0"],
     ),

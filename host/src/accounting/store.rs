@@ -45,6 +45,9 @@ pub enum StoreError {
     /// The key or account named does not exist.
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// The operator key of accounts' own keys (BYOK) is malformed.
+    #[error("bring-your-own-key: {0}")]
+    Byok(#[from] crate::credentials::byok::cipher::CipherError),
     /// Some settlements of a batch were stored by an earlier try: settle them one by one.
     #[error("some settlements of the batch were committed before")]
     PartlyStored,
@@ -295,6 +298,9 @@ pub struct GenerationRecord {
     pub charge_note: Option<String>,
     /// Answered from the response cache: no upstream call.
     pub cache_hit: bool,
+    /// Served on the account's own provider key: `cost` is the BYOK fee.
+    #[serde(default)]
+    pub byok: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -1174,6 +1180,7 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         excess_cost: row.try_get("excess_cost")?,
         charge_note: row.try_get("charge_note")?,
         cache_hit: row.try_get::<i64, _>("cache_hit")? != 0,
+        byok: row.try_get::<i64, _>("byok")? != 0,
     })
 }
 
@@ -1217,6 +1224,7 @@ const GENERATION_COLUMNS: [&str; 24] = [
     "excess_cost",
     "charge_note",
     "cache_hit",
+    "byok",
 ];
 
 /// The text of an insert of `rows` records into the `embedded` SQLite database or PostgreSQL.
@@ -1314,6 +1322,7 @@ async fn insert_records<'r>(
             .bind(record.excess_cost)
             .bind(record.charge_note.as_deref())
             .bind(i64::from(record.cache_hit));
+            .bind(i64::from(record.byok));
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))

@@ -20,6 +20,8 @@ use super::rate::RateLimiter;
 use super::storage_error;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation};
 use crate::config::AcceptedFailureCharge;
+use crate::credentials::byok::{AccountKeys, fee};
+use crate::credentials::{AccountCredential, ServedBy};
 use crate::error::DomainError;
 use crate::plugins::types::Usage;
 use crate::pricing::Cost;
@@ -36,6 +38,7 @@ struct TabState {
     holds: Holds,
     limiter: Arc<RateLimiter>,
     key: KeyRecord,
+    byok: Option<Arc<AccountKeys>>,
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
     /// Whether failed attempts the upstream accepted are charged.
@@ -73,6 +76,8 @@ pub struct Charge<'a> {
     pub cancelled: bool,
     /// Answered from the response cache: no upstream call.
     pub cache_hit: bool,
+    /// Served on the account's own provider key.
+    pub byok: bool,
 }
 
 /// The failed attempts of one request that the upstream accepted, charged their estimated
@@ -91,13 +96,14 @@ struct AcceptedFailures {
 }
 
 impl Tab {
-    /// A tab spending from `key`, its tokens counted by `limiter`; `open` keeps the gateway's
-    /// drain waiting for it; `charge_accepted` says whether failed attempts the upstream
-    /// accepted are charged.
+    /// A tab spending from `key`, its tokens counted by `limiter`, its account's own provider
+    /// keys `byok`; `open` keeps the gateway's drain waiting for it; `charge_accepted` says
+    /// whether failed attempts the upstream accepted are charged.
     pub fn new(
         holds: Holds,
         limiter: Arc<RateLimiter>,
         key: KeyRecord,
+        byok: Option<Arc<AccountKeys>>,
         open: Option<mpsc::Sender<()>>,
         charge_accepted: AcceptedFailureCharge,
     ) -> Tab {
@@ -106,6 +112,7 @@ impl Tab {
                 holds,
                 limiter,
                 key,
+                byok,
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
                 charge_accepted,
@@ -162,6 +169,25 @@ impl Tab {
         };
         policy::admit_candidates(&state.key, candidates)
             .map_err(|refusal| DomainError::PolicyRefused(Box::new(refusal)))
+    }
+
+    /// The account's own provider keys (BYOK), if it has any.
+    pub fn byok(&self) -> Option<&AccountKeys> {
+        self.state.as_ref()?.byok.as_deref()
+    }
+
+    /// The account's own key for `provider`, if it has one.
+    pub fn byok_for(&self, provider: &str) -> Option<Arc<AccountCredential>> {
+        self.byok()?.get(provider).cloned()
+    }
+
+    /// What the account is charged for a call that would have cost `cost`: the BYOK fee when
+    /// its own key served (`served`), else the cost.
+    pub fn charged(&self, cost: Cost, served: Option<&ServedBy>) -> Cost {
+        match (self.byok(), served) {
+            (Some(keys), Some(served)) if served.byok => fee::charged(cost, keys.fee_percent),
+            _ => cost,
+        }
     }
 
     /// The routing policy the key chose, if any.
@@ -326,6 +352,7 @@ impl TabState {
             excess_cost: bounded.excess,
             charge_note: bounded.note.map(str::to_owned),
             cache_hit: charge.cache_hit,
+            byok: charge.byok,
             latency_ms: millis(charge.latency),
             generation_ms: millis(self.started.elapsed()),
             finish_reason: charge.finish_reason.map(str::to_owned),

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_cache;
+pub mod admin_byok;
 pub mod admin_keys;
 pub mod admin_teams;
 pub mod admin_tokens;
@@ -178,6 +179,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(provisioning::routes());
     routes.extend(sso::routes());
     routes.extend(admin_cache::routes());
+    routes.extend(admin_byok::routes());
     routes.extend(dashboard::routes());
     routes
 }

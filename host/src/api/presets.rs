@@ -4,7 +4,11 @@
 //! `GET /api/v1/presets`. What the request sets wins over the preset; an unknown preset is a 404.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -64,16 +68,24 @@ impl PresetConfig {
     }
 }
 
-/// The configured presets by name.
-#[derive(Debug, Clone, Default)]
+/// The configured presets by name, swapped whole when the configuration file changes
+/// ([`watch`]).
+#[derive(Debug, Default)]
 pub struct Presets {
-    presets: BTreeMap<String, PresetConfig>,
+    presets: ArcSwap<BTreeMap<String, PresetConfig>>,
 }
 
 impl Presets {
     /// The presets of the configuration.
     pub fn new(presets: BTreeMap<String, PresetConfig>) -> Presets {
-        Presets { presets }
+        Presets {
+            presets: ArcSwap::from_pointee(presets),
+        }
+    }
+
+    /// Replaces every preset.
+    pub fn replace(&self, presets: BTreeMap<String, PresetConfig>) {
+        self.presets.store(Arc::new(presets));
     }
 
     /// The body with the preset it names applied; the body unchanged when it names none.
@@ -105,7 +117,8 @@ impl Presets {
             (Some(name), _) | (None, Some(name)) => name,
             (None, None) => return Ok(body),
         };
-        let preset = self.presets.get(&name).ok_or_else(|| {
+        let presets = self.presets.load();
+        let preset = presets.get(&name).ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "invalid_request_error",
@@ -121,9 +134,7 @@ impl Presets {
 
     /// `GET /api/v1/presets`: every preset with its settings.
     pub fn list(&self) -> Value {
-        let data: Vec<Value> = self
-            .presets
-            .iter()
+        let data: Vec<Value> = (self.presets.load().iter())
             .map(|(name, preset)| {
                 let mut entry = serde_json::to_value(preset).unwrap_or_else(|_| json!({}));
                 if let Value::Object(entry) = &mut entry {
@@ -176,6 +187,43 @@ fn apply(preset: &PresetConfig, request: &mut Map<String, Value>) {
 /// `GET /api/v1/presets`.
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
     Json(state.presets.list())
+}
+
+/// How often the configuration file is looked at for changes.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reloads the presets whenever the configuration file at `path` changes (its modification
+/// time or size), until `presets` is dropped. A configuration that does not load keeps the
+/// presets as they are, and says why in the log.
+pub fn watch(presets: &Arc<Presets>, path: PathBuf, interval: Duration) {
+    let presets = Arc::downgrade(presets);
+    let stamp = |path: &PathBuf| -> Option<(SystemTime, u64)> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some((metadata.modified().ok()?, metadata.len()))
+    };
+    let mut seen = stamp(&path);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(presets) = presets.upgrade() else {
+                return;
+            };
+            let now = stamp(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match crate::config::Config::load(Some(&path)) {
+                Ok(config) => {
+                    tracing::info!(presets = config.presets.len(), path = %path.display(), "configuration changed: presets reloaded");
+                    presets.replace(config.presets);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path = %path.display(), "configuration changed but does not load: presets unchanged");
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]

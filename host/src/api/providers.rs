@@ -41,5 +41,7 @@ fn entry(provider: &Provider) -> Value {
         },
         "data_collection": provider.data_collection,
         "zdr": provider.zdr,
+        // A pool's credentials by name (never the secret), each with its figures.
+        "credentials": provider.credential_pool.as_ref().map(|pool| pool.stats()),
     })
 }

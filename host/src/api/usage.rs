@@ -136,6 +136,7 @@ fn generation_json(record: &GenerationRecord) -> Value {
         "excess_cost": (record.excess_cost != 0).then(|| usd_json(record.excess_cost)),
         "charge_note": record.charge_note,
         "cache_hit": record.cache_hit,
+        "is_byok": record.byok,
     })
 }
 

@@ -134,6 +134,9 @@ fn apply(change: &ProviderOverride, provider: &mut ProviderConfig) {
     if let Some(zdr) = change.zdr {
         provider.zdr = zdr;
     }
+    if let Some(credentials) = &change.credentials {
+        provider.credentials = credentials.clone();
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +196,18 @@ mod tests {
         assert_eq!(groq.options["include_usage"], "false");
         assert!(!config.providers["openai"].enabled);
         assert!(config.providers["anthropic"].enabled);
+    }
+
+    #[test]
+    fn an_override_may_give_a_builtin_provider_a_credential_pool() {
+        let config = parse(
+            "[[catalog.providers.openai.credentials]]\nname = \"a\"\napi_key_env = \"KEY_A\"\nweight = 2.0\n",
+        );
+        let pool = &config.providers["openai"].credentials;
+        assert_eq!(
+            (pool.len(), pool[0].name.as_str(), pool[0].weight),
+            (1, "a", 2.0)
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::generation::Generation;
 use super::scrub;
 use super::{ChatCall, Gateway, complete, stream};
 use crate::catalog::Endpoint;
+use crate::credentials::ServedBy;
 use crate::failure::Failure;
 use crate::plugins::types::ProviderError;
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin, TenantScope};
@@ -126,6 +127,8 @@ pub(super) struct Exchange {
     pub deadline: Instant,
     /// Time from the start to the response head.
     pub head: Duration,
+    /// The credential that served, when it is named (pooled, or the account's own).
+    pub served: Option<ServedBy>,
 }
 
 /// Builds the request in an instance of the request's tenant and sends it. An unsuccessful answer is read and
@@ -148,10 +151,12 @@ pub(super) async fn exchange(
         .build_request(&call.body, &endpoint.settings, stream)
         .await?
         .map_err(|error| provider_failure(endpoint, error))?;
+    let own = call.tab.byok_for(&provider.name);
     let mut response = gateway
         .upstream
-        .send(provider, plugin, request, deadline, acceptance)
+        .send(provider, plugin, request, deadline, acceptance, own.clone())
         .await?;
+    let served = response.extensions().get::<ServedBy>().cloned();
     let head = started.elapsed();
     let status = response.status().as_u16();
     acceptance.answered(status);
@@ -161,7 +166,7 @@ pub(super) async fn exchange(
             .upstream
             .read_body(provider, &mut response, deadline)
             .await?;
-        let body = scrub::body(provider, body);
+        let body = scrub::body(provider, own.as_ref().map(|own| own.secret()), body);
         let error = instance.parse_error(status, headers, body).await?;
         let error = scrub::status(provider, status, error);
         return Err(provider_failure(endpoint, error));
@@ -172,6 +177,7 @@ pub(super) async fn exchange(
         started,
         deadline,
         head,
+        served,
     })
 }
 

@@ -39,6 +39,7 @@ pub(super) async fn run(
         started,
         deadline,
         head: first_byte,
+        served,
     } = exchange(gateway, call, endpoint, plugin, false, acceptance).await?;
     let status = response.status().as_u16();
     let headers = header_pairs(response.headers());
@@ -70,9 +71,13 @@ pub(super) async fn run(
         image_count(&call.request),
         gateway.fee_percent,
     );
+    let cost = call.tab.charged(cost, served.as_ref());
     object.insert("usage".to_owned(), usage_json(&usage, &cost));
     if let Some(trace) = routing {
-        let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
+        let credential = served
+            .as_ref()
+            .and_then(|served| served.credential.as_deref());
+        let trace = trace.with_success(&model.id, &provider.name, credential, started.elapsed());
         object.insert("routing".to_owned(), trace);
     }
     let charge = Charge {
@@ -87,6 +92,7 @@ pub(super) async fn run(
         streamed: false,
         cancelled: false,
         cache_hit: false,
+        byok: served.as_ref().is_some_and(|served| served.byok),
     };
     Observer::of(call, &gateway.catalog).served(&charge, started.elapsed());
     call.tab.settle(charge).await;

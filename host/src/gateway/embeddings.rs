@@ -16,6 +16,7 @@ use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Model;
+use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::plugins::output::check_embeddings;
@@ -165,10 +166,19 @@ impl Gateway {
             .build_embeddings_request(&call.body, &endpoint.settings)
             .await?
             .map_err(provider_failure)?;
+        let own = call.tab.byok_for(&provider.name);
         let mut response = self
             .upstream
-            .send(provider, plugin, request, deadline, &Acceptance::default())
+            .send(
+                provider,
+                plugin,
+                request,
+                deadline,
+                &Acceptance::default(),
+                own.clone(),
+            )
             .await?;
+        let served = response.extensions().get::<ServedBy>().cloned();
         let first_byte = started.elapsed();
         let status = response.status().as_u16();
         let headers = header_pairs(response.headers());
@@ -177,7 +187,8 @@ impl Gateway {
             .read_body(provider, &mut response, deadline)
             .await?;
         if !(200..300).contains(&status) {
-            let body = super::scrub::body(provider, body);
+            let own = own.as_ref().map(|own| own.secret());
+            let body = super::scrub::body(provider, own, body);
             let error = instance.parse_error(status, headers, body).await?;
             return Err(provider_failure(super::scrub::status(
                 provider, status, error,
@@ -203,12 +214,17 @@ impl Gateway {
             estimated_usage(call.body.len(), 0)
         });
         let cost = cost(&usage, &endpoint.prices, 0, self.fee_percent);
+        let cost = call.tab.charged(cost, served.as_ref());
         object.insert(
             "usage".to_owned(),
             embeddings_usage(usage_json(&usage, &cost)),
         );
         if let Some(trace) = routing {
-            let trace = trace.with_success(&model.id, &provider.name, started.elapsed());
+            let credential = served
+                .as_ref()
+                .and_then(|served| served.credential.as_deref());
+            let trace =
+                trace.with_success(&model.id, &provider.name, credential, started.elapsed());
             object.insert("routing".to_owned(), trace);
         }
         let charge = Charge {
@@ -220,6 +236,7 @@ impl Gateway {
             cost,
             latency: first_byte,
             finish_reason: None,
+            byok: served.as_ref().is_some_and(|served| served.byok),
             streamed: false,
             cancelled: false,
             cache_hit: false,

@@ -29,6 +29,7 @@ use crate::accounting::tab::Tab;
 use crate::cache::{Cache, Directives};
 use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
+use crate::credentials::byok::fee::hold as byok_hold;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::metrics;
@@ -125,8 +126,11 @@ impl Gateway {
         let mut trace = plan.trace;
         // The hold is worked out only for a tab that keeps it (accounting on, a key).
         if call.tab.key_and_account().is_some() {
-            let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
-            let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
+            // Endpoints only the account's own key serves are held at the BYOK fee.
+            let worst = byok_hold(call.tab.byok(), &candidates, |group| {
+                let priced = group.iter().map(|c| (&*c.model, &*c.endpoint));
+                worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent)
+            });
             call.tab.reserve(worst).await?;
         }
         let mut last_failure: Option<Failure> = None;

@@ -18,9 +18,11 @@ const KEY_PREFIXES: [&str; 9] = [
 ];
 const KEY_MIN_LEN: usize = 16;
 
-/// The provider's secrets: its credential, AWS secret key and session token.
+/// The provider's secrets: its credential, its pooled credentials, AWS secret key and session
+/// token.
 pub fn secrets(provider: &Provider) -> Vec<&str> {
     let aws = provider.aws_credentials.as_ref();
+    let pooled = (provider.credential_pool.iter()).flat_map(|pool| pool.secrets());
     [
         provider.credential.as_deref(),
         aws.map(|credentials| credentials.secret_access_key.as_str()),
@@ -28,13 +30,16 @@ pub fn secrets(provider: &Provider) -> Vec<&str> {
     ]
     .into_iter()
     .flatten()
+    .chain(pooled)
     .filter(|secret| !secret.is_empty())
     .collect()
 }
 
-/// An upstream error body with every occurrence of the provider's secrets replaced.
-pub fn body(provider: &Provider, body: Vec<u8>) -> Vec<u8> {
-    let secrets = secrets(provider);
+/// An upstream error body with every occurrence of the provider's secrets, and of the
+/// account's own key (`own`) when it has one, replaced.
+pub fn body(provider: &Provider, own: Option<&str>, body: Vec<u8>) -> Vec<u8> {
+    let mut secrets = secrets(provider);
+    secrets.extend(own.filter(|secret| !secret.is_empty()));
     if secrets.is_empty() {
         return body;
     }

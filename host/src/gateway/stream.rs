@@ -28,13 +28,14 @@ use super::upstream::Upstream;
 use super::{ChatCall, Gateway, whole_stream};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Endpoint;
+use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
 use crate::metrics::requests::Observer;
 use crate::plugins::output::CheckedObject;
 use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
-use crate::pricing::{cost, image_count, usage_json};
+use crate::pricing::{Cost, cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
 
@@ -61,6 +62,7 @@ pub(super) async fn run(
         mut response,
         started,
         deadline,
+        served,
         ..
     } = exchange(gateway, call, endpoint, plugin, streams, acceptance).await?;
     let content_type = response.headers().get(header::CONTENT_TYPE);
@@ -120,7 +122,13 @@ pub(super) async fn run(
         plugins: gateway.plugins.clone(),
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
-        routing: routing.map(|trace| trace.with_success(&model.id, &provider.name, first_byte)),
+        routing: routing.map(|trace| {
+            let credential = served
+                .as_ref()
+                .and_then(|served| served.credential.as_deref());
+            trace.with_success(&model.id, &provider.name, credential, first_byte)
+        }),
+        served,
         images: image_count(&call.request),
         response,
         decoding,
@@ -276,6 +284,8 @@ struct Pump {
     relayed: u64,
     /// The client speaks the Responses API and gets the upstream's item markers.
     responses_client: bool,
+    /// The credential that served (the account's own: charged the BYOK fee).
+    served: Option<ServedBy>,
     /// The request's `reasoning.exclude`: chunks go out without their reasoning.
     exclude_reasoning: bool,
 }
@@ -446,15 +456,22 @@ impl Pump {
             provider: &self.generation.provider,
             usage,
             usage_estimated,
-            cost: cost(&usage, &self.endpoint.prices, self.images, self.fee_percent),
+            cost: self.priced(&usage),
             latency: self.first_byte,
             finish_reason: finish.map(FinishReason::as_str),
             streamed: true,
             cancelled: matches!(ending, Ending::ClientGone),
             cache_hit: false,
+            byok: self.served.as_ref().is_some_and(|served| served.byok),
         };
         self.observer.served(&charge, self.started.elapsed());
         self.tab.settle(charge).await;
+    }
+
+    /// What `usage` costs the client (the BYOK fee when the account's own key served).
+    fn priced(&self, usage: &Usage) -> Cost {
+        let full = cost(usage, &self.endpoint.prices, self.images, self.fee_percent);
+        self.tab.charged(full, self.served.as_ref())
     }
 
     fn final_usage_chunk(&self, usage: Option<Usage>) -> Value {
@@ -462,7 +479,7 @@ impl Pump {
             tracing::warn!(provider = %self.endpoint.provider.name, "stream reported no usage; priced at zero");
             Usage::default()
         });
-        let cost = cost(&usage, &self.endpoint.prices, self.images, self.fee_percent);
+        let cost = self.priced(&usage);
         let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
         if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {
             object.insert("routing".to_owned(), trace.clone());

@@ -1,6 +1,7 @@
 //! Sending adapter-built requests upstream: host allow-list check, credential injection, one
 //! shared pooled client, and the first-byte / idle / total timeouts.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use tokio::time::Instant;
 use super::accepted::Acceptance;
 use crate::catalog::Provider;
 use crate::config::ServerConfig;
-use crate::credentials::GoogleToken;
+use crate::credentials::AccountCredential;
 use crate::failure::Failure;
 use crate::plugins::ProviderPlugin;
 use crate::plugins::types::{CredentialPlacement, UpstreamRequest};
@@ -45,6 +46,7 @@ impl Upstream {
     }
 
     /// Checks the URL, adds the credential and sends; returns when the response headers arrive.
+    /// `account` is the account's own credential for the provider (BYOK), tried first.
     pub async fn send(
         &self,
         provider: &Provider,
@@ -52,6 +54,7 @@ impl Upstream {
         request: UpstreamRequest,
         deadline: Instant,
         acceptance: &Acceptance,
+        account: Option<Arc<AccountCredential>>,
     ) -> Result<reqwest::Response, Failure> {
         let mut url = Url::parse(&request.url).map_err(|e| Failure::Transport {
             provider: provider.name.clone(),
@@ -97,43 +100,33 @@ impl Upstream {
             }
         }
         crate::traces::http::inject(&mut headers);
-        let outgoing = Outgoing {
+        let mut outgoing = Outgoing {
             method,
             url,
             headers,
             body: Bytes::from(request.body),
         };
-        let minted = crate::credentials::minted(provider).await?;
-        // A minted token the upstream refuses (expired, revoked) is refreshed once, then sent
-        // again; a second refusal is the attempt's failure.
-        let again = minted.as_ref().map(|_| outgoing.clone());
-        let response = self
-            .dispatch(
-                provider,
-                &placement,
-                outgoing,
-                minted.as_deref(),
-                deadline,
-                acceptance,
-            )
-            .await?;
-        match (again, minted) {
-            (Some(again), Some(token))
-                if response.status() == reqwest::StatusCode::UNAUTHORIZED =>
-            {
-                crate::credentials::rejected(provider, &token);
-                let fresh = crate::credentials::minted(provider).await?;
-                self.dispatch(
-                    provider,
-                    &placement,
-                    again,
-                    fresh.as_deref(),
-                    deadline,
-                    acceptance,
-                )
-                .await
+        // Each credential of the attempt in turn (see `credentials::plan`): the request is kept
+        // to be sent again only while another credential may follow.
+        let mut plan = crate::credentials::Plan::new(provider, account);
+        loop {
+            let chosen = plan.next().await?;
+            let spare = plan.may_follow(&chosen).then(|| outgoing.clone());
+            plan.retarget(&chosen, &mut outgoing.url);
+            let credential = (plan.secret(&chosen), plan.prepared(&chosen));
+            let mut response = self
+                .dispatch(provider, &placement, outgoing, credential, deadline, acceptance)
+                .await?;
+            let stands = plan.stands(&chosen, response.status().as_u16());
+            match spare {
+                Some(spare) if !stands => outgoing = spare,
+                _ => {
+                    if let Some(served) = plan.served_by(&chosen) {
+                        response.extensions_mut().insert(served);
+                    }
+                    return Ok(response);
+                }
             }
-            _ => Ok(response),
         }
     }
 
@@ -144,19 +137,10 @@ impl Upstream {
         provider: &Provider,
         placement: &CredentialPlacement,
         mut outgoing: Outgoing,
-        minted: Option<&GoogleToken>,
+        (credential, prepared): (Option<&str>, &PreparedCredential),
         deadline: Instant,
         acceptance: &Acceptance,
     ) -> Result<reqwest::Response, Failure> {
-        // A minted token's header values were built when it was minted; the provider's own
-        // credential's when the catalog loaded.
-        let (credential, prepared) = match minted {
-            Some(token) => (Some(token.secret()), token.prepared()),
-            None => (
-                provider.credential.as_deref(),
-                &provider.prepared_credential,
-            ),
-        };
         insert_credential(
             provider,
             credential,

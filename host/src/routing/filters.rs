@@ -267,6 +267,7 @@ mod tests {
                 prepared_credential: Default::default(),
                 aws_credentials: None,
                 google_credentials: None,
+                credential_pool: None,
                 base_url: String::new(),
                 egress: Default::default(),
                 timeouts: TimeoutsConfig::default(),

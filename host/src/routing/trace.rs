@@ -87,6 +87,10 @@ pub struct AttemptTrace {
     /// (`accounting.charge_accepted_failures`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub charged: Option<AttemptCharge>,
+    /// The credential that served, when it is named (a pooled credential's name, or `byok`
+    /// for the account's own key); never the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// The charge of a failed attempt the upstream accepted: it sent success headers, or it was
@@ -106,8 +110,15 @@ pub struct AttemptCharge {
 }
 
 impl RoutingTrace {
-    /// The trace as JSON, completed by a successful attempt at `model` on `provider`.
-    pub fn with_success(&self, model: &str, provider: &str, elapsed: Duration) -> Value {
+    /// The trace as JSON, completed by a successful attempt at `model` on `provider` with
+    /// `credential`.
+    pub fn with_success(
+        &self,
+        model: &str,
+        provider: &str,
+        credential: Option<&str>,
+        elapsed: Duration,
+    ) -> Value {
         let mut trace = self.clone();
         trace.attempts.push(AttemptTrace {
             model: model.to_owned(),
@@ -116,6 +127,7 @@ impl RoutingTrace {
             message: None,
             elapsed_ms: millis(elapsed),
             charged: None,
+            credential: credential.map(str::to_owned),
         });
         serde_json::to_value(&trace).unwrap_or(Value::Null)
     }
@@ -135,6 +147,7 @@ impl RoutingTrace {
             message: Some(failure.to_string()),
             elapsed_ms: millis(elapsed),
             charged: None,
+            credential: None,
         });
     }
 

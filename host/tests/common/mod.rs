@@ -190,6 +190,11 @@ impl Gateway {
         }
     }
 
+    /// The gateway's configuration file.
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("switchyard.toml")
+    }
+
     /// The folder of the gateway's extra plugins (watched).
     pub fn plugins_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("plugins")
