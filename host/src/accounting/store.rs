@@ -1184,7 +1184,7 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
     })
 }
 
-/// Generation records inserted by one statement (24 values each: well under SQLite's 32,766 and
+/// Generation records inserted by one statement (one value per column, 26 or so: well under SQLite's 32,766 and
 /// PostgreSQL's 65,535 bound parameters).
 const RECORDS_PER_INSERT: usize = 256;
 
@@ -1321,7 +1321,7 @@ async fn insert_records<'r>(
             .bind(i64::from(record.usage_estimated))
             .bind(record.excess_cost)
             .bind(record.charge_note.as_deref())
-            .bind(i64::from(record.cache_hit));
+            .bind(i64::from(record.cache_hit))
             .bind(i64::from(record.byok));
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();

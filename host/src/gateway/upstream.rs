@@ -115,7 +115,9 @@ impl Upstream {
             plan.retarget(&chosen, &mut outgoing.url);
             let credential = (plan.secret(&chosen), plan.prepared(&chosen));
             let mut response = self
-                .dispatch(provider, &placement, outgoing, credential, deadline, acceptance)
+                .dispatch(
+                    provider, &placement, outgoing, credential, deadline, acceptance,
+                )
                 .await?;
             let stands = plan.stands(&chosen, response.status().as_u16());
             match spare {
