@@ -1184,8 +1184,8 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
     })
 }
 
-/// Generation records inserted by one statement (one value per column, 26 or so: well under SQLite's 32,766 and
-/// PostgreSQL's 65,535 bound parameters).
+/// Generation records inserted by one statement (one value per column, about 26 each: well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bound parameters).
 const RECORDS_PER_INSERT: usize = 256;
 
 /// How many of `left` records the next insert takes: the largest power of two up to
