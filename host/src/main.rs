@@ -13,11 +13,6 @@ use switchyard::cli::{self, PluginKind, WireFormat};
 use switchyard::config::{Config, DEFAULT_CONFIG};
 use switchyard::demo::DemoUpstream;
 
-/// mimalloc rather than glibc's malloc: a request allocates a few hundred times (parsing,
-/// headers, plugin calls), and glibc's malloc and free took about 13 % of the gateway's CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Switchyard: an OpenAI-compatible LLM router with WebAssembly provider adapters.
 #[derive(Debug, Parser)]
 #[command(version, about)]
