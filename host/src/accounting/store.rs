@@ -1199,7 +1199,7 @@ fn rows_per_insert(left: usize) -> usize {
 }
 
 /// The columns of a generation record, in the order [`insert_records`] binds them.
-const GENERATION_COLUMNS: [&str; 24] = [
+const GENERATION_COLUMNS: [&str; 25] = [
     "id",
     "key_id",
     "account_id",

@@ -325,6 +325,8 @@ impl TabState {
             finish_reason: Some("error"),
             streamed: false,
             cancelled: false,
+            cache_hit: false,
+            byok: false,
         };
         self.record(reservation, &charge)
     }

@@ -1,19 +1,22 @@
-//! The admin API of accounts' own provider keys (BYOK), under the admin token:
+//! The admin API of accounts' own provider keys (BYOK), in the billing area of the admin
+//! route table (a token scoped to an account reaches only that account's keys):
 //! `PUT /admin/accounts/{id}/keys/{provider}` stores one (its shape checked first),
 //! `GET /admin/accounts/{id}/keys` lists them by their last four characters, `DELETE` removes
-//! one, and `POST /admin/byok/rotate` re-seals every key under the current operator key. No
-//! route ever returns a stored key.
+//! one, and `POST /admin/byok/rotate` (operations area) re-seals every key under the current
+//! operator key. No route ever returns a stored key; every change is audited.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::json_body;
 use super::admin_keys::{enabled, no_such};
+use super::audit::{Change, record};
 use super::error::ApiError;
+use super::roles::{Access, Caller};
 use super::{AppState, Route};
 use crate::accounting::storage_error;
 use crate::accounting::store::StoreError;
@@ -22,11 +25,16 @@ use crate::credentials::byok::{ByokError, shape};
 /// The BYOK routes, under `/admin`.
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::at("/admin/accounts/{id}/keys").get(list),
+        Route::at("/admin/accounts/{id}/keys")
+            .get(list)
+            .admin(Access::Billing),
         Route::at("/admin/accounts/{id}/keys/{provider}")
             .put(upload)
-            .delete(remove),
-        Route::at("/admin/byok/rotate").post(rotate),
+            .delete(remove)
+            .admin(Access::Billing),
+        Route::at("/admin/byok/rotate")
+            .post(rotate)
+            .admin(Access::Operations),
     ]
 }
 
@@ -44,10 +52,11 @@ struct Upload {
 async fn upload(
     State(state): State<AppState>,
     Path((account, provider)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    caller.check_account(&account)?;
+    let accounting = enabled(&state)?;
     let body: Upload = json_body(&state, body).await?;
     let served = (state.gateway.catalog.provider(&provider))
         .ok_or_else(|| no_such("provider", &provider))?;
@@ -64,15 +73,25 @@ async fn upload(
         .upload(&account, &provider, &body.key, body.fallback)
         .await
         .map_err(|error| byok_error(error, &account))?;
+    let target = format!("{account}/{provider}");
+    let change = Change {
+        action: "byok.upload",
+        target: &target,
+        account: Some(&account),
+        before: Value::Null,
+        after: json!(listing),
+    };
+    record(&state, &caller, change).await;
     Ok(Json(json!({ "data": listing })))
 }
 
 async fn list(
     State(state): State<AppState>,
     Path(account): Path<String>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    caller.check_account(&account)?;
+    let accounting = enabled(&state)?;
     let keys = accounting
         .byok
         .list(&account)
@@ -84,9 +103,10 @@ async fn list(
 async fn remove(
     State(state): State<AppState>,
     Path((account, provider)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    caller.check_account(&account)?;
+    let accounting = enabled(&state)?;
     let deleted = accounting
         .byok
         .delete(&account, &provider)
@@ -95,19 +115,36 @@ async fn remove(
     if !deleted {
         return Err(no_such("key of this account for provider", &provider));
     }
+    let target = format!("{account}/{provider}");
+    let change = Change {
+        action: "byok.delete",
+        target: &target,
+        account: Some(&account),
+        before: Value::Null,
+        after: Value::Null,
+    };
+    record(&state, &caller, change).await;
     Ok(Json(json!({ "data": { "deleted": true } })))
 }
 
 async fn rotate(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = enabled(&state, &headers)?;
+    let accounting = enabled(&state)?;
     let resealed = accounting
         .byok
         .rotate()
         .await
         .map_err(|error| byok_error(error, ""))?;
+    let change = Change {
+        action: "byok.rotate",
+        target: "*",
+        account: None,
+        before: Value::Null,
+        after: json!({ "resealed": resealed }),
+    };
+    record(&state, &caller, change).await;
     Ok(Json(json!({ "data": { "resealed": resealed } })))
 }
 

@@ -187,6 +187,7 @@ async fn hit(
         streamed,
         cancelled: false,
         cache_hit: true,
+        byok: false,
     };
     crate::traces::spans::served(&charge);
     tab.settle(charge).await;
