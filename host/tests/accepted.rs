@@ -193,3 +193,75 @@ async fn an_unreachable_upstream_is_not_charged() {
     let books = database.settled_books(&[&gateway]).await;
     assert_eq!(books.generations, 0, "{books:?}");
 }
+
+/// A stream the upstream accepted and then stalled before its first chunk is charged too.
+#[tokio::test]
+async fn a_stream_stalled_before_its_first_chunk_is_charged() {
+    let database = Database::sqlite();
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = gateway_with_cases(&database, &mock, "").await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let (mut body, _) = long_request("acc/stall");
+    body["stream"] = json!(true);
+    let prompt_tokens = (serde_json::to_vec(&body).unwrap().len() as i64 + 3) / 4;
+    let (status, answer) = chat_as(&gateway, &secret, &body).await;
+    assert_eq!(status, 504, "{answer}");
+    let charged = &answer["error"]["metadata"]["attempts"][0]["charged"];
+    assert_eq!(charged["prompt_tokens"], prompt_tokens, "{answer}");
+    let record = record(
+        &gateway,
+        &secret,
+        charged["generation_id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(record["tokens_prompt"], prompt_tokens, "{record}");
+    database
+        .settled_books(&[&gateway])
+        .await
+        .assert_consistent();
+}
+
+/// A client that leaves during failover, after an attempt the upstream accepted, still pays for
+/// it: its record says `cancelled`.
+#[tokio::test]
+async fn a_client_leaving_during_failover_still_pays_for_accepted_attempts() {
+    let database = Database::sqlite();
+    let mock = MockUpstream::start().await.unwrap();
+    let extra = format!(
+        "\n{}[[models]]\nid = \"acc/leave\"\nendpoints = [{{ provider = \"hang\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }}, {{ provider = \"slowhang\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }}]\n",
+        provider(
+            "slowhang",
+            "openai",
+            &mock,
+            "hang",
+            "timeouts = { first_byte_ms = 30000 }"
+        ),
+    );
+    let gateway = gateway_with_cases(&database, &mock, &extra).await;
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let (mut body, _) = long_request("acc/leave");
+    body["provider"] = json!({ "order": ["hang", "slowhang"] });
+    let prompt_tokens = (serde_json::to_vec(&body).unwrap().len() as i64 + 3) / 4;
+    // The first endpoint times out after 400 ms; the client leaves while the second hangs.
+    let sent = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .bearer_auth(&secret)
+        .json(&body)
+        .timeout(std::time::Duration::from_millis(1500))
+        .send()
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let books = database.settled_books(&[&gateway]).await;
+        if books.generations == 1 {
+            books.assert_consistent();
+            let upstream = prompt_tokens as f64 / 1e6 * 1e9;
+            assert!(books.generation_costs as f64 >= upstream, "{books:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{books:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

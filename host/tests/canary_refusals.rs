@@ -67,8 +67,8 @@ async fn rolled_back(gateway: &Gateway) -> bool {
 /// Question `i`, and whether the refusing adapter (and `refuse_one_in=10`) refuses it.
 fn question(i: usize) -> (Value, bool) {
     let text = format!("Question number {i}?");
-    let refused = fnv1a(text.as_bytes()) % 10 == 0;
-    let mut body = request("m/oa", i % 4 == 0);
+    let refused = fnv1a(text.as_bytes()).is_multiple_of(10);
+    let mut body = request("m/oa", i.is_multiple_of(4));
     body["messages"][1]["content"] = Value::String(text);
     (body, refused)
 }

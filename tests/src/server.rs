@@ -216,7 +216,7 @@ async fn respond(
             .as_str()
     });
     let refused = match (sc.refuse_one_in, last_text) {
-        (Some(n), Some(text)) => n > 0 && crate::scenario::fnv1a(text.as_bytes()) % n == 0,
+        (Some(n), Some(text)) => n > 0 && crate::scenario::fnv1a(text.as_bytes()).is_multiple_of(n),
         _ => false,
     };
     if refused {

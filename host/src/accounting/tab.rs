@@ -417,7 +417,12 @@ impl Drop for TabState {
                 let mut record = self.failures_record(&reservation, &failures);
                 record.cancelled = true;
                 let holds = self.holds.clone();
-                runtime.spawn(async move { holds.settle(reservation, record).await });
+                // The drain waits for this settlement as it waited for the tab.
+                let open = self._open.take();
+                runtime.spawn(async move {
+                    holds.settle(reservation, record).await;
+                    drop(open);
+                });
             }
             _ => self.holds.release(&reservation),
         }
