@@ -36,6 +36,8 @@ pub struct Prices {
     pub request: Decimal,
     /// USD per input image (not per million).
     pub image: Decimal,
+    /// USD per web search (not per million); `None`: the endpoint serves no search.
+    pub web_search: Option<Decimal>,
 }
 
 impl Prices {
@@ -51,6 +53,7 @@ impl Prices {
                 .unwrap_or(endpoint.completion_price),
             request: endpoint.request_price,
             image: endpoint.image_price,
+            web_search: endpoint.web_search_price,
         }
     }
 }
@@ -102,7 +105,11 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
     let upstream = per_token
         .map(|sum| sum / PER_MILLION)
         .and_then(|sum| sum.checked_add(prices.request))
-        .and_then(|sum| sum.checked_add(Decimal::from(images).checked_mul(prices.image)?));
+        .and_then(|sum| sum.checked_add(Decimal::from(images).checked_mul(prices.image)?))
+        .and_then(|sum| {
+            let searches = Decimal::from(usage.web_search_requests);
+            sum.checked_add(searches.checked_mul(prices.web_search.unwrap_or_default())?)
+        });
     upstream
         .and_then(|upstream| {
             with_fee(
@@ -112,6 +119,14 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
             )
         })
         .unwrap_or(Cost::OUT_OF_RANGE)
+}
+
+/// The most `searches` web searches can cost at `prices`, fee included and rounded up; `None`
+/// when that does not fit a decimal.
+pub fn worst_case_searches(searches: u64, prices: &Prices, fee_percent: Decimal) -> Option<Decimal> {
+    let price = prices.web_search.unwrap_or_default();
+    let upstream = Decimal::from(searches).checked_mul(price)?;
+    Some(with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero)?.total)
 }
 
 /// Σ count × price, `None` when it does not fit a decimal.
@@ -169,7 +184,7 @@ pub fn image_count(request: &ChatRequest) -> u64 {
 
 /// The OpenAI `usage` object with OpenRouter's `cost` and `cost_details`.
 pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
-    json!({
+    let mut json = json!({
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.prompt_tokens.saturating_add(usage.completion_tokens),
@@ -180,14 +195,21 @@ pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
         "completion_tokens_details": { "reasoning_tokens": usage.reasoning_tokens },
         "cost": decimal_number(cost.total),
         "cost_details": { "upstream_inference_cost": decimal_number(cost.upstream) },
-    })
+    });
+    if let (Some(object), true) = (json.as_object_mut(), usage.web_search_requests > 0) {
+        object.insert(
+            "server_tool_use".to_owned(),
+            json!({ "web_search_requests": usage.web_search_requests }),
+        );
+    }
+    json
 }
 
 /// OpenRouter's `pricing` object: USD per token (prompt, completion, cache, reasoning) or per
 /// unit (request, image), as decimal strings.
 pub fn pricing_json(prices: &Prices) -> Value {
     let per_token = |price: Decimal| (price / PER_MILLION).normalize().to_string();
-    json!({
+    let mut json = json!({
         "prompt": per_token(prices.prompt),
         "completion": per_token(prices.completion),
         "request": prices.request.normalize().to_string(),
@@ -195,7 +217,11 @@ pub fn pricing_json(prices: &Prices) -> Value {
         "input_cache_read": per_token(prices.cache_read),
         "input_cache_write": per_token(prices.cache_write),
         "internal_reasoning": per_token(prices.reasoning),
-    })
+    });
+    if let (Some(object), Some(price)) = (json.as_object_mut(), prices.web_search) {
+        object.insert("web_search".to_owned(), json!(price.normalize().to_string()));
+    }
+    json
 }
 
 /// A decimal as a JSON number (JSON has no decimal type; the value is exact to 12 places).
@@ -226,6 +252,7 @@ mod tests {
             reasoning: d(completion),
             request: Decimal::ZERO,
             image: Decimal::ZERO,
+            web_search: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub mod openai;
 pub mod ranking;
 pub mod responses;
 pub mod sse;
+pub mod web_search;
 
 #[cfg(feature = "provider")]
 pub mod provider;

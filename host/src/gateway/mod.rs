@@ -10,6 +10,7 @@ mod framing;
 pub mod generation;
 pub mod passed_output;
 mod scrub;
+mod searched;
 mod stream;
 mod strict;
 pub mod upstream;
@@ -32,6 +33,7 @@ use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::capabilities::Needs;
+use crate::routing::context::ContextNeed;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::shadow::Shadow;
 use crate::routing::sticky::{Session, Sticky};
@@ -103,6 +105,7 @@ impl Gateway {
             preferences: &call.preferences,
             sent_parameters: &call.sent_parameters,
             needs: &needs,
+            context: ContextNeed::of(&call.request),
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),

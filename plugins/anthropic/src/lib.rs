@@ -70,6 +70,7 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "reasoning",
     "response_format",
     "user",
+    "web_search_options",
 ];
 
 impl Provider for Anthropic {

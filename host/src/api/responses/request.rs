@@ -34,6 +34,8 @@ const PASSED_THROUGH: &[&str] = &[
     "user",
     "prompt_cache_key",
     "safety_identifier",
+    // OpenRouter's: `web` is served (see `api::plugins`), the others refused by name.
+    "plugins",
 ];
 
 /// Fields read into the response object or without effect on a stateless chat call.
@@ -56,8 +58,7 @@ const ACCEPTED: &[&str] = &[
     "background",
     // Client bookkeeping (the Codex CLI's thread and turn ids).
     "client_metadata",
-    // OpenRouter's; only empty lists get past `unserved::check`.
-    "plugins",
+    // OpenRouter's; only an empty list gets past `unserved::check`.
     "transforms",
 ];
 
