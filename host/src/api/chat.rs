@@ -160,6 +160,7 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         tab: Tab::default(),
         session: None,
         responses_client: items == ResponsesItems::Checked,
+        offered_search: None,
     })
 }
 

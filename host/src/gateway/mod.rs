@@ -10,7 +10,7 @@ mod framing;
 pub mod generation;
 pub mod passed_output;
 mod scrub;
-mod searched;
+pub mod searched;
 mod stream;
 mod strict;
 pub mod upstream;
@@ -22,6 +22,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use rust_decimal::Decimal;
 use switchyard_sdk::openai::ChatRequest;
+use switchyard_sdk::web_search;
 use tokio::time::Instant;
 
 use crate::accounting::tab::Tab;
@@ -66,6 +67,11 @@ pub struct ChatCall {
     /// The client speaks the Responses API: an upstream's own Responses items reach it
     /// ([`passed_output`]); every other client's answers are stripped of them.
     pub responses_client: bool,
+    /// The body with `web_search_options`, when the client offered the model a web search tool
+    /// without asking for a search (the Codex CLI does): sent to the endpoints that search at
+    /// a known price; elsewhere the tool is left out, and the answer says so in
+    /// `X-Switchyard-Omitted-Tools` ([`searched`]).
+    pub offered_search: Option<Bytes>,
 }
 
 /// Everything the request path needs.
@@ -122,7 +128,15 @@ impl Gateway {
         // The hold is worked out only for a tab that keeps it (accounting on, a key).
         if call.tab.key_and_account().is_some() {
             let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
-            let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
+            let searching =
+                web_search::options(&call.request).is_some() || call.offered_search.is_some();
+            let worst = worst_case_hold(
+                &call.request,
+                call.body.len(),
+                searching,
+                priced,
+                self.fee_percent,
+            );
             call.tab.reserve(worst).await?;
         }
         let mut last_failure: Option<Failure> = None;

@@ -141,10 +141,12 @@ fn is_inline(url: &str) -> bool {
 }
 
 /// The most `request` (whose body is `body_bytes` long) can cost on any of `candidates`, fee
-/// included; `None` when that is too large to be money.
+/// included; `None` when that is too large to be money. `searching`: the model may search the
+/// web (asked for or offered), up to the most searches an adapter lets it make.
 pub fn worst_case_hold<'a>(
     request: &ChatRequest,
     body_bytes: usize,
+    searching: bool,
     candidates: impl Iterator<Item = (&'a Model, &'a Endpoint)>,
     fee_percent: Decimal,
 ) -> Option<Decimal> {
@@ -156,9 +158,9 @@ pub fn worst_case_hold<'a>(
     let url_files = referenced.files.saturating_add(extension.files);
     // A token is at least one byte of the body.
     let body_tokens = u64::try_from(body_bytes).unwrap_or(u64::MAX);
-    let searches = match web_search::options(request) {
-        Some(_) => web_search::MAX_SEARCHES,
-        None => 0,
+    let searches = match searching {
+        true => web_search::MAX_SEARCHES,
+        false => 0,
     };
     candidates
         .map(|(model, endpoint)| {
