@@ -123,7 +123,11 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
 
 /// The most `searches` web searches can cost at `prices`, fee included and rounded up; `None`
 /// when that does not fit a decimal.
-pub fn worst_case_searches(searches: u64, prices: &Prices, fee_percent: Decimal) -> Option<Decimal> {
+pub fn worst_case_searches(
+    searches: u64,
+    prices: &Prices,
+    fee_percent: Decimal,
+) -> Option<Decimal> {
     let price = prices.web_search.unwrap_or_default();
     let upstream = Decimal::from(searches).checked_mul(price)?;
     Some(with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero)?.total)
@@ -219,7 +223,10 @@ pub fn pricing_json(prices: &Prices) -> Value {
         "internal_reasoning": per_token(prices.reasoning),
     });
     if let (Some(object), Some(price)) = (json.as_object_mut(), prices.web_search) {
-        object.insert("web_search".to_owned(), json!(price.normalize().to_string()));
+        object.insert(
+            "web_search".to_owned(),
+            json!(price.normalize().to_string()),
+        );
     }
     json
 }
@@ -270,6 +277,7 @@ mod tests {
             cached_tokens: 200,
             cache_write_tokens: 100,
             reasoning_tokens: 50,
+            web_search_requests: 0,
         };
         let cost = cost(&usage, &prices, 0, d("5"));
         // 700×3 + 200×0.3 + 100×3.75 + 450×15 + 50×1 = 2100 + 60 + 375 + 6750 + 50 = 9335 per million
@@ -332,6 +340,29 @@ mod tests {
     }
 
     #[test]
+    fn searches_are_priced_per_search_and_held_at_the_most() {
+        let searching = Prices {
+            web_search: Some(d("0.01")),
+            ..prices("0", "0")
+        };
+        let usage = Usage {
+            web_search_requests: 3,
+            ..Usage::default()
+        };
+        let cost = cost(&usage, &searching, 0, d("5"));
+        assert_eq!((cost.upstream, cost.total), (d("0.03"), d("0.0315")));
+        assert_eq!(
+            worst_case_searches(5, &searching, d("5")),
+            Some(d("0.0525"))
+        );
+        // No search price: the endpoint serves no search, nothing to hold.
+        assert_eq!(
+            worst_case_searches(5, &prices("1", "1"), d("5")),
+            Some(Decimal::ZERO)
+        );
+    }
+
+    #[test]
     fn inconsistent_cache_counts_never_underflow() {
         let usage = Usage {
             prompt_tokens: 10,
@@ -339,6 +370,7 @@ mod tests {
             cache_write_tokens: 50,
             completion_tokens: 1,
             reasoning_tokens: 5,
+            web_search_requests: 0,
         };
         assert_eq!(
             cost(&usage, &prices("1", "1"), 0, Decimal::ZERO).upstream,

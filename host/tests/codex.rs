@@ -97,7 +97,12 @@ async fn codex_with_its_defaults_through_a_responses_upstream_searches_there() {
         return;
     };
     assert!(stdout.contains("Final result: 570"), "--- stdout\n{stdout}");
-    let upstream = mock.requests_for(RESPONSES_TEXT).pop().unwrap().json.unwrap();
+    let upstream = mock
+        .requests_for(RESPONSES_TEXT)
+        .pop()
+        .unwrap()
+        .json
+        .unwrap();
     let names = tool_names(&upstream);
     assert!(names.contains(&"web_search".to_owned()), "{names:?}");
     assert!(

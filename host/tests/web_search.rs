@@ -53,7 +53,12 @@ async fn online_on_anthropic_sends_the_search_tool_cites_and_charges_the_searche
     for body in [ask("m/claude:online"), web_plugin] {
         let (status, answer) = chat(&gateway, &body).await;
         assert_eq!(status, 200, "{answer}");
-        let upstream = mock.requests_for(CLAUDE_SEARCH).pop().unwrap().json.unwrap();
+        let upstream = mock
+            .requests_for(CLAUDE_SEARCH)
+            .pop()
+            .unwrap()
+            .json
+            .unwrap();
         assert_eq!(
             upstream["tools"],
             json!([{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}]),
@@ -65,7 +70,10 @@ async fn online_on_anthropic_sends_the_search_tool_cites_and_charges_the_searche
         let annotation = &message["annotations"][0];
         assert_eq!(annotation["type"], "url_citation", "{answer}");
         let citation = &annotation["url_citation"];
-        assert_eq!(citation["url"], "https://en.wikipedia.org/wiki/Claude_Shannon");
+        assert_eq!(
+            citation["url"],
+            "https://en.wikipedia.org/wiki/Claude_Shannon"
+        );
         assert_eq!(citation["title"], "Claude Shannon - Wikipedia");
         let (start, end) = (
             citation["start_index"].as_u64().unwrap() as usize,
@@ -130,9 +138,15 @@ async fn a_prompt_no_context_holds_is_refused_with_the_estimate() {
         "messages": [{"role": "user", "content": "word ".repeat(800)}]});
     let (status, answer) = chat(&gateway, &long).await;
     assert_eq!(status, 400, "{answer}");
-    assert_eq!(answer["error"]["code"], "context_length_exceeded", "{answer}");
+    assert_eq!(
+        answer["error"]["code"], "context_length_exceeded",
+        "{answer}"
+    );
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(message.contains("1200") && message.contains("1000"), "{message}");
+    assert!(
+        message.contains("1200") && message.contains("1000"),
+        "{message}"
+    );
     assert_eq!(answer["error"]["metadata"]["largest_context"], 1000);
     assert!(mock.requests().is_empty(), "no upstream call");
     // Without the output limit it fits.

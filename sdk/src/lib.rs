@@ -62,6 +62,9 @@ pub mod chat_completions;
 #[cfg(feature = "provider")]
 pub mod structured;
 
+#[cfg(feature = "provider")]
+pub mod fields;
+
 #[cfg(any(feature = "provider", feature = "router"))]
 pub mod log;
 

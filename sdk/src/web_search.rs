@@ -122,8 +122,10 @@ mod tests {
         }];
         assert_eq!(
             url_citations(&blocks),
-            [json!({"type": "url_citation", "url_citation": {"url": "https://a.example",
-                "title": "A", "content": "quoted", "start_index": 3, "end_index": 10}})]
+            [
+                json!({"type": "url_citation", "url_citation": {"url": "https://a.example",
+                "title": "A", "content": "quoted", "start_index": 3, "end_index": 10}})
+            ]
         );
         assert_eq!(searches(&reported(2)), 2);
         assert!(reported(0).is_empty());

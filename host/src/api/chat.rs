@@ -11,10 +11,10 @@ use switchyard_sdk::openai::ChatRequest;
 use switchyard_sdk::responses::RESPONSES_EXTENSION;
 
 use super::AppState;
-use super::plugins::ONLINE;
 use super::counted_json;
 use super::error::ApiError;
 use super::keepalive;
+use super::plugins::ONLINE;
 use super::request_limits;
 use crate::accounting::tab::Tab;
 use crate::gateway::ChatCall;
@@ -184,10 +184,12 @@ fn parse_typed(body: &[u8], items: ResponsesItems) -> Option<Checked> {
     // `plugins` and `transforms` (served or refused by name) and `:online` are read by
     // [`parse_value`].
     let online = |model: &Value| model.as_str().is_some_and(|m| m.ends_with(ONLINE));
-    let unserved = ["plugins", "transforms"]
-        .iter()
-        .any(|field| request.extra.get(*field).is_some_and(|v| v != &Value::Array(Vec::new())))
-        || request.model.ends_with(ONLINE)
+    let unserved = ["plugins", "transforms"].iter().any(|field| {
+        request
+            .extra
+            .get(*field)
+            .is_some_and(|v| v != &Value::Array(Vec::new()))
+    }) || request.model.ends_with(ONLINE)
         || (request.extra.get("models").and_then(Value::as_array))
             .is_some_and(|models| models.iter().any(online));
     if refused_items

@@ -145,7 +145,10 @@ mod tests {
         for (plugin, named) in [
             (json!({"id": "web", "engine": "exa"}), "exa"),
             (json!({"id": "web", "max_results": 3}), "`max_results`"),
-            (json!({"id": "web", "search_prompt": "x"}), "`search_prompt`"),
+            (
+                json!({"id": "web", "search_prompt": "x"}),
+                "`search_prompt`",
+            ),
         ] {
             let (result, _) = rewritten(json!({"model": "a/b", "plugins": [plugin]}));
             let error = result.expect_err("refused");

@@ -16,8 +16,8 @@ use switchyard_sdk::responses::{
 
 use super::anthropic_inputs::extension_inputs;
 use super::{image_count, worst_case_cost, worst_case_searches};
-use switchyard_sdk::web_search;
 use crate::catalog::{Endpoint, Model};
+use switchyard_sdk::web_search;
 
 /// Most choices (`n`) one request may ask for (OpenAI's own limit).
 pub const MAX_CHOICES: u64 = 128;
@@ -185,8 +185,7 @@ pub fn worst_case_hold<'a>(
             .min()
             .unwrap_or(UNBOUNDED_OUTPUT_TOKENS)
             .saturating_mul(choices);
-            let searching =
-                worst_case_searches(searches, &endpoint.prices, fee_percent);
+            let searching = worst_case_searches(searches, &endpoint.prices, fee_percent);
             worst_case_cost(prompt, output, images, &endpoint.prices, fee_percent)
                 .and_then(|cost| cost.checked_mul(extension.price_factor))
                 .and_then(|cost| cost.checked_add(searching?))

@@ -237,7 +237,9 @@ fn filter(
         let too_small = context.too_small(model.context_length);
         let lacks_or_unpriced = lacks.or(unpriced_search.then_some(Capability::WebSearch));
         missing.capabilities.push(lacks_or_unpriced);
-        missing.windows.push(too_small.filter(|_| lacks_or_unpriced.is_none()));
+        missing
+            .windows
+            .push(too_small.filter(|_| lacks_or_unpriced.is_none()));
         let excluded = match (lacks, too_small) {
             (Some(capability), _) => Some(filters::Exclusion::MissingCapability(capability)),
             (None, _) if unpriced_search => Some(filters::Exclusion::SearchPriceUnknown),
@@ -363,7 +365,11 @@ fn nothing_left(
         return DomainError::NoEnabledEndpoint { models, disabled };
     }
 
-    let all_too_small = missing.windows.iter().copied().collect::<Option<Vec<u64>>>();
+    let all_too_small = missing
+        .windows
+        .iter()
+        .copied()
+        .collect::<Option<Vec<u64>>>();
     if let Some(largest) = all_too_small.and_then(|windows| windows.into_iter().max()) {
         return DomainError::ContextLengthExceeded {
             estimate: request.context.total(),

@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION, ResponsesExtension, flat_name};
-use switchyard_sdk::web_search;
 use switchyard_sdk::translate::reasoning_details;
+use switchyard_sdk::web_search;
 
 /// The format name OpenRouter gives reasoning details from the Responses API.
 pub const FORMAT: &str = "openai-responses-v1";
@@ -194,10 +194,7 @@ fn web_search(
     if let Value::Array(tools) = tools {
         tools.push(tool);
     }
-    body.insert(
-        "max_tool_calls".to_owned(),
-        json!(web_search::MAX_SEARCHES),
-    );
+    body.insert("max_tool_calls".to_owned(), json!(web_search::MAX_SEARCHES));
 }
 
 /// The client's own Responses items, when it spoke the Responses API to Switchyard

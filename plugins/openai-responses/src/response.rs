@@ -124,7 +124,11 @@ fn cited(part: &Value, offset: u64) -> Vec<TextCitations> {
             Some(TextCitations {
                 start: index("start_index"),
                 end: Some(index("end_index")),
-                citations: vec![web_search::citation(url, annotation["title"].as_str(), None)],
+                citations: vec![web_search::citation(
+                    url,
+                    annotation["title"].as_str(),
+                    None,
+                )],
             })
         })
         .collect()

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use crate::anthropic::Extension;
 use crate::provider::*;
 use crate::structured;
-use crate::web_search;
 use crate::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
+use crate::web_search;
 use serde_json::{Map, Value, json};
 
 use super::messages;

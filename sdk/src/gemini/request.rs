@@ -117,7 +117,7 @@ fn response_format(
 
 /// OpenRouter's `reasoning` → `thinkingConfig` (see the crate documentation).
 fn thinking(request: &ChatRequest) -> Option<Value> {
-    let reasoning = request.extra.get("reasoning").filter(|r| r.is_object())?;
+    let reasoning = crate::translate::reasoning_object(request)?;
     let include = reasoning.get("exclude").and_then(Value::as_bool) != Some(true);
     if reasoning.get("enabled").and_then(Value::as_bool) == Some(false) {
         return Some(json!({"thinkingBudget": 0}));

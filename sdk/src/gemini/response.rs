@@ -5,8 +5,8 @@ use crate::translate::{self, completion_body_with};
 use crate::web_search;
 use serde_json::{Map, Value};
 
-use super::{error, grounding};
 use super::usage::{self, call_id};
+use super::{error, grounding};
 
 /// Parses a 2xx response: an error body becomes the mapped error, a prompt blocked before any
 /// candidate is content-filtered, anything that is not a `GenerateContentResponse` (HTML,

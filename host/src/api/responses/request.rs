@@ -12,8 +12,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use switchyard_sdk::responses::{
-    InputItem, RESPONSES_EXTENSION, ReasoningSettings, ResponsesExtension, TextSettings,
-    flat_name,
+    InputItem, RESPONSES_EXTENSION, ReasoningSettings, ResponsesExtension, TextSettings, flat_name,
 };
 
 use crate::api::error::ApiError;
@@ -37,6 +36,9 @@ const PASSED_THROUGH: &[&str] = &[
     "safety_identifier",
     // OpenRouter's: `web` is served (see `api::plugins`), the others refused by name.
     "plugins",
+    // Served or refused by name by the adapter.
+    "top_logprobs",
+    "service_tier",
 ];
 
 /// Fields read into the response object or without effect on a stateless chat call.
@@ -51,8 +53,6 @@ const ACCEPTED: &[&str] = &[
     "metadata",
     "include",
     "truncation",
-    "top_logprobs",
-    "service_tier",
     "max_tool_calls",
     "stream_options",
     "store",

@@ -151,7 +151,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["exec_command", "multi_agent_v1__spawn_agent"]);
         assert_eq!(tools.namespaces, ["multi_agent_v1"]);
-        assert_eq!(tools.web_search, Some(json!({"type": "web_search", "external_web_access": false})));
+        assert_eq!(
+            tools.web_search,
+            Some(json!({"type": "web_search", "external_web_access": false}))
+        );
         assert_eq!(
             split("multi_agent_v1__spawn_agent", &tools.namespaces),
             (Some("multi_agent_v1"), "spawn_agent")
