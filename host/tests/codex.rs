@@ -86,10 +86,9 @@ async fn codex_with_its_defaults_through_a_responses_upstream_searches_there() {
     let mock = MockUpstream::start().await.unwrap();
     let config = [
         provider("resp", "openai-responses", &mock, RESPONSES_TEXT, ""),
-        format!(
-            "[[models]]\nid = \"m/resp\"\nendpoints = [{{ provider = \"resp\", upstream_model = \"up\", \
-             prompt_price = \"1\", completion_price = \"2\", web_search_price = \"0.01\" }}]\n"
-        ),
+        "[[models]]\nid = \"m/resp\"\nendpoints = [{ provider = \"resp\", upstream_model = \"up\", \
+         prompt_price = \"1\", completion_price = \"2\", web_search_price = \"0.01\" }]\n"
+            .to_owned(),
     ]
     .concat();
     let gateway = Gateway::start(&config).await;
