@@ -1112,6 +1112,10 @@ pub struct EndpointConfig {
     /// USD per input image.
     #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub image_price: Decimal,
+    /// USD per web search the upstream's own engine makes (`:online`, `plugins: [{"id":
+    /// "web"}]`, `web_search_options`); unset: the endpoint serves no search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_price: Option<Decimal>,
     /// Longest completion the endpoint produces, in tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,

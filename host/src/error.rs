@@ -128,6 +128,22 @@ pub enum DomainError {
         /// The exclusions.
         unmatched: Box<Unmatched>,
     },
+    /// Every endpoint was left out because its model's context window cannot hold the
+    /// estimated prompt plus the requested output.
+    #[error(
+        "this request needs about {estimate} tokens (estimated prompt plus requested output), \
+         more than the largest context window of {} ({largest_context} tokens); shorten the \
+         prompt or lower the output limit",
+        .unmatched.models
+    )]
+    ContextLengthExceeded {
+        /// The estimated prompt plus the requested output, in tokens.
+        estimate: u64,
+        /// The largest context window among the endpoints left out.
+        largest_context: u64,
+        /// The exclusions.
+        unmatched: Box<Unmatched>,
+    },
 }
 
 /// Why every endpoint was left out, for [`DomainError::NoEndpointMatches`].
@@ -170,6 +186,7 @@ impl DomainError {
             DomainError::NotAnEmbeddingModel { .. }
             | DomainError::NotAChatModel { .. }
             | DomainError::MissingCapability { .. }
+            | DomainError::ContextLengthExceeded { .. }
             | DomainError::CostOutOfRange => StatusCode::BAD_REQUEST,
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -195,6 +212,7 @@ impl DomainError {
             | DomainError::NotAnEmbeddingModel { .. }
             | DomainError::NotAChatModel { .. }
             | DomainError::MissingCapability { .. }
+            | DomainError::ContextLengthExceeded { .. }
             | DomainError::CostOutOfRange => "invalid_request_error",
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -219,6 +237,7 @@ impl DomainError {
             DomainError::NoEnabledEndpoint { .. } => Some("no_endpoints"),
             DomainError::NoEndpointMatches(_) => Some("no_endpoints_match"),
             DomainError::MissingCapability { .. } => Some("missing_capability"),
+            DomainError::ContextLengthExceeded { .. } => Some("context_length_exceeded"),
             DomainError::NotAnEmbeddingModel { .. } => Some("not_an_embedding_model"),
             DomainError::NotAChatModel { .. } => Some("not_a_chat_model"),
             DomainError::NoEmbeddingsAdapter => Some("no_embeddings_adapter"),
@@ -260,6 +279,15 @@ impl DomainError {
                 "missing_capabilities": missing.iter().map(|c| c.name()).collect::<Vec<_>>(),
                 "excluded": unmatched.trace.exclusions(),
                 "routing": unmatched.trace,
+            })),
+            DomainError::ContextLengthExceeded {
+                estimate,
+                largest_context,
+                unmatched,
+            } => Some(json!({
+                "estimated_tokens": estimate,
+                "largest_context": largest_context,
+                "excluded": unmatched.trace.exclusions(),
             })),
             DomainError::KeyLimitReached { required }
             | DomainError::InsufficientCredits { required } => {

@@ -36,6 +36,8 @@ pub struct Prices {
     pub request: Decimal,
     /// USD per input image (not per million).
     pub image: Decimal,
+    /// USD per web search (not per million); `None`: the endpoint serves no search.
+    pub web_search: Option<Decimal>,
 }
 
 impl Prices {
@@ -51,6 +53,7 @@ impl Prices {
                 .unwrap_or(endpoint.completion_price),
             request: endpoint.request_price,
             image: endpoint.image_price,
+            web_search: endpoint.web_search_price,
         }
     }
 }
@@ -102,7 +105,11 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
     let upstream = per_token
         .map(|sum| sum / PER_MILLION)
         .and_then(|sum| sum.checked_add(prices.request))
-        .and_then(|sum| sum.checked_add(Decimal::from(images).checked_mul(prices.image)?));
+        .and_then(|sum| sum.checked_add(Decimal::from(images).checked_mul(prices.image)?))
+        .and_then(|sum| {
+            let searches = Decimal::from(usage.web_search_requests);
+            sum.checked_add(searches.checked_mul(prices.web_search.unwrap_or_default())?)
+        });
     upstream
         .and_then(|upstream| {
             with_fee(
@@ -127,6 +134,18 @@ pub fn share_of(upstream: Decimal, share: Decimal, fee_percent: Decimal) -> Cost
             )
         })
         .unwrap_or(Cost::OUT_OF_RANGE)
+}
+
+/// The most `searches` web searches can cost at `prices`, fee included and rounded up; `None`
+/// when that does not fit a decimal.
+pub fn worst_case_searches(
+    searches: u64,
+    prices: &Prices,
+    fee_percent: Decimal,
+) -> Option<Decimal> {
+    let price = prices.web_search.unwrap_or_default();
+    let upstream = Decimal::from(searches).checked_mul(price)?;
+    Some(with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero)?.total)
 }
 
 /// Σ count × price, `None` when it does not fit a decimal.
@@ -184,7 +203,7 @@ pub fn image_count(request: &ChatRequest) -> u64 {
 
 /// The OpenAI `usage` object with OpenRouter's `cost` and `cost_details`.
 pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
-    json!({
+    let mut json = json!({
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.prompt_tokens.saturating_add(usage.completion_tokens),
@@ -195,14 +214,21 @@ pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
         "completion_tokens_details": { "reasoning_tokens": usage.reasoning_tokens },
         "cost": decimal_number(cost.total),
         "cost_details": { "upstream_inference_cost": decimal_number(cost.upstream) },
-    })
+    });
+    if let (Some(object), true) = (json.as_object_mut(), usage.web_search_requests > 0) {
+        object.insert(
+            "server_tool_use".to_owned(),
+            json!({ "web_search_requests": usage.web_search_requests }),
+        );
+    }
+    json
 }
 
 /// OpenRouter's `pricing` object: USD per token (prompt, completion, cache, reasoning) or per
 /// unit (request, image), as decimal strings.
 pub fn pricing_json(prices: &Prices) -> Value {
     let per_token = |price: Decimal| (price / PER_MILLION).normalize().to_string();
-    json!({
+    let mut json = json!({
         "prompt": per_token(prices.prompt),
         "completion": per_token(prices.completion),
         "request": prices.request.normalize().to_string(),
@@ -210,7 +236,14 @@ pub fn pricing_json(prices: &Prices) -> Value {
         "input_cache_read": per_token(prices.cache_read),
         "input_cache_write": per_token(prices.cache_write),
         "internal_reasoning": per_token(prices.reasoning),
-    })
+    });
+    if let (Some(object), Some(price)) = (json.as_object_mut(), prices.web_search) {
+        object.insert(
+            "web_search".to_owned(),
+            json!(price.normalize().to_string()),
+        );
+    }
+    json
 }
 
 /// A decimal as a JSON number (JSON has no decimal type; the value is exact to 12 places).
@@ -241,6 +274,7 @@ mod tests {
             reasoning: d(completion),
             request: Decimal::ZERO,
             image: Decimal::ZERO,
+            web_search: None,
         }
     }
 
@@ -258,6 +292,7 @@ mod tests {
             cached_tokens: 200,
             cache_write_tokens: 100,
             reasoning_tokens: 50,
+            web_search_requests: 0,
         };
         let cost = cost(&usage, &prices, 0, d("5"));
         // 700×3 + 200×0.3 + 100×3.75 + 450×15 + 50×1 = 2100 + 60 + 375 + 6750 + 50 = 9335 per million
@@ -320,6 +355,29 @@ mod tests {
     }
 
     #[test]
+    fn searches_are_priced_per_search_and_held_at_the_most() {
+        let searching = Prices {
+            web_search: Some(d("0.01")),
+            ..prices("0", "0")
+        };
+        let usage = Usage {
+            web_search_requests: 3,
+            ..Usage::default()
+        };
+        let cost = cost(&usage, &searching, 0, d("5"));
+        assert_eq!((cost.upstream, cost.total), (d("0.03"), d("0.0315")));
+        assert_eq!(
+            worst_case_searches(5, &searching, d("5")),
+            Some(d("0.0525"))
+        );
+        // No search price: the endpoint serves no search, nothing to hold.
+        assert_eq!(
+            worst_case_searches(5, &prices("1", "1"), d("5")),
+            Some(Decimal::ZERO)
+        );
+    }
+
+    #[test]
     fn inconsistent_cache_counts_never_underflow() {
         let usage = Usage {
             prompt_tokens: 10,
@@ -327,6 +385,7 @@ mod tests {
             cache_write_tokens: 50,
             completion_tokens: 1,
             reasoning_tokens: 5,
+            web_search_requests: 0,
         };
         assert_eq!(
             cost(&usage, &prices("1", "1"), 0, Decimal::ZERO).upstream,

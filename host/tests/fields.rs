@@ -1,5 +1,5 @@
 //! Request fields end to end through the real binary: OpenRouter features Switchyard does not
-//! serve are refused by name on every ingress (never dropped) with no upstream call; the
+//! serve (web search is `web_search.rs`'s) are refused by name on every ingress (never dropped) with no upstream call; the
 //! efforts above `high` get at least its thinking budget; `reasoning.exclude` leaves the
 //! reasoning out of the answer and the stream; `reasoning.max_tokens` is a thinking budget where
 //! the upstream has one and refused by name where it has not.
@@ -61,7 +61,6 @@ async fn unserved_openrouter_features_are_refused_by_name_on_every_ingress() {
         body
     };
     let features = [
-        (json!({"plugins": [{"id": "web"}]}), "`web`"),
         (
             json!({"plugins": [{"id": "file-parser", "pdf": {"engine": "pdf-text"}}]}),
             "`file-parser`",
@@ -72,7 +71,6 @@ async fn unserved_openrouter_features_are_refused_by_name_on_every_ingress() {
         ),
         (json!({"plugins": [{"id": "moderation"}]}), "`moderation`"),
         (json!({"transforms": ["middle-out"]}), "`middle-out`"),
-        (json!({"model": "m/a:online"}), "`:online`"),
     ];
     for (feature, named) in &features {
         for (path, body) in [

@@ -30,6 +30,7 @@ pub mod openai;
 pub mod ranking;
 pub mod responses;
 pub mod sse;
+pub mod web_search;
 
 #[cfg(feature = "provider")]
 pub mod provider;
@@ -60,6 +61,9 @@ pub mod chat_completions;
 
 #[cfg(feature = "provider")]
 pub mod structured;
+
+#[cfg(feature = "provider")]
+pub mod fields;
 
 #[cfg(any(feature = "provider", feature = "router"))]
 pub mod log;

@@ -35,7 +35,20 @@ pub struct ResponsesExtension {
     /// The answer's text settings (format and verbosity), as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<TextSettings>,
+    /// The client's `web_search` tool, as sent: a Responses upstream gets it as is when the
+    /// gateway serves the search there (the request then carries `web_search_options`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_search_tool: Option<Value>,
 }
+
+/// Joins a `namespace` tool's name and one of its functions' into the one function name the
+/// chat format has room for: `{namespace}__{function}`.
+pub fn flat_name(namespace: &str, function: &str) -> String {
+    format!("{namespace}{NAMESPACE_SEPARATOR}{function}")
+}
+
+/// What [`flat_name`] puts between a namespace and its function.
+pub const NAMESPACE_SEPARATOR: &str = "__";
 
 /// What a completion from a Responses API upstream keeps for a Responses API client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +233,9 @@ pub struct FunctionCallItem {
     pub call_id: String,
     /// The function's name.
     pub name: String,
+    /// The namespace tool the function belongs to, when it is one of a `namespace` tool's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// The arguments, a JSON text.
     pub arguments: String,
     /// `completed`, `incomplete`...

@@ -143,6 +143,21 @@ pub fn tool_call(id: &str, name: &str, input: Option<&Value>) -> ToolCall {
     }
 }
 
+/// OpenRouter's `reasoning` object of a request, or one made of OpenAI's `reasoning_effort`
+/// (`{"effort": ...}`) when only that is set.
+pub fn reasoning_object(request: &ChatRequest) -> Option<std::borrow::Cow<'_, Value>> {
+    if let Some(reasoning) = request.extra.get("reasoning").filter(|r| r.is_object()) {
+        return Some(std::borrow::Cow::Borrowed(reasoning));
+    }
+    let effort = request
+        .extra
+        .get("reasoning_effort")
+        .and_then(Value::as_str)?;
+    Some(std::borrow::Cow::Owned(
+        serde_json::json!({ "effort": effort }),
+    ))
+}
+
 /// Smallest thinking budget Anthropic models accept.
 pub const MIN_THINKING_BUDGET: u64 = 1024;
 
@@ -152,7 +167,7 @@ pub const MIN_THINKING_BUDGET: u64 = 1024;
 /// below `max_tokens`. `None` when the request has no `reasoning`, disables it (`enabled:
 /// false`, effort `none`), or the budget is under [`MIN_THINKING_BUDGET`].
 pub fn thinking_budget(request: &ChatRequest, max_tokens: u64) -> Option<u64> {
-    let reasoning = request.extra.get("reasoning").filter(|r| r.is_object())?;
+    let reasoning = reasoning_object(request)?;
     if reasoning.get("enabled").and_then(Value::as_bool) == Some(false) {
         return None;
     }

@@ -14,6 +14,7 @@ use super::AppState;
 use super::counted_json;
 use super::error::ApiError;
 use super::keepalive;
+use super::plugins::ONLINE;
 use super::request_limits;
 use crate::accounting::tab::Tab;
 use crate::cache::Directives;
@@ -141,7 +142,9 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         fallbacks,
         preferences,
         sent_parameters,
+        body: rewritten,
     } = checked;
+    let body = rewritten.unwrap_or(body);
     choice_count(&request).map_err(ApiError::invalid_request)?;
     let mut seen = std::collections::HashSet::new();
     let models = std::iter::once(request.model.clone())
@@ -160,6 +163,7 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         session: None,
         responses_client: items == ResponsesItems::Checked,
         cache: Directives::default(),
+        offered_search: None,
     })
 }
 
@@ -169,6 +173,8 @@ struct Checked {
     fallbacks: Vec<String>,
     preferences: ProviderPreferences,
     sent_parameters: Vec<String>,
+    /// The body rewritten for the adapters, when it asked for web search.
+    body: Option<Bytes>,
 }
 
 /// The one-pass parse of a well-formed request; `None` for anything [`parse_value`] should look
@@ -178,10 +184,17 @@ fn parse_typed(body: &[u8], items: ResponsesItems) -> Option<Checked> {
         counted_json::from_slice(body, request_limits::MAX_JSON_VALUES).ok()?;
     let refused_items =
         items == ResponsesItems::Refused && request.extra.contains_key(RESPONSES_EXTENSION);
-    // A feature Switchyard does not serve (`plugins`, `transforms`, `:online`) is named by the
-    // refusal [`parse_value`] gives.
-    let unserved =
-        super::unserved::check(&request.extra).is_err() || request.model.ends_with(":online");
+    // `plugins` and `transforms` (served or refused by name) and `:online` are read by
+    // [`parse_value`].
+    let online = |model: &Value| model.as_str().is_some_and(|m| m.ends_with(ONLINE));
+    let unserved = ["plugins", "transforms"].iter().any(|field| {
+        request
+            .extra
+            .get(*field)
+            .is_some_and(|v| v != &Value::Array(Vec::new()))
+    }) || request.model.ends_with(ONLINE)
+        || (request.extra.get("models").and_then(Value::as_array))
+            .is_some_and(|models| models.iter().any(online));
     if refused_items
         || unserved
         || !request_limits::within_caps(&request)
@@ -208,14 +221,24 @@ fn parse_typed(body: &[u8], items: ResponsesItems) -> Option<Checked> {
         fallbacks,
         preferences,
         sent_parameters: Vec::new(),
+        body: None,
     })
 }
 
 /// Parses the body as a `Value` tree, checks it and reads the typed request from it, naming
 /// what is wrong: the path of the requests [`parse_typed`] leaves.
 fn parse_value(body: &[u8], items: ResponsesItems) -> Result<Checked, ApiError> {
-    let value: Value = serde_json::from_slice(body)
+    let mut value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid_request(format!("request body is not valid JSON: {e}")))?;
+    // A request for web search becomes the canonical `web_search_options`; the body the
+    // adapters get is written again from it.
+    let rewritten = match &mut value {
+        Value::Object(object) => {
+            super::unserved::check(object)?;
+            super::plugins::web_search(object)?
+        }
+        _ => false,
+    };
     let Value::Object(object) = &value else {
         return Err(ApiError::invalid_request(
             "request body must be a JSON object",
@@ -229,7 +252,6 @@ fn parse_value(body: &[u8], items: ResponsesItems) -> Result<Checked, ApiError> 
         .with_code("unsupported_parameter"));
     }
     request_limits::check_counts(object)?;
-    super::unserved::check(object)?;
     let fallbacks = match object.get("models") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -278,7 +300,6 @@ fn parse_value(body: &[u8], items: ResponsesItems) -> Result<Checked, ApiError> 
         Some(true) => sent_parameters(object),
         _ => Vec::new(),
     };
-    let mut value = value;
     if missing_model && let (Some(object), Some(first)) = (value.as_object_mut(), fallbacks.first())
     {
         object.insert("model".to_owned(), Value::String(first.clone()));
@@ -292,11 +313,18 @@ fn parse_value(body: &[u8], items: ResponsesItems) -> Result<Checked, ApiError> 
             )));
         }
     };
+    let body = match rewritten {
+        true => Some(Bytes::from(serde_json::to_vec(&value).map_err(|e| {
+            ApiError::invalid_request(format!("cannot write the request: {e}"))
+        })?)),
+        false => None,
+    };
     Ok(Checked {
         request,
         fallbacks,
         preferences,
         sent_parameters,
+        body,
     })
 }
 

@@ -17,6 +17,7 @@ pub mod error;
 pub mod health;
 pub mod keepalive;
 pub mod models;
+pub mod plugins;
 pub mod presets;
 pub mod providers;
 pub mod provisioning;

@@ -1,13 +1,13 @@
-//! OpenRouter request features Switchyard does not serve yet: the `plugins` field (web search,
-//! PDF parsing, response healing...), `transforms` (`middle-out`) and the `:online` model
-//! variant. A request asking for one is refused with a 400 that names it, on every ingress,
-//! rather than served without it: a client migrating from OpenRouter would otherwise get
-//! different answers and no error. Empty `plugins` and `transforms` lists ask for nothing and
-//! are accepted.
+//! OpenRouter request features Switchyard does not serve yet: the `plugins` other than `web`
+//! (PDF parsing, response healing...; see [`plugins::parse`]) and `transforms` (`middle-out`).
+//! A request asking for one is refused with a 400 that names it, on every ingress, rather than
+//! served without it: a client migrating from OpenRouter would otherwise get different answers
+//! and no error. Empty `plugins` and `transforms` lists ask for nothing and are accepted.
 
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::plugins::{self, Plugin};
 
 /// The `code` of the refusal.
 pub const CODE: &str = "unsupported_feature";
@@ -18,15 +18,18 @@ pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
     for field in ["plugins", "transforms"] {
         match request.get(field) {
             None | Some(Value::Null) => {}
-            Some(Value::Array(items)) if items.is_empty() => {}
             Some(Value::Array(items)) => {
-                let names: Vec<String> =
-                    items.iter().map(|item| feature_name(field, item)).collect();
-                return Err(refusal(format!(
-                    "`{field}` is not supported by Switchyard yet (requested: {}); remove it \
-                     or send an empty list",
-                    names.join(", ")
-                )));
+                let names: Vec<String> = items
+                    .iter()
+                    .filter_map(|item| unserved_name(field, item))
+                    .collect();
+                if !names.is_empty() {
+                    return Err(refusal(format!(
+                        "`{field}` is not supported by Switchyard yet (requested: {}); remove it \
+                         or send an empty list",
+                        names.join(", ")
+                    )));
+                }
             }
             Some(_) => {
                 return Err(ApiError::invalid_request(format!(
@@ -35,38 +38,22 @@ pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
             }
         }
     }
-    let models = request
-        .get("models")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten();
-    let online = request
-        .get("model")
-        .into_iter()
-        .chain(models)
-        .filter_map(Value::as_str)
-        .find(|model| model.ends_with(":online"));
-    if let Some(model) = online {
-        return Err(refusal(format!(
-            "the `:online` model variant (web search) is not supported by Switchyard yet: \
-             `{model}`; request the model without the suffix"
-        )));
-    }
     Ok(())
 }
 
-/// How an entry of `plugins` (`{"id": "web"}`) or `transforms` (`"middle-out"`) is named in the
-/// refusal.
-fn feature_name(field: &str, item: &Value) -> String {
-    let id = match item {
-        Value::String(id) => Some(id.as_str()),
-        Value::Object(plugin) => plugin.get("id").and_then(Value::as_str),
-        _ => None,
-    };
-    match id {
-        Some(id) => format!("`{id}`"),
-        None => format!("an entry of `{field}` without an id"),
+/// How an entry of `plugins` (`{"id": "file-parser"}`) or `transforms` (`"middle-out"`) is named
+/// in the refusal; `None` for the plugins Switchyard serves ([`plugins::parse`]).
+fn unserved_name(field: &str, item: &Value) -> Option<String> {
+    if field == "plugins" {
+        return match plugins::parse(item) {
+            Plugin::Web(_) => None,
+            Plugin::Unserved(name) => Some(name),
+        };
     }
+    Some(match item.as_str() {
+        Some(id) => format!("`{id}`"),
+        None => format!("an entry of `{field}` that is not a string"),
+    })
 }
 
 fn refusal(message: String) -> ApiError {
@@ -89,7 +76,6 @@ mod tests {
     #[test]
     fn requested_features_are_refused_by_name() {
         for (request, named) in [
-            (json!({"plugins": [{"id": "web"}]}), "`web`"),
             (
                 json!({"plugins": [{"id": "file-parser", "pdf": {}}]}),
                 "`file-parser`",
@@ -103,11 +89,6 @@ mod tests {
                 "`anything-else`",
             ),
             (json!({"transforms": ["middle-out"]}), "`middle-out`"),
-            (json!({"model": "a/b:online"}), "`:online`"),
-            (
-                json!({"model": "a/b", "models": ["c/d:online"]}),
-                "c/d:online",
-            ),
         ] {
             let error = check_of(request.clone()).expect_err("refused");
             assert_eq!(error.status(), axum::http::StatusCode::BAD_REQUEST);
@@ -124,6 +105,7 @@ mod tests {
     fn empty_lists_and_plain_models_are_accepted() {
         check_of(json!({"model": "a/b:floor", "plugins": [], "transforms": []})).expect("accepted");
         check_of(json!({"model": "a/b", "plugins": null})).expect("accepted");
+        check_of(json!({"model": "a/b:online", "plugins": [{"id": "web"}]})).expect("accepted");
         let error = check_of(json!({"plugins": "web"})).expect_err("refused");
         assert!(error.message().contains("must be an array"));
     }

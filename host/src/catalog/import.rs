@@ -328,6 +328,7 @@ impl ImportRules {
                 .and_then(usd)
                 .unwrap_or_default(),
             image_price: entry.input_cost_per_image.and_then(usd).unwrap_or_default(),
+            web_search_price: None,
             max_output_tokens: tokens(entry.max_output_tokens),
             quantization,
             weight: 1.0,

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::accepted::Acceptance;
 use super::generation::Generation;
 use super::scrub;
+use super::searched;
 use super::{ChatCall, Gateway, complete, stream};
 use crate::catalog::Endpoint;
 use crate::credentials::ServedBy;
@@ -86,11 +87,20 @@ async fn attempt_with(
     plugin: &Arc<ProviderPlugin>,
     acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
-    let result = if call.stream {
+    let mut result = if call.stream {
         stream::run(gateway, call, candidate, routing, plugin, acceptance).await
     } else {
         complete::run(gateway, call, candidate, routing, plugin, acceptance).await
     };
+    if let Ok(response) = &mut result
+        && call.offered_search.is_some()
+        && !searched::serves(&candidate.endpoint, plugin)
+    {
+        response.headers_mut().insert(
+            searched::OMITTED_TOOLS,
+            HeaderValue::from_static("web_search"),
+        );
+    }
     match &result {
         Ok(_) if call.stream => {}
         Ok(_) => record_outcome(&gateway.plugins, plugin, None),
@@ -147,8 +157,12 @@ pub(super) async fn exchange(
     let deadline = started + Duration::from_millis(provider.timeouts.total_ms);
     let scope = TenantScope::of(call.tab.key_and_account().map(|(_, account)| account));
     let mut instance = plugin.checkout(&scope).await?;
+    let body = match &call.offered_search {
+        Some(with_search) if searched::serves(endpoint, plugin) => with_search,
+        _ => &call.body,
+    };
     let request = instance
-        .build_request(&call.body, &endpoint.settings, stream)
+        .build_request(body, &endpoint.settings, stream)
         .await?
         .map_err(|error| provider_failure(endpoint, error))?;
     let own = call.tab.byok_for(&provider.name);

@@ -25,6 +25,7 @@ use crate::pricing::estimate::estimated_usage;
 use crate::pricing::worst_case::worst_case_input_hold;
 use crate::pricing::{cost, usage_json};
 use crate::routing::capabilities::Needs;
+use crate::routing::context::ContextNeed;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
@@ -72,6 +73,7 @@ impl Gateway {
             preferences: &call.preferences,
             sent_parameters: &[],
             needs: &Needs::nothing(),
+            context: ContextNeed::default(),
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: Some(0),
             seed: rand::random::<u64>(),

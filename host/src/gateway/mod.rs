@@ -12,6 +12,7 @@ mod framing;
 pub mod generation;
 pub mod passed_output;
 mod scrub;
+pub mod searched;
 mod stream;
 mod strict;
 pub mod upstream;
@@ -23,6 +24,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use rust_decimal::Decimal;
 use switchyard_sdk::openai::ChatRequest;
+use switchyard_sdk::web_search;
 use tokio::time::Instant;
 
 use crate::accounting::tab::Tab;
@@ -36,6 +38,7 @@ use crate::metrics;
 use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::capabilities::Needs;
+use crate::routing::context::ContextNeed;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::shadow::Shadow;
 use crate::routing::sticky::{Session, Sticky};
@@ -70,6 +73,11 @@ pub struct ChatCall {
     pub responses_client: bool,
     /// What the request's headers say about the response cache.
     pub cache: Directives,
+    /// The body with `web_search_options`, when the client offered the model a web search tool
+    /// without asking for a search (the Codex CLI does): sent to the endpoints that search at
+    /// a known price; elsewhere the tool is left out, and the answer says so in
+    /// `X-Switchyard-Omitted-Tools` ([`searched`]).
+    pub offered_search: Option<Bytes>,
 }
 
 /// Everything the request path needs.
@@ -111,6 +119,7 @@ impl Gateway {
             preferences: &call.preferences,
             sent_parameters: &call.sent_parameters,
             needs: &needs,
+            context: ContextNeed::of(&call.request),
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),
@@ -127,9 +136,17 @@ impl Gateway {
         // The hold is worked out only for a tab that keeps it (accounting on, a key).
         if call.tab.key_and_account().is_some() {
             // Endpoints only the account's own key serves are held at the BYOK fee.
+            let searching =
+                web_search::options(&call.request).is_some() || call.offered_search.is_some();
             let worst = byok_hold(call.tab.byok(), &candidates, |group| {
                 let priced = group.iter().map(|c| (&*c.model, &*c.endpoint));
-                worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent)
+                worst_case_hold(
+                    &call.request,
+                    call.body.len(),
+                    searching,
+                    priced,
+                    self.fee_percent,
+                )
             });
             call.tab.reserve(worst).await?;
         }

@@ -143,6 +143,7 @@ pub(super) async fn run(
         relayed: 0,
         responses_client: call.responses_client,
         exclude_reasoning: super::exclude::wanted(&call.request),
+        searches: 0,
     };
     tokio::spawn(crate::traces::within_current(pump.run()));
 
@@ -288,6 +289,8 @@ struct Pump {
     served: Option<ServedBy>,
     /// The request's `reasoning.exclude`: chunks go out without their reasoning.
     exclude_reasoning: bool,
+    /// Web searches the upstream reported (cumulative counts: the largest).
+    searches: u64,
 }
 
 /// How a committed stream ended.
@@ -406,6 +409,13 @@ impl Pump {
     /// Returns how the stream ends if it cannot go on.
     async fn flush(&mut self, chunks: Vec<CheckedObject>, strip_finish: bool) -> Option<Ending> {
         for mut object in chunks {
+            let searches = super::searched::take_searches(&mut object);
+            if searches > 0 {
+                self.searches = self.searches.max(searches);
+                if carries_nothing(&object) {
+                    continue;
+                }
+            }
             // An upstream's Responses item marker reaches Responses clients only.
             let marker = object.contains_key(RESPONSES_EXTENSION);
             if marker && !self.responses_client {
@@ -440,6 +450,7 @@ impl Pump {
     async fn settle(&mut self, ending: &Ending) {
         let usage_estimated = self.decoding.usage.is_none();
         let mut usage = self.decoding.usage.unwrap_or_default();
+        usage.web_search_requests = self.searches;
         if usage_estimated || !matches!(ending, Ending::Done) {
             usage.completion_tokens = usage.completion_tokens.max(self.relayed);
             if usage.prompt_tokens == 0 {
@@ -479,6 +490,10 @@ impl Pump {
             tracing::warn!(provider = %self.endpoint.provider.name, "stream reported no usage; priced at zero");
             Usage::default()
         });
+        let usage = Usage {
+            web_search_requests: self.searches,
+            ..usage
+        };
         let cost = self.priced(&usage);
         let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
         if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {

@@ -118,6 +118,7 @@ macro_rules! contract_boundary {
                 cached_tokens: usage.cached_tokens,
                 cache_write_tokens: usage.cache_write_tokens,
                 reasoning_tokens: usage.reasoning_tokens,
+                web_search_requests: 0,
             }
         }
 

@@ -60,6 +60,9 @@ pub struct Usage {
     pub cache_write_tokens: u64,
     /// Output tokens spent reasoning.
     pub reasoning_tokens: u64,
+    /// Web searches the upstream's own engine made (reported in the answer's
+    /// `server_tool_use`, not by the contract).
+    pub web_search_requests: u64,
 }
 
 /// Normalised finish reason.

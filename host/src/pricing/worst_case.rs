@@ -3,7 +3,8 @@
 //! per byte of the body, plus images and files the provider fetches by URL, those of tool
 //! results and native blocks of the Anthropic extension included), every choice of `n`, the
 //! larger of the two output limits a client may send, and the output limit of each candidate
-//! endpoint; betas that lift the context window or raise the prices raise the hold with them.
+//! endpoint; betas that lift the context window or raise the prices raise the hold with them; a
+//! request for web search adds the most searches an adapter lets the upstream make.
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -14,8 +15,9 @@ use switchyard_sdk::responses::{
 };
 
 use super::anthropic_inputs::extension_inputs;
-use super::{image_count, worst_case_cost};
+use super::{image_count, worst_case_cost, worst_case_searches};
 use crate::catalog::{Endpoint, Model};
+use switchyard_sdk::web_search;
 
 /// Most choices (`n`) one request may ask for (OpenAI's own limit).
 pub const MAX_CHOICES: u64 = 128;
@@ -139,10 +141,12 @@ fn is_inline(url: &str) -> bool {
 }
 
 /// The most `request` (whose body is `body_bytes` long) can cost on any of `candidates`, fee
-/// included; `None` when that is too large to be money.
+/// included; `None` when that is too large to be money. `searching`: the model may search the
+/// web (asked for or offered), up to the most searches an adapter lets it make.
 pub fn worst_case_hold<'a>(
     request: &ChatRequest,
     body_bytes: usize,
+    searching: bool,
     candidates: impl Iterator<Item = (&'a Model, &'a Endpoint)>,
     fee_percent: Decimal,
 ) -> Option<Decimal> {
@@ -154,6 +158,10 @@ pub fn worst_case_hold<'a>(
     let url_files = referenced.files.saturating_add(extension.files);
     // A token is at least one byte of the body.
     let body_tokens = u64::try_from(body_bytes).unwrap_or(u64::MAX);
+    let searches = match searching {
+        true => web_search::MAX_SEARCHES,
+        false => 0,
+    };
     candidates
         .map(|(model, endpoint)| {
             // A beta may lift the model's context window.
@@ -177,8 +185,10 @@ pub fn worst_case_hold<'a>(
             .min()
             .unwrap_or(UNBOUNDED_OUTPUT_TOKENS)
             .saturating_mul(choices);
+            let searching = worst_case_searches(searches, &endpoint.prices, fee_percent);
             worst_case_cost(prompt, output, images, &endpoint.prices, fee_percent)
                 .and_then(|cost| cost.checked_mul(extension.price_factor))
+                .and_then(|cost| cost.checked_add(searching?))
         })
         .try_fold(Decimal::ZERO, |worst, cost| Some(worst.max(cost?)))
 }

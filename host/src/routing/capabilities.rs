@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde_json::Value;
 use switchyard_sdk::openai::{ChatRequest, Content};
+use switchyard_sdk::web_search;
 
 use super::Candidate;
 use crate::plugins::PluginRegistry;
@@ -30,6 +31,9 @@ pub enum Capability {
     JsonSchema,
     /// Reasoning settings.
     Reasoning,
+    /// Web search by the upstream's own engine (`web_search_options`, which the gateway writes
+    /// for `:online` and `plugins: [{"id": "web"}]`), at a price the catalog knows.
+    WebSearch,
 }
 
 impl Capability {
@@ -41,6 +45,7 @@ impl Capability {
             Capability::Documents => "documents",
             Capability::JsonSchema => "json_schema",
             Capability::Reasoning => "reasoning",
+            Capability::WebSearch => "web_search",
         }
     }
 
@@ -52,6 +57,7 @@ impl Capability {
             Capability::Documents => "document (file) input",
             Capability::JsonSchema => "a JSON-schema response_format",
             Capability::Reasoning => "reasoning settings",
+            Capability::WebSearch => "web search by the upstream's own engine at a known price",
         }
     }
 
@@ -65,6 +71,8 @@ impl Capability {
             Capability::Documents => declared(|d| d.documents),
             Capability::JsonSchema => declared(|d| d.json_schema),
             Capability::Reasoning => declared(|d| d.reasoning),
+            Capability::WebSearch => (descriptor.supported_parameters.iter())
+                .any(|parameter| parameter == web_search::OPTIONS),
         }
     }
 }
@@ -122,10 +130,18 @@ impl Needs {
         if asks_reasoning(request) {
             needs.push(Capability::Reasoning);
         }
+        if web_search::options(request).is_some() {
+            needs.push(Capability::WebSearch);
+        }
         Needs {
             capabilities: needs,
             stream,
         }
+    }
+
+    /// Whether the request needs `capability`.
+    pub fn has(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
     }
 
     /// Whether the request needs nothing an adapter could lack.

@@ -88,6 +88,16 @@ pub enum Exclusion {
     CircuitOpen,
     /// The adapter lacks a capability the request needs ([`super::capabilities`]).
     MissingCapability(super::capabilities::Capability),
+    /// The request asks for web search and the endpoint has no search price in the catalog.
+    SearchPriceUnknown,
+    /// The model's context window cannot hold the estimated prompt plus the requested output
+    /// ([`super::context`]).
+    ContextLength {
+        /// The tokens needed: estimated prompt plus requested output.
+        needed: u64,
+        /// The model's context window.
+        context: u64,
+    },
 }
 
 impl Exclusion {
@@ -106,6 +116,8 @@ impl Exclusion {
             Exclusion::AdapterMissing => "adapter_missing",
             Exclusion::CircuitOpen => "circuit_open",
             Exclusion::MissingCapability(_) => "missing_capability",
+            Exclusion::ContextLength { .. } => "context_length",
+            Exclusion::SearchPriceUnknown => "web_search_price_unknown",
         }
     }
 }
@@ -139,6 +151,14 @@ impl fmt::Display for Exclusion {
             Exclusion::MissingCapability(capability) => {
                 write!(f, "the adapter does not support {capability}")
             }
+            Exclusion::SearchPriceUnknown => f.write_str(
+                "web search was asked for and the catalog has no web_search_price for it",
+            ),
+            Exclusion::ContextLength { needed, context } => write!(
+                f,
+                "its context of {context} tokens cannot hold about {needed} (estimated prompt \
+                 plus requested output)"
+            ),
         }
     }
 }
@@ -292,6 +312,7 @@ mod tests {
                 reasoning: price,
                 request: Decimal::ZERO,
                 image: Decimal::ZERO,
+                web_search: None,
             },
             max_output_tokens: None,
             quantization: quantization.map(str::to_owned),

@@ -5,6 +5,7 @@
 //! first model's order off the request path.
 
 pub mod capabilities;
+pub mod context;
 pub mod filters;
 mod policy;
 pub mod preferences;
@@ -21,6 +22,7 @@ use crate::plugins::PluginRegistry;
 use crate::plugins::router::PolicyRequest;
 use crate::stats::Percentiles;
 use capabilities::{Capability, Needs};
+use context::ContextNeed;
 use filters::{FilterInput, exclusion};
 use preferences::{Partition, ProviderPreferences, SortBy, Threshold, Variant};
 use shadow::{Pending, Shadow};
@@ -47,6 +49,8 @@ pub struct RouteRequest<'a> {
     pub sent_parameters: &'a [String],
     /// The capabilities the request needs from an adapter.
     pub needs: &'a Needs,
+    /// What the request needs of a model's context window.
+    pub context: ContextNeed,
     /// Rough prompt size in tokens.
     pub estimated_prompt_tokens: u64,
     /// The request's output limit.
@@ -94,7 +98,7 @@ pub async fn plan(
     let mut trace = RoutingTrace::default();
     let mut groups = Vec::new();
     let mut disabled = Vec::new();
-    let mut missing = Vec::new();
+    let mut missing = Missing::default();
     for requested in request.models {
         let (id, variant) = Variant::split(requested);
         let model = catalog
@@ -108,7 +112,7 @@ pub async fn plan(
             variant,
             sent_parameters: request.sent_parameters,
         };
-        let (kept, candidate_traces) = filter(model, &input, request.needs, plugins, &mut missing);
+        let (kept, candidate_traces) = filter(model, &input, request, plugins, &mut missing);
         let sort = (preferences.sort.map(|sort| sort.by)).or(variant.and_then(Variant::sort));
         let policy = match (sort, request.key_policy) {
             (Some(by), _) => sort_policy(config, by),
@@ -183,7 +187,7 @@ pub async fn plan(
         })
         .collect();
     if candidates.is_empty() {
-        return Err(nothing_left(request.models, trace, disabled, &missing));
+        return Err(nothing_left(request, trace, disabled, &missing));
     }
     Ok(Plan {
         candidates,
@@ -192,15 +196,25 @@ pub async fn plan(
     })
 }
 
+/// What each endpoint lacks, in the order they were filtered.
+#[derive(Default)]
+struct Missing {
+    /// The capability it lacks (`None`: none, or it was left out otherwise).
+    capabilities: Vec<Option<Capability>>,
+    /// Its model's context window, when that is too small and nothing else left it out first.
+    windows: Vec<Option<u64>>,
+}
+
 /// The model's endpoints that pass the filters, and a trace entry for every endpoint. Adds to
-/// `missing` the capability each endpoint lacks (`None`: none, or it was left out otherwise).
+/// `missing` what each endpoint lacks.
 fn filter(
     model: &Arc<Model>,
     input: &FilterInput<'_>,
-    needs: &Needs,
+    request: &RouteRequest<'_>,
     plugins: &PluginRegistry,
-    missing: &mut Vec<Option<Capability>>,
+    missing: &mut Missing,
 ) -> (Vec<Candidate>, Vec<CandidateTrace>) {
+    let (needs, context) = (request.needs, request.context);
     let mut kept = Vec::new();
     let mut traces = Vec::new();
     for endpoint in &model.endpoints {
@@ -215,10 +229,25 @@ fn filter(
             .then(|| plugins.stable_provider(&endpoint.provider.plugin))
             .flatten()
             .and_then(|adapter| needs.missing(adapter.descriptor()));
-        missing.push(lacks);
-        let excluded = match lacks {
-            Some(capability) => Some(filters::Exclusion::MissingCapability(capability)),
-            None => exclusion(endpoint, input, parameters),
+        // A search is served only at a price the catalog knows.
+        let unpriced_search = lacks.is_none()
+            && needs.has(Capability::WebSearch)
+            && endpoint.prices.web_search.is_none();
+        // Before [`exclusion`], whose last check claims the circuit breaker's probe.
+        let too_small = context.too_small(model.context_length);
+        let lacks_or_unpriced = lacks.or(unpriced_search.then_some(Capability::WebSearch));
+        missing.capabilities.push(lacks_or_unpriced);
+        missing
+            .windows
+            .push(too_small.filter(|_| lacks_or_unpriced.is_none()));
+        let excluded = match (lacks, too_small) {
+            (Some(capability), _) => Some(filters::Exclusion::MissingCapability(capability)),
+            (None, _) if unpriced_search => Some(filters::Exclusion::SearchPriceUnknown),
+            (None, Some(window)) => Some(filters::Exclusion::ContextLength {
+                needed: context.total(),
+                context: window,
+            }),
+            (None, None) => exclusion(endpoint, input, parameters),
         };
         traces.push(CandidateTrace {
             provider: endpoint.provider.name.clone(),
@@ -326,16 +355,33 @@ fn meets_thresholds(endpoint: &Endpoint, preferences: &ProviderPreferences) -> b
 /// endpoint's adapter lacks a capability the request needs, or the request's preferences (or
 /// open circuits, or the policy) removed them all.
 fn nothing_left(
-    models: &[String],
+    request: &RouteRequest<'_>,
     trace: RoutingTrace,
     disabled: Vec<String>,
-    missing: &[Option<Capability>],
+    missing: &Missing,
 ) -> DomainError {
-    let models = models.join(", ");
+    let models = request.models.join(", ");
     if trace.models.iter().all(|model| model.candidates.is_empty()) {
         return DomainError::NoEnabledEndpoint { models, disabled };
     }
-    if let Some(missing) = capabilities::all_missing(missing) {
+
+    let all_too_small = missing
+        .windows
+        .iter()
+        .copied()
+        .collect::<Option<Vec<u64>>>();
+    if let Some(largest) = all_too_small.and_then(|windows| windows.into_iter().max()) {
+        return DomainError::ContextLengthExceeded {
+            estimate: request.context.total(),
+            largest_context: largest,
+            unmatched: Box::new(Unmatched {
+                models,
+                disabled,
+                trace,
+            }),
+        };
+    }
+    if let Some(missing) = capabilities::all_missing(&missing.capabilities) {
         let unmatched = Unmatched {
             models,
             disabled,

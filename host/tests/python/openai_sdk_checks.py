@@ -91,9 +91,11 @@ def responses_stateful_refused():
     else:
         raise AssertionError("previous_response_id was accepted")
     try:
-        client.responses.create(model="m/text", input="Hi", tools=[{"type": "web_search"}])
+        client.responses.create(
+            model="m/text", input="Hi", tools=[{"type": "file_search", "vector_store_ids": ["vs_1"]}]
+        )
     except openai.BadRequestError as error:
-        assert "web_search" in str(error), error
+        assert "file_search" in str(error), error
     else:
         raise AssertionError("a built-in tool was accepted")
 

@@ -70,6 +70,8 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "reasoning",
     "response_format",
     "user",
+    "web_search_options",
+    "reasoning_effort",
 ];
 
 impl Provider for Anthropic {
@@ -100,6 +102,7 @@ impl Provider for Anthropic {
         endpoint: EndpointSettings,
         stream: bool,
     ) -> Result<HttpRequest, PluginError> {
+        switchyard_sdk::fields::refuse_unserved(&request, "anthropic", SUPPORTED_PARAMETERS)?;
         let options = Options::parse(&endpoint)?;
         let translated = request::body(
             &request,

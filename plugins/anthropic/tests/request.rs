@@ -128,8 +128,6 @@ fn sampling_limits_and_stop_sequences() {
         "top_k": 40,
         "stop": ["END", "  ", "STOP"],
         "user": "user-42",
-        "seed": 1,
-        "frequency_penalty": 0.5,
         "models": ["x"],
         "provider": {"sort": "price"}
     }));
@@ -139,9 +137,16 @@ fn sampling_limits_and_stop_sequences() {
     assert_eq!(body["top_k"], 40);
     assert_eq!(body["stop_sequences"], json!(["END", "STOP"]));
     assert_eq!(body["metadata"], json!({"user_id": "user-42"}));
+    // Fields Anthropic has no place for are refused by name, never dropped.
+    for (field, value) in [("seed", json!(1)), ("frequency_penalty", json!(0.5))] {
+        let mut request = json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]});
+        request[field] = value;
+        let PluginError::InvalidRequest(message) = build_err(request) else {
+            panic!("{field} refused as an invalid request");
+        };
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+    }
     for dropped in [
-        "seed",
-        "frequency_penalty",
         "models",
         "provider",
         "stop",

@@ -76,6 +76,7 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "tool_choice",
     "reasoning",
     "response_format",
+    "reasoning_effort",
 ];
 
 impl Provider for Bedrock {
@@ -108,6 +109,7 @@ impl Provider for Bedrock {
         endpoint: EndpointSettings,
         stream: bool,
     ) -> Result<HttpRequest, PluginError> {
+        switchyard_sdk::fields::refuse_unserved(&request, "bedrock", SUPPORTED_PARAMETERS)?;
         request::build(request, &endpoint, stream)
     }
 

@@ -103,6 +103,8 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "tools",
     "tool_choice",
     "reasoning",
+    "web_search_options",
+    "reasoning_effort",
 ];
 
 impl Provider for Gemini {
@@ -125,6 +127,7 @@ impl Provider for Gemini {
         endpoint: EndpointSettings,
         stream: bool,
     ) -> Result<HttpRequest, PluginError> {
+        switchyard_sdk::fields::refuse_unserved(&request, "gemini", SUPPORTED_PARAMETERS)?;
         let options = Options::parse(&endpoint)?;
         let body = request::body(&request)?;
         let model = endpoint.upstream_model.trim_start_matches("models/");

@@ -50,6 +50,7 @@ const PARAMETERS: &[&str] = &[
     "reasoning",
     "include_reasoning",
     "user",
+    "web_search_options",
 ];
 
 impl Provider for OpenAiResponses {

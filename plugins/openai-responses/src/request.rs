@@ -3,8 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION, ResponsesExtension};
+use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION, ResponsesExtension, flat_name};
 use switchyard_sdk::translate::reasoning_details;
+use switchyard_sdk::web_search;
 
 /// The format name OpenRouter gives reasoning details from the Responses API.
 pub const FORMAT: &str = "openai-responses-v1";
@@ -112,6 +113,7 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
             .collect();
         body.insert("tools".to_owned(), Value::Array(tools));
     }
+    web_search(request, passed.as_ref(), &mut body);
     if let Some(choice) = &request.tool_choice {
         let choice = match choice {
             Value::Object(object) => {
@@ -164,6 +166,37 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
     Ok(Value::Object(body))
 }
 
+/// `web_search_options` → the Responses API's `web_search` tool (the client's own, when it
+/// offered one), with the options' context size and location, and at most
+/// [`web_search::MAX_SEARCHES`] built-in tool calls.
+fn web_search(
+    request: &ChatRequest,
+    passed: Option<&ResponsesExtension>,
+    body: &mut Map<String, Value>,
+) {
+    let Some(options) = web_search::options(request) else {
+        return;
+    };
+    let mut tool = passed
+        .and_then(|passed| passed.web_search_tool.clone())
+        .unwrap_or_else(|| json!({"type": "web_search"}));
+    if let Some(size) = options.get("search_context_size") {
+        tool["search_context_size"] = size.clone();
+    }
+    if let Some(location) = web_search::approximate_location(options) {
+        let mut location = location.clone();
+        location.insert("type".to_owned(), json!("approximate"));
+        tool["user_location"] = Value::Object(location);
+    }
+    let tools = body
+        .entry("tools")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(tools) = tools {
+        tools.push(tool);
+    }
+    body.insert("max_tool_calls".to_owned(), json!(web_search::MAX_SEARCHES));
+}
+
 /// The client's own Responses items, when it spoke the Responses API to Switchyard
 /// ([`RESPONSES_EXTENSION`]); its `messages` carry the same conversation for other adapters.
 fn passed_through(request: &ChatRequest) -> Result<Option<ResponsesExtension>, PluginError> {
@@ -178,13 +211,25 @@ fn passed_through(request: &ChatRequest) -> Result<Option<ResponsesExtension>, P
 }
 
 /// The client's input items as sent, but for reasoning without encrypted content, which an
-/// upstream that keeps no state cannot take back (as when rebuilding from `messages`).
+/// upstream that keeps no state cannot take back (as when rebuilding from `messages`), and with
+/// calls of a namespace's functions by their flattened names.
 fn client_input(items: &[InputItem]) -> Result<Value, PluginError> {
-    let kept: Vec<&InputItem> = items
+    let kept: Vec<InputItem> = items
         .iter()
         .filter(|item| match item {
             InputItem::Reasoning(reasoning) => reasoning.encrypted_content.is_some(),
             _ => true,
+        })
+        .map(|item| match item {
+            // The upstream knows a namespace's functions by their flattened names.
+            InputItem::FunctionCall(call) => {
+                let mut call = call.clone();
+                if let Some(namespace) = call.namespace.take() {
+                    call.name = flat_name(&namespace, &call.name);
+                }
+                InputItem::FunctionCall(call)
+            }
+            other => other.clone(),
         })
         .collect();
     json_of(&kept)

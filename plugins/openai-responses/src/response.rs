@@ -1,9 +1,10 @@
 //! A whole Responses API answer translated into a chat completion.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::responses::RESPONSES_EXTENSION;
 use switchyard_sdk::translate::completion_body_with;
+use switchyard_sdk::web_search;
 
 use crate::error;
 use crate::request::FORMAT;
@@ -32,6 +33,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let mut details = Vec::new();
     let mut calls = Vec::new();
     let mut text = String::new();
+    let mut citations = Vec::new();
     for item in body["output"].as_array().into_iter().flatten() {
         match item["type"].as_str() {
             Some("reasoning") => {
@@ -53,7 +55,11 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
             Some("message") => {
                 for part in item["content"].as_array().into_iter().flatten() {
                     match part["type"].as_str() {
-                        Some("output_text") => text.push_str(part["text"].as_str().unwrap_or("")),
+                        Some("output_text") => {
+                            let offset = text.chars().count() as u64;
+                            citations.extend(cited(part, offset));
+                            text.push_str(part["text"].as_str().unwrap_or(""));
+                        }
                         Some("refusal") => {
                             message.refusal = part["refusal"].as_str().map(str::to_owned);
                         }
@@ -75,13 +81,14 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     if !text.is_empty() || calls.is_empty() {
         message.content = Some(text);
     }
+    message.text_citations = (!citations.is_empty()).then_some(citations);
     let finish = finish(&body, !calls.is_empty());
     message.tool_calls = Some(calls);
     message.reasoning_details = Some(details);
     let id = body["id"].as_str().unwrap_or_default();
     let model = body["model"].as_str().unwrap_or_default();
     // The output items as the upstream wrote them, for a client of Switchyard's Responses API.
-    let mut extra = Map::new();
+    let mut extra = web_search::reported(searches(&body));
     if let Some(output) = body.get("output").filter(|output| output.is_array()) {
         extra.insert(RESPONSES_EXTENSION.to_owned(), json!({ "output": output }));
     }
@@ -90,6 +97,41 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         usage: usage(&body["usage"]),
         finish: Some(finish),
     })
+}
+
+/// The web searches a `response` object's output made (its `web_search_call` items).
+pub fn searches(response: &Value) -> u64 {
+    let calls = response["output"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item["type"] == "web_search_call")
+        .count();
+    u64::try_from(calls).unwrap_or(u64::MAX)
+}
+
+/// An `output_text` part's `url_citation` annotations as `text_citations` of the content, whose
+/// text before the part is `offset` characters long.
+fn cited(part: &Value, offset: u64) -> Vec<TextCitations> {
+    part["annotations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|annotation| annotation["type"] == "url_citation")
+        .filter_map(|annotation| {
+            let url = annotation["url"].as_str()?;
+            let index = |name: &str| offset.saturating_add(annotation[name].as_u64().unwrap_or(0));
+            Some(TextCitations {
+                start: index("start_index"),
+                end: Some(index("end_index")),
+                citations: vec![web_search::citation(
+                    url,
+                    annotation["title"].as_str(),
+                    None,
+                )],
+            })
+        })
+        .collect()
 }
 
 /// The finish of a `completed` or `incomplete` response.

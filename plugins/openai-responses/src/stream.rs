@@ -4,9 +4,10 @@ use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
 use switchyard_sdk::responses::RESPONSES_EXTENSION;
 use switchyard_sdk::translate::ChunkWriter;
+use switchyard_sdk::web_search;
 
 use crate::error;
-use crate::response::{encrypted_detail, finish, summary_detail, usage};
+use crate::response::{encrypted_detail, finish, searches, summary_detail, usage};
 
 /// Decodes one Responses stream. Events before the first output (`response.created`,
 /// `response.in_progress`) produce nothing, so an early `error` still fails over.
@@ -150,6 +151,9 @@ impl ResponsesDecoder {
                 let response = &data["response"];
                 let mut output = self.writer.finish(finish(response, !self.calls.is_empty()));
                 output.usage = usage(&response["usage"]);
+                for (field, value) in web_search::reported(searches(response)) {
+                    output.chunks.push(self.writer.carrier(&field, value));
+                }
                 output.done = true;
                 output
             }

@@ -65,6 +65,7 @@ const SUPPORTED_PARAMETERS: &[&str] = &[
     "tools",
     "tool_choice",
     "reasoning",
+    "web_search_options",
 ];
 
 impl Provider for Vertex {

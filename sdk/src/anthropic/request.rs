@@ -6,6 +6,7 @@ use crate::anthropic::Extension;
 use crate::provider::*;
 use crate::structured;
 use crate::translate::{ToolChoice, function_tools, thinking_budget, tool_choice};
+use crate::web_search;
 use serde_json::{Map, Value, json};
 
 use super::messages;
@@ -70,6 +71,7 @@ pub fn body(request: &ChatRequest, settings: Settings<'_>) -> Result<Translated,
         body.insert("stop_sequences".to_owned(), json!(stops));
     }
     tools(request, &extension.tool_cache_control, &mut body)?;
+    web_search(request, &mut body);
     if let Some(user) = request.extra.get("user").and_then(Value::as_str) {
         body.insert("metadata".to_owned(), json!({"user_id": user}));
     }
@@ -130,6 +132,32 @@ fn tools(
     Ok(())
 }
 
+/// `web_search_options` ([`web_search`]) → Anthropic's `web_search` server tool, at most
+/// [`web_search::MAX_SEARCHES`] searches, near the user's approximate location when given.
+fn web_search(request: &ChatRequest, body: &mut Map<String, Value>) {
+    let Some(options) = web_search::options(request) else {
+        return;
+    };
+    let mut tool = Map::new();
+    tool.insert("type".to_owned(), json!(WEB_SEARCH_TOOL));
+    tool.insert("name".to_owned(), json!("web_search"));
+    tool.insert("max_uses".to_owned(), json!(web_search::MAX_SEARCHES));
+    if let Some(approximate) = web_search::approximate_location(options) {
+        let mut location = approximate.clone();
+        location.insert("type".to_owned(), json!("approximate"));
+        tool.insert("user_location".to_owned(), Value::Object(location));
+    }
+    let tools = body
+        .entry("tools")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(tools) = tools {
+        tools.push(Value::Object(tool));
+    }
+}
+
+/// The version of Anthropic's web search server tool this adapter sends.
+pub const WEB_SEARCH_TOOL: &str = "web_search_20250305";
+
 /// OpenRouter's `reasoning` → `thinking: {type: enabled, budget_tokens}` with the budget of
 /// [`thinking_budget`]. Thinking forbids custom sampling, so `temperature`, `top_p` and `top_k`
 /// are dropped when it is on.
@@ -152,6 +180,13 @@ fn json_answer(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(
     let Some(schema) = structured::schema(request)? else {
         return Ok(());
     };
+    if web_search::options(request).is_some() {
+        return Err(PluginError::InvalidRequest(
+            "response_format together with web search is not supported on Anthropic upstreams \
+             (the forced answer tool leaves the model no turn to search); send one or the other"
+                .to_owned(),
+        ));
+    }
     if body.contains_key("thinking") {
         return Err(PluginError::InvalidRequest(
             "response_format together with reasoning is not supported on Anthropic upstreams \

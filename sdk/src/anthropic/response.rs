@@ -2,7 +2,8 @@
 
 use crate::provider::*;
 use crate::structured;
-use crate::translate::{self, completion_body};
+use crate::translate::{self, completion_body_with};
+use crate::web_search;
 use serde_json::Value;
 
 use super::{citations, error};
@@ -80,11 +81,12 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         });
     let mut counts = Counts::default();
     let usage = counts.merge(value.get("usage")).then(|| counts.usage());
-    let body = completion_body(
+    let body = completion_body_with(
         string(&value, "id"),
         string(&value, "model"),
         message,
         finish.as_ref(),
+        web_search::reported(usage::searches(value.get("usage"))),
     )?;
     let matched = value.get("stop_sequence").and_then(Value::as_str);
     Ok(ParsedResponse {

@@ -12,6 +12,7 @@ use super::citations::Tracker;
 use super::error;
 use super::response::{REASONING_FORMAT, shape, string};
 use super::usage::{self, Counts};
+use crate::web_search;
 
 /// Per-stream decoder state.
 #[derive(Debug, Default)]
@@ -214,6 +215,13 @@ impl AnthropicDecoder {
             .map(|chunk| usage::with_matched_stop(chunk, matched))
             .collect::<Result<_, _>>()?;
         output.usage = known.then(|| self.counts.usage());
+        let searches = usage::searches(value.get("usage"));
+        if searches > 0 {
+            let reported = web_search::reported(searches);
+            for (field, value) in reported {
+                output.chunks.push(self.writer.carrier(&field, value));
+            }
+        }
         Ok(output)
     }
 }

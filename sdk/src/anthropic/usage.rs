@@ -51,6 +51,15 @@ impl Counts {
     }
 }
 
+/// The web searches an Anthropic `usage` object reports (`server_tool_use.web_search_requests`).
+pub fn searches(usage: Option<&Value>) -> u64 {
+    usage
+        .and_then(|usage| usage.get("server_tool_use"))
+        .and_then(|tools| tools.get("web_search_requests"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
 /// Normalises an Anthropic `stop_reason`: `end_turn`, `stop_sequence` and `pause_turn` → stop,
 /// `max_tokens` and `model_context_window_exceeded` → length, `tool_use` → tool_calls,
 /// `refusal` → content_filter; unknown reasons read as stop.

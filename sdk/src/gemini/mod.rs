@@ -18,6 +18,7 @@
 pub mod contents;
 pub mod embeddings;
 pub mod error;
+pub mod grounding;
 pub mod request;
 pub mod response;
 pub mod schema;

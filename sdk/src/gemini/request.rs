@@ -4,7 +4,7 @@ use crate::provider::*;
 use crate::translate::{ToolChoice, tool_choice};
 use serde_json::{Map, Value, json};
 
-use super::{contents, schema};
+use super::{contents, grounding, schema};
 
 /// Thinking budgets by `reasoning.effort` when the request sets no output limit. The efforts
 /// above `high` get `high`'s budget, the largest every Gemini thinking model accepts.
@@ -117,7 +117,7 @@ fn response_format(
 
 /// OpenRouter's `reasoning` → `thinkingConfig` (see the crate documentation).
 fn thinking(request: &ChatRequest) -> Option<Value> {
-    let reasoning = request.extra.get("reasoning").filter(|r| r.is_object())?;
+    let reasoning = crate::translate::reasoning_object(request)?;
     let include = reasoning.get("exclude").and_then(Value::as_bool) != Some(true);
     if reasoning.get("enabled").and_then(Value::as_bool) == Some(false) {
         return Some(json!({"thinkingBudget": 0}));
@@ -156,9 +156,13 @@ fn thinking(request: &ChatRequest) -> Option<Value> {
     Some(Value::Object(config))
 }
 
-/// `tools` → `functionDeclarations`; `tool_choice` → `toolConfig.functionCallingConfig`.
+/// `tools` → `functionDeclarations`, web search → `google_search`; `tool_choice` → `toolConfig.functionCallingConfig`.
 fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
+    let search = grounding::tool(request);
     let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) else {
+        if let Some(search) = search {
+            body.insert("tools".to_owned(), json!([search]));
+        }
         return Ok(());
     };
     let mut declarations = Vec::with_capacity(tools.len());
@@ -184,10 +188,9 @@ fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), Plu
         }
         declarations.push(Value::Object(declaration));
     }
-    body.insert(
-        "tools".to_owned(),
-        json!([{"functionDeclarations": declarations}]),
-    );
+    let mut entries = vec![json!({"functionDeclarations": declarations})];
+    entries.extend(search);
+    body.insert("tools".to_owned(), Value::Array(entries));
     let config = match tool_choice(request)? {
         None => return Ok(()),
         Some(ToolChoice::Auto) => json!({"mode": "AUTO"}),

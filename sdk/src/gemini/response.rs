@@ -1,11 +1,12 @@
 //! Translates a whole `GenerateContentResponse` into a canonical `chat.completion`.
 
 use crate::provider::*;
-use crate::translate::{self, completion_body};
+use crate::translate::{self, completion_body_with};
+use crate::web_search;
 use serde_json::{Map, Value};
 
-use super::error;
 use super::usage::{self, call_id};
+use super::{error, grounding};
 
 /// Parses a 2xx response: an error body becomes the mapped error, a prompt blocked before any
 /// candidate is content-filtered, anything that is not a `GenerateContentResponse` (HTML,
@@ -48,12 +49,15 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
         .map(|native| usage::finish(native, !tool_calls.is_empty()));
     message.reasoning_details = Some(details);
     message.tool_calls = Some(tool_calls);
+    let cited = grounding::citations(candidate, message.content.as_deref().unwrap_or(""));
+    message.text_citations = (!cited.is_empty()).then_some(cited);
     Ok(ParsedResponse {
-        body: completion_body(
+        body: completion_body_with(
             string(&value, "responseId"),
             string(&value, "modelVersion"),
             message,
             finish.as_ref(),
+            web_search::reported(grounding::searches(candidate)),
         )?,
         usage: usage::from_metadata(value.get("usageMetadata")),
         finish,

@@ -28,8 +28,30 @@ pub struct Translated {
     pub stream: bool,
 }
 
+/// The Messages API fields the translation reads (`service_tier` is bookkeeping with no effect
+/// on the answer; `transforms` is refused by `unserved::check` unless empty).
+const KNOWN: [&str; 17] = [
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "stop_sequences",
+    "temperature",
+    "top_p",
+    "top_k",
+    "metadata",
+    "stream",
+    "output_config",
+    "context_management",
+    "service_tier",
+    "transforms",
+];
+
 /// Switchyard's own request fields an Anthropic request may carry too.
-const PASSED_THROUGH: [&str; 3] = ["provider", "models", "session_id"];
+const PASSED_THROUGH: [&str; 4] = ["provider", "models", "session_id", "plugins"];
 
 /// Translates a Messages request body. `max_tokens` is required unless `counting` (the
 /// `count_tokens` body has none).
@@ -38,6 +60,15 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
         return Err(invalid("request body must be a JSON object"));
     };
     crate::api::unserved::check(request)?;
+    if let Some(field) = request
+        .keys()
+        .find(|key| !KNOWN.contains(&key.as_str()) && !PASSED_THROUGH.contains(&key.as_str()))
+    {
+        return Err(invalid(format!(
+            "{field}: not supported by Switchyard (it refuses a field rather than drop it); \
+             remove it"
+        )));
+    }
     let mut chat = Map::new();
     let mut names = ToolNames::default();
     let mut extension = Extension::default();
@@ -85,6 +116,12 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
     if let Some(thinking) = request.get("thinking") {
         let reasoning = reasoning(thinking).map_err(|m| invalid(format!("thinking: {m}")))?;
         chat.insert("reasoning".to_owned(), reasoning);
+    }
+    if let Some(config) = request.get("output_config").filter(|c| !c.is_null()) {
+        output_config(config, &mut chat).map_err(|m| invalid(format!("output_config: {m}")))?;
+    }
+    if let Some(management) = request.get("context_management").filter(|c| !c.is_null()) {
+        keeps_everything(management).map_err(|m| invalid(format!("context_management: {m}")))?;
     }
     if let Some(stops) = request.get("stop_sequences") {
         if !stops
@@ -487,6 +524,57 @@ fn tool_choice(
 
 /// `thinking` as OpenRouter's `reasoning`: enabled with a budget → `max_tokens`, adaptive →
 /// enabled at the default effort, disabled → `enabled: false`.
+/// `output_config`: `effort` → `reasoning.effort` (with the thinking settings, when given);
+/// `format` (a JSON schema) → `response_format`.
+fn output_config(config: &Value, chat: &mut Map<String, Value>) -> Result<(), String> {
+    let Value::Object(config) = config else {
+        return Err("must be an object".to_owned());
+    };
+    for (key, value) in config {
+        match key.as_str() {
+            "effort" => {
+                let effort = value.as_str().ok_or("`effort` must be a string")?;
+                let reasoning = chat.entry("reasoning").or_insert_with(|| json!({}));
+                if let Value::Object(reasoning) = reasoning {
+                    reasoning.insert("effort".to_owned(), json!(effort));
+                }
+            }
+            "format" if value.get("type").and_then(Value::as_str) == Some("json_schema") => {
+                let schema = value
+                    .get("schema")
+                    .cloned()
+                    .ok_or("`format` needs a `schema`")?;
+                chat.insert(
+                    "response_format".to_owned(),
+                    json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}),
+                );
+            }
+            other => return Err(format!("`{other}` is not supported by Switchyard")),
+        }
+    }
+    Ok(())
+}
+
+/// `context_management` whose edits clear nothing (Claude Code's `clear_thinking` keeping
+/// `all`): served, since Switchyard clears nothing either. Any other edit is refused.
+fn keeps_everything(management: &Value) -> Result<(), String> {
+    let edits = management
+        .get("edits")
+        .and_then(Value::as_array)
+        .ok_or("needs an `edits` list")?;
+    for edit in edits {
+        let kind = edit.get("type").and_then(Value::as_str).unwrap_or("");
+        let keeps_all = edit.get("keep").and_then(Value::as_str) == Some("all");
+        if !(kind.starts_with("clear_thinking") && keeps_all) {
+            return Err(format!(
+                "the edit {kind:?} is not supported by Switchyard (only clear_thinking with \
+                 keep: \"all\", which clears nothing)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn reasoning(thinking: &Value) -> Result<Value, String> {
     match block_type(thinking) {
         "enabled" => {

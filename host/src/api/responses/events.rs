@@ -552,6 +552,7 @@ impl Translator {
             object.insert("type".to_owned(), json!(kind));
             object.insert("sequence_number".to_owned(), json!(self.sequence));
         }
+        super::tools::name_back(&mut event, &self.echo.namespaces);
         self.sequence += 1;
         out.extend_from_slice(b"event: ");
         out.extend_from_slice(kind.as_bytes());

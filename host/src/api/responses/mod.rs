@@ -6,6 +6,7 @@
 mod events;
 mod output;
 mod request;
+mod tools;
 
 use axum::Json;
 use axum::body::Body;
@@ -22,6 +23,7 @@ use super::chat::{ResponsesItems, admit_and_read, validate, wants_routing_trace}
 use super::error::ApiError;
 use crate::gateway::ChatCall;
 use crate::gateway::passed_output::PassedOutput;
+use crate::gateway::searched;
 use events::Translator;
 use request::Echo;
 
@@ -46,6 +48,9 @@ pub async fn create_response(
     };
     call.debug_routing = wants_routing_trace(&headers);
     call.cache = crate::cache::Directives::of(&headers);
+    if translated.offers_web_search {
+        call.offered_search = searched::offered(&call);
+    }
     let stream = call.stream;
     match state.gateway.chat(call).await {
         Ok(answer) if stream => stream_events(answer, translated.echo),

@@ -265,6 +265,7 @@ pub fn from_completion(
         completion.get("usage"),
     );
     response["incomplete_details"] = status.incomplete_details();
+    super::tools::name_back(&mut response, &echo.namespaces);
     if let Some(routing) = completion.get("routing") {
         response["routing"] = routing.clone();
     }

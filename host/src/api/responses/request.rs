@@ -12,7 +12,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use switchyard_sdk::responses::{
-    InputItem, RESPONSES_EXTENSION, ReasoningSettings, ResponsesExtension, TextSettings,
+    InputItem, RESPONSES_EXTENSION, ReasoningSettings, ResponsesExtension, TextSettings, flat_name,
 };
 
 use crate::api::error::ApiError;
@@ -34,6 +34,11 @@ const PASSED_THROUGH: &[&str] = &[
     "user",
     "prompt_cache_key",
     "safety_identifier",
+    // OpenRouter's: `web` is served (see `api::plugins`), the others refused by name.
+    "plugins",
+    // Served or refused by name by the adapter.
+    "top_logprobs",
+    "service_tier",
 ];
 
 /// Fields read into the response object or without effect on a stateless chat call.
@@ -48,16 +53,13 @@ const ACCEPTED: &[&str] = &[
     "metadata",
     "include",
     "truncation",
-    "top_logprobs",
-    "service_tier",
     "max_tool_calls",
     "stream_options",
     "store",
     "background",
     // Client bookkeeping (the Codex CLI's thread and turn ids).
     "client_metadata",
-    // OpenRouter's; only empty lists get past `unserved::check`.
-    "plugins",
+    // OpenRouter's; only an empty list gets past `unserved::check`.
     "transforms",
 ];
 
@@ -86,6 +88,8 @@ pub struct Echo {
     pub reasoning: Value,
     /// `user`, as sent.
     pub user: Value,
+    /// The `namespace` tools flattened into function tools, whose calls are named back.
+    pub namespaces: Vec<String>,
 }
 
 /// A translated request: the chat request body and what the answer echoes.
@@ -95,6 +99,8 @@ pub struct Translated {
     pub chat: Value,
     /// Echoed request fields.
     pub echo: Echo,
+    /// The client offered the `web_search` tool.
+    pub offers_web_search: bool,
 }
 
 /// Translates a Responses request body into a chat request.
@@ -158,9 +164,15 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
         Some(Value::Array(tools)) => tools.clone(),
         Some(_) => return Err(ApiError::invalid_request("`tools` must be an array")),
     };
-    if !tools.is_empty() {
-        let tools = tools.iter().map(chat_tool).collect::<Result<Vec<_>, _>>()?;
-        chat.insert("tools".to_owned(), Value::Array(tools));
+    let chat_tools = super::tools::translate(&tools)?;
+    let offers_web_search = chat_tools.web_search.is_some();
+    if !chat_tools.functions.is_empty() {
+        chat.insert("tools".to_owned(), Value::Array(chat_tools.functions));
+    }
+    if let Some(Value::Object(extension)) = chat.get_mut(RESPONSES_EXTENSION)
+        && let Some(tool) = &chat_tools.web_search
+    {
+        extension.insert("web_search_tool".to_owned(), tool.clone());
     }
     if let Some(choice) = request.get("tool_choice").filter(|v| !v.is_null()) {
         chat.insert("tool_choice".to_owned(), chat_tool_choice(choice)?);
@@ -217,10 +229,12 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
             .unwrap_or_else(|| json!({"format": {"type": "text"}})),
         reasoning: request.get("reasoning").cloned().unwrap_or(Value::Null),
         user: request.get("user").cloned().unwrap_or(Value::Null),
+        namespaces: chat_tools.namespaces,
     };
     Ok(Translated {
         chat: Value::Object(chat),
         echo,
+        offers_web_search,
     })
 }
 
@@ -260,6 +274,7 @@ fn passed_through(request: &Map<String, Value>) -> Result<ResponsesExtension, Ap
         text: setting("text")
             .map(|v| TextSettings::deserialize(v).map_err(|e| invalid("text", e)))
             .transpose()?,
+        web_search_tool: None,
     })
 }
 
@@ -330,10 +345,14 @@ fn input_messages(items: &[Value]) -> Result<Vec<Value>, ApiError> {
                         .map(str::to_owned)
                         .ok_or_else(|| at(&format!("a function_call needs a string `{name}`")))
                 };
+                let name = match item.get("namespace").and_then(Value::as_str) {
+                    Some(namespace) => flat_name(namespace, &field("name")?),
+                    None => field("name")?,
+                };
                 let call = json!({
                     "id": field("call_id")?,
                     "type": "function",
-                    "function": { "name": field("name")?, "arguments": field("arguments")? },
+                    "function": { "name": name, "arguments": field("arguments")? },
                 });
                 append_tool_call(&mut messages, call, &mut pending_reasoning);
             }
@@ -478,29 +497,6 @@ fn message_content(content: Option<&Value>) -> Result<Value, String> {
         }
     }
     Ok(Value::Array(out))
-}
-
-/// A Responses function tool as a chat tool; built-in tools are refused.
-fn chat_tool(tool: &Value) -> Result<Value, ApiError> {
-    let kind = tool.get("type").and_then(Value::as_str).unwrap_or("");
-    if kind != "function" {
-        return Err(ApiError::invalid_request(format!(
-            "tools of type `{kind}` are not supported: Switchyard serves function tools only \
-             (built-in tools such as web search, file search or computer use are not available)"
-        ))
-        .with_code("unsupported_tool"));
-    }
-    let name = tool
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::invalid_request("a function tool needs a string `name`"))?;
-    let mut function = json!({ "name": name });
-    for key in ["description", "parameters", "strict"] {
-        if let Some(value) = tool.get(key).filter(|v| !v.is_null()) {
-            function[key] = value.clone();
-        }
-    }
-    Ok(json!({ "type": "function", "function": function }))
 }
 
 /// `auto`, `none`, `required` or `{type: function, name}` as chat's `tool_choice`.
@@ -680,8 +676,8 @@ mod tests {
             refused(json!({"model": "a/b", "input": "x", "store": true})).contains("`store: true`")
         );
         let tool =
-            refused(json!({"model": "a/b", "input": "x", "tools": [{"type": "web_search"}]}));
-        assert!(tool.contains("`web_search`"), "{tool}");
+            refused(json!({"model": "a/b", "input": "x", "tools": [{"type": "file_search"}]}));
+        assert!(tool.contains("`file_search`"), "{tool}");
         assert!(refused(json!({"model": "a/b", "input": []})).contains("must not be empty"));
         assert!(
             refused(json!({"model": "a/b", "input": "x", "frobnicate": 1}))

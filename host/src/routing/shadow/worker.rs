@@ -90,6 +90,7 @@ mod tests {
             reasoning: Decimal::from(10),
             request: Decimal::ZERO,
             image: Decimal::ZERO,
+            web_search: None,
         };
         // 1000 × $2/M + 100 × $10/M
         assert_eq!(expected_cost(1000, Some(100), &prices).to_string(), "0.003");

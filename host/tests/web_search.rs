@@ -1,0 +1,157 @@
+//! Web search end to end through the real binary and the real adapters: `:online` and
+//! `plugins: [{"id": "web"}]` send the upstream's own search tool (Anthropic's `web_search`
+//! server tool), the answer cites its sources as `url_citation` annotations, and the searches
+//! are charged at the endpoint's `web_search_price`. Where no endpoint can search at a known
+//! price, the request is a 400 that says so, with no upstream call. Also the context filter: a
+//! prompt no endpoint's context can hold is a 400 `context_length_exceeded`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use switchyard_tests::MockUpstream;
+
+const CLAUDE_SEARCH: &str = "fixture=synthetic/anthropic-web-search";
+const OPENAI_TEXT: &str = "fixture=openai/openai-text";
+
+/// A model served by `provider` at no token price, with `extra` endpoint fields.
+fn free_model(id: &str, provider: &str, extra: &str) -> String {
+    format!(
+        "[[models]]\nid = \"{id}\"\ncontext_length = 1000\nendpoints = [{{ provider = \"{provider}\", \
+         upstream_model = \"up-{provider}\", prompt_price = \"0\", completion_price = \"0\"{extra} }}]\n"
+    )
+}
+
+async fn chat(gateway: &Gateway, body: &Value) -> (u16, Value) {
+    let response = gateway
+        .client
+        .post(format!("{}/v1/chat/completions", gateway.url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn ask(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "When was Claude Shannon born?"}]})
+}
+
+#[tokio::test]
+async fn online_on_anthropic_sends_the_search_tool_cites_and_charges_the_searches() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = [
+        provider("claude", "anthropic", &mock, CLAUDE_SEARCH, ""),
+        free_model("m/claude", "claude", ", web_search_price = \"0.01\""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    let mut web_plugin = ask("m/claude");
+    web_plugin["plugins"] = json!([{"id": "web"}]);
+    for body in [ask("m/claude:online"), web_plugin] {
+        let (status, answer) = chat(&gateway, &body).await;
+        assert_eq!(status, 200, "{answer}");
+        let upstream = mock
+            .requests_for(CLAUDE_SEARCH)
+            .pop()
+            .unwrap()
+            .json
+            .unwrap();
+        assert_eq!(
+            upstream["tools"],
+            json!([{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}]),
+            "{upstream}"
+        );
+        assert!(upstream.get("plugins").is_none(), "{upstream}");
+        let message = &answer["choices"][0]["message"];
+        let content = message["content"].as_str().unwrap();
+        let annotation = &message["annotations"][0];
+        assert_eq!(annotation["type"], "url_citation", "{answer}");
+        let citation = &annotation["url_citation"];
+        assert_eq!(
+            citation["url"],
+            "https://en.wikipedia.org/wiki/Claude_Shannon"
+        );
+        assert_eq!(citation["title"], "Claude Shannon - Wikipedia");
+        let (start, end) = (
+            citation["start_index"].as_u64().unwrap() as usize,
+            citation["end_index"].as_u64().unwrap() as usize,
+        );
+        let cited: String = content.chars().skip(start).take(end - start).collect();
+        assert_eq!(
+            cited,
+            "Claude Shannon was born on April 30, 1916, in Petoskey, Michigan"
+        );
+        assert_eq!(answer["usage"]["server_tool_use"]["web_search_requests"], 1);
+        // No token price: the upstream's cost is the one search (the client's adds the fee).
+        let cost = &answer["usage"]["cost_details"]["upstream_inference_cost"];
+        assert_eq!(cost, &json!(0.01), "{answer}");
+        assert!(answer.get("server_tool_use").is_none(), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn search_where_no_endpoint_searches_at_a_known_price_is_refused() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = [
+        provider("oa", "openai", &mock, OPENAI_TEXT, ""),
+        provider("claude", "anthropic", &mock, CLAUDE_SEARCH, ""),
+        free_model("m/plain", "oa", ", web_search_price = \"0.01\""),
+        free_model("m/unpriced", "claude", ""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    for (model, reason) in [
+        ("m/plain:online", "missing_capability"),
+        ("m/unpriced:online", "web_search_price_unknown"),
+    ] {
+        let (status, answer) = chat(&gateway, &ask(model)).await;
+        assert_eq!(status, 400, "{model}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("web search"), "{model}: {message}");
+        assert_eq!(
+            answer["error"]["metadata"]["excluded"][0]["excluded"], reason,
+            "{answer}"
+        );
+    }
+    let mut unserved = ask("m/unpriced");
+    unserved["plugins"] = json!([{"id": "web", "engine": "exa"}]);
+    let (status, answer) = chat(&gateway, &unserved).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("exa"));
+    assert!(mock.requests().is_empty(), "no upstream call");
+}
+
+#[tokio::test]
+async fn a_prompt_no_context_holds_is_refused_with_the_estimate() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = [
+        provider("oa", "openai", &mock, OPENAI_TEXT, ""),
+        free_model("m/small", "oa", ""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    // 4,000 bytes of text (about 1,000 tokens) plus 200 of output: more than 1,000.
+    let long = json!({"model": "m/small", "max_tokens": 200,
+        "messages": [{"role": "user", "content": "word ".repeat(800)}]});
+    let (status, answer) = chat(&gateway, &long).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        answer["error"]["code"], "context_length_exceeded",
+        "{answer}"
+    );
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("1200") && message.contains("1000"),
+        "{message}"
+    );
+    assert_eq!(answer["error"]["metadata"]["largest_context"], 1000);
+    assert!(mock.requests().is_empty(), "no upstream call");
+    // Without the output limit it fits.
+    let mut fits = long.clone();
+    fits.as_object_mut().unwrap().remove("max_tokens");
+    let (status, answer) = chat(&gateway, &fits).await;
+    assert_eq!(status, 200, "{answer}");
+}
