@@ -56,6 +56,9 @@ impl From<StoredUsage> for Usage {
             cached_tokens: stored.cached,
             cache_write_tokens: stored.cache_write,
             reasoning_tokens: stored.reasoning,
+            // A hit searches nothing: what the original's searches cost is in the stored
+            // upstream cost a hit is charged a share of.
+            web_search_requests: 0,
         }
     }
 }
