@@ -15,14 +15,16 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::admin::{check_token, json_body};
-use super::admin_teams::RuleFields;
+use super::admin_teams::{
+    ModelBudgetsBody, RuleFields, model_budget_settings, model_budgets_json,
+};
 use super::error::ApiError;
 use super::usage::limit_remaining;
 use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
-use crate::accounting::policy::Policy;
+use crate::accounting::policy::{DataRules, Level, Policy};
 use crate::accounting::storage_error;
 use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
 use crate::routing::preferences::MaxPrice;
@@ -37,6 +39,7 @@ pub fn routes() -> Vec<Route> {
             .patch(super::admin_teams::update_account),
         Route::at("/admin/accounts/{id}/credits").post(add_credits),
         Route::at("/admin/accounting").get(status),
+        Route::at("/admin/usage").get(super::usage::admin_usage),
     ]
 }
 
@@ -79,6 +82,11 @@ struct CreateKey {
     denied_providers: Option<Vec<String>>,
     #[serde(default)]
     max_price: Option<MaxPrice>,
+    #[serde(default)]
+    data_policy: Option<DataRules>,
+    /// Budgets on models, by model id or `*` glob.
+    #[serde(default)]
+    model_budgets: Option<ModelBudgetsBody>,
 }
 
 fn default_account() -> String {
@@ -115,6 +123,11 @@ struct UpdateKey {
     denied_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
     max_price: Option<Option<MaxPrice>>,
+    #[serde(default, deserialize_with = "present")]
+    data_policy: Option<Option<DataRules>>,
+    /// Replaces the key's budgets on models (`null` removes them).
+    #[serde(default, deserialize_with = "present")]
+    model_budgets: Option<Option<ModelBudgetsBody>>,
 }
 
 /// A field that is present, possibly `null`.
@@ -150,7 +163,12 @@ async fn create(
         allowed_providers: body.allowed_providers.map(Some),
         denied_providers: body.denied_providers.map(Some),
         max_price: body.max_price.map(Some),
+        data_policy: body.data_policy.map(Some),
     };
+    let model_budgets = body
+        .model_budgets
+        .map(|budgets| model_budget_settings(Some(budgets), &state))
+        .transpose()?;
     let policy = rules
         .applied_to(&Policy::default(), &state)?
         .unwrap_or_default();
@@ -166,12 +184,13 @@ async fn create(
         routing_policy: body.routing_policy,
         team_id: body.team,
         policy,
+        model_budgets,
     };
     let record = accounting
         .create_key(&random_id("key"), &hash_secret(&secret), &key)
         .await
         .map_err(storage_error)?;
-    let mut data = key_json(&record);
+    let mut data = key_json(&record, &accounting).await?;
     if let Some(object) = data.as_object_mut() {
         object.insert("key".to_owned(), Value::String(secret));
     }
@@ -181,9 +200,11 @@ async fn create(
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state, &headers)?;
     let keys = accounting.keys().await.map_err(storage_error)?;
-    Ok(Json(
-        json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() }),
-    ))
+    let mut data = Vec::with_capacity(keys.len());
+    for key in &keys {
+        data.push(key_json(key, &accounting).await?);
+    }
+    Ok(Json(json!({ "data": data })))
 }
 
 async fn update(
@@ -207,11 +228,17 @@ async fn update(
         allowed_providers: body.allowed_providers,
         denied_providers: body.denied_providers,
         max_price: body.max_price,
+        data_policy: body.data_policy,
     };
+    let model_budgets = body
+        .model_budgets
+        .map(|budgets| model_budget_settings(budgets, &state))
+        .transpose()?;
     let changes_rules = rules.allowed_models.is_some()
         || rules.allowed_providers.is_some()
         || rules.denied_providers.is_some()
-        || rules.max_price.is_some();
+        || rules.max_price.is_some()
+        || rules.data_policy.is_some();
     let mut policy = None;
     if changes_rules || matches!(body.team, Some(Some(_))) {
         let current = accounting
@@ -227,6 +254,7 @@ async fn update(
     let update = KeyUpdate {
         team_id: body.team,
         policy,
+        model_budgets,
         label: body.label,
         limit,
         limit_reset: body.limit_reset,
@@ -241,7 +269,7 @@ async fn update(
         .await
         .map_err(storage_error)?
         .ok_or_else(|| no_such("key", &id))?;
-    Ok(Json(json!({ "data": key_json(&record) })))
+    Ok(Json(json!({ "data": key_json(&record, &accounting).await? })))
 }
 
 /// Refuses a team that does not exist or is of another account than `account` (400).
@@ -327,9 +355,14 @@ async fn status(
     }})))
 }
 
-fn key_json(key: &KeyRecord) -> Value {
+async fn key_json(key: &KeyRecord, accounting: &Accounting) -> Result<Value, ApiError> {
     let mut fields = key.policy.to_json();
     fields.insert("team".into(), json!(key.team_id));
+    let budgets = accounting
+        .model_budgets(Level::Key, &key.id)
+        .await
+        .map_err(storage_error)?;
+    fields.insert("model_budgets".into(), model_budgets_json(&budgets));
     let Value::Object(base) = json!({
         "id": key.id,
         "label": key.label,
@@ -346,10 +379,10 @@ fn key_json(key: &KeyRecord) -> Value {
         "expires_at": key.expires_at,
         "created_at": key.created_at,
     }) else {
-        return Value::Object(fields);
+        return Ok(Value::Object(fields));
     };
     fields.extend(base);
-    Value::Object(fields)
+    Ok(Value::Object(fields))
 }
 
 fn account_json(account: &Account) -> Value {

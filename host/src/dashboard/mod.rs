@@ -77,7 +77,7 @@ async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
-/// `GET /admin/activity?id=&key=&model=&status=`: the recent served generations matching the
+/// `GET /admin/activity?id=&key=&team=&user=&model=&status=`: the recent served generations matching the
 /// query, newest first.
 async fn recent_activity(
     State(state): State<AppState>,

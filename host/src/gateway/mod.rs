@@ -120,7 +120,8 @@ impl Gateway {
         if call.tab.key_and_account().is_some() {
             let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
             let worst = worst_case_hold(&call.request, call.body.len(), priced, self.fee_percent);
-            call.tab.reserve(worst).await?;
+            let models = candidates.iter().map(|c| c.model.id.as_str());
+            call.tab.reserve(worst, models).await?;
         }
         let mut last_failure: Option<Failure> = None;
         for (number, candidate) in (1..).zip(candidates) {
