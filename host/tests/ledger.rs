@@ -292,7 +292,13 @@ async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
         .unwrap();
     let leases = Leases::new(store.clone());
     // The first hold leases room for 64 holds of 10.
-    let mut held = vec![leases.reserve(&key, 10, &key.scope.budgets).await.unwrap().unwrap()];
+    let mut held = vec![
+        leases
+            .reserve(&key, 10, &key.scope.budgets)
+            .await
+            .unwrap()
+            .unwrap(),
+    ];
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
     sqlx::query("UPDATE api_keys SET usd_limit = 0 WHERE id = $1")
         .bind(&key.id)
@@ -302,7 +308,13 @@ async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
     // The 33rd hold passes half the room: the lease grows in the background, and the database
     // refuses.
     for _ in 1..33 {
-        held.push(leases.reserve(&key, 10, &key.scope.budgets).await.unwrap().unwrap());
+        held.push(
+            leases
+                .reserve(&key, 10, &key.scope.budgets)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(

@@ -226,7 +226,11 @@ impl Store {
             .bind(&budget)
             .bind(rules.limit)
             .bind(rules.limit_reset.map(LimitReset::as_str))
-            .bind(rules.limit_reset.map_or(0, |reset| reset.window_start(created)))
+            .bind(
+                rules
+                    .limit_reset
+                    .map_or(0, |reset| reset.window_start(created)),
+            )
             .bind(created)
             .execute(&mut *tx)
             .await?;
@@ -256,8 +260,9 @@ impl Store {
         .await?;
         let max = match update.max_end_users {
             Some(max) => max,
-            None => (current.max_end_users != DEFAULT_MAX_END_USERS)
-                .then_some(current.max_end_users),
+            None => {
+                (current.max_end_users != DEFAULT_MAX_END_USERS).then_some(current.max_end_users)
+            }
         };
         let rules = EndUserRules {
             max_end_users: max.unwrap_or(DEFAULT_MAX_END_USERS),
@@ -381,9 +386,7 @@ impl super::Accounting {
         }
         tab.set_end_user(EndUser {
             id: user.to_owned(),
-            budget: rules
-                .limit
-                .map(|_| end_user_budget(&key.account_id, user)),
+            budget: rules.limit.map(|_| end_user_budget(&key.account_id, user)),
             bucket,
         });
         Ok(())
@@ -421,7 +424,10 @@ mod tests {
         let row = end_user_budget("acme", "alice,bob:1");
         let prefix = budget_prefix("acme");
         assert!(row.starts_with(&prefix) && row.as_str() < range_end(&prefix).as_str());
-        assert!(!row.contains(','), "reservations list budget rows with commas");
+        assert!(
+            !row.contains(','),
+            "reservations list budget rows with commas"
+        );
         assert_ne!(row, end_user_budget("acme", "alice"));
         assert!(!row.starts_with(&budget_prefix("acm")));
     }

@@ -407,7 +407,10 @@ impl Leases {
     /// room is given back once idle.
     fn lease_of(&self, key: &KeyRecord, budgets: &Arc<[String]>) -> Arc<Lease> {
         let mut by_key = self.map();
-        if let Some(lease) = by_key.get(&key.id).and_then(|leases| leases.get(&budgets[..])) {
+        if let Some(lease) = by_key
+            .get(&key.id)
+            .and_then(|leases| leases.get(&budgets[..]))
+        {
             return lease.clone();
         }
         let lease = Arc::new(Lease::new(key, budgets));

@@ -171,7 +171,12 @@ impl super::Accounting {
 
     /// `level` `owner`'s model budgets just changed: they reach the books.
     pub async fn model_budgets_changed(&self, level: Level, owner: &str) -> Result<(), StoreError> {
-        for budget in self.store.model_budgets(&prefix(level, owner)).await?.values() {
+        for budget in self
+            .store
+            .model_budgets(&prefix(level, owner))
+            .await?
+            .values()
+        {
             self.budget_changed(Some(budget));
         }
         Ok(())

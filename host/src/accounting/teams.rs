@@ -269,7 +269,8 @@ impl Store {
         };
         budgets.sort();
         let mut owners = vec![model_budgets::prefix(Level::Key, &key.id)];
-        owners.extend((key.team_id.as_deref()).map(|team| model_budgets::prefix(Level::Team, team)));
+        owners
+            .extend((key.team_id.as_deref()).map(|team| model_budgets::prefix(Level::Team, team)));
         let mut models = Vec::new();
         for owner in &owners {
             let budgets = self.model_budgets(owner).await?;

@@ -15,9 +15,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::admin::{check_token, json_body};
-use super::admin_teams::{
-    ModelBudgetsBody, RuleFields, model_budget_settings, model_budgets_json,
-};
+use super::admin_teams::{ModelBudgetsBody, RuleFields, model_budget_settings, model_budgets_json};
 use super::error::ApiError;
 use super::usage::limit_remaining;
 use super::{AppState, Route};
@@ -269,7 +267,9 @@ async fn update(
         .await
         .map_err(storage_error)?
         .ok_or_else(|| no_such("key", &id))?;
-    Ok(Json(json!({ "data": key_json(&record, &accounting).await? })))
+    Ok(Json(
+        json!({ "data": key_json(&record, &accounting).await? }),
+    ))
 }
 
 /// Refuses a team that does not exist or is of another account than `account` (400).

@@ -419,7 +419,11 @@ pub async fn update_account(
             "an account takes rules, rate limits, a budget and end user settings only",
         ));
     }
-    let end_users = body.end_users.take().map(EndUsersBody::update).transpose()?;
+    let end_users = body
+        .end_users
+        .take()
+        .map(EndUsersBody::update)
+        .transpose()?;
     let current = accounting
         .account_rules(&id)
         .await

@@ -53,8 +53,7 @@ pub async fn create_embeddings(
     let user = serde_json::from_slice::<UserField>(&bytes)
         .ok()
         .and_then(|field| field.user);
-    if let Err(error) =
-        super::end_user::identify(&state, &headers, &call.tab, user.as_ref()).await
+    if let Err(error) = super::end_user::identify(&state, &headers, &call.tab, user.as_ref()).await
     {
         return error.into_response();
     }
