@@ -70,7 +70,11 @@ enum Command {
         keys: Option<scenarios::keys_on::Database>,
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
-    Keys,
+    Keys {
+        /// Seconds long: proves the measurement works, numbers are rough.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Serve the mock upstream (used by `run`).
     #[command(hide = true)]
     Mock {
@@ -101,7 +105,7 @@ fn main() -> anyhow::Result<()> {
             connections,
             keys,
         } => runtime.block_on(profile(Duration::from_secs(secs), connections, keys)),
-        Command::Keys => runtime.block_on(keys_on()),
+        Command::Keys { quick } => runtime.block_on(keys_on(quick)),
         Command::Run {
             quick,
             no_peers,
@@ -150,10 +154,10 @@ async fn profile(
 }
 
 /// Starts the mock and the keys-off gateway, measures keys on against it and prints the section.
-async fn keys_on() -> anyhow::Result<()> {
+async fn keys_on(quick: bool) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("switchyard-keys-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let plan = Plan::full();
+    let plan = if quick { Plan::quick() } else { Plan::full() };
     let mock = local::start_mock(&work).await?;
     let gateway = gateway::start(mock.target.addr, &work).await?;
     let (rows, errors) =
