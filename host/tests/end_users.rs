@@ -475,3 +475,44 @@ async fn a_data_policy_leaves_out_providers_that_keep_prompts() {
     let (status, answer) = chat_as(&gateway, &any, &bounded(CHEAP)).await;
     assert_eq!(status, 200, "{answer}");
 }
+
+/// An account's end user budget set through one gateway applies on the other within a second.
+#[tokio::test]
+async fn an_end_user_budget_shows_on_another_gateway_within_a_second() {
+    let test = "an_end_user_budget_shows_on_another_gateway";
+    let Some(database) = Database::postgres(test).await else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let first = org_gateway(&database, &mock).await;
+    let second = org_gateway(&database, &mock).await;
+    let (_, secret) =
+        key_with_credits(&first, "acme", "10", json!({ "allowed_providers": ["oa"] })).await;
+    let mut body = bounded(CHEAP);
+    body["user"] = json!("carol");
+    let (status, answer) = chat_as(&second, &secret, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, account) = admin(
+        &first,
+        "PATCH",
+        "/accounts/acme",
+        json!({ "end_users": { "limit": 0 } }),
+    )
+    .await;
+    assert_eq!(status, 200, "{account}");
+    let changed = std::time::Instant::now();
+    loop {
+        let answer = chat_as(&second, &secret, &body).await;
+        if answer.0 == 402 {
+            assert_refused(&answer, 402, "end_user_budget_exceeded", "end_user");
+            break;
+        }
+        assert_eq!(answer.0, 200, "{}", answer.1);
+        assert!(
+            changed.elapsed() < std::time::Duration::from_millis(1_500),
+            "the change did not reach the other gateway"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(changed.elapsed() <= std::time::Duration::from_millis(1_200));
+}

@@ -96,8 +96,7 @@ pub const GOVERNED: &str = "sqlite, key in a team, budgets and allow-lists at ev
 /// and the key with a budget on the model the load asks for.
 pub async fn start_governed(mock: SocketAddr, work: &Path) -> anyhow::Result<(Gateway, Target)> {
     let work = work.join("governed");
-    std::fs::create_dir_all(&work)
-        .with_context(|| format!("cannot create {}", work.display()))?;
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let keyed = gateway::start_as(
         "switchyard-keys-governed",
         mock,
@@ -111,7 +110,13 @@ pub async fn start_governed(mock: SocketAddr, work: &Path) -> anyhow::Result<(Ga
         "limit": 1_000_000, "limit_reset": "monthly",
         "allowed_models": ["bench/*"], "allowed_providers": ["mock_a", "mock_b"],
     });
-    admin(addr, "PATCH", "/admin/accounts/bench-org", &rules.to_string()).await?;
+    admin(
+        addr,
+        "PATCH",
+        "/admin/accounts/bench-org",
+        &rules.to_string(),
+    )
+    .await?;
     let mut team = rules.clone();
     team["id"] = "bench-team".into();
     team["account"] = "bench-org".into();

@@ -688,13 +688,17 @@ impl Store {
         self.key(id).await
     }
 
-    /// Deletes key `id`; its spending stays on its account. Returns whether it existed.
+    /// Deletes key `id` and its budgets on models; its spending stays on its account. Returns
+    /// whether it existed.
     pub async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
         let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
         let deleted = sqlx::query("DELETE FROM api_keys WHERE id = $1")
             .bind(id)
-            .execute(&mut *connection)
+            .execute(&mut *tx)
             .await?;
+        model_budgets::replace(&mut tx, Level::Key, id, &model_budgets::Settings::new()).await?;
+        tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
 
