@@ -516,3 +516,34 @@ async fn an_end_user_budget_shows_on_another_gateway_within_a_second() {
     }
     assert!(changed.elapsed() <= std::time::Duration::from_millis(1_200));
 }
+
+/// Each end user has its own rate limit, set by the account: one past it gets 429, another end
+/// user of the same key is still served.
+#[tokio::test]
+async fn each_end_user_has_its_own_rate_limit() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = org_gateway(&Database::sqlite(), &mock).await;
+    let (status, account) = admin(
+        &gateway,
+        "PATCH",
+        "/accounts/acme",
+        json!({ "end_users": { "requests_per_minute": 2 } }),
+    )
+    .await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["data"]["end_users"]["requests_per_minute"], 2);
+    let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
+    let body = bounded(CHEAP);
+    let path = "/v1/chat/completions";
+    for _ in 0..2 {
+        let (status, answer) = post_as(&gateway, &secret, path, &body, Some("dave")).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (status, answer) = post_as(&gateway, &secret, path, &body, Some("dave")).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(answer["error"]["code"], "end_user_rate_limited", "{answer}");
+    let (status, answer) = post_as(&gateway, &secret, path, &body, Some("erin")).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post_as(&gateway, &secret, path, &body, None).await;
+    assert_eq!(status, 200, "no end user, no end user limit: {answer}");
+}
