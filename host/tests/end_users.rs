@@ -292,6 +292,10 @@ async fn every_ingress_names_an_end_user_within_the_cap() {
     .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(user_of(answer).await, "u-chat");
+    let (status, account) = admin(&gateway, "GET", "/accounts/acme", json!({})).await;
+    assert_eq!(status, 200, "{account}");
+    assert_eq!(account["data"]["end_users"]["count"], 3, "{account}");
+    assert_eq!(account["data"]["end_users"]["max"], 3, "{account}");
 
     // An id past 256 bytes is refused.
     let long = "x".repeat(300);

@@ -322,7 +322,18 @@ async fn account(
         .await
         .map_err(storage_error)?
         .ok_or_else(|| no_such("account", &id))?;
-    Ok(Json(json!({ "data": account_json(&account) })))
+    let (rules, count) = accounting
+        .end_user_rules(&id)
+        .await
+        .map_err(storage_error)?;
+    let mut data = account_json(&account);
+    if let Some(fields) = data.as_object_mut() {
+        fields.insert(
+            "end_users".into(),
+            super::admin_teams::end_users_json(&rules, count),
+        );
+    }
+    Ok(Json(json!({ "data": data })))
 }
 
 async fn add_credits(

@@ -217,7 +217,7 @@ fn optional_usd(limit: Option<Option<Value>>) -> Result<Option<Option<i64>>, Api
 }
 
 /// An account's end user rules and count as JSON.
-fn end_users_json(rules: &EndUserRules, count: i64) -> Value {
+pub fn end_users_json(rules: &EndUserRules, count: i64) -> Value {
     json!({
         "count": count,
         "max": rules.max_end_users,
