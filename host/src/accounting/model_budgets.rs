@@ -155,13 +155,14 @@ pub async fn replace(
 }
 
 impl super::Accounting {
-    /// `level` `owner`'s model budgets, with their settled spending and holds.
+    /// `level` `owner`'s model budgets, with their stored spending and this gateway's holds
+    /// (the caller waits for the settlements first when it needs them: a listing of keys
+    /// waits once, not once per key).
     pub async fn model_budgets(
         &self,
         level: Level,
         owner: &str,
     ) -> Result<ModelBudgets, StoreError> {
-        self.settled().await?;
         let mut budgets = self.store.model_budgets(&prefix(level, owner)).await?;
         for budget in budgets.values_mut() {
             self.show_holds_of_budget(Some(budget));
