@@ -76,7 +76,11 @@ enum Command {
         body: history::BodySize,
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
-    Keys,
+    Keys {
+        /// Seconds long: proves the measurement works, numbers are rough.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Compare gateway builds by CPU per request (section 2b alone, keys off): the mock, nginx
     /// and each `--gateway NAME=PATH` in the same interleaved rounds, so an A/B of two builds
     /// shares the machine's drift.
@@ -137,7 +141,7 @@ fn main() -> anyhow::Result<()> {
             gateway,
             body,
         )),
-        Command::Keys => runtime.block_on(keys_on()),
+        Command::Keys { quick } => runtime.block_on(keys_on(quick)),
         Command::Cpu {
             gateways,
             rounds,
@@ -206,10 +210,10 @@ async fn profile(
 }
 
 /// Starts the mock and the keys-off gateway, measures keys on against it and prints the section.
-async fn keys_on() -> anyhow::Result<()> {
+async fn keys_on(quick: bool) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("switchyard-keys-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-    let plan = Plan::full();
+    let plan = if quick { Plan::quick() } else { Plan::full() };
     let mock = local::start_mock(&work).await?;
     let gateway = gateway::start(mock.target.addr, &work).await?;
     let (rows, errors) =

@@ -129,6 +129,31 @@ pub struct KeySettings {
     /// Highest completion price, USD per million tokens.
     #[arg(long)]
     max_completion_price: Option<String>,
+    /// A budget on models: `GLOB=USD` or `GLOB=USD/RESET` (e.g. `openai/gpt-5*=50/monthly`);
+    /// repeat for several. Given, they replace the key's budgets on models.
+    #[arg(long = "model-budget", value_parser = parse_model_budget)]
+    model_budgets: Vec<(String, Value)>,
+    /// Only providers with zero data retention.
+    #[arg(long)]
+    require_zdr: bool,
+    /// Only providers that neither store nor train on prompts.
+    #[arg(long)]
+    deny_data_collection: bool,
+}
+
+/// `GLOB=USD[/RESET]` as a model id or glob and its budget's JSON.
+fn parse_model_budget(text: &str) -> Result<(String, Value), String> {
+    let (pattern, budget) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?}: expected GLOB=USD or GLOB=USD/RESET"))?;
+    let (usd, reset) = match budget.split_once('/') {
+        Some((usd, reset)) => (usd, Some(parse_reset(reset)?.as_str())),
+        None => (budget, None),
+    };
+    Ok((
+        pattern.to_owned(),
+        json!({ "limit": usd, "limit_reset": reset }),
+    ))
 }
 
 fn parse_reset(text: &str) -> Result<LimitReset, String> {
@@ -183,6 +208,20 @@ impl KeySettings {
             if let Some(list) = list {
                 body.insert(field.to_owned(), json!(list));
             }
+        }
+        if !self.model_budgets.is_empty() {
+            let budgets: Map<String, Value> = self.model_budgets.iter().cloned().collect();
+            body.insert("model_budgets".to_owned(), Value::Object(budgets));
+        }
+        if self.require_zdr || self.deny_data_collection {
+            let mut data = Map::new();
+            if self.require_zdr {
+                data.insert("zdr".to_owned(), json!(true));
+            }
+            if self.deny_data_collection {
+                data.insert("data_collection".to_owned(), json!("deny"));
+            }
+            body.insert("data_policy".to_owned(), Value::Object(data));
         }
         if self.max_prompt_price.is_some() || self.max_completion_price.is_some() {
             body.insert(

@@ -98,6 +98,35 @@ pub enum DomainError {
         /// The hold the request needs.
         required: Nanos,
     },
+    /// A budget a key or team sets on the models a request may be served by has no room for
+    /// the request's hold.
+    #[error(
+        "This request requires more than the {level}'s budget for this model has left, or fewer max_tokens."
+    )]
+    ModelBudgetReached {
+        /// Whose model budget.
+        level: Level,
+        /// The hold the request needs.
+        required: Nanos,
+    },
+    /// The end user id (`user`, `metadata.user_id`, `X-Switchyard-User`) is too long.
+    #[error("the end user id is longer than {max} bytes")]
+    EndUserIdTooLong {
+        /// The most bytes an id may have.
+        max: usize,
+    },
+    /// The request names a new end user and the account has as many as it may.
+    #[error("the account has {max} end users already: a new end user id is refused")]
+    EndUserCapReached {
+        /// The account's cap.
+        max: i64,
+    },
+    /// The end user's rate limit (set by the account) is reached.
+    #[error("the end user's rate limit is reached; retry later")]
+    EndUserRateLimited {
+        /// Seconds until the limit lets a request through.
+        retry_after_secs: u64,
+    },
     /// A level of the key's organisation (account, team, key) does not allow the request.
     #[error("{0}")]
     PolicyRefused(Box<PolicyRefusal>),
@@ -187,15 +216,21 @@ impl DomainError {
             | DomainError::NotAChatModel { .. }
             | DomainError::MissingCapability { .. }
             | DomainError::ContextLengthExceeded { .. }
+            | DomainError::EndUserIdTooLong { .. }
             | DomainError::CostOutOfRange => StatusCode::BAD_REQUEST,
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
             | DomainError::ApiKeyUnusable => StatusCode::UNAUTHORIZED,
             DomainError::KeyLimitReached { .. }
             | DomainError::InsufficientCredits { .. }
-            | DomainError::BudgetReached { .. } => StatusCode::PAYMENT_REQUIRED,
-            DomainError::PolicyRefused(_) => StatusCode::FORBIDDEN,
-            DomainError::KeyRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            | DomainError::BudgetReached { .. }
+            | DomainError::ModelBudgetReached { .. } => StatusCode::PAYMENT_REQUIRED,
+            DomainError::PolicyRefused(_) | DomainError::EndUserCapReached { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            DomainError::KeyRateLimited { .. } | DomainError::EndUserRateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             DomainError::NoEndpointMatches(_)
             | DomainError::NoEmbeddingsAdapter
             | DomainError::AccountingUnavailable(_)
@@ -213,15 +248,21 @@ impl DomainError {
             | DomainError::NotAChatModel { .. }
             | DomainError::MissingCapability { .. }
             | DomainError::ContextLengthExceeded { .. }
+            | DomainError::EndUserIdTooLong { .. }
             | DomainError::CostOutOfRange => "invalid_request_error",
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
             | DomainError::ApiKeyUnusable => "authentication_error",
             DomainError::KeyLimitReached { .. }
             | DomainError::InsufficientCredits { .. }
-            | DomainError::BudgetReached { .. } => "insufficient_quota",
-            DomainError::PolicyRefused(_) => "permission_error",
-            DomainError::KeyRateLimited { .. } => "rate_limit_error",
+            | DomainError::BudgetReached { .. }
+            | DomainError::ModelBudgetReached { .. } => "insufficient_quota",
+            DomainError::PolicyRefused(_) | DomainError::EndUserCapReached { .. } => {
+                "permission_error"
+            }
+            DomainError::KeyRateLimited { .. } | DomainError::EndUserRateLimited { .. } => {
+                "rate_limit_error"
+            }
             DomainError::AccountingUnavailable(_) => "server_error",
             DomainError::NoEndpointMatches(_)
             | DomainError::NoEmbeddingsAdapter
@@ -251,10 +292,16 @@ impl DomainError {
                 Level::Team => "team_budget_exceeded",
                 Level::Account => "account_budget_exceeded",
                 Level::Key => "key_limit_exceeded",
+                Level::EndUser => "end_user_budget_exceeded",
             }),
+            DomainError::ModelBudgetReached { .. } => Some("model_budget_exceeded"),
+            DomainError::EndUserIdTooLong { .. } => Some("end_user_id_too_long"),
+            DomainError::EndUserCapReached { .. } => Some("end_user_limit"),
+            DomainError::EndUserRateLimited { .. } => Some("end_user_rate_limited"),
             DomainError::PolicyRefused(refusal) => Some(match refusal.rule {
                 "allowed_models" => "model_not_allowed",
                 "max_price" => "price_above_ceiling",
+                "data_policy" => "data_policy_not_met",
                 _ => "provider_not_allowed",
             }),
             DomainError::AccountingUnavailable(_) => Some("accounting_unavailable"),
@@ -293,9 +340,11 @@ impl DomainError {
             | DomainError::InsufficientCredits { required } => {
                 Some(json!({ "required": usd_json(*required) }))
             }
-            DomainError::BudgetReached { level, required } => {
+            DomainError::BudgetReached { level, required }
+            | DomainError::ModelBudgetReached { level, required } => {
                 Some(json!({ "level": level, "required": usd_json(*required) }))
             }
+            DomainError::EndUserCapReached { max } => Some(json!({ "max_end_users": max })),
             DomainError::PolicyRefused(refusal) => Some(json!({
                 "level": refusal.level,
                 "id": refusal.id,
@@ -317,6 +366,8 @@ impl DomainError {
             | DomainError::UnknownApiKey
             | DomainError::ApiKeyUnusable
             | DomainError::KeyRateLimited { .. }
+            | DomainError::EndUserRateLimited { .. }
+            | DomainError::EndUserIdTooLong { .. }
             | DomainError::CostOutOfRange
             | DomainError::AccountingUnavailable(_)
             | DomainError::Upstream { attempts: None, .. } => None,
@@ -326,7 +377,8 @@ impl DomainError {
     /// Seconds the client should wait before retrying, when a rate limit said so.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            DomainError::KeyRateLimited { retry_after_secs } => Some(*retry_after_secs),
+            DomainError::KeyRateLimited { retry_after_secs }
+            | DomainError::EndUserRateLimited { retry_after_secs } => Some(*retry_after_secs),
             DomainError::Upstream {
                 failure:
                     Failure::Provider {

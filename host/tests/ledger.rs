@@ -21,6 +21,7 @@ fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
         key_id: reservation.key_id.clone(),
         account_id: reservation.account_id.clone(),
         team_id: None,
+        end_user: None,
         budgets: Vec::new(),
         model: "m".to_owned(),
         provider: "p".to_owned(),
@@ -62,6 +63,7 @@ async fn windows_credits_and_recovery(config: AccountingConfig, raw_url: String)
         routing_policy: None,
         team_id: None,
         policy: Default::default(),
+        model_budgets: None,
     };
     let key = store
         .create_key(
@@ -223,6 +225,7 @@ async fn leases_given_up_mid_change_leave_nothing_held_on_postgres() {
         routing_policy: None,
         team_id: None,
         policy: Default::default(),
+        model_budgets: None,
     };
     let key = store
         .create_key("key-impatient", "hash-impatient", &new_key)
@@ -235,7 +238,7 @@ async fn leases_given_up_mid_change_leave_nothing_held_on_postgres() {
         // from before the first statement to after the commit.
         leases.give_back_unused(Duration::ZERO).await;
         let wait = Duration::from_micros(100 * (i % 60));
-        match tokio::time::timeout(wait, leases.reserve(&key, 1_000)).await {
+        match tokio::time::timeout(wait, leases.reserve(&key, 1_000, &key.scope.budgets)).await {
             Ok(held) => leases.release(&held.unwrap().unwrap()),
             Err(_) => given_up += 1,
         }
@@ -283,6 +286,7 @@ async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
         routing_policy: None,
         team_id: None,
         policy: Default::default(),
+        model_budgets: None,
     };
     let key = store
         .create_key("key-lowered", "hash-lowered", &new_key)
@@ -290,7 +294,13 @@ async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
         .unwrap();
     let leases = Leases::new(store.clone());
     // The first hold leases room for 64 holds of 10.
-    let mut held = vec![leases.reserve(&key, 10).await.unwrap().unwrap()];
+    let mut held = vec![
+        leases
+            .reserve(&key, 10, &key.scope.budgets)
+            .await
+            .unwrap()
+            .unwrap(),
+    ];
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
     sqlx::query("UPDATE api_keys SET usd_limit = 0 WHERE id = $1")
         .bind(&key.id)
@@ -300,11 +310,17 @@ async fn a_refusal_found_in_the_background_stops_a_lease_at_once_on_postgres() {
     // The 33rd hold passes half the room: the lease grows in the background, and the database
     // refuses.
     for _ in 1..33 {
-        held.push(leases.reserve(&key, 10).await.unwrap().unwrap());
+        held.push(
+            leases
+                .reserve(&key, 10, &key.scope.budgets)
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        leases.reserve(&key, 10).await.unwrap(),
+        leases.reserve(&key, 10, &key.scope.budgets).await.unwrap(),
         Err(Refusal::KeyLimit),
         "the lease still served after the database refused it"
     );

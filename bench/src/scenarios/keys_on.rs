@@ -3,6 +3,11 @@
 //! with ample credits, against the keys-off gateway: added p50 at concurrency 1, the ratio of
 //! closed-loop throughput at N connections (interleaved rounds), and the settlement lag (a
 //! settlement queued to its durable commit) the gateway reports at `GET /admin/accounting`.
+//!
+//! On SQLite it is also measured governed: the key in a team, with a budget (monthly reset) and
+//! an allow-list of models and providers at each level (account, team, key), and a budget on
+//! the model the load asks for: every request checks every rule and holds against four
+//! budgets, the key's limit and the credits.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -63,12 +68,83 @@ pub async fn run(
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for database in databases {
-        match measure(database, mock, keys_off, plan, work).await {
+        let measured = match start_keyed(database, mock, work).await {
+            Ok(keyed) => measure(database.name(), keyed, keys_off, plan).await,
+            Err(error) => Err(error),
+        };
+        match measured {
             Ok(row) => rows.push(row),
             Err(error) => errors.push(format!("keys on ({}): {error:#}", database.name())),
         }
     }
+    let measured = match start_governed(mock, work).await {
+        Ok(keyed) => measure(GOVERNED, keyed, keys_off, plan).await,
+        Err(error) => Err(error),
+    };
+    match measured {
+        Ok(row) => rows.push(row),
+        Err(error) => errors.push(format!("keys on ({GOVERNED}): {error:#}")),
+    }
     (rows, errors)
+}
+
+/// The row of the governed key (SQLite).
+pub const GOVERNED: &str = "sqlite, key in a team, budgets and allow-lists at every level";
+
+/// Starts a gateway with accounting on SQLite and one key governed at every level: the
+/// account, its team and the key each with a budget and allow-lists of models and providers,
+/// and the key with a budget on the model the load asks for.
+pub async fn start_governed(mock: SocketAddr, work: &Path) -> anyhow::Result<(Gateway, Target)> {
+    let work = work.join("governed");
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let keyed = gateway::start_as(
+        "switchyard-keys-governed",
+        mock,
+        &work,
+        &Database::Sqlite.section(&work)?,
+        &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
+    )
+    .await?;
+    let addr = keyed.contender.target.addr;
+    let rules = serde_json::json!({
+        "limit": 1_000_000, "limit_reset": "monthly",
+        "allowed_models": ["bench/*"], "allowed_providers": ["mock_a", "mock_b"],
+    });
+    admin(
+        addr,
+        "PATCH",
+        "/admin/accounts/bench-org",
+        &rules.to_string(),
+    )
+    .await?;
+    let mut team = rules.clone();
+    team["id"] = "bench-team".into();
+    team["account"] = "bench-org".into();
+    team["allowed_models"] = serde_json::json!([models::PLAIN]);
+    admin(addr, "POST", "/admin/teams", &team.to_string()).await?;
+    let mut key = rules;
+    key["account"] = "bench-org".into();
+    key["team"] = "bench-team".into();
+    key["denied_providers"] = serde_json::json!(["nobody"]);
+    key["model_budgets"] =
+        serde_json::json!({ models::PLAIN: { "limit": 1_000_000, "limit_reset": "daily" } });
+    let created = admin(addr, "POST", "/admin/keys", &key.to_string()).await?;
+    admin(
+        addr,
+        "POST",
+        "/admin/accounts/bench-org/credits",
+        r#"{"amount":1000000}"#,
+    )
+    .await?;
+    let secret = created["data"]["key"]
+        .as_str()
+        .context("the gateway created no key")?;
+    let mut target = keyed.contender.target.clone();
+    target.name = format!("switchyard keys on ({GOVERNED})");
+    target
+        .headers
+        .push(("authorization".to_owned(), format!("Bearer {secret}")));
+    Ok((keyed, target))
 }
 
 /// Where the keyed gateway keeps its accounts.
@@ -133,14 +209,14 @@ pub async fn start_keyed(
     Ok((keyed, target))
 }
 
+/// Measures the keyed gateway `keyed` (row `name`) against the keys-off one.
 async fn measure(
-    database: Database,
-    mock: SocketAddr,
+    name: &str,
+    keyed: (Gateway, Target),
     keys_off: &Target,
     plan: &Plan,
-    work: &Path,
 ) -> anyhow::Result<KeysOnRow> {
-    let (_keyed, target) = start_keyed(database, mock, work).await?;
+    let (_keyed, target) = keyed;
     let addr = target.addr;
 
     let serial = latency::run(
@@ -165,7 +241,7 @@ async fn measure(
     let lag = settlement_lag(addr).await?;
     let (rps_off, rps_on) = (closed_off.rps(), closed_on.rps());
     Ok(KeysOnRow {
-        database: database.name().to_owned(),
+        database: name.to_owned(),
         p50_off_us: off,
         p50_on_us: on,
         added_p50_us: on as i64 - off as i64,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::Accounting;
 use super::holds::Ledger;
 use super::money::Nanos;
+use super::policy::Level;
 use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey, StoreError};
 
 impl Accounting {
@@ -59,6 +60,9 @@ impl Accounting {
         update: &KeyUpdate,
     ) -> Result<Option<KeyRecord>, StoreError> {
         let mut key = self.store.update_key(id, update).await?;
+        if update.model_budgets.is_some() {
+            self.model_budgets_changed(Level::Key, id).await?;
+        }
         self.key_cache.forget(id);
         match (&self.ledger, &key) {
             (Ledger::Books(books), Some(key)) => books.key_updated(key),

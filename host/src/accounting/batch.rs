@@ -70,7 +70,9 @@ pub fn writes<'a>(
                 .entry((budget.id.as_str(), budget.window_start))
                 .or_default();
             writes.released = writes.released.saturating_add(charge.released);
-            writes.usage = writes.usage.saturating_add(charge.cost);
+            if budget.charged {
+                writes.usage = writes.usage.saturating_add(charge.cost);
+            }
         }
     }
     accounts

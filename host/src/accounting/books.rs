@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::model_budgets;
 use super::money::{LimitReset, Nanos};
 use super::store::{Account, BudgetCharge, KeyRecord, Refusal, Reservation};
-use super::teams::{BudgetRecord, budget_level};
+use super::teams::{BudgetRecord, budget_refusal};
 
 /// Balances held in memory.
 #[derive(Debug, Default)]
@@ -179,13 +180,15 @@ impl Books {
         Some((budget.window_usage, budget.window_start))
     }
 
-    /// Holds `amount` against `key`'s limit in its current window, its team's and account's
-    /// budgets and its account's credits, all or none. The account must be in the books (else:
-    /// [`Refusal::Credits`]); budgets not in the books are not held against.
+    /// Holds `amount` against `key`'s limit in its current window, `budgets` (its team's and
+    /// account's, its end user's, its model budgets) and its account's credits, all or none.
+    /// The account must be in the books (else: [`Refusal::Credits`]); budgets not in the books
+    /// are not held against.
     pub fn reserve(
         &self,
         key: &KeyRecord,
         amount: Nanos,
+        budgets_held: &std::sync::Arc<[String]>,
         now: i64,
     ) -> Result<Reservation, Refusal> {
         let mut state = self.lock();
@@ -211,14 +214,14 @@ impl Books {
         if left < amount {
             return Err(Refusal::Credits);
         }
-        for id in key.scope.budgets.iter() {
+        for id in budgets_held.iter() {
             if let Some(budget) = budgets.get_mut(id)
                 && !budget.has_room(amount, now)
             {
-                return Err(Refusal::Budget(budget_level(id)));
+                return Err(budget_refusal(id));
             }
         }
-        for id in key.scope.budgets.iter() {
+        for id in budgets_held.iter() {
             if let Some(budget) = budgets.get_mut(id) {
                 budget.reserved = budget.reserved.saturating_add(amount);
             }
@@ -230,23 +233,25 @@ impl Books {
             key_id: key.id.clone(),
             account_id: key.account_id.clone(),
             amount,
-            budgets: key.scope.budgets.clone(),
+            budgets: budgets_held.clone(),
         })
     }
 
     /// Releases `reservation` without charging.
     pub fn release(&self, reservation: &Reservation) {
-        self.settle(reservation, 0, i64::MIN);
+        self.settle(reservation, 0, i64::MIN, "");
     }
 
-    /// Releases `reservation` and charges `cost` (at most the hold) in the key's and the
-    /// budgets' windows at `now`. Returns the start of the key's window (0 without a reset) and
-    /// the budgets charged with theirs, for the durable log.
+    /// Releases `reservation` and charges `cost` (at most the hold) of a generation of `model`
+    /// in the key's and the budgets' windows at `now` (model budgets not covering `model` are
+    /// released only). Returns the start of the key's window (0 without a reset) and the
+    /// budgets charged with theirs, for the durable log.
     pub fn settle(
         &self,
         reservation: &Reservation,
         cost: Nanos,
         now: i64,
+        model: &str,
     ) -> (i64, Vec<BudgetCharge>) {
         let mut state = self.lock();
         let mut window_start = 0;
@@ -257,10 +262,15 @@ impl Books {
         let mut charged = Vec::with_capacity(reservation.budgets.len());
         for id in reservation.budgets.iter() {
             if let Some(budget) = state.budgets.get_mut(id) {
+                if !model_budgets::charges(id, model) {
+                    budget.charge(reservation.amount, 0, now);
+                    continue;
+                }
                 budget.charge(reservation.amount, cost, now);
                 charged.push(BudgetCharge {
                     id: id.clone(),
                     window_start: Some(budget.window_start),
+                    charged: true,
                 });
             }
         }
@@ -356,19 +366,20 @@ pub(crate) mod tests {
     fn holds_bound_by_the_key_limit_and_the_credits() {
         let books = Books::default();
         let key = key(Some(100));
-        assert_eq!(books.reserve(&key, 1, 10), Err(Refusal::Credits));
+        let none = Default::default();
+        assert_eq!(books.reserve(&key, 1, &none, 10), Err(Refusal::Credits));
         books.load_account(account(150));
-        let first = books.reserve(&key, 60, 10).expect("fits");
-        assert_eq!(books.reserve(&key, 41, 10), Err(Refusal::KeyLimit));
-        books.settle(&first, 40, 10);
+        let first = books.reserve(&key, 60, &none, 10).expect("fits");
+        assert_eq!(books.reserve(&key, 41, &none, 10), Err(Refusal::KeyLimit));
+        books.settle(&first, 40, 10, "m");
         // 40 spent: 60 more fit exactly.
-        let second = books.reserve(&key, 60, 10).expect("fits");
-        assert_eq!(books.reserve(&key, 1, 10), Err(Refusal::KeyLimit));
+        let second = books.reserve(&key, 60, &none, 10).expect("fits");
+        assert_eq!(books.reserve(&key, 1, &none, 10), Err(Refusal::KeyLimit));
         books.release(&second);
         // The next day the window starts over; the credits (150 − 40) still bound.
         let day = 86_400;
         assert_eq!(
-            books.reserve(&key, 100, day),
+            books.reserve(&key, 100, &none, day),
             Ok(Reservation {
                 id: "hold-2".to_owned(),
                 key_id: "k".to_owned(),
@@ -377,7 +388,7 @@ pub(crate) mod tests {
                 budgets: Default::default(),
             })
         );
-        assert_eq!(books.reserve(&key, 11, day), Err(Refusal::KeyLimit));
+        assert_eq!(books.reserve(&key, 11, &none, day), Err(Refusal::KeyLimit));
         assert_eq!(books.key_reserved("k"), 100);
         assert_eq!(books.account_reserved("a"), 100);
     }
@@ -387,9 +398,13 @@ pub(crate) mod tests {
         let books = Books::default();
         books.load_account(account(1_000));
         let mut record = key(None);
-        books.release(&books.reserve(&record, 10, 0).expect("fits"));
+        let none = Default::default();
+        books.release(&books.reserve(&record, 10, &none, 0).expect("fits"));
         record.disabled = true;
         books.key_updated(&record);
-        assert_eq!(books.reserve(&record, 10, 0), Err(Refusal::KeyUnusable));
+        assert_eq!(
+            books.reserve(&record, 10, &none, 0),
+            Err(Refusal::KeyUnusable)
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::books::Books;
 use super::lease::Leases;
+use super::model_budgets;
 use super::money::now;
 use super::settler::{Settlement, Settler};
 use super::store::{
@@ -42,15 +43,16 @@ impl Holds {
         }
     }
 
-    /// Holds `amount` against `key`'s limit, its team's and account's budgets and its
-    /// account's credits, all or none.
+    /// Holds `amount` against `key`'s limit, `budgets` (its team's and account's, its end
+    /// user's, its model budgets; ascending) and its account's credits, all or none.
     pub async fn reserve(
         &self,
         key: &KeyRecord,
         amount: i64,
+        budgets: &Arc<[String]>,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
         let books = match &self.ledger {
-            Ledger::Leases(leases) => return leases.reserve(key, amount).await,
+            Ledger::Leases(leases) => return leases.reserve(key, amount, budgets).await,
             Ledger::Books(books) => books,
         };
         if !books.has_account(&key.account_id) {
@@ -59,14 +61,14 @@ impl Holds {
                 None => return Ok(Err(Refusal::Credits)),
             }
         }
-        for id in key.scope.budgets.iter() {
+        for id in budgets.iter() {
             if !books.has_budget(id)
                 && let Some(budget) = self.store.budget(id).await?
             {
                 books.load_budget(&budget);
             }
         }
-        Ok(books.reserve(key, amount, now()))
+        Ok(books.reserve(key, amount, budgets, now()))
     }
 
     /// Charges `record` and releases `reservation`: at once in memory, durably within the
@@ -75,7 +77,7 @@ impl Holds {
         let settlement = match &self.ledger {
             Ledger::Books(books) => {
                 let (window_start, budgets) =
-                    books.settle(&reservation, record.cost, record.created_at);
+                    books.settle(&reservation, record.cost, record.created_at, &record.model);
                 record.budgets = budgets;
                 Settlement::Logged(record, window_start)
             }
@@ -85,6 +87,7 @@ impl Holds {
                     .map(|id| BudgetCharge {
                         id: id.clone(),
                         window_start: None,
+                        charged: model_budgets::charges(id, &record.model),
                     })
                     .collect();
                 Settlement::Held(reservation, record)

@@ -15,6 +15,11 @@
 //! A lease grows and gives room back in a task of its own, which the request waits for: a
 //! request given up midway cannot leave the memory and the row apart.
 //!
+//! A key has a lease per set of budgets its requests hold against: its team's and account's,
+//! and those a request adds (its end user's, the key's and team's budgets on its models). A
+//! lease of an end user grows by what each hold needs only, so that the key's room is not
+//! spread over the leases of thousands of end users.
+//!
 //! A lease is trusted for [`LEASE_TRUST`] after the database last confirmed it (as keys are in
 //! the key cache): then the next hold asks the database again, which applies a key disabled,
 //! expired, deleted or given a lower limit by another gateway, and refreshes the row, so that
@@ -41,11 +46,14 @@ const PACE_PERIOD: Duration = Duration::from_millis(500);
 /// How long a lease is used without asking the database, and how long unused room is kept.
 pub const LEASE_TRUST: Duration = super::keycache::SHARED_DATABASE_TTL;
 
+/// The leases of one key, by the budgets they hold against.
+type KeyLeases = HashMap<Arc<[String]>, Arc<Lease>>;
+
 /// The leases of this gateway, by key id.
 #[derive(Debug)]
 pub struct Leases {
     store: Store,
-    by_key: Mutex<HashMap<String, Arc<Lease>>>,
+    by_key: Mutex<HashMap<String, KeyLeases>>,
 }
 
 /// Room held for one key in one reservation row.
@@ -58,6 +66,8 @@ struct Lease {
     changing: tokio::sync::Mutex<()>,
     /// A background growth is under way.
     growing: AtomicBool,
+    /// Grows by what each hold needs only (an end user's lease).
+    per_hold: bool,
 }
 
 /// A lease's room as this gateway counts it: never more than its row holds (the row shrinks
@@ -158,14 +168,15 @@ impl Room {
 }
 
 impl Lease {
-    fn new(key: &KeyRecord) -> Lease {
+    fn new(key: &KeyRecord, budgets: &Arc<[String]>) -> Lease {
         Lease {
+            per_hold: budgets.iter().any(|id| id.starts_with("user:")),
             row: Reservation {
                 id: super::keys::random_id("lease"),
                 key_id: key.id.clone(),
                 account_id: key.account_id.clone(),
                 amount: 0,
-                budgets: key.scope.budgets.clone(),
+                budgets: budgets.clone(),
             },
             room: Mutex::new(Room {
                 leased: 0,
@@ -257,20 +268,26 @@ impl Leases {
         }
     }
 
-    /// Holds `amount` for a request of `key`: from the key's lease when it has room, else
-    /// growing the lease in the database first.
+    /// Holds `amount` for a request of `key` against `budgets` too: from the key's lease of
+    /// those when it has room, else growing the lease in the database first.
     pub async fn reserve(
         &self,
         key: &KeyRecord,
         amount: Nanos,
+        budgets: &Arc<[String]>,
     ) -> Result<Result<Reservation, Refusal>, StoreError> {
         loop {
-            let lease = self.lease_of(key);
+            let lease = self.lease_of(key, budgets);
             let now = Instant::now();
             let (held, low, wanted) = {
                 let mut room = lease.room();
                 let held = room.try_hold(amount, now);
-                let wanted = amount.saturating_mul(room.pace.holds_wanted());
+                let holds = if lease.per_hold {
+                    1
+                } else {
+                    room.pace.holds_wanted()
+                };
+                let wanted = amount.saturating_mul(holds);
                 (held, held && room.running_low(wanted, now), wanted)
             };
             if low {
@@ -316,7 +333,8 @@ impl Leases {
     /// The lease `reservation` was held from, if it still serves its key.
     fn lease_held(&self, reservation: &Reservation) -> Option<Arc<Lease>> {
         self.map()
-            .get(&reservation.key_id)
+            .get(&reservation.key_id)?
+            .get(&reservation.budgets[..])
             .filter(|lease| lease.row.id == reservation.id)
             .cloned()
     }
@@ -341,7 +359,9 @@ impl Leases {
     /// Gives back the room of every lease no hold used for `idle`, and retires the leases left
     /// empty; `Duration::ZERO` gives back all unused room now.
     pub async fn give_back_unused(&self, idle: Duration) {
-        let leases: Vec<Arc<Lease>> = self.map().values().cloned().collect();
+        let leases: Vec<Arc<Lease>> = (self.map().values())
+            .flat_map(|leases| leases.values().cloned())
+            .collect();
         let now = Instant::now();
         for lease in leases {
             if now.duration_since(lease.room().last_hold) < idle {
@@ -357,42 +377,51 @@ impl Leases {
             let mut room = lease.room();
             if room.leased == 0 && room.held == 0 {
                 room.retired = true;
-                by_key.remove(&lease.row.key_id);
+                if let Some(leases) = by_key.get_mut(&lease.row.key_id) {
+                    leases.remove(&lease.row.budgets[..]);
+                    if leases.is_empty() {
+                        by_key.remove(&lease.row.key_id);
+                    }
+                }
             }
         }
     }
 
-    /// Gives back the unused room of key `id`'s lease and retires it (the key changed): its
+    /// Gives back the unused room of key `id`'s leases and retires them (the key changed): its
     /// next hold asks the database.
     pub async fn forget(&self, id: &str) {
-        let Some(lease) = self.map().remove(id) else {
+        let Some(leases) = self.map().remove(id) else {
             return;
         };
-        lease.room().retired = true;
-        if let Err(error) = spawn(lease.clone().give_back_free(self.store.clone())).await {
-            tracing::error!(lease = %lease.row.id, %error, "a lease's unused room was not given back");
+        for lease in leases.into_values() {
+            lease.room().retired = true;
+            if let Err(error) = spawn(lease.clone().give_back_free(self.store.clone())).await {
+                tracing::error!(lease = %lease.row.id, %error, "a lease's unused room was not given back");
+            }
         }
     }
 
-    /// The lease of `key`, new when it has none (the key's id is copied only then: this runs
-    /// for every request). A lease held against other budgets than the key's now (it moved to
-    /// another team) is retired, its unused room given back in the background.
-    fn lease_of(&self, key: &KeyRecord) -> Arc<Lease> {
+    /// The lease of `key` held against `budgets`, new when it has none (the key's id and the
+    /// budgets are copied only then: this runs for every request). A lease held against budgets
+    /// the key no longer has (it moved to another team) serves no hold any more: its unused
+    /// room is given back once idle.
+    fn lease_of(&self, key: &KeyRecord, budgets: &Arc<[String]>) -> Arc<Lease> {
         let mut by_key = self.map();
-        if let Some(lease) = by_key.get(&key.id) {
-            if lease.row.budgets == key.scope.budgets {
-                return lease.clone();
-            }
-            let old = lease.clone();
-            old.room().retired = true;
-            tokio::spawn(old.give_back_free(self.store.clone()));
+        if let Some(lease) = by_key
+            .get(&key.id)
+            .and_then(|leases| leases.get(&budgets[..]))
+        {
+            return lease.clone();
         }
-        let lease = Arc::new(Lease::new(key));
-        by_key.insert(key.id.clone(), lease.clone());
+        let lease = Arc::new(Lease::new(key, budgets));
+        by_key
+            .entry(key.id.clone())
+            .or_default()
+            .insert(budgets.clone(), lease.clone());
         lease
     }
 
-    fn map(&self) -> MutexGuard<'_, HashMap<String, Arc<Lease>>> {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, KeyLeases>> {
         self.by_key.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

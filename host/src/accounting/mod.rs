@@ -7,20 +7,25 @@
 //! the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate limits, [`admin`]
 //! what the admin API changes, [`teams`] the teams of an account and what accounts and teams
 //! impose on their keys, [`policy`] the rules of each level, [`admin_tokens`] the tokens of the
-//! admin API, [`audit`] the record of admin changes.
+//! admin API, [`audit`] the record of admin changes, [`end_users`] the end users a request
+//! names, [`model_budgets`] the budgets keys and teams set on models, [`reports`] the usage
+//! listings.
 
 pub mod admin;
 pub mod admin_tokens;
 pub mod audit;
 pub mod batch;
 pub mod books;
+pub mod end_users;
 pub mod holds;
 mod keycache;
 pub mod keys;
 pub mod lease;
+pub mod model_budgets;
 pub mod money;
 pub mod policy;
 pub mod rate;
+pub mod reports;
 mod schema;
 pub mod settler;
 pub mod spool;
@@ -72,6 +77,8 @@ pub struct Accounting {
     /// Keys by secret hash: for good when this gateway owns the (embedded) database, for a
     /// moment on a shared one.
     key_cache: KeyCache,
+    /// End users registered already.
+    known_end_users: end_users::KnownEndUsers,
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
     open_tabs: Mutex<Option<mpsc::Sender<()>>>,
     all_closed: tokio::sync::Mutex<mpsc::Receiver<()>>,
@@ -136,6 +143,7 @@ impl Accounting {
             holds: Holds::new(store.clone(), settler.clone(), ledger.clone()),
             ledger,
             key_cache: KeyCache::new((!embedded).then_some(keycache::SHARED_DATABASE_TTL)),
+            known_end_users: end_users::KnownEndUsers::default(),
             settler,
             store,
             limiter: Arc::new(limiter),

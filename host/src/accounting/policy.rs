@@ -1,6 +1,6 @@
 //! What each level of an organisation — the account, a team, a key — lets its requests use:
-//! allowed models (ids and `*` globs such as `anthropic/*`), allowed and denied providers, and a
-//! price ceiling. A request passes only what every level allows: the narrowest wins, and a
+//! allowed models (ids and `*` globs such as `anthropic/*`), allowed and denied providers, a
+//! price ceiling and a data policy (zero data retention, no data collection). A request passes only what every level allows: the narrowest wins, and a
 //! refusal names the level and the rule.
 
 use std::fmt;
@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::store::KeyRecord;
 use crate::catalog::{Catalog, Endpoint};
+use crate::config::DataCollection;
 use crate::routing::Candidate;
 use crate::routing::filters::price_above;
 use crate::routing::preferences::MaxPrice;
@@ -24,6 +25,9 @@ pub enum Level {
     Team,
     /// The API key.
     Key,
+    /// The end user a request names (`user`, `metadata.user_id`, `X-Switchyard-User`).
+    #[serde(rename = "end_user")]
+    EndUser,
 }
 
 impl Level {
@@ -33,6 +37,7 @@ impl Level {
             Level::Account => "account",
             Level::Team => "team",
             Level::Key => "key",
+            Level::EndUser => "end_user",
         }
     }
 }
@@ -59,14 +64,30 @@ pub struct Policy {
     /// Highest acceptable prices (as the request's `provider.max_price`).
     #[serde(default)]
     pub max_price: Option<MaxPrice>,
+    /// What the providers may do with prompts.
+    #[serde(default)]
+    pub data_policy: Option<DataRules>,
+}
+
+/// A level's data policy, applied as a routing filter: only providers that keep to it serve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataRules {
+    /// Only zero-data-retention providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zdr: Option<bool>,
+    /// `deny`: only providers that neither store nor train on prompts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_collection: Option<DataCollection>,
 }
 
 /// The names of the rules, as the admin API spells them.
-pub const RULES: [&str; 4] = [
+pub const RULES: [&str; 5] = [
     "allowed_models",
     "allowed_providers",
     "denied_providers",
     "max_price",
+    "data_policy",
 ];
 
 /// Why a level refuses a request.
@@ -119,6 +140,7 @@ impl Policy {
         fields.insert("allowed_providers".into(), json!(self.allowed_providers));
         fields.insert("denied_providers".into(), json!(self.denied_providers));
         fields.insert("max_price".into(), json!(max_price));
+        fields.insert("data_policy".into(), json!(self.data_policy));
         fields
     }
 
@@ -126,19 +148,7 @@ impl Policy {
     /// model (a typo would otherwise refuse every request), and a glob has `*` only.
     pub fn validate(&self, catalog: &Catalog) -> Result<(), String> {
         for pattern in self.allowed_models.iter().flatten() {
-            if pattern.is_empty() || pattern.contains(['?', '[', ']']) {
-                return Err(format!(
-                    "allowed_models: {pattern:?} is not a model id or a `*` glob"
-                ));
-            }
-            if !catalog
-                .models()
-                .any(|model| glob_matches(pattern, &model.id))
-            {
-                return Err(format!(
-                    "allowed_models: no model of the catalog matches {pattern:?}"
-                ));
-            }
+            check_model_pattern("allowed_models", pattern, catalog)?;
         }
         let names = [&self.allowed_providers, &self.denied_providers];
         if names
@@ -176,8 +186,43 @@ impl Policy {
                 format!("the {which} price of {model} at {provider} is above the ceiling"),
             ));
         }
+        if let Some(data) = &self.data_policy {
+            if data.zdr == Some(true) && !endpoint.provider.zdr {
+                return Some((
+                    RULES[4],
+                    format!("provider {provider} does not offer zero data retention"),
+                ));
+            }
+            if data.data_collection == Some(DataCollection::Deny)
+                && endpoint.provider.data_collection != DataCollection::Deny
+            {
+                return Some((
+                    RULES[4],
+                    format!("provider {provider} may store or train on prompts"),
+                ));
+            }
+        }
         None
     }
+}
+
+/// Checks that `pattern` (of field `field`) is a model id or a `*` glob naming at least one
+/// model of `catalog`: a typo would otherwise refuse (or leave unbounded) every request.
+pub fn check_model_pattern(field: &str, pattern: &str, catalog: &Catalog) -> Result<(), String> {
+    if pattern.is_empty() || pattern.contains(['?', '[', ']', ',']) {
+        return Err(format!(
+            "{field}: {pattern:?} is not a model id or a `*` glob"
+        ));
+    }
+    if !catalog
+        .models()
+        .any(|model| glob_matches(pattern, &model.id))
+    {
+        return Err(format!(
+            "{field}: no model of the catalog matches {pattern:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// Leaves out the `candidates` a level of `key`'s organisation refuses (checked from the key
@@ -235,7 +280,7 @@ pub fn admit_candidates(
 /// How wide a level is: the key is the narrowest.
 fn width(level: Level) -> u8 {
     match level {
-        Level::Key => 0,
+        Level::EndUser | Level::Key => 0,
         Level::Team => 1,
         Level::Account => 2,
     }
@@ -287,6 +332,7 @@ mod tests {
             "allowed_models": ["anthropic/*"],
             "denied_providers": ["groq"],
             "max_price": { "prompt": 3 },
+            "data_policy": { "zdr": true, "data_collection": "deny" },
         }))
         .unwrap();
         let stored = policy.stored().unwrap();

@@ -16,6 +16,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
+use super::end_users::EndUserRules;
 use super::store::KeyRecord;
 
 /// A full bucket refills in this many milliseconds.
@@ -134,9 +135,28 @@ impl RateLimiter {
         Ok(())
     }
 
-    /// Takes the `tokens` a request of `key` used (the buckets may go into debt).
-    pub async fn spend_tokens(&self, key: &KeyRecord, tokens: u64) {
-        for (bucket, _, capacity) in buckets(key) {
+    /// Lets a request of the end user whose buckets are `bucket` through (its account's
+    /// `rules`), or says in how many seconds it would be.
+    pub async fn admit_bucket(&self, bucket: &str, rules: &EndUserRules) -> Result<(), u64> {
+        if let Some(capacity) = rules.requests_per_minute {
+            self.take(&format!("{bucket}:requests"), capacity, 1.0, 1.0)
+                .await?;
+        }
+        if let Some(capacity) = rules.tokens_per_minute {
+            self.take(&format!("{bucket}:tokens"), capacity, 0.0, 1.0)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the `tokens` a request of `key` used, and of its end user's `bucket` if any (the
+    /// buckets may go into debt).
+    pub async fn spend_tokens(&self, key: &KeyRecord, tokens: u64, bucket: Option<&str>) {
+        let end_user = bucket.and_then(|bucket| {
+            let capacity = key.scope.end_users.tokens_per_minute?;
+            Some((bucket.to_owned(), None, Some(capacity)))
+        });
+        for (bucket, _, capacity) in buckets(key).chain(end_user) {
             if let Some(capacity) = capacity {
                 let name = format!("{bucket}:tokens");
                 let _ = self.take(&name, capacity, tokens as f64, 0.0).await;

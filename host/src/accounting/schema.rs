@@ -143,6 +143,29 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
         ],
     ),
     (
+        7,
+        &[
+            // End users of an account; `budget_id` is their budget row when the account gives
+            // them a budget. Budgets on models are budget rows (`model:key:<id>:<glob>`).
+            "CREATE TABLE IF NOT EXISTS end_users (
+            account_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            budget_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, id)
+        )",
+            "CREATE INDEX IF NOT EXISTS end_users_by_budget ON end_users (budget_id)",
+            "ALTER TABLE accounts ADD COLUMN end_users BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE accounts ADD COLUMN max_end_users BIGINT",
+            "ALTER TABLE accounts ADD COLUMN end_user_limit BIGINT",
+            "ALTER TABLE accounts ADD COLUMN end_user_limit_reset TEXT",
+            "ALTER TABLE accounts ADD COLUMN end_user_requests_per_minute BIGINT",
+            "ALTER TABLE accounts ADD COLUMN end_user_tokens_per_minute BIGINT",
+            "ALTER TABLE generations ADD COLUMN end_user TEXT",
+            "CREATE INDEX IF NOT EXISTS generations_by_end_user ON generations (account_id, end_user, created_at)",
+        ],
+    ),
+    (
         8,
         &[
             // Accounts' own provider keys (BYOK), sealed (see `credentials::byok`).

@@ -17,11 +17,12 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Row};
 
 use super::batch::{self, Charged};
+use super::model_budgets;
 use super::money::{LimitReset, Nanos, now};
 use super::policy::{Level, Policy};
 use super::schema::MIGRATIONS;
 use super::settler::Settlement;
-use super::teams::{BUDGET_COLUMNS, Scope, budget_level, budget_record, stored_policy};
+use super::teams::{BUDGET_COLUMNS, Scope, budget_record, budget_refusal, stored_policy};
 use crate::config::AccountingConfig;
 
 /// Why a store operation failed.
@@ -66,8 +67,11 @@ pub enum Refusal {
     Credits,
     /// The key is disabled, expired or gone.
     KeyUnusable,
-    /// The budget of the key's team or account (in its current window) has no room left.
+    /// The budget of the key's team or account, or of the request's end user (in its current
+    /// window) has no room left.
     Budget(Level),
+    /// A budget the key or its team sets on the request's models has no room left.
+    ModelBudget(Level),
 }
 
 /// An account: credits bought and spent.
@@ -155,6 +159,8 @@ pub struct NewKey {
     pub team_id: Option<String>,
     /// What the key allows.
     pub policy: Policy,
+    /// Its budgets on models.
+    pub model_budgets: Option<model_budgets::Settings>,
 }
 
 /// Changes to a key; `None` leaves a setting as it is.
@@ -180,6 +186,8 @@ pub struct KeyUpdate {
     pub team_id: Option<Option<String>>,
     /// New rules (replacing the key's).
     pub policy: Option<Policy>,
+    /// New budgets on models (replacing the key's).
+    pub model_budgets: Option<model_budgets::Settings>,
 }
 
 /// Money held for one request until it settles.
@@ -255,6 +263,9 @@ pub struct GenerationRecord {
     pub account_id: String,
     /// The key's team, if any.
     pub team_id: Option<String>,
+    /// The end user the request named, if any.
+    #[serde(default)]
+    pub end_user: Option<String>,
     /// The budgets charged too, with the window each charge falls in (not stored: the
     /// budgets' own rows are charged; a settlement spooled before budgets existed has none).
     #[serde(default)]
@@ -313,6 +324,15 @@ pub struct BudgetCharge {
     /// Unix second its window starts at, for a charge that may start a new window (`None`: the
     /// hold started it already).
     pub window_start: Option<i64>,
+    /// Whether the cost is charged to it (a model budget not covering the model that served
+    /// only releases its hold).
+    #[serde(default = "charged")]
+    pub charged: bool,
+}
+
+/// A charge spooled before budgets on models existed charged its budget.
+fn charged() -> bool {
+    true
 }
 
 /// Connections opened at start (at most `max_connections`).
@@ -554,6 +574,9 @@ impl Store {
         .bind(key.policy.stored())
         .execute(&mut *tx)
         .await?;
+        if let Some(models) = &key.model_budgets {
+            model_budgets::replace(&mut tx, Level::Key, id, models).await?;
+        }
         tx.commit().await?;
         drop(connection); // SQLite has one connection: give it back first
         self.key(id).await?.ok_or(StoreError::NotFound("key"))
@@ -665,18 +688,25 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(models) = &update.model_budgets {
+            model_budgets::replace(&mut tx, Level::Key, id, models).await?;
+        }
         tx.commit().await?;
         drop(connection); // SQLite has one connection: give it back first
         self.key(id).await
     }
 
-    /// Deletes key `id`; its spending stays on its account. Returns whether it existed.
+    /// Deletes key `id` and its budgets on models; its spending stays on its account. Returns
+    /// whether it existed.
     pub async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
         let mut connection = self.connection(Durability::Full).await?;
+        let mut tx = connection.begin().await?;
         let deleted = sqlx::query("DELETE FROM api_keys WHERE id = $1")
             .bind(id)
-            .execute(&mut *connection)
+            .execute(&mut *tx)
             .await?;
+        model_budgets::replace(&mut tx, Level::Key, id, &model_budgets::Settings::new()).await?;
+        tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
 
@@ -749,7 +779,7 @@ impl Store {
             };
             budget_windows.push(row.limit_reset.map_or(0, |reset| reset.window_start(now)));
             if let Some(room) = row.room(now) {
-                budget_rooms.push((room, Refusal::Budget(budget_level(budget))));
+                budget_rooms.push((room, budget_refusal(budget)));
             }
         }
         let key_row = sqlx::query(&format!(
@@ -1153,7 +1183,7 @@ fn key_record(row: &AnyRow) -> Result<KeyRecord, StoreError> {
     })
 }
 
-fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
+pub(crate) fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
     Ok(GenerationRecord {
         id: row.try_get("id")?,
         key_id: row.try_get("key_id")?,
@@ -1181,6 +1211,7 @@ fn generation_record(row: &AnyRow) -> Result<GenerationRecord, StoreError> {
         charge_note: row.try_get("charge_note")?,
         cache_hit: row.try_get::<i64, _>("cache_hit")? != 0,
         byok: row.try_get::<i64, _>("byok")? != 0,
+        end_user: row.try_get("end_user")?,
     })
 }
 
@@ -1199,7 +1230,7 @@ fn rows_per_insert(left: usize) -> usize {
 }
 
 /// The columns of a generation record, in the order [`insert_records`] binds them.
-const GENERATION_COLUMNS: [&str; 25] = [
+const GENERATION_COLUMNS: [&str; 26] = [
     "id",
     "key_id",
     "account_id",
@@ -1225,6 +1256,7 @@ const GENERATION_COLUMNS: [&str; 25] = [
     "charge_note",
     "cache_hit",
     "byok",
+    "end_user",
 ];
 
 /// The text of an insert of `rows` records into the `embedded` SQLite database or PostgreSQL.
@@ -1322,7 +1354,8 @@ async fn insert_records<'r>(
             .bind(record.excess_cost)
             .bind(record.charge_note.as_deref())
             .bind(i64::from(record.cache_hit))
-            .bind(i64::from(record.byok));
+            .bind(i64::from(record.byok))
+            .bind(record.end_user.as_deref());
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))

@@ -5,7 +5,7 @@
 //! the excess and why. A tab dropped unsettled (the client went away before any output)
 //! releases its hold.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -13,6 +13,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::end_users::EndUser;
 use super::holds::Holds;
 use super::money::{Nanos, now, to_nanos};
 use super::policy;
@@ -39,6 +40,8 @@ struct TabState {
     limiter: Arc<RateLimiter>,
     key: KeyRecord,
     byok: Option<Arc<AccountKeys>>,
+    /// The end user the request names, once known.
+    end_user: OnceLock<EndUser>,
     reservation: Mutex<Option<Reservation>>,
     attempts: Mutex<Vec<Value>>,
     /// Whether failed attempts the upstream accepted are charged.
@@ -113,6 +116,7 @@ impl Tab {
                 limiter,
                 key,
                 byok,
+                end_user: OnceLock::new(),
                 reservation: Mutex::new(None),
                 attempts: Mutex::new(Vec::new()),
                 charge_accepted,
@@ -124,17 +128,24 @@ impl Tab {
     }
 
     /// Holds `worst` (the most the request can cost, `None` when that is too large to be
-    /// money); refused when the key's limit or its account's credits have no room for it.
-    pub async fn reserve(&self, worst: Option<Decimal>) -> Result<(), DomainError> {
+    /// money) for a request one of `models` serves; refused when the key's limit, its
+    /// account's credits, or a budget of its team, account, end user or on those models has no
+    /// room for it.
+    pub async fn reserve<'m>(
+        &self,
+        worst: Option<Decimal>,
+        models: impl Iterator<Item = &'m str>,
+    ) -> Result<(), DomainError> {
         let Some(state) = &self.state else {
             return Ok(());
         };
         let amount = worst
             .and_then(to_nanos)
             .ok_or(DomainError::CostOutOfRange)?;
+        let budgets = state.budgets(models);
         let reservation = state
             .holds
-            .reserve(&state.key, amount)
+            .reserve(&state.key, amount, &budgets)
             .await
             .map_err(storage_error)?
             .map_err(|refusal| refused(refusal, amount))?;
@@ -147,6 +158,29 @@ impl Tab {
         if let Some(state) = &self.state {
             lock(&state.attempts).push(attempt.clone());
         }
+    }
+
+    /// The key the request spends from; `None` when accounting is off.
+    pub fn key(&self) -> Option<&KeyRecord> {
+        Some(&self.state.as_ref()?.key)
+    }
+
+    /// Names the request's end user (the first name given stays).
+    pub fn set_end_user(&self, end_user: EndUser) {
+        if let Some(state) = &self.state {
+            let _ = state.end_user.set(end_user);
+        }
+    }
+
+    /// The end user's id and the key's team, for records of the request.
+    pub fn end_user_and_team(&self) -> (Option<&str>, Option<&str>) {
+        let Some(state) = &self.state else {
+            return (None, None);
+        };
+        (
+            state.end_user.get().map(|user| user.id.as_str()),
+            state.key.team_id.as_deref(),
+        )
     }
 
     /// The key's id and its account's id; `None` when accounting is off.
@@ -249,9 +283,10 @@ impl Tab {
         };
         let reservation = lock(&state.reservation).take()?;
         let record = state.failures_record(&reservation, &failures);
+        let bucket = state.end_user.get().and_then(|user| user.bucket.as_deref());
         state
             .limiter
-            .spend_tokens(&state.key, failures.prompt_tokens)
+            .spend_tokens(&state.key, failures.prompt_tokens, bucket)
             .await;
         state.holds.settle(reservation, record).await;
         Some(failures.id)
@@ -287,7 +322,8 @@ impl Tab {
             .prompt_tokens
             .saturating_add(charge.usage.completion_tokens)
             .saturating_add(failed_tokens);
-        state.limiter.spend_tokens(&state.key, tokens).await;
+        let bucket = state.end_user.get().and_then(|user| user.bucket.as_deref());
+        state.limiter.spend_tokens(&state.key, tokens, bucket).await;
         state.holds.settle(reservation, record).await;
     }
 
@@ -331,6 +367,31 @@ impl TabState {
         self.record(reservation, &charge)
     }
 
+    /// The budget rows a hold for a request one of `models` serves is taken against:
+    /// the key's team's and account's, its end user's, and the model budgets covering one of
+    /// `models`; ascending (the lock order).
+    fn budgets<'m>(&self, models: impl Iterator<Item = &'m str>) -> Arc<[String]> {
+        let scope = &self.key.scope;
+        let user = self.end_user.get().and_then(|user| user.budget.as_ref());
+        if user.is_none() && scope.model_budgets.is_empty() {
+            return scope.budgets.clone();
+        }
+        let models: Vec<&str> = models.collect();
+        let covering = scope
+            .model_budgets
+            .iter()
+            .filter(|budget| models.iter().any(|model| budget.covers(model)))
+            .map(|budget| &budget.id);
+        let mut budgets: Vec<String> = scope.budgets.to_vec();
+        budgets.extend(user.into_iter().chain(covering).cloned());
+        if budgets.len() == scope.budgets.len() {
+            return scope.budgets.clone();
+        }
+        budgets.sort();
+        budgets.dedup();
+        budgets.into()
+    }
+
     fn record(&self, reservation: &Reservation, charge: &Charge<'_>) -> GenerationRecord {
         let tokens = |count: u64| i64::try_from(count).unwrap_or(i64::MAX);
         let millis = |elapsed: Duration| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
@@ -340,6 +401,7 @@ impl TabState {
             key_id: reservation.key_id.clone(),
             account_id: reservation.account_id.clone(),
             team_id: self.key.team_id.clone(),
+            end_user: self.end_user.get().map(|user| user.id.clone()),
             budgets: Vec::new(),
             model: charge.model.to_owned(),
             provider: charge.provider.to_owned(),
@@ -439,6 +501,7 @@ fn refused(refusal: Refusal, required: Nanos) -> DomainError {
         Refusal::Credits => DomainError::InsufficientCredits { required },
         Refusal::KeyUnusable => DomainError::ApiKeyUnusable,
         Refusal::Budget(level) => DomainError::BudgetReached { level, required },
+        Refusal::ModelBudget(level) => DomainError::ModelBudgetReached { level, required },
     }
 }
 

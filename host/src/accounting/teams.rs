@@ -9,10 +9,12 @@ use std::sync::Arc;
 use sqlx::any::AnyRow;
 use sqlx::{Connection, Row};
 
+use super::end_users::EndUserRules;
 use super::holds::Ledger;
+use super::model_budgets::{self, ModelBudget, ModelBudgets};
 use super::money::{LimitReset, Nanos, now};
 use super::policy::{Level, Policy};
-use super::store::{KeyRecord, Store, StoreError};
+use super::store::{KeyRecord, Refusal, Store, StoreError};
 
 /// What a key's team and account impose on it, read with the key.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,6 +25,11 @@ pub struct Scope {
     pub team: Option<LevelRules>,
     /// The budget rows every hold of the key is taken against too, ascending (lock order).
     pub budgets: Arc<[String]>,
+    /// The budgets the key and its team set on models (a hold is taken against those matching
+    /// a model the request may be served by).
+    pub model_budgets: Arc<[ModelBudget]>,
+    /// What the account sets for each of its end users.
+    pub end_users: EndUserRules,
 }
 
 /// The rules and rate limits of one level.
@@ -50,10 +57,23 @@ pub fn account_budget(id: &str) -> String {
 
 /// The level a budget row belongs to.
 pub fn budget_level(id: &str) -> Level {
-    if id.starts_with("team:") {
+    if id.starts_with("team:") || id.starts_with("model:team:") {
         Level::Team
+    } else if id.starts_with("model:key:") {
+        Level::Key
+    } else if id.starts_with("user:") {
+        Level::EndUser
     } else {
         Level::Account
+    }
+}
+
+/// Why a hold is refused when budget row `id` has no room for it.
+pub fn budget_refusal(id: &str) -> Refusal {
+    if id.starts_with("model:") {
+        Refusal::ModelBudget(budget_level(id))
+    } else {
+        Refusal::Budget(budget_level(id))
     }
 }
 
@@ -124,6 +144,8 @@ pub struct TeamRecord {
     pub rules: LevelRules,
     /// Its budget.
     pub budget: Option<BudgetRecord>,
+    /// Its budgets on models, by model id or glob.
+    pub model_budgets: ModelBudgets,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -152,6 +174,8 @@ pub struct RulesUpdate {
     pub limit: Option<Option<Nanos>>,
     /// New reset (`Some(None)` removes it).
     pub limit_reset: Option<Option<LimitReset>>,
+    /// New budgets on models (teams only), replacing the old ones.
+    pub model_budgets: Option<model_budgets::Settings>,
 }
 
 /// Where the keys of a team go when it is removed.
@@ -198,12 +222,29 @@ fn level_rules(row: &AnyRow, id: String) -> Result<LevelRules, StoreError> {
     })
 }
 
-/// The generations column a budget row's spending is counted by, and its owner's id.
-fn spent_by(budget: &str) -> (&'static str, &str) {
+/// The generations a budget row's spending is counted from: a condition on `generations` with
+/// parameters from `$4` on, and their values.
+fn spent_by(budget: &str) -> (&'static str, Vec<String>) {
+    if let Some((column, owner, pattern)) = model_budgets::parse_id(budget) {
+        let condition = if column == "team_id" {
+            "team_id = $4 AND model LIKE $5 ESCAPE '!'"
+        } else {
+            "key_id = $4 AND model LIKE $5 ESCAPE '!'"
+        };
+        return (
+            condition,
+            vec![owner.to_owned(), model_budgets::like(pattern)],
+        );
+    }
+    if budget.starts_with("user:") {
+        let condition = "EXISTS (SELECT 1 FROM end_users u WHERE u.budget_id = $4
+            AND u.account_id = generations.account_id AND u.id = generations.end_user)";
+        return (condition, vec![budget.to_owned()]);
+    }
     match budget.split_once(':') {
-        Some(("team", id)) => ("team_id", id),
-        Some((_, id)) => ("account_id", id),
-        None => ("account_id", budget),
+        Some(("team", id)) => ("team_id = $4", vec![id.to_owned()]),
+        Some((_, id)) => ("account_id = $4", vec![id.to_owned()]),
+        None => ("account_id = $4", vec![budget.to_owned()]),
     }
 }
 
@@ -227,10 +268,20 @@ impl Store {
             None => None,
         };
         budgets.sort();
+        let mut owners = vec![model_budgets::prefix(Level::Key, &key.id)];
+        owners
+            .extend((key.team_id.as_deref()).map(|team| model_budgets::prefix(Level::Team, team)));
+        let mut models = Vec::new();
+        for owner in &owners {
+            let budgets = self.model_budgets(owner).await?;
+            models.extend(budgets.values().filter_map(ModelBudget::of));
+        }
         Ok(Scope {
             account,
             team,
             budgets: budgets.into(),
+            model_budgets: models.into(),
+            end_users: self.end_user_rules(&key.account_id).await?,
         })
     }
 
@@ -273,7 +324,16 @@ impl Store {
         .bind(created)
         .execute(&mut *tx)
         .await?;
-        set_budget(&mut tx, &team_budget(id), settings, true).await?;
+        set_budget(
+            &mut tx,
+            &team_budget(id),
+            (settings.limit, settings.limit_reset),
+            true,
+        )
+        .await?;
+        if let Some(models) = &settings.model_budgets {
+            model_budgets::replace(&mut tx, Level::Team, id, models).await?;
+        }
         tx.commit().await?;
         drop(connection);
         self.team(id).await?.ok_or(StoreError::NotFound("team"))
@@ -319,6 +379,9 @@ impl Store {
         let id: String = row.try_get("id")?;
         Ok(TeamRecord {
             budget: self.budget(&team_budget(&id)).await?,
+            model_budgets: self
+                .model_budgets(&model_budgets::prefix(Level::Team, &id))
+                .await?,
             account_id: row.try_get("account_id")?,
             name: row.try_get("name")?,
             created_at: row.try_get("created_at")?,
@@ -350,7 +413,16 @@ impl Store {
         .bind(rules.tokens_per_minute)
         .execute(&mut *tx)
         .await?;
-        set_budget(&mut tx, &team_budget(id), update, true).await?;
+        set_budget(
+            &mut tx,
+            &team_budget(id),
+            (update.limit, update.limit_reset),
+            true,
+        )
+        .await?;
+        if let Some(models) = &update.model_budgets {
+            model_budgets::replace(&mut tx, Level::Team, id, models).await?;
+        }
         tx.commit().await?;
         drop(connection);
         self.team(id).await
@@ -397,6 +469,7 @@ impl Store {
             .bind(team_budget(id))
             .execute(&mut *tx)
             .await?;
+        model_budgets::replace(&mut tx, Level::Team, id, &model_budgets::Settings::new()).await?;
         tx.commit().await?;
         Ok(TeamRemoval::Removed(count))
     }
@@ -457,7 +530,13 @@ impl Store {
         .bind(rules.tokens_per_minute)
         .execute(&mut *tx)
         .await?;
-        set_budget(&mut tx, &account_budget(id), update, false).await?;
+        set_budget(
+            &mut tx,
+            &account_budget(id),
+            (update.limit, update.limit_reset),
+            false,
+        )
+        .await?;
         tx.commit().await?;
         drop(connection);
         self.account_rules(id)
@@ -481,16 +560,16 @@ fn updated_rules(rules: &LevelRules, update: &RulesUpdate) -> LevelRules {
     }
 }
 
-/// Creates or changes budget row `id` as `update` says (`always`: the row exists even
-/// without a limit). A new reset starts its window now, counting what was spent since the
-/// window's start; spending is never read and written back.
-async fn set_budget(
+/// Creates or changes budget row `id` as `(limit, limit_reset)` say (`None` leaves one as it
+/// is; `always`: the row exists even without a limit). A new reset starts its window now,
+/// counting what was spent since the window's start; spending is never read and written back.
+pub(crate) async fn set_budget(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &str,
-    update: &RulesUpdate,
+    (limit, limit_reset): (Option<Option<Nanos>>, Option<Option<LimitReset>>),
     always: bool,
 ) -> Result<(), StoreError> {
-    if !always && update.limit.is_none() && update.limit_reset.is_none() {
+    if !always && limit.is_none() && limit_reset.is_none() {
         return Ok(());
     }
     let created = sqlx::query(
@@ -502,7 +581,7 @@ async fn set_budget(
     .await?
     .rows_affected()
         > 0;
-    if let Some(limit) = update.limit {
+    if let Some(limit) = limit {
         sqlx::query("UPDATE budgets SET usd_limit = $2 WHERE id = $1")
             .bind(id)
             .bind(limit)
@@ -510,30 +589,32 @@ async fn set_budget(
             .await?;
     }
     // A new budget counts what was spent already (in its window), as does a new reset.
-    let reset = match update.limit_reset {
+    let reset = match limit_reset {
         Some(reset) => reset,
         None if created => None,
         None => return Ok(()),
     };
-    let (column, owner) = spent_by(id);
+    let (condition, owners) = spent_by(id);
     let window_start = reset.map_or(0, |reset| reset.window_start(now()));
     let unchanged = if created {
         ""
     } else {
         " AND NOT (limit_reset IS NOT NULL AND $3 IS NOT NULL AND limit_reset = $3)"
     };
-    sqlx::query(&format!(
+    let sql = format!(
         "UPDATE budgets SET limit_reset = $3, window_start = $2,
          window_usage = (SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM generations
-             WHERE {column} = $4 AND created_at >= $2)
+             WHERE {condition} AND created_at >= $2)
          WHERE id = $1{unchanged}"
-    ))
-    .bind(id)
-    .bind(window_start)
-    .bind(reset.map(LimitReset::as_str))
-    .bind(owner)
-    .execute(&mut **tx)
-    .await?;
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(id)
+        .bind(window_start)
+        .bind(reset.map(LimitReset::as_str));
+    for owner in owners {
+        query = query.bind(owner);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -553,7 +634,7 @@ impl super::Accounting {
         self.settled().await?;
         let mut teams = self.store.teams(account_id).await?;
         for team in &mut teams {
-            self.show_holds_of_budget(team.budget.as_mut());
+            self.show_holds_of_team(team);
         }
         Ok(teams)
     }
@@ -563,9 +644,17 @@ impl super::Accounting {
         self.settled().await?;
         let mut team = self.store.team(id).await?;
         if let Some(team) = &mut team {
-            self.show_holds_of_budget(team.budget.as_mut());
+            self.show_holds_of_team(team);
         }
         Ok(team)
+    }
+
+    /// Holds of the team's budgets kept in memory, shown in `team`.
+    fn show_holds_of_team(&self, team: &mut TeamRecord) {
+        self.show_holds_of_budget(team.budget.as_mut());
+        for budget in team.model_budgets.values_mut() {
+            self.show_holds_of_budget(Some(budget));
+        }
     }
 
     /// Applies `update` to team `id`; its keys' next requests see it.
@@ -577,7 +666,10 @@ impl super::Accounting {
         let mut team = self.store.update_team(id, update).await?;
         if let Some(team) = &mut team {
             self.budget_changed(team.budget.as_ref());
-            self.show_holds_of_budget(team.budget.as_mut());
+            for budget in team.model_budgets.values() {
+                self.budget_changed(Some(budget));
+            }
+            self.show_holds_of_team(team);
         }
         self.key_cache.clear();
         Ok(team)
@@ -625,14 +717,14 @@ impl super::Accounting {
     }
 
     /// A budget just stored reaches the books.
-    fn budget_changed(&self, budget: Option<&BudgetRecord>) {
+    pub(crate) fn budget_changed(&self, budget: Option<&BudgetRecord>) {
         if let (Ledger::Books(books), Some(budget)) = (&self.ledger, budget) {
             books.budget_updated(budget);
         }
     }
 
     /// Holds of the embedded database live in memory, not in the stored row.
-    fn show_holds_of_budget(&self, budget: Option<&mut BudgetRecord>) {
+    pub(crate) fn show_holds_of_budget(&self, budget: Option<&mut BudgetRecord>) {
         if let (Ledger::Books(books), Some(budget)) = (&self.ledger, budget) {
             budget.reserved = books.budget_reserved(&budget.id);
             if let Some(room) = books.budget_window_usage(&budget.id) {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::admin::json_body;
-use super::admin_teams::RuleFields;
+use super::admin_teams::{ModelBudgetsBody, RuleFields, model_budget_settings, model_budgets_json};
 use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
@@ -25,7 +25,7 @@ use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
-use crate::accounting::policy::Policy;
+use crate::accounting::policy::{DataRules, Level, Policy};
 use crate::accounting::storage_error;
 use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
 use crate::routing::preferences::MaxPrice;
@@ -51,6 +51,9 @@ pub fn routes() -> Vec<Route> {
         Route::at("/admin/accounting")
             .get(status)
             .admin(Access::Operations),
+        Route::at("/admin/usage")
+            .get(super::usage::admin_usage)
+            .admin(Access::Billing),
     ]
 }
 
@@ -94,6 +97,11 @@ pub(crate) struct CreateKey {
     pub(crate) denied_providers: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) max_price: Option<MaxPrice>,
+    #[serde(default)]
+    pub(crate) data_policy: Option<DataRules>,
+    /// Budgets on models, by model id or `*` glob.
+    #[serde(default)]
+    pub(crate) model_budgets: Option<ModelBudgetsBody>,
 }
 
 /// Body of `PATCH /admin/keys/{id}`; `null` removes a limit, reset or expiry.
@@ -126,6 +134,11 @@ pub(crate) struct UpdateKey {
     pub(crate) denied_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
     pub(crate) max_price: Option<Option<MaxPrice>>,
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) data_policy: Option<Option<DataRules>>,
+    /// Replaces the key's budgets on models (`null` removes them).
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) model_budgets: Option<Option<ModelBudgetsBody>>,
 }
 
 /// A field that is present, possibly `null`.
@@ -156,7 +169,7 @@ async fn create(
         .unwrap_or_else(|| caller.default_account());
     caller.check_account(&account)?;
     let (record, secret) = create_key(&state, &accounting, account, body).await?;
-    let mut data = key_json(&record);
+    let mut data = key_json(&record, &accounting).await?;
     audit_key(
         &state,
         &caller,
@@ -209,7 +222,12 @@ pub(crate) async fn create_key(
         allowed_providers: body.allowed_providers.map(Some),
         denied_providers: body.denied_providers.map(Some),
         max_price: body.max_price.map(Some),
+        data_policy: body.data_policy.map(Some),
     };
+    let model_budgets = body
+        .model_budgets
+        .map(|budgets| model_budget_settings(Some(budgets), state))
+        .transpose()?;
     let policy = rules
         .applied_to(&Policy::default(), state)?
         .unwrap_or_default();
@@ -225,6 +243,7 @@ pub(crate) async fn create_key(
         routing_policy: body.routing_policy,
         team_id: body.team,
         policy,
+        model_budgets,
     };
     let record = accounting
         .create_key(&random_id("key"), &hash_secret(&secret), &key)
@@ -239,11 +258,11 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
     let keys = accounting.keys().await.map_err(storage_error)?;
-    Ok(Json(json!({ "data": keys
-        .iter()
-        .filter(|key| caller.sees(&key.account_id))
-        .map(key_json)
-        .collect::<Vec<_>>() })))
+    let mut data = Vec::with_capacity(keys.len());
+    for key in keys.iter().filter(|key| caller.sees(&key.account_id)) {
+        data.push(key_json(key, &accounting).await?);
+    }
+    Ok(Json(json!({ "data": data })))
 }
 
 /// Key `id`, when the caller sees its account (404 otherwise, as if it did not exist).
@@ -269,14 +288,15 @@ async fn update(
     let accounting = enabled(&state)?;
     let body: UpdateKey = json_body(&state, body).await?;
     let before = visible_key(&accounting, &caller, &id).await?;
+    let before_json = key_json(&before, &accounting).await?;
     let record = update_key(&state, &accounting, &before, body).await?;
-    let after = key_json(&record);
+    let after = key_json(&record, &accounting).await?;
     audit_key(
         &state,
         &caller,
         "key.update",
         &record,
-        key_json(&before),
+        before_json,
         after.clone(),
     )
     .await;
@@ -304,11 +324,17 @@ pub(crate) async fn update_key(
         allowed_providers: body.allowed_providers,
         denied_providers: body.denied_providers,
         max_price: body.max_price,
+        data_policy: body.data_policy,
     };
+    let model_budgets = body
+        .model_budgets
+        .map(|budgets| model_budget_settings(budgets, state))
+        .transpose()?;
     let changes_rules = rules.allowed_models.is_some()
         || rules.allowed_providers.is_some()
         || rules.denied_providers.is_some()
-        || rules.max_price.is_some();
+        || rules.max_price.is_some()
+        || rules.data_policy.is_some();
     let mut policy = None;
     if changes_rules || matches!(body.team, Some(Some(_))) {
         if let Some(Some(team)) = &body.team {
@@ -319,6 +345,7 @@ pub(crate) async fn update_key(
     let update = KeyUpdate {
         team_id: body.team,
         policy,
+        model_budgets,
         label: body.label,
         limit,
         limit_reset: body.limit_reset,
@@ -380,6 +407,7 @@ pub(crate) async fn delete_key(
     caller: &Caller,
     key: &KeyRecord,
 ) -> Result<(), ApiError> {
+    let before = key_json(key, accounting).await?;
     if !accounting
         .delete_key(&key.id)
         .await
@@ -387,7 +415,7 @@ pub(crate) async fn delete_key(
     {
         return Err(no_such("key", &key.id));
     }
-    audit_key(state, caller, "key.delete", key, key_json(key), Value::Null).await;
+    audit_key(state, caller, "key.delete", key, before, Value::Null).await;
     Ok(())
 }
 
@@ -403,7 +431,18 @@ async fn account(
         .await
         .map_err(storage_error)?
         .ok_or_else(|| no_such("account", &id))?;
-    Ok(Json(json!({ "data": account_json(&account) })))
+    let (rules, count) = accounting
+        .end_user_rules(&id)
+        .await
+        .map_err(storage_error)?;
+    let mut data = account_json(&account);
+    if let Some(fields) = data.as_object_mut() {
+        fields.insert(
+            "end_users".into(),
+            super::admin_teams::end_users_json(&rules, count),
+        );
+    }
+    Ok(Json(json!({ "data": data })))
 }
 
 async fn add_credits(
@@ -444,10 +483,15 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     }})))
 }
 
-/// A key as the admin API shows it (never its secret).
-pub(crate) fn key_json(key: &KeyRecord) -> Value {
+/// A key as the admin API shows it (never its secret), with its budgets on models.
+pub(crate) async fn key_json(key: &KeyRecord, accounting: &Accounting) -> Result<Value, ApiError> {
     let mut fields = key.policy.to_json();
     fields.insert("team".into(), json!(key.team_id));
+    let budgets = accounting
+        .model_budgets(Level::Key, &key.id)
+        .await
+        .map_err(storage_error)?;
+    fields.insert("model_budgets".into(), model_budgets_json(&budgets));
     let Value::Object(base) = json!({
         "id": key.id,
         "label": key.label,
@@ -464,10 +508,10 @@ pub(crate) fn key_json(key: &KeyRecord) -> Value {
         "expires_at": key.expires_at,
         "created_at": key.created_at,
     }) else {
-        return Value::Object(fields);
+        return Ok(Value::Object(fields));
     };
     fields.extend(base);
-    Value::Object(fields)
+    Ok(Value::Object(fields))
 }
 
 fn account_json(account: &Account) -> Value {

@@ -1,7 +1,9 @@
 //! The admin API of an organisation's structure: teams within an account (create, list, read,
 //! update, remove), and the rules, rate limits and budget of an account
 //! (`PATCH /admin/accounts/{id}`). The rule fields (`allowed_models`, `allowed_providers`,
-//! `denied_providers`, `max_price`) are the same on accounts, teams and keys ([`RuleFields`]).
+//! `denied_providers`, `max_price`, `data_policy`) are the same on accounts, teams and keys
+//! ([`RuleFields`]); teams and keys take budgets on models (`model_budgets`), accounts what each
+//! of their end users may spend and send (`end_users`).
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -17,9 +19,11 @@ use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::{AppState, Route};
+use crate::accounting::end_users::{EndUserRules, EndUserUpdate};
 use crate::accounting::keys::random_id;
+use crate::accounting::model_budgets::{self, BudgetSetting, ModelBudgets};
 use crate::accounting::money::{LimitReset, usd_json};
-use crate::accounting::policy::Policy;
+use crate::accounting::policy::{DataRules, Policy, check_model_pattern};
 use crate::accounting::storage_error;
 use crate::accounting::teams::{
     AccountRules, BudgetRecord, LevelRules, MoveKeys, RulesUpdate, TeamRecord, TeamRemoval,
@@ -53,6 +57,8 @@ pub struct RuleFields {
     pub denied_providers: Option<Option<Vec<String>>>,
     /// Highest acceptable prices.
     pub max_price: Option<Option<MaxPrice>>,
+    /// What providers may do with prompts.
+    pub data_policy: Option<Option<DataRules>>,
 }
 
 impl RuleFields {
@@ -63,6 +69,7 @@ impl RuleFields {
             && self.allowed_providers.is_none()
             && self.denied_providers.is_none()
             && self.max_price.is_none()
+            && self.data_policy.is_none()
         {
             return Ok(None);
         }
@@ -75,6 +82,7 @@ impl RuleFields {
             denied_providers: (self.denied_providers)
                 .unwrap_or_else(|| policy.denied_providers.clone()),
             max_price: self.max_price.unwrap_or_else(|| policy.max_price.clone()),
+            data_policy: self.data_policy.unwrap_or(policy.data_policy),
         };
         policy
             .validate(&state.gateway.catalog)
@@ -116,23 +124,138 @@ pub struct RulesBody {
     denied_providers: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "present")]
     max_price: Option<Option<MaxPrice>>,
+    #[serde(default, deserialize_with = "present")]
+    data_policy: Option<Option<DataRules>>,
+    /// Budgets on models (teams only): replaced whole, `null` removes them.
+    #[serde(default, deserialize_with = "present")]
+    model_budgets: Option<Option<ModelBudgetsBody>>,
+    /// What each end user may spend and send (accounts only).
+    #[serde(default)]
+    end_users: Option<EndUsersBody>,
+}
+
+/// `model_budgets`: by model id or `*` glob, a USD limit and its reset.
+pub type ModelBudgetsBody = std::collections::BTreeMap<String, ModelBudgetBody>;
+
+/// One budget on models.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelBudgetBody {
+    /// USD, as a number or a decimal string.
+    limit: Value,
+    /// `daily`, `weekly` or `monthly`; none: in all.
+    #[serde(default)]
+    limit_reset: Option<LimitReset>,
+}
+
+/// `model_budgets` of a body checked against the catalog (400 for a glob that names no model).
+pub fn model_budget_settings(
+    body: Option<ModelBudgetsBody>,
+    state: &AppState,
+) -> Result<model_budgets::Settings, ApiError> {
+    let mut settings = model_budgets::Settings::new();
+    for (pattern, budget) in body.unwrap_or_default() {
+        check_model_pattern("model_budgets", &pattern, &state.gateway.catalog)
+            .map_err(ApiError::invalid_request)?;
+        let setting = BudgetSetting {
+            limit: non_negative_usd(&budget.limit)?,
+            limit_reset: budget.limit_reset,
+        };
+        settings.insert(pattern, setting);
+    }
+    Ok(settings)
+}
+
+/// `model_budgets` as JSON: by glob, the limit, its reset, what is left, spent and held.
+pub fn model_budgets_json(budgets: &ModelBudgets) -> Value {
+    let fields: serde_json::Map<String, Value> = budgets
+        .iter()
+        .map(|(pattern, budget)| {
+            let mut fields = serde_json::Map::new();
+            budget_json(Some(budget), &mut fields);
+            (pattern.clone(), Value::Object(fields))
+        })
+        .collect();
+    Value::Object(fields)
+}
+
+/// `end_users` of `PATCH /admin/accounts/{id}`; a field present replaces that setting
+/// (`null` removes it).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndUsersBody {
+    /// Distinct end user ids the account may have (`null`: the default, 100,000).
+    #[serde(default, deserialize_with = "present")]
+    max: Option<Option<u32>>,
+    /// Each end user's budget, USD.
+    #[serde(default, deserialize_with = "present")]
+    limit: Option<Option<Value>>,
+    /// When each end user's budget starts over.
+    #[serde(default, deserialize_with = "present")]
+    limit_reset: Option<Option<LimitReset>>,
+    /// Each end user's requests per minute.
+    #[serde(default, deserialize_with = "present")]
+    requests_per_minute: Option<Option<u32>>,
+    /// Each end user's tokens per minute.
+    #[serde(default, deserialize_with = "present")]
+    tokens_per_minute: Option<Option<u32>>,
+}
+
+impl EndUsersBody {
+    fn update(self) -> Result<EndUserUpdate, ApiError> {
+        Ok(EndUserUpdate {
+            max_end_users: self.max.map(|max| max.map(i64::from)),
+            limit: optional_usd(self.limit)?,
+            limit_reset: self.limit_reset,
+            requests_per_minute: self.requests_per_minute.map(|l| l.map(i64::from)),
+            tokens_per_minute: self.tokens_per_minute.map(|l| l.map(i64::from)),
+        })
+    }
+}
+
+/// A limit field that may be absent, `null` or an amount.
+fn optional_usd(limit: Option<Option<Value>>) -> Result<Option<Option<i64>>, ApiError> {
+    Ok(match limit {
+        Some(Some(value)) => Some(Some(non_negative_usd(&value)?)),
+        Some(None) => Some(None),
+        None => None,
+    })
+}
+
+/// An account's end user rules and count as JSON.
+pub fn end_users_json(rules: &EndUserRules, count: i64) -> Value {
+    json!({
+        "count": count,
+        "max": rules.max_end_users,
+        "limit": rules.limit.map(usd_json),
+        "limit_reset": rules.limit_reset.map(LimitReset::as_str),
+        "requests_per_minute": rules.requests_per_minute,
+        "tokens_per_minute": rules.tokens_per_minute,
+    })
 }
 
 impl RulesBody {
     /// The update it asks of rules `current`.
     fn update(self, current: &Policy, state: &AppState) -> Result<RulesUpdate, ApiError> {
+        if self.end_users.is_some() {
+            return Err(ApiError::invalid_request(
+                "end_users: end user settings are an account's (PATCH /admin/accounts/{id})",
+            ));
+        }
         let rules = RuleFields {
             allowed_models: self.allowed_models,
             allowed_providers: self.allowed_providers,
             denied_providers: self.denied_providers,
             max_price: self.max_price,
+            data_policy: self.data_policy,
         };
-        let limit = match self.limit {
-            Some(Some(value)) => Some(Some(non_negative_usd(&value)?)),
-            Some(None) => Some(None),
-            None => None,
-        };
+        let limit = optional_usd(self.limit)?;
+        let model_budgets = self
+            .model_budgets
+            .map(|budgets| model_budget_settings(budgets, state))
+            .transpose()?;
         Ok(RulesUpdate {
+            model_budgets,
             name: self.name,
             policy: rules.applied_to(current, state)?,
             requests_per_minute: self.requests_per_minute.map(|l| l.map(i64::from)),
@@ -349,12 +472,21 @@ pub async fn update_account(
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
     caller.check_account(&id)?;
-    let body: RulesBody = json_body(&state, body).await?;
-    if body.id.is_some() || body.account.is_some() || body.name.is_some() {
+    let mut body: RulesBody = json_body(&state, body).await?;
+    if body.id.is_some()
+        || body.account.is_some()
+        || body.name.is_some()
+        || body.model_budgets.is_some()
+    {
         return Err(ApiError::invalid_request(
-            "an account takes rules, rate limits and a budget only",
+            "an account takes rules, rate limits, a budget and end user settings only",
         ));
     }
+    let end_users = body
+        .end_users
+        .take()
+        .map(EndUsersBody::update)
+        .transpose()?;
     let before = accounting.account_rules(&id).await.map_err(storage_error)?;
     let current = before
         .as_ref()
@@ -365,7 +497,20 @@ pub async fn update_account(
         .update_account_rules(&id, &update)
         .await
         .map_err(storage_error)?;
-    let after = account_rules_json(&account);
+    if let Some(end_users) = end_users.filter(|update| !update.is_empty()) {
+        accounting
+            .update_end_user_rules(&id, &end_users)
+            .await
+            .map_err(storage_error)?;
+    }
+    let mut after = account_rules_json(&account);
+    let (rules, count) = accounting
+        .end_user_rules(&id)
+        .await
+        .map_err(storage_error)?;
+    if let Some(fields) = after.as_object_mut() {
+        fields.insert("end_users".into(), end_users_json(&rules, count));
+    }
     let change = Change {
         action: "account.update",
         target: &id,
@@ -416,6 +561,10 @@ fn team_json(team: &TeamRecord) -> Value {
     fields.insert("account".into(), json!(team.account_id));
     fields.insert("name".into(), json!(team.name));
     fields.insert("created_at".into(), json!(team.created_at));
+    fields.insert(
+        "model_budgets".into(),
+        model_budgets_json(&team.model_budgets),
+    );
     budget_json(team.budget.as_ref(), &mut fields);
     Value::Object(fields)
 }

@@ -46,6 +46,10 @@ pub async fn chat_completions(
     if let Err(error) = super::reserved::refuse_reserved(&call.request) {
         return error.into_response();
     }
+    let user = call.request.extra.get("user");
+    if let Err(error) = super::end_user::identify(&state, &headers, &call.tab, user).await {
+        return error.into_response();
+    }
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
     call.cache = Directives::of(&headers);

@@ -44,6 +44,10 @@ pub async fn completions(
         Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
+    let user = call.request.extra.get("user");
+    if let Err(error) = super::end_user::identify(&state, &headers, &call.tab, user).await {
+        return error.into_response();
+    }
     call.debug_routing = wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
     call.cache = crate::cache::Directives::of(&headers);

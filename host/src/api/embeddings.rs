@@ -28,6 +28,13 @@ const FIELDS: &[&str] = &[
     "input_type",
 ];
 
+/// The `user` field of a request body.
+#[derive(serde::Deserialize)]
+struct UserField {
+    #[serde(default)]
+    user: Option<Value>,
+}
+
 /// Serves an embeddings request.
 pub async fn create_embeddings(
     State(state): State<AppState>,
@@ -42,6 +49,14 @@ pub async fn create_embeddings(
         Ok(call) => EmbeddingsCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
+    // The body was checked: only its `user` is read again.
+    let user = serde_json::from_slice::<UserField>(&bytes)
+        .ok()
+        .and_then(|field| field.user);
+    if let Err(error) = super::end_user::identify(&state, &headers, &call.tab, user.as_ref()).await
+    {
+        return error.into_response();
+    }
     call.debug_routing = wants_routing_trace(&headers);
     call.cache = crate::cache::Directives::of(&headers);
     match state.gateway.embeddings(call).await {

@@ -12,6 +12,7 @@ pub mod chat;
 pub mod completions;
 mod counted_json;
 pub mod embeddings;
+pub mod end_user;
 pub mod endpoints;
 pub mod error;
 pub mod health;

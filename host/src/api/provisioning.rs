@@ -136,7 +136,7 @@ async fn create(
         "key.create",
         &record,
         Value::Null,
-        key_json(&record),
+        key_json(&record, &accounting).await?,
     )
     .await;
     Ok((
@@ -191,14 +191,15 @@ async fn update(
         limit_reset: body.limit_reset,
         ..UpdateKey::default()
     };
+    let before_json = key_json(&before, &accounting).await?;
     let record = update_key(&state, &accounting, &before, request).await?;
     audit_key(
         &state,
         &caller,
         "key.update",
         &record,
-        key_json(&before),
-        key_json(&record),
+        before_json,
+        key_json(&record, &accounting).await?,
     )
     .await;
     Ok(Json(json!({ "data": openrouter_key(&record) })))

@@ -1,19 +1,23 @@
 //! What an API key may read about itself, in OpenRouter's shapes: `GET /api/v1/key` (usage and
 //! limit), `GET /api/v1/credits` (its account) and `GET /api/v1/generation?id=` (one record of
-//! its account). They need accounting enabled and the key as bearer token.
+//! its account; without `id`, the newest records of its account, filtered by `user`, `team` and
+//! `key`, with their totals). They need accounting enabled and the key as bearer token.
+//! `GET /admin/usage` lists the same for the admin, of any account.
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use super::roles::Caller;
 use crate::accounting::Accounting;
 use crate::accounting::money::{LimitReset, now, usd_json};
+use crate::accounting::reports::{UsageFilter, UsageTotals};
 use crate::accounting::storage_error;
 use crate::accounting::store::{GenerationRecord, KeyRecord};
 
@@ -83,28 +87,122 @@ pub async fn credits(
     }})))
 }
 
-/// Query of `GET /api/v1/generation`.
+/// Query of `GET /api/v1/generation` and `GET /admin/usage`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenerationQuery {
-    /// The generation id (`X-Generation-Id`, or the response's `id`).
-    id: String,
+    /// The generation id (`X-Generation-Id`, or the response's `id`): that record only.
+    #[serde(default)]
+    id: Option<String>,
+    /// Of this account (admin only: a key sees its own account's).
+    #[serde(default)]
+    account: Option<String>,
+    /// Of this end user.
+    #[serde(default)]
+    user: Option<String>,
+    /// Of this team.
+    #[serde(default)]
+    team: Option<String>,
+    /// Of this key.
+    #[serde(default)]
+    key: Option<String>,
+    /// Made at or after this unix second.
+    #[serde(default)]
+    since: Option<i64>,
+    /// How many records at most (default 100, at most 1,000).
+    #[serde(default)]
+    limit: Option<u16>,
 }
 
-/// `GET /api/v1/generation?id=`.
+/// Most records a listing returns.
+const MAX_LISTED: u16 = 1_000;
+
+impl GenerationQuery {
+    fn filter(self, account: Option<String>) -> (UsageFilter, i64) {
+        let limit = self.limit.unwrap_or(100).min(MAX_LISTED);
+        let filter = UsageFilter {
+            account,
+            key: self.key,
+            team: self.team,
+            user: self.user,
+            since: self.since,
+        };
+        (filter, i64::from(limit))
+    }
+}
+
+/// `GET /api/v1/generation?id=`, or without `id` the newest records of the key's account
+/// (`?user=&team=&key=&since=&limit=`).
 pub async fn generation(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<GenerationQuery>,
+    query: Result<Query<GenerationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let (accounting, key) = authorize(&state, &headers).await?;
+    let Query(query) = query.map_err(|error| ApiError::invalid_request(error.body_text()))?;
+    if query.account.is_some() {
+        return Err(ApiError::invalid_request(
+            "account: a key reads its own account's generations",
+        ));
+    }
+    let Some(id) = &query.id else {
+        return listing(&accounting, query.filter(Some(key.account_id))).await;
+    };
     let record = accounting
-        .generation(&query.id)
+        .generation(id)
         .await
         .map_err(storage_error)?
         .filter(|record| record.account_id == key.account_id)
         .ok_or_else(|| not_found("no generation with this id"))?;
     Ok(Json(json!({ "data": generation_json(&record) })))
+}
+
+/// `GET /admin/usage?account=&user=&team=&key=&since=&limit=`: the newest generation records
+/// matching, and the totals of all matching. A token scoped to an account reads only that
+/// account's records.
+pub async fn admin_usage(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    query: Result<Query<GenerationQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let accounting = super::admin_keys::enabled(&state)?;
+    let Query(mut query) = query.map_err(|error| ApiError::invalid_request(error.body_text()))?;
+    if query.id.is_some() {
+        return Err(ApiError::invalid_request(
+            "id: read one generation at GET /api/v1/generation?id=",
+        ));
+    }
+    let account = match (query.account.take(), &caller.account) {
+        (Some(account), _) => {
+            caller.check_account(&account)?;
+            Some(account)
+        }
+        (None, scope) => scope.clone(),
+    };
+    listing(&accounting, query.filter(account)).await
+}
+
+async fn listing(
+    accounting: &Accounting,
+    (filter, limit): (UsageFilter, i64),
+) -> Result<Json<Value>, ApiError> {
+    let (records, totals) = accounting
+        .usage(&filter, limit)
+        .await
+        .map_err(storage_error)?;
+    Ok(Json(json!({
+        "data": records.iter().map(generation_json).collect::<Vec<_>>(),
+        "totals": totals_json(&totals),
+    })))
+}
+
+fn totals_json(totals: &UsageTotals) -> Value {
+    json!({
+        "requests": totals.requests,
+        "total_cost": usd_json(totals.cost),
+        "tokens_prompt": totals.prompt_tokens,
+        "tokens_completion": totals.completion_tokens,
+    })
 }
 
 /// A generation record in OpenRouter's shape, with the failed attempts before it and how it was
@@ -114,6 +212,9 @@ fn generation_json(record: &GenerationRecord) -> Value {
     let attempts: Value = serde_json::from_str(&record.attempts).unwrap_or(Value::Null);
     json!({
         "id": record.id,
+        "key_id": record.key_id,
+        "team": record.team_id,
+        "user": record.end_user,
         "model": record.model,
         "provider_name": record.provider,
         "created_at": record.created_at,

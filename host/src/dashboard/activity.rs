@@ -28,6 +28,10 @@ pub struct Served {
     pub provider: String,
     /// The API key's id, when accounting is on.
     pub key_id: Option<String>,
+    /// The key's team, if any.
+    pub team: Option<String>,
+    /// The end user the request named, if any.
+    pub user: Option<String>,
     /// Prompt tokens.
     pub prompt_tokens: u64,
     /// Completion tokens.
@@ -46,12 +50,23 @@ pub struct Served {
     pub cancelled: bool,
 }
 
+/// Who a generation was served for, when accounting is on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Who<'a> {
+    /// The API key's id.
+    pub key: Option<&'a str>,
+    /// The key's team.
+    pub team: Option<&'a str>,
+    /// The request's end user.
+    pub user: Option<&'a str>,
+}
+
 impl Served {
-    /// The record of `charge`, served for a request for `requested_model` in `duration`.
+    /// The record of `charge`, served for `who`'s request for `requested_model` in `duration`.
     pub fn of(
         charge: &Charge<'_>,
         requested_model: &str,
-        key_id: Option<&str>,
+        who: Who<'_>,
         duration: Duration,
     ) -> Served {
         let millis = |elapsed: Duration| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -65,7 +80,9 @@ impl Served {
             requested_model: requested_model.to_owned(),
             model: charge.model.to_owned(),
             provider: charge.provider.to_owned(),
-            key_id: key_id.map(str::to_owned),
+            key_id: who.key.map(str::to_owned),
+            team: who.team.map(str::to_owned),
+            user: who.user.map(str::to_owned),
             prompt_tokens: charge.usage.prompt_tokens,
             completion_tokens: charge.usage.completion_tokens,
             cost: charge.cost.total,
@@ -88,6 +105,12 @@ pub struct Search {
     /// API key id.
     #[serde(default)]
     pub key: Option<String>,
+    /// Team id.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// End user id.
+    #[serde(default)]
+    pub user: Option<String>,
     /// Model asked for or served.
     #[serde(default)]
     pub model: Option<String>,
@@ -107,6 +130,8 @@ impl Search {
         };
         given(&self.id, &served.id)
             && given(&self.key, served.key_id.as_deref().unwrap_or(""))
+            && given(&self.team, served.team.as_deref().unwrap_or(""))
+            && given(&self.user, served.user.as_deref().unwrap_or(""))
             && (given(&self.model, &served.model) || given(&self.model, &served.requested_model))
             && given(&self.status, status)
     }

@@ -79,7 +79,7 @@ async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
-/// `GET /admin/activity?id=&key=&model=&status=`: the recent served generations matching the
+/// `GET /admin/activity?id=&key=&team=&user=&model=&status=`: the recent served generations matching the
 /// query, newest first.
 async fn recent_activity(
     query: Result<Query<activity::Search>, axum::extract::rejection::QueryRejection>,

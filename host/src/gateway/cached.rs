@@ -172,7 +172,8 @@ async fn hit(
         gateway.cache.hit_price_fraction(),
         gateway.fee_percent,
     );
-    tab.reserve(Some(cost.total)).await?;
+    tab.reserve(Some(cost.total), std::iter::once(entry.model.as_str()))
+        .await?;
     let generation = Generation::new(&entry.model, &entry.provider);
     let usage = Usage::from(entry.usage);
     let charge = Charge {

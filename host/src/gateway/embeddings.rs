@@ -108,7 +108,8 @@ impl Gateway {
         call.tab.admit_candidates(&mut candidates)?;
         let priced = candidates.iter().map(|c| (&*c.model, &*c.endpoint));
         let worst = worst_case_input_hold(call.body.len(), priced, self.fee_percent);
-        call.tab.reserve(worst).await?;
+        let models = candidates.iter().map(|c| c.model.id.as_str());
+        call.tab.reserve(worst, models).await?;
         let mut last_failure = None;
         for (number, candidate) in (1..).zip(candidates) {
             let started = Instant::now();

@@ -148,7 +148,8 @@ impl Gateway {
                     self.fee_percent,
                 )
             });
-            call.tab.reserve(worst).await?;
+            let models = candidates.iter().map(|c| c.model.id.as_str());
+            call.tab.reserve(worst, models).await?;
         }
         let mut last_failure: Option<Failure> = None;
         for (number, candidate) in (1..).zip(candidates) {

@@ -25,6 +25,8 @@ pub struct Observer {
     request_model: String,
     /// Key and account ids, when accounting is on.
     key: Option<(String, String)>,
+    /// The key's team and the request's end user, for the dashboard's activity.
+    team_and_user: (Option<String>, Option<String>),
 }
 
 impl Observer {
@@ -39,6 +41,10 @@ impl Observer {
             request_model: resolved.map_or_else(|| "_OTHER".to_owned(), |model| model.id.clone()),
             key: (call.tab.key_and_account())
                 .map(|(key, account)| (key.to_owned(), account.to_owned())),
+            team_and_user: {
+                let (user, team) = call.tab.end_user_and_team();
+                (team.map(str::to_owned), user.map(str::to_owned))
+            },
         }
     }
 
@@ -48,7 +54,13 @@ impl Observer {
     pub fn served(&self, charge: &Charge<'_>, duration: Duration) {
         crate::traces::spans::served(charge);
         let key_id = self.key.as_ref().map(|(key, _)| key.as_str());
-        activity::record(Served::of(charge, &self.request_model, key_id, duration));
+        let (team, user) = &self.team_and_user;
+        let who = activity::Who {
+            key: key_id,
+            team: team.as_deref(),
+            user: user.as_deref(),
+        };
+        activity::record(Served::of(charge, &self.request_model, who, duration));
         let Some(metrics) = get() else {
             return;
         };

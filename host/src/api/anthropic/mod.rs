@@ -68,6 +68,10 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
         Err(error) => return error::render(error),
     };
     call.tab = tab;
+    let user = call.request.extra.get("user");
+    if let Err(error) = super::end_user::identify(&state, &headers, &call.tab, user).await {
+        return error::render(error);
+    }
     call.debug_routing = chat::wants_routing_trace(&headers);
     call.session = Session::of(&headers, &call.request);
     call.cache = crate::cache::Directives::of(&headers);

@@ -46,6 +46,10 @@ pub async fn create_response(
         Ok(call) => ChatCall { tab, ..call },
         Err(error) => return error.into_response(),
     };
+    let user = call.request.extra.get("user");
+    if let Err(error) = super::end_user::identify(&state, &headers, &call.tab, user).await {
+        return error.into_response();
+    }
     call.debug_routing = wants_routing_trace(&headers);
     call.cache = crate::cache::Directives::of(&headers);
     if translated.offers_web_search {

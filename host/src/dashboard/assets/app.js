@@ -379,7 +379,7 @@ async function addCredits(event) {
 
 async function loadGenerations() {
   const query = new URLSearchParams();
-  for (const [field, id] of [["id", "#search-id"], ["key", "#search-key"], ["model", "#search-model"], ["status", "#search-status"]]) {
+  for (const [field, id] of [["id", "#search-id"], ["key", "#search-key"], ["team", "#search-team"], ["user", "#search-user"], ["model", "#search-model"], ["status", "#search-status"]]) {
     const value = $(id).value.trim();
     if (value) query.set(field, value);
   }
@@ -391,6 +391,8 @@ async function loadGenerations() {
     cell(row, g.model);
     cell(row, g.provider);
     cell(row, g.key_id);
+    cell(row, g.team);
+    cell(row, g.user);
     cell(row, g.cancelled ? "cancelled" : g.finish_reason);
     cell(row, usd(g.cost));
   });
