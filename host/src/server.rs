@@ -64,7 +64,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         audit_retention_days: config.admin.audit_retention_days,
         sso: match &config.admin.sso {
             Some(_) if !config.accounting.enabled => {
-                anyhow::bail!("admin.sso needs accounting.enabled: its tokens live in the accounting database")
+                anyhow::bail!(
+                    "admin.sso needs accounting.enabled: its tokens live in the accounting database"
+                )
             }
             Some(sso) => Some(Arc::new(
                 crate::api::sso::Sso::new(sso).context("single sign-on")?,

@@ -85,7 +85,13 @@ fn expected_allowed(role: &str, access: Access, method: &str) -> bool {
 
 fn filled(path: &str) -> String {
     path.split('/')
-        .map(|segment| if segment.starts_with('{') { "x" } else { segment })
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "x"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -172,7 +178,10 @@ async fn scoped_tokens_see_only_their_account(database: Database) {
             .iter()
             .map(|key| key["account"].as_str().unwrap())
             .collect();
-        assert!(!accounts.is_empty() && accounts.iter().all(|a| *a == "acme"), "{keys}");
+        assert!(
+            !accounts.is_empty() && accounts.iter().all(|a| *a == "acme"),
+            "{keys}"
+        );
         let (status, teams) = admin_as(&gateway, secret, "GET", "/admin/teams", json!({})).await;
         assert_eq!(status, 200, "{teams}");
         assert_eq!(teams["data"].as_array().unwrap().len(), 1, "{teams}");
@@ -181,17 +190,67 @@ async fn scoped_tokens_see_only_their_account(database: Database) {
     // Another account's things are out of reach, by name (403) or by id (404).
     let calls = [
         ("GET", "/admin/accounts/globex".to_owned(), json!({}), 403),
-        ("GET", "/admin/teams?account=globex".to_owned(), json!({}), 403),
+        (
+            "GET",
+            "/admin/teams?account=globex".to_owned(),
+            json!({}),
+            403,
+        ),
         ("GET", "/admin/teams/globex-ops".to_owned(), json!({}), 404),
-        ("PATCH", "/admin/teams/globex-ops".to_owned(), json!({ "requests_per_minute": 1 }), 404),
-        ("DELETE", "/admin/teams/globex-ops".to_owned(), json!({}), 404),
-        ("PATCH", format!("/admin/keys/{globex_key}"), json!({ "disabled": true }), 404),
-        ("DELETE", format!("/admin/keys/{globex_key}"), json!({}), 404),
-        ("POST", "/admin/keys".to_owned(), json!({ "account": "globex" }), 403),
-        ("POST", "/admin/teams".to_owned(), json!({ "id": "t2", "account": "globex" }), 403),
-        ("POST", "/admin/accounts/globex/credits".to_owned(), json!({ "amount": 5 }), 403),
-        ("PATCH", "/admin/accounts/globex".to_owned(), json!({ "requests_per_minute": 1 }), 403),
-        ("GET", "/admin/audit?account=globex".to_owned(), json!({}), 403),
+        (
+            "PATCH",
+            "/admin/teams/globex-ops".to_owned(),
+            json!({ "requests_per_minute": 1 }),
+            404,
+        ),
+        (
+            "DELETE",
+            "/admin/teams/globex-ops".to_owned(),
+            json!({}),
+            404,
+        ),
+        (
+            "PATCH",
+            format!("/admin/keys/{globex_key}"),
+            json!({ "disabled": true }),
+            404,
+        ),
+        (
+            "DELETE",
+            format!("/admin/keys/{globex_key}"),
+            json!({}),
+            404,
+        ),
+        (
+            "POST",
+            "/admin/keys".to_owned(),
+            json!({ "account": "globex" }),
+            403,
+        ),
+        (
+            "POST",
+            "/admin/teams".to_owned(),
+            json!({ "id": "t2", "account": "globex" }),
+            403,
+        ),
+        (
+            "POST",
+            "/admin/accounts/globex/credits".to_owned(),
+            json!({ "amount": 5 }),
+            403,
+        ),
+        (
+            "PATCH",
+            "/admin/accounts/globex".to_owned(),
+            json!({ "requests_per_minute": 1 }),
+            403,
+        ),
+        (
+            "GET",
+            "/admin/audit?account=globex".to_owned(),
+            json!({}),
+            403,
+        ),
         ("GET", "/admin/plugins".to_owned(), json!({}), 403),
     ];
     for (method, path, body, expected) in calls {
@@ -223,13 +282,19 @@ async fn scoped_tokens_see_only_their_account(database: Database) {
     assert_eq!(status, 200);
     // The scoped viewer reads, never writes.
     let (status, answer) = admin_as(&gateway, &viewer, "POST", "/admin/keys", json!({})).await;
-    assert_eq!((status, answer["error"]["code"].clone()), (403, json!("forbidden_role")));
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (403, json!("forbidden_role"))
+    );
     // The audit log it reads is its account's.
     let (status, audit) = admin_as(&gateway, &viewer, "GET", "/admin/audit", json!({})).await;
     assert_eq!(status, 200, "{audit}");
     let entries = audit["data"].as_array().unwrap();
     assert!(!entries.is_empty());
-    assert!(entries.iter().all(|entry| entry["account"] == "acme"), "{audit}");
+    assert!(
+        entries.iter().all(|entry| entry["account"] == "acme"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -293,10 +358,19 @@ async fn admin_token_lifecycle() {
     assert_eq!(status, 404);
 
     // The CLI makes one too.
-    let made = cli(&gateway, &["tokens", "create", "--role", "billing", "--account", "acme"]).await;
+    let made = cli(
+        &gateway,
+        &["tokens", "create", "--role", "billing", "--account", "acme"],
+    )
+    .await;
     assert_eq!(made["data"]["role"], "billing");
     assert_eq!(made["data"]["account"], "acme");
-    assert!(made["data"]["token"].as_str().unwrap().starts_with("sy-admin-"));
+    assert!(
+        made["data"]["token"]
+            .as_str()
+            .unwrap()
+            .starts_with("sy-admin-")
+    );
 }
 
 /// A token made through one gateway works on the other at once, and a removed one stops there
@@ -332,7 +406,10 @@ async fn newest_entry(gateway: &Gateway) -> (usize, Value) {
     let (status, audit) = admin(gateway, "GET", "/audit?limit=500", json!({})).await;
     assert_eq!(status, 200, "{audit}");
     let entries = audit["data"].as_array().unwrap();
-    (entries.len(), entries.first().cloned().unwrap_or(Value::Null))
+    (
+        entries.len(),
+        entries.first().cloned().unwrap_or(Value::Null),
+    )
 }
 
 async fn each_admin_change_writes_one_audit_entry(database: Database) {
@@ -346,20 +423,72 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     assert_eq!(first["after"]["role"], "billing");
     assert_eq!(first["before"], Value::Null);
 
-    let (status, key) = admin_as(&gateway, &billing, "POST", "/admin/keys", json!({ "account": "acme", "label": "k" })).await;
+    let (status, key) = admin_as(
+        &gateway,
+        &billing,
+        "POST",
+        "/admin/keys",
+        json!({ "account": "acme", "label": "k" }),
+    )
+    .await;
     assert_eq!(status, 201, "{key}");
     let key_id = key["data"]["id"].as_str().unwrap().to_owned();
     let key_secret = key["data"]["key"].as_str().unwrap().to_owned();
     let changes: Vec<(&str, String, Value, &str)> = vec![
-        ("PATCH", format!("/admin/keys/{key_id}"), json!({ "label": "renamed" }), "key.update"),
-        ("POST", "/admin/teams".into(), json!({ "id": "ops", "account": "acme" }), "team.create"),
-        ("PATCH", "/admin/teams/ops".into(), json!({ "limit": 5 }), "team.update"),
-        ("DELETE", "/admin/teams/ops".into(), json!({}), "team.delete"),
-        ("PATCH", "/admin/accounts/acme".into(), json!({ "requests_per_minute": 9 }), "account.update"),
-        ("POST", "/admin/accounts/acme/credits".into(), json!({ "amount": 3 }), "account.credits"),
-        ("DELETE", format!("/admin/keys/{key_id}"), json!({}), "key.delete"),
-        ("PUT", "/admin/routing/shadow".into(), json!({ "shadows": [] }), "routing.shadow.set"),
-        ("DELETE", "/admin/routing/shadow".into(), json!({}), "routing.shadow.set"),
+        (
+            "PATCH",
+            format!("/admin/keys/{key_id}"),
+            json!({ "label": "renamed" }),
+            "key.update",
+        ),
+        (
+            "POST",
+            "/admin/teams".into(),
+            json!({ "id": "ops", "account": "acme" }),
+            "team.create",
+        ),
+        (
+            "PATCH",
+            "/admin/teams/ops".into(),
+            json!({ "limit": 5 }),
+            "team.update",
+        ),
+        (
+            "DELETE",
+            "/admin/teams/ops".into(),
+            json!({}),
+            "team.delete",
+        ),
+        (
+            "PATCH",
+            "/admin/accounts/acme".into(),
+            json!({ "requests_per_minute": 9 }),
+            "account.update",
+        ),
+        (
+            "POST",
+            "/admin/accounts/acme/credits".into(),
+            json!({ "amount": 3 }),
+            "account.credits",
+        ),
+        (
+            "DELETE",
+            format!("/admin/keys/{key_id}"),
+            json!({}),
+            "key.delete",
+        ),
+        (
+            "PUT",
+            "/admin/routing/shadow".into(),
+            json!({ "shadows": [] }),
+            "routing.shadow.set",
+        ),
+        (
+            "DELETE",
+            "/admin/routing/shadow".into(),
+            json!({}),
+            "routing.shadow.set",
+        ),
     ];
     let (_, entry) = newest_entry(&gateway).await;
     assert_eq!(entry["action"], "key.create");
@@ -368,10 +497,16 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     assert_eq!(entry["after"]["label"], "k");
     count += 1;
     for (method, path, body, action) in changes {
-        let (status, answer) = admin(&gateway, method, path.trim_start_matches("/admin"), body).await;
+        let (status, answer) =
+            admin(&gateway, method, path.trim_start_matches("/admin"), body).await;
         assert!(status < 300, "{method} {path}: {answer}");
         let (now, entry) = newest_entry(&gateway).await;
-        assert_eq!(now, count + 1, "{method} {path} wrote {} entries", now - count);
+        assert_eq!(
+            now,
+            count + 1,
+            "{method} {path} wrote {} entries",
+            now - count
+        );
         count = now;
         assert_eq!(entry["action"], action, "{entry}");
         assert_eq!(entry["actor"], "env");
@@ -380,7 +515,13 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     // Before and after of an update.
     let (_, audit) = admin(&gateway, "GET", "/audit?action=key.update", json!({})).await;
     let update = &audit["data"][0];
-    assert_eq!((update["before"]["label"].clone(), update["after"]["label"].clone()), (json!("k"), json!("renamed")));
+    assert_eq!(
+        (
+            update["before"]["label"].clone(),
+            update["after"]["label"].clone()
+        ),
+        (json!("k"), json!("renamed"))
+    );
     let (_, audit) = admin(&gateway, "GET", "/audit?action=team.update", json!({})).await;
     assert_eq!(audit["data"][0]["before"]["limit"], Value::Null);
     assert_eq!(audit["data"][0]["after"]["limit"], 5.0);
@@ -392,13 +533,27 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     // No secret anywhere.
     let (_, everything) = admin(&gateway, "GET", "/audit?limit=500", json!({})).await;
     let text = everything.to_string();
-    assert!(!text.contains(&key_secret) && !text.contains(&billing), "a secret in {text}");
+    assert!(
+        !text.contains(&key_secret) && !text.contains(&billing),
+        "a secret in {text}"
+    );
 
     // Filters and pages.
     let (_, keys) = admin(&gateway, "GET", "/audit?action=key", json!({})).await;
-    let actions: Vec<&str> = keys["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["key.delete", "key.update", "key.create"]);
-    let (_, by_billing) = admin(&gateway, "GET", &format!("/audit?actor={billing_id}"), json!({})).await;
+    let (_, by_billing) = admin(
+        &gateway,
+        "GET",
+        &format!("/audit?actor={billing_id}"),
+        json!({}),
+    )
+    .await;
     assert_eq!(by_billing["data"].as_array().unwrap().len(), 1);
     let (_, of_team) = admin(&gateway, "GET", "/audit?target=ops", json!({})).await;
     assert_eq!(of_team["data"].as_array().unwrap().len(), 3);
@@ -407,7 +562,13 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     loop {
         let (status, page) = admin(&gateway, "GET", &path, json!({})).await;
         assert_eq!(status, 200, "{page}");
-        seen.extend(page["data"].as_array().unwrap().iter().map(|e| e["id"].clone()));
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
         match page["next"].as_str() {
             Some(next) => path = format!("/audit?limit=4&before={next}"),
             None => break,
@@ -473,24 +634,44 @@ async fn provisioning_keys(database: Database) {
     assert_eq!(data["disabled"], false);
     assert!(data["created_at"].as_str().unwrap().ends_with('Z'));
     let secret = created["key"].as_str().unwrap().to_owned();
-    let (status, _) = call("POST", "/admin/accounts/acme/credits".into(), json!({ "amount": 2 })).await;
+    let (status, _) = call(
+        "POST",
+        "/admin/accounts/acme/credits".into(),
+        json!({ "amount": 2 }),
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, answer) = chat_as(&gateway, &secret, &request("openai/gpt-4.1-nano", false)).await;
     assert_eq!(status, 200, "{answer}");
 
     let (status, list) = call("GET", "/api/v1/keys".into(), json!({})).await;
     assert_eq!(status, 200, "{list}");
-    let hashes: Vec<&str> = list["data"].as_array().unwrap().iter().map(|k| k["hash"].as_str().unwrap()).collect();
+    let hashes: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["hash"].as_str().unwrap())
+        .collect();
     assert_eq!(hashes, [hash.as_str()]);
     let (status, one) = call("GET", format!("/api/v1/keys/{hash}"), json!({})).await;
     assert_eq!((status, one["data"]["hash"].clone()), (200, json!(hash)));
     assert!(one["data"]["usage"].as_f64().unwrap() > 0.0, "{one}");
     for method in ["GET", "PATCH", "DELETE"] {
-        let (status, _) = call(method, format!("/api/v1/keys/{other}"), json!({ "disabled": true })).await;
+        let (status, _) = call(
+            method,
+            format!("/api/v1/keys/{other}"),
+            json!({ "disabled": true }),
+        )
+        .await;
         assert_eq!(status, 404, "{method} of another account's key");
     }
 
-    let (status, updated) = call("PATCH", format!("/api/v1/keys/{hash}"), json!({ "name": "renamed", "disabled": true, "limit": null })).await;
+    let (status, updated) = call(
+        "PATCH",
+        format!("/api/v1/keys/{hash}"),
+        json!({ "name": "renamed", "disabled": true, "limit": null }),
+    )
+    .await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["data"]["name"], "renamed");
     assert_eq!(updated["data"]["limit"], Value::Null);
@@ -498,7 +679,12 @@ async fn provisioning_keys(database: Database) {
     assert!(status == 401 || status == 403, "{status}");
     let (_, list) = call("GET", "/api/v1/keys".into(), json!({})).await;
     assert_eq!(list["data"], json!([]));
-    let (_, list) = call("GET", "/api/v1/keys?include_disabled=true".into(), json!({})).await;
+    let (_, list) = call(
+        "GET",
+        "/api/v1/keys?include_disabled=true".into(),
+        json!({}),
+    )
+    .await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
 
     for (body, expected) in [
@@ -510,7 +696,14 @@ async fn provisioning_keys(database: Database) {
         assert_eq!(status, expected, "{body}: {answer}");
     }
     let (_, viewer) = token(&gateway, "viewer", Some("acme")).await;
-    let (status, _) = admin_as(&gateway, &viewer, "POST", "/api/v1/keys", json!({ "name": "v" })).await;
+    let (status, _) = admin_as(
+        &gateway,
+        &viewer,
+        "POST",
+        "/api/v1/keys",
+        json!({ "name": "v" }),
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _) = admin_as(&gateway, &secret, "GET", "/api/v1/keys", json!({})).await;
     assert_eq!(status, 401, "an API key is not a provisioning key");
@@ -520,7 +713,12 @@ async fn provisioning_keys(database: Database) {
     let (status, _) = call("GET", format!("/api/v1/keys/{hash}"), json!({})).await;
     assert_eq!(status, 404);
     let (_, audit) = admin(&gateway, "GET", "/audit?action=key&account=acme", json!({})).await;
-    let actions: Vec<&str> = audit["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["key.delete", "key.update", "key.create"]);
 }
 

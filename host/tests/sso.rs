@@ -268,7 +268,11 @@ async fn claims_map_to_roles(database: Database) {
     };
     // An owner.
     let alice = sign_in(&gateway, "alice").await.unwrap();
-    assert!(alice.location.starts_with("/dashboard#token=sy-admin-"), "{}", alice.location);
+    assert!(
+        alice.location.starts_with("/dashboard#token=sy-admin-"),
+        "{}",
+        alice.location
+    );
     let token = alice.token();
     let (status, me) = admin_as(&gateway, &token, "GET", "/admin/whoami", json!({})).await;
     assert_eq!(status, 200, "{me}");
@@ -282,8 +286,18 @@ async fn claims_map_to_roles(database: Database) {
         .unwrap()
         .as_secs() as i64;
     let expires = me["expires_at"].as_i64().unwrap();
-    assert!((now + 800..=now + 960).contains(&expires), "{expires} vs {now}");
-    let (status, made) = admin_as(&gateway, &token, "POST", "/admin/tokens", json!({ "role": "viewer" })).await;
+    assert!(
+        (now + 800..=now + 960).contains(&expires),
+        "{expires} vs {now}"
+    );
+    let (status, made) = admin_as(
+        &gateway,
+        &token,
+        "POST",
+        "/admin/tokens",
+        json!({ "role": "viewer" }),
+    )
+    .await;
     assert_eq!(status, 201, "{made}");
     assert_eq!(made["data"]["created_by"], "sso:alice");
     // The token is a bearer token only: no cookie stands in for it.
@@ -293,11 +307,18 @@ async fn claims_map_to_roles(database: Database) {
     // A billing member of acme: scoped.
     let bob = sign_in(&gateway, "bob").await.unwrap().token();
     let (_, me) = admin_as(&gateway, &bob, "GET", "/admin/whoami", json!({})).await;
-    assert_eq!((me["data"]["role"].clone(), me["data"]["account"].clone()), (json!("billing"), json!("acme")));
+    assert_eq!(
+        (me["data"]["role"].clone(), me["data"]["account"].clone()),
+        (json!("billing"), json!("acme"))
+    );
     let (status, key) = admin_as(&gateway, &bob, "POST", "/admin/keys", json!({})).await;
     assert_eq!(status, 201, "{key}");
     assert_eq!(key["data"]["account"], "acme");
-    for (method, path) in [("GET", "/admin/plugins"), ("GET", "/admin/accounts/globex"), ("GET", "/admin/tokens")] {
+    for (method, path) in [
+        ("GET", "/admin/plugins"),
+        ("GET", "/admin/accounts/globex"),
+        ("GET", "/admin/tokens"),
+    ] {
         let (status, _) = admin_as(&gateway, &bob, method, path, json!({})).await;
         assert_eq!(status, 403, "{method} {path}");
     }
@@ -309,12 +330,18 @@ async fn claims_map_to_roles(database: Database) {
     let (status, _) = admin_as(&gateway, &vera, "GET", "/admin/keys", json!({})).await;
     assert_eq!(status, 200);
     let (status, answer) = admin_as(&gateway, &vera, "POST", "/admin/keys", json!({})).await;
-    assert_eq!((status, answer["error"]["code"].clone()), (403, json!("forbidden_role")));
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (403, json!("forbidden_role"))
+    );
 
     // No mapped group: refused, and no token issued.
     let (status, body) = sign_in(&gateway, "eve").await.err().unwrap();
     assert_eq!(status, 403, "{body}");
-    assert!(body.contains("sso_refused") && body.contains("groups"), "{body}");
+    assert!(
+        body.contains("sso_refused") && body.contains("groups"),
+        "{body}"
+    );
 
     // A callback replayed, forged, or carrying the provider's refusal.
     let again = sign_in(&gateway, "vera").await.unwrap();
@@ -326,7 +353,9 @@ async fn claims_map_to_roles(database: Database) {
         ("error=access_denied&state=x", 403),
         ("state=x", 400),
     ] {
-        let answer = reqwest::get(format!("{}/auth/callback?{query}", gateway.url)).await.unwrap();
+        let answer = reqwest::get(format!("{}/auth/callback?{query}", gateway.url))
+            .await
+            .unwrap();
         assert_eq!(answer.status(), expected, "{query}");
     }
 }
@@ -362,9 +391,15 @@ async fn a_sign_in_token_expires() {
 #[tokio::test]
 async fn without_sso_the_sign_in_routes_answer_404() {
     let database = Database::sqlite();
-    let gateway = Gateway::start_with_env(&database.config(), &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let gateway = Gateway::start_with_env(
+        &database.config(),
+        &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)],
+    )
+    .await;
     for path in ["/auth/login", "/auth/callback?code=x&state=y"] {
-        let answer = reqwest::get(format!("{}{path}", gateway.url)).await.unwrap();
+        let answer = reqwest::get(format!("{}{path}", gateway.url))
+            .await
+            .unwrap();
         assert_eq!(answer.status(), 404, "{path}");
     }
 }
@@ -405,14 +440,23 @@ async fn the_dashboard_signs_in_with_sso_in_chromium() {
         .await;
     assert_eq!(identity, "bob@example.test · billing · account acme");
     let address = browser.run("return location.href;").await;
-    assert_eq!(address, format!("{}/dashboard", gateway.url), "the token stays in the address bar");
+    assert_eq!(
+        address,
+        format!("{}/dashboard", gateway.url),
+        "the token stays in the address bar"
+    );
     let stored = browser
         .run("return sessionStorage.getItem('switchyard-admin-token');")
         .await;
-    assert!(stored.as_str().unwrap().starts_with("sy-admin-"), "{stored}");
+    assert!(
+        stored.as_str().unwrap().starts_with("sy-admin-"),
+        "{stored}"
+    );
     // Scoped billing: the keys tab with acme's key only, key and credit forms, no gateway-wide tabs.
     let shown = |css: &str| {
-        format!("const e = document.querySelector('{css}'); return e && getComputedStyle(e).display !== 'none' && !e.closest('[hidden]');")
+        format!(
+            "const e = document.querySelector('{css}'); return e && getComputedStyle(e).display !== 'none' && !e.closest('[hidden]');"
+        )
     };
     let labels = browser
         .wait_for("const rows = [...document.querySelectorAll('#keys-table tbody tr')]; return rows.length ? rows.map((r) => r.children[1].textContent).join(',') : null;")
@@ -428,6 +472,9 @@ async fn the_dashboard_signs_in_with_sso_in_chromium() {
     let actions = browser
         .wait_for("const rows = [...document.querySelectorAll('#audit-table tbody tr')]; return rows.length ? rows.map((r) => r.children[2].textContent).join(',') : null;")
         .await;
-    assert!(actions.as_str().unwrap().contains("key.create"), "{actions}");
+    assert!(
+        actions.as_str().unwrap().contains("key.create"),
+        "{actions}"
+    );
     browser.close().await;
 }

@@ -88,8 +88,7 @@ pub struct NewAdminToken<'a> {
     pub expires_at: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "SELECT id, role, account_id, label, subject, created_by, created_at, expires_at FROM admin_tokens";
+const COLUMNS: &str = "SELECT id, role, account_id, label, subject, created_by, created_at, expires_at FROM admin_tokens";
 
 fn token(row: &AnyRow) -> Result<AdminToken, StoreError> {
     let role: String = row.try_get("role")?;

@@ -133,7 +133,10 @@ impl Store {
             condition("actor = ?", &[actor]);
         }
         if let Some(action) = &query.action {
-            condition("(action = ? OR action LIKE ?)", &[action, &format!("{action}.%")]);
+            condition(
+                "(action = ? OR action LIKE ?)",
+                &[action, &format!("{action}.%")],
+            );
         }
         if let Some(target) = &query.target {
             condition("target = ?", &[target]);

@@ -6,15 +6,15 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::chat::read_body;
 use super::audit::{Change, record};
+use super::chat::read_body;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::{AppState, Route};

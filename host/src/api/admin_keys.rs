@@ -9,17 +9,17 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::admin::json_body;
-use super::audit::{Change, record};
-use super::roles::{Access, Caller};
 use super::admin_teams::RuleFields;
+use super::audit::{Change, record};
 use super::error::ApiError;
+use super::roles::{Access, Caller};
 use super::usage::limit_remaining;
 use super::{AppState, Route};
 use crate::accounting::Accounting;
@@ -150,11 +150,22 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let accounting = enabled(&state)?;
     let mut body: CreateKey = json_body(&state, body).await?;
-    let account = body.account.take().unwrap_or_else(|| caller.default_account());
+    let account = body
+        .account
+        .take()
+        .unwrap_or_else(|| caller.default_account());
     caller.check_account(&account)?;
     let (record, secret) = create_key(&state, &accounting, account, body).await?;
     let mut data = key_json(&record);
-    audit_key(&state, &caller, "key.create", &record, Value::Null, data.clone()).await;
+    audit_key(
+        &state,
+        &caller,
+        "key.create",
+        &record,
+        Value::Null,
+        data.clone(),
+    )
+    .await;
     if let Some(object) = data.as_object_mut() {
         object.insert("key".to_owned(), Value::String(secret));
     }
@@ -260,7 +271,15 @@ async fn update(
     let before = visible_key(&accounting, &caller, &id).await?;
     let record = update_key(&state, &accounting, &before, body).await?;
     let after = key_json(&record);
-    audit_key(&state, &caller, "key.update", &record, key_json(&before), after.clone()).await;
+    audit_key(
+        &state,
+        &caller,
+        "key.update",
+        &record,
+        key_json(&before),
+        after.clone(),
+    )
+    .await;
     Ok(Json(json!({ "data": after })))
 }
 
@@ -361,7 +380,11 @@ pub(crate) async fn delete_key(
     caller: &Caller,
     key: &KeyRecord,
 ) -> Result<(), ApiError> {
-    if !accounting.delete_key(&key.id).await.map_err(storage_error)? {
+    if !accounting
+        .delete_key(&key.id)
+        .await
+        .map_err(storage_error)?
+    {
         return Err(no_such("key", &key.id));
     }
     audit_key(state, caller, "key.delete", key, key_json(key), Value::Null).await;

@@ -6,8 +6,8 @@
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -171,7 +171,10 @@ async fn create(
             "id: a team id cannot be empty nor hold `:` or `,`",
         ));
     }
-    let account = body.account.take().unwrap_or_else(|| caller.default_account());
+    let account = body
+        .account
+        .take()
+        .unwrap_or_else(|| caller.default_account());
     caller.check_account(&account)?;
     if accounting.team(&id).await.map_err(storage_error)?.is_some() {
         return Err(ApiError::new(
@@ -187,7 +190,15 @@ async fn create(
         .await
         .map_err(storage_error)?;
     let data = team_json(&team);
-    audit_team(&state, &caller, "team.create", &team, Value::Null, data.clone()).await;
+    audit_team(
+        &state,
+        &caller,
+        "team.create",
+        &team,
+        Value::Null,
+        data.clone(),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
 }
 
@@ -273,7 +284,15 @@ async fn update(
         .map_err(storage_error)?
         .ok_or_else(|| no_such("team", &id))?;
     let after = team_json(&team);
-    audit_team(&state, &caller, "team.update", &team, team_json(&current), after.clone()).await;
+    audit_team(
+        &state,
+        &caller,
+        "team.update",
+        &team,
+        team_json(&current),
+        after.clone(),
+    )
+    .await;
     Ok(Json(json!({ "data": after })))
 }
 
@@ -336,10 +355,7 @@ pub async fn update_account(
             "an account takes rules, rate limits and a budget only",
         ));
     }
-    let before = accounting
-        .account_rules(&id)
-        .await
-        .map_err(storage_error)?;
+    let before = accounting.account_rules(&id).await.map_err(storage_error)?;
     let current = before
         .as_ref()
         .map(|account| account.rules.policy.clone())

@@ -90,7 +90,8 @@ pub async fn record(state: &AppState, caller: &Caller, change: Change<'_>) {
         return;
     };
     let retention = state.audit_retention_days;
-    let expired_before = (retention > 0).then(|| now().saturating_sub(i64::from(retention) * 86_400));
+    let expired_before =
+        (retention > 0).then(|| now().saturating_sub(i64::from(retention) * 86_400));
     if let Err(error) = accounting.store.record_audit(&entry, expired_before).await {
         tracing::error!(%error, action = %entry.action, target = %entry.target,
             "the audit entry of an admin change was not written");
@@ -139,7 +140,11 @@ async fn list(
         before: params.before,
         limit,
     };
-    let entries = accounting.store.audit(&query).await.map_err(storage_error)?;
+    let entries = accounting
+        .store
+        .audit(&query)
+        .await
+        .map_err(storage_error)?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|entry| entry.id.clone()))
         .flatten();

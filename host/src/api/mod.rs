@@ -4,8 +4,8 @@ pub mod admin;
 pub mod admin_keys;
 pub mod admin_teams;
 pub mod admin_tokens;
-pub mod audit;
 pub mod anthropic;
+pub mod audit;
 pub mod chat;
 pub mod completions;
 mod counted_json;
@@ -30,9 +30,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
 use axum::routing::{MethodFilter, MethodRouter};
 
 use crate::accounting::Accounting;
@@ -186,12 +186,14 @@ pub fn router(state: AppState) -> Router {
         .into_iter()
         .fold(Router::new(), |router, route| {
             let handler = match route.access {
-                Some(access) => route.handler.route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    move |State(state): State<AppState>, request: Request, next: Next| {
-                        roles::guard(state, access, request, next)
-                    },
-                )),
+                Some(access) => route
+                    .handler
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        move |State(state): State<AppState>, request: Request, next: Next| {
+                            roles::guard(state, access, request, next)
+                        },
+                    )),
                 None => route.handler,
             };
             router.route(route.path, handler.fallback(method_not_allowed))

@@ -22,8 +22,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AuthenticationFlow, AuthorizationCode, Client, ClientId, ClientSecret,
-    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenFields,
+    IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     StandardErrorResponse, StandardTokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -153,9 +153,13 @@ impl Sso {
             });
         }
         let client_secret = match &config.client_secret_env {
-            Some(variable) => Some(ClientSecret::new(std::env::var(variable).map_err(|_| {
-                bad(format!("the variable {variable} (client_secret_env) is not set"))
-            })?)),
+            Some(variable) => Some(ClientSecret::new(std::env::var(variable).map_err(
+                |_| {
+                    bad(format!(
+                        "the variable {variable} (client_secret_env) is not set"
+                    ))
+                },
+            )?)),
             None => None,
         };
         let http = reqwest::Client::builder()
@@ -185,7 +189,9 @@ impl Sso {
     async fn client(&self) -> Result<SsoClient, ApiError> {
         let metadata = self
             .provider
-            .get_or_try_init(|| CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http))
+            .get_or_try_init(|| {
+                CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+            })
             .await
             .map_err(|error| {
                 tracing::error!(%error, "OpenID provider discovery failed");
@@ -204,7 +210,9 @@ impl Sso {
         let mut all = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         all.retain(|_, sign_in| sign_in.started.elapsed() < SIGN_IN_WINDOW);
         if all.len() >= MAX_PENDING {
-            return Err(unavailable("too many sign-ins under way; try again shortly"));
+            return Err(unavailable(
+                "too many sign-ins under way; try again shortly",
+            ));
         }
         all.insert(state, pending);
         Ok(())
@@ -230,12 +238,8 @@ impl Sso {
 }
 
 fn unavailable(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "api_error",
-        message.into(),
-    )
-    .with_code("sso_unavailable")
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", message.into())
+        .with_code("sso_unavailable")
 }
 
 fn refused(message: impl Into<String>) -> ApiError {

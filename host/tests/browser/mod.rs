@@ -169,4 +169,3 @@ impl Browser {
         let _ = self.client.delete(&self.session).send().await;
     }
 }
-
