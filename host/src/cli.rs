@@ -21,6 +21,8 @@ pub enum PluginKind {
     Provider,
     /// A routing policy (`router` world).
     Router,
+    /// A transform (`transform` world, contract 0.5.0 on).
+    Transform,
 }
 
 /// The wire format of a scaffolded adapter's upstream.
@@ -99,6 +101,16 @@ fn templates(kind: PluginKind, wire: WireFormat) -> &'static [(&'static str, &'s
                 include_str!(
                     "../../sdk/templates/provider/tests/fixtures/example-rate-limited.json"
                 ),
+            ),
+        ],
+        (PluginKind::Transform, _) => &[
+            (
+                "Cargo.toml",
+                include_str!("../../sdk/templates/transform/Cargo.toml.tmpl"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../../sdk/templates/transform/src/lib.rs.tmpl"),
             ),
         ],
         (PluginKind::Router, _) => &[
@@ -184,11 +196,17 @@ pub async fn test_plugin(
     let plugin = load_component(engine, bytes, file.display().to_string())
         .await
         .map_err(|reason| anyhow::anyhow!("{} cannot be loaded: {reason}", file.display()))?;
-    let Plugin::Provider(adapter) = plugin else {
-        bail!(
+    let adapter = match plugin {
+        Plugin::Provider(adapter) => adapter,
+        Plugin::Router(_) => bail!(
             "{} is a routing policy; the conformance kit tests provider adapters",
             file.display()
-        );
+        ),
+        Plugin::Transform(_) => bail!(
+            "{} is a transform; the conformance kit tests provider adapters (a transform's \
+             fixtures are its own `cargo test`)",
+            file.display()
+        ),
     };
     let endpoint = EndpointSettings {
         options,

@@ -76,6 +76,10 @@ pub struct Config {
     /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`.
     #[serde(default)]
     pub presets: BTreeMap<String, crate::api::presets::PresetConfig>,
+    /// Transforms: the ones the operator attaches (globally, or to an account, team or key)
+    /// and the ones a request may add.
+    #[serde(default)]
+    pub transforms: crate::transforms::config::TransformsConfig,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.

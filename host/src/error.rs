@@ -128,6 +128,9 @@ pub enum DomainError {
         /// The exclusions.
         unmatched: Box<Unmatched>,
     },
+    /// A transform refused the request or its answer, or faulted and fails closed.
+    #[error("{}", .0.message)]
+    TransformRefused(Box<crate::transforms::TransformRefusal>),
 }
 
 /// Why every endpoint was left out, for [`DomainError::NoEndpointMatches`].
@@ -184,6 +187,7 @@ impl DomainError {
             | DomainError::AccountingUnavailable(_)
             | DomainError::NothingTried(_) => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Upstream { failure, .. } => upstream(failure).status,
+            DomainError::TransformRefused(refusal) => refusal.status,
         }
     }
 
@@ -209,6 +213,7 @@ impl DomainError {
             | DomainError::NoEmbeddingsAdapter
             | DomainError::NothingTried(_) => "upstream_error",
             DomainError::Upstream { failure, .. } => upstream(failure).kind,
+            DomainError::TransformRefused(refusal) => refusal.kind(),
         }
     }
 
@@ -240,6 +245,7 @@ impl DomainError {
             }),
             DomainError::AccountingUnavailable(_) => Some("accounting_unavailable"),
             DomainError::Upstream { failure, .. } => Some(upstream(failure).code),
+            DomainError::TransformRefused(refusal) => Some(refusal.code),
             DomainError::CostOutOfRange | DomainError::NothingTried(_) => None,
         }
     }
@@ -273,6 +279,7 @@ impl DomainError {
                 "id": refusal.id,
                 "rule": refusal.rule,
             })),
+            DomainError::TransformRefused(refusal) => Some(refusal.metadata()),
             DomainError::Upstream {
                 attempts: Some(attempts),
                 ..
@@ -369,6 +376,7 @@ fn upstream(failure: &Failure) -> UpstreamAnswer {
         ),
         Failure::Transport { .. } => gateway_error("upstream_unreachable"),
         Failure::HostNotAllowed { .. } => gateway_error("host_not_allowed"),
+        Failure::Refused(refusal) => answer(refusal.status, refusal.kind(), refusal.code),
     }
 }
 

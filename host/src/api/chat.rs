@@ -157,6 +157,7 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         tab: Tab::default(),
         session: None,
         responses_client: items == ResponsesItems::Checked,
+        transforms: None,
     })
 }
 

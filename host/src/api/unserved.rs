@@ -1,6 +1,6 @@
-//! OpenRouter request features Switchyard does not serve yet: the `plugins` field (web search,
-//! PDF parsing, response healing...), `transforms` (`middle-out`) and the `:online` model
-//! variant. A request asking for one is refused with a 400 that names it, on every ingress,
+//! OpenRouter request features Switchyard does not serve yet: web search (`plugins: [{"id":
+//! "web"}]` and the `:online` model variant). The other `plugins` and `transforms` entries are
+//! transforms (see [`crate::transforms`]). A request asking for one is refused with a 400 that names it, on every ingress,
 //! rather than served without it: a client migrating from OpenRouter would otherwise get
 //! different answers and no error. Empty `plugins` and `transforms` lists ask for nothing and
 //! are accepted.
@@ -12,21 +12,32 @@ use super::error::ApiError;
 /// The `code` of the refusal.
 pub const CODE: &str = "unsupported_feature";
 
+/// The `plugins` entries that are not transforms: web search.
+const NOT_TRANSFORMS: [&str; 1] = ["web"];
+
 /// Refuses a request body (any ingress: chat, Responses, Messages) that asks for a feature
-/// Switchyard does not serve.
+/// Switchyard does not serve. The other entries of `plugins` and `transforms` name transforms,
+/// which the gateway resolves (and refuses by name when the operator does not allow them).
 pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
     for field in ["plugins", "transforms"] {
         match request.get(field) {
             None | Some(Value::Null) => {}
-            Some(Value::Array(items)) if items.is_empty() => {}
             Some(Value::Array(items)) => {
-                let names: Vec<String> =
-                    items.iter().map(|item| feature_name(field, item)).collect();
-                return Err(refusal(format!(
-                    "`{field}` is not supported by Switchyard yet (requested: {}); remove it \
-                     or send an empty list",
-                    names.join(", ")
-                )));
+                let names: Vec<String> = items
+                    .iter()
+                    .filter(|item| {
+                        (item.get("id").and_then(Value::as_str))
+                            .is_some_and(|id| NOT_TRANSFORMS.contains(&id))
+                    })
+                    .map(|item| feature_name(field, item))
+                    .collect();
+                if !names.is_empty() {
+                    return Err(refusal(format!(
+                        "`{field}` asks for a feature Switchyard does not serve yet (requested: \
+                         {}); remove it",
+                        names.join(", ")
+                    )));
+                }
             }
             Some(_) => {
                 return Err(ApiError::invalid_request(format!(
@@ -90,19 +101,6 @@ mod tests {
     fn requested_features_are_refused_by_name() {
         for (request, named) in [
             (json!({"plugins": [{"id": "web"}]}), "`web`"),
-            (
-                json!({"plugins": [{"id": "file-parser", "pdf": {}}]}),
-                "`file-parser`",
-            ),
-            (
-                json!({"plugins": [{"id": "response-healing"}]}),
-                "`response-healing`",
-            ),
-            (
-                json!({"plugins": [{"id": "anything-else"}]}),
-                "`anything-else`",
-            ),
-            (json!({"transforms": ["middle-out"]}), "`middle-out`"),
             (json!({"model": "a/b:online"}), "`:online`"),
             (
                 json!({"model": "a/b", "models": ["c/d:online"]}),
@@ -124,6 +122,9 @@ mod tests {
     fn empty_lists_and_plain_models_are_accepted() {
         check_of(json!({"model": "a/b:floor", "plugins": [], "transforms": []})).expect("accepted");
         check_of(json!({"model": "a/b", "plugins": null})).expect("accepted");
+        // Transforms are resolved (and refused by name) by the gateway.
+        check_of(json!({"plugins": [{"id": "response-healing"}], "transforms": ["middle-out"]}))
+            .expect("accepted");
         let error = check_of(json!({"plugins": "web"})).expect_err("refused");
         assert!(error.message().contains("must be an array"));
     }

@@ -33,6 +33,7 @@ pub(super) async fn attempt(
     routing: Option<&RoutingTrace>,
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
+    crate::transforms::routed(call, candidate).await?;
     let result = attempt_with(gateway, call, candidate, routing, &plugin).await;
     let Err(failure) = &result else {
         return result;
@@ -114,8 +115,9 @@ pub(super) async fn exchange(
     let deadline = started + Duration::from_millis(provider.timeouts.total_ms);
     let scope = TenantScope::of(call.tab.key_and_account().map(|(_, account)| account));
     let mut instance = plugin.checkout(&scope).await?;
+    let body = crate::transforms::upstream_body(call);
     let request = instance
-        .build_request(&call.body, &endpoint.settings, stream)
+        .build_request(&body, &endpoint.settings, stream)
         .await?
         .map_err(|error| provider_failure(endpoint, error))?;
     let mut response = gateway

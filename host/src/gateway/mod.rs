@@ -64,6 +64,9 @@ pub struct ChatCall {
     /// The client speaks the Responses API: an upstream's own Responses items reach it
     /// ([`passed_output`]); every other client's answers are stripped of them.
     pub responses_client: bool,
+    /// Its transforms and their state, once [`crate::transforms::prepare`] resolved them
+    /// (`None` before).
+    pub transforms: Option<Arc<crate::transforms::Applied>>,
 }
 
 /// Everything the request path needs.
@@ -83,13 +86,26 @@ pub struct Gateway {
     pub sticky: Sticky,
     /// The shadow routing policies.
     pub shadow: Shadow,
+    /// The configured transforms.
+    pub transforms: crate::transforms::Transforms,
 }
 
 impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
     pub async fn chat(&self, call: ChatCall) -> Result<Response, DomainError> {
+        let call = self.prepare(call).await?;
         let model = call.models.first().map_or("", String::as_str);
-        spans::operation("chat", model, self.route_and_try(&call)).await
+        let response = spans::operation("chat", model, self.route_and_try(&call))
+            .await
+            .map_err(crate::transforms::surfaced)?;
+        Ok(crate::transforms::stamp(&call, response))
+    }
+
+    /// Runs the request's transforms (guardrails included) before anything else sees it; see
+    /// [`crate::transforms::prepare`]. A response cache looks up after this; [`Self::chat`]
+    /// calls it for a call not prepared yet.
+    pub async fn prepare(&self, call: ChatCall) -> Result<ChatCall, DomainError> {
+        crate::transforms::prepare(self, call).await
     }
 
     /// Plans the candidates of a chat completion and tries them in order.

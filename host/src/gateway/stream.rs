@@ -36,6 +36,8 @@ use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
+use crate::transforms::TransformRefusal;
+use crate::transforms::chunks::{ChunkHook, refusal_chunk};
 
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;
@@ -118,7 +120,13 @@ pub(super) async fn run(
         plugins: gateway.plugins.clone(),
         endpoint: endpoint.clone(),
         fee_percent: gateway.fee_percent,
-        routing: routing.map(|trace| trace.with_success(&model.id, &provider.name, first_byte)),
+        routing: routing.map(|trace| {
+            let mut trace = trace.with_success(&model.id, &provider.name, first_byte);
+            if let Some(applied) = &call.transforms {
+                applied.log().write_into(&mut trace);
+            }
+            trace
+        }),
         images: image_count(&call.request),
         response,
         decoding,
@@ -133,6 +141,7 @@ pub(super) async fn run(
         relayed: 0,
         responses_client: call.responses_client,
         exclude_reasoning: super::exclude::wanted(&call.request),
+        chunk_hook: ChunkHook::of(call),
     };
     tokio::spawn(crate::traces::within_current(pump.run()));
 
@@ -276,6 +285,8 @@ struct Pump {
     responses_client: bool,
     /// The request's `reasoning.exclude`: chunks go out without their reasoning.
     exclude_reasoning: bool,
+    /// The request's chunk transforms, when it has some.
+    chunk_hook: Option<ChunkHook>,
 }
 
 /// How a committed stream ended.
@@ -286,6 +297,8 @@ enum Ending {
     Failed(Failure),
     /// The client went away.
     ClientGone,
+    /// A transform refused a chunk: the stream ends there, with `content_filter`.
+    Refused(TransformRefusal),
 }
 
 impl Pump {
@@ -298,7 +311,7 @@ impl Pump {
         let provider = &self.endpoint.provider.name;
         let plugin = self.decoding.instance.plugin().clone();
         match &ending {
-            Ending::Done => record_outcome(&self.plugins, &plugin, None),
+            Ending::Done | Ending::Refused(_) => record_outcome(&self.plugins, &plugin, None),
             Ending::Failed(failure) => record_outcome(&self.plugins, &plugin, Some(failure)),
             Ending::ClientGone => {}
         }
@@ -337,6 +350,17 @@ impl Pump {
             }
             Ending::ClientGone => {
                 tracing::info!(id = %self.generation.id, %provider, "client disconnected; upstream stream cancelled");
+            }
+            Ending::Refused(refusal) => {
+                tracing::info!(id = %self.generation.id, transform = %refusal.transform, code = refusal.code, "a transform ended the stream");
+                let chunk = refusal_chunk(&self.generation, &refusal);
+                let _ = send_json(&self.sender, &chunk).await;
+                let chunk = self.final_usage_chunk(usage);
+                let _ = send_json(&self.sender, &chunk).await;
+                let _ = self
+                    .sender
+                    .send(Bytes::from_static(b"data: [DONE]\n\n"))
+                    .await;
             }
         }
     }
@@ -404,6 +428,11 @@ impl Pump {
             if !marker {
                 self.relayed += 1;
             }
+            if let Some(hook) = &self.chunk_hook
+                && let Err(refusal) = hook.apply(&mut object).await
+            {
+                return Some(Ending::Refused(refusal));
+            }
             self.generation.stamp(&mut object, CHUNK);
             super::strict::chunk(&mut object);
             if self.exclude_reasoning {
@@ -435,6 +464,7 @@ impl Pump {
         }
         let finish = match ending {
             Ending::Failed(_) => Some(FinishReason::Error),
+            Ending::Refused(_) => Some(FinishReason::ContentFilter),
             _ => self.decoding.finish.as_ref().map(|finish| finish.reason),
         };
         let charge = Charge {
@@ -461,7 +491,11 @@ impl Pump {
         let cost = cost(&usage, &self.endpoint.prices, self.images, self.fee_percent);
         let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
         if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {
-            object.insert("routing".to_owned(), trace.clone());
+            let mut trace = trace.clone();
+            if let Some(hook) = &self.chunk_hook {
+                hook.log().write_into(&mut trace);
+            }
+            object.insert("routing".to_owned(), trace);
         }
         chunk
     }

@@ -103,6 +103,7 @@ pub fn observe(gateway: &Arc<Gateway>) {
         })
         .build();
     super::shadow::observe(meter, gateway);
+    crate::transforms::metrics::observe(meter);
 }
 
 fn breaker_value(state: BreakerState) -> i64 {

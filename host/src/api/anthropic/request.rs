@@ -29,7 +29,7 @@ pub struct Translated {
 }
 
 /// Switchyard's own request fields an Anthropic request may carry too.
-const PASSED_THROUGH: [&str; 3] = ["provider", "models", "session_id"];
+const PASSED_THROUGH: [&str; 5] = ["provider", "models", "session_id", "plugins", "transforms"];
 
 /// Translates a Messages request body. `max_tokens` is required unless `counting` (the
 /// `count_tokens` body has none).

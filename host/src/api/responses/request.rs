@@ -34,6 +34,9 @@ const PASSED_THROUGH: &[&str] = &[
     "user",
     "prompt_cache_key",
     "safety_identifier",
+    // OpenRouter's: transforms the gateway resolves.
+    "plugins",
+    "transforms",
 ];
 
 /// Fields read into the response object or without effect on a stateless chat call.
@@ -56,9 +59,6 @@ const ACCEPTED: &[&str] = &[
     "background",
     // Client bookkeeping (the Codex CLI's thread and turn ids).
     "client_metadata",
-    // OpenRouter's; only empty lists get past `unserved::check`.
-    "plugins",
-    "transforms",
 ];
 
 /// What the response object echoes back from the request.
