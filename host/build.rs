@@ -31,6 +31,7 @@ fn main() {
             "switchyard-plugin-pii-redact",
             "switchyard-plugin-response-healing",
             "switchyard-plugin-middle-out",
+            "switchyard-plugin-file-parser",
         ],
     ];
     let mut artifacts = Vec::new();

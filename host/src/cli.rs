@@ -184,7 +184,8 @@ pub async fn check_plugin(file: &Path) -> anyhow::Result<String> {
 }
 
 /// Replays the recorded answers of `fixtures` through the adapter in `file` (the conformance
-/// kit) with endpoint `options`; returns the report, whose table says what failed.
+/// kit) with endpoint `options`, or runs a transform's cases (`*.case.json`); returns the
+/// report, whose table says what failed.
 pub async fn test_plugin(
     file: &Path,
     fixtures: &[PathBuf],
@@ -202,11 +203,9 @@ pub async fn test_plugin(
             "{} is a routing policy; the conformance kit tests provider adapters",
             file.display()
         ),
-        Plugin::Transform(_) => bail!(
-            "{} is a transform; the conformance kit tests provider adapters (a transform's \
-             fixtures are its own `cargo test`)",
-            file.display()
-        ),
+        Plugin::Transform(transform) => {
+            return Ok(conformance::cases::run(&transform, fixtures).await?);
+        }
     };
     let endpoint = EndpointSettings {
         options,

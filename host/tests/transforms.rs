@@ -44,7 +44,7 @@ fn ask(text: &str, stream: bool) -> Value {
     })
 }
 
-const DENY: &str = "[transforms]\nallow = [\"wild\"]\n[[transforms.attach]]\nid = \"deny-list\"\noptions = { terms = [\"project falcon\", \"galaxy day\"] }\n";
+const DENY: &str = "[transforms]\nallow = [\"wild\"]\n[[transforms.attach]]\nid = \"deny-list\"\noptions = { terms = [\"project falcon\", \"galaxy day\", \"harmony day\"] }\n";
 
 #[tokio::test]
 async fn a_denied_request_is_refused_before_any_upstream_call() {
@@ -72,7 +72,7 @@ async fn a_denied_request_is_refused_before_any_upstream_call() {
 #[tokio::test]
 async fn a_denied_answer_is_refused_whole_and_ends_a_stream_with_content_filter() {
     let mock = MockUpstream::start().await.unwrap();
-    // The recorded answer is about "Galaxy Day".
+    // The recorded answer is about "Galaxy Day", the recorded stream about "Harmony Day".
     let gateway = gateway(&mock, "openai/openai-text", DENY).await;
     let (status, _, body) = gateway.chat(&ask("Invent a holiday", false)).await;
     assert_eq!(status, 400, "{body}");
@@ -84,7 +84,7 @@ async fn a_denied_answer_is_refused_whole_and_ends_a_stream_with_content_filter(
     let chunks = chunks(&events);
     let text = streamed_text(&chunks);
     assert!(
-        !text.to_lowercase().contains("galaxy day"),
+        !text.to_lowercase().contains("harmony day"),
         "the denied term reached the client: {text}"
     );
     let last_choice = chunks
@@ -94,7 +94,7 @@ async fn a_denied_answer_is_refused_whole_and_ends_a_stream_with_content_filter(
         .unwrap();
     assert_eq!(
         last_choice["choices"][0]["finish_reason"], "content_filter",
-        "{last_choice}"
+        "{events:#?}"
     );
     assert_eq!(last_choice["error"]["metadata"]["code"], "content_denied");
     assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
@@ -106,7 +106,8 @@ async fn a_request_adds_allowed_transforms_only_and_the_trace_lists_them() {
     let gateway = gateway(
         &mock,
         "openai/openai-text",
-        DENY.replace("galaxy day", "zzz").as_str(),
+        DENY.replace("\"galaxy day\", \"harmony day\"", "\"zzz\"")
+            .as_str(),
     )
     .await;
 
@@ -203,7 +204,7 @@ async fn gateway_with(mock: &MockUpstream, transforms: &str) -> Gateway {
 #[tokio::test]
 async fn a_transform_hot_swapped_under_load_fails_no_request() {
     let mock = MockUpstream::start().await.unwrap();
-    let deny = DENY.replace("galaxy day", "zzz");
+    let deny = DENY.replace("\"galaxy day\", \"harmony day\"", "\"zzz\"");
     let overrides = "[plugins.overrides.deny-list]\nreplace_builtin = true\n";
     let gateway =
         Arc::new(gateway(&mock, "openai/openai-text", &format!("{overrides}{deny}")).await);
@@ -410,4 +411,92 @@ async fn middle_out_cuts_a_long_conversation_to_the_endpoint_context() {
     assert_eq!(status, 200, "{body}");
     let sent = mock.requests().pop().unwrap();
     assert_eq!(sent.json.unwrap()["messages"].as_array().unwrap().len(), 42);
+}
+
+#[tokio::test]
+async fn a_transform_gate_refuses_a_version_that_fails_its_cases() {
+    let mock = MockUpstream::start().await.unwrap();
+    let strict = tempfile::tempdir().unwrap();
+    // A case the real deny-list fails: it refuses this text.
+    std::fs::write(
+        strict.path().join("must-pass.case.json"),
+        r#"{"hook": "request", "options": {"terms": ["falcon"]}, "input": {"model": "m", "messages": [{"role": "user", "content": "falcon"}]}, "expect": {"verdict": "pass"}}"#,
+    )
+    .unwrap();
+    let cases = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../plugins/deny-list/tests/fixtures"
+    );
+    let original = builtin("switchyard-plugin-deny-list");
+    for (folder, accepted) in [
+        (cases.to_owned(), true),
+        (strict.path().display().to_string(), false),
+    ] {
+        let transforms = format!(
+            "[plugins.overrides.deny-list]\nreplace_builtin = true\n[transforms.gates]\ndeny-list = {folder:?}\n"
+        );
+        let gateway = gateway(&mock, "openai/openai-text", &transforms).await;
+        let response = gateway
+            .client
+            .post(format!("{}/admin/plugins", gateway.url))
+            .bearer_auth(ADMIN)
+            .body(variant(original.clone(), 1))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        if accepted {
+            assert_eq!(status, 201, "{body}");
+        } else {
+            assert!((400..500).contains(&status), "{status}: {body}");
+            assert!(body.contains("must-pass.case.json"), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn file_parser_sends_the_pdf_text_upstream() {
+    use base64::Engine;
+    let mock = MockUpstream::start().await.unwrap();
+    let transforms = "[transforms]\nallow = [\"file-parser\"]\n";
+    let gateway = small_context_gateway(&mock, "openai/openai-text", transforms).await;
+    let pdf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../plugins/file-parser/tests/fixtures/report.pdf"
+    ))
+    .unwrap();
+    let data = base64::engine::general_purpose::STANDARD.encode(pdf);
+    let request = json!({
+        "model": "m/oa",
+        "plugins": [{ "id": "file-parser", "pdf": { "engine": "pdf-text" } }],
+        "messages": [{ "role": "user", "content": [
+            { "type": "text", "text": "Summarise the report." },
+            { "type": "file", "file": { "filename": "report.pdf", "file_data": format!("data:application/pdf;base64,{data}") } }
+        ]}]
+    });
+    let (status, _, body) = gateway.chat(&request).await;
+    assert_eq!(status, 200, "{body}");
+    let sent = mock.requests().pop().unwrap().json.unwrap();
+    let part = &sent["messages"][0]["content"][1];
+    assert_eq!(part["type"], "text", "{sent}");
+    assert!(
+        part["text"]
+            .as_str()
+            .unwrap()
+            .contains("Quarterly revenue grew 12 percent."),
+        "{part}"
+    );
+
+    let mut ocr = request.clone();
+    ocr["plugins"] = json!([{ "id": "file-parser", "pdf": { "engine": "mistral-ocr" } }]);
+    let (status, _, body) = gateway.chat(&ocr).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mistral-ocr"),
+        "{body}"
+    );
 }

@@ -4,6 +4,7 @@
 //! ([`switchyard_sdk::conformance::checks`]) applied to what it returns. Used by
 //! `switchyard plugin test` and by replay gates.
 
+pub mod cases;
 mod usage;
 
 use std::path::PathBuf;

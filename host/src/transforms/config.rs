@@ -14,6 +14,9 @@
 //! id = "pii-redact"
 //! team = "team_legal"
 //! on_fault = "pass"
+//!
+//! [transforms.gates]
+//! deny-list = "fixtures/deny-list"
 //! ```
 
 use serde::Deserialize;
@@ -30,6 +33,10 @@ pub struct TransformsConfig {
     /// Transforms the operator attaches, run in this order.
     #[serde(default)]
     pub attach: Vec<Attachment>,
+    /// Replay gates: a transform's folder of conformance cases (`*.case.json`) that every new
+    /// version of it must pass before it takes traffic, canary included.
+    #[serde(default)]
+    pub gates: std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 /// One attached transform.

@@ -64,8 +64,9 @@ impl Applied {
         self.entries.is_empty()
     }
 
-    /// Some transform wants `on-routed`.
-    pub(super) fn routes(&self) -> bool {
+    /// Some transform wants `on-routed` (`middle-out`): it may fit the prompt to a smaller
+    /// context, so routing should not leave an endpoint out for its context length.
+    pub fn routes(&self) -> bool {
         self.entries.iter().any(|entry| entry.plugin.hooks().routed)
     }
 
