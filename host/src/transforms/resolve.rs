@@ -220,12 +220,13 @@ impl Transforms {
     }
 }
 
+/// A transform a request asks for: its id and options.
+type Asked = (String, Map<String, Value>);
+
 /// The transforms a request's `plugins` and `transforms` fields ask for, with their options
 /// (a `plugins` entry's fields other than `id` and `enabled`), in order; the fields are removed.
 /// An entry with `"enabled": false` asks for nothing.
-fn requested(
-    extra: &mut Map<String, Value>,
-) -> Result<Vec<(String, Map<String, Value>)>, DomainError> {
+fn requested(extra: &mut Map<String, Value>) -> Result<Vec<Asked>, DomainError> {
     let mut asked = Vec::new();
     for field in REQUEST_FIELDS {
         let items = match extra.remove(field) {
@@ -266,4 +267,54 @@ fn refused(id: &str, status: u16, code: &str, message: String) -> DomainError {
 
 fn malformed(message: String) -> DomainError {
     refused("", 400, "invalid_request", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn extra(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => panic!("an object"),
+        }
+    }
+
+    #[test]
+    fn requested_transforms_are_read_in_order_with_their_options_and_the_fields_removed() {
+        let mut fields = extra(json!({
+            "plugins": [{"id": "file-parser", "pdf": {"engine": "pdf-text"}}, {"id": "pii-redact", "enabled": false}],
+            "transforms": ["middle-out"],
+            "temperature": 0.5
+        }));
+        let asked = requested(&mut fields).expect("well-formed");
+        let ids: Vec<&str> = asked.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["file-parser", "middle-out"]);
+        assert_eq!(
+            Value::Object(asked[0].1.clone()),
+            json!({"pdf": {"engine": "pdf-text"}})
+        );
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["temperature"]);
+    }
+
+    #[test]
+    fn malformed_entries_are_refused_by_field() {
+        for value in [
+            json!({"plugins": "web"}),
+            json!({"plugins": [{"name": "x"}]}),
+            json!({"transforms": [7]}),
+        ] {
+            let Err(DomainError::TransformRefused(refusal)) = requested(&mut extra(value.clone()))
+            else {
+                panic!("{value} accepted");
+            };
+            assert_eq!(
+                refusal.status,
+                axum::http::StatusCode::BAD_REQUEST,
+                "{value}"
+            );
+        }
+    }
 }

@@ -212,12 +212,10 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let error = switchyard_sdk::transform::parse_options::<DenyList>(r#"{"patterns": ["("]}"#)
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(error.contains("patterns"), "{error}");
         let error = switchyard_sdk::transform::parse_options::<DenyList>(r#"{"term": []}"#)
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert!(error.contains("unknown field"), "{error}");
     }
 

@@ -169,8 +169,7 @@ mod tests {
         let error = switchyard_sdk::transform::parse_options::<FileParser>(
             r#"{"pdf": {"engine": "mistral-ocr"}}"#,
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert!(error.contains("mistral-ocr"), "{error}");
     }
 

@@ -114,7 +114,7 @@ fn luhn(digits: &[u32]) -> bool {
             _ => digit,
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The ISO 13616 check: the first four characters moved to the end, letters as 10..35, mod 97
