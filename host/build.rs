@@ -4,8 +4,9 @@
 use switchyard_plugin_build::{build_plugins, embed_source};
 
 fn main() {
-    // Provider adapters and routing policies are built separately: one world per build.
-    let groups: [&[&str]; 2] = [
+    // Provider adapters, routing policies and transforms are built separately: one world per
+    // build.
+    let groups: [&[&str]; 3] = [
         &[
             "switchyard-plugin-openai",
             "switchyard-plugin-anthropic",
@@ -24,6 +25,13 @@ fn main() {
             "switchyard-plugin-throughput",
             "switchyard-plugin-least-busy",
             "switchyard-plugin-weighted",
+        ],
+        &[
+            "switchyard-plugin-deny-list",
+            "switchyard-plugin-pii-redact",
+            "switchyard-plugin-response-healing",
+            "switchyard-plugin-middle-out",
+            "switchyard-plugin-file-parser",
         ],
     ];
     let mut artifacts = Vec::new();

@@ -1,6 +1,6 @@
 //! Builds the test plugins (hostile: panic, spin, hog, escape, thief, greedy, stash; a broken
 //! `openai` release; `ledger`, an adapter of a custom API that cannot stream; an adapter built
-//! against each frozen contract, 0.1.0 to 0.4.0) for
+//! against each frozen contract, 0.1.0 to 0.4.0; `wild`, a hostile transform) for
 //! `wasm32-wasip2` and exposes their paths as constants in `switchyard_tests::hostile`.
 
 use switchyard_plugin_build::{build_plugins, path_source};
@@ -23,13 +23,17 @@ fn main() {
         "switchyard-test-plugin-refusing",
         "switchyard-test-plugin-zero-usage",
     ];
-    let artifacts = match build_plugins(&packages) {
-        Ok(artifacts) => artifacts,
-        Err(error) => {
-            println!("cargo::error={error}");
-            return;
+    // One world per build: the transform is built on its own.
+    let mut artifacts = Vec::new();
+    for group in [&packages[..], &["switchyard-test-plugin-wild-transform"]] {
+        match build_plugins(group) {
+            Ok(built) => artifacts.extend(built),
+            Err(error) => {
+                println!("cargo::error={error}");
+                return;
+            }
         }
-    };
+    }
     let out_dir = std::env::var("OUT_DIR").unwrap_or_default();
     let source = path_source(&artifacts, "switchyard-test-plugin-");
     if let Err(error) = std::fs::write(format!("{out_dir}/hostile_plugins.rs"), source) {

@@ -21,6 +21,8 @@ pub enum PluginKind {
     Provider,
     /// A routing policy (`router` world).
     Router,
+    /// A transform (`transform` world, contract 0.5.0 on).
+    Transform,
 }
 
 /// The wire format of a scaffolded adapter's upstream.
@@ -101,6 +103,16 @@ fn templates(kind: PluginKind, wire: WireFormat) -> &'static [(&'static str, &'s
                 ),
             ),
         ],
+        (PluginKind::Transform, _) => &[
+            (
+                "Cargo.toml",
+                include_str!("../../sdk/templates/transform/Cargo.toml.tmpl"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../../sdk/templates/transform/src/lib.rs.tmpl"),
+            ),
+        ],
         (PluginKind::Router, _) => &[
             (
                 "Cargo.toml",
@@ -172,7 +184,8 @@ pub async fn check_plugin(file: &Path) -> anyhow::Result<String> {
 }
 
 /// Replays the recorded answers of `fixtures` through the adapter in `file` (the conformance
-/// kit) with endpoint `options`; returns the report, whose table says what failed.
+/// kit) with endpoint `options`, or runs a transform's cases (`*.case.json`); returns the
+/// report, whose table says what failed.
 pub async fn test_plugin(
     file: &Path,
     fixtures: &[PathBuf],
@@ -184,11 +197,15 @@ pub async fn test_plugin(
     let plugin = load_component(engine, bytes, file.display().to_string())
         .await
         .map_err(|reason| anyhow::anyhow!("{} cannot be loaded: {reason}", file.display()))?;
-    let Plugin::Provider(adapter) = plugin else {
-        bail!(
+    let adapter = match plugin {
+        Plugin::Provider(adapter) => adapter,
+        Plugin::Router(_) => bail!(
             "{} is a routing policy; the conformance kit tests provider adapters",
             file.display()
-        );
+        ),
+        Plugin::Transform(transform) => {
+            return Ok(conformance::cases::run(&transform, fixtures).await?);
+        }
     };
     let endpoint = EndpointSettings {
         options,

@@ -83,6 +83,10 @@ pub struct Config {
     /// The file this configuration was loaded from (none: the built-in default).
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Transforms: the ones the operator attaches (globally, or to an account, team or key)
+    /// and the ones a request may add.
+    #[serde(default)]
+    pub transforms: crate::transforms::config::TransformsConfig,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.

@@ -173,6 +173,9 @@ pub enum DomainError {
         /// The exclusions.
         unmatched: Box<Unmatched>,
     },
+    /// A transform refused the request or its answer, or faulted and fails closed.
+    #[error("{}", .0.message)]
+    TransformRefused(Box<crate::transforms::TransformRefusal>),
 }
 
 /// Why every endpoint was left out, for [`DomainError::NoEndpointMatches`].
@@ -236,6 +239,7 @@ impl DomainError {
             | DomainError::AccountingUnavailable(_)
             | DomainError::NothingTried(_) => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Upstream { failure, .. } => upstream(failure).status,
+            DomainError::TransformRefused(refusal) => refusal.status,
         }
     }
 
@@ -268,6 +272,7 @@ impl DomainError {
             | DomainError::NoEmbeddingsAdapter
             | DomainError::NothingTried(_) => "upstream_error",
             DomainError::Upstream { failure, .. } => upstream(failure).kind,
+            DomainError::TransformRefused(refusal) => refusal.kind(),
         }
     }
 
@@ -306,6 +311,7 @@ impl DomainError {
             }),
             DomainError::AccountingUnavailable(_) => Some("accounting_unavailable"),
             DomainError::Upstream { failure, .. } => Some(upstream(failure).code),
+            DomainError::TransformRefused(refusal) => Some(refusal.code),
             DomainError::CostOutOfRange | DomainError::NothingTried(_) => None,
         }
     }
@@ -350,6 +356,7 @@ impl DomainError {
                 "id": refusal.id,
                 "rule": refusal.rule,
             })),
+            DomainError::TransformRefused(refusal) => Some(refusal.metadata()),
             DomainError::Upstream {
                 attempts: Some(attempts),
                 ..
@@ -449,6 +456,7 @@ fn upstream(failure: &Failure) -> UpstreamAnswer {
         ),
         Failure::Transport { .. } => gateway_error("upstream_unreachable"),
         Failure::HostNotAllowed { .. } => gateway_error("host_not_allowed"),
+        Failure::Refused(refusal) => answer(refusal.status, refusal.kind(), refusal.code),
     }
 }
 

@@ -49,6 +49,10 @@ pub enum Failure {
         /// The refused URL (without query).
         url: String,
     },
+    /// A transform refused the answer (or broke it): final, blaming neither the endpoint nor
+    /// its adapter.
+    #[error(transparent)]
+    Refused(Box<crate::transforms::TransformRefusal>),
 }
 
 impl Failure {
@@ -66,6 +70,7 @@ impl Failure {
                 | ProviderError::InvalidRequest(_)
                 | ProviderError::ContentFiltered(_) => false,
             },
+            Failure::Refused(_) => false,
             Failure::Plugin(_)
             | Failure::Timeout { .. }
             | Failure::Transport { .. }
@@ -83,7 +88,7 @@ impl Failure {
                     | ProviderError::InvalidRequest(_)
                     | ProviderError::ContentFiltered(_),
                 ..
-            }
+            } | Failure::Refused(_)
         )
     }
 
@@ -106,7 +111,7 @@ impl Failure {
                 | ProviderError::UpstreamUnavailable(_) => Some(FailureClass::Fault),
             },
             Failure::Timeout { .. } | Failure::Transport { .. } => Some(FailureClass::Fault),
-            Failure::Plugin(_) | Failure::HostNotAllowed { .. } => None,
+            Failure::Plugin(_) | Failure::HostNotAllowed { .. } | Failure::Refused(_) => None,
         }
     }
 
@@ -124,7 +129,7 @@ impl Failure {
             } => false,
             Failure::Provider { .. } => !self.caused_by_request(),
             Failure::Plugin(_) | Failure::HostNotAllowed { .. } => true,
-            Failure::Timeout { .. } | Failure::Transport { .. } => false,
+            Failure::Timeout { .. } | Failure::Transport { .. } | Failure::Refused(_) => false,
         }
     }
 
@@ -135,7 +140,7 @@ impl Failure {
         match self {
             Failure::Plugin(_) | Failure::HostNotAllowed { .. } => true,
             Failure::Provider { error, .. } => matches!(error, ProviderError::Internal(_)),
-            Failure::Timeout { .. } | Failure::Transport { .. } => false,
+            Failure::Timeout { .. } | Failure::Transport { .. } | Failure::Refused(_) => false,
         }
     }
 
@@ -157,6 +162,7 @@ impl Failure {
             Failure::Timeout { .. } => "timeout",
             Failure::Transport { .. } => "transport",
             Failure::HostNotAllowed { .. } => "host_not_allowed",
+            Failure::Refused(_) => "transform_refused",
         }
     }
 }

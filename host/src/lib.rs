@@ -31,3 +31,4 @@ pub mod sigv4;
 pub mod stats;
 pub mod stats_sync;
 pub mod traces;
+pub mod transforms;

@@ -39,6 +39,9 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let catalog = Catalog::build(config, &plugins).context("resolving the model catalog")?;
     let upstream = Upstream::new(&config.server).context("creating the upstream HTTP client")?;
     let shadow = Shadow::start(&config.routing.shadow, &catalog, plugins.clone())?;
+    let transforms = crate::transforms::Transforms::start(&config.transforms, plugins.clone())
+        .await
+        .context("[transforms]")?;
     let shared_stats = &config.routing.shared_stats;
     if let Some(url) = (shared_stats.redis_url.as_ref()).or(config.accounting.redis_url.as_ref()) {
         StatsSync::new(&catalog, url, shared_stats)
@@ -55,6 +58,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
             plugins: plugins.clone(),
             shadow,
             cache: Arc::new(crate::cache::Cache::new(&config.cache).context("cache")?),
+            transforms,
         }),
         plugins,
         admin_token: admin_token(config),

@@ -176,6 +176,14 @@ fn new_scaffolds_plugins_that_build_and_pass_the_check() {
             "ok: router my-policy",
             "",
         ),
+        (
+            "my-transform",
+            "transform",
+            "openai",
+            None,
+            "ok: transform my-transform",
+            "",
+        ),
     ] {
         let mut args = vec![
             "plugin",

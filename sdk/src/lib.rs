@@ -11,9 +11,11 @@
 //! - a **provider adapter** enables the `provider` feature, implements [`provider::Provider`]
 //!   and calls [`export_provider!`];
 //! - a **routing policy** enables the `router` feature, implements [`router::Router`] and calls
-//!   [`export_router!`].
+//!   [`export_router!`];
+//! - a **transform** (contract 0.5.0 on) enables the `transform` feature, implements
+//!   `transform::Transform` and calls `export_transform!`.
 //!
-//! Enable exactly one of the two features per plugin crate. The [`openai`] module holds serde
+//! Enable exactly one of the three features per plugin crate. The [`openai`] module holds serde
 //! types for the canonical request and response format (OpenAI chat completions as extended by
 //! OpenRouter); they keep unknown fields so adapters never drop what a client sent.
 #![deny(missing_docs)]
@@ -65,11 +67,14 @@ pub mod structured;
 #[cfg(feature = "provider")]
 pub mod fields;
 
-#[cfg(any(feature = "provider", feature = "router"))]
+#[cfg(feature = "transform")]
+pub mod transform;
+
+#[cfg(any(feature = "provider", feature = "router", feature = "transform"))]
 pub mod log;
 
 #[doc(hidden)]
 pub mod __private {
-    #[cfg(any(feature = "provider", feature = "router"))]
+    #[cfg(any(feature = "provider", feature = "router", feature = "transform"))]
     pub use wit_bindgen;
 }

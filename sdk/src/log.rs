@@ -24,6 +24,12 @@ pub fn log(level: Level, message: &str) {
         use crate::provider::bindings::switchyard::plugin::host as wit;
         #[cfg(all(feature = "router", not(feature = "provider")))]
         use crate::router::bindings::switchyard::plugin::host as wit;
+        #[cfg(all(
+            feature = "transform",
+            not(feature = "provider"),
+            not(feature = "router")
+        ))]
+        use crate::transform::bindings::switchyard::plugin::host as wit;
         let level = match level {
             Level::Debug => wit::LogLevel::Debug,
             Level::Info => wit::LogLevel::Info,

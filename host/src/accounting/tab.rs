@@ -195,6 +195,11 @@ impl Tab {
         Some((&key.id, &key.account_id, key.team_id.as_deref()))
     }
 
+    /// The team of the request's key, when accounting is on and the key has one.
+    pub fn team_id(&self) -> Option<&str> {
+        self.state.as_ref()?.key.team_id.as_deref()
+    }
+
     /// Leaves out the `candidates` a level of the key's organisation refuses; refused (403)
     /// when none is left, naming the level and the rule that left out the first.
     pub fn admit_candidates(&self, candidates: &mut Vec<Candidate>) -> Result<(), DomainError> {

@@ -167,7 +167,8 @@ pub fn validate(body: Bytes, items: ResponsesItems) -> Result<ChatCall, ApiError
         session: None,
         responses_client: items == ResponsesItems::Checked,
         cache: Directives::default(),
-        offered_search: None,
+        offered_search: false,
+        transforms: None,
     })
 }
 

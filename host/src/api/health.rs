@@ -11,6 +11,7 @@ use crate::plugins::registry::Plugin;
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let mut providers = Vec::new();
     let mut routers = Vec::new();
+    let mut transforms = Vec::new();
     for plugin in state.plugins.plugins() {
         let entry = json!({
             "name": plugin.name(),
@@ -22,15 +23,17 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         match plugin {
             Plugin::Provider(_) => providers.push(entry),
             Plugin::Router(_) => routers.push(entry),
+            Plugin::Transform(_) => transforms.push(entry),
         }
     }
     let degraded = providers
         .iter()
         .chain(&routers)
+        .chain(&transforms)
         .any(|p| p["health"] != "closed");
     Json(json!({
         "status": if degraded { "degraded" } else { "ok" },
         "models": state.gateway.catalog.usable_models().count(),
-        "plugins": { "providers": providers, "routers": routers },
+        "plugins": { "providers": providers, "routers": routers, "transforms": transforms },
     }))
 }

@@ -1,8 +1,10 @@
-//! OpenRouter request features Switchyard does not serve yet: the `plugins` other than `web`
-//! (PDF parsing, response healing...; see [`plugins::parse`]) and `transforms` (`middle-out`).
-//! A request asking for one is refused with a 400 that names it, on every ingress, rather than
-//! served without it: a client migrating from OpenRouter would otherwise get different answers
-//! and no error. Empty `plugins` and `transforms` lists ask for nothing and are accepted.
+//! The shape of OpenRouter's request features, checked on every ingress before anything reads
+//! them: `plugins` is a list of objects with an `id`, `transforms` a list of ids. What they ask
+//! for is served elsewhere: `web` by [`plugins::web_search`], every other id is a transform the
+//! gateway resolves ([`crate::transforms`]) and refuses by name when the operator does not allow
+//! it. A malformed entry is refused with a 400 that names it, rather than skipped: a client
+//! migrating from OpenRouter would otherwise get different answers and no error. Empty lists
+//! ask for nothing and are accepted.
 
 use serde_json::{Map, Value};
 
@@ -12,8 +14,8 @@ use super::plugins::{self, Plugin};
 /// The `code` of the refusal.
 pub const CODE: &str = "unsupported_feature";
 
-/// Refuses a request body (any ingress: chat, Responses, Messages) that asks for a feature
-/// Switchyard does not serve.
+/// Refuses a request body (any ingress: chat, Responses, Messages) whose `plugins` or
+/// `transforms` are not the lists they must be.
 pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
     for field in ["plugins", "transforms"] {
         match request.get(field) {
@@ -21,12 +23,12 @@ pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
             Some(Value::Array(items)) => {
                 let names: Vec<String> = items
                     .iter()
-                    .filter_map(|item| unserved_name(field, item))
+                    .filter_map(|item| malformed(field, item))
                     .collect();
                 if !names.is_empty() {
                     return Err(refusal(format!(
-                        "`{field}` is not supported by Switchyard yet (requested: {}); remove it \
-                         or send an empty list",
+                        "`{field}` has entries Switchyard cannot read ({}); send objects with an \
+                         `id` in `plugins` and ids in `transforms`",
                         names.join(", ")
                     )));
                 }
@@ -41,19 +43,20 @@ pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// How an entry of `plugins` (`{"id": "file-parser"}`) or `transforms` (`"middle-out"`) is named
-/// in the refusal; `None` for the plugins Switchyard serves ([`plugins::parse`]).
-fn unserved_name(field: &str, item: &Value) -> Option<String> {
+/// How a malformed entry of `plugins` (an object with an `id`) or `transforms` (a string) is
+/// named in the refusal; `None` for a well-formed one.
+fn malformed(field: &str, item: &Value) -> Option<String> {
     if field == "plugins" {
         return match plugins::parse(item) {
             Plugin::Web(_) => None,
+            Plugin::Unserved(_) if item.get("id").is_some_and(Value::is_string) => None,
             Plugin::Unserved(name) => Some(name),
         };
     }
-    Some(match item.as_str() {
-        Some(id) => format!("`{id}`"),
-        None => format!("an entry of `{field}` that is not a string"),
-    })
+    match item {
+        Value::String(_) => None,
+        _ => Some(format!("an entry of `{field}` that is not a string")),
+    }
 }
 
 fn refusal(message: String) -> ApiError {
@@ -74,21 +77,14 @@ mod tests {
     }
 
     #[test]
-    fn requested_features_are_refused_by_name() {
+    fn malformed_entries_are_refused_by_name() {
         for (request, named) in [
+            (json!({"plugins": ["web"]}), "not an object"),
+            (json!({"plugins": [{"engine": "exa"}]}), "without an id"),
             (
-                json!({"plugins": [{"id": "file-parser", "pdf": {}}]}),
-                "`file-parser`",
+                json!({"transforms": [{"id": "middle-out"}]}),
+                "not a string",
             ),
-            (
-                json!({"plugins": [{"id": "response-healing"}]}),
-                "`response-healing`",
-            ),
-            (
-                json!({"plugins": [{"id": "anything-else"}]}),
-                "`anything-else`",
-            ),
-            (json!({"transforms": ["middle-out"]}), "`middle-out`"),
         ] {
             let error = check_of(request.clone()).expect_err("refused");
             assert_eq!(error.status(), axum::http::StatusCode::BAD_REQUEST);
@@ -102,10 +98,13 @@ mod tests {
     }
 
     #[test]
-    fn empty_lists_and_plain_models_are_accepted() {
+    fn well_formed_requests_are_accepted() {
         check_of(json!({"model": "a/b:floor", "plugins": [], "transforms": []})).expect("accepted");
         check_of(json!({"model": "a/b", "plugins": null})).expect("accepted");
         check_of(json!({"model": "a/b:online", "plugins": [{"id": "web"}]})).expect("accepted");
+        // Transforms are resolved (and refused by name) by the gateway.
+        check_of(json!({"plugins": [{"id": "response-healing"}], "transforms": ["middle-out"]}))
+            .expect("accepted");
         let error = check_of(json!({"plugins": "web"})).expect_err("refused");
         assert!(error.message().contains("must be an array"));
     }

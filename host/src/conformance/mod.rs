@@ -5,6 +5,7 @@
 //! `switchyard plugin test` and by replay gates.
 
 mod build;
+pub mod cases;
 mod usage;
 
 use std::path::PathBuf;

@@ -41,6 +41,7 @@ pub(super) async fn attempt(
     acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
+    crate::transforms::routed(call, candidate).await?;
     let result = attempt_with(gateway, call, candidate, routing, &plugin, acceptance).await;
     let Err(failure) = &result else {
         return result;
@@ -93,7 +94,7 @@ async fn attempt_with(
         complete::run(gateway, call, candidate, routing, plugin, acceptance).await
     };
     if let Ok(response) = &mut result
-        && call.offered_search.is_some()
+        && call.offered_search
         && !searched::serves(&candidate.endpoint, plugin)
     {
         response.headers_mut().insert(
@@ -157,12 +158,13 @@ pub(super) async fn exchange(
     let deadline = started + Duration::from_millis(provider.timeouts.total_ms);
     let scope = TenantScope::of(call.tab.key_and_account().map(|(_, account)| account));
     let mut instance = plugin.checkout(&scope).await?;
-    let body = match &call.offered_search {
-        Some(with_search) if searched::serves(endpoint, plugin) => with_search,
-        _ => &call.body,
+    let body = crate::transforms::upstream_body(call);
+    let body = match call.offered_search && searched::serves(endpoint, plugin) {
+        true => searched::with_search(&body).unwrap_or(body),
+        false => body,
     };
     let request = instance
-        .build_request(body, &endpoint.settings, stream)
+        .build_request(&body, &endpoint.settings, stream)
         .await?
         .map_err(|error| provider_failure(endpoint, error))?;
     let own = call.tab.byok_for(&provider.name);

@@ -33,9 +33,19 @@ use crate::plugins::types::Usage;
 use crate::pricing::{share_of, usage_json};
 use crate::routing::Candidate;
 
-/// The request transforms that ran before the lookup: their names are part of the key. This
-/// path runs none yet.
+/// The request transforms in the key: none, because a request with transforms bypasses the
+/// cache ([`transformed`]).
 const TRANSFORMS: &[&str] = &[];
+
+/// Whether transforms ran on `call`: its answer is then never stored nor served from the cache.
+/// The key would be the transformed request, and two requests that differ only in what a
+/// transform masked (`pii-redact` turns two people's e-mail addresses into the same
+/// placeholder, then restores each one's in the answer) would share one entry.
+fn transformed(call: &ChatCall) -> bool {
+    call.transforms
+        .as_ref()
+        .is_some_and(|applied| !applied.is_empty())
+}
 
 /// Serves a chat request from the cache, or routes it and stores its answer.
 pub(super) async fn chat(gateway: &Gateway, call: &ChatCall) -> Result<Response, DomainError> {
@@ -56,10 +66,14 @@ pub(super) async fn chat(gateway: &Gateway, call: &ChatCall) -> Result<Response,
         tenant,
         deterministic: call.request.temperature == Some(0.0),
     };
-    let lookup = gateway
-        .cache
-        .lookup(request, || parts.chat(&call.request))
-        .await;
+    let lookup = if transformed(call) {
+        Lookup::Bypass
+    } else {
+        gateway
+            .cache
+            .lookup(request, || parts.chat(&call.request))
+            .await
+    };
     let pending = match lookup {
         Lookup::Bypass => {
             let answer = gateway.route_and_try(call).await?;

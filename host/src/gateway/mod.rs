@@ -73,11 +73,14 @@ pub struct ChatCall {
     pub responses_client: bool,
     /// What the request's headers say about the response cache.
     pub cache: Directives,
-    /// The body with `web_search_options`, when the client offered the model a web search tool
-    /// without asking for a search (the Codex CLI does): sent to the endpoints that search at
-    /// a known price; elsewhere the tool is left out, and the answer says so in
+    /// Whether the client offered the model a web search tool without asking for a search (the
+    /// Codex CLI does): endpoints that search at a known price get the body with
+    /// `web_search_options`; elsewhere the tool is left out, and the answer says so in
     /// `X-Switchyard-Omitted-Tools` ([`searched`]).
-    pub offered_search: Option<Bytes>,
+    pub offered_search: bool,
+    /// Its transforms and their state, once [`crate::transforms::prepare`] resolved them
+    /// (`None` before).
+    pub transforms: Option<Arc<crate::transforms::Applied>>,
 }
 
 /// Everything the request path needs.
@@ -99,13 +102,26 @@ pub struct Gateway {
     pub shadow: Shadow,
     /// The response cache.
     pub cache: Arc<Cache>,
+    /// The configured transforms.
+    pub transforms: crate::transforms::Transforms,
 }
 
 impl Gateway {
     /// Serves a chat completion, failing over across endpoints and models.
     pub async fn chat(&self, call: ChatCall) -> Result<Response, DomainError> {
+        let call = self.prepare(call).await?;
         let model = call.models.first().map_or("", String::as_str);
-        spans::operation("chat", model, cached::chat(self, &call)).await
+        let response = spans::operation("chat", model, cached::chat(self, &call))
+            .await
+            .map_err(crate::transforms::surfaced)?;
+        Ok(crate::transforms::stamp(&call, response))
+    }
+
+    /// Runs the request's transforms (guardrails included) before anything else sees it; see
+    /// [`crate::transforms::prepare`]. A response cache looks up after this; [`Self::chat`]
+    /// calls it for a call not prepared yet.
+    pub async fn prepare(&self, call: ChatCall) -> Result<ChatCall, DomainError> {
+        crate::transforms::prepare(self, call).await
     }
 
     /// Plans the candidates of a chat completion and tries them in order.
@@ -119,7 +135,16 @@ impl Gateway {
             preferences: &call.preferences,
             sent_parameters: &call.sent_parameters,
             needs: &needs,
-            context: ContextNeed::of(&call.request),
+            // A transform that fits the prompt to the endpoint (`middle-out`) makes any
+            // context big enough.
+            context: match call
+                .transforms
+                .as_ref()
+                .is_some_and(|applied| applied.routes())
+            {
+                true => ContextNeed::default(),
+                false => ContextNeed::of(&call.request),
+            },
             estimated_prompt_tokens: (call.body.len() / 4) as u64,
             max_tokens: call.request.output_token_limit(),
             seed: rand::random::<u64>(),
@@ -136,8 +161,7 @@ impl Gateway {
         // The hold is worked out only for a tab that keeps it (accounting on, a key).
         if call.tab.key_and_account().is_some() {
             // Endpoints only the account's own key serves are held at the BYOK fee.
-            let searching =
-                web_search::options(&call.request).is_some() || call.offered_search.is_some();
+            let searching = web_search::options(&call.request).is_some() || call.offered_search;
             let worst = byok_hold(call.tab.byok(), &candidates, |group| {
                 let priced = group.iter().map(|c| (&*c.model, &*c.endpoint));
                 worst_case_hold(

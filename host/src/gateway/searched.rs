@@ -25,14 +25,16 @@ pub fn serves(endpoint: &Endpoint, plugin: &ProviderPlugin) -> bool {
             .any(|parameter| parameter == web_search::OPTIONS)
 }
 
-/// The body of `call` with `web_search_options`, for a client that offered a web search tool;
-/// `None` when the request asks for a search anyway (every endpoint then searches) or the body
-/// cannot be read.
-pub fn offered(call: &ChatCall) -> Option<Bytes> {
-    if web_search::options(&call.request).is_some() {
-        return None;
-    }
-    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&call.body) else {
+/// Whether the web search tool a client offered is only offered: `false` when the request asks
+/// for a search anyway (every endpoint then searches).
+pub fn offered(call: &ChatCall) -> bool {
+    web_search::options(&call.request).is_none()
+}
+
+/// `body` (the request as the endpoint would get it, after its transforms) with
+/// `web_search_options`, for an endpoint that searches; `None` when it cannot be read.
+pub fn with_search(body: &[u8]) -> Option<Bytes> {
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(body) else {
         return None;
     };
     body.insert(web_search::OPTIONS.to_owned(), Value::Object(Map::new()));

@@ -38,6 +38,8 @@ use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{Cost, cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
+use crate::transforms::TransformRefusal;
+use crate::transforms::chunks::{ChunkHook, refusal_chunk};
 
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;
@@ -126,7 +128,11 @@ pub(super) async fn run(
             let credential = served
                 .as_ref()
                 .and_then(|served| served.credential.as_deref());
-            trace.with_success(&model.id, &provider.name, credential, first_byte)
+            let mut trace = trace.with_success(&model.id, &provider.name, credential, first_byte);
+            if let Some(applied) = &call.transforms {
+                applied.log().write_into(&mut trace);
+            }
+            trace
         }),
         served,
         images: image_count(&call.request),
@@ -144,6 +150,7 @@ pub(super) async fn run(
         responses_client: call.responses_client,
         exclude_reasoning: super::exclude::wanted(&call.request),
         searches: 0,
+        chunk_hook: ChunkHook::of(call),
     };
     tokio::spawn(crate::traces::within_current(pump.run()));
 
@@ -291,6 +298,8 @@ struct Pump {
     exclude_reasoning: bool,
     /// Web searches the upstream reported (cumulative counts: the largest).
     searches: u64,
+    /// The request's chunk transforms, when it has some.
+    chunk_hook: Option<ChunkHook>,
 }
 
 /// How a committed stream ended.
@@ -301,6 +310,8 @@ enum Ending {
     Failed(Failure),
     /// The client went away.
     ClientGone,
+    /// A transform refused a chunk: the stream ends there, with `content_filter`.
+    Refused(TransformRefusal),
 }
 
 impl Pump {
@@ -313,7 +324,7 @@ impl Pump {
         let provider = &self.endpoint.provider.name;
         let plugin = self.decoding.instance.plugin().clone();
         match &ending {
-            Ending::Done => record_outcome(&self.plugins, &plugin, None),
+            Ending::Done | Ending::Refused(_) => record_outcome(&self.plugins, &plugin, None),
             Ending::Failed(failure) => record_outcome(&self.plugins, &plugin, Some(failure)),
             Ending::ClientGone => {}
         }
@@ -353,6 +364,17 @@ impl Pump {
             }
             Ending::ClientGone => {
                 tracing::info!(id = %self.generation.id, %provider, "client disconnected; upstream stream cancelled");
+            }
+            Ending::Refused(refusal) => {
+                tracing::info!(id = %self.generation.id, transform = %refusal.transform, code = refusal.code, "a transform ended the stream");
+                let chunk = refusal_chunk(&self.generation, &refusal);
+                let _ = send_json(&self.sender, &chunk).await;
+                let chunk = self.final_usage_chunk(usage);
+                let _ = send_json(&self.sender, &chunk).await;
+                let _ = self
+                    .sender
+                    .send(Bytes::from_static(b"data: [DONE]\n\n"))
+                    .await;
             }
         }
     }
@@ -427,6 +449,11 @@ impl Pump {
             if !marker {
                 self.relayed += 1;
             }
+            if let Some(hook) = &self.chunk_hook
+                && let Err(refusal) = hook.apply(&mut object).await
+            {
+                return Some(Ending::Refused(refusal));
+            }
             self.generation.stamp(&mut object, CHUNK);
             super::strict::chunk(&mut object);
             if self.exclude_reasoning {
@@ -459,6 +486,7 @@ impl Pump {
         }
         let finish = match ending {
             Ending::Failed(_) => Some(FinishReason::Error),
+            Ending::Refused(_) => Some(FinishReason::ContentFilter),
             _ => self.decoding.finish.as_ref().map(|finish| finish.reason),
         };
         let charge = Charge {
@@ -497,7 +525,11 @@ impl Pump {
         let cost = self.priced(&usage);
         let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
         if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {
-            object.insert("routing".to_owned(), trace.clone());
+            let mut trace = trace.clone();
+            if let Some(hook) = &self.chunk_hook {
+                hook.log().write_into(&mut trace);
+            }
+            object.insert("routing".to_owned(), trace);
         }
         chunk
     }

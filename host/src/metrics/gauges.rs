@@ -104,6 +104,7 @@ pub fn observe(gateway: &Arc<Gateway>) {
         .build();
     super::shadow::observe(meter, gateway);
     super::cache::observe(meter, gateway, metrics.key_labels);
+    crate::transforms::metrics::observe(meter);
 }
 
 fn breaker_value(state: BreakerState) -> i64 {

@@ -5,11 +5,13 @@
 //! recording is replayed (the usage it reports must cover what the recording bills), and the
 //! client request it answers is built ([`conformance::build_requests`]). The endpoint is one of
 //! the provider's real ones, so an adapter cannot tell the gate from traffic.
+//! A transform may name a folder of conformance cases the same way (`[transforms.gates]`).
 
 use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::conformance;
+use crate::plugins::TransformPlugin;
 use crate::plugins::registry::Plugin;
 use crate::plugins::types::EndpointSettings;
 
@@ -79,13 +81,30 @@ pub fn from_config(config: &Config) -> Vec<ReplayGate> {
                 model,
             })
         })
+        .chain(
+            config
+                .transforms
+                .gates
+                .iter()
+                .map(|(name, fixtures)| ReplayGate {
+                    provider: "transforms.gates".to_owned(),
+                    plugin: name.clone(),
+                    fixtures: fixtures.clone(),
+                    endpoint: conformance::default_endpoint(),
+                    // Transform cases carry their own requests.
+                    model: String::new(),
+                }),
+        )
         .collect()
 }
 
-/// Runs every gate guarding `plugin` (a provider adapter); the first refusal, if any.
+/// Runs every gate guarding `plugin` (a provider adapter, or a transform); the first refusal, if
+/// any.
 pub async fn check(gates: &[ReplayGate], plugin: &Plugin) -> Result<(), GateFailure> {
-    let Plugin::Provider(adapter) = plugin else {
-        return Ok(());
+    let adapter = match plugin {
+        Plugin::Provider(adapter) => adapter,
+        Plugin::Transform(transform) => return check_transform(gates, transform).await,
+        Plugin::Router(_) => return Ok(()),
     };
     for gate in gates.iter().filter(|gate| gate.plugin == adapter.name()) {
         let refuse = |failures| GateFailure {
@@ -105,6 +124,31 @@ pub async fn check(gates: &[ReplayGate], plugin: &Plugin) -> Result<(), GateFail
             let mut failures = report.failures();
             if failures.is_empty() {
                 failures.push("the folder holds no recording".to_owned());
+            }
+            return Err(refuse(failures));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the `[transforms.gates]` case folder guarding `transform`, if any.
+async fn check_transform(
+    gates: &[ReplayGate],
+    transform: &TransformPlugin,
+) -> Result<(), GateFailure> {
+    for gate in gates.iter().filter(|gate| gate.plugin == transform.name()) {
+        let refuse = |failures| GateFailure {
+            provider: gate.provider.clone(),
+            fixtures: gate.fixtures.clone(),
+            failures,
+        };
+        let report = conformance::cases::run(transform, std::slice::from_ref(&gate.fixtures))
+            .await
+            .map_err(|error| refuse(vec![error.to_string()]))?;
+        if !report.passed() {
+            let mut failures = report.failures();
+            if failures.is_empty() {
+                failures.push("the folder holds no case".to_owned());
             }
             return Err(refuse(failures));
         }

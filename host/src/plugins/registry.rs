@@ -21,6 +21,7 @@ use super::engine::PluginEngine;
 use super::gate::{self, GateFailure, ReplayGate};
 use super::provider::ProviderPlugin;
 use super::router::RouterPlugin;
+use super::transform::TransformPlugin;
 use super::version::VersionState;
 use crate::catalog::egress::check_declared_hosts;
 
@@ -96,6 +97,8 @@ pub enum Plugin {
     Provider(Arc<ProviderPlugin>),
     /// A routing policy.
     Router(Arc<RouterPlugin>),
+    /// A transform.
+    Transform(Arc<TransformPlugin>),
 }
 
 impl Plugin {
@@ -104,6 +107,7 @@ impl Plugin {
         match self {
             Plugin::Provider(plugin) => plugin.name(),
             Plugin::Router(plugin) => plugin.name(),
+            Plugin::Transform(plugin) => plugin.name(),
         }
     }
 
@@ -112,6 +116,7 @@ impl Plugin {
         match self {
             Plugin::Provider(plugin) => &plugin.descriptor().version,
             Plugin::Router(plugin) => plugin.version(),
+            Plugin::Transform(plugin) => plugin.version(),
         }
     }
 
@@ -120,14 +125,16 @@ impl Plugin {
         match self {
             Plugin::Provider(plugin) => plugin.contract(),
             Plugin::Router(plugin) => plugin.contract(),
+            Plugin::Transform(plugin) => plugin.contract(),
         }
     }
 
-    /// `provider` or `router`.
+    /// `provider`, `router` or `transform`.
     pub fn kind(&self) -> &'static str {
         match self {
             Plugin::Provider(_) => "provider",
             Plugin::Router(_) => "router",
+            Plugin::Transform(_) => "transform",
         }
     }
 
@@ -136,6 +143,7 @@ impl Plugin {
         match self {
             Plugin::Provider(plugin) => plugin.state(),
             Plugin::Router(plugin) => plugin.state(),
+            Plugin::Transform(plugin) => plugin.state(),
         }
     }
 
@@ -148,6 +156,7 @@ impl Plugin {
         match self {
             Plugin::Provider(plugin) => plugin.set_serving(serving),
             Plugin::Router(plugin) => plugin.set_serving(serving),
+            Plugin::Transform(plugin) => plugin.set_serving(serving),
         }
     }
 }
@@ -352,7 +361,7 @@ impl PluginRegistry {
     pub fn provider(&self, name: &str) -> Option<Arc<ProviderPlugin>> {
         match self.pick(name)? {
             Plugin::Provider(plugin) => Some(plugin),
-            Plugin::Router(_) => None,
+            _ => None,
         }
     }
 
@@ -360,7 +369,7 @@ impl PluginRegistry {
     pub fn stable_provider(&self, name: &str) -> Option<Arc<ProviderPlugin>> {
         match &self.set.load().slots.get(name)?.stable {
             Plugin::Provider(plugin) => Some(plugin.clone()),
-            Plugin::Router(_) => None,
+            _ => None,
         }
     }
 
@@ -368,7 +377,15 @@ impl PluginRegistry {
     pub fn router(&self, name: &str) -> Option<Arc<RouterPlugin>> {
         match self.pick(name)? {
             Plugin::Router(plugin) => Some(plugin),
-            Plugin::Provider(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The transform called `name` for one request (canary-aware, like [`Self::provider`]).
+    pub fn transform(&self, name: &str) -> Option<Arc<TransformPlugin>> {
+        match self.pick(name)? {
+            Plugin::Transform(plugin) => Some(plugin),
+            _ => None,
         }
     }
 
@@ -795,12 +812,20 @@ pub(crate) async fn load_component(
             check_declared_hosts(&plugin.descriptor().allowed_hosts)?;
             Ok(Plugin::Provider(Arc::new(plugin)))
         }
-        Err(as_provider) => match RouterPlugin::load(&engine, &component, digest, origin).await {
-            Ok(plugin) => Ok(Plugin::Router(Arc::new(plugin))),
-            Err(as_router) => Err(format!(
-                "as a provider adapter: {as_provider}; as a routing policy: {as_router}"
-            )),
-        },
+        Err(as_provider) => {
+            match RouterPlugin::load(&engine, &component, digest.clone(), origin.clone()).await {
+                Ok(plugin) => Ok(Plugin::Router(Arc::new(plugin))),
+                Err(as_router) => {
+                    match TransformPlugin::load(&engine, &component, digest, origin).await {
+                        Ok(plugin) => Ok(Plugin::Transform(Arc::new(plugin))),
+                        Err(as_transform) => Err(format!(
+                            "as a provider adapter: {as_provider}; as a routing policy: \
+                             {as_router}; as a transform: {as_transform}"
+                        )),
+                    }
+                }
+            }
+        }
     }
 }
 

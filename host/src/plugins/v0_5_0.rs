@@ -43,3 +43,15 @@ super::boundary::contract_boundary!(
 );
 super::boundary::host_log_import!();
 super::boundary::embeddings_calls!();
+
+mod transform_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "switchyard:plugin/transform@0.5.0",
+        exports: { default: async },
+        with: { "switchyard:plugin/host@0.5.0": super::provider_bindings::switchyard::plugin::host },
+    });
+}
+
+pub(super) use transform_bindings::exports::switchyard::plugin::transformer as transform_wit;
+pub(super) use transform_bindings::{Transform, TransformPre};

@@ -29,8 +29,8 @@ pub struct Translated {
 }
 
 /// The Messages API fields the translation reads (`service_tier` is bookkeeping with no effect
-/// on the answer; `transforms` is refused by `unserved::check` unless empty).
-const KNOWN: [&str; 17] = [
+/// on the answer).
+const KNOWN: [&str; 16] = [
     "model",
     "max_tokens",
     "messages",
@@ -47,11 +47,10 @@ const KNOWN: [&str; 17] = [
     "output_config",
     "context_management",
     "service_tier",
-    "transforms",
 ];
 
 /// Switchyard's own request fields an Anthropic request may carry too.
-const PASSED_THROUGH: [&str; 4] = ["provider", "models", "session_id", "plugins"];
+const PASSED_THROUGH: [&str; 5] = ["provider", "models", "session_id", "plugins", "transforms"];
 
 /// Translates a Messages request body. `max_tokens` is required unless `counting` (the
 /// `count_tokens` body has none).

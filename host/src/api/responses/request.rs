@@ -34,8 +34,10 @@ const PASSED_THROUGH: &[&str] = &[
     "user",
     "prompt_cache_key",
     "safety_identifier",
-    // OpenRouter's: `web` is served (see `api::plugins`), the others refused by name.
+    // OpenRouter's: `web` is served (see `api::plugins`), the other ids are transforms the
+    // gateway resolves.
     "plugins",
+    "transforms",
     // Served or refused by name by the adapter.
     "top_logprobs",
     "service_tier",
@@ -59,8 +61,6 @@ const ACCEPTED: &[&str] = &[
     "background",
     // Client bookkeeping (the Codex CLI's thread and turn ids).
     "client_metadata",
-    // OpenRouter's; only an empty list gets past `unserved::check`.
-    "transforms",
 ];
 
 /// What the response object echoes back from the request.
