@@ -537,7 +537,7 @@ async fn tenants_are_isolated_and_hits_are_billed_and_governed() {
     let (_, tight) = key_with_credits(&gateway, "acme", "0", json!({ "limit": "0.00001" })).await;
     let (status, refused) = chat_as(&gateway, &tight, &body).await;
     assert_eq!(status, 402, "{refused}");
-    assert_eq!(refused["error"]["code"], "key_limit_reached", "{refused}");
+    assert_eq!(refused["error"]["code"], "key_limit_exceeded", "{refused}");
     assert_eq!(calls(&mock, SCENARIO), 2);
     // globex sees nothing of acme's.
     let (status, _) = get_as(&gateway, &globex, &format!("/api/v1/generation?id={id}")).await;
