@@ -33,7 +33,9 @@ pub const GATEWAY_FIELDS: &[&str] = &[
 /// Refuses the first field `request` sets (not null) that neither the adapter `adapter` serves
 /// (`served`: its supported parameters) nor the gateway does ([`GATEWAY_FIELDS`]). The typed
 /// fields of [`ChatRequest`] (`model`, `messages`, `stream`, output limits, sampling, stops,
-/// tools) are the adapter's own business.
+/// tools) are the adapter's own business. The refusal is [`PluginError::Unsupported`]: the
+/// gateway fails over to an endpoint whose adapter serves the field, and answers a 400 naming
+/// it when none does.
 pub fn refuse_unserved(
     request: &ChatRequest,
     adapter: &str,
@@ -45,7 +47,7 @@ pub fn refuse_unserved(
             && !GATEWAY_FIELDS.contains(&field.as_str())
     });
     match unserved {
-        Some((field, _)) => Err(PluginError::InvalidRequest(format!(
+        Some((field, _)) => Err(PluginError::Unsupported(format!(
             "`{field}` is not supported by the {adapter} adapter (Switchyard refuses a field \
              rather than drop it); remove it or route to a provider that serves it"
         ))),
@@ -73,7 +75,7 @@ mod tests {
             "seed": 1, "user": "u", "logprobs": null, "provider": {}}))
         .expect("request");
         assert!(refuse_unserved(&request, "x", &["seed"]).is_ok());
-        let Err(PluginError::InvalidRequest(message)) = refuse_unserved(&request, "x", &[]) else {
+        let Err(PluginError::Unsupported(message)) = refuse_unserved(&request, "x", &[]) else {
             panic!("refused");
         };
         assert!(message.contains("`seed`"), "{message}");

@@ -141,8 +141,8 @@ fn sampling_limits_and_stop_sequences() {
     for (field, value) in [("seed", json!(1)), ("frequency_penalty", json!(0.5))] {
         let mut request = json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]});
         request[field] = value;
-        let PluginError::InvalidRequest(message) = build_err(request) else {
-            panic!("{field} refused as an invalid request");
+        let PluginError::Unsupported(message) = build_err(request) else {
+            panic!("{field} refused as unsupported by this endpoint");
         };
         assert!(message.contains(&format!("`{field}`")), "{message}");
     }
