@@ -500,3 +500,43 @@ async fn file_parser_sends_the_pdf_text_upstream() {
         "{body}"
     );
 }
+
+/// The cache outcome an answer names.
+fn cache_outcome(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get("x-switchyard-cache")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_response_cache_keys_a_transformed_request_by_what_the_client_sent() {
+    let mock = MockUpstream::start().await.unwrap();
+    let transforms = "[transforms]\n[[transforms.attach]]\nid = \"pii-redact\"\noptions = { restore = true }\n\n[cache]\nenabled = true\n";
+    let gateway = gateway(&mock, "openai/openai-text", transforms).await;
+    let asking = |address: &str| {
+        let mut body = ask(&format!("Write to {address} please."), false);
+        body["temperature"] = json!(0);
+        body
+    };
+    // Two people's addresses become the same placeholder upstream; each request is its own
+    // entry all the same (keyed by what the client sent), so neither gets the other's answer.
+    let (status, headers, first) = gateway.chat(&asking("ann@example.com")).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(cache_outcome(&headers), "miss");
+    let (status, headers, other) = gateway.chat(&asking("bob@example.com")).await;
+    assert_eq!(status, 200, "{other}");
+    assert_eq!(
+        cache_outcome(&headers),
+        "miss",
+        "another person's request is not a hit"
+    );
+    assert_eq!(mock.requests().len(), 2);
+    // The same request again is a hit: transforms do not turn the cache off.
+    let (status, headers, again) = gateway.chat(&asking("ann@example.com")).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(cache_outcome(&headers), "hit");
+    assert_eq!(again["choices"], first["choices"]);
+    assert_eq!(mock.requests().len(), 2, "a hit makes no upstream call");
+}

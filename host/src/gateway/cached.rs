@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use rust_decimal::Decimal;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
+use switchyard_sdk::openai::ChatRequest;
 use switchyard_sdk::sse::SseParser;
 
 use super::embeddings::{EmbeddingsCall, embeddings_usage};
@@ -33,27 +34,31 @@ use crate::plugins::types::Usage;
 use crate::pricing::{share_of, usage_json};
 use crate::routing::Candidate;
 
-/// The request transforms in the key: none, because a request with transforms bypasses the
-/// cache ([`transformed`]).
-const TRANSFORMS: &[&str] = &[];
-
-/// Whether transforms ran on `call`: its answer is then never stored nor served from the cache.
-/// The key would be the transformed request, and two requests that differ only in what a
-/// transform masked (`pii-redact` turns two people's e-mail addresses into the same
-/// placeholder, then restores each one's in the answer) would share one entry.
-fn transformed(call: &ChatCall) -> bool {
-    call.transforms
+/// What the key of `call` is built from when transforms ran on it: the versions of its
+/// transforms, and the client's request as it came. Not the transformed one: two requests that
+/// differ only in what a transform masked (`pii-redact` turns two people's e-mail addresses
+/// into one placeholder, then restores each one's in the answer) must not share an entry.
+fn keyed(call: &ChatCall) -> (Option<String>, &ChatRequest) {
+    let Some(applied) = call
+        .transforms
         .as_ref()
-        .is_some_and(|applied| !applied.is_empty())
+        .filter(|applied| !applied.is_empty())
+    else {
+        return (None, &call.request);
+    };
+    let request = applied.original_request().unwrap_or(&call.request);
+    (Some(applied.versions()), request)
 }
 
 /// Serves a chat request from the cache, or routes it and stores its answer.
 pub(super) async fn chat(gateway: &Gateway, call: &ChatCall) -> Result<Response, DomainError> {
     let tenant = tenant(&call.tab);
+    let (versions, keyed_request) = keyed(call);
+    let transforms: Vec<&str> = versions.iter().map(String::as_str).collect();
     let parts = KeyParts {
         tenant,
         scope: gateway.cache.scope(),
-        transforms: TRANSFORMS,
+        transforms: &transforms,
         routing_policy: call.tab.routing_policy(),
         shape: if call.responses_client {
             "responses"
@@ -64,16 +69,12 @@ pub(super) async fn chat(gateway: &Gateway, call: &ChatCall) -> Result<Response,
     let request = cache::Request {
         directives: call.cache,
         tenant,
-        deterministic: call.request.temperature == Some(0.0),
+        deterministic: keyed_request.temperature == Some(0.0),
     };
-    let lookup = if transformed(call) {
-        Lookup::Bypass
-    } else {
-        gateway
-            .cache
-            .lookup(request, || parts.chat(&call.request))
-            .await
-    };
+    let lookup = gateway
+        .cache
+        .lookup(request, || parts.chat(keyed_request))
+        .await;
     let pending = match lookup {
         Lookup::Bypass => {
             let answer = gateway.route_and_try(call).await?;
@@ -106,7 +107,8 @@ pub(super) async fn embeddings(
     let parts = KeyParts {
         tenant,
         scope: gateway.cache.scope(),
-        transforms: TRANSFORMS,
+        // Embeddings run no transforms.
+        transforms: &[],
         routing_policy: call.tab.routing_policy(),
         shape: if call.base64 {
             "embeddings-base64"

@@ -58,7 +58,7 @@ pub async fn prepare(gateway: &Gateway, mut call: ChatCall) -> Result<ChatCall, 
                 DomainError::TransformRefused(Box::new(refusal))
             })?;
             call.body = Bytes::from(bytes);
-            call.request = request;
+            applied.keep_original(std::mem::replace(&mut call.request, request));
         }
     }
     call.transforms = Some(applied);

@@ -1,11 +1,12 @@
 //! The transforms of one request ([`Applied`]): they run in order, each on what the one before
 //! left, and the host carries each one's state between its calls.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
+use switchyard_sdk::openai::ChatRequest;
 
 use super::config::OnFault;
 use super::metrics;
@@ -35,6 +36,9 @@ pub struct Applied {
     states: Mutex<Vec<Vec<u8>>>,
     /// The body `on-routed` made for the endpoint tried now.
     routed: Mutex<Option<Bytes>>,
+    /// The client's request, when an `on-request` hook changed it: what a response cache keys
+    /// on.
+    original: OnceLock<ChatRequest>,
     log: TransformLog,
 }
 
@@ -52,6 +56,7 @@ impl Applied {
         Applied {
             states: Mutex::new(vec![Vec::new(); entries.len()]),
             entries,
+            original: OnceLock::new(),
             scope,
             plugins,
             routed: Mutex::new(None),
@@ -62,6 +67,15 @@ impl Applied {
     /// No transform runs.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The client's request as it came, when an `on-request` hook changed it.
+    pub fn original_request(&self) -> Option<&ChatRequest> {
+        self.original.get()
+    }
+
+    pub(super) fn keep_original(&self, request: ChatRequest) {
+        let _ = self.original.set(request);
     }
 
     /// Some transform wants `on-routed` (`middle-out`): it may fit the prompt to a smaller
