@@ -252,6 +252,30 @@ async fn scoped_tokens_see_only_their_account(database: Database) {
             403,
         ),
         ("GET", "/admin/plugins".to_owned(), json!({}), 403),
+        (
+            "GET",
+            "/admin/usage?account=globex".to_owned(),
+            json!({}),
+            403,
+        ),
+        (
+            "DELETE",
+            "/admin/cache?account=globex".to_owned(),
+            json!({}),
+            403,
+        ),
+        (
+            "GET",
+            "/admin/accounts/globex/keys".to_owned(),
+            json!({}),
+            403,
+        ),
+        (
+            "PUT",
+            "/admin/accounts/globex/keys/oa".to_owned(),
+            json!({ "key": "sk-globex-0123456789abcdef" }),
+            403,
+        ),
     ];
     for (method, path, body, expected) in calls {
         let (status, answer) = admin_as(&gateway, &billing, method, &path, body).await;
@@ -280,6 +304,10 @@ async fn scoped_tokens_see_only_their_account(database: Database) {
     )
     .await;
     assert_eq!(status, 200);
+    // Emptying the response cache without naming an account empties its own account's only.
+    let (status, cleared) = admin_as(&gateway, &billing, "DELETE", "/admin/cache", json!({})).await;
+    assert_eq!(status, 200, "{cleared}");
+    assert_eq!(cleared["data"]["account"], "acme", "{cleared}");
     // The scoped viewer reads, never writes.
     let (status, answer) = admin_as(&gateway, &viewer, "POST", "/admin/keys", json!({})).await;
     assert_eq!(
