@@ -33,32 +33,33 @@ use crate::error::DomainError;
 use crate::plugins::types::Usage;
 use crate::pricing::{share_of, usage_json};
 use crate::routing::Candidate;
+use crate::transforms::Applied;
 
-/// What the key of `call` is built from when transforms ran on it: the versions of its
-/// transforms, and the client's request as it came. Not the transformed one: two requests that
-/// differ only in what a transform masked (`pii-redact` turns two people's e-mail addresses
-/// into one placeholder, then restores each one's in the answer) must not share an entry.
-fn keyed(call: &ChatCall) -> (Option<String>, &ChatRequest) {
+/// What the key of `call` is built from when transforms ran on it: the transforms (their
+/// versions are in the key), and the client's request as it came. Not the transformed one: two
+/// requests that differ only in what a transform masked (`pii-redact` turns two people's e-mail
+/// addresses into one placeholder, then restores each one's in the answer) must not share an
+/// entry.
+fn keyed(call: &ChatCall) -> (Option<&Applied>, &ChatRequest) {
     let Some(applied) = call
         .transforms
-        .as_ref()
+        .as_deref()
         .filter(|applied| !applied.is_empty())
     else {
         return (None, &call.request);
     };
     let request = applied.original_request().unwrap_or(&call.request);
-    (Some(applied.versions()), request)
+    (Some(applied), request)
 }
 
 /// Serves a chat request from the cache, or routes it and stores its answer.
 pub(super) async fn chat(gateway: &Gateway, call: &ChatCall) -> Result<Response, DomainError> {
     let tenant = tenant(&call.tab);
-    let (versions, keyed_request) = keyed(call);
-    let transforms: Vec<&str> = versions.iter().map(String::as_str).collect();
+    let (applied, keyed_request) = keyed(call);
     let parts = KeyParts {
         tenant,
         scope: gateway.cache.scope(),
-        transforms: &transforms,
+        transforms: &[],
         routing_policy: call.tab.routing_policy(),
         shape: if call.responses_client {
             "responses"
@@ -71,9 +72,18 @@ pub(super) async fn chat(gateway: &Gateway, call: &ChatCall) -> Result<Response,
         tenant,
         deterministic: keyed_request.temperature == Some(0.0),
     };
+    // The key (and the transforms' versions in it) is worked out only when the cache is used.
     let lookup = gateway
         .cache
-        .lookup(request, || parts.chat(keyed_request))
+        .lookup(request, || {
+            let versions = applied.map(Applied::versions);
+            let transforms: Vec<&str> = versions.iter().map(String::as_str).collect();
+            KeyParts {
+                transforms: &transforms,
+                ..parts
+            }
+            .chat(keyed_request)
+        })
         .await;
     let pending = match lookup {
         Lookup::Bypass => {
