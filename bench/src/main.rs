@@ -74,6 +74,9 @@ enum Command {
         /// Request body of the load: `small` (~100 B), `medium` (~10 KB) or `large` (~100 KB).
         #[arg(long, value_enum, default_value = "small")]
         body: history::BodySize,
+        /// Load it with streamed requests, each answered with a burst of 100 chunks.
+        #[arg(long)]
+        stream: bool,
     },
     /// Measure only what accounting costs (section "Keys on" of the full run) and print it.
     Keys {
@@ -134,12 +137,13 @@ fn main() -> anyhow::Result<()> {
             keys,
             gateway,
             body,
+            stream,
         } => runtime.block_on(profile(
             Duration::from_secs(secs),
             connections,
             keys,
             gateway,
-            body,
+            (body, stream),
         )),
         Command::Keys { quick } => runtime.block_on(keys_on(quick)),
         Command::Cpu {
@@ -175,7 +179,7 @@ async fn profile(
     connections: usize,
     keys: Option<scenarios::keys_on::Database>,
     binary: Option<PathBuf>,
-    body: history::BodySize,
+    (body, stream): (history::BodySize, bool),
 ) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("switchyard-profile-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
@@ -190,15 +194,22 @@ async fn profile(
                 None => gateway::binary()?,
             };
             let name = "switchyard";
+            // The plugins' compiled functions are named in the profile, not `[JIT]` addresses.
+            let perf_map = "\n[plugins]\nperf_map = true\n";
             let gateway =
-                gateway::start_binary(&binary, name, mock.target.addr, &work, "", &[]).await?;
+                gateway::start_binary(&binary, name, mock.target.addr, &work, perf_map, &[])
+                    .await?;
             let target = gateway.contender.target.clone();
             (gateway, target)
         }
     };
     let pid = gateway.contender.process.pid();
     // Warm up: the first requests compile nothing but fill pools and caches.
-    let payload = load::Payload::sized(contenders::models::PLAIN, body, false);
+    let model = match stream {
+        true => contenders::models::BURST,
+        false => contenders::models::PLAIN,
+    };
+    let payload = load::Payload::sized(model, body, stream);
     load::closed_loop(&target, &payload, connections, Duration::from_secs(1)).await?;
     let profile =
         scenarios::profile::run_with(&target, &payload, pid, connections, duration, &work).await?;

@@ -313,6 +313,11 @@ pub struct PluginsConfig {
     /// When a warm instance is retired.
     #[serde(default)]
     pub warm: WarmConfig,
+    /// Writes `/tmp/perf-<pid>.map` naming the plugins' compiled functions, so `perf` (and
+    /// `switchyard-bench profile`) attribute sandboxed time to guest functions. For profiling
+    /// only: the file grows with every plugin version compiled.
+    #[serde(default)]
+    pub perf_map: bool,
 }
 
 /// How instances of a plugin are reused across requests.
@@ -387,6 +392,7 @@ impl Default for PluginsConfig {
             overrides: BTreeMap::new(),
             isolation: Isolation::default(),
             warm: WarmConfig::default(),
+            perf_map: false,
         }
     }
 }

@@ -328,14 +328,11 @@ impl Pump {
             Ending::Failed(failure) => record_outcome(&self.plugins, &plugin, Some(failure)),
             Ending::ClientGone => {}
         }
+        let mut events = Events::default();
         match ending {
             Ending::Done => {
-                let chunk = self.final_usage_chunk(usage);
-                let _ = send_json(&self.sender, &chunk).await;
-                let _ = self
-                    .sender
-                    .send(Bytes::from_static(b"data: [DONE]\n\n"))
-                    .await;
+                events.push(&self.final_usage_chunk(usage));
+                events.push_done();
                 let elapsed = self.started.elapsed();
                 let tokens = usage.map(|u| u.completion_tokens as f64);
                 let seconds = elapsed.as_secs_f64();
@@ -353,13 +350,13 @@ impl Pump {
                 }
                 tracing::warn!(id = %self.generation.id, %provider, kind = failure.kind(), error = %failure, "stream failed after its first chunk");
                 let error = DomainError::from(failure);
-                let chunk = self
-                    .generation
-                    .error_chunk(error.status().as_u16(), &error.to_string());
-                let _ = send_json(&self.sender, &chunk).await;
+                events.push(
+                    &self
+                        .generation
+                        .error_chunk(error.status().as_u16(), &error.to_string()),
+                );
                 if usage.is_some() {
-                    let chunk = self.final_usage_chunk(usage);
-                    let _ = send_json(&self.sender, &chunk).await;
+                    events.push(&self.final_usage_chunk(usage));
                 }
             }
             Ending::ClientGone => {
@@ -367,16 +364,12 @@ impl Pump {
             }
             Ending::Refused(refusal) => {
                 tracing::info!(id = %self.generation.id, transform = %refusal.transform, code = refusal.code, "a transform ended the stream");
-                let chunk = refusal_chunk(&self.generation, &refusal);
-                let _ = send_json(&self.sender, &chunk).await;
-                let chunk = self.final_usage_chunk(usage);
-                let _ = send_json(&self.sender, &chunk).await;
-                let _ = self
-                    .sender
-                    .send(Bytes::from_static(b"data: [DONE]\n\n"))
-                    .await;
+                events.push(&refusal_chunk(&self.generation, &refusal));
+                events.push(&self.final_usage_chunk(usage));
+                events.push_done();
             }
         }
+        let _ = events.send(&self.sender).await;
     }
 
     async fn relay(&mut self) -> Ending {
@@ -427,9 +420,12 @@ impl Pump {
             .unwrap_or(Ending::Failed(failure))
     }
 
-    /// Sends chunks stamped with the generation's fields, optionally without finish reasons.
+    /// Sends chunks stamped with the generation's fields, optionally without finish reasons, in
+    /// one write (one upstream read's worth of chunks wakes the client's connection once).
     /// Returns how the stream ends if it cannot go on.
     async fn flush(&mut self, chunks: Vec<CheckedObject>, strip_finish: bool) -> Option<Ending> {
+        let mut events = Events::default();
+        let mut refused = None;
         for mut object in chunks {
             let searches = super::searched::take_searches(&mut object);
             if searches > 0 {
@@ -452,7 +448,8 @@ impl Pump {
             if let Some(hook) = &self.chunk_hook
                 && let Err(refusal) = hook.apply(&mut object).await
             {
-                return Some(Ending::Refused(refusal));
+                refused = Some(Ending::Refused(refusal));
+                break;
             }
             self.generation.stamp(&mut object, CHUNK);
             super::strict::chunk(&mut object);
@@ -462,14 +459,12 @@ impl Pump {
             if strip_finish {
                 strip_finish_reasons(&mut object);
             }
-            if send_json(&self.sender, &Value::Object(object))
-                .await
-                .is_err()
-            {
-                return Some(Ending::ClientGone);
-            }
+            events.push(&Value::Object(object));
         }
-        None
+        if events.send(&self.sender).await.is_err() {
+            return Some(Ending::ClientGone);
+        }
+        refused
     }
 
     /// Charges what was generated: the reported usage, completed by estimates when the stream
@@ -554,15 +549,32 @@ fn strip_finish_reasons(chunk: &mut serde_json::Map<String, Value>) {
     }
 }
 
-/// Sends one `data:` event. Fails only when the client has gone.
-async fn send_json(
-    sender: &mpsc::Sender<Bytes>,
-    value: &Value,
-) -> Result<(), mpsc::error::SendError<Bytes>> {
-    let mut event = Vec::with_capacity(256);
-    event.extend_from_slice(b"data: ");
-    // Serialising a Value into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut event, value);
-    event.extend_from_slice(b"\n\n");
-    sender.send(Bytes::from(event)).await
+/// Server-sent events encoded for the client and sent together.
+#[derive(Default)]
+struct Events(Vec<u8>);
+
+impl Events {
+    /// Adds one `data:` event holding `value`.
+    fn push(&mut self, value: &Value) {
+        if self.0.is_empty() {
+            self.0.reserve(256);
+        }
+        self.0.extend_from_slice(b"data: ");
+        // Serialising a Value into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.0, value);
+        self.0.extend_from_slice(b"\n\n");
+    }
+
+    /// Adds the terminal `data: [DONE]` event.
+    fn push_done(&mut self) {
+        self.0.extend_from_slice(b"data: [DONE]\n\n");
+    }
+
+    /// Sends what was added, if anything. Fails only when the client has gone.
+    async fn send(self, sender: &mpsc::Sender<Bytes>) -> Result<(), mpsc::error::SendError<Bytes>> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        sender.send(Bytes::from(self.0)).await
+    }
 }

@@ -78,6 +78,9 @@ impl PluginEngine {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if config.perf_map {
+            wasm_config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(directory) = cache_directory(config) {
             let mut cache_config = CacheConfig::new();
             cache_config.with_directory(&directory);
