@@ -12,6 +12,7 @@ use common::*;
 use serde_json::Value;
 use switchyard::plugins::builtin::BUILTIN_PLUGINS;
 use switchyard_tests::MockUpstream;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 const ADMIN: &str = "gate-admin-7";
 
@@ -232,24 +233,28 @@ async fn an_adapter_in_the_plugins_folder_at_start_is_gated() {
         openai_provider(&mock, true)
     );
     std::fs::write(&config, text).unwrap();
-    let run = tokio::process::Command::new(switchyard_bin())
+    let log = dir.path().join("gateway.log");
+    let mut child = tokio::process::Command::new(switchyard_bin())
         .arg("serve")
         .arg("--config")
         .arg(&config)
         .env(KEY_ENV, KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(600), run)
-        .await
-        .expect("the gateway exits")
+        .spawn()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "{stdout}\n{stderr}");
-    assert!(
-        !stdout.contains("switchyard listening on"),
-        "{stdout}\n{stderr}"
-    );
+    // A gateway that starts says so on its first line; one refusing to start ends its output.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(600), lines.next_line())
+        .await
+        .expect("the gateway starts or exits")
+        .unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(first, None, "the gateway started: {stderr}");
+    assert!(!child.wait().await.unwrap().success(), "{stderr}");
+    let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(
         stderr.contains("failed the replay gate of provider oa"),
         "{stderr}"
@@ -260,9 +265,5 @@ async fn an_adapter_in_the_plugins_folder_at_start_is_gated() {
         &[switchyard_tests::hostile::BROKEN_OPENAI],
     )
     .await;
-    assert!(
-        !ungated.log().contains("replay gate"),
-        "{}",
-        ungated.log()
-    );
+    assert!(!ungated.log().contains("replay gate"), "{}", ungated.log());
 }

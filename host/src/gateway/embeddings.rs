@@ -145,7 +145,9 @@ impl Gateway {
         acceptance: &Acceptance,
     ) -> Result<Response, Failure> {
         let plugin = self.adapter(&candidate.endpoint.provider)?;
-        let result = self.embed(call, candidate, routing, &plugin, acceptance).await;
+        let result = self
+            .embed(call, candidate, routing, &plugin, acceptance)
+            .await;
         self.plugins
             .record_outcome(plugin.name(), plugin.state(), result.is_ok());
         result

@@ -85,7 +85,9 @@ fn a_failing_rustup_is_an_error_naming_the_command() {
     assert!(matches!(&error, BuildError::AddTarget(name) if name == TOOLCHAIN));
     let message = error.to_string();
     assert!(
-        message.contains(&format!("rustup target add {TARGET} --toolchain {TOOLCHAIN}")),
+        message.contains(&format!(
+            "rustup target add {TARGET} --toolchain {TOOLCHAIN}"
+        )),
         "{message}"
     );
     assert!(!target_installed(&sysroot));
