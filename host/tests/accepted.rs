@@ -1,6 +1,7 @@
 //! A failed attempt the upstream accepted is charged its estimated prompt
 //! (`accounting.charge_accepted_failures`, `prompt` by default): success headers then a cut or a
-//! stall, or the whole request sent and then no answer in time. A refusal (429, 401, 403, 500)
+//! stall, or the whole request sent and then no answer in time. On chat completions and on
+//! embeddings alike. A refusal (429, 401, 403, 500)
 //! or an upstream that cannot be reached is never charged. The client's generation record and
 //! the error's attempts show the charge and why. On SQLite and on PostgreSQL (skipped, and said
 //! so, without `SWITCHYARD_TEST_POSTGRES_URL`).
@@ -28,9 +29,10 @@ const CASES: [(&str, &str, bool); 7] = [
     ("broken", "status=500", false),
 ];
 
-/// A gateway on `database` with a model `acc/<name>` per case, one endpoint each at $1 per
-/// million prompt tokens, and `acc/failover`: the hanging endpoint, then a good one. `extra`
-/// goes into the configuration (an `[accounting]` setting).
+/// A gateway on `database` with a chat model `acc/<name>` and an embedding model `emb/<name>`
+/// per case, one endpoint each at $1 per million prompt tokens, and `acc/failover` and
+/// `emb/failover`: the hanging endpoint, then a good one. `extra` goes into the configuration
+/// (an `[accounting]` setting).
 async fn gateway_with_cases(database: &Database, mock: &MockUpstream, extra: &str) -> Gateway {
     let mut config = String::new();
     for (name, scenario, _) in CASES {
@@ -38,9 +40,13 @@ async fn gateway_with_cases(database: &Database, mock: &MockUpstream, extra: &st
         config.push_str(&format!(
             "[[models]]\nid = \"acc/{name}\"\nendpoints = [{{ provider = \"{name}\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }}]\n\n"
         ));
+        config.push_str(&format!(
+            "[[models]]\nid = \"emb/{name}\"\noutput_modalities = [\"embeddings\"]\nendpoints = [{{ provider = \"{name}\", upstream_model = \"up\", prompt_price = \"1\" }}]\n\n"
+        ));
     }
     config.push_str(&provider("good", "openai", mock, "", ""));
     config.push_str("[[models]]\nid = \"acc/failover\"\nendpoints = [{ provider = \"hang\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }, { provider = \"good\", upstream_model = \"up\", prompt_price = \"1\", completion_price = \"1\" }]\n\n");
+    config.push_str("[[models]]\nid = \"emb/failover\"\noutput_modalities = [\"embeddings\"]\nendpoints = [{ provider = \"hang\", upstream_model = \"up\", prompt_price = \"1\" }, { provider = \"good\", upstream_model = \"up\", prompt_price = \"1\" }]\n\n");
     config.push_str(&database.config());
     config.push_str(extra);
     Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await
@@ -58,6 +64,62 @@ fn long_request(model: &str) -> (Value, i64) {
     (body, (bytes + 3) / 4)
 }
 
+/// The routes whose failed attempts are charged alike.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    Chat,
+    Embeddings,
+}
+
+impl Api {
+    /// A long request to the route's model for case `name` (`acc/<name>` or `emb/<name>`),
+    /// tried on the endpoints in `order` when given; returns it and its estimated prompt tokens:
+    /// four bytes a token of the body the adapter is handed (the client's for chat, the
+    /// canonical request without `provider` for embeddings).
+    fn request(self, name: &str, order: Option<&[&str]>) -> (Value, i64) {
+        let tokens = |body: &Value| (serde_json::to_vec(body).unwrap().len() as i64 + 3) / 4;
+        let order = order.map(|order| json!({ "order": order }));
+        match self {
+            Api::Chat => {
+                let (mut body, _) = long_request(&format!("acc/{name}"));
+                if let Some(order) = order {
+                    body["provider"] = order;
+                }
+                let estimated = tokens(&body);
+                (body, estimated)
+            }
+            Api::Embeddings => {
+                let mut body = json!({
+                    "model": format!("emb/{name}"),
+                    "input": "word ".repeat(400),
+                });
+                let estimated = tokens(&body);
+                if let Some(order) = order {
+                    body["provider"] = order;
+                }
+                (body, estimated)
+            }
+        }
+    }
+
+    /// Sends `body` to the route with key `secret`: the status and the JSON answer.
+    async fn send_as(self, gateway: &Gateway, secret: &str, body: &Value) -> (u16, Value) {
+        let path = match self {
+            Api::Chat => "/v1/chat/completions",
+            Api::Embeddings => "/v1/embeddings",
+        };
+        let response = gateway
+            .client
+            .post(format!("{}{path}", gateway.url))
+            .bearer_auth(secret)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+}
+
 async fn record(gateway: &Gateway, secret: &str, id: &str) -> Value {
     let (status, record) = get_as(gateway, secret, &format!("/api/v1/generation?id={id}")).await;
     assert_eq!(status, 200, "{record}");
@@ -68,69 +130,82 @@ async fn accepted_failures_are_charged_their_prompt(database: Database) {
     let mock = MockUpstream::start().await.unwrap();
     let gateway = gateway_with_cases(&database, &mock, "").await;
     let (_, secret) = key_with_credits(&gateway, "acme", "10", json!({})).await;
-    let mut charged_ids = Vec::new();
-    for (name, scenario, accepted) in CASES {
-        let (body, prompt_tokens) = long_request(&format!("acc/{name}"));
-        let (status, answer) = chat_as(&gateway, &secret, &body).await;
-        assert!(status >= 400, "{name}: {status} {answer}");
-        let attempt = &answer["error"]["metadata"]["attempts"][0];
-        if !accepted {
-            assert!(attempt.get("charged").is_none(), "{scenario}: {answer}");
-            continue;
+    for api in [Api::Chat, Api::Embeddings] {
+        let mut charged_ids = Vec::new();
+        for (name, scenario, accepted) in CASES {
+            let (body, prompt_tokens) = api.request(name, None);
+            let (status, answer) = api.send_as(&gateway, &secret, &body).await;
+            assert!(status >= 400, "{api:?} {name}: {status} {answer}");
+            let attempt = &answer["error"]["metadata"]["attempts"][0];
+            assert_eq!(attempt["provider"], name, "{api:?} {scenario}: {answer}");
+            if !accepted {
+                assert!(
+                    attempt.get("charged").is_none(),
+                    "{api:?} {scenario}: {answer}"
+                );
+                continue;
+            }
+            let charged = &attempt["charged"];
+            assert_eq!(
+                charged["reason"], "upstream_accepted",
+                "{api:?} {scenario}: {answer}"
+            );
+            assert_eq!(
+                charged["prompt_tokens"], prompt_tokens,
+                "{api:?} {scenario}"
+            );
+            let id = charged["generation_id"].as_str().unwrap();
+            let record = record(&gateway, &secret, id).await;
+            assert_eq!(
+                record["tokens_prompt"], prompt_tokens,
+                "{api:?} {scenario}: {record}"
+            );
+            assert_eq!(record["tokens_completion"], 0, "{record}");
+            assert_eq!(record["finish_reason"], "error", "{record}");
+            assert_eq!(record["usage_estimated"], true, "{record}");
+            assert_eq!(record["provider_name"], name, "{record}");
+            assert_eq!(
+                record["attempts"][0]["charged"]["reason"],
+                "upstream_accepted"
+            );
+            // $1 per million tokens, plus the platform fee.
+            let cost = record["total_cost"].as_f64().unwrap();
+            let upstream = prompt_tokens as f64 / 1e6;
+            assert!(
+                cost >= upstream && cost < upstream * 1.2,
+                "{cost} for {upstream}: {record}"
+            );
+            assert_eq!(
+                charged["cost"].as_f64().unwrap(),
+                cost,
+                "{api:?} {scenario}"
+            );
+            charged_ids.push(id.to_owned());
         }
-        let charged = &attempt["charged"];
-        assert_eq!(
-            charged["reason"], "upstream_accepted",
-            "{scenario}: {answer}"
-        );
-        assert_eq!(charged["prompt_tokens"], prompt_tokens, "{scenario}");
-        let id = charged["generation_id"].as_str().unwrap();
-        let record = record(&gateway, &secret, id).await;
-        assert_eq!(
-            record["tokens_prompt"], prompt_tokens,
-            "{scenario}: {record}"
-        );
-        assert_eq!(record["tokens_completion"], 0, "{record}");
-        assert_eq!(record["finish_reason"], "error", "{record}");
-        assert_eq!(record["usage_estimated"], true, "{record}");
-        assert_eq!(record["provider_name"], name, "{record}");
-        assert_eq!(
-            record["attempts"][0]["charged"]["reason"],
-            "upstream_accepted"
-        );
-        // $1 per million tokens, plus the platform fee.
-        let cost = record["total_cost"].as_f64().unwrap();
-        let upstream = prompt_tokens as f64 / 1e6;
-        assert!(
-            cost >= upstream && cost < upstream * 1.2,
-            "{cost} for {upstream}: {record}"
-        );
-        assert_eq!(charged["cost"].as_f64().unwrap(), cost, "{scenario}");
-        charged_ids.push(id.to_owned());
-    }
-    assert_eq!(charged_ids.len(), 3);
+        assert_eq!(charged_ids.len(), 3, "{api:?}");
 
-    // An accepted failure before a served attempt is charged with the served generation.
-    let (mut body, _) = long_request("acc/failover");
-    body["provider"] = json!({ "order": ["hang", "good"] });
-    let prompt_tokens = (serde_json::to_vec(&body).unwrap().len() as i64 + 3) / 4;
-    let (status, answer) = chat_as(&gateway, &secret, &body).await;
-    assert_eq!(status, 200, "{answer}");
-    let served = record(&gateway, &secret, answer["id"].as_str().unwrap()).await;
-    let charged = &served["attempts"][0]["charged"];
-    assert_eq!(charged["reason"], "upstream_accepted", "{served}");
-    assert_eq!(charged["prompt_tokens"], prompt_tokens, "{served}");
-    let answered = answer["usage"]["cost"].as_f64().unwrap();
-    let total = served["total_cost"].as_f64().unwrap();
-    let failed = charged["cost"].as_f64().unwrap();
-    assert!(
-        (total - answered - failed).abs() < 1e-9,
-        "{total} = {answered} + {failed}: {served}"
-    );
+        // An accepted failure before a served attempt is charged with the served generation.
+        let (body, prompt_tokens) = api.request("failover", Some(&["hang", "good"]));
+        let (status, answer) = api.send_as(&gateway, &secret, &body).await;
+        assert_eq!(status, 200, "{api:?}: {answer}");
+        let served = record(&gateway, &secret, answer["id"].as_str().unwrap()).await;
+        let charged = &served["attempts"][0]["charged"];
+        assert_eq!(charged["reason"], "upstream_accepted", "{api:?}: {served}");
+        assert_eq!(charged["prompt_tokens"], prompt_tokens, "{api:?}: {served}");
+        let answered = answer["usage"]["cost"].as_f64().unwrap();
+        let total = served["total_cost"].as_f64().unwrap();
+        let failed = charged["cost"].as_f64().unwrap();
+        assert!(
+            (total - answered - failed).abs() < 1e-9,
+            "{api:?}: {total} = {answered} + {failed}: {served}"
+        );
+        assert_eq!(served["charge_note"], Value::Null, "{api:?}: {served}");
+    }
 
     let books = database.settled_books(&[&gateway]).await;
     books.assert_consistent();
-    assert_eq!(books.generations, 4, "{books:?}");
+    // Three charged failures and one served failover on each route.
+    assert_eq!(books.generations, 8, "{books:?}");
 }
 
 #[tokio::test]

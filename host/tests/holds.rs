@@ -345,10 +345,26 @@ async fn the_larger_output_limit_is_held_when_a_client_sends_both() {
 /// the body is a few hundred bytes.
 #[tokio::test]
 async fn a_pdf_by_url_in_a_tool_result_is_held_whole() {
+    a_pdf_by_url_is_held_whole(150_000, None).await;
+}
+
+/// The same with the client's `anthropic-beta: context-1m-…`, which lets the upstream read
+/// (and bill) 600,000 tokens of a model whose catalog context is 200,000: the hold covers the
+/// lifted window, so the whole 0.63 is charged (a hold of the catalog's window would have
+/// clamped it to about 0.21, `cost_above_hold`).
+#[tokio::test]
+async fn a_beta_lifting_the_context_window_is_held() {
+    a_pdf_by_url_is_held_whole(600_000, Some("context-1m-2025-08-07")).await;
+}
+
+/// One Messages request with a PDF by URL in a tool result (and `beta` in `anthropic-beta`),
+/// answered with `billed` input tokens at $1 per million (+5 %) by a model whose context is
+/// 200,000: it is charged exactly that, with no charge note.
+async fn a_pdf_by_url_is_held_whole(billed: u64, beta: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let recorded = switchyard_tests::fixtures_dir().join("anthropic/anthropic-text.json");
     let mut answer: Value = serde_json::from_slice(&std::fs::read(recorded).unwrap()).unwrap();
-    answer["usage"] = json!({ "input_tokens": 150_000, "output_tokens": 0 });
+    answer["usage"] = json!({ "input_tokens": billed, "output_tokens": 0 });
     std::fs::create_dir(dir.path().join("ledger")).unwrap();
     std::fs::write(
         dir.path().join("ledger/answer.json"),
@@ -382,20 +398,23 @@ async fn a_pdf_by_url_in_a_tool_result_is_held_whole() {
             ] },
         ],
     });
-    let response = gateway
+    let mut request = gateway
         .client
         .post(format!("{}/v1/messages", gateway.url))
-        .header("x-api-key", &secret)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+        .header("x-api-key", &secret);
+    if let Some(beta) = beta {
+        request = request.header("anthropic-beta", beta);
+    }
+    let response = request.json(&body).send().await.unwrap();
+    let status = response.status();
+    assert_eq!(status, 200, "{}", response.text().await.unwrap());
     let books = database.settled_books(&[&gateway]).await;
     books.assert_consistent();
+    // $1 per million tokens plus 5 %, in nano-USD.
+    let cost = i64::try_from(billed * 1050).unwrap();
     assert_eq!(
         (books.generations, books.generation_costs),
-        (1, 157_500_000),
+        (1, cost),
         "{books:?}"
     );
     sqlx::any::install_default_drivers();

@@ -93,17 +93,6 @@ async fn exposition(gateway: &Gateway) -> String {
     response.text().await.unwrap()
 }
 
-/// The value of the first sample of `name` whose labels contain every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
-
 #[tokio::test]
 async fn metrics_count_requests_tokens_cost_and_circuits() {
     let dir = tempfile::tempdir().unwrap();

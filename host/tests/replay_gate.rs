@@ -12,6 +12,7 @@ use common::*;
 use serde_json::Value;
 use switchyard::plugins::builtin::BUILTIN_PLUGINS;
 use switchyard_tests::MockUpstream;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 const ADMIN: &str = "gate-admin-7";
 
@@ -194,4 +195,75 @@ async fn a_gated_provider_refuses_an_adapter_version_that_reports_zero_usage() {
         body["usage"]["prompt_tokens"].as_u64().unwrap() > 0,
         "{body}"
     );
+}
+
+/// The configuration of a provider `oa` on the openai adapter (which the plugins folder may
+/// replace), gated by the groq recordings when `gated`.
+fn openai_provider(mock: &MockUpstream, gated: bool) -> String {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/groq");
+    let gate = match gated {
+        true => format!("replay_gate = {:?}", fixtures.display().to_string()),
+        false => String::new(),
+    };
+    format!(
+        "[plugins.overrides.openai]\nreplace_builtin = true\n\n{}{}",
+        provider("oa", "openai", mock, "fixture=openai/openai-text", &gate),
+        model("m/oa", &[("oa", "1", "1")]),
+    )
+}
+
+/// An adapter already in the plugins folder when the gateway starts passes the same gate as one
+/// uploaded or dropped in later: a failing one stops the start, naming the gate. The control:
+/// the same folder without the gate starts.
+#[tokio::test]
+async fn an_adapter_in_the_plugins_folder_at_start_is_gated() {
+    let mock = MockUpstream::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    std::fs::copy(
+        switchyard_tests::hostile::BROKEN_OPENAI,
+        plugins.join("openai-9.9.9.wasm"),
+    )
+    .unwrap();
+    let config = dir.path().join("switchyard.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[plugins]\ndir = {:?}\n\n{}",
+        plugins.display().to_string(),
+        openai_provider(&mock, true)
+    );
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("gateway.log");
+    let mut child = tokio::process::Command::new(switchyard_bin())
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .env(KEY_ENV, KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // A gateway that starts says so on its first line; one refusing to start ends its output.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(600), lines.next_line())
+        .await
+        .expect("the gateway starts or exits")
+        .unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(first, None, "the gateway started: {stderr}");
+    assert!(!child.wait().await.unwrap().success(), "{stderr}");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains("failed the replay gate of provider oa"),
+        "{stderr}"
+    );
+
+    let ungated = Gateway::start_with_plugins(
+        &openai_provider(&mock, false),
+        &[switchyard_tests::hostile::BROKEN_OPENAI],
+    )
+    .await;
+    assert!(!ungated.log().contains("replay gate"), "{}", ungated.log());
 }

@@ -120,15 +120,6 @@ fn usd(value: &Value) -> f64 {
     value.as_str().unwrap().parse().unwrap()
 }
 
-/// The value of the sample of `name` whose labels contain every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|line| line.starts_with(&format!("{name}{{")))
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
-
 #[tokio::test]
 async fn shadow_disagreement_and_projected_cost_show_up_in_the_admin_api_and_metrics() {
     let mock = MockUpstream::start().await.unwrap();

@@ -47,6 +47,10 @@
 //! | `exception_after=<n>` | Bedrock streams: send n events, then a `throttlingException` message, and close |
 //! | `refuse_key=<key>` | requests carrying this credential (bearer, `x-api-key`, `api-key`) answer `status` (default 429) |
 //!
+//! Embeddings answers, computed rather than replayed, take the same directives as a whole
+//! answer: `hang`, `delay_ms`, `status`, `fail_first`/`fail_after`, and `cut_after`/`stall_after`
+//! (half the answer, then the cut or the stall) and `split`.
+//!
 //! Unknown directives answer 400. Every answer carries `x-mock-scenario`. Every request is
 //! recorded before it is answered; see [`MockUpstream::requests`].
 

@@ -252,10 +252,12 @@ async fn respond(
     if format.is_embeddings() {
         return match crate::provider_embeddings::answer(format, request) {
             Ok(answer) => {
+                // The whole-answer faults apply as to chat: `cut_after`, `stall_after`, `split`.
+                let plan = whole_plan(Bytes::from(answer.body.to_string()), sc);
                 let mut resp = with_type(
                     StatusCode::OK,
                     "application/json",
-                    Body::from(answer.body.to_string()),
+                    body_from_plan(plan, st.shutdown.clone()),
                 );
                 for (name, value) in answer.headers {
                     if let Ok(value) = HeaderValue::from_str(&value) {

@@ -13,6 +13,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::ChatCall;
 use super::generation::Generation;
+use crate::accounting::tab::Tab;
 use crate::failure::Failure;
 use crate::plugins::types::Usage;
 use crate::pricing::estimate::tokens_of_bytes;
@@ -50,35 +51,54 @@ impl Acceptance {
     }
 }
 
+/// What a request sent upstream, as far as the charge of an attempt it failed goes: its tab,
+/// the size of the body its prompt is estimated from, and its images.
+pub(super) struct Sent<'a> {
+    /// The request's accounting.
+    pub tab: &'a Tab,
+    /// Bytes of the body whose prompt is estimated (four a token).
+    pub body_bytes: usize,
+    /// Images in the request, priced per image.
+    pub images: u64,
+}
+
+impl<'a> From<&'a ChatCall> for Sent<'a> {
+    fn from(call: &'a ChatCall) -> Self {
+        Sent {
+            tab: &call.tab,
+            body_bytes: call.body.len(),
+            images: image_count(&call.request),
+        }
+    }
+}
+
 /// Charges the client for `failure` of an attempt at `candidate` when the upstream accepted it
-/// and the failure is not the adapter's own: the estimated prompt at the endpoint's prices,
-/// added to the request's tab. Returns the charge for the attempt's record, `None` when
-/// nothing is charged (not accepted, an adapter fault, accounting off or
+/// and the failure is not the adapter's own: the estimated prompt of what the request `sent`
+/// at the endpoint's prices, added to the request's tab. Returns the charge for the attempt's
+/// record, `None` when nothing is charged (not accepted, an adapter fault, accounting off or
 /// `charge_accepted_failures = "none"`).
-pub(super) fn charge(
-    call: &ChatCall,
+pub(super) fn charge<'a>(
+    sent: impl Into<Sent<'a>>,
     candidate: &Candidate,
     failure: &Failure,
     acceptance: &Acceptance,
     fee_percent: rust_decimal::Decimal,
 ) -> Option<AttemptCharge> {
-    if !acceptance.accepted() || failure.is_adapter_fault() || !call.tab.charges_accepted_failures()
-    {
+    if !acceptance.accepted() || failure.is_adapter_fault() {
+        return None;
+    }
+    let sent = sent.into();
+    if !sent.tab.charges_accepted_failures() {
         return None;
     }
     let (model, provider) = (&candidate.model.id, &candidate.endpoint.provider.name);
     let usage = Usage {
-        prompt_tokens: tokens_of_bytes(call.body.len()),
+        prompt_tokens: tokens_of_bytes(sent.body_bytes),
         ..Usage::default()
     };
-    let cost = cost(
-        &usage,
-        &candidate.endpoint.prices,
-        image_count(&call.request),
-        fee_percent,
-    );
+    let cost = cost(&usage, &candidate.endpoint.prices, sent.images, fee_percent);
     let id = Generation::new(model, provider).id;
-    call.tab
+    sent.tab
         .charge_accepted_failure(&id, model, provider, usage.prompt_tokens, cost);
     tracing::info!(%model, %provider, kind = failure.kind(), prompt_tokens = usage.prompt_tokens, cost = %cost.total, "the upstream accepted the failed attempt: its prompt is charged");
     Some(AttemptCharge {

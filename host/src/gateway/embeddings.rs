@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::accepted::Acceptance;
+use super::accepted::{self, Acceptance, Sent};
 use super::attempt::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
@@ -115,14 +115,17 @@ impl Gateway {
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
             let span = spans::attempt("embeddings", &candidate, number);
-            let attempt = self.embeddings_attempt(call, &candidate, shown);
+            let acceptance = Acceptance::default();
+            let attempt = self.embeddings_attempt(call, &candidate, shown, &acceptance);
             let failure = match span.run(attempt).await {
                 Ok(response) => return Ok(response),
                 Err(failure) => failure,
             };
             span.attempt_failed(&failure);
+            let charged =
+                accepted::charge(call, &candidate, &failure, &acceptance, self.fee_percent);
             let retry = failover::record_failure(
-                &mut trace, &call.tab, &candidate, &failure, started, None,
+                &mut trace, &call.tab, &candidate, &failure, started, charged,
             );
             last_failure = Some(failure);
             if !retry {
@@ -132,15 +135,19 @@ impl Gateway {
         Err(failover::exhausted(&call.tab, last_failure, trace, call.debug_routing).await)
     }
 
-    /// One attempt at one endpoint, recorded against the adapter version.
+    /// One attempt at one endpoint, recorded against the adapter version; `acceptance` tells
+    /// whether the upstream accepted it ([`super::accepted`]).
     async fn embeddings_attempt(
         &self,
         call: &EmbeddingsCall,
         candidate: &Candidate,
         routing: Option<&RoutingTrace>,
+        acceptance: &Acceptance,
     ) -> Result<Response, Failure> {
         let plugin = self.adapter(&candidate.endpoint.provider)?;
-        let result = self.embed(call, candidate, routing, &plugin).await;
+        let result = self
+            .embed(call, candidate, routing, &plugin, acceptance)
+            .await;
         self.plugins
             .record_outcome(plugin.name(), plugin.state(), result.is_ok());
         result
@@ -152,6 +159,7 @@ impl Gateway {
         candidate: &Candidate,
         routing: Option<&RoutingTrace>,
         plugin: &Arc<ProviderPlugin>,
+        acceptance: &Acceptance,
     ) -> Result<Response, Failure> {
         let (model, endpoint) = (&candidate.model, &candidate.endpoint);
         let provider = &endpoint.provider;
@@ -172,18 +180,12 @@ impl Gateway {
         let own = call.tab.byok_for(&provider.name);
         let mut response = self
             .upstream
-            .send(
-                provider,
-                plugin,
-                request,
-                deadline,
-                &Acceptance::default(),
-                own.clone(),
-            )
+            .send(provider, plugin, request, deadline, acceptance, own.clone())
             .await?;
         let served = response.extensions().get::<ServedBy>().cloned();
         let first_byte = started.elapsed();
         let status = response.status().as_u16();
+        acceptance.answered(status);
         let headers = header_pairs(response.headers());
         let body = self
             .upstream
@@ -255,6 +257,17 @@ impl Gateway {
             &generation,
             plugin,
         ))
+    }
+}
+
+impl<'a> From<&'a EmbeddingsCall> for Sent<'a> {
+    /// The canonical request the adapters were given, which has no images.
+    fn from(call: &'a EmbeddingsCall) -> Self {
+        Sent {
+            tab: &call.tab,
+            body_bytes: call.body.len(),
+            images: 0,
+        }
     }
 }
 

@@ -42,8 +42,9 @@ pub(super) fn record_failure(
 /// while the endpoint served another request to its end is the client's: the endpoint was
 /// healthy, and the attempt ran long because of what the request asked (its prompt, its
 /// `max_tokens`). Such a timeout is charged to the client when the upstream had accepted it
-/// ([`super::accepted`]) and never opens the breaker for other clients. A timeout while
-/// nothing was served counts: a hung upstream looks the same.
+/// ([`super::accepted`]), never opens the breaker for other clients, and is counted in the
+/// `switchyard.client_timeouts` metric. A timeout while nothing was served counts: a hung
+/// upstream looks the same.
 pub(super) fn endpoint_class(
     endpoint: &Endpoint,
     failure: &Failure,
@@ -53,6 +54,7 @@ pub(super) fn endpoint_class(
     if matches!(failure, Failure::Timeout { .. }) && endpoint.stats.served_since(started.into_std())
     {
         tracing::info!(provider = %endpoint.provider.name, error = %failure, "timeout counted against the request, not the endpoint: it served others meanwhile");
+        crate::metrics::requests::client_timeout(&endpoint.provider.name);
         return None;
     }
     Some(class)

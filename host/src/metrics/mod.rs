@@ -89,6 +89,7 @@ struct Instruments {
     cost: Counter<f64>,
     attempts: Counter<u64>,
     failovers: Counter<u64>,
+    client_timeouts: Counter<u64>,
     http_duration: Histogram<f64>,
     http_active: UpDownCounter<i64>,
     plugin_call_duration: Histogram<f64>,
@@ -205,6 +206,12 @@ impl Instruments {
             failovers: meter
                 .u64_counter("switchyard.failovers")
                 .with_description("Failed attempts followed by another endpoint, by outcome")
+                .build(),
+            client_timeouts: meter
+                .u64_counter("switchyard.client_timeouts")
+                .with_description(
+                    "Timeouts counted against the request, not the endpoint's breaker, by provider",
+                )
                 .build(),
             http_duration: meter
                 .f64_histogram("http.server.request.duration")

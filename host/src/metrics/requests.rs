@@ -140,6 +140,15 @@ pub fn failover(outcome: &'static str) {
     }
 }
 
+/// Records a timeout at `provider` (a catalog name) that counts against the request, not the
+/// endpoint: the endpoint served other requests meanwhile.
+pub fn client_timeout(provider: &str) {
+    if let Some(metrics) = get() {
+        let attributes = [KeyValue::new("gen_ai.provider.name", provider.to_owned())];
+        metrics.instruments.client_timeouts.add(1, &attributes);
+    }
+}
+
 /// Records a call into `function` of version `version` of plugin `name` that took `elapsed`;
 /// `ok` is false when it faulted.
 pub fn plugin_call(name: &str, version: &str, function: &'static str, elapsed: Duration, ok: bool) {

@@ -303,6 +303,18 @@ impl Drop for Gateway {
     }
 }
 
+/// The value of the first sample of metric `name` in the Prometheus exposition `text` whose
+/// labels contain every one of `labels`.
+pub fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
 /// A provider section pointing at a mock scenario.
 pub fn provider(
     name: &str,
