@@ -44,6 +44,10 @@ use crate::transforms::chunks::{ChunkHook, refusal_chunk};
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;
 
+/// How many pieces of the upstream body that have already arrived are decoded before what they
+/// hold is sent: a bound on one write (and on the time before the client sees the first).
+const READY_PIECES: usize = 64;
+
 /// The streamed body of an attempt: decodes until the first chunk, then commits the stream to
 /// a background pump.
 pub(super) async fn run(
@@ -393,16 +397,33 @@ impl Pump {
                 _ = self.sender.closed() => return Ending::ClientGone,
                 next = self.upstream.next_chunk(&self.endpoint.provider, &mut self.response, self.deadline) => next,
             };
-            let fed = match next {
-                Ok(Some(bytes)) => self.decoding.feed(&bytes).await,
-                Ok(None) => {
-                    self.upstream_ended = true;
-                    self.decoding.end().await
-                }
-                Err(failure) => Err(failure),
-            };
-            if let Err(failure) = fed {
+            if let Err(failure) = self.take(next).await {
                 return self.fail(failure).await;
+            }
+            // What else has arrived is decoded too, so the burst leaves in one write.
+            for _ in 0..READY_PIECES {
+                let Some(next) =
+                    (self.upstream).ready_chunk(&self.endpoint.provider, &mut self.response)
+                else {
+                    break;
+                };
+                if let Err(failure) = self.take(next).await {
+                    return self.fail(failure).await;
+                }
+                if self.upstream_ended {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Decodes a piece of the upstream body, or its end.
+    async fn take(&mut self, next: Result<Option<Bytes>, Failure>) -> Result<(), Failure> {
+        match next? {
+            Some(bytes) => self.decoding.feed(&bytes).await,
+            None => {
+                self.upstream_ended = true;
+                self.decoding.end().await
             }
         }
     }

@@ -219,6 +219,17 @@ impl Upstream {
         }
     }
 
+    /// The next piece of a body if it has arrived already (`None`: nothing is waiting), so a
+    /// burst of pieces is read together and goes to the client in one write.
+    pub fn ready_chunk(
+        &self,
+        provider: &Provider,
+        response: &mut reqwest::Response,
+    ) -> Option<Result<Option<Bytes>, Failure>> {
+        let ready = futures_util::FutureExt::now_or_never(response.chunk())?;
+        Some(ready.map_err(|error| transport_failure(provider, &error)))
+    }
+
     /// The next piece of a body, within the idle timeout and the overall deadline.
     pub async fn next_chunk(
         &self,
