@@ -1,9 +1,10 @@
 //! Web search end to end through the real binary and the real adapters: `:online` and
 //! `plugins: [{"id": "web"}]` send the upstream's own search tool (Anthropic's `web_search`
-//! server tool), the answer cites its sources as `url_citation` annotations, and the searches
-//! are charged at the endpoint's `web_search_price`. Where no endpoint can search at a known
-//! price, the request is a 400 that says so, with no upstream call. Also the context filter: a
-//! prompt no endpoint's context can hold is a 400 `context_length_exceeded`.
+//! server tool), the answer cites its sources as `url_citation` annotations (a stream, in the
+//! delta that ends the cited text), and the searches are charged at the endpoint's
+//! `web_search_price`. Where no endpoint can search at a known price, the request is a 400 that
+//! says so, with no upstream call. Also the context filter: a prompt no endpoint's context can
+//! hold is a 400 `context_length_exceeded`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -67,29 +68,91 @@ async fn online_on_anthropic_sends_the_search_tool_cites_and_charges_the_searche
         assert!(upstream.get("plugins").is_none(), "{upstream}");
         let message = &answer["choices"][0]["message"];
         let content = message["content"].as_str().unwrap();
-        let annotation = &message["annotations"][0];
-        assert_eq!(annotation["type"], "url_citation", "{answer}");
-        let citation = &annotation["url_citation"];
-        assert_eq!(
-            citation["url"],
-            "https://en.wikipedia.org/wiki/Claude_Shannon"
-        );
-        assert_eq!(citation["title"], "Claude Shannon - Wikipedia");
-        let (start, end) = (
-            citation["start_index"].as_u64().unwrap() as usize,
-            citation["end_index"].as_u64().unwrap() as usize,
-        );
-        let cited: String = content.chars().skip(start).take(end - start).collect();
-        assert_eq!(
-            cited,
-            "Claude Shannon was born on April 30, 1916, in Petoskey, Michigan"
-        );
+        assert_cites_shannon(content, &message["annotations"]);
         assert_eq!(answer["usage"]["server_tool_use"]["web_search_requests"], 1);
         // No token price: the upstream's cost is the one search (the client's adds the fee).
         let cost = &answer["usage"]["cost_details"]["upstream_inference_cost"];
         assert_eq!(cost, &json!(0.01), "{answer}");
         assert!(answer.get("server_tool_use").is_none(), "{answer}");
     }
+}
+
+/// `annotations` are one `url_citation` of the Wikipedia page, over the sentence of `content`
+/// that cites it.
+fn assert_cites_shannon(content: &str, annotations: &Value) {
+    assert_eq!(
+        annotations.as_array().map(Vec::len),
+        Some(1),
+        "{annotations}"
+    );
+    let annotation = &annotations[0];
+    assert_eq!(annotation["type"], "url_citation", "{annotation}");
+    let citation = &annotation["url_citation"];
+    assert_eq!(
+        citation["url"],
+        "https://en.wikipedia.org/wiki/Claude_Shannon"
+    );
+    assert_eq!(citation["title"], "Claude Shannon - Wikipedia");
+    let (start, end) = (
+        citation["start_index"].as_u64().unwrap() as usize,
+        citation["end_index"].as_u64().unwrap() as usize,
+    );
+    let cited: String = content.chars().skip(start).take(end - start).collect();
+    assert_eq!(
+        cited,
+        "Claude Shannon was born on April 30, 1916, in Petoskey, Michigan"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_search_cites_in_the_delta_closing_the_cited_text_and_is_charged() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = [
+        provider("claude", "anthropic", &mock, CLAUDE_SEARCH, ""),
+        free_model("m/claude", "claude", ", web_search_price = \"0.01\""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    let mut body = ask("m/claude:online");
+    body["stream"] = json!(true);
+    let (status, events) = gateway.stream(&body).await;
+    assert_eq!(status, 200, "{events:?}");
+    let chunks = chunks(&events);
+    let upstream = mock
+        .requests_for(CLAUDE_SEARCH)
+        .pop()
+        .unwrap()
+        .json
+        .unwrap();
+    assert_eq!(upstream["tools"][0]["type"], "web_search_20250305");
+    let annotated: Vec<&Value> = chunks
+        .iter()
+        .filter(|chunk| chunk["choices"][0]["delta"].get("annotations").is_some())
+        .collect();
+    assert_eq!(annotated.len(), 1, "{events:?}");
+    // The annotations come once the cited text has streamed, as OpenAI streams them.
+    let content = streamed_text(&chunks);
+    assert!(content.ends_with("Petoskey, Michigan"), "{content}");
+    assert_cites_shannon(
+        &content,
+        &annotated[0]["choices"][0]["delta"]["annotations"],
+    );
+    let usage = &chunks.last().unwrap()["usage"];
+    assert_eq!(
+        usage["server_tool_use"]["web_search_requests"], 1,
+        "{usage}"
+    );
+    assert_eq!(
+        usage["cost_details"]["upstream_inference_cost"],
+        json!(0.01),
+        "{usage}"
+    );
+    assert!(
+        chunks
+            .iter()
+            .all(|chunk| chunk.get("server_tool_use").is_none()),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]
