@@ -382,6 +382,65 @@ async fn a_broken_json_answer_is_healed_for_the_client() {
 }
 
 #[tokio::test]
+async fn a_cut_streamed_json_answer_is_healed_as_it_streams() {
+    let mock = MockUpstream::start().await.unwrap();
+    let transforms = "[transforms]\nallow = [\"response-healing\"]\n";
+    let gateway = small_context_gateway(&mock, "synthetic/openai-broken-json", transforms).await;
+    let mut request = ask("Weather in San Francisco as JSON", true);
+    request["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "weather", "schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temperature_c": {"type": "number"}, "tags": {"type": "array", "items": {"type": "string"}}},
+        "required": ["city", "temperature_c"], "additionalProperties": false
+    }}});
+    request["plugins"] = json!([{ "id": "response-healing" }]);
+    let (status, events) = gateway.stream(&request).await;
+    assert_eq!(status, 200, "{events:?}");
+    let chunks = chunks(&events);
+    let content = streamed_text(&chunks);
+    let healed: Value = serde_json::from_str(&content).unwrap_or_else(|_| panic!("{content}"));
+    assert_eq!(
+        healed,
+        json!({"city": "San Francisco", "temperature_c": 18, "tags": ["fog", "hills"]})
+    );
+    // The JSON streamed as it came; the chunk with the finish reason closes it.
+    let pieces: Vec<&str> = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .filter(|piece| !piece.is_empty())
+        .collect();
+    assert!(pieces.len() >= 4, "{pieces:?}");
+    let last = chunks
+        .iter()
+        .find(|chunk| chunk["choices"][0]["finish_reason"] == "length")
+        .unwrap();
+    assert_eq!(last["choices"][0]["delta"]["content"], "]}", "{last}");
+    assert!(chunks.last().unwrap()["usage"]["total_tokens"].is_number());
+
+    // A schema the answer cannot meet: the stream ends with the refusal, naming what is missing.
+    request["response_format"]["json_schema"]["schema"]["required"] = json!(["city", "humidity"]);
+    let (status, events) = gateway.stream(&request).await;
+    assert_eq!(status, 200, "{events:?}");
+    let refused = common::chunks(&events);
+    let refusal = refused
+        .iter()
+        .find(|chunk| chunk.get("error").is_some())
+        .unwrap();
+    assert_eq!(
+        refusal["error"]["metadata"]["code"], "invalid_json_answer",
+        "{refusal}"
+    );
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("humidity"),
+        "{refusal}"
+    );
+    assert_eq!(refusal["choices"][0]["finish_reason"], "content_filter");
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+}
+
+#[tokio::test]
 async fn middle_out_cuts_a_long_conversation_to_the_endpoint_context() {
     let mock = MockUpstream::start().await.unwrap();
     let transforms = "[transforms]\nallow = [\"middle-out\"]\n";
