@@ -3,8 +3,9 @@
 //! server tool), the answer cites its sources as `url_citation` annotations (a stream, in the
 //! delta that ends the cited text), and the searches are charged at the endpoint's
 //! `web_search_price`. Where no endpoint can search at a known price, the request is a 400 that
-//! says so, with no upstream call. Also the context filter: a prompt no endpoint's context can
-//! hold is a 400 `context_length_exceeded`.
+//! says so, with no upstream call. The Messages API's own `web_search` tool is served the same
+//! way, and what no engine reads is refused by name. Also the context filter: a prompt no
+//! endpoint's context can hold is a 400 `context_length_exceeded`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -153,6 +154,96 @@ async fn a_streamed_search_cites_in_the_delta_closing_the_cited_text_and_is_char
             .all(|chunk| chunk.get("server_tool_use").is_none()),
         "{events:?}"
     );
+}
+
+async fn messages(gateway: &Gateway, body: &Value) -> (u16, Value) {
+    let response = gateway
+        .client
+        .post(format!("{}/v1/messages", gateway.url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn ask_claude(model: &str, tool: Value) -> Value {
+    json!({"model": model, "max_tokens": 256, "tools": [tool],
+        "messages": [{"role": "user", "content": "When was Claude Shannon born?"}]})
+}
+
+#[tokio::test]
+async fn the_messages_apis_own_search_tool_is_served_by_the_gateways_search() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = [
+        provider("claude", "anthropic", &mock, CLAUDE_SEARCH, ""),
+        provider("oa", "openai", &mock, OPENAI_TEXT, ""),
+        free_model("m/claude", "claude", ", web_search_price = \"0.01\""),
+        free_model("m/plain", "oa", ", web_search_price = \"0.01\""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    let tool = json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
+        "allowed_domains": ["wikipedia.org"],
+        "user_location": {"type": "approximate", "city": "Petoskey", "country": "US"}});
+    let (status, answer) = messages(&gateway, &ask_claude("m/claude", tool.clone())).await;
+    assert_eq!(status, 200, "{answer}");
+    let upstream = mock
+        .requests_for(CLAUDE_SEARCH)
+        .pop()
+        .unwrap()
+        .json
+        .unwrap();
+    assert_eq!(
+        upstream["tools"],
+        json!([{"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
+            "allowed_domains": ["wikipedia.org"],
+            "user_location": {"type": "approximate", "city": "Petoskey", "country": "US"}}]),
+        "{upstream}"
+    );
+    // The cited block comes back with its web citation, and the search is counted.
+    let cited = answer["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|block| block.get("citations").is_some())
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(
+        cited["text"],
+        "Claude Shannon was born on April 30, 1916, in Petoskey, Michigan"
+    );
+    assert_eq!(cited["citations"][0]["type"], "web_search_result_location");
+    assert_eq!(
+        answer["usage"]["server_tool_use"]["web_search_requests"], 1,
+        "{answer}"
+    );
+
+    // An endpoint that cannot search: a 400 in Anthropic's shape, no upstream call.
+    let before = mock.requests().len();
+    let (status, answer) = messages(&gateway, &ask_claude("m/plain", tool.clone())).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["type"], "error", "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("web search"),
+        "{answer}"
+    );
+    // What no engine behind Switchyard reads is refused by name.
+    let mut deferred = tool;
+    deferred["defer_loading"] = json!(true);
+    let (status, answer) = messages(&gateway, &ask_claude("m/claude", deferred)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`defer_loading`"),
+        "{answer}"
+    );
+    assert_eq!(mock.requests().len(), before, "no upstream call");
 }
 
 #[tokio::test]
