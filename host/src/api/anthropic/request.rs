@@ -491,41 +491,35 @@ fn translate_tools(
         return Err("must be a list".into());
     };
     let mut search = None;
-    let functions = tools
-        .iter()
-        .filter_map(|tool| {
-            let kind = tool.get("type").and_then(Value::as_str).unwrap_or("custom");
-            if !server_tools::is_web_search(kind) {
-                return Some(tool);
+    let mut functions = Vec::with_capacity(tools.len());
+    for tool in tools {
+        let kind = tool.get("type").and_then(Value::as_str).unwrap_or("custom");
+        if server_tools::is_web_search(kind) {
+            if search.is_some() {
+                return Err("at most one web_search tool".to_owned());
             }
-            search = Some(match search {
-                None => server_tools::web_search_options(tool),
-                Some(_) => Err("at most one web_search tool".to_owned()),
-            });
-            None
-        })
-        .map(|tool| {
-            let kind = tool.get("type").and_then(Value::as_str).unwrap_or("custom");
-            if kind != "custom" {
-                return Err(format!(
-                    "server tool type {kind:?} is not supported through Switchyard"
-                ));
-            }
-            let name = names.upstream(string(tool, "name")?);
-            extension.tool(&name, tool);
-            let mut function = Map::new();
-            function.insert("name".to_owned(), json!(name));
-            if let Some(description) = tool.get("description").filter(|d| d.is_string()) {
-                function.insert("description".to_owned(), description.clone());
-            }
-            let schema = tool
-                .get("input_schema")
-                .ok_or("a tool has no `input_schema`")?;
-            function.insert("parameters".to_owned(), schema.clone());
-            Ok(json!({"type": "function", "function": function}))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    Ok((functions, search.transpose()?))
+            search = Some(server_tools::web_search_options(tool)?);
+            continue;
+        }
+        if kind != "custom" {
+            return Err(format!(
+                "server tool type {kind:?} is not supported through Switchyard"
+            ));
+        }
+        let name = names.upstream(string(tool, "name")?);
+        extension.tool(&name, tool);
+        let mut function = Map::new();
+        function.insert("name".to_owned(), json!(name));
+        if let Some(description) = tool.get("description").filter(|d| d.is_string()) {
+            function.insert("description".to_owned(), description.clone());
+        }
+        let schema = tool
+            .get("input_schema")
+            .ok_or("a tool has no `input_schema`")?;
+        function.insert("parameters".to_owned(), schema.clone());
+        functions.push(json!({"type": "function", "function": function}));
+    }
+    Ok((functions, search))
 }
 
 /// `{type: auto|any|tool|none, disable_parallel_tool_use}` → `tool_choice` and
