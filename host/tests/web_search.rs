@@ -190,6 +190,49 @@ async fn a_responses_upstreams_streamed_citation_reaches_a_chat_client_as_an_ann
     );
 }
 
+#[tokio::test]
+async fn a_streamed_gemini_grounding_is_cited_and_charged() {
+    let mock = MockUpstream::start().await.unwrap();
+    let fixture = "fixture=synthetic/google-search-grounded";
+    let config = [
+        provider("g", "gemini", &mock, fixture, ""),
+        free_model("m/gemini", "g", ", web_search_price = \"0.01\""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    let mut body = ask("m/gemini:online");
+    body["stream"] = json!(true);
+    let (status, events) = gateway.stream(&body).await;
+    assert_eq!(status, 200, "{events:?}");
+    let upstream = mock.requests_for(fixture).pop().unwrap().json.unwrap();
+    assert_eq!(
+        upstream["tools"],
+        json!([{"google_search": {}}]),
+        "{upstream}"
+    );
+    let chunks = chunks(&events);
+    let annotated: Vec<&Value> = chunks
+        .iter()
+        .filter(|chunk| chunk["choices"][0]["delta"].get("annotations").is_some())
+        .collect();
+    assert_eq!(annotated.len(), 1, "{events:?}");
+    let content = streamed_text(&chunks);
+    assert_cites_shannon(
+        &content,
+        &annotated[0]["choices"][0]["delta"]["annotations"],
+    );
+    let usage = &chunks.last().unwrap()["usage"];
+    assert_eq!(
+        usage["server_tool_use"]["web_search_requests"], 1,
+        "{usage}"
+    );
+    assert_eq!(
+        usage["cost_details"]["upstream_inference_cost"],
+        json!(0.01),
+        "{usage}"
+    );
+}
+
 async fn messages(gateway: &Gateway, body: &Value) -> (u16, Value) {
     let response = gateway
         .client
