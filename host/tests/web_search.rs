@@ -295,6 +295,40 @@ async fn the_messages_apis_own_search_tool_is_served_by_the_gateways_search() {
         answer["usage"]["server_tool_use"]["web_search_requests"], 1,
         "{answer}"
     );
+    // Streamed: the citation as a citations_delta, the search in message_delta's usage.
+    let mut streamed = ask_claude("m/claude", tool.clone());
+    streamed["stream"] = json!(true);
+    let text = gateway
+        .client
+        .post(format!("{}/v1/messages", gateway.url))
+        .json(&streamed)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let citation = events
+        .iter()
+        .find(|event| event["delta"]["type"] == "citations_delta")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        citation["delta"]["citation"]["type"],
+        "web_search_result_location"
+    );
+    let delta = events
+        .iter()
+        .find(|event| event["type"] == "message_delta")
+        .unwrap();
+    assert_eq!(
+        delta["usage"]["server_tool_use"]["web_search_requests"], 1,
+        "{delta}"
+    );
 
     // An endpoint that cannot search: a 400 in Anthropic's shape, no upstream call.
     let before = mock.requests().len();
