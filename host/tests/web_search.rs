@@ -233,6 +233,73 @@ async fn a_streamed_gemini_grounding_is_cited_and_charged() {
     );
 }
 
+#[tokio::test]
+async fn a_responses_client_gets_the_citations_as_output_text_annotations() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = [
+        provider("claude", "anthropic", &mock, CLAUDE_SEARCH, ""),
+        free_model("m/claude", "claude", ", web_search_price = \"0.01\""),
+    ]
+    .concat();
+    let gateway = Gateway::start(&config).await;
+    let body = json!({"model": "m/claude", "input": "When was Claude Shannon born?",
+        "tools": [{"type": "web_search"}]});
+    let post = |body: Value| {
+        gateway
+            .client
+            .post(format!("{}/v1/responses", gateway.url))
+            .json(&body)
+            .send()
+    };
+    let answer: Value = post(body.clone()).await.unwrap().json().await.unwrap();
+    let part = answer["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["type"] == "message")
+        .map(|item| item["content"][0].clone())
+        .unwrap_or_else(|| panic!("{answer}"));
+    let cited = |part: &Value| {
+        let annotation = &part["annotations"][0];
+        assert_eq!(annotation["type"], "url_citation", "{part}");
+        assert_eq!(
+            annotation["url"],
+            "https://en.wikipedia.org/wiki/Claude_Shannon"
+        );
+        let text = part["text"].as_str().unwrap();
+        let (start, end) = (
+            annotation["start_index"].as_u64().unwrap() as usize,
+            annotation["end_index"].as_u64().unwrap() as usize,
+        );
+        text.chars()
+            .skip(start)
+            .take(end - start)
+            .collect::<String>()
+    };
+    let sentence = "Claude Shannon was born on April 30, 1916, in Petoskey, Michigan";
+    assert_eq!(cited(&part), sentence);
+
+    // Streamed: an annotation event, and the finished part carries it.
+    let mut streamed = body;
+    streamed["stream"] = json!(true);
+    let text = post(streamed).await.unwrap().text().await.unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str(data).ok())
+        .collect();
+    let added = events
+        .iter()
+        .find(|event| event["type"] == "response.output_text.annotation.added")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(added["annotation"]["title"], "Claude Shannon - Wikipedia");
+    let done = events
+        .iter()
+        .find(|event| event["type"] == "response.content_part.done")
+        .unwrap();
+    assert_eq!(cited(&done["part"]), sentence);
+}
+
 async fn messages(gateway: &Gateway, body: &Value) -> (u16, Value) {
     let response = gateway
         .client
