@@ -84,6 +84,12 @@ async fn unserved_openrouter_features_are_refused_by_name_on_every_ingress() {
             "`middle-out`",
             not_allowed,
         ),
+        // OpenRouter's newer `provider` field the catalog has no data for.
+        (
+            json!({"provider": {"enforce_distillable_text": true}}),
+            "`provider.enforce_distillable_text`",
+            "invalid_provider_preferences",
+        ),
     ];
     for (feature, named, code) in &features {
         for (path, body) in [
@@ -107,8 +113,9 @@ async fn unserved_openrouter_features_are_refused_by_name_on_every_ingress() {
         mock.requests_for(OPENAI_TEXT).is_empty(),
         "no upstream call"
     );
-    // Empty lists ask for nothing.
-    let empty = json!({"plugins": [], "transforms": []});
+    // Empty lists ask for nothing, nor does a restriction turned off.
+    let empty = json!({"plugins": [], "transforms": [],
+        "provider": {"enforce_distillable_text": false}});
     for (path, body) in [
         ("/v1/chat/completions", chat(empty.clone())),
         ("/v1/responses", responses(empty.clone())),

@@ -2,8 +2,8 @@
 //! that speaks the Responses API as they were sent and its output items come back as it wrote
 //! them, whole or streamed (no round trip through chat messages), the same items reach
 //! a chat upstream as chat messages, and items that would reach the operator's upstream account
-//! (uploaded file ids, item references, or a chat client's own Responses items) are refused
-//! before any upstream call.
+//! (uploaded file ids, item references, a chat client's own Responses items, built-in tools
+//! other than web search) are refused before any upstream call.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -173,6 +173,27 @@ async fn items_reaching_the_operators_account_are_refused_before_any_upstream_ca
         assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
         let message = error["error"]["message"].as_str().unwrap();
         assert!(message.contains(needle), "{message}");
+    }
+    // Built-in tools other than web search run on the operator's account: refused by name,
+    // even for a Responses upstream.
+    let builtin = [
+        json!({"type": "file_search", "vector_store_ids": ["vs_operator"]}),
+        json!({"type": "code_interpreter", "container": {"type": "auto"}}),
+        json!({"type": "image_generation"}),
+        json!({"type": "mcp", "server_label": "x", "server_url": "https://mcp.example.com"}),
+        json!({"type": "computer_use_preview", "display_width": 1024, "display_height": 768, "environment": "browser"}),
+        json!({"type": "local_shell"}),
+    ];
+    for tool in builtin {
+        let body = json!({"model": "m/resp", "input": "hi", "tools": [tool]});
+        let (status, error) = respond(&gateway, "/v1/responses", &body).await;
+        assert_eq!(status, 400, "{tool}: {error}");
+        assert_eq!(error["error"]["code"], "unsupported_tool", "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("`{}`", tool["type"].as_str().unwrap())),
+            "{message}"
+        );
     }
     assert!(mock.requests().is_empty(), "{:?}", mock.requests());
 }

@@ -3,12 +3,14 @@
 //! field, a hostile transform costing only its request, and a transform hot-swapped under load.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod accounts;
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use accounts::{ADMIN_TOKEN, Database, admin, chat_as, key_with_credits};
 use common::*;
 use serde_json::{Value, json};
 use switchyard_tests::MockUpstream;
@@ -382,6 +384,65 @@ async fn a_broken_json_answer_is_healed_for_the_client() {
 }
 
 #[tokio::test]
+async fn a_cut_streamed_json_answer_is_healed_as_it_streams() {
+    let mock = MockUpstream::start().await.unwrap();
+    let transforms = "[transforms]\nallow = [\"response-healing\"]\n";
+    let gateway = small_context_gateway(&mock, "synthetic/openai-broken-json", transforms).await;
+    let mut request = ask("Weather in San Francisco as JSON", true);
+    request["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "weather", "schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temperature_c": {"type": "number"}, "tags": {"type": "array", "items": {"type": "string"}}},
+        "required": ["city", "temperature_c"], "additionalProperties": false
+    }}});
+    request["plugins"] = json!([{ "id": "response-healing" }]);
+    let (status, events) = gateway.stream(&request).await;
+    assert_eq!(status, 200, "{events:?}");
+    let chunks = chunks(&events);
+    let content = streamed_text(&chunks);
+    let healed: Value = serde_json::from_str(&content).unwrap_or_else(|_| panic!("{content}"));
+    assert_eq!(
+        healed,
+        json!({"city": "San Francisco", "temperature_c": 18, "tags": ["fog", "hills"]})
+    );
+    // The JSON streamed as it came; the chunk with the finish reason closes it.
+    let pieces: Vec<&str> = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .filter(|piece| !piece.is_empty())
+        .collect();
+    assert!(pieces.len() >= 4, "{pieces:?}");
+    let last = chunks
+        .iter()
+        .find(|chunk| chunk["choices"][0]["finish_reason"] == "length")
+        .unwrap();
+    assert_eq!(last["choices"][0]["delta"]["content"], "]}", "{last}");
+    assert!(chunks.last().unwrap()["usage"]["total_tokens"].is_number());
+
+    // A schema the answer cannot meet: the stream ends with the refusal, naming what is missing.
+    request["response_format"]["json_schema"]["schema"]["required"] = json!(["city", "humidity"]);
+    let (status, events) = gateway.stream(&request).await;
+    assert_eq!(status, 200, "{events:?}");
+    let refused = common::chunks(&events);
+    let refusal = refused
+        .iter()
+        .find(|chunk| chunk.get("error").is_some())
+        .unwrap();
+    assert_eq!(
+        refusal["error"]["metadata"]["code"], "invalid_json_answer",
+        "{refusal}"
+    );
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("humidity"),
+        "{refusal}"
+    );
+    assert_eq!(refusal["choices"][0]["finish_reason"], "content_filter");
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+}
+
+#[tokio::test]
 async fn middle_out_cuts_a_long_conversation_to_the_endpoint_context() {
     let mock = MockUpstream::start().await.unwrap();
     let transforms = "[transforms]\nallow = [\"middle-out\"]\n";
@@ -539,4 +600,79 @@ async fn the_response_cache_keys_a_transformed_request_by_what_the_client_sent()
     assert_eq!(cache_outcome(&headers), "hit");
     assert_eq!(again["choices"], first["choices"]);
     assert_eq!(mock.requests().len(), 2, "a hit makes no upstream call");
+}
+
+/// A deny-list attachment refusing `term`, scoped by `scope` (`account = "acme"`...).
+fn scoped_deny(term: &str, scope: &str) -> String {
+    format!(
+        "[[transforms.attach]]\nid = \"deny-list\"\n{scope}\noptions = {{ terms = [\"{term}\"] }}\n"
+    )
+}
+
+#[tokio::test]
+async fn attachments_apply_to_their_account_team_or_key_only() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let base = format!(
+        "{}{}{}",
+        provider("oa", "openai", &mock, "fixture=openai/openai-text", ""),
+        model("m/oa", &[("oa", "0.1", "0.1")]),
+        database.config()
+    );
+    let env = [("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)];
+    // The keys are made first: a key attachment names the key's id.
+    let mut first = Gateway::start_with_env(&base, &env).await;
+    let (status, team) = admin(
+        &first,
+        "POST",
+        "/teams",
+        json!({"id": "legal", "account": "acme"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{team}");
+    let (_, plain) = key_with_credits(&first, "acme", "10", json!({})).await;
+    let (_, lawyer) = key_with_credits(&first, "acme", "10", json!({"team": "legal"})).await;
+    let (scoped_id, scoped) = key_with_credits(&first, "acme", "10", json!({})).await;
+    let (_, other) = key_with_credits(&first, "globex", "10", json!({})).await;
+    first.terminate().await;
+
+    let transforms = [
+        "[transforms]\n".to_owned(),
+        scoped_deny("acme secret", "account = \"acme\""),
+        scoped_deny("legal secret", "team = \"legal\""),
+        scoped_deny("key secret", &format!("key = \"{scoped_id}\"")),
+    ]
+    .concat();
+    let gateway = Gateway::start_with_env(&format!("{base}\n{transforms}"), &env).await;
+    let keys = [
+        ("plain", &plain),
+        ("lawyer", &lawyer),
+        ("scoped", &scoped),
+        ("other", &other),
+    ];
+    // Which keys each term is refused for.
+    for (term, refused) in [
+        ("acme secret", &["plain", "lawyer", "scoped"][..]),
+        ("legal secret", &["lawyer"][..]),
+        ("key secret", &["scoped"][..]),
+    ] {
+        for (name, secret) in keys {
+            let (status, body) = chat_as(
+                &gateway,
+                secret,
+                &ask(&format!("Tell me the {term}"), false),
+            )
+            .await;
+            match refused.contains(&name) {
+                true => {
+                    assert_eq!(status, 400, "{term} for {name}: {body}");
+                    assert_eq!(body["error"]["code"], "content_denied", "{body}");
+                    assert_eq!(body["error"]["metadata"]["transform"], "deny-list");
+                }
+                false => assert_eq!(status, 200, "{term} for {name}: {body}"),
+            }
+        }
+    }
+    // Only the requests that passed reached the upstream.
+    assert_eq!(mock.requests().len(), 12 - 5);
 }

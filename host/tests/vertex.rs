@@ -237,6 +237,54 @@ async fn tokens_are_refreshed_before_expiry_and_once_after_a_refusal_then_fail_o
 }
 
 #[tokio::test]
+async fn a_field_a_publishers_translation_does_not_serve_is_refused_by_name_or_fails_over() {
+    let mock = MockUpstream::start().await.unwrap();
+    trust(&mock);
+    let dir = tempfile::tempdir().unwrap();
+    let key = service_account(dir.path(), &mock, None);
+    let gateway = Gateway::start(&config(&mock, &service_account_credentials(&key))).await;
+    let with = |model: &str, field: &str, value: Value| {
+        let mut request = hello(model);
+        request[field] = value;
+        request
+    };
+
+    // Gemini translates `seed`; Claude has none.
+    let (status, _, body) = gateway.chat(&with("v/gemini", "seed", json!(7))).await;
+    assert_eq!(status, 200, "{body}");
+    let sent = vertex_requests(&mock, GEMINI_PATH)
+        .pop()
+        .unwrap()
+        .json
+        .unwrap();
+    assert_eq!(sent["generationConfig"]["seed"], 7, "{sent}");
+    for (model, field, value) in [
+        ("v/claude", "seed", json!(7)),
+        ("v/gemini", "logit_bias", json!({"50256": -100})),
+    ] {
+        let before = vertex_requests(&mock, "/v1/projects/").len();
+        let (status, _, body) = gateway.chat(&with(model, field, value)).await;
+        assert_eq!(status, 400, "{model} {field}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+        assert!(message.contains("vertex"), "{message}");
+        assert_eq!(vertex_requests(&mock, "/v1/projects/").len(), before);
+    }
+    // Where another endpoint serves the field, it serves the request.
+    let mut request = with("v/fallback", "seed", json!(7));
+    request["provider"] = json!({"order": ["vertex", "backup"]});
+    let (status, _, body) = gateway.chat(&request).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("**Holiday Name:**"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn the_metadata_server_mints_tokens_for_workload_identity() {
     let mock = MockUpstream::start().await.unwrap();
     mock.google().serve_metadata();

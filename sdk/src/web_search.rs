@@ -6,11 +6,16 @@
 //! sources as `text_citations` of type `web_search_result_location` ([`citation`]), which the
 //! gateway gives a chat client as `url_citation` annotations.
 //!
-//! An adapter that serves search declares [`OPTIONS`] among its supported parameters.
+//! An adapter that serves search declares [`OPTIONS`] among its supported parameters. Beyond
+//! OpenAI's fields, the options may carry those of Anthropic's web search tool ([`EXTENDED`]:
+//! the Messages API's own `web_search` tool maps onto them); an adapter refuses by name those
+//! it cannot serve ([`refuse_unserved`]).
 
 use serde_json::{Map, Value, json};
 
 use crate::openai::ChatRequest;
+#[cfg(feature = "provider")]
+use crate::provider::PluginError;
 
 /// The canonical request field asking for a search: OpenAI's `web_search_options`
 /// (`search_context_size`, `user_location`), an object.
@@ -20,6 +25,82 @@ pub const OPTIONS: &str = "web_search_options";
 /// (Anthropic's `max_uses`, the Responses API's `max_tool_calls`), and the gateway holds that
 /// many searches' price.
 pub const MAX_SEARCHES: u64 = 5;
+
+/// The most searches a request may ask for with [`MAX_USES`].
+pub const MAX_USES_LIMIT: u64 = 20;
+
+/// Switchyard's option (Anthropic's tool field): the most searches this request may make.
+pub const MAX_USES: &str = "max_uses";
+/// Switchyard's option (Anthropic's tool field): only these domains are searched.
+pub const ALLOWED_DOMAINS: &str = "allowed_domains";
+/// Switchyard's option (Anthropic's tool field): these domains are never searched.
+pub const BLOCKED_DOMAINS: &str = "blocked_domains";
+/// The options beyond OpenAI's `search_context_size` and `user_location`.
+pub const EXTENDED: [&str; 3] = [MAX_USES, ALLOWED_DOMAINS, BLOCKED_DOMAINS];
+
+/// Checks the [`EXTENDED`] options: `max_uses` from 1 to [`MAX_USES_LIMIT`], domain lists of
+/// strings, not both. The reason when they are not.
+pub fn check_options(options: &Map<String, Value>) -> Result<(), String> {
+    match options.get(MAX_USES) {
+        None | Some(Value::Null) => {}
+        Some(uses)
+            if uses
+                .as_u64()
+                .is_some_and(|n| (1..=MAX_USES_LIMIT).contains(&n)) => {}
+        Some(uses) => {
+            return Err(format!(
+                "`{MAX_USES}` must be an integer from 1 to {MAX_USES_LIMIT} (got {uses})"
+            ));
+        }
+    }
+    for field in [ALLOWED_DOMAINS, BLOCKED_DOMAINS] {
+        let strings = |list: &Vec<Value>| list.iter().all(Value::is_string);
+        match options.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) if strings(list) => {}
+            Some(_) => return Err(format!("`{field}` must be a list of domain names")),
+        }
+    }
+    let set = |field: &str| options.get(field).is_some_and(|value| !value.is_null());
+    if set(ALLOWED_DOMAINS) && set(BLOCKED_DOMAINS) {
+        return Err(format!(
+            "`{ALLOWED_DOMAINS}` and `{BLOCKED_DOMAINS}` cannot be used together"
+        ));
+    }
+    Ok(())
+}
+
+/// The most searches the request may make: its [`MAX_USES`], else [`MAX_SEARCHES`].
+pub fn max_searches(request: &ChatRequest) -> u64 {
+    options(request)
+        .and_then(|options| options.get(MAX_USES))
+        .and_then(Value::as_u64)
+        .map_or(MAX_SEARCHES, |uses| uses.clamp(1, MAX_USES_LIMIT))
+}
+
+#[cfg(feature = "provider")]
+/// Refuses, as unsupported by `adapter`, the first [`EXTENDED`] option the request sets that
+/// the adapter does not serve (`served`): the gateway fails over to an endpoint that serves it.
+pub fn refuse_unserved(
+    request: &ChatRequest,
+    adapter: &str,
+    served: &[&str],
+) -> Result<(), PluginError> {
+    let Some(options) = options(request) else {
+        return Ok(());
+    };
+    let unserved = EXTENDED.iter().find(|field| {
+        !served.contains(field) && options.get(**field).is_some_and(|value| !value.is_null())
+    });
+    match unserved {
+        Some(field) => Err(PluginError::Unsupported(format!(
+            "web search's `{field}` is not supported by the {adapter} adapter (Switchyard \
+             refuses an option rather than drop it); remove it or route to a provider that \
+             serves it"
+        ))),
+        None => Ok(()),
+    }
+}
 
 /// The canonical completion's (or final chunk's) top-level field reporting the searches made:
 /// `{"web_search_requests": n}` (Anthropic's usage field of that name).
@@ -129,5 +210,49 @@ mod tests {
         );
         assert_eq!(searches(&reported(2)), 2);
         assert!(reported(0).is_empty());
+    }
+
+    #[test]
+    fn extended_options_are_checked_and_capped() {
+        let request = |options: Value| -> ChatRequest {
+            serde_json::from_value(json!({"model": "m", "messages": [], OPTIONS: options}))
+                .expect("request")
+        };
+        let object = |value: Value| value.as_object().cloned().expect("object");
+        assert!(
+            check_options(&object(
+                json!({"max_uses": 8, "allowed_domains": ["a.org"]})
+            ))
+            .is_ok()
+        );
+        for (bad, named) in [
+            (json!({"max_uses": 0}), "max_uses"),
+            (json!({"max_uses": 21}), "max_uses"),
+            (json!({"blocked_domains": "a.org"}), "blocked_domains"),
+            (
+                json!({"allowed_domains": ["a"], "blocked_domains": ["b"]}),
+                "together",
+            ),
+        ] {
+            let reason = check_options(&object(bad.clone())).expect_err("refused");
+            assert!(reason.contains(named), "{bad}: {reason}");
+        }
+        assert_eq!(max_searches(&request(json!({"max_uses": 8}))), 8);
+        assert_eq!(max_searches(&request(json!({}))), MAX_SEARCHES);
+    }
+
+    #[cfg(feature = "provider")]
+    #[test]
+    fn extended_options_an_adapter_does_not_serve_are_refused_by_name() {
+        let domains: ChatRequest = serde_json::from_value(
+            json!({"model": "m", "messages": [], OPTIONS: {"blocked_domains": ["a.org"]}}),
+        )
+        .expect("request");
+        assert!(refuse_unserved(&domains, "x", &[BLOCKED_DOMAINS]).is_ok());
+        let Err(PluginError::Unsupported(message)) = refuse_unserved(&domains, "x", &[MAX_USES])
+        else {
+            panic!("served");
+        };
+        assert!(message.contains("`blocked_domains`"), "{message}");
     }
 }

@@ -75,6 +75,11 @@ pub fn web_search(request: &mut Map<String, Value>) -> Result<bool, ApiError> {
     if wanted && request.get(web_search::OPTIONS).is_none_or(Value::is_null) {
         request.insert(web_search::OPTIONS.to_owned(), Value::Object(Map::new()));
     }
+    if let Some(Value::Object(options)) = request.get(web_search::OPTIONS) {
+        web_search::check_options(options).map_err(|reason| {
+            ApiError::invalid_request(format!("{}: {reason}", web_search::OPTIONS))
+        })?;
+    }
     Ok(wanted)
 }
 

@@ -1,8 +1,12 @@
 //! The web searches of an answer (see [`switchyard_sdk::web_search`]): the count an adapter
 //! reports in the canonical [`SERVER_TOOL_USE`] field is taken off the answer to be charged,
 //! and the sources it cites (`text_citations` of type `web_search_result_location`) are given
-//! to chat clients as OpenAI's `url_citation` annotations. A web search tool a client offered
+//! to chat clients as OpenAI's `url_citation` annotations: in the message of a whole answer, and
+//! in the delta that closes a cited block of a stream ([`StreamAnnotations`]), as OpenAI and
+//! OpenRouter stream them. A web search tool a client offered
 //! ([`ChatCall::offered_search`]) is served where the endpoint searches and left out elsewhere.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -71,6 +75,48 @@ pub fn annotate(object: &mut Map<String, Value>) {
     }
 }
 
+/// The cited blocks of a stream still open, per choice and start offset: the citations their
+/// pieces carried so far (see [`TextCitations`]), until the piece with their `end` closes them.
+#[derive(Debug, Default)]
+pub struct StreamAnnotations {
+    open: HashMap<(u64, u64), Vec<Value>>,
+}
+
+impl StreamAnnotations {
+    /// Adds to each choice's `delta` the `url_citation` annotations of the web-cited blocks its
+    /// `text_citations` close.
+    pub fn annotate(&mut self, object: &mut Map<String, Value>) {
+        let Some(Value::Array(choices)) = object.get_mut("choices") else {
+            return;
+        };
+        for choice in choices {
+            let index = choice.get("index").and_then(Value::as_u64).unwrap_or(0);
+            let Some(delta) = choice.get_mut("delta").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(pieces) = delta
+                .get("text_citations")
+                .and_then(|pieces| Vec::<TextCitations>::deserialize(pieces).ok())
+            else {
+                continue;
+            };
+            let mut closed = Vec::new();
+            for piece in pieces {
+                let cited = self.open.entry((index, piece.start)).or_default();
+                cited.extend(piece.citations);
+                if piece.end.is_some() {
+                    let citations = self.open.remove(&(index, piece.start)).unwrap_or_default();
+                    closed.push(TextCitations { citations, ..piece });
+                }
+            }
+            let annotations = web_search::url_citations(&closed);
+            if !annotations.is_empty() {
+                delta.insert("annotations".to_owned(), Value::Array(annotations));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -94,5 +140,35 @@ mod tests {
             json!([{"type": "url_citation", "url_citation": {"url": "https://a.example",
                 "title": "A", "start_index": 0, "end_index": 13}}])
         );
+    }
+
+    #[test]
+    fn a_streamed_web_cited_block_is_annotated_in_the_delta_closing_it() {
+        let citation = web_search::citation("https://a.example", Some("A"), None);
+        let chunk = |index: u64, pieces: Value| json!({"choices": [{"index": index, "delta": {"text_citations": pieces}}]});
+        let mut annotations = StreamAnnotations::default();
+        let mut stream = [
+            chunk(0, json!([{"start": 4, "citations": []}])),
+            chunk(1, json!([{"start": 4, "citations": [citation.clone()]}])),
+            chunk(0, json!([{"start": 4, "citations": [citation]}])),
+            chunk(0, json!([{"start": 4, "end": 9, "citations": []}])),
+            chunk(1, json!([{"start": 4, "end": 6, "citations": []}])),
+            chunk(0, json!([{"start": 4, "end": 9, "citations": []}])),
+        ];
+        for chunk in &mut stream {
+            annotations.annotate(chunk.as_object_mut().expect("object"));
+        }
+        let annotated = |chunk: &Value| chunk["choices"][0]["delta"].get("annotations").cloned();
+        assert_eq!(annotated(&stream[0]), None);
+        assert_eq!(annotated(&stream[2]), None);
+        let expected = |end: u64| {
+            json!([{"type": "url_citation", "url_citation": {"url": "https://a.example",
+                "title": "A", "start_index": 4, "end_index": end}}])
+        };
+        assert_eq!(annotated(&stream[3]), Some(expected(9)));
+        assert_eq!(annotated(&stream[4]), Some(expected(6)));
+        // A block closed twice (or never opened) cites nothing.
+        assert_eq!(annotated(&stream[5]), None);
+        assert!(annotations.open.is_empty());
     }
 }

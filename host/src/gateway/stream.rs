@@ -154,6 +154,7 @@ pub(super) async fn run(
         responses_client: call.responses_client,
         exclude_reasoning: super::exclude::wanted(&call.request),
         searches: 0,
+        annotations: super::searched::StreamAnnotations::default(),
         chunk_hook: ChunkHook::of(call),
     };
     tokio::spawn(crate::traces::within_current(pump.run()));
@@ -302,6 +303,8 @@ struct Pump {
     exclude_reasoning: bool,
     /// Web searches the upstream reported (cumulative counts: the largest).
     searches: u64,
+    /// The web-cited blocks still open, annotated as they close.
+    annotations: super::searched::StreamAnnotations,
     /// The request's chunk transforms, when it has some.
     chunk_hook: Option<ChunkHook>,
 }
@@ -466,6 +469,7 @@ impl Pump {
             if !marker {
                 self.relayed += 1;
             }
+            self.annotations.annotate(&mut object);
             if let Some(hook) = &self.chunk_hook
                 && let Err(refusal) = hook.apply(&mut object).await
             {

@@ -159,7 +159,7 @@ pub fn worst_case_hold<'a>(
     // A token is at least one byte of the body.
     let body_tokens = u64::try_from(body_bytes).unwrap_or(u64::MAX);
     let searches = match searching {
-        true => web_search::MAX_SEARCHES,
+        true => web_search::max_searches(request),
         false => 0,
     };
     candidates

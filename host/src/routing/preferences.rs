@@ -236,6 +236,10 @@ impl Variant {
     }
 }
 
+/// OpenRouter's `provider` field restricting routing to models whose output may train other
+/// models: `false` asks for nothing, `true` is refused by name (the catalog has no such data).
+const DISTILLABLE: &str = "enforce_distillable_text";
+
 /// Most names `provider.order`, `only`, `ignore` and `quantizations` may each hold: more than
 /// any catalog has providers, few enough that matching them costs nothing.
 pub const MAX_NAMES: usize = 128;
@@ -252,6 +256,19 @@ impl ProviderPreferences {
         };
         // Thresholds accept a bare number; parse them apart from the derived fields.
         let mut rest = object.clone();
+        if let Some(distillable) = rest.remove(DISTILLABLE).filter(|value| !value.is_null()) {
+            match distillable {
+                Value::Bool(false) => {}
+                Value::Bool(true) => {
+                    return Err(format!(
+                        "`provider.{DISTILLABLE}` is not supported: Switchyard's catalog does \
+                         not record which models allow their output to train other models, so \
+                         it cannot restrict routing to them; remove it"
+                    ));
+                }
+                _ => return Err(format!("`provider.{DISTILLABLE}` must be a boolean")),
+            }
+        }
         let throughput = rest.remove("preferred_min_throughput");
         let latency = rest.remove("preferred_max_latency");
         let mut preferences = ProviderPreferences::deserialize(Value::Object(rest))
@@ -369,6 +386,11 @@ mod tests {
             error(json!({ "preferred_min_throughput": -5 })).contains("preferred_min_throughput")
         );
         assert!(error(json!({ "preferred_max_latency": { "p42": 1 } })).contains("p42"));
+        assert!(
+            error(json!({ DISTILLABLE: true })).contains("`provider.enforce_distillable_text`")
+        );
+        assert!(error(json!({ DISTILLABLE: "yes" })).contains("boolean"));
+        assert!(parse(json!({ DISTILLABLE: false })).is_ok());
     }
 
     #[test]

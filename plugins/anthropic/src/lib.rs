@@ -57,22 +57,7 @@ use options::Options;
 pub struct Anthropic;
 
 /// Request parameters the adapter translates.
-const SUPPORTED_PARAMETERS: &[&str] = &[
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "top_k",
-    "stop",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "reasoning",
-    "response_format",
-    "user",
-    "web_search_options",
-    "reasoning_effort",
-];
+const SUPPORTED_PARAMETERS: &[&str] = switchyard_sdk::anthropic::SUPPORTED_PARAMETERS;
 
 impl Provider for Anthropic {
     type Decoder = AnthropicDecoder;

@@ -88,24 +88,7 @@ use options::Options;
 pub struct Gemini;
 
 /// Request parameters the adapter translates.
-const SUPPORTED_PARAMETERS: &[&str] = &[
-    "max_tokens",
-    "max_completion_tokens",
-    "temperature",
-    "top_p",
-    "top_k",
-    "stop",
-    "seed",
-    "presence_penalty",
-    "frequency_penalty",
-    "response_format",
-    "structured_outputs",
-    "tools",
-    "tool_choice",
-    "reasoning",
-    "web_search_options",
-    "reasoning_effort",
-];
+const SUPPORTED_PARAMETERS: &[&str] = switchyard_sdk::gemini::SUPPORTED_PARAMETERS;
 
 impl Provider for Gemini {
     type Decoder = GeminiDecoder;

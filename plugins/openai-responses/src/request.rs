@@ -113,7 +113,7 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
             .collect();
         body.insert("tools".to_owned(), Value::Array(tools));
     }
-    web_search(request, passed.as_ref(), &mut body);
+    web_search(request, passed.as_ref(), &mut body)?;
     if let Some(choice) = &request.tool_choice {
         let choice = match choice {
             Value::Object(object) => {
@@ -167,15 +167,21 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
 }
 
 /// `web_search_options` → the Responses API's `web_search` tool (the client's own, when it
-/// offered one), with the options' context size and location, and at most
-/// [`web_search::MAX_SEARCHES`] built-in tool calls.
+/// offered one), with the options' context size, location and allowed domains (the tool has
+/// no blocked ones: refused by name), and at most [`web_search::max_searches`] built-in tool
+/// calls.
 fn web_search(
     request: &ChatRequest,
     passed: Option<&ResponsesExtension>,
     body: &mut Map<String, Value>,
-) {
+) -> Result<(), PluginError> {
+    web_search::refuse_unserved(
+        request,
+        "openai-responses",
+        &[web_search::MAX_USES, web_search::ALLOWED_DOMAINS],
+    )?;
     let Some(options) = web_search::options(request) else {
-        return;
+        return Ok(());
     };
     let mut tool = passed
         .and_then(|passed| passed.web_search_tool.clone())
@@ -188,13 +194,20 @@ fn web_search(
         location.insert("type".to_owned(), json!("approximate"));
         tool["user_location"] = Value::Object(location);
     }
+    if let Some(domains) = (options.get(web_search::ALLOWED_DOMAINS)).filter(|d| !d.is_null()) {
+        tool["filters"] = json!({ "allowed_domains": domains });
+    }
     let tools = body
         .entry("tools")
         .or_insert_with(|| Value::Array(Vec::new()));
     if let Value::Array(tools) = tools {
         tools.push(tool);
     }
-    body.insert("max_tool_calls".to_owned(), json!(web_search::MAX_SEARCHES));
+    body.insert(
+        "max_tool_calls".to_owned(),
+        json!(web_search::max_searches(request)),
+    );
+    Ok(())
 }
 
 /// The client's own Responses items, when it spoke the Responses API to Switchyard

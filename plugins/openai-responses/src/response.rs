@@ -111,8 +111,9 @@ pub fn searches(response: &Value) -> u64 {
 }
 
 /// An `output_text` part's `url_citation` annotations as `text_citations` of the content, whose
-/// text before the part is `offset` characters long.
-fn cited(part: &Value, offset: u64) -> Vec<TextCitations> {
+/// text before the part is `offset` characters long (a stream's
+/// `response.output_text.annotation.added` too, as a part holding that one annotation).
+pub fn cited(part: &Value, offset: u64) -> Vec<TextCitations> {
     part["annotations"]
         .as_array()
         .into_iter()

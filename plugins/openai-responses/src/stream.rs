@@ -7,7 +7,7 @@ use switchyard_sdk::translate::ChunkWriter;
 use switchyard_sdk::web_search;
 
 use crate::error;
-use crate::response::{encrypted_detail, finish, searches, summary_detail, usage};
+use crate::response::{cited, encrypted_detail, finish, searches, summary_detail, usage};
 
 /// Decodes one Responses stream. Events before the first output (`response.created`,
 /// `response.in_progress`) produce nothing, so an early `error` still fails over.
@@ -22,6 +22,10 @@ pub struct ResponsesDecoder {
     /// so a marker never starts a stream on its own and a stream that fails before any output
     /// still fails over.
     markers: Vec<Vec<u8>>,
+    /// Characters of answer text sent so far, and where the `output_text` part being streamed
+    /// starts in it: the offsets of its annotations.
+    text_length: u64,
+    part_start: u64,
 }
 
 impl StreamDecoder for ResponsesDecoder {
@@ -90,7 +94,28 @@ impl ResponsesDecoder {
                 self.writer
                     .tool_call_arguments(index, data["delta"].as_str().unwrap_or_default())
             }
-            "response.output_text.delta" | "response.refusal.delta" => self
+            "response.content_part.added" if data["part"]["type"] == "output_text" => {
+                self.part_start = self.text_length;
+                StreamOutput::empty()
+            }
+            "response.output_text.delta" => {
+                let delta = data["delta"].as_str().unwrap_or_default();
+                self.text_length = (self.text_length).saturating_add(delta.chars().count() as u64);
+                self.writer.text(delta, false)
+            }
+            // A cited web page: a block of the part's text that opens and closes at once.
+            "response.output_text.annotation.added" => {
+                let part = json!({ "annotations": [data["annotation"]] });
+                let pieces = cited(&part, self.part_start);
+                match pieces.is_empty() {
+                    true => StreamOutput::empty(),
+                    false => self.writer.delta(Delta {
+                        text_citations: Some(pieces),
+                        ..Delta::default()
+                    }),
+                }
+            }
+            "response.refusal.delta" => self
                 .writer
                 .text(data["delta"].as_str().unwrap_or_default(), false),
             "response.reasoning_text.delta" => self

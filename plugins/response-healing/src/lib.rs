@@ -2,11 +2,13 @@
 //! request (`json_object` or `json_schema`) — code fences, text around the JSON, trailing
 //! commas, unclosed strings, arrays and objects — and checks it against the request's schema
 //! when one was given. An answer it cannot make valid is refused with a 502 naming what is
-//! wrong, rather than handed to a client that asked for JSON. Whole answers only: a streamed
-//! answer passes unchanged.
+//! wrong, rather than handed to a client that asked for JSON. A streamed answer is repaired as
+//! it streams, and a cut one completed in its last chunk (see [`stream`]); one it cannot make
+//! valid ends with the refusal.
 
 pub mod repair;
 pub mod schema;
+pub mod stream;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -42,8 +44,27 @@ impl Transform for ResponseHealing {
         descriptor(
             "response-healing",
             env!("CARGO_PKG_VERSION"),
-            Hooks::RESPONSE,
+            Hooks::REQUEST | Hooks::RESPONSE | Hooks::CHUNK,
         )
+    }
+
+    /// Notes in the state whether the request asked for JSON, for `on_chunk`.
+    fn on_request(_options: &Options, request: Vec<u8>, state: Vec<u8>) -> Outcome {
+        let Ok(request) = serde_json::from_slice::<Value>(&request) else {
+            return pass(state);
+        };
+        match wanted(&request) {
+            Some(schema) => pass(stream::start(schema)),
+            None => pass(state),
+        }
+    }
+
+    fn on_chunk(_options: &Options, chunk: Vec<u8>, state: Vec<u8>) -> Outcome {
+        match stream::chunk(&chunk, state) {
+            (stream::Healed::Same, state) => pass(state),
+            (stream::Healed::Changed(bytes), state) => modify(bytes, state),
+            (stream::Healed::Impossible(reason), _) => refuse(502, CODE, unrepairable(&reason)),
+        }
     }
 
     fn on_response(
@@ -72,15 +93,7 @@ impl Transform for ResponseHealing {
             };
             let healed = match heal(content, schema) {
                 Ok(healed) => healed,
-                Err(reason) => {
-                    return refuse(
-                        502,
-                        CODE,
-                        format!(
-                            "the model's answer is not the JSON the request asked for, and cannot be repaired: {reason}"
-                        ),
-                    );
-                }
+                Err(reason) => return refuse(502, CODE, unrepairable(&reason)),
             };
             if let Some(healed) = healed {
                 choice["message"]["content"] = Value::String(healed);
@@ -92,6 +105,13 @@ impl Transform for ResponseHealing {
             false => pass(state),
         }
     }
+}
+
+/// The message of a refusal for an answer that cannot be repaired.
+fn unrepairable(reason: &str) -> String {
+    format!(
+        "the model's answer is not the JSON the request asked for, and cannot be repaired: {reason}"
+    )
 }
 
 /// The repaired JSON text of `content` (`None` when it was valid already), or why it cannot be
@@ -180,6 +200,93 @@ mod tests {
         let outcome =
             ResponseHealing::on_response(&Options {}, plain.to_vec(), answer("{oops"), Vec::new());
         assert!(matches!(outcome.verdict, Verdict::Pass));
+    }
+
+    /// The chunks of a stream whose contents are `pieces`, the last with `finish_reason`.
+    fn chunks(pieces: &[&str], finish_reason: &str) -> Vec<Vec<u8>> {
+        let chunk = |delta: Value, finish: Value| {
+            serde_json::to_vec(
+                &serde_json::json!({"id": "x", "object": "chat.completion.chunk",
+                "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}),
+            )
+            .expect("json")
+        };
+        let mut chunks: Vec<Vec<u8>> = pieces
+            .iter()
+            .map(|piece| chunk(serde_json::json!({"content": piece}), Value::Null))
+            .collect();
+        chunks.push(chunk(serde_json::json!({}), Value::from(finish_reason)));
+        chunks
+    }
+
+    /// Streams `chunks` through the transform for `request`: the content the client gets, or
+    /// the refusal's message.
+    fn stream(request: &[u8], chunks: Vec<Vec<u8>>) -> Result<String, String> {
+        let options = Options {};
+        let mut state = ResponseHealing::on_request(&options, request.to_vec(), Vec::new()).state;
+        let mut content = String::new();
+        for chunk in chunks {
+            let outcome = ResponseHealing::on_chunk(&options, chunk.clone(), state);
+            let sent = match outcome.verdict {
+                Verdict::Pass => chunk,
+                Verdict::Modify(bytes) => bytes,
+                Verdict::Refuse(refusal) => return Err(refusal.message),
+            };
+            state = outcome.state;
+            let sent: Value = serde_json::from_slice(&sent).expect("json");
+            content.push_str(
+                sent["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .unwrap_or(""),
+            );
+        }
+        Ok(content)
+    }
+
+    #[test]
+    fn a_streamed_broken_or_cut_answer_is_healed_as_it_streams() {
+        let broken = [
+            "Here:\n```json\n{\"city\": ",
+            "\"Paris\", \"temperature_c\": 12,",
+            "\n}\n```",
+        ];
+        let healed = stream(REQUEST, chunks(&broken, "stop")).expect("healed");
+        assert_eq!(healed, r#"{"city": "Paris", "temperature_c": 12}"#);
+        let cut = [
+            "{\"city\": \"Paris\", \"temperature_c\": 12, \"tags\": [\"sun",
+            "ny\", \"wa",
+        ];
+        let healed = stream(REQUEST, chunks(&cut, "length")).expect("healed");
+        assert_eq!(
+            serde_json::from_str::<Value>(&healed).expect("JSON"),
+            serde_json::json!({"city": "Paris", "temperature_c": 12, "tags": ["sunny", "wa"]})
+        );
+    }
+
+    #[test]
+    fn a_streamed_answer_off_its_schema_or_without_json_ends_refused() {
+        for (pieces, reason) in [
+            (vec!["{\"city\": \"Par", "is\"}"], "temperature_c"),
+            (vec!["I cannot", " answer that."], "no JSON"),
+        ] {
+            let refused = stream(REQUEST, chunks(&pieces, "stop")).expect_err("refused");
+            assert!(refused.contains(reason), "{refused}");
+        }
+    }
+
+    #[test]
+    fn streams_without_a_json_format_or_of_tool_calls_pass() {
+        let plain = br#"{"model":"m","messages":[]}"#;
+        assert_eq!(
+            stream(plain, chunks(&["{oops"], "stop")).as_deref(),
+            Ok("{oops")
+        );
+        // An answer that only calls tools has no content to heal.
+        assert_eq!(
+            stream(REQUEST, chunks(&[""], "tool_calls")).as_deref(),
+            Ok("")
+        );
     }
 
     #[test]

@@ -45,6 +45,7 @@ mod route;
 use serde::Deserialize;
 use switchyard_sdk::anthropic::request::Settings;
 use switchyard_sdk::anthropic::{self, AnthropicDecoder};
+use switchyard_sdk::fields::refuse_unserved;
 use switchyard_sdk::gemini::{self, GeminiDecoder};
 use switchyard_sdk::provider::*;
 
@@ -54,7 +55,8 @@ use route::{Model, Publisher};
 /// The Google Vertex AI provider adapter.
 pub struct Vertex;
 
-/// Request parameters both Gemini and Claude translations carry.
+/// Request parameters both Gemini and Claude translations carry (what the adapter declares);
+/// each publisher's translation serves its own list, and refuses any other field by name.
 const SUPPORTED_PARAMETERS: &[&str] = &[
     "max_tokens",
     "max_completion_tokens",
@@ -92,11 +94,13 @@ impl Provider for Vertex {
         let model = Model::of(&endpoint.upstream_model);
         match model.publisher {
             Publisher::Google => {
+                refuse_unserved(&request, "vertex (Gemini)", gemini::SUPPORTED_PARAMETERS)?;
                 let body = gemini::request::body(&request)?;
                 let url = model.url(&endpoint, &options, gemini::request::method(stream))?;
                 json_post(url, &body, options.headers, options.credential)
             }
             Publisher::Anthropic => {
+                refuse_unserved(&request, "vertex (Claude)", anthropic::SUPPORTED_PARAMETERS)?;
                 let translated = anthropic::request::body(
                     &request,
                     Settings {

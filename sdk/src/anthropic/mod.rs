@@ -23,3 +23,22 @@ pub mod usage;
 
 pub use extension::*;
 pub use stream::AnthropicDecoder;
+
+/// The canonical request fields the translation serves (the `anthropic` adapter declares them;
+/// `vertex` serves them for Claude models): any other a request sets is refused by name.
+pub const SUPPORTED_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "response_format",
+    "user",
+    "web_search_options",
+    "reasoning_effort",
+];

@@ -133,7 +133,8 @@ fn tools(
 }
 
 /// `web_search_options` ([`web_search`]) → Anthropic's `web_search` server tool, at most
-/// [`web_search::MAX_SEARCHES`] searches, near the user's approximate location when given.
+/// [`web_search::max_searches`] searches, near the user's approximate location when given,
+/// with the options' domain lists.
 fn web_search(request: &ChatRequest, body: &mut Map<String, Value>) {
     let Some(options) = web_search::options(request) else {
         return;
@@ -141,7 +142,15 @@ fn web_search(request: &ChatRequest, body: &mut Map<String, Value>) {
     let mut tool = Map::new();
     tool.insert("type".to_owned(), json!(WEB_SEARCH_TOOL));
     tool.insert("name".to_owned(), json!("web_search"));
-    tool.insert("max_uses".to_owned(), json!(web_search::MAX_SEARCHES));
+    tool.insert(
+        "max_uses".to_owned(),
+        json!(web_search::max_searches(request)),
+    );
+    for field in [web_search::ALLOWED_DOMAINS, web_search::BLOCKED_DOMAINS] {
+        if let Some(domains) = options.get(field).filter(|domains| !domains.is_null()) {
+            tool.insert(field.to_owned(), domains.clone());
+        }
+    }
     if let Some(approximate) = web_search::approximate_location(options) {
         let mut location = approximate.clone();
         location.insert("type".to_owned(), json!("approximate"));

@@ -26,3 +26,24 @@ pub mod stream;
 pub mod usage;
 
 pub use stream::GeminiDecoder;
+
+/// The canonical request fields the translation serves (the `gemini` adapter declares them;
+/// `vertex` serves them for Gemini models): any other a request sets is refused by name.
+pub const SUPPORTED_PARAMETERS: &[&str] = &[
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "response_format",
+    "structured_outputs",
+    "tools",
+    "tool_choice",
+    "reasoning",
+    "web_search_options",
+    "reasoning_effort",
+];

@@ -158,6 +158,8 @@ fn thinking(request: &ChatRequest) -> Option<Value> {
 
 /// `tools` → `functionDeclarations`, web search → `google_search`; `tool_choice` → `toolConfig.functionCallingConfig`.
 fn tools(request: &ChatRequest, body: &mut Map<String, Value>) -> Result<(), PluginError> {
+    // Google Search grounding takes no cap on its searches and no domain lists.
+    crate::web_search::refuse_unserved(request, "gemini", &[])?;
     let search = grounding::tool(request);
     let Some(tools) = request.tools.as_ref().filter(|tools| !tools.is_empty()) else {
         if let Some(search) = search {

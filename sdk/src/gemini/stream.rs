@@ -2,12 +2,15 @@
 //! `GenerateContentResponse`) at a time, into canonical `chat.completion.chunk`s.
 //!
 //! Gemini sends no `[DONE]`: the event whose candidate carries `finishReason` is the terminal
-//! one (see the crate documentation).
+//! one (see the crate documentation). A search-grounded answer's `groundingMetadata` is read at
+//! the end, as a whole answer's is: its cited segments become `text_citations` and its searches
+//! are reported (see [`crate::web_search`]).
 
 use crate::provider::*;
 use serde_json::{Map, Value};
 
 use super::error;
+use super::grounding;
 use super::response::{self, Part, shape, string};
 use super::usage::{self, call_id};
 
@@ -28,6 +31,10 @@ pub struct GeminiDecoder {
     partial: Option<PartialCall>,
     /// The terminal event went through.
     done: bool,
+    /// The answer's text so far: what grounding segments' byte offsets point into.
+    text: String,
+    /// The latest candidate that carried `groundingMetadata`, read at the end.
+    grounded: Option<Value>,
 }
 
 /// A function call streamed in pieces: its canonical index and the arguments so far.
@@ -81,8 +88,12 @@ impl StreamDecoder for GeminiDecoder {
         for part in response::parts(candidate) {
             self.part(part, &mut output.chunks);
         }
+        if candidate.get("groundingMetadata").is_some() {
+            self.grounded = Some(candidate.clone());
+        }
         if let Some(native) = candidate.get("finishReason").and_then(Value::as_str) {
             self.end_partial(&mut output.chunks);
+            self.grounding(&mut output.chunks);
             let finish = usage::finish(native, self.calls > 0);
             let mut chunk = self.chunk(Delta::default());
             for choice in &mut chunk.choices {
@@ -118,10 +129,13 @@ impl GeminiDecoder {
     /// The text, thought or function call of a part.
     fn content(&mut self, part: &Value, chunks: &mut Vec<Vec<u8>>) {
         match response::classify(part) {
-            Part::Text(text) => chunks.push(self.delta(Delta {
-                content: Some(text.to_owned()),
-                ..Delta::default()
-            })),
+            Part::Text(text) => {
+                self.text.push_str(text);
+                chunks.push(self.delta(Delta {
+                    content: Some(text.to_owned()),
+                    ..Delta::default()
+                }));
+            }
             Part::Thought(text) => chunks.push(self.delta(Delta {
                 reasoning: Some(text.to_owned()),
                 ..Delta::default()
@@ -183,6 +197,31 @@ impl GeminiDecoder {
                 ..Delta::default()
             }));
         }
+    }
+
+    /// The cited segments of a grounded answer, each a block that opens and closes at once, and
+    /// the chunk reporting its searches.
+    fn grounding(&mut self, chunks: &mut Vec<Vec<u8>>) {
+        let Some(candidate) = self.grounded.take() else {
+            return;
+        };
+        let cited = grounding::citations(&candidate, &self.text);
+        if !cited.is_empty() {
+            chunks.push(self.delta(Delta {
+                text_citations: Some(cited),
+                ..Delta::default()
+            }));
+        }
+        let reported = crate::web_search::reported(grounding::searches(&candidate));
+        if reported.is_empty() {
+            return;
+        }
+        let mut chunk = serde_json::to_value(self.chunk(Delta::default())).unwrap_or_default();
+        if let Value::Object(chunk) = &mut chunk {
+            chunk.insert("choices".to_owned(), Value::Array(Vec::new()));
+            chunk.extend(reported);
+        }
+        chunks.push(serde_json::to_vec(&chunk).unwrap_or_default());
     }
 
     fn next_call(&mut self) -> u32 {

@@ -17,6 +17,7 @@ pub mod models;
 pub mod names;
 pub mod request;
 pub mod response;
+pub mod server_tools;
 pub mod stream;
 
 use std::convert::Infallible;

@@ -8,8 +8,11 @@
 
 use serde_json::{Map, Value, json};
 
+use switchyard_sdk::web_search;
+
 use super::extension::Extension;
 use super::names::ToolNames;
+use super::server_tools;
 use crate::api::error::ApiError;
 
 /// The `format` of reasoning details the Anthropic adapter replays as thinking blocks.
@@ -102,11 +105,20 @@ pub fn translate(body: &Value, counting: bool) -> Result<Translated, ApiError> {
     }
     chat.insert("messages".to_owned(), Value::Array(messages));
     if let Some(tools) = request.get("tools") {
-        chat.insert(
-            "tools".to_owned(),
-            translate_tools(tools, &mut names, &mut extension)
-                .map_err(|m| invalid(format!("tools: {m}")))?,
-        );
+        let (tools, search) = translate_tools(tools, &mut names, &mut extension)
+            .map_err(|m| invalid(format!("tools: {m}")))?;
+        if search.is_some() && request.get("tool_choice").is_some_and(names_web_search) {
+            return Err(invalid(
+                "tool_choice: forcing the web_search server tool is not supported; it is \
+                 offered to the model, which searches when it needs to",
+            ));
+        }
+        if !tools.is_empty() || search.is_none() {
+            chat.insert("tools".to_owned(), Value::Array(tools));
+        }
+        if let Some(options) = search {
+            chat.insert(web_search::OPTIONS.to_owned(), options);
+        }
     }
     if let Some(choice) = request.get("tool_choice") {
         tool_choice(choice, &mut names, &mut chat)
@@ -461,41 +473,53 @@ fn assistant_message(blocks: &[Value], names: &mut ToolNames) -> Result<Value, S
     Ok(Value::Object(message))
 }
 
+/// Whether a `tool_choice` forces the tool named `web_search`.
+fn names_web_search(choice: &Value) -> bool {
+    block_type(choice) == "tool" && choice.get("name") == Some(&json!("web_search"))
+}
+
 /// Client tools (`{name, description, input_schema}`) as function tools, their `cache_control`
-/// kept in the `extension`. Anthropic's server tools (web search, code execution...) run at
-/// Anthropic only and are refused.
+/// kept in the `extension`, and the web search server tool as `web_search_options` (see
+/// [`server_tools`]). Anthropic's other server tools (code execution...) run at Anthropic only
+/// and are refused.
 fn translate_tools(
     tools: &Value,
     names: &mut ToolNames,
     extension: &mut Extension,
-) -> Result<Value, String> {
+) -> Result<(Vec<Value>, Option<Value>), String> {
     let Value::Array(tools) = tools else {
         return Err("must be a list".into());
     };
-    tools
-        .iter()
-        .map(|tool| {
-            let kind = tool.get("type").and_then(Value::as_str).unwrap_or("custom");
-            if kind != "custom" {
-                return Err(format!(
-                    "server tool type {kind:?} is not supported through Switchyard"
-                ));
+    let mut search = None;
+    let mut functions = Vec::with_capacity(tools.len());
+    for tool in tools {
+        let kind = tool.get("type").and_then(Value::as_str).unwrap_or("custom");
+        if server_tools::is_web_search(kind) {
+            if search.is_some() {
+                return Err("at most one web_search tool".to_owned());
             }
-            let name = names.upstream(string(tool, "name")?);
-            extension.tool(&name, tool);
-            let mut function = Map::new();
-            function.insert("name".to_owned(), json!(name));
-            if let Some(description) = tool.get("description").filter(|d| d.is_string()) {
-                function.insert("description".to_owned(), description.clone());
-            }
-            let schema = tool
-                .get("input_schema")
-                .ok_or("a tool has no `input_schema`")?;
-            function.insert("parameters".to_owned(), schema.clone());
-            Ok(json!({"type": "function", "function": function}))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+            search = Some(server_tools::web_search_options(tool)?);
+            continue;
+        }
+        if kind != "custom" {
+            return Err(format!(
+                "server tool type {kind:?} is not supported through Switchyard"
+            ));
+        }
+        let name = names.upstream(string(tool, "name")?);
+        extension.tool(&name, tool);
+        let mut function = Map::new();
+        function.insert("name".to_owned(), json!(name));
+        if let Some(description) = tool.get("description").filter(|d| d.is_string()) {
+            function.insert("description".to_owned(), description.clone());
+        }
+        let schema = tool
+            .get("input_schema")
+            .ok_or("a tool has no `input_schema`")?;
+        function.insert("parameters".to_owned(), schema.clone());
+        functions.push(json!({"type": "function", "function": function}));
+    }
+    Ok((functions, search))
 }
 
 /// `{type: auto|any|tool|none, disable_parallel_tool_use}` → `tool_choice` and
@@ -732,6 +756,31 @@ mod tests {
     }
 
     #[test]
+    fn the_web_search_server_tool_asks_for_search() {
+        let ok = json!({"role": "user", "content": "hi"});
+        let search = json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 3});
+        let calc = json!({"name": "calc", "input_schema": {"type": "object"}});
+        let only =
+            chat(json!({"model": "m", "max_tokens": 1, "messages": [ok], "tools": [search]}));
+        assert_eq!(only["web_search_options"], json!({"max_uses": 3}));
+        assert!(!only.contains_key("tools"));
+        let both =
+            chat(json!({"model": "m", "max_tokens": 1, "messages": [ok], "tools": [calc, search]}));
+        assert_eq!(both["tools"][0]["function"]["name"], "calc");
+        assert_eq!(both["web_search_options"], json!({"max_uses": 3}));
+        let forced = json!({"model": "m", "max_tokens": 1, "messages": [ok], "tools": [search],
+            "tool_choice": {"type": "tool", "name": "web_search"}});
+        let Err(error) = translate(&forced, false) else {
+            panic!("forcing the search tool was accepted");
+        };
+        assert!(
+            error.message().contains("tool_choice"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
     fn malformed_requests_name_the_field() {
         let error = |body: Value| match translate(&body, false) {
             Ok(_) => panic!("{body} should be refused"),
@@ -746,7 +795,7 @@ mod tests {
                 .contains("messages.0")
         );
         assert!(
-            error(json!({"model": "m", "max_tokens": 1, "messages": [ok], "tools": [{"type": "web_search_20250305", "name": "web_search"}]}))
+            error(json!({"model": "m", "max_tokens": 1, "messages": [ok], "tools": [{"type": "code_execution_20250522", "name": "code_execution"}]}))
                 .contains("server tool")
         );
         assert!(translate(&json!({"model": "m", "messages": [ok]}), true).is_ok());

@@ -51,7 +51,8 @@ pub fn stop(choice: &Value) -> (&'static str, Option<String>) {
 }
 
 /// Switchyard's usage object in Anthropic's shape: `input_tokens` excludes the tokens read from
-/// and written to the prompt cache, which are counted apart.
+/// and written to the prompt cache, which are counted apart; the web searches made are
+/// `server_tool_use.web_search_requests`.
 pub fn usage(usage: Option<&Value>) -> Value {
     let count = |path: &[&str]| {
         let mut value = usage;
@@ -63,12 +64,17 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let prompt = count(&["prompt_tokens"]);
     let cache_read = count(&["prompt_tokens_details", "cached_tokens"]);
     let cache_write = count(&["prompt_tokens_details", "cache_write_tokens"]);
-    json!({
+    let mut shaped = json!({
         "input_tokens": prompt.saturating_sub(cache_read).saturating_sub(cache_write),
         "output_tokens": count(&["completion_tokens"]),
         "cache_read_input_tokens": cache_read,
         "cache_creation_input_tokens": cache_write,
-    })
+    });
+    let searches = count(&["server_tool_use", "web_search_requests"]);
+    if searches > 0 {
+        shaped["server_tool_use"] = json!({"web_search_requests": searches});
+    }
+    shaped
 }
 
 /// A thinking block (with its signature, `""` when the provider gave none) or a redacted one,

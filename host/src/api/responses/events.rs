@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION};
 
 use super::output::{
-    Identity, Reasoning, Status, function_call_item, output_text, reasoning_item, response,
+    Identity, Reasoning, Status, annotations, function_call_item, output_text, reasoning_item,
+    response,
 };
 use super::request::Echo;
 
@@ -24,6 +25,8 @@ enum OpenText {
         index: usize,
         id: String,
         text: String,
+        /// Its `url_citation` annotations so far, in the Responses API's shape.
+        annotations: Vec<Value>,
     },
 }
 
@@ -249,6 +252,27 @@ impl Translator {
                 self.call_delta(call, out);
             }
         }
+        for annotation in annotations(delta.get("annotations")) {
+            self.annotation(annotation, out);
+        }
+    }
+
+    /// A cited web page of the message's text (the chat delta that ends the cited text carries
+    /// it): `response.output_text.annotation.added`, and kept for the finished part.
+    fn annotation(&mut self, annotation: Value, out: &mut Vec<u8>) {
+        let Some(OpenText::Message {
+            index,
+            id,
+            annotations,
+            ..
+        }) = &mut self.open
+        else {
+            return;
+        };
+        let event = json!({ "item_id": id, "output_index": index, "content_index": 0,
+            "annotation_index": annotations.len(), "annotation": annotation });
+        annotations.push(annotation);
+        self.emit(out, "response.output_text.annotation.added", event);
     }
 
     fn reasoning_delta(
@@ -344,6 +368,7 @@ impl Translator {
             index,
             id,
             text: String::new(),
+            annotations: Vec::new(),
         });
     }
 
@@ -354,7 +379,10 @@ impl Translator {
             let item = json!({ "type": "message", "id": id, "role": "assistant", "status": "in_progress", "content": [] });
             self.open_message(id, item, out);
         }
-        if let Some(OpenText::Message { index, id, text }) = &mut self.open {
+        if let Some(OpenText::Message {
+            index, id, text, ..
+        }) = &mut self.open
+        {
             text.push_str(delta);
             let event = json!({ "item_id": id, "output_index": index, "content_index": 0, "delta": delta, "logprobs": [] });
             self.emit(out, "response.output_text.delta", event);
@@ -440,17 +468,24 @@ impl Translator {
                 let item = upstream.unwrap_or_else(|| reasoning_item(&id, &reasoning));
                 self.finish_item(out, index, item);
             }
-            Some(OpenText::Message { index, id, text }) => {
+            Some(OpenText::Message {
+                index,
+                id,
+                text,
+                annotations,
+            }) => {
                 let at = json!({ "item_id": id, "output_index": index, "content_index": 0 });
                 let mut done = with(&at, "text", json!(text));
                 done["logprobs"] = json!([]);
                 self.emit(out, "response.output_text.done", done);
+                let mut part = output_text(&text);
+                part["annotations"] = Value::Array(annotations);
                 self.emit(
                     out,
                     "response.content_part.done",
-                    with(&at, "part", output_text(&text)),
+                    with(&at, "part", part.clone()),
                 );
-                let item = upstream.unwrap_or_else(|| json!({ "type": "message", "id": id, "role": "assistant", "status": "completed", "content": [output_text(&text)] }));
+                let item = upstream.unwrap_or_else(|| json!({ "type": "message", "id": id, "role": "assistant", "status": "completed", "content": [part] }));
                 self.finish_item(out, index, item);
             }
         }

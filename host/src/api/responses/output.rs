@@ -161,11 +161,20 @@ pub fn reasoning_item(id: &str, reasoning: &Reasoning) -> Value {
     item
 }
 
-/// An assistant message output item with one `output_text` part (and a refusal part, if any).
-pub fn message_item(id: &str, text: &str, refusal: Option<&str>, status: &str) -> Value {
+/// An assistant message output item with one `output_text` part carrying `annotations` (and a
+/// refusal part, if any).
+pub fn message_item(
+    id: &str,
+    text: &str,
+    annotations: Vec<Value>,
+    refusal: Option<&str>,
+    status: &str,
+) -> Value {
     let mut content = Vec::new();
     if !text.is_empty() || refusal.is_none() {
-        content.push(output_text(text));
+        let mut part = output_text(text);
+        part["annotations"] = Value::Array(annotations);
+        content.push(part);
     }
     if let Some(refusal) = refusal {
         content.push(json!({ "type": "refusal", "refusal": refusal }));
@@ -176,6 +185,27 @@ pub fn message_item(id: &str, text: &str, refusal: Option<&str>, status: &str) -
 /// An `output_text` content part.
 pub fn output_text(text: &str) -> Value {
     json!({ "type": "output_text", "text": text, "annotations": [], "logprobs": [] })
+}
+
+/// A chat message's or delta's `url_citation` annotations (`{type, url_citation: {...}}`) in
+/// the Responses API's shape (`{type, url, title, start_index, end_index}`), the offsets being
+/// characters of the one `output_text` part either way.
+pub fn annotations(chat: Option<&Value>) -> Vec<Value> {
+    let cited = chat.and_then(Value::as_array).into_iter().flatten();
+    cited
+        .filter(|annotation| annotation["type"] == "url_citation")
+        .filter_map(|annotation| {
+            let citation = annotation.get("url_citation")?;
+            // Every field is required by the API's type (a page without a title gets "").
+            Some(json!({
+                "type": "url_citation",
+                "url": citation.get("url")?.as_str()?,
+                "title": citation.get("title").and_then(Value::as_str).unwrap_or_default(),
+                "start_index": citation.get("start_index")?.as_u64()?,
+                "end_index": citation.get("end_index")?.as_u64()?,
+            }))
+        })
+        .collect()
 }
 
 /// A function call output item.
@@ -301,6 +331,7 @@ fn output_of(identity: &Identity, message: &Value) -> Vec<Value> {
         output.push(message_item(
             &identity.item_id("msg", output.len()),
             text,
+            annotations(message.get("annotations")),
             refusal,
             "completed",
         ));

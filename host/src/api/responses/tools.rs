@@ -4,7 +4,9 @@
 //! named back ([`split`]); the `web_search` tool is offered, not required: the gateway serves it
 //! where an endpoint searches at a known price and otherwise leaves it out of the tools the
 //! model sees (saying so in `X-Switchyard-Omitted-Tools`). Other built-in tools are refused by
-//! name.
+//! name, even where the upstream speaks the Responses API: file search, code interpreter,
+//! connectors and MCP servers run on the operator's upstream account (its vector stores, files,
+//! containers, credentials), which no client may reach, and their fees are not priced.
 
 use serde_json::{Value, json};
 use switchyard_sdk::responses::{NAMESPACE_SEPARATOR, flat_name};
@@ -50,9 +52,11 @@ pub fn translate(tools: &[Value]) -> Result<ChatTools, ApiError> {
             _ => {
                 return Err(ApiError::invalid_request(format!(
                     "tools of type `{kind}` are not supported: Switchyard serves function and \
-                     namespace tools, and web search where the upstream has it (file search, \
-                     computer use, code interpreter and the other built-in tools are not \
-                     available)"
+                     namespace tools, and web search where the upstream has it; the other \
+                     built-in tools (file search, code interpreter, image generation, MCP, \
+                     computer use, shell...) are not passed on, even to a Responses API \
+                     upstream, since they run on the operator's upstream account (its vector \
+                     stores, files and containers) at fees Switchyard does not price"
                 ))
                 .with_code("unsupported_tool"));
             }
