@@ -21,14 +21,31 @@ use switchyard_tests::MockUpstream;
 const ROLES: [&str; 4] = ["owner", "operator", "billing", "viewer"];
 
 async fn role_gateway(database: &Database, mock: &MockUpstream) -> Gateway {
+    role_gateway_with(database, mock, &[]).await
+}
+
+/// [`role_gateway`] with more environment variables.
+async fn role_gateway_with(
+    database: &Database,
+    mock: &MockUpstream,
+    env: &[(&str, &str)],
+) -> Gateway {
     let config = format!(
         "{}{}{}",
         provider("oa", "openai", mock, "fixture=openai/openai-text", ""),
         model("openai/gpt-4.1-nano", &[("oa", "0.10", "0.40")]),
         database.config()
     );
-    Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await
+    let mut env = env.to_vec();
+    env.push(("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN));
+    Gateway::start_with_env(&config, &env).await
 }
+
+/// The operator key sealing accounts' own provider keys (`id:base64`).
+const SEAL: &str = "seal:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// An account's own provider key, which no audit entry may show.
+const OWN_KEY: &str = "own-provider-key-secret-9876";
 
 /// `method /admin{path}` with `token`.
 async fn admin_as(
@@ -442,7 +459,7 @@ async fn newest_entry(gateway: &Gateway) -> (usize, Value) {
 
 async fn each_admin_change_writes_one_audit_entry(database: Database) {
     let mock = MockUpstream::start().await.unwrap();
-    let gateway = role_gateway(&database, &mock).await;
+    let gateway = role_gateway_with(&database, &mock, &[("SWITCHYARD_BYOK_KEYS", SEAL)]).await;
     let (billing_id, billing) = token(&gateway, "billing", None).await;
     let (mut count, first) = newest_entry(&gateway).await;
     assert_eq!(count, 1);
@@ -517,6 +534,31 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
             json!({}),
             "routing.shadow.set",
         ),
+        (
+            "PUT",
+            "/admin/accounts/acme/keys/oa".into(),
+            json!({ "key": OWN_KEY }),
+            "byok.upload",
+        ),
+        (
+            "POST",
+            "/admin/byok/rotate".into(),
+            json!({}),
+            "byok.rotate",
+        ),
+        (
+            "DELETE",
+            "/admin/accounts/acme/keys/oa".into(),
+            json!({}),
+            "byok.delete",
+        ),
+        (
+            "DELETE",
+            "/admin/cache?account=acme".into(),
+            json!({}),
+            "cache.clear",
+        ),
+        ("DELETE", "/admin/cache".into(), json!({}), "cache.clear"),
     ];
     let (_, entry) = newest_entry(&gateway).await;
     assert_eq!(entry["action"], "key.create");
@@ -553,6 +595,57 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     let (_, audit) = admin(&gateway, "GET", "/audit?action=team.update", json!({})).await;
     assert_eq!(audit["data"][0]["before"]["limit"], Value::Null);
     assert_eq!(audit["data"][0]["after"]["limit"], 5.0);
+    // An account's own key: named by account and provider, shown by its last four characters.
+    let (_, audit) = admin(&gateway, "GET", "/audit?action=byok", json!({})).await;
+    let byok: Vec<(&str, &str, Value)> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let target = e["target"].as_str().unwrap();
+            (e["action"].as_str().unwrap(), target, e["account"].clone())
+        })
+        .collect();
+    assert_eq!(
+        byok,
+        [
+            ("byok.delete", "acme/oa", json!("acme")),
+            ("byok.rotate", "*", Value::Null),
+            ("byok.upload", "acme/oa", json!("acme")),
+        ]
+    );
+    let upload = &audit["data"][2];
+    assert_eq!(upload["before"], Value::Null);
+    assert_eq!(upload["after"]["provider"], "oa");
+    assert_eq!(upload["after"]["last_four"], &OWN_KEY[OWN_KEY.len() - 4..]);
+    assert_eq!(upload["after"]["sealed_with"], "seal");
+    // Sealed under the current operator key already: nothing to re-seal.
+    assert_eq!(audit["data"][1]["after"], json!({ "resealed": 0 }));
+    assert_eq!(
+        (
+            audit["data"][0]["before"].clone(),
+            audit["data"][0]["after"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+    // Emptying the cache: one account's entries, then every entry.
+    let (_, audit) = admin(&gateway, "GET", "/audit?action=cache.clear", json!({})).await;
+    let clears: Vec<(&str, Value, Value)> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let target = e["target"].as_str().unwrap();
+            (target, e["account"].clone(), e["after"].clone())
+        })
+        .collect();
+    assert_eq!(
+        clears,
+        [
+            ("*", Value::Null, json!({ "removed": 0 })),
+            ("acme", json!("acme"), json!({ "removed": 0 })),
+        ]
+    );
     // A refused change writes nothing.
     let (status, _) = admin(&gateway, "PATCH", "/teams/nope", json!({ "limit": 1 })).await;
     assert_eq!(status, 404);
@@ -562,7 +655,7 @@ async fn each_admin_change_writes_one_audit_entry(database: Database) {
     let (_, everything) = admin(&gateway, "GET", "/audit?limit=500", json!({})).await;
     let text = everything.to_string();
     assert!(
-        !text.contains(&key_secret) && !text.contains(&billing),
+        !text.contains(&key_secret) && !text.contains(&billing) && !text.contains(OWN_KEY),
         "a secret in {text}"
     );
 

@@ -130,6 +130,13 @@ impl Books {
         self.lock().accounts.contains_key(id)
     }
 
+    /// Whether account `account` and every budget of `budgets` are in the books.
+    pub fn has_all(&self, account: &str, budgets: &[String]) -> bool {
+        let state = self.lock();
+        state.accounts.contains_key(account)
+            && budgets.iter().all(|id| state.budgets.contains_key(id))
+    }
+
     /// Enters `account` as read from the database, unless it already is in the books.
     pub fn load_account(&self, account: Account) {
         let mut state = self.lock();
@@ -197,9 +204,10 @@ impl Books {
             accounts,
             budgets,
         } = &mut *state;
-        let balance = keys
-            .entry(key.id.clone())
-            .or_insert_with(|| KeyBalance::of(key));
+        if !keys.contains_key(&key.id) {
+            keys.insert(key.id.clone(), KeyBalance::of(key));
+        }
+        let balance = keys.get_mut(&key.id).ok_or(Refusal::KeyUnusable)?;
         if balance.disabled || balance.expires_at.is_some_and(|expiry| now >= expiry) {
             return Err(Refusal::KeyUnusable);
         }

@@ -55,20 +55,33 @@ impl Holds {
             Ledger::Leases(leases) => return leases.reserve(key, amount, budgets).await,
             Ledger::Books(books) => books,
         };
-        if !books.has_account(&key.account_id) {
-            match self.store.account(&key.account_id).await? {
-                Some(account) => books.load_account(account),
-                None => return Ok(Err(Refusal::Credits)),
-            }
+        if !books.has_all(&key.account_id, budgets) {
+            self.load(books, key, budgets).await?;
         }
-        for id in budgets.iter() {
+        Ok(books.reserve(key, amount, budgets, now()))
+    }
+
+    /// Enters `key`'s account and `budgets` into `books` from the database, those not in them
+    /// yet (an account that does not exist refuses the hold in [`Books::reserve`]).
+    async fn load(
+        &self,
+        books: &Books,
+        key: &KeyRecord,
+        budgets: &[String],
+    ) -> Result<(), StoreError> {
+        if !books.has_account(&key.account_id)
+            && let Some(account) = self.store.account(&key.account_id).await?
+        {
+            books.load_account(account);
+        }
+        for id in budgets {
             if !books.has_budget(id)
                 && let Some(budget) = self.store.budget(id).await?
             {
                 books.load_budget(&budget);
             }
         }
-        Ok(books.reserve(key, amount, budgets, now()))
+        Ok(())
     }
 
     /// Charges `record` and releases `reservation`: at once in memory, durably within the

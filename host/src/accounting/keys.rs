@@ -14,10 +14,35 @@ pub fn new_secret() -> String {
 
 /// The stored form of a secret: SHA-256 in hex (a slow hash is unneeded for random secrets).
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    SecretDigest::of(secret).hex()
+}
+
+/// The SHA-256 of a secret: what the key cache finds keys by, without the hex of
+/// [`hash_secret`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretDigest([u8; 32]);
+
+impl SecretDigest {
+    /// The digest of `secret`.
+    pub fn of(secret: &str) -> SecretDigest {
+        SecretDigest(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// In lowercase hex, as stored ([`hash_secret`]).
+    pub fn hex(&self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for byte in self.0 {
+            hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        }
+        hex
+    }
 }
 
 /// A random id `<kind>_<16 alphanumerics>`.

@@ -43,7 +43,8 @@ use crate::credentials::byok::Byok;
 use crate::error::DomainError;
 use books::Books;
 use holds::{Holds, Ledger};
-use keycache::KeyCache;
+use keycache::{KeyCache, Lookup};
+use keys::SecretDigest;
 use lease::{LEASE_TRUST, Leases};
 use money::now;
 use rate::RateLimiter;
@@ -74,9 +75,9 @@ pub struct Accounting {
     /// Where holds are checked: balances in memory, when this gateway owns the (embedded)
     /// database, or leases of a shared one.
     ledger: Ledger,
-    /// Keys by secret hash: for good when this gateway owns the (embedded) database, for a
+    /// Keys by secret digest: for good when this gateway owns the (embedded) database, for a
     /// moment on a shared one.
-    key_cache: KeyCache,
+    key_cache: Arc<KeyCache>,
     /// End users registered already.
     known_end_users: end_users::KnownEndUsers,
     /// Cloned into every open tab; [`Accounting::drain`] waits until all are gone.
@@ -142,7 +143,9 @@ impl Accounting {
             byok: Byok::new(&config.byok, store.clone())?,
             holds: Holds::new(store.clone(), settler.clone(), ledger.clone()),
             ledger,
-            key_cache: KeyCache::new((!embedded).then_some(keycache::SHARED_DATABASE_TTL)),
+            key_cache: Arc::new(KeyCache::new(
+                (!embedded).then_some(keycache::SHARED_DATABASE_TTL),
+            )),
             known_end_users: end_users::KnownEndUsers::default(),
             settler,
             store,
@@ -205,7 +208,7 @@ impl Accounting {
     }
 
     /// The usable key whose secret is the request's bearer token.
-    pub async fn authorize(&self, headers: &HeaderMap) -> Result<KeyRecord, DomainError> {
+    pub async fn authorize(&self, headers: &HeaderMap) -> Result<Arc<KeyRecord>, DomainError> {
         let secret = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -213,18 +216,21 @@ impl Accounting {
             .map(str::trim)
             .filter(|secret| !secret.is_empty())
             .ok_or(DomainError::MissingApiKey)?;
-        let hash = keys::hash_secret(secret);
-        let key = match self.key_cache.get(&hash) {
-            Some(key) => key,
-            None => {
-                let mut key = self
-                    .store
-                    .key_by_hash(&hash)
+        let digest = SecretDigest::of(secret);
+        let key = match self.key_cache.get(&digest) {
+            Lookup::Fresh(key) => key,
+            Lookup::Stale(key) => {
+                self.read_again(digest, &key.id);
+                key
+            }
+            Lookup::Missing => {
+                let generation = self.key_cache.generation();
+                let key = read_key(&self.store, &digest)
                     .await
                     .map_err(storage_error)?
                     .ok_or(DomainError::UnknownApiKey)?;
-                key.scope = Arc::new(self.store.scope(&key).await.map_err(storage_error)?);
-                self.key_cache.insert(hash, key.clone());
+                let key = Arc::new(key);
+                self.key_cache.insert(digest, key.clone(), generation);
                 key
             }
         };
@@ -233,6 +239,30 @@ impl Accounting {
         }
         Ok(key)
     }
+
+    /// Reads key `id`, whose secret has `digest`, again in the background, for the key cache.
+    fn read_again(&self, digest: SecretDigest, id: &str) {
+        let (store, cache) = (self.store.clone(), self.key_cache.clone());
+        let generation = cache.generation();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            match read_key(&store, &digest).await {
+                Ok(Some(key)) => cache.insert(digest, Arc::new(key), generation),
+                // Deleted meanwhile: refused from now on.
+                Ok(None) => cache.forget(&id),
+                Err(error) => tracing::warn!(%error, "a key could not be read again"),
+            }
+        });
+    }
+}
+
+/// The key whose secret has `digest`, with what its team and account impose on it.
+async fn read_key(store: &Store, digest: &SecretDigest) -> Result<Option<KeyRecord>, StoreError> {
+    let Some(mut key) = store.key_by_hash(&digest.hex()).await? else {
+        return Ok(None);
+    };
+    key.scope = Arc::new(store.scope(&key).await?);
+    Ok(Some(key))
 }
 
 /// Gives back, every [`LEASE_TRUST`], the room of leases no request used since, until the

@@ -62,9 +62,14 @@ pub fn charges(id: &str, model: &str) -> bool {
 
 /// The first part of the budget rows of `level` (key or team) `owner`'s model budgets.
 pub fn prefix(level: Level, owner: &str) -> String {
+    format!("{}{owner}:", level_prefix(level))
+}
+
+/// The first part of the budget rows of every model budget of `level` (key or team).
+fn level_prefix(level: Level) -> &'static str {
     match level {
-        Level::Team => format!("model:team:{owner}:"),
-        _ => format!("model:key:{owner}:"),
+        Level::Team => "model:team:",
+        _ => "model:key:",
     }
 }
 
@@ -103,21 +108,44 @@ pub fn range_end(prefix: &str) -> String {
 }
 
 impl Store {
-    /// The budget rows whose id starts with `prefix` (a level's model budgets), by glob.
+    /// The budget rows whose id starts with `prefix` (one owner's model budgets), by glob.
     pub async fn model_budgets(&self, prefix: &str) -> Result<ModelBudgets, StoreError> {
+        let owners = self.model_budgets_by_owner(prefix).await?;
+        Ok(owners.into_values().next().unwrap_or_default())
+    }
+
+    /// The model budgets of every owner of `level` (key or team), by owner and glob: one
+    /// range scan.
+    pub async fn model_budgets_of_level(
+        &self,
+        level: Level,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
+        self.model_budgets_by_owner(level_prefix(level)).await
+    }
+
+    /// The model budgets whose rows start with `prefix` (one owner's, or a whole level's), by
+    /// owner and glob: one range scan.
+    async fn model_budgets_by_owner(
+        &self,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
         let rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
             .bind(prefix)
             .bind(range_end(prefix))
             .fetch_all(self.pool())
             .await?;
-        let mut budgets = ModelBudgets::new();
+        let mut owners: BTreeMap<String, ModelBudgets> = BTreeMap::new();
         for row in &rows {
             let record = budget_record(row)?;
-            if let Some((_, _, pattern)) = parse_id(&record.id) {
-                budgets.insert(pattern.to_owned(), record);
+            if let Some((_, owner, pattern)) = parse_id(&record.id) {
+                let pattern = pattern.to_owned();
+                owners
+                    .entry(owner.to_owned())
+                    .or_default()
+                    .insert(pattern, record);
             }
         }
-        Ok(budgets)
+        Ok(owners)
     }
 }
 
@@ -170,6 +198,19 @@ impl super::Accounting {
         Ok(budgets)
     }
 
+    /// The model budgets of every owner of `level` (a listing of keys or teams), by owner, as
+    /// [`Self::model_budgets`] shows them: one query for all.
+    pub async fn model_budgets_of_level(
+        &self,
+        level: Level,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
+        let mut owners = self.store.model_budgets_of_level(level).await?;
+        for budget in owners.values_mut().flat_map(BTreeMap::values_mut) {
+            self.show_holds_of_budget(Some(budget));
+        }
+        Ok(owners)
+    }
+
     /// `level` `owner`'s model budgets just changed: they reach the books.
     pub async fn model_budgets_changed(&self, level: Level, owner: &str) -> Result<(), StoreError> {
         for budget in self
@@ -198,5 +239,8 @@ mod tests {
         assert_eq!(like("openai/gpt_5*"), "openai/gpt!_5%");
         assert_eq!(range_end("model:key:k:"), "model:key:k;");
         assert!(range_end("model:key:k:").as_str() > id.replace("key_1", "k").as_str());
+        let level = level_prefix(Level::Key);
+        assert!(id.starts_with(level) && id.as_str() < range_end(level).as_str());
+        assert!(!team.starts_with(level));
     }
 }

@@ -6,7 +6,7 @@
 //! limit or an account's credits: a reservation only lands when it fits, and settling it writes
 //! the generation record, the usage and the release in the same commit.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
@@ -906,7 +906,10 @@ impl Store {
     /// and key rows, which every lease locks, are not held for the length of an `fsync`; a
     /// second, durable commit then waits until the disk has everything before it. The
     /// settlements are durable when this returns, as on SQLite.
-    pub async fn log_settlements(&self, settlements: &[Settlement]) -> Result<(), StoreError> {
+    pub async fn log_settlements<S: Borrow<Settlement> + Sync>(
+        &self,
+        settlements: &[S],
+    ) -> Result<(), StoreError> {
         let mut connection = self.connection(Durability::Full).await?;
         let mut tx = connection.begin().await?;
         self.relax_commit(&mut tx).await?;
@@ -915,7 +918,9 @@ impl Store {
         let mut rest = settlements;
         while !rest.is_empty() {
             let (records, after) = rest.split_at(rows_per_insert(rest.len()));
-            let records = records.iter().map(Settlement::record);
+            let records = records
+                .iter()
+                .map(|settlement| settlement.borrow().record());
             inserted += insert_records(&mut tx, self.embedded, records).await?;
             rest = after;
         }
@@ -933,7 +938,7 @@ impl Store {
         // much left was swept meanwhile, which released its holds.
         let mut takes: BTreeMap<&str, Nanos> = BTreeMap::new();
         for settlement in settlements {
-            if let Settlement::Held(reservation, _) = settlement {
+            if let Settlement::Held(reservation, _) = settlement.borrow() {
                 let take = takes.entry(reservation.id.as_str()).or_default();
                 *take = take.saturating_add(reservation.amount);
             }
@@ -950,7 +955,7 @@ impl Store {
             }
         }
         let charges = settlements.iter().map(|settlement| {
-            let (record, released, window_start) = match settlement {
+            let (record, released, window_start) = match settlement.borrow() {
                 Settlement::Held(reservation, record) => {
                     let released = if taken.contains(reservation.id.as_str()) {
                         reservation.amount
@@ -1330,12 +1335,12 @@ async fn insert_records<'r>(
     let mut query = sqlx::query(&sql);
     for record in records {
         query = query
-            .bind(&record.id)
-            .bind(&record.key_id)
-            .bind(&record.account_id)
+            .bind(record.id.as_str())
+            .bind(record.key_id.as_str())
+            .bind(record.account_id.as_str())
             .bind(record.team_id.as_deref())
-            .bind(&record.model)
-            .bind(&record.provider)
+            .bind(record.model.as_str())
+            .bind(record.provider.as_str())
             .bind(record.prompt_tokens)
             .bind(record.completion_tokens)
             .bind(record.reasoning_tokens)
@@ -1348,7 +1353,7 @@ async fn insert_records<'r>(
             .bind(record.finish_reason.as_deref())
             .bind(i64::from(record.streamed))
             .bind(i64::from(record.cancelled))
-            .bind(&record.attempts)
+            .bind(record.attempts.as_str())
             .bind(record.created_at)
             .bind(i64::from(record.usage_estimated))
             .bind(record.excess_cost)

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::end_users::EndUser;
 use super::holds::Holds;
+use super::model_budgets::ModelBudget;
 use super::money::{Nanos, now, to_nanos};
 use super::policy;
 use super::rate::RateLimiter;
@@ -38,7 +39,7 @@ pub struct Tab {
 struct TabState {
     holds: Holds,
     limiter: Arc<RateLimiter>,
-    key: KeyRecord,
+    key: Arc<KeyRecord>,
     byok: Option<Arc<AccountKeys>>,
     /// The end user the request names, once known.
     end_user: OnceLock<EndUser>,
@@ -105,7 +106,7 @@ impl Tab {
     pub fn new(
         holds: Holds,
         limiter: Arc<RateLimiter>,
-        key: KeyRecord,
+        key: Arc<KeyRecord>,
         byok: Option<Arc<AccountKeys>>,
         open: Option<mpsc::Sender<()>>,
         charge_accepted: AcceptedFailureCharge,
@@ -134,7 +135,7 @@ impl Tab {
     pub async fn reserve<'m>(
         &self,
         worst: Option<Decimal>,
-        models: impl Iterator<Item = &'m str>,
+        models: impl Iterator<Item = &'m str> + Clone,
     ) -> Result<(), DomainError> {
         let Some(state) = &self.state else {
             return Ok(());
@@ -162,7 +163,7 @@ impl Tab {
 
     /// The key the request spends from; `None` when accounting is off.
     pub fn key(&self) -> Option<&KeyRecord> {
-        Some(&self.state.as_ref()?.key)
+        Some(self.state.as_ref()?.key.as_ref())
     }
 
     /// Names the request's end user (the first name given stays).
@@ -375,17 +376,20 @@ impl TabState {
     /// The budget rows a hold for a request one of `models` serves is taken against:
     /// the key's team's and account's, its end user's, and the model budgets covering one of
     /// `models`; ascending (the lock order).
-    fn budgets<'m>(&self, models: impl Iterator<Item = &'m str>) -> Arc<[String]> {
+    fn budgets<'m>(&self, models: impl Iterator<Item = &'m str> + Clone) -> Arc<[String]> {
         let scope = &self.key.scope;
         let user = self.end_user.get().and_then(|user| user.budget.as_ref());
-        if user.is_none() && scope.model_budgets.is_empty() {
-            return scope.budgets.clone();
+        let covers = |budget: &&ModelBudget| models.clone().any(|model| budget.covers(model));
+        if user.is_none() {
+            if scope.model_budgets.is_empty() {
+                return scope.budgets.clone();
+            }
+            if scope.model_budgets.iter().all(|budget| covers(&budget)) {
+                return scope.budgets_with_models.clone();
+            }
         }
-        let models: Vec<&str> = models.collect();
-        let covering = scope
-            .model_budgets
-            .iter()
-            .filter(|budget| models.iter().any(|model| budget.covers(model)))
+        let covering = (scope.model_budgets.iter())
+            .filter(covers)
             .map(|budget| &budget.id);
         let mut budgets: Vec<String> = scope.budgets.to_vec();
         budgets.extend(user.into_iter().chain(covering).cloned());
@@ -427,7 +431,7 @@ impl TabState {
             finish_reason: charge.finish_reason.map(str::to_owned),
             streamed: charge.streamed,
             cancelled: charge.cancelled,
-            attempts: Value::Array(lock(&self.attempts).clone()).to_string(),
+            attempts: attempts_json(&lock(&self.attempts)),
             created_at: now(),
         }
     }
@@ -494,6 +498,14 @@ impl Drop for TabState {
             _ => self.holds.release(&reservation),
         }
     }
+}
+
+/// The failed attempts of a record as JSON text.
+fn attempts_json(attempts: &[Value]) -> String {
+    if attempts.is_empty() {
+        return "[]".to_owned();
+    }
+    serde_json::to_string(attempts).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -28,6 +28,9 @@ pub struct Scope {
     /// The budgets the key and its team set on models (a hold is taken against those matching
     /// a model the request may be served by).
     pub model_budgets: Arc<[ModelBudget]>,
+    /// `budgets` and every one of `model_budgets`, ascending: what a hold for a request that
+    /// every model budget covers is taken against (the usual case, worked out once).
+    pub budgets_with_models: Arc<[String]>,
     /// What the account sets for each of its end users.
     pub end_users: EndUserRules,
 }
@@ -43,6 +46,24 @@ pub struct LevelRules {
     pub requests_per_minute: Option<i64>,
     /// Tokens per minute of all its keys together.
     pub tokens_per_minute: Option<i64>,
+}
+
+/// Team `id` of row `row` (of [`TEAM_COLUMNS`]), with its `budget` and `model_budgets`.
+fn team_of(
+    row: &AnyRow,
+    id: String,
+    budget: Option<BudgetRecord>,
+    model_budgets: ModelBudgets,
+) -> Result<TeamRecord, StoreError> {
+    Ok(TeamRecord {
+        budget,
+        model_budgets,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        rules: level_rules(row, id.clone())?,
+        id,
+    })
 }
 
 /// The budget row of team `id`.
@@ -276,11 +297,16 @@ impl Store {
             let budgets = self.model_budgets(owner).await?;
             models.extend(budgets.values().filter_map(ModelBudget::of));
         }
+        let mut with_models = budgets.clone();
+        with_models.extend(models.iter().map(|budget| budget.id.clone()));
+        with_models.sort();
+        with_models.dedup();
         Ok(Scope {
             account,
             team,
             budgets: budgets.into(),
             model_budgets: models.into(),
+            budgets_with_models: with_models.into(),
             end_users: self.end_user_rules(&key.account_id).await?,
         })
     }
@@ -356,9 +382,26 @@ impl Store {
                     .await?
             }
         };
+        // Every team's budgets in two range scans, not two queries per team.
+        let prefix = team_budget("");
+        let budget_rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
+            .bind(&prefix)
+            .bind(model_budgets::range_end(&prefix))
+            .fetch_all(self.pool())
+            .await?;
+        let mut budgets = std::collections::HashMap::with_capacity(budget_rows.len());
+        for row in &budget_rows {
+            let budget = budget_record(row)?;
+            budgets.insert(budget.id.clone(), budget);
+        }
+        let mut models = self.model_budgets_of_level(Level::Team).await?;
+
         let mut teams = Vec::with_capacity(rows.len());
         for row in &rows {
-            teams.push(self.team_record(row).await?);
+            let id: String = row.try_get("id")?;
+            let budget = budgets.remove(&team_budget(&id));
+            let model_budgets = models.remove(&id).unwrap_or_default();
+            teams.push(team_of(row, id, budget, model_budgets)?);
         }
         Ok(teams)
     }
@@ -377,17 +420,11 @@ impl Store {
 
     async fn team_record(&self, row: &AnyRow) -> Result<TeamRecord, StoreError> {
         let id: String = row.try_get("id")?;
-        Ok(TeamRecord {
-            budget: self.budget(&team_budget(&id)).await?,
-            model_budgets: self
-                .model_budgets(&model_budgets::prefix(Level::Team, &id))
-                .await?,
-            account_id: row.try_get("account_id")?,
-            name: row.try_get("name")?,
-            created_at: row.try_get("created_at")?,
-            rules: level_rules(row, id.clone())?,
-            id,
-        })
+        let budget = self.budget(&team_budget(&id)).await?;
+        let model_budgets = self
+            .model_budgets(&model_budgets::prefix(Level::Team, &id))
+            .await?;
+        team_of(row, id, budget, model_budgets)
     }
 
     /// Applies `update` to team `id`.

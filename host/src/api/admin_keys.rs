@@ -24,6 +24,7 @@ use super::usage::limit_remaining;
 use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
+use crate::accounting::model_budgets::ModelBudgets;
 use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
 use crate::accounting::policy::{DataRules, Level, Policy};
 use crate::accounting::storage_error;
@@ -168,25 +169,16 @@ async fn create(
         .take()
         .unwrap_or_else(|| caller.default_account());
     caller.check_account(&account)?;
-    let (record, secret) = create_key(&state, &accounting, account, body).await?;
-    let mut data = key_json(&record, &accounting).await?;
-    audit_key(
-        &state,
-        &caller,
-        "key.create",
-        &record,
-        Value::Null,
-        data.clone(),
-    )
-    .await;
+    let created = create_key(&state, &accounting, &caller, account, body).await?;
+    let mut data = created.shown;
     if let Some(object) = data.as_object_mut() {
-        object.insert("key".to_owned(), Value::String(secret));
+        object.insert("key".to_owned(), Value::String(created.secret));
     }
     Ok((StatusCode::CREATED, Json(json!({ "data": data }))).into_response())
 }
 
 /// Records a change of key `key`.
-pub(crate) async fn audit_key(
+async fn audit_key(
     state: &AppState,
     caller: &Caller,
     action: &str,
@@ -204,8 +196,45 @@ pub(crate) async fn audit_key(
     record(state, caller, change).await;
 }
 
-/// Stores the key `body` asks for in `account`; answers it and its secret.
+/// A key just created (and recorded in the audit log).
+pub(crate) struct CreatedKey {
+    /// As stored.
+    pub(crate) record: KeyRecord,
+    /// As the admin API shows it.
+    pub(crate) shown: Value,
+    /// Its secret, answered this once.
+    pub(crate) secret: String,
+}
+
+/// Stores the key `body` asks for in `account` and records the change by `caller`; the admin
+/// API and the provisioning API both create keys here.
 pub(crate) async fn create_key(
+    state: &AppState,
+    accounting: &Accounting,
+    caller: &Caller,
+    account: String,
+    body: CreateKey,
+) -> Result<CreatedKey, ApiError> {
+    let (record, secret) = store_key(state, accounting, account, body).await?;
+    let shown = key_json(&record, accounting).await?;
+    audit_key(
+        state,
+        caller,
+        "key.create",
+        &record,
+        Value::Null,
+        shown.clone(),
+    )
+    .await;
+    Ok(CreatedKey {
+        record,
+        shown,
+        secret,
+    })
+}
+
+/// Stores the key `body` asks for in `account`; answers it and its secret.
+async fn store_key(
     state: &AppState,
     accounting: &Accounting,
     account: String,
@@ -258,10 +287,14 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
     let keys = accounting.keys().await.map_err(storage_error)?;
-    let mut data = Vec::with_capacity(keys.len());
-    for key in keys.iter().filter(|key| caller.sees(&key.account_id)) {
-        data.push(key_json(key, &accounting).await?);
-    }
+    let mut budgets = accounting
+        .model_budgets_of_level(Level::Key)
+        .await
+        .map_err(storage_error)?;
+    let data: Vec<Value> = (keys.iter())
+        .filter(|key| caller.sees(&key.account_id))
+        .map(|key| shown_key(key, &budgets.remove(&key.id).unwrap_or_default()))
+        .collect();
     Ok(Json(json!({ "data": data })))
 }
 
@@ -287,24 +320,38 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
     let body: UpdateKey = json_body(&state, body).await?;
-    let before = visible_key(&accounting, &caller, &id).await?;
-    let before_json = key_json(&before, &accounting).await?;
-    let record = update_key(&state, &accounting, &before, body).await?;
-    let after = key_json(&record, &accounting).await?;
+    let (_, after) = update_key(&state, &accounting, &caller, &id, body).await?;
+    Ok(Json(json!({ "data": after })))
+}
+
+/// Applies `body` to key `id`, when `caller` sees it, and records the change; answers the key
+/// as stored after and as the admin API shows it. The admin API and the provisioning API both
+/// change keys here.
+pub(crate) async fn update_key(
+    state: &AppState,
+    accounting: &Accounting,
+    caller: &Caller,
+    id: &str,
+    body: UpdateKey,
+) -> Result<(KeyRecord, Value), ApiError> {
+    let before = visible_key(accounting, caller, id).await?;
+    let before_json = key_json(&before, accounting).await?;
+    let record = apply_update(state, accounting, &before, body).await?;
+    let after = key_json(&record, accounting).await?;
     audit_key(
-        &state,
-        &caller,
+        state,
+        caller,
         "key.update",
         &record,
         before_json,
         after.clone(),
     )
     .await;
-    Ok(Json(json!({ "data": after })))
+    Ok((record, after))
 }
 
 /// Applies `body` to key `current`; answers the key as stored after.
-pub(crate) async fn update_key(
+async fn apply_update(
     state: &AppState,
     accounting: &Accounting,
     current: &KeyRecord,
@@ -395,18 +442,19 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
-    let before = visible_key(&accounting, &caller, &id).await?;
-    delete_key(&state, &accounting, &caller, &before).await?;
+    delete_key(&state, &accounting, &caller, &id).await?;
     Ok(Json(json!({ "deleted": id })))
 }
 
-/// Deletes `key` and records it.
+/// Deletes key `id`, when `caller` sees it, and records it; the admin API and the
+/// provisioning API both delete keys here.
 pub(crate) async fn delete_key(
     state: &AppState,
     accounting: &Accounting,
     caller: &Caller,
-    key: &KeyRecord,
+    id: &str,
 ) -> Result<(), ApiError> {
+    let key = &visible_key(accounting, caller, id).await?;
     let before = key_json(key, accounting).await?;
     if !accounting
         .delete_key(&key.id)
@@ -484,14 +532,20 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
 }
 
 /// A key as the admin API shows it (never its secret), with its budgets on models.
-pub(crate) async fn key_json(key: &KeyRecord, accounting: &Accounting) -> Result<Value, ApiError> {
-    let mut fields = key.policy.to_json();
-    fields.insert("team".into(), json!(key.team_id));
+async fn key_json(key: &KeyRecord, accounting: &Accounting) -> Result<Value, ApiError> {
     let budgets = accounting
         .model_budgets(Level::Key, &key.id)
         .await
         .map_err(storage_error)?;
-    fields.insert("model_budgets".into(), model_budgets_json(&budgets));
+    Ok(shown_key(key, &budgets))
+}
+
+/// Key `key` as the admin API shows it (never its secret), with its budgets on models
+/// `budgets`.
+fn shown_key(key: &KeyRecord, budgets: &ModelBudgets) -> Value {
+    let mut fields = key.policy.to_json();
+    fields.insert("team".into(), json!(key.team_id));
+    fields.insert("model_budgets".into(), model_budgets_json(budgets));
     let Value::Object(base) = json!({
         "id": key.id,
         "label": key.label,
@@ -508,10 +562,10 @@ pub(crate) async fn key_json(key: &KeyRecord, accounting: &Accounting) -> Result
         "expires_at": key.expires_at,
         "created_at": key.created_at,
     }) else {
-        return Ok(Value::Object(fields));
+        return Value::Object(fields);
     };
     fields.extend(base);
-    Ok(Value::Object(fields))
+    Value::Object(fields)
 }
 
 fn account_json(account: &Account) -> Value {

@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 
 use super::admin::json_body;
 use super::admin_keys::{
-    CreateKey, UpdateKey, audit_key, create_key, delete_key, enabled, key_json, update_key,
-    visible_key,
+    CreateKey, UpdateKey, create_key, delete_key, enabled, update_key, visible_key,
 };
 use super::error::ApiError;
 use super::roles::{Access, Caller};
@@ -128,20 +127,12 @@ async fn create(
         expires_at,
         ..CreateKey::default()
     };
-    let (record, secret) =
-        create_key(&state, &accounting, caller.default_account(), request).await?;
-    audit_key(
-        &state,
-        &caller,
-        "key.create",
-        &record,
-        Value::Null,
-        key_json(&record, &accounting).await?,
-    )
-    .await;
+    let account = caller.default_account();
+    let created = create_key(&state, &accounting, &caller, account, request).await?;
+    let data = openrouter_key(&created.record);
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "data": openrouter_key(&record), "key": secret })),
+        Json(json!({ "data": data, "key": created.secret })),
     )
         .into_response())
 }
@@ -183,7 +174,6 @@ async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
     let body: Update = json_body(&state, body).await?;
-    let before = visible_key(&accounting, &caller, &hash).await?;
     let request = UpdateKey {
         label: body.name,
         disabled: body.disabled,
@@ -191,17 +181,7 @@ async fn update(
         limit_reset: body.limit_reset,
         ..UpdateKey::default()
     };
-    let before_json = key_json(&before, &accounting).await?;
-    let record = update_key(&state, &accounting, &before, request).await?;
-    audit_key(
-        &state,
-        &caller,
-        "key.update",
-        &record,
-        before_json,
-        key_json(&record, &accounting).await?,
-    )
-    .await;
+    let (record, _) = update_key(&state, &accounting, &caller, &hash, request).await?;
     Ok(Json(json!({ "data": openrouter_key(&record) })))
 }
 
@@ -211,8 +191,7 @@ async fn remove(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let accounting = enabled(&state)?;
-    let key = visible_key(&accounting, &caller, &hash).await?;
-    delete_key(&state, &accounting, &caller, &key).await?;
+    delete_key(&state, &accounting, &caller, &hash).await?;
     Ok(Json(json!({ "deleted": true })))
 }
 

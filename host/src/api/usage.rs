@@ -146,7 +146,7 @@ pub async fn generation(
         ));
     }
     let Some(id) = &query.id else {
-        return listing(&accounting, query.filter(Some(key.account_id))).await;
+        return listing(&accounting, query.filter(Some(key.account_id.clone()))).await;
     };
     let record = accounting
         .generation(id)
@@ -244,7 +244,7 @@ fn generation_json(record: &GenerationRecord) -> Value {
 async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(Arc<Accounting>, KeyRecord), ApiError> {
+) -> Result<(Arc<Accounting>, Arc<KeyRecord>), ApiError> {
     let accounting = state
         .accounting
         .clone()

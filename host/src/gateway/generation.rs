@@ -19,20 +19,45 @@ pub struct Generation {
     pub provider: String,
 }
 
+/// Base-62 digits of the time within the second an id starts its suffix with (62⁶ > 10⁹ ns).
+const SUBSEC_DIGITS: usize = 6;
+
+/// Appends `value` in `digits` base-62 digits, in ASCII order (`0-9A-Za-z`), most significant
+/// first, so that ids sort as their values do.
+fn push_base62(text: &mut String, value: u64, digits: usize) {
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let start = text.len();
+    let mut value = value;
+    for _ in 0..digits {
+        let digit = (value % 62) as usize;
+        text.insert(start, char::from(ALPHABET[digit]));
+        value /= 62;
+    }
+}
+
 impl Generation {
     /// A fresh generation id for `model` served by `provider`.
     pub fn new(model: &str, provider: &str) -> Generation {
-        let created = SystemTime::now()
+        let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
             .unwrap_or_default();
-        let suffix: String = rand::rng()
-            .sample_iter(&Alphanumeric)
-            .take(20)
-            .map(char::from)
-            .collect();
+        let created = since_epoch.as_secs();
+        // The time within the second first, then randomness: ids sort by time, so the
+        // generation records' index grows at its end instead of everywhere at once.
+        let mut id = format!("gen-{created}-");
+        push_base62(
+            &mut id,
+            u64::from(since_epoch.subsec_nanos()),
+            SUBSEC_DIGITS,
+        );
+        id.extend(
+            rand::rng()
+                .sample_iter(&Alphanumeric)
+                .take(20 - SUBSEC_DIGITS)
+                .map(char::from),
+        );
         Generation {
-            id: format!("gen-{created}-{suffix}"),
+            id,
             created,
             model: model.to_owned(),
             provider: provider.to_owned(),
@@ -77,3 +102,28 @@ impl Generation {
 pub const CHUNK: &str = "chat.completion.chunk";
 /// The `object` of a whole response.
 pub const COMPLETION: &str = "chat.completion";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_keep_their_shape() {
+        let base62 = |value| {
+            let mut text = String::new();
+            push_base62(&mut text, value, SUBSEC_DIGITS);
+            text
+        };
+        assert_eq!(base62(0), "000000");
+        assert_eq!(base62(61), "00000z");
+        assert_eq!(base62(62), "000010");
+        assert!(base62(999_999_999) > base62(999_999_998));
+        let first = Generation::new("m", "p");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = Generation::new("m", "p");
+        assert!(first.id < second.id, "{} then {}", first.id, second.id);
+        let suffix = second.id.rsplit('-').next().unwrap_or_default();
+        assert!(suffix.len() == 20 && suffix.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_eq!(second.id, format!("gen-{}-{suffix}", second.created));
+    }
+}
