@@ -403,8 +403,10 @@ impl Pump {
             if let Err(failure) = self.take(next).await {
                 return self.fail(failure).await;
             }
-            // What else has arrived is decoded too, so the burst leaves in one write.
+            // What else has arrived is decoded too, so the burst leaves in one write. The yield
+            // lets the upstream connection's task decode its next piece from what it has read.
             for _ in 0..READY_PIECES {
+                tokio::task::yield_now().await;
                 let Some(next) =
                     (self.upstream).ready_chunk(&self.endpoint.provider, &mut self.response)
                 else {
