@@ -494,4 +494,35 @@ mod tests {
         assert_eq!(json["total_tokens"], 379);
         assert_eq!(json["cost"].to_string(), "0.00015414");
     }
+
+    #[test]
+    fn built_in_tool_calls_are_charged_at_their_price_and_held_at_the_most_calls() {
+        let mut configured = std::collections::BTreeMap::new();
+        configured.insert(BuiltinTool::CodeInterpreter, d("0.03"));
+        configured.insert(BuiltinTool::FileSearch, d("0.0025"));
+        let prices = Prices {
+            builtin_tools: BuiltinPrices::of(&configured),
+            ..prices("0", "0")
+        };
+        let mut calls = BuiltinCalls::default();
+        calls.add(BuiltinTool::CodeInterpreter, 2);
+        calls.add(BuiltinTool::FileSearch, 1);
+        let usage = Usage {
+            builtin_tool_calls: calls,
+            ..Usage::default()
+        };
+        let charged = cost(&usage, &prices, 0, d("10"));
+        assert_eq!(charged.upstream, d("0.0625"));
+        assert_eq!(charged.total, d("0.06875"));
+        assert_eq!(
+            usage_json(&usage, &charged)["server_tool_use"]["builtin_tool_calls"],
+            json!({"file_search": 1, "code_interpreter": 2})
+        );
+        assert_eq!(prices.builtin_tools.of_tool(BuiltinTool::Mcp), None);
+        // 5 calls at $0.03 plus 10%.
+        assert_eq!(
+            worst_case_builtin_calls(5, d("0.03"), d("10")),
+            Some(d("0.165"))
+        );
+    }
 }

@@ -565,6 +565,36 @@ mod tests {
     }
 
     #[test]
+    fn built_in_tools_items_pass_as_output_only_and_their_calls_are_counted() {
+        let output = json!({"output": [
+            {"type": "code_interpreter_call", "id": "ci_1", "code": "1", "outputs": null},
+            {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "x", "tools": []},
+            {"type": "message", "role": "assistant", "content": "done"}
+        ]});
+        let parsed: ResponsesOutput = serde_json::from_value(output.clone()).unwrap();
+        assert!(matches!(parsed.output[0], OutputItem::Builtin(_)));
+        assert!(matches!(parsed.output[2], OutputItem::Item(_)));
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), output);
+        let refused = json!({"output": [{"type": "web_search_call", "id": "ws_1"}]});
+        assert!(serde_json::from_value::<ResponsesOutput>(refused).is_err());
+        // Never as input.
+        assert!(parsed_input_refuses_built_in_calls());
+        let calls = BuiltinCalls::of_items(output["output"].as_array().unwrap().iter());
+        assert_eq!(calls.of(BuiltinTool::CodeInterpreter), 1);
+        assert_eq!(calls.of(BuiltinTool::Mcp), 0);
+        assert_eq!(BuiltinCalls::from_json(&calls.to_json()), calls);
+        assert_eq!(
+            BuiltinTool::named("local_shell"),
+            Some(BuiltinTool::LocalShell)
+        );
+        assert_eq!(BuiltinTool::named("apply_patch"), None);
+    }
+
+    fn parsed_input_refuses_built_in_calls() -> bool {
+        parsed(json!([{"type": "code_interpreter_call", "id": "ci_1"}])).is_err()
+    }
+
+    #[test]
     fn unknown_item_fields_are_dropped() {
         let extension = parsed(json!([
             {"type": "message", "role": "user", "content": "hi", "previous_response_id": "resp_1"}
