@@ -76,6 +76,8 @@ pub fn keep(
         |candidate| match unserved(&candidate.endpoint, plugins, tools) {
             None => true,
             Some(tool) => {
+                let provider = &candidate.endpoint.provider.name;
+                tracing::debug!(%provider, tool = tool.name(), "endpoint skipped: not opted into the built-in tool at a price");
                 missing.get_or_insert(tool);
                 false
             }
