@@ -54,6 +54,8 @@ pub struct Provider {
     pub google_credentials: Option<Arc<GoogleTokenSource>>,
     /// Its pool of credentials, when it lists several. Never passed to the plugin.
     pub credential_pool: Option<CredentialPool>,
+    /// The Responses API built-in tools the operator opted it into.
+    pub builtin_tools: Vec<switchyard_sdk::responses::BuiltinTool>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -209,12 +211,21 @@ fn resolve_provider(
     config: &ProviderConfig,
     plugins: &PluginRegistry,
 ) -> Result<Result<Provider, String>, ConfigError> {
-    plugins.provider(&config.plugin).ok_or_else(|| {
+    let adapter = plugins.provider(&config.plugin).ok_or_else(|| {
         ConfigError::Invalid(format!(
             "provider {name}: no provider adapter plugin named {:?} is loaded",
             config.plugin
         ))
     })?;
+    let passes_builtin = (adapter.descriptor().supported_parameters.iter())
+        .any(|parameter| parameter == switchyard_sdk::responses::BUILTIN_TOOLS);
+    if !config.builtin_tools.is_empty() && !passes_builtin {
+        return Err(ConfigError::Invalid(format!(
+            "provider {name}: builtin_tools needs an adapter that speaks the Responses API \
+             upstream (openai-responses); {:?} does not pass built-in tools",
+            config.plugin
+        )));
+    }
     if !config.enabled {
         return Ok(Err("disabled in the configuration".to_owned()));
     }
@@ -282,6 +293,7 @@ fn resolve_provider(
         aws_credentials,
         google_credentials,
         credential_pool,
+        builtin_tools: config.builtin_tools.clone(),
     }))
 }
 

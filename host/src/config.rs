@@ -897,6 +897,14 @@ pub struct ProviderConfig {
     /// the conformance kit on them before it takes traffic (see `plugins::gate`).
     #[serde(default)]
     pub replay_gate: Option<std::path::PathBuf>,
+    /// The Responses API built-in tools (other than web search) clients may use through this
+    /// provider, e.g. `["code_interpreter", "file_search"]`: they run on the operator's upstream
+    /// account (its vector stores, files, containers, the MCP credentials a tool carries), so
+    /// none is passed unless listed. Only an adapter that speaks the Responses API upstream
+    /// (`openai-responses`) serves them; each endpoint prices their calls
+    /// (`builtin_tool_prices`).
+    #[serde(default)]
+    pub builtin_tools: Vec<switchyard_sdk::responses::BuiltinTool>,
 }
 
 /// Where the host puts a provider's credential: `"bearer"`, `"none"`, `{ header = "api-key" }`
@@ -1126,6 +1134,11 @@ pub struct EndpointConfig {
     /// "web"}]`, `web_search_options`); unset: the endpoint serves no search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_search_price: Option<Decimal>,
+    /// USD per call of each Responses API built-in tool its provider is opted into
+    /// (`builtin_tools`), e.g. `{ code_interpreter = "0.03" }`; a tool without a price is not
+    /// served here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub builtin_tool_prices: BTreeMap<switchyard_sdk::responses::BuiltinTool, Decimal>,
     /// Longest completion the endpoint produces, in tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u64>,

@@ -176,6 +176,10 @@ pub enum DomainError {
     /// A transform refused the request or its answer, or faulted and fails closed.
     #[error("{}", .0.message)]
     TransformRefused(Box<crate::transforms::TransformRefusal>),
+    /// The request offers a built-in tool (code interpreter, file search...) that no endpoint
+    /// left serves: none is opted into it with a price (see `gateway::builtin`).
+    #[error("{0}")]
+    BuiltinToolUnserved(String),
 }
 
 /// Why every endpoint was left out, for [`DomainError::NoEndpointMatches`].
@@ -220,6 +224,7 @@ impl DomainError {
             | DomainError::MissingCapability { .. }
             | DomainError::ContextLengthExceeded { .. }
             | DomainError::EndUserIdTooLong { .. }
+            | DomainError::BuiltinToolUnserved(_)
             | DomainError::CostOutOfRange => StatusCode::BAD_REQUEST,
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -253,6 +258,7 @@ impl DomainError {
             | DomainError::MissingCapability { .. }
             | DomainError::ContextLengthExceeded { .. }
             | DomainError::EndUserIdTooLong { .. }
+            | DomainError::BuiltinToolUnserved(_)
             | DomainError::CostOutOfRange => "invalid_request_error",
             DomainError::MissingApiKey
             | DomainError::UnknownApiKey
@@ -312,6 +318,7 @@ impl DomainError {
             DomainError::AccountingUnavailable(_) => Some("accounting_unavailable"),
             DomainError::Upstream { failure, .. } => Some(upstream(failure).code),
             DomainError::TransformRefused(refusal) => Some(refusal.code),
+            DomainError::BuiltinToolUnserved(_) => Some("unsupported_tool"),
             DomainError::CostOutOfRange | DomainError::NothingTried(_) => None,
         }
     }
@@ -376,6 +383,7 @@ impl DomainError {
             | DomainError::EndUserRateLimited { .. }
             | DomainError::EndUserIdTooLong { .. }
             | DomainError::CostOutOfRange
+            | DomainError::BuiltinToolUnserved(_)
             | DomainError::AccountingUnavailable(_)
             | DomainError::Upstream { attempts: None, .. } => None,
         }

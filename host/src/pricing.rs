@@ -12,6 +12,7 @@ pub mod worst_case;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 use switchyard_sdk::openai::{ChatRequest, Content};
+use switchyard_sdk::responses::{BuiltinCalls, BuiltinTool};
 
 use crate::config::EndpointConfig;
 use crate::plugins::types::Usage;
@@ -38,6 +39,37 @@ pub struct Prices {
     pub image: Decimal,
     /// USD per web search (not per million); `None`: the endpoint serves no search.
     pub web_search: Option<Decimal>,
+    /// USD per call of each Responses API built-in tool (not per million).
+    pub builtin_tools: BuiltinPrices,
+}
+
+/// USD per call of each Responses API built-in tool; `None`: the tool is not served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuiltinPrices([Option<Decimal>; BuiltinTool::ALL.len()]);
+
+impl BuiltinPrices {
+    /// The prices an endpoint's configuration sets.
+    pub fn of(prices: &std::collections::BTreeMap<BuiltinTool, Decimal>) -> BuiltinPrices {
+        let mut out = BuiltinPrices::default();
+        for (tool, price) in prices {
+            out.0[tool.index()] = Some(*price);
+        }
+        out
+    }
+
+    /// The price of one call of `tool`, when it is served.
+    pub fn of_tool(&self, tool: BuiltinTool) -> Option<Decimal> {
+        self.0[tool.index()]
+    }
+
+    /// What `calls` cost; `None` when that does not fit a decimal. An unpriced tool's calls
+    /// (which routing never lets happen) cost nothing.
+    pub fn cost(&self, calls: &BuiltinCalls) -> Option<Decimal> {
+        calls.iter().try_fold(Decimal::ZERO, |sum, (tool, calls)| {
+            let price = self.of_tool(tool).unwrap_or_default();
+            sum.checked_add(Decimal::from(calls).checked_mul(price)?)
+        })
+    }
 }
 
 impl Prices {
@@ -54,6 +86,7 @@ impl Prices {
             request: endpoint.request_price,
             image: endpoint.image_price,
             web_search: endpoint.web_search_price,
+            builtin_tools: BuiltinPrices::of(&endpoint.builtin_tool_prices),
         }
     }
 }
@@ -109,7 +142,8 @@ pub fn cost(usage: &Usage, prices: &Prices, images: u64, fee_percent: Decimal) -
         .and_then(|sum| {
             let searches = Decimal::from(usage.web_search_requests);
             sum.checked_add(searches.checked_mul(prices.web_search.unwrap_or_default())?)
-        });
+        })
+        .and_then(|sum| sum.checked_add(prices.builtin_tools.cost(&usage.builtin_tool_calls)?));
     upstream
         .and_then(|upstream| {
             with_fee(
@@ -145,6 +179,17 @@ pub fn worst_case_searches(
 ) -> Option<Decimal> {
     let price = prices.web_search.unwrap_or_default();
     let upstream = Decimal::from(searches).checked_mul(price)?;
+    Some(with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero)?.total)
+}
+
+/// The most `calls` built-in tool calls at `price` each can cost, fee included and rounded up;
+/// `None` when that does not fit a decimal.
+pub fn worst_case_builtin_calls(
+    calls: u64,
+    price: Decimal,
+    fee_percent: Decimal,
+) -> Option<Decimal> {
+    let upstream = Decimal::from(calls).checked_mul(price)?;
     Some(with_fee(upstream, fee_percent, RoundingStrategy::AwayFromZero)?.total)
 }
 
@@ -221,6 +266,9 @@ pub fn usage_json(usage: &Usage, cost: &Cost) -> Value {
             json!({ "web_search_requests": usage.web_search_requests }),
         );
     }
+    if !usage.builtin_tool_calls.is_empty() {
+        json["server_tool_use"]["builtin_tool_calls"] = usage.builtin_tool_calls.to_json();
+    }
     json
 }
 
@@ -275,6 +323,7 @@ mod tests {
             request: Decimal::ZERO,
             image: Decimal::ZERO,
             web_search: None,
+            builtin_tools: BuiltinPrices::default(),
         }
     }
 
@@ -293,6 +342,7 @@ mod tests {
             cache_write_tokens: 100,
             reasoning_tokens: 50,
             web_search_requests: 0,
+            builtin_tool_calls: BuiltinCalls::default(),
         };
         let cost = cost(&usage, &prices, 0, d("5"));
         // 700×3 + 200×0.3 + 100×3.75 + 450×15 + 50×1 = 2100 + 60 + 375 + 6750 + 50 = 9335 per million
@@ -362,6 +412,7 @@ mod tests {
         };
         let usage = Usage {
             web_search_requests: 3,
+            builtin_tool_calls: BuiltinCalls::default(),
             ..Usage::default()
         };
         let cost = cost(&usage, &searching, 0, d("5"));
@@ -386,6 +437,7 @@ mod tests {
             completion_tokens: 1,
             reasoning_tokens: 5,
             web_search_requests: 0,
+            builtin_tool_calls: BuiltinCalls::default(),
         };
         assert_eq!(
             cost(&usage, &prices("1", "1"), 0, Decimal::ZERO).upstream,
@@ -441,5 +493,36 @@ mod tests {
         let json = usage_json(&usage, &cost(&usage, &prices("0.1", "0.4"), 0, d("5")));
         assert_eq!(json["total_tokens"], 379);
         assert_eq!(json["cost"].to_string(), "0.00015414");
+    }
+
+    #[test]
+    fn built_in_tool_calls_are_charged_at_their_price_and_held_at_the_most_calls() {
+        let mut configured = std::collections::BTreeMap::new();
+        configured.insert(BuiltinTool::CodeInterpreter, d("0.03"));
+        configured.insert(BuiltinTool::FileSearch, d("0.0025"));
+        let prices = Prices {
+            builtin_tools: BuiltinPrices::of(&configured),
+            ..prices("0", "0")
+        };
+        let mut calls = BuiltinCalls::default();
+        calls.add(BuiltinTool::CodeInterpreter, 2);
+        calls.add(BuiltinTool::FileSearch, 1);
+        let usage = Usage {
+            builtin_tool_calls: calls,
+            ..Usage::default()
+        };
+        let charged = cost(&usage, &prices, 0, d("10"));
+        assert_eq!(charged.upstream, d("0.0625"));
+        assert_eq!(charged.total, d("0.06875"));
+        assert_eq!(
+            usage_json(&usage, &charged)["server_tool_use"]["builtin_tool_calls"],
+            json!({"file_search": 1, "code_interpreter": 2})
+        );
+        assert_eq!(prices.builtin_tools.of_tool(BuiltinTool::Mcp), None);
+        // 5 calls at $0.03 plus 10%.
+        assert_eq!(
+            worst_case_builtin_calls(5, d("0.03"), d("10")),
+            Some(d("0.165"))
+        );
     }
 }

@@ -453,3 +453,46 @@ async fn a_clients_anthropic_extension_and_file_ids_are_refused_on_chat() {
     }
     assert!(mock.requests().is_empty());
 }
+
+/// A Responses request offering the code interpreter, at $0.03 a call (tokens free, +5 %), is
+/// held 5 calls ($0.1575): refused on $0.10 of credits with no upstream call, and on $1 served
+/// and charged its one call ($0.0315) in the books.
+#[tokio::test]
+async fn built_in_tool_calls_are_held_and_charged() {
+    let mock = MockUpstream::start().await.unwrap();
+    let database = Database::sqlite();
+    let fixture = "fixture=synthetic/openai-responses-code-interpreter";
+    let opted = "builtin_tools = [\"code_interpreter\"]";
+    let config = format!(
+        "{}[[models]]\nid = \"m/code\"\nendpoints = [{{ provider = \"code\", upstream_model = \"up\", prompt_price = \"0\", completion_price = \"0\", builtin_tool_prices = {{ code_interpreter = \"0.03\" }} }}]\n\n{}",
+        provider("code", "openai-responses", &mock, fixture, opted),
+        database.config()
+    );
+    let gateway =
+        Gateway::start_with_env(&config, &[("SWITCHYARD_ADMIN_TOKEN", ADMIN_TOKEN)]).await;
+    let body = json!({"model": "m/code", "input": "What is 20!?",
+        "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]});
+    let ask = |secret: String| {
+        gateway
+            .client
+            .post(format!("{}/v1/responses", gateway.url))
+            .bearer_auth(secret)
+            .json(&body)
+            .send()
+    };
+    let (_, poor) = key_with_credits(&gateway, "poor", "0.1", json!({})).await;
+    let refused = ask(poor).await.unwrap();
+    assert_eq!(refused.status(), 402, "{}", refused.text().await.unwrap());
+    assert!(mock.requests_for(fixture).is_empty());
+
+    let (_, rich) = key_with_credits(&gateway, "rich", "1", json!({})).await;
+    let served = ask(rich).await.unwrap();
+    assert_eq!(served.status(), 200, "{}", served.text().await.unwrap());
+    let books = database.settled_books(&[&gateway]).await;
+    books.assert_consistent();
+    assert_eq!(
+        (books.generations, books.generation_costs),
+        (1, 31_500_000),
+        "{books:?}"
+    );
+}

@@ -74,6 +74,13 @@ fn config(mock: &MockUpstream) -> String {
     ] {
         config.push_str(&model(id, &[(name, "1", "2")]));
     }
+    let code = "fixture=synthetic/openai-responses-code-interpreter";
+    let opted = "builtin_tools = [\"code_interpreter\"]";
+    config.push_str(&provider("code", "openai-responses", mock, code, opted));
+    config.push_str(
+        "[[models]]\nid = \"m/code\"\nendpoints = [{ provider = \"code\", upstream_model = \"up-code\", \
+         prompt_price = \"1\", completion_price = \"2\", builtin_tool_prices = { code_interpreter = \"0.03\" } }]\n",
+    );
     config.push_str(
         "[[models]]\nid = \"m/embed\"\noutput_modalities = [\"embeddings\"]\n\
          endpoints = [{ provider = \"embed\", upstream_model = \"up-embed\", prompt_price = \"0.02\" }]\n",
@@ -124,6 +131,7 @@ async fn the_official_python_sdk_validates_every_answer_strictly() {
             "embeddings",
             "chat_non_standard_enums",
             "chat_citations",
+            "responses_code_interpreter",
         ],
     )
     .await;

@@ -299,3 +299,156 @@ async fn a_streamed_answer_carries_the_responses_upstreams_own_items() {
         "carrier chunks reached a chat client: {empty:?}"
     );
 }
+
+const CODE_INTERPRETER: &str = "fixture=synthetic/openai-responses-code-interpreter";
+const RESPONSES_TEXT: &str = "fixture=synthetic/openai-responses-text";
+
+/// `m/tools`: a cheaper provider not opted into built-in tools, then one opted into the code
+/// interpreter at $0.03 a call (tokens free); `m/unpriced`: opted in, but no price.
+fn builtin_config(mock: &MockUpstream) -> String {
+    let opted = "builtin_tools = [\"code_interpreter\", \"file_search\"]";
+    [
+        provider("plain", "openai-responses", mock, RESPONSES_TEXT, ""),
+        provider("opted", "openai-responses", mock, CODE_INTERPRETER, opted),
+        "[[models]]\nid = \"m/tools\"\nendpoints = [\
+         { provider = \"plain\", upstream_model = \"up-plain\", prompt_price = \"0\", completion_price = \"0\" }, \
+         { provider = \"opted\", upstream_model = \"up-opted\", prompt_price = \"1\", completion_price = \"1\", \
+           builtin_tool_prices = { code_interpreter = \"0.03\" } }]\n"
+            .to_owned(),
+        "[[models]]\nid = \"m/unpriced\"\nendpoints = [\
+         { provider = \"opted\", upstream_model = \"up-opted\", prompt_price = \"0\", completion_price = \"0\" }]\n"
+            .to_owned(),
+    ]
+    .concat()
+}
+
+fn ask_code(model: &str, stream: bool) -> Value {
+    json!({"model": model, "input": "What is 20!? Compute it.", "stream": stream,
+        "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]})
+}
+
+#[tokio::test]
+async fn an_opted_in_code_interpreter_reaches_its_upstream_whole_and_streamed_and_is_charged() {
+    let mock = MockUpstream::start().await.unwrap();
+    let gateway = Gateway::start(&builtin_config(&mock)).await;
+    let recorded = fixture_json("synthetic/openai-responses-code-interpreter.json");
+
+    // Whole: the cheaper provider without the opt-in is skipped, the tool reaches the opted one
+    // as sent, its item comes back whole, and its call is charged.
+    let (status, response) = respond(&gateway, "/v1/responses", &ask_code("m/tools", false)).await;
+    assert_eq!(status, 200, "{response}\n{}", gateway.log());
+    assert_eq!(response["output"], recorded["output"], "{response}");
+    assert_eq!(response["output"][0]["type"], "code_interpreter_call");
+    // 120 + 40 tokens at $1/M, and one call at $0.03 (the platform fee on top).
+    let upstream_cost = |usage: &Value| usage["cost_details"]["upstream_inference_cost"].clone();
+    assert_eq!(
+        upstream_cost(&response["usage"]),
+        json!(0.03016),
+        "{response}"
+    );
+    assert!(mock.requests_for(RESPONSES_TEXT).is_empty());
+    let sent = mock.requests_for(CODE_INTERPRETER)[0].json.clone().unwrap();
+    assert_eq!(
+        sent["tools"],
+        json!([{"type": "code_interpreter", "container": {"type": "auto"}}])
+    );
+    assert_eq!(sent["max_tool_calls"], 5);
+
+    // Streamed: the item arrives whole in its own added and done events, before the message.
+    let response = gateway
+        .client
+        .post(format!("{}/v1/responses", gateway.url))
+        .json(&ask_code("m/tools", true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|event| event.lines().find_map(|line| line.strip_prefix("data: ")))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect();
+    let items = |kind: &str| -> Vec<Value> {
+        (events.iter())
+            .filter(|event| event["type"] == kind)
+            .map(|event| event["item"].clone())
+            .collect()
+    };
+    let done = items("response.output_item.done");
+    assert_eq!(
+        done,
+        recorded["output"].as_array().unwrap().clone(),
+        "{text}"
+    );
+    assert_eq!(
+        items("response.output_item.added")[0],
+        recorded["output"][0]
+    );
+    let completed = events.last().unwrap();
+    assert_eq!(completed["type"], "response.completed", "{text}");
+    assert_eq!(completed["response"]["output"], recorded["output"]);
+    assert_eq!(
+        upstream_cost(&completed["response"]["usage"]),
+        json!(0.03016),
+        "{completed}"
+    );
+    assert!(mock.requests_for(RESPONSES_TEXT).is_empty());
+
+    // Offered where no endpoint is opted in with a price: a 400 naming the tool, no call.
+    let (status, error) = respond(&gateway, "/v1/responses", &ask_code("m/unpriced", false)).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["code"], "unsupported_tool", "{error}");
+    assert!(
+        (error["error"]["message"].as_str().unwrap()).contains("`code_interpreter`"),
+        "{error}"
+    );
+    // A tool the opted provider is not opted into is refused too.
+    let mut body = ask_code("m/tools", false);
+    body["tools"] =
+        json!([{"type": "mcp", "server_label": "x", "server_url": "https://mcp.example.com"}]);
+    let (status, error) = respond(&gateway, "/v1/responses", &body).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        (error["error"]["message"].as_str().unwrap()).contains("`mcp`"),
+        "{error}"
+    );
+    assert_eq!(mock.requests_for(CODE_INTERPRETER).len(), 2);
+}
+
+#[tokio::test]
+async fn builtin_tools_on_an_adapter_that_cannot_pass_them_or_of_unknown_names_fail_the_load() {
+    let mock = MockUpstream::start().await.unwrap();
+    for (extra, needle) in [
+        ("builtin_tools = [\"code_interpreter\"]", "Responses API"),
+        ("builtin_tools = [\"teleporter\"]", "teleporter"),
+    ] {
+        let plugin = if needle == "teleporter" {
+            "openai-responses"
+        } else {
+            "openai"
+        };
+        let config = [
+            provider("p", plugin, &mock, RESPONSES_TEXT, extra),
+            model("m/p", &[("p", "1", "2")]),
+        ]
+        .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let run = tokio::process::Command::new(switchyard_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&path)
+            .env(KEY_ENV, "sk-test")
+            .kill_on_drop(true)
+            .output();
+        let output = tokio::time::timeout(std::time::Duration::from_secs(120), run)
+            .await
+            .expect("the gateway exits")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}

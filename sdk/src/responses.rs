@@ -39,6 +39,173 @@ pub struct ResponsesExtension {
     /// gateway serves the search there (the request then carries `web_search_options`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_search_tool: Option<Value>,
+    /// The client's built-in tools other than web search, as sent: the gateway writes them only
+    /// for an endpoint whose provider the operator opted into them ([`BuiltinTool`]), and a
+    /// Responses upstream gets them as is, with at most [`MAX_BUILTIN_TOOL_CALLS`] tool calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub builtin_tools: Vec<Value>,
+}
+
+/// The supported parameter a Responses adapter declares when it passes the client's built-in
+/// tools ([`ResponsesExtension::builtin_tools`]) upstream.
+pub const BUILTIN_TOOLS: &str = "builtin_tools";
+
+/// The most built-in tool calls one request may make: the Responses adapter sends it as
+/// `max_tool_calls`, and the gateway holds that many calls at the dearest requested tool's
+/// price.
+pub const MAX_BUILTIN_TOOL_CALLS: u64 = 5;
+
+/// A built-in tool of the Responses API (other than web search) that runs on the upstream
+/// account: an operator opts a provider into each (`builtin_tools`) and prices its calls per
+/// endpoint (`builtin_tool_prices`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuiltinTool {
+    /// `file_search`: searches the operator's vector stores.
+    FileSearch,
+    /// `code_interpreter`: runs code in the operator's containers.
+    CodeInterpreter,
+    /// `computer_use_preview`: asks the client to act on a computer.
+    ComputerUsePreview,
+    /// `image_generation`: generates images.
+    ImageGeneration,
+    /// `mcp`: calls a remote MCP server (with the credentials the tool carries).
+    Mcp,
+    /// `local_shell`: asks the client to run shell commands.
+    LocalShell,
+}
+
+impl BuiltinTool {
+    /// Every built-in tool, in the order of [`BuiltinCalls`].
+    pub const ALL: [BuiltinTool; 6] = [
+        BuiltinTool::FileSearch,
+        BuiltinTool::CodeInterpreter,
+        BuiltinTool::ComputerUsePreview,
+        BuiltinTool::ImageGeneration,
+        BuiltinTool::Mcp,
+        BuiltinTool::LocalShell,
+    ];
+
+    /// The tool's `type` in a request's `tools`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinTool::FileSearch => "file_search",
+            BuiltinTool::CodeInterpreter => "code_interpreter",
+            BuiltinTool::ComputerUsePreview => "computer_use_preview",
+            BuiltinTool::ImageGeneration => "image_generation",
+            BuiltinTool::Mcp => "mcp",
+            BuiltinTool::LocalShell => "local_shell",
+        }
+    }
+
+    /// The tool of a request's tool `type`.
+    pub fn named(name: &str) -> Option<BuiltinTool> {
+        BuiltinTool::ALL
+            .into_iter()
+            .find(|tool| tool.name() == name)
+    }
+
+    /// The `type` of the output item of one call of the tool (the item a call is charged by).
+    pub fn call_item(self) -> &'static str {
+        match self {
+            BuiltinTool::FileSearch => "file_search_call",
+            BuiltinTool::CodeInterpreter => "code_interpreter_call",
+            BuiltinTool::ComputerUsePreview => "computer_call",
+            BuiltinTool::ImageGeneration => "image_generation_call",
+            BuiltinTool::Mcp => "mcp_call",
+            BuiltinTool::LocalShell => "local_shell_call",
+        }
+    }
+
+    /// The tool whose output items have `item_type` (an MCP server's tool list and approval
+    /// requests are the `mcp` tool's items too, not calls).
+    pub fn of_item(item_type: &str) -> Option<BuiltinTool> {
+        match item_type {
+            "mcp_list_tools" | "mcp_approval_request" => Some(BuiltinTool::Mcp),
+            _ => (BuiltinTool::ALL.into_iter()).find(|tool| tool.call_item() == item_type),
+        }
+    }
+
+    /// The tool's place in [`BuiltinTool::ALL`].
+    pub fn index(self) -> usize {
+        BuiltinTool::ALL
+            .iter()
+            .position(|tool| *tool == self)
+            .unwrap_or(0)
+    }
+}
+
+/// Calls of each built-in tool an answer made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BuiltinCalls([u64; 6]);
+
+impl BuiltinCalls {
+    /// The calls of `tool`.
+    pub fn of(&self, tool: BuiltinTool) -> u64 {
+        self.0[tool.index()]
+    }
+
+    /// Counts `calls` more calls of `tool`.
+    pub fn add(&mut self, tool: BuiltinTool, calls: u64) {
+        let count = &mut self.0[tool.index()];
+        *count = count.saturating_add(calls);
+    }
+
+    /// No call at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|calls| *calls == 0)
+    }
+
+    /// The tools called, with their calls.
+    pub fn iter(&self) -> impl Iterator<Item = (BuiltinTool, u64)> + '_ {
+        (BuiltinTool::ALL.into_iter())
+            .map(|tool| (tool, self.of(tool)))
+            .filter(|(_, calls)| *calls > 0)
+    }
+
+    /// Each tool's larger count of `self` and `other` (streams report cumulative counts).
+    pub fn max(self, other: BuiltinCalls) -> BuiltinCalls {
+        let mut out = self;
+        for (count, other) in out.0.iter_mut().zip(other.0) {
+            *count = (*count).max(other);
+        }
+        out
+    }
+
+    /// The calls of the built-in tools among `items` (output items), by their `type`.
+    pub fn of_items<'a>(items: impl Iterator<Item = &'a Value>) -> BuiltinCalls {
+        let mut calls = BuiltinCalls::default();
+        for kind in items.filter_map(|item| item.get("type").and_then(Value::as_str)) {
+            if let Some(tool) = BuiltinTool::ALL
+                .into_iter()
+                .find(|tool| tool.call_item() == kind)
+            {
+                calls.add(tool, 1);
+            }
+        }
+        calls
+    }
+
+    /// As the canonical answer reports them: `{"code_interpreter": 1, ...}` (see
+    /// [`crate::web_search::SERVER_TOOL_USE`]'s `builtin_tool_calls`).
+    pub fn to_json(&self) -> Value {
+        let map: serde_json::Map<String, Value> = self
+            .iter()
+            .map(|(tool, calls)| (tool.name().to_owned(), Value::from(calls)))
+            .collect();
+        Value::Object(map)
+    }
+
+    /// The counts of [`Self::to_json`]'s shape; unknown tools are not counted.
+    pub fn from_json(value: &Value) -> BuiltinCalls {
+        let mut calls = BuiltinCalls::default();
+        for (name, count) in value.as_object().into_iter().flatten() {
+            if let (Some(tool), Some(count)) = (BuiltinTool::named(name), count.as_u64()) {
+                calls.add(tool, count);
+            }
+        }
+        calls
+    }
 }
 
 /// Joins a `namespace` tool's name and one of its functions' into the one function name the
@@ -54,7 +221,43 @@ pub const NAMESPACE_SEPARATOR: &str = "__";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponsesOutput {
     /// The upstream's output items, in order.
-    pub output: Vec<InputItem>,
+    pub output: Vec<OutputItem>,
+}
+
+/// One output item of a Responses upstream: an item a client may send back, or an item of a
+/// built-in tool the operator opted into (passed to the client as the upstream wrote it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OutputItem {
+    /// A message, function call, reasoning...
+    Item(InputItem),
+    /// A built-in tool's item (`code_interpreter_call`, `file_search_call`, `mcp_call`...).
+    Builtin(BuiltinItem),
+}
+
+/// An output item of a built-in tool ([`BuiltinTool::of_item`]), its fields as the upstream
+/// wrote them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuiltinItem(pub serde_json::Map<String, Value>);
+
+impl BuiltinItem {
+    /// The tool the item belongs to.
+    pub fn tool(&self) -> Option<BuiltinTool> {
+        BuiltinTool::of_item(self.0.get("type").and_then(Value::as_str)?)
+    }
+}
+
+impl<'de> Deserialize<'de> for BuiltinItem {
+    /// An object whose `type` is a built-in tool's item type; anything else is refused.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+        let item = BuiltinItem(map);
+        match item.tool() {
+            Some(_) => Ok(item),
+            None => Err(D::Error::custom("not a built-in tool's output item")),
+        }
+    }
 }
 
 /// `reasoning` of a Responses request.
@@ -359,6 +562,36 @@ mod tests {
             let error = parsed(input.clone()).expect_err(&input.to_string());
             assert!(error.contains(needle), "{error}");
         }
+    }
+
+    #[test]
+    fn built_in_tools_items_pass_as_output_only_and_their_calls_are_counted() {
+        let output = json!({"output": [
+            {"type": "code_interpreter_call", "id": "ci_1", "code": "1", "outputs": null},
+            {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "x", "tools": []},
+            {"type": "message", "role": "assistant", "content": "done"}
+        ]});
+        let parsed: ResponsesOutput = serde_json::from_value(output.clone()).unwrap();
+        assert!(matches!(parsed.output[0], OutputItem::Builtin(_)));
+        assert!(matches!(parsed.output[2], OutputItem::Item(_)));
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), output);
+        let refused = json!({"output": [{"type": "web_search_call", "id": "ws_1"}]});
+        assert!(serde_json::from_value::<ResponsesOutput>(refused).is_err());
+        // Never as input.
+        assert!(parsed_input_refuses_built_in_calls());
+        let calls = BuiltinCalls::of_items(output["output"].as_array().unwrap().iter());
+        assert_eq!(calls.of(BuiltinTool::CodeInterpreter), 1);
+        assert_eq!(calls.of(BuiltinTool::Mcp), 0);
+        assert_eq!(BuiltinCalls::from_json(&calls.to_json()), calls);
+        assert_eq!(
+            BuiltinTool::named("local_shell"),
+            Some(BuiltinTool::LocalShell)
+        );
+        assert_eq!(BuiltinTool::named("apply_patch"), None);
+    }
+
+    fn parsed_input_refuses_built_in_calls() -> bool {
+        parsed(json!([{"type": "code_interpreter_call", "id": "ci_1"}])).is_err()
     }
 
     #[test]

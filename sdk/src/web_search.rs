@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::openai::ChatRequest;
 #[cfg(feature = "provider")]
 use crate::provider::PluginError;
+use crate::responses::BuiltinCalls;
 
 /// The canonical request field asking for a search: OpenAI's `web_search_options`
 /// (`search_context_size`, `user_location`), an object.
@@ -124,14 +125,31 @@ pub fn approximate_location(options: &Map<String, Value>) -> Option<&Map<String,
 /// [`completion_body_with`](crate::translate::completion_body_with) (none when no search was
 /// made).
 pub fn reported(searches: u64) -> Map<String, Value> {
+    reported_with(searches, &BuiltinCalls::default())
+}
+
+/// The top-level fields reporting `searches` searches and the `builtin` tool calls (the
+/// Responses API's code interpreter, file search...: `builtin_tool_calls` of
+/// [`SERVER_TOOL_USE`]); none when nothing was called.
+pub fn reported_with(searches: u64, builtin: &BuiltinCalls) -> Map<String, Value> {
     let mut fields = Map::new();
-    if searches > 0 {
-        fields.insert(
-            SERVER_TOOL_USE.to_owned(),
-            json!({"web_search_requests": searches}),
-        );
+    if searches > 0 || !builtin.is_empty() {
+        let mut usage = json!({"web_search_requests": searches});
+        if !builtin.is_empty() {
+            usage["builtin_tool_calls"] = builtin.to_json();
+        }
+        fields.insert(SERVER_TOOL_USE.to_owned(), usage);
     }
     fields
+}
+
+/// The built-in tool calls a canonical completion or chunk reports in [`SERVER_TOOL_USE`].
+pub fn builtin_calls(object: &Map<String, Value>) -> BuiltinCalls {
+    object
+        .get(SERVER_TOOL_USE)
+        .and_then(|usage| usage.get("builtin_tool_calls"))
+        .map(BuiltinCalls::from_json)
+        .unwrap_or_default()
 }
 
 /// The searches a canonical completion or chunk reports in [`SERVER_TOOL_USE`].

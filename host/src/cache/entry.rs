@@ -59,6 +59,7 @@ impl From<StoredUsage> for Usage {
             // A hit searches nothing: what the original's searches cost is in the stored
             // upstream cost a hit is charged a share of.
             web_search_requests: 0,
+            builtin_tool_calls: Default::default(),
         }
     }
 }

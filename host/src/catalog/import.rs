@@ -329,6 +329,7 @@ impl ImportRules {
                 .unwrap_or_default(),
             image_price: entry.input_cost_per_image.and_then(usd).unwrap_or_default(),
             web_search_price: None,
+            builtin_tool_prices: BTreeMap::new(),
             max_output_tokens: tokens(entry.max_output_tokens),
             quantization,
             weight: 1.0,

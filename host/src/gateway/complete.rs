@@ -61,13 +61,13 @@ pub(super) async fn run(
     if super::exclude::wanted(&call.request) {
         super::exclude::strip(&mut object);
     }
-    let searches = super::searched::take_searches(&mut object);
+    let used = super::searched::take_tool_use(&mut object);
     super::searched::annotate(&mut object);
-    let mut usage = parsed.usage.unwrap_or_else(|| {
+    let usage = parsed.usage.unwrap_or_else(|| {
         tracing::warn!(provider = %provider.name, "upstream reported no usage; the call is charged an estimate");
         estimated_usage(call.body.len(), tokens_of_bytes(generated_bytes(&object)))
     });
-    usage.web_search_requests = searches;
+    let usage = used.charged(usage);
     let cost = cost(
         &usage,
         &endpoint.prices,

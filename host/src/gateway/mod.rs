@@ -3,6 +3,7 @@
 
 mod accepted;
 mod attempt;
+mod builtin;
 mod cached;
 mod complete;
 pub mod embeddings;
@@ -156,6 +157,8 @@ impl Gateway {
         let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
         embeddings::refuse_embedding_only(&plan.candidates)?;
         let mut candidates = plan.candidates;
+        let builtin_tools = builtin::requested(&call.request);
+        builtin::keep(&self.plugins, &builtin_tools, &mut candidates)?;
         call.tab.admit_candidates(&mut candidates)?;
         let mut trace = plan.trace;
         // The hold is worked out only for a tab that keeps it (accounting on, a key).
@@ -170,7 +173,12 @@ impl Gateway {
                     searching,
                     priced,
                     self.fee_percent,
-                )
+                )?
+                .checked_add(builtin::worst_case(
+                    &builtin_tools,
+                    group.iter().copied(),
+                    self.fee_percent,
+                )?)
             });
             let models = candidates.iter().map(|c| c.model.id.as_str());
             call.tab.reserve(worst, models).await?;

@@ -6,11 +6,12 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION, ResponsesOutput};
+use switchyard_sdk::responses::{OutputItem, RESPONSES_EXTENSION, ResponsesOutput};
 
-/// The output items a Responses API upstream wrote, all of allowed types.
+/// The output items a Responses API upstream wrote, all of allowed types (built-in tools' items
+/// included: only an endpoint the operator opted into a tool makes them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PassedOutput(pub Vec<InputItem>);
+pub struct PassedOutput(pub Vec<OutputItem>);
 
 impl PassedOutput {
     /// Removes the extension from `completion`; its items, when there are some and every one is
@@ -48,6 +49,15 @@ mod tests {
         let passed = PassedOutput::take(&mut object).unwrap();
         assert_eq!(serde_json::to_value(&passed.0).unwrap(), json!([item]));
         assert!(!object.contains_key(RESPONSES_EXTENSION));
+    }
+
+    #[test]
+    fn a_built_in_tools_item_passes_whole() {
+        let call = json!({"type": "code_interpreter_call", "id": "ci_1", "status": "completed",
+            "code": "print(1)", "container_id": "cntr_1", "outputs": [{"type": "logs", "logs": "1"}]});
+        let mut object = completion(json!({"output": [call]}));
+        let passed = PassedOutput::take(&mut object).unwrap();
+        assert_eq!(serde_json::to_value(&passed.0).unwrap(), json!([call]));
     }
 
     #[test]

@@ -12,11 +12,13 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use switchyard_sdk::openai::TextCitations;
+use switchyard_sdk::responses::BuiltinCalls;
 use switchyard_sdk::web_search::{self, SERVER_TOOL_USE};
 
 use super::ChatCall;
 use crate::catalog::Endpoint;
 use crate::plugins::ProviderPlugin;
+use crate::plugins::types::Usage;
 
 /// The header naming the offered tools an answer's model did not see.
 pub const OMITTED_TOOLS: &str = "x-switchyard-omitted-tools";
@@ -45,11 +47,48 @@ pub fn with_search(body: &[u8]) -> Option<Bytes> {
     serde_json::to_vec(&body).ok().map(Bytes::from)
 }
 
-/// Takes the searches reported off a completion or chunk; 0 when none were.
-pub fn take_searches(object: &mut Map<String, Value>) -> u64 {
-    let searches = web_search::searches(object);
+/// The server-side tool use an answer reports, to be charged: web searches and calls of the
+/// Responses API's built-in tools.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolUse {
+    /// Web searches.
+    pub searches: u64,
+    /// Built-in tool calls.
+    pub builtin: BuiltinCalls,
+}
+
+impl ToolUse {
+    /// Nothing was used.
+    pub fn is_empty(&self) -> bool {
+        self.searches == 0 && self.builtin.is_empty()
+    }
+
+    /// Each count's larger of `self` and `other` (streams report cumulative counts).
+    pub fn max(self, other: ToolUse) -> ToolUse {
+        ToolUse {
+            searches: self.searches.max(other.searches),
+            builtin: self.builtin.max(other.builtin),
+        }
+    }
+
+    /// `usage` with these counts.
+    pub fn charged(self, usage: Usage) -> Usage {
+        Usage {
+            web_search_requests: self.searches,
+            builtin_tool_calls: self.builtin,
+            ..usage
+        }
+    }
+}
+
+/// Takes the tool use reported off a completion or chunk; nothing when none was.
+pub fn take_tool_use(object: &mut Map<String, Value>) -> ToolUse {
+    let used = ToolUse {
+        searches: web_search::searches(object),
+        builtin: web_search::builtin_calls(object),
+    };
     object.remove(SERVER_TOOL_USE);
-    searches
+    used
 }
 
 /// Adds to each choice's `message` the `url_citation` annotations of its web citations.
@@ -132,7 +171,7 @@ mod tests {
                 "text_citations": [{"start": 0, "end": 13, "citations": [citation]}]}}],
         });
         let object = completion.as_object_mut().expect("object");
-        assert_eq!(take_searches(object), 2);
+        assert_eq!(take_tool_use(object).searches, 2);
         assert!(!object.contains_key(SERVER_TOOL_USE));
         annotate(object);
         assert_eq!(

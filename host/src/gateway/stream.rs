@@ -153,7 +153,7 @@ pub(super) async fn run(
         relayed: 0,
         responses_client: call.responses_client,
         exclude_reasoning: super::exclude::wanted(&call.request),
-        searches: 0,
+        searches: Default::default(),
         annotations: super::searched::StreamAnnotations::default(),
         chunk_hook: ChunkHook::of(call),
     };
@@ -301,8 +301,9 @@ struct Pump {
     served: Option<ServedBy>,
     /// The request's `reasoning.exclude`: chunks go out without their reasoning.
     exclude_reasoning: bool,
-    /// Web searches the upstream reported (cumulative counts: the largest).
-    searches: u64,
+    /// Web searches and built-in tool calls the upstream reported (cumulative counts: the
+    /// largest).
+    searches: super::searched::ToolUse,
     /// The web-cited blocks still open, annotated as they close.
     annotations: super::searched::StreamAnnotations,
     /// The request's chunk transforms, when it has some.
@@ -453,8 +454,8 @@ impl Pump {
         let mut events = Events::default();
         let mut refused = None;
         for mut object in chunks {
-            let searches = super::searched::take_searches(&mut object);
-            if searches > 0 {
+            let searches = super::searched::take_tool_use(&mut object);
+            if !searches.is_empty() {
                 self.searches = self.searches.max(searches);
                 if carries_nothing(&object) {
                     continue;
@@ -498,8 +499,7 @@ impl Pump {
     /// was cut before reporting it all. Done before the client sees the end of the stream.
     async fn settle(&mut self, ending: &Ending) {
         let usage_estimated = self.decoding.usage.is_none();
-        let mut usage = self.decoding.usage.unwrap_or_default();
-        usage.web_search_requests = self.searches;
+        let mut usage = (self.searches).charged(self.decoding.usage.unwrap_or_default());
         if usage_estimated || !matches!(ending, Ending::Done) {
             usage.completion_tokens = usage.completion_tokens.max(self.relayed);
             if usage.prompt_tokens == 0 {
@@ -540,10 +540,7 @@ impl Pump {
             tracing::warn!(provider = %self.endpoint.provider.name, "stream reported no usage; priced at zero");
             Usage::default()
         });
-        let usage = Usage {
-            web_search_requests: self.searches,
-            ..usage
-        };
+        let usage = self.searches.charged(usage);
         let cost = self.priced(&usage);
         let mut chunk = self.generation.usage_chunk(usage_json(&usage, &cost));
         if let (Some(trace), Some(object)) = (&self.routing, chunk.as_object_mut()) {

@@ -119,6 +119,7 @@ macro_rules! contract_boundary {
                 cache_write_tokens: usage.cache_write_tokens,
                 reasoning_tokens: usage.reasoning_tokens,
                 web_search_requests: 0,
+                builtin_tool_calls: Default::default(),
             }
         }
 

@@ -63,6 +63,9 @@ pub struct Usage {
     /// Web searches the upstream's own engine made (reported in the answer's
     /// `server_tool_use`, not by the contract).
     pub web_search_requests: u64,
+    /// Calls of the Responses API's built-in tools (reported in the answer's
+    /// `server_tool_use.builtin_tool_calls`, not by the contract).
+    pub builtin_tool_calls: switchyard_sdk::responses::BuiltinCalls,
 }
 
 /// Normalised finish reason.

@@ -6,7 +6,8 @@ The gateway's models (see openai_sdk.rs): m/text (OpenAI text), m/tools (a tool 
 after the tool result), m/json (DeepSeek JSON with reasoning), m/groq (Groq with
 `service_tier: "on_demand"`), m/groq-stream (Groq streamed tool call), m/embed (embeddings),
 m/cite (Anthropic text blocks citing documents), m/claude-json and m/bedrock-json (Anthropic and
-Bedrock calling the tool that carries the `response_format` schema).
+Bedrock calling the tool that carries the `response_format` schema), m/code (a Responses upstream
+opted into the code interpreter, which it runs).
 """
 
 import sys
@@ -162,6 +163,27 @@ def chat_json_schema_on_claude():
 
 def chat_json_schema_on_bedrock():
     json_schema_through_forced_tool("m/bedrock-json")
+
+
+CODE_TOOL = {"type": "code_interpreter", "container": {"type": "auto"}}
+
+
+def responses_code_interpreter():
+    """m/code: a provider opted into the code interpreter; m/text: one that is not."""
+    response = client.responses.create(model="m/code", input="What is 20!?", tools=[CODE_TOOL])
+    call = response.output[0]
+    assert call.type == "code_interpreter_call" and call.outputs[0].logs.startswith("2432902008176640000"), call
+    assert response.output_text == "20! is 2432902008176640000.", response.output_text
+    events = list(client.responses.create(model="m/code", input="What is 20!?", tools=[CODE_TOOL], stream=True))
+    done = [e.item for e in events if e.type == "response.output_item.done"]
+    assert [item.type for item in done] == ["code_interpreter_call", "message"], done
+    assert done[0] == call, done[0]
+    assert events[-1].type == "response.completed" and events[-1].response.output[0] == call
+    try:
+        client.responses.create(model="m/text", input="What is 20!?", tools=[CODE_TOOL])
+        raise AssertionError("a provider not opted into the code interpreter was used")
+    except openai.BadRequestError as error:
+        assert error.code == "unsupported_tool" and "`code_interpreter`" in error.message, error
 
 
 for name in sys.argv[2:]:

@@ -51,6 +51,9 @@ const PARAMETERS: &[&str] = &[
     "include_reasoning",
     "user",
     "web_search_options",
+    // The client's built-in tools (code interpreter, file search...) where the operator opted
+    // the provider into them.
+    switchyard_sdk::responses::BUILTIN_TOOLS,
 ];
 
 impl Provider for OpenAiResponses {

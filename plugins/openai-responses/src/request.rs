@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION, ResponsesExtension, flat_name};
+use switchyard_sdk::responses::{
+    InputItem, MAX_BUILTIN_TOOL_CALLS, RESPONSES_EXTENSION, ResponsesExtension, flat_name,
+};
 use switchyard_sdk::translate::reasoning_details;
 use switchyard_sdk::web_search;
 
@@ -114,6 +116,7 @@ pub fn body(request: &ChatRequest, model: &str, stream: bool) -> Result<Value, P
         body.insert("tools".to_owned(), Value::Array(tools));
     }
     web_search(request, passed.as_ref(), &mut body)?;
+    builtin_tools(passed.as_ref(), &mut body);
     if let Some(choice) = &request.tool_choice {
         let choice = match choice {
             Value::Object(object) => {
@@ -208,6 +211,31 @@ fn web_search(
         json!(web_search::max_searches(request)),
     );
     Ok(())
+}
+
+/// The client's built-in tools the gateway passed (the operator opted this endpoint's provider
+/// into them), as sent, with at most [`MAX_BUILTIN_TOOL_CALLS`] tool calls in all (fewer when
+/// the web search allows fewer).
+fn builtin_tools(passed: Option<&ResponsesExtension>, body: &mut Map<String, Value>) {
+    let Some(builtin) = passed
+        .map(|passed| &passed.builtin_tools)
+        .filter(|b| !b.is_empty())
+    else {
+        return;
+    };
+    if let Value::Array(tools) = body
+        .entry("tools")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        tools.extend(builtin.iter().cloned());
+    }
+    let limit = body
+        .get("max_tool_calls")
+        .and_then(Value::as_u64)
+        .map_or(MAX_BUILTIN_TOOL_CALLS, |searches| {
+            searches.min(MAX_BUILTIN_TOOL_CALLS)
+        });
+    body.insert("max_tool_calls".to_owned(), json!(limit));
 }
 
 /// The client's own Responses items, when it spoke the Responses API to Switchyard

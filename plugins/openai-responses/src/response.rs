@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use switchyard_sdk::provider::*;
-use switchyard_sdk::responses::RESPONSES_EXTENSION;
+use switchyard_sdk::responses::{BuiltinCalls, RESPONSES_EXTENSION};
 use switchyard_sdk::translate::completion_body_with;
 use switchyard_sdk::web_search;
 
@@ -88,7 +88,7 @@ pub fn parse(response: &HttpResponse) -> Result<ParsedResponse, PluginError> {
     let id = body["id"].as_str().unwrap_or_default();
     let model = body["model"].as_str().unwrap_or_default();
     // The output items as the upstream wrote them, for a client of Switchyard's Responses API.
-    let mut extra = web_search::reported(searches(&body));
+    let mut extra = web_search::reported_with(searches(&body), &builtin_calls(&body));
     if let Some(output) = body.get("output").filter(|output| output.is_array()) {
         extra.insert(RESPONSES_EXTENSION.to_owned(), json!({ "output": output }));
     }
@@ -108,6 +108,12 @@ pub fn searches(response: &Value) -> u64 {
         .filter(|item| item["type"] == "web_search_call")
         .count();
     u64::try_from(calls).unwrap_or(u64::MAX)
+}
+
+/// The built-in tool calls a `response` object's output made (its `code_interpreter_call`,
+/// `file_search_call`... items).
+pub fn builtin_calls(response: &Value) -> BuiltinCalls {
+    BuiltinCalls::of_items(response["output"].as_array().into_iter().flatten())
 }
 
 /// An `output_text` part's `url_citation` annotations as `text_citations` of the content, whose

@@ -7,7 +7,9 @@ use switchyard_sdk::translate::ChunkWriter;
 use switchyard_sdk::web_search;
 
 use crate::error;
-use crate::response::{cited, encrypted_detail, finish, searches, summary_detail, usage};
+use crate::response::{
+    builtin_calls, cited, encrypted_detail, finish, searches, summary_detail, usage,
+};
 
 /// Decodes one Responses stream. Events before the first output (`response.created`,
 /// `response.in_progress`) produce nothing, so an early `error` still fails over.
@@ -176,7 +178,8 @@ impl ResponsesDecoder {
                 let response = &data["response"];
                 let mut output = self.writer.finish(finish(response, !self.calls.is_empty()));
                 output.usage = usage(&response["usage"]);
-                for (field, value) in web_search::reported(searches(response)) {
+                let builtin = builtin_calls(response);
+                for (field, value) in web_search::reported_with(searches(response), &builtin) {
                     output.chunks.push(self.writer.carrier(&field, value));
                 }
                 output.done = true;

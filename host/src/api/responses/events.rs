@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use switchyard_sdk::responses::{InputItem, RESPONSES_EXTENSION};
+use switchyard_sdk::responses::{InputItem, OutputItem, RESPONSES_EXTENSION};
 
 use super::output::{
     Identity, Reasoning, Status, annotations, function_call_item, output_text, reasoning_item,
@@ -164,17 +164,22 @@ impl Translator {
     /// against the allow-list) stands in for the one rebuilt from the chunks, so a streamed
     /// answer keeps the upstream's ids, phases and several messages. An item the allow-list
     /// refuses changes nothing.
+    ///
+    /// A built-in tool's item (code interpreter, file search...: only an endpoint the operator
+    /// opted into the tool makes one) goes out whole when it is complete.
     fn marker(&mut self, marker: &Value, out: &mut Vec<u8>) {
         let allowed = |stage: &str| {
-            let item = InputItem::deserialize(marker.get(stage)?).ok()?;
+            let item = OutputItem::deserialize(marker.get(stage)?).ok()?;
             let value = serde_json::to_value(&item).ok()?;
             Some((item, value))
         };
-        if let Some((item, value)) = allowed("added") {
+        if let Some((OutputItem::Item(item), value)) = allowed("added") {
             self.item_added(item, value, out);
         }
-        if let Some((item, value)) = allowed("done") {
-            self.item_done(item, value, out);
+        match allowed("done") {
+            Some((OutputItem::Item(item), value)) => self.item_done(item, value, out),
+            Some((OutputItem::Builtin(_), value)) => self.whole_item(value, out),
+            None => {}
         }
     }
 
@@ -218,6 +223,11 @@ impl Translator {
             (InputItem::FunctionCallOutput(_), _) => return,
             _ => {}
         }
+        self.whole_item(value, out);
+    }
+
+    /// Adds and finishes the upstream's item `value` at once, after the open text.
+    fn whole_item(&mut self, value: Value, out: &mut Vec<u8>) {
         self.close_text(out, None);
         let index = self.next_index();
         self.emit(

@@ -2,8 +2,7 @@
 //!
 //! Requests are stateless: `previous_response_id`, `conversation`, `store: true` and
 //! `background: true` are refused with a 400 that says to send the history in `input` instead.
-//! Only function tools are served; built-in tools (web search, file search, computer use...) are
-//! refused by name.
+//! Function and namespace tools are served; built-in tools go to the gateway (see `tools`).
 //!
 //! The chat request also carries the client's items and settings as sent
 //! ([`RESPONSES_EXTENSION`]), checked against the SDK's allow-list of self-contained items, so an
@@ -174,6 +173,11 @@ pub fn translate(body: &[u8]) -> Result<Translated, ApiError> {
     {
         extension.insert("web_search_tool".to_owned(), tool.clone());
     }
+    if let Some(Value::Object(extension)) = chat.get_mut(RESPONSES_EXTENSION)
+        && !chat_tools.builtin.is_empty()
+    {
+        extension.insert("builtin_tools".to_owned(), Value::Array(chat_tools.builtin));
+    }
     if let Some(choice) = request.get("tool_choice").filter(|v| !v.is_null()) {
         chat.insert("tool_choice".to_owned(), chat_tool_choice(choice)?);
     }
@@ -275,6 +279,7 @@ fn passed_through(request: &Map<String, Value>) -> Result<ResponsesExtension, Ap
             .map(|v| TextSettings::deserialize(v).map_err(|e| invalid("text", e)))
             .transpose()?,
         web_search_tool: None,
+        builtin_tools: Vec::new(),
     })
 }
 
@@ -676,8 +681,8 @@ mod tests {
             refused(json!({"model": "a/b", "input": "x", "store": true})).contains("`store: true`")
         );
         let tool =
-            refused(json!({"model": "a/b", "input": "x", "tools": [{"type": "file_search"}]}));
-        assert!(tool.contains("`file_search`"), "{tool}");
+            refused(json!({"model": "a/b", "input": "x", "tools": [{"type": "apply_patch"}]}));
+        assert!(tool.contains("`apply_patch`"), "{tool}");
         assert!(refused(json!({"model": "a/b", "input": []})).contains("must not be empty"));
         assert!(
             refused(json!({"model": "a/b", "input": "x", "frobnicate": 1}))

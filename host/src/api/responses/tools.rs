@@ -3,13 +3,14 @@
 //! function, named [`flat_name`] (`{namespace}__{function}`), and the calls the model makes are
 //! named back ([`split`]); the `web_search` tool is offered, not required: the gateway serves it
 //! where an endpoint searches at a known price and otherwise leaves it out of the tools the
-//! model sees (saying so in `X-Switchyard-Omitted-Tools`). Other built-in tools are refused by
-//! name, even where the upstream speaks the Responses API: file search, code interpreter,
-//! connectors and MCP servers run on the operator's upstream account (its vector stores, files,
-//! containers, credentials), which no client may reach, and their fees are not priced.
+//! model sees (saying so in `X-Switchyard-Omitted-Tools`). The other built-in tools Switchyard
+//! knows ([`BuiltinTool`]: file search, code interpreter, MCP...) are kept as sent for the
+//! gateway, which passes them only to a Responses upstream the operator opted into them at a
+//! price (see `gateway::builtin`), since they run on the operator's upstream account (its
+//! vector stores, files, containers, credentials); any other tool type is refused by name.
 
 use serde_json::{Value, json};
-use switchyard_sdk::responses::{NAMESPACE_SEPARATOR, flat_name};
+use switchyard_sdk::responses::{BuiltinTool, NAMESPACE_SEPARATOR, flat_name};
 
 use crate::api::error::ApiError;
 
@@ -25,6 +26,8 @@ pub struct ChatTools {
     pub namespaces: Vec<String>,
     /// The client's web search tool, as sent, when it offered one.
     pub web_search: Option<Value>,
+    /// The client's other built-in tools, as sent.
+    pub builtin: Vec<Value>,
 }
 
 /// Translates a request's `tools`.
@@ -49,14 +52,14 @@ pub fn translate(tools: &[Value]) -> Result<ChatTools, ApiError> {
                 out.namespaces.push(name.to_owned());
             }
             kind if WEB_SEARCH.contains(&kind) => out.web_search = Some(tool.clone()),
+            kind if BuiltinTool::named(kind).is_some() => out.builtin.push(tool.clone()),
             _ => {
                 return Err(ApiError::invalid_request(format!(
                     "tools of type `{kind}` are not supported: Switchyard serves function and \
-                     namespace tools, and web search where the upstream has it; the other \
-                     built-in tools (file search, code interpreter, image generation, MCP, \
-                     computer use, shell...) are not passed on, even to a Responses API \
-                     upstream, since they run on the operator's upstream account (its vector \
-                     stores, files and containers) at fees Switchyard does not price"
+                     namespace tools, web search where the upstream has it, and the built-in \
+                     tools file_search, code_interpreter, computer_use_preview, \
+                     image_generation, mcp and local_shell where the operator opted a Responses \
+                     API upstream into them"
                 ))
                 .with_code("unsupported_tool"));
             }
@@ -172,7 +175,13 @@ mod tests {
             json!([{"type": "function_call", "name": "spawn_agent",
                 "namespace": "multi_agent_v1"}, {"type": "message", "name": "x"}])
         );
-        let error = translate(&[json!({"type": "file_search"})]).expect_err("refused");
-        assert!(error.message().contains("`file_search`"));
+        let kept = translate(&[json!({"type": "file_search", "vector_store_ids": ["vs_1"]})])
+            .expect("kept for the gateway");
+        assert_eq!(
+            kept.builtin,
+            [json!({"type": "file_search", "vector_store_ids": ["vs_1"]})]
+        );
+        let error = translate(&[json!({"type": "apply_patch"})]).expect_err("refused");
+        assert!(error.message().contains("`apply_patch`"));
     }
 }

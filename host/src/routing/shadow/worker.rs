@@ -91,6 +91,7 @@ mod tests {
             request: Decimal::ZERO,
             image: Decimal::ZERO,
             web_search: None,
+            builtin_tools: Default::default(),
         };
         // 1000 × $2/M + 100 × $10/M
         assert_eq!(expected_cost(1000, Some(100), &prices).to_string(), "0.003");
