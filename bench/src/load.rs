@@ -87,6 +87,10 @@ impl KeyRing {
 pub struct Payload {
     body: Bytes,
     stream: bool,
+    /// Sent to this path instead of the target's.
+    path: Option<&'static str>,
+    /// The expected answer is a refusal: a 4xx status succeeds, anything else fails.
+    refusal: bool,
 }
 
 impl Payload {
@@ -95,6 +99,8 @@ impl Payload {
         Payload {
             body: Bytes::from(crate::history::body(model, size, stream)),
             stream,
+            path: None,
+            refusal: false,
         }
     }
 
@@ -113,6 +119,8 @@ impl Payload {
         Payload {
             body: Bytes::from(body.to_string()),
             stream: false,
+            path: None,
+            refusal: false,
         }
     }
 
@@ -126,6 +134,29 @@ impl Payload {
         Payload {
             body: Bytes::from(body.to_string()),
             stream,
+            path: None,
+            refusal: false,
+        }
+    }
+
+    /// A non-streamed request of `body`, sent to `path`, that the gateway refuses (4xx).
+    pub fn refused(body: Vec<u8>, path: &'static str) -> Payload {
+        Payload {
+            body: Bytes::from(body),
+            stream: false,
+            path: Some(path),
+            refusal: true,
+        }
+    }
+
+    /// The same body as a plain chat request to the target's own path, answered 200: what a
+    /// bare hop costs to forward it.
+    pub fn forwarded(&self) -> Payload {
+        Payload {
+            body: self.body.clone(),
+            stream: false,
+            path: None,
+            refusal: false,
         }
     }
 }
@@ -179,7 +210,8 @@ impl Conn {
     /// not end with `data: [DONE]`, is an error.
     pub async fn send(&mut self, payload: &Payload) -> anyhow::Result<Sample> {
         self.sender.ready().await.context("connection closed")?;
-        let mut builder = hyper::Request::post(self.target.path.as_str())
+        let path = payload.path.unwrap_or(self.target.path.as_str());
+        let mut builder = hyper::Request::post(path)
             .header(http::header::HOST, self.target.addr.to_string())
             .header(http::header::CONTENT_TYPE, "application/json");
         for (name, value) in &self.target.headers {
@@ -208,6 +240,18 @@ impl Conn {
             }
         }
         let total = started.elapsed();
+        if payload.refusal {
+            if !status.is_client_error() {
+                bail!(
+                    "{}: HTTP {status} where a refusal was expected",
+                    self.target.name
+                );
+            }
+            return Ok(Sample {
+                total,
+                first_byte: first_byte.unwrap_or(total),
+            });
+        }
         if status != http::StatusCode::OK {
             let text = String::from_utf8_lossy(&collected);
             bail!(

@@ -278,7 +278,9 @@ async fn compare_cpu(gateways: Vec<(String, PathBuf)>, plan: &Plan) -> anyhow::R
         });
         running.push(started);
     }
-    let rows = scenarios::cpu::run(&metered, plan).await;
+    let mut rows = scenarios::cpu::run(&metered, plan).await;
+    let (floor, gateways) = metered.split_at(2);
+    rows.extend(scenarios::refusal::run(floor.get(1), gateways, plan).await);
     let mut md = String::new();
     report::cpu_table(&mut md, &rows, plan.connections);
     println!("{md}");
@@ -513,19 +515,24 @@ async fn run(plan: Plan, quick: bool, with_peers: bool, out: &Path) -> anyhow::R
     results.cpu = scenarios::cpu::run(&metered, &plan).await;
     drop(keyed);
 
-    step(started, "2/6 response cache hits (CPU per request)");
+    step(started, "2/6 CPU per refused request (40,000 `models`)");
     let nginx_metered = nginx.as_ref().map(|nginx| scenarios::cpu::Metered {
         target: nginx.contender.target.clone(),
         pids: nginx.workers.clone(),
     });
-    let uncached = scenarios::cpu::Metered {
+    let keys_off = scenarios::cpu::Metered {
         target: gateway.contender.target.clone(),
         pids: vec![gateway_pid],
     };
+    let gateways = std::slice::from_ref(&keys_off);
+    let refusals = scenarios::refusal::run(nginx_metered.as_ref(), gateways, &plan).await;
+    results.cpu.extend(refusals);
+
+    step(started, "2/6 response cache hits (CPU per request)");
     match scenarios::cache::run(
         mock.target.addr,
         nginx_metered.as_ref(),
-        &uncached,
+        &keys_off,
         &plan,
         &work,
     )

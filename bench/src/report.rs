@@ -293,7 +293,9 @@ pub fn cpu_table(md: &mut String, rows: &[CpuRow], connections: usize) {
          Context switches: `/proc/<pid>/task/*/status`. The keyed rows are one gateway with \
          accounting on (SQLite): one key, then 32 keys of 32 accounts taken in turn. The stream rows \
          count CPU per stream of 100 chunks (the per-chunk path by CPU: nginx passes the mock's \
-         burst on in a few large writes, so its time per chunk can come out below direct's).\n\n\
+         burst on in a few large writes, so its time per chunk can come out below direct's). The \
+         rows labelled 40000 `models` time the refusal of a chat and an embeddings request listing \
+         40,000 models: CPU per refused request, against nginx forwarding the same body.\n\n\
          | body | contender | requests | RPS | CPU µs/request | ÷ nginx | context switches/request | errors |\n\
          |---|---|---|---|---|---|---|---|"
     );

@@ -20,6 +20,7 @@ use crate::config::{
 use crate::credentials::GoogleTokenSource;
 use crate::credentials::pool::CredentialPool;
 use crate::gateway::upstream::PreparedCredential;
+use crate::metrics::labels::{CatalogLabels, EndpointLabels};
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};
 use crate::pricing::Prices;
@@ -99,6 +100,8 @@ pub struct Endpoint {
     pub weight: f64,
     /// Live statistics.
     pub stats: EndpointStats,
+    /// Its metric labels (model and provider), built once here.
+    pub labels: EndpointLabels,
 }
 
 /// A model clients can ask for.
@@ -125,6 +128,7 @@ pub struct Model {
 pub struct Catalog {
     models: BTreeMap<String, Arc<Model>>,
     aliases: aliases::Aliases,
+    labels: Arc<CatalogLabels>,
 }
 
 impl Catalog {
@@ -158,7 +162,18 @@ impl Catalog {
             models.insert(model.id.clone(), Arc::new(resolved));
         }
         let aliases = aliases::Aliases::build(&config.aliases, &models);
-        let catalog = Catalog { models, aliases };
+        let labels = CatalogLabels::new(models.values().map(|model| {
+            let endpoints = model.endpoints.iter();
+            (
+                model.id.as_str(),
+                endpoints.map(|e| e.labels.clone()).collect(),
+            )
+        }));
+        let catalog = Catalog {
+            models,
+            aliases,
+            labels: Arc::new(labels),
+        };
         let enabled: Vec<&str> = providers.keys().map(String::as_str).collect();
         tracing::info!(
             models = catalog.models.len(),
@@ -173,6 +188,11 @@ impl Catalog {
     /// The model with this id.
     pub fn model(&self, id: &str) -> Option<&Arc<Model>> {
         self.models.get(id)
+    }
+
+    /// Every endpoint's metric labels, built with the catalog.
+    pub fn labels(&self) -> &Arc<CatalogLabels> {
+        &self.labels
     }
 
     /// The model with this id or alias (see [`aliases`]).
@@ -360,6 +380,7 @@ fn resolve_model(
                     quantization: endpoint.quantization.clone(),
                     weight: endpoint.weight,
                     stats: EndpointStats::new(config.routing.circuit_breaker),
+                    labels: EndpointLabels::new(&model.id, &provider.name),
                 }));
             }
             None => {

@@ -49,38 +49,52 @@ fn loads() -> Vec<(String, Payload)> {
 pub async fn run(contenders: &[Metered], plan: &Plan) -> Vec<CpuRow> {
     let mut rows = Vec::new();
     for (label, payload) in loads() {
-        for contender in contenders {
-            // Pools, caches and per-account instances fill before anything is counted.
-            let _ = load::closed_loop(
-                &contender.target,
-                &payload,
-                plan.connections,
-                plan.cpu_warmup,
-            )
-            .await;
-        }
-        let mut served: Vec<Outcome> = contenders.iter().map(|_| Outcome::empty()).collect();
-        let mut used = vec![Usage::default(); contenders.len()];
-        let mut failures: Vec<Option<String>> = vec![None; contenders.len()];
-        for _ in 0..plan.cpu_rounds {
-            for (k, contender) in contenders.iter().enumerate() {
-                match round(contender, &payload, plan.connections, plan.cpu_round).await {
-                    Ok((outcome, usage)) => {
-                        served[k].merge(&outcome);
-                        used[k].add(usage);
-                    }
-                    Err(error) => {
-                        failures[k].get_or_insert_with(|| format!("{error:#}"));
-                    }
+        let loaded: Vec<(&Metered, &Payload)> = (contenders.iter())
+            .map(|contender| (contender, &payload))
+            .collect();
+        rows.extend(measure(&label, &loaded, plan).await);
+    }
+    rows
+}
+
+/// The rows labelled `label` of each contender under its own payload, measured in the same
+/// interleaved rounds after an uncounted warm-up.
+pub async fn measure(label: &str, contenders: &[(&Metered, &Payload)], plan: &Plan) -> Vec<CpuRow> {
+    for (contender, payload) in contenders {
+        // Pools, caches and per-account instances fill before anything is counted.
+        let _ = load::closed_loop(
+            &contender.target,
+            payload,
+            plan.connections,
+            plan.cpu_warmup,
+        )
+        .await;
+    }
+    let mut served: Vec<Outcome> = contenders.iter().map(|_| Outcome::empty()).collect();
+    let mut used = vec![Usage::default(); contenders.len()];
+    let mut failures: Vec<Option<String>> = vec![None; contenders.len()];
+    for _ in 0..plan.cpu_rounds {
+        for (k, (contender, payload)) in contenders.iter().enumerate() {
+            match round(contender, payload, plan.connections, plan.cpu_round).await {
+                Ok((outcome, usage)) => {
+                    served[k].merge(&outcome);
+                    used[k].add(usage);
+                }
+                Err(error) => {
+                    failures[k].get_or_insert_with(|| format!("{error:#}"));
                 }
             }
         }
-        for (k, contender) in contenders.iter().enumerate() {
+    }
+    let rows = contenders
+        .iter()
+        .enumerate()
+        .map(|(k, (contender, payload))| {
             let outcome = &served[k];
             let per_request = used[k].per_request(outcome.ok);
-            rows.push(CpuRow {
+            CpuRow {
                 name: contender.target.name.clone(),
-                body: label.clone(),
+                body: label.to_owned(),
                 body_bytes: payload.body_bytes(),
                 requests: outcome.ok,
                 rps: outcome.rps(),
@@ -88,10 +102,9 @@ pub async fn run(contenders: &[Metered], plan: &Plan) -> Vec<CpuRow> {
                 switches: per_request.map(|(_, switches)| switches),
                 errors: outcome.errors,
                 first_error: failures[k].take().or_else(|| outcome.first_error.clone()),
-            });
-        }
-    }
-    rows
+            }
+        });
+    rows.collect()
 }
 
 /// One closed-loop run, with the CPU its processes used meanwhile.

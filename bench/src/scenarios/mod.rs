@@ -7,6 +7,7 @@ pub mod latency;
 pub mod memory;
 pub mod plugin_costs;
 pub mod profile;
+pub mod refusal;
 pub mod streaming;
 pub mod throughput;
 

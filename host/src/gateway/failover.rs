@@ -54,7 +54,7 @@ pub(super) fn endpoint_class(
     if matches!(failure, Failure::Timeout { .. }) && endpoint.stats.served_since(started.into_std())
     {
         tracing::info!(provider = %endpoint.provider.name, error = %failure, "timeout counted against the request, not the endpoint: it served others meanwhile");
-        crate::metrics::requests::client_timeout(&endpoint.provider.name);
+        crate::metrics::requests::client_timeout(&endpoint.labels);
         return None;
     }
     Some(class)

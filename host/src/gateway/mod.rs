@@ -197,7 +197,7 @@ impl Gateway {
                 .run(attempt::attempt(self, call, &candidate, shown, &acceptance))
                 .await;
             let outcome = result.as_ref().map_or_else(Failure::kind, |_| "success");
-            metrics::requests::attempt(&candidate.model.id, provider, outcome);
+            metrics::requests::attempt(&candidate.endpoint.labels, outcome);
             let failure = match result {
                 Ok(response) => {
                     // A provider the client forced (`provider.order`) is not the conversation's.

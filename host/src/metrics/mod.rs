@@ -10,9 +10,12 @@
 //! labels can be turned off ([`MetricsConfig::key_labels`]). Before [`install`] every recording
 //! function does nothing.
 
+#[cfg(test)]
+pub(crate) mod allocations;
 mod cache;
 mod gauges;
 pub mod http;
+pub mod labels;
 pub mod requests;
 pub mod settlement;
 mod shadow;

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::fault::PluginFault;
+use crate::metrics::labels::PluginLabels;
 
 /// A call into a plugin, timed from its start.
 #[derive(Debug)]
@@ -32,14 +33,15 @@ impl TimedCall {
         }
     }
 
-    /// Records the ended call into version `version` of plugin `name`, which failed with
+    /// Records the ended call into the plugin version labelled `plugin`, which failed with
     /// `fault` if any.
-    pub(crate) fn finish(self, name: &str, version: &str, fault: Option<&PluginFault>) {
+    pub(crate) fn finish(self, plugin: &PluginLabels, fault: Option<&PluginFault>) {
         let elapsed = self.started.elapsed();
         let function = self.function;
-        crate::metrics::requests::plugin_call(name, version, function, elapsed, fault.is_none());
+        crate::metrics::requests::plugin_call(plugin, function, elapsed, fault.is_none());
         if self.traced {
             let reason = fault.map(|fault| fault.reason.as_str());
+            let (name, version) = (plugin.name(), plugin.version());
             crate::traces::spans::plugin_call(name, version, function, elapsed, reason);
         }
     }

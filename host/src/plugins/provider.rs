@@ -22,6 +22,7 @@ use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
 use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
 use crate::config::Isolation;
+use crate::metrics::labels::PluginLabels;
 
 /// A request body at least this large can explain an adapter running out of time or memory
 /// while translating it; smaller ones cannot, and the fault is the plugin's.
@@ -171,7 +172,13 @@ impl ProviderPlugin {
         let limits = engine.limits_for(&descriptor.name);
         Ok(ProviderPlugin {
             warm: WarmPool::new(limits.warm, engine.idle_budget().clone()),
-            state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
+            state: VersionState::new(
+                digest,
+                origin,
+                limits,
+                &engine.config().circuit_breaker,
+                PluginLabels::new(&descriptor.name, &descriptor.version),
+            ),
             descriptor,
             pre,
             engine: engine.clone(),
@@ -265,11 +272,11 @@ impl ProviderPlugin {
                 self.state.record_fault();
                 let timeout_ms = limits.call_timeout.as_millis();
                 let fault = PluginFault::from_wasm(self.name(), error, timeout_ms);
-                call.finish(self.name(), &self.descriptor.version, Some(&fault));
+                call.finish(&self.state.labels, Some(&fault));
                 return Err(fault);
             }
         };
-        call.finish(self.name(), &self.descriptor.version, None);
+        call.finish(&self.state.labels, None);
         Ok(Warm::new(store, instance))
     }
 
@@ -377,11 +384,10 @@ impl ProviderInstance {
     ) -> Result<T, PluginFault> {
         self.in_call = false;
         let state = &self.plugin.state;
-        let (name, version) = (self.plugin.name(), &self.plugin.descriptor.version);
         match result {
             Ok(value) => {
                 state.record_call_ok();
-                call.finish(name, version, None);
+                call.finish(&state.labels, None);
                 Ok(value)
             }
             Err(error) => {
@@ -397,7 +403,7 @@ impl ProviderInstance {
                     tracing::warn!(plugin = %name, digest = %state.digest, reason = %fault.reason, ?stderr, "plugin call failed");
                     state.record_fault();
                 }
-                call.finish(name, version, Some(&fault));
+                call.finish(&state.labels, Some(&fault));
                 self.poisoned = Some(fault.clone());
                 Err(fault)
             }

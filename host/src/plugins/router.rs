@@ -12,6 +12,7 @@ use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
 use crate::config::Isolation;
+use crate::metrics::labels::PluginLabels;
 
 use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
 
@@ -217,7 +218,13 @@ impl RouterPlugin {
         let limits = engine.limits_for(&name);
         Ok(RouterPlugin {
             warm: WarmPool::new(limits.warm, engine.idle_budget().clone()),
-            state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
+            state: VersionState::new(
+                digest,
+                origin,
+                limits,
+                &engine.config().circuit_breaker,
+                PluginLabels::new(&name, &version),
+            ),
             name,
             version,
             pre,
@@ -312,7 +319,7 @@ impl RouterPlugin {
             }
             Err(error) => Err(PluginFault::from_wasm(&self.name, error, timeout_ms)),
         };
-        timed.finish(&self.name, &self.version, order.as_ref().err());
+        timed.finish(&self.state.labels, order.as_ref().err());
         order
     }
 

@@ -14,6 +14,7 @@ use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
 use crate::config::Isolation;
+use crate::metrics::labels::PluginLabels;
 
 /// The most state a transform may ask the host to carry for one request.
 pub const MAX_STATE_BYTES: usize = 1024 * 1024;
@@ -187,7 +188,13 @@ impl TransformPlugin {
         let limits = engine.limits_for(&descriptor.name);
         Ok(TransformPlugin {
             warm: WarmPool::new(limits.warm, engine.idle_budget().clone()),
-            state: VersionState::new(digest, origin, limits, &engine.config().circuit_breaker),
+            state: VersionState::new(
+                digest,
+                origin,
+                limits,
+                &engine.config().circuit_breaker,
+                PluginLabels::new(&descriptor.name, &descriptor.version),
+            ),
             name: descriptor.name,
             version: descriptor.version,
             hooks,
@@ -324,7 +331,7 @@ impl TransformPlugin {
             Ok(_) => self.state.record_call_ok(),
             Err(_) => self.state.record_fault(),
         }
-        timed.finish(&self.name, &self.version, result.as_ref().err());
+        timed.finish(&self.state.labels, result.as_ref().err());
         result
     }
 }

@@ -13,6 +13,7 @@ use super::fault::PluginFault;
 use super::sandbox::SandboxLimits;
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::BreakerConfig;
+use crate::metrics::labels::PluginLabels;
 
 /// Loaded plugin versions alive in the process (a version stays alive while a request holds it).
 static VERSIONS_ALIVE: AtomicUsize = AtomicUsize::new(0);
@@ -34,6 +35,8 @@ pub struct VersionState {
     pub origin: String,
     /// Sandbox limits of its stores.
     pub(crate) limits: SandboxLimits,
+    /// Its metric labels (name and version), built once at load.
+    pub(crate) labels: PluginLabels,
     permits: Arc<Semaphore>,
     max_instances: usize,
     breaker: CircuitBreaker,
@@ -50,6 +53,7 @@ impl VersionState {
         origin: String,
         limits: SandboxLimits,
         breaker: &BreakerConfig,
+        labels: PluginLabels,
     ) -> Self {
         VERSIONS_ALIVE.fetch_add(1, Ordering::Relaxed);
         VersionState {
@@ -58,6 +62,7 @@ impl VersionState {
             max_instances: limits.max_instances,
             permits: Arc::new(Semaphore::new(limits.max_instances)),
             limits,
+            labels,
             breaker: CircuitBreaker::new(*breaker),
             outcomes: Mutex::new(VecDeque::with_capacity(OUTCOME_WINDOW)),
             calls: AtomicU64::new(0),

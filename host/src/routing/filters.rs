@@ -323,6 +323,7 @@ mod tests {
                 failures: 1,
                 cooldown_ms: 60_000,
             }),
+            labels: crate::metrics::labels::EndpointLabels::new("m", name),
         }
     }
 
