@@ -2,7 +2,6 @@
 //! configuration against the loaded plugins and the environment.
 
 pub mod aliases;
-pub mod builtin;
 pub mod commands;
 pub mod egress;
 pub mod import;
@@ -19,7 +18,7 @@ use crate::config::{
 };
 use crate::credentials::GoogleTokenSource;
 use crate::credentials::pool::CredentialPool;
-use crate::gateway::upstream::PreparedCredential;
+use crate::credentials::prepared::PreparedCredential;
 use crate::metrics::labels::{CatalogLabels, EndpointLabels};
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginRegistry, ProviderPlugin};

@@ -12,9 +12,9 @@ use crate::accounting::money::{Nanos, usd_json};
 use crate::accounting::policy::{Level, PolicyRefusal};
 use crate::accounting::store::StoreError;
 use crate::failure::Failure;
-use crate::gateway::embeddings::EMBEDDINGS_MODALITY;
+use crate::config::EMBEDDINGS_MODALITY;
 use crate::plugins::types::ProviderError;
-use crate::routing::capabilities::Capability;
+use crate::routing::capability::Capability;
 use crate::routing::trace::RoutingTrace;
 
 /// A request the gateway could not serve.
@@ -175,7 +175,7 @@ pub enum DomainError {
     },
     /// A transform refused the request or its answer, or faulted and fails closed.
     #[error("{}", .0.message)]
-    TransformRefused(Box<crate::transforms::TransformRefusal>),
+    TransformRefused(Box<crate::transform_refusal::TransformRefusal>),
     /// The request offers a built-in tool (code interpreter, file search...) that no endpoint
     /// left serves: none is opted into it with a price (see `gateway::builtin`).
     #[error("{0}")]

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::plugins::PluginFault;
 use crate::plugins::types::ProviderError;
-use crate::stats::FailureClass;
 
 /// A failed attempt.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,7 +51,7 @@ pub enum Failure {
     /// A transform refused the answer (or broke it): final, blaming neither the endpoint nor
     /// its adapter.
     #[error(transparent)]
-    Refused(Box<crate::transforms::TransformRefusal>),
+    Refused(Box<crate::transform_refusal::TransformRefusal>),
 }
 
 impl Failure {
@@ -165,6 +164,15 @@ impl Failure {
             Failure::Refused(_) => "transform_refused",
         }
     }
+}
+
+/// How a failed attempt reflects on the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The endpoint rate-limited the request (429 or the provider's equivalent).
+    RateLimited,
+    /// The endpoint failed: 5xx, timeout, broken connection, invalid answer, adapter fault.
+    Fault,
 }
 
 #[cfg(test)]

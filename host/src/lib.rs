@@ -31,4 +31,5 @@ pub mod sigv4;
 pub mod stats;
 pub mod stats_sync;
 pub mod traces;
+pub mod transform_refusal;
 pub mod transforms;

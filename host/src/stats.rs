@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::breaker::BreakerState;
 use crate::breaker::CircuitBreaker;
 use crate::config::BreakerConfig;
+use crate::failure::FailureClass;
 use crate::plugins::router::CandidateStats;
 use summary::{Sampled, WindowSummary};
 
@@ -30,15 +31,6 @@ const REFRESH_SAMPLES: usize = 16;
 /// candidate of every routed request; selecting percentiles each time was 2.5 % of the gateway's
 /// CPU under load, while 16 of 256 samples barely move them.
 const REFRESH_AFTER: Duration = Duration::from_millis(250);
-
-/// How a failed attempt reflects on the endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureClass {
-    /// The endpoint rate-limited the request (429 or the provider's equivalent).
-    RateLimited,
-    /// The endpoint failed: 5xx, timeout, broken connection, invalid answer, adapter fault.
-    Fault,
-}
 
 /// Rolling statistics and the circuit breaker of one endpoint.
 #[derive(Debug)]

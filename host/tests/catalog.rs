@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{AWS_ENV, Gateway, KEY_ENV, request};
 use serde_json::Value;
-use switchyard::catalog::builtin::{self, ALIASES};
+use switchyard::config::builtin_catalog::{self, ALIASES};
 use switchyard::catalog::import::ImportRules;
 use switchyard_tests::MockUpstream;
 

@@ -22,7 +22,7 @@
 //! `crate::gateway`.
 
 pub mod assemble;
-pub mod config;
+
 pub mod directives;
 pub mod entry;
 pub mod key;
@@ -36,7 +36,7 @@ use std::time::Duration;
 use axum::http::HeaderValue;
 use rust_decimal::Decimal;
 
-pub use config::{CacheConfig, CacheScope};
+pub use crate::config::cache::{CacheConfig, CacheScope};
 pub use directives::Directives;
 use entry::Entry;
 use key::{CacheKey, Tenant};

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::Model;
-use super::builtin::ALIASES;
+use crate::config::builtin_catalog::ALIASES;
 use super::import::ImportRules;
 
 /// Alias → canonical model id, keys lowercase.

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::Catalog;
-use super::builtin::{ALIASES, CatalogSource};
+use crate::config::builtin_catalog::{ALIASES, CatalogSource};
 use super::import::{ImportRules, import, today};
 use super::listing::{ModelFilter, table};
 use crate::config::Config;

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::builtin::{CatalogSource, ModelsFile};
+use crate::config::builtin_catalog::{CatalogSource, ModelsFile};
 use crate::config::{EndpointConfig, ModelConfig};
 
 const PER_MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
@@ -675,7 +675,7 @@ mod tests {
 #[cfg(test)]
 mod sample_tests {
     use super::*;
-    use crate::catalog::builtin::ALIASES;
+    use crate::config::builtin_catalog::ALIASES;
 
     const SAMPLE: &str = include_str!("../../tests/data/litellm_sample.json");
 

@@ -14,16 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::config::{GoogleCredentialSource, GoogleCredentialsConfig};
-use crate::gateway::upstream::PreparedCredential;
-
-/// The scope Vertex AI needs.
-pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
-
-/// Google's token endpoint, for keys that name none.
-const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
-
-/// The metadata server's host when `GCE_METADATA_HOST` is unset.
-const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
+use crate::credentials::prepared::PreparedCredential;
 
 /// Lifetime asked of a service account assertion (Google's maximum).
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(3600);

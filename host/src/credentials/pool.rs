@@ -11,37 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::BreakerConfig;
-use crate::gateway::upstream::PreparedCredential;
-
-/// One credential of a provider's pool (`[[providers.<name>.credentials]]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PooledCredentialConfig {
-    /// Its name in stats, traces and logs (never the secret).
-    pub name: String,
-    /// Environment variable holding the credential; unset or empty leaves it out of the pool.
-    pub api_key_env: String,
-    /// Relative share of requests. Default: 1.
-    #[serde(default = "default_weight")]
-    pub weight: f64,
-    /// A base URL of its own (another region or deployment), replacing the provider's at the
-    /// start of each request URL the adapter builds.
-    #[serde(default)]
-    pub base_url: Option<String>,
-}
-
-fn default_weight() -> f64 {
-    1.0
-}
-
-/// How long a pooled credential answering 429 or 401 is skipped: `failures` such answers in a
-/// row (default 1) open its breaker for `cooldown_ms` (default 60 s).
-pub fn default_breaker() -> BreakerConfig {
-    BreakerConfig {
-        failures: 1,
-        cooldown_ms: 60_000,
-    }
-}
+use crate::credentials::prepared::PreparedCredential;
 
 /// Why a pool cannot be built (stops the start).
 #[derive(Debug, thiserror::Error)]

@@ -30,11 +30,8 @@ use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
 use crate::traces::spans;
+use crate::config::{EMBEDDINGS_MODALITY, TEXT_MODALITY};
 
-/// The `output_modalities` entry that marks an embedding model.
-pub const EMBEDDINGS_MODALITY: &str = "embeddings";
-/// The `output_modalities` entry of a model that writes text.
-const TEXT_MODALITY: &str = "text";
 
 /// A validated embeddings request.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use crate::error::{Attempts, DomainError};
 use crate::failure::Failure;
 use crate::routing::Candidate;
 use crate::routing::trace::{AttemptCharge, RoutingTrace};
-use crate::stats::FailureClass;
+use crate::failure::FailureClass;
 
 /// Records `failure` of the attempt at `candidate` begun at `started`: in the endpoint's
 /// statistics (unless the client caused it: [`endpoint_class`]), the log, the routing trace

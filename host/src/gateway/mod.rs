@@ -6,6 +6,7 @@ mod attempt;
 mod builtin;
 mod cached;
 mod complete;
+pub mod credential_plan;
 pub mod embeddings;
 mod exclude;
 mod failover;

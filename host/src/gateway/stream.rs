@@ -38,7 +38,7 @@ use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use crate::pricing::{Cost, cost, image_count, usage_json};
 use crate::routing::Candidate;
 use crate::routing::trace::RoutingTrace;
-use crate::transforms::TransformRefusal;
+use crate::transform_refusal::TransformRefusal;
 use crate::transforms::chunks::{ChunkHook, refusal_chunk};
 
 /// How many encoded events may wait for a slow client before the pump waits too.

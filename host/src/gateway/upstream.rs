@@ -12,7 +12,8 @@ use tokio::time::Instant;
 use super::accepted::Acceptance;
 use crate::catalog::Provider;
 use crate::config::ServerConfig;
-use crate::credentials::AccountCredential;
+use crate::credentials::byok::AccountCredential;
+use crate::credentials::prepared::PreparedCredential;
 use crate::failure::Failure;
 use crate::plugins::ProviderPlugin;
 use crate::plugins::types::{CredentialPlacement, UpstreamRequest};
@@ -106,9 +107,9 @@ impl Upstream {
             headers,
             body: Bytes::from(request.body),
         };
-        // Each credential of the attempt in turn (see `credentials::plan`): the request is kept
+        // Each credential of the attempt in turn (see `credential_plan`): the request is kept
         // to be sent again only while another credential may follow.
-        let mut plan = crate::credentials::Plan::new(provider, account);
+        let mut plan = super::credential_plan::Plan::new(provider, account);
         loop {
             let chosen = plan.next().await?;
             let spare = plan.may_follow(&chosen).then(|| outgoing.clone());
@@ -336,12 +337,12 @@ fn insert_credential(
     match placement {
         CredentialPlacement::None => {}
         CredentialPlacement::Bearer => {
-            let value = prepared.bearer.clone().ok_or_else(invalid)?;
+            let value = prepared.bearer().cloned().ok_or_else(invalid)?;
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
         CredentialPlacement::Header(name) => {
             let name = HeaderName::try_from(name.as_str()).map_err(|_| invalid())?;
-            let value = prepared.value.clone().ok_or_else(invalid)?;
+            let value = prepared.value().cloned().ok_or_else(invalid)?;
             headers.insert(name, value);
         }
         CredentialPlacement::Query(name) => {
@@ -350,41 +351,6 @@ fn insert_credential(
         CredentialPlacement::AwsSigv4 { .. } => {} // signed last, over the final request
     }
     Ok(())
-}
-
-/// A provider's credential as header values, built once when the catalog loads (a new catalog,
-/// a new credential: they are built again with it), so that no request formats and checks it.
-/// Both are marked sensitive: HTTP/2 never indexes them and logs never show them.
-#[derive(Clone, Default)]
-pub struct PreparedCredential {
-    /// `Bearer <credential>`; `None` when not a valid header value.
-    bearer: Option<HeaderValue>,
-    /// The credential alone, for a header the adapter names; `None` when not valid.
-    value: Option<HeaderValue>,
-}
-
-impl PreparedCredential {
-    /// The header values of `credential`.
-    pub fn of(credential: Option<&str>) -> PreparedCredential {
-        let sensitive = |text: &str| {
-            let mut value = HeaderValue::try_from(text).ok()?;
-            value.set_sensitive(true);
-            Some(value)
-        };
-        let Some(credential) = credential else {
-            return PreparedCredential::default();
-        };
-        PreparedCredential {
-            bearer: sensitive(&format!("Bearer {credential}")),
-            value: sensitive(credential),
-        }
-    }
-}
-
-impl std::fmt::Debug for PreparedCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PreparedCredential(<redacted>)")
-    }
 }
 
 /// Removes the response headers that echo one of the provider's secrets (a credential, an AWS

@@ -29,37 +29,6 @@ use serde::Deserialize;
 
 pub use gauges::observe;
 
-/// The `[metrics]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MetricsConfig {
-    /// Serve `GET /metrics`. Default: true.
-    #[serde(default = "default_true")]
-    pub enabled: bool,
-    /// Serve `/metrics` on this address (keep it a loopback or private one, e.g.
-    /// `127.0.0.1:9464`), without a token. Unset: on the main listener, behind the admin token.
-    #[serde(default)]
-    pub listen: Option<String>,
-    /// Label the cost counter with the API key id and account id (accounting on): anyone who
-    /// scrapes then reads every account's spend. Default: false.
-    #[serde(default)]
-    pub key_labels: bool,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig {
-            enabled: true,
-            listen: None,
-            key_labels: false,
-        }
-    }
-}
-
-fn default_true() -> bool {
-    true
-}
-
 /// Why metrics could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {

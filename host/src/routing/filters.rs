@@ -87,7 +87,7 @@ pub enum Exclusion {
     /// The endpoint's circuit breaker is open.
     CircuitOpen,
     /// The adapter lacks a capability the request needs ([`super::capabilities`]).
-    MissingCapability(super::capabilities::Capability),
+    MissingCapability(super::capability::Capability),
     /// The request asks for web search and the endpoint has no search price in the catalog.
     SearchPriceUnknown,
     /// The model's context window cannot hold the estimated prompt plus the requested output
@@ -267,7 +267,8 @@ mod tests {
     use crate::config::{BreakerConfig, TimeoutsConfig};
     use crate::plugins::types::EndpointSettings;
     use crate::pricing::Prices;
-    use crate::stats::{EndpointStats, FailureClass};
+    use crate::failure::FailureClass;
+    use crate::stats::EndpointStats;
     use serde_json::json;
 
     /// An endpoint of provider `name` priced `price` per million prompt and completion tokens.

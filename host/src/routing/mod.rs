@@ -5,6 +5,7 @@
 //! first model's order off the request path.
 
 pub mod capabilities;
+pub mod capability;
 pub mod context;
 pub mod filters;
 mod policy;

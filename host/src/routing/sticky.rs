@@ -24,35 +24,6 @@ use super::Candidate;
 /// An endpoint that failed this recently is not kept for a conversation.
 pub const FAILING_WINDOW: Duration = Duration::from_secs(30);
 
-/// `[routing.sticky]`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StickyConfig {
-    /// How long a conversation keeps its endpoint after a turn, in ms; 0 disables stickiness.
-    #[serde(default = "default_ttl_ms")]
-    pub ttl_ms: u64,
-    /// Conversations remembered at once; past that, expired ones are dropped, then the oldest.
-    #[serde(default = "default_max_sessions")]
-    pub max_sessions: usize,
-}
-
-fn default_ttl_ms() -> u64 {
-    300_000
-}
-
-fn default_max_sessions() -> usize {
-    100_000
-}
-
-impl Default for StickyConfig {
-    fn default() -> Self {
-        StickyConfig {
-            ttl_ms: default_ttl_ms(),
-            max_sessions: default_max_sessions(),
-        }
-    }
-}
-
 /// What identifies a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Session(u64);

@@ -27,35 +27,6 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use serde::Deserialize;
 
-/// The `[traces]` section of the configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TracesConfig {
-    /// Export traces. Default: on when `endpoint` or one of the `OTEL_EXPORTER_OTLP_ENDPOINT`,
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` variables is set; `false` turns them off whatever
-    /// the environment says.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// The collector's OTLP/HTTP base URL, e.g. `http://127.0.0.1:4318` (spans go to its
-    /// `/v1/traces`). Default: the variables above, else `http://localhost:4318`.
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    /// The share of new traces kept, 0.0 to 1.0; a client's sampled `traceparent` is always
-    /// followed. Default: `OTEL_TRACES_SAMPLER` (and `_ARG`), else every trace.
-    #[serde(default)]
-    pub sample_ratio: Option<f64>,
-    /// `service.name` of the spans. Default: `OTEL_SERVICE_NAME`, else `switchyard`.
-    #[serde(default)]
-    pub service_name: Option<String>,
-    /// How long one export may take. Default: 10000.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-}
-
-fn default_timeout_ms() -> u64 {
-    10_000
-}
-
 /// Why traces could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TracesError {

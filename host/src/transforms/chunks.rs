@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use switchyard_sdk::openai::ChatChunk;
 
 use super::HOST_FIELDS;
-use super::refusal::TransformRefusal;
+use crate::transform_refusal::TransformRefusal;
 use super::run::{Applied, Stage, TransformLog};
 use crate::gateway::ChatCall;
 use crate::gateway::generation::Generation;

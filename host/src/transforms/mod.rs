@@ -13,9 +13,8 @@
 //! says `on_fault = "pass"`.
 
 pub mod chunks;
-pub mod config;
+
 pub mod metrics;
-mod refusal;
 mod resolve;
 mod run;
 
@@ -25,7 +24,6 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use switchyard_sdk::openai::{ChatCompletion, ChatRequest};
 
-pub use refusal::TransformRefusal;
 pub use resolve::{Transforms, TransformsError};
 pub use run::{Applied, TransformLog};
 

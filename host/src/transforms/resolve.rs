@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::config::{OnFault, Requester, TransformsConfig};
-use super::refusal::TransformRefusal;
+use crate::config::transforms::{OnFault, Requester, TransformsConfig};
+use crate::transform_refusal::TransformRefusal;
 use super::run::{Applied, Entry};
 use crate::error::DomainError;
 use crate::gateway::ChatCall;

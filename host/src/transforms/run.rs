@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 use switchyard_sdk::openai::ChatRequest;
 
-use super::config::OnFault;
+use crate::config::transforms::OnFault;
 use super::metrics;
-use super::refusal::{FAULT_CODE, TransformRefusal};
+use crate::transform_refusal::{FAULT_CODE, TransformRefusal};
 use crate::plugins::PluginRegistry;
 use crate::plugins::transform::{Hook, RoutedEndpoint, TransformPlugin, Verdict};
 use crate::plugins::warm::TenantScope;

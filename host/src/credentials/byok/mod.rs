@@ -20,38 +20,7 @@ use serde::{Deserialize, Serialize};
 use self::cipher::{CipherError, Keyring};
 use self::store::StoredKey;
 use crate::accounting::store::{Store, StoreError};
-use crate::gateway::upstream::PreparedCredential;
-
-/// `[accounting.byok]`: the operator key and the fee.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ByokConfig {
-    /// Environment variable holding the operator keys that seal accounts' keys: `id:base64`
-    /// 32-byte keys separated by commas, the first current. Unset: BYOK is off.
-    #[serde(default = "default_keys_env")]
-    pub keys_env: String,
-    /// What a call served on the account's own key is charged, in percent of what it would
-    /// have cost. Default: 5.
-    #[serde(default = "default_fee_percent")]
-    pub fee_percent: Decimal,
-}
-
-impl Default for ByokConfig {
-    fn default() -> Self {
-        ByokConfig {
-            keys_env: default_keys_env(),
-            fee_percent: default_fee_percent(),
-        }
-    }
-}
-
-fn default_keys_env() -> String {
-    "SWITCHYARD_BYOK_KEYS".to_owned()
-}
-
-fn default_fee_percent() -> Decimal {
-    Decimal::new(5, 0)
-}
+use crate::credentials::prepared::PreparedCredential;
 
 /// Why a BYOK operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -31,17 +31,6 @@ use tally::{Outcome, Tally};
 /// Jobs waiting for the worker; a request finding the queue full is not shadowed.
 pub const QUEUE_CAPACITY: usize = 64;
 
-/// One `[[routing.shadow]]` entry: a routing policy evaluated beside the live one.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShadowConfig {
-    /// The routing policy plugin to evaluate.
-    pub policy: String,
-    /// The models (ids or aliases) whose requests it evaluates; absent: every model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub models: Option<Vec<String>>,
-}
-
 /// Why the shadow configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ShadowError {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
-use super::byok::AccountCredential;
-use super::{GoogleToken, minted, rejected};
+use crate::credentials::byok::AccountCredential;
+use crate::credentials::{GoogleToken, ServedBy};
 use crate::catalog::Provider;
 use crate::failure::Failure;
-use crate::gateway::upstream::PreparedCredential;
+use crate::credentials::prepared::PreparedCredential;
 use crate::plugins::types::ProviderError;
 
 /// The credential of one send.
@@ -26,16 +26,6 @@ pub enum Chosen {
     Member(usize),
     /// The provider's single credential (or none).
     Operator,
-}
-
-/// Which credential served an attempt, put in the upstream response's extensions: its name for
-/// stats and the routing trace (never the secret), and whether it was the account's own.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServedBy {
-    /// The pooled credential's name, or `byok`.
-    pub credential: Option<String>,
-    /// The account's own credential served: the call is charged the BYOK fee.
-    pub byok: bool,
 }
 
 /// The credentials of one attempt, tried in order.
@@ -184,5 +174,27 @@ impl<'a> Plan<'a> {
 
     fn member(&self, index: usize) -> Option<&super::pool::Member> {
         self.provider.credential_pool.as_ref()?.member(index)
+    }
+}
+
+/// The token to send with a request to `provider`, when the host mints its credential.
+pub async fn minted(provider: &Provider) -> Result<Option<Arc<GoogleToken>>, Failure> {
+    let Some(source) = &provider.google_credentials else {
+        return Ok(None);
+    };
+    match source.token().await {
+        Ok(token) => Ok(Some(token)),
+        Err(error) => Err(Failure::Transport {
+            provider: provider.name.clone(),
+            message: format!("cannot get a Google access token: {error}"),
+        }),
+    }
+}
+
+/// The upstream refused `token` (401): the next request gets a fresh one.
+pub fn rejected(provider: &Provider, token: &Arc<GoogleToken>) {
+    if let Some(source) = &provider.google_credentials {
+        tracing::info!(provider = %provider.name, "upstream refused the access token: refreshing it");
+        source.forget(token);
     }
 }

@@ -3,6 +3,14 @@
 //! Credentials never appear in the file: a provider names the environment variable that holds
 //! its key. Without a file the gateway runs on [`DEFAULT_CONFIG`].
 
+pub mod builtin_catalog;
+pub mod cache;
+pub mod credentials;
+pub mod presets;
+pub mod routing;
+pub mod telemetry;
+pub mod transforms;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -58,10 +66,10 @@ pub struct Config {
     pub accounting: AccountingConfig,
     /// Prometheus metrics (`GET /metrics`).
     #[serde(default)]
-    pub metrics: crate::metrics::MetricsConfig,
+    pub metrics: crate::config::telemetry::MetricsConfig,
     /// OpenTelemetry traces over OTLP (off by default).
     #[serde(default)]
-    pub traces: crate::traces::TracesConfig,
+    pub traces: crate::config::telemetry::TracesConfig,
     /// Upstream providers by name; after loading, the built-in catalog's providers merged with
     /// these (a provider defined here replaces the built-in one of the same name).
     #[serde(default)]
@@ -76,17 +84,17 @@ pub struct Config {
     /// Presets by name: used as `model: "@preset/<name>"` or `preset: "<name>"`; reloaded
     /// when the file changes.
     #[serde(default)]
-    pub presets: BTreeMap<String, crate::api::presets::PresetConfig>,
+    pub presets: BTreeMap<String, crate::config::presets::PresetConfig>,
     /// The response cache.
     #[serde(default)]
-    pub cache: crate::cache::CacheConfig,
+    pub cache: crate::config::cache::CacheConfig,
     /// The file this configuration was loaded from (none: the built-in default).
     #[serde(skip)]
     pub source: Option<PathBuf>,
     /// Transforms: the ones the operator attaches (globally, or to an account, team or key)
     /// and the ones a request may add.
     #[serde(default)]
-    pub transforms: crate::transforms::config::TransformsConfig,
+    pub transforms: crate::config::transforms::TransformsConfig,
 }
 
 /// The built-in catalog (`host/catalog/`) and how this configuration changes it.
@@ -143,7 +151,7 @@ pub struct ProviderOverride {
     pub data_policy: Option<DataPolicy>,
     /// Replaces the credential pool.
     #[serde(default)]
-    pub credentials: Option<Vec<crate::credentials::pool::PooledCredentialConfig>>,
+    pub credentials: Option<Vec<crate::config::credentials::PooledCredentialConfig>>,
 }
 
 /// HTTP server settings.
@@ -603,10 +611,10 @@ pub struct RoutingConfig {
     pub shared_stats: SharedStatsConfig,
     /// Sticky routing: a conversation keeps the endpoint of its previous turn.
     #[serde(default)]
-    pub sticky: crate::routing::sticky::StickyConfig,
+    pub sticky: crate::config::routing::StickyConfig,
     /// Shadow policies (`[[routing.shadow]]`): evaluated beside the live policy, never obeyed.
     #[serde(default)]
-    pub shadow: Vec<crate::routing::shadow::ShadowConfig>,
+    pub shadow: Vec<crate::config::routing::ShadowConfig>,
 }
 
 impl Default for RoutingConfig {
@@ -616,7 +624,7 @@ impl Default for RoutingConfig {
             sort: SortPolicies::default(),
             circuit_breaker: BreakerConfig::default(),
             shared_stats: SharedStatsConfig::default(),
-            sticky: crate::routing::sticky::StickyConfig::default(),
+            sticky: crate::config::routing::StickyConfig::default(),
             shadow: Vec::new(),
         }
     }
@@ -760,7 +768,7 @@ pub struct AccountingConfig {
     pub charge_accepted_failures: AcceptedFailureCharge,
     /// Accounts' own provider keys (BYOK): the operator key sealing them and the fee.
     #[serde(default)]
-    pub byok: crate::credentials::byok::ByokConfig,
+    pub byok: crate::config::credentials::ByokConfig,
 }
 
 /// What a failed attempt costs the client when the upstream accepted it: it sent success
@@ -806,7 +814,7 @@ impl Default for AccountingConfig {
             spool_path: None,
             spool_limit: default_spool_limit(),
             charge_accepted_failures: AcceptedFailureCharge::default(),
-            byok: crate::credentials::byok::ByokConfig::default(),
+            byok: crate::config::credentials::ByokConfig::default(),
         }
     }
 }
@@ -888,10 +896,10 @@ pub struct ProviderConfig {
     /// base_url), chosen by weight, a refused one skipped for a cool-down; replaces
     /// `api_key_env`.
     #[serde(default)]
-    pub credentials: Vec<crate::credentials::pool::PooledCredentialConfig>,
+    pub credentials: Vec<crate::config::credentials::PooledCredentialConfig>,
     /// When a pooled credential answering 429 or 401 is skipped and for how long. Default: at
     /// the first such answer, for 60 s.
-    #[serde(default = "crate::credentials::pool::default_breaker")]
+    #[serde(default = "crate::config::credentials::default_breaker")]
     pub credential_breaker: BreakerConfig,
     /// A folder of recorded upstream answers: a new version of this provider's adapter must pass
     /// the conformance kit on them before it takes traffic (see `plugins::gate`).
@@ -971,7 +979,7 @@ impl GoogleCredentialsConfig {
     pub fn scope(&self) -> String {
         match &self.scopes {
             Some(scopes) if !scopes.is_empty() => scopes.join(" "),
-            _ => crate::credentials::google::CLOUD_PLATFORM_SCOPE.to_owned(),
+            _ => crate::config::credentials::CLOUD_PLATFORM_SCOPE.to_owned(),
         }
     }
 }
@@ -1065,6 +1073,11 @@ fn default_idle_ms() -> u64 {
 fn default_total_ms() -> u64 {
     600_000
 }
+
+/// The `output_modalities` entry that marks an embedding model.
+pub const EMBEDDINGS_MODALITY: &str = "embeddings";
+/// The `output_modalities` entry of a model that writes text.
+pub const TEXT_MODALITY: &str = "text";
 
 /// One model clients can ask for. The built-in catalog's `models.json` holds the same shape.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -1176,7 +1189,7 @@ impl Config {
     /// Parses a configuration, merges it over the built-in catalog and checks the result.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text)?;
-        crate::catalog::builtin::merge(&mut config)?;
+        builtin_catalog::merge(&mut config)?;
         config.check()?;
         Ok(config)
     }
