@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{AWS_ENV, Gateway, KEY_ENV, request};
 use serde_json::Value;
-use switchyard::config::builtin_catalog::{self, ALIASES};
 use switchyard::catalog::import::ImportRules;
+use switchyard::config::builtin_catalog::{self, ALIASES};
 use switchyard_tests::MockUpstream;
 
 #[test]
 fn the_builtin_catalog_validates() {
-    let providers = builtin::providers().expect("providers");
-    let file = builtin::models().expect("models");
+    let providers = builtin_catalog::providers().expect("providers");
+    let file = builtin_catalog::models().expect("models");
     // The 25 providers but Bedrock, whose adapter is not in this tree yet.
     assert!(providers.len() >= 24, "{}", providers.len());
     assert!(file.models.len() >= 300, "{}", file.models.len());
@@ -148,7 +148,7 @@ async fn every_builtin_provider_has_a_loaded_adapter() {
     let loaded: BTreeSet<&str> = (providers.iter())
         .filter_map(|plugin| plugin["name"].as_str())
         .collect();
-    for (name, provider) in builtin::providers().expect("providers") {
+    for (name, provider) in builtin_catalog::providers().expect("providers") {
         assert!(
             loaded.contains(provider.plugin.as_str()),
             "{name}: {}",
@@ -166,7 +166,7 @@ fn only_credential(variable: &str, value: &str) -> Vec<(String, String)> {
 /// Environment with these credentials only, the other built-in providers' variables (AWS ones
 /// too) blanked.
 fn only_credentials(credentials: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = (builtin::providers().unwrap().into_values())
+    let mut env: Vec<(String, String)> = (builtin_catalog::providers().unwrap().into_values())
         .flat_map(|provider| {
             let aws = provider.aws_credentials.map(|aws| {
                 [aws.access_key_id_env, aws.secret_access_key_env]
@@ -205,7 +205,7 @@ async fn lists_exactly_the_models_of(
     gateway: &Gateway,
     provider: &str,
 ) -> (BTreeSet<String>, Vec<Value>) {
-    let expected: BTreeSet<String> = (builtin::models().unwrap().models.iter())
+    let expected: BTreeSet<String> = (builtin_catalog::models().unwrap().models.iter())
         .filter(|model| model.endpoints.iter().any(|e| e.provider == provider))
         .map(|model| model.id.clone())
         .collect();
@@ -293,7 +293,7 @@ async fn one_provider_key_lists_that_providers_models_with_prices() {
     let (_, all) = gateway.get("/api/v1/models?all=true").await;
     assert_eq!(
         all["data"].as_array().unwrap().len(),
-        builtin::models().unwrap().models.len()
+        builtin_catalog::models().unwrap().models.len()
     );
     let (status, error) = gateway.get("/api/v1/models?all=maybe").await;
     assert_eq!(status, 400);
@@ -431,7 +431,7 @@ async fn disabling_a_provider_removes_its_endpoints() {
     );
     assert_eq!(llama["pricing"]["prompt"], "0.00002");
     // No Together model is listed any more.
-    let together_only = (builtin::models().unwrap().models.into_iter())
+    let together_only = (builtin_catalog::models().unwrap().models.into_iter())
         .find(|m| m.endpoints.len() == 1 && m.endpoints[0].provider == "together")
         .unwrap();
     let listed_ids: Vec<&Value> = listed["data"]

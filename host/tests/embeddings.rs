@@ -106,7 +106,7 @@ async fn embeddings_fail_over_are_priced_and_encode_base64() {
 
 #[test]
 fn the_catalog_lists_priced_embedding_models_and_responses_only_endpoints() {
-    let file = builtin::models().expect("models");
+    let file = builtin_catalog::models().expect("models");
     let model = |id: &str| {
         file.models
             .iter()
@@ -131,6 +131,6 @@ fn the_catalog_lists_priced_embedding_models_and_responses_only_endpoints() {
 
     let pro = model("openai/o3-pro");
     assert_eq!(pro.endpoints[0].provider, "openai-responses");
-    let providers = builtin::providers().expect("providers");
+    let providers = builtin_catalog::providers().expect("providers");
     assert_eq!(providers["openai-responses"].plugin, "openai-responses");
 }

@@ -18,9 +18,10 @@ use super::chat::read_body;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::{AppState, Route};
+use crate::config::routing::ShadowConfig;
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
-use crate::routing::shadow::{QUEUE_CAPACITY, ShadowConfig, ShadowError};
+use crate::routing::shadow::{QUEUE_CAPACITY, ShadowError};
 
 /// Largest plugin upload (components embedding an interpreter are tens of MB).
 const MAX_UPLOAD_BYTES: usize = 128 * 1024 * 1024;

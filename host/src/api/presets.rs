@@ -13,11 +13,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::config::presets::PresetConfig;
 
 /// The model prefix naming a preset.
 pub const PRESET_PREFIX: &str = "@preset/";

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use switchyard_sdk::openai::{ChatRequest, Message, Stop, Tool};
 
-use super::config::CacheScope;
+use crate::config::cache::CacheScope;
 
 /// Fields of a chat request that change nothing in its answer's content.
 const IGNORED_FIELDS: &[&str] = &["stream_options", "user"];

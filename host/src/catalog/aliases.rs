@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::Model;
-use crate::config::builtin_catalog::ALIASES;
 use super::import::ImportRules;
+use crate::config::builtin_catalog::ALIASES;
 
 /// Alias → canonical model id, keys lowercase.
 #[derive(Debug, Default)]

@@ -5,10 +5,10 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::Catalog;
-use crate::config::builtin_catalog::{ALIASES, CatalogSource};
 use super::import::{ImportRules, import, today};
 use super::listing::{ModelFilter, table};
 use crate::config::Config;
+use crate::config::builtin_catalog::{ALIASES, CatalogSource};
 use crate::plugins::{PluginEngine, PluginRegistry};
 
 /// What `switchyard catalog import` reads and records.

@@ -8,12 +8,6 @@ use super::BreakerConfig;
 /// The scope Vertex AI needs.
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
-/// Google's token endpoint, for keys that name none.
-const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
-
-/// The metadata server's host when `GCE_METADATA_HOST` is unset.
-const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
-
 /// One credential of a provider's pool (`[[providers.<name>.credentials]]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,8 +13,15 @@ use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::config::credentials::CLOUD_PLATFORM_SCOPE;
 use crate::config::{GoogleCredentialSource, GoogleCredentialsConfig};
 use crate::credentials::prepared::PreparedCredential;
+
+/// Google's token endpoint, for keys that name none.
+const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+
+/// The metadata server's host when `GCE_METADATA_HOST` is unset.
+const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 
 /// Lifetime asked of a service account assertion (Google's maximum).
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(3600);

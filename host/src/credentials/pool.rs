@@ -7,10 +7,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::BreakerConfig;
+use crate::config::credentials::PooledCredentialConfig;
 use crate::credentials::prepared::PreparedCredential;
 
 /// Why a pool cannot be built (stops the start).
@@ -219,6 +220,7 @@ impl CredentialPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::credentials::default_breaker;
 
     fn pool(weights: &[f64]) -> CredentialPool {
         CredentialPool {

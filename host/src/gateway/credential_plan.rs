@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
-use crate::credentials::byok::AccountCredential;
-use crate::credentials::{GoogleToken, ServedBy};
 use crate::catalog::Provider;
-use crate::failure::Failure;
+use crate::credentials::byok::AccountCredential;
 use crate::credentials::prepared::PreparedCredential;
+use crate::credentials::{GoogleToken, ServedBy};
+use crate::failure::Failure;
 use crate::plugins::types::ProviderError;
 
 /// The credential of one send.
@@ -172,7 +172,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    fn member(&self, index: usize) -> Option<&super::pool::Member> {
+    fn member(&self, index: usize) -> Option<&crate::credentials::pool::Member> {
         self.provider.credential_pool.as_ref()?.member(index)
     }
 }

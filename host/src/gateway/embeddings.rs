@@ -16,6 +16,7 @@ use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
 use crate::catalog::Model;
+use crate::config::{EMBEDDINGS_MODALITY, TEXT_MODALITY};
 use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
@@ -30,8 +31,6 @@ use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
 use crate::traces::spans;
-use crate::config::{EMBEDDINGS_MODALITY, TEXT_MODALITY};
-
 
 /// A validated embeddings request.
 #[derive(Debug)]

@@ -8,9 +8,9 @@ use crate::accounting::tab::Tab;
 use crate::catalog::Endpoint;
 use crate::error::{Attempts, DomainError};
 use crate::failure::Failure;
+use crate::failure::FailureClass;
 use crate::routing::Candidate;
 use crate::routing::trace::{AttemptCharge, RoutingTrace};
-use crate::failure::FailureClass;
 
 /// Records `failure` of the attempt at `candidate` begun at `started`: in the endpoint's
 /// statistics (unless the client caused it: [`endpoint_class`]), the log, the routing trace

@@ -13,9 +13,10 @@ use opentelemetry::KeyValue;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use super::{Metrics, MetricsConfig, get as metrics};
+use super::{Metrics, get as metrics};
 use crate::api::admin::check_bearer;
 use crate::config::ServerConfig;
+use crate::config::telemetry::MetricsConfig;
 use crate::server::ingress::Ingress;
 
 /// The exposition's content type (Prometheus text format 0.0.4).

@@ -25,7 +25,8 @@ use std::sync::OnceLock;
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider, UpDownCounter};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use prometheus::{Encoder, TextEncoder};
-use serde::Deserialize;
+
+use crate::config::telemetry::MetricsConfig;
 
 pub use gauges::observe;
 

@@ -8,8 +8,6 @@
 //! itself. A streamed request prefers the endpoints whose adapters stream (the first token comes
 //! sooner), unless it sorts by price.
 
-use std::fmt;
-
 use serde_json::Value;
 use switchyard_sdk::openai::{ChatRequest, Content};
 use switchyard_sdk::web_search;
@@ -17,7 +15,7 @@ use switchyard_sdk::web_search;
 use super::Candidate;
 use super::capability::Capability;
 use crate::plugins::PluginRegistry;
-use crate::plugins::types::{Declared, ProviderDescriptor};
+use crate::plugins::types::ProviderDescriptor;
 
 /// The capabilities one request needs, in the order they are checked, and whether it would
 /// rather have an adapter that streams.
@@ -139,6 +137,7 @@ pub fn all_missing(missing: &[Option<Capability>]) -> Option<Vec<Capability>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::types::Declared;
     use serde_json::json;
 
     fn request(value: Value) -> ChatRequest {

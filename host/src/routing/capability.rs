@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use switchyard_sdk::web_search;
+
+use crate::plugins::types::{Declared, ProviderDescriptor};
+
 /// A request feature an adapter declares it can pass on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {
@@ -47,7 +51,7 @@ impl Capability {
 
     /// Whether `descriptor` declares it. An adapter built before contract 0.5.0 could declare
     /// tools only: it is taken to support the rest.
-    fn declared_by(self, descriptor: &ProviderDescriptor) -> bool {
+    pub fn declared_by(self, descriptor: &ProviderDescriptor) -> bool {
         let declared = |has: fn(&Declared) -> bool| descriptor.declared.as_ref().is_none_or(has);
         match self {
             Capability::Tools => descriptor.tools,

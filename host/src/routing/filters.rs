@@ -265,9 +265,9 @@ mod tests {
     use super::*;
     use crate::catalog::Provider;
     use crate::config::{BreakerConfig, TimeoutsConfig};
+    use crate::failure::FailureClass;
     use crate::plugins::types::EndpointSettings;
     use crate::pricing::Prices;
-    use crate::failure::FailureClass;
     use crate::stats::EndpointStats;
     use serde_json::json;
 

@@ -14,10 +14,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use serde::Deserialize;
 use serde_json::Value;
 use switchyard_sdk::openai::{ChatRequest, Content};
 use tokio::time::Instant;
+
+use crate::config::routing::StickyConfig;
 
 use super::Candidate;
 

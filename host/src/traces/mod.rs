@@ -25,7 +25,8 @@ use opentelemetry::{Context, Key};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
-use serde::Deserialize;
+
+use crate::config::telemetry::TracesConfig;
 
 /// Why traces could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +174,8 @@ pub fn within_current<F: Future>(future: F) -> Either<WithContext<F>, F> {
 
 #[cfg(test)]
 mod tests {
-    use super::{TracesConfig, check_protocol, wanted};
+    use super::{check_protocol, wanted};
+    use crate::config::telemetry::TracesConfig;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

@@ -8,10 +8,10 @@ use serde_json::{Map, Value, json};
 use switchyard_sdk::openai::ChatChunk;
 
 use super::HOST_FIELDS;
-use crate::transform_refusal::TransformRefusal;
 use super::run::{Applied, Stage, TransformLog};
 use crate::gateway::ChatCall;
 use crate::gateway::generation::Generation;
+use crate::transform_refusal::TransformRefusal;
 
 /// The chunk transforms of one stream.
 #[derive(Debug, Clone)]

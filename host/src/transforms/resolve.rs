@@ -8,13 +8,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::config::transforms::{OnFault, Requester, TransformsConfig};
-use crate::transform_refusal::TransformRefusal;
 use super::run::{Applied, Entry};
+use crate::config::transforms::{OnFault, Requester, TransformsConfig};
 use crate::error::DomainError;
 use crate::gateway::ChatCall;
 use crate::plugins::PluginRegistry;
 use crate::plugins::warm::TenantScope;
+use crate::transform_refusal::TransformRefusal;
 
 /// The request fields that add transforms.
 const REQUEST_FIELDS: [&str; 2] = ["plugins", "transforms"];

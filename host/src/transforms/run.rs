@@ -8,12 +8,12 @@ use serde::Serialize;
 use serde_json::Value;
 use switchyard_sdk::openai::ChatRequest;
 
-use crate::config::transforms::OnFault;
 use super::metrics;
-use crate::transform_refusal::{FAULT_CODE, TransformRefusal};
+use crate::config::transforms::OnFault;
 use crate::plugins::PluginRegistry;
 use crate::plugins::transform::{Hook, RoutedEndpoint, TransformPlugin, Verdict};
 use crate::plugins::warm::TenantScope;
+use crate::transform_refusal::{FAULT_CODE, TransformRefusal};
 
 /// One transform attached to a request.
 #[derive(Debug, Clone)]

@@ -15,11 +15,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use self::cipher::{CipherError, Keyring};
 use self::store::StoredKey;
 use crate::accounting::store::{Store, StoreError};
+use crate::config::credentials::ByokConfig;
 use crate::credentials::prepared::PreparedCredential;
 
 /// Why a BYOK operation failed.

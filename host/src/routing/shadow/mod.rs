@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 pub use tally::{ShadowReport, SideReport};
 
 use super::Candidate;
 use crate::catalog::Catalog;
+use crate::config::routing::ShadowConfig;
 use crate::plugins::PluginRegistry;
 use crate::plugins::router::{PolicyCandidate, PolicyRequest};
 use tally::{Outcome, Tally};
