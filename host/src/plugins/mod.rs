@@ -15,6 +15,7 @@ pub mod router;
 mod sandbox;
 pub mod stamp;
 pub mod transform;
+mod trap;
 pub mod types;
 mod v0_1_0;
 mod v0_2_0;

@@ -8,6 +8,7 @@ use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
+use super::trap::fault_from_wasm;
 use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
@@ -317,7 +318,7 @@ impl RouterPlugin {
                 }
                 order
             }
-            Err(error) => Err(PluginFault::from_wasm(&self.name, error, timeout_ms)),
+            Err(error) => Err(fault_from_wasm(&self.name, error, timeout_ms)),
         };
         timed.finish(&self.state.labels, order.as_ref().err());
         order
