@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::breaker::BreakerState;
 use crate::breaker::CircuitBreaker;
 use crate::config::BreakerConfig;
-use crate::plugins::router::CandidateStats;
+use crate::plugins::types::CandidateStats;
 use summary::{Sampled, WindowSummary};
 
 /// How many recent requests the rolling figures cover.

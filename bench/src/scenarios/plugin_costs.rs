@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use switchyard::config::Config;
-use switchyard::plugins::router::{CandidateStats, PolicyCandidate, PolicyRequest};
+use switchyard::plugins::types::{CandidateStats, PolicyCandidate, PolicyRequest};
 use switchyard::plugins::types::EndpointSettings;
 use switchyard::plugins::{PluginEngine, PluginRegistry};
 
