@@ -8,6 +8,7 @@ pub(crate) mod call;
 pub mod engine;
 pub mod fault;
 pub mod gate;
+pub mod loaded;
 pub mod output;
 pub mod provider;
 pub mod registry;
