@@ -8,7 +8,7 @@ use super::router::RouterPlugin;
 use super::transform::TransformPlugin;
 use super::version::VersionState;
 
-/// A loaded plugin version of either kind.
+/// A loaded plugin version of any kind.
 #[derive(Debug, Clone)]
 pub enum Plugin {
     /// A provider adapter.
