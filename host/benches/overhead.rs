@@ -11,8 +11,9 @@
 use std::time::{Duration, Instant};
 
 use switchyard::config::Config;
-use switchyard::plugins::router::{CandidateStats, PolicyCandidate, PolicyRequest};
-use switchyard::plugins::types::EndpointSettings;
+use switchyard::plugins::types::{
+    CandidateStats, EndpointSettings, PolicyCandidate, PolicyRequest,
+};
 use switchyard::plugins::{PluginEngine, PluginRegistry};
 use switchyard_tests::MockUpstream;
 

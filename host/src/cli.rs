@@ -10,7 +10,8 @@ use switchyard_sdk::conformance::checks::Report;
 use crate::config::Config;
 use crate::conformance;
 use crate::plugins::builtin::BUILTIN_PLUGINS;
-use crate::plugins::registry::{Plugin, load_component};
+use crate::plugins::loaded::Plugin;
+use crate::plugins::registry::load_component;
 use crate::plugins::types::EndpointSettings;
 use crate::plugins::{PluginEngine, PluginRegistry};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::plugins::PluginFault;
+use crate::plugins::fault::PluginFault;
 use crate::plugins::types::ProviderError;
 
 /// A failed attempt.

@@ -18,7 +18,7 @@ pub use crate::breaker::BreakerState;
 use crate::breaker::CircuitBreaker;
 use crate::config::BreakerConfig;
 use crate::failure::FailureClass;
-use crate::plugins::router::CandidateStats;
+use crate::plugins::types::CandidateStats;
 use summary::{Sampled, WindowSummary};
 
 /// How many recent requests the rolling figures cover.

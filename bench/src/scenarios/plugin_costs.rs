@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use switchyard::config::Config;
-use switchyard::plugins::router::{CandidateStats, PolicyCandidate, PolicyRequest};
-use switchyard::plugins::types::EndpointSettings;
+use switchyard::plugins::types::{
+    CandidateStats, EndpointSettings, PolicyCandidate, PolicyRequest,
+};
 use switchyard::plugins::{PluginEngine, PluginRegistry};
 
 use crate::load;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::plugins::registry::Plugin;
+use crate::plugins::loaded::Plugin;
 
 /// Reports the gateway as up and lists the loaded plugins with their digests.
 pub async fn health(State(state): State<AppState>) -> Json<Value> {

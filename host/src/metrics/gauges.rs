@@ -8,7 +8,7 @@ use opentelemetry::KeyValue;
 
 use super::get;
 use crate::gateway::Gateway;
-use crate::plugins::registry::Plugin;
+use crate::plugins::loaded::Plugin;
 use crate::stats::BreakerState;
 
 /// Registers the scrape-time figures of `gateway`; does nothing before [`super::install`].

@@ -29,10 +29,10 @@ macro_rules! contract_boundary {
         descriptor($descriptor:ident) { embeddings: $embeddings:expr, declared: $declared:expr }
         errors { $($error_arm:tt)* }
     ) => {
-        use super::router::{PolicyCandidate, PolicyRequest};
         use super::types::{
             CredentialPlacement, EndpointSettings, Finish, FinishReason, ParsedResponse,
-            ProviderDescriptor, ProviderError, StreamOutput, UpstreamRequest, Usage,
+            PolicyCandidate, PolicyRequest, ProviderDescriptor, ProviderError, StreamOutput,
+            UpstreamRequest, Usage,
         };
         use provider_bindings::exports::switchyard::plugin::adapter as wit_adapter;
         use provider_bindings::switchyard::plugin::types as wit;

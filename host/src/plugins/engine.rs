@@ -3,7 +3,6 @@
 //! linker (an empty WASI is all a plugin may import).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
@@ -11,12 +10,9 @@ use wasmtime::{
     PoolingAllocationConfig,
 };
 
-use super::sandbox::{SandboxLimits, SandboxState};
+use super::sandbox::{EPOCH_TICK, SandboxLimits, SandboxState};
 use super::warm::IdleBudget;
 use crate::config::PluginsConfig;
-
-/// How often the epoch advances. A call's deadline is counted in these ticks.
-pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Most bytes of one linear memory reset in place when its instance is dropped. Up to this much
 /// (the pages a request wrote, found with Linux's `PAGEMAP_SCAN` where the kernel has it) is

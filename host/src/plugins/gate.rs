@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::conformance;
 use crate::plugins::TransformPlugin;
-use crate::plugins::registry::Plugin;
+use crate::plugins::loaded::Plugin;
 use crate::plugins::types::EndpointSettings;
 
 /// One provider's gate.

@@ -14,6 +14,7 @@ use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
 use super::sandbox::{SandboxState, arm_deadline, new_store};
+use super::trap::fault_from_wasm;
 use super::types::{
     EndpointSettings, ParsedEmbeddings, ProviderDescriptor, ProviderError, UpstreamRequest,
 };
@@ -271,7 +272,7 @@ impl ProviderPlugin {
             Err(error) => {
                 self.state.record_fault();
                 let timeout_ms = limits.call_timeout.as_millis();
-                let fault = PluginFault::from_wasm(self.name(), error, timeout_ms);
+                let fault = fault_from_wasm(self.name(), error, timeout_ms);
                 call.finish(&self.state.labels, Some(&fault));
                 return Err(fault);
             }
@@ -392,8 +393,7 @@ impl ProviderInstance {
             }
             Err(error) => {
                 let name = self.plugin.name();
-                let fault =
-                    PluginFault::from_wasm(name, error, state.limits.call_timeout.as_millis());
+                let fault = fault_from_wasm(name, error, state.limits.call_timeout.as_millis());
                 let stderr = (self.warm.as_ref())
                     .map(|warm| warm.store.data().stderr_text())
                     .unwrap_or_default();

@@ -8,6 +8,8 @@ use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
+use super::trap::fault_from_wasm;
+use super::types::{PolicyCandidate, PolicyRequest};
 use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
@@ -81,53 +83,6 @@ macro_rules! on_policy {
             }
         }
     };
-}
-
-/// Live statistics of one endpoint, as passed to a policy.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CandidateStats {
-    /// Median time to first token, ms.
-    pub latency_p50_ms: Option<f64>,
-    /// Median throughput, tokens/s.
-    pub throughput_p50: Option<f64>,
-    /// Recent error share, 0..1.
-    pub error_rate: f64,
-    /// Recent rate-limited share, 0..1.
-    pub rate_limited_rate: f64,
-    /// In-flight requests.
-    pub in_flight: u32,
-    /// Milliseconds since the last failure.
-    pub ms_since_last_failure: Option<u64>,
-}
-
-/// One endpoint offered to a policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyCandidate {
-    /// Provider name.
-    pub provider: String,
-    /// Canonical model id.
-    pub model: String,
-    /// USD per million prompt tokens (ranking only).
-    pub prompt_price: f64,
-    /// USD per million completion tokens (ranking only).
-    pub completion_price: f64,
-    /// The operator's weight (default 1).
-    pub weight: f64,
-    /// Live statistics.
-    pub stats: CandidateStats,
-}
-
-/// What a policy knows about the request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyRequest {
-    /// Canonical model id.
-    pub model: String,
-    /// Rough prompt size.
-    pub estimated_prompt_tokens: u64,
-    /// Output limit, if set.
-    pub max_tokens: Option<u64>,
-    /// Seed for deterministic randomness.
-    pub seed: u64,
 }
 
 /// A loaded, type-checked, self-tested routing policy version.
@@ -317,7 +272,7 @@ impl RouterPlugin {
                 }
                 order
             }
-            Err(error) => Err(PluginFault::from_wasm(&self.name, error, timeout_ms)),
+            Err(error) => Err(fault_from_wasm(&self.name, error, timeout_ms)),
         };
         timed.finish(&self.state.labels, order.as_ref().err());
         order

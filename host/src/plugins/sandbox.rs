@@ -11,8 +11,10 @@ use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, Was
 /// How much of a plugin's stderr (panic messages, debug prints) is kept for the logs.
 const STDERR_CAPACITY: usize = 8 * 1024;
 
-use super::engine::EPOCH_TICK;
 use crate::config::{Isolation, PluginsConfig};
+
+/// How often the epoch advances. A call's deadline is counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Limits applied to every plugin store.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::fault::PluginFault;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
+use super::trap::fault_from_wasm;
 use super::v0_5_0::{Transform, TransformPre, transform_wit as wit};
 use super::version::VersionState;
 use super::wall_clock;
@@ -325,7 +326,7 @@ impl TransformPlugin {
                 }
                 Ok(answer)
             }
-            Err(error) => Err(PluginFault::from_wasm(&self.name, error, timeout_ms)),
+            Err(error) => Err(fault_from_wasm(&self.name, error, timeout_ms)),
         };
         match &result {
             Ok(_) => self.state.record_call_ok(),

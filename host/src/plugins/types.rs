@@ -1,5 +1,6 @@
 //! Host-side types for what plugins exchange with the host. Generated binding types are
-//! converted to and from these at the boundary modules (`provider`, `router`) and nowhere else.
+//! converted to and from these at the boundary (`boundary`, expanded in `v0_1_0` to `v0_5_0`)
+//! and nowhere else.
 
 /// Where the host puts the provider credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,4 +219,51 @@ pub struct Declared {
     pub json_schema: bool,
     /// Reasoning settings.
     pub reasoning: bool,
+}
+
+/// Live statistics of one endpoint, as passed to a policy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CandidateStats {
+    /// Median time to first token, ms.
+    pub latency_p50_ms: Option<f64>,
+    /// Median throughput, tokens/s.
+    pub throughput_p50: Option<f64>,
+    /// Recent error share, 0..1.
+    pub error_rate: f64,
+    /// Recent rate-limited share, 0..1.
+    pub rate_limited_rate: f64,
+    /// In-flight requests.
+    pub in_flight: u32,
+    /// Milliseconds since the last failure.
+    pub ms_since_last_failure: Option<u64>,
+}
+
+/// One endpoint offered to a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyCandidate {
+    /// Provider name.
+    pub provider: String,
+    /// Canonical model id.
+    pub model: String,
+    /// USD per million prompt tokens (ranking only).
+    pub prompt_price: f64,
+    /// USD per million completion tokens (ranking only).
+    pub completion_price: f64,
+    /// The operator's weight (default 1).
+    pub weight: f64,
+    /// Live statistics.
+    pub stats: CandidateStats,
+}
+
+/// What a policy knows about the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRequest {
+    /// Canonical model id.
+    pub model: String,
+    /// Rough prompt size.
+    pub estimated_prompt_tokens: u64,
+    /// Output limit, if set.
+    pub max_tokens: Option<u64>,
+    /// Seed for deterministic randomness.
+    pub seed: u64,
 }

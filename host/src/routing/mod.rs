@@ -20,7 +20,7 @@ use crate::catalog::{Catalog, Endpoint, Model};
 use crate::config::RoutingConfig;
 use crate::error::{DomainError, Unmatched};
 use crate::plugins::PluginRegistry;
-use crate::plugins::router::PolicyRequest;
+use crate::plugins::types::PolicyRequest;
 use crate::stats::Percentiles;
 use capabilities::Needs;
 use capability::Capability;

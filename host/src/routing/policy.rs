@@ -6,7 +6,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use super::Candidate;
 use crate::plugins::PluginRegistry;
-use crate::plugins::router::{PolicyCandidate, PolicyRequest};
+use crate::plugins::types::{PolicyCandidate, PolicyRequest};
 
 /// A policy's order of one group of candidates.
 #[derive(Debug)]

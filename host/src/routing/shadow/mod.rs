@@ -25,7 +25,7 @@ use super::Candidate;
 use crate::catalog::Catalog;
 use crate::config::routing::ShadowConfig;
 use crate::plugins::PluginRegistry;
-use crate::plugins::router::{PolicyCandidate, PolicyRequest};
+use crate::plugins::types::{PolicyCandidate, PolicyRequest};
 use tally::{Outcome, Tally};
 
 /// Jobs waiting for the worker; a request finding the queue full is not shadowed.
