@@ -12,8 +12,8 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::json_body;
-use super::admin_keys::{enabled, no_such};
+use super::admin_body::json_body;
+use super::admin_lookup::{enabled, no_such};
 use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};

@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin_keys::enabled;
+use super::admin_lookup::enabled;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::{AppState, Route};

@@ -1,13 +1,16 @@
 //! The HTTP API: route table, shared state and the handlers of each endpoint.
 
 pub mod admin;
+pub mod admin_body;
 pub mod admin_byok;
 pub mod admin_cache;
 pub mod admin_keys;
+pub mod admin_lookup;
 pub mod admin_teams;
 pub mod admin_tokens;
 pub mod anthropic;
 pub mod audit;
+pub mod bearer;
 pub mod chat;
 pub mod completions;
 mod counted_json;

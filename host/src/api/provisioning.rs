@@ -11,10 +11,9 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::json_body;
-use super::admin_keys::{
-    CreateKey, UpdateKey, create_key, delete_key, enabled, update_key, visible_key,
-};
+use super::admin_body::json_body;
+use super::admin_keys::{CreateKey, UpdateKey, create_key, delete_key, update_key, visible_key};
+use super::admin_lookup::enabled;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::usage::limit_remaining;
@@ -66,9 +65,9 @@ struct Update {
     name: Option<String>,
     #[serde(default)]
     disabled: Option<bool>,
-    #[serde(default, deserialize_with = "super::admin_keys::present")]
+    #[serde(default, deserialize_with = "super::admin_body::present")]
     limit: Option<Option<Value>>,
-    #[serde(default, deserialize_with = "super::admin_keys::present")]
+    #[serde(default, deserialize_with = "super::admin_body::present")]
     limit_reset: Option<Option<LimitReset>>,
     #[serde(default, rename = "include_byok_in_limit")]
     _include_byok_in_limit: Option<bool>,

@@ -355,7 +355,7 @@ async fn callback(
         .email()
         .map(|email| email.as_str().to_owned())
         .unwrap_or_else(|| subject.clone());
-    let accounting = super::admin_keys::enabled(&state)?;
+    let accounting = super::admin_lookup::enabled(&state)?;
     let secret = super::admin_tokens::new_admin_secret();
     let expires_at = now().saturating_add(sso.token_ttl_secs);
     let actor = format!("sso:{subject}");
