@@ -12,12 +12,13 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::admin_body::json_body;
 use super::audit::{Change, record};
 use super::chat::read_body;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
-use super::{AppState, Route};
+use super::route::Route;
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
 use crate::routing::shadow::{QUEUE_CAPACITY, ShadowConfig, ShadowError};

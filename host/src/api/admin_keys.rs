@@ -11,14 +11,15 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::admin_body::{json_body, non_negative_usd, present, usd};
 use super::admin_lookup::{enabled, no_such};
 use super::admin_teams::{ModelBudgetsBody, RuleFields, model_budget_settings, model_budgets_json};
 use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
+use super::route::Route;
 use super::usage::limit_remaining;
-use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::model_budgets::ModelBudgets;

@@ -11,13 +11,14 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::admin_body::json_body;
 use super::admin_keys::{CreateKey, UpdateKey, create_key, delete_key, update_key, visible_key};
 use super::admin_lookup::enabled;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
+use super::route::Route;
 use super::usage::limit_remaining;
-use super::{AppState, Route};
 use crate::accounting::money::{LimitReset, now, usd_json};
 use crate::accounting::storage_error;
 use crate::accounting::store::KeyRecord;

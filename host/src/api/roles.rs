@@ -1,8 +1,8 @@
 //! Who may call which admin route. Every admin route declares the area it belongs to
-//! ([`Access`], on its [`super::Route`]); [`guard`] runs before its handler: it finds the caller
-//! from the bearer token — the bootstrap owner token of the environment, an admin token, or one
-//! issued by single sign-on — refuses a role outside the area with 403, and hands the handler
-//! the [`Caller`], whose account scope the handler applies to what it reads and changes.
+//! ([`Access`], on its [`super::route::Route`]); [`guard`] runs before its handler: it finds the
+//! caller from the bearer token — the bootstrap owner token of the environment, an admin token,
+//! or one issued by single sign-on — refuses a role outside the area with 403, and hands the
+//! handler the [`Caller`], whose account scope the handler applies to what it reads and changes.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};

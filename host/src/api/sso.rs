@@ -29,8 +29,9 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::AppState;
 use super::error::ApiError;
-use super::{AppState, Route};
+use super::route::Route;
 use crate::accounting::admin_tokens::{NewAdminToken, Role};
 use crate::accounting::keys::{hash_secret, random_id};
 use crate::accounting::money::now;
