@@ -178,7 +178,7 @@ async fn added_latency() {
         "http://{}/v1/chat/completions",
         listener.local_addr().unwrap()
     );
-    tokio::spawn(async move { axum::serve(listener, switchyard::api::router(state)).await });
+    tokio::spawn(async move { axum::serve(listener, switchyard::api::table::router(state)).await });
     let direct = format!("{}/chat/completions", mock.base_url(scenario));
 
     let client = reqwest::Client::new();

@@ -120,7 +120,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let exporting = traces::install(&config.traces)?;
     let app = metrics::http::wire(
-        api::router(state.clone()),
+        api::table::router(state.clone()),
         &config.metrics,
         state.admin_token.clone(),
     )

@@ -121,7 +121,7 @@ async fn every_admin_route_against_every_role(database: Database) {
         tokens.push((role, token(&gateway, role, None).await.1));
     }
     let mut checked = 0;
-    for route in switchyard::api::routes() {
+    for route in switchyard::api::table::routes() {
         let path = route.path();
         let is_admin = path.starts_with("/admin");
         let Some(access) = route.access() else {

@@ -6,18 +6,19 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::AppState;
+use super::admin_body::json_body;
 use super::audit::{Change, record};
 use super::chat::read_body;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
-use super::{AppState, Route};
+use super::route::Route;
 use crate::config::routing::ShadowConfig;
 use crate::plugins::registry::RegistryError;
 use crate::plugins::version::versions_alive;
@@ -52,64 +53,6 @@ pub fn routes() -> Vec<Route> {
             .delete(clear_shadow)
             .admin(Access::Operations),
     ]
-}
-
-/// A JSON body of type `T`, read once the caller is authorized (the `Json` extractor would read
-/// it before the handler checks anything): 400 when malformed, 422 when of the wrong shape.
-pub(crate) async fn json_body<T: DeserializeOwned>(
-    state: &AppState,
-    body: Body,
-) -> Result<T, ApiError> {
-    let bytes = read_body(body, state.max_body_bytes).await?;
-    serde_json::from_slice(&bytes).map_err(|error| {
-        let status = match error.classify() {
-            serde_json::error::Category::Data => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError::new(
-            status,
-            "invalid_request_error",
-            format!("invalid request body: {error}"),
-        )
-    })
-}
-
-/// Checks `Authorization: Bearer <expected>`; 404 when there is no token to expect.
-pub(crate) fn check_bearer(expected: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = expected else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "the admin API is disabled",
-        )
-        .with_code("admin_disabled"));
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "invalid admin token",
-        )
-        .with_code("invalid_admin_token"))
-    }
-}
-
-/// Compares without leaking where the first difference is, nor the expected length: the
-/// SHA-256 digests of both are compared, each byte of them.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 fn registry_error(error: RegistryError) -> ApiError {
@@ -307,17 +250,4 @@ fn shadow_json(state: &AppState) -> Value {
         "queue_capacity": QUEUE_CAPACITY,
         "shadows": shadow.report(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn tokens_are_equal_only_when_identical() {
-        assert!(constant_time_eq(b"change-me", b"change-me"));
-        assert!(!constant_time_eq(b"change-me", b"change-mf"));
-        assert!(!constant_time_eq(b"change-me", b"change-me-longer"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 }

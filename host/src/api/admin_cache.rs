@@ -13,10 +13,11 @@ use axum::http::{StatusCode, Uri};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
-use super::{AppState, Route};
+use super::route::Route;
 
 /// The cache's admin route.
 pub fn routes() -> Vec<Route> {

@@ -3,29 +3,27 @@
 //! accounts. Amounts are USD, as JSON numbers or decimal strings. A token scoped to an account
 //! sees and changes that account's keys only.
 
-use std::str::FromStr;
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::json_body;
+use super::AppState;
+use super::admin_body::{json_body, non_negative_usd, present, usd};
+use super::admin_lookup::{enabled, no_such};
 use super::admin_teams::{ModelBudgetsBody, RuleFields, model_budget_settings, model_budgets_json};
 use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
+use super::route::Route;
 use super::usage::limit_remaining;
-use super::{AppState, Route};
 use crate::accounting::Accounting;
 use crate::accounting::keys::{hash_secret, new_secret, random_id};
 use crate::accounting::model_budgets::ModelBudgets;
-use crate::accounting::money::{LimitReset, Nanos, now, to_nanos, usd_json};
+use crate::accounting::money::{LimitReset, now, usd_json};
 use crate::accounting::policy::{DataRules, Level, Policy};
 use crate::accounting::storage_error;
 use crate::accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
@@ -140,13 +138,6 @@ pub(crate) struct UpdateKey {
     /// Replaces the key's budgets on models (`null` removes them).
     #[serde(default, deserialize_with = "present")]
     pub(crate) model_budgets: Option<Option<ModelBudgetsBody>>,
-}
-
-/// A field that is present, possibly `null`.
-pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Body of `POST /admin/accounts/{id}/credits`.
@@ -575,45 +566,4 @@ fn account_json(account: &Account) -> Value {
         "total_usage": usd_json(account.usage),
         "reserved": usd_json(account.reserved),
     })
-}
-
-/// Accounting is enabled (the caller's token was checked by [`super::roles::guard`]).
-pub(crate) fn enabled(state: &AppState) -> Result<Arc<Accounting>, ApiError> {
-    state.accounting.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "accounting is disabled on this gateway (accounting.enabled)",
-        )
-        .with_code("accounting_disabled")
-    })
-}
-
-/// A USD amount given as a JSON number or a decimal string.
-fn usd(value: &Value) -> Result<Nanos, ApiError> {
-    let text = match value {
-        Value::Number(number) => number.to_string(),
-        Value::String(text) => text.clone(),
-        _ => String::new(),
-    };
-    Decimal::from_str(&text)
-        .ok()
-        .and_then(to_nanos)
-        .ok_or_else(|| ApiError::invalid_request(format!("{value} is not an amount of USD")))
-}
-
-pub(crate) fn non_negative_usd(value: &Value) -> Result<Nanos, ApiError> {
-    match usd(value)? {
-        nanos if nanos >= 0 => Ok(nanos),
-        _ => Err(ApiError::invalid_request("a limit cannot be negative")),
-    }
-}
-
-pub(crate) fn no_such(what: &str, id: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "invalid_request_error",
-        format!("no {what} {id:?}"),
-    )
-    .with_code("not_found")
 }

@@ -11,12 +11,13 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::json_body;
-use super::admin_keys::{enabled, no_such};
+use super::AppState;
+use super::admin_body::json_body;
+use super::admin_lookup::{enabled, no_such};
 use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
-use super::{AppState, Route};
+use super::route::Route;
 use crate::accounting::admin_tokens::{AdminToken, NewAdminToken, Role};
 use crate::accounting::keys::{hash_secret, random_id};
 use crate::accounting::storage_error;

@@ -7,10 +7,11 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin_keys::enabled;
+use super::AppState;
+use super::admin_lookup::enabled;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
-use super::{AppState, Route};
+use super::route::Route;
 use crate::accounting::audit::{AuditEntry, AuditQuery};
 use crate::accounting::money::now;
 use crate::accounting::storage_error;

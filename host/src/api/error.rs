@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 
 use crate::error::DomainError;
 
+/// The `code` of a refusal of an OpenRouter request feature Switchyard does not serve.
+pub const UNSUPPORTED_FEATURE: &str = "unsupported_feature";
+
 /// An error answer: status, OpenAI `type`, optional `code`, message and metadata.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -35,6 +38,12 @@ impl ApiError {
     /// A 400 `invalid_request_error`.
     pub fn invalid_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+    }
+
+    /// A 400 refusing a request feature Switchyard does not serve (code
+    /// [`UNSUPPORTED_FEATURE`]).
+    pub fn unsupported_feature(message: impl Into<String>) -> Self {
+        ApiError::invalid_request(message).with_code(UNSUPPORTED_FEATURE)
     }
 
     /// Sets the machine-readable `code`.

@@ -89,7 +89,7 @@ fn check_web(fields: &Map<String, Value>) -> Result<(), ApiError> {
         None | Some(Value::Null) => {}
         Some(Value::String(engine)) if engine == "native" => {}
         Some(engine) => {
-            return Err(refusal(format!(
+            return Err(ApiError::unsupported_feature(format!(
                 "the `web` plugin's engine {engine} is not available: Switchyard searches with \
                  the upstream's own engine only (`\"engine\": \"native\"`)"
             )));
@@ -99,16 +99,12 @@ fn check_web(fields: &Map<String, Value>) -> Result<(), ApiError> {
         .iter()
         .find(|field| fields.get(**field).is_some_and(|value| !value.is_null()))
     {
-        return Err(refusal(format!(
+        return Err(ApiError::unsupported_feature(format!(
             "the `web` plugin's `{field}` applies to OpenRouter's Exa engine, which Switchyard \
              does not have (it searches with the upstream's own engine); remove it"
         )));
     }
     Ok(())
-}
-
-fn refusal(message: String) -> ApiError {
-    ApiError::invalid_request(message).with_code(super::unserved::CODE)
 }
 
 #[cfg(test)]

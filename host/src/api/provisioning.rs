@@ -11,14 +11,14 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::json_body;
-use super::admin_keys::{
-    CreateKey, UpdateKey, create_key, delete_key, enabled, update_key, visible_key,
-};
+use super::AppState;
+use super::admin_body::json_body;
+use super::admin_keys::{CreateKey, UpdateKey, create_key, delete_key, update_key, visible_key};
+use super::admin_lookup::enabled;
 use super::error::ApiError;
 use super::roles::{Access, Caller};
+use super::route::Route;
 use super::usage::limit_remaining;
-use super::{AppState, Route};
 use crate::accounting::money::{LimitReset, now, usd_json};
 use crate::accounting::storage_error;
 use crate::accounting::store::KeyRecord;
@@ -66,9 +66,9 @@ struct Update {
     name: Option<String>,
     #[serde(default)]
     disabled: Option<bool>,
-    #[serde(default, deserialize_with = "super::admin_keys::present")]
+    #[serde(default, deserialize_with = "super::admin_body::present")]
     limit: Option<Option<Value>>,
-    #[serde(default, deserialize_with = "super::admin_keys::present")]
+    #[serde(default, deserialize_with = "super::admin_body::present")]
     limit_reset: Option<Option<LimitReset>>,
     #[serde(default, rename = "include_byok_in_limit")]
     _include_byok_in_limit: Option<bool>,

@@ -1,8 +1,8 @@
 //! Who may call which admin route. Every admin route declares the area it belongs to
-//! ([`Access`], on its [`super::Route`]); [`guard`] runs before its handler: it finds the caller
-//! from the bearer token — the bootstrap owner token of the environment, an admin token, or one
-//! issued by single sign-on — refuses a role outside the area with 403, and hands the handler
-//! the [`Caller`], whose account scope the handler applies to what it reads and changes.
+//! ([`Access`], on its [`super::route::Route`]); [`guard`] runs before its handler: it finds the
+//! caller from the bearer token — the bootstrap owner token of the environment, an admin token,
+//! or one issued by single sign-on — refuses a role outside the area with 403, and hands the
+//! handler the [`Caller`], whose account scope the handler applies to what it reads and changes.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -104,7 +104,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
     if state.admin_token.is_none() {
         // Answers that the admin API is disabled.
-        super::admin::check_bearer(None, headers)?;
+        super::bearer::check_bearer(None, headers)?;
     }
     let invalid = || {
         ApiError::new(
@@ -114,7 +114,7 @@ pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Api
         )
         .with_code("invalid_admin_token")
     };
-    if super::admin::check_bearer(state.admin_token.as_deref(), headers).is_ok() {
+    if super::bearer::check_bearer(state.admin_token.as_deref(), headers).is_ok() {
         return Ok(Caller {
             actor: "env".to_owned(),
             role: Role::Owner,

@@ -29,8 +29,9 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::AppState;
 use super::error::ApiError;
-use super::{AppState, Route};
+use super::route::Route;
 use crate::accounting::admin_tokens::{NewAdminToken, Role};
 use crate::accounting::keys::{hash_secret, random_id};
 use crate::accounting::money::now;
@@ -355,7 +356,7 @@ async fn callback(
         .email()
         .map(|email| email.as_str().to_owned())
         .unwrap_or_else(|| subject.clone());
-    let accounting = super::admin_keys::enabled(&state)?;
+    let accounting = super::admin_lookup::enabled(&state)?;
     let secret = super::admin_tokens::new_admin_secret();
     let expires_at = now().saturating_add(sso.token_ttl_secs);
     let actor = format!("sso:{subject}");

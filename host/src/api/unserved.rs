@@ -11,9 +11,6 @@ use serde_json::{Map, Value};
 use super::error::ApiError;
 use super::plugins::{self, Plugin};
 
-/// The `code` of the refusal.
-pub const CODE: &str = "unsupported_feature";
-
 /// Refuses a request body (any ingress: chat, Responses, Messages) whose `plugins` or
 /// `transforms` are not the lists they must be.
 pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
@@ -26,7 +23,7 @@ pub fn check(request: &Map<String, Value>) -> Result<(), ApiError> {
                     .filter_map(|item| malformed(field, item))
                     .collect();
                 if !names.is_empty() {
-                    return Err(refusal(format!(
+                    return Err(ApiError::unsupported_feature(format!(
                         "`{field}` has entries Switchyard cannot read ({}); send objects with an \
                          `id` in `plugins` and ids in `transforms`",
                         names.join(", ")
@@ -59,15 +56,12 @@ fn malformed(field: &str, item: &Value) -> Option<String> {
     }
 }
 
-fn refusal(message: String) -> ApiError {
-    ApiError::invalid_request(message).with_code(CODE)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::error::UNSUPPORTED_FEATURE;
 
     fn check_of(request: Value) -> Result<(), ApiError> {
         match request {
@@ -93,7 +87,7 @@ mod tests {
                 "{request}: {}",
                 error.message()
             );
-            assert_eq!(error.body()["error"]["code"], CODE);
+            assert_eq!(error.body()["error"]["code"], UNSUPPORTED_FEATURE);
         }
     }
 

@@ -165,7 +165,7 @@ pub async fn admin_usage(
     Extension(caller): Extension<Caller>,
     query: Result<Query<GenerationQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let accounting = super::admin_keys::enabled(&state)?;
+    let accounting = super::admin_lookup::enabled(&state)?;
     let Query(mut query) = query.map_err(|error| ApiError::invalid_request(error.body_text()))?;
     if query.id.is_some() {
         return Err(ApiError::invalid_request(

@@ -12,9 +12,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::api::Route;
 use crate::api::error::ApiError;
 use crate::api::roles::Access;
+use crate::api::route::Route;
 
 /// The embedded files: (name, content type, bytes).
 const ASSETS: [(&str, &str, &[u8]); 5] = [

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use super::{Metrics, get as metrics};
-use crate::api::admin::check_bearer;
+use crate::api::bearer::check_bearer;
 use crate::config::ServerConfig;
 use crate::config::telemetry::MetricsConfig;
 use crate::server::ingress::Ingress;
