@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::accounting::money::{Nanos, usd_json};
 use crate::accounting::policy::{Level, PolicyRefusal};
-use crate::accounting::store::StoreError;
+use crate::accounting::store_error::StoreError;
 use crate::failure::Failure;
 use crate::gateway::embeddings::EMBEDDINGS_MODALITY;
 use crate::plugins::types::ProviderError;

@@ -17,7 +17,8 @@ use sqlx::{Connection, Row};
 use super::keys::hash_secret;
 use super::model_budgets::range_end;
 use super::money::{LimitReset, Nanos, now};
-use super::store::{Store, StoreError};
+use super::store::Store;
+use super::store_error::StoreError;
 use super::teams::{BUDGET_COLUMNS, budget_record};
 
 /// The longest end user id, in bytes.

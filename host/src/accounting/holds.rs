@@ -12,9 +12,8 @@ use super::lease::Leases;
 use super::model_budgets;
 use super::money::now;
 use super::settler::{Settlement, Settler};
-use super::store::{
-    BudgetCharge, GenerationRecord, KeyRecord, Refusal, Reservation, Store, StoreError,
-};
+use super::store::{BudgetCharge, GenerationRecord, KeyRecord, Refusal, Reservation, Store};
+use super::store_error::StoreError;
 
 /// Where the balances a hold is checked against are kept.
 #[derive(Debug, Clone)]

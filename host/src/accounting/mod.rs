@@ -30,6 +30,7 @@ mod schema;
 pub mod settler;
 pub mod spool;
 pub mod store;
+pub mod store_error;
 pub mod tab;
 pub mod teams;
 
@@ -49,7 +50,8 @@ use lease::{LEASE_TRUST, Leases};
 use money::now;
 use rate::RateLimiter;
 use settler::Settler;
-use store::{KeyRecord, Store, StoreError};
+use store::{KeyRecord, Store};
+use store_error::StoreError;
 use tab::Tab;
 use tokio::sync::mpsc;
 

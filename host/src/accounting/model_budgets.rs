@@ -11,7 +11,8 @@ use sqlx::Row;
 
 use super::money::{LimitReset, Nanos};
 use super::policy::{Level, glob_matches};
-use super::store::{Store, StoreError};
+use super::store::Store;
+use super::store_error::StoreError;
 use super::teams::{BUDGET_COLUMNS, BudgetRecord, budget_record, set_budget};
 
 /// A level's budgets on models, by model id or glob.

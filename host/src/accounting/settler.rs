@@ -29,7 +29,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::spool::Spool;
-use super::store::{GenerationRecord, Reservation, Store, StoreError};
+use super::store::{GenerationRecord, Reservation, Store};
+use super::store_error::StoreError;
 
 /// Most settlements in one commit.
 const MAX_BATCH: usize = 4_096;

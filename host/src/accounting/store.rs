@@ -22,41 +22,9 @@ use super::money::{LimitReset, Nanos, now};
 use super::policy::{Level, Policy};
 use super::schema::MIGRATIONS;
 use super::settler::Settlement;
+use super::store_error::StoreError;
 use super::teams::{BUDGET_COLUMNS, Scope, budget_record, budget_refusal, stored_policy};
 use crate::config::AccountingConfig;
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database refused or could not be reached.
-    #[error("accounting database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// Redis (rate limits) could not be reached at start-up.
-    #[error("rate limit store (Redis): {0}")]
-    Redis(#[source] redis::RedisError),
-    /// The gateway is stopping: nothing commits any more.
-    #[error("the accounting writer has stopped")]
-    Stopped,
-    /// A change of a lease ended before it finished (its task failed).
-    #[error("a lease change was interrupted: {0}")]
-    Interrupted(String),
-    /// A stored value is not what this version writes.
-    #[error("accounting database holds an invalid {0}")]
-    Corrupt(&'static str),
-    /// The key or account named does not exist.
-    #[error("no such {0}")]
-    NotFound(&'static str),
-    /// The operator key of accounts' own keys (BYOK) is malformed.
-    #[error("bring-your-own-key: {0}")]
-    Byok(#[from] crate::credentials::byok::cipher::CipherError),
-    /// Some settlements of a batch were stored by an earlier try: settle them one by one.
-    #[error("some settlements of the batch were committed before")]
-    PartlyStored,
-    /// Settlements wait for the database to store them: `.0` of them (kept queued and in the
-    /// spool until stored).
-    #[error("{0} settlements wait for the accounting database")]
-    Backlog(usize),
-}
 
 /// Why a reservation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,8 @@ use super::holds::Ledger;
 use super::model_budgets::{self, ModelBudget, ModelBudgets};
 use super::money::{LimitReset, Nanos, now};
 use super::policy::{Level, Policy};
-use super::store::{KeyRecord, Refusal, Store, StoreError};
+use super::store::{KeyRecord, Refusal, Store};
+use super::store_error::StoreError;
 
 /// What a key's team and account impose on it, read with the key.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use self::cipher::{CipherError, Keyring};
+use self::cipher::Keyring;
 use self::store::StoredKey;
-use crate::accounting::store::{Store, StoreError};
+use crate::accounting::store::Store;
+use crate::accounting::store_error::CipherError;
+use crate::accounting::store_error::StoreError;
 use crate::gateway::upstream::PreparedCredential;
 
 /// `[accounting.byok]`: the operator key and the fee.
