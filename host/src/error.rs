@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::accounting::money::{Nanos, usd_json};
-use crate::accounting::policy::{Level, PolicyRefusal};
+use crate::accounting::refusal::{Level, PolicyRefusal};
 use crate::accounting::store_error::StoreError;
 use crate::failure::Failure;
 use crate::gateway::embeddings::EMBEDDINGS_MODALITY;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Accounting;
 use super::holds::Ledger;
 use super::money::Nanos;
-use super::policy::Level;
+use super::refusal::Level;
 use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey};
 use super::store_error::StoreError;
 

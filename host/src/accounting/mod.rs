@@ -25,6 +25,7 @@ pub mod model_budgets;
 pub mod money;
 pub mod policy;
 pub mod rate;
+pub mod refusal;
 pub mod reports;
 mod schema;
 pub mod settler;

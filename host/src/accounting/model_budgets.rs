@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::money::{LimitReset, Nanos};
-use super::policy::{Level, glob_matches};
+use super::policy::glob_matches;
+use super::refusal::Level;
 use super::store::Store;
 use super::store_error::StoreError;
 use super::teams::{BUDGET_COLUMNS, BudgetRecord, budget_record, set_budget};

@@ -3,50 +3,16 @@
 //! price ceiling and a data policy (zero data retention, no data collection). A request passes only what every level allows: the narrowest wins, and a
 //! refusal names the level and the rule.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::refusal::{Level, PolicyRefusal, RULES};
 use super::store::KeyRecord;
 use crate::catalog::{Catalog, Endpoint};
 use crate::config::DataCollection;
 use crate::routing::Candidate;
 use crate::routing::filters::price_above;
 use crate::routing::preferences::MaxPrice;
-
-/// A level of an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// The account (the organisation).
-    Account,
-    /// A team of the account.
-    Team,
-    /// The API key.
-    Key,
-    /// The end user a request names (`user`, `metadata.user_id`, `X-Switchyard-User`).
-    #[serde(rename = "end_user")]
-    EndUser,
-}
-
-impl Level {
-    /// Its name in messages and codes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Team => "team",
-            Level::Key => "key",
-            Level::EndUser => "end_user",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The rules one level sets; an absent rule allows everything.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -79,38 +45,6 @@ pub struct DataRules {
     /// `deny`: only providers that neither store nor train on prompts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_collection: Option<DataCollection>,
-}
-
-/// The names of the rules, as the admin API spells them.
-pub const RULES: [&str; 5] = [
-    "allowed_models",
-    "allowed_providers",
-    "denied_providers",
-    "max_price",
-    "data_policy",
-];
-
-/// Why a level refuses a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyRefusal {
-    /// The level that refuses.
-    pub level: Level,
-    /// Its id (account, team or key id).
-    pub id: String,
-    /// The rule (one of [`RULES`]).
-    pub rule: &'static str,
-    /// What the rule refused.
-    pub detail: String,
-}
-
-impl fmt::Display for PolicyRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the {} {:?} does not allow this request: {} ({})",
-            self.level, self.id, self.detail, self.rule
-        )
-    }
 }
 
 impl Policy {

@@ -13,7 +13,8 @@ use super::end_users::EndUserRules;
 use super::holds::Ledger;
 use super::model_budgets::{self, ModelBudget, ModelBudgets};
 use super::money::{LimitReset, Nanos, now};
-use super::policy::{Level, Policy};
+use super::policy::Policy;
+use super::refusal::Level;
 use super::store::{KeyRecord, Refusal, Store};
 use super::store_error::StoreError;
 
