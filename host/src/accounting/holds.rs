@@ -11,8 +11,10 @@ use super::books::Books;
 use super::lease::Leases;
 use super::model_budgets;
 use super::money::now;
-use super::settler::{Settlement, Settler};
-use super::store::{BudgetCharge, GenerationRecord, KeyRecord, Refusal, Reservation, Store};
+use super::settler::Settler;
+use super::store::{
+    BudgetCharge, GenerationRecord, KeyRecord, Refusal, Reservation, Settlement, Store,
+};
 use super::store_error::StoreError;
 
 /// Where the balances a hold is checked against are kept.

@@ -22,7 +22,6 @@ use super::money::{LimitReset, Nanos, now};
 use super::policy::Policy;
 use super::refusal::Level;
 use super::schema::MIGRATIONS;
-use super::settler::Settlement;
 use super::store_error::StoreError;
 use super::teams::{BUDGET_COLUMNS, Scope, budget_record, budget_refusal, stored_policy};
 use crate::config::AccountingConfig;
@@ -41,6 +40,25 @@ pub enum Refusal {
     Budget(Level),
     /// A budget the key or its team sets on the request's models has no room left.
     ModelBudget(Level),
+}
+
+/// One settlement to log.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum Settlement {
+    /// A hold kept in the database: released and charged with the record in one commit.
+    Held(Reservation, GenerationRecord),
+    /// A hold kept in memory (already released): the record and its charge in the key's
+    /// limit window starting at unix second `.1` (0 without a reset).
+    Logged(GenerationRecord, i64),
+}
+
+impl Settlement {
+    /// The generation record it stores.
+    pub fn record(&self) -> &GenerationRecord {
+        match self {
+            Settlement::Held(_, record) | Settlement::Logged(record, _) => record,
+        }
+    }
 }
 
 /// An account: credits bought and spent.
