@@ -16,7 +16,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Row};
 
-use super::batch::{self, Charged};
+use super::batch::{self, BudgetCharge, Charged};
 use super::model_budgets;
 use super::money::{LimitReset, Nanos, now};
 use super::policy::Policy;
@@ -301,25 +301,6 @@ pub struct GenerationRecord {
     pub byok: bool,
     /// Unix seconds.
     pub created_at: i64,
-}
-
-/// A charge of a budget row.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BudgetCharge {
-    /// The budget row.
-    pub id: String,
-    /// Unix second its window starts at, for a charge that may start a new window (`None`: the
-    /// hold started it already).
-    pub window_start: Option<i64>,
-    /// Whether the cost is charged to it (a model budget not covering the model that served
-    /// only releases its hold).
-    #[serde(default = "charged")]
-    pub charged: bool,
-}
-
-/// A charge spooled before budgets on models existed charged its budget.
-fn charged() -> bool {
-    true
 }
 
 /// Connections opened at start (at most `max_connections`).
