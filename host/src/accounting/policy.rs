@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::refusal::{Level, PolicyRefusal, RULES};
-use super::store::KeyRecord;
 use crate::catalog::{Catalog, Endpoint};
 use crate::config::DataCollection;
 use crate::routing::Candidate;
@@ -159,23 +158,13 @@ pub fn check_model_pattern(field: &str, pattern: &str, catalog: &Catalog) -> Res
     Ok(())
 }
 
-/// Leaves out the `candidates` a level of `key`'s organisation refuses (checked from the key
-/// out); refused when none is left, naming the widest level that refused one (the rule that
-/// stopped what the narrower levels allowed).
+/// Leaves out the `candidates` one of `levels` (a key's organisation, from the key out: each
+/// level, its id and its policy) refuses; refused when none is left, naming the widest level
+/// that refused one (the rule that stopped what the narrower levels allowed).
 pub fn admit_candidates(
-    key: &KeyRecord,
+    mut levels: Vec<(Level, &str, &Policy)>,
     candidates: &mut Vec<Candidate>,
 ) -> Result<(), PolicyRefusal> {
-    let scope = &key.scope;
-    let mut levels = vec![(Level::Key, key.id.as_str(), &key.policy)];
-    if let Some(team) = &scope.team {
-        levels.push((Level::Team, team.id.as_str(), &team.policy));
-    }
-    levels.push((
-        Level::Account,
-        key.account_id.as_str(),
-        &scope.account.policy,
-    ));
     levels.retain(|(_, _, policy)| !policy.is_empty());
     if levels.is_empty() {
         return Ok(());

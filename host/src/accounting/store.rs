@@ -121,6 +121,22 @@ impl KeyRecord {
     pub fn usable(&self, now: i64) -> bool {
         !self.disabled && self.expires_at.is_none_or(|expiry| now < expiry)
     }
+
+    /// The levels of its organisation whose policies a request passes, from the key out: each
+    /// level, its id and its policy.
+    pub fn policy_levels(&self) -> Vec<(Level, &str, &Policy)> {
+        let scope = &self.scope;
+        let mut levels = vec![(Level::Key, self.id.as_str(), &self.policy)];
+        if let Some(team) = &scope.team {
+            levels.push((Level::Team, team.id.as_str(), &team.policy));
+        }
+        levels.push((
+            Level::Account,
+            self.account_id.as_str(),
+            &scope.account.policy,
+        ));
+        levels
+    }
 }
 
 /// A new key's settings.

@@ -207,7 +207,7 @@ impl Tab {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        policy::admit_candidates(&state.key, candidates)
+        policy::admit_candidates(state.key.policy_levels(), candidates)
             .map_err(|refusal| DomainError::PolicyRefused(Box::new(refusal)))
     }
 
