@@ -17,13 +17,14 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Row};
 
 use super::batch::{self, BudgetCharge, Charged};
-use super::model_budgets;
+use super::budgets::{BUDGET_COLUMNS, budget_level, budget_record, parse_id, range_end};
+use super::model_budgets::{self, ModelBudgets, level_prefix};
 use super::money::{LimitReset, Nanos, now};
 use super::policy::Policy;
 use super::refusal::Level;
 use super::schema::MIGRATIONS;
+use super::scope::{Scope, stored_policy};
 use super::store_error::StoreError;
-use super::teams::{BUDGET_COLUMNS, Scope, budget_record, budget_refusal, stored_policy};
 use crate::config::AccountingConfig;
 
 /// Why a reservation was refused.
@@ -40,6 +41,15 @@ pub enum Refusal {
     Budget(Level),
     /// A budget the key or its team sets on the request's models has no room left.
     ModelBudget(Level),
+}
+
+/// Why a hold is refused when budget row `id` has no room for it.
+pub fn budget_refusal(id: &str) -> Refusal {
+    if id.starts_with("model:") {
+        Refusal::ModelBudget(budget_level(id))
+    } else {
+        Refusal::Budget(budget_level(id))
+    }
 }
 
 /// One settlement to log.
@@ -1348,6 +1358,48 @@ async fn insert_records<'r>(
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+}
+
+impl Store {
+    /// The budget rows whose id starts with `prefix` (one owner's model budgets), by glob.
+    pub async fn model_budgets(&self, prefix: &str) -> Result<ModelBudgets, StoreError> {
+        let owners = self.model_budgets_by_owner(prefix).await?;
+        Ok(owners.into_values().next().unwrap_or_default())
+    }
+
+    /// The model budgets of every owner of `level` (key or team), by owner and glob: one
+    /// range scan.
+    pub async fn model_budgets_of_level(
+        &self,
+        level: Level,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
+        self.model_budgets_by_owner(level_prefix(level)).await
+    }
+
+    /// The model budgets whose rows start with `prefix` (one owner's, or a whole level's), by
+    /// owner and glob: one range scan.
+    async fn model_budgets_by_owner(
+        &self,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
+        let rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
+            .bind(prefix)
+            .bind(range_end(prefix))
+            .fetch_all(self.pool())
+            .await?;
+        let mut owners: BTreeMap<String, ModelBudgets> = BTreeMap::new();
+        for row in &rows {
+            let record = budget_record(row)?;
+            if let Some((_, owner, pattern)) = parse_id(&record.id) {
+                let pattern = pattern.to_owned();
+                owners
+                    .entry(owner.to_owned())
+                    .or_default()
+                    .insert(pattern, record);
+            }
+        }
+        Ok(owners)
+    }
 }
 
 #[cfg(test)]
