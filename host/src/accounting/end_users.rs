@@ -314,52 +314,6 @@ impl Store {
 }
 
 impl super::Accounting {
-    /// Names the end user of the request `tab` accounts for: checked, registered within its
-    /// account's cap, and within its rate limits. Nothing without accounting or an id.
-    pub async fn identify(
-        &self,
-        tab: &super::tab::Tab,
-        user: Option<&str>,
-    ) -> Result<(), crate::error::DomainError> {
-        use crate::error::DomainError;
-        let Some(user) = user else {
-            return Ok(());
-        };
-        if user.len() > MAX_ID_BYTES {
-            return Err(DomainError::EndUserIdTooLong { max: MAX_ID_BYTES });
-        }
-        let Some(key) = tab.key() else {
-            return Ok(());
-        };
-        let rules = &key.scope.end_users;
-        if !self.known_end_users.contains(&key.account_id, user) {
-            let registration = self
-                .store
-                .register_end_user(&key.account_id, user, rules)
-                .await
-                .map_err(super::storage_error)?;
-            if registration == Registration::CapReached {
-                return Err(DomainError::EndUserCapReached {
-                    max: rules.max_end_users,
-                });
-            }
-            self.known_end_users.insert(&key.account_id, user);
-        }
-        let limited = rules.requests_per_minute.or(rules.tokens_per_minute);
-        let bucket = limited.map(|_| format!("user:{}:{user}", key.account_id));
-        if let Some(bucket) = &bucket
-            && let Err(retry_after_secs) = self.limiter.admit_bucket(bucket, rules).await
-        {
-            return Err(DomainError::EndUserRateLimited { retry_after_secs });
-        }
-        tab.set_end_user(EndUser {
-            id: user.to_owned(),
-            budget: rules.limit.map(|_| end_user_budget(&key.account_id, user)),
-            bucket,
-        });
-        Ok(())
-    }
-
     /// Account `id`'s end user rules and how many end users it has.
     pub async fn end_user_rules(&self, id: &str) -> Result<(EndUserRules, i64), StoreError> {
         Ok((
