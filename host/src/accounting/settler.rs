@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::spool::Spool;
-use super::store::{GenerationRecord, Reservation, Settlement, Store};
+use super::store::{Settlement, Store};
 use super::store_error::StoreError;
 
 /// Most settlements in one commit.

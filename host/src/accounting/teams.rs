@@ -4,8 +4,6 @@
 //! flight — and every hold of a key is taken against its team's and account's budgets too, in
 //! the same transaction (or the same lock of the books) as against the key and the credits.
 
-use std::sync::Arc;
-
 use sqlx::any::AnyRow;
 use sqlx::{Connection, Row};
 
@@ -18,7 +16,7 @@ use super::money::{LimitReset, Nanos, now};
 use super::policy::Policy;
 use super::refusal::Level;
 use super::scope::{LevelRules, Scope, stored_policy};
-use super::store::{KeyRecord, Refusal, Store};
+use super::store::{KeyRecord, Store};
 use super::store_error::StoreError;
 
 /// Team `id` of row `row` (of [`TEAM_COLUMNS`]), with its `budget` and `model_budgets`.
