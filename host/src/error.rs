@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::accounting::money::{Nanos, usd_json};
-use crate::accounting::policy::{Level, PolicyRefusal};
-use crate::accounting::store::StoreError;
+use crate::accounting::refusal::{Level, PolicyRefusal};
+use crate::accounting::store_error::StoreError;
 use crate::config::EMBEDDINGS_MODALITY;
 use crate::failure::Failure;
 use crate::plugins::types::ProviderError;

@@ -10,8 +10,9 @@ use common::fresh_postgres_database;
 use sqlx::Row;
 use switchyard::accounting::lease::Leases;
 use switchyard::accounting::money::{LimitReset, now};
-use switchyard::accounting::settler::{Settlement, Settler};
+use switchyard::accounting::settler::Settler;
 use switchyard::accounting::spool::Spool;
+use switchyard::accounting::store::Settlement;
 use switchyard::accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
 use switchyard::config::AccountingConfig;
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::Accounting;
 use super::holds::Ledger;
 use super::money::Nanos;
-use super::policy::Level;
-use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey, StoreError};
+use super::refusal::Level;
+use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey};
+use super::store_error::StoreError;
 
 impl Accounting {
     /// Gives back the room leases hold and no request uses, and waits until every settlement

@@ -8,7 +8,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::money::now;
-use super::store::{Store, StoreError};
+use super::store::Store;
+use super::store_error::StoreError;
 
 /// What an admin token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

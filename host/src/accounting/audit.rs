@@ -9,7 +9,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::keys::random_id;
-use super::store::{Store, StoreError};
+use super::store::Store;
+use super::store_error::StoreError;
 
 /// One entry.
 #[derive(Debug, Clone, PartialEq, Serialize)]

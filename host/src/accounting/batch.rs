@@ -6,7 +6,25 @@
 use std::collections::BTreeMap;
 
 use super::money::Nanos;
-use super::store::BudgetCharge;
+
+/// A charge of a budget row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BudgetCharge {
+    /// The budget row.
+    pub id: String,
+    /// Unix second its window starts at, for a charge that may start a new window (`None`: the
+    /// hold started it already).
+    pub window_start: Option<i64>,
+    /// Whether the cost is charged to it (a model budget not covering the model that served
+    /// only releases its hold).
+    #[serde(default = "charged")]
+    pub charged: bool,
+}
+
+/// A charge spooled before budgets on models existed charged its budget.
+fn charged() -> bool {
+    true
+}
 
 /// What one settlement moves: its `released` hold and its `cost`, charged to `account_id` and
 /// to `key_id` in the limit window starting at `window_start` (`None`: no window change).

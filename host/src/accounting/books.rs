@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::batch::BudgetCharge;
+use super::budgets::BudgetRecord;
 use super::model_budgets;
 use super::money::{LimitReset, Nanos};
-use super::store::{Account, BudgetCharge, KeyRecord, Refusal, Reservation};
-use super::teams::{BudgetRecord, budget_refusal};
+use super::store::{Account, KeyRecord, Refusal, Reservation, budget_refusal};
 
 /// Balances held in memory.
 #[derive(Debug, Default)]

@@ -14,44 +14,15 @@ use std::sync::{Mutex, PoisonError};
 use sqlx::any::AnyRow;
 use sqlx::{Connection, Row};
 
+use super::budgets::{BUDGET_COLUMNS, BudgetRecord, budget_record, range_end};
 use super::keys::hash_secret;
-use super::model_budgets::range_end;
 use super::money::{LimitReset, Nanos, now};
-use super::store::{Store, StoreError};
-use super::teams::{BUDGET_COLUMNS, budget_record};
+use super::scope::{DEFAULT_MAX_END_USERS, EndUserRules};
+use super::store::Store;
+use super::store_error::StoreError;
 
 /// The longest end user id, in bytes.
 pub const MAX_ID_BYTES: usize = 256;
-
-/// How many end users an account has at most unless it says otherwise.
-pub const DEFAULT_MAX_END_USERS: i64 = 100_000;
-
-/// What an account sets for each of its end users.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndUserRules {
-    /// Distinct end user ids the account may have.
-    pub max_end_users: i64,
-    /// Each end user's budget, nano-USD.
-    pub limit: Option<Nanos>,
-    /// When each end user's budget starts over.
-    pub limit_reset: Option<LimitReset>,
-    /// Each end user's requests per minute.
-    pub requests_per_minute: Option<i64>,
-    /// Each end user's tokens per minute.
-    pub tokens_per_minute: Option<i64>,
-}
-
-impl Default for EndUserRules {
-    fn default() -> Self {
-        EndUserRules {
-            max_end_users: DEFAULT_MAX_END_USERS,
-            limit: None,
-            limit_reset: None,
-            requests_per_minute: None,
-            tokens_per_minute: None,
-        }
-    }
-}
 
 /// Changes to an account's end user rules; `None` leaves one as it is, `Some(None)` removes it.
 #[derive(Debug, Clone, Default)]
@@ -331,10 +302,7 @@ impl Store {
     }
 
     /// The budget rows of account `id`'s end users.
-    pub async fn end_user_budgets(
-        &self,
-        id: &str,
-    ) -> Result<Vec<super::teams::BudgetRecord>, StoreError> {
+    pub async fn end_user_budgets(&self, id: &str) -> Result<Vec<BudgetRecord>, StoreError> {
         let prefix = budget_prefix(id);
         let rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
             .bind(&prefix)
@@ -346,52 +314,6 @@ impl Store {
 }
 
 impl super::Accounting {
-    /// Names the end user of the request `tab` accounts for: checked, registered within its
-    /// account's cap, and within its rate limits. Nothing without accounting or an id.
-    pub async fn identify(
-        &self,
-        tab: &super::tab::Tab,
-        user: Option<&str>,
-    ) -> Result<(), crate::error::DomainError> {
-        use crate::error::DomainError;
-        let Some(user) = user else {
-            return Ok(());
-        };
-        if user.len() > MAX_ID_BYTES {
-            return Err(DomainError::EndUserIdTooLong { max: MAX_ID_BYTES });
-        }
-        let Some(key) = tab.key() else {
-            return Ok(());
-        };
-        let rules = &key.scope.end_users;
-        if !self.known_end_users.contains(&key.account_id, user) {
-            let registration = self
-                .store
-                .register_end_user(&key.account_id, user, rules)
-                .await
-                .map_err(super::storage_error)?;
-            if registration == Registration::CapReached {
-                return Err(DomainError::EndUserCapReached {
-                    max: rules.max_end_users,
-                });
-            }
-            self.known_end_users.insert(&key.account_id, user);
-        }
-        let limited = rules.requests_per_minute.or(rules.tokens_per_minute);
-        let bucket = limited.map(|_| format!("user:{}:{user}", key.account_id));
-        if let Some(bucket) = &bucket
-            && let Err(retry_after_secs) = self.limiter.admit_bucket(bucket, rules).await
-        {
-            return Err(DomainError::EndUserRateLimited { retry_after_secs });
-        }
-        tab.set_end_user(EndUser {
-            id: user.to_owned(),
-            budget: rules.limit.map(|_| end_user_budget(&key.account_id, user)),
-            bucket,
-        });
-        Ok(())
-    }
-
     /// Account `id`'s end user rules and how many end users it has.
     pub async fn end_user_rules(&self, id: &str) -> Result<(EndUserRules, i64), StoreError> {
         Ok((

@@ -7,14 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::batch::BudgetCharge;
 use super::books::Books;
 use super::lease::Leases;
 use super::model_budgets;
 use super::money::now;
-use super::settler::{Settlement, Settler};
-use super::store::{
-    BudgetCharge, GenerationRecord, KeyRecord, Refusal, Reservation, Store, StoreError,
-};
+use super::settler::Settler;
+use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Settlement, Store};
+use super::store_error::StoreError;
 
 /// Where the balances a hold is checked against are kept.
 #[derive(Debug, Clone)]

@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::money::Nanos;
-use super::store::{KeyRecord, LeaseGrant, Refusal, Reservation, Store, StoreError};
+use super::store::{KeyRecord, LeaseGrant, Refusal, Reservation, Store};
+use super::store_error::StoreError;
 
 /// Holds of the current size a lease grows by at least.
 pub const MIN_HOLDS_PER_LEASE: Nanos = 64;

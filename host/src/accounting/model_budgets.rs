@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
+use super::budgets::{BudgetRecord, parse_id, range_end, set_budget};
 use super::money::{LimitReset, Nanos};
-use super::policy::{Level, glob_matches};
-use super::store::{Store, StoreError};
-use super::teams::{BUDGET_COLUMNS, BudgetRecord, budget_record, set_budget};
+use super::policy::glob_matches;
+use super::refusal::Level;
+use super::store_error::StoreError;
 
 /// A level's budgets on models, by model id or glob.
 pub type ModelBudgets = BTreeMap<String, BudgetRecord>;
@@ -66,86 +67,10 @@ pub fn prefix(level: Level, owner: &str) -> String {
 }
 
 /// The first part of the budget rows of every model budget of `level` (key or team).
-fn level_prefix(level: Level) -> &'static str {
+pub fn level_prefix(level: Level) -> &'static str {
     match level {
         Level::Team => "model:team:",
         _ => "model:key:",
-    }
-}
-
-/// The generations column of a model budget row's owner, the owner and the glob.
-pub fn parse_id(id: &str) -> Option<(&'static str, &str, &str)> {
-    let (column, rest) = if let Some(rest) = id.strip_prefix("model:key:") {
-        ("key_id", rest)
-    } else {
-        ("team_id", id.strip_prefix("model:team:")?)
-    };
-    let (owner, pattern) = rest.split_once(':')?;
-    Some((column, owner, pattern))
-}
-
-/// `pattern` (`*` for any run) as a SQL `LIKE` pattern escaped with `!`.
-pub fn like(pattern: &str) -> String {
-    let mut like = String::with_capacity(pattern.len());
-    for character in pattern.chars() {
-        match character {
-            '!' | '%' | '_' => {
-                like.push('!');
-                like.push(character);
-            }
-            '*' => like.push('%'),
-            other => like.push(other),
-        }
-    }
-    like
-}
-
-/// The row just past every row starting with `prefix` (which ends with `:`), for a range scan.
-pub fn range_end(prefix: &str) -> String {
-    let mut end = prefix.trim_end_matches(':').to_owned();
-    end.push(';');
-    end
-}
-
-impl Store {
-    /// The budget rows whose id starts with `prefix` (one owner's model budgets), by glob.
-    pub async fn model_budgets(&self, prefix: &str) -> Result<ModelBudgets, StoreError> {
-        let owners = self.model_budgets_by_owner(prefix).await?;
-        Ok(owners.into_values().next().unwrap_or_default())
-    }
-
-    /// The model budgets of every owner of `level` (key or team), by owner and glob: one
-    /// range scan.
-    pub async fn model_budgets_of_level(
-        &self,
-        level: Level,
-    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
-        self.model_budgets_by_owner(level_prefix(level)).await
-    }
-
-    /// The model budgets whose rows start with `prefix` (one owner's, or a whole level's), by
-    /// owner and glob: one range scan.
-    async fn model_budgets_by_owner(
-        &self,
-        prefix: &str,
-    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
-        let rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
-            .bind(prefix)
-            .bind(range_end(prefix))
-            .fetch_all(self.pool())
-            .await?;
-        let mut owners: BTreeMap<String, ModelBudgets> = BTreeMap::new();
-        for row in &rows {
-            let record = budget_record(row)?;
-            if let Some((_, owner, pattern)) = parse_id(&record.id) {
-                let pattern = pattern.to_owned();
-                owners
-                    .entry(owner.to_owned())
-                    .or_default()
-                    .insert(pattern, record);
-            }
-        }
-        Ok(owners)
     }
 }
 
@@ -228,6 +153,7 @@ impl super::Accounting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounting::budgets::like;
 
     #[test]
     fn ids_round_trip_and_globs_become_like_patterns() {

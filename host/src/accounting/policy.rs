@@ -3,50 +3,15 @@
 //! price ceiling and a data policy (zero data retention, no data collection). A request passes only what every level allows: the narrowest wins, and a
 //! refusal names the level and the rule.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::store::KeyRecord;
+use super::refusal::{Level, PolicyRefusal, RULES};
 use crate::catalog::{Catalog, Endpoint};
 use crate::config::DataCollection;
 use crate::routing::Candidate;
 use crate::routing::filters::price_above;
 use crate::routing::preferences::MaxPrice;
-
-/// A level of an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// The account (the organisation).
-    Account,
-    /// A team of the account.
-    Team,
-    /// The API key.
-    Key,
-    /// The end user a request names (`user`, `metadata.user_id`, `X-Switchyard-User`).
-    #[serde(rename = "end_user")]
-    EndUser,
-}
-
-impl Level {
-    /// Its name in messages and codes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Team => "team",
-            Level::Key => "key",
-            Level::EndUser => "end_user",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The rules one level sets; an absent rule allows everything.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -79,38 +44,6 @@ pub struct DataRules {
     /// `deny`: only providers that neither store nor train on prompts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_collection: Option<DataCollection>,
-}
-
-/// The names of the rules, as the admin API spells them.
-pub const RULES: [&str; 5] = [
-    "allowed_models",
-    "allowed_providers",
-    "denied_providers",
-    "max_price",
-    "data_policy",
-];
-
-/// Why a level refuses a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyRefusal {
-    /// The level that refuses.
-    pub level: Level,
-    /// Its id (account, team or key id).
-    pub id: String,
-    /// The rule (one of [`RULES`]).
-    pub rule: &'static str,
-    /// What the rule refused.
-    pub detail: String,
-}
-
-impl fmt::Display for PolicyRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the {} {:?} does not allow this request: {} ({})",
-            self.level, self.id, self.detail, self.rule
-        )
-    }
 }
 
 impl Policy {
@@ -225,23 +158,13 @@ pub fn check_model_pattern(field: &str, pattern: &str, catalog: &Catalog) -> Res
     Ok(())
 }
 
-/// Leaves out the `candidates` a level of `key`'s organisation refuses (checked from the key
-/// out); refused when none is left, naming the widest level that refused one (the rule that
-/// stopped what the narrower levels allowed).
+/// Leaves out the `candidates` one of `levels` (a key's organisation, from the key out: each
+/// level, its id and its policy) refuses; refused when none is left, naming the widest level
+/// that refused one (the rule that stopped what the narrower levels allowed).
 pub fn admit_candidates(
-    key: &KeyRecord,
+    mut levels: Vec<(Level, &str, &Policy)>,
     candidates: &mut Vec<Candidate>,
 ) -> Result<(), PolicyRefusal> {
-    let scope = &key.scope;
-    let mut levels = vec![(Level::Key, key.id.as_str(), &key.policy)];
-    if let Some(team) = &scope.team {
-        levels.push((Level::Team, team.id.as_str(), &team.policy));
-    }
-    levels.push((
-        Level::Account,
-        key.account_id.as_str(),
-        &scope.account.policy,
-    ));
     levels.retain(|(_, _, policy)| !policy.is_empty());
     if levels.is_empty() {
         return Ok(());

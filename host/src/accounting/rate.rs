@@ -16,7 +16,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
-use super::end_users::EndUserRules;
+use super::scope::EndUserRules;
 use super::store::KeyRecord;
 
 /// A full bucket refills in this many milliseconds.

@@ -4,7 +4,8 @@
 use sqlx::Row;
 
 use super::money::Nanos;
-use super::store::{GenerationRecord, Store, StoreError};
+use super::store::{GenerationRecord, Store};
+use super::store_error::StoreError;
 
 /// Which generations a listing covers; every field given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

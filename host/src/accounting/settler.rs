@@ -24,12 +24,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::spool::Spool;
-use super::store::{GenerationRecord, Reservation, Store, StoreError};
+use super::store::{Settlement, Store};
+use super::store_error::StoreError;
 
 /// Most settlements in one commit.
 const MAX_BATCH: usize = 4_096;
@@ -59,25 +59,6 @@ pub const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// Settlement lags kept for percentiles (the most recent ones).
 const LAGS_KEPT: usize = 4_096;
-
-/// One settlement to log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Settlement {
-    /// A hold kept in the database: released and charged with the record in one commit.
-    Held(Reservation, GenerationRecord),
-    /// A hold kept in memory (already released): the record and its charge in the key's
-    /// limit window starting at unix second `.1` (0 without a reset).
-    Logged(GenerationRecord, i64),
-}
-
-impl Settlement {
-    /// The generation record it stores.
-    pub fn record(&self) -> &GenerationRecord {
-        match self {
-            Settlement::Held(_, record) | Settlement::Logged(record, _) => record,
-        }
-    }
-}
 
 enum Job {
     Settle(Box<Settlement>, Instant),

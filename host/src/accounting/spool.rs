@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
 
-use super::settler::Settlement;
+use super::store::Settlement;
 
 /// The spool file of a gateway.
 #[derive(Debug, Clone)]

@@ -16,47 +16,16 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Connection, Row};
 
-use super::batch::{self, Charged};
-use super::model_budgets;
+use super::batch::{self, BudgetCharge, Charged};
+use super::budgets::{BUDGET_COLUMNS, budget_level, budget_record, parse_id, range_end};
+use super::model_budgets::{self, ModelBudgets, level_prefix};
 use super::money::{LimitReset, Nanos, now};
-use super::policy::{Level, Policy};
+use super::policy::Policy;
+use super::refusal::Level;
 use super::schema::MIGRATIONS;
-use super::settler::Settlement;
-use super::teams::{BUDGET_COLUMNS, Scope, budget_record, budget_refusal, stored_policy};
+use super::scope::{Scope, stored_policy};
+use super::store_error::StoreError;
 use crate::config::AccountingConfig;
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database refused or could not be reached.
-    #[error("accounting database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// Redis (rate limits) could not be reached at start-up.
-    #[error("rate limit store (Redis): {0}")]
-    Redis(#[source] redis::RedisError),
-    /// The gateway is stopping: nothing commits any more.
-    #[error("the accounting writer has stopped")]
-    Stopped,
-    /// A change of a lease ended before it finished (its task failed).
-    #[error("a lease change was interrupted: {0}")]
-    Interrupted(String),
-    /// A stored value is not what this version writes.
-    #[error("accounting database holds an invalid {0}")]
-    Corrupt(&'static str),
-    /// The key or account named does not exist.
-    #[error("no such {0}")]
-    NotFound(&'static str),
-    /// The operator key of accounts' own keys (BYOK) is malformed.
-    #[error("bring-your-own-key: {0}")]
-    Byok(#[from] crate::credentials::byok::cipher::CipherError),
-    /// Some settlements of a batch were stored by an earlier try: settle them one by one.
-    #[error("some settlements of the batch were committed before")]
-    PartlyStored,
-    /// Settlements wait for the database to store them: `.0` of them (kept queued and in the
-    /// spool until stored).
-    #[error("{0} settlements wait for the accounting database")]
-    Backlog(usize),
-}
 
 /// Why a reservation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +41,34 @@ pub enum Refusal {
     Budget(Level),
     /// A budget the key or its team sets on the request's models has no room left.
     ModelBudget(Level),
+}
+
+/// Why a hold is refused when budget row `id` has no room for it.
+pub fn budget_refusal(id: &str) -> Refusal {
+    if id.starts_with("model:") {
+        Refusal::ModelBudget(budget_level(id))
+    } else {
+        Refusal::Budget(budget_level(id))
+    }
+}
+
+/// One settlement to log.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum Settlement {
+    /// A hold kept in the database: released and charged with the record in one commit.
+    Held(Reservation, GenerationRecord),
+    /// A hold kept in memory (already released): the record and its charge in the key's
+    /// limit window starting at unix second `.1` (0 without a reset).
+    Logged(GenerationRecord, i64),
+}
+
+impl Settlement {
+    /// The generation record it stores.
+    pub fn record(&self) -> &GenerationRecord {
+        match self {
+            Settlement::Held(_, record) | Settlement::Logged(record, _) => record,
+        }
+    }
 }
 
 /// An account: credits bought and spent.
@@ -133,6 +130,22 @@ impl KeyRecord {
     /// Whether requests may use it at `now` (unix seconds).
     pub fn usable(&self, now: i64) -> bool {
         !self.disabled && self.expires_at.is_none_or(|expiry| now < expiry)
+    }
+
+    /// The levels of its organisation whose policies a request passes, from the key out: each
+    /// level, its id and its policy.
+    pub fn policy_levels(&self) -> Vec<(Level, &str, &Policy)> {
+        let scope = &self.scope;
+        let mut levels = vec![(Level::Key, self.id.as_str(), &self.policy)];
+        if let Some(team) = &scope.team {
+            levels.push((Level::Team, team.id.as_str(), &team.policy));
+        }
+        levels.push((
+            Level::Account,
+            self.account_id.as_str(),
+            &scope.account.policy,
+        ));
+        levels
     }
 }
 
@@ -314,25 +327,6 @@ pub struct GenerationRecord {
     pub byok: bool,
     /// Unix seconds.
     pub created_at: i64,
-}
-
-/// A charge of a budget row.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BudgetCharge {
-    /// The budget row.
-    pub id: String,
-    /// Unix second its window starts at, for a charge that may start a new window (`None`: the
-    /// hold started it already).
-    pub window_start: Option<i64>,
-    /// Whether the cost is charged to it (a model budget not covering the model that served
-    /// only releases its hold).
-    #[serde(default = "charged")]
-    pub charged: bool,
-}
-
-/// A charge spooled before budgets on models existed charged its budget.
-fn charged() -> bool {
-    true
 }
 
 /// Connections opened at start (at most `max_connections`).
@@ -1364,6 +1358,48 @@ async fn insert_records<'r>(
     }
     let inserted = query.execute(&mut **tx).await?.rows_affected();
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+}
+
+impl Store {
+    /// The budget rows whose id starts with `prefix` (one owner's model budgets), by glob.
+    pub async fn model_budgets(&self, prefix: &str) -> Result<ModelBudgets, StoreError> {
+        let owners = self.model_budgets_by_owner(prefix).await?;
+        Ok(owners.into_values().next().unwrap_or_default())
+    }
+
+    /// The model budgets of every owner of `level` (key or team), by owner and glob: one
+    /// range scan.
+    pub async fn model_budgets_of_level(
+        &self,
+        level: Level,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
+        self.model_budgets_by_owner(level_prefix(level)).await
+    }
+
+    /// The model budgets whose rows start with `prefix` (one owner's, or a whole level's), by
+    /// owner and glob: one range scan.
+    async fn model_budgets_by_owner(
+        &self,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, ModelBudgets>, StoreError> {
+        let rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
+            .bind(prefix)
+            .bind(range_end(prefix))
+            .fetch_all(self.pool())
+            .await?;
+        let mut owners: BTreeMap<String, ModelBudgets> = BTreeMap::new();
+        for row in &rows {
+            let record = budget_record(row)?;
+            if let Some((_, owner, pattern)) = parse_id(&record.id) {
+                let pattern = pattern.to_owned();
+                owners
+                    .entry(owner.to_owned())
+                    .or_default()
+                    .insert(pattern, record);
+            }
+        }
+        Ok(owners)
+    }
 }
 
 #[cfg(test)]

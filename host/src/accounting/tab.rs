@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::end_users::EndUser;
+use super::end_users::{EndUser, MAX_ID_BYTES, Registration, end_user_budget};
 use super::holds::Holds;
 use super::model_budgets::ModelBudget;
 use super::money::{Nanos, now, to_nanos};
@@ -208,7 +208,7 @@ impl Tab {
         let Some(state) = &self.state else {
             return Ok(());
         };
-        policy::admit_candidates(&state.key, candidates)
+        policy::admit_candidates(state.key.policy_levels(), candidates)
             .map_err(|refusal| DomainError::PolicyRefused(Box::new(refusal)))
     }
 
@@ -520,6 +520,49 @@ fn refused(refusal: Refusal, required: Nanos) -> DomainError {
         Refusal::KeyUnusable => DomainError::ApiKeyUnusable,
         Refusal::Budget(level) => DomainError::BudgetReached { level, required },
         Refusal::ModelBudget(level) => DomainError::ModelBudgetReached { level, required },
+    }
+}
+
+impl super::Accounting {
+    /// Names the end user of the request `tab` accounts for: checked, registered within its
+    /// account's cap, and within its rate limits. Nothing without accounting or an id.
+    pub async fn identify(&self, tab: &Tab, user: Option<&str>) -> Result<(), DomainError> {
+        let Some(user) = user else {
+            return Ok(());
+        };
+        if user.len() > MAX_ID_BYTES {
+            return Err(DomainError::EndUserIdTooLong { max: MAX_ID_BYTES });
+        }
+        let Some(key) = tab.key() else {
+            return Ok(());
+        };
+        let rules = &key.scope.end_users;
+        if !self.known_end_users.contains(&key.account_id, user) {
+            let registration = self
+                .store
+                .register_end_user(&key.account_id, user, rules)
+                .await
+                .map_err(storage_error)?;
+            if registration == Registration::CapReached {
+                return Err(DomainError::EndUserCapReached {
+                    max: rules.max_end_users,
+                });
+            }
+            self.known_end_users.insert(&key.account_id, user);
+        }
+        let limited = rules.requests_per_minute.or(rules.tokens_per_minute);
+        let bucket = limited.map(|_| format!("user:{}:{user}", key.account_id));
+        if let Some(bucket) = &bucket
+            && let Err(retry_after_secs) = self.limiter.admit_bucket(bucket, rules).await
+        {
+            return Err(DomainError::EndUserRateLimited { retry_after_secs });
+        }
+        tab.set_end_user(EndUser {
+            id: user.to_owned(),
+            budget: rules.limit.map(|_| end_user_budget(&key.account_id, user)),
+            bucket,
+        });
+        Ok(())
     }
 }
 

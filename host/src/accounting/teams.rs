@@ -4,49 +4,20 @@
 //! flight — and every hold of a key is taken against its team's and account's budgets too, in
 //! the same transaction (or the same lock of the books) as against the key and the credits.
 
-use std::sync::Arc;
-
 use sqlx::any::AnyRow;
 use sqlx::{Connection, Row};
 
-use super::end_users::EndUserRules;
+use super::budgets::{
+    BUDGET_COLUMNS, BudgetRecord, account_budget, budget_record, range_end, set_budget, team_budget,
+};
 use super::holds::Ledger;
 use super::model_budgets::{self, ModelBudget, ModelBudgets};
 use super::money::{LimitReset, Nanos, now};
-use super::policy::{Level, Policy};
-use super::store::{KeyRecord, Refusal, Store, StoreError};
-
-/// What a key's team and account impose on it, read with the key.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Scope {
-    /// The account's rules.
-    pub account: LevelRules,
-    /// The team's, when the key is in one.
-    pub team: Option<LevelRules>,
-    /// The budget rows every hold of the key is taken against too, ascending (lock order).
-    pub budgets: Arc<[String]>,
-    /// The budgets the key and its team set on models (a hold is taken against those matching
-    /// a model the request may be served by).
-    pub model_budgets: Arc<[ModelBudget]>,
-    /// `budgets` and every one of `model_budgets`, ascending: what a hold for a request that
-    /// every model budget covers is taken against (the usual case, worked out once).
-    pub budgets_with_models: Arc<[String]>,
-    /// What the account sets for each of its end users.
-    pub end_users: EndUserRules,
-}
-
-/// The rules and rate limits of one level.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LevelRules {
-    /// The account or team id.
-    pub id: String,
-    /// Its rules.
-    pub policy: Policy,
-    /// Requests per minute of all its keys together.
-    pub requests_per_minute: Option<i64>,
-    /// Tokens per minute of all its keys together.
-    pub tokens_per_minute: Option<i64>,
-}
+use super::policy::Policy;
+use super::refusal::Level;
+use super::scope::{LevelRules, Scope, stored_policy};
+use super::store::{KeyRecord, Store};
+use super::store_error::StoreError;
 
 /// Team `id` of row `row` (of [`TEAM_COLUMNS`]), with its `budget` and `model_budgets`.
 fn team_of(
@@ -63,92 +34,6 @@ fn team_of(
         created_at: row.try_get("created_at")?,
         rules: level_rules(row, id.clone())?,
         id,
-    })
-}
-
-/// The budget row of team `id`.
-pub fn team_budget(id: &str) -> String {
-    format!("team:{id}")
-}
-
-/// The budget row of account `id`.
-pub fn account_budget(id: &str) -> String {
-    format!("account:{id}")
-}
-
-/// The level a budget row belongs to.
-pub fn budget_level(id: &str) -> Level {
-    if id.starts_with("team:") || id.starts_with("model:team:") {
-        Level::Team
-    } else if id.starts_with("model:key:") {
-        Level::Key
-    } else if id.starts_with("user:") {
-        Level::EndUser
-    } else {
-        Level::Account
-    }
-}
-
-/// Why a hold is refused when budget row `id` has no room for it.
-pub fn budget_refusal(id: &str) -> Refusal {
-    if id.starts_with("model:") {
-        Refusal::ModelBudget(budget_level(id))
-    } else {
-        Refusal::Budget(budget_level(id))
-    }
-}
-
-/// A budget as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BudgetRecord {
-    /// `team:<id>` or `account:<id>`.
-    pub id: String,
-    /// Most it may spend per window (or in all, without a reset), nano-USD; `None`: no limit.
-    pub limit: Option<Nanos>,
-    /// When the limit starts over.
-    pub limit_reset: Option<LimitReset>,
-    /// Settled spending in all, nano-USD.
-    pub usage: Nanos,
-    /// Settled spending in the window that began at `window_start`, nano-USD.
-    pub window_usage: Nanos,
-    /// Unix seconds at which the current window began.
-    pub window_start: i64,
-    /// Held by requests in flight, nano-USD.
-    pub reserved: Nanos,
-}
-
-impl BudgetRecord {
-    /// The room left at `now` (unix seconds); `None` without a limit.
-    pub fn room(&self, now: i64) -> Option<Nanos> {
-        let window_usage = match self.limit_reset {
-            Some(reset) if self.window_start < reset.window_start(now) => 0,
-            _ => self.window_usage,
-        };
-        self.limit.map(|limit| {
-            limit
-                .saturating_sub(window_usage)
-                .saturating_sub(self.reserved)
-        })
-    }
-}
-
-/// The columns of a budget row.
-pub(crate) const BUDGET_COLUMNS: &str = "SELECT id, usd_limit, limit_reset, usage, window_usage,
-    window_start, reserved FROM budgets";
-
-/// A budget row read.
-pub(crate) fn budget_record(row: &AnyRow) -> Result<BudgetRecord, StoreError> {
-    let reset: Option<String> = row.try_get("limit_reset")?;
-    Ok(BudgetRecord {
-        id: row.try_get("id")?,
-        limit: row.try_get("usd_limit")?,
-        limit_reset: reset
-            .map(|text| LimitReset::parse(&text).ok_or(StoreError::Corrupt("limit reset")))
-            .transpose()?,
-        usage: row.try_get("usage")?,
-        window_usage: row.try_get("window_usage")?,
-        window_start: row.try_get("window_start")?,
-        reserved: row.try_get("reserved")?,
     })
 }
 
@@ -226,14 +111,6 @@ pub enum TeamRemoval {
 const TEAM_COLUMNS: &str = "SELECT id, account_id, name, policy, requests_per_minute,
     tokens_per_minute, created_at FROM teams";
 
-/// Reads a stored policy: absent, none; unreadable, an error (never "allow everything").
-pub(crate) fn stored_policy(text: Option<String>) -> Result<Policy, StoreError> {
-    match text {
-        None => Ok(Policy::default()),
-        Some(text) => serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("policy")),
-    }
-}
-
 fn level_rules(row: &AnyRow, id: String) -> Result<LevelRules, StoreError> {
     Ok(LevelRules {
         id,
@@ -241,32 +118,6 @@ fn level_rules(row: &AnyRow, id: String) -> Result<LevelRules, StoreError> {
         requests_per_minute: row.try_get("requests_per_minute")?,
         tokens_per_minute: row.try_get("tokens_per_minute")?,
     })
-}
-
-/// The generations a budget row's spending is counted from: a condition on `generations` with
-/// parameters from `$4` on, and their values.
-fn spent_by(budget: &str) -> (&'static str, Vec<String>) {
-    if let Some((column, owner, pattern)) = model_budgets::parse_id(budget) {
-        let condition = if column == "team_id" {
-            "team_id = $4 AND model LIKE $5 ESCAPE '!'"
-        } else {
-            "key_id = $4 AND model LIKE $5 ESCAPE '!'"
-        };
-        return (
-            condition,
-            vec![owner.to_owned(), model_budgets::like(pattern)],
-        );
-    }
-    if budget.starts_with("user:") {
-        let condition = "EXISTS (SELECT 1 FROM end_users u WHERE u.budget_id = $4
-            AND u.account_id = generations.account_id AND u.id = generations.end_user)";
-        return (condition, vec![budget.to_owned()]);
-    }
-    match budget.split_once(':') {
-        Some(("team", id)) => ("team_id = $4", vec![id.to_owned()]),
-        Some((_, id)) => ("account_id = $4", vec![id.to_owned()]),
-        None => ("account_id = $4", vec![budget.to_owned()]),
-    }
 }
 
 impl Store {
@@ -386,7 +237,7 @@ impl Store {
         let prefix = team_budget("");
         let budget_rows = sqlx::query(&format!("{BUDGET_COLUMNS} WHERE id >= $1 AND id < $2"))
             .bind(&prefix)
-            .bind(model_budgets::range_end(&prefix))
+            .bind(range_end(&prefix))
             .fetch_all(self.pool())
             .await?;
         let mut budgets = std::collections::HashMap::with_capacity(budget_rows.len());
@@ -595,64 +446,6 @@ fn updated_rules(rules: &LevelRules, update: &RulesUpdate) -> LevelRules {
             .unwrap_or(rules.requests_per_minute),
         tokens_per_minute: update.tokens_per_minute.unwrap_or(rules.tokens_per_minute),
     }
-}
-
-/// Creates or changes budget row `id` as `(limit, limit_reset)` say (`None` leaves one as it
-/// is; `always`: the row exists even without a limit). A new reset starts its window now,
-/// counting what was spent since the window's start; spending is never read and written back.
-pub(crate) async fn set_budget(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-    (limit, limit_reset): (Option<Option<Nanos>>, Option<Option<LimitReset>>),
-    always: bool,
-) -> Result<(), StoreError> {
-    if !always && limit.is_none() && limit_reset.is_none() {
-        return Ok(());
-    }
-    let created = sqlx::query(
-        "INSERT INTO budgets (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(id)
-    .bind(now())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        > 0;
-    if let Some(limit) = limit {
-        sqlx::query("UPDATE budgets SET usd_limit = $2 WHERE id = $1")
-            .bind(id)
-            .bind(limit)
-            .execute(&mut **tx)
-            .await?;
-    }
-    // A new budget counts what was spent already (in its window), as does a new reset.
-    let reset = match limit_reset {
-        Some(reset) => reset,
-        None if created => None,
-        None => return Ok(()),
-    };
-    let (condition, owners) = spent_by(id);
-    let window_start = reset.map_or(0, |reset| reset.window_start(now()));
-    let unchanged = if created {
-        ""
-    } else {
-        " AND NOT (limit_reset IS NOT NULL AND $3 IS NOT NULL AND limit_reset = $3)"
-    };
-    let sql = format!(
-        "UPDATE budgets SET limit_reset = $3, window_start = $2,
-         window_usage = (SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM generations
-             WHERE {condition} AND created_at >= $2)
-         WHERE id = $1{unchanged}"
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(id)
-        .bind(window_start)
-        .bind(reset.map(LimitReset::as_str));
-    for owner in owners {
-        query = query.bind(owner);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }
 
 impl super::Accounting {

@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::route::Route;
 use crate::accounting::storage_error;
-use crate::accounting::store::StoreError;
+use crate::accounting::store_error::StoreError;
 use crate::credentials::byok::{ByokError, shape};
 
 /// The BYOK routes, under `/admin`.

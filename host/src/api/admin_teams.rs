@@ -20,15 +20,15 @@ use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::route::Route;
-use crate::accounting::end_users::{EndUserRules, EndUserUpdate};
+use crate::accounting::budgets::BudgetRecord;
+use crate::accounting::end_users::EndUserUpdate;
 use crate::accounting::keys::random_id;
 use crate::accounting::model_budgets::{self, BudgetSetting, ModelBudgets};
 use crate::accounting::money::{LimitReset, usd_json};
 use crate::accounting::policy::{DataRules, Policy, check_model_pattern};
+use crate::accounting::scope::{EndUserRules, LevelRules};
 use crate::accounting::storage_error;
-use crate::accounting::teams::{
-    AccountRules, BudgetRecord, LevelRules, MoveKeys, RulesUpdate, TeamRecord, TeamRemoval,
-};
+use crate::accounting::teams::{AccountRules, MoveKeys, RulesUpdate, TeamRecord, TeamRemoval};
 use crate::routing::preferences::MaxPrice;
 
 /// The team routes, under `/admin` (`PATCH /admin/accounts/{id}` is routed with the account's

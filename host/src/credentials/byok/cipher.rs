@@ -14,24 +14,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use rand::Rng;
 
-/// Why the operator keys cannot be read (stops the start) or a key cannot be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum CipherError {
-    /// The variable is not a list of `id:base64` 32-byte keys.
-    #[error("{variable}: {problem}")]
-    Malformed {
-        /// The variable.
-        variable: String,
-        /// What is wrong (never the key).
-        problem: String,
-    },
-    /// The key id a stored key was sealed under is not listed any more.
-    #[error("stored key was encrypted under operator key {0:?}, which is not configured")]
-    UnknownKey(String),
-    /// The ciphertext does not open (tampered, or moved to another row).
-    #[error("stored key does not decrypt")]
-    Corrupt,
-}
+use crate::accounting::store_error::CipherError;
 
 /// A key sealed for storage.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use self::cipher::{CipherError, Keyring};
+use self::cipher::Keyring;
 use self::store::StoredKey;
-use crate::accounting::store::{Store, StoreError};
+use crate::accounting::store::Store;
+use crate::accounting::store_error::{CipherError, StoreError};
 use crate::config::credentials::ByokConfig;
 use crate::credentials::prepared::PreparedCredential;
 

@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 
 use super::cipher::Sealed;
 use crate::accounting::money::now;
-use crate::accounting::store::{Store, StoreError};
+use crate::accounting::store::Store;
+use crate::accounting::store_error::StoreError;
 
 /// One stored key, still sealed.
 #[derive(Debug, Clone)]
