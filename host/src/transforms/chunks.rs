@@ -10,7 +10,7 @@ use switchyard_sdk::openai::ChatChunk;
 use super::HOST_FIELDS;
 use super::refusal::TransformRefusal;
 use super::run::{Applied, Stage, TransformLog};
-use crate::gateway::ChatCall;
+use crate::gateway::call::ChatCall;
 use crate::gateway::generation::Generation;
 
 /// The chunk transforms of one stream.

@@ -12,7 +12,7 @@ use super::config::{OnFault, Requester, TransformsConfig};
 use super::refusal::TransformRefusal;
 use super::run::{Applied, Entry};
 use crate::error::DomainError;
-use crate::gateway::ChatCall;
+use crate::gateway::call::ChatCall;
 use crate::plugins::PluginRegistry;
 use crate::plugins::warm::TenantScope;
 
