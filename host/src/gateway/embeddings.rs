@@ -29,7 +29,7 @@ use crate::routing::context::ContextNeed;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
-use crate::traces::spans;
+use crate::traces::{served, spans};
 
 /// The `output_modalities` entry that marks an embedding model.
 pub const EMBEDDINGS_MODALITY: &str = "embeddings";
@@ -82,7 +82,7 @@ impl Gateway {
             shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
-        let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
+        let plan = served::route(route.models.first().map_or("", String::as_str), plan).await?;
         let mut trace = plan.trace;
         if let Some(model) = plan
             .candidates
@@ -114,7 +114,7 @@ impl Gateway {
         for (number, candidate) in (1..).zip(candidates) {
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let span = spans::attempt("embeddings", &candidate, number);
+            let span = served::attempt("embeddings", &candidate, number);
             let acceptance = Acceptance::default();
             let attempt = self.embeddings_attempt(call, &candidate, shown, &acceptance);
             let failure = match span.run(attempt).await {
@@ -246,7 +246,7 @@ impl Gateway {
             cancelled: false,
             cache_hit: false,
         };
-        spans::served(&charge);
+        crate::traces::served::served(&charge);
         call.tab.settle(charge).await;
         endpoint
             .stats

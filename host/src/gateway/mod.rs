@@ -41,7 +41,7 @@ use crate::routing::context::ContextNeed;
 use crate::routing::shadow::Shadow;
 use crate::routing::sticky::Sticky;
 use crate::routing::{self, RouteRequest};
-use crate::traces::spans;
+use crate::traces::{served, spans};
 pub use call::ChatCall;
 use upstream::Upstream;
 
@@ -115,7 +115,7 @@ impl Gateway {
             shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
-        let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
+        let plan = served::route(route.models.first().map_or("", String::as_str), plan).await?;
         embeddings::refuse_embedding_only(&plan.candidates)?;
         let mut candidates = plan.candidates;
         let builtin_tools = builtin::requested(&call.request);
@@ -152,7 +152,7 @@ impl Gateway {
             let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let span = spans::attempt("chat", &candidate, number);
+            let span = served::attempt("chat", &candidate, number);
             let acceptance = accepted::Acceptance::default();
             let result = span
                 .run(attempt::attempt(self, call, &candidate, shown, &acceptance))

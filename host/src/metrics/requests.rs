@@ -72,7 +72,7 @@ impl Observer {
     /// the metrics its tokens by type, the duration of the attempt that served it, time to
     /// first token, time per output token and cost.
     pub fn served(&self, charge: &Charge<'_>, duration: Duration) {
-        crate::traces::spans::served(charge);
+        crate::traces::served::served(charge);
         let (team, user) = &self.team_and_user;
         let who = activity::Who {
             key: self.key_id.as_deref(),
@@ -254,7 +254,7 @@ mod tests {
     fn record_everything(observer: &Observer, endpoint: &EndpointLabels, plugin: &PluginLabels) {
         let charge = charge();
         observer.record(&charge, Duration::from_millis(900));
-        crate::traces::spans::served(&charge);
+        crate::traces::served::served(&charge);
         attempt(endpoint, "success");
         attempt(endpoint, "timeout");
         failover("timeout");
