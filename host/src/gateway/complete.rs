@@ -14,7 +14,7 @@ use super::passed_output::PassedOutput;
 use super::{ChatCall, Gateway};
 use crate::accounting::tab::Charge;
 use crate::failure::Failure;
-use crate::metrics::requests::Observer;
+use crate::metrics::observer::Observer;
 use crate::plugins::ProviderPlugin;
 use crate::pricing::estimate::{estimated_usage, generated_bytes, tokens_of_bytes};
 use crate::pricing::{cost, image_count, usage_json};

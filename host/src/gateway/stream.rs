@@ -31,7 +31,7 @@ use crate::catalog::Endpoint;
 use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
-use crate::metrics::requests::Observer;
+use crate::metrics::observer::Observer;
 use crate::plugins::output::CheckedObject;
 use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};
