@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::accepted::Acceptance;
-use super::attempt::{Exchange, exchange, header_pairs, provider_failure, with_headers};
+use super::exchange::{Exchange, exchange, header_pairs, provider_failure, with_headers};
 use super::generation::{COMPLETION, Generation};
 use super::passed_output::PassedOutput;
 use super::{ChatCall, Gateway};

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::accepted::{self, Acceptance, Sent};
-use super::attempt::{header_pairs, with_headers};
+use super::exchange::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};

@@ -8,6 +8,7 @@ mod cached;
 pub mod call;
 mod complete;
 pub mod embeddings;
+mod exchange;
 mod exclude;
 mod failover;
 mod framing;

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::accepted::Acceptance;
-use super::attempt::{
+use super::exchange::{
     Exchange, exchange, header_pairs, provider_failure, record_outcome, with_headers,
 };
 use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
