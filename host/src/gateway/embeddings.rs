@@ -29,7 +29,7 @@ use crate::routing::context::ContextNeed;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
-use crate::traces::{served, spans};
+use crate::traces::served;
 
 /// The `output_modalities` entry that marks an embedding model.
 pub const EMBEDDINGS_MODALITY: &str = "embeddings";
@@ -57,12 +57,6 @@ pub struct EmbeddingsCall {
 }
 
 impl Gateway {
-    /// Serves an embeddings request, failing over across endpoints and models.
-    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
-        let model = call.models.first().map_or("", String::as_str);
-        spans::operation("embeddings", model, super::cached::embeddings(self, &call)).await
-    }
-
     /// Plans the candidates of an embeddings request and tries them in order.
     pub(super) async fn route_and_embed(
         &self,

@@ -44,6 +44,7 @@ use crate::routing::sticky::Sticky;
 use crate::routing::{self, RouteRequest};
 use crate::traces::{served, spans};
 pub use call::ChatCall;
+use embeddings::EmbeddingsCall;
 use upstream::Upstream;
 
 /// Everything the request path needs.
@@ -78,6 +79,12 @@ impl Gateway {
             .await
             .map_err(crate::transforms::surfaced)?;
         Ok(crate::transforms::stamp(&call, response))
+    }
+
+    /// Serves an embeddings request, failing over across endpoints and models.
+    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
+        let model = call.models.first().map_or("", String::as_str);
+        spans::operation("embeddings", model, cached::embeddings(self, &call)).await
     }
 
     /// Runs the request's transforms (guardrails included) before anything else sees it; see
