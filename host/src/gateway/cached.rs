@@ -216,7 +216,7 @@ async fn hit(
         cache_hit: true,
         byok: false,
     };
-    crate::traces::spans::served(&charge);
+    crate::traces::served::served(&charge);
     tab.settle(charge).await;
     let saved = (entry.total_cost - cost.total).max(Decimal::ZERO);
     (gateway.cache.stats()).hit(&entry.model, account.unwrap_or("operator"), saved);

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::accepted::Acceptance;
-use super::attempt::{Exchange, exchange, header_pairs, provider_failure, with_headers};
+use super::exchange::{Exchange, exchange, header_pairs, provider_failure, with_headers};
 use super::generation::{COMPLETION, Generation};
 use super::passed_output::PassedOutput;
 use super::{ChatCall, Gateway};
 use crate::accounting::tab::Charge;
 use crate::failure::Failure;
-use crate::metrics::requests::Observer;
+use crate::metrics::observer::Observer;
 use crate::plugins::ProviderPlugin;
 use crate::pricing::estimate::{estimated_usage, generated_bytes, tokens_of_bytes};
 use crate::pricing::{cost, image_count, usage_json};

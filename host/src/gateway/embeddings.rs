@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::accepted::{self, Acceptance, Sent};
-use super::attempt::{header_pairs, with_headers};
+use super::exchange::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
 use crate::accounting::tab::{Charge, Tab};
@@ -30,7 +30,7 @@ use crate::routing::context::ContextNeed;
 use crate::routing::preferences::ProviderPreferences;
 use crate::routing::trace::RoutingTrace;
 use crate::routing::{self, Candidate, RouteRequest};
-use crate::traces::spans;
+use crate::traces::served;
 
 /// A validated embeddings request.
 #[derive(Debug)]
@@ -53,12 +53,6 @@ pub struct EmbeddingsCall {
 }
 
 impl Gateway {
-    /// Serves an embeddings request, failing over across endpoints and models.
-    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
-        let model = call.models.first().map_or("", String::as_str);
-        spans::operation("embeddings", model, super::cached::embeddings(self, &call)).await
-    }
-
     /// Plans the candidates of an embeddings request and tries them in order.
     pub(super) async fn route_and_embed(
         &self,
@@ -78,7 +72,7 @@ impl Gateway {
             shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
-        let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
+        let plan = served::route(route.models.first().map_or("", String::as_str), plan).await?;
         let mut trace = plan.trace;
         if let Some(model) = plan
             .candidates
@@ -110,7 +104,7 @@ impl Gateway {
         for (number, candidate) in (1..).zip(candidates) {
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let span = spans::attempt("embeddings", &candidate, number);
+            let span = served::attempt("embeddings", &candidate, number);
             let acceptance = Acceptance::default();
             let attempt = self.embeddings_attempt(call, &candidate, shown, &acceptance);
             let failure = match span.run(attempt).await {
@@ -242,7 +236,7 @@ impl Gateway {
             cancelled: false,
             cache_hit: false,
         };
-        spans::served(&charge);
+        crate::traces::served::served(&charge);
         call.tab.settle(charge).await;
         endpoint
             .stats

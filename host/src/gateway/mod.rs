@@ -5,9 +5,11 @@ mod accepted;
 mod attempt;
 mod builtin;
 mod cached;
+pub mod call;
 mod complete;
 pub mod credential_plan;
 pub mod embeddings;
+mod exchange;
 mod exclude;
 mod failover;
 mod framing;
@@ -23,14 +25,11 @@ mod whole_stream;
 use std::sync::Arc;
 
 use axum::response::Response;
-use bytes::Bytes;
 use rust_decimal::Decimal;
-use switchyard_sdk::openai::ChatRequest;
 use switchyard_sdk::web_search;
 use tokio::time::Instant;
 
-use crate::accounting::tab::Tab;
-use crate::cache::{Cache, Directives};
+use crate::cache::Cache;
 use crate::catalog::{Catalog, Provider};
 use crate::config::RoutingConfig;
 use crate::credentials::byok::fee::hold as byok_hold;
@@ -41,49 +40,13 @@ use crate::plugins::{PluginFault, PluginRegistry, ProviderPlugin};
 use crate::pricing::worst_case::worst_case_hold;
 use crate::routing::capabilities::Needs;
 use crate::routing::context::ContextNeed;
-use crate::routing::preferences::ProviderPreferences;
 use crate::routing::shadow::Shadow;
-use crate::routing::sticky::{Session, Sticky};
+use crate::routing::sticky::Sticky;
 use crate::routing::{self, RouteRequest};
-use crate::traces::spans;
+use crate::traces::{served, spans};
+pub use call::ChatCall;
+use embeddings::EmbeddingsCall;
 use upstream::Upstream;
-
-/// A validated chat request.
-#[derive(Debug)]
-pub struct ChatCall {
-    /// The client's body, passed to adapters as is.
-    pub body: Bytes,
-    /// The parsed request.
-    pub request: ChatRequest,
-    /// Model ids to try, in order (`model`, then `models`), variants included.
-    pub models: Vec<String>,
-    /// Whether the client wants a stream.
-    pub stream: bool,
-    /// The request's `provider` preferences.
-    pub preferences: ProviderPreferences,
-    /// Routable parameters the request sets, when `provider.require_parameters` needs them
-    /// (empty otherwise).
-    pub sent_parameters: Vec<String>,
-    /// Whether the client asked for the routing trace in the response.
-    pub debug_routing: bool,
-    /// Its accounting (a no-op when accounting is disabled).
-    pub tab: Tab,
-    /// The conversation it continues, for sticky routing.
-    pub session: Option<Session>,
-    /// The client speaks the Responses API: an upstream's own Responses items reach it
-    /// ([`passed_output`]); every other client's answers are stripped of them.
-    pub responses_client: bool,
-    /// What the request's headers say about the response cache.
-    pub cache: Directives,
-    /// Whether the client offered the model a web search tool without asking for a search (the
-    /// Codex CLI does): endpoints that search at a known price get the body with
-    /// `web_search_options`; elsewhere the tool is left out, and the answer says so in
-    /// `X-Switchyard-Omitted-Tools` ([`searched`]).
-    pub offered_search: bool,
-    /// Its transforms and their state, once [`crate::transforms::prepare`] resolved them
-    /// (`None` before).
-    pub transforms: Option<Arc<crate::transforms::Applied>>,
-}
 
 /// Everything the request path needs.
 #[derive(Debug)]
@@ -119,11 +82,17 @@ impl Gateway {
         Ok(crate::transforms::stamp(&call, response))
     }
 
+    /// Serves an embeddings request, failing over across endpoints and models.
+    pub async fn embeddings(&self, call: EmbeddingsCall) -> Result<Response, DomainError> {
+        let model = call.models.first().map_or("", String::as_str);
+        spans::operation("embeddings", model, cached::embeddings(self, &call)).await
+    }
+
     /// Runs the request's transforms (guardrails included) before anything else sees it; see
     /// [`crate::transforms::prepare`]. A response cache looks up after this; [`Self::chat`]
     /// calls it for a call not prepared yet.
     pub async fn prepare(&self, call: ChatCall) -> Result<ChatCall, DomainError> {
-        crate::transforms::prepare(self, call).await
+        crate::transforms::prepare(&self.transforms, call).await
     }
 
     /// Plans the candidates of a chat completion and tries them in order.
@@ -155,7 +124,7 @@ impl Gateway {
             shadow: &self.shadow,
         };
         let plan = routing::plan(&self.catalog, &self.plugins, &self.routing, &route);
-        let plan = spans::route(route.models.first().map_or("", String::as_str), plan).await?;
+        let plan = served::route(route.models.first().map_or("", String::as_str), plan).await?;
         embeddings::refuse_embedding_only(&plan.candidates)?;
         let mut candidates = plan.candidates;
         let builtin_tools = builtin::requested(&call.request);
@@ -192,7 +161,7 @@ impl Gateway {
             let provider = &candidate.endpoint.provider.name;
             let started = Instant::now();
             let shown = call.debug_routing.then_some(&trace);
-            let span = spans::attempt("chat", &candidate, number);
+            let span = served::attempt("chat", &candidate, number);
             let acceptance = accepted::Acceptance::default();
             let result = span
                 .run(attempt::attempt(self, call, &candidate, shown, &acceptance))

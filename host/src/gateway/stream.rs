@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::accepted::Acceptance;
-use super::attempt::{
+use super::exchange::{
     Exchange, exchange, header_pairs, provider_failure, record_outcome, with_headers,
 };
 use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
@@ -31,7 +31,7 @@ use crate::catalog::Endpoint;
 use crate::credentials::ServedBy;
 use crate::error::DomainError;
 use crate::failure::Failure;
-use crate::metrics::requests::Observer;
+use crate::metrics::observer::Observer;
 use crate::plugins::output::CheckedObject;
 use crate::plugins::types::{Finish, FinishReason, ProviderError, Usage};
 use crate::plugins::{PluginRegistry, ProviderInstance, ProviderPlugin};

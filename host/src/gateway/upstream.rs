@@ -100,7 +100,7 @@ impl Upstream {
                 headers.append(name, value);
             }
         }
-        crate::traces::http::inject(&mut headers);
+        crate::traces::propagate::inject(&mut headers);
         let mut outgoing = Outgoing {
             method,
             url,

@@ -16,7 +16,7 @@ pub fn observe(gateway: &Arc<Gateway>) {
     let Some(metrics) = get() else {
         return;
     };
-    let meter = &metrics.meter;
+    let meter = metrics.meter();
     let endpoints = gateway.clone();
     meter
         .i64_observable_gauge("switchyard.endpoint.circuit_state")
@@ -103,7 +103,7 @@ pub fn observe(gateway: &Arc<Gateway>) {
         })
         .build();
     super::shadow::observe(meter, gateway);
-    super::cache::observe(meter, gateway, metrics.key_labels);
+    super::cache::observe(meter, gateway, metrics.key_labels());
     crate::transforms::metrics::observe(meter);
 }
 

@@ -112,7 +112,7 @@ fn answered(
         KeyValue::new("http.response.status_code", i64::from(status)),
     ];
     metrics
-        .instruments
+        .instruments()
         .http_duration
         .record(seconds, &attributes);
 }
@@ -128,7 +128,7 @@ impl InFlight {
     fn add(self, delta: i64) -> Self {
         if let Some(metrics) = metrics() {
             let attributes = [KeyValue::new("http.route", self.0)];
-            metrics.instruments.http_active.add(delta, &attributes);
+            metrics.instruments().http_active.add(delta, &attributes);
         }
         self
     }
@@ -138,7 +138,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         if let Some(metrics) = metrics() {
             let attributes = [KeyValue::new("http.route", self.0)];
-            metrics.instruments.http_active.add(-1, &attributes);
+            metrics.instruments().http_active.add(-1, &attributes);
         }
     }
 }

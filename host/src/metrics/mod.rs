@@ -16,6 +16,7 @@ mod cache;
 mod gauges;
 pub mod http;
 pub mod labels;
+pub mod observer;
 pub mod requests;
 pub mod settlement;
 mod shadow;
@@ -52,27 +53,56 @@ pub struct Metrics {
     instruments: Instruments,
 }
 
+impl Metrics {
+    /// The meter the scrape-time gauges register with.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// Whether the cost figures carry key and account labels ([`MetricsConfig::key_labels`]).
+    pub fn key_labels(&self) -> bool {
+        self.key_labels
+    }
+
+    /// The instruments recorded on the request path.
+    pub fn instruments(&self) -> &Instruments {
+        &self.instruments
+    }
+}
+
 /// The instruments recorded on the request path.
 #[derive(Debug)]
-struct Instruments {
-    token_usage: Histogram<u64>,
-    operation_duration: Histogram<f64>,
-    time_to_first_token: Histogram<f64>,
-    time_per_output_token: Histogram<f64>,
-    cost: Counter<f64>,
-    attempts: Counter<u64>,
-    failovers: Counter<u64>,
-    client_timeouts: Counter<u64>,
-    http_duration: Histogram<f64>,
-    http_active: UpDownCounter<i64>,
-    plugin_call_duration: Histogram<f64>,
-    settlement_lag: Histogram<f64>,
+pub struct Instruments {
+    /// `gen_ai.client.token.usage`: tokens per generation, by token type.
+    pub token_usage: Histogram<u64>,
+    /// `gen_ai.client.operation.duration`: the serving attempt's duration.
+    pub operation_duration: Histogram<f64>,
+    /// `gen_ai.server.time_to_first_token`.
+    pub time_to_first_token: Histogram<f64>,
+    /// `gen_ai.server.time_per_output_token`.
+    pub time_per_output_token: Histogram<f64>,
+    /// `switchyard.cost.usd`: cost charged, by part (upstream or fee).
+    pub cost: Counter<f64>,
+    /// `switchyard.attempts`: upstream attempts, by outcome.
+    pub attempts: Counter<u64>,
+    /// `switchyard.failovers`: failed attempts followed by another endpoint.
+    pub failovers: Counter<u64>,
+    /// `switchyard.client_timeouts`: timeouts counted against the request.
+    pub client_timeouts: Counter<u64>,
+    /// `http.server.request.duration`: time until the response head.
+    pub http_duration: Histogram<f64>,
+    /// `http.server.active_requests`: requests in flight.
+    pub http_active: UpDownCounter<i64>,
+    /// `switchyard.plugin.call.duration`: each call into a plugin.
+    pub plugin_call_duration: Histogram<f64>,
+    /// `switchyard.settlement.lag`: from a settlement's queueing to its commit.
+    pub settlement_lag: Histogram<f64>,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
 
-/// The installed metrics, if any.
-fn get() -> Option<&'static Metrics> {
+/// The installed metrics, if any (`None` before [`install`]).
+pub fn get() -> Option<&'static Metrics> {
     METRICS.get()
 }
 

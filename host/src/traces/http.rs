@@ -1,6 +1,6 @@
 //! The HTTP side of traces: a server span per request (HTTP semantic conventions), continuing
-//! the client's W3C `traceparent` and ending with the response body's last byte; and the
-//! `traceparent` of the current span on every upstream request.
+//! the client's W3C `traceparent` and ending with the response body's last byte. The upstream
+//! side, the current span's `traceparent` on every upstream request, is [`super::propagate`].
 
 use axum::Router;
 use axum::body::Body;
@@ -13,7 +13,7 @@ use opentelemetry::context::FutureExt;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 use super::spans::bounded;
@@ -97,13 +97,4 @@ fn protocol(version: Version) -> &'static str {
 fn user_agent(headers: &HeaderMap) -> Option<String> {
     let agent = headers.get(axum::http::header::USER_AGENT)?.to_str().ok()?;
     Some(bounded(agent).to_owned())
-}
-
-/// Puts the current span's `traceparent` (and `tracestate`) on an upstream request's headers,
-/// when traces are on.
-pub fn inject(headers: &mut HeaderMap) {
-    if tracer().is_some() {
-        let context = Context::current();
-        TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
-    }
 }

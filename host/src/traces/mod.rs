@@ -1,8 +1,8 @@
 //! OpenTelemetry traces, exported over OTLP/HTTP (protobuf) by the OpenTelemetry SDK's batch
 //! processor: a server span per HTTP request ([`http`]), and under it a `chat {model}` span per
 //! generation with a child for the routing decision, one per upstream attempt and one per
-//! plugin call ([`spans`]). The W3C `traceparent` a client sends is continued, and the attempt's
-//! span context goes upstream in the same header.
+//! plugin call ([`spans`], [`served`]). The W3C `traceparent` a client sends is continued, and
+//! the attempt's span context goes upstream in the same header ([`propagate`]).
 //!
 //! Off by default: on when `[traces]` names an endpoint or sets `enabled = true`, or when the
 //! standard `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set. Before
@@ -12,6 +12,8 @@
 
 mod export;
 pub mod http;
+pub mod propagate;
+pub mod served;
 pub mod spans;
 
 use std::future::Future;
@@ -48,6 +50,11 @@ static TRACER: OnceLock<SdkTracer> = OnceLock::new();
 /// The installed tracer, if traces are on.
 fn tracer() -> Option<&'static SdkTracer> {
     TRACER.get()
+}
+
+/// Whether traces are on (installed in this process).
+pub fn enabled() -> bool {
+    tracer().is_some()
 }
 
 /// The exporter pipeline; [`Exporting::shutdown`] sends the spans still queued.

@@ -18,14 +18,11 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::Either;
 use opentelemetry::context::WithContext;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
-use rust_decimal::prelude::ToPrimitive;
+use opentelemetry::{Context, KeyValue};
 
 use super::{tracer, within};
-use crate::accounting::tab::Charge;
 use crate::error::DomainError;
 use crate::failure::Failure;
-use crate::routing::{Candidate, Plan};
 
 /// A span of the request path and the context it is current in; empty when traces are off.
 #[derive(Debug, Clone, Default)]
@@ -65,28 +62,11 @@ impl Scope {
         }
     }
 
-    /// Records the routing decision: the candidates in order (`model@provider`) and the
-    /// policies that ordered them.
-    fn planned(&self, plan: &Plan) {
-        let Some(context) = &self.0 else {
-            return;
-        };
-        let order = (plan.trace.order.iter())
-            .map(|step| StringValue::from(format!("{}@{}", step.model, step.provider)))
-            .collect();
-        let policies = (plan.trace.models.iter())
-            .filter_map(|model| model.policy.clone())
-            .map(StringValue::from)
-            .collect();
-        let span = context.span();
-        span.set_attribute(KeyValue::new(
-            "switchyard.route.candidates",
-            Value::Array(Array::String(order)),
-        ));
-        span.set_attribute(KeyValue::new(
-            "switchyard.route.policies",
-            Value::Array(Array::String(policies)),
-        ));
+    /// Sets `attributes` on the span.
+    pub fn set_attributes(&self, attributes: impl IntoIterator<Item = KeyValue>) {
+        if let Some(context) = &self.0 {
+            context.span().set_attributes(attributes);
+        }
     }
 }
 
@@ -111,7 +91,7 @@ const MAX_CLIENT_TEXT: usize = 128;
 
 /// `text` cut to [`MAX_CLIENT_TEXT`] bytes (on a character boundary): client strings reach span
 /// names and attributes, and the exporter keeps every span of a batch in memory.
-pub(crate) fn bounded(text: &str) -> &str {
+pub fn bounded(text: &str) -> &str {
     if text.len() <= MAX_CLIENT_TEXT {
         return text;
     }
@@ -141,58 +121,8 @@ fn operation_scope(operation: &'static str, model: &str) -> Scope {
     Scope(Some(marked))
 }
 
-/// Runs `plan`, the routing of a request for `model`, inside the `route {model}` span under
-/// the current context (the operation), and records the decision on it.
-pub async fn route(
-    model: &str,
-    plan: impl Future<Output = Result<Plan, DomainError>>,
-) -> Result<Plan, DomainError> {
-    let scope = match tracer() {
-        Some(_) => child(
-            format!("route {}", bounded(model)),
-            SpanKind::Internal,
-            Vec::new(),
-        ),
-        None => Scope(None),
-    };
-    let plan = scope.run(plan).await?;
-    scope.planned(&plan);
-    Ok(plan)
-}
-
-/// Starts the span of upstream attempt number `number` (from 1) at `candidate`, under the
-/// current context (the operation).
-pub fn attempt(operation: &'static str, candidate: &Candidate, number: usize) -> Scope {
-    if tracer().is_none() {
-        return Scope(None);
-    }
-    let endpoint = &candidate.endpoint;
-    let upstream_model = &endpoint.settings.upstream_model;
-    let mut attributes = vec![
-        KeyValue::new("gen_ai.operation.name", operation),
-        KeyValue::new("gen_ai.provider.name", endpoint.provider.name.clone()),
-        KeyValue::new("gen_ai.request.model", upstream_model.clone()),
-        KeyValue::new("switchyard.model", candidate.model.id.clone()),
-        KeyValue::new("switchyard.adapter", endpoint.provider.plugin.clone()),
-        KeyValue::new("switchyard.attempt", number as i64),
-    ];
-    if let Ok(url) = reqwest::Url::parse(&endpoint.provider.base_url) {
-        if let Some(host) = url.host_str() {
-            attributes.push(KeyValue::new("server.address", host.to_owned()));
-        }
-        if let Some(port) = url.port_or_known_default() {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
-    }
-    child(
-        format!("{operation} {upstream_model}"),
-        SpanKind::Client,
-        attributes,
-    )
-}
-
-/// A span under the current context; traces are on.
-fn child(name: String, kind: SpanKind, attributes: Vec<KeyValue>) -> Scope {
+/// A span under the current context; an empty scope when traces are off.
+pub fn child(name: String, kind: SpanKind, attributes: Vec<KeyValue>) -> Scope {
     let Some(tracer) = tracer() else {
         return Scope(None);
     };
@@ -205,59 +135,13 @@ fn child(name: String, kind: SpanKind, attributes: Vec<KeyValue>) -> Scope {
     Scope(Some(parent.with_span(span)))
 }
 
-/// Records a served generation on the current span (its attempt) and on its operation: the
-/// model and provider that served, usage, cost, finish reason; an error status when the
-/// stream failed after its first chunk.
-pub fn served(charge: &Charge<'_>) {
+/// Sets `attributes` on the current span (an attempt) and on its operation; with `failed`, marks
+/// both failed because the stream failed after its first chunk.
+pub fn on_generation(attributes: &[KeyValue], failed: bool) {
     if tracer().is_none() {
         return;
     }
-    let usage = &charge.usage;
-    let mut attributes = vec![
-        KeyValue::new("gen_ai.response.model", charge.model.to_owned()),
-        KeyValue::new("gen_ai.response.id", charge.id.to_owned()),
-        KeyValue::new("gen_ai.provider.name", charge.provider.to_owned()),
-        KeyValue::new(
-            "gen_ai.usage.input_tokens",
-            saturating_i64(usage.prompt_tokens),
-        ),
-        KeyValue::new(
-            "gen_ai.usage.output_tokens",
-            saturating_i64(usage.completion_tokens),
-        ),
-        KeyValue::new(
-            "gen_ai.usage.cache_read.input_tokens",
-            saturating_i64(usage.cached_tokens),
-        ),
-        KeyValue::new(
-            "gen_ai.usage.cache_creation.input_tokens",
-            saturating_i64(usage.cache_write_tokens),
-        ),
-        KeyValue::new(
-            "switchyard.usage.reasoning_tokens",
-            saturating_i64(usage.reasoning_tokens),
-        ),
-        KeyValue::new("switchyard.usage.estimated", charge.usage_estimated),
-        KeyValue::new(
-            "switchyard.cost.usd",
-            charge.cost.total.to_f64().unwrap_or_default(),
-        ),
-        KeyValue::new(
-            "switchyard.cost.upstream_usd",
-            charge.cost.upstream.to_f64().unwrap_or_default(),
-        ),
-        KeyValue::new("switchyard.stream", charge.streamed),
-        KeyValue::new("switchyard.cancelled", charge.cancelled),
-    ];
-    if let Some(reason) = charge.finish_reason {
-        let reasons = vec![StringValue::from(reason)];
-        attributes.push(KeyValue::new(
-            "gen_ai.response.finish_reasons",
-            Value::Array(Array::String(reasons)),
-        ));
-    }
     let current = Context::current();
-    let failed = charge.finish_reason == Some("error");
     let operation = current.get::<Operation>().map(|operation| &operation.0);
     for context in std::iter::once(&current).chain(operation) {
         let span = context.span();
@@ -267,10 +151,6 @@ pub fn served(charge: &Charge<'_>) {
             span.set_status(Status::error("the stream failed after its first chunk"));
         }
     }
-}
-
-fn saturating_i64(count: u64) -> i64 {
-    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 /// Records a finished plugin call as a span under the current context: `function` of

@@ -9,7 +9,7 @@ use switchyard_sdk::openai::ChatChunk;
 
 use super::HOST_FIELDS;
 use super::run::{Applied, Stage, TransformLog};
-use crate::gateway::ChatCall;
+use crate::gateway::call::ChatCall;
 use crate::gateway::generation::Generation;
 use crate::transform_refusal::TransformRefusal;
 

@@ -24,12 +24,12 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use switchyard_sdk::openai::{ChatCompletion, ChatRequest};
 
+pub use self::run::{Applied, TransformLog};
 pub use resolve::{Transforms, TransformsError};
-pub use run::{Applied, TransformLog};
 
 use crate::error::DomainError;
 use crate::failure::Failure;
-use crate::gateway::{ChatCall, Gateway};
+use crate::gateway::call::ChatCall;
 use crate::plugins::transform::RoutedEndpoint;
 use crate::routing::Candidate;
 use run::Stage;
@@ -38,11 +38,11 @@ use run::Stage;
 /// then those its `plugins`/`transforms` field adds) and runs their `on-request` hooks: the
 /// request routing, the hold and the upstream see is the transformed one. A response cache
 /// should look up only after this. Calling it again on a prepared call does nothing.
-pub async fn prepare(gateway: &Gateway, mut call: ChatCall) -> Result<ChatCall, DomainError> {
+pub async fn prepare(transforms: &Transforms, mut call: ChatCall) -> Result<ChatCall, DomainError> {
     if call.transforms.is_some() {
         return Ok(call);
     }
-    let applied = gateway.transforms.resolve(&mut call).await?;
+    let applied = transforms.resolve(&mut call).await?;
     if !applied.is_empty() {
         let bytes = (applied.run_bytes(&call.body, Stage::Request))
             .await

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::run::{Applied, Entry};
 use crate::config::transforms::{OnFault, Requester, TransformsConfig};
 use crate::error::DomainError;
-use crate::gateway::ChatCall;
+use crate::gateway::call::ChatCall;
 use crate::plugins::PluginRegistry;
 use crate::plugins::warm::TenantScope;
 use crate::transform_refusal::TransformRefusal;
