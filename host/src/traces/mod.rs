@@ -48,7 +48,7 @@ pub enum TracesError {
 static TRACER: OnceLock<SdkTracer> = OnceLock::new();
 
 /// The installed tracer, if traces are on.
-fn tracer() -> Option<&'static SdkTracer> {
+pub fn tracer() -> Option<&'static SdkTracer> {
     TRACER.get()
 }
 
