@@ -10,11 +10,11 @@
 
 use std::time::{Duration, Instant};
 
-use switchyard::config::Config;
-use switchyard::plugins::types::{
+use switchyard_domain::config::Config;
+use switchyard_domain::plugin_types::{
     CandidateStats, EndpointSettings, PolicyCandidate, PolicyRequest,
 };
-use switchyard::plugins::{PluginEngine, PluginRegistry};
+use switchyard_plugin_runtime::{PluginEngine, PluginRegistry};
 use switchyard_tests::MockUpstream;
 
 const ITERATIONS: usize = 2_000;
@@ -54,7 +54,7 @@ async fn plugin_costs() {
     let config = Config::parse("").unwrap();
     let engine = PluginEngine::new(&config.plugins).unwrap();
 
-    let bytes = switchyard::plugins::builtin::BUILTIN_PLUGINS
+    let bytes = switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS
         .iter()
         .find(|(package, _)| package.ends_with("openai"))
         .map(|(_, bytes)| *bytes)
@@ -172,13 +172,13 @@ async fn added_latency() {
         mock.base_url(scenario)
     ))
     .unwrap();
-    let state = switchyard::server::build_state(&config).await.unwrap();
+    let state = switchyard_api::server::build_state(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gateway = format!(
         "http://{}/v1/chat/completions",
         listener.local_addr().unwrap()
     );
-    tokio::spawn(async move { axum::serve(listener, switchyard::api::table::router(state)).await });
+    tokio::spawn(async move { axum::serve(listener, switchyard_api::table::router(state)).await });
     let direct = format!("{}/chat/completions", mock.base_url(scenario));
 
     let client = reqwest::Client::new();

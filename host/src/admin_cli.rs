@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
-use crate::accounting::money::LimitReset;
+use switchyard_domain::money::LimitReset;
 
 /// Which gateway to manage, and its admin token.
 #[derive(Debug, Args)]

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use switchyard_sdk::conformance::checks::Report;
 
-use crate::config::Config;
-use crate::conformance;
-use crate::plugins::builtin::BUILTIN_PLUGINS;
-use crate::plugins::loaded::Plugin;
-use crate::plugins::registry::load_component;
-use crate::plugins::types::EndpointSettings;
-use crate::plugins::{PluginEngine, PluginRegistry};
+use switchyard_domain::config::Config;
+use switchyard_plugin_runtime::conformance;
+use switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS;
+use switchyard_plugin_runtime::loaded::Plugin;
+use switchyard_plugin_runtime::registry::load_component;
+use switchyard_domain::plugin_types::EndpointSettings;
+use switchyard_plugin_runtime::{PluginEngine, PluginRegistry};
 
 /// The kind of plugin to scaffold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

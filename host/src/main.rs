@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchyard::admin_cli::{self, ByokCommand, CreditsCommand, KeysCommand, TokensCommand};
-use switchyard::catalog::commands::{ImportRequest, import_price_map, list_models};
-use switchyard::catalog::listing::ModelFilter;
+use switchyard_catalog::commands::{ImportRequest, import_price_map, list_models};
+use switchyard_catalog::listing::ModelFilter;
 use switchyard::cli::{self, PluginKind, WireFormat};
-use switchyard::config::{Config, DEFAULT_CONFIG};
+use switchyard_domain::config::{Config, DEFAULT_CONFIG};
 use switchyard::demo::DemoUpstream;
 
 /// mimalloc instead of glibc's malloc: the request path allocates and frees many small and a few
@@ -182,7 +182,7 @@ fn main() -> anyhow::Result<()> {
                 if let Some(upstream) = &demo_upstream {
                     upstream.add_to(&mut config)?;
                 }
-                switchyard::server::serve(config).await
+                switchyard_api::server::serve(config).await
             })
         }
         Command::DefaultConfig => {

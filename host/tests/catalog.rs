@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{AWS_ENV, Gateway, KEY_ENV, request};
 use serde_json::Value;
-use switchyard::catalog::import::ImportRules;
-use switchyard::config::builtin_catalog::{self, ALIASES};
+use switchyard_catalog::import::ImportRules;
+use switchyard_domain::config::builtin_catalog::{self, ALIASES};
 use switchyard_tests::MockUpstream;
 
 #[test]

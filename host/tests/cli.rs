@@ -68,7 +68,7 @@ fn check_refuses_a_plugin_stamped_for_a_newer_contract_naming_both_versions() {
     let output = switchyard(&["plugin", "check", file.to_str().unwrap()]);
     assert!(!output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let newest = switchyard::plugins::stamp::SUPPORTED_CONTRACTS
+    let newest = switchyard_plugin_runtime::stamp::SUPPORTED_CONTRACTS
         .last()
         .unwrap();
     assert!(

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use switchyard::config::builtin_catalog;
+use switchyard_domain::config::builtin_catalog;
 use switchyard_tests::MockUpstream;
 
 fn embedding_model(id: &str, endpoints: &[(&str, &str)]) -> String {

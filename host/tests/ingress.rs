@@ -31,7 +31,7 @@ fn address(gateway: &Gateway) -> String {
 /// Every (method, path) the router declares, parameters filled in, plus `/metrics` (wired
 /// beside the router) and a path no route matches.
 fn every_route() -> Vec<(String, String)> {
-    let mut routes: Vec<(String, String)> = switchyard::api::table::routes()
+    let mut routes: Vec<(String, String)> = switchyard_api::table::routes()
         .iter()
         .flat_map(|route| {
             let path: String = route

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use common::fresh_postgres_database;
 use sqlx::Row;
-use switchyard::accounting::lease::Leases;
-use switchyard::accounting::money::{LimitReset, now};
-use switchyard::accounting::settler::Settler;
-use switchyard::accounting::spool::Spool;
-use switchyard::accounting::store::Settlement;
-use switchyard::accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
-use switchyard::config::AccountingConfig;
+use switchyard_accounting::lease::Leases;
+use switchyard_domain::money::{LimitReset, now};
+use switchyard_accounting::settler::Settler;
+use switchyard_accounting::spool::Spool;
+use switchyard_accounting::store::Settlement;
+use switchyard_accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
+use switchyard_domain::config::AccountingConfig;
 
 fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
     GenerationRecord {

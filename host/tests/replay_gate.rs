@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-use switchyard::plugins::builtin::BUILTIN_PLUGINS;
+use switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS;
 use switchyard_tests::MockUpstream;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use accounts::*;
 use common::*;
 use serde_json::{Value, json};
-use switchyard::api::roles::Access;
+use switchyard_api::roles::Access;
 use switchyard_tests::MockUpstream;
 
 const ROLES: [&str; 4] = ["owner", "operator", "billing", "viewer"];
@@ -121,7 +121,7 @@ async fn every_admin_route_against_every_role(database: Database) {
         tokens.push((role, token(&gateway, role, None).await.1));
     }
     let mut checked = 0;
-    for route in switchyard::api::table::routes() {
+    for route in switchyard_api::table::routes() {
         let path = route.path();
         let is_admin = path.starts_with("/admin");
         let Some(access) = route.access() else {

@@ -261,7 +261,7 @@ async fn a_transform_hot_swapped_under_load_fails_no_request() {
 
 /// The embedded first-party plugin `package`.
 fn builtin(package: &str) -> Vec<u8> {
-    switchyard::plugins::builtin::BUILTIN_PLUGINS
+    switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS
         .iter()
         .find(|(name, _)| *name == package)
         .map(|(_, bytes)| bytes.to_vec())

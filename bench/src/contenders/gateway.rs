@@ -130,6 +130,6 @@ mod tests {
     #[test]
     fn config_parses() {
         let text = super::config("127.0.0.1:9".parse().unwrap());
-        switchyard::config::Config::parse(&text).unwrap();
+        switchyard_domain::config::Config::parse(&text).unwrap();
     }
 }

@@ -6,11 +6,11 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use switchyard::config::Config;
-use switchyard::plugins::types::{
+use switchyard_domain::config::Config;
+use switchyard_domain::plugin_types::{
     CandidateStats, EndpointSettings, PolicyCandidate, PolicyRequest,
 };
-use switchyard::plugins::{PluginEngine, PluginRegistry};
+use switchyard_plugin_runtime::{PluginEngine, PluginRegistry};
 
 use crate::load;
 use crate::results::{CostRow, Dist, Plugins};
@@ -24,7 +24,7 @@ pub async fn run(
     scratch: &std::path::Path,
 ) -> anyhow::Result<Plugins> {
     let mut costs = Vec::new();
-    let bytes = switchyard::plugins::builtin::BUILTIN_PLUGINS
+    let bytes = switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS
         .iter()
         .find(|(package, _)| package.ends_with("openai"))
         .map(|(_, bytes)| *bytes)

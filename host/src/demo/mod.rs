@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ConfigError, ModelConfig, ProviderConfig};
+use switchyard_domain::config::{Config, ConfigError, ModelConfig, ProviderConfig};
 
 pub use upstream::SWIFT_FAILURE_EVERY;
 

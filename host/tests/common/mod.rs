@@ -434,7 +434,7 @@ pub async fn fresh_postgres_database(test: &str) -> Option<String> {
 
 /// The built-in `openai` adapter component.
 pub fn openai_component() -> Vec<u8> {
-    switchyard::plugins::builtin::BUILTIN_PLUGINS
+    switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS
         .iter()
         .find(|(package, _)| *package == "switchyard-plugin-openai")
         .map(|(_, bytes)| bytes.to_vec())

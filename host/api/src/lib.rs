@@ -1,0 +1,79 @@
+//! The HTTP API: route table, shared state and the handlers of each endpoint.
+//!
+//! Layer 9 of the host (see `.ci/layers`): it may depend on every crate up to the gateway. Only
+//! the `switchyard` binary sits above it.
+
+/// Counts allocations in this crate's unit tests (see `switchyard_telemetry::metrics::allocations`).
+#[cfg(test)]
+#[global_allocator]
+static COUNTING: switchyard_telemetry::metrics::allocations::Counting =
+    switchyard_telemetry::metrics::allocations::Counting;
+
+pub mod dashboard;
+pub mod metrics_http;
+pub mod server;
+pub mod traces_http;
+
+pub mod admin;
+pub mod admin_body;
+pub mod admin_byok;
+pub mod admin_cache;
+pub mod admin_keys;
+pub mod admin_lookup;
+pub mod admin_teams;
+pub mod admin_tokens;
+pub mod anthropic;
+pub mod audit;
+pub mod bearer;
+pub mod chat;
+pub mod completions;
+mod counted_json;
+pub mod embeddings;
+pub mod end_user;
+pub mod endpoints;
+pub mod error;
+pub mod health;
+pub mod keepalive;
+pub mod models;
+pub mod plugins;
+pub mod presets;
+pub mod providers;
+pub mod provisioning;
+pub mod request_limits;
+pub mod reserved;
+pub mod responses;
+pub mod roles;
+pub mod route;
+pub mod sso;
+pub mod table;
+pub mod unserved;
+pub mod usage;
+
+use std::sync::Arc;
+
+use switchyard_accounting::Accounting;
+use switchyard_gateway::Gateway;
+use switchyard_plugin_runtime::PluginRegistry;
+
+/// State shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The request path.
+    pub gateway: Arc<Gateway>,
+    /// Loaded plugins.
+    pub plugins: Arc<PluginRegistry>,
+    /// Bearer token of the admin API; `None` disables it.
+    pub admin_token: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// How often a stream waiting for its first chunk gets a keep-alive comment.
+    pub stream_keepalive: Option<std::time::Duration>,
+    /// Keys, credits and usage; `None` when accounting is disabled.
+    pub accounting: Option<Arc<Accounting>>,
+    /// The operator's presets.
+    pub presets: Arc<presets::Presets>,
+    /// Days the audit log keeps an entry (0: for good).
+    pub audit_retention_days: u32,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<sso::Sso>>,
+}

@@ -1,0 +1,40 @@
+//! Boundary for `switchyard:plugin@0.4.0`, the frozen fourth contract (`wit/v0.4.0`): adds
+//! embeddings (`build-embeddings-request`, `parse-embeddings-response` and the `embeddings`
+//! capability).
+
+mod provider_bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit/v0.4.0",
+        world: "switchyard:plugin/provider@0.4.0",
+        exports: { default: async },
+    });
+}
+
+mod router_bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit/v0.4.0",
+        world: "switchyard:plugin/router@0.4.0",
+        exports: { default: async },
+        with: { "switchyard:plugin/host@0.4.0": super::provider_bindings::switchyard::plugin::host },
+    });
+}
+
+use provider_bindings::switchyard::plugin::host as wit_host;
+
+super::boundary::contract_boundary!(
+    credentials {
+        wit::CredentialPlacement::AwsSigv4(scope) => CredentialPlacement::AwsSigv4 {
+            service: scope.service,
+            region: scope.region,
+        },
+    }
+    candidate(candidate) { weight: candidate.weight }
+    stats { rate_limited_rate: candidate.stats.rate_limited_rate }
+    descriptor(descriptor) {
+        embeddings: descriptor.capabilities.embeddings,
+        declared: None
+    }
+    errors {}
+);
+super::boundary::host_log_import!();
+super::boundary::embeddings_calls!();
