@@ -8,11 +8,11 @@ use anyhow::{Context, bail};
 use switchyard_sdk::conformance::checks::Report;
 
 use switchyard_domain::config::Config;
-use switchyard_plugin_runtime::conformance;
+use switchyard_domain::plugin_types::EndpointSettings;
 use switchyard_plugin_runtime::builtin::BUILTIN_PLUGINS;
+use switchyard_plugin_runtime::conformance;
 use switchyard_plugin_runtime::loaded::Plugin;
 use switchyard_plugin_runtime::registry::load_component;
-use switchyard_domain::plugin_types::EndpointSettings;
 use switchyard_plugin_runtime::{PluginEngine, PluginRegistry};
 
 /// The kind of plugin to scaffold.

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchyard::admin_cli::{self, ByokCommand, CreditsCommand, KeysCommand, TokensCommand};
+use switchyard::cli::{self, PluginKind, WireFormat};
+use switchyard::demo::DemoUpstream;
 use switchyard_catalog::commands::{ImportRequest, import_price_map, list_models};
 use switchyard_catalog::listing::ModelFilter;
-use switchyard::cli::{self, PluginKind, WireFormat};
 use switchyard_domain::config::{Config, DEFAULT_CONFIG};
-use switchyard::demo::DemoUpstream;
 
 /// mimalloc instead of glibc's malloc: the request path allocates and frees many small and a few
 /// body-sized buffers per request across worker threads, where glibc's arenas spent about a fifth

@@ -9,12 +9,12 @@ use std::time::Duration;
 use common::fresh_postgres_database;
 use sqlx::Row;
 use switchyard_accounting::lease::Leases;
-use switchyard_domain::money::{LimitReset, now};
 use switchyard_accounting::settler::Settler;
 use switchyard_accounting::spool::Spool;
 use switchyard_accounting::store::Settlement;
 use switchyard_accounting::store::{GenerationRecord, NewKey, Refusal, Reservation, Store};
 use switchyard_domain::config::AccountingConfig;
+use switchyard_domain::money::{LimitReset, now};
 
 fn record(reservation: &Reservation, cost: i64) -> GenerationRecord {
     GenerationRecord {

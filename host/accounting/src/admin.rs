@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use super::Accounting;
 use super::holds::Ledger;
+use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey};
 use switchyard_domain::money::Nanos;
 use switchyard_domain::policy_refusal::Level;
-use super::store::{Account, GenerationRecord, KeyRecord, KeyUpdate, NewKey};
 use switchyard_domain::store_error::StoreError;
 
 impl Accounting {

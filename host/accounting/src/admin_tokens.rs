@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use switchyard_domain::money::now;
 use super::store::Store;
+use switchyard_domain::money::now;
 use switchyard_domain::store_error::StoreError;
 
 /// What an admin token may do.

@@ -15,8 +15,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use super::batch::BudgetCharge;
 use super::budgets::BudgetRecord;
 use super::model_budgets;
-use switchyard_domain::money::{LimitReset, Nanos};
 use super::store::{Account, KeyRecord, Refusal, Reservation, budget_refusal};
+use switchyard_domain::money::{LimitReset, Nanos};
 
 /// Balances held in memory.
 #[derive(Debug, Default)]

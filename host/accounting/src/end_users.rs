@@ -16,9 +16,9 @@ use sqlx::{Connection, Row};
 
 use super::budgets::{BUDGET_COLUMNS, BudgetRecord, budget_record, range_end};
 use super::keys::hash_secret;
-use switchyard_domain::money::{LimitReset, Nanos, now};
 use super::scope::{DEFAULT_MAX_END_USERS, EndUserRules};
 use super::store::Store;
+use switchyard_domain::money::{LimitReset, Nanos, now};
 use switchyard_domain::store_error::StoreError;
 
 /// The longest end user id, in bytes.

@@ -11,9 +11,9 @@ use super::batch::BudgetCharge;
 use super::books::Books;
 use super::lease::Leases;
 use super::model_budgets;
-use switchyard_domain::money::now;
 use super::settler::Settler;
 use super::store::{GenerationRecord, KeyRecord, Refusal, Reservation, Settlement, Store};
+use switchyard_domain::money::now;
 use switchyard_domain::store_error::StoreError;
 
 /// Where the balances a hold is checked against are kept.

@@ -31,8 +31,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use switchyard_domain::money::Nanos;
 use super::store::{KeyRecord, LeaseGrant, Refusal, Reservation, Store};
+use switchyard_domain::money::Nanos;
 use switchyard_domain::store_error::StoreError;
 
 /// Holds of the current size a lease grows by at least.

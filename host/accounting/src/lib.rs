@@ -45,18 +45,18 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 
-use switchyard_domain::config::{AcceptedFailureCharge, AccountingConfig};
 use crate::byok::Byok;
-use switchyard_domain::error::DomainError;
 use books::Books;
 use holds::{Holds, Ledger};
 use keycache::{KeyCache, Lookup};
 use keys::SecretDigest;
 use lease::{LEASE_TRUST, Leases};
-use switchyard_domain::money::now;
 use rate::RateLimiter;
 use settler::Settler;
 use store::{KeyRecord, Store};
+use switchyard_domain::config::{AcceptedFailureCharge, AccountingConfig};
+use switchyard_domain::error::DomainError;
+use switchyard_domain::money::now;
 use switchyard_domain::store_error::StoreError;
 use tab::Tab;
 use tokio::sync::mpsc;

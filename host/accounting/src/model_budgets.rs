@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::budgets::{BudgetRecord, parse_id, range_end, set_budget};
-use switchyard_domain::money::{LimitReset, Nanos};
 use super::policy::glob_matches;
+use switchyard_domain::money::{LimitReset, Nanos};
 use switchyard_domain::policy_refusal::Level;
 use switchyard_domain::store_error::StoreError;
 

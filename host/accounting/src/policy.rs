@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use switchyard_domain::policy_refusal::{Level, PolicyRefusal, RULES};
 use switchyard_catalog::{Catalog, Endpoint};
 use switchyard_domain::config::DataCollection;
+use switchyard_domain::policy_refusal::{Level, PolicyRefusal, RULES};
 use switchyard_routing::Candidate;
 use switchyard_routing::filters::price_above;
 use switchyard_routing::preferences::MaxPrice;

@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
-use switchyard_domain::money::Nanos;
 use super::store::{GenerationRecord, Store};
+use switchyard_domain::money::Nanos;
 use switchyard_domain::store_error::StoreError;
 
 /// Which generations a listing covers; every field given must match.

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::model_budgets::ModelBudget;
-use switchyard_domain::money::{LimitReset, Nanos};
 use super::policy::Policy;
+use switchyard_domain::money::{LimitReset, Nanos};
 use switchyard_domain::store_error::StoreError;
 
 /// What a key's team and account impose on it, read with the key.

@@ -19,13 +19,13 @@ use sqlx::{Any, AnyPool, Connection, Row};
 use super::batch::{self, BudgetCharge, Charged};
 use super::budgets::{BUDGET_COLUMNS, budget_level, budget_record, parse_id, range_end};
 use super::model_budgets::{self, ModelBudgets, level_prefix};
-use switchyard_domain::money::{LimitReset, Nanos, now};
 use super::policy::Policy;
-use switchyard_domain::policy_refusal::Level;
 use super::schema::MIGRATIONS;
 use super::scope::{Scope, stored_policy};
-use switchyard_domain::store_error::StoreError;
 use switchyard_domain::config::AccountingConfig;
+use switchyard_domain::money::{LimitReset, Nanos, now};
+use switchyard_domain::policy_refusal::Level;
+use switchyard_domain::store_error::StoreError;
 
 /// Why a reservation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

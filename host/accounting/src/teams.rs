@@ -12,11 +12,11 @@ use super::budgets::{
 };
 use super::holds::Ledger;
 use super::model_budgets::{self, ModelBudget, ModelBudgets};
-use switchyard_domain::money::{LimitReset, Nanos, now};
 use super::policy::Policy;
-use switchyard_domain::policy_refusal::Level;
 use super::scope::{LevelRules, Scope, stored_policy};
 use super::store::{KeyRecord, Store};
+use switchyard_domain::money::{LimitReset, Nanos, now};
+use switchyard_domain::policy_refusal::Level;
 use switchyard_domain::store_error::StoreError;
 
 /// Team `id` of row `row` (of [`TEAM_COLUMNS`]), with its `budget` and `model_budgets`.

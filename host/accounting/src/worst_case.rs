@@ -14,9 +14,9 @@ use switchyard_sdk::responses::{
     ContentPart, InputItem, MessageContent, RESPONSES_EXTENSION, ResponsesExtension,
 };
 
+use switchyard_catalog::{Endpoint, Model};
 use switchyard_domain::pricing::anthropic_inputs::extension_inputs;
 use switchyard_domain::pricing::{image_count, worst_case_cost, worst_case_searches};
-use switchyard_catalog::{Endpoint, Model};
 use switchyard_sdk::web_search;
 
 /// Most choices (`n`) one request may ask for (OpenAI's own limit).

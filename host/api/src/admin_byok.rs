@@ -19,9 +19,9 @@ use super::audit::{Change, record};
 use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::route::Route;
+use switchyard_accounting::byok::{ByokError, shape};
 use switchyard_accounting::storage_error;
 use switchyard_domain::store_error::StoreError;
-use switchyard_accounting::byok::{ByokError, shape};
 
 /// The BYOK routes, under `/admin`.
 pub fn routes() -> Vec<Route> {

@@ -23,11 +23,11 @@ use super::usage::limit_remaining;
 use switchyard_accounting::Accounting;
 use switchyard_accounting::keys::{hash_secret, new_secret, random_id};
 use switchyard_accounting::model_budgets::ModelBudgets;
-use switchyard_domain::money::{LimitReset, now, usd_json};
 use switchyard_accounting::policy::{DataRules, Policy};
-use switchyard_domain::policy_refusal::Level;
 use switchyard_accounting::storage_error;
 use switchyard_accounting::store::{Account, KeyRecord, KeyUpdate, NewKey};
+use switchyard_domain::money::{LimitReset, now, usd_json};
+use switchyard_domain::policy_refusal::Level;
 use switchyard_routing::preferences::MaxPrice;
 
 /// The key and credit routes, under `/admin`.

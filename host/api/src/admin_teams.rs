@@ -24,11 +24,11 @@ use switchyard_accounting::budgets::BudgetRecord;
 use switchyard_accounting::end_users::EndUserUpdate;
 use switchyard_accounting::keys::random_id;
 use switchyard_accounting::model_budgets::{self, BudgetSetting, ModelBudgets};
-use switchyard_domain::money::{LimitReset, usd_json};
 use switchyard_accounting::policy::{DataRules, Policy, check_model_pattern};
 use switchyard_accounting::scope::{EndUserRules, LevelRules};
 use switchyard_accounting::storage_error;
 use switchyard_accounting::teams::{AccountRules, MoveKeys, RulesUpdate, TeamRecord, TeamRemoval};
+use switchyard_domain::money::{LimitReset, usd_json};
 use switchyard_routing::preferences::MaxPrice;
 
 /// The team routes, under `/admin` (`PATCH /admin/accounts/{id}` is routed with the account's

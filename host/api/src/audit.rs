@@ -13,8 +13,8 @@ use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::route::Route;
 use switchyard_accounting::audit::{AuditEntry, AuditQuery};
-use switchyard_domain::money::now;
 use switchyard_accounting::storage_error;
+use switchyard_domain::money::now;
 
 /// Fields whose values are secrets: replaced by `"[redacted]"` wherever they appear.
 const SECRET_FIELDS: [&str; 6] = [

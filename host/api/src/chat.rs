@@ -16,14 +16,14 @@ use super::error::ApiError;
 use super::keepalive;
 use super::plugins::ONLINE;
 use super::request_limits;
+use crate::server::ingress::BodyRefused;
 use switchyard_accounting::tab::Tab;
-use switchyard_gateway::cache::Directives;
-use switchyard_gateway::ChatCall;
 use switchyard_accounting::worst_case::choice_count;
+use switchyard_gateway::ChatCall;
+use switchyard_gateway::cache::Directives;
 use switchyard_routing::filters::sent_parameters;
 use switchyard_routing::preferences::ProviderPreferences;
 use switchyard_routing::sticky::Session;
-use crate::server::ingress::BodyRefused;
 
 /// Serves a chat completion, streamed or not.
 pub async fn chat_completions(

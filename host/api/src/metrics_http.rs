@@ -13,11 +13,11 @@ use opentelemetry::KeyValue;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use switchyard_telemetry::metrics::{Metrics, get as metrics};
 use crate::bearer::check_bearer;
+use crate::server::ingress::Ingress;
 use switchyard_domain::config::ServerConfig;
 use switchyard_domain::config::telemetry::MetricsConfig;
-use crate::server::ingress::Ingress;
+use switchyard_telemetry::metrics::{Metrics, get as metrics};
 
 /// The exposition's content type (Prometheus text format 0.0.4).
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -67,7 +67,11 @@ pub async fn wire(
 
 /// `GET /metrics`: the Prometheus text exposition.
 async fn scrape() -> Response {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], switchyard_telemetry::metrics::render()).into_response()
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        switchyard_telemetry::metrics::render(),
+    )
+        .into_response()
 }
 
 /// Counts the request in flight until its response body ends, and records its route, method,
@@ -196,9 +200,10 @@ pub(crate) fn route_of(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::{InFlight, answered, method_of, route_of};
-    use switchyard_telemetry::metrics::allocations::counted;
-    use switchyard_telemetry::metrics::{MetricsConfig, get, install};
     use axum::http::Method;
+    use switchyard_domain::config::telemetry::MetricsConfig;
+    use switchyard_telemetry::metrics::allocations::counted;
+    use switchyard_telemetry::metrics::{get, install};
 
     #[test]
     fn recording_an_answer_allocates_nothing_once_its_series_exist() {

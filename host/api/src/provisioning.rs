@@ -19,9 +19,9 @@ use super::error::ApiError;
 use super::roles::{Access, Caller};
 use super::route::Route;
 use super::usage::limit_remaining;
-use switchyard_domain::money::{LimitReset, now, usd_json};
 use switchyard_accounting::storage_error;
 use switchyard_accounting::store::KeyRecord;
+use switchyard_domain::money::{LimitReset, now, usd_json};
 
 /// Keys per page of a list.
 const PAGE: usize = 100;

@@ -5,17 +5,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use switchyard_accounting::Accounting;
 use crate::AppState;
+use switchyard_accounting::Accounting;
 use switchyard_catalog::Catalog;
+use switchyard_catalog::stats_sync::StatsSync;
 use switchyard_domain::config::Config;
 use switchyard_gateway::Gateway;
 use switchyard_gateway::upstream::Upstream;
-use switchyard_telemetry::metrics;
 use switchyard_plugin_runtime::{PluginEngine, PluginRegistry, watcher};
 use switchyard_routing::shadow::Shadow;
 use switchyard_routing::sticky::Sticky;
-use switchyard_catalog::stats_sync::StatsSync;
+use switchyard_telemetry::metrics;
 use switchyard_telemetry::traces;
 
 mod connections;
@@ -39,9 +39,10 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     let catalog = Catalog::build(config, &plugins).context("resolving the model catalog")?;
     let upstream = Upstream::new(&config.server).context("creating the upstream HTTP client")?;
     let shadow = Shadow::start(&config.routing.shadow, &catalog, plugins.clone())?;
-    let transforms = switchyard_gateway::transforms::Transforms::start(&config.transforms, plugins.clone())
-        .await
-        .context("[transforms]")?;
+    let transforms =
+        switchyard_gateway::transforms::Transforms::start(&config.transforms, plugins.clone())
+            .await
+            .context("[transforms]")?;
     let shared_stats = &config.routing.shared_stats;
     if let Some(url) = (shared_stats.redis_url.as_ref()).or(config.accounting.redis_url.as_ref()) {
         StatsSync::new(&catalog, url, shared_stats)

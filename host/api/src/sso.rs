@@ -34,9 +34,9 @@ use super::error::ApiError;
 use super::route::Route;
 use switchyard_accounting::admin_tokens::{NewAdminToken, Role};
 use switchyard_accounting::keys::{hash_secret, random_id};
-use switchyard_domain::money::now;
 use switchyard_accounting::storage_error;
 use switchyard_domain::config::SsoConfig;
+use switchyard_domain::money::now;
 
 /// How long a sign-in may take, from `/auth/login` to the callback.
 const SIGN_IN_WINDOW: Duration = Duration::from_secs(600);

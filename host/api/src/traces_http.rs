@@ -16,9 +16,9 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
+use crate::metrics_http::route_of;
 use switchyard_telemetry::traces::spans::bounded;
 use switchyard_telemetry::traces::tracer;
-use crate::metrics_http::route_of;
 
 /// Paths polled by monitors, not traced.
 const UNTRACED: [&str; 2] = ["/health", "/metrics"];

@@ -16,10 +16,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::roles::Caller;
 use switchyard_accounting::Accounting;
-use switchyard_domain::money::{LimitReset, now, usd_json};
 use switchyard_accounting::reports::{UsageFilter, UsageTotals};
 use switchyard_accounting::storage_error;
 use switchyard_accounting::store::{GenerationRecord, KeyRecord};
+use switchyard_domain::money::{LimitReset, now, usd_json};
 
 /// `GET /api/v1/key`.
 pub async fn key(

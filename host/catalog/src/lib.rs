@@ -18,19 +18,19 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
-use switchyard_plugin_runtime::egress::Egress;
-use switchyard_domain::config::{
-    Config, ConfigError, DataCollection, DataPolicy, ModelConfig, ProviderConfig, TimeoutsConfig,
-};
 use crate::credentials::GoogleTokenSource;
 use crate::credentials::pool::CredentialPool;
 use crate::credentials::prepared::PreparedCredential;
-use switchyard_telemetry::metrics::labels::{CatalogLabels, EndpointLabels};
+use switchyard_domain::config::{
+    Config, ConfigError, DataCollection, DataPolicy, ModelConfig, ProviderConfig, TimeoutsConfig,
+};
 use switchyard_domain::plugin_types::EndpointSettings;
-use switchyard_plugin_runtime::{PluginRegistry, ProviderPlugin};
 use switchyard_domain::pricing::Prices;
 use switchyard_domain::sigv4::AwsCredentials;
 use switchyard_health::stats::EndpointStats;
+use switchyard_plugin_runtime::egress::Egress;
+use switchyard_plugin_runtime::{PluginRegistry, ProviderPlugin};
+use switchyard_telemetry::metrics::labels::{CatalogLabels, EndpointLabels};
 
 /// A configured upstream provider.
 pub struct Provider {

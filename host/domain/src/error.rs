@@ -8,14 +8,14 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::money::{Nanos, usd_json};
-use crate::policy_refusal::{Level, PolicyRefusal};
-use crate::store_error::StoreError;
+use crate::capability::Capability;
 use crate::config::EMBEDDINGS_MODALITY;
 use crate::failure::Failure;
+use crate::money::{Nanos, usd_json};
 use crate::plugin_types::ProviderError;
-use crate::capability::Capability;
+use crate::policy_refusal::{Level, PolicyRefusal};
 use crate::routing_trace::RoutingTrace;
+use crate::store_error::StoreError;
 
 /// A request the gateway could not serve.
 #[derive(Debug, thiserror::Error)]
@@ -497,7 +497,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use switchyard_domain::plugin_fault::PluginFault;
+    use crate::plugin_fault::PluginFault;
 
     fn provider(error: ProviderError) -> DomainError {
         DomainError::from(Failure::Provider {

@@ -18,8 +18,8 @@ use switchyard_domain::failure::Failure;
 use switchyard_domain::plugin_types::Usage;
 use switchyard_domain::pricing::estimate::tokens_of_bytes;
 use switchyard_domain::pricing::{cost, image_count};
-use switchyard_routing::Candidate;
 use switchyard_domain::routing_trace::AttemptCharge;
+use switchyard_routing::Candidate;
 
 /// One attempt's acceptance: set when its request body was handed to the connection in full
 /// and when success headers arrive, cleared by an error status.

@@ -13,9 +13,9 @@ use super::exchange::record_outcome;
 use super::searched;
 use super::{ChatCall, Gateway, complete, stream};
 use switchyard_domain::failure::Failure;
+use switchyard_domain::routing_trace::RoutingTrace;
 use switchyard_plugin_runtime::{PluginRegistry, ProviderPlugin};
 use switchyard_routing::Candidate;
-use switchyard_domain::routing_trace::RoutingTrace;
 
 /// Tries `candidate` once, streamed or not as the client asked, and records the outcome against
 /// the adapter version. A committed stream records its outcome when it ends. When the adapter

@@ -15,8 +15,8 @@ use switchyard_sdk::responses::{
 
 use switchyard_catalog::Endpoint;
 use switchyard_domain::error::DomainError;
-use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_domain::pricing::worst_case_builtin_calls;
+use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_routing::Candidate;
 
 /// The built-in tools a request offers: those of its Responses API items (which only the

@@ -24,16 +24,16 @@ use super::embeddings::{EmbeddingsCall, embeddings_usage};
 use super::generation::{CHUNK, COMPLETION, Generation};
 use super::passed_output::PassedOutput;
 use super::{ChatCall, Gateway, whole_stream};
-use switchyard_accounting::tab::{Charge, Tab};
 use crate::cache::assemble::Assembler;
 use crate::cache::entry::Entry;
 use crate::cache::key::{KeyParts, Tenant};
 use crate::cache::{self, Cache, Lookup, Outcome, Pending};
+use crate::transforms::Applied;
+use switchyard_accounting::tab::{Charge, Tab};
 use switchyard_domain::error::DomainError;
 use switchyard_domain::plugin_types::Usage;
 use switchyard_domain::pricing::{share_of, usage_json};
 use switchyard_routing::Candidate;
-use crate::transforms::Applied;
 
 /// What the key of `call` is built from when transforms ran on it: the transforms (their
 /// versions are in the key), and the client's request as it came. Not the transformed one: two

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use switchyard_sdk::openai::ChatRequest;
 
-use switchyard_accounting::tab::Tab;
 use crate::cache::Directives;
+use crate::transforms::Applied;
+use switchyard_accounting::tab::Tab;
 use switchyard_routing::preferences::ProviderPreferences;
 use switchyard_routing::sticky::Session;
-use crate::transforms::Applied;
 
 /// A validated chat request.
 #[derive(Debug)]

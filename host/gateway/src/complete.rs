@@ -12,14 +12,14 @@ use super::exchange::{Exchange, exchange, header_pairs, provider_failure, with_h
 use super::generation::{COMPLETION, Generation};
 use super::passed_output::PassedOutput;
 use super::{ChatCall, Gateway};
+use crate::observer::Observer;
 use switchyard_accounting::tab::Charge;
 use switchyard_domain::failure::Failure;
-use crate::observer::Observer;
-use switchyard_plugin_runtime::ProviderPlugin;
 use switchyard_domain::pricing::estimate::{estimated_usage, generated_bytes, tokens_of_bytes};
 use switchyard_domain::pricing::{cost, image_count, usage_json};
-use switchyard_routing::Candidate;
 use switchyard_domain::routing_trace::RoutingTrace;
+use switchyard_plugin_runtime::ProviderPlugin;
+use switchyard_routing::Candidate;
 
 /// The non-streamed body of an attempt: reads the whole answer, translates, prices, settles.
 pub(super) async fn run(

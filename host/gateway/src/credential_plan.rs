@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
-use switchyard_catalog::Provider;
 use switchyard_accounting::byok::AccountCredential;
+use switchyard_catalog::Provider;
 use switchyard_catalog::credentials::prepared::PreparedCredential;
 use switchyard_catalog::credentials::{GoogleToken, ServedBy};
 use switchyard_domain::failure::Failure;

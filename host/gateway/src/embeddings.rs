@@ -14,24 +14,24 @@ use super::accepted::{self, Acceptance, Sent};
 use super::exchange::{header_pairs, with_headers};
 use super::generation::Generation;
 use super::{Gateway, failover};
+use crate::served_spans as served;
 use switchyard_accounting::tab::{Charge, Tab};
+use switchyard_accounting::worst_case::worst_case_input_hold;
 use switchyard_catalog::Model;
-use switchyard_domain::config::{EMBEDDINGS_MODALITY, TEXT_MODALITY};
 use switchyard_catalog::credentials::ServedBy;
+use switchyard_domain::config::{EMBEDDINGS_MODALITY, TEXT_MODALITY};
 use switchyard_domain::error::DomainError;
 use switchyard_domain::failure::Failure;
-use switchyard_plugin_runtime::output::check_embeddings;
-use switchyard_plugin_runtime::{ProviderPlugin, TenantScope};
 use switchyard_domain::plugin_fault::PluginFault;
 use switchyard_domain::pricing::estimate::estimated_usage;
-use switchyard_accounting::worst_case::worst_case_input_hold;
 use switchyard_domain::pricing::{cost, usage_json};
+use switchyard_domain::routing_trace::RoutingTrace;
+use switchyard_plugin_runtime::output::check_embeddings;
+use switchyard_plugin_runtime::{ProviderPlugin, TenantScope};
 use switchyard_routing::capabilities::Needs;
 use switchyard_routing::context::ContextNeed;
 use switchyard_routing::preferences::ProviderPreferences;
-use switchyard_domain::routing_trace::RoutingTrace;
 use switchyard_routing::{self as routing, Candidate, RouteRequest};
-use crate::served_spans as served;
 
 /// A validated embeddings request.
 #[derive(Debug)]

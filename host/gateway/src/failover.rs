@@ -9,8 +9,8 @@ use switchyard_catalog::Endpoint;
 use switchyard_domain::error::{Attempts, DomainError};
 use switchyard_domain::failure::Failure;
 use switchyard_domain::failure::FailureClass;
-use switchyard_routing::Candidate;
 use switchyard_domain::routing_trace::{AttemptCharge, RoutingTrace};
+use switchyard_routing::Candidate;
 
 /// Records `failure` of the attempt at `candidate` begun at `started`: in the endpoint's
 /// statistics (unless the client caused it: [`endpoint_class`]), the log, the routing trace

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use opentelemetry::KeyValue;
 
-use switchyard_telemetry::metrics::get;
 use crate::Gateway;
-use switchyard_plugin_runtime::loaded::Plugin;
 use switchyard_health::stats::BreakerState;
+use switchyard_plugin_runtime::loaded::Plugin;
+use switchyard_telemetry::metrics::get;
 
 /// Registers the scrape-time figures of `gateway`; does nothing before [`switchyard_telemetry::metrics::install`].
 pub fn observe(gateway: &Arc<Gateway>) {

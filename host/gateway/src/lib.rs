@@ -48,24 +48,24 @@ use switchyard_sdk::web_search;
 use tokio::time::Instant;
 
 use crate::cache::Cache;
+use crate::served_spans as served;
+pub use call::ChatCall;
+use embeddings::EmbeddingsCall;
+use switchyard_accounting::byok::fee::hold as byok_hold;
+use switchyard_accounting::worst_case::worst_case_hold;
 use switchyard_catalog::{Catalog, Provider};
 use switchyard_domain::config::RoutingConfig;
-use switchyard_accounting::byok::fee::hold as byok_hold;
 use switchyard_domain::error::DomainError;
 use switchyard_domain::failure::Failure;
-use switchyard_telemetry::metrics;
-use switchyard_plugin_runtime::{PluginRegistry, ProviderPlugin};
 use switchyard_domain::plugin_fault::PluginFault;
-use switchyard_accounting::worst_case::worst_case_hold;
+use switchyard_plugin_runtime::{PluginRegistry, ProviderPlugin};
 use switchyard_routing::capabilities::Needs;
 use switchyard_routing::context::ContextNeed;
 use switchyard_routing::shadow::Shadow;
 use switchyard_routing::sticky::Sticky;
 use switchyard_routing::{self as routing, RouteRequest};
-use crate::served_spans as served;
+use switchyard_telemetry::metrics;
 use switchyard_telemetry::traces::spans;
-pub use call::ChatCall;
-use embeddings::EmbeddingsCall;
 use upstream::Upstream;
 
 /// Everything the request path needs.

@@ -7,10 +7,10 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use rust_decimal::prelude::ToPrimitive;
 
-use switchyard_accounting::tab::Charge;
-use switchyard_catalog::Catalog;
 use crate::activity::{self, Served};
 use crate::call::ChatCall;
+use switchyard_accounting::tab::Charge;
+use switchyard_catalog::Catalog;
 use switchyard_telemetry::metrics::get;
 use switchyard_telemetry::metrics::labels::CatalogLabels;
 
@@ -170,12 +170,13 @@ mod tests {
 
     use super::Observer;
     use switchyard_accounting::tab::Charge;
+    use switchyard_domain::config::telemetry::MetricsConfig;
+    use switchyard_domain::plugin_types::Usage;
+    use switchyard_domain::pricing::Cost;
     use switchyard_telemetry::metrics::allocations::counted;
     use switchyard_telemetry::metrics::labels::{CatalogLabels, EndpointLabels, PluginLabels};
     use switchyard_telemetry::metrics::requests::{attempt, client_timeout, failover, plugin_call};
-    use switchyard_telemetry::metrics::{MetricsConfig, get, install};
-    use switchyard_domain::plugin_types::Usage;
-    use switchyard_domain::pricing::Cost;
+    use switchyard_telemetry::metrics::{get, install};
 
     fn charge() -> Charge<'static> {
         Charge {
@@ -214,7 +215,13 @@ mod tests {
         client_timeout(endpoint);
         plugin_call(plugin, "decode", Duration::from_micros(7), true);
         plugin_call(plugin, "decode", Duration::from_micros(9), false);
-        switchyard_telemetry::traces::spans::plugin_call("openai", "1.0.0", "decode", Duration::ZERO, None);
+        switchyard_telemetry::traces::spans::plugin_call(
+            "openai",
+            "1.0.0",
+            "decode",
+            Duration::ZERO,
+            None,
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use switchyard_sdk::web_search::{self, SERVER_TOOL_USE};
 
 use super::ChatCall;
 use switchyard_catalog::Endpoint;
-use switchyard_plugin_runtime::ProviderPlugin;
 use switchyard_domain::plugin_types::Usage;
+use switchyard_plugin_runtime::ProviderPlugin;
 
 /// The header naming the offered tools an answer's model did not see.
 pub const OMITTED_TOOLS: &str = "x-switchyard-omitted-tools";

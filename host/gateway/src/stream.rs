@@ -26,20 +26,20 @@ use super::framing::{Framing, FramingError, MAX_HELD_BYTES};
 use super::generation::{CHUNK, Generation};
 use super::upstream::Upstream;
 use super::{ChatCall, Gateway, whole_stream};
+use crate::observer::Observer;
+use crate::transforms::chunks::{ChunkHook, refusal_chunk};
 use switchyard_accounting::tab::{Charge, Tab};
 use switchyard_catalog::Endpoint;
 use switchyard_catalog::credentials::ServedBy;
 use switchyard_domain::error::DomainError;
 use switchyard_domain::failure::Failure;
-use crate::observer::Observer;
-use switchyard_plugin_runtime::output::CheckedObject;
 use switchyard_domain::plugin_types::{Finish, FinishReason, ProviderError, Usage};
-use switchyard_plugin_runtime::{PluginRegistry, ProviderInstance, ProviderPlugin};
 use switchyard_domain::pricing::{Cost, cost, image_count, usage_json};
-use switchyard_routing::Candidate;
 use switchyard_domain::routing_trace::RoutingTrace;
 use switchyard_domain::transform_refusal::TransformRefusal;
-use crate::transforms::chunks::{ChunkHook, refusal_chunk};
+use switchyard_plugin_runtime::output::CheckedObject;
+use switchyard_plugin_runtime::{PluginRegistry, ProviderInstance, ProviderPlugin};
+use switchyard_routing::Candidate;
 
 /// How many encoded events may wait for a slow client before the pump waits too.
 const CLIENT_BUFFER: usize = 64;

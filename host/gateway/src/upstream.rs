@@ -10,14 +10,14 @@ use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use super::accepted::Acceptance;
-use switchyard_catalog::Provider;
-use switchyard_domain::config::ServerConfig;
 use switchyard_accounting::byok::AccountCredential;
+use switchyard_catalog::Provider;
 use switchyard_catalog::credentials::prepared::PreparedCredential;
+use switchyard_domain::config::ServerConfig;
 use switchyard_domain::failure::Failure;
-use switchyard_plugin_runtime::ProviderPlugin;
 use switchyard_domain::plugin_types::{CredentialPlacement, UpstreamRequest};
 use switchyard_domain::sigv4;
+use switchyard_plugin_runtime::ProviderPlugin;
 
 /// The shared HTTP client for every upstream.
 #[derive(Debug, Clone)]

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::breaker::BreakerState;
 use crate::breaker::CircuitBreaker;
+use summary::{Sampled, WindowSummary};
 use switchyard_domain::config::BreakerConfig;
 use switchyard_domain::failure::FailureClass;
 use switchyard_domain::plugin_types::CandidateStats;
-use summary::{Sampled, WindowSummary};
 
 /// How many recent requests the rolling figures cover.
 const WINDOW: usize = 256;

@@ -245,7 +245,9 @@ macro_rules! embeddings_calls {
             status: u16,
             headers: Vec<(String, String)>,
             body: Vec<u8>,
-        ) -> wasmtime::Result<Result<switchyard_domain::plugin_types::ParsedEmbeddings, ProviderError>> {
+        ) -> wasmtime::Result<
+            Result<switchyard_domain::plugin_types::ParsedEmbeddings, ProviderError>,
+        > {
             let response = http_response(status, headers, body);
             let result = instance
                 .switchyard_plugin_adapter()

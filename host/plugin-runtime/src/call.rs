@@ -38,11 +38,18 @@ impl TimedCall {
     pub(crate) fn finish(self, plugin: &PluginLabels, fault: Option<&PluginFault>) {
         let elapsed = self.started.elapsed();
         let function = self.function;
-        switchyard_telemetry::metrics::requests::plugin_call(plugin, function, elapsed, fault.is_none());
+        switchyard_telemetry::metrics::requests::plugin_call(
+            plugin,
+            function,
+            elapsed,
+            fault.is_none(),
+        );
         if self.traced {
             let reason = fault.map(|fault| fault.reason.as_str());
             let (name, version) = (plugin.name(), plugin.version());
-            switchyard_telemetry::traces::spans::plugin_call(name, version, function, elapsed, reason);
+            switchyard_telemetry::traces::spans::plugin_call(
+                name, version, function, elapsed, reason,
+            );
         }
     }
 }

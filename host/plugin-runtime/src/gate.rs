@@ -9,10 +9,10 @@
 
 use std::path::PathBuf;
 
-use switchyard_domain::config::Config;
-use crate::conformance;
 use crate::TransformPlugin;
+use crate::conformance;
 use crate::loaded::Plugin;
+use switchyard_domain::config::Config;
 use switchyard_domain::plugin_types::EndpointSettings;
 
 /// One provider's gate.

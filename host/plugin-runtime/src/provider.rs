@@ -11,18 +11,18 @@ use wasmtime::component::{Component, ResourceAny};
 
 use super::call::TimedCall;
 use super::engine::PluginEngine;
-use switchyard_domain::plugin_fault::PluginFault;
 use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
 use super::sandbox::{SandboxState, arm_deadline, new_store};
 use super::trap::fault_from_wasm;
-use switchyard_domain::plugin_types::{
-    EndpointSettings, ParsedEmbeddings, ProviderDescriptor, ProviderError, UpstreamRequest,
-};
 use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
 use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};
 use switchyard_domain::config::Isolation;
+use switchyard_domain::plugin_fault::PluginFault;
+use switchyard_domain::plugin_types::{
+    EndpointSettings, ParsedEmbeddings, ProviderDescriptor, ProviderError, UpstreamRequest,
+};
 use switchyard_telemetry::metrics::labels::PluginLabels;
 
 /// A request body at least this large can explain an adapter running out of time or memory

@@ -6,14 +6,14 @@ use wasmtime::component::Component;
 
 use super::call::TimedCall;
 use super::engine::PluginEngine;
-use switchyard_domain::plugin_fault::PluginFault;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
 use super::trap::fault_from_wasm;
-use switchyard_domain::plugin_types::{PolicyCandidate, PolicyRequest};
 use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
 use switchyard_domain::config::Isolation;
+use switchyard_domain::plugin_fault::PluginFault;
+use switchyard_domain::plugin_types::{PolicyCandidate, PolicyRequest};
 use switchyard_telemetry::metrics::labels::PluginLabels;
 
 use super::{v0_1_0, v0_2_0, v0_3_0, v0_4_0, v0_5_0};

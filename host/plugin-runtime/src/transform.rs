@@ -7,7 +7,6 @@ use wasmtime::component::Component;
 
 use super::call::TimedCall;
 use super::engine::PluginEngine;
-use switchyard_domain::plugin_fault::PluginFault;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
 use super::trap::fault_from_wasm;
 use super::v0_5_0::{Transform, TransformPre, transform_wit as wit};
@@ -15,6 +14,7 @@ use super::version::VersionState;
 use super::wall_clock;
 use super::warm::{TenantScope, Warm, WarmPool};
 use switchyard_domain::config::Isolation;
+use switchyard_domain::plugin_fault::PluginFault;
 use switchyard_telemetry::metrics::labels::PluginLabels;
 
 /// The most state a transform may ask the host to carry for one request.

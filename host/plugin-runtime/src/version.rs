@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use switchyard_domain::plugin_fault::PluginFault;
 use super::sandbox::SandboxLimits;
-use switchyard_health::breaker::{BreakerState, CircuitBreaker};
 use switchyard_domain::config::BreakerConfig;
+use switchyard_domain::plugin_fault::PluginFault;
+use switchyard_health::breaker::{BreakerState, CircuitBreaker};
 use switchyard_telemetry::metrics::labels::PluginLabels;
 
 /// Loaded plugin versions alive in the process (a version stays alive while a request holds it).

@@ -277,8 +277,8 @@ impl<I> Drop for WarmPool<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_domain::config::PluginsConfig;
     use crate::sandbox::{SandboxLimits, new_store};
+    use switchyard_domain::config::PluginsConfig;
 
     fn engine() -> wasmtime::Engine {
         let mut config = wasmtime::Config::new();

@@ -14,8 +14,8 @@ use switchyard_sdk::web_search;
 
 use super::Candidate;
 use switchyard_domain::capability::Capability;
-use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_domain::plugin_types::ProviderDescriptor;
+use switchyard_plugin_runtime::PluginRegistry;
 
 /// The capabilities one request needs, in the order they are checked, and whether it would
 /// rather have an adapter that streams.
@@ -137,8 +137,8 @@ pub fn all_missing(missing: &[Option<Capability>]) -> Option<Vec<Capability>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_domain::plugin_types::Declared;
     use serde_json::json;
+    use switchyard_domain::plugin_types::Declared;
 
     fn request(value: Value) -> ChatRequest {
         serde_json::from_value(value).expect("a chat request")

@@ -263,13 +263,13 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use serde_json::json;
     use switchyard_catalog::Provider;
     use switchyard_domain::config::{BreakerConfig, TimeoutsConfig};
     use switchyard_domain::failure::FailureClass;
     use switchyard_domain::plugin_types::EndpointSettings;
     use switchyard_domain::pricing::Prices;
     use switchyard_health::stats::EndpointStats;
-    use serde_json::json;
 
     /// An endpoint of provider `name` priced `price` per million prompt and completion tokens.
     fn endpoint(

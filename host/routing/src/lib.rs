@@ -17,20 +17,20 @@ pub mod sticky;
 
 use std::sync::Arc;
 
-use switchyard_catalog::{Catalog, Endpoint, Model};
-use switchyard_domain::config::RoutingConfig;
-use switchyard_domain::error::{DomainError, Unmatched};
-use switchyard_plugin_runtime::PluginRegistry;
-use switchyard_domain::plugin_types::PolicyRequest;
-use switchyard_health::stats::Percentiles;
 use capabilities::Needs;
-use switchyard_domain::capability::Capability;
 use context::ContextNeed;
 use filters::{FilterInput, exclusion};
 use preferences::{Partition, ProviderPreferences, SortBy, Threshold, Variant};
 use shadow::{Pending, Shadow};
 use sticky::{Session, Sticky};
+use switchyard_catalog::{Catalog, Endpoint, Model};
+use switchyard_domain::capability::Capability;
+use switchyard_domain::config::RoutingConfig;
+use switchyard_domain::error::{DomainError, Unmatched};
+use switchyard_domain::plugin_types::PolicyRequest;
 use switchyard_domain::routing_trace::{CandidateTrace, EndpointRef, ModelTrace, RoutingTrace};
+use switchyard_health::stats::Percentiles;
+use switchyard_plugin_runtime::PluginRegistry;
 
 /// One endpoint to try.
 #[derive(Debug, Clone)]

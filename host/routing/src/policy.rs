@@ -5,8 +5,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::Candidate;
-use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_domain::plugin_types::{PolicyCandidate, PolicyRequest};
+use switchyard_plugin_runtime::PluginRegistry;
 
 /// A policy's order of one group of candidates.
 #[derive(Debug)]

@@ -20,9 +20,9 @@ use serde::Serialize;
 use self::cipher::Keyring;
 use self::store::StoredKey;
 use crate::store::Store;
-use switchyard_domain::store_error::{CipherError, StoreError};
-use switchyard_domain::config::credentials::ByokConfig;
 use switchyard_catalog::credentials::prepared::PreparedCredential;
+use switchyard_domain::config::credentials::ByokConfig;
+use switchyard_domain::store_error::{CipherError, StoreError};
 
 /// Why a BYOK operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::cipher::Sealed;
-use switchyard_domain::money::now;
 use crate::store::Store;
+use switchyard_domain::money::now;
 use switchyard_domain::store_error::StoreError;
 
 /// One stored key, still sealed.

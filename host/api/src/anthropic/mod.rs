@@ -34,10 +34,10 @@ use switchyard_sdk::sse::SseParser;
 use super::AppState;
 use super::chat;
 use super::request_limits;
-use switchyard_accounting::tab::Tab;
-use switchyard_routing::sticky::Session;
 use names::ToolNames;
 use stream::Transcoder;
+use switchyard_accounting::tab::Tab;
+use switchyard_routing::sticky::Session;
 
 /// Serves `POST /v1/messages`.
 pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {

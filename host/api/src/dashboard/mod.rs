@@ -4,13 +4,12 @@
 //! comes from an API behind the token. Its own API is `GET /admin/activity`, the recent served
 //! generations ([`activity`]).
 
-
-use switchyard_gateway::activity;
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use switchyard_gateway::activity;
 
 use crate::error::ApiError;
 use crate::roles::Access;

@@ -21,11 +21,11 @@ use switchyard_sdk::sse::SseParser;
 use super::AppState;
 use super::chat::{ResponsesItems, admit_and_read, validate, wants_routing_trace};
 use super::error::ApiError;
+use events::Translator;
+use request::Echo;
 use switchyard_gateway::ChatCall;
 use switchyard_gateway::passed_output::PassedOutput;
 use switchyard_gateway::searched;
-use events::Translator;
-use request::Echo;
 
 /// Serves a Responses API request, streamed or not.
 pub async fn create_response(

@@ -13,9 +13,9 @@ use reqwest::header::HeaderValue;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::credentials::prepared::PreparedCredential;
 use switchyard_domain::config::credentials::CLOUD_PLATFORM_SCOPE;
 use switchyard_domain::config::{GoogleCredentialSource, GoogleCredentialsConfig};
-use crate::credentials::prepared::PreparedCredential;
 
 /// Google's token endpoint, for keys that name none.
 const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand::Rng;
 use serde::Serialize;
 
-use switchyard_health::breaker::{BreakerState, CircuitBreaker};
+use crate::credentials::prepared::PreparedCredential;
 use switchyard_domain::config::BreakerConfig;
 use switchyard_domain::config::credentials::PooledCredentialConfig;
-use crate::credentials::prepared::PreparedCredential;
+use switchyard_health::breaker::{BreakerState, CircuitBreaker};
 
 /// Why a pool cannot be built (stops the start).
 #[derive(Debug, thiserror::Error)]

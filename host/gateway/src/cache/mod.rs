@@ -36,13 +36,13 @@ use std::time::Duration;
 use axum::http::HeaderValue;
 use rust_decimal::Decimal;
 
-pub use switchyard_domain::config::cache::{CacheConfig, CacheScope};
 pub use directives::Directives;
 use entry::Entry;
 use key::{CacheKey, Tenant};
 use memory::MemoryStore;
 use redis_store::{RedisStore, RedisStoreError};
 use stats::CacheStats;
+pub use switchyard_domain::config::cache::{CacheConfig, CacheScope};
 
 /// The response header naming what the cache did.
 pub const HEADER: &str = "x-switchyard-cache";

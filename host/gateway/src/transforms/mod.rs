@@ -27,12 +27,12 @@ use switchyard_sdk::openai::{ChatCompletion, ChatRequest};
 pub use self::run::{Applied, TransformLog};
 pub use resolve::{Transforms, TransformsError};
 
+use crate::call::ChatCall;
+use run::Stage;
 use switchyard_domain::error::DomainError;
 use switchyard_domain::failure::Failure;
-use crate::call::ChatCall;
 use switchyard_plugin_runtime::transform::RoutedEndpoint;
 use switchyard_routing::Candidate;
-use run::Stage;
 
 /// Resolves the transforms of `call` (the operator's attachments for its key, team and account,
 /// then those its `plugins`/`transforms` field adds) and runs their `on-request` hooks: the

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::run::{Applied, Entry};
+use crate::call::ChatCall;
 use switchyard_domain::config::transforms::{OnFault, Requester, TransformsConfig};
 use switchyard_domain::error::DomainError;
-use crate::call::ChatCall;
+use switchyard_domain::transform_refusal::TransformRefusal;
 use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_plugin_runtime::warm::TenantScope;
-use switchyard_domain::transform_refusal::TransformRefusal;
 
 /// The request fields that add transforms.
 const REQUEST_FIELDS: [&str; 2] = ["plugins", "transforms"];

@@ -10,10 +10,10 @@ use switchyard_sdk::openai::ChatRequest;
 
 use super::metrics;
 use switchyard_domain::config::transforms::OnFault;
+use switchyard_domain::transform_refusal::{FAULT_CODE, TransformRefusal};
 use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_plugin_runtime::transform::{Hook, RoutedEndpoint, TransformPlugin, Verdict};
 use switchyard_plugin_runtime::warm::TenantScope;
-use switchyard_domain::transform_refusal::{FAULT_CODE, TransformRefusal};
 
 /// One transform attached to a request.
 #[derive(Debug, Clone)]

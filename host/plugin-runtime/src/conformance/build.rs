@@ -13,9 +13,9 @@ use switchyard_sdk::conformance::checks::Outcome;
 use switchyard_sdk::conformance::recording::{Answer, Recording};
 
 use super::usage;
-use switchyard_domain::plugin_types::EndpointSettings;
 use crate::ProviderPlugin;
 use switchyard_domain::plugin_fault::PluginFault;
+use switchyard_domain::plugin_types::EndpointSettings;
 
 /// The least `max_tokens` a gate's client request allows.
 const MIN_CLIENT_LIMIT: u64 = 1024;

@@ -17,9 +17,9 @@ use switchyard_sdk::conformance::checks::{
 use switchyard_sdk::conformance::recording::{self, Answer, DONE, Exchange};
 use switchyard_sdk::sse::Event;
 
-use switchyard_domain::plugin_types::{EndpointSettings, Finish, ProviderError, Usage};
 use crate::{ProviderInstance, ProviderPlugin};
 use switchyard_domain::plugin_fault::PluginFault;
+use switchyard_domain::plugin_types::{EndpointSettings, Finish, ProviderError, Usage};
 
 /// Why a conformance run could not start.
 #[derive(Debug, thiserror::Error)]

@@ -24,8 +24,8 @@ pub use tally::{ShadowReport, SideReport};
 use super::Candidate;
 use switchyard_catalog::Catalog;
 use switchyard_domain::config::routing::ShadowConfig;
-use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_domain::plugin_types::{PolicyCandidate, PolicyRequest};
+use switchyard_plugin_runtime::PluginRegistry;
 use tally::{Outcome, Tally};
 
 /// Jobs waiting for the worker; a request finding the queue full is not shadowed.

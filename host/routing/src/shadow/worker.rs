@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 
 use super::Job;
 use super::tally::{Choice, Outcome};
-use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_domain::plugin_types::Usage;
 use switchyard_domain::pricing::{self, Prices};
+use switchyard_plugin_runtime::PluginRegistry;
 
 /// Evaluates every job until the queue closes.
 pub(super) async fn run(mut queue: mpsc::Receiver<Job>, plugins: Arc<PluginRegistry>) {

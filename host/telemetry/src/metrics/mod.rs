@@ -23,7 +23,6 @@ use prometheus::{Encoder, TextEncoder};
 
 use switchyard_domain::config::telemetry::MetricsConfig;
 
-
 /// Why metrics could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
