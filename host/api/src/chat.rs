@@ -72,7 +72,7 @@ pub(super) async fn admit_and_read(
     };
     let bytes = read_body(body, state.max_body_bytes)
         .await
-        .map_err(|error| ApiError::from(error).into_response())?;
+        .map_err(IntoResponse::into_response)?;
     Ok((tab, bytes))
 }
 
