@@ -84,10 +84,10 @@ enum CatalogCommand {
     Import {
         /// The price map (JSON).
         file: PathBuf,
-        /// Write here instead of standard output, e.g. host/catalog/models.json.
+        /// Write here instead of standard output, e.g. host/domain/catalog/models.json.
         #[arg(long, short)]
         output: Option<PathBuf>,
-        /// Import rules and alias table (default: the built-in host/catalog/aliases.toml).
+        /// Import rules and alias table (default: the built-in host/domain/catalog/aliases.toml).
         #[arg(long)]
         rules: Option<PathBuf>,
         /// The source's version, recorded in the file, e.g. "litellm 1.110.2".

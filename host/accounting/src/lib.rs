@@ -4,18 +4,16 @@
 //! [`store`] is the storage interface (SQLite or PostgreSQL), [`holds`] where a request's hold
 //! lives ([`books`] in memory for the embedded database, a [`lease`] of a shared one),
 //! [`settler`] the durable log of settlements, [`tab`] the accounting of one request, [`keys`]
-//! the secrets, [`money`] amounts and limit windows, [`rate`] the per-key rate limits, [`admin`]
-//! what the admin API changes, [`teams`] the teams of an account and what accounts and teams
-//! impose on their keys, [`policy`] the rules of each level, [`admin_tokens`] the tokens of the
-//! admin API, [`audit`] the record of admin changes, [`end_users`] the end users a request
-//! names, [`model_budgets`] the budgets keys and teams set on models, [`reports`] the usage
-//! listings.
+//! the secrets, [`rate`] the per-key rate limits, [`admin`] what the admin API changes,
+//! [`teams`] the teams of an account, [`scope`] and [`policy`] what accounts and teams impose
+//! on their keys, [`budgets`] and [`model_budgets`] the budgets they set, [`admin_tokens`] the
+//! tokens of the admin API, [`audit`] the record of admin changes, [`end_users`] the end users a
+//! request names, [`reports`] the usage listings, [`byok`] accounts' own provider keys, sealed,
+//! and [`worst_case`] the most a request can cost, which its hold covers. Amounts and limit
+//! windows are `switchyard_domain::money`.
 //!
 //! Layer 7 of the host (see `.ci/layers`): it may depend on every crate up to routing. Money
 //! is decimal nano-dollars; nothing here touches floats.
-
-pub mod byok;
-pub mod worst_case;
 
 pub mod admin;
 pub mod admin_tokens;
@@ -23,6 +21,7 @@ pub mod audit;
 pub mod batch;
 pub mod books;
 pub mod budgets;
+pub mod byok;
 pub mod end_users;
 pub mod holds;
 mod keycache;
@@ -39,6 +38,7 @@ pub mod spool;
 pub mod store;
 pub mod tab;
 pub mod teams;
+pub mod worst_case;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

@@ -1,5 +1,11 @@
 //! The HTTP API: route table, shared state and the handlers of each endpoint.
 //!
+//! [`table`] is the route table, with the role each route needs ([`roles`]); the ingresses are
+//! [`chat`], [`completions`], [`responses`], [`anthropic`] and [`embeddings`]; admin routes are
+//! the `admin*` modules; [`dashboard`] serves the web UI. [`server`] starts the listener and its
+//! defences against slow and hostile clients ([`server::ingress`]), with `/metrics`
+//! ([`metrics_http`]) and trace propagation ([`traces_http`]) around the router.
+//!
 //! Layer 9 of the host (see `.ci/layers`): it may depend on every crate up to the gateway. Only
 //! the `switchyard` binary sits above it.
 
@@ -8,11 +14,6 @@
 #[global_allocator]
 static COUNTING: switchyard_telemetry::metrics::allocations::Counting =
     switchyard_telemetry::metrics::allocations::Counting;
-
-pub mod dashboard;
-pub mod metrics_http;
-pub mod server;
-pub mod traces_http;
 
 pub mod admin;
 pub mod admin_body;
@@ -28,12 +29,14 @@ pub mod bearer;
 pub mod chat;
 pub mod completions;
 mod counted_json;
+pub mod dashboard;
 pub mod embeddings;
 pub mod end_user;
 pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod keepalive;
+pub mod metrics_http;
 pub mod models;
 pub mod plugins;
 pub mod presets;
@@ -44,8 +47,10 @@ pub mod reserved;
 pub mod responses;
 pub mod roles;
 pub mod route;
+pub mod server;
 pub mod sso;
 pub mod table;
+pub mod traces_http;
 pub mod unserved;
 pub mod usage;
 

@@ -3,7 +3,7 @@
 //! ids, OpenRouter ids) resolved to a canonical catalog id, on every API.
 //!
 //! An id resolves, in order, through: the configuration's `[aliases]`; the built-in alias table
-//! (`host/catalog/aliases.toml`, `<provider>/<provider model id>` keys, with or without the
+//! (`host/domain/catalog/aliases.toml`, `<provider>/<provider model id>` keys, with or without the
 //! provider); every endpoint's upstream model id (with or without its provider); and each
 //! model's id without its author. The last three are also tried with the id normalised the way
 //! vendors spell versions: a `-latest` or `-YYYYMMDD` date suffix dropped and `4-5` read as `4.5`.

@@ -16,7 +16,7 @@ use switchyard_plugin_runtime::{PluginEngine, PluginRegistry};
 pub struct ImportRequest<'a> {
     /// LiteLLM's `model_prices_and_context_window.json`.
     pub price_map: &'a Path,
-    /// Import rules and aliases; default: the built-in `host/catalog/aliases.toml`.
+    /// Import rules and aliases; default: the built-in `host/domain/catalog/aliases.toml`.
     pub rules: Option<&'a Path>,
     /// The source's version, e.g. `litellm 1.110.2`.
     pub version: &'a str,

@@ -2,7 +2,7 @@
 //! (`model_prices_and_context_window.json`, shipped in the `litellm` wheel) into the catalog's
 //! models file.
 //!
-//! The rules in `host/catalog/aliases.toml` say which LiteLLM providers to read and how their
+//! The rules in `host/domain/catalog/aliases.toml` say which LiteLLM providers to read and how their
 //! model ids become canonical `author/slug` ids: the organisation or the model-name prefix gives
 //! the author; the slug is lowercased, Fireworks' `v3p3` becomes `3.3`, quantization and `turbo`
 //! suffixes are dropped (the quantization is recorded), Anthropic's `4-5-20250929` becomes `4.5`.
@@ -41,7 +41,7 @@ pub enum ImportError {
     NotAnObject,
 }
 
-/// The import rules and alias table (`host/catalog/aliases.toml`).
+/// The import rules and alias table (`host/domain/catalog/aliases.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRules {

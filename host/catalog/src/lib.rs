@@ -1,17 +1,21 @@
 //! The runtime catalog: models, their endpoints and the providers behind them, resolved from the
 //! configuration against the loaded plugins and the environment.
 //!
+//! Also here: the credentials the host applies for a provider ([`credentials`]: Google tokens,
+//! pools, each prepared once as header values), the `switchyard catalog` commands ([`import`],
+//! [`commands`], [`aliases`], [`listing`]) and the sharing of endpoint statistics between
+//! gateways through Redis ([`stats_sync`]).
+//!
 //! Layer 5 of the host (see `.ci/layers`): it may depend on the domain, telemetry, health and
 //! plugin runtime crates. Credentials (tokens, pools) live here, prepared once; plugins never
 //! see them.
 
-pub mod credentials;
-pub mod stats_sync;
-
 pub mod aliases;
 pub mod commands;
+pub mod credentials;
 pub mod import;
 pub mod listing;
+pub mod stats_sync;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,6 +1,12 @@
 //! The request path after validation: plan the candidate endpoints (catalog + routing policy),
 //! then try them in order until one answers, failing over on retryable errors.
 //!
+//! [`call`] is one request as the gateway holds it; [`attempt`] one try at one endpoint, with
+//! [`credential_plan`] choosing its credentials and [`upstream`] sending it; [`complete`] and
+//! [`stream`] read the answer; [`transforms`] run the operator's transform plugins around it;
+//! [`cache`] answers repeats. [`observer`], [`served_spans`], [`gauges`] and [`activity`] turn
+//! what happened into metrics, spans and the dashboard's feed.
+//!
 //! Layer 8 of the host (see `.ci/layers`): it may depend on every crate up to accounting. It
 //! is the trust boundary's I/O: the only code that talks to providers.
 
@@ -10,18 +16,12 @@
 static COUNTING: switchyard_telemetry::metrics::allocations::Counting =
     switchyard_telemetry::metrics::allocations::Counting;
 
-pub mod activity;
-pub mod cache;
-pub mod cache_metrics;
-pub mod gauges;
-pub mod observer;
-pub mod served_spans;
-pub mod shadow_metrics;
-pub mod transforms;
-
 mod accepted;
+pub mod activity;
 mod attempt;
 mod builtin;
+pub mod cache;
+pub mod cache_metrics;
 mod cached;
 pub mod call;
 mod complete;
@@ -31,12 +31,17 @@ mod exchange;
 mod exclude;
 mod failover;
 mod framing;
+pub mod gauges;
 pub mod generation;
+pub mod observer;
 pub mod passed_output;
 mod scrub;
 pub mod searched;
+pub mod served_spans;
+pub mod shadow_metrics;
 mod stream;
 mod strict;
+pub mod transforms;
 pub mod upstream;
 mod whole_stream;
 

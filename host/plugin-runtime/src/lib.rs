@@ -5,12 +5,11 @@
 //! Layer 4 of the host (see `.ci/layers`): it may depend on the domain, telemetry and health
 //! crates. It never sees a secret: credentials stay in the catalog and the gateway.
 
-pub mod conformance;
-pub mod egress;
-
 mod boundary;
 pub mod builtin;
 pub(crate) mod call;
+pub mod conformance;
+pub mod egress;
 pub mod engine;
 pub mod gate;
 pub mod loaded;

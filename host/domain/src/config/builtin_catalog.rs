@@ -1,4 +1,4 @@
-//! The built-in catalog shipped in the binary (`host/catalog/`): providers, models and the alias
+//! The built-in catalog shipped in the binary (`host/domain/catalog/`): providers, models and the alias
 //! table, and how a configuration is merged over them.
 //!
 //! Merge rules: a `[providers.<name>]` in the configuration replaces the built-in provider of that

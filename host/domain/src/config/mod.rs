@@ -97,7 +97,7 @@ pub struct Config {
     pub transforms: crate::config::transforms::TransformsConfig,
 }
 
-/// The built-in catalog (`host/catalog/`) and how this configuration changes it.
+/// The built-in catalog (`host/domain/catalog/`) and how this configuration changes it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogConfig {
@@ -877,7 +877,7 @@ pub struct ProviderConfig {
     #[serde(default)]
     pub data_collection: Option<DataCollection>,
     /// The provider's published data policy (built in for the catalog's providers, from
-    /// `host/catalog/data_policies.toml`), listed at `/api/v1/providers`.
+    /// `host/domain/catalog/data_policies.toml`), listed at `/api/v1/providers`.
     #[serde(default)]
     pub data_policy: Option<DataPolicy>,
     /// The provider retains nothing (zero data retention); requests with `provider.zdr = true`
