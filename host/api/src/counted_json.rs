@@ -334,7 +334,7 @@ mod tests {
         let fields = value.as_object().expect("an object");
         assert_eq!(
             count,
-            super::super::request_limits::json_values(fields.values(), usize::MAX),
+            crate::request_limits::json_values(fields.values(), usize::MAX),
             "{json}"
         );
         count
