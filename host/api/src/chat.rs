@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::keepalive;
 use super::plugins::ONLINE;
 use super::request_limits;
-use crate::server::ingress::BodyRefused;
+use crate::ingress::BodyRefused;
 use switchyard_accounting::tab::Tab;
 use switchyard_accounting::worst_case::choice_count;
 use switchyard_gateway::ChatCall;

@@ -3,7 +3,7 @@
 //! [`table`] is the route table, with the role each route needs ([`roles`]); the ingresses are
 //! [`chat`], [`completions`], [`responses`], [`anthropic`] and [`embeddings`]; admin routes are
 //! the `admin*` modules; [`dashboard`] serves the web UI. [`server`] starts the listener and its
-//! defences against slow and hostile clients ([`server::ingress`]), with `/metrics`
+//! defences against slow and hostile clients ([`ingress`]), with `/metrics`
 //! ([`metrics_http`]) and trace propagation ([`traces_http`]) around the router.
 //!
 //! Layer 9 of the host (see `.ci/layers`): it may depend on every crate up to the gateway. Only
@@ -35,6 +35,7 @@ pub mod end_user;
 pub mod endpoints;
 pub mod error;
 pub mod health;
+pub mod ingress;
 pub mod keepalive;
 pub mod metrics_http;
 pub mod models;

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use crate::bearer::check_bearer;
-use crate::server::ingress::Ingress;
+use crate::ingress::Ingress;
 use switchyard_domain::config::ServerConfig;
 use switchyard_domain::config::telemetry::MetricsConfig;
 use switchyard_telemetry::metrics::{Metrics, get as metrics};

@@ -6,6 +6,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::AppState;
+use crate::ingress;
 use switchyard_accounting::Accounting;
 use switchyard_catalog::Catalog;
 use switchyard_catalog::stats_sync::StatsSync;
@@ -20,7 +21,6 @@ use switchyard_telemetry::traces;
 
 mod connections;
 mod heap;
-pub mod ingress;
 
 /// Builds the application state from a configuration: compiles and self-tests every plugin.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {

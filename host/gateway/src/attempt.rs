@@ -35,7 +35,7 @@ pub(super) async fn attempt(
     acceptance: &Acceptance,
 ) -> Result<Response, Failure> {
     let plugin = gateway.adapter(&candidate.endpoint.provider)?;
-    crate::transforms::routed(call, candidate).await?;
+    crate::transform_hooks::routed(call, candidate).await?;
     let result = attempt_with(gateway, call, candidate, routing, &plugin, acceptance).await;
     let Err(failure) = &result else {
         return result;

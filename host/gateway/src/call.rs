@@ -44,7 +44,7 @@ pub struct ChatCall {
     /// `web_search_options`; elsewhere the tool is left out, and the answer says so in
     /// `X-Switchyard-Omitted-Tools` ([`super::searched`]).
     pub offered_search: bool,
-    /// Its transforms and their state, once [`crate::transforms::prepare`] resolved them
+    /// Its transforms and their state, once [`crate::transform_hooks::prepare`] resolved them
     /// (`None` before).
     pub transforms: Option<Arc<Applied>>,
 }

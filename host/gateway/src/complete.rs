@@ -108,7 +108,7 @@ pub(super) async fn run(
         .record_success(first_byte, elapsed, throughput);
     tracing::debug!(id = %generation.id, model = %model.id, provider = %provider.name, cost = %cost.total, "completion served");
     // After the settlement: an answer a transform refuses was generated, and is charged.
-    crate::transforms::response(call, &mut object).await?;
+    crate::transform_hooks::response(call, &mut object).await?;
     let mut answer = with_headers(json_response(&object, parsed.size), &generation, plugin);
     if let Some(passed_output) = passed_output {
         answer.extensions_mut().insert(passed_output);

@@ -69,7 +69,7 @@ pub(super) async fn exchange(
     let deadline = started + Duration::from_millis(provider.timeouts.total_ms);
     let scope = TenantScope::of(call.tab.key_and_account().map(|(_, account)| account));
     let mut instance = plugin.checkout(&scope).await?;
-    let body = crate::transforms::upstream_body(call);
+    let body = crate::transform_hooks::upstream_body(call);
     let body = match call.offered_search && searched::serves(endpoint, plugin) {
         true => searched::with_search(&body).unwrap_or(body),
         false => body,

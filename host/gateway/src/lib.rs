@@ -3,7 +3,8 @@
 //!
 //! [`call`] is one request as the gateway holds it; [`attempt`] one try at one endpoint, with
 //! [`credential_plan`] choosing its credentials and [`upstream`] sending it; [`complete`] and
-//! [`stream`] read the answer; [`transforms`] run the operator's transform plugins around it;
+//! [`stream`] read the answer; [`transforms`] run the operator's transform plugins around it, at
+//! the [`transform_hooks`];
 //! [`cache`] answers repeats. [`observer`], [`served_spans`], [`gauges`] and [`activity`] turn
 //! what happened into metrics, spans and the dashboard's feed.
 //!
@@ -41,6 +42,7 @@ pub mod served_spans;
 pub mod shadow_metrics;
 mod stream;
 mod strict;
+pub mod transform_hooks;
 pub mod transforms;
 pub mod upstream;
 mod whole_stream;
@@ -104,7 +106,7 @@ impl Gateway {
         let response = spans::operation("chat", model, cached::chat(self, &call))
             .await
             .map_err(crate::transforms::surfaced)?;
-        Ok(crate::transforms::stamp(&call, response))
+        Ok(crate::transform_hooks::stamp(&call, response))
     }
 
     /// Serves an embeddings request, failing over across endpoints and models.
@@ -114,10 +116,10 @@ impl Gateway {
     }
 
     /// Runs the request's transforms (guardrails included) before anything else sees it; see
-    /// [`crate::transforms::prepare`]. A response cache looks up after this; [`Self::chat`]
+    /// [`crate::transform_hooks::prepare`]. A response cache looks up after this; [`Self::chat`]
     /// calls it for a call not prepared yet.
     pub async fn prepare(&self, call: ChatCall) -> Result<ChatCall, DomainError> {
-        crate::transforms::prepare(&self.transforms, call).await
+        crate::transform_hooks::prepare(&self.transforms, call).await
     }
 
     /// Plans the candidates of a chat completion and tries them in order.

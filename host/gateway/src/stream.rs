@@ -155,7 +155,7 @@ pub(super) async fn run(
         exclude_reasoning: super::exclude::wanted(&call.request),
         searches: Default::default(),
         annotations: super::searched::StreamAnnotations::default(),
-        chunk_hook: ChunkHook::of(call),
+        chunk_hook: ChunkHook::of(call.transforms.as_ref()),
     };
     tokio::spawn(switchyard_telemetry::traces::within_current(pump.run()));
 

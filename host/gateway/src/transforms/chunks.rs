@@ -9,7 +9,6 @@ use switchyard_sdk::openai::ChatChunk;
 
 use super::HOST_FIELDS;
 use super::run::{Applied, Stage, TransformLog};
-use crate::call::ChatCall;
 use crate::generation::Generation;
 use switchyard_domain::transform_refusal::TransformRefusal;
 
@@ -20,12 +19,9 @@ pub struct ChunkHook {
 }
 
 impl ChunkHook {
-    /// The hook of `call`, when one of its transforms wants chunks.
-    pub fn of(call: &ChatCall) -> Option<ChunkHook> {
-        let applied = call
-            .transforms
-            .as_ref()
-            .filter(|applied| applied.streams())?;
+    /// The hook of a call's transforms (`ChatCall::transforms`), when one of them wants chunks.
+    pub fn of(transforms: Option<&Arc<Applied>>) -> Option<ChunkHook> {
+        let applied = transforms.filter(|applied| applied.streams())?;
         Some(ChunkHook {
             applied: applied.clone(),
         })

@@ -9,12 +9,13 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::run::{Applied, Entry};
-use crate::call::ChatCall;
+use switchyard_accounting::tab::Tab;
 use switchyard_domain::config::transforms::{OnFault, Requester, TransformsConfig};
 use switchyard_domain::error::DomainError;
 use switchyard_domain::transform_refusal::TransformRefusal;
 use switchyard_plugin_runtime::PluginRegistry;
 use switchyard_plugin_runtime::warm::TenantScope;
+use switchyard_sdk::openai::ChatRequest;
 
 /// The request fields that add transforms.
 const REQUEST_FIELDS: [&str; 2] = ["plugins", "transforms"];
@@ -112,20 +113,26 @@ impl Transforms {
         }
     }
 
-    /// The transforms of `call`, in the order they run. The request's own `plugins` and
+    /// The transforms of a request (`request`, sent as `body`, accounted on `tab`), in the order
+    /// they run. The request's own `plugins` and
     /// `transforms` fields are taken off its body: no upstream sees them.
-    pub(super) async fn resolve(&self, call: &mut ChatCall) -> Result<Arc<Applied>, DomainError> {
+    pub async fn resolve(
+        &self,
+        request: &mut ChatRequest,
+        body: &mut Bytes,
+        tab: &Tab,
+    ) -> Result<Arc<Applied>, DomainError> {
         let asks = REQUEST_FIELDS
             .iter()
-            .any(|field| call.request.extra.contains_key(*field));
+            .any(|field| request.extra.contains_key(*field));
         if self.config.attach.is_empty() && !asks {
             return Ok(Arc::new(Applied::none()));
         }
-        let (key, account) = call.tab.key_and_account().unzip();
+        let (key, account) = tab.key_and_account().unzip();
         let requester = Requester {
             key,
             account,
-            team: call.tab.team_id(),
+            team: tab.team_id(),
         };
         let scope = TenantScope::of(account);
         let mut entries: Vec<Entry> = Vec::new();
@@ -155,13 +162,13 @@ impl Transforms {
             }
         }
         if asks {
-            for (id, options) in requested(&mut call.request.extra)? {
+            for (id, options) in requested(&mut request.extra)? {
                 if entries.iter().any(|entry| entry.plugin.name() == id) {
                     continue;
                 }
                 entries.push(self.allowed(&scope, &id, options).await?);
             }
-            call.body = Bytes::from(serde_json::to_vec(&call.request).unwrap_or_default());
+            *body = Bytes::from(serde_json::to_vec(request).unwrap_or_default());
         }
         Ok(Arc::new(Applied::new(
             entries,

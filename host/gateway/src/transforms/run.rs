@@ -74,7 +74,9 @@ impl Applied {
         self.original.get()
     }
 
-    pub(super) fn keep_original(&self, request: ChatRequest) {
+    /// Keeps the client's request as it came, once, before an `on-request` hook's change
+    /// replaces it.
+    pub fn keep_original(&self, request: ChatRequest) {
         let _ = self.original.set(request);
     }
 
@@ -85,7 +87,7 @@ impl Applied {
     }
 
     /// Some transform wants `on-response`.
-    pub(super) fn answers(&self) -> bool {
+    pub fn answers(&self) -> bool {
         self.entries
             .iter()
             .any(|entry| entry.plugin.hooks().response)
@@ -114,18 +116,21 @@ impl Applied {
         &self.log
     }
 
-    pub(super) fn set_routed(&self, body: Option<Bytes>) {
+    /// Keeps the body the current endpoint receives, as its `on-routed` hooks left it (`None`:
+    /// the request's own body).
+    pub fn set_routed(&self, body: Option<Bytes>) {
         *lock(&self.routed) = body;
     }
 
-    pub(super) fn routed_body(&self) -> Option<Bytes> {
+    /// The body the current endpoint receives, when its `on-routed` hooks changed it.
+    pub fn routed_body(&self) -> Option<Bytes> {
         lock(&self.routed).clone()
     }
 
     /// Runs the hook `make` builds over `input` through every transform that wants it, each on
     /// what the one before returned: the final bytes when one changed them, `None` when all
     /// passed; the refusal of the first that refused (or faulted, failing closed).
-    pub(super) async fn run_bytes(
+    pub async fn run_bytes(
         &self,
         input: &[u8],
         stage: Stage<'_>,
@@ -183,11 +188,7 @@ impl Applied {
 
     /// The refusal for output of `function` that breaks the contract (an invalid request or
     /// answer); the transforms that ran are named, since the host cannot tell which one broke it.
-    pub(super) fn broken(
-        &self,
-        function: &'static str,
-        reason: impl Into<String>,
-    ) -> TransformRefusal {
+    pub fn broken(&self, function: &'static str, reason: impl Into<String>) -> TransformRefusal {
         let names: Vec<&str> = self.entries.iter().map(|e| e.plugin.name()).collect();
         fault_refusal(&names.join(", "), function, &reason.into())
     }
@@ -207,7 +208,7 @@ impl Applied {
 
 /// Which hook [`Applied::run_bytes`] runs, with its inputs other than the bytes it changes.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Stage<'a> {
+pub enum Stage<'a> {
     /// `on-request`.
     Request,
     /// `on-routed`, for this endpoint.
