@@ -295,8 +295,7 @@ async fn a_lease_gives_back_unused_room_and_heeds_a_limit_lowered_elsewhere() {
     assert_eq!(leased.reservations, 1, "{leased:?}");
     assert!(leased.key_reserved > CALL_NANOS, "{leased:?}");
     assert_eq!(leased.key_reserved, leased.account_reserved, "{leased:?}");
-    // Unused, the room goes back on its own (the sums are read one query at a time: wait until
-    // all of them show it).
+    // Unused, the room goes back on its own: wait until the books show it.
     let started = std::time::Instant::now();
     loop {
         let books = database.books().await;

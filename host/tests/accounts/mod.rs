@@ -58,39 +58,35 @@ impl Database {
     }
 
     /// The books as stored: (key usage, key reserved, account usage, account reserved,
-    /// generation count, sum of generation costs), all in nano-USD.
+    /// generation count, sum of generation costs), all in nano-USD. One statement reads them
+    /// all, so they come from one snapshot even while a gateway changes a lease.
     pub async fn books(&self) -> Books {
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&self.url()).await.unwrap();
-        let one = |sql: &'static str| {
-            let pool = pool.clone();
-            async move {
-                sqlx::query(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-                    .try_get::<i64, _>(0)
-                    .unwrap()
-            }
-        };
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT CAST(COALESCE(SUM(usage), 0) AS BIGINT) FROM api_keys), \
+             (SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM api_keys), \
+             (SELECT CAST(COALESCE(SUM(window_usage), 0) AS BIGINT) FROM api_keys), \
+             (SELECT CAST(COALESCE(SUM(usage), 0) AS BIGINT) FROM accounts), \
+             (SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM accounts), \
+             (SELECT CAST(COUNT(*) AS BIGINT) FROM reservations), \
+             (SELECT CAST(COUNT(*) AS BIGINT) FROM generations), \
+             (SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM generations)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let column = |index: usize| row.try_get::<i64, _>(index).unwrap();
         let books = Books {
-            key_usage: one("SELECT CAST(COALESCE(SUM(usage), 0) AS BIGINT) FROM api_keys").await,
-            key_reserved: one("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM api_keys")
-                .await,
-            key_window_usage: one(
-                "SELECT CAST(COALESCE(SUM(window_usage), 0) AS BIGINT) FROM api_keys",
-            )
-            .await,
-            account_usage: one("SELECT CAST(COALESCE(SUM(usage), 0) AS BIGINT) FROM accounts")
-                .await,
-            account_reserved: one(
-                "SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM accounts",
-            )
-            .await,
-            reservations: one("SELECT COUNT(*) FROM reservations").await,
-            generations: one("SELECT COUNT(*) FROM generations").await,
-            generation_costs: one("SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) FROM generations")
-                .await,
+            key_usage: column(0),
+            key_reserved: column(1),
+            key_window_usage: column(2),
+            account_usage: column(3),
+            account_reserved: column(4),
+            reservations: column(5),
+            generations: column(6),
+            generation_costs: column(7),
         };
         pool.close().await;
         books
