@@ -3,6 +3,8 @@
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::default_true;
+
 /// Who shares cache entries: everything of one account by default; a team's or a key's
 /// requests only, when narrowed. With accounting off every request is the operator's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -108,10 +110,6 @@ impl CacheConfig {
         }
         None
     }
-}
-
-fn default_true() -> bool {
-    true
 }
 
 fn default_ttl_secs() -> u64 {
