@@ -1,5 +1,6 @@
 //! Builds the test plugins (hostile: panic, spin, hog, escape, thief, greedy, stash; a broken
-//! `openai` release; `ledger`, an adapter of a custom API that cannot stream; an adapter built
+//! `openai` release; `ledger`, an adapter of a custom API that cannot stream; `forger`, which passes the
+//! conversation through but forges it; an adapter built
 //! against each frozen contract, 0.1.0 to 0.4.0; `wild`, a hostile transform) for
 //! `wasm32-wasip2` and exposes their paths as constants in `switchyard_tests::hostile`.
 
@@ -22,6 +23,7 @@ fn main() {
         "switchyard-test-plugin-stash",
         "switchyard-test-plugin-refusing",
         "switchyard-test-plugin-zero-usage",
+        "switchyard-test-plugin-forger",
     ];
     // One world per build: the transform is built on its own.
     let mut artifacts = Vec::new();

@@ -108,6 +108,15 @@ pub trait Provider: 'static {
         Self::build_request(read_request(request)?, endpoint, stream)
     }
 
+    /// Whether the adapter sends the request's `messages` and `tools` to its upstream exactly as
+    /// the canonical request has them, in a JSON object body (an OpenAI-compatible upstream).
+    /// Set it to `true` and the gateway hands [`Provider::build_request_from_json`] the request
+    /// with both as empty lists (`[]`), and puts the client's lists back into the body it
+    /// returns: a long conversation is never copied into the sandbox, read and written again.
+    /// Write them as you read them (an empty list) or leave them out: a field left out stays
+    /// out. The body must be a JSON object, or the request fails as the adapter's fault.
+    const PASSES_CONVERSATION: bool = false;
+
     /// Translates a successful non-streaming response.
     fn parse_response(response: HttpResponse) -> Result<ParsedResponse, PluginError>;
 
@@ -248,6 +257,7 @@ impl<P: Provider> wit::Guest for Export<P> {
                 documents: capabilities.documents,
                 json_schema: capabilities.json_schema,
                 reasoning: capabilities.reasoning,
+                passes_conversation: P::PASSES_CONVERSATION,
             },
         }
     }

@@ -219,6 +219,9 @@ pub struct Declared {
     pub json_schema: bool,
     /// Reasoning settings.
     pub reasoning: bool,
+    /// It sends `messages` and `tools` upstream as they are: it is handed the request without
+    /// them, and the host puts them back into its body (`passes-conversation`).
+    pub passes_conversation: bool,
 }
 
 /// Live statistics of one endpoint, as passed to a policy.

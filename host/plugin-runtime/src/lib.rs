@@ -14,6 +14,7 @@ pub mod engine;
 pub mod gate;
 pub mod loaded;
 pub mod output;
+mod passed_conversation;
 pub mod provider;
 pub mod registry;
 pub mod router;

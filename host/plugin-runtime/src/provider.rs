@@ -12,6 +12,7 @@ use wasmtime::component::{Component, ResourceAny};
 use super::call::TimedCall;
 use super::engine::PluginEngine;
 use super::output::{CheckedResponse, CheckedStreamOutput, check_response, check_stream_output};
+use super::passed_conversation;
 use super::sandbox::{SandboxState, arm_deadline, new_store};
 use super::trap::fault_from_wasm;
 use super::version::VersionState;
@@ -410,13 +411,22 @@ impl ProviderInstance {
         }
     }
 
-    /// Builds the upstream request for a canonical chat request.
+    /// Builds the upstream request for a canonical chat request. An adapter that passes the
+    /// conversation through is handed the request without it, and the client's `messages` and
+    /// `tools` are put back into its body ([`passed_conversation`]).
     pub async fn build_request(
         &mut self,
         request: &[u8],
         endpoint: &EndpointSettings,
         stream: bool,
     ) -> Result<Result<UpstreamRequest, ProviderError>, PluginFault> {
+        let split = (self.plugin.descriptor().declared)
+            .is_some_and(|declared| declared.passes_conversation)
+            .then(|| passed_conversation::split(request))
+            .flatten();
+        let handed = split
+            .as_ref()
+            .map_or(request, |split| split.head.as_slice());
         let Call {
             deadline,
             timed: call,
@@ -425,14 +435,21 @@ impl ProviderInstance {
         } = self.before_call(TimedCall::start("build_request"))?;
         let result = wall_clock::bounded(deadline, async {
             on_adapter!(instance, |guest, v| guest
-                .call_build_request(&mut *store, request, &v::endpoint_to_wit(endpoint), stream)
+                .call_build_request(&mut *store, handed, &v::endpoint_to_wit(endpoint), stream)
                 .await
                 .map(|result| result
                     .map(v::request_from_wit)
                     .map_err(v::error_from_wit)))
         })
         .await;
-        self.after_call(result, request.len(), call)
+        let result = match &split {
+            Some(split) => checked(result, |mut request: UpstreamRequest| {
+                request.body = split.splice(&request.body)?;
+                Ok(request)
+            }),
+            None => result,
+        };
+        self.after_call(result, handed.len(), call)
     }
 
     /// Translates a successful non-streaming response. A completion that is not a canonical

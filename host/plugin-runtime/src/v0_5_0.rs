@@ -37,6 +37,7 @@ super::boundary::contract_boundary!(
             documents: descriptor.capabilities.documents,
             json_schema: descriptor.capabilities.json_schema,
             reasoning: descriptor.capabilities.reasoning,
+            passes_conversation: descriptor.capabilities.passes_conversation,
         })
     }
     errors { wit::PluginError::Unsupported(m) => ProviderError::Unsupported(m), }

@@ -201,6 +201,7 @@ mod tests {
             documents: true,
             json_schema: true,
             reasoning: true,
+            passes_conversation: false,
         });
         assert_eq!(needs.missing(&descriptor(false, true, None)), None);
         assert_eq!(

@@ -73,7 +73,11 @@ impl Provider for OpenAi {
         request::build(request, &endpoint, stream)
     }
 
-    /// The conversation passes through: its messages' content is never read into strings.
+    /// `messages` and `tools` go upstream as the client sent them: the host hands this adapter
+    /// the request without them and puts them back into the body it builds.
+    const PASSES_CONVERSATION: bool = true;
+
+    /// What is left of the conversation passes through: it is never read into strings.
     fn build_request_from_json(
         request: &[u8],
         endpoint: EndpointSettings,
