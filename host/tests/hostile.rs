@@ -242,9 +242,10 @@ fn messages(count: usize, size: usize) -> Value {
 #[tokio::test]
 async fn bodies_the_gateway_accepts_fit_through_the_adapter_under_the_default_limits() {
     let mock = MockUpstream::start().await.unwrap();
+    // `mistral` reads the whole conversation in the sandbox (`openai` passes it through).
     let config = format!(
         "{}{}",
-        provider("oa", "openai", &mock, "fixture=openai/openai-text", ""),
+        provider("oa", "mistral", &mock, "fixture=mistral/mistral-text", ""),
         model("m/oa", &[("oa", "1", "1")])
     );
     let defaults = Sections {
@@ -300,28 +301,35 @@ async fn bodies_the_gateway_accepts_fit_through_the_adapter_under_the_default_li
 #[tokio::test]
 async fn bodies_that_exhaust_an_adapter_fail_alone_and_do_not_open_its_circuit() {
     let mock = MockUpstream::start().await.unwrap();
+    // `mistral` reads the conversation; `openai` passes it through, so it never enters the sandbox.
+    const MISTRAL: &str = "fixture=mistral/mistral-text";
     let config = format!(
-        "{}{}{}",
+        "{}{}{}{}",
+        provider("mis", "mistral", &mock, MISTRAL, ""),
+        provider("other", "mistral", &mock, MISTRAL, ""),
         provider("oa", "openai", &mock, "fixture=openai/openai-text", ""),
-        provider("other", "openai", &mock, "fixture=openai/openai-text", ""),
-        model("m/oa", &[("oa", "1", "1")])
-    ) + &model("m/other", &[("other", "1", "1")]);
+        model("m/mis", &[("mis", "1", "1")])
+    ) + &model("m/other", &[("other", "1", "1")])
+        + &model("m/oa", &[("oa", "1", "1")]);
     let small_adapters = Sections {
         server: "max_body_bytes = 4194304",
         plugins: "memory_limit_mib = 8\ncircuit_breaker = { failures = 3, cooldown_ms = 60000 }",
     };
     let gateway = Gateway::start_with_sections(small_adapters, &config, &[], &[]).await;
-    let huge = json!({ "model": "m/oa", "messages": messages(4_000, 900) });
+    let huge = |model: &str| json!({ "model": model, "messages": messages(4_000, 900) });
     for attempt in 0..6 {
         tried(&format!(
             "attempt {attempt}: 3.6 MB body against an 8 MiB adapter"
         ));
-        let (status, _, body) = gateway.post(&huge).await;
+        let (status, _, body) = gateway.post(&huge("m/mis")).await;
         assert_eq!(status, 502, "{body}");
         assert!(body.contains("memory limit"), "{body}");
     }
     tried("a normal request to another provider served by the same adapter");
     let (status, _, body) = gateway.post(&request("m/other", false)).await;
+    assert_eq!(status, 200, "{body}");
+    tried("the same body through an 8 MiB adapter that passes the conversation through");
+    let (status, _, body) = gateway.post(&huge("m/oa")).await;
     assert_eq!(status, 200, "{body}");
     let (_, health) = gateway.get("/health").await;
     assert_eq!(health["status"], "ok", "{health}");
