@@ -36,21 +36,28 @@ impl SseParser {
     /// Feeds the next bytes and returns the events they complete, in order.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<Event> {
         let mut events = Vec::new();
-        for &byte in bytes {
-            if self.after_cr {
-                self.after_cr = false;
-                if byte == b'\n' {
-                    continue;
-                }
+        let mut bytes = bytes;
+        while let Some((&first, rest)) = bytes.split_first() {
+            if std::mem::take(&mut self.after_cr) && first == b'\n' {
+                bytes = rest;
+                continue;
             }
-            match byte {
-                b'\n' => self.end_line(&mut events),
-                b'\r' => {
-                    self.after_cr = true;
-                    self.end_line(&mut events);
-                }
-                _ => self.line.push(byte),
+            let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) else {
+                self.line.extend_from_slice(bytes);
+                break;
+            };
+            self.after_cr = bytes[end] == b'\r';
+            if self.line.is_empty() {
+                self.end_line(&bytes[..end], &mut events);
+            } else {
+                // The line began in an earlier read: complete it in its buffer, kept for reuse.
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(&bytes[..end]);
+                self.end_line(&line, &mut events);
+                line.clear();
+                self.line = line;
             }
+            bytes = &bytes[end + 1..];
         }
         events
     }
@@ -59,14 +66,14 @@ impl SseParser {
     pub fn finish(&mut self) -> Option<Event> {
         let mut events = Vec::new();
         if !self.line.is_empty() {
-            self.end_line(&mut events);
+            let line = std::mem::take(&mut self.line);
+            self.end_line(&line, &mut events);
         }
         self.dispatch(&mut events);
         events.pop()
     }
 
-    fn end_line(&mut self, events: &mut Vec<Event>) {
-        let line = std::mem::take(&mut self.line);
+    fn end_line(&mut self, line: &[u8], events: &mut Vec<Event>) {
         if line.is_empty() {
             self.dispatch(events);
             return;
@@ -74,7 +81,10 @@ impl SseParser {
         if line.first() == Some(&b':') {
             return; // a comment, e.g. a keep-alive
         }
-        let line = String::from_utf8_lossy(&line);
+        let line = match std::str::from_utf8(line) {
+            Ok(line) => std::borrow::Cow::Borrowed(line),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let (field, value) = match line.find(':') {
             Some(colon) => {
                 let value = &line[colon + 1..];
@@ -160,6 +170,15 @@ mod tests {
     fn a_utf8_character_split_across_reads_survives() {
         let input = "data: héllo ✓\n\n".as_bytes();
         assert_eq!(parse_in_pieces(input, 1)[0].data, "héllo ✓");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_many_events_in_one_read_all_come_out() {
+        let mut parser = SseParser::new();
+        let events = parser.push(b"data: a\xffb\n\nevent: e\ndata: 2\r\n\r\ndata: 3\n\n");
+        let data: Vec<&str> = events.iter().map(|event| event.data.as_str()).collect();
+        assert_eq!(data, ["a\u{FFFD}b", "2", "3"]);
+        assert_eq!(events[1].event.as_deref(), Some("e"));
     }
 
     #[test]
