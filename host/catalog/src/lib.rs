@@ -15,6 +15,7 @@ pub mod commands;
 pub mod credentials;
 pub mod import;
 pub mod listing;
+pub mod parsed_url;
 pub mod stats_sync;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use reqwest::Url;
 use crate::credentials::GoogleTokenSource;
 use crate::credentials::pool::CredentialPool;
 use crate::credentials::prepared::PreparedCredential;
+use crate::parsed_url::ParsedUrlCache;
 use switchyard_domain::config::{
     Config, ConfigError, DataCollection, DataPolicy, ModelConfig, ProviderConfig, TimeoutsConfig,
 };
@@ -66,6 +68,8 @@ pub struct Provider {
     pub credential_pool: Option<CredentialPool>,
     /// The Responses API built-in tools the operator opted it into.
     pub builtin_tools: Vec<switchyard_sdk::responses::BuiltinTool>,
+    /// The last URL its adapter built, parsed.
+    pub parsed_url: ParsedUrlCache,
 }
 
 impl std::fmt::Debug for Provider {
@@ -323,6 +327,7 @@ fn resolve_provider(
         google_credentials,
         credential_pool,
         builtin_tools: config.builtin_tools.clone(),
+        parsed_url: ParsedUrlCache::default(),
     }))
 }
 

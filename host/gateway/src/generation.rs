@@ -66,11 +66,11 @@ impl Generation {
 
     /// Overwrites the host-owned fields of a response or chunk object.
     pub fn stamp(&self, object: &mut Map<String, Value>, kind: &str) {
-        object.insert("id".to_owned(), Value::String(self.id.clone()));
-        object.insert("object".to_owned(), Value::String(kind.to_owned()));
-        object.insert("created".to_owned(), Value::from(self.created));
-        object.insert("model".to_owned(), Value::String(self.model.clone()));
-        object.insert("provider".to_owned(), Value::String(self.provider.clone()));
+        set(object, "id", Value::String(self.id.clone()));
+        set(object, "object", Value::String(kind.to_owned()));
+        set(object, "created", Value::from(self.created));
+        set(object, "model", Value::String(self.model.clone()));
+        set(object, "provider", Value::String(self.provider.clone()));
     }
 
     /// A chunk with no choices carrying the final usage.
@@ -95,6 +95,17 @@ impl Generation {
             json!([{ "index": 0, "delta": { "content": "" }, "finish_reason": "error", "native_finish_reason": "error" }]),
         );
         Value::Object(chunk)
+    }
+}
+
+/// Sets `key` of `object` to `value`, reusing the key's entry when the plugin wrote one (every
+/// chunk carries these keys: a new key string per chunk and field is saved).
+fn set(object: &mut Map<String, Value>, key: &str, value: Value) {
+    match object.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            object.insert(key.to_owned(), value);
+        }
     }
 }
 

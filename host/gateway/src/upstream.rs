@@ -57,10 +57,13 @@ impl Upstream {
         acceptance: &Acceptance,
         account: Option<Arc<AccountCredential>>,
     ) -> Result<reqwest::Response, Failure> {
-        let mut url = Url::parse(&request.url).map_err(|e| Failure::Transport {
-            provider: provider.name.clone(),
-            message: format!("plugin {} built an invalid URL: {e}", plugin.name()),
-        })?;
+        let mut url = provider
+            .parsed_url
+            .parse(&request.url)
+            .map_err(|e| Failure::Transport {
+                provider: provider.name.clone(),
+                message: format!("plugin {} built an invalid URL: {e}", plugin.name()),
+            })?;
         let placement = provider
             .egress
             .placement(&request.credential)

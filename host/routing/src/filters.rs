@@ -290,6 +290,7 @@ mod tests {
                 google_credentials: None,
                 credential_pool: None,
                 builtin_tools: Vec::new(),
+                parsed_url: Default::default(),
                 base_url: String::new(),
                 egress: Default::default(),
                 timeouts: TimeoutsConfig::default(),
