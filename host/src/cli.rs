@@ -297,8 +297,13 @@ fn describe(plugin: &Plugin) -> String {
 documents: {}
 json schema: {}
 reasoning: {}
+passes the conversation through: {}
 ",
-                declared.vision, declared.documents, declared.json_schema, declared.reasoning
+                declared.vision,
+                declared.documents,
+                declared.json_schema,
+                declared.reasoning,
+                declared.passes_conversation
             ));
         }
     }

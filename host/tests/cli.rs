@@ -26,6 +26,14 @@ fn check_describes_a_good_component_and_refuses_a_bad_one() {
         stdout(&output)
     );
     assert!(stdout(&output).contains("allowed hosts: api.panic.example"));
+    assert!(stdout(&output).contains("passes the conversation through: false"));
+    let output = switchyard(&["plugin", "check", switchyard_tests::hostile::FORGER]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stdout(&output).contains("passes the conversation through: true"),
+        "{}",
+        stdout(&output)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.wasm");

@@ -24,8 +24,8 @@ const MEMORY_KEEP_RESIDENT: usize = 4 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 /// Slots returned to the kernel in one batch (one TLB shootdown per batch, not per slot).
 const DECOMMIT_BATCH: usize = 32;
-/// The share of `max_instances` that idle warm instances may hold, over every plugin version:
-/// the rest of the allocator's slots stay free for live instances.
+/// The share of `max_instances` that idle warm instances may hold, over every plugin version;
+/// the allocator has that many slots more than `max_instances`, so live instances keep theirs.
 const IDLE_SHARE_DIVISOR: usize = 8;
 
 /// Why the engine could not be created or a component compiled.
@@ -54,7 +54,12 @@ impl PluginEngine {
         let mut pool = PoolingAllocationConfig::default();
         // A wasm32-wasip2 Rust component holds a few core instances (the program and the WASI
         // adapter), two memories and a few tables; a componentize-py one holds 14 core instances.
-        let instances = config.max_instances;
+        // Idle warm instances hold allocator slots too: they get their own share on top of
+        // `max_instances`, so a full idle budget never leaves a live request without a slot.
+        let idle_share = config.max_instances as usize / IDLE_SHARE_DIVISOR;
+        let instances = config
+            .max_instances
+            .saturating_add(u32::try_from(idle_share).unwrap_or(u32::MAX));
         pool.total_component_instances(instances)
             .total_core_instances(instances.saturating_mul(4))
             .total_memories(instances.saturating_mul(2))
@@ -109,9 +114,7 @@ impl PluginEngine {
                 linker,
                 config: config.clone(),
                 limits,
-                idle_budget: Arc::new(IdleBudget::new(
-                    config.max_instances as usize / IDLE_SHARE_DIVISOR,
-                )),
+                idle_budget: Arc::new(IdleBudget::new(idle_share)),
             }),
         })
     }
