@@ -31,9 +31,12 @@ pub(crate) fn split(request: &[u8]) -> Option<SplitRequest<'_>> {
     let TopLevel(fields) = serde_json::from_slice(request).ok()?;
     let mut passed = [None; 2];
     let mut head = Vec::with_capacity(256);
+    // A passed field sent as `null` is left out, as a typed reading of the request would.
+    let sent =
+        (fields.iter()).filter(|(key, value)| passed_index(key).is_none() || value.get() != "null");
     write_object(
         &mut head,
-        fields.iter().map(|(key, value)| match passed_index(key) {
+        sent.map(|(key, value)| match passed_index(key) {
             Some(index) => {
                 passed[index] = Some(*value);
                 (key.as_ref(), PLACEHOLDER)
@@ -189,6 +192,16 @@ mod tests {
             json(&spliced),
             json!({"model": "up", "tools": [{"type": "web_search"}]})
         );
+    }
+
+    #[test]
+    fn null_tools_are_left_out_as_if_not_sent() {
+        let split = split(br#"{"model":"m","messages":[1],"tools":null}"#).expect("an object");
+        assert_eq!(json(&split.head), json!({"model": "m", "messages": []}));
+        let spliced = split
+            .splice(br#"{"model":"up","messages":[]}"#)
+            .expect("spliced");
+        assert_eq!(json(&spliced), json!({"model": "up", "messages": [1]}));
     }
 
     #[test]
