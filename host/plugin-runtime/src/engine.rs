@@ -198,3 +198,43 @@ fn spawn_epoch_ticker(engine: &Engine) {
         tracing::error!(%error, "cannot start the epoch ticker: plugin deadlines will not fire");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::BUILTIN_PLUGINS;
+    use crate::provider::ProviderPlugin;
+    use crate::warm::TenantScope;
+
+    /// `max_instances` live instances fit while an idle warm instance holds a slot: the
+    /// allocator has the idle share on top (with 8, one more slot).
+    #[tokio::test]
+    async fn max_instances_live_instances_fit_beside_an_idle_one() {
+        let config = PluginsConfig {
+            max_instances: 8,
+            cache: false,
+            ..PluginsConfig::default()
+        };
+        let engine = PluginEngine::new(&config).expect("an engine");
+        let (_, bytes) = BUILTIN_PLUGINS
+            .iter()
+            .find(|(package, _)| *package == "switchyard-plugin-openai")
+            .expect("the openai plugin is built in");
+        let component = engine.compile(bytes).expect("it compiles");
+        let plugin = ProviderPlugin::load(&engine, &component, "d".to_owned(), "t".to_owned())
+            .await
+            .expect("it loads");
+        let plugin = Arc::new(plugin);
+        let idle = plugin.checkout(&TenantScope::of(Some("a"))).await;
+        drop(idle.expect("an instance"));
+        let mut live = Vec::new();
+        for tenant in 0..8 {
+            let scope = TenantScope::of(Some(&format!("other-{tenant}")));
+            match plugin.checkout(&scope).await {
+                Ok(instance) => live.push(instance),
+                Err(fault) => panic!("live instance {tenant} got no slot: {}", fault.reason),
+            }
+        }
+        assert_eq!(plugin.state().in_flight(), 8);
+    }
+}
