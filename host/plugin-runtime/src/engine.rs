@@ -26,7 +26,7 @@ const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 const DECOMMIT_BATCH: usize = 32;
 /// The share of `max_instances` that idle warm instances may hold, over every plugin version;
 /// the allocator has that many slots more than `max_instances`, so live instances keep theirs.
-const IDLE_SHARE_DIVISOR: usize = 8;
+const IDLE_SHARE_DIVISOR: u32 = 8;
 
 /// Why the engine could not be created or a component compiled.
 #[derive(Debug, thiserror::Error)]
@@ -56,10 +56,8 @@ impl PluginEngine {
         // adapter), two memories and a few tables; a componentize-py one holds 14 core instances.
         // Idle warm instances hold allocator slots too: they get their own share on top of
         // `max_instances`, so a full idle budget never leaves a live request without a slot.
-        let idle_share = config.max_instances as usize / IDLE_SHARE_DIVISOR;
-        let instances = config
-            .max_instances
-            .saturating_add(u32::try_from(idle_share).unwrap_or(u32::MAX));
+        let idle_share = config.max_instances / IDLE_SHARE_DIVISOR;
+        let instances = config.max_instances.saturating_add(idle_share);
         pool.total_component_instances(instances)
             .total_core_instances(instances.saturating_mul(4))
             .total_memories(instances.saturating_mul(2))
@@ -114,7 +112,7 @@ impl PluginEngine {
                 linker,
                 config: config.clone(),
                 limits,
-                idle_budget: Arc::new(IdleBudget::new(idle_share)),
+                idle_budget: Arc::new(IdleBudget::new(idle_share as usize)),
             }),
         })
     }
